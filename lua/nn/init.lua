@@ -1,0 +1,27 @@
+--- nn: small neural networks in C, with SQLite as their memory.
+--
+-- This front module is what `require "nn"` loads.  The C core (`nn.core`)
+-- does every piece of arithmetic and every database call; this file only
+-- gathers the public names in one table, as `socket.lua` does over
+-- `socket.core`.  Nothing here runs in a forward pass.
+
+local core = require "nn.core"
+
+local nn = {
+  _VERSION = "nn " .. core._VERSION,
+  -- modules: each returns a one-module network, as in Torch
+  Linear = core.Linear,
+  ReLU = core.ReLU,
+  LeakyReLU = core.LeakyReLU,
+  Sigmoid = core.Sigmoid,
+  Tanh = core.Tanh,
+  SoftMax = core.SoftMax,
+  Identity = core.Identity,
+  Sequential = core.Sequential,
+  -- the random stream that initialises new nn.Linear weights
+  seed = core.seed,
+  -- persistence
+  open = core.open,
+}
+
+return nn

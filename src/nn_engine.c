@@ -1,0 +1,381 @@
+/*
+** nn_engine.c: layout, forward pass, folding and initialisation of
+** feed-forward networks in float32.
+**
+** Pure C99: no Lua, no SQLite, no allocation except in nn_net_new (for C
+** hosts).  Every layer function follows one order of arguments: outputs,
+** inputs, weights, sizes.  Element-wise layers work in place.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_engine.h"
+
+static const char *const kind_names[NN_KIND_COUNT] = {
+  "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity"
+};
+
+const char *nn_kind_name(nn_kind kind) {
+  return (unsigned)kind < NN_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+nn_kind nn_kind_from_name(const char *name) {
+  int k;
+  for (k = 0; k < NN_KIND_COUNT; k++)
+    if (strcmp(name, kind_names[k]) == 0) return (nn_kind)k;
+  return NN_KIND_COUNT;
+}
+
+
+/* --- layout ------------------------------------------------------------ */
+
+int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
+  size_t i, width = 0, total = 0;
+  if (n > NN_MAX_LAYERS) {
+    snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
+    return NN_ESIZE;
+  }
+  /* The first Linear fixes the width of everything before it. */
+  for (i = 0; i < n; i++)
+    if (layers[i].kind == NN_LINEAR) { width = layers[i].n_in; break; }
+  for (i = 0; i < n; i++) {
+    nn_layer *l = &layers[i];
+    if ((unsigned)l->kind >= NN_KIND_COUNT) {
+      snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)l->kind);
+      return NN_EKIND;
+    }
+    if (l->kind != NN_LINEAR) {
+      l->n_in = l->n_out = width;
+      l->w = 0;
+      continue;
+    }
+    if (l->n_in == 0 || l->n_out == 0 ||
+        l->n_in > NN_MAX_WIDTH || l->n_out > NN_MAX_WIDTH) {
+      snprintf(err, NN_ERRMAX, "layer %zu: nn.Linear(%zu -> %zu): sizes must be "
+               "between 1 and %zu", i + 1, l->n_in, l->n_out, NN_MAX_WIDTH);
+      return NN_ESIZE;
+    }
+    if (l->n_in != width) {
+      snprintf(err, NN_ERRMAX, "layer %zu: nn.Linear(%zu -> %zu) takes %zu "
+               "inputs, but the layer before it gives %zu", i + 1, l->n_in,
+               l->n_out, l->n_in, width);
+      return NN_EMISMATCH;
+    }
+    /* Widths are below 2^24, so the product fits; the sum is checked. */
+    if (l->n_out * (l->n_in + 1) > NN_MAX_PARAMS - total) {
+      snprintf(err, NN_ERRMAX, "layer %zu: more than %zu parameters in all",
+               i + 1, NN_MAX_PARAMS);
+      return NN_ESIZE;
+    }
+    l->w = total;
+    total += l->n_out * (l->n_in + 1);
+    width = l->n_out;
+  }
+  *n_params = total;
+  return NN_OK;
+}
+
+/* The block: nn_net, then layers, then params, each part aligned for its type. */
+#define ALIGN_UP(x, a)  (((x) + (a) - 1) / (a) * (a))
+
+static size_t layers_offset(void) {
+  return ALIGN_UP(sizeof(nn_net), 16);
+}
+
+static size_t params_offset(size_t n_layers) {
+  return ALIGN_UP(layers_offset() + n_layers * sizeof(nn_layer), 16);
+}
+
+size_t nn_net_size(size_t n_layers, size_t n_params) {
+  if (n_layers > NN_MAX_LAYERS || n_params > NN_MAX_PARAMS) return 0;
+  return params_offset(n_layers) + n_params * sizeof(float);
+}
+
+nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_params) {
+  nn_net *net = (nn_net *)block;
+  size_t i;
+  net->n_layers = n;
+  net->n_params = n_params;
+  net->layers = (nn_layer *)((char *)block + layers_offset());
+  net->params = (float *)((char *)block + params_offset(n));
+  if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
+  if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
+  net->n_inputs = net->n_outputs = net->max_width = 0;
+  for (i = 0; i < n; i++) {
+    const nn_layer *l = &layers[i];
+    if (l->kind == NN_LINEAR) {
+      if (net->n_inputs == 0) net->n_inputs = l->n_in;
+      net->n_outputs = l->n_out;
+    }
+    if (l->n_in > net->max_width) net->max_width = l->n_in;
+    if (l->n_out > net->max_width) net->max_width = l->n_out;
+  }
+  return net;
+}
+
+nn_net *nn_net_new(const nn_layer *layers, size_t n, char err[NN_ERRMAX]) {
+  nn_layer *copy;
+  nn_net *net = NULL;
+  size_t n_params = 0, bytes;
+  if (n > NN_MAX_LAYERS) {
+    snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
+    return NULL;
+  }
+  copy = (nn_layer *)malloc((n ? n : 1) * sizeof(nn_layer));
+  if (copy == NULL) goto nomem;
+  if (n > 0) memcpy(copy, layers, n * sizeof(nn_layer));
+  if (nn_layout(copy, n, &n_params, err) != NN_OK) { free(copy); return NULL; }
+  bytes = nn_net_size(n, n_params);
+  if (bytes != 0 && (net = (nn_net *)malloc(bytes)) != NULL)
+    nn_net_init(net, copy, n, n_params);
+  free(copy);
+  if (net != NULL) return net;
+nomem:
+  snprintf(err, NN_ERRMAX, "not enough memory");
+  return NULL;
+}
+
+void nn_net_free(nn_net *net) { free(net); }
+
+
+/* --- layers ------------------------------------------------------------ */
+
+/* y = W x + b.  Four independent sums per row let the compiler keep four
+** accumulators in flight instead of waiting on one. */
+static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
+                           const float *w /* [n_out][n_in] */,
+                           const float *b /* [n_out] */,
+                           size_t n_in, size_t n_out) {
+  size_t j, i;
+  for (j = 0; j < n_out; j++) {
+    const float *row = w + j * n_in;
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (i = 0; i + 4 <= n_in; i += 4) {
+      s0 += row[i] * x[i];
+      s1 += row[i + 1] * x[i + 1];
+      s2 += row[i + 2] * x[i + 2];
+      s3 += row[i + 3] * x[i + 3];
+    }
+    for (; i < n_in; i++) s0 += row[i] * x[i];
+    y[j] = ((s0 + s1) + (s2 + s3)) + b[j];
+  }
+}
+
+static void relu_forward(float *v /* [n] */, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+}
+
+static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : alpha * v[i];
+}
+
+static void sigmoid_forward(float *v /* [n] */, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = 1.0f / (1.0f + expf(-v[i]));
+}
+
+static void tanh_forward(float *v /* [n] */, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = tanhf(v[i]);
+}
+
+/* Shifted by the maximum so that exp never overflows; the result does not
+** change, since softmax(v) = softmax(v - c). */
+static void softmax_forward(float *v /* [n] */, size_t n) {
+  size_t i;
+  float max, sum = 0.0f;
+  if (n == 0) return;
+  max = v[0];
+  for (i = 1; i < n; i++) if (v[i] > max) max = v[i];
+  for (i = 0; i < n; i++) sum += (v[i] = expf(v[i] - max));
+  for (i = 0; i < n; i++) v[i] /= sum;
+}
+
+/* Apply layer l to cur (n floats, already in writable memory) in place, or,
+** for a Linear, into next; returns where the result is. */
+static float *layer_forward(const nn_net *net, const nn_layer *l,
+                            float *cur /* [l->n_in] */, float *next /* [l->n_out] */,
+                            size_t n) {
+  switch (l->kind) {
+    case NN_LINEAR: {
+      const float *w = net->params + l->w;
+      linear_forward(next, cur, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
+      return next;
+    }
+    case NN_RELU:      relu_forward(cur, n); break;
+    case NN_LEAKYRELU: leaky_relu_forward(cur, l->alpha, n); break;
+    case NN_SIGMOID:   sigmoid_forward(cur, n); break;
+    case NN_TANH:      tanh_forward(cur, n); break;
+    case NN_SOFTMAX:   softmax_forward(cur, n); break;
+    case NN_IDENTITY:  case NN_KIND_COUNT: break;
+  }
+  return cur;
+}
+
+static size_t width_after(const nn_layer *l, size_t n) {
+  return l->kind == NN_LINEAR ? l->n_out : n;
+}
+
+size_t nn_work_size(const nn_net *net, size_t n_x) {
+  return NN_WORK_MAX(net->max_width, n_x);
+}
+
+void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *work) {
+  size_t half = net->max_width > n_x ? net->max_width : n_x;
+  float *cur = work, *spare = work + half;
+  size_t i, n = n_x;
+  memcpy(cur, x, n_x * sizeof(float));
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    float *out = layer_forward(net, l, cur, spare, n);
+    if (out == spare) { spare = cur; cur = out; }
+    n = width_after(l, n);
+  }
+  memcpy(y, cur, n * sizeof(float));
+}
+
+size_t nn_trace_size(const nn_net *net, size_t n_x) {
+  size_t i, n = n_x, total = 0;
+  for (i = 0; i < net->n_layers; i++) {
+    n = width_after(&net->layers[i], n);
+    total += n;
+  }
+  return total > 0 ? total : 1;
+}
+
+void nn_trace(const nn_net *net, float *out, size_t *offsets,
+              const float *x, size_t n_x) {
+  size_t i, n = n_x, at = 0;
+  const float *prev = x;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    size_t m = width_after(l, n);
+    offsets[i] = at;
+    if (l->kind == NN_LINEAR) {
+      /* prev is read-only here, so the Linear writes straight into out. */
+      const float *w = net->params + l->w;
+      linear_forward(out + at, prev, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
+    } else {
+      memmove(out + at, prev, n * sizeof(float));
+      layer_forward(net, l, out + at, NULL, n);
+    }
+    prev = out + at;
+    at += m;
+    n = m;
+  }
+  offsets[net->n_layers] = at;
+}
+
+size_t nn_argmax(const float *y, size_t n) {
+  size_t i, best = 0;
+  for (i = 1; i < n; i++) if (y[i] > y[best]) best = i;
+  return best;
+}
+
+
+/* --- initialisation ---------------------------------------------------- */
+
+/* splitmix64: small, fast, and every seed (0 too) gives a good stream. */
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1) from the top 24 bits, exact in float. */
+static float uniform_pm1(uint64_t *state) {
+  return (float)(splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
+  const nn_layer *l = &net->layers[layer];
+  float *p = net->params + l->w;
+  float bound;
+  size_t i, count;
+  if (l->kind != NN_LINEAR) return;
+  bound = 1.0f / sqrtf((float)l->n_in);
+  count = l->n_out * (l->n_in + 1);
+  for (i = 0; i < count; i++) p[i] = bound * uniform_pm1(rng_state);
+}
+
+void nn_init_uniform(nn_net *net, uint64_t *rng_state) {
+  size_t i;
+  for (i = 0; i < net->n_layers; i++) nn_init_layer(net, i, rng_state);
+}
+
+
+/* --- fold -------------------------------------------------------------- */
+
+size_t nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_params) {
+  size_t i, n = 0, total = 0;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    if (l->kind == NN_IDENTITY) continue;
+    if (l->kind == NN_LINEAR && n > 0 && out[n - 1].kind == NN_LINEAR) {
+      out[n - 1].n_out = l->n_out;           /* merged into the one before */
+      continue;
+    }
+    out[n++] = *l;
+  }
+  if (n == 0 && net->n_layers > 0) out[n++] = net->layers[0];  /* all Identity */
+  for (i = 0; i < n; i++)
+    if (out[i].kind == NN_LINEAR) {
+      out[i].w = total;
+      total += out[i].n_out * (out[i].n_in + 1);
+    }
+  *n_params = total;
+  return n;
+}
+
+/* A run of Linear layers y = W_k(...(W_1 x + b_1)...) + b_k is affine, so
+** its matrix is the run applied to each unit vector without biases, and its
+** bias the run applied to zero with them; computed in double. */
+static void run_apply(double *v /* [max_width] */, double *spare,
+                      const nn_net *net, size_t first, size_t end, int with_bias) {
+  size_t s, j, k;
+  for (s = first; s < end; s++) {
+    const nn_layer *l = &net->layers[s];
+    const float *w = net->params + l->w, *b = w + l->n_out * l->n_in;
+    if (l->kind != NN_LINEAR) continue;
+    for (j = 0; j < l->n_out; j++) {
+      double acc = with_bias ? b[j] : 0.0;
+      for (k = 0; k < l->n_in; k++) acc += (double)w[j * l->n_in + k] * v[k];
+      spare[j] = acc;
+    }
+    memcpy(v, spare, l->n_out * sizeof(double));
+  }
+}
+
+void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
+  double *v = work, *spare = work + src->max_width;
+  size_t s = 0, d, c, j;
+  for (d = 0; d < dst->n_layers; d++) {
+    const nn_layer *dl = &dst->layers[d];
+    float *dw, *db;
+    size_t end;
+    while (s < src->n_layers && src->layers[s].kind == NN_IDENTITY &&
+           dl->kind != NN_IDENTITY) s++;
+    if (dl->kind != NN_LINEAR) { s++; continue; }
+    for (end = s + 1; end < src->n_layers; end++) {
+      nn_kind k = src->layers[end].kind;
+      if (k != NN_LINEAR && k != NN_IDENTITY) break;
+    }
+    dw = dst->params + dl->w;
+    db = dw + dl->n_out * dl->n_in;
+    for (c = 0; c < dl->n_in; c++) {
+      memset(v, 0, dl->n_in * sizeof(double));
+      v[c] = 1.0;
+      run_apply(v, spare, src, s, end, 0);
+      for (j = 0; j < dl->n_out; j++) dw[j * dl->n_in + c] = (float)v[j];
+    }
+    memset(v, 0, dl->n_in * sizeof(double));
+    run_apply(v, spare, src, s, end, 1);
+    for (j = 0; j < dl->n_out; j++) db[j] = (float)v[j];
+    s = end;
+  }
+}

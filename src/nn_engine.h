@@ -1,0 +1,137 @@
+/*
+** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
+**
+** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
+** SoftMax, Identity) over ONE contiguous float buffer of parameters; each
+** Linear layer is a view into it at an offset: W [n_out][n_in] row-major,
+** then b [n_out].  That is also the order in which the store writes them.
+**
+** This is not the Lua binding and not the store: it includes neither lua.h
+** nor sqlite3.h, allocates nothing in a forward pass, and keeps no scratch
+** in the network, so one network may be shared read-only between threads.
+**
+** A C host builds a network like this:
+**
+**   nn_layer arch[] = { NN_DENSE(4, 3), NN_ACT(NN_RELU),
+**                       NN_DENSE(3, 2), NN_ACT(NN_SOFTMAX) };
+**   char err[NN_ERRMAX];
+**   nn_net *net = nn_net_new(arch, 4, err);        // NULL + message on error
+**   memcpy(net->params, my_weights, net->n_params * sizeof(float));
+**   float y[2], work[NN_WORK_MAX(4, 4)];           // or nn_work_size(net, 4)
+**   nn_forward(net, y, x, 4, work);
+**   size_t best = nn_argmax(y, 2);
+**   nn_net_free(net);
+*/
+#ifndef NN_ENGINE_H
+#define NN_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_VERSION  "0.1.0"
+#define NN_ERRMAX   160          /* size of every error buffer */
+
+/* Largest width and parameter count accepted: beyond these a size is a
+** mistake, not a network, and we refuse it before allocating anything. */
+#define NN_MAX_WIDTH   ((size_t)1 << 24)
+#define NN_MAX_PARAMS  ((size_t)1 << 28)   /* 1 GiB of float32 */
+#define NN_MAX_LAYERS  ((size_t)1 << 16)
+
+/* Status codes of every engine function that can fail. */
+enum { NN_OK = 0, NN_ESIZE, NN_EMISMATCH, NN_ENOMEM, NN_EKIND };
+
+typedef enum nn_kind {
+  NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
+  NN_IDENTITY, NN_KIND_COUNT
+} nn_kind;
+
+typedef struct nn_layer {
+  nn_kind kind;
+  size_t n_in, n_out;   /* widths; an element-wise layer has n_in == n_out,
+                           0 while no Linear fixes them */
+  size_t w;             /* NN_LINEAR: offset of W in params; b at w + n_out*n_in */
+  float alpha;          /* NN_LEAKYRELU: slope for negative inputs */
+} nn_layer;
+
+#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, 0.0f }
+#define NN_ACT(kind)           { (kind), 0, 0, 0, 0.0f }
+
+typedef struct nn_net {
+  size_t n_layers;
+  size_t n_params;
+  size_t n_inputs, n_outputs;  /* 0: no Linear, any width goes through */
+  size_t max_width;            /* widest layer input or output */
+  nn_layer *layers;            /* [n_layers] */
+  float *params;               /* [n_params] */
+} nn_net;
+
+/* Name of a kind as the Lua API spells it ("Linear", "ReLU", ...), and back
+** (NN_KIND_COUNT when the name is unknown). */
+const char *nn_kind_name(nn_kind kind);
+nn_kind nn_kind_from_name(const char *name);
+
+/* Check a list of layers and fill in what follows from it: the widths of
+** element-wise layers, every Linear's offset, the parameter count.  Fails
+** with NN_ESIZE (a size of 0, or too large) or NN_EMISMATCH (a Linear whose
+** input is not the width before it), naming the layer (1-based) in err. */
+int nn_layout(nn_layer *layers /* [n] */, size_t n, size_t *n_params,
+              char err[NN_ERRMAX]);
+
+/* Bytes of the single block that holds a net, its layers and its params;
+** 0 when that would overflow.  nn_net_init lays a net out in such a block
+** (any alignment malloc or lua_newuserdata gives), copies the laid-out layers
+** and zeroes the params. */
+size_t nn_net_size(size_t n_layers, size_t n_params);
+nn_net *nn_net_init(void *block, const nn_layer *layers /* [n] laid out */,
+                    size_t n, size_t n_params);
+
+/* For C hosts: nn_layout + malloc + nn_net_init; NULL and err on failure. */
+nn_net *nn_net_new(const nn_layer *layers /* [n] */, size_t n,
+                   char err[NN_ERRMAX]);
+void nn_net_free(nn_net *net);
+
+/* Floats of scratch nn_forward needs for an input of n_x numbers. */
+size_t nn_work_size(const nn_net *net, size_t n_x);
+#define NN_WORK_MAX(max_width, n_x) \
+  (2 * ((max_width) > (n_x) ? (max_width) : (n_x)))
+
+/* The forward pass: y = net(x).  n_x must be net->n_inputs (any, when the
+** net has no Linear); y has net->n_outputs floats (n_x when 0).  work has
+** nn_work_size(net, n_x) floats.  x and y may not overlap work. */
+void nn_forward(const nn_net *net, float *y /* [n_out] */,
+                const float *x /* [n_x] */, size_t n_x,
+                float *work /* [nn_work_size] */);
+
+/* The same, keeping every layer's output: out holds the layers' outputs one
+** after another, layer i's at offsets[i] (nn_trace_size floats in all). */
+size_t nn_trace_size(const nn_net *net, size_t n_x);
+void nn_trace(const nn_net *net, float *out /* [nn_trace_size] */,
+              size_t *offsets /* [n_layers + 1] */,
+              const float *x /* [n_x] */, size_t n_x);
+
+/* Index of the largest value (the first one on ties); 0 when n is 0. */
+size_t nn_argmax(const float *y /* [n] */, size_t n);
+
+/* Fill every Linear with uniform numbers in +-1/sqrt(n_in), drawn from a
+** splitmix64 stream whose state the caller keeps. */
+void nn_init_uniform(nn_net *net, uint64_t *rng_state);
+void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state);
+
+/* fold: Identity layers dropped and each run of adjacent Linear layers
+** merged into one (W = W2 W1, b = W2 b1 + b2, summed in double).  First
+** nn_fold_layout gives the folded layers (at most net->n_layers of them) and
+** their parameter count; then nn_fold_params computes dst's parameters,
+** using work (2 * src->max_width doubles). */
+size_t nn_fold_layout(const nn_net *net, nn_layer *out /* [n_layers] */,
+                      size_t *n_params);
+void nn_fold_params(const nn_net *src, nn_net *dst,
+                    double *work /* [2 * src->max_width] */);
+
+/* Little-endian float32 <-> params, for files and blobs on any host. */
+void nn_params_to_le(unsigned char *out /* [4 n] */, const float *p, size_t n);
+void nn_params_from_le(float *p /* [n] */, const unsigned char *in, size_t n);
+
+/* FNV-1a 64 of bytes: the checksum the store keeps beside each blob. */
+uint64_t nn_fnv1a64(const void *data, size_t n);
+
+#endif

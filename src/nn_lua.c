@@ -1,0 +1,618 @@
+/*
+** nn_lua.c: the Lua binding of the engine, module nn.core.
+**
+** Defines the "nn.Network" type: every module constructor (nn.Linear,
+** nn.ReLU, ...) returns a one-layer network and nn.Sequential joins
+** networks, so a module and a network are the same thing to the user, as
+** in Torch.  This file converts Lua values to float arrays and back and
+** checks every argument; the arithmetic is all in nn_engine.c.
+**
+** Scratch for a forward pass lives on the C stack (or, for wide networks,
+** in a scratch userdata), never in the network.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "nn_engine.h"
+#include "nn_lua.h"
+
+/* Upvalue 1 of the constructors and nn.seed: the random stream. */
+#define rng_state(L)  ((uint64_t *)lua_touserdata(L, lua_upvalueindex(1)))
+
+
+/* --- the Network type ---------------------------------------------------- */
+
+nn_lnet *nn_lua_tonet(lua_State *L, int arg) {
+  return (nn_lnet *)luaL_testudata(L, arg, NN_NETWORK);
+}
+
+nn_lnet *nn_lua_checknet(lua_State *L, int arg) {
+  return (nn_lnet *)luaL_checkudata(L, arg, NN_NETWORK);
+}
+
+/* Raises on memory errors and on sizes too large to allocate. */
+nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
+                       size_t n_params, int sequential) {
+  size_t bytes = nn_net_size(n, n_params);
+  nn_lnet *h;
+  void *block;
+  if (bytes == 0)
+    luaL_error(L, "network too large (%I parameters)", (lua_Integer)n_params);
+  /* The handle first, empty, so that nothing is lost if the block fails. */
+  h = (nn_lnet *)lua_newuserdatauv(L, sizeof(nn_lnet), 2);
+  memset(h, 0, sizeof *h);
+  h->sequential = sequential;
+  luaL_setmetatable(L, NN_NETWORK);
+  block = lua_newuserdatauv(L, bytes, 0);
+  h->net = nn_net_init(block, layers, n, n_params);
+  lua_setiuservalue(L, -2, 1);
+  return h;
+}
+
+/* Writes "nn.Linear(4 -> 3)", "nn.ReLU", ... into the buffer. */
+static void add_module_name(luaL_Buffer *b, const nn_layer *l) {
+  char num[64];
+  luaL_addstring(b, "nn.");
+  luaL_addstring(b, nn_kind_name(l->kind));
+  if (l->kind == NN_LINEAR)
+    snprintf(num, sizeof num, "(%zu -> %zu)", l->n_in, l->n_out);
+  else if (l->kind == NN_LEAKYRELU)
+    snprintf(num, sizeof num, "(%.7g)", (double)l->alpha);
+  else
+    return;
+  luaL_addstring(b, num);
+}
+
+static void push_module_name(lua_State *L, const nn_layer *l) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  add_module_name(&b, l);
+  luaL_pushresult(&b);
+}
+
+
+/* --- Lua values <-> floats ----------------------------------------------- */
+
+size_t nn_lua_checklen(lua_State *L, int arg, const char *what) {
+  if (lua_type(L, arg) != LUA_TTABLE)
+    return (size_t)luaL_argerror(L, arg, lua_pushfstring(L,
+        "%s: table expected, got %s", what, luaL_typename(L, arg)));
+  return (size_t)lua_rawlen(L, arg);
+}
+
+/* Reads the array at idx; errors blame argument arg.  Raises on the first
+** element that is not a finite float. */
+static void check_floats(lua_State *L, int idx, int arg, const char *what,
+                         float *out /* [n] */, size_t n) {
+  size_t i, len;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: table expected, got %s",
+                  what, luaL_typename(L, idx)));
+  len = (size_t)lua_rawlen(L, idx);
+  if (len != n)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: expected %I numbers, got %I",
+                  what, (lua_Integer)n, (lua_Integer)len));
+  for (i = 0; i < n; i++) {
+    int t = lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    lua_Number v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (t != LUA_TNUMBER)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is not a number (got %s)",
+                    what, (lua_Integer)i + 1, lua_typename(L, t)));
+    if (v != v)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is NaN", what, (lua_Integer)i + 1));
+    if (v > FLT_MAX || v < -FLT_MAX)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is %s", what, (lua_Integer)i + 1,
+                    isinf(v) ? "infinite" : "too large for float32"));
+    out[i] = (float)v;
+  }
+}
+
+void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
+                        float *out, size_t n) {
+  check_floats(L, arg, lua_absindex(L, arg), what, out, n);
+}
+
+void nn_lua_pushfloats(lua_State *L, int idx, const float *y, size_t n) {
+  size_t i;
+  if (idx == 0) {
+    lua_createtable(L, (int)n, 0);
+    idx = lua_gettop(L);
+  }
+  idx = lua_absindex(L, idx);
+  for (i = 0; i < n; i++) {
+    lua_pushnumber(L, (lua_Number)y[i]);
+    lua_rawseti(L, idx, (lua_Integer)i + 1);
+  }
+}
+
+void nn_lua_pushlabel(lua_State *L, int idx, size_t i) {
+  if (idx != 0 && lua_type(L, idx) == LUA_TTABLE) {
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
+    return;
+  }
+  lua_pushinteger(L, (lua_Integer)i + 1);
+}
+
+int nn_lua_getlabels(lua_State *L, int arg) {
+  return lua_getiuservalue(L, arg, 2);
+}
+
+void nn_lua_setlabels(lua_State *L, int arg) {
+  lua_setiuservalue(L, arg, 2);
+}
+
+/* A fresh sequence of n non-empty strings copied from the table at arg,
+** pushed; raises naming what is wrong. */
+static void check_labels(lua_State *L, int arg, size_t n) {
+  size_t i, len = nn_lua_checklen(L, arg, "labels");
+  if (n > 0 && len != n)
+    luaL_argerror(L, arg, lua_pushfstring(L, "labels: %I given for %I outputs",
+                  (lua_Integer)len, (lua_Integer)n));
+  if (len == 0)
+    luaL_argerror(L, arg, "labels: empty");
+  lua_createtable(L, (int)len, 0);
+  for (i = 1; i <= len; i++) {
+    size_t sz;
+    if (lua_rawgeti(L, arg, (lua_Integer)i) != LUA_TSTRING ||
+        (lua_tolstring(L, -1, &sz), sz == 0))
+      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] is not a non-empty string",
+                    (lua_Integer)i));
+    lua_rawseti(L, -2, (lua_Integer)i);
+  }
+}
+
+
+/* --- forward ------------------------------------------------------------- */
+
+/* Floats for x, y and the work of a forward pass, on the C stack when they
+** fit, else in a scratch userdata left on the stack. */
+static float *scratch(lua_State *L, float *stack_buf, size_t n) {
+  if (n <= NN_STACK_FLOATS) return stack_buf;
+  if (n > ((size_t)-1) / sizeof(float)) luaL_error(L, "scratch too large");
+  return (float *)lua_newuserdatauv(L, n * sizeof(float), 0);
+}
+
+/* Number of inputs this call takes: the net's, or #x for a net of
+** element-wise layers only. */
+static size_t input_width(lua_State *L, const nn_net *net, int arg) {
+  if (net->n_inputs > 0) return net->n_inputs;
+  return nn_lua_checklen(L, arg, "x");
+}
+
+static size_t output_width(const nn_net *net, size_t n_x) {
+  return net->n_outputs > 0 ? net->n_outputs : n_x;
+}
+
+/* Reads x at arg, runs the net; y points into buf.  Raises on bad x. */
+static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
+                  size_t *n_y) {
+  size_t n_x = input_width(L, net, arg), n_out = output_width(net, n_x);
+  float *x = scratch(L, stack_buf, n_x + n_out + nn_work_size(net, n_x));
+  float *y = x + n_x;
+  nn_lua_checkfloats(L, arg, "x", x, n_x);
+  nn_forward(net, y, x, n_x, y + n_out);
+  *n_y = n_out;
+  return y;
+}
+
+/* net:forward(x [, out]) --> y */
+static int net_forward(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  float buf[NN_STACK_FLOATS];
+  size_t n;
+  float *y;
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  y = run(L, h->net, 2, buf, &n);
+  if (lua_istable(L, 3)) {
+    nn_lua_pushfloats(L, 3, y, n);
+    lua_pushvalue(L, 3);
+  } else {
+    nn_lua_pushfloats(L, 0, y, n);
+  }
+  return 1;
+}
+
+/* net:classify(x [, labels]) --> label, score, y */
+static int net_classify(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  float buf[NN_STACK_FLOATS];
+  size_t n, best;
+  float *y;
+  int labels = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    check_labels(L, 3, h->net->n_outputs);
+    lua_replace(L, 3);
+    labels = 3;
+  }
+  lua_settop(L, 3);
+  y = run(L, h->net, 2, buf, &n);
+  if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
+  best = nn_argmax(y, n);
+  if (n == 0) return luaL_error(L, "classify: the network gives no outputs");
+  nn_lua_pushlabel(L, labels, best);
+  lua_pushnumber(L, (lua_Number)y[best]);
+  nn_lua_pushfloats(L, 0, y, n);
+  return 3;
+}
+
+/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} }, ... } */
+static int net_trace(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_net *net = h->net;
+  size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
+  float *x, *out;
+  size_t *offsets;
+  /* One scratch userdata: the offsets, then x, then every layer's output. */
+  size_t bytes = (net->n_layers + 1) * sizeof(size_t) + (n_x + n_out) * sizeof(float);
+  offsets = (size_t *)lua_newuserdatauv(L, bytes, 0);
+  x = (float *)(offsets + net->n_layers + 1);
+  out = x + n_x;
+  nn_lua_checkfloats(L, 2, "x", x, n_x);
+  nn_trace(net, out, offsets, x, n_x);
+  lua_createtable(L, (int)net->n_layers, 0);
+  for (i = 0; i < net->n_layers; i++) {
+    lua_createtable(L, 0, 2);
+    push_module_name(L, &net->layers[i]);
+    lua_setfield(L, -2, "module");
+    nn_lua_pushfloats(L, 0, out + offsets[i], offsets[i + 1] - offsets[i]);
+    lua_setfield(L, -2, "values");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+
+/* --- weights and labels -------------------------------------------------- */
+
+/* The Linear layer at module position arg+1 ("i"); raises when out of range
+** or not a Linear. */
+static nn_layer *check_linear(lua_State *L, nn_lnet *h, int arg) {
+  lua_Integer i = luaL_checkinteger(L, arg);
+  const nn_net *net = h->net;
+  nn_layer *l;
+  if (i < 1 || (lua_Unsigned)i > net->n_layers)
+    luaL_argerror(L, arg, lua_pushfstring(L, "module %I out of range 1..%I",
+                  i, (lua_Integer)net->n_layers));
+  l = &net->layers[i - 1];
+  if (l->kind != NN_LINEAR)
+    luaL_argerror(L, arg, lua_pushfstring(L, "module %I is nn.%s, not nn.Linear",
+                  i, nn_kind_name(l->kind)));
+  return l;
+}
+
+/* net:set_weights(i, W, b): all of W and b are checked before any weight
+** changes, so a bad call leaves the network as it was. */
+static int net_set_weights(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  nn_layer *l = check_linear(L, h, 2);
+  size_t j, count = l->n_out * (l->n_in + 1), rows;
+  float *tmp;
+  rows = nn_lua_checklen(L, 3, "W");
+  if (rows != l->n_out)
+    luaL_argerror(L, 3, lua_pushfstring(L, "W: expected %I rows, got %I",
+                  (lua_Integer)l->n_out, (lua_Integer)rows));
+  tmp = (float *)lua_newuserdatauv(L, count * sizeof(float), 0);
+  for (j = 0; j < l->n_out; j++) {
+    char what[32];
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    snprintf(what, sizeof what, "W[%zu]", j + 1);
+    check_floats(L, -1, 3, what, tmp + j * l->n_in, l->n_in);
+    lua_pop(L, 1);
+  }
+  nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
+  memcpy(h->net->params + l->w, tmp, count * sizeof(float));
+  h->version_id = 0;   /* no longer the stored version */
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:get_weights(i) --> W, b */
+static int net_get_weights(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_layer *l = check_linear(L, h, 2);
+  const float *w = h->net->params + l->w;
+  size_t j;
+  lua_createtable(L, (int)l->n_out, 0);
+  for (j = 0; j < l->n_out; j++) {
+    nn_lua_pushfloats(L, 0, w + j * l->n_in, l->n_in);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  nn_lua_pushfloats(L, 0, w + l->n_out * l->n_in, l->n_out);
+  return 2;
+}
+
+/* net:set_labels(labels | nil) */
+static int net_set_labels(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  if (lua_isnoneornil(L, 2))
+    lua_pushnil(L);
+  else
+    check_labels(L, 2, h->net->n_outputs);
+  nn_lua_setlabels(L, 1);
+  h->labelmap_id = 0;  /* no longer the stored map */
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:labels() --> a copy of the labels, or nil */
+static int net_labels(lua_State *L) {
+  nn_lua_checknet(L, 1);
+  if (nn_lua_getlabels(L, 1) == LUA_TTABLE) {
+    size_t i, n = (size_t)lua_rawlen(L, -1);
+    lua_createtable(L, (int)n, 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, (lua_Integer)i);
+      lua_rawseti(L, -2, (lua_Integer)i);
+    }
+  }
+  return 1;
+}
+
+
+/* --- building networks --------------------------------------------------- */
+
+static int push_layer(lua_State *L, nn_layer l) {
+  size_t n_params = 0;
+  char err[NN_ERRMAX];
+  if (nn_layout(&l, 1, &n_params, err) != NN_OK) return luaL_error(L, "%s", err);
+  nn_lua_newnet(L, &l, 1, n_params, 0);
+  return 1;
+}
+
+/* A size argument: an integer in 1..NN_MAX_WIDTH. */
+static size_t check_size(lua_State *L, int arg) {
+  lua_Integer n = luaL_checkinteger(L, arg);
+  if (n < 1)
+    luaL_argerror(L, arg, lua_pushfstring(L, "size must be positive, got %I", n));
+  if ((lua_Unsigned)n > NN_MAX_WIDTH)
+    luaL_argerror(L, arg, lua_pushfstring(L, "size %I is too large (at most %I)",
+                  n, (lua_Integer)NN_MAX_WIDTH));
+  return (size_t)n;
+}
+
+/* nn.Linear(n_in, n_out): weights uniform in +-1/sqrt(n_in).  The parameter
+** count is checked before anything is allocated. */
+static int nn_Linear(lua_State *L) {
+  nn_layer l = NN_DENSE(0, 0);
+  nn_lnet *h;
+  l.n_in = check_size(L, 1);
+  l.n_out = check_size(L, 2);
+  if (l.n_out * (l.n_in + 1) > NN_MAX_PARAMS)
+    luaL_argerror(L, 2, lua_pushfstring(L, "nn.Linear(%I -> %I) would have more "
+                  "than %I parameters", (lua_Integer)l.n_in, (lua_Integer)l.n_out,
+                  (lua_Integer)NN_MAX_PARAMS));
+  push_layer(L, l);
+  h = nn_lua_tonet(L, -1);
+  nn_init_uniform(h->net, rng_state(L));
+  return 1;
+}
+
+static int push_activation(lua_State *L, nn_kind kind, float alpha) {
+  nn_layer l = NN_ACT(kind);
+  l.alpha = alpha;
+  return push_layer(L, l);
+}
+
+static int nn_ReLU(lua_State *L)     { return push_activation(L, NN_RELU, 0.0f); }
+static int nn_Sigmoid(lua_State *L)  { return push_activation(L, NN_SIGMOID, 0.0f); }
+static int nn_Tanh(lua_State *L)     { return push_activation(L, NN_TANH, 0.0f); }
+static int nn_SoftMax(lua_State *L)  { return push_activation(L, NN_SOFTMAX, 0.0f); }
+static int nn_Identity(lua_State *L) { return push_activation(L, NN_IDENTITY, 0.0f); }
+
+static int nn_LeakyReLU(lua_State *L) {
+  lua_Number a = luaL_optnumber(L, 1, 0.01);
+  if (!(a == a) || a > FLT_MAX || a < -FLT_MAX)
+    luaL_argerror(L, 1, "slope must be a finite number");
+  return push_activation(L, NN_LEAKYRELU, (float)a);
+}
+
+/* Joins the n networks at stack indices first, first+1, ... into one new
+** network, pushed.  Raises (as argument arg) when they do not fit together. */
+static nn_lnet *join(lua_State *L, int first, int n, int sequential, int arg) {
+  size_t n_layers = 0, n_params = 0, at = 0;
+  nn_layer *layers;
+  nn_lnet *h;
+  char err[NN_ERRMAX];
+  int k;
+  for (k = 0; k < n; k++) {
+    size_t m = nn_lua_tonet(L, first + k)->net->n_layers;
+    if (m > NN_MAX_LAYERS - n_layers)
+      luaL_argerror(L, arg, "too many modules");
+    n_layers += m;
+  }
+  layers = (nn_layer *)lua_newuserdatauv(L, (n_layers ? n_layers : 1) * sizeof(nn_layer), 0);
+  for (k = 0; k < n; k++) {
+    const nn_net *p = nn_lua_tonet(L, first + k)->net;
+    if (p->n_layers) memcpy(layers + at, p->layers, p->n_layers * sizeof(nn_layer));
+    at += p->n_layers;
+  }
+  if (nn_layout(layers, n_layers, &n_params, err) != NN_OK)
+    luaL_argerror(L, arg, lua_pushstring(L, err));
+  h = nn_lua_newnet(L, layers, n_layers, n_params, sequential);
+  /* Copy each part's parameters to where its layers now sit. */
+  at = 0;
+  for (k = 0; k < n; k++) {
+    const nn_net *p = nn_lua_tonet(L, first + k)->net;
+    size_t i;
+    for (i = 0; i < p->n_layers; i++, at++) {
+      const nn_layer *src = &p->layers[i];
+      if (src->kind == NN_LINEAR)
+        memcpy(h->net->params + h->net->layers[at].w, p->params + src->w,
+               src->n_out * (src->n_in + 1) * sizeof(float));
+    }
+  }
+  lua_remove(L, -2);  /* the layers scratch */
+  return h;
+}
+
+/* nn.Sequential([modules]) */
+static int nn_Sequential(lua_State *L) {
+  lua_Integer i, len = 0;
+  lua_settop(L, 1);
+  if (!lua_isnil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    len = (lua_Integer)lua_rawlen(L, 1);
+    if (len > (lua_Integer)NN_MAX_LAYERS)
+      return luaL_argerror(L, 1, "too many modules");
+    luaL_checkstack(L, (int)len + 8, "too many modules");
+  }
+  for (i = 1; i <= len; i++) {
+    lua_rawgeti(L, 1, i);
+    if (nn_lua_tonet(L, -1) == NULL)
+      return luaL_argerror(L, 1, lua_pushfstring(L,
+          "module %I is not an nn module (got %s)", i, luaL_typename(L, -1)));
+  }
+  join(L, 2, (int)len, 1, 1);
+  return 1;
+}
+
+/* net:add(module) --> net, now with module at its end */
+static int net_add(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *joined;
+  size_t old_outputs = h->net->n_outputs;
+  nn_lua_checknet(L, 2);
+  lua_settop(L, 2);
+  joined = join(L, 1, 2, 1, 2);
+  lua_getiuservalue(L, -1, 1);
+  lua_setiuservalue(L, 1, 1);      /* adopt the joined block */
+  h->net = joined->net;
+  h->sequential = 1;
+  h->version_id = 0;
+  if (h->net->n_outputs != old_outputs) {
+    lua_pushnil(L);
+    nn_lua_setlabels(L, 1);
+    h->labelmap_id = 0;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:clone() --> an independent copy, labels and origin included */
+static int net_clone(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *c;
+  const nn_net *net = h->net;
+  c = nn_lua_newnet(L, net->layers, net->n_layers, net->n_params, h->sequential);
+  if (net->n_params) memcpy(c->net->params, net->params, net->n_params * sizeof(float));
+  c->version_id = h->version_id;
+  c->labelmap_id = h->labelmap_id;
+  c->store_serial = h->store_serial;
+  lua_pushcfunction(L, net_labels);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  nn_lua_setlabels(L, -2);
+  return 1;
+}
+
+/* net:fold() --> a new network, each run of Linear layers merged into one */
+static int net_fold(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *f;
+  const nn_net *net = h->net;
+  size_t n, n_params;
+  nn_layer *layers = (nn_layer *)lua_newuserdatauv(L,
+      (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
+  double *work = (double *)lua_newuserdatauv(L,
+      (2 * net->max_width + 1) * sizeof(double), 0);
+  n = nn_fold_layout(net, layers, &n_params);
+  f = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential);
+  nn_fold_params(net, f->net, work);
+  if (f->net->n_outputs == net->n_outputs) {
+    nn_lua_getlabels(L, 1);
+    nn_lua_setlabels(L, -2);
+  }
+  return 1;
+}
+
+static int net_n_inputs(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_inputs);
+  return 1;
+}
+
+static int net_n_outputs(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_outputs);
+  return 1;
+}
+
+static int net_n_params(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_params);
+  return 1;
+}
+
+/* Torch's listing for a Sequential, the module's name otherwise. */
+static int net_tostring(lua_State *L) {
+  const nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_net *net = h->net;
+  luaL_Buffer b;
+  size_t i;
+  if (!h->sequential && net->n_layers == 1) {
+    push_module_name(L, &net->layers[0]);
+    return 1;
+  }
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "nn.Sequential {\n  [input");
+  for (i = 0; i < net->n_layers; i++) {
+    lua_pushfstring(L, " -> (%I)", (lua_Integer)i + 1);
+    luaL_addvalue(&b);
+  }
+  luaL_addstring(&b, " -> output]\n");
+  for (i = 0; i < net->n_layers; i++) {
+    lua_pushfstring(L, "  (%I): ", (lua_Integer)i + 1);
+    luaL_addvalue(&b);
+    add_module_name(&b, &net->layers[i]);
+    luaL_addchar(&b, '\n');
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* nn.seed(n): restart the stream that initialises new Linear layers. */
+static int nn_seed(lua_State *L) {
+  *rng_state(L) = (uint64_t)luaL_checkinteger(L, 1);
+  return 0;
+}
+
+static const luaL_Reg net_methods[] = {
+  {"forward", net_forward},   {"classify", net_classify},
+  {"trace", net_trace},       {"set_weights", net_set_weights},
+  {"get_weights", net_get_weights}, {"set_labels", net_set_labels},
+  {"labels", net_labels},     {"add", net_add},
+  {"clone", net_clone},       {"fold", net_fold},
+  {"n_inputs", net_n_inputs}, {"n_outputs", net_n_outputs},
+  {"n_params", net_n_params},
+  {NULL, NULL}
+};
+
+static const luaL_Reg constructors[] = {
+  {"Linear", nn_Linear},   {"ReLU", nn_ReLU},       {"LeakyReLU", nn_LeakyReLU},
+  {"Sigmoid", nn_Sigmoid}, {"Tanh", nn_Tanh},       {"SoftMax", nn_SoftMax},
+  {"Identity", nn_Identity}, {"Sequential", nn_Sequential}, {"seed", nn_seed},
+  {NULL, NULL}
+};
+
+int luaopen_nn_core(lua_State *L) {
+  uint64_t *rng;
+  luaL_newmetatable(L, NN_NETWORK);
+  luaL_newlib(L, net_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, net_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newlibtable(L, constructors);
+  rng = (uint64_t *)lua_newuserdatauv(L, sizeof *rng, 0);
+  *rng = 0;
+  luaL_setfuncs(L, constructors, 1);
+  lua_pushliteral(L, NN_VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  luaL_getmetatable(L, NN_NETWORK);
+  lua_setfield(L, -2, "Network");   /* so the front module can add methods */
+  nn_lua_open_store(L);
+  return 1;
+}

@@ -1,0 +1,70 @@
+/*
+** nn_lua.h: what the parts of the Lua binding share (not a public header).
+**
+** An "nn.Network" is a small userdata, nn_lnet, whose user values hold
+**   1: the block userdata with the nn_net, its layers and its params
+**      (one allocation the collector owns; `add` swaps in a new block),
+**   2: the network's own label map, a Lua sequence of strings, or nil.
+** It also remembers where it came from in a store, so that a logged
+** prediction can name its version and label map.  Changing the weights or
+** the labels forgets that.
+*/
+#ifndef NN_LUA_H
+#define NN_LUA_H
+
+#include <stdint.h>
+#include "lua.h"
+#include "nn_engine.h"
+
+#define NN_NETWORK  "nn.Network"
+#define NN_STORE    "nn.Store"
+#define NN_BLOCK    "nn.Block"
+
+/* Inputs and outputs at most this long live on the C stack in a forward
+** pass; longer ones take a scratch userdata. */
+#define NN_STACK_FLOATS  2048
+
+typedef struct nn_lnet {
+  nn_net *net;          /* inside user value 1 */
+  int sequential;       /* listed as nn.Sequential by tostring */
+  int64_t version_id;   /* nn_version.version_id it was saved as or loaded from, or 0 */
+  int64_t labelmap_id;  /* nn_labelmap.labelmap_id of its labels, or 0 */
+  uint64_t store_serial;/* the open store those ids belong to, or 0 */
+} nn_lnet;
+
+/* The network at arg; raises "bad argument #arg (nn.Network expected, got X)". */
+nn_lnet *nn_lua_checknet(lua_State *L, int arg);
+nn_lnet *nn_lua_tonet(lua_State *L, int arg);     /* NULL if not a network */
+
+/* Push a new network of laid-out layers with zeroed params.  Raises on
+** memory or size errors (before allocating anything absurd). */
+nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
+                       size_t n, size_t n_params, int sequential);
+
+/* Read the Lua array at arg into out[n] as floats.  Raises with the argument
+** named ("x") when it is not a table, has another length than n, or holds a
+** non-number, NaN or infinity: "bad argument #2 to 'forward' (x[3] is not a
+** number)". */
+void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
+                        float *out /* [n] */, size_t n);
+
+/* Length of the Lua array at arg (raises when not a table). */
+size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
+
+/* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
+void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);
+
+/* Push the label for output index i (0-based) from the label table at idx,
+** or the 1-based index as an integer when idx is 0 or the table is nil. */
+void nn_lua_pushlabel(lua_State *L, int idx, size_t i);
+
+/* Push the network's own labels table (user value 2) or nil; returns its type. */
+int nn_lua_getlabels(lua_State *L, int arg);
+/* Set them from the value on top of the stack (a checked sequence or nil),
+** popping it.  Does not touch labelmap_id: callers decide. */
+void nn_lua_setlabels(lua_State *L, int arg);
+
+/* Register the store type (nn_lua_store.c) into the module table on top. */
+void nn_lua_open_store(lua_State *L);
+
+#endif
