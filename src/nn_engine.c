@@ -379,3 +379,38 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     s = end;
   }
 }
+
+
+/* --- bytes ------------------------------------------------------------- */
+
+void nn_params_to_le(unsigned char *out, const float *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, &p[i], 4);
+    out[4 * i] = (unsigned char)u;
+    out[4 * i + 1] = (unsigned char)(u >> 8);
+    out[4 * i + 2] = (unsigned char)(u >> 16);
+    out[4 * i + 3] = (unsigned char)(u >> 24);
+  }
+}
+
+void nn_params_from_le(float *p, const unsigned char *in, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    uint32_t u = (uint32_t)in[4 * i] | (uint32_t)in[4 * i + 1] << 8 |
+                 (uint32_t)in[4 * i + 2] << 16 | (uint32_t)in[4 * i + 3] << 24;
+    memcpy(&p[i], &u, 4);
+  }
+}
+
+uint64_t nn_fnv1a64(const void *data, size_t n) {
+  const unsigned char *s = (const unsigned char *)data;
+  uint64_t h = 0xCBF29CE484222325u;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= s[i];
+    h *= 0x100000001B3u;
+  }
+  return h;
+}

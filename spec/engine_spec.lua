@@ -1,0 +1,95 @@
+-- The engine from C alone (src/nn_engine.h, no Lua, no SQLite): the C host
+-- example and a C program that prints what the engine computes, compiled
+-- here and compared with hand arithmetic.
+
+local seed = require "spec.support.seed"
+
+local CC = os.getenv("CC") or "cc"
+
+local function compile(sources)
+  local exe = os.tmpname()
+  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c -lm -o %s 2>&1")
+    :format(CC, sources, exe)
+  local p = io.popen(cmd)
+  local log = p:read("a")
+  assert(p:close(), "compile failed:\n" .. log)
+  return exe
+end
+
+local function run(exe, args)
+  local p = io.popen(exe .. " " .. (args or ""))
+  local out = p:read("a")
+  assert(p:close(), "program failed")
+  return out
+end
+
+local function lines(text)
+  local t = {}
+  for line in text:gmatch("[^\n]+") do
+    local name, rest = line:match("^(%S+) (.*)$")
+    t[name] = rest
+  end
+  return t
+end
+
+local function numbers(s)
+  local t = {}
+  for n in s:gmatch("%S+") do t[#t + 1] = tonumber(n) or n end
+  return t
+end
+
+describe("the engine used from C", function()
+  local check
+  setup(function()
+    local exe = compile("spec/support/engine_check.c")
+    check = lines(run(exe))
+    os.remove(exe)
+  end)
+
+  it("runs the seed's network in the host example", function()
+    local exe = compile("examples/host.c")
+    local leaf = numbers(run(exe))
+    local flower = numbers(run(exe, "250 40 120 30"))
+    os.remove(exe)
+    assert.near(seed.softmax[1], leaf[1], 5e-5)
+    assert.near(seed.softmax[2], leaf[2], 5e-5)
+    assert.equal("leaf", leaf[3])
+    assert.equal("flower", flower[3])
+  end)
+
+  it("names the layer whose sizes are wrong", function()
+    assert.equal("layer 3: nn.Linear(4 -> 2) takes 4 inputs, but the layer before it gives 3",
+      check.mismatch)
+    assert.equal("layer 1: nn.Linear(0 -> 3): sizes must be between 1 and 16777216", check.zero)
+    assert.equal("layer 1: more than 268435456 parameters in all", check.huge)
+  end)
+
+  it("runs a net of element-wise layers on any width", function()
+    local t = numbers(check.softmax)
+    assert.near(1 / (1 + math.exp(-0.6)), t[1], 1e-7)
+    assert.near(1 / (1 + math.exp(0.6)), t[2], 1e-7)
+    assert.same({ 0, 0 }, { t[3], t[4] })
+  end)
+
+  it("folds two Linear layers into their product", function()
+    -- [-1 2] [[1 2] [3 4]] = [5 6]; [-1 2] (0.5, -1) + 0.25 = -2.25
+    local t = numbers(check.fold)
+    assert.same({ 1, 3, 5, 6, -2.25 }, { t[1], t[2], t[3], t[4], t[5] })
+    -- and both give 5 * 0.5 + 6 * -1.5 - 2.25 for x = (0.5, -1.5)
+    assert.near(-8.75, t[6], 1e-6)
+    assert.near(-8.75, t[7], 1e-6)
+  end)
+
+  it("writes parameters as little-endian float32 and reads them back", function()
+    -- 1.0f is 0x3f800000
+    assert.equal("0000803f 1", check.le)
+  end)
+
+  it("checksums with FNV-1a 64 (the published test vectors)", function()
+    assert.equal("cbf29ce484222325 af63dc4c8601ec8c", check.fnv)
+  end)
+
+  it("takes the first of equal maxima", function()
+    assert.equal("1 0", check.argmax)
+  end)
+end)
