@@ -1,0 +1,59 @@
+-- The examples, run as a new user runs them (from the top of the
+-- repository), their printed numbers checked against the seed's text.
+
+local LUA = os.getenv("LUA") or "lua5.4"
+
+local function run(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  assert(ok, cmd .. " failed:\n" .. out)
+  return out
+end
+
+local function remove_db(path)
+  for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
+end
+
+describe("examples", function()
+  local db
+  before_each(function() db = os.tmpname() .. ".db" end)
+  after_each(function() remove_db(db) end)
+
+  it("leaf_flower.lua tells the seed's numbers and logs them", function()
+    local out = run(LUA .. " examples/leaf_flower.lua " .. db)
+    assert.truthy(out:find("= -26.598", 1, true))
+    assert.truthy(out:find("= -26.348", 1, true))
+    assert.truthy(out:find("(3) nn.Linear(3 -> 2)  (0.8000, 0.2000)", 1, true))
+    assert.truthy(out:find("(4) nn.SoftMax         (0.6457, 0.3543)", 1, true))
+    assert.truthy(out:find("leaf, with probability 0.6457", 1, true))
+    assert.truthy(out:find("read as weather: sunny (0.6457)", 1, true))
+    assert.truthy(out:find("accuracy of leaf_flower v1: 2 of 2 right (1.00)", 1, true))
+  end)
+
+  it("queries.sql runs in the sqlite3 shell on the demo's database", function()
+    run(LUA .. " examples/leaf_flower.lua " .. db)
+    local out = run("sqlite3 -csv " .. db .. " < examples/queries.sql")
+    -- label counts: leaf twice under default (leaf, flower), sunny once
+    assert.truthy(out:find("leaf_flower,default,leaf,1", 1, true))
+    assert.truthy(out:find("leaf_flower,default,flower,1", 1, true))
+    assert.truthy(out:find("leaf_flower,weather,sunny,1", 1, true))
+    -- accuracy, then the confusion table
+    assert.truthy(out:find("leaf_flower,1,2,2,1.0", 1, true))
+    assert.truthy(out:find("leaf_flower,1,flower,flower,1", 1, true))
+    assert.truthy(out:find("leaf_flower,1,leaf,leaf,1", 1, true))
+  end)
+
+  it("weather.lua reads the same weights as sunny and rainy, on its own", function()
+    local out = run(LUA .. " examples/weather.lua " .. db)
+    assert.truthy(out:find("Monday   -> sunny (0.6457)", 1, true))
+    assert.truthy(out:find("Tuesday  -> rainy", 1, true))
+    assert.truthy(out:find("weather  sunny   1", 1, true))
+  end)
+
+  it("collapse.lua folds the linear network into the seed's coefficients", function()
+    local out = run(LUA .. " examples/collapse.lua")
+    assert.truthy(out:find("= -0.0062 (fold: -0.0062)", 1, true))
+    assert.truthy(out:find("= 0.0088 (fold: 0.0088)", 1, true))
+  end)
+end)
