@@ -15,7 +15,8 @@ local seed_net = require "examples.seed_net"
 local store <close> = assert(nn.open(arg[1] or "demo.db"))
 
 -- Make the model if this database does not have it yet.
-local have = store:rows("SELECT 1 FROM nn_model WHERE name = ?", "leaf_flower")()
+local have = false
+for _ in store:rows("SELECT 1 FROM nn_model WHERE name = ?", "leaf_flower") do have = true end
 if not have then
   store:save("leaf_flower", seed_net.build(nn), { labels = { "leaf", "flower" } })
   store:add_labels("leaf_flower", "weather", { "sunny", "rainy" })

@@ -17,7 +17,7 @@ end
 
 describe("examples", function()
   local db
-  before_each(function() db = os.tmpname() .. ".db" end)
+  before_each(function() db = os.tmpname() end)
   after_each(function() remove_db(db) end)
 
   it("leaf_flower.lua tells the seed's numbers and logs them", function()

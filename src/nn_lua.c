@@ -148,32 +148,42 @@ void nn_lua_setlabels(lua_State *L, int arg) {
   lua_setiuservalue(L, arg, 2);
 }
 
-/* A fresh sequence of n non-empty strings copied from the table at arg,
-** pushed; raises naming what is wrong. */
-static void check_labels(lua_State *L, int arg, size_t n) {
-  size_t i, len = nn_lua_checklen(L, arg, "labels");
-  if (n > 0 && len != n)
+/* Raises on a count other than want (when want > 0), or a label that is not
+** a non-empty string without zero bytes. */
+size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
+  size_t i, len;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, arg, lua_pushfstring(L, "labels: table expected, got %s",
+                  luaL_typename(L, idx)));
+  len = (size_t)lua_rawlen(L, idx);
+  if (want > 0 && len != want)
     luaL_argerror(L, arg, lua_pushfstring(L, "labels: %I given for %I outputs",
-                  (lua_Integer)len, (lua_Integer)n));
+                  (lua_Integer)len, (lua_Integer)want));
   if (len == 0)
     luaL_argerror(L, arg, "labels: empty");
   lua_createtable(L, (int)len, 0);
   for (i = 1; i <= len; i++) {
-    size_t sz;
-    if (lua_rawgeti(L, arg, (lua_Integer)i) != LUA_TSTRING ||
-        (lua_tolstring(L, -1, &sz), sz == 0))
+    size_t sz = 0;
+    const char *s = NULL;
+    if (lua_rawgeti(L, idx, (lua_Integer)i) == LUA_TSTRING)
+      s = lua_tolstring(L, -1, &sz);
+    if (s == NULL || sz == 0)
       luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] is not a non-empty string",
+                    (lua_Integer)i));
+    if (strlen(s) != sz)
+      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] contains a zero byte",
                     (lua_Integer)i));
     lua_rawseti(L, -2, (lua_Integer)i);
   }
+  return len;
 }
 
 
 /* --- forward ------------------------------------------------------------- */
 
-/* Floats for x, y and the work of a forward pass, on the C stack when they
-** fit, else in a scratch userdata left on the stack. */
-static float *scratch(lua_State *L, float *stack_buf, size_t n) {
+/* Raises on memory errors. */
+float *nn_lua_scratch(lua_State *L, float *stack_buf, size_t n) {
   if (n <= NN_STACK_FLOATS) return stack_buf;
   if (n > ((size_t)-1) / sizeof(float)) luaL_error(L, "scratch too large");
   return (float *)lua_newuserdatauv(L, n * sizeof(float), 0);
@@ -194,7 +204,7 @@ static size_t output_width(const nn_net *net, size_t n_x) {
 static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
                   size_t *n_y) {
   size_t n_x = input_width(L, net, arg), n_out = output_width(net, n_x);
-  float *x = scratch(L, stack_buf, n_x + n_out + nn_work_size(net, n_x));
+  float *x = nn_lua_scratch(L, stack_buf, n_x + n_out + nn_work_size(net, n_x));
   float *y = x + n_x;
   nn_lua_checkfloats(L, arg, "x", x, n_x);
   nn_forward(net, y, x, n_x, y + n_out);
@@ -227,7 +237,7 @@ static int net_classify(lua_State *L) {
   float *y;
   int labels = 0;
   if (!lua_isnoneornil(L, 3)) {
-    check_labels(L, 3, h->net->n_outputs);
+    nn_lua_checklabels(L, 3, 3, h->net->n_outputs);
     lua_replace(L, 3);
     labels = 3;
   }
@@ -334,7 +344,7 @@ static int net_set_labels(lua_State *L) {
   if (lua_isnoneornil(L, 2))
     lua_pushnil(L);
   else
-    check_labels(L, 2, h->net->n_outputs);
+    nn_lua_checklabels(L, 2, 2, h->net->n_outputs);
   nn_lua_setlabels(L, 1);
   h->labelmap_id = 0;  /* no longer the stored map */
   lua_settop(L, 1);

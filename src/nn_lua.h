@@ -18,7 +18,6 @@
 
 #define NN_NETWORK  "nn.Network"
 #define NN_STORE    "nn.Store"
-#define NN_BLOCK    "nn.Block"
 
 /* Inputs and outputs at most this long live on the C stack in a forward
 ** pass; longer ones take a scratch userdata. */
@@ -50,6 +49,16 @@ void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
 
 /* Length of the Lua array at arg (raises when not a table). */
 size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
+
+/* n floats: stack_buf when n <= NN_STACK_FLOATS, else a scratch userdata
+** pushed on the Lua stack (which the caller leaves there while it uses it). */
+float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
+                      size_t n);
+
+/* Check the label table at idx (errors blame argument arg): non-empty
+** strings without zero bytes, exactly want of them when want > 0.  Pushes
+** a fresh copy and returns the count. */
+size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want);
 
 /* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);

@@ -147,49 +147,21 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   lua_pop(L, 1);
 }
 
-/* The labels in the table at idx as a C array, in a new userdata pushed on
-** the stack; *n gets their count, which must be `want` unless want is 0.
-** Errors blame argument arg.  Raw reads: each string stays anchored in the
-** table, which the caller keeps on the stack while it uses the array.
-** Raises on a count other than want, or a label that is not a non-empty
-** string without zero bytes. */
+/* The labels in the table at idx, checked (nn_lua_checklabels), as a C
+** array in a userdata pushed above their checked copy, which anchors the
+** strings while the caller keeps both on the stack.  Raises. */
 static const char **check_labels(lua_State *L, int idx, int arg, size_t want,
                                  size_t *n) {
   const char **labels;
-  size_t i, len;
-  if (lua_type(L, idx) != LUA_TTABLE)
-    luaL_argerror(L, arg, lua_pushfstring(L, "labels: table expected, got %s",
-                                          luaL_typename(L, idx)));
-  len = (size_t)lua_rawlen(L, idx);
-  if (want && len != want)
-    luaL_argerror(L, arg, lua_pushfstring(L, "labels: %I given for %I outputs",
-                                          (lua_Integer)len, (lua_Integer)want));
-  labels = (const char **)lua_newuserdatauv(L, (len ? len : 1) * sizeof *labels, 0);
-  for (i = 0; i < len; i++) {
-    size_t sz = 0;
-    const char *s = NULL;
-    if (lua_rawgeti(L, idx, (lua_Integer)i + 1) == LUA_TSTRING)
-      s = lua_tolstring(L, -1, &sz);
-    if (!s || sz == 0)
-      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] is not a non-empty string",
-                                            (lua_Integer)i + 1));
-    if (strlen(s) != sz)
-      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] contains a zero byte",
-                                            (lua_Integer)i + 1));
-    labels[i] = s;
+  size_t i;
+  *n = nn_lua_checklabels(L, idx, arg, want);
+  labels = (const char **)lua_newuserdatauv(L, *n * sizeof *labels, 0);
+  for (i = 0; i < *n; i++) {
+    lua_rawgeti(L, -2, (lua_Integer)i + 1);
+    labels[i] = lua_tostring(L, -1);
     lua_pop(L, 1);
   }
-  *n = len;
   return labels;
-}
-
-/* n floats on the C stack when they fit, else in a scratch userdata left on
-** the Lua stack.  Raises on memory errors. */
-static float *scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
-                      size_t n) {
-  if (n <= NN_STACK_FLOATS)
-    return stack_buf;
-  return (float *)lua_newuserdatauv(L, n * sizeof(float), 0);
 }
 
 /* --- networks in and out -------------------------------------------------- */
@@ -584,7 +556,7 @@ static int store_log(lua_State *L) {
   if (ln->store_serial != ls->serial || ln->version_id <= 0)
     luaL_argerror(L, 2, "network is not a version saved in this store");
   push_log_options(L, 5);   /* labels 6, request_id 7, tags 8 */
-  x = scratch(L, stack_buf, net->n_inputs + net->n_outputs);
+  x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs);
   nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
   nn_lua_checkfloats(L, 4, "y", x + net->n_inputs, net->n_outputs);
   row.version_id = ln->version_id;
@@ -633,7 +605,7 @@ static int store_classify(lua_State *L) {
     nn_lua_getlabels(L, 9);
   if (lua_type(L, 10) == LUA_TTABLE)
     labels = 10;
-  x = scratch(L, stack_buf, net->n_inputs + net->n_outputs +
+  x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs +
               nn_work_size(net, net->n_inputs));
   y = x + net->n_inputs;
   nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
