@@ -130,6 +130,14 @@ describe("modules", function()
     assert.equal(3, #nn.ReLU():forward{ 1, 2, 3 })
   end)
 
+  it("answer with the index where such a net has no label for a wider input", function()
+    local softmax = nn.SoftMax():set_labels{ "first" }
+    assert.equal("first", (softmax:classify{ 5, 2, 3 }))
+    assert.equal(3, (softmax:classify{ 1, 2, 3 }))
+    assert.has_error(function() nn.Sequential():classify{} end,
+      "classify: the network gives no outputs")
+  end)
+
   it("start Linear weights uniform in +-1/sqrt(n_in), reproducibly", function()
     nn.seed(7)
     local a = nn.Linear(16, 8)

@@ -132,10 +132,12 @@ void nn_lua_pushfloats(lua_State *L, int idx, const float *y, size_t n) {
   }
 }
 
+/* A net of element-wise layers only takes labels of any count, so a label
+** may be missing for a wider input: the index stands in for it. */
 void nn_lua_pushlabel(lua_State *L, int idx, size_t i) {
   if (idx != 0 && lua_type(L, idx) == LUA_TTABLE) {
-    lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    return;
+    if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TNIL) return;
+    lua_pop(L, 1);
   }
   lua_pushinteger(L, (lua_Integer)i + 1);
 }
