@@ -151,11 +151,7 @@ demo: deps all
 	$(SQLITE3) -box demo.db < examples/queries.sql
 
 bench: deps all
-	@if [ -f spec/bench/run.lua ]; then \
-	  $(LUA_ENV) $(LUA) spec/bench/run.lua; \
-	else \
-	  echo 'no benchmarks yet'; \
-	fi
+	$(LUA_ENV) $(LUA) spec/bench/run.lua
 
 # --- installing ---------------------------------------------------------------
 
