@@ -515,9 +515,8 @@ static int net_clone(lua_State *L) {
   c->version_id = h->version_id;
   c->labelmap_id = h->labelmap_id;
   c->store_serial = h->store_serial;
-  lua_pushcfunction(L, net_labels);
-  lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);
+  /* A label table is never written after it is set, so both can share it. */
+  nn_lua_getlabels(L, 1);
   nn_lua_setlabels(L, -2);
   return 1;
 }
