@@ -238,6 +238,18 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   memcpy(y, cur, n * sizeof(float));
 }
 
+size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x) {
+  (void)n_rows;
+  return nn_work_size(net, n_x);
+}
+
+void nn_forward_batch(const nn_net *net, float *Y, const float *X,
+                      size_t n_rows, size_t n_x, float *work) {
+  size_t r, n_y = net->n_outputs ? net->n_outputs : n_x;
+  for (r = 0; r < n_rows; r++)
+    nn_forward(net, Y + r * n_y, X + r * n_x, n_x, work);
+}
+
 size_t nn_trace_size(const nn_net *net, size_t n_x) {
   size_t i, n = n_x, total = 0;
   for (i = 0; i < net->n_layers; i++) {

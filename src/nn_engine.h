@@ -102,6 +102,16 @@ void nn_forward(const nn_net *net, float *y /* [n_out] */,
                 const float *x /* [n_x] */, size_t n_x,
                 float *work /* [nn_work_size] */);
 
+/* A batch: row r of Y = net(row r of X), for n_rows rows stored one after
+** another (row-major, n_x floats a row in X, net->n_outputs, or n_x when 0,
+** a row in Y).  The result of each row is that of nn_forward within float
+** rounding (sums may be taken in another order).  work has
+** nn_batch_work_size(net, n_rows, n_x) floats; X and Y may not overlap it. */
+size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x);
+void nn_forward_batch(const nn_net *net, float *Y /* [n_rows][n_out] */,
+                      const float *X /* [n_rows][n_x] */, size_t n_rows,
+                      size_t n_x, float *work /* [nn_batch_work_size] */);
+
 /* The same, keeping every layer's output: out holds the layers' outputs one
 ** after another, layer i's at offsets[i] (nn_trace_size floats in all). */
 size_t nn_trace_size(const nn_net *net, size_t n_x);
