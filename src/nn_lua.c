@@ -85,10 +85,25 @@ size_t nn_lua_checklen(lua_State *L, int arg, const char *what) {
   return (size_t)lua_rawlen(L, arg);
 }
 
-/* Reads the array at idx; errors blame argument arg.  Raises on the first
-** element that is not a finite float. */
-static void check_floats(lua_State *L, int idx, int arg, const char *what,
-                         float *out /* [n] */, size_t n) {
+/* The error for element i of the array at idx, which is not a finite float. */
+static int bad_float(lua_State *L, int idx, int arg, const char *what, size_t i) {
+  int t = lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  lua_Number v = lua_tonumber(L, -1);
+  if (t != LUA_TNUMBER)
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is not a number (got %s)",
+                         what, (lua_Integer)i + 1, lua_typename(L, t)));
+  if (v != v)
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is NaN", what, (lua_Integer)i + 1));
+  return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is %s", what, (lua_Integer)i + 1,
+                       isinf(v) ? "infinite" : "too large for float32"));
+}
+
+#define READ_CHUNK  16
+
+/* Raises on the first element that is not a finite float.  This loop is most
+** of the cost of a small forward pass, so the messages are built elsewhere. */
+void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
+                       float *out, size_t n) {
   size_t i, len;
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -98,25 +113,35 @@ static void check_floats(lua_State *L, int idx, int arg, const char *what,
   if (len != n)
     luaL_argerror(L, arg, lua_pushfstring(L, "%s: expected %I numbers, got %I",
                   what, (lua_Integer)n, (lua_Integer)len));
-  for (i = 0; i < n; i++) {
-    int t = lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    lua_Number v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    if (t != LUA_TNUMBER)
-      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is not a number (got %s)",
-                    what, (lua_Integer)i + 1, lua_typename(L, t)));
-    if (v != v)
-      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is NaN", what, (lua_Integer)i + 1));
-    if (v > FLT_MAX || v < -FLT_MAX)
-      luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is %s", what, (lua_Integer)i + 1,
-                    isinf(v) ? "infinite" : "too large for float32"));
-    out[i] = (float)v;
+  /* READ_CHUNK elements pushed, then read and popped together: one
+  ** lua_settop per chunk instead of one per element. */
+  luaL_checkstack(L, READ_CHUNK, "x");
+  for (i = 0; i < n; i += READ_CHUNK) {
+    int k, m = n - i < READ_CHUNK ? (int)(n - i) : READ_CHUNK, bad = 0;
+    for (k = 0; k < m; k++)
+      bad |= lua_rawgeti(L, idx, (lua_Integer)(i + k) + 1) != LUA_TNUMBER;
+    for (k = 0; k < m; k++) {
+      lua_Number v = lua_tonumber(L, k - m);
+      /* false for NaN as well as for the infinities and beyond float32 */
+      bad |= !(v >= -FLT_MAX && v <= FLT_MAX);
+      out[i + k] = (float)v;
+    }
+    lua_pop(L, m);
+    if (bad) {
+      for (k = 0; k < m; k++) {
+        int t = lua_rawgeti(L, idx, (lua_Integer)(i + k) + 1);
+        lua_Number v = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        if (t != LUA_TNUMBER || !(v >= -FLT_MAX && v <= FLT_MAX))
+          bad_float(L, idx, arg, what, i + k);
+      }
+    }
   }
 }
 
 void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
                         float *out, size_t n) {
-  check_floats(L, arg, lua_absindex(L, arg), what, out, n);
+  nn_lua_readfloats(L, arg, arg, what, out, n);
 }
 
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y, size_t n) {
@@ -191,6 +216,38 @@ float *nn_lua_scratch(lua_State *L, float *stack_buf, size_t n) {
   return (float *)lua_newuserdatauv(L, n * sizeof(float), 0);
 }
 
+/* The registry key of the buffer behind nn_lua_work: this variable's address. */
+static const char work_key = 0;
+
+float *nn_lua_work(lua_State *L, size_t n) {
+  void *p;
+  if (n == 0) n = 1;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &work_key) == LUA_TUSERDATA &&
+      lua_rawlen(L, -1) / sizeof(float) >= n) {
+    p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return (float *)p;
+  }
+  lua_pop(L, 1);
+  if (n > ((size_t)-1) / sizeof(float)) luaL_error(L, "scratch too large");
+  p = lua_newuserdatauv(L, n * sizeof(float), 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &work_key);
+  return (float *)p;
+}
+
+/* The network at 1 of a method: compared with the metatable that is the
+** method's upvalue, which costs less than luaL_checkudata's registry lookup
+** in the calls made most often.  Raises like luaL_checkudata. */
+static nn_lnet *self(lua_State *L) {
+  nn_lnet *h = (nn_lnet *)lua_touserdata(L, 1);
+  if (h != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return h;
+  }
+  return nn_lua_checknet(L, 1);
+}
+
 /* Number of inputs this call takes: the net's, or #x for a net of
 ** element-wise layers only. */
 static size_t input_width(lua_State *L, const nn_net *net, int arg) {
@@ -202,29 +259,71 @@ static size_t output_width(const nn_net *net, size_t n_x) {
   return net->n_outputs > 0 ? net->n_outputs : n_x;
 }
 
-/* Reads x at arg, runs the net; y points into buf.  Raises on bad x. */
+/* Reads x at arg, runs the net; y points into buf or the work buffer.
+** Raises on bad x. */
 static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
                   size_t *n_y) {
   size_t n_x = input_width(L, net, arg), n_out = output_width(net, n_x);
-  float *x = nn_lua_scratch(L, stack_buf, n_x + n_out + nn_work_size(net, n_x));
+  size_t need = n_x + n_out + nn_work_size(net, n_x);
+  float *x = need <= NN_STACK_FLOATS ? stack_buf : nn_lua_work(L, need);
   float *y = x + n_x;
-  nn_lua_checkfloats(L, arg, "x", x, n_x);
+  nn_lua_readfloats(L, arg, arg, "x", x, n_x);
   nn_forward(net, y, x, n_x, y + n_out);
   *n_y = n_out;
   return y;
 }
 
-/* net:forward(x [, out]) --> y */
+/* net:forward(X [, Y]) for a batch: one sample per row of X.  Raises on
+** shapes that do not fit. */
+static int forward_batch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  nn_matrix *Y;
+  size_t n_x, n_y;
+  if (X == NULL)
+    return luaL_typeerror(L, 2, "table or " NN_MATRIX);
+  n_x = X->cols;
+  if (net->n_inputs > 0 && n_x != net->n_inputs)
+    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
+                  (lua_Integer)net->n_inputs, (lua_Integer)n_x));
+  n_y = output_width(net, n_x);
+  if (lua_isnoneornil(L, 3)) {
+    lua_settop(L, 2);
+    Y = nn_lua_newmatrix(L, X->rows, n_y);
+  } else {
+    if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
+      luaL_typeerror(L, 3, NN_MATRIX);
+    if (Y->rows != X->rows || Y->cols != n_y)
+      luaL_argerror(L, 3, lua_pushfstring(L, "Y: expected %I x %I, got %I x %I",
+                    (lua_Integer)X->rows, (lua_Integer)n_y, (lua_Integer)Y->rows,
+                    (lua_Integer)Y->cols));
+    if (Y == X)
+      luaL_argerror(L, 3, "Y: must not be X");
+    lua_settop(L, 3);
+  }
+  if (X->rows > 0)
+    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
+                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
+  return 1;
+}
+
+/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
 static int net_forward(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_net *net = self(L)->net;
   float buf[NN_STACK_FLOATS];
   size_t n;
   float *y;
-  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
-  y = run(L, h->net, 2, buf, &n);
-  if (lua_istable(L, 3)) {
-    nn_lua_pushfloats(L, 3, y, n);
-    lua_pushvalue(L, 3);
+  int out = lua_type(L, 3);
+  if (lua_type(L, 2) == LUA_TUSERDATA) return forward_batch(L, net);
+  if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
+    luaL_typeerror(L, 3, "table");
+  y = run(L, net, 2, buf, &n);
+  if (out == LUA_TTABLE) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+      lua_pushnumber(L, (lua_Number)y[i]);
+      lua_rawseti(L, 3, (lua_Integer)i + 1);
+    }
+    lua_settop(L, 3);
   } else {
     nn_lua_pushfloats(L, 0, y, n);
   }
@@ -233,7 +332,7 @@ static int net_forward(lua_State *L) {
 
 /* net:classify(x [, labels]) --> label, score, y */
 static int net_classify(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
+  nn_lnet *h = self(L);
   float buf[NN_STACK_FLOATS];
   size_t n, best;
   float *y;
@@ -315,7 +414,7 @@ static int net_set_weights(lua_State *L) {
     char what[32];
     lua_rawgeti(L, 3, (lua_Integer)j + 1);
     snprintf(what, sizeof what, "W[%zu]", j + 1);
-    check_floats(L, -1, 3, what, tmp + j * l->n_in, l->n_in);
+    nn_lua_readfloats(L, -1, 3, what, tmp + j * l->n_in, l->n_in);
     lua_pop(L, 1);
   }
   nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
@@ -610,7 +709,9 @@ static const luaL_Reg constructors[] = {
 int luaopen_nn_core(lua_State *L) {
   uint64_t *rng;
   luaL_newmetatable(L, NN_NETWORK);
-  luaL_newlib(L, net_methods);
+  luaL_newlibtable(L, net_methods);
+  lua_pushvalue(L, -2);             /* the methods' upvalue: see self() */
+  luaL_setfuncs(L, net_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, net_tostring);
   lua_setfield(L, -2, "__tostring");
@@ -624,6 +725,7 @@ int luaopen_nn_core(lua_State *L) {
   lua_setfield(L, -2, "_VERSION");
   luaL_getmetatable(L, NN_NETWORK);
   lua_setfield(L, -2, "Network");   /* so the front module can add methods */
+  nn_lua_open_matrix(L);
   nn_lua_open_store(L);
   return 1;
 }

@@ -18,6 +18,7 @@
 
 #define NN_NETWORK  "nn.Network"
 #define NN_STORE    "nn.Store"
+#define NN_MATRIX   "nn.Matrix"
 
 /* Inputs and outputs at most this long live on the C stack in a forward
 ** pass; longer ones take a scratch userdata. */
@@ -30,6 +31,12 @@ typedef struct nn_lnet {
   int64_t labelmap_id;  /* nn_labelmap.labelmap_id of its labels, or 0 */
   uint64_t store_serial;/* the open store those ids belong to, or 0 */
 } nn_lnet;
+
+/* An "nn.Matrix": rows x cols float32, row-major, data in the same block. */
+typedef struct nn_matrix {
+  size_t rows, cols;
+  float data[];         /* [rows][cols] */
+} nn_matrix;
 
 /* The network at arg; raises "bad argument #arg (nn.Network expected, got X)". */
 nn_lnet *nn_lua_checknet(lua_State *L, int arg);
@@ -47,6 +54,11 @@ nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
 void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
                         float *out /* [n] */, size_t n);
 
+/* The same for the array at stack index idx, errors blaming argument arg
+** and naming it what ("rows[2]"). */
+void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
+                       float *out /* [n] */, size_t n);
+
 /* Length of the Lua array at arg (raises when not a table). */
 size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
 
@@ -54,6 +66,12 @@ size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
 ** pushed on the Lua stack (which the caller leaves there while it uses it). */
 float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
                       size_t n);
+
+/* n floats of scratch that stay valid until the next call of this function:
+** one buffer per Lua state, grown as needed and never shrunk, so that forward
+** passes make no garbage.  Only for code that calls nothing which could use
+** it again before it is done.  Raises on memory errors. */
+float *nn_lua_work(lua_State *L, size_t n);
 
 /* Check the label table at idx (errors blame argument arg): non-empty
 ** strings without zero bytes, exactly want of them when want > 0.  Pushes
@@ -72,6 +90,15 @@ int nn_lua_getlabels(lua_State *L, int arg);
 /* Set them from the value on top of the stack (a checked sequence or nil),
 ** popping it.  Does not touch labelmap_id: callers decide. */
 void nn_lua_setlabels(lua_State *L, int arg);
+
+/* The matrix at arg (raises "nn.Matrix expected"), or NULL if not one. */
+nn_matrix *nn_lua_checkmatrix(lua_State *L, int arg);
+nn_matrix *nn_lua_tomatrix(lua_State *L, int arg);
+/* Push a new zero-filled matrix; raises when too large or out of memory. */
+nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
+
+/* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */
+void nn_lua_open_matrix(lua_State *L);
 
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);

@@ -18,6 +18,8 @@ local nn = {
   SoftMax = core.SoftMax,
   Identity = core.Identity,
   Sequential = core.Sequential,
+  -- a batch of samples, one per row, float32
+  Matrix = core.Matrix,
   -- the random stream that initialises new nn.Linear weights
   seed = core.seed,
   -- persistence
