@@ -105,7 +105,7 @@ static int bad_float(lua_State *L, int idx, int arg, const char *what, size_t i)
 void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
                        float *out, size_t n) {
   size_t i, len;
-  idx = lua_absindex(L, idx);
+  if (idx < 0) idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
     luaL_argerror(L, arg, lua_pushfstring(L, "%s: table expected, got %s",
                   what, luaL_typename(L, idx)));

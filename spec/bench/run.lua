@@ -1,11 +1,14 @@
 --- make bench: what nn costs, beside what the same work costs without it.
 --
--- Each figure is the median of 7 runs of os.clock() over many calls, printed
--- with its reference from the same run.  Figures, never assertions: the
--- machine is shared and noisy.
+-- Every figure is the median of RUNS timed runs, and each is printed next to
+-- its reference from the same `make bench`: a plain-Lua forward pass here,
+-- and FANN, OpenBLAS and a raw SQLite INSERT from the C programs of
+-- spec/bench/ (spec/bench/refs.lua runs them).  Figures, never assertions:
+-- the machine is shared and noisy.
 
 local nn = require "nn"
 local seed_net = require "examples.seed_net"
+local refs = require "spec.bench.refs"
 
 local RUNS = 7
 
@@ -44,31 +47,108 @@ local function plain_forward(W1, b1, W2, b2)
   end
 end
 
-local function row(what, ns, ref_what, ref_ns)
-  print(("%-34s %10.0f ns   %-26s %10.0f ns   %5.2fx"):format(what, ns, ref_what, ref_ns,
-    ref_ns / ns))
+--- A network of the given widths: activation between Linear layers, SoftMax
+-- at the end; weights from nn's own initialisation with a fixed seed.
+local function mlp(sizes, activation)
+  nn.seed(42)
+  local modules = {}
+  for k = 1, #sizes - 1 do
+    modules[#modules + 1] = nn.Linear(sizes[k], sizes[k + 1])
+    modules[#modules + 1] = k < #sizes - 1 and nn[activation]() or nn.SoftMax()
+  end
+  return nn.Sequential(modules)
 end
 
-print(("%s, medians of %d runs; the last column is reference / nn\n"):format(
+local function inputs(rows, cols)
+  local X, t = nn.Matrix(rows, cols), {}
+  for c = 1, cols do t[c] = (c % 17) / 17 end
+  for r = 1, rows do X:set_row(r, t) end
+  return X, t
+end
+
+--- Bytes a network holds: what a copy of it allocates.
+local function memory(net)
+  collectgarbage()
+  collectgarbage("stop")
+  local before = collectgarbage("count")
+  local copy = net:clone()
+  local bytes = (collectgarbage("count") - before) * 1024
+  collectgarbage("restart")
+  assert(copy)
+  return bytes
+end
+
+local rows = {}
+
+--- A row of the table: nn's time against a reference's, and their ratio.
+local function compare(what, ns, ref_name, ref_ns, unit)
+  rows[#rows + 1] = { what, ns, ref_name, ref_ns, unit or "ns" }
+end
+
+local ref = refs.run()
+local function r(name) return ref[name] and ref[name].value or 0 / 0 end
+
+-- the seed's network, one sample from a Lua table into a reused one
+do
+  local net = seed_net.build(nn)
+  local x, out = seed_net.leaf, {}
+  local plain, y = plain_forward(seed_net.W1, seed_net.b1, seed_net.W2, seed_net.b2), {}
+  local ns = median_ns(function() net:forward(x, out) end, 1e6)
+  compare("seed 4-3-2, forward(x, out)", ns, "plain Lua",
+    median_ns(function() plain(x, y) end, 1e6))
+  compare("", ns, "FANN fann_run", r("fann.seed.single"))
+end
+
+-- the MLP and the game net, one sample from a Lua table, and a batch of 256
+local nets = {
+  { "MLP 784-256-128-10", { 784, 256, 128, 10 }, "ReLU", "mlp", 2000, 20 },
+  { "game 64-64-64-8", { 64, 64, 64, 8 }, "Tanh", "game", 50000, 500 },
+}
+for _, case in ipairs(nets) do
+  local name, sizes, act, key, n_single, n_batch = table.unpack(case)
+  local net = mlp(sizes, act)
+  local X, x = inputs(256, sizes[1])
+  local out, Y = {}, nn.Matrix(256, sizes[#sizes])
+  compare(name .. ", single", median_ns(function() net:forward(x, out) end, n_single),
+    "FANN fann_run", r("fann." .. key .. ".single"))
+  compare(name .. ", batch 256 / row",
+    median_ns(function() net:forward(X, Y) end, n_batch) / 256,
+    "OpenBLAS sgemm, 1 thread", r("blas." .. key .. ".batch"))
+  case.net = net
+end
+
+-- the prediction log, to a file in WAL mode, with the default flush policy
+do
+  local path = os.tmpname()
+  local store = assert(nn.open(path))
+  local net = seed_net.build(nn)
+  store:save("leaf_flower", net, { labels = { "leaf", "flower" } })
+  local loaded = store:load("leaf_flower")
+  local x = seed_net.leaf
+  local y = loaded:forward(x)
+  compare("store:log, per row", median_ns(function() store:log(loaded, x, y) end, 50000),
+    "raw prepared INSERT in C", r("sqlite.insert.batch"))
+  compare("store:classify, per row",
+    median_ns(function() store:classify("leaf_flower", x) end, 20000),
+    "raw prepared INSERT in C", r("sqlite.insert.batch"))
+  store:close()
+  for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
+end
+
+print(("%s, medians of %d runs; ratio = reference / nn (above 1: nn is faster)\n"):format(
   nn._VERSION, RUNS))
+print(("%-34s %12s   %-26s %12s  %7s"):format("nn", "time", "reference", "time", "ratio"))
+for _, row in ipairs(rows) do
+  local what, ns, ref_name, ref_ns = table.unpack(row)
+  print(("%-34s %9.0f ns   %-26s %9.0f ns  %6.2fx"):format(what, ns, ref_name, ref_ns,
+    ref_ns / ns))
+end
+local log_ns = rows[#rows - 1][2]
+print(("\nlogged predictions: %.0f k rows/s; raw INSERT: %.0f k rows/s"):format(
+  1e6 / log_ns, 1e6 / r("sqlite.insert.batch")))
 
--- the seed's network, one sample from a Lua table
-local net = seed_net.build(nn)
-local x, out = seed_net.leaf, {}
-local plain, y = plain_forward(seed_net.W1, seed_net.b1, seed_net.W2, seed_net.b2), {}
-row("seed 4-3-2 net:forward(x, out)", median_ns(function() net:forward(x, out) end, 1e6),
-  "plain Lua forward", median_ns(function() plain(x, y) end, 1e6))
-
--- the prediction log, to a file in WAL mode, flushed every 1000 rows
-local path = os.tmpname()
-local store = assert(nn.open(path, { flush_rows = 1000 }))
-store:save("leaf_flower", net, { labels = { "leaf", "flower" } })
-local loaded = store:load("leaf_flower")
-local ys = loaded:forward(x)
-local log_ns = median_ns(function() store:log(loaded, x, ys) end, 20000)
-local classify_ns = median_ns(function() store:classify("leaf_flower", x) end, 20000)
-store:close()
-for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
-print(("%-34s %10.0f ns   (%.0f k rows/s)"):format("store:log, file, WAL", log_ns, 1e6 / log_ns))
-print(("%-34s %10.0f ns   (%.0f k rows/s)"):format("store:classify, file, WAL", classify_ns,
-  1e6 / classify_ns))
+print(("\n%-34s %12s %14s"):format("network memory", "bytes", "4 x params"))
+for _, case in ipairs{ { "seed 4-3-2", seed_net.build(nn) }, { nets[1][1], nets[1].net },
+                       { nets[2][1], nets[2].net } } do
+  print(("%-34s %12d %14d"):format(case[1], memory(case[2]), 4 * case[2]:n_params()))
+end
