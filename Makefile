@@ -120,7 +120,7 @@ $(BUILD)/nn_schema.c: $(SCHEMA) $(BUILD)/schema.list Makefile | $(BUILD)
 	} > $@.tmp
 	@mv $@.tmp $@
 
-# --- bench references ------------------------------------------------------
+# --- bench references ---------------------------------------------------------
 
 # C programs that time the same work without nn (spec/bench/ref_*.c), one
 # figure a line.  -O2 after CFLAGS, so an override of CFLAGS still measures
