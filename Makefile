@@ -4,7 +4,7 @@
 #   make test         install what is missing, build, run every spec
 #   make memcheck     the same, the specs running under valgrind
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
-#   make bench        run the benchmarks, if there are any
+#   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
 #   make install      install the module, its Lua part and its C header
 #   make uninstall    remove what install put
 #   make clean        remove build/ and demo.db*
@@ -54,6 +54,8 @@ INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev
 # Debian packages, installed by .ci/deps when missing.
 DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
 MEMCHECK_DEPS ?= $(DEPS) valgrind
+# Only make bench needs these: the reference programs it measures nn against.
+BENCH_DEPS    ?= libfann-dev libopenblas-dev
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -67,7 +69,8 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
 
-.PHONY: all deps deps-memcheck test memcheck demo bench install uninstall clean FORCE
+.PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
+        clean FORCE
 
 all: $(MODULE)
 
@@ -117,6 +120,36 @@ $(BUILD)/nn_schema.c: $(SCHEMA) $(BUILD)/schema.list Makefile | $(BUILD)
 	} > $@.tmp
 	@mv $@.tmp $@
 
+# --- bench references ---------------------------------------------------------
+
+# C programs that time the same work without nn (spec/bench/ref_*.c), one
+# figure a line.  -O2 after CFLAGS, so an override of CFLAGS still measures
+# optimised code.  pkg-config is asked only when a rule runs, after
+# deps-bench has installed the .pc files; the fallbacks are Debian's names.
+# FANN's only .pc (fann) names its default library; the float build, whose
+# fann_type floatfann.h declares, is libfloatfann.
+BENCH_CFLAGS  ?= $(CFLAGS) -O2
+FANN_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags fann 2>/dev/null)
+FANN_LIBS     ?= -lfloatfann -lm
+BLAS_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags openblas 2>/dev/null)
+BLAS_LIBS     ?= $(or $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null),-lopenblas) -lm
+SQLITE_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS   ?= $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3) -lm
+
+BENCH_REFS := $(BUILD)/bench/ref_fann $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_sqlite
+
+$(BUILD)/bench/ref_fann: spec/bench/ref_fann.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(FANN_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(FANN_LIBS)
+
+$(BUILD)/bench/ref_blas: spec/bench/ref_blas.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(BLAS_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(BUILD)/bench/ref_sqlite: spec/bench/ref_sqlite.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(SQLITE_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(SQLITE_LIBS)
+
+$(BUILD)/bench:
+	mkdir -p $@
+
 # --- setup --------------------------------------------------------------------
 
 # Silent when everything is installed.
@@ -126,10 +159,16 @@ deps:
 deps-memcheck: deps
 	@bash .ci/deps $(MEMCHECK_DEPS)
 
+deps-bench: deps
+	@bash .ci/deps $(BENCH_DEPS)
+
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
 ifneq ($(filter deps deps-memcheck test memcheck demo bench,$(MAKECMDGOALS)),)
 $(OBJS): | deps
+endif
+ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
+$(BENCH_REFS): | deps-bench
 endif
 
 # --- running ------------------------------------------------------------------
@@ -150,7 +189,9 @@ demo: deps all
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
 	$(SQLITE3) -box demo.db < examples/queries.sql
 
-bench: deps all
+# The reference programs are built here only, never by all or test: the test
+# machine installs neither FANN nor OpenBLAS.
+bench: deps-bench all $(BENCH_REFS)
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
 
 # --- installing ---------------------------------------------------------------
