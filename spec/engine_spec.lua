@@ -8,7 +8,7 @@ local CC = os.getenv("CC") or "cc"
 
 local function compile(sources)
   local exe = os.tmpname()
-  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c -lm -o %s 2>&1")
+  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c -lm -o %s 2>&1")
     :format(CC, sources, exe)
   local p = io.popen(cmd)
   local log = p:read("a")

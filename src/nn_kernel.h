@@ -1,0 +1,63 @@
+/*
+** nn_kernel.h: the dense kernels behind every Linear layer, one set per
+** instruction set, and the choice among them.  Internal to the engine: not
+** installed, not for hosts (they use nn_kernel_name / nn_kernel_select).
+**
+** Two kernels per set:
+**   linear  y = W x + b for one sample, W [n_out][n_in] row-major as stored.
+**   tile    the batch micro-kernel: C [mr][nr] += A^T B, with A a packed
+**           panel of mr weight rows ([kc][mr], k-major) and B kc rows of a
+**           panel of nr samples ([kc][nr]).  nn_engine.c packs the weights,
+**           lays the samples out in panels and calls tile once per tile.
+** Neither allocates nor needs aligned pointers.
+*/
+#ifndef NN_KERNEL_H
+#define NN_KERNEL_H
+
+#include <stddef.h>
+
+/* The x86 sets are compiled with GNU target attributes, so only x86-64 GNU
+** compilers (gcc, clang) build them; anything else gets the generic one.
+** -DNN_GENERIC_ONLY leaves them out on x86 too. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NN_GENERIC_ONLY)
+#define NN_HAVE_X86 1
+#else
+#define NN_HAVE_X86 0
+#endif
+
+typedef void nn_linear_fn(float *y /* [n_out] */, const float *x /* [n_in] */,
+                          const float *w /* [n_out][n_in] */,
+                          const float *b /* [n_out] */, size_t n_in, size_t n_out);
+typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [kc][mr] */,
+                        const float *b /* [kc][nr] */, size_t kc);
+
+typedef struct nn_kernel {
+  const char *name;
+  int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
+  nn_linear_fn *linear;
+  nn_tile_fn *tile;
+  size_t mr, nr;              /* tile shape: weight rows x samples */
+  size_t kc;                  /* inner length per packed panel: kc x nr floats
+                                 of samples stay in L1 while mr rows stream */
+  size_t few;                 /* a last panel with fewer samples than this is
+                                 cheaper one sample at a time with linear */
+} nn_kernel;
+
+extern const nn_kernel nn_kernel_generic;
+#if NN_HAVE_X86
+extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
+#endif
+
+/* Every kernel compiled in, best first, NULL-terminated. */
+extern const nn_kernel *const nn_kernels[];
+
+/* The kernel in use (see nn_kernel_select in nn_engine.h). */
+const nn_kernel *nn_kernel_active(void);
+
+/* The scalar y = W x + b, which the vector sets also use for layers too
+** narrow to fill a vector. */
+void nn_linear_scalar(float *y /* [n_out] */, const float *x /* [n_in] */,
+                      const float *w /* [n_out][n_in] */, const float *b /* [n_out] */,
+                      size_t n_in, size_t n_out);
+
+#endif
