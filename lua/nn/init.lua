@@ -20,6 +20,8 @@ local nn = {
   Sequential = core.Sequential,
   -- the random stream that initialises new nn.Linear weights
   seed = core.seed,
+  -- which kernel set runs the arithmetic: nn.kernel() or nn.kernel("generic")
+  kernel = core.kernel,
   -- persistence
   open = core.open,
 }
