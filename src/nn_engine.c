@@ -151,11 +151,6 @@ static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
   nn_kernel_active()->linear(y, x, w, b, n_in, n_out);
 }
 
-static void relu_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
-}
-
 static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : alpha * v[i];
@@ -194,7 +189,7 @@ static float *layer_forward(const nn_net *net, const nn_layer *l,
       linear_forward(next, cur, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
       return next;
     }
-    case NN_RELU:      relu_forward(cur, n); break;
+    case NN_RELU:      nn_kernel_active()->relu(cur, n); break;
     case NN_LEAKYRELU: leaky_relu_forward(cur, l->alpha, n); break;
     case NN_SIGMOID:   sigmoid_forward(cur, n); break;
     case NN_TANH:      tanh_forward(cur, n); break;
@@ -232,11 +227,10 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
 ** each layer one matrix product.  Between layers the chunk lives in work as
 ** panels of nr samples, feature-major: panel p holds [stride][nr] floats,
 ** value i of sample p*nr+c at [i][c], so that kc consecutive features of a
-** panel are one contiguous block (the tile kernel's B).  The weights of a
-** Linear are packed kc columns at a time into panels of mr rows, k-major
-** (the tile kernel's A), zero rows past n_out; the net itself is only read.
-** stride is the widest layer rounded up to mr, so a tile may always write
-** all its mr rows. */
+** panel are one contiguous block (the tile kernel's B).  The weights are
+** read in place (the tile kernel's A); the net itself is only read.  stride
+** is the widest layer rounded up to mr, so a tile may always write all its
+** mr rows. */
 
 #define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
 #define WORK_ALIGN      16      /* floats: 64 bytes, a cache line */
@@ -250,9 +244,8 @@ static size_t kernel_work(const nn_net *net, size_t n_rows, size_t n_x,
                           const nn_kernel *k) {
   size_t rows = n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS;
   size_t stride = batch_stride(net, n_x, k);
-  size_t kc = net->max_width < k->kc ? net->max_width : k->kc;
   rows = ROUND_UP(rows > 0 ? rows : 1, k->nr);
-  return 2 * rows * stride + stride * kc + WORK_ALIGN;
+  return 2 * rows * stride + k->mr * k->kc + WORK_ALIGN;
 }
 
 /* Sized for every kernel set, not just the one in use, so that a work
@@ -267,44 +260,37 @@ size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x) {
   return most;
 }
 
-/* Wp [n_out rounded up to mr][kc][mr] <- W [.][k0 .. k0+kc), zero rows past n_out. */
-static void pack_weights(float *wp, const float *w /* [n_out][n_in] */,
-                         size_t n_in, size_t n_out, size_t k0, size_t kc, size_t mr) {
-  size_t j, k, n_pad = ROUND_UP(n_out, mr);
-  for (j = 0; j < n_pad; j++) {
-    float *dst = wp + (j / mr) * kc * mr + j % mr;
-    if (j < n_out) {
-      const float *src = w + j * n_in + k0;
-      for (k = 0; k < kc; k++) dst[k * mr] = src[k];
-    } else {
-      for (k = 0; k < kc; k++) dst[k * mr] = 0.0f;
-    }
-  }
-}
-
-/* out = W in + b for every panel: out starts as the bias, then each packed
-** block of kc columns adds its part, a tile at a time. */
+/* out = W in + b for every panel: out starts as the bias, then each block
+** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
+** place; the last mr rows, when n_out is no multiple of mr, are copied
+** into part with zero rows after them ([mr][kc]), so that every tile may
+** compute and write mr rows. */
 static void linear_panels(const nn_kernel *k, float *out, const float *in,
-                          float *wp, const nn_layer *l, const float *params,
+                          float *part, const nn_layer *l, const float *params,
                           size_t panels, size_t stride) {
   const float *w = params + l->w, *b = w + l->n_out * l->n_in;
-  size_t mr = k->mr, nr = k->nr, n_pad = ROUND_UP(l->n_out, mr);
-  size_t p, j, c, k0;
+  size_t mr = k->mr, nr = k->nr, n_in = l->n_in, n_out = l->n_out;
+  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
+  size_t p, j, c, k0, i;
   for (p = 0; p < panels; p++) {
     float *o = out + p * stride * nr;
     for (j = 0; j < n_pad; j++) {
-      float v = j < l->n_out ? b[j] : 0.0f;
+      float v = j < n_out ? b[j] : 0.0f;
       for (c = 0; c < nr; c++) o[j * nr + c] = v;
     }
   }
-  for (k0 = 0; k0 < l->n_in; k0 += k->kc) {
-    size_t kc = l->n_in - k0 < k->kc ? l->n_in - k0 : k->kc;
-    pack_weights(wp, w, l->n_in, l->n_out, k0, kc, mr);
+  for (k0 = 0; k0 < n_in; k0 += k->kc) {
+    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
+    if (n_full < n_out)
+      for (j = 0; j < mr; j++)
+        for (i = 0; i < kc; i++)
+          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
     for (p = 0; p < panels; p++) {
       const float *bp = in + p * stride * nr + k0 * nr;
       float *o = out + p * stride * nr;
-      for (j = 0; j < n_pad; j += mr)
-        k->tile(o + j * nr, wp + j * kc, bp, kc);
+      for (j = 0; j < n_full; j += mr)
+        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
+      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
     }
   }
 }
@@ -327,19 +313,23 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
   size_t nr = k->nr, stride = batch_stride(net, n_x, k);
   size_t panels = (rows + nr - 1) / nr, i, p, c, n = n_x;
   float *cur = work, *spare = work + panels * stride * nr;
-  float *wp = spare + panels * stride * nr;
-  for (p = 0; p < panels; p++)
-    for (c = 0; c < nr; c++) {
-      size_t r = p * nr + c;
-      float *dst = cur + p * stride * nr + c;
-      if (r < rows) for (i = 0; i < n_x; i++) dst[i * nr] = X[r * n_x + i];
-      else for (i = 0; i < n_x; i++) dst[i * nr] = 0.0f;   /* padding: finite */
+  float *part = spare + panels * stride * nr;
+  /* Into panels in the order they are written, reading nr rows at once;
+  ** samples past rows are zeros, so that they stay finite. */
+  for (p = 0; p < panels; p++) {
+    const float *src = X + p * nr * n_x;
+    size_t cols = rows - p * nr < nr ? rows - p * nr : nr;
+    float *dst = cur + p * stride * nr;
+    for (i = 0; i < n_x; i++, dst += nr) {
+      for (c = 0; c < cols; c++) dst[c] = src[c * n_x + i];
+      for (; c < nr; c++) dst[c] = 0.0f;
     }
+  }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     if (l->kind == NN_LINEAR) {
       float *t;
-      linear_panels(k, spare, cur, wp, l, net->params, panels, stride);
+      linear_panels(k, spare, cur, part, l, net->params, panels, stride);
       t = cur; cur = spare; spare = t;
       n = l->n_out;
     } else if (l->kind == NN_SOFTMAX) {

@@ -34,20 +34,28 @@ void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
   }
 }
 
+void nn_relu_scalar(float *v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+}
+
 #define GENERIC_MR 4
 #define GENERIC_NR 8
 
 /* The tile in plain C: a fixed-size block of sums the compiler can keep in
 ** registers (and vectorise along nr where it knows how). */
-static void tile_generic(float *c, const float *a, const float *b, size_t kc) {
+static void tile_generic(float *c, const float *a, size_t lda, const float *b,
+                         size_t kc) {
   float acc[GENERIC_MR][GENERIC_NR];
   size_t k, m, n;
   for (m = 0; m < GENERIC_MR; m++)
     for (n = 0; n < GENERIC_NR; n++) acc[m][n] = c[m * GENERIC_NR + n];
   for (k = 0; k < kc; k++) {
-    const float *ak = a + k * GENERIC_MR, *bk = b + k * GENERIC_NR;
-    for (m = 0; m < GENERIC_MR; m++)
-      for (n = 0; n < GENERIC_NR; n++) acc[m][n] += ak[m] * bk[n];
+    const float *bk = b + k * GENERIC_NR;
+    for (m = 0; m < GENERIC_MR; m++) {
+      float am = a[m * lda + k];
+      for (n = 0; n < GENERIC_NR; n++) acc[m][n] += am * bk[n];
+    }
   }
   for (m = 0; m < GENERIC_MR; m++)
     for (n = 0; n < GENERIC_NR; n++) c[m * GENERIC_NR + n] = acc[m][n];
@@ -56,7 +64,7 @@ static void tile_generic(float *c, const float *a, const float *b, size_t kc) {
 static int always(void) { return 1; }
 
 const nn_kernel nn_kernel_generic = {
-  "generic", always, nn_linear_scalar, tile_generic,
+  "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
   GENERIC_MR, GENERIC_NR, 256, 2
 };
 

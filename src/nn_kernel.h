@@ -3,12 +3,13 @@
 ** instruction set, and the choice among them.  Internal to the engine: not
 ** installed, not for hosts (they use nn_kernel_name / nn_kernel_select).
 **
-** Two kernels per set:
+** Three kernels per set:
 **   linear  y = W x + b for one sample, W [n_out][n_in] row-major as stored.
-**   tile    the batch micro-kernel: C [mr][nr] += A^T B, with A a packed
-**           panel of mr weight rows ([kc][mr], k-major) and B kc rows of a
-**           panel of nr samples ([kc][nr]).  nn_engine.c packs the weights,
-**           lays the samples out in panels and calls tile once per tile.
+**   tile    the batch micro-kernel: C [mr][nr] += A B, with A kc columns
+**           of mr weight rows, read where they are (row i at a + i lda), and
+**           B kc rows of a panel of nr samples ([kc][nr], contiguous).
+**           nn_engine.c lays the samples out in such panels and calls tile
+**           once per tile.
 ** Neither allocates nor needs aligned pointers.
 */
 #ifndef NN_KERNEL_H
@@ -28,17 +29,20 @@
 typedef void nn_linear_fn(float *y /* [n_out] */, const float *x /* [n_in] */,
                           const float *w /* [n_out][n_in] */,
                           const float *b /* [n_out] */, size_t n_in, size_t n_out);
-typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [kc][mr] */,
-                        const float *b /* [kc][nr] */, size_t kc);
+typedef void nn_relu_fn(float *v /* [n] */, size_t n);
+typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [mr][lda] */,
+                        size_t lda, const float *b /* [kc][nr] */, size_t kc);
 
 typedef struct nn_kernel {
   const char *name;
   int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
   nn_linear_fn *linear;
   nn_tile_fn *tile;
+  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN to 0: a branch
+                                 per value would mispredict half the time */
   size_t mr, nr;              /* tile shape: weight rows x samples */
-  size_t kc;                  /* inner length per packed panel: kc x nr floats
-                                 of samples stay in L1 while mr rows stream */
+  size_t kc;                  /* inner length per call: kc x nr floats of
+                                 samples stay in L1 while weight rows stream */
   size_t few;                 /* a last panel with fewer samples than this is
                                  cheaper one sample at a time with linear */
 } nn_kernel;
@@ -53,6 +57,9 @@ extern const nn_kernel *const nn_kernels[];
 
 /* The kernel in use (see nn_kernel_select in nn_engine.h). */
 const nn_kernel *nn_kernel_active(void);
+
+/* The scalar ReLU, for the tails of the vector ones. */
+void nn_relu_scalar(float *v /* [n] */, size_t n);
 
 /* The scalar y = W x + b, which the vector sets also use for layers too
 ** narrow to fill a vector. */

@@ -98,31 +98,44 @@ TARGET_AVX2 static void linear_avx2(float *y, const float *x, const float *w,
 }
 
 /* 6 rows x 16 samples: 12 sums in registers, 2 loads of samples and 6
-** broadcasts of weights per step, within the 16 ymm registers. */
+** broadcasts of weights per step, within the 16 ymm registers.  The weight
+** rows are read in place, one stream each: packing them first would cost a
+** copy of every weight per chunk of samples. */
 #define AVX2_MR 6
 #define AVX2_NR 16
 
 #define AVX2_ROWS(X)  X(0) X(1) X(2) X(3) X(4) X(5)
 #define AVX2_LOAD(m)  __m256 l##m = _mm256_loadu_ps(c + (m) * AVX2_NR), \
                              h##m = _mm256_loadu_ps(c + (m) * AVX2_NR + 8);
-#define AVX2_FMA(m)   { __m256 am = _mm256_broadcast_ss(a + (m)); \
+#define AVX2_ROW(m)   const float *a##m = a + (m) * lda;
+#define AVX2_FMA(m)   { __m256 am = _mm256_broadcast_ss(a##m + k); \
                         l##m = _mm256_fmadd_ps(am, b0, l##m); \
                         h##m = _mm256_fmadd_ps(am, b1, h##m); }
 #define AVX2_STORE(m) _mm256_storeu_ps(c + (m) * AVX2_NR, l##m); \
                       _mm256_storeu_ps(c + (m) * AVX2_NR + 8, h##m);
 
-TARGET_AVX2 static void tile_avx2(float *c, const float *a, const float *b, size_t kc) {
+TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
+                                  const float *b, size_t kc) {
   size_t k;
+  AVX2_ROWS(AVX2_ROW)
   AVX2_ROWS(AVX2_LOAD)
-  for (k = 0; k < kc; k++, a += AVX2_MR, b += AVX2_NR) {
+  for (k = 0; k < kc; k++, b += AVX2_NR) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     AVX2_ROWS(AVX2_FMA)
   }
   AVX2_ROWS(AVX2_STORE)
 }
 
+/* max(v, 0) returns its second operand when v is NaN: 0, as v > 0 ? v : 0. */
+TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
+  size_t i;
+  for (i = 0; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(v + i, _mm256_max_ps(_mm256_loadu_ps(v + i), _mm256_setzero_ps()));
+  nn_relu_scalar(v + i, n - i);
+}
+
 const nn_kernel nn_kernel_avx2 = {
-  "avx2", avx2_supported, linear_avx2, tile_avx2, AVX2_MR, AVX2_NR, 256, 4
+  "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256, 4
 };
 
 
@@ -202,31 +215,42 @@ TARGET_AVX512 static void linear_avx512(float *y, const float *x, const float *w
 
 /* 12 rows x 32 samples: 24 sums in zmm registers, 2 loads of samples and
 ** 12 broadcasts of weights per step; enough independent FMAs to keep both
-** FMA pipes of a core busy through their latency. */
+** FMA pipes of a core busy through their latency.  gcc keeps all but one of
+** the 12 row pointers in registers. */
 #define AVX512_MR 12
 #define AVX512_NR 32
 
 #define AVX512_ROWS(X)  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define AVX512_LOAD(m)  __m512 l##m = _mm512_loadu_ps(c + (m) * AVX512_NR), \
                                h##m = _mm512_loadu_ps(c + (m) * AVX512_NR + 16);
-#define AVX512_FMA(m)   { __m512 am = _mm512_set1_ps(a[m]); \
+#define AVX512_ROW(m)   const float *a##m = a + (m) * lda;
+#define AVX512_FMA(m)   { __m512 am = _mm512_set1_ps(a##m[k]); \
                           l##m = _mm512_fmadd_ps(am, b0, l##m); \
                           h##m = _mm512_fmadd_ps(am, b1, h##m); }
 #define AVX512_STORE(m) _mm512_storeu_ps(c + (m) * AVX512_NR, l##m); \
                         _mm512_storeu_ps(c + (m) * AVX512_NR + 16, h##m);
 
-TARGET_AVX512 static void tile_avx512(float *c, const float *a, const float *b, size_t kc) {
+TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
+                                      const float *b, size_t kc) {
   size_t k;
+  AVX512_ROWS(AVX512_ROW)
   AVX512_ROWS(AVX512_LOAD)
-  for (k = 0; k < kc; k++, a += AVX512_MR, b += AVX512_NR) {
+  for (k = 0; k < kc; k++, b += AVX512_NR) {
     __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     AVX512_ROWS(AVX512_FMA)
   }
   AVX512_ROWS(AVX512_STORE)
 }
 
+TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
+  size_t i;
+  for (i = 0; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(v + i, _mm512_max_ps(_mm512_loadu_ps(v + i), _mm512_setzero_ps()));
+  relu_avx2(v + i, n - i);
+}
+
 const nn_kernel nn_kernel_avx512 = {
-  "avx512", avx512_supported, linear_avx512, tile_avx512,
+  "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
   AVX512_MR, AVX512_NR, 256, 6
 };
 
