@@ -148,7 +148,15 @@ static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
                            const float *w /* [n_out][n_in] */,
                            const float *b /* [n_out] */,
                            size_t n_in, size_t n_out) {
-  nn_kernel_active()->linear(y, x, w, b, n_in, n_out);
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
+  else k->linear(y, x, w, b, n_in, n_out);
+}
+
+static void relu_forward(float *v /* [n] */, size_t n) {
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n < k->narrow) nn_relu_scalar(v, n);
+  else k->relu(v, n);
 }
 
 static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
@@ -189,7 +197,7 @@ static float *layer_forward(const nn_net *net, const nn_layer *l,
       linear_forward(next, cur, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
       return next;
     }
-    case NN_RELU:      nn_kernel_active()->relu(cur, n); break;
+    case NN_RELU:      relu_forward(cur, n); break;
     case NN_LEAKYRELU: leaky_relu_forward(cur, l->alpha, n); break;
     case NN_SIGMOID:   sigmoid_forward(cur, n); break;
     case NN_TANH:      tanh_forward(cur, n); break;
@@ -349,7 +357,7 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
 
 void nn_forward_batch(const nn_net *net, float *Y, const float *X,
                       size_t n_rows, size_t n_x, float *work) {
-  const nn_kernel *k = nn_kernel_active();
+  const nn_kernel *k = nn_kernel_in_use;
   size_t r = 0, n_y = net->n_outputs ? net->n_outputs : n_x;
   /* The panels start on a cache line, whatever the caller's alignment. */
   float *aligned = work + (WORK_ALIGN - ((uintptr_t)work / sizeof(float)) % WORK_ALIGN)

@@ -65,7 +65,7 @@ static int always(void) { return 1; }
 
 const nn_kernel nn_kernel_generic = {
   "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
-  GENERIC_MR, GENERIC_NR, 256, 2
+  GENERIC_MR, GENERIC_NR, 256, 0, 2
 };
 
 
@@ -89,27 +89,27 @@ static const nn_kernel *best(void) {
   return &nn_kernel_generic;
 }
 
-static const nn_kernel *active = &nn_kernel_generic;
+const nn_kernel *nn_kernel_in_use = &nn_kernel_generic;
 
 #if NN_HAVE_X86
 /* At load time, so that forward passes only ever read the pointer. */
-__attribute__((constructor)) static void choose_at_load(void) { active = best(); }
+__attribute__((constructor)) static void choose_at_load(void) {
+  nn_kernel_in_use = best();
+}
 #endif
 
-const nn_kernel *nn_kernel_active(void) { return active; }
-
-const char *nn_kernel_name(void) { return active->name; }
+const char *nn_kernel_name(void) { return nn_kernel_in_use->name; }
 
 int nn_kernel_select(const char *name) {
   size_t i;
   if (name == NULL) {
-    active = best();
+    nn_kernel_in_use = best();
     return NN_OK;
   }
   for (i = 0; nn_kernels[i] != NULL; i++)
     if (strcmp(name, nn_kernels[i]->name) == 0) {
       if (!nn_kernels[i]->supported()) return NN_ECPU;
-      active = nn_kernels[i];
+      nn_kernel_in_use = nn_kernels[i];
       return NN_OK;
     }
   for (i = 0; known_names[i] != NULL; i++)

@@ -43,6 +43,8 @@ typedef struct nn_kernel {
   size_t mr, nr;              /* tile shape: weight rows x samples */
   size_t kc;                  /* inner length per call: kc x nr floats of
                                  samples stay in L1 while weight rows stream */
+  size_t narrow;              /* linear and relu on fewer values than this
+                                 go to the scalar code without a call */
   size_t few;                 /* a last panel with fewer samples than this is
                                  cheaper one sample at a time with linear */
 } nn_kernel;
@@ -55,8 +57,10 @@ extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
 /* Every kernel compiled in, best first, NULL-terminated. */
 extern const nn_kernel *const nn_kernels[];
 
-/* The kernel in use (see nn_kernel_select in nn_engine.h). */
-const nn_kernel *nn_kernel_active(void);
+/* The kernel in use (see nn_kernel_select in nn_engine.h): a variable
+** rather than a function, since the seed's 4-3-2 net takes some 40 ns and
+** every call shows. */
+extern const nn_kernel *nn_kernel_in_use;
 
 /* The scalar ReLU, for the tails of the vector ones. */
 void nn_relu_scalar(float *v /* [n] */, size_t n);

@@ -135,7 +135,8 @@ TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
 }
 
 const nn_kernel nn_kernel_avx2 = {
-  "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256, 4
+  "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
+  16, 4
 };
 
 
@@ -251,7 +252,7 @@ TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
 
 const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
-  AVX512_MR, AVX512_NR, 256, 6
+  AVX512_MR, AVX512_NR, 256, 16, 6
 };
 
 #else
