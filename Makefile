@@ -4,7 +4,7 @@
 #   make test         install what is missing, build, run every spec
 #   make memcheck     the same, the specs running under valgrind
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
-#   make bench        run the benchmarks, if there are any
+#   make bench        run the benchmarks: the Lua API, then the engine alone
 #   make install      install the module, its Lua part and its C header
 #   make uninstall    remove what install put
 #   make clean        remove build/ and demo.db*
@@ -150,8 +150,15 @@ demo: deps all
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
 	$(SQLITE3) -box demo.db < examples/queries.sql
 
-bench: deps all
+# The engine alone, every kernel set this processor runs (spec/bench/engine.c).
+ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+$(BUILD)/engine_bench: spec/bench/engine.c $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
+
+bench: deps all $(BUILD)/engine_bench
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
+	@echo
+	$(BUILD)/engine_bench
 
 # --- installing ---------------------------------------------------------------
 

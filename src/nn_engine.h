@@ -21,6 +21,17 @@
 **   nn_forward(net, y, x, 4, work);
 **   size_t best = nn_argmax(y, 2);
 **   nn_net_free(net);
+**
+** What to compile and link: src/nn_engine.c, src/nn_kernel.c and
+** src/nn_kernel_x86.c, C99 with any flags (no -march needed: the AVX2 and
+** AVX-512 kernels carry their own target attributes and run only where the
+** processor has them), and libm:
+**
+**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+**   cc host.o nn_engine.o nn_kernel.o nn_kernel_x86.o -lm
+**
+** On other processors or compilers nn_kernel_x86.c compiles to nothing and
+** only the generic kernels exist; -DNN_GENERIC_ONLY does the same on x86.
 */
 #ifndef NN_ENGINE_H
 #define NN_ENGINE_H

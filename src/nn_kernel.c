@@ -42,23 +42,24 @@ void nn_relu_scalar(float *v, size_t n) {
 #define GENERIC_MR 4
 #define GENERIC_NR 8
 
-/* The tile in plain C: a fixed-size block of sums the compiler can keep in
-** registers (and vectorise along nr where it knows how). */
+/* The tile in plain C, one weight row at a time: eight named sums stay in
+** registers (an array of them, indexed in a loop, lived on the stack), and
+** the kc x 8 samples it reads again for each row sit in L1. */
 static void tile_generic(float *c, const float *a, size_t lda, const float *b,
                          size_t kc) {
-  float acc[GENERIC_MR][GENERIC_NR];
-  size_t k, m, n;
-  for (m = 0; m < GENERIC_MR; m++)
-    for (n = 0; n < GENERIC_NR; n++) acc[m][n] = c[m * GENERIC_NR + n];
-  for (k = 0; k < kc; k++) {
-    const float *bk = b + k * GENERIC_NR;
-    for (m = 0; m < GENERIC_MR; m++) {
-      float am = a[m * lda + k];
-      for (n = 0; n < GENERIC_NR; n++) acc[m][n] += am * bk[n];
+  size_t k, m;
+  for (m = 0; m < GENERIC_MR; m++, c += GENERIC_NR, a += lda) {
+    const float *bk = b;
+    float s0 = c[0], s1 = c[1], s2 = c[2], s3 = c[3];
+    float s4 = c[4], s5 = c[5], s6 = c[6], s7 = c[7];
+    for (k = 0; k < kc; k++, bk += GENERIC_NR) {
+      float am = a[k];
+      s0 += am * bk[0]; s1 += am * bk[1]; s2 += am * bk[2]; s3 += am * bk[3];
+      s4 += am * bk[4]; s5 += am * bk[5]; s6 += am * bk[6]; s7 += am * bk[7];
     }
+    c[0] = s0; c[1] = s1; c[2] = s2; c[3] = s3;
+    c[4] = s4; c[5] = s5; c[6] = s6; c[7] = s7;
   }
-  for (m = 0; m < GENERIC_MR; m++)
-    for (n = 0; n < GENERIC_NR; n++) c[m * GENERIC_NR + n] = acc[m][n];
 }
 
 static int always(void) { return 1; }
