@@ -189,10 +189,17 @@ demo: deps all
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
 	$(SQLITE3) -box demo.db < examples/queries.sql
 
+# The engine alone, every kernel set this processor runs (spec/bench/engine.c).
+ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+$(BUILD)/bench/engine: spec/bench/engine.c $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
+
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS)
+bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
+	@echo
+	$(BUILD)/bench/engine
 
 # --- installing ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ local CC = os.getenv("CC") or "cc"
 
 local function compile(sources)
   local exe = os.tmpname()
-  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c -lm -o %s 2>&1")
+  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c -lm -o %s 2>&1")
     :format(CC, sources, exe)
   local p = io.popen(cmd)
   local log = p:read("a")
@@ -91,5 +91,80 @@ describe("the engine used from C", function()
 
   it("takes the first of equal maxima", function()
     assert.equal("1 0", check.argmax)
+  end)
+end)
+
+-- spec/support/kernel_check.c forces each kernel set this processor runs and
+-- compares nn_forward and nn_forward_batch with a double-precision C loop.
+-- Each error is |got - want| / max(1, |want|): float32 sums of up to 784
+-- products, then tanh, exp and a division, stay within a few 1e-7 of it.
+local TOL_KERNEL = 1e-5
+local SETS = { generic = true, avx2 = true, avx512 = true }
+local NETS = 5       -- seed, 784-256-128-10, 64-64-64-8, the odd widths, 255-33-1
+local BATCHES = 6    -- 1, 2, 7, 37, 256 and two chunks and 5 rows
+
+describe("the kernel sets", function()
+  local out
+  setup(function()
+    local exe = compile("spec/support/kernel_check.c")
+    out = run(exe)
+    os.remove(exe)
+  end)
+
+  local function each(word)
+    local t = {}
+    for line in out:gmatch("[^\n]+") do
+      local first, rest = line:match("^(%S+) (.*)$")
+      if first == word then t[#t + 1] = numbers(rest) end
+    end
+    return t
+  end
+
+  local function supported()
+    local names = {}
+    for _, t in ipairs(each("select")) do
+      if t[2] ~= "unsupported" then
+        assert.equal(t[1], t[2])   -- the set asked for is the one in use
+        names[#names + 1] = t[1]
+      end
+    end
+    return names
+  end
+
+  it("start with the best set this processor runs, and always have generic", function()
+    local best = each("best")[1][1]
+    assert.is_true(SETS[best])
+    local names = supported()
+    assert.equal("generic", names[1])
+    assert.equal(best, names[#names])   -- the sets are tried generic, avx2, avx512
+    assert.same({ 1, best }, each("reselect")[1])
+  end)
+
+  it("refuse an unknown name and keep the set in use", function()
+    assert.same({ 1, 1 }, each("unknown")[1])
+  end)
+
+  it("match the double-precision reference, one sample and in batches", function()
+    local cases = each("case")
+    assert.equal(#supported() * NETS * BATCHES, #cases)
+    for _, t in ipairs(cases) do
+      local what = ("%s %s rows=%d"):format(t[1], t[2], t[3])
+      assert.is_true(t[4] <= TOL_KERNEL, what .. " nn_forward: " .. t[4])
+      assert.is_true(t[5] <= TOL_KERNEL, what .. " nn_forward_batch: " .. t[5])
+      assert.is_true(t[6] <= TOL_KERNEL, what .. " batch against one by one: " .. t[6])
+    end
+  end)
+
+  it("write nothing past the work they were given, and nothing into the net", function()
+    local guards, readonly = each("guard"), each("readonly")
+    assert.equal(#supported() * NETS, #guards)
+    for i = 1, #guards do
+      assert.equal(1, guards[i][3], guards[i][1] .. " " .. guards[i][2])
+      assert.equal(1, readonly[i][3], readonly[i][1] .. " " .. readonly[i][2])
+    end
+  end)
+
+  it("need no more work for a long batch than for one chunk", function()
+    assert.same({ 1 }, each("bounded")[1])
   end)
 end)

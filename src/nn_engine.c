@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nn_engine.h"
+#include "nn_kernel.h"
 
 static const char *const kind_names[NN_KIND_COUNT] = {
   "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity"
@@ -142,30 +143,20 @@ void nn_net_free(nn_net *net) { free(net); }
 
 /* --- layers ------------------------------------------------------------ */
 
-/* y = W x + b.  Four independent sums per row let the compiler keep four
-** accumulators in flight instead of waiting on one. */
+/* y = W x + b with the kernel set in use (nn_kernel.c). */
 static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
                            const float *w /* [n_out][n_in] */,
                            const float *b /* [n_out] */,
                            size_t n_in, size_t n_out) {
-  size_t j, i;
-  for (j = 0; j < n_out; j++) {
-    const float *row = w + j * n_in;
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (i = 0; i + 4 <= n_in; i += 4) {
-      s0 += row[i] * x[i];
-      s1 += row[i + 1] * x[i + 1];
-      s2 += row[i + 2] * x[i + 2];
-      s3 += row[i + 3] * x[i + 3];
-    }
-    for (; i < n_in; i++) s0 += row[i] * x[i];
-    y[j] = ((s0 + s1) + (s2 + s3)) + b[j];
-  }
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
+  else k->linear(y, x, w, b, n_in, n_out);
 }
 
 static void relu_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n < k->narrow) nn_relu_scalar(v, n);
+  else k->relu(v, n);
 }
 
 static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
@@ -238,16 +229,157 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   memcpy(y, cur, n * sizeof(float));
 }
 
+/* --- batches ----------------------------------------------------------- */
+
+/* A chunk of up to NN_BATCH_ROWS samples goes through the net as a whole,
+** each layer one matrix product.  Between layers the chunk lives in work as
+** panels of nr samples, feature-major: panel p holds [stride][nr] floats,
+** value i of sample p*nr+c at [i][c], so that kc consecutive features of a
+** panel are one contiguous block (the tile kernel's B).  The weights are
+** read in place (the tile kernel's A); the net itself is only read.  stride
+** is the widest layer rounded up to mr, so a tile may always write all its
+** mr rows. */
+
+#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
+#define WORK_ALIGN      16      /* floats: 64 bytes, a cache line */
+
+static size_t batch_stride(const nn_net *net, size_t n_x, const nn_kernel *k) {
+  size_t width = net->max_width > n_x ? net->max_width : n_x;
+  return ROUND_UP(width, k->mr);
+}
+
+static size_t kernel_work(const nn_net *net, size_t n_rows, size_t n_x,
+                          const nn_kernel *k) {
+  size_t rows = n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS;
+  size_t stride = batch_stride(net, n_x, k);
+  rows = ROUND_UP(rows > 0 ? rows : 1, k->nr);
+  return 2 * rows * stride + k->mr * k->kc + WORK_ALIGN;
+}
+
+/* Sized for every kernel set, not just the one in use, so that a work
+** buffer stays large enough whatever nn_kernel_select does later. */
 size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x) {
-  (void)n_rows;
-  return nn_work_size(net, n_x);
+  size_t i, most = nn_work_size(net, n_x);
+  if (net->n_outputs == 0) return most;      /* no Linear: row by row */
+  for (i = 0; nn_kernels[i] != NULL; i++) {
+    size_t need = kernel_work(net, n_rows, n_x, nn_kernels[i]);
+    if (need > most) most = need;
+  }
+  return most;
+}
+
+/* out = W in + b for every panel: out starts as the bias, then each block
+** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
+** place; the last mr rows, when n_out is no multiple of mr, are copied
+** into part with zero rows after them ([mr][kc]), so that every tile may
+** compute and write mr rows. */
+static void linear_panels(const nn_kernel *k, float *out, const float *in,
+                          float *part, const nn_layer *l, const float *params,
+                          size_t panels, size_t stride) {
+  const float *w = params + l->w, *b = w + l->n_out * l->n_in;
+  size_t mr = k->mr, nr = k->nr, n_in = l->n_in, n_out = l->n_out;
+  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
+  size_t p, j, c, k0, i;
+  for (p = 0; p < panels; p++) {
+    float *o = out + p * stride * nr;
+    for (j = 0; j < n_pad; j++) {
+      float v = j < n_out ? b[j] : 0.0f;
+      for (c = 0; c < nr; c++) o[j * nr + c] = v;
+    }
+  }
+  for (k0 = 0; k0 < n_in; k0 += k->kc) {
+    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
+    if (n_full < n_out)
+      for (j = 0; j < mr; j++)
+        for (i = 0; i < kc; i++)
+          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
+    for (p = 0; p < panels; p++) {
+      const float *bp = in + p * stride * nr + k0 * nr;
+      float *o = out + p * stride * nr;
+      for (j = 0; j < n_full; j += mr)
+        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
+      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
+    }
+  }
+}
+
+/* SoftMax down each sample's column, as softmax_forward does along a row. */
+static void softmax_panel(float *v /* [n][nr] */, size_t n, size_t nr) {
+  size_t c, j;
+  if (n == 0) return;
+  for (c = 0; c < nr; c++) {
+    float max = v[c], sum = 0.0f;
+    for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[j * nr + c];
+    for (j = 0; j < n; j++) sum += (v[j * nr + c] = expf(v[j * nr + c] - max));
+    for (j = 0; j < n; j++) v[j * nr + c] /= sum;
+  }
+}
+
+/* Y [rows][n_y] = net(X [rows][n_x]) for rows <= NN_BATCH_ROWS, in panels. */
+static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
+                          const float *X, size_t rows, size_t n_x, float *work) {
+  size_t nr = k->nr, stride = batch_stride(net, n_x, k);
+  size_t panels = (rows + nr - 1) / nr, i, p, c, n = n_x;
+  float *cur = work, *spare = work + panels * stride * nr;
+  float *part = spare + panels * stride * nr;
+  /* Into panels in the order they are written, reading nr rows at once;
+  ** samples past rows are zeros, so that they stay finite. */
+  for (p = 0; p < panels; p++) {
+    const float *src = X + p * nr * n_x;
+    size_t cols = rows - p * nr < nr ? rows - p * nr : nr;
+    float *dst = cur + p * stride * nr;
+    for (i = 0; i < n_x; i++, dst += nr) {
+      for (c = 0; c < cols; c++) dst[c] = src[c * n_x + i];
+      for (; c < nr; c++) dst[c] = 0.0f;
+    }
+  }
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    if (l->kind == NN_LINEAR) {
+      float *t;
+      linear_panels(k, spare, cur, part, l, net->params, panels, stride);
+      t = cur; cur = spare; spare = t;
+      n = l->n_out;
+    } else if (l->kind == NN_SOFTMAX) {
+      for (p = 0; p < panels; p++) softmax_panel(cur + p * stride * nr, n, nr);
+    } else {
+      for (p = 0; p < panels; p++)
+        layer_forward(net, l, cur + p * stride * nr, NULL, n * nr);
+    }
+  }
+  for (p = 0; p < panels; p++)
+    for (c = 0; c < nr && p * nr + c < rows; c++) {
+      const float *src = cur + p * stride * nr + c;
+      float *dst = Y + (p * nr + c) * n;
+      for (i = 0; i < n; i++) dst[i] = src[i * nr];
+    }
 }
 
 void nn_forward_batch(const nn_net *net, float *Y, const float *X,
                       size_t n_rows, size_t n_x, float *work) {
-  size_t r, n_y = net->n_outputs ? net->n_outputs : n_x;
-  for (r = 0; r < n_rows; r++)
-    nn_forward(net, Y + r * n_y, X + r * n_x, n_x, work);
+  const nn_kernel *k = nn_kernel_in_use;
+  size_t r = 0, n_y = net->n_outputs ? net->n_outputs : n_x;
+  /* The panels start on a cache line, whatever the caller's alignment. */
+  float *aligned = work + (WORK_ALIGN - ((uintptr_t)work / sizeof(float)) % WORK_ALIGN)
+                          % WORK_ALIGN;
+  if (net->n_outputs == 0) {                 /* no Linear: nothing to gain */
+    for (; r < n_rows; r++) nn_forward(net, Y + r * n_y, X + r * n_x, n_x, work);
+    return;
+  }
+  while (r < n_rows) {
+    size_t rows = n_rows - r < NN_BATCH_ROWS ? n_rows - r : NN_BATCH_ROWS;
+    size_t part = rows % k->nr;
+    /* A last panel of a few samples costs a whole panel; below k->few of
+    ** them, one sample at a time is cheaper. */
+    if (part > 0 && part < k->few) rows -= part;
+    if (rows > 0) {
+      forward_chunk(net, k, Y + r * n_y, X + r * n_x, rows, n_x, aligned);
+      r += rows;
+    } else {
+      for (; part > 0; part--, r++)
+        nn_forward(net, Y + r * n_y, X + r * n_x, n_x, work);
+    }
+  }
 }
 
 size_t nn_trace_size(const nn_net *net, size_t n_x) {

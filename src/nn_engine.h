@@ -21,6 +21,17 @@
 **   nn_forward(net, y, x, 4, work);
 **   size_t best = nn_argmax(y, 2);
 **   nn_net_free(net);
+**
+** What to compile and link: src/nn_engine.c, src/nn_kernel.c and
+** src/nn_kernel_x86.c, C99 with any flags (no -march needed: the AVX2 and
+** AVX-512 kernels carry their own target attributes and run only where the
+** processor has them), and libm:
+**
+**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+**   cc host.o nn_engine.o nn_kernel.o nn_kernel_x86.o -lm
+**
+** On other processors or compilers nn_kernel_x86.c compiles to nothing and
+** only the generic kernels exist; -DNN_GENERIC_ONLY does the same on x86.
 */
 #ifndef NN_ENGINE_H
 #define NN_ENGINE_H
@@ -38,7 +49,9 @@
 #define NN_MAX_LAYERS  ((size_t)1 << 16)
 
 /* Status codes of every engine function that can fail. */
-enum { NN_OK = 0, NN_ESIZE, NN_EMISMATCH, NN_ENOMEM, NN_EKIND };
+enum { NN_OK = 0, NN_ESIZE, NN_EMISMATCH, NN_ENOMEM, NN_EKIND,
+       NN_ENOKERNEL,   /* nn_kernel_select: no kernel set of that name */
+       NN_ECPU };      /* nn_kernel_select: this processor (or build) lacks it */
 
 typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
@@ -106,7 +119,11 @@ void nn_forward(const nn_net *net, float *y /* [n_out] */,
 ** another (row-major, n_x floats a row in X, net->n_outputs, or n_x when 0,
 ** a row in Y).  The result of each row is that of nn_forward within float
 ** rounding (sums may be taken in another order).  work has
-** nn_batch_work_size(net, n_rows, n_x) floats; X and Y may not overlap it. */
+** nn_batch_work_size(net, n_rows, n_x) floats; X and Y may not overlap it.
+** Rows go through the net NN_BATCH_ROWS at a time, so work stops growing
+** with n_rows beyond that: about 2 * NN_BATCH_ROWS * max_width floats plus
+** one panel of packed weights.  No alignment is needed of any pointer. */
+#define NN_BATCH_ROWS  128
 size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x);
 void nn_forward_batch(const nn_net *net, float *Y /* [n_rows][n_out] */,
                       const float *X /* [n_rows][n_x] */, size_t n_rows,
@@ -118,6 +135,19 @@ size_t nn_trace_size(const nn_net *net, size_t n_x);
 void nn_trace(const nn_net *net, float *out /* [nn_trace_size] */,
               size_t *offsets /* [n_layers + 1] */,
               const float *x /* [n_x] */, size_t n_x);
+
+/* The kernels behind every Linear layer come in sets: "generic" (portable
+** C), "avx2" (AVX2 + FMA) and "avx512" (AVX-512F), the x86 ones only in
+** builds for x86-64 with gcc or clang.  The best set this processor and its
+** OS support is chosen when the library is loaded.  nn_kernel_name gives
+** the set in use; nn_kernel_select forces one by name (NULL: the best
+** again) and returns NN_OK, NN_ENOKERNEL (no such name) or NN_ECPU (not
+** supported here), leaving the choice unchanged on error.  The choice is
+** process-wide and unsynchronised: never change it while another thread
+** may be in a forward pass.  Every set gives the same results within float
+** rounding. */
+const char *nn_kernel_name(void);
+int nn_kernel_select(const char *name);
 
 /* Index of the largest value (the first one on ties); 0 when n is 0. */
 size_t nn_argmax(const float *y /* [n] */, size_t n);

@@ -688,6 +688,21 @@ static int nn_seed(lua_State *L) {
   return 0;
 }
 
+/* nn.kernel([name]) --> the kernel set in use, after selecting name.
+** Raises on an unknown name or one this processor does not run. */
+static int nn_kernel_lua(lua_State *L) {
+  const char *name = luaL_optstring(L, 1, NULL);
+  int status = name ? nn_kernel_select(name) : NN_OK;
+  if (status == NN_ENOKERNEL)
+    return luaL_argerror(L, 1, lua_pushfstring(L,
+      "unknown kernel '%s': expected generic, avx2 or avx512", name));
+  if (status != NN_OK)
+    return luaL_argerror(L, 1, lua_pushfstring(L,
+      "kernel '%s' is not supported by this processor", name));
+  lua_pushstring(L, nn_kernel_name());
+  return 1;
+}
+
 static const luaL_Reg net_methods[] = {
   {"forward", net_forward},   {"classify", net_classify},
   {"trace", net_trace},       {"set_weights", net_set_weights},
@@ -703,6 +718,7 @@ static const luaL_Reg constructors[] = {
   {"Linear", nn_Linear},   {"ReLU", nn_ReLU},       {"LeakyReLU", nn_LeakyReLU},
   {"Sigmoid", nn_Sigmoid}, {"Tanh", nn_Tanh},       {"SoftMax", nn_SoftMax},
   {"Identity", nn_Identity}, {"Sequential", nn_Sequential}, {"seed", nn_seed},
+  {"kernel", nn_kernel_lua},
   {NULL, NULL}
 };
 

@@ -22,6 +22,8 @@ local nn = {
   Matrix = core.Matrix,
   -- the random stream that initialises new nn.Linear weights
   seed = core.seed,
+  -- which kernel set runs the arithmetic: nn.kernel() or nn.kernel("generic")
+  kernel = core.kernel,
   -- persistence
   open = core.open,
 }

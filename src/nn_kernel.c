@@ -1,0 +1,119 @@
+/*
+** nn_kernel.c: the portable (generic) kernels, and which kernel set the
+** engine uses.
+**
+** Plain C99 that any compiler builds; the x86 sets are in nn_kernel_x86.c.
+** The choice is made once when the library is loaded (from what the
+** processor and the OS support) and changed only by nn_kernel_select; it is
+** one process-wide pointer, read by every forward pass.  Not thread-safe to
+** change while forward passes run, as nn_engine.h says.
+*/
+#include <string.h>
+
+#include "nn_engine.h"
+#include "nn_kernel.h"
+
+/* --- generic ----------------------------------------------------------- */
+
+/* Four independent sums per row let the compiler keep four accumulators in
+** flight instead of waiting on one. */
+void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
+                      size_t n_in, size_t n_out) {
+  size_t j, i;
+  for (j = 0; j < n_out; j++) {
+    const float *row = w + j * n_in;
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (i = 0; i + 4 <= n_in; i += 4) {
+      s0 += row[i] * x[i];
+      s1 += row[i + 1] * x[i + 1];
+      s2 += row[i + 2] * x[i + 2];
+      s3 += row[i + 3] * x[i + 3];
+    }
+    for (; i < n_in; i++) s0 += row[i] * x[i];
+    y[j] = ((s0 + s1) + (s2 + s3)) + b[j];
+  }
+}
+
+void nn_relu_scalar(float *v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+}
+
+#define GENERIC_MR 4
+#define GENERIC_NR 8
+
+/* The tile in plain C, one weight row at a time: eight named sums stay in
+** registers (an array of them, indexed in a loop, lived on the stack), and
+** the kc x 8 samples it reads again for each row sit in L1. */
+static void tile_generic(float *c, const float *a, size_t lda, const float *b,
+                         size_t kc) {
+  size_t k, m;
+  for (m = 0; m < GENERIC_MR; m++, c += GENERIC_NR, a += lda) {
+    const float *bk = b;
+    float s0 = c[0], s1 = c[1], s2 = c[2], s3 = c[3];
+    float s4 = c[4], s5 = c[5], s6 = c[6], s7 = c[7];
+    for (k = 0; k < kc; k++, bk += GENERIC_NR) {
+      float am = a[k];
+      s0 += am * bk[0]; s1 += am * bk[1]; s2 += am * bk[2]; s3 += am * bk[3];
+      s4 += am * bk[4]; s5 += am * bk[5]; s6 += am * bk[6]; s7 += am * bk[7];
+    }
+    c[0] = s0; c[1] = s1; c[2] = s2; c[3] = s3;
+    c[4] = s4; c[5] = s5; c[6] = s6; c[7] = s7;
+  }
+}
+
+static int always(void) { return 1; }
+
+const nn_kernel nn_kernel_generic = {
+  "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
+  GENERIC_MR, GENERIC_NR, 256, 0, 2
+};
+
+
+/* --- the choice -------------------------------------------------------- */
+
+const nn_kernel *const nn_kernels[] = {
+#if NN_HAVE_X86
+  &nn_kernel_avx512, &nn_kernel_avx2,
+#endif
+  &nn_kernel_generic, NULL
+};
+
+/* Names a build may lack (no x86 sets): known, so that asking for one is
+** "not supported here" rather than "unknown". */
+static const char *const known_names[] = { "generic", "avx2", "avx512", NULL };
+
+static const nn_kernel *best(void) {
+  size_t i;
+  for (i = 0; nn_kernels[i] != NULL; i++)
+    if (nn_kernels[i]->supported()) return nn_kernels[i];
+  return &nn_kernel_generic;
+}
+
+const nn_kernel *nn_kernel_in_use = &nn_kernel_generic;
+
+#if NN_HAVE_X86
+/* At load time, so that forward passes only ever read the pointer. */
+__attribute__((constructor)) static void choose_at_load(void) {
+  nn_kernel_in_use = best();
+}
+#endif
+
+const char *nn_kernel_name(void) { return nn_kernel_in_use->name; }
+
+int nn_kernel_select(const char *name) {
+  size_t i;
+  if (name == NULL) {
+    nn_kernel_in_use = best();
+    return NN_OK;
+  }
+  for (i = 0; nn_kernels[i] != NULL; i++)
+    if (strcmp(name, nn_kernels[i]->name) == 0) {
+      if (!nn_kernels[i]->supported()) return NN_ECPU;
+      nn_kernel_in_use = nn_kernels[i];
+      return NN_OK;
+    }
+  for (i = 0; known_names[i] != NULL; i++)
+    if (strcmp(name, known_names[i]) == 0) return NN_ECPU;
+  return NN_ENOKERNEL;
+}

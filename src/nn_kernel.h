@@ -1,0 +1,74 @@
+/*
+** nn_kernel.h: the dense kernels behind every Linear layer, one set per
+** instruction set, and the choice among them.  Internal to the engine: not
+** installed, not for hosts (they use nn_kernel_name / nn_kernel_select).
+**
+** Three kernels per set:
+**   linear  y = W x + b for one sample, W [n_out][n_in] row-major as stored.
+**   tile    the batch micro-kernel: C [mr][nr] += A B, with A kc columns
+**           of mr weight rows, read where they are (row i at a + i lda), and
+**           B kc rows of a panel of nr samples ([kc][nr], contiguous).
+**           nn_engine.c lays the samples out in such panels and calls tile
+**           once per tile.
+** Neither allocates nor needs aligned pointers.
+*/
+#ifndef NN_KERNEL_H
+#define NN_KERNEL_H
+
+#include <stddef.h>
+
+/* The x86 sets are compiled with GNU target attributes, so only x86-64 GNU
+** compilers (gcc, clang) build them; anything else gets the generic one.
+** -DNN_GENERIC_ONLY leaves them out on x86 too. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NN_GENERIC_ONLY)
+#define NN_HAVE_X86 1
+#else
+#define NN_HAVE_X86 0
+#endif
+
+typedef void nn_linear_fn(float *y /* [n_out] */, const float *x /* [n_in] */,
+                          const float *w /* [n_out][n_in] */,
+                          const float *b /* [n_out] */, size_t n_in, size_t n_out);
+typedef void nn_relu_fn(float *v /* [n] */, size_t n);
+typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [mr][lda] */,
+                        size_t lda, const float *b /* [kc][nr] */, size_t kc);
+
+typedef struct nn_kernel {
+  const char *name;
+  int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
+  nn_linear_fn *linear;
+  nn_tile_fn *tile;
+  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN to 0: a branch
+                                 per value would mispredict half the time */
+  size_t mr, nr;              /* tile shape: weight rows x samples */
+  size_t kc;                  /* inner length per call: kc x nr floats of
+                                 samples stay in L1 while weight rows stream */
+  size_t narrow;              /* linear and relu on fewer values than this
+                                 go to the scalar code without a call */
+  size_t few;                 /* a last panel with fewer samples than this is
+                                 cheaper one sample at a time with linear */
+} nn_kernel;
+
+extern const nn_kernel nn_kernel_generic;
+#if NN_HAVE_X86
+extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
+#endif
+
+/* Every kernel compiled in, best first, NULL-terminated. */
+extern const nn_kernel *const nn_kernels[];
+
+/* The kernel in use (see nn_kernel_select in nn_engine.h): a variable
+** rather than a function, since the seed's 4-3-2 net takes some 40 ns and
+** every call shows. */
+extern const nn_kernel *nn_kernel_in_use;
+
+/* The scalar ReLU, for the tails of the vector ones. */
+void nn_relu_scalar(float *v /* [n] */, size_t n);
+
+/* The scalar y = W x + b, which the vector sets also use for layers too
+** narrow to fill a vector. */
+void nn_linear_scalar(float *y /* [n_out] */, const float *x /* [n_in] */,
+                      const float *w /* [n_out][n_in] */, const float *b /* [n_out] */,
+                      size_t n_in, size_t n_out);
+
+#endif
