@@ -232,6 +232,32 @@ describe("forward", function()
     end
   end)
 
+  it("matches the reference with modules before, between and after the Linear layers", function()
+    -- the forward pass reads x in place and writes the last Linear into y:
+    -- each arrangement of modules around them takes another path
+    local rand = ref.stream(7)
+    local W1, b1 = ref.random_linear(rand, 5, 6)
+    local W2, b2 = ref.random_linear(rand, 6, 3)
+    local cases = {
+      { { nn.Tanh(), nn.Linear(5, 6), nn.Identity(), nn.ReLU(), nn.Linear(6, 3) },
+        { { "Tanh" }, { "Linear", W1, b1 }, { "ReLU" }, { "Linear", W2, b2 } }, { 2, 5 } },
+      { { nn.Identity(), nn.Linear(5, 6), nn.Linear(6, 3), nn.Identity(), nn.SoftMax(), nn.Tanh() },
+        { { "Linear", W1, b1 }, { "Linear", W2, b2 }, { "SoftMax" }, { "Tanh" } }, { 2, 3 } },
+      { { nn.Sigmoid(), nn.Identity(), nn.Linear(5, 6) },
+        { { "Sigmoid" }, { "Linear", W1, b1 } }, { 3 } },
+    }
+    for _, case in ipairs(cases) do
+      local net = nn.Sequential(case[1])
+      net:set_weights(case[3][1], W1, b1)
+      if case[3][2] then net:set_weights(case[3][2], W2, b2) end
+      local x = {}
+      for i = 1, 5 do x[i] = rand(-2, 2) end
+      local copy = { table.unpack(x) }
+      assert.is_true(ref.max_diff(ref.forward(case[2], x), net:forward(x)) < 1e-6)
+      assert.same(copy, x)
+    end
+  end)
+
   it("fills and returns the table it is given", function()
     local net = seed.network(nn)
     local out = { "old" }

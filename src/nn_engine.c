@@ -215,18 +215,38 @@ size_t nn_work_size(const nn_net *net, size_t n_x) {
   return NN_WORK_MAX(net->max_width, n_x);
 }
 
+/* The layers read x where it is and the last Linear writes straight into y,
+** so the layers after it work in place there: for a small net the two
+** copies this saves cost as much as the arithmetic. */
 void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *work) {
   size_t half = net->max_width > n_x ? net->max_width : n_x;
-  float *cur = work, *spare = work + half;
-  size_t i, n = n_x;
-  memcpy(cur, x, n_x * sizeof(float));
+  size_t i, last = net->n_layers, n = n_x;
+  const float *in = x;
+  float *cur = NULL, *spare = work;     /* cur: the result, once it is writable */
+  while (last > 0 && net->layers[last - 1].kind != NN_LINEAR) last--;
+  if (last == 0) {                      /* no Linear: everything happens in y */
+    memcpy(y, x, n_x * sizeof(float));
+    in = cur = y;
+  }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    float *out = layer_forward(net, l, cur, spare, n);
-    if (out == spare) { spare = cur; cur = out; }
-    n = width_after(l, n);
+    if (l->kind == NN_LINEAR) {
+      const float *w = net->params + l->w;
+      float *out = i + 1 == last ? y : spare;
+      linear_forward(out, in, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
+      spare = cur != NULL && cur != y ? cur : (out == work ? work + half : work);
+      in = cur = out;
+      n = l->n_out;
+    } else if (l->kind != NN_IDENTITY) {
+      if (cur == NULL) {                /* x is read-only: work on a copy */
+        memcpy(spare, x, n * sizeof(float));
+        in = cur = spare;
+        spare = work + half;
+      }
+      layer_forward(net, l, cur, NULL, n);
+    }
   }
-  memcpy(y, cur, n * sizeof(float));
+  if (in != y) memcpy(y, in, n * sizeof(float));
 }
 
 /* --- batches ----------------------------------------------------------- */
