@@ -527,6 +527,8 @@ static int read_inputs(sqlite3_context *ctx, const char *fn, const sql_ref *r,
                        int n, sqlite3_value **argv, float *x /* [n_inputs] */) {
   size_t want = r->v->net->n_inputs, got = (size_t)n, i;
   int st = IN_OK;
+  if (n == 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL)
+    return IN_NULL;   /* no array, as from a NULL input column */
   if (n == 1 && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
     const char *text = (const char *)sqlite3_value_text(argv[0]);
     if (!text) {

@@ -1105,23 +1105,26 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
 ** total_changes adds this connection's rows not committed yet.  Outside a
 ** transaction the pager has not looked since the last one ended, so a read
 ** (PRAGMA data_version's) makes it look first; inside one (a statement
-** calling an SQL function) it is up to date, and this costs no statement. */
+** calling an SQL function) it is up to date, and this costs no statement.
+** Inside a write transaction neither number would see a rollback, so the
+** catalog is read every time, and what it held then is not trusted after. */
 int nn_store_catalog(nn_store *s, uint64_t *gen) {
   sqlite3_stmt *st;
   unsigned int data_version = 0;
   int64_t changes;
-  int rc, row;
+  int rc, row, state;
   *gen = s->catalog_gen;
   if (!s->db)
     return closed(s);
-  if (sqlite3_txn_state(s->db, "main") == SQLITE_TXN_NONE &&
-      (rc = run(s, S_DATA_VERSION)) != NN_STORE_OK)
+  state = sqlite3_txn_state(s->db, "main");
+  if (state == SQLITE_TXN_NONE && (rc = run(s, S_DATA_VERSION)) != NN_STORE_OK)
     return rc;
   if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION,
                            &data_version) != SQLITE_OK)
     return fail(s, NN_STORE_ERROR, "cannot read the data version of the database");
   changes = (int64_t)sqlite3_total_changes64(s->db);
-  if ((int64_t)data_version == s->data_version && changes == s->total_changes)
+  if (state != SQLITE_TXN_WRITE && (int64_t)data_version == s->data_version &&
+      changes == s->total_changes)
     return NN_STORE_OK;
   /* Something was written; most often log rows, which change nothing a
   ** loaded network depends on. */
@@ -1134,7 +1137,7 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
       s->max_labelmap_id = sqlite3_column_int64(st, 1);
       s->catalog_gen++;
     }
-    s->data_version = (int64_t)data_version;
+    s->data_version = state == SQLITE_TXN_WRITE ? -1 : (int64_t)data_version;
     s->total_changes = changes;
   }
   done(st);
