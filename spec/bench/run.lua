@@ -72,3 +72,4 @@ for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
 print(("%-34s %10.0f ns   (%.0f k rows/s)"):format("store:log, file, WAL", log_ns, 1e6 / log_ns))
 print(("%-34s %10.0f ns   (%.0f k rows/s)"):format("store:classify, file, WAL", classify_ns,
   1e6 / classify_ns))
+require("spec.bench.sql")()
