@@ -263,6 +263,7 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
     return NULL;
   }
   sv->version_id = v->version_id;
+  sv->used = q->epoch;
   sv->scratch = v->n_inputs + v->n_outputs + nn_work_size(sv->net, v->n_inputs);
   sv->next = q->versions;
   q->versions = sv;
@@ -299,6 +300,7 @@ static sql_labels *get_labels(nn_sql *q, sqlite3_context *ctx, const char *fn,
     store_error(ctx, fn, s, db, rc);
   else {
     m->labelmap_id = labelmap_id;
+    m->used = q->epoch;
     m->n = n;
     m->end = (size_t *)(m + 1);
     m->text = (char *)(m->end + n);
