@@ -1,11 +1,11 @@
 # nn: a Lua 5.4 module written in C.
 #
-#   make              build build/nn/core.so
+#   make              build build/nn/core.so and the SQLite extension build/nn0.so
 #   make test         install what is missing, build, run every spec
 #   make memcheck     the same, the specs running under valgrind
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
-#   make install      install the module, its Lua part and its C header
+#   make install      install the module, its Lua part, its C header, nn0.so
 #   make uninstall    remove what install put
 #   make clean        remove build/ and demo.db*
 #
@@ -31,6 +31,9 @@ LDFLAGS    ?=
 # SQLite and libm only: the Lua API comes from the interpreter that loads the
 # module, so liblua must never be linked in (two Lua runtimes in one process).
 LIBS       ?= -lsqlite3 -lm
+# The SQLite extension takes SQLite from the program that loads it, through
+# the routines it hands over: libsqlite3 is never linked into it.
+EXT_LIBS   ?= -lm
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
 LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
@@ -42,6 +45,9 @@ VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
 # CFLAGS cannot drop them: position-independent code for a shared object,
 # header dependencies (.d files), the include paths.
 NN_CFLAGS   = -fPIC -MMD -MP -Isrc -I$(BUILD) $(LUA_CFLAGS)
+# The extension's objects: every sqlite3_* call through sqlite3_api, and no
+# symbol exported but its entry point, sqlite3_nn_init.
+EXT_CFLAGS  = -fPIC -MMD -MP -Isrc -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility=hidden
 
 # --- paths --------------------------------------------------------------------
 
@@ -50,6 +56,8 @@ DESTDIR      ?=
 INCLUDEDIR   ?= $(PREFIX)/include
 INSTALL_CMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_CMOD lua5.4 2>/dev/null),$(PREFIX)/lib/lua/5.4)
 INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev/null),$(PREFIX)/share/lua/5.4)
+# nn0.so, the SQLite extension: ".load /usr/local/lib/nn0" in the shell
+LIBDIR       ?= $(PREFIX)/lib
 
 # Debian packages, installed by .ci/deps when missing.
 DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
@@ -68,27 +76,42 @@ SRCS   := $(sort $(wildcard src/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
+# The engine: all a C host needs to run a network (see src/nn_engine.h).
+ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+# The extension: the engine, the store's reader and the SQL functions, no Lua.
+EXT_SRCS := $(ENGINE_SRCS) src/nn_store.c src/nn_sql.c
+EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
+EXTENSION := $(BUILD)/nn0.so
 
 .PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
         clean FORCE
 
-all: $(MODULE)
+all: $(MODULE) $(EXTENSION)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
+$(EXTENSION): $(EXT_OBJS)
+	$(CC) -shared $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/ext/%.o: src/%.c Makefile | $(BUILD)/ext
+	$(CC) $(EXT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # A whole schema file is one string literal, which may pass the 4095 bytes
 # that -pedantic warns about; every compiler in use takes longer ones.
 $(BUILD)/nn_schema.o: $(BUILD)/nn_schema.c Makefile
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
-$(BUILD) $(BUILD)/nn:
+$(BUILD)/ext/nn_schema.o: $(BUILD)/nn_schema.c Makefile | $(BUILD)/ext
+	$(CC) $(EXT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD) $(BUILD)/nn $(BUILD)/ext:
 	mkdir -p $@
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(EXT_OBJS:.o=.d)
 
 # --- schema -------------------------------------------------------------------
 
@@ -165,7 +188,7 @@ deps-bench: deps
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
 ifneq ($(filter deps deps-memcheck test memcheck demo bench,$(MAKECMDGOALS)),)
-$(OBJS): | deps
+$(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
 $(BENCH_REFS): | deps-bench
@@ -187,10 +210,9 @@ memcheck: deps-memcheck all
 demo: deps all
 	rm -f demo.db*
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
-	$(SQLITE3) -box demo.db < examples/queries.sql
+	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
-ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
 $(BUILD)/bench/engine: spec/bench/engine.c $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
 
@@ -205,13 +227,14 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \
-	  $(DESTDIR)$(INCLUDEDIR)/nn
+	  $(DESTDIR)$(INCLUDEDIR)/nn $(DESTDIR)$(LIBDIR)
 	$(INSTALL) -m 644 $(MODULE) $(DESTDIR)$(INSTALL_CMOD)/nn/core.so
+	$(INSTALL) -m 644 $(EXTENSION) $(DESTDIR)$(LIBDIR)/nn0.so
 	$(INSTALL) -m 644 lua/nn/init.lua $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua
 	$(INSTALL) -m 644 src/nn_engine.h $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
 
 uninstall:
-	rm -f $(DESTDIR)$(INSTALL_CMOD)/nn/core.so \
+	rm -f $(DESTDIR)$(INSTALL_CMOD)/nn/core.so $(DESTDIR)$(LIBDIR)/nn0.so \
 	  $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua \
 	  $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
 	rmdir $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \

@@ -60,6 +60,10 @@ local weather_id = select(3, store:classify("leaf_flower", seed_net.leaf,
 print(("   logged predictions %d, %d and %d"):format(leaf_id, flower_id, weather_id))
 store:feedback(leaf_id, "leaf")        -- the true answers arrive later
 store:feedback(flower_id, "flower")
+local eager = net:clone()                 -- a second version to compare with:
+eager:set_weights(3, seed_net.W2, { 0.41, 5 })   -- the flower's bias raised from 0.05 to 5
+version = store:save("leaf_flower", eager, { note = "flower bias 5" })
+print(("   saved version %d, whose flower bias of 5 sees flowers everywhere"):format(version))
 store:flush()
 
 print("\n5. Queried back in SQL:\n")

@@ -1,9 +1,11 @@
 -- queries.sql: questions an analyst asks of the prediction log, in plain SQL.
 --
---   sqlite3 -box demo.db < examples/queries.sql      (after make demo)
+--   sqlite3 -box -cmd '.load ./build/nn0' demo.db < examples/queries.sql
 --
--- Nothing here needs the nn module: the names are the schema's
--- (schema/001_init.sql), inputs and outputs are JSON arrays.
+-- (make demo runs this.)  The names are the schema's (schema/001_init.sql),
+-- inputs and outputs are JSON arrays.  Only the last three queries need nn:
+-- its SQL functions nn_classify, nn_score and nn_forward, from the SQLite
+-- extension build/nn0.so that the .load above brings in.
 
 -- How often each label was the answer, per model and label map.
 SELECT name, labelmap, pred_label, count(*) AS n
@@ -49,3 +51,46 @@ SELECT p.name, p.version,
   JOIN nn_predictions AS p USING (prediction_id)
  GROUP BY p.name, p.version, truth, predicted
  ORDER BY p.name, p.version, truth, predicted;
+
+-- Prediction inside SQL.  Scoring a table: each object read by the latest
+-- version, its score, and the same weights read as weather.  (A TEMP table:
+-- nothing is written to the file.)
+CREATE TEMP TABLE objects (object TEXT, r REAL, g REAL, b REAL, ml REAL);
+INSERT INTO objects VALUES ('the seed''s leaf', 32, 107, 56, 11.2),
+  ('a poppy', 250, 40, 120, 30), ('a fern', 40, 140, 60, 25), ('a lime', 190, 220, 40, 60);
+SELECT object,
+       nn_classify('leaf_flower@1', r, g, b, ml) AS v1,
+       round(nn_score('leaf_flower@1', r, g, b, ml), 4) AS score,
+       nn_classify('leaf_flower@1:weather', r, g, b, ml) AS weather,
+       nn_classify('leaf_flower', r, g, b, ml) AS latest,
+       nn_forward('leaf_flower', r, g, b, ml) AS outputs
+  FROM objects;
+
+-- Comparing two versions row by row, on every input in the log: where do
+-- version 1 and version 2 disagree?
+SELECT prediction_id, input,
+       nn_classify('leaf_flower@1', input) AS v1,
+       nn_classify('leaf_flower@2', input) AS v2
+  FROM nn_predictions
+ WHERE name = 'leaf_flower'
+   AND nn_classify('leaf_flower@1', input) IS NOT nn_classify('leaf_flower@2', input)
+ ORDER BY prediction_id;
+
+-- Accuracy against feedback of every version, run now on the inputs that
+-- got feedback (nn_accuracy counts only what was logged): each prediction
+-- is read through its own label map, the one its feedback speaks.
+WITH truth AS (
+  SELECT prediction_id, true_idx, true_label
+    FROM nn_feedback AS f
+   WHERE feedback_id = (SELECT max(feedback_id) FROM nn_feedback AS g
+                         WHERE g.prediction_id = f.prediction_id)
+)
+SELECT m.name, v.version, count(*) AS n,
+       sum(nn_classify(m.name || '@' || v.version || coalesce(':' || p.labelmap, ''), p.input)
+           = coalesce(t.true_label, t.true_idx)) AS correct
+  FROM truth AS t
+  JOIN nn_predictions AS p USING (prediction_id)
+  JOIN nn_model AS m ON m.name = p.name
+  JOIN nn_version AS v ON v.model_id = m.model_id
+ GROUP BY m.name, v.version
+ ORDER BY m.name, v.version;

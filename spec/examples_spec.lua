@@ -29,11 +29,13 @@ describe("examples", function()
     assert.truthy(out:find("leaf, with probability 0.6457", 1, true))
     assert.truthy(out:find("read as weather: sunny (0.6457)", 1, true))
     assert.truthy(out:find("accuracy of leaf_flower v1: 2 of 2 right (1.00)", 1, true))
+    assert.truthy(out:find("saved version 2, whose flower bias of 5 sees flowers everywhere",
+      1, true))
   end)
 
   it("queries.sql runs in the sqlite3 shell on the demo's database", function()
     run(LUA .. " examples/leaf_flower.lua " .. db)
-    local out = run("sqlite3 -csv " .. db .. " < examples/queries.sql")
+    local out = run("sqlite3 -bail -csv -cmd '.load ./build/nn0' " .. db .. " < examples/queries.sql")
     -- label counts: leaf twice under default (leaf, flower), sunny once
     assert.truthy(out:find("leaf_flower,default,leaf,1", 1, true))
     assert.truthy(out:find("leaf_flower,default,flower,1", 1, true))
@@ -42,6 +44,14 @@ describe("examples", function()
     assert.truthy(out:find("leaf_flower,1,2,2,1.0", 1, true))
     assert.truthy(out:find("leaf_flower,1,flower,flower,1", 1, true))
     assert.truthy(out:find("leaf_flower,1,leaf,leaf,1", 1, true))
+    -- in SQL: a table scored by version 1 (the seed's 0.6457) and the latest
+    assert.truthy(out:find([["the seed's leaf",leaf,0.6457,sunny,flower,]], 1, true))
+    assert.truthy(out:find([["a poppy",flower,0.9823,rainy,flower,]], 1, true))
+    -- the versions disagree on the leaf, logged twice
+    assert.truthy(out:find('1,"[32,107,56,11.2]",leaf,flower\n3,"[32,107,56,11.2]",leaf,flower',
+      1, true))
+    -- accuracy against feedback, run now: version 2 calls the leaf a flower
+    assert.truthy(out:find("leaf_flower,1,2,2\nleaf_flower,2,2,1\n", 1, true))
   end)
 
   it("weather.lua reads the same weights as sunny and rainy, on its own", function()

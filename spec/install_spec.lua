@@ -1,5 +1,6 @@
 -- make install, staged under DESTDIR, gives a module that a plain lua5.4
--- finds through its own search paths.
+-- finds through its own search paths, and an SQLite extension that the
+-- sqlite3 shell loads; make uninstall takes them away again.
 
 local LUA = os.getenv("LUA") or "lua5.4"
 
@@ -39,5 +40,19 @@ describe("make install", function()
       :format(lmod, cmod, LUA, script))
     assert(ok, out)
     assert.equal("nn 0.1.0\t2\n", out)
+  end)
+
+  it("puts the SQLite extension under LIBDIR, where the sqlite3 shell loads it", function()
+    local ok, out = run("make -s install DESTDIR='" .. dest .. "' PREFIX=/usr")
+    assert(ok, out)
+    assert.truthy(io.open(dest .. "/usr/lib/nn0.so"))
+    ok, out = run(("cd / && sqlite3 :memory: '.load %s/usr/lib/nn0' "
+      .. [["SELECT nn_score('leaf_flower', 1)"]]):format(dest))
+    assert.falsy(ok)   -- the statement fails: the extension answered
+    assert.truthy(out:find("nn_score: not an nn database (no table nn_model)", 1, true), out)
+    ok, out = run("make -s uninstall DESTDIR='" .. dest .. "' PREFIX=/usr")
+    assert(ok, out)
+    assert.falsy(io.open(dest .. "/usr/lib/nn0.so"))
+    assert.falsy(io.open(dest .. pkg_var("INSTALL_CMOD") .. "/nn/core.so"))
   end)
 end)

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nn_store.h"
+#include "nn_sql.h"
 
 /* ------------------------------------------------------------------------
 ** Statements: prepared on first use, kept for the life of the connection.
@@ -111,7 +112,8 @@ static const char *const stmt_sql[S_COUNT] = {
   "SELECT json_type(labels, '$[' || ?2 || ']'),"
   " json_extract(labels, '$[' || ?2 || ']')"
   " FROM nn_labelmap WHERE labelmap_id = ?1",
-  /* S_DATA_VERSION: changes when another connection commits */
+  /* S_DATA_VERSION: run outside a transaction for the read it starts, which
+  ** makes the pager look at the file (see nn_store_catalog) */
   "PRAGMA data_version",
   /* S_CATALOG: versions and label maps are append-only, so their largest
   ** ids tell whether anything was added */
@@ -208,6 +210,15 @@ static int closed(nn_store *s) {
 
 static int nomem(nn_store *s) {
   return fail(s, NN_STORE_NOMEM, "out of memory");
+}
+
+/* What every writing function checks first. */
+static int writable(nn_store *s) {
+  if (!s->db)
+    return closed(s);
+  if (s->borrowed)
+    return fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+  return NN_STORE_OK;
 }
 
 /* A stored version refused: "model 'x' version 2: ..." */
@@ -597,17 +608,33 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_STORE_OK)
     goto fail;
+  /* SELECT nn_classify(...) through store:rows, as in the sqlite3 shell */
+  if (nn_sql_register(s->db) != SQLITE_OK) {
+    rc = db_fail(s);
+    goto fail;
+  }
   return NN_STORE_OK;
 fail:
   nn_store_close(s);
   return rc;
 }
 
+/* Finalize every statement prepared on s->db. */
+static void finalize_all(nn_store *s) {
+  size_t i;
+  for (i = 0; i < NN_STORE_NSTMT; i++) {
+    sqlite3_finalize(s->stmt[i]);   /* a no-op on NULL */
+    s->stmt[i] = NULL;
+  }
+}
+
 void nn_store_close(nn_store *s) {
   char err[NN_ERRMAX];
-  size_t i;
-  for (i = 0; i < NN_STORE_NSTMT; i++)
-    sqlite3_finalize(s->stmt[i]);   /* a no-op on NULL */
+  if (s->borrowed) {
+    nn_store_detach(s);
+    return;
+  }
+  finalize_all(s);
   /* _v2: should a statement we do not know of survive, the connection
   ** closes when it is finalized instead of leaking */
   sqlite3_close_v2(s->db);
@@ -619,6 +646,22 @@ void nn_store_close(nn_store *s) {
   memcpy(err, s->err, sizeof err);
   nn_store_init(s);
   memcpy(s->err, err, sizeof err);
+}
+
+void nn_store_attach(nn_store *s, sqlite3 *db) {
+  s->db = db;
+  s->borrowed = 1;
+}
+
+void nn_store_detach(nn_store *s) {
+  finalize_all(s);
+  nn_buf_free(&s->log);
+  nn_buf_free(&s->json);
+  nn_buf_free(&s->text);
+  nn_buf_free(&s->blob);
+  nn_buf_free(&s->tags);
+  s->db = NULL;
+  s->borrowed = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -732,8 +775,8 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
   size_t bytes;
   int rc;
   memset(out, 0, sizeof *out);
-  if (!s->db)
-    return closed(s);
+  if ((rc = writable(s)) != NN_STORE_OK)
+    return rc;
   if (!name || !name[0])
     return fail(s, NN_STORE_ERROR, "a model name must not be empty");
   if (net->n_inputs == 0)
@@ -770,8 +813,8 @@ int nn_store_add_labels(nn_store *s, const char *name, const char *map,
   int64_t now = now_ms(), model_id, labelmap_id, n_outputs = 0;
   sqlite3_stmt *st;
   int rc, row;
-  if (!s->db)
-    return closed(s);
+  if ((rc = writable(s)) != NN_STORE_OK)
+    return rc;
   if (!map || !map[0])
     return fail(s, NN_STORE_ERROR, "a label map name must not be empty");
   if ((rc = json_labels(s, &s->text, labels, n)) != NN_STORE_OK ||
@@ -1057,31 +1100,45 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   return rc;
 }
 
+/* The pager's data version counts the commits to the main database, this
+** connection's and every other's, as of the pager's last look at the file;
+** total_changes adds this connection's rows not committed yet.  Outside a
+** transaction the pager has not looked since the last one ended, so a read
+** (PRAGMA data_version's) makes it look first; inside one (a statement
+** calling an SQL function) it is up to date, and this costs no statement.
+** Inside a write transaction neither number would see a rollback, so the
+** catalog is read every time, and what it held then is not trusted after. */
 int nn_store_catalog(nn_store *s, uint64_t *gen) {
   sqlite3_stmt *st;
-  int64_t data_version = 0;
-  int rc, row;
+  unsigned int data_version = 0;
+  int64_t changes;
+  int rc, row, state;
   *gen = s->catalog_gen;
   if (!s->db)
     return closed(s);
-  if ((rc = use(s, S_DATA_VERSION, &st)) != NN_STORE_OK)
+  state = sqlite3_txn_state(s->db, "main");
+  if (state == SQLITE_TXN_NONE && (rc = run(s, S_DATA_VERSION)) != NN_STORE_OK)
     return rc;
-  if ((rc = step(s, st, &row)) == NN_STORE_OK && row)
-    data_version = sqlite3_column_int64(st, 0);
-  done(st);
-  if (rc != NN_STORE_OK || data_version == s->data_version)
-    return rc;
-  /* Another connection wrote something; most often log rows, which change
-  ** nothing a loaded network depends on. */
-  s->data_version = data_version;
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION,
+                           &data_version) != SQLITE_OK)
+    return fail(s, NN_STORE_ERROR, "cannot read the data version of the database");
+  changes = (int64_t)sqlite3_total_changes64(s->db);
+  if (state != SQLITE_TXN_WRITE && (int64_t)data_version == s->data_version &&
+      changes == s->total_changes)
+    return NN_STORE_OK;
+  /* Something was written; most often log rows, which change nothing a
+  ** loaded network depends on. */
   if ((rc = use(s, S_CATALOG, &st)) != NN_STORE_OK)
     return rc;
-  if ((rc = step(s, st, &row)) == NN_STORE_OK && row &&
-      (sqlite3_column_int64(st, 0) != s->max_version_id ||
-       sqlite3_column_int64(st, 1) != s->max_labelmap_id)) {
-    s->max_version_id = sqlite3_column_int64(st, 0);
-    s->max_labelmap_id = sqlite3_column_int64(st, 1);
-    s->catalog_gen++;
+  if ((rc = step(s, st, &row)) == NN_STORE_OK && row) {
+    if (sqlite3_column_int64(st, 0) != s->max_version_id ||
+        sqlite3_column_int64(st, 1) != s->max_labelmap_id) {
+      s->max_version_id = sqlite3_column_int64(st, 0);
+      s->max_labelmap_id = sqlite3_column_int64(st, 1);
+      s->catalog_gen++;
+    }
+    s->data_version = state == SQLITE_TXN_WRITE ? -1 : (int64_t)data_version;
+    s->total_changes = changes;
   }
   done(st);
   *gen = s->catalog_gen;
@@ -1177,8 +1234,8 @@ int nn_store_flush(nn_store *s) {
   int64_t first = 0, last = 0;
   size_t off = 0;
   int rc, row;
-  if (!s->db)
-    return closed(s);
+  if ((rc = writable(s)) != NN_STORE_OK)
+    return rc;
   if (s->log_rows == 0)
     return NN_STORE_OK;
   if ((rc = use(s, S_PREDICTION_INSERT, &st)) != NN_STORE_OK ||
@@ -1275,8 +1332,8 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
   int64_t now = now_ms();
   int rc;
   *id = 0;
-  if (!s->db)
-    return closed(s);
+  if ((rc = writable(s)) != NN_STORE_OK)
+    return rc;
   if (row->n_y == 0)
     return fail(s, NN_STORE_ERROR, "a prediction needs at least one output");
   if (s->opts.sync) {
@@ -1315,8 +1372,8 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   sqlite3_stmt *info, *st;
   int64_t n_outputs;
   int rc, row;
-  if (!s->db)
-    return closed(s);
+  if ((rc = writable(s)) != NN_STORE_OK)
+    return rc;
   if (s->log_rows && id >= s->log_first_id && id <= s->log_last_id &&
       (rc = nn_store_flush(s)) != NN_STORE_OK)
     return rc;

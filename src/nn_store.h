@@ -34,7 +34,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/* Inside a loadable extension (build/nn0.so) every sqlite3_* call goes
+** through the routines the loading connection hands over, so the files that
+** call SQLite are compiled a second time with NN_SQLITE_EXTENSION defined. */
+#ifdef NN_SQLITE_EXTENSION
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT3
+#else
 #include <sqlite3.h>
+#endif
 #include "nn_engine.h"
 
 /* PRAGMA application_id of an nn database: "nnDB" in ASCII. */
@@ -109,8 +117,9 @@ typedef struct nn_store {
   int64_t id_next, id_end;             /* [id_next, id_end) */
   int64_t spare_next, spare_end;       /* the block after it, reserved ahead */
   /* the catalog (versions, label maps) as the last check saw it */
-  int64_t data_version, max_version_id, max_labelmap_id;
+  int64_t data_version, total_changes, max_version_id, max_labelmap_id;
   uint64_t catalog_gen;
+  int borrowed;                        /* db is someone else's: read only */
   /* scratch, reused from call to call */
   nn_buf json, text, blob;
   nn_buf tags;                         /* the caller's: a JSON object to log */
@@ -126,8 +135,19 @@ void nn_store_init(nn_store *s);
 int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts);
 
 /* Discard the log buffer (flush first to keep it), finalize, close, free.
-** Safe on a closed store; keeps s->err. */
+** Safe on a closed store; keeps s->err.  A borrowing store is detached. */
 void nn_store_close(nn_store *s);
+
+/* Borrow a connection someone else opened (an SQL function's, say) for the
+** reading functions below: find_version, read_layers, read_params,
+** find_labelmap, read_label, catalog.  Nothing is checked, created, migrated
+** or written; the writing functions fail.  Detach finalizes the statements
+** prepared on db and frees the scratch, but keeps what nn_store_catalog
+** last saw, so that a store attached again compares with it; db stays open.
+** Detach before the owner closes db: a connection does not close while
+** statements prepared on it live. */
+void nn_store_attach(nn_store *s, sqlite3 *db);
+void nn_store_detach(nn_store *s);
 
 /* Write the buffered log in one transaction.  On failure the rows stay
 ** buffered and the next flush retries them. */
@@ -180,7 +200,9 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
                         const char **label, size_t *len);
 
 /* A number that changes whenever a version or a label map was added, by this
-** connection or another: what a cache of loaded networks checks. */
+** connection or another: what a cache of loaded networks checks.  Cheap when
+** nothing was written since the last call: inside a transaction (a running
+** statement's, say) it prepares nothing at all. */
 int nn_store_catalog(nn_store *s, uint64_t *gen);
 
 /* One prediction to log.  pred_idx and score follow from y (its argmax). */

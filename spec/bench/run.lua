@@ -164,3 +164,4 @@ for _, case in ipairs{ { "seed 4-3-2", seed_net.build(nn) }, { nets[1][1], nets[
                        { nets[2][1], nets[2].net } } do
   print(("%-34s %12d %14d"):format(case[1], memory(case[2]), 4 * case[2]:n_params()))
 end
+require("spec.bench.sql")()

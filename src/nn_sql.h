@@ -1,0 +1,26 @@
+/*
+** nn_sql.h: the engine answering in SQL, through the store's reader.
+**
+**   SELECT nn_classify('leaf_flower', r, g, b, volume) FROM objects;
+**   SELECT nn_score('leaf_flower@2', '[32, 107, 56, 11.2]');
+**   SELECT nn_forward('leaf_flower:weather', r, g, b, volume) FROM objects;
+**
+** nn_sql_register puts these three functions on a connection: nn_store_open
+** does it on every store's, and build/nn0.so (entry sqlite3_nn_init) on any
+** connection that loads it, the sqlite3 shell's with ".load ./build/nn0".
+**
+** This is not a second store: models are read with nn_store.c's reading
+** functions on a borrowed connection and computed with nn_forward; nothing
+** is written, and no table is created.
+*/
+#ifndef NN_SQL_H
+#define NN_SQL_H
+
+#include "nn_store.h"
+
+/* Register nn_classify, nn_score and nn_forward on db, sharing a cache of
+** decoded models that is freed when the connection closes (or the last of
+** them is replaced).  SQLITE_OK, or an SQLite error code. */
+int nn_sql_register(sqlite3 *db);
+
+#endif
