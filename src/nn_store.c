@@ -39,7 +39,7 @@ enum {
   S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS,
   S_LABELMAP_FIND, S_LABELMAP_WHY, S_LABEL_AT,
   S_DATA_VERSION, S_CATALOG,
-  S_SEQ_INIT, S_SEQ_BUMP, S_PREDICTION_INSERT,
+  S_SEQ_INIT, S_SEQ_BUMP, S_PREDICTION_INSERT, S_PREDICTION_BATCH, S_LABELS,
   S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
   S_COUNT
 };
@@ -53,6 +53,17 @@ typedef char nn_store_nstmt_is_enough[S_COUNT <= NN_STORE_NSTMT ? 1 : -1];
   "CASE WHEN json_valid(arch) THEN json_type(arch) END, " \
   "CASE WHEN json_valid(arch) THEN json_array_length(arch) END, " \
   "n_inputs, n_outputs, n_params FROM nn_version "
+
+/* A logged row: its label is bound from the (immutable) map, read once and
+** kept by the store, rather than looked up by SQL for every row. */
+#define LOG_INSERT \
+  "INSERT INTO nn_prediction (prediction_id, ts, version_id, labelmap_id," \
+  " input, output, pred_idx, pred_label, score, request_id, tags) VALUES "
+#define LOG_COLUMNS  11
+#define LOG_ROW      "(?,?,?,?,?,?,?,?,?,?,?)"
+#define LOG_ROW4     LOG_ROW "," LOG_ROW "," LOG_ROW "," LOG_ROW
+#define LOG_ROW16    LOG_ROW4 "," LOG_ROW4 "," LOG_ROW4 "," LOG_ROW4
+#define LOG_BATCH    32   /* the rows of S_PREDICTION_BATCH */
 
 static const char *const stmt_sql[S_COUNT] = {
   /* S_BEGIN: take the write lock now, so that a busy database fails here
@@ -126,13 +137,16 @@ static const char *const stmt_sql[S_COUNT] = {
   "UPDATE sqlite_sequence SET seq = max(seq,"
   " (SELECT coalesce(max(prediction_id), 0) FROM nn_prediction)) + ?1"
   " WHERE name = 'nn_prediction' RETURNING seq",
-  /* S_PREDICTION_INSERT: the label comes from the (immutable) map, so that
-  ** log() need not look it up */
-  "INSERT INTO nn_prediction (prediction_id, ts, version_id, labelmap_id,"
-  " input, output, pred_idx, pred_label, score, request_id, tags)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-  " (SELECT labels ->> (?7 - 1) FROM nn_labelmap WHERE labelmap_id = ?4),"
-  " ?8, ?9, ?10)",
+  /* S_PREDICTION_INSERT: one row (LOG_COLUMNS) */
+  LOG_INSERT LOG_ROW,
+  /* S_PREDICTION_BATCH: LOG_BATCH rows, in one statement: SQLite's work
+  ** for a statement (its sub-journal, the AUTOINCREMENT row, the JSON
+  ** cache) is then done once for all of them */
+  LOG_INSERT LOG_ROW16 "," LOG_ROW16,
+  /* S_LABELS: the labels of a map, as the SQL text each one reads as */
+  "SELECT l.labels ->> e.key"
+  " FROM nn_labelmap AS l, json_each(l.labels) AS e"
+  " WHERE l.labelmap_id = ?1 ORDER BY e.key",
   /* S_FEEDBACK_INFO: outputs, map name, index of label ?2, label at ?3 */
   "SELECT v.n_outputs, l.name,"
   " (SELECT e.key + 1 FROM json_each(l.labels) AS e"
@@ -479,9 +493,8 @@ static int query_int(nn_store *s, const char *sql, int64_t *out) {
 
 /* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
 ** second, and the VFS already carries one for every platform it runs on. */
-static int64_t now_ms(void) {
+static int64_t clock_ms(sqlite3_vfs *vfs) {
   static const int64_t unix_epoch_jd_ms = INT64_C(210866760000000);
-  sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
   sqlite3_int64 t = 0;
   double day;
   if (!vfs)
@@ -493,6 +506,10 @@ static int64_t now_ms(void) {
     t = (sqlite3_int64)(day * 86400000.0);
   }
   return (int64_t)t - unix_epoch_jd_ms;
+}
+
+static int64_t now_ms(void) {
+  return clock_ms(sqlite3_vfs_find(NULL));
 }
 
 /* ------------------------------------------------------------------------
@@ -577,6 +594,8 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   }
   sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+  /* the log reads the clock for every row: without the lock of a lookup */
+  s->vfs = sqlite3_vfs_find(NULL);
   /* Ownership before WAL: a foreign file must be left as it was found. */
   if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_STORE_OK ||
       (rc = check_owner(s, &version)) != NN_STORE_OK ||
@@ -604,6 +623,7 @@ void nn_store_close(nn_store *s) {
   nn_buf_free(&s->text);
   nn_buf_free(&s->blob);
   nn_buf_free(&s->tags);
+  nn_buf_free(&s->labels);
   memcpy(err, s->err, sizeof err);
   nn_store_init(s);
   memcpy(s->err, err, sizeof err);
@@ -1080,8 +1100,9 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
 ** The prediction log
 **
 ** A buffered row is a logrec followed by its texts: input and output as
-** JSON arrays, then request_id and tags, each len[] bytes (NO_TEXT: NULL).
-** Headers are copied in and out with memcpy, so records need no alignment.
+** JSON arrays, then its label, request_id and tags, each len[] bytes
+** (NO_TEXT: NULL).  Headers are copied in and out with memcpy, so records
+** need no alignment.
 */
 
 #define NO_TEXT  ((size_t)-1)
@@ -1090,8 +1111,93 @@ typedef struct logrec {
   int64_t id;                /* 0: let AUTOINCREMENT choose (sync) */
   int64_t ts, version_id, labelmap_id, pred_idx;
   double score;              /* NaN: not finite, stored as NULL */
-  size_t len[4];             /* input, output, request_id, tags */
+  size_t len[5];             /* input, output, label, request_id, tags */
 } logrec;
+
+/* The label maps the log has read live in s->labels, one after the other:
+** a labelhdr, n textref, then the texts.  A map never changes once written
+** (triggers refuse it), so nothing in here goes stale; past LABELS_MAX
+** bytes the cache starts over. */
+typedef struct labelhdr {
+  int64_t id;
+  size_t n, size;            /* labels, and bytes of the whole entry */
+} labelhdr;
+
+typedef struct textref {
+  size_t off, len;           /* in the entry's texts; len NO_TEXT: NULL */
+} textref;
+
+#define LABELS_MAX  65536
+
+/* Read map id into a new entry of s->labels at *at; *at = NO_TEXT when the
+** map does not exist (or holds no labels), which is not cached: it may be
+** written later. */
+static int load_labels(nn_store *s, int64_t id, size_t *at) {
+  nn_buf *refs = &s->blob, *texts = &s->text;
+  sqlite3_stmt *st;
+  labelhdr h;
+  textref ref;
+  int rc, row;
+  *at = NO_TEXT;
+  if ((rc = use(s, S_LABELS, &st)) != NN_STORE_OK)
+    return rc;
+  refs->n = texts->n = 0;
+  sqlite3_bind_int64(st, 1, id);
+  while ((rc = step(s, st, &row)) == NN_STORE_OK && row) {
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    ref.off = texts->n;
+    ref.len = text ? (size_t)sqlite3_column_bytes(st, 0) : NO_TEXT;
+    if (nn_buf_add(refs, &ref, sizeof ref) ||
+        (text && nn_buf_add(texts, text, ref.len))) {
+      rc = nomem(s);
+      break;
+    }
+  }
+  done(st);
+  if (rc != NN_STORE_OK || refs->n == 0)
+    return rc;
+  h.id = id;
+  h.n = refs->n / sizeof ref;
+  h.size = sizeof h + refs->n + texts->n;
+  if (s->labels.n > LABELS_MAX - (h.size < LABELS_MAX ? h.size : LABELS_MAX))
+    s->labels.n = 0;
+  if (buf_reserve(&s->labels, h.size))
+    return nomem(s);
+  *at = s->labels.n;
+  nn_buf_add(&s->labels, &h, sizeof h);   /* reserved: cannot fail */
+  nn_buf_add(&s->labels, refs->p, refs->n);
+  nn_buf_add(&s->labels, texts->p, texts->n);
+  return NN_STORE_OK;
+}
+
+/* Label idx (0-based) of map id, as pred_label takes it: *len NO_TEXT when
+** the map has no such label.  *text is valid until the next call. */
+static int find_label(nn_store *s, int64_t id, size_t idx, const char **text,
+                      size_t *len) {
+  size_t at = 0;
+  labelhdr h;
+  textref ref;
+  int rc;
+  *text = NULL;
+  *len = NO_TEXT;
+  while (at < s->labels.n) {
+    memcpy(&h, s->labels.p + at, sizeof h);
+    if (h.id == id)
+      break;
+    at += h.size;
+  }
+  if (at == s->labels.n) {
+    if ((rc = load_labels(s, id, &at)) != NN_STORE_OK || at == NO_TEXT)
+      return rc;
+    memcpy(&h, s->labels.p + at, sizeof h);
+  }
+  if (idx < h.n) {
+    memcpy(&ref, s->labels.p + at + sizeof h + idx * sizeof ref, sizeof ref);
+    *text = s->labels.p + at + sizeof h + h.n * sizeof ref + ref.off;
+    *len = ref.len;
+  }
+  return NN_STORE_OK;
+}
 
 static size_t text_len(size_t len) {
   return len == NO_TEXT ? 0 : len;
@@ -1160,51 +1266,60 @@ static int next_id(nn_store *s, int64_t *id) {
   return NN_STORE_OK;
 }
 
+/* Bind the record at log.p + off as the row of st that starts at
+** parameter base + 1; returns the offset of the next record.  The texts
+** are bound from the log buffer, which does not move during a flush. */
+static size_t bind_row(sqlite3_stmt *st, int base, const char *log, size_t off) {
+  logrec r;
+  const char *text = log + off + sizeof r;
+  int i;
+  memcpy(&r, log + off, sizeof r);
+  if (r.id)
+    sqlite3_bind_int64(st, base + 1, r.id);
+  else
+    sqlite3_bind_null(st, base + 1);
+  sqlite3_bind_int64(st, base + 2, r.ts);
+  sqlite3_bind_int64(st, base + 3, r.version_id);
+  if (r.labelmap_id)
+    sqlite3_bind_int64(st, base + 4, r.labelmap_id);
+  else
+    sqlite3_bind_null(st, base + 4);
+  sqlite3_bind_int64(st, base + 7, r.pred_idx);
+  if (isnan(r.score))
+    sqlite3_bind_null(st, base + 9);
+  else
+    sqlite3_bind_double(st, base + 9, r.score);
+  /* input 5, output 6, label 8, request_id 10, tags 11 */
+  for (i = 0; i < 5; i++) {
+    static const int column[5] = { 5, 6, 8, 10, 11 };
+    bind_text(st, base + column[i], text, r.len[i]);
+    text += text_len(r.len[i]);
+  }
+  return (size_t)(text - log);
+}
+
 int nn_store_flush(nn_store *s) {
-  sqlite3_stmt *st;
+  sqlite3_stmt *one, *batch = NULL;
   int64_t first = 0, last = 0;
-  size_t off = 0;
+  size_t off = 0, left, i;
   int rc, row;
   if (!s->db)
     return closed(s);
   if (s->log_rows == 0)
     return NN_STORE_OK;
-  if ((rc = use(s, S_PREDICTION_INSERT, &st)) != NN_STORE_OK ||
+  if ((rc = use(s, S_PREDICTION_INSERT, &one)) != NN_STORE_OK ||
+      (s->log_rows >= LOG_BATCH &&
+       (rc = use(s, S_PREDICTION_BATCH, &batch)) != NN_STORE_OK) ||
       (rc = begin(s)) != NN_STORE_OK)
     return rc;
-  while (off < s->log.n) {
-    logrec r;
-    const char *text;
-    memcpy(&r, s->log.p + off, sizeof r);
-    text = s->log.p + off + sizeof r;
-    if (r.id)
-      sqlite3_bind_int64(st, 1, r.id);
-    else
-      sqlite3_bind_null(st, 1);
-    sqlite3_bind_int64(st, 2, r.ts);
-    sqlite3_bind_int64(st, 3, r.version_id);
-    if (r.labelmap_id)
-      sqlite3_bind_int64(st, 4, r.labelmap_id);
-    else
-      sqlite3_bind_null(st, 4);
-    bind_text(st, 5, text, r.len[0]);
-    text += text_len(r.len[0]);
-    bind_text(st, 6, text, r.len[1]);
-    text += text_len(r.len[1]);
-    sqlite3_bind_int64(st, 7, r.pred_idx);
-    if (isnan(r.score))
-      sqlite3_bind_null(st, 8);
-    else
-      sqlite3_bind_double(st, 8, r.score);
-    bind_text(st, 9, text, r.len[2]);
-    text += text_len(r.len[2]);
-    bind_text(st, 10, text, r.len[3]);
-    text += text_len(r.len[3]);
+  for (left = s->log_rows; left > 0; left -= i) {
+    sqlite3_stmt *st = left >= LOG_BATCH ? batch : one;
+    for (i = 0; i < (st == batch ? LOG_BATCH : 1); i++)
+      off = bind_row(st, (int)i * LOG_COLUMNS, s->log.p, off);
     rc = step(s, st, &row);
-    done(st);
+    sqlite3_reset(st);
     if (rc != NN_STORE_OK)
       goto fail;
-    off = (size_t)(text - s->log.p);
   }
   /* Fewer ids left than the next batch needs: reserve them now, in this
   ** transaction, rather than in one of their own in the middle of a frame. */
@@ -1218,9 +1333,15 @@ int nn_store_flush(nn_store *s) {
     add_ids(s, first, last);
   s->log.n = 0;
   s->log_rows = 0;
-  return NN_STORE_OK;
+  rc = NN_STORE_OK;
+  goto unbind;
 fail:
   rollback(s);    /* the rows stay buffered for the next flush */
+unbind:
+  /* no pointer into the log buffer outlives the flush */
+  sqlite3_clear_bindings(one);
+  if (batch)
+    sqlite3_clear_bindings(batch);
   return rc;
 }
 
@@ -1228,8 +1349,13 @@ fail:
 static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
                       int64_t now) {
   nn_buf *b = &s->log;
-  size_t start = b->n, idx = nn_argmax(row->y, row->n_y), mark;
+  size_t start = b->n, idx = nn_argmax(row->y, row->n_y), mark, label_len = NO_TEXT;
+  const char *label = NULL;
   logrec r;
+  int rc;
+  if (row->labelmap_id &&
+      (rc = find_label(s, row->labelmap_id, idx, &label, &label_len)) != NN_STORE_OK)
+    return rc;
   memset(&r, 0, sizeof r);
   r.id = id;
   r.ts = now;
@@ -1247,9 +1373,11 @@ static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
   if (json_floats(b, row->y, row->n_y))
     goto nomem;
   r.len[1] = b->n - mark;
-  r.len[2] = row->request_id ? row->request_len : NO_TEXT;
-  r.len[3] = row->tags ? row->tags_len : NO_TEXT;
-  if ((row->request_id && nn_buf_add(b, row->request_id, row->request_len)) ||
+  r.len[2] = label_len;
+  r.len[3] = row->request_id ? row->request_len : NO_TEXT;
+  r.len[4] = row->tags ? row->tags_len : NO_TEXT;
+  if ((label_len != NO_TEXT && nn_buf_add(b, label, label_len)) ||
+      (row->request_id && nn_buf_add(b, row->request_id, row->request_len)) ||
       (row->tags && nn_buf_add(b, row->tags, row->tags_len)))
     goto nomem;
   memcpy(b->p + start, &r, sizeof r);
@@ -1260,7 +1388,7 @@ nomem:
 }
 
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
-  int64_t now = now_ms();
+  int64_t now = clock_ms(s->vfs);
   int rc;
   *id = 0;
   if (!s->db)

@@ -114,6 +114,8 @@ typedef struct nn_store {
   /* scratch, reused from call to call */
   nn_buf json, text, blob;
   nn_buf tags;                         /* the caller's: a JSON object to log */
+  nn_buf labels;                       /* label maps the log has read */
+  sqlite3_vfs *vfs;                    /* the clock of the log's timestamps */
   char err[NN_ERRMAX];
 } nn_store;
 
