@@ -39,7 +39,7 @@ enum {
   S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS,
   S_LABELMAP_FIND, S_LABELMAP_WHY, S_LABEL_AT,
   S_DATA_VERSION, S_CATALOG,
-  S_SEQ_INIT, S_SEQ_BUMP, S_PREDICTION_INSERT, S_PREDICTION_BATCH, S_LABELS,
+  S_SEQ_INIT, S_SEQ_BUMP, S_SEQ_READ, S_PREDICTION_INSERT, S_PREDICTION_BATCH, S_LABELS,
   S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
   S_COUNT
 };
@@ -129,14 +129,19 @@ static const char *const stmt_sql[S_COUNT] = {
   ** ids tell whether anything was added */
   "SELECT (SELECT max(version_id) FROM nn_version),"
   " (SELECT max(labelmap_id) FROM nn_labelmap)",
-  /* S_SEQ_INIT: sqlite_sequence has no row for a table never written to */
-  "INSERT INTO sqlite_sequence (name, seq)"
-  " SELECT 'nn_prediction', 0 WHERE NOT EXISTS"
-  " (SELECT 1 FROM sqlite_sequence WHERE name = 'nn_prediction')",
-  /* S_SEQ_BUMP: reserve ?1 ids; the new seq is the last of them */
+  /* S_SEQ_INIT: the row S_SEQ_BUMP found missing (sqlite_sequence has
+  ** none for a table never written to), with ?1 ids reserved */
+  "INSERT INTO sqlite_sequence (name, seq) VALUES ('nn_prediction',"
+  " (SELECT coalesce(max(prediction_id), 0) FROM nn_prediction) + ?1)",
+  /* S_SEQ_BUMP: reserve ?1 ids; the new seq is the last of them.  Neither
+  ** this nor S_SEQ_INIT reads the table it writes, nor returns rows: either
+  ** would make SQLite build and drop a temporary table, which cost more
+  ** than the rest of a flush of 1000 rows. */
   "UPDATE sqlite_sequence SET seq = max(seq,"
   " (SELECT coalesce(max(prediction_id), 0) FROM nn_prediction)) + ?1"
-  " WHERE name = 'nn_prediction' RETURNING seq",
+  " WHERE name = 'nn_prediction'",
+  /* S_SEQ_READ */
+  "SELECT seq FROM sqlite_sequence WHERE name = 'nn_prediction'",
   /* S_PREDICTION_INSERT: one row (LOG_COLUMNS) */
   LOG_INSERT LOG_ROW,
   /* S_PREDICTION_BATCH: LOG_BATCH rows, in one statement: SQLite's work
@@ -1214,11 +1219,20 @@ static void bind_text(sqlite3_stmt *st, int col, const char *text, size_t len) {
 static int reserve_ids(nn_store *s, int64_t *first, int64_t *last) {
   int64_t block = s->opts.flush_rows > 256 ? s->opts.flush_rows : 256;
   sqlite3_stmt *st;
-  int rc, row;
-  if ((rc = run(s, S_SEQ_INIT)) != NN_STORE_OK ||
-      (rc = use(s, S_SEQ_BUMP, &st)) != NN_STORE_OK)
+  int rc, row, which;
+  for (which = S_SEQ_BUMP; ; which = S_SEQ_INIT) {
+    if ((rc = use(s, which, &st)) != NN_STORE_OK)
+      return rc;
+    sqlite3_bind_int64(st, 1, block);
+    rc = step(s, st, &row);
+    done(st);
+    if (rc != NN_STORE_OK)
+      return rc;
+    if (which == S_SEQ_INIT || sqlite3_changes(s->db) > 0)
+      break;
+  }
+  if ((rc = use(s, S_SEQ_READ, &st)) != NN_STORE_OK)
     return rc;
-  sqlite3_bind_int64(st, 1, block);
   if ((rc = step(s, st, &row)) == NN_STORE_OK && !row)
     rc = fail(s, NN_STORE_ERROR, "sqlite_sequence has no row for nn_prediction");
   if (rc == NN_STORE_OK) {
