@@ -142,7 +142,7 @@ static uint32_t shortest(uint32_t c, int q, int *e10) {
 }
 
 /* Write the n digits of d (n >= 1) to p, most significant first. */
-static void put_digits(char *p, uint32_t d, int n) {
+static void put_digits(char *p /* [n] */, uint32_t d, int n) {
   while (n-- > 0) {
     p[n] = (char)('0' + d % 10);
     d /= 10;
