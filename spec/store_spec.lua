@@ -866,6 +866,74 @@ describe("classify, log and feedback", function()
     remove_db(path)
   end)
 
+  it("classify follows a save by another connection once it checks without reading", function()
+    -- after two classifies the check looks at the wal-index header only
+    local path = tmpdb()
+    local a = assert(nn.open(path))
+    a:save("leaf_flower", seed_net(seed.labels))
+    for _ = 1, 3 do assert.equal("leaf", (a:classify("leaf_flower", seed.input))) end
+    local b = assert(nn.open(path))
+    b:save("leaf_flower", flower_net())
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    b:add_labels("leaf_flower", "default", { "green", "red" })
+    assert.equal("red", (a:classify("leaf_flower", seed.input)))
+    a:close()
+    b:close()
+    remove_db(path)
+  end)
+
+  it("classify follows a save by another process", function()
+    local path, script = tmpdb(), os.tmpname()
+    local a = assert(nn.open(path))
+    a:save("leaf_flower", seed_net(seed.labels))
+    for _ = 1, 3 do assert.equal("leaf", (a:classify("leaf_flower", seed.input))) end
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+package.path, package.cpath = %q, %q
+local nn = require "nn"
+local store = assert(nn.open(%q))
+local net = store:load("leaf_flower")
+net:set_weights(3, { { -0.17, 0.39, 0.10 }, { 0.48, 0.15, -0.32 } }, { 0.41, 5 })
+store:save("leaf_flower", net)
+store:close()
+]]):format(package.path, package.cpath, path))
+    f:close()
+    assert.is_true(os.execute((os.getenv("LUA") or "lua5.4") .. " " .. script))
+    os.remove(script)
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    assert.equal(2, value(a, "SELECT max(version) FROM nn_version"))
+    a:close()
+    remove_db(path)
+  end)
+
+  it("classify keeps following saves when SQL changes the journal mode", function()
+    local path = tmpdb()
+    local a = assert(nn.open(path))
+    a:save("leaf_flower", seed_net(seed.labels))
+    for _ = 1, 3 do a:classify("leaf_flower", seed.input) end
+    assert.equal("delete", value(a, "PRAGMA journal_mode = DELETE"))
+    assert.equal("leaf", (a:classify("leaf_flower", seed.input)))
+    assert.equal("leaf", (a:classify("leaf_flower", seed.input)))
+    a:close()
+    -- nothing asked for the shared memory of a WAL that is gone: no file
+    -- was made for it (and nothing leaked, says valgrind)
+    assert.is_nil(io.open(path .. "-shm"))
+    a = assert(nn.open(path))
+    assert.equal("wal", value(a, "PRAGMA journal_mode"))
+    assert.equal("delete", value(a, "PRAGMA journal_mode = DELETE"))
+    for _ = 1, 3 do a:classify("leaf_flower", seed.input) end
+    local b = assert(nn.open(path))   -- which turns WAL on again
+    b:save("leaf_flower", flower_net())
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    b:add_labels("leaf_flower", "default", { "green", "red" })
+    assert.equal("red", (a:classify("leaf_flower", seed.input)))
+    a:close()
+    b:close()
+    remove_db(path)
+  end)
+
   it("feedback by label or by index feeds nn_accuracy, the latest answer winning", function()
     local _, _, leaf = store:classify("leaf_flower", seed.input)
     local _, _, flower = store:classify("leaf_flower", seed.flower_input)
@@ -1010,6 +1078,78 @@ describe("the log buffer", function()
     assert.equal(#ids.a + #ids.b + 1, count(setup, "nn_prediction"))
     assert.equal(#ids.a + #ids.b + 1,
                  value(setup, "SELECT count(DISTINCT prediction_id) FROM nn_prediction"))
+  end)
+
+  it("writes every row of a flush as logged, in statements of many rows or one", function()
+    -- 77 rows: two statements of 32 rows, then 13 of one row
+    local store = assert(nn.open(path, { flush_rows = 77, flush_ms = 60000 }))
+    store:add_labels("leaf_flower", "weather", seed.weather)
+    local net, logged = store:load("leaf_flower"), {}
+    for i = 1, 77 do
+      local x = { i / 3, -i * 0.1, 1e-3 / i, i }
+      local y = i % 3 == 0 and { 0.125, 0.875 } or { 0.875, 0.125 }
+      local opts = { labels = i % 2 == 0 and "weather" or nil,
+                     request_id = i % 5 == 0 and ("r" .. i) or nil,
+                     tags = i % 7 == 0 and { i = i } or nil }
+      logged[i] = { id = store:log(net, x, y, opts), x = x, y = y, opts = opts }
+    end
+    -- the 77th row filled the buffer
+    local rows = all(setup, [[SELECT prediction_id, input, pred_idx, pred_label, score,
+                              labelmap, request_id, tags FROM nn_predictions
+                              ORDER BY prediction_id]])
+    assert.equal(77, #rows)
+    for i, row in ipairs(rows) do
+      local want = logged[i]
+      assert.equal(want.id, row.prediction_id)
+      local j = 0
+      for v in row.input:sub(2, -2):gmatch("[^,]+") do
+        j = j + 1
+        assert.equal(f32(want.x[j]), f32(tonumber(v)))   -- the float32 logged, exactly
+      end
+      assert.equal(4, j)
+      local idx = want.y[1] > want.y[2] and 1 or 2
+      assert.equal(idx, row.pred_idx)
+      assert.equal(0.875, row.score)
+      local map = want.opts.labels and seed.weather or seed.labels
+      assert.equal(map[idx], row.pred_label)
+      assert.equal(want.opts.labels or "default", row.labelmap)
+      assert.equal(want.opts.request_id, row.request_id)
+      assert.equal(want.opts.tags and ('{"i":' .. i .. '}'), row.tags)
+    end
+    store:close()
+  end)
+
+  it("labels a row with what its map holds at that index, a string or not", function()
+    -- a map written in SQL, with a null and a number where labels go
+    exec(setup, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at)
+                  VALUES (1, 'odd', '[null, 7]', 0)]])
+    local store = assert(nn.open(path, { flush_rows = 1000, flush_ms = 60000 }))
+    local net = store:load("leaf_flower")
+    store:log(net, seed.input, { 0.75, 0.25 }, { labels = "odd" })
+    store:log(net, seed.input, { 0.25, 0.75 }, { labels = "odd" })
+    store:close()
+    assert.same({ { pred_idx = 1 }, { pred_idx = 2, pred_label = "7" } },
+                all(setup, "SELECT pred_idx, pred_label FROM nn_prediction ORDER BY prediction_id"))
+  end)
+
+  it("labels rows right through more label maps than it keeps at once", function()
+    -- eight maps of two 10000-byte labels: more than the 64 KiB the log keeps
+    local maps = {}
+    for m = 1, 8 do
+      maps[m] = { ("a"):rep(9999) .. m, ("b"):rep(9999) .. m }
+      setup:add_labels("leaf_flower", "m" .. m, maps[m])
+    end
+    local store = assert(nn.open(path, { flush_rows = 1000, flush_ms = 60000 }))
+    local net, want = store:load("leaf_flower"), {}
+    for i = 1, 40 do
+      local m, y = (i * 5) % 8 + 1, i % 2 == 0 and { 0.25, 0.75 } or { 0.75, 0.25 }
+      store:log(net, seed.input, y, { labels = "m" .. m })
+      want[i] = maps[m][i % 2 == 0 and 2 or 1]
+    end
+    store:close()
+    local got = all(setup, "SELECT pred_label FROM nn_prediction ORDER BY prediction_id")
+    assert.equal(40, #got)
+    for i = 1, 40 do assert.equal(want[i], got[i].pred_label) end
   end)
 
   it("keeps its rows when a flush fails, and writes them on the next", function()

@@ -695,6 +695,8 @@ static int rows_next(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
+  if (r->owner)
+    nn_store_user_sql(&r->owner->store);   /* what it runs may change modes */
   rc = sqlite3_step(r->stmt);
   if (rc == SQLITE_DONE) {
     rows_finish(r);
@@ -752,6 +754,7 @@ static int store_rows(lua_State *L) {
     luaL_argerror(L, 2, "SQL text too long");
   if (nn_store_flush(&ls->store) != NN_STORE_OK)
     raise_store(L, ls);
+  nn_store_user_sql(&ls->store);
   /* Linked and finishable before the statement exists: any error after this
   ** point leaves nothing the collector cannot clean. */
   r = (nn_lrows *)lua_newuserdatauv(L, sizeof *r, 1);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nn_ftoa.h"
 #include "nn_store.h"
 #include "nn_sql.h"
 
@@ -39,7 +40,7 @@ enum {
   S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS,
   S_LABELMAP_FIND, S_LABELMAP_WHY, S_LABEL_AT,
   S_DATA_VERSION, S_CATALOG,
-  S_SEQ_INIT, S_SEQ_BUMP, S_PREDICTION_INSERT,
+  S_SEQ_INIT, S_SEQ_BUMP, S_SEQ_READ, S_PREDICTION_INSERT, S_PREDICTION_BATCH, S_LABELS,
   S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
   S_COUNT
 };
@@ -53,6 +54,17 @@ typedef char nn_store_nstmt_is_enough[S_COUNT <= NN_STORE_NSTMT ? 1 : -1];
   "CASE WHEN json_valid(arch) THEN json_type(arch) END, " \
   "CASE WHEN json_valid(arch) THEN json_array_length(arch) END, " \
   "n_inputs, n_outputs, n_params FROM nn_version "
+
+/* A logged row: its label is bound from the (immutable) map, read once and
+** kept by the store, rather than looked up by SQL for every row. */
+#define LOG_INSERT \
+  "INSERT INTO nn_prediction (prediction_id, ts, version_id, labelmap_id," \
+  " input, output, pred_idx, pred_label, score, request_id, tags) VALUES "
+#define LOG_COLUMNS  11
+#define LOG_ROW      "(?,?,?,?,?,?,?,?,?,?,?)"
+#define LOG_ROW4     LOG_ROW "," LOG_ROW "," LOG_ROW "," LOG_ROW
+#define LOG_ROW16    LOG_ROW4 "," LOG_ROW4 "," LOG_ROW4 "," LOG_ROW4
+#define LOG_BATCH    32   /* the rows of S_PREDICTION_BATCH */
 
 static const char *const stmt_sql[S_COUNT] = {
   /* S_BEGIN: take the write lock now, so that a busy database fails here
@@ -119,21 +131,29 @@ static const char *const stmt_sql[S_COUNT] = {
   ** ids tell whether anything was added */
   "SELECT (SELECT max(version_id) FROM nn_version),"
   " (SELECT max(labelmap_id) FROM nn_labelmap)",
-  /* S_SEQ_INIT: sqlite_sequence has no row for a table never written to */
-  "INSERT INTO sqlite_sequence (name, seq)"
-  " SELECT 'nn_prediction', 0 WHERE NOT EXISTS"
-  " (SELECT 1 FROM sqlite_sequence WHERE name = 'nn_prediction')",
-  /* S_SEQ_BUMP: reserve ?1 ids; the new seq is the last of them */
+  /* S_SEQ_INIT: the row S_SEQ_BUMP found missing (sqlite_sequence has
+  ** none for a table never written to), with ?1 ids reserved */
+  "INSERT INTO sqlite_sequence (name, seq) VALUES ('nn_prediction',"
+  " (SELECT coalesce(max(prediction_id), 0) FROM nn_prediction) + ?1)",
+  /* S_SEQ_BUMP: reserve ?1 ids; the new seq is the last of them.  Neither
+  ** this nor S_SEQ_INIT reads the table it writes, nor returns rows: either
+  ** would make SQLite build and drop a temporary table, which cost more
+  ** than the rest of a flush of 1000 rows. */
   "UPDATE sqlite_sequence SET seq = max(seq,"
   " (SELECT coalesce(max(prediction_id), 0) FROM nn_prediction)) + ?1"
-  " WHERE name = 'nn_prediction' RETURNING seq",
-  /* S_PREDICTION_INSERT: the label comes from the (immutable) map, so that
-  ** log() need not look it up */
-  "INSERT INTO nn_prediction (prediction_id, ts, version_id, labelmap_id,"
-  " input, output, pred_idx, pred_label, score, request_id, tags)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-  " (SELECT labels ->> (?7 - 1) FROM nn_labelmap WHERE labelmap_id = ?4),"
-  " ?8, ?9, ?10)",
+  " WHERE name = 'nn_prediction'",
+  /* S_SEQ_READ */
+  "SELECT seq FROM sqlite_sequence WHERE name = 'nn_prediction'",
+  /* S_PREDICTION_INSERT: one row (LOG_COLUMNS) */
+  LOG_INSERT LOG_ROW,
+  /* S_PREDICTION_BATCH: LOG_BATCH rows, in one statement: SQLite's work
+  ** for a statement (its sub-journal, the AUTOINCREMENT row, the JSON
+  ** cache) is then done once for all of them */
+  LOG_INSERT LOG_ROW16 "," LOG_ROW16,
+  /* S_LABELS: the labels of a map, as the SQL text each one reads as */
+  "SELECT l.labels ->> e.key"
+  " FROM nn_labelmap AS l, json_each(l.labels) AS e"
+  " WHERE l.labelmap_id = ?1 ORDER BY e.key",
   /* S_FEEDBACK_INFO: outputs, map name, index of label ?2, label at ?3 */
   "SELECT v.n_outputs, l.name,"
   " (SELECT e.key + 1 FROM json_each(l.labels) AS e"
@@ -338,45 +358,32 @@ int nn_buf_json_double(nn_buf *b, double v) {
   return nn_buf_add(b, s, (size_t)n);
 }
 
-/* Whole numbers below 2^24 (every one exact in a float: pixel values,
-** counts, sizes) are written digit by digit; printf with a float format
-** costs ten times more, and inputs are often such numbers. */
-static int json_whole(nn_buf *b, float v) {
-  char s[12], *p = s + sizeof s;
-  int32_t n = (int32_t)(v < 0 ? -v : v);
-  do
-    *--p = (char)('0' + n % 10);
-  while ((n /= 10) > 0);
-  if (v < 0)
-    *--p = '-';
-  return nn_buf_add(b, p, (size_t)(s + sizeof s - p));
-}
-
+/* nn_ftoa, not printf: the log formats every input and output, and printf
+** with a float format, then strtof to find the shortest, cost about a sixth
+** of a logged row. */
 int nn_buf_json_float(nn_buf *b, float v) {
-  char s[40];
-  int p, n = 0;
-  if (!isfinite(v))
-    return nn_buf_add(b, "null", 4);
-  if (v > -16777216.0f && v < 16777216.0f && v == (float)(int32_t)v &&
-      !(v == 0.0f && signbit(v)))
-    return json_whole(b, v);
-  for (p = 6; p <= 9; p++) {
-    n = snprintf(s, sizeof s, "%.*g", p, (double)v);
-    if (strtof(s, NULL) == v)
-      break;
-  }
-  dot_decimal(s);
-  return nn_buf_add(b, s, (size_t)n);
+  if (buf_reserve(b, NN_FTOA_MAX))
+    return NN_STORE_NOMEM;
+  b->n += nn_ftoa(b->p + b->n, v);
+  return NN_STORE_OK;
 }
 
+/* v as a JSON array: room for all of it is reserved once. */
 static int json_floats(nn_buf *b, const float *v /* [n] */, size_t n) {
+  char *p;
   size_t i;
-  if (buf_char(b, '['))
+  if (n > (SIZE_MAX - 2) / (NN_FTOA_MAX + 1) || buf_reserve(b, 2 + n * (NN_FTOA_MAX + 1)))
     return NN_STORE_NOMEM;
-  for (i = 0; i < n; i++)
-    if ((i && buf_char(b, ',')) || nn_buf_json_float(b, v[i]))
-      return NN_STORE_NOMEM;
-  return buf_char(b, ']');
+  p = b->p + b->n;
+  *p++ = '[';
+  for (i = 0; i < n; i++) {
+    if (i)
+      *p++ = ',';
+    p += nn_ftoa(p, v[i]);
+  }
+  *p++ = ']';
+  b->n = (size_t)(p - b->p);
+  return NN_STORE_OK;
 }
 
 /* labels as a JSON array into b; ERROR for a missing or empty label. */
@@ -502,9 +509,8 @@ static int query_int(nn_store *s, const char *sql, int64_t *out) {
 
 /* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
 ** second, and the VFS already carries one for every platform it runs on. */
-static int64_t now_ms(void) {
+static int64_t clock_ms(sqlite3_vfs *vfs) {
   static const int64_t unix_epoch_jd_ms = INT64_C(210866760000000);
-  sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
   sqlite3_int64 t = 0;
   double day;
   if (!vfs)
@@ -516,6 +522,10 @@ static int64_t now_ms(void) {
     t = (sqlite3_int64)(day * 86400000.0);
   }
   return (int64_t)t - unix_epoch_jd_ms;
+}
+
+static int64_t now_ms(void) {
+  return clock_ms(sqlite3_vfs_find(NULL));
 }
 
 /* ------------------------------------------------------------------------
@@ -600,6 +610,8 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   }
   sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+  /* the log reads the clock for every row: without the lock of a lookup */
+  s->vfs = sqlite3_vfs_find(NULL);
   /* Ownership before WAL: a foreign file must be left as it was found. */
   if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_STORE_OK ||
       (rc = check_owner(s, &version)) != NN_STORE_OK ||
@@ -643,6 +655,7 @@ void nn_store_close(nn_store *s) {
   nn_buf_free(&s->text);
   nn_buf_free(&s->blob);
   nn_buf_free(&s->tags);
+  nn_buf_free(&s->labels);
   memcpy(err, s->err, sizeof err);
   nn_store_init(s);
   memcpy(s->err, err, sizeof err);
@@ -1100,29 +1113,111 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   return rc;
 }
 
+/* The wal-index (the -shm file SQLite maps) starts with two copies of a
+** 48-byte header that every commit rewrites, its third word counting the
+** commits (SQLite's "WAL-index format" documents it).  Reading the first
+** copy takes no lock and no system call, where PRAGMA data_version takes a
+** read transaction and its file locks: half the time of a classify. */
+#define WAL_HEADER_WORDS  12
+#define WAL_REGION_BYTES  32768
+
+typedef char nn_store_wal_seen_fits[
+  sizeof ((nn_store *)0)->wal_seen == WAL_HEADER_WORDS * sizeof(uint32_t) ? 1 : -1];
+
+/* Copy that header into h; 0 when it cannot be read.  Only called once
+** check_wal found WAL mode with SQLite's own shared memory, so that asking
+** the VFS for region 0 finds what SQLite mapped and creates nothing. */
+static int read_wal_header(nn_store *s, uint32_t h[WAL_HEADER_WORDS]) {
+  sqlite3_file *file = NULL, *wal = NULL;
+  volatile void *region = NULL;
+  const volatile uint32_t *words;
+  int i;
+  /* the WAL is still open: no PRAGMA journal_mode ran since check_wal */
+  if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+      !wal || !wal->pMethods ||
+      sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      !file || !file->pMethods || file->pMethods->iVersion < 2 ||
+      !file->pMethods->xShmMap || !file->pMethods->xShmBarrier ||
+      file->pMethods->xShmMap(file, 0, WAL_REGION_BYTES, 0, &region) != SQLITE_OK || !region)
+    return 0;
+  /* a commit that completed before this call is seen whole */
+  file->pMethods->xShmBarrier(file);
+  words = (const volatile uint32_t *)region;
+  for (i = 0; i < WAL_HEADER_WORDS; i++)
+    h[i] = words[i];
+  return 1;
+}
+
+/* The single text value of sql, compared with want. */
+static int query_is(nn_store *s, const char *sql, const char *want) {
+  sqlite3_stmt *st = NULL;
+  int is = 0;
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    is = strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
+  sqlite3_finalize(st);
+  return is;
+}
+
+/* Can the wal-index header be read?  In WAL mode with normal locking and
+** after a read transaction (the PRAGMA data_version just run), SQLite has
+** the shared memory mapped.  With exclusive locking it may keep its index
+** in its own heap instead, and a ":memory:" database has no WAL at all. */
+static int check_wal(nn_store *s) {
+  sqlite3_file *wal = NULL;
+  return query_is(s, "PRAGMA main.journal_mode", "wal") &&
+         query_is(s, "PRAGMA main.locking_mode", "normal") &&
+         sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+         wal && wal->pMethods;
+}
+
+void nn_store_user_sql(nn_store *s) {
+  s->wal_state = 0;
+}
+
 /* The pager's data version counts the commits to the main database, this
 ** connection's and every other's, as of the pager's last look at the file;
 ** total_changes adds this connection's rows not committed yet.  Outside a
-** transaction the pager has not looked since the last one ended, so a read
-** (PRAGMA data_version's) makes it look first; inside one (a statement
-** calling an SQL function) it is up to date, and this costs no statement.
-** Inside a write transaction neither number would see a rollback, so the
-** catalog is read every time, and what it held then is not trusted after. */
+** transaction the pager has not looked since the last one ended: when the
+** wal-index header shows no commit since the last full check and this
+** connection changed nothing, nothing did; else a read (PRAGMA
+** data_version's) makes the pager look.  Inside a transaction (a statement
+** calling an SQL function) the pager is up to date, and this costs no
+** statement.  Inside a write transaction neither number would see a
+** rollback, so the catalog is read every time, and what it held then is not
+** trusted after. */
 int nn_store_catalog(nn_store *s, uint64_t *gen) {
   sqlite3_stmt *st;
+  uint32_t header[WAL_HEADER_WORDS];
   unsigned int data_version = 0;
   int64_t changes;
-  int rc, row, state;
+  int rc, row, state, fresh = 0;
   *gen = s->catalog_gen;
   if (!s->db)
     return closed(s);
   state = sqlite3_txn_state(s->db, "main");
-  if (state == SQLITE_TXN_NONE && (rc = run(s, S_DATA_VERSION)) != NN_STORE_OK)
-    return rc;
+  changes = (int64_t)sqlite3_total_changes64(s->db);
+  if (state == SQLITE_TXN_NONE) {
+    if (s->wal_state > 0 && read_wal_header(s, header)) {
+      if (memcmp(header, s->wal_seen, sizeof header) == 0 &&
+          changes == s->total_changes && s->data_version >= 0)
+        return NN_STORE_OK;   /* nothing committed since the last full check */
+      fresh = 1;
+    }
+    if ((rc = run(s, S_DATA_VERSION)) != NN_STORE_OK)
+      return rc;
+    /* The header was read before this check: a commit after it shows as a
+    ** change next time.  The first time, there is none to keep yet. */
+    if (fresh)
+      memcpy(s->wal_seen, header, sizeof header);
+    else if (s->wal_state == 0) {
+      s->wal_state = check_wal(s) ? 1 : -1;
+      memset(s->wal_seen, 0, sizeof s->wal_seen);   /* never a header */
+    }
+  }
   if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION,
                            &data_version) != SQLITE_OK)
     return fail(s, NN_STORE_ERROR, "cannot read the data version of the database");
-  changes = (int64_t)sqlite3_total_changes64(s->db);
   if (state != SQLITE_TXN_WRITE && (int64_t)data_version == s->data_version &&
       changes == s->total_changes)
     return NN_STORE_OK;
@@ -1149,8 +1244,9 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
 ** The prediction log
 **
 ** A buffered row is a logrec followed by its texts: input and output as
-** JSON arrays, then request_id and tags, each len[] bytes (NO_TEXT: NULL).
-** Headers are copied in and out with memcpy, so records need no alignment.
+** JSON arrays, then its label, request_id and tags, each len[] bytes
+** (NO_TEXT: NULL).  Headers are copied in and out with memcpy, so records
+** need no alignment.
 */
 
 #define NO_TEXT  ((size_t)-1)
@@ -1159,8 +1255,93 @@ typedef struct logrec {
   int64_t id;                /* 0: let AUTOINCREMENT choose (sync) */
   int64_t ts, version_id, labelmap_id, pred_idx;
   double score;              /* NaN: not finite, stored as NULL */
-  size_t len[4];             /* input, output, request_id, tags */
+  size_t len[5];             /* input, output, label, request_id, tags */
 } logrec;
+
+/* The label maps the log has read live in s->labels, one after the other:
+** a labelhdr, n textref, then the texts.  A map never changes once written
+** (triggers refuse it), so nothing in here goes stale; past LABELS_MAX
+** bytes the cache starts over. */
+typedef struct labelhdr {
+  int64_t id;
+  size_t n, size;            /* labels, and bytes of the whole entry */
+} labelhdr;
+
+typedef struct textref {
+  size_t off, len;           /* in the entry's texts; len NO_TEXT: NULL */
+} textref;
+
+#define LABELS_MAX  65536
+
+/* Read map id into a new entry of s->labels at *at; *at = NO_TEXT when the
+** map does not exist (or holds no labels), which is not cached: it may be
+** written later. */
+static int load_labels(nn_store *s, int64_t id, size_t *at) {
+  nn_buf *refs = &s->blob, *texts = &s->text;
+  sqlite3_stmt *st;
+  labelhdr h;
+  textref ref;
+  int rc, row;
+  *at = NO_TEXT;
+  if ((rc = use(s, S_LABELS, &st)) != NN_STORE_OK)
+    return rc;
+  refs->n = texts->n = 0;
+  sqlite3_bind_int64(st, 1, id);
+  while ((rc = step(s, st, &row)) == NN_STORE_OK && row) {
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    ref.off = texts->n;
+    ref.len = text ? (size_t)sqlite3_column_bytes(st, 0) : NO_TEXT;
+    if (nn_buf_add(refs, &ref, sizeof ref) ||
+        (text && nn_buf_add(texts, text, ref.len))) {
+      rc = nomem(s);
+      break;
+    }
+  }
+  done(st);
+  if (rc != NN_STORE_OK || refs->n == 0)
+    return rc;
+  h.id = id;
+  h.n = refs->n / sizeof ref;
+  h.size = sizeof h + refs->n + texts->n;
+  if (s->labels.n > LABELS_MAX - (h.size < LABELS_MAX ? h.size : LABELS_MAX))
+    s->labels.n = 0;
+  if (buf_reserve(&s->labels, h.size))
+    return nomem(s);
+  *at = s->labels.n;
+  nn_buf_add(&s->labels, &h, sizeof h);   /* reserved: cannot fail */
+  nn_buf_add(&s->labels, refs->p, refs->n);
+  nn_buf_add(&s->labels, texts->p, texts->n);
+  return NN_STORE_OK;
+}
+
+/* Label idx (0-based) of map id, as pred_label takes it: *len NO_TEXT when
+** the map has no such label.  *text is valid until the next call. */
+static int find_label(nn_store *s, int64_t id, size_t idx, const char **text,
+                      size_t *len) {
+  size_t at = 0;
+  labelhdr h;
+  textref ref;
+  int rc;
+  *text = NULL;
+  *len = NO_TEXT;
+  while (at < s->labels.n) {
+    memcpy(&h, s->labels.p + at, sizeof h);
+    if (h.id == id)
+      break;
+    at += h.size;
+  }
+  if (at == s->labels.n) {
+    if ((rc = load_labels(s, id, &at)) != NN_STORE_OK || at == NO_TEXT)
+      return rc;
+    memcpy(&h, s->labels.p + at, sizeof h);
+  }
+  if (idx < h.n) {
+    memcpy(&ref, s->labels.p + at + sizeof h + idx * sizeof ref, sizeof ref);
+    *text = s->labels.p + at + sizeof h + h.n * sizeof ref + ref.off;
+    *len = ref.len;
+  }
+  return NN_STORE_OK;
+}
 
 static size_t text_len(size_t len) {
   return len == NO_TEXT ? 0 : len;
@@ -1177,11 +1358,20 @@ static void bind_text(sqlite3_stmt *st, int col, const char *text, size_t len) {
 static int reserve_ids(nn_store *s, int64_t *first, int64_t *last) {
   int64_t block = s->opts.flush_rows > 256 ? s->opts.flush_rows : 256;
   sqlite3_stmt *st;
-  int rc, row;
-  if ((rc = run(s, S_SEQ_INIT)) != NN_STORE_OK ||
-      (rc = use(s, S_SEQ_BUMP, &st)) != NN_STORE_OK)
+  int rc, row, which;
+  for (which = S_SEQ_BUMP; ; which = S_SEQ_INIT) {
+    if ((rc = use(s, which, &st)) != NN_STORE_OK)
+      return rc;
+    sqlite3_bind_int64(st, 1, block);
+    rc = step(s, st, &row);
+    done(st);
+    if (rc != NN_STORE_OK)
+      return rc;
+    if (which == S_SEQ_INIT || sqlite3_changes(s->db) > 0)
+      break;
+  }
+  if ((rc = use(s, S_SEQ_READ, &st)) != NN_STORE_OK)
     return rc;
-  sqlite3_bind_int64(st, 1, block);
   if ((rc = step(s, st, &row)) == NN_STORE_OK && !row)
     rc = fail(s, NN_STORE_ERROR, "sqlite_sequence has no row for nn_prediction");
   if (rc == NN_STORE_OK) {
@@ -1229,51 +1419,60 @@ static int next_id(nn_store *s, int64_t *id) {
   return NN_STORE_OK;
 }
 
+/* Bind the record at log.p + off as the row of st that starts at
+** parameter base + 1; returns the offset of the next record.  The texts
+** are bound from the log buffer, which does not move during a flush. */
+static size_t bind_row(sqlite3_stmt *st, int base, const char *log, size_t off) {
+  logrec r;
+  const char *text = log + off + sizeof r;
+  int i;
+  memcpy(&r, log + off, sizeof r);
+  if (r.id)
+    sqlite3_bind_int64(st, base + 1, r.id);
+  else
+    sqlite3_bind_null(st, base + 1);
+  sqlite3_bind_int64(st, base + 2, r.ts);
+  sqlite3_bind_int64(st, base + 3, r.version_id);
+  if (r.labelmap_id)
+    sqlite3_bind_int64(st, base + 4, r.labelmap_id);
+  else
+    sqlite3_bind_null(st, base + 4);
+  sqlite3_bind_int64(st, base + 7, r.pred_idx);
+  if (isnan(r.score))
+    sqlite3_bind_null(st, base + 9);
+  else
+    sqlite3_bind_double(st, base + 9, r.score);
+  /* input 5, output 6, label 8, request_id 10, tags 11 */
+  for (i = 0; i < 5; i++) {
+    static const int column[5] = { 5, 6, 8, 10, 11 };
+    bind_text(st, base + column[i], text, r.len[i]);
+    text += text_len(r.len[i]);
+  }
+  return (size_t)(text - log);
+}
+
 int nn_store_flush(nn_store *s) {
-  sqlite3_stmt *st;
+  sqlite3_stmt *one, *batch = NULL;
   int64_t first = 0, last = 0;
-  size_t off = 0;
+  size_t off = 0, left, i;
   int rc, row;
   if ((rc = writable(s)) != NN_STORE_OK)
     return rc;
   if (s->log_rows == 0)
     return NN_STORE_OK;
-  if ((rc = use(s, S_PREDICTION_INSERT, &st)) != NN_STORE_OK ||
+  if ((rc = use(s, S_PREDICTION_INSERT, &one)) != NN_STORE_OK ||
+      (s->log_rows >= LOG_BATCH &&
+       (rc = use(s, S_PREDICTION_BATCH, &batch)) != NN_STORE_OK) ||
       (rc = begin(s)) != NN_STORE_OK)
     return rc;
-  while (off < s->log.n) {
-    logrec r;
-    const char *text;
-    memcpy(&r, s->log.p + off, sizeof r);
-    text = s->log.p + off + sizeof r;
-    if (r.id)
-      sqlite3_bind_int64(st, 1, r.id);
-    else
-      sqlite3_bind_null(st, 1);
-    sqlite3_bind_int64(st, 2, r.ts);
-    sqlite3_bind_int64(st, 3, r.version_id);
-    if (r.labelmap_id)
-      sqlite3_bind_int64(st, 4, r.labelmap_id);
-    else
-      sqlite3_bind_null(st, 4);
-    bind_text(st, 5, text, r.len[0]);
-    text += text_len(r.len[0]);
-    bind_text(st, 6, text, r.len[1]);
-    text += text_len(r.len[1]);
-    sqlite3_bind_int64(st, 7, r.pred_idx);
-    if (isnan(r.score))
-      sqlite3_bind_null(st, 8);
-    else
-      sqlite3_bind_double(st, 8, r.score);
-    bind_text(st, 9, text, r.len[2]);
-    text += text_len(r.len[2]);
-    bind_text(st, 10, text, r.len[3]);
-    text += text_len(r.len[3]);
+  for (left = s->log_rows; left > 0; left -= i) {
+    sqlite3_stmt *st = left >= LOG_BATCH ? batch : one;
+    for (i = 0; i < (st == batch ? LOG_BATCH : 1); i++)
+      off = bind_row(st, (int)i * LOG_COLUMNS, s->log.p, off);
     rc = step(s, st, &row);
-    done(st);
+    sqlite3_reset(st);
     if (rc != NN_STORE_OK)
       goto fail;
-    off = (size_t)(text - s->log.p);
   }
   /* Fewer ids left than the next batch needs: reserve them now, in this
   ** transaction, rather than in one of their own in the middle of a frame. */
@@ -1287,9 +1486,15 @@ int nn_store_flush(nn_store *s) {
     add_ids(s, first, last);
   s->log.n = 0;
   s->log_rows = 0;
-  return NN_STORE_OK;
+  rc = NN_STORE_OK;
+  goto unbind;
 fail:
   rollback(s);    /* the rows stay buffered for the next flush */
+unbind:
+  /* no pointer into the log buffer outlives the flush */
+  sqlite3_clear_bindings(one);
+  if (batch)
+    sqlite3_clear_bindings(batch);
   return rc;
 }
 
@@ -1297,8 +1502,13 @@ fail:
 static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
                       int64_t now) {
   nn_buf *b = &s->log;
-  size_t start = b->n, idx = nn_argmax(row->y, row->n_y), mark;
+  size_t start = b->n, idx = nn_argmax(row->y, row->n_y), mark, label_len = NO_TEXT;
+  const char *label = NULL;
   logrec r;
+  int rc;
+  if (row->labelmap_id &&
+      (rc = find_label(s, row->labelmap_id, idx, &label, &label_len)) != NN_STORE_OK)
+    return rc;
   memset(&r, 0, sizeof r);
   r.id = id;
   r.ts = now;
@@ -1316,9 +1526,11 @@ static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
   if (json_floats(b, row->y, row->n_y))
     goto nomem;
   r.len[1] = b->n - mark;
-  r.len[2] = row->request_id ? row->request_len : NO_TEXT;
-  r.len[3] = row->tags ? row->tags_len : NO_TEXT;
-  if ((row->request_id && nn_buf_add(b, row->request_id, row->request_len)) ||
+  r.len[2] = label_len;
+  r.len[3] = row->request_id ? row->request_len : NO_TEXT;
+  r.len[4] = row->tags ? row->tags_len : NO_TEXT;
+  if ((label_len != NO_TEXT && nn_buf_add(b, label, label_len)) ||
+      (row->request_id && nn_buf_add(b, row->request_id, row->request_len)) ||
       (row->tags && nn_buf_add(b, row->tags, row->tags_len)))
     goto nomem;
   memcpy(b->p + start, &r, sizeof r);
@@ -1329,7 +1541,7 @@ nomem:
 }
 
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
-  int64_t now = now_ms();
+  int64_t now = clock_ms(s->vfs);
   int rc;
   *id = 0;
   if ((rc = writable(s)) != NN_STORE_OK)

@@ -120,9 +120,15 @@ typedef struct nn_store {
   int64_t data_version, total_changes, max_version_id, max_labelmap_id;
   uint64_t catalog_gen;
   int borrowed;                        /* db is someone else's: read only */
+  int wal_state;                       /* 1: the wal-index header can tell
+                                          whether anything was committed;
+                                          -1: it cannot; 0: not known yet */
+  uint32_t wal_seen[12];               /* that header at the last full check */
   /* scratch, reused from call to call */
   nn_buf json, text, blob;
   nn_buf tags;                         /* the caller's: a JSON object to log */
+  nn_buf labels;                       /* label maps the log has read */
+  sqlite3_vfs *vfs;                    /* the clock of the log's timestamps */
   char err[NN_ERRMAX];
 } nn_store;
 
@@ -202,8 +208,15 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
 /* A number that changes whenever a version or a label map was added, by this
 ** connection or another: what a cache of loaded networks checks.  Cheap when
 ** nothing was written since the last call: inside a transaction (a running
-** statement's, say) it prepares nothing at all. */
+** statement's, say) it prepares nothing at all, and outside one, while
+** nothing was committed, it costs no read transaction (in WAL mode: a look
+** at the wal-index header). */
 int nn_store_catalog(nn_store *s, uint64_t *gen);
+
+/* Say that SQL of the caller's own is about to run on s->db: it may change
+** the journal or locking mode that nn_store_catalog relies on, which then
+** looks again. */
+void nn_store_user_sql(nn_store *s);
 
 /* One prediction to log.  pred_idx and score follow from y (its argmax). */
 typedef struct nn_store_row {
