@@ -20,6 +20,16 @@
 void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
                       size_t n_in, size_t n_out) {
   size_t j, i;
+  if (n_in < 8) {
+    /* too short for four sums to pay for their adds: the rows, independent
+    ** of each other, are what runs in parallel here */
+    for (j = 0; j < n_out; j++, w += n_in) {
+      float s = 0.0f;
+      for (i = 0; i < n_in; i++) s += w[i] * x[i];
+      y[j] = s + b[j];
+    }
+    return;
+  }
   for (j = 0; j < n_out; j++) {
     const float *row = w + j * n_in;
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
