@@ -216,9 +216,13 @@ demo: deps all
 $(BUILD)/bench/engine: spec/bench/engine.c $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
 
+# A Lua C module that only moves 4 numbers in and 2 out: the floor of a call.
+$(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
+	$(CC) -shared -fPIC $(LUA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine
+bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine

@@ -99,9 +99,15 @@ do
   local x, out = seed_net.leaf, {}
   local plain, y = plain_forward(seed_net.W1, seed_net.b1, seed_net.W2, seed_net.b2), {}
   local ns = median_ns(function() net:forward(x, out) end, 1e6)
-  compare("seed 4-3-2, forward(x, out)", ns, "plain Lua",
-    median_ns(function() plain(x, y) end, 1e6))
+  local plain_ns = median_ns(function() plain(x, y) end, 1e6)
+  compare("seed 4-3-2, forward(x, out)", ns, "plain Lua", plain_ns)
   compare("", ns, "FANN fann_run", r("fann.seed.single"))
+  -- the floor: a C method that only reads 4 numbers and writes 2 (no checks,
+  -- no arithmetic), called as net:forward is; its ratio is the most any C
+  -- module could show against plain Lua here
+  local floor = assert(package.loadlib("build/bench/lua_floor.so", "luaopen_lua_floor"))()
+  compare("C method, 4 numbers in, 2 out", median_ns(function() floor:forward(x, y) end, 1e6),
+    "plain Lua", plain_ns)
 end
 
 -- the MLP and the game net, one sample from a Lua table, and a batch of 256
