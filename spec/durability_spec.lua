@@ -9,16 +9,8 @@ local seed = require "spec.support.seed"
 
 local LUA = os.getenv("LUA") or "lua5.4"
 
-local function remove_db(path)
-  for _, suffix in ipairs{ "", "-wal", "-shm", "-journal" } do os.remove(path .. suffix) end
-end
-
-local function value(store, sql, ...)
-  for row in store:rows(sql, ...) do
-    local _, v = next(row)
-    return v
-  end
-end
+local db = require "spec.support.db"
+local remove_db, value = db.remove, db.value
 
 --- Write a child script that opens path with opts, logs K rows through the
 -- saved seed network, runs `after` (Lua source) once they are logged, prints

@@ -4,24 +4,10 @@
 
 local seed = require "spec.support.seed"
 
-local CC = os.getenv("CC") or "cc"
+local c = require "spec.support.c"
 
-local function compile(sources)
-  local exe = os.tmpname()
-  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c -lm -o %s 2>&1")
-    :format(CC, sources, exe)
-  local p = io.popen(cmd)
-  local log = p:read("a")
-  assert(p:close(), "compile failed:\n" .. log)
-  return exe
-end
-
-local function run(exe, args)
-  local p = io.popen(exe .. " " .. (args or ""))
-  local out = p:read("a")
-  assert(p:close(), "program failed")
-  return out
-end
+local function compile(sources) return c.compile(sources .. " " .. c.ENGINE) end
+local run = c.run
 
 local function lines(text)
   local t = {}

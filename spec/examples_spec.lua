@@ -11,9 +11,7 @@ local function run(cmd)
   return out
 end
 
-local function remove_db(path)
-  for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
-end
+local remove_db = require("spec.support.db").remove
 
 describe("examples", function()
   local db

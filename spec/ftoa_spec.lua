@@ -6,38 +6,21 @@
 -- NN_SPEC_QUICK=1 checks fewer floats (the checker runs as a child process,
 -- which valgrind does not trace, so `make memcheck` is not slowed by it).
 
-local CC = os.getenv("CC") or "cc"
+local c = require "spec.support.c"
+
 local COUNT = os.getenv("NN_SPEC_QUICK") and 200000 or 2000000
-
-local function compile()
-  local exe = os.tmpname()
-  local cmd = ("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc"
-    .. " spec/support/ftoa_check.c src/nn_ftoa.c -lm -o %s 2>&1"):format(CC, exe)
-  local p = io.popen(cmd)
-  local log = p:read("a")
-  assert(p:close(), "compile failed:\n" .. log)
-  return exe
-end
-
-local function run(exe, args)
-  local p = io.popen(exe .. " " .. args)
-  local out = p:read("a")
-  local ok = p:close()
-  return out, ok
-end
 
 describe("a float32 written as JSON", function()
   local exe
-  setup(function() exe = compile() end)
+  setup(function() exe = c.compile("spec/support/ftoa_check.c src/nn_ftoa.c") end)
   teardown(function() os.remove(exe) end)
 
   it("reads back as itself, with the fewest digits, over millions of floats", function()
-    local out, ok = run(exe, tostring(COUNT))
+    local out = c.run(exe, tostring(COUNT))
     local checked = tonumber(out:match("checked (%d+)"))
     assert.is_true(checked >= COUNT, out)
     assert.equal("0", out:match("failures (%d+)"), out)
     assert.is_nil(out:match("fail "), out)
-    assert.is_true(ok, out)
     -- powers of two whose shortest text printf's %.{p}g cannot find: every
     -- power of two is among the floats checked, and 2^-96 is one of them
     assert.is_true(tonumber(out:match("shorter (%d+)")) >= 1, out)
@@ -48,14 +31,13 @@ describe("a float32 written as JSON", function()
     -- value, and where the decimal exponent is 0
     local last = os.getenv("NN_SPEC_QUICK") and "ffff" or "3ffff"
     for _, range in ipairs{ { "00000001", "000" .. last }, { "3f800000", "3f8" .. last } } do
-      local out, ok = run(exe, "all " .. range[1] .. " " .. range[2])
+      local out = c.run(exe, "all " .. range[1] .. " " .. range[2])
       assert.equal("0", out:match("failures (%d+)"), out)
-      assert.is_true(ok, out)
     end
   end)
 
   local function show(...)
-    local out = run(exe, "show " .. table.concat({ ... }, " "))
+    local out = c.run(exe, "show " .. table.concat({ ... }, " "))
     local t = {}
     for line in out:gmatch("[^\n]+") do t[#t + 1] = line end
     return t

@@ -7,6 +7,8 @@
 local nn = require "nn"
 local seed = require "spec.support.seed"
 local reference = require "spec.support.reference"
+local c = require "spec.support.c"
+local db_util = require "spec.support.db"
 
 -- a float32 forward pass against the double-precision reference, outputs
 -- in [0, 1] (softmax)
@@ -16,7 +18,6 @@ local TOL_PRINTED = 5e-5
 
 local SQLITE3 = os.getenv("SQLITE3") or "sqlite3"
 local LUA = os.getenv("LUA") or "lua5.4"
-local CC = os.getenv("CC") or "cc"
 
 local SEED = {
   { "Linear", seed.W1, seed.b1 }, { "ReLU" }, { "Linear", seed.W2, seed.b2 }, { "SoftMax" },
@@ -35,15 +36,7 @@ local function flower_net(labels)
   return net
 end
 
-local function remove_db(path)
-  for _, suffix in ipairs{ "", "-wal", "-shm", "-journal" } do os.remove(path .. suffix) end
-end
-
-local function all(store, sql, ...)
-  local rows = {}
-  for row in store:rows(sql, ...) do rows[#rows + 1] = row end
-  return rows
-end
+local remove_db, all = db_util.remove, db_util.all
 
 --- The value of column v of the first row.
 local function value(store, sql, ...)
@@ -537,11 +530,7 @@ describe("a prepared statement executed again", function()
     store:save("leaf_flower", seed_net(seed.labels))
     store:save("flowerish", flower_net(seed.labels))
     store:close()
-    exe = os.tmpname()
-    local p = io.popen(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 "
-      .. "spec/support/sql_check.c -lsqlite3 -o %s 2>&1"):format(CC, exe))
-    local log = p:read("a")
-    assert(p:close(), "compile failed:\n" .. log)
+    exe = c.compile("spec/support/sql_check.c", "-lsqlite3")
   end)
   after_each(function()
     remove_db(db)
@@ -549,9 +538,7 @@ describe("a prepared statement executed again", function()
   end)
 
   it("sees versions saved in between, by another connection and by its own", function()
-    local p = io.popen(exe .. " " .. db .. " build/nn0.so 2>&1")
-    local out = p:read("a")
-    assert(p:close(), out)
+    local out = c.run(exe, db .. " build/nn0.so")
     assert.equal("first leaf\nsame leaf\nother flower\nown leaf\n", out)
   end)
 end)

@@ -6,6 +6,7 @@
 
 local nn = require "nn"
 local seed = require "spec.support.seed"
+local db = require "spec.support.db"
 
 -- float32 keeps 24 bits: a decimal weight and its float32 differ by at most
 -- 2^-24 of its size, so 1e-7 relative is a float32 round trip.
@@ -36,27 +37,7 @@ local function tmpdb()
   return os.tmpname()   -- an empty file: SQLite takes it as a new database
 end
 
-local function remove_db(path)
-  for _, suffix in ipairs{ "", "-wal", "-shm", "-journal" } do os.remove(path .. suffix) end
-end
-
---- Run a statement for its effect.
-local function exec(store, sql, ...)
-  for _ in store:rows(sql, ...) do end
-end
-
-local function all(store, sql, ...)
-  local rows = {}
-  for row in store:rows(sql, ...) do rows[#rows + 1] = row end
-  return rows
-end
-
---- The single value of the first row (a query of one column).
-local function value(store, sql, ...)
-  local row = all(store, sql, ...)[1]
-  local _, v = next(row or {})
-  return v
-end
+local remove_db, exec, all, value = db.remove, db.exec, db.all, db.value
 
 local function count(store, tbl)
   return value(store, "SELECT count(*) AS n FROM " .. tbl)
@@ -866,6 +847,16 @@ describe("classify, log and feedback", function()
     remove_db(path)
   end)
 
+  --- Store b saves a version and then a label map; store a, which classified
+  -- before, answers with each at once.
+  local function follows(a, b)
+    b:save("leaf_flower", flower_net())
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
+    b:add_labels("leaf_flower", "default", { "green", "red" })
+    assert.equal("red", (a:classify("leaf_flower", seed.input)))
+  end
+
   it("classify follows a save by another connection once it checks without reading", function()
     -- after two classifies the check looks at the wal-index header only
     local path = tmpdb()
@@ -873,11 +864,7 @@ describe("classify, log and feedback", function()
     a:save("leaf_flower", seed_net(seed.labels))
     for _ = 1, 3 do assert.equal("leaf", (a:classify("leaf_flower", seed.input))) end
     local b = assert(nn.open(path))
-    b:save("leaf_flower", flower_net())
-    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
-    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
-    b:add_labels("leaf_flower", "default", { "green", "red" })
-    assert.equal("red", (a:classify("leaf_flower", seed.input)))
+    follows(a, b)
     a:close()
     b:close()
     remove_db(path)
@@ -924,11 +911,7 @@ store:close()
     assert.equal("delete", value(a, "PRAGMA journal_mode = DELETE"))
     for _ = 1, 3 do a:classify("leaf_flower", seed.input) end
     local b = assert(nn.open(path))   -- which turns WAL on again
-    b:save("leaf_flower", flower_net())
-    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
-    assert.equal("flower", (a:classify("leaf_flower", seed.input)))
-    b:add_labels("leaf_flower", "default", { "green", "red" })
-    assert.equal("red", (a:classify("leaf_flower", seed.input)))
+    follows(a, b)
     a:close()
     b:close()
     remove_db(path)

@@ -1,0 +1,31 @@
+--- Compiling and running the C programs that some specs check
+-- (spec/support/*.c, examples/host.c): with the flags of the build, warnings
+-- as errors.
+
+local c = {}
+
+c.CC = os.getenv("CC") or "cc"
+
+--- The engine's sources: what a C host compiles (see src/nn_engine.h).
+c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c"
+
+--- Compile sources (and link libs) into a temporary executable; its path.
+-- Raises with the compiler's output when it fails.
+function c.compile(sources, libs)
+  local exe = os.tmpname()
+  local p = io.popen(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s %s -o %s 2>&1")
+    :format(c.CC, sources, libs or "-lm", exe))
+  local log = p:read("a")
+  assert(p:close(), "compile failed:\n" .. log)
+  return exe
+end
+
+--- Run exe with args; its standard output and error.  Raises when it fails.
+function c.run(exe, args)
+  local p = io.popen(exe .. " " .. (args or "") .. " 2>&1")
+  local out = p:read("a")
+  assert(p:close(), "program failed:\n" .. out)
+  return out
+end
+
+return c

@@ -1,0 +1,31 @@
+--- What the specs do with a store's database again and again: run SQL
+-- through store:rows and remove a database file with its companions.
+
+local db = {}
+
+--- Remove the database at path, its WAL, shared memory and journal.
+function db.remove(path)
+  for _, suffix in ipairs{ "", "-wal", "-shm", "-journal" } do os.remove(path .. suffix) end
+end
+
+--- Run a statement for its effect.
+function db.exec(store, sql, ...)
+  for _ in store:rows(sql, ...) do end
+end
+
+--- Every row, as tables by column name.
+function db.all(store, sql, ...)
+  local rows = {}
+  for row in store:rows(sql, ...) do rows[#rows + 1] = row end
+  return rows
+end
+
+--- The single value of the first row (a query of one column), or nil.
+function db.value(store, sql, ...)
+  for row in store:rows(sql, ...) do
+    local _, v = next(row)
+    return v
+  end
+end
+
+return db
