@@ -78,10 +78,19 @@ static void push_module_name(lua_State *L, const nn_layer *l) {
 
 /* --- Lua values <-> floats ----------------------------------------------- */
 
+/* The type of the value at idx as messages name it: its metatable's __name
+** ("nn.Matrix") when it has one, as luaL_typeerror does. */
+const char *nn_lua_typename(lua_State *L, int idx) {
+  const char *name = NULL;
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING)
+    name = lua_tostring(L, -1);       /* stays on the stack for the caller */
+  return name ? name : luaL_typename(L, idx);
+}
+
 size_t nn_lua_checklen(lua_State *L, int arg, const char *what) {
   if (lua_type(L, arg) != LUA_TTABLE)
     return (size_t)luaL_argerror(L, arg, lua_pushfstring(L,
-        "%s: table expected, got %s", what, luaL_typename(L, arg)));
+        "%s: table expected, got %s", what, nn_lua_typename(L, arg)));
   return (size_t)lua_rawlen(L, arg);
 }
 
@@ -108,7 +117,7 @@ void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
   if (idx < 0) idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
     luaL_argerror(L, arg, lua_pushfstring(L, "%s: table expected, got %s",
-                  what, luaL_typename(L, idx)));
+                  what, nn_lua_typename(L, idx)));
   len = (size_t)lua_rawlen(L, idx);
   if (len != n)
     luaL_argerror(L, arg, lua_pushfstring(L, "%s: expected %I numbers, got %I",
@@ -182,7 +191,7 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
     luaL_argerror(L, arg, lua_pushfstring(L, "labels: table expected, got %s",
-                  luaL_typename(L, idx)));
+                  nn_lua_typename(L, idx)));
   len = (size_t)lua_rawlen(L, idx);
   if (want > 0 && len != want)
     luaL_argerror(L, arg, lua_pushfstring(L, "labels: %I given for %I outputs",
@@ -578,7 +587,7 @@ static int nn_Sequential(lua_State *L) {
     lua_rawgeti(L, 1, i);
     if (nn_lua_tonet(L, -1) == NULL)
       return luaL_argerror(L, 1, lua_pushfstring(L,
-          "module %I is not an nn module (got %s)", i, luaL_typename(L, -1)));
+          "module %I is not an nn module (got %s)", i, nn_lua_typename(L, -1)));
   }
   join(L, 2, (int)len, 1, 1);
   return 1;

@@ -59,6 +59,9 @@ void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
 void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
                        float *out /* [n] */, size_t n);
 
+/* The type of the value at idx for a message: its __name, else its type. */
+const char *nn_lua_typename(lua_State *L, int idx);
+
 /* Length of the Lua array at arg (raises when not a table). */
 size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
 

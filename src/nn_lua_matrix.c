@@ -78,7 +78,7 @@ static int matrix_new(lua_State *L) {
     return luaL_argerror(L, 1, "rows: empty table (use nn.Matrix(0, cols) for no rows)");
   if (lua_rawgeti(L, 1, 1) != LUA_TTABLE)
     return luaL_argerror(L, 1, lua_pushfstring(L, "rows[1]: table expected, got %s",
-                         luaL_typename(L, -1)));
+                         nn_lua_typename(L, -1)));
   cols = (size_t)lua_rawlen(L, -1);
   lua_pop(L, 1);
   if (cols == 0)
