@@ -177,12 +177,13 @@ static void tanh_forward(float *v /* [n] */, size_t n) {
 /* Shifted by the maximum so that exp never overflows; the result does not
 ** change, since softmax(v) = softmax(v - c). */
 static void softmax_forward(float *v /* [n] */, size_t n) {
-  size_t i;
+  size_t i, best = 0;
   float max, sum = 0.0f;
   if (n == 0) return;
   max = v[0];
-  for (i = 1; i < n; i++) if (v[i] > max) max = v[i];
-  for (i = 0; i < n; i++) sum += (v[i] = expf(v[i] - max));
+  for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
+  /* exp(max - max) is exactly 1: one call of expf fewer, same result */
+  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : expf(v[i] - max));
   sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
   for (i = 0; i < n; i++) v[i] *= sum;
 }
