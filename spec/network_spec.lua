@@ -258,6 +258,28 @@ describe("forward", function()
     end
   end)
 
+  it("keeps its answer when a finalizer runs a forward pass of its own", function()
+    -- regression: a network wider than the stack buffer computes in a buffer
+    -- shared by the Lua state, and a finalizer running in the middle of a
+    -- call (while it made its result table) overwrote the answer with its own
+    nn.seed(1)
+    local a = nn.Sequential{ nn.Linear(3000, 4), nn.SoftMax() }
+    local b = nn.Sequential{ nn.Linear(3000, 4), nn.SoftMax() }
+    local x = {}
+    for i = 1, 3000 do x[i] = (i % 7) / 7 end
+    local want = a:forward(x)
+    local wrong = 0
+    collectgarbage("incremental", 10, 400)   -- collect, and finalize, very often
+    for _ = 1, 3000 do
+      setmetatable({}, { __gc = function() b:forward(x) end })
+      if ref.max_diff(want, a:forward(x)) ~= 0 then wrong = wrong + 1 end
+      local _, _, y = a:classify(x)
+      if ref.max_diff(want, y) ~= 0 then wrong = wrong + 1 end
+    end
+    collectgarbage("incremental", 200, 100)  -- Lua's defaults
+    assert.equal(0, wrong)
+  end)
+
   it("fills and returns the table it is given", function()
     local net = seed.network(nn)
     local out = { "old" }

@@ -315,6 +315,23 @@ static int forward_batch(lua_State *L, const nn_net *net) {
   return 1;
 }
 
+/* A wide net's y lives in the per-state work buffer (nn_lua_work), which a
+** finalizer running another forward pass could overwrite: a finalizer may
+** run wherever Lua may collect, which is where it makes an object.  So the
+** tables that receive y are made before the pass, and y is copied out with
+** lua_pushnumber and lua_rawseti, which never collect. */
+static void push_result(lua_State *L, const nn_net *net) {
+  lua_createtable(L, (int)output_width(net, input_width(L, net, 2)), 0);
+}
+
+static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    lua_pushnumber(L, (lua_Number)y[i]);
+    lua_rawseti(L, idx, (lua_Integer)i + 1);
+  }
+}
+
 /* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
 static int net_forward(lua_State *L) {
   const nn_net *net = self(L)->net;
@@ -323,19 +340,14 @@ static int net_forward(lua_State *L) {
   float *y;
   int out = lua_type(L, 3);
   if (lua_type(L, 2) == LUA_TUSERDATA) return forward_batch(L, net);
-  if (out != LUA_TNONE && out != LUA_TNIL && out != LUA_TTABLE)
-    luaL_typeerror(L, 3, "table");
-  y = run(L, net, 2, buf, &n);
-  if (out == LUA_TTABLE) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-      lua_pushnumber(L, (lua_Number)y[i]);
-      lua_rawseti(L, 3, (lua_Integer)i + 1);
-    }
-    lua_settop(L, 3);
-  } else {
-    nn_lua_pushfloats(L, 0, y, n);
+  if (out != LUA_TTABLE) {
+    if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
+    lua_settop(L, 2);
+    push_result(L, net);
   }
+  y = run(L, net, 2, buf, &n);
+  copy_out(L, 3, y, n);
+  lua_settop(L, 3);
   return 1;
 }
 
@@ -345,6 +357,7 @@ static int net_classify(lua_State *L) {
   float buf[NN_STACK_FLOATS];
   size_t n, best;
   float *y;
+  lua_Number score;
   int labels = 0;
   if (!lua_isnoneornil(L, 3)) {
     nn_lua_checklabels(L, 3, 3, h->net->n_outputs);
@@ -352,13 +365,16 @@ static int net_classify(lua_State *L) {
     labels = 3;
   }
   lua_settop(L, 3);
+  push_result(L, h->net);           /* y, at 4 */
   y = run(L, h->net, 2, buf, &n);
-  if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
-  best = nn_argmax(y, n);
   if (n == 0) return luaL_error(L, "classify: the network gives no outputs");
+  copy_out(L, 4, y, n);
+  best = nn_argmax(y, n);
+  score = (lua_Number)y[best];
+  if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
   nn_lua_pushlabel(L, labels, best);
-  lua_pushnumber(L, (lua_Number)y[best]);
-  nn_lua_pushfloats(L, 0, y, n);
+  lua_pushnumber(L, score);
+  lua_pushvalue(L, 4);
   return 3;
 }
 
