@@ -280,6 +280,32 @@ describe("forward", function()
     assert.equal(0, wrong)
   end)
 
+  it("keeps reading the weights it started with while a finalizer adds to the network", function()
+    -- regression: a finalizer (run wherever Lua allocates) that called add()
+    -- on a network in use swapped its block, and the pass went on reading
+    -- the old one after the collector freed it (make memcheck saw it)
+    local current
+    local adder = { __gc = function() if current then current:add(nn.Identity()) end end }
+    collectgarbage("incremental", 100, 100)
+    for k = 1, 24 do
+      local w = 2000 + 97 * k
+      local net = nn.Sequential{ nn.Linear(w, 3), nn.Tanh() }
+      local X, x = nn.Matrix(16, w), {}
+      for i = 1, w do x[i] = 0 end
+      local want = net:forward(x)
+      current = net
+      for _ = 1, k % 7 + 1 do setmetatable({}, adder) end
+      local Y = net:forward(X)
+      local trace = net:trace(x)
+      local text = tostring(net)
+      current = nil
+      assert.equal(0, ref.max_diff(want, Y:row(16)))
+      assert.equal(0, ref.max_diff(want, trace[#trace].values))
+      assert.truthy(text:find("nn.Linear(" .. w .. " -> 3)", 1, true))
+    end
+    collectgarbage("incremental", 200, 100)   -- Lua's defaults
+  end)
+
   it("fills and returns the table it is given", function()
     local net = seed.network(nn)
     local out = { "old" }

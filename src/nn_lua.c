@@ -35,6 +35,15 @@ nn_lnet *nn_lua_checknet(lua_State *L, int arg) {
   return (nn_lnet *)luaL_checkudata(L, arg, NN_NETWORK);
 }
 
+/* A finalizer runs wherever Lua allocates, and may call add() on a network
+** in use, which swaps in a new block and leaves the old one to the
+** collector.  So code that reads a net across allocations pushes its block
+** first: the net is the start of its block (nn_net_init). */
+const nn_net *nn_lua_pinnet(lua_State *L, int arg) {
+  lua_getiuservalue(L, arg, 1);
+  return (const nn_net *)lua_touserdata(L, -1);
+}
+
 /* Raises on memory errors and on sizes too large to allocate. */
 nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
                        size_t n_params, int sequential) {
@@ -282,8 +291,9 @@ static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
   return y;
 }
 
-/* net:forward(X [, Y]) for a batch: one sample per row of X.  Raises on
-** shapes that do not fit. */
+/* net:forward(X [, Y]) for a batch: one sample per row of X; Y at 3 (nil
+** for a new one), the net's block pinned above it.  Raises on shapes that
+** do not fit. */
 static int forward_batch(lua_State *L, const nn_net *net) {
   const nn_matrix *X = nn_lua_tomatrix(L, 2);
   nn_matrix *Y;
@@ -295,9 +305,9 @@ static int forward_batch(lua_State *L, const nn_net *net) {
     luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
                   (lua_Integer)net->n_inputs, (lua_Integer)n_x));
   n_y = output_width(net, n_x);
-  if (lua_isnoneornil(L, 3)) {
-    lua_settop(L, 2);
+  if (lua_isnil(L, 3)) {
     Y = nn_lua_newmatrix(L, X->rows, n_y);
+    lua_replace(L, 3);
   } else {
     if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
       luaL_typeerror(L, 3, NN_MATRIX);
@@ -307,21 +317,22 @@ static int forward_batch(lua_State *L, const nn_net *net) {
                     (lua_Integer)Y->cols));
     if (Y == X)
       luaL_argerror(L, 3, "Y: must not be X");
-    lua_settop(L, 3);
   }
   if (X->rows > 0)
     nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
                      nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
+  lua_settop(L, 3);
   return 1;
 }
 
 /* A wide net's y lives in the per-state work buffer (nn_lua_work), which a
-** finalizer running another forward pass could overwrite: a finalizer may
-** run wherever Lua may collect, which is where it makes an object.  So the
-** tables that receive y are made before the pass, and y is copied out with
-** lua_pushnumber and lua_rawseti, which never collect. */
-static void push_result(lua_State *L, const nn_net *net) {
+** finalizer running another forward pass could overwrite, and a finalizer
+** may run wherever Lua allocates.  So the table that receives y is made
+** before the pass, and y is copied out with lua_pushnumber and lua_rawseti,
+** which never collect. */
+static void new_result(lua_State *L, int idx, const nn_net *net) {
   lua_createtable(L, (int)output_width(net, input_width(L, net, 2)), 0);
+  lua_replace(L, idx);
 }
 
 static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) {
@@ -334,16 +345,18 @@ static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) 
 
 /* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
 static int net_forward(lua_State *L) {
-  const nn_net *net = self(L)->net;
+  const nn_net *net;
   float buf[NN_STACK_FLOATS];
   size_t n;
   float *y;
-  int out = lua_type(L, 3);
-  if (lua_type(L, 2) == LUA_TUSERDATA) return forward_batch(L, net);
+  int in = lua_type(L, 2), out = lua_type(L, 3);
+  self(L);
+  lua_settop(L, 3);
+  net = nn_lua_pinnet(L, 1);        /* at 4 */
+  if (in == LUA_TUSERDATA) return forward_batch(L, net);
   if (out != LUA_TTABLE) {
     if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
-    lua_settop(L, 2);
-    push_result(L, net);
+    new_result(L, 3, net);
   }
   y = run(L, net, 2, buf, &n);
   copy_out(L, 3, y, n);
@@ -353,35 +366,39 @@ static int net_forward(lua_State *L) {
 
 /* net:classify(x [, labels]) --> label, score, y */
 static int net_classify(lua_State *L) {
-  nn_lnet *h = self(L);
+  const nn_net *net;
   float buf[NN_STACK_FLOATS];
   size_t n, best;
   float *y;
   lua_Number score;
   int labels = 0;
-  if (!lua_isnoneornil(L, 3)) {
-    nn_lua_checklabels(L, 3, 3, h->net->n_outputs);
+  self(L);
+  lua_settop(L, 3);
+  net = nn_lua_pinnet(L, 1);        /* at 4 */
+  if (!lua_isnil(L, 3)) {
+    nn_lua_checklabels(L, 3, 3, net->n_outputs);
     lua_replace(L, 3);
     labels = 3;
   }
-  lua_settop(L, 3);
-  push_result(L, h->net);           /* y, at 4 */
-  y = run(L, h->net, 2, buf, &n);
+  lua_pushnil(L);
+  new_result(L, 5, net);            /* y, at 5 */
+  y = run(L, net, 2, buf, &n);
   if (n == 0) return luaL_error(L, "classify: the network gives no outputs");
-  copy_out(L, 4, y, n);
+  copy_out(L, 5, y, n);
   best = nn_argmax(y, n);
   score = (lua_Number)y[best];
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
   nn_lua_pushlabel(L, labels, best);
   lua_pushnumber(L, score);
-  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
   return 3;
 }
 
 /* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} }, ... } */
 static int net_trace(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
-  const nn_net *net = h->net;
+  const nn_net *net;
+  nn_lua_checknet(L, 1);
+  net = nn_lua_pinnet(L, 1);
   size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
   float *x, *out;
   size_t *offsets;
@@ -429,7 +446,9 @@ static int net_set_weights(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1);
   nn_layer *l = check_linear(L, h, 2);
   size_t j, count = l->n_out * (l->n_in + 1), rows;
-  float *tmp;
+  float *tmp, *params;
+  lua_settop(L, 4);
+  params = nn_lua_pinnet(L, 1)->params;
   rows = nn_lua_checklen(L, 3, "W");
   if (rows != l->n_out)
     luaL_argerror(L, 3, lua_pushfstring(L, "W: expected %I rows, got %I",
@@ -443,7 +462,7 @@ static int net_set_weights(lua_State *L) {
     lua_pop(L, 1);
   }
   nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
-  memcpy(h->net->params + l->w, tmp, count * sizeof(float));
+  memcpy(params + l->w, tmp, count * sizeof(float));
   h->version_id = 0;   /* no longer the stored version */
   lua_settop(L, 1);
   return 1;
@@ -453,8 +472,10 @@ static int net_set_weights(lua_State *L) {
 static int net_get_weights(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1);
   const nn_layer *l = check_linear(L, h, 2);
-  const float *w = h->net->params + l->w;
+  const float *w;
   size_t j;
+  lua_settop(L, 2);
+  w = nn_lua_pinnet(L, 1)->params + l->w;
   lua_createtable(L, (int)l->n_out, 0);
   for (j = 0; j < l->n_out; j++) {
     nn_lua_pushfloats(L, 0, w + j * l->n_in, l->n_in);
@@ -556,16 +577,17 @@ static nn_lnet *join(lua_State *L, int first, int n, int sequential, int arg) {
   nn_layer *layers;
   nn_lnet *h;
   char err[NN_ERRMAX];
-  int k;
+  int k, pins = lua_gettop(L) + 1;   /* the parts' blocks, pinned */
+  luaL_checkstack(L, n + 8, "too many modules");
   for (k = 0; k < n; k++) {
-    size_t m = nn_lua_tonet(L, first + k)->net->n_layers;
+    size_t m = nn_lua_pinnet(L, first + k)->n_layers;
     if (m > NN_MAX_LAYERS - n_layers)
       luaL_argerror(L, arg, "too many modules");
     n_layers += m;
   }
   layers = (nn_layer *)lua_newuserdatauv(L, (n_layers ? n_layers : 1) * sizeof(nn_layer), 0);
   for (k = 0; k < n; k++) {
-    const nn_net *p = nn_lua_tonet(L, first + k)->net;
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + k);
     if (p->n_layers) memcpy(layers + at, p->layers, p->n_layers * sizeof(nn_layer));
     at += p->n_layers;
   }
@@ -575,7 +597,7 @@ static nn_lnet *join(lua_State *L, int first, int n, int sequential, int arg) {
   /* Copy each part's parameters to where its layers now sit. */
   at = 0;
   for (k = 0; k < n; k++) {
-    const nn_net *p = nn_lua_tonet(L, first + k)->net;
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + k);
     size_t i;
     for (i = 0; i < p->n_layers; i++, at++) {
       const nn_layer *src = &p->layers[i];
@@ -584,7 +606,8 @@ static nn_lnet *join(lua_State *L, int first, int n, int sequential, int arg) {
                src->n_out * (src->n_in + 1) * sizeof(float));
     }
   }
-  lua_remove(L, -2);  /* the layers scratch */
+  lua_replace(L, pins);   /* the new network where the pins began */
+  lua_settop(L, pins);
   return h;
 }
 
@@ -633,7 +656,9 @@ static int net_add(lua_State *L) {
 /* net:clone() --> an independent copy, labels and origin included */
 static int net_clone(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1), *c;
-  const nn_net *net = h->net;
+  const nn_net *net;
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
   c = nn_lua_newnet(L, net->layers, net->n_layers, net->n_params, h->sequential);
   if (net->n_params) memcpy(c->net->params, net->params, net->n_params * sizeof(float));
   c->version_id = h->version_id;
@@ -648,12 +673,15 @@ static int net_clone(lua_State *L) {
 /* net:fold() --> a new network, each run of Linear layers merged into one */
 static int net_fold(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1), *f;
-  const nn_net *net = h->net;
+  const nn_net *net;
   size_t n, n_params;
-  nn_layer *layers = (nn_layer *)lua_newuserdatauv(L,
+  nn_layer *layers;
+  double *work;
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
+  layers = (nn_layer *)lua_newuserdatauv(L,
       (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
-  double *work = (double *)lua_newuserdatauv(L,
-      (2 * net->max_width + 1) * sizeof(double), 0);
+  work = (double *)lua_newuserdatauv(L, (2 * net->max_width + 1) * sizeof(double), 0);
   n = nn_fold_layout(net, layers, &n_params);
   f = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential);
   nn_fold_params(net, f->net, work);
@@ -682,9 +710,11 @@ static int net_n_params(lua_State *L) {
 /* Torch's listing for a Sequential, the module's name otherwise. */
 static int net_tostring(lua_State *L) {
   const nn_lnet *h = nn_lua_checknet(L, 1);
-  const nn_net *net = h->net;
+  const nn_net *net;
   luaL_Buffer b;
   size_t i;
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
   if (!h->sequential && net->n_layers == 1) {
     push_module_name(L, &net->layers[0]);
     return 1;

@@ -42,6 +42,11 @@ typedef struct nn_matrix {
 nn_lnet *nn_lua_checknet(lua_State *L, int arg);
 nn_lnet *nn_lua_tonet(lua_State *L, int arg);     /* NULL if not a network */
 
+/* Push the block of the network at arg and return its net.  A finalizer may
+** swap a network's block (add) at any allocation, so code that reads a net
+** across allocations pins it first. */
+const nn_net *nn_lua_pinnet(lua_State *L, int arg);
+
 /* Push a new network of laid-out layers with zeroed params.  Raises on
 ** memory or size errors (before allocating anything absurd). */
 nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
