@@ -917,6 +917,54 @@ store:close()
     remove_db(path)
   end)
 
+  it("feedback waits for another writer as long as busy_timeout says", function()
+    -- regression: feedback read, then wrote, in one implicit transaction,
+    -- and a read that turns into a write fails at once instead of waiting
+    local path, held, script = tmpdb(), os.tmpname(), os.tmpname()
+    local a = assert(nn.open(path, { busy_timeout = 10000 }))
+    a:save("leaf_flower", seed_net(seed.labels))
+    local _, _, id = a:classify("leaf_flower", seed.input)
+    a:flush()
+    os.remove(held)
+    local f = assert(io.open(script, "w"))
+    f:write("BEGIN IMMEDIATE;\nINSERT INTO nn_model (name, created_at) VALUES ('other', 0);\n",
+      ".shell touch ", held, "\n.shell sleep 1\nCOMMIT;\n")
+    f:close()
+    os.execute(("sqlite3 %s < %s > /dev/null 2>&1 &"):format(path, script))
+    for _ = 1, 200 do   -- until the other writer holds its lock (10 s at most)
+      if io.open(held) then break end
+      os.execute("sleep 0.05")
+    end
+    assert.truthy(io.open(held), "the other writer never took its lock")
+    a:feedback(id, "leaf")
+    assert.equal(1, value(a, "SELECT count(*) FROM nn_feedback"))
+    assert.equal(1, value(a, "SELECT count(*) FROM nn_model WHERE name = 'other'"))
+    a:close()
+    os.remove(held)
+    os.remove(script)
+    remove_db(path)
+  end)
+
+  it("leaves a transaction opened through rows to its owner, and says why it cannot write", function()
+    -- regression: rows flushed the log first, into BEGIN IMMEDIATE, which
+    -- failed inside the caller's transaction: even its COMMIT could not run
+    local message = "cannot write while a transaction is open on the store's "
+      .. "connection: COMMIT or ROLLBACK it first"
+    store:classify("leaf_flower", seed.input)   -- ids reserved beforehand
+    store:flush()
+    exec(store, "BEGIN")
+    exec(store, "CREATE TABLE mine (a)")
+    store:classify("leaf_flower", seed.input)   -- buffered until the end
+    assert.has_error(function() store:flush() end, message)
+    assert.has_error(function() store:save("other", seed_net()) end, message)
+    assert.equal(1, value(store, "SELECT count(*) FROM nn_prediction"))
+    exec(store, "COMMIT")
+    store:flush()
+    assert.equal(2, value(store, "SELECT count(*) FROM nn_prediction"))
+    assert.equal(0, value(store, "SELECT count(*) FROM mine"))
+    assert.is_nil(value(store, "SELECT model_id FROM nn_model WHERE name = 'other'"))
+  end)
+
   it("feedback by label or by index feeds nn_accuracy, the latest answer winning", function()
     local _, _, leaf = store:classify("leaf_flower", seed.input)
     local _, _, flower = store:classify("leaf_flower", seed.flower_input)

@@ -391,19 +391,20 @@ static int store_save(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   const char *name = check_name(L, 2, "name");
   nn_lnet *ln = nn_lua_checknet(L, 3);
-  const nn_net *net = ln->net;
+  const nn_net *net;
   const char *note = NULL;
   const char **labels = NULL;
   nn_store_saved saved;
   size_t n;
   int labels_arg = 4;
   lua_settop(L, 4);
+  net = nn_lua_pinnet(L, 3);   /* at 5: see nn_lua_pinnet */
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     check_option_names(L, 4, known);
   }
   if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING)
-    note = lua_tostring(L, 5);
+    note = lua_tostring(L, 6);
   if (push_option(L, 4, "labels", LUA_TTABLE, "a table") == LUA_TNIL) {
     lua_pop(L, 1);
     nn_lua_getlabels(L, 3);   /* the network's own, if any */
@@ -411,8 +412,8 @@ static int store_save(lua_State *L) {
   }
   if (net->n_inputs == 0)
     luaL_argerror(L, 3, "a network without a Linear layer cannot be saved");
-  if (!lua_isnil(L, 6))
-    labels = check_labels(L, 6, labels_arg, net->n_outputs, &n);
+  if (!lua_isnil(L, 7))
+    labels = check_labels(L, 7, labels_arg, net->n_outputs, &n);
   if (nn_store_save(&ls->store, name, net, note, labels, &saved) != NN_STORE_OK)
     raise_store(L, ls);
   ln->version_id = saved.version_id;
@@ -547,29 +548,30 @@ static int store_log(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
   nn_lnet *ln = nn_lua_checknet(L, 2);
-  const nn_net *net = ln->net;
+  const nn_net *net;
   float stack_buf[NN_STACK_FLOATS], *x;
   nn_store_row row;
   int64_t id;
   size_t n;
   lua_settop(L, 5);
+  net = nn_lua_pinnet(L, 2);   /* at 6: see nn_lua_pinnet */
   if (ln->store_serial != ls->serial || ln->version_id <= 0)
     luaL_argerror(L, 2, "network is not a version saved in this store");
-  push_log_options(L, 5);   /* labels 6, request_id 7, tags 8 */
+  push_log_options(L, 5);   /* labels 7, request_id 8, tags 9 */
   x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs);
   nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
   nn_lua_checkfloats(L, 4, "y", x + net->n_inputs, net->n_outputs);
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;
-  if (lua_type(L, 6) == LUA_TSTRING &&
-      nn_store_find_labelmap(s, ln->version_id, lua_tostring(L, 6), &row.labelmap_id,
+  if (lua_type(L, 7) == LUA_TSTRING &&
+      nn_store_find_labelmap(s, ln->version_id, lua_tostring(L, 7), &row.labelmap_id,
                              &n) != NN_STORE_OK)
     raise_store(L, ls);
   row.x = x;
   row.n_x = net->n_inputs;
   row.y = x + net->n_inputs;
   row.n_y = net->n_outputs;
-  row_options(L, s, &row, 7, 8, 5);
+  row_options(L, s, &row, 8, 9, 5);
   if (nn_store_log(s, &row, &id) != NN_STORE_OK)
     raise_store(L, ls);
   lua_pushinteger(L, (lua_Integer)id);
@@ -752,7 +754,9 @@ static int store_rows(lua_State *L) {
   nn_lrows *r;
   if (len > INT_MAX)
     luaL_argerror(L, 2, "SQL text too long");
-  if (nn_store_flush(&ls->store) != NN_STORE_OK)
+  /* The log first, so that the query sees it; but not into a transaction
+  ** the caller opened, which this statement may be the COMMIT of. */
+  if (sqlite3_get_autocommit(ls->store.db) && nn_store_flush(&ls->store) != NN_STORE_OK)
     raise_store(L, ls);
   nn_store_user_sql(&ls->store);
   /* Linked and finishable before the statement exists: any error after this

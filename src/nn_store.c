@@ -473,7 +473,19 @@ static int run(nn_store *s, int which) {
   return rc;
 }
 
-static int begin(nn_store *s)  { return run(s, S_BEGIN); }
+/* A transaction the caller opened on the connection (BEGIN through
+** store:rows, say) would make BEGIN IMMEDIATE fail, and the store's writes
+** part of whatever the caller then commits or rolls back. */
+static int in_caller_txn(nn_store *s) {
+  return !sqlite3_get_autocommit(s->db);
+}
+
+static int begin(nn_store *s) {
+  if (in_caller_txn(s))
+    return fail(s, NN_STORE_ERROR, "cannot write while a transaction is open on the "
+                "store's connection: COMMIT or ROLLBACK it first");
+  return run(s, S_BEGIN);
+}
 static int commit(nn_store *s) { return run(s, S_COMMIT); }
 
 /* Undo the open transaction, if any; the error that led here is already in
@@ -664,6 +676,11 @@ void nn_store_close(nn_store *s) {
 void nn_store_attach(nn_store *s, sqlite3 *db) {
   s->db = db;
   s->borrowed = 1;
+  /* The owner of db may change its journal or locking mode at any time
+  ** without telling us, so the wal-index header is never read through a
+  ** borrowed connection (with its index in heap memory, asking for the
+  ** shared memory would create a -shm file nobody closes). */
+  s->wal_state = -1;
 }
 
 void nn_store_detach(nn_store *s) {
@@ -1573,8 +1590,9 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
     s->log_oldest_ms = now;
   }
   s->log_last_id = *id;
-  if ((int64_t)s->log_rows >= s->opts.flush_rows ||
-      now - s->log_oldest_ms >= s->opts.flush_ms)
+  /* inside the caller's transaction the rows wait for its end */
+  if (((int64_t)s->log_rows >= s->opts.flush_rows ||
+       now - s->log_oldest_ms >= s->opts.flush_ms) && !in_caller_txn(s))
     return nn_store_flush(s);
   return NN_STORE_OK;
 }
@@ -1589,8 +1607,11 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   if (s->log_rows && id >= s->log_first_id && id <= s->log_last_id &&
       (rc = nn_store_flush(s)) != NN_STORE_OK)
     return rc;
+  /* BEGIN IMMEDIATE waits (busy_timeout) for another writer; a read that
+  ** then turned into a write would fail at once instead */
   if ((rc = use(s, S_FEEDBACK_INFO, &info)) != NN_STORE_OK ||
-      (rc = use(s, S_FEEDBACK_INSERT, &st)) != NN_STORE_OK)
+      (rc = use(s, S_FEEDBACK_INSERT, &st)) != NN_STORE_OK ||
+      (rc = begin(s)) != NN_STORE_OK)
     return rc;
   sqlite3_bind_int64(info, 1, id);
   if (label)
@@ -1634,5 +1655,9 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   done(st);
 done:
   done(info);
+  if (rc == NN_STORE_OK)
+    rc = commit(s);
+  if (rc != NN_STORE_OK)
+    rollback(s);
   return rc;
 }
