@@ -520,6 +520,67 @@ ROLLBACK;
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);]])
     assert.equal("leaf\nflower\nleaf\n", out)
   end)
+
+  it("forgets what a rolled-back transaction read, though its ids are given again", function()
+    -- regression: the map read inside the transaction stayed cached under
+    -- its id, which the next map (another model's, other labels) then got
+    local out = shell(db, [[
+BEGIN;
+INSERT INTO nn_labelmap (model_id, name, labels, created_at)
+  VALUES ((SELECT model_id FROM nn_model WHERE name = 'leaf_flower'), 'w', '["s","r"]', 0);
+SELECT nn_classify('leaf_flower:w', 32, 107, 56, 11.2);
+ROLLBACK;
+INSERT INTO nn_labelmap (model_id, name, labels, created_at)
+  VALUES ((SELECT model_id FROM nn_model WHERE name = 'flowerish'), 'w', '["x","y"]', 0);
+SELECT count(DISTINCT labelmap_id) FROM nn_labelmap WHERE name = 'w';
+SELECT nn_classify('flowerish:w', 32, 107, 56, 11.2);]])
+    assert.equal("s\n1\ny\n", out)
+  end)
+
+  it("reads labels only for nn_classify, so a bad map fails it alone", function()
+    local out = shell(db, [[
+INSERT INTO nn_labelmap (model_id, name, labels, created_at)
+  VALUES ((SELECT model_id FROM nn_model WHERE name = 'flowerish'), 'default', '[1, 2]', 0);
+SELECT nn_score('flowerish', 32, 107, 56, 11.2) > 0.9;
+SELECT json_array_length(nn_forward('flowerish', 32, 107, 56, 11.2));
+SELECT nn_classify('flowerish', 32, 107, 56, 11.2);]])
+    assert.equal("1\n2\n", out:match("^(.-)[^\n]*error"))
+    assert.equal("nn_classify: label map 3: label 1 is not a string", shell_error(out))
+  end)
+
+  it("reads a JSON number of any length", function()
+    local out = shell(db, "SELECT nn_classify('leaf_flower', '[32." .. ("0"):rep(200)
+      .. "1, 107, 56, 11.2]');")
+    assert.equal("leaf\n", out)
+  end)
+
+  it("refuses to be called from inside its own reading of a model", function()
+    -- regression: a TEMP view over the nn tables that calls the functions
+    -- re-entered them while they read, and crashed the shell
+    local out = shell(db, [[
+CREATE TEMP VIEW nn_model (model_id, name) AS
+  SELECT m.model_id + coalesce(nn_score('flowerish', 1, 2, 3, 4), 0) * 0, m.name
+    FROM main.nn_model AS m;
+SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);
+SELECT 'alive';]])
+    assert.equal("nn_classify: nn_score: called again while it reads the model (from a "
+      .. "view or trigger over the nn tables?)", shell_error(out))
+    assert.truthy(out:find("\nalive\n$"))
+  end)
+
+  it("leaves no shared-memory file when the shell changes the locking mode", function()
+    -- regression: after EXCLUSIVE locking and a return to WAL, SQLite keeps
+    -- its wal-index in the heap; asking for the shared memory made a -shm
+    -- file (and leaked what it allocated for it)
+    local out = shell(db, [[
+SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);
+PRAGMA locking_mode = EXCLUSIVE;
+PRAGMA journal_mode = DELETE;
+PRAGMA journal_mode = WAL;
+SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);]])
+    assert.equal("leaf\nexclusive\ndelete\nwal\nleaf\n", out)
+    assert.is_nil(io.open(db .. "-shm"))
+  end)
 end)
 
 describe("a prepared statement executed again", function()

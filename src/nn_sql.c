@@ -55,7 +55,7 @@ SQLITE_EXTENSION_INIT1
 #endif
 
 /* Longest JSON number read from an input array, in characters. */
-#define NUMBER_MAX 64
+#define NUMBER_MAX 1100   /* the longest exact decimal of a double is 767 digits */
 
 /* ------------------------------------------------------------------------
 ** The cache
@@ -82,6 +82,7 @@ typedef struct sql_ref {         /* one resolved model reference */
   struct sql_ref *next;
   sql_version *v;
   sql_labels *map;               /* NULL: nn_classify answers the index */
+  int labels;                    /* resolved for nn_classify: map decoded */
   size_t len;
   char text[];                   /* [len + 1], as written in SQL */
 } sql_ref;
@@ -91,6 +92,8 @@ typedef struct nn_sql {          /* the functions' context, per connection */
   uint64_t gen;                  /* catalog generation refs were resolved in */
   uint64_t epoch;                /* +1 at every purge */
   nn_store store;                /* attached only while resolving */
+  int provisional;               /* the cache holds what a write transaction
+                                    read, which a rollback may take back */
   sql_ref *refs;
   sql_version *versions;
   sql_labels *maps;
@@ -237,7 +240,9 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
   size_t bytes;
   int rc;
   for (sv = q->versions; sv; sv = sv->next)
-    if (sv->version_id == v->version_id)
+    if (sv->version_id == v->version_id && sv->net->n_layers == v->n_layers &&
+        sv->net->n_params == v->n_params && sv->net->n_inputs == v->n_inputs &&
+        sv->net->n_outputs == v->n_outputs)
       return sv;
   /* find_version checked every size against the engine's limits */
   bytes = nn_net_size(v->n_layers, v->n_params);
@@ -281,7 +286,7 @@ static sql_labels *get_labels(nn_sql *q, sqlite3_context *ctx, const char *fn,
   const char *label;
   int rc = NN_STORE_OK;
   for (m = q->maps; m; m = m->next)
-    if (m->labelmap_id == labelmap_id)
+    if (m->labelmap_id == labelmap_id && m->n == n)
       return m;
   if (!(end = (size_t *)malloc((n ? n : 1) * sizeof *end)))
     rc = NN_STORE_NOMEM;
@@ -317,7 +322,7 @@ static sql_labels *get_labels(nn_sql *q, sqlite3_context *ctx, const char *fn,
 
 /* Resolve text (len bytes), once the cache holds this catalog's answers. */
 static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
-                        sqlite3 *db, const char *text, size_t len) {
+                        sqlite3 *db, const char *text, size_t len, int labels) {
   nn_store *s = &q->store;
   nn_store_version v;
   const char *name, *map;
@@ -345,14 +350,17 @@ static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
     store_error(ctx, fn, s, db, rc);
     goto fail;
   }
+  /* only nn_classify reads the labels: a map that cannot be read fails it
+  ** alone */
   if (!(sv = get_version(q, ctx, fn, db, &v)) ||
-      (labelmap_id && !(m = get_labels(q, ctx, fn, db, labelmap_id, n_labels))))
+      (labels && labelmap_id && !(m = get_labels(q, ctx, fn, db, labelmap_id, n_labels))))
     goto fail;
   sv->used = q->epoch;
   if (m)
     m->used = q->epoch;
   r->v = sv;
   r->map = m;
+  r->labels = labels;
   r->len = len;
   memcpy(r->text, text, len + 1);
   r->next = q->refs;
@@ -368,13 +376,13 @@ fail:
 /* The reference in arg, checked against the catalog as it is now.  NULL
 ** with the error set on failure. */
 static sql_ref *resolve(nn_sql *q, sqlite3_context *ctx, const char *fn,
-                        sqlite3_value *arg) {
+                        sqlite3_value *arg, int labels) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *text;
   size_t len;
   uint64_t gen;
   sql_ref *r = NULL;
-  int rc;
+  int rc, writing;
   if (sqlite3_value_type(arg) != SQLITE_TEXT) {
     sql_error(ctx, fn, "model must be text: 'name', 'name@version', 'name:labelmap'"
               " or 'name@version:labelmap'");
@@ -390,6 +398,19 @@ static sql_ref *resolve(nn_sql *q, sqlite3_context *ctx, const char *fn,
     sql_error(ctx, fn, "model reference '%.100s' contains a zero byte", text);
     return NULL;
   }
+  /* A view or trigger that shadows the nn tables can call us from inside
+  ** the store's own queries, which must not run again under themselves. */
+  if (q->store.db) {
+    sql_error(ctx, fn, "called again while it reads the model (from a view or "
+              "trigger over the nn tables?)");
+    return NULL;
+  }
+  /* What a write transaction reads may be rolled back, and the ids it saw
+  ** given again to other rows: inside one, and after one, decode afresh. */
+  writing = sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE;
+  if (writing || q->provisional)
+    purge(q, 1);
+  q->provisional = writing;
   nn_store_attach(&q->store, db);
   if ((rc = nn_store_catalog(&q->store, &gen)) != NN_STORE_OK) {
     store_error(ctx, fn, &q->store, db, rc);
@@ -400,10 +421,10 @@ static sql_ref *resolve(nn_sql *q, sqlite3_context *ctx, const char *fn,
     q->gen = gen;
   }
   for (r = q->refs; r; r = r->next)
-    if (r->len == len && memcmp(r->text, text, len) == 0)
+    if (r->len == len && memcmp(r->text, text, len) == 0 && r->labels >= labels)
       break;
   if (!r)
-    r = new_ref(q, ctx, fn, db, text, len);
+    r = new_ref(q, ctx, fn, db, text, len, labels);
 done:
   nn_store_detach(&q->store);   /* no statement outlives the call */
   return r;
@@ -596,7 +617,7 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
     r = aux->ref;
   else {
     sql_aux *fresh;
-    if (!(r = resolve(q, ctx, fn, argv[0])))
+    if (!(r = resolve(q, ctx, fn, argv[0], which == F_CLASSIFY)))
       return;
     /* Kept by SQLite while the argument is a constant, until the statement
     ** ends; set_auxdata may free it at once, so it is not used after. */
@@ -709,6 +730,14 @@ NN_EXPORT int sqlite3_nn_init(sqlite3 *db, char **errmsg,
                               const sqlite3_api_routines *api) {
   int rc;
   SQLITE_EXTENSION_INIT2(api);
+  /* sqlite3_total_changes64 came with 3.37: an older library has no such
+  ** entry in api, and calling past its end would crash */
+  if (sqlite3_libversion_number() < 3037000) {
+    if (errmsg)
+      *errmsg = sqlite3_mprintf("nn: needs SQLite 3.37 or later, not %s",
+                                sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
   if ((rc = nn_sql_register(db)) != SQLITE_OK && errmsg)
     *errmsg = sqlite3_mprintf("nn: cannot register its functions: %s", sqlite3_errstr(rc));
   return rc;
