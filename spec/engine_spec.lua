@@ -66,6 +66,12 @@ describe("the engine used from C", function()
     assert.near(-8.75, t[7], 1e-6)
   end)
 
+  it("runs in place, x and y one array", function()
+    -- [[1 2] [3 4]] (0.5, -1.5) + (0.5, -1) = (-2, -5.5); reading x after
+    -- writing y[1] would give -13
+    assert.same({ -2, -5.5 }, numbers(check.inplace))
+  end)
+
   it("writes parameters as little-endian float32 and reads them back", function()
     -- 1.0f is 0x3f800000
     assert.equal("0000803f 1", check.le)

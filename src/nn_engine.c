@@ -226,8 +226,16 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   const float *in = x;
   float *cur = NULL, *spare = work;     /* cur: the result, once it is writable */
   while (last > 0 && net->layers[last - 1].kind != NN_LINEAR) last--;
+  if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
+      (uintptr_t)y < (uintptr_t)(x + n_x)) {
+    /* y overlaps x, which the layers read until the last of them */
+    memcpy(spare, x, n_x * sizeof(float));
+    in = spare;
+    spare = work + half;
+    cur = (float *)in;
+  }
   if (last == 0) {                      /* no Linear: everything happens in y */
-    memcpy(y, x, n_x * sizeof(float));
+    memmove(y, x, n_x * sizeof(float));
     in = cur = y;
   }
   for (i = 0; i < net->n_layers; i++) {
@@ -248,7 +256,7 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
       layer_forward(net, l, cur, NULL, n);
     }
   }
-  if (in != y) memcpy(y, in, n * sizeof(float));
+  if (in != y) memmove(y, in, n * sizeof(float));
 }
 
 /* --- batches ----------------------------------------------------------- */
@@ -326,14 +334,19 @@ static void linear_panels(const nn_kernel *k, float *out, const float *in,
 }
 
 /* SoftMax down each sample's column, as softmax_forward does along a row. */
+/* The same arithmetic as softmax_forward, in the same order, so that a
+** batch row and the sample alone agree exactly (an infinite logit too). */
 static void softmax_panel(float *v /* [n][nr] */, size_t n, size_t nr) {
   size_t c, j;
   if (n == 0) return;
   for (c = 0; c < nr; c++) {
     float max = v[c], sum = 0.0f;
-    for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[j * nr + c];
-    for (j = 0; j < n; j++) sum += (v[j * nr + c] = expf(v[j * nr + c] - max));
-    for (j = 0; j < n; j++) v[j * nr + c] /= sum;
+    size_t best = 0;
+    for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
+    for (j = 0; j < n; j++)
+      sum += (v[j * nr + c] = j == best ? 1.0f : expf(v[j * nr + c] - max));
+    sum = 1.0f / sum;
+    for (j = 0; j < n; j++) v[j * nr + c] *= sum;
   }
 }
 

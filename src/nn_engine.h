@@ -110,7 +110,8 @@ size_t nn_work_size(const nn_net *net, size_t n_x);
 
 /* The forward pass: y = net(x).  n_x must be net->n_inputs (any, when the
 ** net has no Linear); y has net->n_outputs floats (n_x when 0).  work has
-** nn_work_size(net, n_x) floats.  x and y may not overlap work. */
+** nn_work_size(net, n_x) floats.  x and y may overlap each other (even be
+** one array), but not work. */
 void nn_forward(const nn_net *net, float *y /* [n_out] */,
                 const float *x /* [n_x] */, size_t n_x,
                 float *work /* [nn_work_size] */);
@@ -119,7 +120,8 @@ void nn_forward(const nn_net *net, float *y /* [n_out] */,
 ** another (row-major, n_x floats a row in X, net->n_outputs, or n_x when 0,
 ** a row in Y).  The result of each row is that of nn_forward within float
 ** rounding (sums may be taken in another order).  work has
-** nn_batch_work_size(net, n_rows, n_x) floats; X and Y may not overlap it.
+** nn_batch_work_size(net, n_rows, n_x) floats; none of X, Y and work may
+** overlap another.
 ** Rows go through the net NN_BATCH_ROWS at a time, so work stops growing
 ** with n_rows beyond that: about 2 * NN_BATCH_ROWS * max_width floats plus
 ** one panel of packed weights.  No alignment is needed of any pointer. */

@@ -56,6 +56,16 @@ int main(void) {
   }
   nn_net_free(net);
 
+  /* in place: one Linear reads x while it writes y, the same array */
+  net = nn_net_new(two, 1, err);
+  memcpy(net->params, (const float[]){ 1, 2, 3, 4, 0.5f, -1 }, 6 * sizeof(float));
+  {
+    float io[2] = { 0.5f, -1.5f };
+    nn_forward(net, io, io, 2, work);
+    printf("inplace %.9g %.9g\n", io[0], io[1]);
+  }
+  nn_net_free(net);
+
   nn_params_to_le(le, p, 3);
   nn_params_from_le(back, le, 3);
   printf("le %02x%02x%02x%02x %d\n", le[0], le[1], le[2], le[3],

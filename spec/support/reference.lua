@@ -28,7 +28,12 @@ local apply = {
   LeakyReLU = function(x, a) return map(x, function(v) return v > 0 and v or a * v end) end,
   Sigmoid = function(x) return map(x, function(v) return 1 / (1 + exp(-v)) end) end,
   Tanh = function(x)
-    return map(x, function(v) local e = exp(2 * v); return (e - 1) / (e + 1) end)
+    -- beyond |v| = 20, tanh is 1 to within 1e-17, and exp(2v) would overflow
+    return map(x, function(v)
+      if v > 20 then return 1 elseif v < -20 then return -1 end
+      local e = exp(2 * v)
+      return (e - 1) / (e + 1)
+    end)
   end,
   SoftMax = function(x)
     local max = math.max(table.unpack(x))
@@ -48,11 +53,16 @@ function reference.forward(layers, x)
   return x
 end
 
---- The largest absolute difference between two arrays of equal length.
+--- The largest absolute difference between two arrays of equal length;
+-- infinite when either holds a NaN (which math.max would pass over).
 function reference.max_diff(a, b)
   assert(#a == #b, ("lengths differ: %d and %d"):format(#a, #b))
   local d = 0
-  for i = 1, #a do d = math.max(d, math.abs(a[i] - b[i])) end
+  for i = 1, #a do
+    local diff = a[i] == b[i] and 0 or math.abs(a[i] - b[i])
+    if diff ~= diff then return math.huge end
+    d = math.max(d, diff)
+  end
   return d
 end
 
