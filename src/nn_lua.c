@@ -350,9 +350,13 @@ static int net_forward(lua_State *L) {
   size_t n;
   float *y;
   int in = lua_type(L, 2), out = lua_type(L, 3);
-  self(L);
+  net = self(L)->net;
   lua_settop(L, 3);
-  net = nn_lua_pinnet(L, 1);        /* at 4 */
+  /* Into a given table through the stack buffer nothing allocates, so no
+  ** finalizer runs: the most frequent call needs no pin. */
+  if (out != LUA_TTABLE || in == LUA_TUSERDATA || net->n_inputs == 0 ||
+      net->n_inputs + net->n_outputs + nn_work_size(net, net->n_inputs) > NN_STACK_FLOATS)
+    net = nn_lua_pinnet(L, 1);      /* at 4 */
   if (in == LUA_TUSERDATA) return forward_batch(L, net);
   if (out != LUA_TTABLE) {
     if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
