@@ -229,9 +229,7 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
 
 /* Raises on memory errors. */
 float *nn_lua_scratch(lua_State *L, float *stack_buf, size_t n) {
-  if (n <= NN_STACK_FLOATS) return stack_buf;
-  if (n > ((size_t)-1) / sizeof(float)) luaL_error(L, "scratch too large");
-  return (float *)lua_newuserdatauv(L, n * sizeof(float), 0);
+  return n <= NN_STACK_FLOATS ? stack_buf : nn_lua_work(L, n);
 }
 
 /* The registry key of the buffer behind nn_lua_work: this variable's address. */
@@ -283,7 +281,7 @@ static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
                   size_t *n_y) {
   size_t n_x = input_width(L, net, arg), n_out = output_width(net, n_x);
   size_t need = n_x + n_out + nn_work_size(net, n_x);
-  float *x = need <= NN_STACK_FLOATS ? stack_buf : nn_lua_work(L, need);
+  float *x = nn_lua_scratch(L, stack_buf, need);
   float *y = x + n_x;
   nn_lua_readfloats(L, arg, arg, "x", x, n_x);
   nn_forward(net, y, x, n_x, y + n_out);

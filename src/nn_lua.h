@@ -70,16 +70,17 @@ const char *nn_lua_typename(lua_State *L, int idx);
 /* Length of the Lua array at arg (raises when not a table). */
 size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
 
-/* n floats: stack_buf when n <= NN_STACK_FLOATS, else a scratch userdata
-** pushed on the Lua stack (which the caller leaves there while it uses it). */
-float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
-                      size_t n);
-
 /* n floats of scratch that stay valid until the next call of this function:
 ** one buffer per Lua state, grown as needed and never shrunk, so that forward
-** passes make no garbage.  Only for code that calls nothing which could use
-** it again before it is done.  Raises on memory errors. */
+** passes make no garbage.  A finalizer may use it too, and one may run at
+** any allocation: take it after the last Lua allocation before its use.
+** Raises on memory errors. */
 float *nn_lua_work(lua_State *L, size_t n);
+
+/* n floats: stack_buf when n <= NN_STACK_FLOATS, else nn_lua_work's buffer
+** (with the same rule).  Raises on memory errors. */
+float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
+                      size_t n);
 
 /* Check the label table at idx (errors blame argument arg): non-empty
 ** strings without zero bytes, exactly want of them when want > 0.  Pushes
