@@ -213,7 +213,7 @@ demo: deps all
 	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
-$(BUILD)/bench/engine: spec/bench/engine.c $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
+$(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
 
 # A Lua C module that only moves 4 numbers in and 2 out: the floor of a call.

@@ -3,59 +3,49 @@
 ** set this processor runs (make bench builds and runs it).
 **
 ** Prints nanoseconds per sample, the median of 7 runs, for one sample at a
-** time (nn_forward) and for batches of 256 (nn_forward_batch).  Figures,
-** not a test: nothing here checks the numbers (spec/engine_spec.lua does).
+** time (nn_forward) and for batches of 256 (nn_forward_batch), timed and
+** seeded as the reference programs are (ref_common.h).  Figures, not a test:
+** nothing here checks the numbers (spec/engine_spec.lua does).
 */
-#define _POSIX_C_SOURCE 199309L
-#include <stdio.h>
-#include <stdlib.h>
+#include "ref_common.h"     /* first: it asks for POSIX */
+
 #include <string.h>
-#include <time.h>
 
 #include "nn_engine.h"
 
-#define RUNS  7
 #define BATCH 256
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
+/* One forward pass of a sample (rows == 0) or of a batch of rows. */
+typedef struct run_ctx {
+  const nn_net *net;
+  const float *X;              /* [BATCH][n_inputs] */
+  float *Y, *work;
+  size_t rows;
+} run_ctx;
 
-static int by_value(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Enough calls for a run to last about 20 ms, from one timed call. */
-static size_t calls_for(double ns_per_call) {
-  double n = 2e7 / (ns_per_call > 1.0 ? ns_per_call : 1.0);
-  return n < 1.0 ? 1 : (size_t)n;
-}
-
-static volatile float sink;
-
-/* Median ns per sample of nn_forward (rows == 0) or of nn_forward_batch. */
-static double time_net(const nn_net *net, const float *X /* [BATCH][n_in] */,
-                       float *Y, float *work, size_t rows) {
-  double t[RUNS], t0;
-  size_t n_in = net->n_inputs, calls, c, r;
-  t0 = now_ns();
-  if (rows == 0) nn_forward(net, Y, X, n_in, work);
-  else nn_forward_batch(net, Y, X, rows, n_in, work);
-  calls = calls_for(now_ns() - t0);
-  for (r = 0; r < RUNS; r++) {
-    t0 = now_ns();
-    for (c = 0; c < calls; c++) {
-      if (rows == 0) nn_forward(net, Y, X + (c % BATCH) * n_in, n_in, work);
-      else nn_forward_batch(net, Y, X, rows, n_in, work);
-      sink += Y[0];
-    }
-    t[r] = (now_ns() - t0) / (double)calls / (double)(rows ? rows : 1);
+static double forward_work(void *p, size_t n) {
+  const run_ctx *c = (const run_ctx *)p;
+  size_t n_in = c->net->n_inputs, i;
+  double sum = 0.0;
+  for (i = 0; i < n; i++) {
+    if (c->rows == 0) nn_forward(c->net, c->Y, c->X + (i % BATCH) * n_in, n_in, c->work);
+    else nn_forward_batch(c->net, c->Y, c->X, c->rows, n_in, c->work);
+    sum += c->Y[0];
   }
-  qsort(t, RUNS, sizeof t[0], by_value);
-  return t[RUNS / 2];
+  return sum;
+}
+
+/* Median ns per sample, on the clock the references and os.clock() use. */
+static double time_net(const nn_net *net, const float *X, float *Y, float *work,
+                       size_t rows) {
+  run_ctx c;
+  c.net = net;
+  c.X = X;
+  c.Y = Y;
+  c.work = work;
+  c.rows = rows;
+  return ref_median_ns(forward_work, &c, 1, CLOCK_PROCESS_CPUTIME_ID) /
+         (double)(rows ? rows : 1);
 }
 
 static nn_net *build(const nn_layer *arch, size_t n) {
@@ -91,17 +81,10 @@ int main(void) {
   work = malloc(most * sizeof(float));
   if (X == NULL || Y == NULL || work == NULL) { fprintf(stderr, "engine bench: no memory\n"); return 1; }
   /* Inputs in [0, 1), like pixels: no layer saturates. */
-  {
-    float *row = X;
-    nn_net *tmp = build((nn_layer[]){ NN_DENSE(BATCH * 784, 1) }, 1);
-    memcpy(row, tmp->params, BATCH * 784 * sizeof(float));
-    for (i = 0; i < BATCH * 784; i++) row[i] = 0.5f * row[i] + 0.5f;
-    nn_net_free(tmp);
-    (void)rng;
-  }
+  for (i = 0; i < BATCH * 784; i++) X[i] = ref_uniform(&rng, 0.0f, 1.0f);
 
   printf("ns per sample, median of %d runs; batch = %d rows per nn_forward_batch\n",
-         RUNS, BATCH);
+         NN_REF_RUNS, BATCH);
   printf("%-8s %12s %14s %14s %14s %14s\n", "kernel", "4-3-2", "784-256-128-10",
          "784.. batch", "64-64-64-8", "64.. batch");
   for (s = 0; s < 3; s++) {

@@ -5,7 +5,8 @@
 ** timer that prints one "name value unit" line per figure.
 **
 ** These programs measure what the same work costs WITHOUT nn (FANN, OpenBLAS,
-** raw SQLite), so they include no nn header and link nothing of nn.  They are
+** raw SQLite), so this file includes no nn header and the references link
+** nothing of nn; engine.c, nn's own figures, borrows its timer.  They are
 ** not specs: they check their own numbers once, print an error and exit
 ** non-zero when a check fails, and never assert on a time.
 **
