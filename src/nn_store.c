@@ -536,10 +536,6 @@ static int64_t clock_ms(sqlite3_vfs *vfs) {
   return (int64_t)t - unix_epoch_jd_ms;
 }
 
-static int64_t now_ms(void) {
-  return clock_ms(sqlite3_vfs_find(NULL));
-}
-
 /* ------------------------------------------------------------------------
 ** Opening, migrating, closing
 */
@@ -801,7 +797,7 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
 int nn_store_save(nn_store *s, const char *name, const nn_net *net,
                   const char *note, const char *const *labels,
                   nn_store_saved *out) {
-  int64_t now = now_ms(), model_id;
+  int64_t now = clock_ms(s->vfs), model_id;
   size_t bytes;
   int rc;
   memset(out, 0, sizeof *out);
@@ -840,7 +836,7 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
 
 int nn_store_add_labels(nn_store *s, const char *name, const char *map,
                         const char *const *labels, size_t n) {
-  int64_t now = now_ms(), model_id, labelmap_id, n_outputs = 0;
+  int64_t now = clock_ms(s->vfs), model_id, labelmap_id, n_outputs = 0;
   sqlite3_stmt *st;
   int rc, row;
   if ((rc = writable(s)) != NN_STORE_OK)
@@ -1644,7 +1640,7 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   }
   /* info stays on its row: the label it found is bound from there */
   sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, now_ms());
+  sqlite3_bind_int64(st, 2, clock_ms(s->vfs));
   sqlite3_bind_int64(st, 3, true_idx);
   if (label)
     sqlite3_bind_text(st, 4, label, (int)label_len, SQLITE_STATIC);
