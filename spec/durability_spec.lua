@@ -57,6 +57,13 @@ local function run_and_kill(script)
   return line
 end
 
+--- The database at path, opened again once its writer is dead: checked whole.
+local function reopened(path)
+  local store = assert(nn.open(path))
+  assert.equal("ok", value(store, "PRAGMA integrity_check"))
+  return store
+end
+
 describe("a process killed while it logs", function()
   local path, script
   before_each(function()
@@ -74,8 +81,7 @@ describe("a process killed while it logs", function()
     local K = 2500
     script = child_script(path, "{ flush_rows = 1000, flush_ms = 3600000 }", K, "store:flush()")
     assert.equal("logged " .. K, run_and_kill(script))
-    local store = assert(nn.open(path))
-    assert.equal("ok", value(store, "PRAGMA integrity_check"))
+    local store = reopened(path)
     local n = value(store, "SELECT count(*) FROM nn_prediction")
     assert.is_true(n >= K)
     assert.equal(K, value(store, "SELECT count(*) FROM nn_prediction WHERE prediction_id BETWEEN 1 AND ?", K))
@@ -89,8 +95,7 @@ describe("a process killed while it logs", function()
     local K = 300
     script = child_script(path, "{ sync = true }", K, "")
     assert.equal("logged " .. K, run_and_kill(script))
-    local store = assert(nn.open(path))
-    assert.equal("ok", value(store, "PRAGMA integrity_check"))
+    local store = reopened(path)
     assert.is_true(value(store, "SELECT count(*) FROM nn_prediction") >= K)
     assert.equal(K, value(store, "SELECT count(*) FROM nn_prediction WHERE prediction_id BETWEEN 1 AND ?", K))
     store:close()
@@ -100,8 +105,7 @@ describe("a process killed while it logs", function()
     local K = 100
     script = child_script(path, "{ flush_rows = 1000000, flush_ms = 3600000 }", K, "")
     assert.equal("logged " .. K, run_and_kill(script))
-    local store = assert(nn.open(path))
-    assert.equal("ok", value(store, "PRAGMA integrity_check"))
+    local store = reopened(path)
     assert.equal(0, value(store, "SELECT count(*) FROM nn_prediction"))
     -- the ids it had reserved are never handed out again
     local _, _, id = store:classify("leaf_flower", seed.input)
