@@ -1,19 +1,38 @@
-# nn: a Lua 5.4 module written in C.
+# nn: a Lua module written in C, for Lua 5.4 first, and 5.1, 5.2, 5.3, LuaJIT.
 #
 #   make              build build/nn/core.so and the SQLite extension build/nn0.so
-#   make test         install what is missing, build, run every spec
+#   make LUA=luajit   the same for another Lua (lua5.1 ... lua5.4, luajit), into
+#                     its own directory: build-luajit/nn/core.so
+#   make test         install what is missing, build, run every spec (on Lua 5.4;
+#                     make test LUA=lua5.1 runs them on 5.1)
+#   make test-all     make test on every Lua: 5.4, 5.3, 5.2, 5.1 and LuaJIT
 #   make memcheck     the same, the specs running under valgrind
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
-#   make install      install the module, its Lua part, its C header, nn0.so
-#   make uninstall    remove what install put
+#   make install      install the module, its Lua part, nn0.so, and for C and C++
+#                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
+#   make uninstall    remove exactly what install put
 #   make clean        remove build/ and demo.db*
 #
 # Every tool and path can be overridden: make PREFIX=/usr DESTDIR=/tmp/pkg install
+# Without root: make install PREFIX=$$HOME/.local
 
 # --- tools --------------------------------------------------------------------
 
+# The Lua to build for, by its interpreter's Debian name: lua5.1, lua5.2,
+# lua5.3, lua5.4 (the default) or luajit.  Each has its own build directory
+# and its own -dev package; the binding's source is the same for all (the
+# differences are in src/nn_lua_compat.h).
 LUA        ?= lua5.4
+LUAS       ?= lua5.4 lua5.3 lua5.2 lua5.1 luajit
+LUA_NAME   ?= $(notdir $(LUA))
+# Its pkg-config name, and the version its module paths are named after.
+LUA_PC      ?= $(LUA_NAME)
+LUA_VERSION ?= $(if $(filter luajit,$(LUA_NAME)),5.1,$(patsubst lua%,%,$(LUA_NAME)))
+# Its Debian packages: the interpreter and the headers (5.1's are -0-dev).
+LUA_DEPS    ?= $(or $(LUA_DEPS_$(LUA_NAME)),$(LUA_NAME) lib$(LUA_NAME)-dev)
+LUA_DEPS_lua5.1 = lua5.1 liblua5.1-0-dev
+LUA_DEPS_luajit = luajit libluajit-5.1-dev
 # busted's script starts with "#!/usr/bin/env lua", which may be another Lua:
 # it is always run as "$(LUA) $(BUSTED)".
 BUSTED     ?= $(or $(shell command -v busted 2>/dev/null),busted)
@@ -22,6 +41,7 @@ SQLITE3    ?= sqlite3
 VALGRIND   ?= valgrind
 INSTALL    ?= install
 CC         ?= cc
+AR         ?= ar
 
 # --- flags --------------------------------------------------------------------
 
@@ -36,7 +56,7 @@ LIBS       ?= -lsqlite3 -lm
 EXT_LIBS   ?= -lm
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
-LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
+LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
 
 VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
                   --errors-for-leak-kinds=definite --show-leak-kinds=definite
@@ -54,13 +74,19 @@ EXT_CFLAGS  = -fPIC -MMD -MP -Isrc -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility
 PREFIX       ?= /usr/local
 DESTDIR      ?=
 INCLUDEDIR   ?= $(PREFIX)/include
-INSTALL_CMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_CMOD lua5.4 2>/dev/null),$(PREFIX)/lib/lua/5.4)
-INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev/null),$(PREFIX)/share/lua/5.4)
-# nn0.so, the SQLite extension: ".load /usr/local/lib/nn0" in the shell
+# The Lua module paths follow PREFIX: /usr/local/lib/lua/5.4 and
+# /usr/local/share/lua/5.4 are on the default search paths of Debian's Lua,
+# and so are the /usr ones; with PREFIX=$$HOME/.local, add them to LUA_PATH
+# and LUA_CPATH (make env prints them for the clone).
+INSTALL_CMOD ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+INSTALL_LMOD ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+# nn0.so, the SQLite extension (".load /usr/local/lib/nn0" in the shell), and
+# libnn.a with its pkg-config file
 LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 # Debian packages, installed by .ci/deps when missing.
-DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
+DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libopenblas-dev
@@ -70,29 +96,50 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
 # --- sources ------------------------------------------------------------------
 
-# Fixed, not a variable to override: .busted looks for the module here.
-BUILD  := build
+# One per Lua, not a variable to override: build/ for Lua 5.4 (where .busted
+# looks), build-lua5.1/ and so on for the others (make test tells busted).
+BUILD  := $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
 SRCS   := $(sort $(wildcard src/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
+VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/nn_engine.h)
 # The engine: all a C host needs to run a network (see src/nn_engine.h).
 ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
 EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_store.c src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
+# For C and C++ hosts that embed Lua: the module's objects, engine, store,
+# binding and SQL functions, in a static library (nn.h), built against the
+# Lua of this build directory.
+LIBRARY := $(BUILD)/libnn.a
+# The headers a host includes, installed under $(INCLUDEDIR)/nn.
+PUBLIC_HEADERS := src/nn.h src/nn_engine.h
+# Every file make install writes, which make uninstall removes.
+INSTALLED = $(INSTALL_CMOD)/nn/core.so $(INSTALL_LMOD)/nn/init.lua $(LIBDIR)/nn0.so \
+            $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc \
+            $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
 
-.PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
+.PHONY: all deps deps-memcheck deps-bench test test-all memcheck demo bench install uninstall \
         clean FORCE
 
-all: $(MODULE) $(EXTENSION)
+all: $(MODULE) $(EXTENSION) $(LIBRARY)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(EXTENSION): $(EXT_OBJS)
 	$(CC) -shared $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+
+$(LIBRARY): $(OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+# nn.pc, written by make install where it goes (it holds the install paths).
+PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
+  'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lm'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -199,13 +246,23 @@ endif
 # Spec paths, module paths and the output handler are in .busted. The last
 # line printed is the handler's "N passed, M failed"; busted exits non-zero
 # when anything failed or errored.
+# The specs learn which Lua runs them (for the child processes they start)
+# and where its build is from LUA and NN_BUILD.
+SPEC_ENV = LUA='$(LUA)' NN_BUILD='$(BUILD)'
 test: deps all
-	$(LUA) $(BUSTED)
+	$(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
+
+# Every Lua in turn, each in its own build directory; fails when any failed.
+test-all:
+	@st=0; for l in $(LUAS); do \
+	  echo "== make test LUA=$$l"; \
+	  $(MAKE) --no-print-directory test LUA=$$l || st=1; \
+	done; exit $$st
 
 # valgrind's -q keeps the summary line last when nothing is wrong; any error
 # or definite leak makes it exit 1. Child processes are not traced.
 memcheck: deps-memcheck all
-	$(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED)
+	$(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 demo: deps all
 	rm -f demo.db*
@@ -229,20 +286,22 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 
 # --- installing ---------------------------------------------------------------
 
+# Writes nothing into the build directory, so a user who may not write
+# there installs a build made by another.
 install: all
-	$(INSTALL) -d $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \
-	  $(DESTDIR)$(INCLUDEDIR)/nn $(DESTDIR)$(LIBDIR)
+	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR),$(INSTALLED))))
 	$(INSTALL) -m 644 $(MODULE) $(DESTDIR)$(INSTALL_CMOD)/nn/core.so
-	$(INSTALL) -m 644 $(EXTENSION) $(DESTDIR)$(LIBDIR)/nn0.so
 	$(INSTALL) -m 644 lua/nn/init.lua $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua
-	$(INSTALL) -m 644 src/nn_engine.h $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
+	$(INSTALL) -m 644 $(EXTENSION) $(DESTDIR)$(LIBDIR)/nn0.so
+	$(INSTALL) -m 644 $(LIBRARY) $(DESTDIR)$(LIBDIR)/libnn.a
+	printf '%s\n' $(PC_LINES) > $(DESTDIR)$(PKGCONFIGDIR)/nn.pc
+	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nn/
 
+# The files, then the nn directories they leave empty; nothing else.
 uninstall:
-	rm -f $(DESTDIR)$(INSTALL_CMOD)/nn/core.so $(DESTDIR)$(LIBDIR)/nn0.so \
-	  $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua \
-	  $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	rmdir $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \
 	  $(DESTDIR)$(INCLUDEDIR)/nn 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) demo.db*
+	rm -rf build $(addprefix build-,$(LUAS)) demo.db*

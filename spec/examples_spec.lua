@@ -1,12 +1,11 @@
 -- The examples, run as a new user runs them (from the top of the
 -- repository), their printed numbers checked against the seed's text.
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local compat = require "spec.support.compat"
+local LUA = compat.LUA
 
 local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local ok = p:close()
+  local ok, out = compat.run(cmd)
   assert(ok, cmd .. " failed:\n" .. out)
   return out
 end
@@ -33,7 +32,7 @@ describe("examples", function()
 
   it("queries.sql runs in the sqlite3 shell on the demo's database", function()
     run(LUA .. " examples/leaf_flower.lua " .. db)
-    local out = run("sqlite3 -bail -csv -cmd '.load ./build/nn0' " .. db .. " < examples/queries.sql")
+    local out = run("sqlite3 -bail -csv -cmd '.load ./" .. compat.BUILD .. "/nn0' " .. db .. " < examples/queries.sql")
     -- label counts: leaf twice under default (leaf, flower), sunny once
     assert.truthy(out:find("leaf_flower,default,leaf,1", 1, true))
     assert.truthy(out:find("leaf_flower,default,flower,1", 1, true))

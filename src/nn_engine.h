@@ -39,6 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NN_VERSION  "0.1.0"
 #define NN_ERRMAX   160          /* size of every error buffer */
 
@@ -175,5 +179,9 @@ void nn_params_from_le(float *p /* [n] */, const unsigned char *in, size_t n);
 
 /* FNV-1a 64 of bytes: the checksum the store keeps beside each blob. */
 uint64_t nn_fnv1a64(const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include "lua.h"
+#include "nn_lua_compat.h"   /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "nn_engine.h"
 
 #define NN_NETWORK  "nn.Network"

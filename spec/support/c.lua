@@ -2,6 +2,8 @@
 -- (spec/support/*.c, examples/host.c): with the flags of the build, warnings
 -- as errors.
 
+local compat = require "spec.support.compat"
+
 local c = {}
 
 c.CC = os.getenv("CC") or "cc"
@@ -13,18 +15,16 @@ c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c"
 -- Raises with the compiler's output when it fails.
 function c.compile(sources, libs)
   local exe = os.tmpname()
-  local p = io.popen(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s %s -o %s 2>&1")
+  local ok, log = compat.run(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s %s -o %s")
     :format(c.CC, sources, libs or "-lm", exe))
-  local log = p:read("a")
-  assert(p:close(), "compile failed:\n" .. log)
+  assert(ok, "compile failed:\n" .. log)
   return exe
 end
 
 --- Run exe with args; its standard output and error.  Raises when it fails.
 function c.run(exe, args)
-  local p = io.popen(exe .. " " .. (args or "") .. " 2>&1")
-  local out = p:read("a")
-  assert(p:close(), "program failed:\n" .. out)
+  local ok, out = compat.run(exe .. " " .. (args or ""))
+  assert(ok, "program failed:\n" .. out)
   return out
 end
 
