@@ -7,8 +7,11 @@
 #                     make test LUA=lua5.1 runs them on 5.1)
 #   make test-all     make test on every Lua: 5.4, 5.3, 5.2, 5.1 and LuaJIT
 #   make memcheck     the same, the specs running under valgrind
+#   make check-arm    the engine's C checks built for aarch64, run under qemu
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
-#   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
+#   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
+#   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
+#                     on LuaJIT beside plain LuaJIT code
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
 #                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
 #   make uninstall    remove exactly what install put
@@ -86,10 +89,11 @@ LIBDIR       ?= $(PREFIX)/lib
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 # Debian packages, installed by .ci/deps when missing.
-DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf
+# g++ compiles the C++ host of spec/host_spec.lua; luarocks builds the rock.
+DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
-BENCH_DEPS    ?= libfann-dev libopenblas-dev
+BENCH_DEPS    ?= libfann-dev libopenblas-dev luajit libluajit-5.1-dev
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -98,7 +102,9 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
 # One per Lua, not a variable to override: build/ for Lua 5.4 (where .busted
 # looks), build-lua5.1/ and so on for the others (make test tells busted).
-BUILD  := $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
+# The rock builds under BUILD_ROOT=build-rock, apart from these.
+BUILD_ROOT ?= build
+BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
 SRCS   := $(sort $(wildcard src/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
@@ -121,10 +127,13 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(INSTALL_LMOD)/nn/init.lua $(LIBDIR)/nn0
             $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc \
             $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
 
-.PHONY: all deps deps-memcheck deps-bench test test-all memcheck demo bench install uninstall \
+.PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo bench install uninstall \
         clean FORCE
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY)
+
+# The Lua module alone (the rock builds and installs only this).
+module: $(MODULE)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
@@ -283,6 +292,30 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine
+	@echo
+	$(MAKE) --no-print-directory LUA=luajit module
+	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' luajit spec/bench/luajit.lua
+
+# --- ARM ----------------------------------------------------------------------
+
+# The engine built by an aarch64 cross compiler and its C checks run under
+# qemu (spec/engine_spec.lua: the engine from C, the host example, every
+# kernel set against a double-precision loop).  Correctness only: qemu says
+# nothing about speed.
+ARM_CC   ?= aarch64-linux-gnu-gcc
+ARM_RUN  ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+ARM_DEPS ?= gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+
+check-arm: deps all
+	@bash .ci/deps $(ARM_DEPS)
+	CC='$(ARM_CC)' NN_RUN='$(ARM_RUN)' $(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so' \
+	  spec/engine_spec.lua
+
+# Paths for running your own script with nn from this clone, for the Lua of
+# LUA:   eval "$(make -s env)"   then   lua5.4 my_script.lua
+env:
+	@echo "export LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'"
+	@echo "export LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;'"
 
 # --- installing ---------------------------------------------------------------
 
@@ -297,6 +330,12 @@ install: all
 	printf '%s\n' $(PC_LINES) > $(DESTDIR)$(PKGCONFIGDIR)/nn.pc
 	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nn/
 
+# The Lua module alone, for the rock (nn-*.rockspec).
+install-module: $(MODULE)
+	$(INSTALL) -d $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn
+	$(INSTALL) -m 644 $(MODULE) $(DESTDIR)$(INSTALL_CMOD)/nn/core.so
+	$(INSTALL) -m 644 lua/nn/init.lua $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua
+
 # The files, then the nn directories they leave empty; nothing else.
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
@@ -304,4 +343,4 @@ uninstall:
 	  $(DESTDIR)$(INCLUDEDIR)/nn 2>/dev/null || true
 
 clean:
-	rm -rf build $(addprefix build-,$(LUAS)) demo.db*
+	rm -rf build $(addprefix build-,$(LUAS)) build-rock build-rock-* demo.db*

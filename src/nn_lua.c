@@ -366,7 +366,8 @@ static int net_forward(lua_State *L) {
   return 1;
 }
 
-/* net:classify(x [, labels]) --> label, score, y */
+/* net:classify(x [, labels]) --> label, score, y
+** net:classify(X [, labels]) --> labels, scores, Y (nn_lua_batch.c) */
 static int net_classify(lua_State *L) {
   const nn_net *net;
   float buf[NN_STACK_FLOATS];
@@ -382,6 +383,7 @@ static int net_classify(lua_State *L) {
     lua_replace(L, 3);
     labels = 3;
   }
+  if (lua_type(L, 2) == LUA_TUSERDATA) return nn_lua_classify_batch(L, net, labels);
   lua_pushnil(L);
   new_result(L, 5, net);            /* y, at 5 */
   y = run(L, net, 2, buf, &n);

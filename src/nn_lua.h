@@ -107,6 +107,11 @@ nn_matrix *nn_lua_tomatrix(lua_State *L, int arg);
 /* Push a new zero-filled matrix; raises when too large or out of memory. */
 nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
 
+/* net:classify(X [, labels]) for an nn.Matrix X at 2 (nn_lua_batch.c): net
+** the pinned block of the network at 1, labels the stack index of a checked
+** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises. */
+int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels);
+
 /* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */
 void nn_lua_open_matrix(lua_State *L);
 

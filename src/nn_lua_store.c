@@ -130,7 +130,7 @@ static lua_Integer int_option(lua_State *L, int arg, const char *key,
 /* The options of nn.open at arg into o.  Raises. */
 static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   static const char *const known[] = {
-    "flush_rows", "flush_ms", "sync", "busy_timeout", NULL
+    "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", NULL
   };
   lua_Integer busy;
   if (lua_isnoneornil(L, arg))
@@ -144,6 +144,9 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   o->busy_timeout_ms = busy > INT_MAX ? INT_MAX : (int)busy;
   if (push_option(L, arg, "sync", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
     o->sync = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (push_option(L, arg, "readonly", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
+    o->readonly = lua_toboolean(L, -1);
   lua_pop(L, 1);
 }
 
@@ -580,7 +583,8 @@ static int store_log(lua_State *L) {
 
 /* store:classify(name, x [, { labels = , request_id = , tags = }])
 ** --> label, score, id.  The latest version of the model, cached; the forward
-** pass in C; the prediction logged.  Raises as load and log do. */
+** pass in C; the prediction logged.  A store opened with readonly = true
+** logs nothing and gives no id.  Raises as load and log do. */
 static int store_classify(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
@@ -617,6 +621,11 @@ static int store_classify(lua_State *L) {
   row.n_x = net->n_inputs;
   row.y = y;
   row.n_y = net->n_outputs;
+  if (s->opts.readonly) {
+    nn_lua_pushlabel(L, labels, best);
+    lua_pushnumber(L, (lua_Number)y[best]);
+    return 2;
+  }
   row_options(L, s, &row, 6, 7, 4);
   if (nn_store_log(s, &row, &id) != NN_STORE_OK)
     raise_store(L, ls);

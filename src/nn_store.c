@@ -238,6 +238,8 @@ static int writable(nn_store *s) {
     return closed(s);
   if (s->borrowed)
     return fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+  if (s->opts.readonly)
+    return fail(s, NN_STORE_READONLY, "the store was opened read-only (readonly = true)");
   return NN_STORE_OK;
 }
 
@@ -602,6 +604,48 @@ fail:
   return rc;
 }
 
+/* The read-only open of nn_store_open, up to the owner check.  A WAL
+** database needs its -shm file, which a read-only folder or medium cannot
+** hold when the file was shipped without one: SQLite then refuses to read
+** (SQLITE_READONLY_CANTINIT), and the file is opened again as immutable,
+** without locks or shared memory.  So a change another process makes to
+** such a file while it is open is not seen. */
+static int open_readonly(nn_store *s, const char *path, int64_t *version) {
+  nn_buf uri = { NULL, 0, 0 };
+  const char *c;
+  int rc;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    return db_fail(s);
+  rc = check_owner(s, version);
+  if (rc != NN_STORE_READONLY && rc != NN_STORE_CANTOPEN)
+    return rc;
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  /* file:PATH?immutable=1, with the characters a URI gives a meaning escaped;
+  ** an absolute path after an empty authority (file:///...) */
+  rc = nn_buf_add(&uri, path[0] == '/' ? "file://" : "file:", path[0] == '/' ? 7 : 5);
+  for (c = path; *c && rc == NN_STORE_OK; c++) {
+    char esc[4];
+    if (*c == '?' || *c == '#' || *c == '%') {
+      snprintf(esc, sizeof esc, "%%%02X", (unsigned)(unsigned char)*c);
+      rc = nn_buf_add(&uri, esc, 3);
+    } else {
+      rc = nn_buf_add(&uri, c, 1);
+    }
+  }
+  if (rc == NN_STORE_OK)
+    rc = nn_buf_add(&uri, "?immutable=1", 13);   /* with its terminating zero */
+  if (rc != NN_STORE_OK) {
+    nn_buf_free(&uri);
+    return nomem(s);
+  }
+  rc = sqlite3_open_v2(uri.p, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  nn_buf_free(&uri);
+  if (rc != SQLITE_OK)
+    return db_fail(s);
+  return check_owner(s, version);
+}
+
 int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   int64_t version;
   int rc;
@@ -612,6 +656,18 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     s->opts = *opts;
   if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
     return fail(s, NN_STORE_ERROR, "invalid options");
+  if (s->opts.readonly) {
+    if ((rc = open_readonly(s, path, &version)) != NN_STORE_OK)
+      goto fail;
+    if ((size_t)version < nn_schema_count) {
+      rc = fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is older than this nn's "
+                "(%zu), and a read-only open cannot migrate it", version, nn_schema_count);
+      goto fail;
+    }
+    sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+    s->vfs = sqlite3_vfs_find(NULL);
+    goto functions;
+  }
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       NULL) != SQLITE_OK) {
     rc = db_fail(s);
@@ -628,6 +684,7 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_STORE_OK)
     goto fail;
+functions:
   /* SELECT nn_classify(...) through store:rows, as in the sqlite3 shell */
   if (nn_sql_register(s->db) != SQLITE_OK) {
     rc = db_fail(s);
@@ -1469,6 +1526,8 @@ int nn_store_flush(nn_store *s) {
   int64_t first = 0, last = 0;
   size_t off = 0, left, i;
   int rc, row;
+  if (s->db && s->opts.readonly)
+    return NN_STORE_OK;   /* nothing can have been logged */
   if ((rc = writable(s)) != NN_STORE_OK)
     return rc;
   if (s->log_rows == 0)

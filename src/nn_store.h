@@ -97,9 +97,15 @@ typedef struct nn_store_opts {
   int64_t flush_ms;     /* >= 0: ... or when its oldest row is this old */
   int sync;             /* write every row at once, in its own transaction */
   int busy_timeout_ms;  /* how long to wait for another writer */
+  int readonly;         /* open to read only, a file that may sit in a
+                           read-only folder or on read-only media: never
+                           created, switched to WAL or migrated (an older
+                           schema is refused); save, add_labels, log and
+                           feedback fail with NN_STORE_READONLY, flush has
+                           nothing to write */
 } nn_store_opts;
 
-#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000 }
+#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000, 0 }
 
 #define NN_STORE_NSTMT  32   /* room for the prepared statements of nn_store.c */
 

@@ -7,6 +7,9 @@ local compat = require "spec.support.compat"
 local c = {}
 
 c.CC = os.getenv("CC") or "cc"
+-- What runs the programs CC makes: nothing for a native compiler, an
+-- emulator for a cross compiler (make check-arm: qemu-aarch64).
+c.RUN = os.getenv("NN_RUN")
 
 --- The engine's sources: what a C host compiles (see src/nn_engine.h).
 c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c"
@@ -23,7 +26,7 @@ end
 
 --- Run exe with args; its standard output and error.  Raises when it fails.
 function c.run(exe, args)
-  local ok, out = compat.run(exe .. " " .. (args or ""))
+  local ok, out = compat.run((c.RUN and c.RUN .. " " or "") .. exe .. " " .. (args or ""))
   assert(ok, "program failed:\n" .. out)
   return out
 end
