@@ -12,11 +12,7 @@ local remove_db = require("spec.support.db").remove
 -- the seed prints softmax to four digits
 local TOL_PRINTED = 5e-5
 
-local function sh(cmd)
-  local ok, out = compat.run(cmd)
-  assert(ok, cmd .. " failed:\n" .. out)
-  return (out:gsub("\n$", ""))
-end
+local function sh(cmd) return (compat.sh(cmd):gsub("\n$", "")) end
 
 -- The Lua the library was built for: its flags from pkg-config.
 local LUA_PC = compat.LUA:match("[^/]*$")

@@ -10,11 +10,7 @@ local LUA = compat.LUA
 -- the version the Lua module paths are named after: 5.4, ..., 5.1 (LuaJIT)
 local V = _VERSION:sub(5)
 
-local function run(cmd)
-  local ok, out = compat.run(cmd)
-  assert(ok, cmd .. " failed:\n" .. out)
-  return out
-end
+local run = compat.sh
 
 local function make(args)
   return run("make -s " .. args .. " LUA=" .. LUA)
@@ -27,6 +23,19 @@ local function files(dir)
     list[#list + 1] = path
   end
   return list
+end
+
+--- The files make install puts under prefix, sorted as files() lists them.
+local function installed(prefix)
+  return {
+    prefix .. "/include/nn/nn.h",
+    prefix .. "/include/nn/nn_engine.h",
+    prefix .. "/lib/libnn.a",
+    prefix .. "/lib/lua/" .. V .. "/nn/core.so",
+    prefix .. "/lib/nn0.so",
+    prefix .. "/lib/pkgconfig/nn.pc",
+    prefix .. "/share/lua/" .. V .. "/nn/init.lua",
+  }
 end
 
 --- What a Lua script prints with nn found only under the prefix at root.
@@ -48,16 +57,7 @@ describe("make install", function()
 
   it("puts exactly its files under PREFIX, and uninstall removes exactly them", function()
     make("install DESTDIR='" .. dest .. "' PREFIX=/opt/nn")
-    local installed = {
-      "./opt/nn/include/nn/nn.h",
-      "./opt/nn/include/nn/nn_engine.h",
-      "./opt/nn/lib/libnn.a",
-      "./opt/nn/lib/lua/" .. V .. "/nn/core.so",
-      "./opt/nn/lib/nn0.so",
-      "./opt/nn/lib/pkgconfig/nn.pc",
-      "./opt/nn/share/lua/" .. V .. "/nn/init.lua",
-    }
-    assert.same(installed, files(dest))
+    assert.same(installed("./opt/nn"), files(dest))
     -- someone else's file beside ours stays
     local other = assert(io.open(dest .. "/opt/nn/lib/lua/" .. V .. "/other.so", "w"))
     other:close()
@@ -105,15 +105,7 @@ describe("make install", function()
     local out = run(("%senv HOME='%s' make -s -C '%s' install LUA=%s PREFIX='%s/.local'")
       :format(as_user, dest, run("pwd"):gsub("\n$", ""), LUA, dest))
     assert.equal("", out)
-    assert.same({
-      "./.local/include/nn/nn.h",
-      "./.local/include/nn/nn_engine.h",
-      "./.local/lib/libnn.a",
-      "./.local/lib/lua/" .. V .. "/nn/core.so",
-      "./.local/lib/nn0.so",
-      "./.local/lib/pkgconfig/nn.pc",
-      "./.local/share/lua/" .. V .. "/nn/init.lua",
-    }, files(dest))
+    assert.same(installed("./.local"), files(dest))
     assert.equal("nn 0.1.0\t2\n", run_installed(dest .. "/.local"))
   end)
 end)

@@ -20,11 +20,7 @@ local TOL_PRINTED = 5e-5
 
 local READONLY = "the store was opened read-only (readonly = true)"
 
-local function sh(cmd)
-  local ok, out = compat.run(cmd)
-  assert(ok, cmd .. " failed:\n" .. out)
-  return out
-end
+local sh = compat.sh
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))

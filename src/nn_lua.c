@@ -293,15 +293,9 @@ static float *run(lua_State *L, const nn_net *net, int arg, float *stack_buf,
 ** for a new one), the net's block pinned above it.  Raises on shapes that
 ** do not fit. */
 static int forward_batch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  const nn_matrix *X = nn_lua_checkbatch(L, net);
   nn_matrix *Y;
-  size_t n_x, n_y;
-  if (X == NULL)
-    return luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  n_x = X->cols;
-  if (net->n_inputs > 0 && n_x != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)n_x));
+  size_t n_x = X->cols, n_y;
   n_y = output_width(net, n_x);
   if (lua_isnil(L, 3)) {
     Y = nn_lua_newmatrix(L, X->rows, n_y);

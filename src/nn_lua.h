@@ -107,6 +107,11 @@ nn_matrix *nn_lua_tomatrix(lua_State *L, int arg);
 /* Push a new zero-filled matrix; raises when too large or out of memory. */
 nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
 
+/* The batch X at 2 of net:forward(X) and net:classify(X) (nn_lua_batch.c),
+** checked against net.  Raises "table or nn.Matrix expected" for another
+** type, and on another width than net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net);
+
 /* net:classify(X [, labels]) for an nn.Matrix X at 2 (nn_lua_batch.c): net
 ** the pinned block of the network at 1, labels the stack index of a checked
 ** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises. */

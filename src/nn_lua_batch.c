@@ -18,21 +18,26 @@
 #include "nn_engine.h"
 #include "nn_lua.h"
 
-/* net at 1, X at 2, labels at labels (0: the network's own, else none);
-** net is the network's pinned block.  Raises on X of another type or width,
-** and on a network without outputs. */
-int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
+/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
+** a sample is taken too) or has another width than the net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
   const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  if (X == NULL)
+    luaL_typeerror(L, 2, "table or " NN_MATRIX);
+  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
+    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
+                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
+  return X;
+}
+
+/* net at 1, X at 2, labels at labels (0: the network's own, else none);
+** net is the network's pinned block.  Raises on X of another type or width. */
+int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
+  const nn_matrix *X = nn_lua_checkbatch(L, net);
   nn_matrix *Y;
-  size_t n_x, n_y, r;
+  size_t n_x = X->cols, n_y, r;
   int out_labels, out_scores;
   float *work;
-  if (X == NULL)
-    return luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  n_x = X->cols;
-  if (net->n_inputs > 0 && n_x != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)n_x));
   n_y = net->n_outputs > 0 ? net->n_outputs : n_x;
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE)
     labels = lua_gettop(L);

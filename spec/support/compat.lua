@@ -24,6 +24,13 @@ function compat.run(cmd)
   return status == 0, body, status
 end
 
+--- Run cmd in sh; everything it printed.  Raises, with that, when it fails.
+function compat.sh(cmd)
+  local ok, out = compat.run(cmd)
+  assert(ok, cmd .. " failed:\n" .. out)
+  return out
+end
+
 --- os.execute's answer as a boolean on every version (5.1 returns the
 -- status number).
 function compat.execute(cmd)
