@@ -22,16 +22,17 @@
 **   size_t best = nn_argmax(y, 2);
 **   nn_net_free(net);
 **
-** What to compile and link: src/nn_engine.c, src/nn_kernel.c and
-** src/nn_kernel_x86.c, C99 with any flags (no -march needed: the AVX2 and
+** What to compile and link: src/nn_engine.c, src/nn_kernel.c,
+** src/nn_kernel_x86.c and src/nn_kernel_neon.c, C99 with any flags (no -march needed: the AVX2 and
 ** AVX-512 kernels carry their own target attributes and run only where the
 ** processor has them), and libm:
 **
-**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
-**   cc host.o nn_engine.o nn_kernel.o nn_kernel_x86.o -lm
+**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel*.c
+**   cc host.o nn_engine.o nn_kernel*.o -lm
 **
-** On other processors or compilers nn_kernel_x86.c compiles to nothing and
-** only the generic kernels exist; -DNN_GENERIC_ONLY does the same on x86.
+** On other processors or compilers nn_kernel_x86.c compiles to nothing, and
+** so does nn_kernel_neon.c but on AArch64 (where its set is always used);
+** -DNN_GENERIC_ONLY leaves out both.
 */
 #ifndef NN_ENGINE_H
 #define NN_ENGINE_H

@@ -2,7 +2,8 @@
 ** nn_kernel.c: the portable (generic) kernels, and which kernel set the
 ** engine uses.
 **
-** Plain C99 that any compiler builds; the x86 sets are in nn_kernel_x86.c.
+** Plain C99 that any compiler builds; the x86 sets are in nn_kernel_x86.c,
+** the AArch64 one in nn_kernel_neon.c.
 ** The choice is made once when the library is loaded (from what the
 ** processor and the OS support) and changed only by nn_kernel_select; it is
 ** one process-wide pointer, read by every forward pass.  Not thread-safe to
@@ -86,12 +87,15 @@ const nn_kernel *const nn_kernels[] = {
 #if NN_HAVE_X86
   &nn_kernel_avx512, &nn_kernel_avx2,
 #endif
+#if NN_HAVE_NEON
+  &nn_kernel_neon,
+#endif
   &nn_kernel_generic, NULL
 };
 
 /* Names a build may lack (no x86 sets): known, so that asking for one is
 ** "not supported here" rather than "unknown". */
-static const char *const known_names[] = { "generic", "avx2", "avx512", NULL };
+static const char *const known_names[] = { "generic", "avx2", "avx512", "neon", NULL };
 
 static const nn_kernel *best(void) {
   size_t i;
@@ -100,7 +104,11 @@ static const nn_kernel *best(void) {
   return &nn_kernel_generic;
 }
 
+#if NN_HAVE_NEON
+const nn_kernel *nn_kernel_in_use = &nn_kernel_neon;   /* every AArch64 has it */
+#else
 const nn_kernel *nn_kernel_in_use = &nn_kernel_generic;
+#endif
 
 #if NN_HAVE_X86
 /* At load time, so that forward passes only ever read the pointer. */

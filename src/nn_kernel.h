@@ -49,9 +49,19 @@ typedef struct nn_kernel {
                                  cheaper one sample at a time with linear */
 } nn_kernel;
 
+/* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
+#if defined(__aarch64__) && !defined(NN_GENERIC_ONLY)
+#define NN_HAVE_NEON 1
+#else
+#define NN_HAVE_NEON 0
+#endif
+
 extern const nn_kernel nn_kernel_generic;
 #if NN_HAVE_X86
 extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
+#endif
+#if NN_HAVE_NEON
+extern const nn_kernel nn_kernel_neon;
 #endif
 
 /* Every kernel compiled in, best first, NULL-terminated. */
