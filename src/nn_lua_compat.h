@@ -20,7 +20,8 @@
 **     reads the same on every version;
 **   - luaL_testudata, luaL_setmetatable, luaL_setfuncs with upvalues,
 **     luaL_newlib, lua_rawlen, lua_absindex, lua_rawgetp / lua_rawsetp,
-**     luaL_tolstring, luaL_typeerror, luaL_len, LUA_OK.
+**     lua_geti / lua_seti, lua_copy, lua_len, luaL_tolstring,
+**     luaL_typeerror, luaL_len, luaL_optinteger, LUA_OK.
 ** Each replacement is a static inline function under its own name, and a
 ** macro points the 5.4 name at it, so no call site changes.
 */
@@ -71,6 +72,17 @@ static inline void nn_compat_rawsetp(lua_State *L, int idx, const void *p) {
   lua_rawset(L, idx);
 }
 #define lua_rawsetp nn_compat_rawsetp
+
+/* Pushes the value at from again, over the slot at to. */
+static inline void nn_compat_copy(lua_State *L, int from, int to) {
+  to = lua_absindex(L, to);
+  lua_pushvalue(L, from);
+  lua_replace(L, to);
+}
+#define lua_copy nn_compat_copy
+
+/* Pushes #v (5.1 has no __len for tables: the raw length). */
+#define lua_len(L, i)  lua_pushinteger((L), (lua_Integer)lua_objlen((L), (i)))
 
 /* Raises "too many upvalues" when the stack cannot grow. */
 static inline void nn_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
@@ -161,6 +173,24 @@ static inline int nn_compat_rawgeti(lua_State *L, int idx, lua_Integer n) {
   return lua_type(L, -1);
 }
 #define lua_rawgeti nn_compat_rawgeti
+
+/* t[n] with metamethods, as 5.3 added them: pushes it, returns its type. */
+static inline int nn_compat_geti(lua_State *L, int idx, lua_Integer n) {
+  idx = lua_absindex(L, idx);
+  lua_pushinteger(L, n);
+  lua_gettable(L, idx);
+  return lua_type(L, -1);
+}
+#define lua_geti nn_compat_geti
+
+/* t[n] = the value on top, popped. */
+static inline void nn_compat_seti(lua_State *L, int idx, lua_Integer n) {
+  idx = lua_absindex(L, idx);
+  lua_pushinteger(L, n);
+  lua_insert(L, -2);
+  lua_settable(L, idx);
+}
+#define lua_seti nn_compat_seti
 
 static inline int nn_compat_getfield(lua_State *L, int idx, const char *k) {
   lua_getfield(L, idx, k);
