@@ -63,18 +63,26 @@ nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
   return h;
 }
 
-/* Writes "nn.Linear(4 -> 3)", "nn.ReLU", ... into the buffer. */
+/* Writes "nn.Linear(4 -> 3)", "nn.ReLU", "nn.LeakyReLU(0.01)" ... into the
+** buffer: the sizes of a sized kind, then its hyper-parameters. */
 static void add_module_name(luaL_Buffer *b, const nn_layer *l) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   char num[64];
+  size_t j;
+  const char *sep = "(";
   luaL_addstring(b, "nn.");
   luaL_addstring(b, nn_kind_name(l->kind));
-  if (l->kind == NN_LINEAR)
-    snprintf(num, sizeof num, "(%zu -> %zu)", l->n_in, l->n_out);
-  else if (l->kind == NN_LEAKYRELU)
-    snprintf(num, sizeof num, "(%.7g)", (double)l->alpha);
-  else
-    return;
-  luaL_addstring(b, num);
+  if (d == NULL) return;
+  if (!d->elementwise) {
+    snprintf(num, sizeof num, "(%zu -> %zu", l->n_in, l->n_out);
+    luaL_addstring(b, num);
+    sep = ", ";
+  }
+  for (j = 0; j < d->n_hyper; j++, sep = ", ") {
+    snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
+    luaL_addstring(b, num);
+  }
+  if (sep[0] == ',') luaL_addchar(b, ')');
 }
 
 static void push_module_name(lua_State *L, const nn_layer *l) {
@@ -536,40 +544,62 @@ static size_t check_size(lua_State *L, int arg) {
   return (size_t)n;
 }
 
-/* nn.Linear(n_in, n_out): weights uniform in +-1/sqrt(n_in).  The parameter
-** count is checked before anything is allocated. */
-static int nn_Linear(lua_State *L) {
-  nn_layer l = NN_DENSE(0, 0);
+/* The constructor of every kind, made from its descriptor (upvalue 2 is the
+** kind): nn.Linear(n_in, n_out) for a sized kind, then its hyper-parameters
+** in the descriptor's order, each optional (nn.LeakyReLU([alpha])).  The
+** parameters are uniform in +-1/sqrt(n_in); their count is checked before
+** anything is allocated.  Raises on a bad size or hyper-parameter. */
+static int nn_layer_new(lua_State *L) {
+  nn_kind kind = (nn_kind)lua_tointeger(L, lua_upvalueindex(2));
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  nn_layer l = NN_ACT(kind);
+  int arg = 1;
+  size_t j;
   nn_lnet *h;
-  l.n_in = check_size(L, 1);
-  l.n_out = check_size(L, 2);
-  if (l.n_out * (l.n_in + 1) > NN_MAX_PARAMS)
-    luaL_argerror(L, 2, lua_pushfstring(L, "nn.Linear(%I -> %I) would have more "
-                  "than %I parameters", (lua_Integer)l.n_in, (lua_Integer)l.n_out,
-                  (lua_Integer)NN_MAX_PARAMS));
+  if (!d->elementwise) {
+    l.n_in = check_size(L, 1);
+    l.n_out = check_size(L, 2);
+    if (d->n_params && d->n_params(l.n_in, l.n_out) > NN_MAX_PARAMS)
+      luaL_argerror(L, 2, lua_pushfstring(L, "nn.%s(%I -> %I) would have more "
+                    "than %I parameters", d->name, (lua_Integer)l.n_in,
+                    (lua_Integer)l.n_out, (lua_Integer)NN_MAX_PARAMS));
+    arg = 3;
+  }
+  for (j = 0; j < d->n_hyper; j++, arg++) {
+    const nn_hyper *hp = &d->hyper[j];
+    lua_Number a = luaL_optnumber(L, arg, hp->def);
+    if (!(a >= hp->lo && a <= hp->hi)) {
+      if (hp->lo == -FLT_MAX && hp->hi == FLT_MAX)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number", hp->what));
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s must be between %f and %f",
+                    hp->what, (lua_Number)hp->lo, (lua_Number)hp->hi));
+    }
+    l.hyper[j] = (float)a;
+  }
   push_layer(L, l);
   h = nn_lua_tonet(L, -1);
-  nn_init_uniform(h->net, rng_state(L));
+  if (h->net->n_params) nn_init_uniform(h->net, rng_state(L));
   return 1;
 }
 
-static int push_activation(lua_State *L, nn_kind kind, float alpha) {
-  nn_layer l = NN_ACT(kind);
-  l.alpha = alpha;
-  return push_layer(L, l);
-}
-
-static int nn_ReLU(lua_State *L)     { return push_activation(L, NN_RELU, 0.0f); }
-static int nn_Sigmoid(lua_State *L)  { return push_activation(L, NN_SIGMOID, 0.0f); }
-static int nn_Tanh(lua_State *L)     { return push_activation(L, NN_TANH, 0.0f); }
-static int nn_SoftMax(lua_State *L)  { return push_activation(L, NN_SOFTMAX, 0.0f); }
-static int nn_Identity(lua_State *L) { return push_activation(L, NN_IDENTITY, 0.0f); }
-
-static int nn_LeakyReLU(lua_State *L) {
-  lua_Number a = luaL_optnumber(L, 1, 0.01);
-  if (!(a == a) || a > FLT_MAX || a < -FLT_MAX)
-    luaL_argerror(L, 1, "slope must be a finite number");
-  return push_activation(L, NN_LEAKYRELU, (float)a);
+/* One constructor per kind in the table, named as the kind, into the table
+** at lib, with the rng at index rng as upvalue 1; and lib.kinds, the list
+** of their names. */
+static void open_kinds(lua_State *L, int lib, int rng) {
+  nn_kind k;
+  lua_Integer n = 0;
+  lua_newtable(L);
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d == NULL) continue;
+    lua_pushstring(L, d->name);
+    lua_rawseti(L, -2, ++n);
+    lua_pushvalue(L, rng);
+    lua_pushinteger(L, (lua_Integer)k);
+    lua_pushcclosure(L, nn_layer_new, 2);
+    lua_setfield(L, lib, d->name);
+  }
+  lua_setfield(L, lib, "kinds");
 }
 
 /* Joins the n networks at stack indices first, first+1, ... into one new
@@ -603,9 +633,10 @@ static nn_lnet *join(lua_State *L, int first, int n, int sequential, int arg) {
     size_t i;
     for (i = 0; i < p->n_layers; i++, at++) {
       const nn_layer *src = &p->layers[i];
-      if (src->kind == NN_LINEAR)
+      size_t count = nn_layer_n_params(src);
+      if (count)
         memcpy(h->net->params + h->net->layers[at].w, p->params + src->w,
-               src->n_out * (src->n_in + 1) * sizeof(float));
+               count * sizeof(float));
     }
   }
   lua_replace(L, pins);   /* the new network where the pins began */
@@ -772,10 +803,7 @@ static const luaL_Reg net_methods[] = {
 };
 
 static const luaL_Reg constructors[] = {
-  {"Linear", nn_Linear},   {"ReLU", nn_ReLU},       {"LeakyReLU", nn_LeakyReLU},
-  {"Sigmoid", nn_Sigmoid}, {"Tanh", nn_Tanh},       {"SoftMax", nn_SoftMax},
-  {"Identity", nn_Identity}, {"Sequential", nn_Sequential}, {"seed", nn_seed},
-  {"kernel", nn_kernel_lua},
+  {"Sequential", nn_Sequential}, {"seed", nn_seed}, {"kernel", nn_kernel_lua},
   {NULL, NULL}
 };
 
@@ -793,6 +821,7 @@ int luaopen_nn_core(lua_State *L) {
   luaL_newlibtable(L, constructors);
   rng = (uint64_t *)lua_newuserdatauv(L, sizeof *rng, 0);
   *rng = 0;
+  open_kinds(L, lua_gettop(L) - 1, lua_gettop(L));
   luaL_setfuncs(L, constructors, 1);
   lua_pushliteral(L, NN_VERSION);
   lua_setfield(L, -2, "_VERSION");
