@@ -15,9 +15,8 @@ local TOL_PRINTED = 5e-5
 local function sh(cmd) return (compat.sh(cmd):gsub("\n$", "")) end
 
 -- The Lua the library was built for: its flags from pkg-config.
-local LUA_PC = compat.LUA:match("[^/]*$")
-local LUA_CFLAGS = sh("pkg-config --cflags " .. LUA_PC)
-local LUA_LIBS = sh("pkg-config --libs " .. LUA_PC)
+local LUA_CFLAGS = sh("pkg-config --cflags " .. compat.LUA_PC)
+local LUA_LIBS = sh("pkg-config --libs " .. compat.LUA_PC)
 local LIBNN = compat.BUILD .. "/libnn.a"
 local HOST_LIBS = LIBNN .. " " .. LUA_LIBS .. " -lsqlite3 -lm"
 

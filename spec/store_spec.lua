@@ -44,12 +44,7 @@ local function count(store, tbl)
   return value(store, "SELECT count(*) AS n FROM " .. tbl)
 end
 
---- Run sh code; its standard output.
-local function sh(cmd)
-  local ok, out = compat.run(cmd)
-  assert(ok, cmd .. " failed: " .. out)
-  return out
-end
+local sh = compat.sh
 
 --- a xor b for a byte b, on the low byte of a (arithmetic, for every Lua).
 local function xor_byte(a, b)
@@ -536,11 +531,7 @@ describe("load refuses a damaged version", function()
     assert.has_error(function() store:load("leaf_flower", 1) end, message)
   end
 
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn, nil, 2) end)
   after_each(function() store:close() end)
 
   it("whose weights blob was cut short", function()
@@ -648,10 +639,7 @@ end)
 
 describe("label maps", function()
   local store
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn) end)
   after_each(function() store:close() end)
 
   it("read the same weights as weather", function()
@@ -708,10 +696,7 @@ end)
 
 describe("classify, log and feedback", function()
   local store
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn) end)
   after_each(function() store:close() end)
 
   it("classify gives the seed's answer and logs it", function()
@@ -1042,8 +1027,7 @@ describe("the log buffer", function()
   local path, setup
   before_each(function()
     path = tmpdb()
-    setup = assert(nn.open(path))
-    setup:save("leaf_flower", seed_net(seed.labels))
+    setup = seed.store(nn, path)
   end)
   after_each(function()
     setup:close()

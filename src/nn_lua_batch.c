@@ -8,8 +8,9 @@
 ** One batch forward pass in C and an argmax per row, with no Lua call per
 ** row: labels[r] is the label of row r's largest output (its 1-based index
 ** when there are no labels), scores[r] that output, Y every output, one row
-** per sample (as net:forward(X) gives it).  net_classify in nn_lua.c calls
-** this for a matrix; the single-sample path stays there.  This file does no
+** per sample (as net:forward(X) gives it).  net_classify in nn_lua_net.c
+** calls this for a matrix; the single-sample path and the check of X that
+** net:forward(X) shares (nn_lua_checkbatch) stay there.  This file does no
 ** arithmetic of its own.
 */
 #include "lua.h"
@@ -17,18 +18,6 @@
 
 #include "nn_engine.h"
 #include "nn_lua.h"
-
-/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
-** a sample is taken too) or has another width than the net's inputs. */
-const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_tomatrix(L, 2);
-  if (X == NULL)
-    luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
-  return X;
-}
 
 /* net at 1, X at 2, labels at labels (0: the network's own, else none);
 ** net is the network's pinned block.  Raises on X of another type or width. */

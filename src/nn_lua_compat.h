@@ -15,7 +15,8 @@
 **   - integers: before 5.3 a number is an integer when its value is
 **     integral and fits lua_Integer, and luaL_checkinteger raises 5.4's
 **     "number has no integer representation" on the others;
-**   - "%I" in lua_pushfstring and luaL_error, which 5.1 and 5.2 lack;
+**   - "%I" in lua_pushfstring and luaL_error, which 5.1 and 5.2 lack, and
+**     "%f" written as 5.3 and later write a float ("4.0", not "4");
 **   - type names in messages: metatables carry __name, so "got nn.Matrix"
 **     reads the same on every version;
 **   - luaL_testudata, luaL_setmetatable, luaL_setfuncs with upvalues,
@@ -260,7 +261,11 @@ static inline const char *nn_compat_pushvfstring(lua_State *L, const char *fmt,
       break;
     case 'd': lua_pushfstring(L, "%d", va_arg(ap, int)); break;
     case 'c': lua_pushfstring(L, "%c", va_arg(ap, int)); break;
-    case 'f': lua_pushfstring(L, "%f", va_arg(ap, lua_Number)); break;
+    case 'f':   /* as 5.3 and 5.4 print a float: 4.0, not 4 */
+      snprintf(num, sizeof num - 2, LUA_NUMBER_FMT, (double)va_arg(ap, lua_Number));
+      if (num[strspn(num, "-0123456789")] == '\0') strcat(num, ".0");
+      lua_pushstring(L, num);
+      break;
     case 'p': lua_pushfstring(L, "%p", va_arg(ap, void *)); break;
     case 's': {
       const char *s = va_arg(ap, const char *);

@@ -8,6 +8,8 @@ local compat = {}
 -- module was built into; make test sets both.
 compat.LUA = os.getenv("LUA") or "lua5.4"
 compat.BUILD = os.getenv("NN_BUILD") or "build"
+--- Its pkg-config name (Debian's: lua5.1 ... lua5.4, luajit).
+compat.LUA_PC = compat.LUA:match("[^/]*$")
 
 compat.unpack = table.unpack or unpack
 
