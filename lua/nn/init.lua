@@ -6,6 +6,7 @@
 -- `socket.core`.  Nothing here runs in a forward pass.
 
 local core = require "nn.core"
+local svg = require "nn.svg"
 
 local nn = {
   _VERSION = "nn " .. core._VERSION,
@@ -26,6 +27,12 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- pictures, as SVG text: nn.svg(net [, opts]), nn.svg_history(history)
+  svg = svg.network,
+  svg_history = svg.history,
 }
+
+-- Pictures of what a store holds, as methods of every store.
+core.Store.__index.svg_confusion = svg.store_confusion
 
 return nn
