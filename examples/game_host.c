@@ -1,7 +1,8 @@
 /*
 ** game_host.c: a C program that embeds Lua and links nn statically, as a
 ** game engine does: nn.core comes from libnn.a (preloaded, no .so on the
-** search path), the front module from lua/nn/init.lua, and a per-frame
+** search path), the front module from lua/nn/init.lua (the Lua files it
+** requires in turn, nn.svg and the like, from package.path), and a per-frame
 ** script decides for many agents through one network, logging a sample of
 ** the decisions into SQLite.  After the run, a plain SQLite connection of
 ** the host's own asks the same model in SQL (nn_classify, made part of
@@ -10,7 +11,7 @@
 **   make                                   # build/libnn.a
 **   cc -std=c99 -O2 -Isrc examples/game_host.c build/libnn.a \
 **      $(pkg-config --cflags --libs lua5.4) -lsqlite3 -lm -o game_host
-**   ./game_host lua/nn/init.lua game.db 200 60
+**   LUA_PATH='lua/?.lua;;' ./game_host lua/nn/init.lua game.db 200 60
 **
 ** Arguments: the front module's file, the database, the number of agents
 ** and of frames.  Installed, link with $(pkg-config --cflags --libs nn lua5.4)

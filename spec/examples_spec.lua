@@ -16,7 +16,10 @@ local remove_db = require("spec.support.db").remove
 describe("examples", function()
   local db
   before_each(function() db = os.tmpname() end)
-  after_each(function() remove_db(db) end)
+  after_each(function()
+    remove_db(db)
+    os.remove(db .. "-network.svg")
+  end)
 
   it("leaf_flower.lua tells the seed's numbers and logs them", function()
     local out = run(LUA .. " examples/leaf_flower.lua " .. db)
@@ -29,6 +32,21 @@ describe("examples", function()
       "read as weather: sunny (0.6457)",
       "accuracy of leaf_flower v1: 2 of 2 right (1.00)",
       "saved version 2, whose flower bias of 5 sees flowers everywhere")
+  end)
+
+  it("leaf_flower.lua draws the seed's figure: the picture the README shows", function()
+    local out = run(LUA .. " examples/leaf_flower.lua " .. db)
+    local drawn = db .. "-network.svg"
+    assert.truthy(out:find("6. Drawn: " .. drawn, 1, true))
+    local f = assert(io.open(drawn))
+    local svg = f:read("*a")
+    f:close()
+    os.remove(drawn)
+    f = assert(io.open("examples/demo-network.svg"))
+    local committed = f:read("*a")
+    f:close()
+    -- make demo made examples/demo-network.svg; it must not drift from the code
+    assert.equal(committed, svg)
   end)
 
   it("queries.sql runs in the sqlite3 shell on the demo's database", function()

@@ -45,6 +45,8 @@ end)
 
 describe("examples/game_host.c", function()
   local exe, db
+  -- the Lua files the front module requires (nn.svg, ...), from the clone
+  local ENV = "LUA_PATH='lua/?.lua;;' "
   setup(function()
     exe = c.compile("examples/game_host.c " .. LUA_CFLAGS, HOST_LIBS)
   end)
@@ -53,7 +55,7 @@ describe("examples/game_host.c", function()
   after_each(function() remove_db(db) end)
 
   it("runs a frame loop for 200 agents with nn preloaded, logging every 50th decision", function()
-    local out = c.run(exe, "lua/nn/init.lua " .. db .. " 200 60")
+    local out = c.run(ENV .. exe, "lua/nn/init.lua " .. db .. " 200 60")
     local n, flee, fight, hide, logged =
       out:match("^(%d+) decisions: flee (%d+), fight (%d+), hide (%d+); (%d+) logged\n")
     assert.equal("12000", n, out)
@@ -76,7 +78,7 @@ describe("examples/game_host.c", function()
       pending("valgrind is not installed")
       return
     end
-    local ok, out = try("valgrind -q --error-exitcode=1 --leak-check=full "
+    local ok, out = try(ENV .. "valgrind -q --error-exitcode=1 --leak-check=full "
       .. "--errors-for-leak-kinds=definite --show-leak-kinds=definite " .. exe,
       "lua/nn/init.lua " .. db .. " 20 5")
     assert(ok, out)

@@ -16,26 +16,42 @@ local function make(args)
   return run("make -s " .. args .. " LUA=" .. LUA)
 end
 
---- The files (and links) under dir, as sorted paths relative to it.
-local function files(dir)
+--- The lines of out, sorted.
+local function sorted_lines(out)
   local list = {}
-  for path in run("cd '" .. dir .. "' && find . -type f -o -type l | sort"):gmatch("[^\n]+") do
-    list[#list + 1] = path
-  end
+  for line in out:gmatch("[^\n]+") do list[#list + 1] = line end
+  table.sort(list)
   return list
 end
 
---- The files make install puts under prefix, sorted as files() lists them.
+--- The files (and links) under dir, as sorted paths relative to it.
+local function files(dir)
+  return sorted_lines(run("cd '" .. dir .. "' && find . -type f -o -type l"))
+end
+
+--- The files make install puts under prefix, sorted as files() lists them:
+-- every Lua file of lua/nn (nn, nn.svg, nn.cli, ...) among them.
 local function installed(prefix)
-  return {
+  local list = {
+    prefix .. "/bin/nn",
     prefix .. "/include/nn/nn.h",
     prefix .. "/include/nn/nn_engine.h",
     prefix .. "/lib/libnn.a",
     prefix .. "/lib/lua/" .. V .. "/nn/core.so",
     prefix .. "/lib/nn0.so",
     prefix .. "/lib/pkgconfig/nn.pc",
-    prefix .. "/share/lua/" .. V .. "/nn/init.lua",
   }
+  for _, name in ipairs(sorted_lines(run("cd lua/nn && ls *.lua"))) do
+    list[#list + 1] = prefix .. "/share/lua/" .. V .. "/nn/" .. name
+  end
+  table.sort(list)
+  return list
+end
+
+--- The paths that find nn only under the prefix at root, as shell words.
+local function installed_paths(root)
+  return ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua' LUA_CPATH='%s/lib/lua/%s/?.so'")
+    :format(root, V, root, V, root, V)
 end
 
 --- What a Lua script prints with nn found only under the prefix at root.
@@ -43,8 +59,7 @@ local function run_installed(root)
   local script = [[local nn = require "nn"
     local net = nn.Sequential{ nn.Linear(2, 2), nn.SoftMax() }
     print(nn._VERSION, #net:forward{ 1, 2 })]]
-  return run(("cd / && LUA_PATH='%s/share/lua/%s/?/init.lua' LUA_CPATH='%s/lib/lua/%s/?.so' %s -e '%s'")
-    :format(root, V, root, V, LUA, script))
+  return run(("cd / && %s %s -e '%s'"):format(installed_paths(root), LUA, script))
 end
 
 describe("make install", function()
@@ -65,9 +80,11 @@ describe("make install", function()
     assert.same({ "./opt/nn/lib/lua/" .. V .. "/other.so" }, files(dest))
   end)
 
-  it("gives a module that Lua loads from the installed paths", function()
+  it("gives a module that Lua loads from the installed paths, and the command", function()
     make("install DESTDIR='" .. dest .. "' PREFIX=/usr")
     assert.equal("nn 0.1.0\t2\n", run_installed(dest .. "/usr"))
+    local out = run(("cd / && %s %s/usr/bin/nn models --help"):format(installed_paths(dest .. "/usr"), dest))
+    assert.truthy(out:find("^usage: nn models"), out)
   end)
 
   it("writes a pkg-config file with the installed paths", function()

@@ -856,7 +856,7 @@ void nn_lua_open_store(lua_State *L) {
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
   lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lua_setfield(L, -2, "Store");     /* so the front module can add methods */
   luaL_newmetatable(L, NN_ROWS);
   luaL_setfuncs(L, rows_meta, 0);
   lua_pop(L, 1);
