@@ -459,7 +459,7 @@ size_t nn_argmax(const float *y, size_t n) {
 /* --- initialisation ---------------------------------------------------- */
 
 /* splitmix64: small, fast, and every seed (0 too) gives a good stream. */
-static uint64_t splitmix64(uint64_t *state) {
+uint64_t nn_splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15u);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
@@ -468,7 +468,7 @@ static uint64_t splitmix64(uint64_t *state) {
 
 /* Uniform in [-1, 1) from the top 24 bits, exact in float. */
 static float uniform_pm1(uint64_t *state) {
-  return (float)(splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+  return (float)(nn_splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
 }
 
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {

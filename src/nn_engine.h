@@ -159,6 +159,9 @@ size_t nn_argmax(const float *y /* [n] */, size_t n);
 void nn_init_uniform(nn_net *net, uint64_t *rng_state);
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state);
 
+/* The next number of that splitmix64 stream (training shuffles with it). */
+uint64_t nn_splitmix64(uint64_t *state);
+
 /* fold: Identity layers dropped and each run of adjacent Linear layers
 ** merged into one (W = W2 W1, b = W2 b1 + b2, summed in double).  First
 ** nn_fold_layout gives the folded layers (at most net->n_layers of them) and

@@ -8,6 +8,7 @@
 ** one process-wide pointer, read by every forward pass.  Not thread-safe to
 ** change while forward passes run, as nn_engine.h says.
 */
+#include <math.h>
 #include <string.h>
 
 #include "nn_engine.h"
@@ -72,11 +73,27 @@ static void tile_generic(float *c, const float *a, size_t lda, const float *b,
   }
 }
 
+/* Each value's update in the order the vector sets use, so that the tails
+** they leave here agree with them. */
+void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
+                    const nn_adam_consts *c) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    float mi = c->b1 * m[i] + (1.0f - c->b1) * g[i];
+    float vi = c->b2 * v[i] + (1.0f - c->b2) * (g[i] * g[i]);
+    float denom = sqrtf(vi) * c->inv_sqrt_bc2 + c->eps;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i] * c->decay - c->step * (mi / denom);
+  }
+}
+
 static int always(void) { return 1; }
 
 const nn_kernel nn_kernel_generic = {
   "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
-  GENERIC_MR, GENERIC_NR, 256, 0, 2
+  GENERIC_MR, GENERIC_NR, 256, 0, 2,
+  nn_adam_scalar
 };
 
 

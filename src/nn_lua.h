@@ -112,4 +112,8 @@ void nn_lua_open_matrix(lua_State *L);
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);
 
+/* Register training (nn_lua_train.c): the criteria, nn.Trainer, and
+** net:backward, net:get_params, net:set_params on nn.Network. */
+void nn_lua_open_train(lua_State *L);
+
 #endif

@@ -26,6 +26,11 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- training: criteria (crit:forward, crit:backward) and the trainer
+  MSECriterion = core.MSECriterion,
+  CrossEntropyCriterion = core.CrossEntropyCriterion,
+  BCECriterion = core.BCECriterion,
+  Trainer = core.Trainer,
 }
 
 return nn
