@@ -293,6 +293,18 @@ static int crit_tostring(lua_State *L) {
 
 /* --- parameters and the backward pass ------------------------------------- */
 
+/* Raises (blaming argument arg) unless every layer of net has a backward
+** pass and some layer has parameters. */
+static void check_trainable(lua_State *L, const nn_net *net, int arg) {
+  size_t i;
+  for (i = 0; i < net->n_layers; i++)
+    if (nn_kind_info_of(net->layers[i].kind)->backward == NULL)
+      luaL_argerror(L, arg, lua_pushfstring(L, "module %I (nn.%s) has no backward pass",
+                    (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind)));
+  if (net->n_outputs == 0 || net->n_params == 0)
+    luaL_argerror(L, arg, "the network has no parameters to train");
+}
+
 /* net:get_params() --> nn.Matrix(1, n_params), the weights in stored order */
 static int net_get_params(lua_State *L) {
   const nn_net *net;
@@ -335,8 +347,7 @@ static int net_backward(lua_State *L) {
   nn_lua_checknet(L, 1);
   lua_settop(L, 4);
   net = nn_lua_pinnet(L, 1);                /* at 5 */
-  if (net->n_outputs == 0)
-    return luaL_error(L, "backward: the network has no nn.Linear");
+  check_trainable(L, net, 1);
   n_x = net->n_inputs;
   n_y = net->n_outputs;
   X = nn_lua_tomatrix(L, 2);
@@ -563,8 +574,7 @@ static int nn_Trainer(lua_State *L) {
   nn_lua_checknet(L, 1);
   lua_settop(L, 2);
   net = nn_lua_pinnet(L, 1);                /* at 3 */
-  if (net->n_outputs == 0 || net->n_params == 0)
-    luaL_argerror(L, 1, "the network has no nn.Linear to train");
+  check_trainable(L, net, 1);
   read_options(L, 2, net, &o, &head);       /* options table at 4 */
   bytes = nn_trainer_size(net, &o);
   if (bytes == 0 || bytes > ((size_t)-1) / 2 - off)

@@ -1,16 +1,12 @@
 /*
-** nn_train.c: the trainer: batches forward and backward through a network,
-** losses, and the optimizers SGD, Adam (AdamW) and iRPROP-.
+** nn_train.c: the trainer: chunks of rows forward and backward through a
+** network, losses, and the optimizers SGD, Adam (AdamW) and iRPROP-.
 **
 ** Pure C99: no Lua, no SQLite, no allocation (the trainer's block comes from
-** the caller, see nn_train.h).  Rows go through the net a chunk at a time
-** in the panel layout of nn_engine.c: panel p of a buffer holds
-** [stride][nr] floats, value i of sample p*nr+c at [i][c], so that every
-** product is a run of calls of the kernel set's tile (C += A B, A rows read
-** in place, B a [kc][nr] block):
-**   forward  Y  = W X      A: W's rows, B: X's panels
-**   dX       dX = W^T dY   A: W transposed once per step, B: dY's panels
-**   dW       dW = dY X^T   A: dY feature-major, B: X repacked [kc samples][nr features]
+** the caller, see nn_train.h).  Rows go through the net a chunk at a time in
+** the panel layout of nn_engine.c (nn_panels), every layer through its
+** kind's descriptor: forward_batch on the way in, keeping each layer's
+** output, then backward (nn_train_kinds.c) from the loss's gradient.
 ** Samples past the chunk's last row are zeros on the way in and get a zero
 ** gradient, so they add nothing.  Every sum is taken in one fixed order:
 ** the same kernel set gives the same bits.
@@ -31,15 +27,14 @@ struct nn_trainer {
   nn_train_opts o;
   size_t n_layers, n_params, n_x, n_out;
   size_t cap;                /* rows per chunk */
+  size_t stride;             /* floats a feature takes in a panel, rounded for every set */
+  size_t act_floats;         /* floats of one buffer of panels */
   uint64_t steps;
-  size_t mr_all, nr_all, mr_max, kc_max;   /* over every kernel set */
   nn_layer *layers;          /* [n_layers]: what nn_trainer_fits compares */
-  size_t *aoff;              /* [n_layers + 1]: act i at acts + aoff[i + 1], input at aoff[0] */
-  size_t *stride;            /* [n_layers + 1]: floats per panel row block, input first */
   float *grad, *m, *v;       /* [n_params] each */
-  float *acts;               /* every layer's output, in panels */
-  float *d0, *d1;            /* gradients in panels [panels][max stride][nr] */
-  float *xs, *dyt, *wt, *part, *ctmp;
+  float *acts;               /* [n_layers + 1] buffers: the input, then each layer's output */
+  float *d0, *d1;            /* gradients, in panels */
+  float *part, *work;        /* the tile's scratch; the backward passes' */
   float *rm_y, *rm_d, *rm_t; /* row-major [cap][n_out]: outputs, their gradient, targets */
   uint32_t *rm_c;            /* [cap] classes of the chunk */
 };
@@ -68,68 +63,51 @@ static size_t gcd(size_t a, size_t b) {
   return a;
 }
 
-/* Sizes every kernel set needs, so nn_kernel_select between steps is safe:
-** mr_all and nr_all are multiples of every set's mr and nr. */
-static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *mr_max, size_t *kc_max) {
+/* mr_all and nr_all are multiples of every kernel set's mr and nr, so that
+** nn_kernel_select between steps is safe; part fits any set's tile scratch. */
+static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *part) {
   size_t i;
-  *mr_all = *nr_all = *mr_max = *kc_max = 1;
+  *mr_all = *nr_all = *part = 1;
   for (i = 0; nn_kernels[i] != NULL; i++) {
     const nn_kernel *k = nn_kernels[i];
     *mr_all = *mr_all / gcd(*mr_all, k->mr) * k->mr;
     *nr_all = *nr_all / gcd(*nr_all, k->nr) * k->nr;
-    if (k->mr > *mr_max) *mr_max = k->mr;
-    if (k->kc > *kc_max) *kc_max = k->kc;
+    if (k->mr * k->kc > *part) *part = k->mr * k->kc;
   }
 }
 
 /* The parts of the block in floats, each a whole number of cache lines. */
 typedef struct plan_t {
-  size_t head, layers, offsets, params, acts, d, xs, dyt, wt, part, ctmp, rm,
-         rm_c, total;
+  size_t head, layers, params, act, d, part, work, rm, rm_c, stride, total;
 } plan_t;
 
 static size_t floats_of(size_t bytes) {
   return ROUND_UP((bytes + sizeof(float) - 1) / sizeof(float), ALIGN_FLOATS);
 }
 
-/* Floats of the buffer of one layer's output (or of the input), width wide. */
-static size_t act_floats(size_t width, size_t cap, size_t mr_all, size_t nr_all) {
-  return ROUND_UP(ROUND_UP(cap, nr_all) * ROUND_UP(width, mr_all), ALIGN_FLOATS);
-}
-
 /* Widths are below 2^24, cap below 2^20 and layers below 2^16: no product
 ** here overflows 64 bits. */
 static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
-  size_t mr_all, nr_all, mr_max, kc_max, i, width = net->n_inputs, cap_pad;
-  size_t max_width = width, max_in = 1, max_out = 1, max_w = 1;
-  kernel_bounds(&mr_all, &nr_all, &mr_max, &kc_max);
-  cap_pad = ROUND_UP(cap, nr_all);
-  p->acts = act_floats(width, cap, mr_all, nr_all);
+  size_t mr_all, nr_all, part, i, width = net->n_inputs, work = 1;
+  kernel_bounds(&mr_all, &nr_all, &part);
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    if (l->kind == NN_LINEAR) {
-      width = l->n_out;
-      if (l->n_in > max_in) max_in = l->n_in;
-      if (l->n_out > max_out) max_out = l->n_out;
-      if (l->n_in * l->n_out > max_w) max_w = l->n_in * l->n_out;
-    }
-    if (width > max_width) max_width = width;
-    p->acts += act_floats(width, cap, mr_all, nr_all);
+    size_t need = nn_backward_work_size(l->n_in, l->n_out, cap);
+    if (l->n_out > width) width = l->n_out;
+    if (l->n_in > width) width = l->n_in;
+    if (!nn_kind_info_of(l->kind)->elementwise && need > work) work = need;
   }
+  p->stride = ROUND_UP(width, mr_all);
   p->head = floats_of(sizeof(nn_trainer)) + ALIGN_FLOATS;   /* slack to align */
   p->layers = floats_of(net->n_layers * sizeof(nn_layer) + 1);
-  p->offsets = floats_of((net->n_layers + 1) * sizeof(size_t));
   p->params = floats_of(net->n_params * sizeof(float));
-  p->d = act_floats(max_width, cap, mr_all, nr_all);
-  p->xs = ROUND_UP(ROUND_UP(max_in, nr_all) * cap_pad, ALIGN_FLOATS);
-  p->dyt = ROUND_UP(ROUND_UP(max_out, mr_all) * cap_pad, ALIGN_FLOATS);
-  p->wt = ROUND_UP(max_w, ALIGN_FLOATS);
-  p->part = ROUND_UP(mr_max * kc_max, ALIGN_FLOATS);
-  p->ctmp = ROUND_UP(mr_max * nr_all, ALIGN_FLOATS);
+  p->act = ROUND_UP(ROUND_UP(cap, nr_all) * p->stride, ALIGN_FLOATS);
+  p->part = ROUND_UP(part, ALIGN_FLOATS);
+  p->work = ROUND_UP(work, ALIGN_FLOATS);
   p->rm = ROUND_UP(cap * (net->n_outputs ? net->n_outputs : 1), ALIGN_FLOATS);
   p->rm_c = floats_of(cap * sizeof(uint32_t));
-  p->total = p->head + p->layers + 2 * p->offsets + 3 * p->params + p->acts +
-             2 * p->d + p->xs + p->dyt + p->wt + p->part + p->ctmp + 3 * p->rm + p->rm_c;
+  p->total = p->head + p->layers + 3 * p->params + (net->n_layers + 3) * p->act +
+             p->part + p->work + 3 * p->rm + p->rm_c;
   return p->total;
 }
 
@@ -140,8 +118,10 @@ static size_t chunk_rows(const nn_train_opts *o) {
 
 size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o) {
   plan_t p;
-  size_t total;
+  size_t total, i;
   if (net->n_outputs == 0) return 0;     /* nothing to train */
+  for (i = 0; i < net->n_layers; i++)
+    if (nn_kind_info_of(net->layers[i].kind)->backward == NULL) return 0;
   total = plan(&p, net, chunk_rows(o));
   if (total > ((size_t)-1) / sizeof(float) / 2) return 0;
   return total * sizeof(float);
@@ -151,7 +131,6 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   plan_t p;
   float *base, *at;
   nn_trainer *tr;
-  size_t i, width, off;
   size_t total = plan(&p, net, chunk_rows(o));
   memset(block, 0, total * sizeof(float));
   base = (float *)block;
@@ -164,35 +143,22 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   tr->n_params = net->n_params;
   tr->n_x = net->n_inputs;
   tr->n_out = net->n_outputs;
-  kernel_bounds(&tr->mr_all, &tr->nr_all, &tr->mr_max, &tr->kc_max);
+  tr->stride = p.stride;
+  tr->act_floats = p.act;
   tr->layers = (nn_layer *)at;  at += p.layers;
-  tr->aoff = (size_t *)at;      at += p.offsets;
-  tr->stride = (size_t *)at;    at += p.offsets;
   tr->grad = at;                at += p.params;
   tr->m = at;                   at += p.params;
   tr->v = at;                   at += p.params;
-  tr->acts = at;                at += p.acts;
-  tr->d0 = at;                  at += p.d;
-  tr->d1 = at;                  at += p.d;
-  tr->xs = at;                  at += p.xs;
-  tr->dyt = at;                 at += p.dyt;
-  tr->wt = at;                  at += p.wt;
+  tr->acts = at;                at += (net->n_layers + 1) * p.act;
+  tr->d0 = at;                  at += p.act;
+  tr->d1 = at;                  at += p.act;
   tr->part = at;                at += p.part;
-  tr->ctmp = at;                at += p.ctmp;
+  tr->work = at;                at += p.work;
   tr->rm_y = at;                at += p.rm;
   tr->rm_d = at;                at += p.rm;
   tr->rm_t = at;                at += p.rm;
   tr->rm_c = (uint32_t *)at;
   if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
-  /* Buffer 0 is the input; buffer i + 1 the output of layer i. */
-  width = net->n_inputs;
-  off = 0;
-  for (i = 0; i <= net->n_layers; i++) {
-    if (i > 0 && net->layers[i - 1].kind == NN_LINEAR) width = net->layers[i - 1].n_out;
-    tr->aoff[i] = off;
-    tr->stride[i] = ROUND_UP(width, tr->mr_all);
-    off += act_floats(width, tr->cap, tr->mr_all, tr->nr_all);
-  }
   nn_trainer_reset(tr);
   return tr;
 }
@@ -203,7 +169,7 @@ int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *a = &net->layers[i], *b = &tr->layers[i];
     if (a->kind != b->kind || a->n_in != b->n_in || a->n_out != b->n_out ||
-        a->w != b->w || memcmp(&a->alpha, &b->alpha, sizeof(float)) != 0)
+        a->w != b->w || memcmp(a->hyper, b->hyper, sizeof a->hyper) != 0)
       return 0;
   }
   return 1;
@@ -224,199 +190,28 @@ float *nn_trainer_grad(nn_trainer *tr) { return tr->grad; }
 uint64_t nn_trainer_steps(const nn_trainer *tr) { return tr->steps; }
 
 
-/* --- products on panels ------------------------------------------------- */
-
-/* out = A in (+ bias) for every panel: A is n_rows x n_k, row i at a + i lda;
-** in holds n_k values a sample ([in_stride][nr] a panel), out n_rows
-** ([out_stride][nr]).  As nn_engine.c's linear_panels: full tiles read A in
-** place; its last n_rows % mr rows are copied into part with zero rows
-** after them ([mr][kc]), so that every tile computes mr rows. */
-static void gemm_panels(const nn_kernel *k, float *out, size_t out_stride,
-                        const float *in, size_t in_stride, float *part,
-                        const float *a, size_t lda, const float *bias,
-                        size_t n_rows, size_t n_k, size_t panels) {
-  size_t mr = k->mr, nr = k->nr;
-  size_t n_full = n_rows / mr * mr, n_pad = ROUND_UP(n_rows, mr);
-  size_t p, j, c, k0, i;
-  for (p = 0; p < panels; p++) {
-    float *o = out + p * out_stride * nr;
-    for (j = 0; j < n_pad; j++) {
-      float v = bias != NULL && j < n_rows ? bias[j] : 0.0f;
-      for (c = 0; c < nr; c++) o[j * nr + c] = v;
-    }
-  }
-  for (k0 = 0; k0 < n_k; k0 += k->kc) {
-    size_t kc = n_k - k0 < k->kc ? n_k - k0 : k->kc;
-    if (n_full < n_rows)
-      for (j = 0; j < mr; j++)
-        for (i = 0; i < kc; i++)
-          part[j * kc + i] = n_full + j < n_rows ? a[(n_full + j) * lda + k0 + i] : 0.0f;
-    for (p = 0; p < panels; p++) {
-      const float *bp = in + p * in_stride * nr + k0 * nr;
-      float *o = out + p * out_stride * nr;
-      for (j = 0; j < n_full; j += mr)
-        k->tile(o + j * nr, a + j * lda + k0, lda, bp, kc);
-      if (n_full < n_rows) k->tile(o + n_full * nr, part, kc, bp, kc);
-    }
-  }
-}
-
-/* dyt [n_pad][bp] = dy's panels feature-major, rows past n_out zero; db +=
-** each row's sum (padded samples are zeros). */
-static void pack_dyt(float *dyt, float *db /* [n_out] */, const float *dy,
-                     size_t stride, size_t n_out, size_t n_pad, size_t panels,
-                     size_t nr) {
-  size_t bp = panels * nr, j, p, c;
-  for (j = 0; j < n_out; j++) {
-    float *row = dyt + j * bp, s = 0.0f;
-    for (p = 0; p < panels; p++)
-      for (c = 0; c < nr; c++) row[p * nr + c] = dy[p * stride * nr + j * nr + c];
-    for (c = 0; c < bp; c++) s += row[c];
-    db[j] += s;
-  }
-  if (n_pad > n_out) memset(dyt + n_out * bp, 0, (n_pad - n_out) * bp * sizeof(float));
-}
-
-/* xs [q][bp][nr] = x's panels as blocks of nr features, sample-major: the
-** B of dW = dY X^T.  Features past n_in are zeros. */
-static void pack_xs(float *xs, const float *x, size_t stride, size_t n_in,
-                    size_t panels, size_t nr) {
-  size_t bp = panels * nr, q, s, f;
-  for (q = 0; q < n_in; q += nr) {
-    float *blk = xs + q / nr * bp * nr;
-    size_t nf = n_in - q < nr ? n_in - q : nr;
-    for (s = 0; s < bp; s++) {
-      const float *src = x + (s / nr) * stride * nr + q * nr + s % nr;
-      for (f = 0; f < nf; f++) blk[s * nr + f] = src[f * nr];
-      for (; f < nr; f++) blk[s * nr + f] = 0.0f;
-    }
-  }
-}
-
-/* dw [n_out][n_in] += dyt xs^T, one mr x nr block at a time through ctmp. */
-static void gemm_dw(const nn_kernel *k, float *dw, const float *dyt,
-                    const float *xs, float *ctmp, size_t n_out, size_t n_in,
-                    size_t bp) {
-  size_t mr = k->mr, nr = k->nr, q, j, k0, m, f;
-  for (q = 0; q < n_in; q += nr) {
-    const float *blk = xs + q / nr * bp * nr;
-    size_t nf = n_in - q < nr ? n_in - q : nr;
-    for (j = 0; j < n_out; j += mr) {
-      size_t nm = n_out - j < mr ? n_out - j : mr;
-      memset(ctmp, 0, mr * nr * sizeof(float));
-      for (k0 = 0; k0 < bp; k0 += k->kc) {
-        size_t kc = bp - k0 < k->kc ? bp - k0 : k->kc;
-        k->tile(ctmp, dyt + j * bp + k0, bp, blk + k0 * nr, kc);
-      }
-      for (m = 0; m < nm; m++) {
-        float *row = dw + (j + m) * n_in + q;
-        const float *c = ctmp + m * nr;
-        for (f = 0; f < nf; f++) row[f] += c[f];
-      }
-    }
-  }
-}
-
-/* wt [n_in][n_out] = W^T, in blocks that stay in cache. */
-static void transpose(float *wt, const float *w, size_t n_out, size_t n_in) {
-  size_t i0, j0, i, j;
-  for (j0 = 0; j0 < n_out; j0 += 16)
-    for (i0 = 0; i0 < n_in; i0 += 16)
-      for (j = j0; j < n_out && j < j0 + 16; j++)
-        for (i = i0; i < n_in && i < i0 + 16; i++)
-          wt[i * n_out + j] = w[j * n_in + i];
-}
-
-
-/* --- per-kind passes ---------------------------------------------------- */
-
-void nn_relu_backward(float *dx, const float *dy, const float *y, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-void nn_leaky_relu_backward(float *dx, const float *dy, const float *x,
-                            float alpha, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
-}
-
-void nn_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
-}
-
-void nn_tanh_backward(float *dx, const float *dy, const float *y, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-}
-
-void nn_identity_backward(float *dx, const float *dy, size_t n) {
-  if (dx != dy) memmove(dx, dy, n * sizeof(float));
-}
-
-void nn_softmax_backward(float *dx, const float *dy, const float *y,
-                         size_t n, size_t nr) {
-  size_t c, j;
-  for (c = 0; c < nr; c++) {
-    float s = 0.0f;
-    for (j = 0; j < n; j++) s += dy[j * nr + c] * y[j * nr + c];
-    for (j = 0; j < n; j++) dx[j * nr + c] = y[j * nr + c] * (dy[j * nr + c] - s);
-  }
-}
-
-/* The element-wise forward passes, out of place over n values (the panels'
-** padding included, which nothing reads).  The arithmetic of nn_engine.c. */
-static void act_forward(const nn_kernel *k, const nn_layer *l, float *y,
-                        const float *x, size_t n, size_t width, size_t panels,
-                        size_t stride) {
-  size_t i, p, c, j;
-  switch (l->kind) {
-    case NN_RELU:
-      memcpy(y, x, n * sizeof(float));
-      k->relu(y, n);
-      break;
-    case NN_LEAKYRELU:
-      for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : l->alpha * x[i];
-      break;
-    case NN_SIGMOID:
-      for (i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-      break;
-    case NN_TANH:
-      for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
-      break;
-    case NN_SOFTMAX:
-      for (p = 0; p < panels; p++) {
-        const float *xp = x + p * stride * k->nr;
-        float *yp = y + p * stride * k->nr;
-        for (c = 0; c < k->nr; c++) {
-          float max = xp[c], sum = 0.0f;
-          for (j = 1; j < width; j++) if (xp[j * k->nr + c] > max) max = xp[j * k->nr + c];
-          for (j = 0; j < width; j++)
-            sum += (yp[j * k->nr + c] = expf(xp[j * k->nr + c] - max));
-          sum = 1.0f / sum;
-          for (j = 0; j < width; j++) yp[j * k->nr + c] *= sum;
-        }
-      }
-      break;
-    default:
-      memcpy(y, x, n * sizeof(float));
-      break;
-  }
-}
-
-
 /* --- a chunk forward and backward --------------------------------------- */
 
-static float *act(nn_trainer *tr, size_t i) { return tr->acts + tr->aoff[i]; }
+/* Buffer i: the input (0), or the output of layer i - 1. */
+static float *act(nn_trainer *tr, size_t i) { return tr->acts + i * tr->act_floats; }
+
+static nn_panels panels_of(nn_trainer *tr, const nn_kernel *k, size_t n) {
+  nn_panels pn;
+  pn.count = (n + k->nr - 1) / k->nr;
+  pn.nr = k->nr;
+  pn.stride = tr->stride;
+  pn.kernel = k;
+  pn.part = tr->part;
+  return pn;
+}
 
 /* The chunk's rows into the input panels; samples past n are zeros. */
-static void pack_input(nn_trainer *tr, const nn_kernel *k, const float *X,
+static void pack_input(nn_trainer *tr, const nn_panels *pn, const float *X,
                        size_t n_x, const size_t *rows, size_t r0, size_t n) {
-  size_t nr = k->nr, panels = (n + nr - 1) / nr, s = tr->stride[0], p, c, i;
+  size_t nr = pn->nr, p, c, i;
   float *in = act(tr, 0);
-  for (p = 0; p < panels; p++) {
-    float *dst = in + p * s * nr;
+  for (p = 0; p < pn->count; p++) {
+    float *dst = in + p * pn->stride * nr;
     for (c = 0; c < nr; c++) {
       size_t r = p * nr + c;
       if (r < n) {
@@ -429,93 +224,78 @@ static void pack_input(nn_trainer *tr, const nn_kernel *k, const float *X,
   }
 }
 
-static void forward_chunk(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
-                          size_t panels) {
-  size_t i, width = tr->n_x, nr = k->nr;
+/* Every layer's output into its own buffer, through the kind table. */
+static void forward_chunk(nn_trainer *tr, const nn_net *net, const nn_panels *pn) {
+  size_t i, p, nr = pn->nr;
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const float *w = net->params + l->w;
     float *x = act(tr, i), *y = act(tr, i + 1);
-    if (l->kind == NN_LINEAR) {
-      const float *w = net->params + l->w;
-      gemm_panels(k, y, tr->stride[i + 1], x, tr->stride[i], tr->part, w, l->n_in,
-                  w + l->n_out * l->n_in, l->n_out, l->n_in, panels);
-      width = l->n_out;
-    } else {
-      act_forward(k, l, y, x, panels * tr->stride[i] * nr, width, panels, tr->stride[i]);
+    if (!d->elementwise) {
+      d->forward_batch(y, x, w, l->hyper, l->n_in, l->n_out, pn);
+      continue;
     }
+    /* element-wise kinds run in place: on a copy of the input */
+    for (p = 0; p < pn->count; p++)
+      memcpy(y + p * pn->stride * nr, x + p * pn->stride * nr, l->n_in * nr * sizeof(float));
+    if (d->forward_batch)
+      d->forward_batch(y, y, w, l->hyper, l->n_in, l->n_out, pn);
+    else if (d->forward)
+      for (p = 0; p < pn->count; p++) {
+        float *yp = y + p * pn->stride * nr;
+        d->forward(yp, yp, w, l->hyper, l->n_in * nr, l->n_in * nr);
+      }
   }
 }
 
-/* Panels of buffer b (stride s) <-> row-major [n][k]. */
-static void unpack_rows(float *rm, const float *b, size_t s, size_t n, size_t kk,
-                        size_t nr) {
-  size_t r, j;
+/* Panels of buffer b <-> row-major [n][kk]; packing zeroes the samples
+** past n. */
+static void unpack_rows(float *rm, const float *b, const nn_panels *pn, size_t n,
+                        size_t kk) {
+  size_t r, j, nr = pn->nr;
   for (r = 0; r < n; r++)
-    for (j = 0; j < kk; j++) rm[r * kk + j] = b[(r / nr) * s * nr + j * nr + r % nr];
+    for (j = 0; j < kk; j++) rm[r * kk + j] = b[(r / nr) * pn->stride * nr + j * nr + r % nr];
 }
 
-static void pack_rows(float *b, const float *rm, size_t s, size_t n, size_t kk,
-                      size_t nr, size_t panels) {
-  size_t r, j;
-  for (r = 0; r < panels * nr; r++)
+static void pack_rows(float *b, const float *rm, const nn_panels *pn, size_t n,
+                      size_t kk) {
+  size_t r, j, nr = pn->nr;
+  for (r = 0; r < pn->count * nr; r++)
     for (j = 0; j < kk; j++)
-      b[(r / nr) * s * nr + j * nr + r % nr] = r < n ? rm[r * kk + j] : 0.0f;
+      b[(r / nr) * pn->stride * nr + j * nr + r % nr] = r < n ? rm[r * kk + j] : 0.0f;
 }
 
-/* Backward from the gradient in d (panels, for the output of layer `top`)
-** down to layer `bottom`; dx of layer bottom is computed only when want_dx.
-** Returns the buffer that holds the last gradient computed. */
-static float *backward_chunk(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
-                             float *grad, float *d, size_t top, size_t bottom,
-                             int want_dx, size_t panels) {
-  size_t i = top + 1, nr = k->nr, bp = panels * nr;
-  float *spare = d == tr->d0 ? tr->d1 : tr->d0;
+/* Backward from the gradient in d0 (for the output of layer top) down to
+** layer bottom, whose dx is computed only when want_dx.  Returns the
+** buffer that holds the last gradient computed. */
+static float *backward_chunk(nn_trainer *tr, const nn_net *net, float *grad,
+                             size_t top, size_t bottom, int want_dx,
+                             const nn_panels *pn) {
+  size_t i = top + 1;
+  float *d = tr->d0, *spare = tr->d1;
   while (i-- > bottom) {
     const nn_layer *l = &net->layers[i];
-    float *x = act(tr, i), *y = act(tr, i + 1);
-    size_t s = tr->stride[i + 1], n = panels * s * nr;
-    switch (l->kind) {
-      case NN_LINEAR: {
-        const float *w = net->params + l->w;
-        float *gw = grad + l->w, *t;
-        pack_dyt(tr->dyt, gw + l->n_out * l->n_in, d, s, l->n_out,
-                 ROUND_UP(l->n_out, k->mr), panels, nr);
-        pack_xs(tr->xs, x, tr->stride[i], l->n_in, panels, nr);
-        gemm_dw(k, gw, tr->dyt, tr->xs, tr->ctmp, l->n_out, l->n_in, bp);
-        if (i == bottom && !want_dx) return d;
-        transpose(tr->wt, w, l->n_out, l->n_in);
-        gemm_panels(k, spare, tr->stride[i], d, s, tr->part, tr->wt, l->n_out, NULL,
-                    l->n_in, l->n_out, panels);
-        t = d; d = spare; spare = t;
-        break;
-      }
-      case NN_RELU:      nn_relu_backward(d, d, y, n); break;
-      case NN_LEAKYRELU: nn_leaky_relu_backward(d, d, x, l->alpha, n); break;
-      case NN_SIGMOID:   nn_sigmoid_backward(d, d, y, n); break;
-      case NN_TANH:      nn_tanh_backward(d, d, y, n); break;
-      case NN_SOFTMAX: {
-        size_t p;
-        for (p = 0; p < panels; p++)
-          nn_softmax_backward(d + p * s * nr, d + p * s * nr, y + p * s * nr,
-                              l->n_out, nr);
-        break;
-      }
-      default: break;
-    }
+    const nn_kind_info *d_info = nn_kind_info_of(l->kind);
+    float *dx = d_info->elementwise ? d : (i == bottom && !want_dx ? NULL : spare);
+    d_info->backward(dx, grad + l->w, d, act(tr, i), act(tr, i + 1),
+                     net->params + l->w, l->hyper, l->n_in, l->n_out, pn, tr->work);
+    if (dx == NULL) break;
+    if (dx == spare) { spare = d; d = dx; }
   }
   return d;
 }
 
-/* The first Linear: below it nothing has parameters. */
-static size_t first_linear(const nn_net *net) {
+/* The first layer with parameters: below it no gradient is needed. */
+static size_t first_trained(const nn_net *net) {
   size_t i;
-  for (i = 0; i < net->n_layers; i++) if (net->layers[i].kind == NN_LINEAR) return i;
+  for (i = 0; i < net->n_layers; i++) if (nn_layer_n_params(&net->layers[i])) return i;
   return 0;
 }
 
 /* Cross-entropy on a net that ends with SoftMax takes the logits before it. */
 static int fused(const nn_trainer *tr, const nn_net *net) {
-  return tr->o.loss == NN_LOSS_CE && net->n_layers > 0 &&
+  return tr->o.loss == NN_LOSS_CE && net->n_layers > 1 &&
          net->layers[net->n_layers - 1].kind == NN_SOFTMAX;
 }
 
@@ -536,14 +316,13 @@ static double chunk_loss(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
                          float *grad, float scale, const float *X, size_t n_x,
                          const size_t *rows, size_t r0, size_t n, const float *T,
                          const uint32_t *classes, size_t *correct) {
-  size_t nr = k->nr, panels = (n + nr - 1) / nr, top = net->n_layers;
-  size_t kk = tr->n_out, r;
+  nn_panels pn = panels_of(tr, k, n);
+  size_t top = net->n_layers - (size_t)fused(tr, net), kk = tr->n_out, r;
   double sum;
-  if (fused(tr, net)) top--;
-  pack_input(tr, k, X, n_x, rows, r0, n);
-  forward_chunk(tr, k, net, panels);
+  pack_input(tr, &pn, X, n_x, rows, r0, n);
+  forward_chunk(tr, net, &pn);
   gather_targets(tr, T, classes, rows, r0, n);
-  unpack_rows(tr->rm_y, act(tr, top), tr->stride[top], n, kk, nr);
+  unpack_rows(tr->rm_y, act(tr, top), &pn, n, kk);
   sum = nn_loss_rows(tr->o.loss, grad ? tr->rm_d : NULL, tr->rm_y,
                      T ? tr->rm_t : NULL, T ? NULL : tr->rm_c, n, kk, scale);
   if (correct)
@@ -555,8 +334,8 @@ static double chunk_loss(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
       *correct += got == want;
     }
   if (grad && top > 0) {
-    pack_rows(tr->d0, tr->rm_d, tr->stride[top], n, kk, nr, panels);
-    backward_chunk(tr, k, net, grad, tr->d0, top - 1, first_linear(net), 0, panels);
+    pack_rows(tr->d0, tr->rm_d, &pn, n, kk);
+    backward_chunk(tr, net, grad, top - 1, first_trained(net), 0, &pn);
   }
   return sum;
 }
@@ -725,15 +504,16 @@ void nn_train_evaluate(nn_trainer *tr, const nn_net *net, double *loss,
 void nn_train_backward(nn_trainer *tr, const nn_net *net, float *dX, float *grad,
                        const float *X, size_t n_x, size_t n, const float *dY) {
   const nn_kernel *k = nn_kernel_in_use;
-  size_t nr = k->nr, r0, top = net->n_layers;
+  size_t r0, top = net->n_layers;
   for (r0 = 0; r0 < n; r0 += tr->cap) {
-    size_t m = n - r0 < tr->cap ? n - r0 : tr->cap, panels = (m + nr - 1) / nr;
-    float *d;
-    pack_input(tr, k, X, n_x, NULL, r0, m);
-    forward_chunk(tr, k, net, panels);
-    pack_rows(tr->d0, dY + r0 * tr->n_out, tr->stride[top], m, tr->n_out, nr, panels);
-    d = top > 0 ? backward_chunk(tr, k, net, grad, tr->d0, top - 1, 0, 1, panels) : tr->d0;
-    if (dX) unpack_rows(dX + r0 * n_x, d, tr->stride[0], m, n_x, nr);
+    size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
+    nn_panels pn = panels_of(tr, k, m);
+    float *d = tr->d0;
+    pack_input(tr, &pn, X, n_x, NULL, r0, m);
+    forward_chunk(tr, net, &pn);
+    pack_rows(tr->d0, dY + r0 * tr->n_out, &pn, m, tr->n_out);
+    if (top > 0) d = backward_chunk(tr, net, grad, top - 1, 0, 1, &pn);
+    if (dX) unpack_rows(dX + r0 * n_x, d, &pn, m, n_x);
   }
 }
 

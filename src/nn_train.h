@@ -144,19 +144,26 @@ double nn_loss_rows(nn_loss loss, float *dY /* [n][k] or NULL */,
                     const uint32_t *classes /* [n] or NULL */, size_t n,
                     size_t k, float scale);
 
-/* --- per-kind backward passes over a batch -------------------------------
-** Element-wise kinds take the layer's input x and output y of n values and
-** the gradient dy with respect to y; dx may be dy (in place).  Only the
-** stored values are used: no transcendental function is evaluated again. */
-void nn_relu_backward(float *dx, const float *dy, const float *y, size_t n);
-void nn_leaky_relu_backward(float *dx, const float *dy, const float *x,
-                            float alpha, size_t n);
-void nn_sigmoid_backward(float *dx, const float *dy, const float *y, size_t n);
-void nn_tanh_backward(float *dx, const float *dy, const float *y, size_t n);
-void nn_identity_backward(float *dx, const float *dy, size_t n);
-/* SoftMax over n outputs of nr samples in a panel ([n][nr], sample c's
-** output j at [j * nr + c]): dx = y * (dy - sum(dy * y)). */
-void nn_softmax_backward(float *dx /* [n][nr] */, const float *dy /* [n][nr] */,
-                         const float *y /* [n][nr] */, size_t n, size_t nr);
+/* --- per-kind backward passes (nn_train_kinds.c) ---------------------------
+** The `backward` slots of the kind table (nn_engine.h says what each
+** argument is): a chunk of panels, dx may be dy for element-wise kinds, the
+** parameters' gradient ADDED to dparams.  Element-wise kinds use only the
+** stored input or output: no transcendental function is evaluated again. */
+
+/* Floats of scratch a backward pass needs for a layer of these sizes on a
+** chunk of at most rows samples, with any kernel set. */
+size_t nn_backward_work_size(size_t n_in, size_t n_out, size_t rows);
+
+#define NN_BACKWARD_ARGS  float *dx, float *dparams, const float *dy,           \
+                          const float *x, const float *y, const float *params,  \
+                          const float *hyper, size_t n_in, size_t n_out,        \
+                          const nn_panels *panels, float *work
+void nn_linear_backward(NN_BACKWARD_ARGS);
+void nn_relu_backward(NN_BACKWARD_ARGS);
+void nn_leaky_relu_backward(NN_BACKWARD_ARGS);
+void nn_sigmoid_backward(NN_BACKWARD_ARGS);
+void nn_tanh_backward(NN_BACKWARD_ARGS);
+void nn_softmax_backward(NN_BACKWARD_ARGS);
+void nn_identity_backward(NN_BACKWARD_ARGS);
 
 #endif
