@@ -12,6 +12,8 @@
 **           once per tile.  Training (nn_train.c) calls it for the
 **           backward products too, on panels it packs the same way.
 **   adam    one Adam update of a run of parameters.
+**   sumsq   a sum of squares: the gradient's norm, and whether it is finite.
+**   tile_ldc   tile with C's rows at any distance.
 ** Neither allocates nor needs aligned pointers.
 */
 #ifndef NN_KERNEL_H
@@ -44,6 +46,16 @@ typedef struct nn_adam_consts {
 typedef void nn_adam_fn(float *w /* [n] */, float *m /* [n] */, float *v /* [n] */,
                         const float *g /* [n] */, size_t n, const nn_adam_consts *c);
 
+/* tile with C's rows ldc floats apart instead of nr: the training's dW
+** accumulates into the gradient in place. */
+typedef void nn_tile_ldc_fn(float *c /* [mr][ldc] */, size_t ldc,
+                            const float *a /* [mr][lda] */, size_t lda,
+                            const float *b /* [kc][nr] */, size_t kc);
+
+/* The sum of v[i]^2 (a gradient's squared norm): NaN or infinite when a
+** value is, so that one pass also checks a gradient. */
+typedef double nn_sumsq_fn(const float *v /* [n] */, size_t n);
+
 typedef struct nn_kernel {
   const char *name;
   int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
@@ -60,6 +72,8 @@ typedef struct nn_kernel {
                                  cheaper one sample at a time with linear */
   /* training (nn_train.c); new fields go after the last one */
   nn_adam_fn *adam;
+  nn_sumsq_fn *sumsq;
+  nn_tile_ldc_fn *tile_ldc;
 } nn_kernel;
 
 extern const nn_kernel nn_kernel_generic;
@@ -78,6 +92,9 @@ extern const nn_kernel *nn_kernel_in_use;
 /* The scalar Adam update, for the tails of the vector ones. */
 void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
                     const nn_adam_consts *c);
+
+/* The scalar sum of squares, for the tails of the vector ones. */
+double nn_sumsq_scalar(const float *v, size_t n);
 
 /* The scalar ReLU, for the tails of the vector ones. */
 void nn_relu_scalar(float *v /* [n] */, size_t n);

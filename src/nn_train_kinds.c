@@ -62,21 +62,25 @@ static void pack_dyt(float *dyt, float *db /* [n_out] */, const float *dy,
 }
 
 /* xs [q][bp][nr] = x as blocks of nr features, sample-major: the B of
-** dW = dY X^T.  Features past n_in are zeros. */
+** dW = dY X^T.  Features past n_in are zeros.  An nr x nr transpose per
+** panel and block, reading x's rows whole. */
 static void pack_xs(float *xs, const float *x, size_t n_in, const nn_panels *pn) {
-  size_t nr = pn->nr, bp = pn->count * nr, q, s, f;
+  size_t nr = pn->nr, bp = pn->count * nr, q, p, f, c;
   for (q = 0; q < n_in; q += nr) {
-    float *blk = xs + q / nr * bp * nr;
     size_t nf = n_in - q < nr ? n_in - q : nr;
-    for (s = 0; s < bp; s++) {
-      const float *src = x + (s / nr) * pn->stride * nr + q * nr + s % nr;
-      for (f = 0; f < nf; f++) blk[s * nr + f] = src[f * nr];
-      for (; f < nr; f++) blk[s * nr + f] = 0.0f;
+    for (p = 0; p < pn->count; p++) {
+      float *blk = xs + q / nr * bp * nr + p * nr * nr;
+      const float *src = x + p * pn->stride * nr + q * nr;
+      for (f = 0; f < nf; f++)
+        for (c = 0; c < nr; c++) blk[c * nr + f] = src[f * nr + c];
+      for (c = 0; c < nr; c++)
+        for (f = nf; f < nr; f++) blk[c * nr + f] = 0.0f;
     }
   }
 }
 
-/* dw [n_out][n_in] += dyt xs^T, one mr x nr block at a time through ctmp. */
+/* dw [n_out][n_in] += dyt xs^T: whole mr x nr blocks straight into dw,
+** the blocks at its edges through ctmp. */
 static void gemm_dw(const nn_kernel *k, float *dw, const float *dyt,
                     const float *xs, float *ctmp, size_t n_out, size_t n_in,
                     size_t bp) {
@@ -86,6 +90,13 @@ static void gemm_dw(const nn_kernel *k, float *dw, const float *dyt,
     size_t nf = n_in - q < nr ? n_in - q : nr;
     for (j = 0; j < n_out; j += mr) {
       size_t nm = n_out - j < mr ? n_out - j : mr;
+      if (nm == mr && nf == nr) {
+        for (k0 = 0; k0 < bp; k0 += k->kc) {
+          size_t kc = bp - k0 < k->kc ? bp - k0 : k->kc;
+          k->tile_ldc(dw + j * n_in + q, n_in, dyt + j * bp + k0, bp, blk + k0 * nr, kc);
+        }
+        continue;
+      }
       memset(ctmp, 0, mr * nr * sizeof(float));
       for (k0 = 0; k0 < bp; k0 += k->kc) {
         size_t kc = bp - k0 < k->kc ? bp - k0 : k->kc;
