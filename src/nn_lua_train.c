@@ -293,17 +293,22 @@ static int crit_tostring(lua_State *L) {
 
 /* --- parameters and the backward pass ------------------------------------- */
 
-/* Raises (blaming argument arg) unless every layer of net has a backward
-** pass and some layer has parameters. */
+/* Raises (blaming argument arg, or with a plain error when arg is 0)
+** unless every layer of net has a backward pass and some layer has
+** parameters. */
 static void check_trainable(lua_State *L, const nn_net *net, int arg) {
   size_t i;
-  for (i = 0; i < net->n_layers; i++)
+  const char *msg = NULL;
+  for (i = 0; i < net->n_layers && msg == NULL; i++)
     if (nn_kind_info_of(net->layers[i].kind)->backward == NULL)
-      luaL_argerror(L, arg, lua_pushfstring(L, "module %I (nn.%s) has no backward pass",
-                    (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind)));
-  if (net->n_outputs == 0 || net->n_params == 0)
-    luaL_argerror(L, arg, "the network has no parameters to train");
+      msg = lua_pushfstring(L, "module %I (nn.%s) has no backward pass",
+                            (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind));
+  if (msg == NULL && (net->n_outputs == 0 || net->n_params == 0))
+    msg = "the network has no parameters to train";
+  if (msg != NULL && arg > 0) luaL_argerror(L, arg, msg);
+  if (msg != NULL) luaL_error(L, "%s", msg);
 }
+
 
 /* net:get_params() --> nn.Matrix(1, n_params), the weights in stored order */
 static int net_get_params(lua_State *L) {
@@ -347,7 +352,7 @@ static int net_backward(lua_State *L) {
   nn_lua_checknet(L, 1);
   lua_settop(L, 4);
   net = nn_lua_pinnet(L, 1);                /* at 5 */
-  check_trainable(L, net, 1);
+  check_trainable(L, net, 0);
   n_x = net->n_inputs;
   n_y = net->n_outputs;
   X = nn_lua_tomatrix(L, 2);
