@@ -119,6 +119,7 @@ static const float *check_X(lua_State *L, int arg, int obj, int uv, size_t n_x,
 /* Index (0-based) of the label at idx in the net's labels at lab, or -1. */
 static long find_label(lua_State *L, int lab, int idx) {
   size_t i, n = (size_t)lua_rawlen(L, lab);
+  idx = lua_absindex(L, idx);
   for (i = 1; i <= n; i++) {
     int same;
     lua_rawgeti(L, lab, (lua_Integer)i);
