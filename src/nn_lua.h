@@ -112,4 +112,17 @@ void nn_lua_open_matrix(lua_State *L);
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);
 
+/* Raises on a key of the options table at arg that is not in known (a
+** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
+
+/* The store of the open nn.Store at arg; raises on anything else, and
+** "attempt to use a closed nn.Store". */
+struct nn_store *nn_lua_checkstore(lua_State *L, int arg);
+
+/* Register the data readers, nn.read_idx, nn.read_fann_data, nn.read_csv,
+** and the store's matrix and feedback_set (nn_lua_data.c), into the module
+** table on top; after nn_lua_open_store. */
+void nn_lua_open_data(lua_State *L);
+
 #endif

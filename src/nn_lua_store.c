@@ -830,6 +830,20 @@ static int store_rows(lua_State *L) {
   return 4;
 }
 
+/* --- for the other binding files --------------------------------------------- */
+
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  check_option_names(L, arg, known);
+}
+
+/* Raises on anything but an open store at arg. */
+nn_store *nn_lua_checkstore(lua_State *L, int arg) {
+  nn_lstore *ls = (nn_lstore *)luaL_checkudata(L, arg, NN_STORE);
+  if (!ls->store.db)
+    luaL_error(L, "attempt to use a closed nn.Store");
+  return &ls->store;
+}
+
 /* --- registration ----------------------------------------------------------- */
 
 static const luaL_Reg store_methods[] = {

@@ -26,6 +26,10 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- training data from files: IDX (MNIST), FANN .data, CSV; .gz too
+  read_idx = core.read_idx,
+  read_fann_data = core.read_fann_data,
+  read_csv = core.read_csv,
 }
 
 return nn
