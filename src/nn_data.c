@@ -335,7 +335,7 @@ static int next_token(nn_lexer *lx, tok *t, char err[NN_ERRMAX]) {
       break;
     }
   }
-  t->line = lx->line;
+  t->line = lx->last_line = lx->line;
   t->col = lx->col;
   t->len = 0;
   while (c >= 0 && !(c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' ||
@@ -374,7 +374,8 @@ static int fann_header(nn_lexer *lx, size_t counts[3], char err[NN_ERRMAX]) {
       return NN_DATA_EFORMAT;
     if (r == 0)
       return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: the file ends inside the header "
-                  "(pairs inputs outputs): the number of %s is missing", lx->line, what[i]);
+                  "(pairs inputs outputs): the number of %s is missing", lx->last_line,
+                  what[i]);
     for (j = 0; j < t.len && t.text[j] >= '0' && t.text[j] <= '9' && v <= NN_MAX_PARAMS; j++)
       v = v * 10 + (size_t)(t.text[j] - '0');
     if (j < t.len || t.len == 0 || (i > 0 && v == 0) ||
@@ -396,7 +397,7 @@ static int fann_open(nn_lexer *lx, const char *path, size_t counts[3], char err[
   int rc;
   if ((rc = nn_src_open(&lx->s, path, err)) != NN_DATA_OK)
     return rc;
-  lx->line = lx->col = 1;
+  lx->line = lx->col = lx->last_line = 1;
   if ((rc = fann_header(lx, counts, err)) != NN_DATA_OK)
     nn_src_close(&lx->s);
   return rc;
@@ -436,7 +437,7 @@ int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_ou
       if ((r = next_token(&lx, &k, err)) <= 0) {
         rc = r < 0 ? NN_DATA_EFORMAT :
              nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: the file ends in pair %zu of %zu "
-                  "(%s %zu of %zu expected)", lx.line, p + 1, n_pairs,
+                  "(%s %zu of %zu expected)", lx.last_line, p + 1, n_pairs,
                   is_in ? "input" : "output", which, is_in ? n_in : n_out);
         goto done;
       }

@@ -429,7 +429,7 @@ int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
   memset(&tg, 0, sizeof tg);
   if ((rc = nn_src_open(&lx.s, path, err)) != NN_DATA_OK)
     return rc;
-  lx.line = lx.col = 1;
+  lx.line = lx.col = lx.last_line = 1;
   /* a UTF-8 byte order mark, as spreadsheets write, is not part of a name */
   if (nn_src_fill(&lx.s, err) && lx.s.len >= 3 && memcmp(lx.s.buf, "\xEF\xBB\xBF", 3) == 0)
     lx.s.pos = 3;

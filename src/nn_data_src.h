@@ -37,6 +37,7 @@ int nn_src_getc(nn_src *s, char err[NN_ERRMAX]);
 typedef struct nn_lexer {
   nn_src s;
   size_t line, col;      /* of the next character */
+  size_t last_line;      /* of the last token read */
 } nn_lexer;
 
 /* Fill err; returns status. */
