@@ -39,6 +39,10 @@ enum {
 ** double precision; 0 when s is anything else ("nan", "0x1p3", "1,5", ""). */
 int nn_data_number(const char *s, size_t n, double *out);
 
+/* v as float32 into *out; 0 for NaN and for what rounds beyond float32's
+** range (up to half a unit in the last place above FLT_MAX still fits). */
+int nn_data_float(double v, float *out);
+
 /* --- IDX ---------------------------------------------------------------- */
 
 #define NN_IDX_MAXDIMS  8

@@ -44,7 +44,4 @@ typedef struct nn_lexer {
 int nn_data_fail(char err[NN_ERRMAX], int status, const char *fmt, ...);
 int nn_data_nomem(char err[NN_ERRMAX]);
 
-/* v as float32; 0 for NaN and what rounds beyond float32's range. */
-int nn_data_float(double v, float *out);
-
 #endif

@@ -120,9 +120,20 @@ void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
 ** "attempt to use a closed nn.Store". */
 struct nn_store *nn_lua_checkstore(lua_State *L, int arg);
 
-/* Register the data readers, nn.read_idx, nn.read_fann_data, nn.read_csv,
-** and the store's matrix and feedback_set (nn_lua_data.c), into the module
-** table on top; after nn_lua_open_store. */
+/* The training run that the options of store:save at arg ask it to record
+** (option training, a history from tr:fit, and source), in userdata pushed
+** on the stack, which the caller keeps there until it has saved; NULL when
+** there is none.  Raises, naming the field, on a history of the wrong shape
+** or one that does not hold together (nn_store_check_run). */
+struct nn_train_run;
+const struct nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg);
+
+/* Register store:matrix and store:feedback_set (nn_lua_store_data.c) on the
+** store type; after nn_lua_open_store. */
+void nn_lua_open_store_data(lua_State *L);
+
+/* Register the data readers, nn.read_idx, nn.read_fann_data, nn.read_csv
+** (nn_lua_data.c), into the module table on top. */
 void nn_lua_open_data(lua_State *L);
 
 #endif
