@@ -182,8 +182,9 @@ int nn_store_matrix(nn_store *s, const char *sql, size_t len,
     goto done;
   }
   if (n_params > (size_t)sqlite3_bind_parameter_count(st)) {
-    rc = nn_store_fail(s, NN_STORE_ERROR, "the statement has %d parameters, %zu given",
-                       sqlite3_bind_parameter_count(st), n_params);
+    int n = sqlite3_bind_parameter_count(st);
+    rc = nn_store_fail(s, NN_STORE_ERROR, "the statement has %d parameter%s, %zu given",
+                       n, n == 1 ? "" : "s", n_params);
     goto done;
   }
   if ((rc = bind_params(s, st, params, n_params)) != NN_STORE_OK)
