@@ -78,7 +78,8 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
 # The engine: all a C host needs to run a network (see src/nn_engine.h).
-ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_train.c \
+               src/nn_train_kinds.c
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
 EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_store.c src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o

@@ -10,13 +10,7 @@ local core = require "nn.core"
 local nn = {
   _VERSION = "nn " .. core._VERSION,
   -- modules: each returns a one-module network, as in Torch
-  Linear = core.Linear,
-  ReLU = core.ReLU,
-  LeakyReLU = core.LeakyReLU,
-  Sigmoid = core.Sigmoid,
-  Tanh = core.Tanh,
-  SoftMax = core.SoftMax,
-  Identity = core.Identity,
+  -- (every kind of layer, from the engine's table: see the loop below)
   Sequential = core.Sequential,
   -- a batch of samples, one per row, float32
   Matrix = core.Matrix,
@@ -30,6 +24,14 @@ local nn = {
   read_idx = core.read_idx,
   read_fann_data = core.read_fann_data,
   read_csv = core.read_csv,
+  -- training: criteria (crit:forward, crit:backward) and the trainer
+  MSECriterion = core.MSECriterion,
+  CrossEntropyCriterion = core.CrossEntropyCriterion,
+  BCECriterion = core.BCECriterion,
+  Trainer = core.Trainer,
 }
+
+-- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
+for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
 
 return nn
