@@ -28,9 +28,10 @@ CC         ?= cc
 CFLAGS     ?= -std=c99 -Wall -Wextra -pedantic -O2 -g
 CPPFLAGS   ?=
 LDFLAGS    ?=
-# SQLite and libm only: the Lua API comes from the interpreter that loads the
-# module, so liblua must never be linked in (two Lua runtimes in one process).
-LIBS       ?= -lsqlite3 -lm
+# SQLite, zlib (the data readers take .gz files) and libm: the Lua API comes
+# from the interpreter that loads the module, so liblua must never be linked
+# in (two Lua runtimes in one process).
+LIBS       ?= -lsqlite3 -lz -lm
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
 EXT_LIBS   ?= -lm
@@ -60,7 +61,7 @@ INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev
 LIBDIR       ?= $(PREFIX)/lib
 
 # Debian packages, installed by .ci/deps when missing.
-DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
+DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf zlib1g-dev
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libopenblas-dev

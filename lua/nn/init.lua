@@ -20,6 +20,10 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- training data from files: IDX (MNIST), FANN .data, CSV; .gz too
+  read_idx = core.read_idx,
+  read_fann_data = core.read_fann_data,
+  read_csv = core.read_csv,
   -- training: criteria (crit:forward, crit:backward) and the trainer
   MSECriterion = core.MSECriterion,
   CrossEntropyCriterion = core.CrossEntropyCriterion,
