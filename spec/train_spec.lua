@@ -95,6 +95,37 @@ describe("nn.Trainer's steps", function()
     end)
   end
 
+  it("take the reference's steps with every kernel set", function()
+    local before = nn.kernel()
+    for _, set in ipairs{ "generic", "avx2", "avx512" } do
+      if pcall(nn.kernel, set) then
+        local rand = ref.stream(31)
+        local net, layers, X = small(rand, "ReLU", 3)
+        local T = { 1, 2, 3, 1, 2, 3, 1, 2, 3, 1 }
+        local o = { optimizer = "adam", lr = 0.01, weight_decay = 0.01 }
+        local tr = nn.Trainer(net, { loss = "cross_entropy", optimizer = "adam", lr = 0.01,
+                                     weight_decay = 0.01, batch = 3 })
+        local Xm = nn.Matrix(X)
+        for _ = 1, 2 do tr:step(Xm, T) end
+        local want = reference_run(layers, "cross_entropy", Xm:to_table(), T, o, 2)
+        assert.is_true(worst(params(net), want) <= TOL_STEP, set)
+      end
+    end
+    nn.kernel(before)
+  end)
+
+  it("scale the gradient down to the norm clip gives", function()
+    local rand = ref.stream(8)
+    local net, _, X = small(rand, "Tanh", 2)
+    local tr = nn.Trainer(net, { optimizer = "sgd", lr = 1, clip = 1e-3 })
+    local p0 = params(net)
+    tr:step(X, { 1, 2, 1, 2, 1, 2, 1, 2, 1, 2 })
+    local p1, sq = params(net), 0
+    for i = 1, #p0 do sq = sq + (p1[i] - p0[i]) ^ 2 end
+    -- float32 weights near 1 round each difference to about 1e-7 of 1e-3
+    assert.is_true(math.abs(math.sqrt(sq) - 1e-3) <= 1e-6)
+  end)
+
   it("returns the batch's mean loss before the step, as evaluate gives it", function()
     local rand = ref.stream(2)
     local net, layers, X = small(rand, "Tanh", 3)

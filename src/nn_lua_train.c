@@ -414,23 +414,6 @@ static int opt_error(lua_State *L, int arg, const char *name, const char *msg) {
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s: %s", name, msg));
 }
 
-/* Every key of the table at arg must be one of names. */
-static void check_keys(lua_State *L, int arg, const char *const names[]) {
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    int i, known = 0;
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (i = 0; names[i] != NULL; i++)
-        if (strcmp(lua_tostring(L, -1), names[i]) == 0) known = 1;
-    if (!known) {
-      lua_pushvalue(L, -1);
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
-                    luaL_tolstring(L, -1, NULL)));
-    }
-  }
-}
-
 /* Field name of the options at arg pushed; 0 when absent (nothing pushed). */
 static int get_opt(lua_State *L, int arg, const char *name, int type) {
   int t = lua_getfield(L, arg, name);
@@ -486,7 +469,7 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   lua_Integer batch = 32, seed = 0;
   if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
   else { lua_newtable(L); lua_replace(L, arg); }
-  check_keys(L, arg, option_names);
+  nn_lua_checkoptions(L, arg, option_names);
   if (get_opt(L, arg, "optimizer", LUA_TSTRING)) {
     int i;
     for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
@@ -733,7 +716,7 @@ static int tr_fit(lua_State *L) {
   lua_settop(L, 4);
   if (lua_isnil(L, 4)) { lua_newtable(L); lua_replace(L, 4); }
   luaL_checktype(L, 4, LUA_TTABLE);
-  check_keys(L, 4, fit_names);
+  nn_lua_checkoptions(L, 4, fit_names);
   if (get_opt(L, 4, "epochs", LUA_TNUMBER)) {
     lua_Integer e = lua_tointeger(L, -1);
     if (!lua_isinteger(L, -1) || e < 1 || e > 1000000)
@@ -902,19 +885,21 @@ static const luaL_Reg constructors[] = {
   {NULL, NULL}
 };
 
+/* A metatable named name, its methods as __index, its __tostring. */
+static void new_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                     lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+}
+
 void nn_lua_open_train(lua_State *L) {
-  luaL_newmetatable(L, NN_CRITERION);
-  luaL_newlib(L, crit_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, crit_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, NN_TRAINER);
-  luaL_newlib(L, trainer_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, tr_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  new_type(L, NN_CRITERION, crit_methods, crit_tostring);
+  new_type(L, NN_TRAINER, trainer_methods, tr_tostring);
   luaL_getmetatable(L, NN_NETWORK);
   lua_getfield(L, -1, "__index");
   luaL_setfuncs(L, net_methods, 0);
