@@ -67,8 +67,10 @@ MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+# FANN's benchmark sets (libfann-doc), for the RPROP rows of make bench.
+FANN_SETS     ?= /usr/share/doc/libfann-dev/examples/datasets
 # Only make bench needs these: the reference programs it measures nn against.
-BENCH_DEPS    ?= libfann-dev libopenblas-dev dataset-fashion-mnist python3-torch
+BENCH_DEPS    ?= libfann-dev libfann-doc libopenblas-dev dataset-fashion-mnist python3-torch
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -166,7 +168,7 @@ SQLITE_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS   ?= $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3) -lm
 
 BENCH_REFS := $(BUILD)/bench/ref_fann $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_sqlite \
-              $(BUILD)/bench/ref_train_blas
+              $(BUILD)/bench/ref_train_blas $(BUILD)/bench/ref_train_fann
 
 $(BUILD)/bench/ref_fann: spec/bench/ref_fann.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(FANN_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(FANN_LIBS)
@@ -176,6 +178,9 @@ $(BUILD)/bench/ref_blas: spec/bench/ref_blas.c spec/bench/ref_common.h Makefile 
 
 $(BUILD)/bench/ref_train_blas: spec/bench/ref_train_blas.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(BLAS_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(BUILD)/bench/ref_train_fann: spec/bench/ref_train_fann.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(FANN_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(FANN_LIBS)
 
 $(BUILD)/bench/ref_sqlite: spec/bench/ref_sqlite.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(SQLITE_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(SQLITE_LIBS)
@@ -237,7 +242,7 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BUILD)/bench/engine
 	@echo
-	$(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST)
+	$(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST) $(FANN_SETS)
 
 # Fashion-MNIST to 87% test accuracy or more in five epochs, from the Debian
 # package's files (installed when missing).

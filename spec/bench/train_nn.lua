@@ -31,11 +31,13 @@ local net = nn.Sequential{ nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), 
                            nn.Linear(128, 10) }
 local tr = nn.Trainer(net, { loss = "cross_entropy", optimizer = "adam", lr = 1e-3,
                              batch = 64, seed = seed })
-for epoch = 1, epochs do
-  local t0 = os.clock()
-  tr:fit(X, T, { epochs = 1 })
-  local seconds = os.clock() - t0
+-- One fit, as a user trains; the test set is scored between epochs, out of
+-- the epoch's time.
+local mark = os.clock()
+tr:fit(X, T, { epochs = epochs, on_epoch = function(stats)
+  local seconds = os.clock() - mark
   local _, accuracy = tr:evaluate(Xt, Tt)
-  print(("epoch %d seconds %.4f accuracy %.4f"):format(epoch, seconds, accuracy))
+  print(("epoch %d seconds %.4f accuracy %.4f"):format(stats.epoch, seconds, accuracy))
   io.stdout:flush()
-end
+  mark = os.clock()
+end })
