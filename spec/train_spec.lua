@@ -200,6 +200,16 @@ describe("nn.Trainer:fit", function()
     assert.same(params(twin), params(net))
   end)
 
+  it("stops at a gradient that overflows float32 while the loss does not", function()
+    local net = nn.Linear(1, 1)
+    net:set_weights(1, { { 1e38 } }, { 0 })
+    local tr = nn.Trainer(net, { optimizer = "sgd" })
+    local before = params(net)
+    assert.has_error(function() tr:step({ { 1 } }, nn.Matrix{ { -1e38 } }) end,
+      "training diverged: the gradient is not finite (the weights are those before this step)")
+    assert.same(before, params(net))
+  end)
+
   it("stops early with patience and ends with the best epoch's weights", function()
     -- validation wants the other class: its loss grows from epoch 1 on
     local function fresh()
@@ -253,7 +263,9 @@ describe("nn.Trainer refuses", function()
   local bad_options = {
     { { lrr = 1 }, "unknown option 'lrr'" },
     { { lr = "fast" }, "lr: number expected, got string" },
-    { { lr = 0 }, "lr: must be in (0.0, 3.4e+38], got 0.0" },
+    { { lr = 0 }, "lr: must be a finite number > 0.0, got 0.0" },
+    { { lr = 1 / 0 }, "lr: must be a finite number > 0.0, got inf" },
+    { { optimizer = "sgd", weight_decay = -1 }, "weight_decay: must be a finite number >= 0.0, got -1.0" },
     { { optimizer = "sgd", momentum = 1 }, "momentum: must be in [0.0, 1.0), got 1.0" },
     { { optimizer = "lbfgs" }, "optimizer: expected 'sgd', 'adam' or 'rprop', got 'lbfgs'" },
     { { loss = "hinge" }, "loss: expected 'mse', 'cross_entropy', 'bce' or a criterion, got 'hinge'" },
@@ -265,7 +277,7 @@ describe("nn.Trainer refuses", function()
     { { batch = 2.5 }, "batch: integer expected" },
     { { shuffle = 1 }, "shuffle: boolean expected, got number" },
     { { beta2 = -0.1 }, "beta2: must be in [0.0, 1.0), got -0.1" },
-    { { clip = -1 }, "clip: must be in (0.0, 3.4e+38], got -1.0" },
+    { { clip = -1 }, "clip: must be a finite number > 0.0, got -1.0" },
     { { seed = "x" }, "seed: number expected, got string" },
   }
   for _, case in ipairs(bad_options) do
@@ -288,6 +300,10 @@ describe("nn.Trainer refuses", function()
       "bad argument #3 to 'fit' (validation_split: leaves no validation rows of 2)")
     assert.has_error(function() tr:fit(X, T, { validation = { X, T }, validation_split = 0.5 }) end,
       "bad argument #3 to 'fit' (validation: give validation or validation_split, not both)")
+    assert.has_error(function() tr:fit(X, T, { patience = 0 }) end,
+      "bad argument #3 to 'fit' (patience: must be an integer in 1..1000000)")
+    assert.has_error(function() tr:fit(X, T, { validation = { X, { 1 } } }) end,
+      "bad argument #3 to 'fit' (T: 1 targets for 2 rows of X)")
     assert.has_error(function() tr:fit(X, T, { on_epoch = true }) end,
       "bad argument #3 to 'fit' (on_epoch: function expected, got boolean)")
   end)
@@ -306,6 +322,8 @@ describe("nn.Trainer refuses", function()
       { { { 1, 2 } }, nn.Matrix(1, 3), "bad argument #2 to 'step' (T: expected 2 columns, got 3)" },
       { { { 1 } }, { 1 }, "bad argument #1 to 'step' (X[1]: expected 2 numbers, got 1)" },
       { {}, {}, "bad argument #1 to 'step' (X: no rows)" },
+      { { { 1, 2 } }, nn.Matrix(2, 2), "bad argument #2 to 'step' (T: 2 rows of targets for 1 rows of X)" },
+      { { { 1, 2 } }, 7, "bad argument #2 to 'step' (T: table or nn.Matrix expected, got number)" },
     }
     for _, c in ipairs(cases) do
       assert.has_error(function() tr:step(c[1], c[2]) end, c[3])

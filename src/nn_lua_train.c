@@ -81,12 +81,13 @@ static void *scratch(lua_State *L, int obj, int uv, size_t bytes) {
   return p;
 }
 
-/* X at arg: an nn.Matrix, or an array of rows copied into dst (a scratch of
+/* X at stack index idx (errors blame argument arg): an nn.Matrix, or an
+** array of rows copied into dst (a scratch of
 ** the object at obj, user value uv, or a new userdata left on the stack when
 ** obj is 0).  Returns the data; *n rows of n_x.  Raises on bad shapes. */
-static const float *check_X(lua_State *L, int arg, int obj, int uv, size_t n_x,
-                            size_t *n) {
-  const nn_matrix *M = nn_lua_tomatrix(L, arg);
+static const float *check_X(lua_State *L, int idx, int arg, int obj, int uv,
+                            size_t n_x, size_t *n) {
+  const nn_matrix *M = nn_lua_tomatrix(L, idx);
   size_t i;
   float *data;
   if (M != NULL) {
@@ -97,10 +98,10 @@ static const float *check_X(lua_State *L, int arg, int obj, int uv, size_t n_x,
     *n = M->rows;
     return M->data;
   }
-  if (lua_type(L, arg) != LUA_TTABLE)
+  if (lua_type(L, idx) != LUA_TTABLE)
     luaL_argerror(L, arg, lua_pushfstring(L, "X: table or nn.Matrix expected, got %s",
-                  nn_lua_typename(L, arg)));
-  *n = (size_t)lua_rawlen(L, arg);
+                  nn_lua_typename(L, idx)));
+  *n = (size_t)lua_rawlen(L, idx);
   if (*n == 0) luaL_argerror(L, arg, "X: no rows");
   if (*n > NN_MAX_PARAMS / n_x)
     luaL_argerror(L, arg, "X: too many rows");
@@ -108,7 +109,7 @@ static const float *check_X(lua_State *L, int arg, int obj, int uv, size_t n_x,
   else data = (float *)lua_newuserdatauv(L, *n * n_x * sizeof(float), 0);
   for (i = 0; i < *n; i++) {
     char what[40];
-    lua_rawgeti(L, arg, (lua_Integer)i + 1);
+    lua_rawgeti(L, idx, (lua_Integer)i + 1);
     snprintf(what, sizeof what, "X[%zu]", i + 1);
     nn_lua_readfloats(L, -1, arg, what, data + i * n_x, n_x);
     lua_pop(L, 1);
@@ -130,15 +131,15 @@ static long find_label(lua_State *L, int lab, int idx) {
   return -1;
 }
 
-/* T at arg for n rows of k outputs: an nn.Matrix [n][k], or an array of
+/* T at stack index idx (errors blame argument arg) for n rows of k outputs: an nn.Matrix [n][k], or an array of
 ** 1-based class indices or of labels (through the labels of the network
 ** at net_idx, 0 for none) into a uint32 scratch (object obj, user value
 ** uv; a new userdata left on the stack when obj is 0).  BCE targets must be
 ** in [0, 1].  Raises naming the bad target. */
-static targets check_T(lua_State *L, int arg, int obj, int uv, int net_idx,
+static targets check_T(lua_State *L, int idx, int arg, int obj, int uv, int net_idx,
                        size_t n, size_t k, nn_loss loss) {
   targets t;
-  const nn_matrix *M = nn_lua_tomatrix(L, arg);
+  const nn_matrix *M = nn_lua_tomatrix(L, idx);
   size_t i;
   uint32_t *c;
   int lab = 0;
@@ -159,16 +160,16 @@ static targets check_T(lua_State *L, int arg, int obj, int uv, int net_idx,
     t.T = M->data;
     return t;
   }
-  if (lua_type(L, arg) != LUA_TTABLE)
+  if (lua_type(L, idx) != LUA_TTABLE)
     luaL_argerror(L, arg, lua_pushfstring(L, "T: table or nn.Matrix expected, got %s",
-                  nn_lua_typename(L, arg)));
-  if ((size_t)lua_rawlen(L, arg) != n)
+                  nn_lua_typename(L, idx)));
+  if ((size_t)lua_rawlen(L, idx) != n)
     luaL_argerror(L, arg, lua_pushfstring(L, "T: %I targets for %I rows of X",
-                  (lua_Integer)lua_rawlen(L, arg), (lua_Integer)n));
+                  (lua_Integer)lua_rawlen(L, idx), (lua_Integer)n));
   c = obj ? (uint32_t *)scratch(L, obj, uv, n * sizeof(uint32_t))
           : (uint32_t *)lua_newuserdatauv(L, n * sizeof(uint32_t), 0);
   for (i = 0; i < n; i++) {
-    int type = lua_rawgeti(L, arg, (lua_Integer)i + 1);
+    int type = lua_rawgeti(L, idx, (lua_Integer)i + 1);
     if (type == LUA_TNUMBER) {
       int isint;
       lua_Integer v = lua_tointegerx(L, -1, &isint);
@@ -237,7 +238,7 @@ static int crit_eval(lua_State *L, int backward) {
     k = Y->cols;
     y = Y->data;
     if (n == 0) luaL_argerror(L, 2, "y: no rows");
-    t = check_T(L, 3, 0, 0, 0, n, k, loss);
+    t = check_T(L, 3, 3, 0, 0, 0, n, k, loss);
   } else {
     float *buf;
     k = nn_lua_checklen(L, 2, "y");
@@ -424,6 +425,8 @@ static int get_opt(lua_State *L, int arg, const char *name, int type) {
   return 1;
 }
 
+#define BIG  3.4e38     /* the largest option float32 holds, near enough */
+
 /* A number option in [lo, hi] (open ends when lo_open / hi_open), or def. */
 static float num_opt(lua_State *L, int arg, const char *name, float def,
                      double lo, int lo_open, double hi, int hi_open, int *given) {
@@ -432,9 +435,13 @@ static float num_opt(lua_State *L, int arg, const char *name, float def,
   if (!get_opt(L, arg, name, LUA_TNUMBER)) return def;
   v = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  if (!(v == v) || (lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
+  if (!(v == v) || (lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi)) {
+    if (hi >= BIG)      /* no upper bound but float32's */
+      opt_error(L, arg, name, lua_pushfstring(L, "must be a finite number %s %f, got %f",
+                lo_open ? ">" : ">=", (lua_Number)lo, v));
     opt_error(L, arg, name, lua_pushfstring(L, "must be in %s%f, %f%s, got %f",
               lo_open ? "(" : "[", (lua_Number)lo, (lua_Number)hi, hi_open ? ")" : "]", v));
+  }
   if (given) *given = 1;
   return (float)v;
 }
@@ -456,8 +463,6 @@ static void only_for(lua_State *L, int arg, const char *name, int given,
     opt_error(L, arg, name, lua_pushfstring(L, "not used by optimizer '%s'",
               optim_names[have]));
 }
-
-#define BIG  3.4e38
 
 /* Reads the options at arg into o and the header; pushes the table that
 ** histories show (every option, defaults filled in). */
@@ -616,8 +621,8 @@ static int tr_step(lua_State *L) {
   char err[NN_ERRMAX];
   lua_settop(L, 3);
   net = trainer_net(L, lt, &net_idx);
-  X = check_X(L, 2, 1, 4, net->n_inputs, &n);
-  t = check_T(L, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
+  X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
+  t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   if (nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
                     err) != NN_OK)
     return luaL_error(L, "training diverged: %s (the weights are those before "
@@ -638,8 +643,8 @@ static int tr_evaluate(lua_State *L) {
   double loss;
   lua_settop(L, 3);
   net = trainer_net(L, lt, &net_idx);
-  X = check_X(L, 2, 1, 4, net->n_inputs, &n);
-  t = check_T(L, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
+  X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
+  t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   nn_train_evaluate(lt->tr, net, &loss, &correct, X, net->n_inputs, NULL, n, t.T,
                     t.classes);
   lua_pushnumber(L, loss);
@@ -741,16 +746,16 @@ static int tr_fit(lua_State *L) {
   }
   net = trainer_net(L, lt, &net_idx);           /* net at 5, block at 6 */
   n_x = net->n_inputs;
-  X = check_X(L, 2, 0, 0, n_x, &n);
-  t = check_T(L, 3, 0, 0, net_idx, n, net->n_outputs, o->loss);
+  X = check_X(L, 2, 2, 0, 0, n_x, &n);
+  t = check_T(L, 3, 3, 0, 0, net_idx, n, net->n_outputs, o->loss);
   if (has_val) {
     int vi;
     lua_getfield(L, 4, "validation");
     vi = lua_gettop(L);
     lua_rawgeti(L, vi, 1);
     lua_rawgeti(L, vi, 2);
-    Xv = check_X(L, vi + 1, 0, 0, n_x, &nv);
-    tv = check_T(L, vi + 2, 0, 0, net_idx, nv, net->n_outputs, o->loss);
+    Xv = check_X(L, vi + 1, 4, 0, 0, n_x, &nv);
+    tv = check_T(L, vi + 2, 4, 0, 0, net_idx, nv, net->n_outputs, o->loss);
   }
   idx = (size_t *)lua_newuserdatauv(L, n * sizeof(size_t), 0);
   for (i = 0; i < n; i++) idx[i] = i;
@@ -758,9 +763,9 @@ static int tr_fit(lua_State *L) {
   f.n_train = n;
   if (split > 0.0) {
     size_t n_val = (size_t)(split * (double)n);
-    if (n_val == 0 || n_val >= n)
-      opt_error(L, 4, "validation_split", lua_pushfstring(L, "leaves %s rows of %I",
-                n_val == 0 ? "no validation" : "no training", (lua_Integer)n));
+    if (n_val == 0)      /* split < 1: some row is always left to train on */
+      opt_error(L, 4, "validation_split", lua_pushfstring(L, "leaves no validation "
+                "rows of %I", (lua_Integer)n));
     nn_train_shuffle(idx, n, &lt->rng);
     f.n_train = n - n_val;
     val = idx + f.n_train;
