@@ -2,7 +2,8 @@
 ** host.c: the seed's leaf/flower network from C alone, with no Lua and no
 ** SQLite: what a game engine or any C program does with src/nn_engine.h.
 **
-**   cc -std=c99 -O2 -Isrc examples/host.c src/nn_engine.c src/nn_kernel*.c -lm -o host
+**   cc -std=c99 -O2 -Isrc examples/host.c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c \
+**      -lm -o host
 **   ./host 32 107 56 11.2
 **
 ** prints the two outputs (leaf, flower) and the winning label.  With no

@@ -9,6 +9,7 @@
 ** one process-wide pointer, read by every forward pass.  Not thread-safe to
 ** change while forward passes run, as nn_engine.h says.
 */
+#include <math.h>
 #include <string.h>
 
 #include "nn_engine.h"
@@ -56,10 +57,10 @@ void nn_relu_scalar(float *v, size_t n) {
 /* The tile in plain C, one weight row at a time: eight named sums stay in
 ** registers (an array of them, indexed in a loop, lived on the stack), and
 ** the kc x 8 samples it reads again for each row sit in L1. */
-static void tile_generic(float *c, const float *a, size_t lda, const float *b,
-                         size_t kc) {
+static void tile_generic_ldc(float *c, size_t ldc, const float *a, size_t lda,
+                             const float *b, size_t kc) {
   size_t k, m;
-  for (m = 0; m < GENERIC_MR; m++, c += GENERIC_NR, a += lda) {
+  for (m = 0; m < GENERIC_MR; m++, c += ldc, a += lda) {
     const float *bk = b;
     float s0 = c[0], s1 = c[1], s2 = c[2], s3 = c[3];
     float s4 = c[4], s5 = c[5], s6 = c[6], s7 = c[7];
@@ -73,11 +74,44 @@ static void tile_generic(float *c, const float *a, size_t lda, const float *b,
   }
 }
 
+static void tile_generic(float *c, const float *a, size_t lda, const float *b,
+                         size_t kc) {
+  tile_generic_ldc(c, GENERIC_NR, a, lda, b, kc);
+}
+
+/* Each value's update in the order the vector sets use, so that the tails
+** they leave here agree with them. */
+void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
+                    const nn_adam_consts *c) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    float mi = c->b1 * m[i] + (1.0f - c->b1) * g[i];
+    float vi = c->b2 * v[i] + (1.0f - c->b2) * (g[i] * g[i]);
+    float denom = sqrtf(vi) * c->inv_sqrt_bc2 + c->eps;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i] * c->decay - c->step * (mi / denom);
+  }
+}
+
+/* Eight sums in flight instead of one long chain of additions. */
+double nn_sumsq_scalar(const float *v, size_t n) {
+  float s[8] = { 0 };
+  double total = 0.0;
+  size_t i, j;
+  for (i = 0; i + 8 <= n; i += 8)
+    for (j = 0; j < 8; j++) s[j] += v[i + j] * v[i + j];
+  for (; i < n; i++) total += (double)v[i] * v[i];
+  for (j = 0; j < 8; j++) total += s[j];
+  return total;
+}
+
 static int always(void) { return 1; }
 
 const nn_kernel nn_kernel_generic = {
   "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
-  GENERIC_MR, GENERIC_NR, 256, 0, 2
+  GENERIC_MR, GENERIC_NR, 256, 0, 2,
+  nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc
 };
 
 

@@ -68,15 +68,18 @@ static void linear_neon(float *y, const float *x, const float *w, const float *b
 
 #define NEON_ROWS(X)  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define NEON_ROW(m)   const float *a##m = a + (m) * lda;
-#define NEON_LOAD(m)  float32x4_t l##m = vld1q_f32(c + (m) * NEON_NR), \
-                                  h##m = vld1q_f32(c + (m) * NEON_NR + 4);
+#define NEON_LOAD(m)  float32x4_t l##m = vld1q_f32(c + (m) * ldc), \
+                                  h##m = vld1q_f32(c + (m) * ldc + 4);
 #define NEON_FMA(m)   { float32x4_t am = vdupq_n_f32(a##m[k]); \
                         l##m = vfmaq_f32(l##m, am, b0); \
                         h##m = vfmaq_f32(h##m, am, b1); }
-#define NEON_STORE(m) vst1q_f32(c + (m) * NEON_NR, l##m); \
-                      vst1q_f32(c + (m) * NEON_NR + 4, h##m);
+#define NEON_STORE(m) vst1q_f32(c + (m) * ldc, l##m); \
+                      vst1q_f32(c + (m) * ldc + 4, h##m);
 
-static void tile_neon(float *c, const float *a, size_t lda, const float *b, size_t kc) {
+/* C's rows ldc floats apart: nr for the forward pass's panels, the
+** gradient's row length for training's dW. */
+static void tile_neon_ldc(float *c, size_t ldc, const float *a, size_t lda,
+                          const float *b, size_t kc) {
   size_t k;
   NEON_ROWS(NEON_ROW)
   NEON_ROWS(NEON_LOAD)
@@ -85,6 +88,10 @@ static void tile_neon(float *c, const float *a, size_t lda, const float *b, size
     NEON_ROWS(NEON_FMA)
   }
   NEON_ROWS(NEON_STORE)
+}
+
+static void tile_neon(float *c, const float *a, size_t lda, const float *b, size_t kc) {
+  tile_neon_ldc(c, NEON_NR, a, lda, b, kc);
 }
 
 /* maxNum(v, 0) gives the number when v is NaN: 0, as v > 0 ? v : 0. */
@@ -96,7 +103,9 @@ static void relu_neon(float *v, size_t n) {
 }
 
 const nn_kernel nn_kernel_neon = {
-  "neon", always, linear_neon, tile_neon, relu_neon, NEON_MR, NEON_NR, 256, 8, 4
+  "neon", always, linear_neon, tile_neon, relu_neon, NEON_MR, NEON_NR, 256, 8, 4,
+  /* training: the portable Adam and sum of squares, which gcc vectorizes */
+  nn_adam_scalar, nn_sumsq_scalar, tile_neon_ldc
 };
 
 #else

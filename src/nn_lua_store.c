@@ -34,6 +34,7 @@
 #include "nn_engine.h"
 #include "nn_lua.h"
 #include "nn_store.h"
+#include "nn_store_train.h"
 
 #define NN_ROWS     "nn.Rows"
 #define SERIAL_KEY  "nn.Store.serial"   /* in the registry */
@@ -387,16 +388,19 @@ static int store_flush(lua_State *L) {
 
 /* --- models ---------------------------------------------------------------- */
 
-/* store:save(name, net [, { note = , labels = }]) --> version.  Raises on
-** bad arguments and on a failed write (which leaves nothing behind). */
+/* store:save(name, net [, { note = , labels = , training = , source = }])
+** --> version; training (a history from tr:fit) is recorded with the version
+** (nn_lua_store_data.c reads it).  Raises on bad arguments and on a failed
+** write (which leaves nothing behind). */
 static int store_save(lua_State *L) {
-  static const char *const known[] = { "note", "labels", NULL };
+  static const char *const known[] = { "note", "labels", "training", "source", NULL };
   nn_lstore *ls = checkstore(L);
   const char *name = check_name(L, 2, "name");
   nn_lnet *ln = nn_lua_checknet(L, 3);
   const nn_net *net;
   const char *note = NULL;
   const char **labels = NULL;
+  const nn_train_run *run;
   nn_store_saved saved;
   size_t n;
   int labels_arg = 4;
@@ -417,7 +421,8 @@ static int store_save(lua_State *L) {
     luaL_argerror(L, 3, "a network without a Linear layer cannot be saved");
   if (!lua_isnil(L, 7))
     labels = check_labels(L, 7, labels_arg, net->n_outputs, &n);
-  if (nn_store_save(&ls->store, name, net, note, labels, &saved) != NN_STORE_OK)
+  run = nn_lua_checkrun(L, &ls->store, 4);   /* pushed above the rest */
+  if (nn_store_save_run(&ls->store, name, net, note, labels, run, &saved) != NN_STORE_OK)
     raise_store(L, ls);
   ln->version_id = saved.version_id;
   ln->labelmap_id = saved.labelmap_id;
@@ -828,6 +833,20 @@ static int store_rows(lua_State *L) {
   lua_pushnil(L);
   lua_pushvalue(L, it);   /* the closing value: an early break finalizes */
   return 4;
+}
+
+/* --- for the other binding files --------------------------------------------- */
+
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  check_option_names(L, arg, known);
+}
+
+/* Raises on anything but an open store at arg. */
+nn_store *nn_lua_checkstore(lua_State *L, int arg) {
+  nn_lstore *ls = (nn_lstore *)luaL_checkudata(L, arg, NN_STORE);
+  if (!ls->store.db)
+    luaL_error(L, "attempt to use a closed nn.Store");
+  return &ls->store;
 }
 
 /* --- registration ----------------------------------------------------------- */

@@ -257,6 +257,19 @@ static int invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...)
               v->name, v->version, what);
 }
 
+/* For the store's other files (nn_store.h). */
+int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->err, sizeof s->err, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int nn_store_db_fail(nn_store *s) {
+  return db_fail(s);
+}
+
 /* ------------------------------------------------------------------------
 ** Buffers and JSON text
 */
@@ -863,6 +876,12 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
 int nn_store_save(nn_store *s, const char *name, const nn_net *net,
                   const char *note, const char *const *labels,
                   nn_store_saved *out) {
+  return nn_store_save_with(s, name, net, note, labels, NULL, NULL, out);
+}
+
+int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
+                       const char *note, const char *const *labels,
+                       nn_store_extra extra, void *ctx, nn_store_saved *out) {
   int64_t now = clock_ms(s->vfs), model_id;
   size_t bytes;
   int rc;
@@ -886,11 +905,13 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
     return rc;
   if ((rc = begin(s)) != NN_STORE_OK)
     return rc;
+  out->created_at = now;
   if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
       (rc = put_version(s, model_id, net, note, now, &out->version,
                         &out->version_id)) != NN_STORE_OK ||
       (labels && (rc = put_labelmap(s, model_id, "default", now,
                                     &out->labelmap_id)) != NN_STORE_OK) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
       (rc = commit(s)) != NN_STORE_OK) {
     rollback(s);
     memset(out, 0, sizeof *out);

@@ -24,6 +24,15 @@ local nn = {
   -- pictures, as SVG text: nn.svg(net [, opts]), nn.svg_history(history)
   svg = svg.network,
   svg_history = svg.history,
+  -- training data from files: IDX (MNIST), FANN .data, CSV; .gz too
+  read_idx = core.read_idx,
+  read_fann_data = core.read_fann_data,
+  read_csv = core.read_csv,
+  -- training: criteria (crit:forward, crit:backward) and the trainer
+  MSECriterion = core.MSECriterion,
+  CrossEntropyCriterion = core.CrossEntropyCriterion,
+  BCECriterion = core.BCECriterion,
+  Trainer = core.Trainer,
 }
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind

@@ -12,7 +12,8 @@ c.CC = os.getenv("CC") or "cc"
 c.RUN = os.getenv("NN_RUN")
 
 --- The engine's sources: what a C host compiles (see src/nn_engine.h).
-c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c"
+c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c " ..
+  "src/nn_train.c src/nn_train_kinds.c"
 
 --- Compile sources (and link libs) into a temporary executable; its path.
 -- Raises with the compiler's output when it fails.
