@@ -165,7 +165,7 @@ $(LIBRARY): $(OBJS)
 # nn.pc, written by make install where it goes (it holds the install paths).
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
   'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
-  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lm'
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

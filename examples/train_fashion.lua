@@ -10,7 +10,8 @@
 
 -- Run from the top of the repository, or with nn installed.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
+  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
 
 local nn = require "nn"
 

@@ -18,7 +18,7 @@ local function sh(cmd) return (compat.sh(cmd):gsub("\n$", "")) end
 local LUA_CFLAGS = sh("pkg-config --cflags " .. compat.LUA_PC)
 local LUA_LIBS = sh("pkg-config --libs " .. compat.LUA_PC)
 local LIBNN = compat.BUILD .. "/libnn.a"
-local HOST_LIBS = LIBNN .. " " .. LUA_LIBS .. " -lsqlite3 -lm"
+local HOST_LIBS = LIBNN .. " " .. LUA_LIBS .. " -lsqlite3 -lz -lm"
 
 --- Run exe with args; whether it exited with 0, and what it printed.
 local function try(exe, args)

@@ -2,7 +2,7 @@
 -- repository): the seed's network trained from made-up leaves and flowers
 -- reads the seed's two objects as the seed does, and is kept with its run.
 
-local proc = require "spec.support.proc"
+local compat = require "spec.support.compat"
 local remove_db = require("spec.support.db").remove
 
 describe("examples/train_leaf_flower.lua", function()
@@ -11,7 +11,7 @@ describe("examples/train_leaf_flower.lua", function()
   after_each(function() remove_db(db) end)
 
   it("trains the seed's network to read its leaf and flower, and saves the run", function()
-    local out = proc.run(proc.LUA .. " examples/train_leaf_flower.lua " .. db)
+    local out = compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. db)
     for _, text in ipairs{
       "60 epochs on 300 objects: validation accuracy 1.00",
       "the seed's leaf reads as leaf",
