@@ -224,6 +224,8 @@ describe("nn.read_idx", function()
                    read_error(file("ubyte", { 2, 3 }, { 1, 2, 3, 4, 5, 6 }), { classes = true }))
       assert.equal(path .. ": element 2 is -3, not a class (0 or more)",
                    read_error(file("sbyte", { 2 }, { 1, -3 }), { classes = true }))
+      assert.equal(path .. ": element 3 is above 16777215, too large for a class",
+                   read_error(file("int", { 3 }, { 0, 16777215, 16777217 }), { classes = true }))
     end)
 
     it("bad options, naming them", function()
