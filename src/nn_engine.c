@@ -198,9 +198,12 @@ static const nn_kind_info identity_kind = {
 
 /* Indexed by kind; NN_KIND_COUNT is no kind (nn_kind_from_name's unknown). */
 static const nn_kind_info *const kinds[] = {
-  &linear_kind, &relu_kind, &leaky_relu_kind, &sigmoid_kind, &tanh_kind,
-  &softmax_kind, &identity_kind,
-  NULL,
+  [NN_LINEAR] = &linear_kind, [NN_RELU] = &relu_kind,
+  [NN_LEAKYRELU] = &leaky_relu_kind, [NN_SIGMOID] = &sigmoid_kind,
+  [NN_TANH] = &tanh_kind, [NN_SOFTMAX] = &softmax_kind,
+  [NN_IDENTITY] = &identity_kind,
+  [NN_KIND_COUNT] = NULL,
+  /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
 
@@ -233,7 +236,6 @@ size_t nn_layer_n_params(const nn_layer *l) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   return d && d->n_params ? d->n_params(l->n_in, l->n_out) : 0;
 }
-
 
 
 /* --- layout ------------------------------------------------------------ */
@@ -287,7 +289,6 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
   *n_params = total;
   return NN_OK;
 }
-
 
 
 /* The block: nn_net, then layers, then params, each part aligned for its type. */

@@ -119,6 +119,7 @@ static const float *check_X(lua_State *L, int arg, int obj, int uv, size_t n_x,
 /* Index (0-based) of the label at idx in the net's labels at lab, or -1. */
 static long find_label(lua_State *L, int lab, int idx) {
   size_t i, n = (size_t)lua_rawlen(L, lab);
+  idx = lua_absindex(L, idx);
   for (i = 1; i <= n; i++) {
     int same;
     lua_rawgeti(L, lab, (lua_Integer)i);
@@ -293,17 +294,22 @@ static int crit_tostring(lua_State *L) {
 
 /* --- parameters and the backward pass ------------------------------------- */
 
-/* Raises (blaming argument arg) unless every layer of net has a backward
-** pass and some layer has parameters. */
+/* Raises (blaming argument arg, or with a plain error when arg is 0)
+** unless every layer of net has a backward pass and some layer has
+** parameters. */
 static void check_trainable(lua_State *L, const nn_net *net, int arg) {
   size_t i;
-  for (i = 0; i < net->n_layers; i++)
+  const char *msg = NULL;
+  for (i = 0; i < net->n_layers && msg == NULL; i++)
     if (nn_kind_info_of(net->layers[i].kind)->backward == NULL)
-      luaL_argerror(L, arg, lua_pushfstring(L, "module %I (nn.%s) has no backward pass",
-                    (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind)));
-  if (net->n_outputs == 0 || net->n_params == 0)
-    luaL_argerror(L, arg, "the network has no parameters to train");
+      msg = lua_pushfstring(L, "module %I (nn.%s) has no backward pass",
+                            (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind));
+  if (msg == NULL && (net->n_outputs == 0 || net->n_params == 0))
+    msg = "the network has no parameters to train";
+  if (msg != NULL && arg > 0) luaL_argerror(L, arg, msg);
+  if (msg != NULL) luaL_error(L, "%s", msg);
 }
+
 
 /* net:get_params() --> nn.Matrix(1, n_params), the weights in stored order */
 static int net_get_params(lua_State *L) {
@@ -347,7 +353,7 @@ static int net_backward(lua_State *L) {
   nn_lua_checknet(L, 1);
   lua_settop(L, 4);
   net = nn_lua_pinnet(L, 1);                /* at 5 */
-  check_trainable(L, net, 1);
+  check_trainable(L, net, 0);
   n_x = net->n_inputs;
   n_y = net->n_outputs;
   X = nn_lua_tomatrix(L, 2);
@@ -408,23 +414,6 @@ static int opt_error(lua_State *L, int arg, const char *name, const char *msg) {
   return luaL_argerror(L, arg, lua_pushfstring(L, "%s: %s", name, msg));
 }
 
-/* Every key of the table at arg must be one of names. */
-static void check_keys(lua_State *L, int arg, const char *const names[]) {
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    int i, known = 0;
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (i = 0; names[i] != NULL; i++)
-        if (strcmp(lua_tostring(L, -1), names[i]) == 0) known = 1;
-    if (!known) {
-      lua_pushvalue(L, -1);
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
-                    luaL_tolstring(L, -1, NULL)));
-    }
-  }
-}
-
 /* Field name of the options at arg pushed; 0 when absent (nothing pushed). */
 static int get_opt(lua_State *L, int arg, const char *name, int type) {
   int t = lua_getfield(L, arg, name);
@@ -480,7 +469,7 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   lua_Integer batch = 32, seed = 0;
   if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
   else { lua_newtable(L); lua_replace(L, arg); }
-  check_keys(L, arg, option_names);
+  nn_lua_checkoptions(L, arg, option_names);
   if (get_opt(L, arg, "optimizer", LUA_TSTRING)) {
     int i;
     for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
@@ -727,7 +716,7 @@ static int tr_fit(lua_State *L) {
   lua_settop(L, 4);
   if (lua_isnil(L, 4)) { lua_newtable(L); lua_replace(L, 4); }
   luaL_checktype(L, 4, LUA_TTABLE);
-  check_keys(L, 4, fit_names);
+  nn_lua_checkoptions(L, 4, fit_names);
   if (get_opt(L, 4, "epochs", LUA_TNUMBER)) {
     lua_Integer e = lua_tointeger(L, -1);
     if (!lua_isinteger(L, -1) || e < 1 || e > 1000000)
@@ -896,19 +885,21 @@ static const luaL_Reg constructors[] = {
   {NULL, NULL}
 };
 
+/* A metatable named name, its methods as __index, its __tostring. */
+static void new_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                     lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+}
+
 void nn_lua_open_train(lua_State *L) {
-  luaL_newmetatable(L, NN_CRITERION);
-  luaL_newlib(L, crit_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, crit_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
-  luaL_newmetatable(L, NN_TRAINER);
-  luaL_newlib(L, trainer_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, tr_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  new_type(L, NN_CRITERION, crit_methods, crit_tostring);
+  new_type(L, NN_TRAINER, trainer_methods, tr_tostring);
   luaL_getmetatable(L, NN_NETWORK);
   lua_getfield(L, -1, "__index");
   luaL_setfuncs(L, net_methods, 0);

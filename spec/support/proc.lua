@@ -6,12 +6,17 @@ local proc = {}
 --- The interpreter for child processes: $LUA, or lua5.4.
 proc.LUA = os.getenv("LUA") or "lua5.4"
 
---- Run a shell command; its standard output and error together.  Raises,
--- with that output, when the command fails.
-function proc.run(cmd)
+--- Run a shell command: whether it succeeded, and its standard output and
+-- error together.
+function proc.try(cmd)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a")
-  local ok = p:close()
+  return p:close() == true, out
+end
+
+--- The same, raising with that output when the command fails; the output.
+function proc.run(cmd)
+  local ok, out = proc.try(cmd)
   assert(ok, cmd .. " failed:\n" .. out)
   return out
 end
