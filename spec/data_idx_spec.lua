@@ -5,6 +5,8 @@
 -- bytes, times the scale in double precision, rounded once to float32.
 
 local nn = require "nn"
+local files = require "spec.support.files"
+local proc = require "spec.support.proc"
 
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
@@ -22,18 +24,9 @@ local function idx_bytes(name, dims, values)
   return table.concat(parts)
 end
 
-local function write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
+local write = files.write
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed")
-  return out
-end
+local sh = proc.run
 
 --- path .. ".gz", made by the gzip program from path.
 local function gzip(path)

@@ -2,23 +2,17 @@
 -- in a German locale (decimal comma), made here with localedef from the
 -- Debian locales package's sources; pending where those are missing.
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local files = require "spec.support.files"
+local proc = require "spec.support.proc"
+
+local LUA = proc.LUA
 
 local sources = io.open("/usr/share/i18n/locales/de_DE")
 if sources then sources:close() end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed:\n" .. out)
-  return out
-end
+local sh = proc.run
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = files.write
 
 describe("the data readers under a decimal-comma locale", function()
   local dir, fann, csv, script

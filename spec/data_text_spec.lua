@@ -4,14 +4,11 @@
 -- (tonumber, in double precision) rounded once to float32.
 
 local nn = require "nn"
+local files = require "spec.support.files"
 
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = files.write
 
 --- The error of nn[name](...), without the caller's position.  Called as
 -- a field, so that an argument error names the function as a user sees it.

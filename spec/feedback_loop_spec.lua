@@ -5,16 +5,13 @@
 
 local nn = require "nn"
 local db = require "spec.support.db"
-
-local LUA = os.getenv("LUA") or "lua5.4"
+local proc = require "spec.support.proc"
 
 describe("examples/feedback_loop.lua", function()
   local path, out, store
   setup(function()
     path = os.tmpname()
-    local p = io.popen(LUA .. " examples/feedback_loop.lua " .. path .. " 2>&1")
-    out = p:read("a")
-    assert(p:close(), out)
+    out = proc.run(proc.LUA .. " examples/feedback_loop.lua " .. path)
     store = assert(nn.open(path))
   end)
   teardown(function()

@@ -5,6 +5,8 @@
 -- The histories are written by hand, in the shape tr:fit returns.
 
 local nn = require "nn"
+local files = require "spec.support.files"
+local proc = require "spec.support.proc"
 local seed = require "spec.support.seed"
 local db = require "spec.support.db"
 
@@ -12,19 +14,9 @@ local exec, all, value = db.exec, db.all, db.value
 
 local APPLICATION_ID = 0x6E6E4442
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed:\n" .. out)
-  return out
-end
+local sh = proc.run
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = files.read
 
 --- FNV-1a 64 in Lua integers, as 16 hex digits: the schema's checksum.
 local function fnv1a64(s)
