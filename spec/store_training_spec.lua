@@ -242,6 +242,12 @@ describe("store:save with a training history", function()
                    refused(function(h) h.options = { lr = 1, [2.5] = 1 } end))
       assert.equal(bad("training.started_at must be an integer"),
                    refused(function(h) h.started_at = 1.5 end))
+      assert.equal(bad("training.options: tables nested too deep"),
+                   refused(function(h)
+                     local t = {}
+                     for _ = 1, 20 do t = { inner = t } end
+                     h.options = t
+                   end))
     end)
 
     it("values that do not hold together", function()
