@@ -5,6 +5,8 @@
 -- bytes, times the scale in double precision, rounded once to float32.
 
 local nn = require "nn"
+local files = require "spec.support.files"
+local proc = require "spec.support.proc"
 
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
@@ -22,18 +24,9 @@ local function idx_bytes(name, dims, values)
   return table.concat(parts)
 end
 
-local function write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
+local write = files.write
 
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed")
-  return out
-end
+local sh = proc.run
 
 --- path .. ".gz", made by the gzip program from path.
 local function gzip(path)
@@ -224,6 +217,8 @@ describe("nn.read_idx", function()
                    read_error(file("ubyte", { 2, 3 }, { 1, 2, 3, 4, 5, 6 }), { classes = true }))
       assert.equal(path .. ": element 2 is -3, not a class (0 or more)",
                    read_error(file("sbyte", { 2 }, { 1, -3 }), { classes = true }))
+      assert.equal(path .. ": element 3 is above 16777215, too large for a class",
+                   read_error(file("int", { 3 }, { 0, 16777215, 16777217 }), { classes = true }))
     end)
 
     it("bad options, naming them", function()

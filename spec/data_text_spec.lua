@@ -4,14 +4,11 @@
 -- (tonumber, in double precision) rounded once to float32.
 
 local nn = require "nn"
+local files = require "spec.support.files"
 
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write = files.write
 
 --- The error of nn[name](...), without the caller's position.  Called as
 -- a field, so that an argument error names the function as a user sees it.
@@ -105,6 +102,8 @@ describe("nn.read_fann_data", function()
                    refused("1 2 1\n1 2 nan\n"))
       assert.equal(path .. ": line 2, column 1: '0x10' is not a number (pair 1, input 1)",
                    refused("1 1 1\n0x10 1\n"))
+      assert.equal(path .. ": line 2, column 3: '(a long token)' is not a number (pair 1, "
+                   .. "input 2)", refused("1 2 1\n1 " .. ("9"):rep(30) .. "x 1\n"))
     end)
 
     it("a value beyond float32", function()

@@ -5,6 +5,8 @@
 -- The histories are written by hand, in the shape tr:fit returns.
 
 local nn = require "nn"
+local files = require "spec.support.files"
+local proc = require "spec.support.proc"
 local seed = require "spec.support.seed"
 local db = require "spec.support.db"
 
@@ -12,19 +14,9 @@ local exec, all, value = db.exec, db.all, db.value
 
 local APPLICATION_ID = 0x6E6E4442
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed:\n" .. out)
-  return out
-end
+local sh = proc.run
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = files.read
 
 --- FNV-1a 64 in Lua integers, as 16 hex digits: the schema's checksum.
 local function fnv1a64(s)
@@ -250,6 +242,12 @@ describe("store:save with a training history", function()
                    refused(function(h) h.options = { lr = 1, [2.5] = 1 } end))
       assert.equal(bad("training.started_at must be an integer"),
                    refused(function(h) h.started_at = 1.5 end))
+      assert.equal(bad("training.options: tables nested too deep"),
+                   refused(function(h)
+                     local t = {}
+                     for _ = 1, 20 do t = { inner = t } end
+                     h.options = t
+                   end))
     end)
 
     it("values that do not hold together", function()

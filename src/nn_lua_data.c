@@ -61,6 +61,9 @@ static void push_classes(lua_State *L, const char *path, const float *v, size_t 
     if (v[i] < 0)
       luaL_error(L, "%s: element %I is %d, not a class (0 or more)", path,
                  (lua_Integer)i + 1, (int)v[i]);
+    if (v[i] >= 16777216.0f)   /* float32 holds every integer below 2^24 */
+      luaL_error(L, "%s: element %I is above 16777215, too large for a class", path,
+                 (lua_Integer)i + 1);
     lua_pushinteger(L, (lua_Integer)v[i] + 1);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }

@@ -141,6 +141,18 @@ static int row_column(nn_store *s, sqlite3_stmt *st, size_t row, int c, size_t *
   return NN_STORE_OK;
 }
 
+/* After the last sqlite3_step (its result step): the count of rows, and
+** the width of a result without rows. */
+static int rows_done(nn_store *s, int step, size_t row, size_t empty_cols,
+                     size_t *rows, size_t *cols) {
+  if (step != SQLITE_DONE)
+    return nn_store_db_fail(s);
+  *rows = row;
+  if (row == 0)
+    *cols = empty_cols;
+  return NN_STORE_OK;
+}
+
 static int bind_params(nn_store *s, sqlite3_stmt *st, const nn_store_param *params,
                        size_t n) {
   size_t i;
@@ -213,13 +225,7 @@ int nn_store_matrix(nn_store *s, const char *sql, size_t len,
       goto done;
     }
   }
-  if (step != SQLITE_DONE) {
-    rc = nn_store_db_fail(s);
-    goto done;
-  }
-  *rows = row;
-  if (row == 0)
-    *cols = (size_t)n_cols;
+  rc = rows_done(s, step, row, (size_t)n_cols, rows, cols);
 done:
   free(width);
   sqlite3_finalize(extra);
@@ -325,13 +331,7 @@ int nn_store_feedback_set(nn_store *s, const char *name, int64_t version,
   while ((step = sqlite3_step(st)) == SQLITE_ROW)
     if ((rc = feedback_row(s, st, labels != NULL, cols, x, t, ids, ++row)) != NN_STORE_OK)
       goto done;
-  if (step != SQLITE_DONE) {
-    rc = nn_store_db_fail(s);
-    goto done;
-  }
-  *rows = row;
-  if (row == 0)
-    *cols = n_inputs;
+  rc = rows_done(s, step, row, n_inputs, rows, cols);
 done:
   sqlite3_finalize(st);
   nn_buf_free(&map_labels);
