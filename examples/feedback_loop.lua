@@ -13,7 +13,8 @@
 -- both versions on every input that got feedback.
 
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
+  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
 local nn = require "nn"
 local seed_net = require "examples.seed_net"
 
