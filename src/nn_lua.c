@@ -800,5 +800,6 @@ int luaopen_nn_core(lua_State *L) {
   lua_setfield(L, -2, "Network");   /* so the front module can add methods */
   nn_lua_open_matrix(L);
   nn_lua_open_store(L);
+  nn_lua_open_io(L);
   return 1;
 }

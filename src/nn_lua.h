@@ -112,4 +112,7 @@ void nn_lua_open_matrix(lua_State *L);
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);
 
+/* Register nn.import and net:export (nn_lua_io.c) into the module table on top. */
+void nn_lua_open_io(lua_State *L);
+
 #endif

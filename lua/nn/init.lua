@@ -26,6 +26,8 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- networks from other tools' files: nn.import("model.onnx"), net:export(path, "fann")
+  import = core.import,
 }
 
 return nn
