@@ -227,6 +227,8 @@ static int reshape_to(nn_onnx_reader *r, const long long *dims, int rank) {
   if (!r->row_fixed && w < 0)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "gives rows of a width not known before "
                 "run time");
+  if (w == 0)
+    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "gives rows of no numbers");
   memcpy(r->dims, dims, (size_t)rank * sizeof *dims);
   r->rank = rank;
   return NN_IO_OK;
