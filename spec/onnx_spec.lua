@@ -300,7 +300,7 @@ describe("net:export to ONNX", function()
     os.remove(onnx)
     local ok, err = pcall(function() return net:export(path) end)
     assert.is_false(ok)
-    assert.matches("bad argument #3 to 'export' %(format: expected \"onnx\" or \"fann\", got " ..
+    assert.matches("bad argument #2 to 'export' %(format: expected \"onnx\" or \"fann\", got " ..
       "none %(and the path ends in neither .onnx nor .net%)%)", err)
   end)
 
