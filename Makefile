@@ -59,8 +59,11 @@ INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev
 # nn0.so, the SQLite extension: ".load /usr/local/lib/nn0" in the shell
 LIBDIR       ?= $(PREFIX)/lib
 
-# Debian packages, installed by .ci/deps when missing.
-DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
+# Debian packages, installed by .ci/deps when missing.  The specs read ONNX's
+# own backend tests where libonnx-testdata installs them, and check FANN
+# files against libfann (libfann-dev), the tools that define the formats.
+DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf \
+                 libonnx-testdata libfann-dev
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libopenblas-dev

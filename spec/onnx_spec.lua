@@ -405,3 +405,26 @@ describe("ONNX's backend test data", function()
     end
   end)
 end)
+
+describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)", function()
+  local expected = dofile("spec/fixtures/onnx/expected.lua")
+  local names = {}
+  for name in pairs(expected) do names[#names + 1] = name end
+  table.sort(names)
+
+  for _, name in ipairs(names) do
+    local case = expected[name]
+    it(("give PyTorch's outputs within 1e-5: %s (opset %d)"):format(name, case.opset), function()
+      local net = nn.import("spec/fixtures/onnx/" .. name .. ".onnx")
+      for k, x in ipairs(case.inputs) do
+        local d = ref.max_diff(case.outputs[k], net:forward(x))
+        assert(d <= TOL, ("row %d differs by %g"):format(k, d))
+      end
+    end)
+  end
+
+  it("cover every opset the script names", function()
+    assert.same({ "identity_nobias_op17", "leaky_softmax_op13", "relu_softmax_op7",
+      "sigmoid_dropout_op11", "tanh_op9", "wide_relu_op12" }, names)
+  end)
+end)
