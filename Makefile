@@ -5,6 +5,8 @@
 #   make memcheck     the same, the specs running under valgrind
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
+#   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
+#   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
 #   make install      install the module, its Lua part, its C header, nn0.so
 #   make uninstall    remove what install put
 #   make clean        remove build/ and demo.db*
@@ -22,6 +24,10 @@ SQLITE3    ?= sqlite3
 VALGRIND   ?= valgrind
 INSTALL    ?= install
 CC         ?= cc
+# Debian's Python, which has python3-onnx and python3-torch (check-onnx,
+# onnx-fixtures only).
+PYTHON     ?= /usr/bin/python3
+NPM        ?= npm
 
 # --- flags --------------------------------------------------------------------
 
@@ -67,6 +73,10 @@ DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf 
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libopenblas-dev
+# make check-onnx: onnx.checker, and node (whose package has npm) to run ONNX
+# Runtime from npm.
+CHECK_ONNX_DEPS ?= python3-onnx nodejs
+ONNX_FIXTURE_DEPS ?= python3-onnx python3-torch
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -87,7 +97,7 @@ EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
 
 .PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
-        clean FORCE
+        clean FORCE check-onnx onnx-fixtures
 
 all: $(MODULE) $(EXTENSION)
 
@@ -190,7 +200,7 @@ deps-bench: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo bench check-onnx,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -229,6 +239,31 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine
+
+# onnxruntime-node ships its native library in the npm package; its install
+# script only fetches GPU files, which --ignore-scripts skips.
+ORT_DIR := $(BUILD)/onnxruntime
+ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
+
+$(ORT_PKG):
+	@bash .ci/deps $(CHECK_ONNX_DEPS)
+	mkdir -p $(ORT_DIR)
+	test -f $(ORT_DIR)/package.json || echo '{ "private": true }' > $(ORT_DIR)/package.json
+	cd $(ORT_DIR) && $(NPM) install --ignore-scripts --no-audit --no-fund onnxruntime-node
+
+# Exports networks of every kind, then onnx.checker and ONNX Runtime on them
+# (spec/interop/check_onnx.lua); not part of make test, which needs neither.
+check-onnx: deps all $(ORT_PKG)
+	@bash .ci/deps $(CHECK_ONNX_DEPS)
+	rm -rf $(BUILD)/check-onnx
+	mkdir -p $(BUILD)/check-onnx
+	$(LUA_ENV) $(LUA) spec/interop/check_onnx.lua $(BUILD)/check-onnx $(PYTHON) \
+	  $(ORT_DIR)/node_modules
+
+# The PyTorch fixtures of spec/onnx_spec.lua, exported again (commit them).
+onnx-fixtures:
+	@bash .ci/deps $(ONNX_FIXTURE_DEPS)
+	$(PYTHON) spec/fixtures/onnx/make.py
 
 # --- installing ---------------------------------------------------------------
 
