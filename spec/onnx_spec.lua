@@ -317,7 +317,8 @@ describe("net:export to ONNX", function()
 end)
 
 describe("ONNX's backend test data", function()
-  -- Every model of the node/ and pytorch-converted/ tests goes through nn's
+  -- Every model of the node/, pytorch-converted/, pytorch-operator/ and
+  -- simple/ tests (real/ holds no model until downloaded) goes through nn's
   -- reader: the ones it imports must give the tests' outputs from the tests'
   -- inputs within 1e-5, every data set; the others must be refused.  These
   -- are the ones imported and matched (ONNX 1.12's test data):
@@ -346,6 +347,8 @@ describe("ONNX's backend test data", function()
     "pytorch-converted/test_ReLU", "pytorch-converted/test_Sigmoid",
     "pytorch-converted/test_Softmax", "pytorch-converted/test_Tanh",
     "pytorch-converted/test_softmax_functional_dim3", "pytorch-converted/test_softmax_lastdim",
+    "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_mm",
+    "pytorch-operator/test_operator_view", "simple/test_single_relu_model",
   }
   -- and a few of the refused, with the reason given
   local REFUSED = {
@@ -364,8 +367,8 @@ describe("ONNX's backend test data", function()
   setup(function()
     local exe = c.compile("spec/support/onnx_testdata_check.c " .. c.IO .. " " .. c.ENGINE)
     local list = os.tmpname()
-    assert(os.execute(("ls -d %s/node/*/ %s/pytorch-converted/*/ | sed 's#/$##' > %s")
-      :format(TESTDATA, TESTDATA, list)))
+    assert(os.execute(("ls -d %s/node/*/ %s/pytorch-converted/*/ %s/pytorch-operator/*/ " ..
+      "%s/simple/*/ | sed 's#/$##' > %s"):format(TESTDATA, TESTDATA, TESTDATA, TESTDATA, list)))
     local out = c.run(exe, "< " .. list)
     os.remove(exe)
     os.remove(list)
@@ -376,7 +379,7 @@ describe("ONNX's backend test data", function()
     end
   end)
 
-  it("runs every model of node/ and pytorch-converted/", function()
+  it("runs every model of node/, pytorch-converted/, pytorch-operator/ and simple/", function()
     assert.is_true(#order > 1000, ("only %d models"):format(#order))
   end)
 
