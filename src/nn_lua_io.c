@@ -53,12 +53,11 @@ static iobox *new_box(lua_State *L) {
 }
 
 /* A string that is not a path: one that holds a byte no path has (a zero
-** or a newline), that starts with a control byte (as an ONNX file does,
-** whose first byte is a protobuf tag) or with FANN's signature. */
+** or a newline: every FANN file has lines), or that starts with a control
+** byte (as an ONNX file does, whose first byte is a protobuf tag). */
 static int is_content(const char *s, size_t n) {
   if (n == 0) return 0;
-  if ((unsigned char)s[0] < 0x20 || memchr(s, '\0', n) || memchr(s, '\n', n)) return 1;
-  return n >= 5 && memcmp(s, "FANN_", 5) == 0;
+  return (unsigned char)s[0] < 0x20 || memchr(s, '\0', n) || memchr(s, '\n', n);
 }
 
 /* Push the bytes of the file at path.  Raises when it cannot be read. */
@@ -90,11 +89,13 @@ static nn_format opt_format(lua_State *L, int arg) {
     lua_pop(L, 1);
     return NN_FORMAT_UNKNOWN;
   }
-  name = lua_tostring(L, -1);
-  if (lua_type(L, -1) != LUA_TSTRING ||
-      (f = nn_format_from_name(name)) == NN_FORMAT_UNKNOWN)
+  if (lua_type(L, -1) != LUA_TSTRING)
     luaL_argerror(L, arg, lua_pushfstring(L, "format: expected \"onnx\" or \"fann\", got %s",
-                  lua_type(L, -1) == LUA_TSTRING ? name : luaL_typename(L, -1)));
+                  luaL_typename(L, -1)));
+  name = lua_tostring(L, -1);
+  if ((f = nn_format_from_name(name)) == NN_FORMAT_UNKNOWN)
+    luaL_argerror(L, arg, lua_pushfstring(L, "format: expected \"onnx\" or \"fann\", got %s",
+                  name));
   lua_pop(L, 1);
   return f;
 }

@@ -67,16 +67,16 @@ int nn_onnx_same(nn_pb_span a, nn_pb_span b) {
 static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   nn_pb_span m = t->msg;
   nn_pb_field f;
-  size_t raw = 0, listed = 0, size = t->type == T_FLOAT ? 4 : 8;
+  size_t raw = 0, listed = 0, size = t->type == NN_ONNX_FLOAT ? 4 : 8;
   int has_raw = 0;
   char b[48];
-  if (t->type != T_FLOAT && t->type != T_INT64) return NN_IO_OK;
+  if (t->type != NN_ONNX_FLOAT && t->type != NN_ONNX_INT64) return NN_IO_OK;
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number == 9 && f.wire == 2) { raw += f.s.n; has_raw = 1; }
-    else if (t->type == T_FLOAT && f.number == 4)
+    else if (t->type == NN_ONNX_FLOAT && f.number == 4)
       listed += f.wire == 2 ? f.s.n / 4 : 1;
-    else if (t->type == T_INT64 && f.number == 7 && f.wire == 0) listed++;
-    else if (t->type == T_INT64 && f.number == 7 && f.wire == 2) {
+    else if (t->type == NN_ONNX_INT64 && f.number == 7 && f.wire == 0) listed++;
+    else if (t->type == NN_ONNX_INT64 && f.number == 7 && f.wire == 2) {
       size_t i;
       for (i = 0; i < f.s.n; i++) listed += !(f.s.p[i] & 0x80);
     }
@@ -105,7 +105,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
       nn_pb_span p = f.s;
       uint64_t v;
       while (p.n > 0) {
-        if (nn_pb_varint(&p, &v) < 0) return CORRUPT(r, "a tensor's dims");
+        if (nn_pb_varint(&p, &v) < 0) return NN_ONNX_CORRUPT(r, "a tensor's dims");
         if (t->rank == NN_ONNX_MAX_RANK)
           return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "a tensor has more than %d dimensions",
                       NN_ONNX_MAX_RANK);
@@ -122,7 +122,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
                   f.number == 3 ? "segments" : "an external file");
     }
   }
-  if (st < 0) return CORRUPT(r, "a tensor");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
   t->count = 1;
   for (i = 0; i < t->rank; i++) {
     if (t->dims[i] < 0 || (unsigned long long)t->dims[i] > NN_MAX_PARAMS) {
@@ -148,7 +148,7 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out
   size_t got = 0, i;
   int st;
   char b[48];
-  if (t->type != T_FLOAT)
+  if (t->type != NN_ONNX_FLOAT)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' is of type %s, not float",
                 nn_onnx_show(t->name, b), nn_onnx_type_name(t->type));
   if (t->owned) {
@@ -168,7 +168,7 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out
       out[got++] = nn_pb_float(f.u);
     }
   }
-  if (st < 0) return CORRUPT(r, "a tensor");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
   if (got != t->count) goto count;
   for (i = 0; i < t->count; i++)
     if (!isfinite(out[i]))
@@ -187,7 +187,7 @@ int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t, long long *o
   size_t got = 0, i;
   int st;
   char b[48];
-  if (t->type != T_INT64)
+  if (t->type != NN_ONNX_INT64)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' is of type %s, not int64",
                 nn_onnx_show(t->name, b), nn_onnx_type_name(t->type));
   if (t->count > max)
@@ -215,7 +215,7 @@ int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t, long long *o
       out[got++] = (long long)f.u;
     }
   }
-  if (st < 0) return CORRUPT(r, "a tensor");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
   if (got == t->count) return NN_IO_OK;
 count:
   return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
@@ -262,7 +262,7 @@ size_t nn_onnx_node_strings(nn_pb_span node, uint32_t number, size_t k, nn_pb_sp
 }
 
 
-int nn_onnx_read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
+static int read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
   nn_pb_field f;
   int st;
   memset(a, 0, sizeof *a);
@@ -273,14 +273,10 @@ int nn_onnx_read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
       case 2:  if (f.wire == 5) { a->f = nn_pb_float(f.u); a->has_f = 1; } break;
       case 3:  if (f.wire == 0) { a->i = (long long)f.u; a->has_i = 1; } break;
       case 5:  if (f.wire == 2) { a->t = f.s; a->has_t = 1; } break;
-      case 8:
-        if (f.wire == 2 && !a->has_ints) { a->ints = f.s; a->ints_packed = 1; a->has_ints = 1; }
-        else if (f.wire == 0) a->has_ints = 2;   /* unpacked: read again below */
-        break;
       default: break;
     }
   }
-  return st < 0 ? CORRUPT(r, "an attribute") : NN_IO_OK;
+  return st < 0 ? NN_ONNX_CORRUPT(r, "an attribute") : NN_IO_OK;
 }
 
 /* The values of an INTS attribute (at most max). */
@@ -297,7 +293,7 @@ int nn_onnx_attr_ints(nn_onnx_reader *r, nn_pb_span node_attr, long long *out, s
       nn_pb_span p = f.s;
       uint64_t v;
       while (p.n > 0) {
-        if (nn_pb_varint(&p, &v) < 0) return CORRUPT(r, "an attribute");
+        if (nn_pb_varint(&p, &v) < 0) return NN_ONNX_CORRUPT(r, "an attribute");
         if (*n == max) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "too many values in an attribute");
         out[(*n)++] = (long long)v;
       }
@@ -318,7 +314,7 @@ int nn_onnx_node_attrs(nn_onnx_reader *r, nn_pb_span node, const char *const *al
     int st;
     char b[48];
     if (f.number != 5 || f.wire != 2) continue;
-    if ((st = nn_onnx_read_attr(r, f.s, &a)) != NN_IO_OK) return st;
+    if ((st = read_attr(r, f.s, &a)) != NN_IO_OK) return st;
     for (k = 0; allowed[k]; k++)
       if (nn_onnx_is(a.name, allowed[k])) break;
     if (!allowed[k])

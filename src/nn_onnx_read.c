@@ -304,7 +304,7 @@ static int op_dropout(nn_onnx_reader *r, nn_pb_span node) {
   if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK) return st;
   if (nn_onnx_node_strings(node, 1, 2, &mode) > 2 && mode.n > 0) {
     long long v[1];
-    if ((t = nn_onnx_find_const(r, mode)) == NULL || t->type != T_BOOL || t->count != 1)
+    if ((t = nn_onnx_find_const(r, mode)) == NULL || t->type != NN_ONNX_BOOL || t->count != 1)
       return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "training_mode is not a constant false");
     /* a bool tensor keeps its value in int32_data or raw_data */
     {
@@ -385,7 +385,7 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
     else if (f.number == 4) op = f.s;
     else if (f.number == 7) domain = f.s;
   }
-  if (st < 0) return CORRUPT(r, "a node");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "a node");
   if (name.n)
     snprintf(r->node_desc, sizeof r->node_desc, "node %zu '%s' (%s)", r->node_no,
              nn_onnx_show(name, b1), nn_onnx_show(op, b2));
@@ -501,7 +501,7 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.wire != 2) continue;
     if (f.number == 1) {
-      if (check_message(f.s) < 0) return CORRUPT(r, "a node");
+      if (check_message(f.s) < 0) return NN_ONNX_CORRUPT(r, "a node");
       n_nodes++;
     } else if (f.number == 5) {
       nn_onnx_tensor t;
@@ -509,7 +509,7 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
         return st;
     }
   }
-  if (st < 0) return CORRUPT(r, "the graph");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "the graph");
   /* the inputs that are not initializers: the data, then the feeds */
   m = graph;
   while (nn_pb_next(&m, &f) > 0) {
@@ -547,13 +547,13 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   if (n_outputs != 1)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the graph has %zu outputs, and nn gives one",
                 n_outputs);
-  if (type != T_FLOAT)
+  if (type != NN_ONNX_FLOAT)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "input '%s' is of type %s, not float",
                 nn_onnx_show(data_in, b), nn_onnx_type_name(type));
   if (rank < 1)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(data_in, b),
                 rank < 0 ? "no shape" : "no dimensions");
-  if (out_type != 0 && out_type != T_FLOAT)
+  if (out_type != 0 && out_type != NN_ONNX_FLOAT)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "output '%s' is of type %s, not float",
                 nn_onnx_show(out_name, b), nn_onnx_type_name(out_type));
   r->rank = rank;
@@ -591,11 +591,11 @@ static int read_model(nn_onnx_reader *r, nn_pb_span model, nn_pb_span *graph) {
         if (g.number == 1 && g.wire == 2) domain = g.s;
         if (g.number == 2 && g.wire == 0) version = (long long)g.u;
       }
-      if (st2 < 0) return CORRUPT(r, "an opset_import");
+      if (st2 < 0) return NN_ONNX_CORRUPT(r, "an opset_import");
       if (domain.n == 0 || nn_onnx_is(domain, "ai.onnx")) r->opset = (long)version;
     }
   }
-  if (st < 0) return CORRUPT(r, "the model");
+  if (st < 0) return NN_ONNX_CORRUPT(r, "the model");
   if (!has_graph) return nn_onnx_fail(r, NN_IO_EFORMAT, "not an ONNX model: it has no graph");
   if (r->opset < 0)
     return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the model names no opset of the default domain");
