@@ -62,6 +62,12 @@ int nn_onnx_same(nn_pb_span a, nn_pb_span b) {
 
 /* --- tensors ------------------------------------------------------------ */
 
+static int bad_count(nn_onnx_reader *r, const nn_onnx_tensor *t) {
+  char b[48];
+  return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
+                      "dims say", nn_onnx_show(t->name, b), t->count);
+}
+
 /* A float or int64 tensor must hold as many values as its dims say, before
 ** anything is allocated for them: a count in the dims costs nothing to fake. */
 static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
@@ -69,7 +75,6 @@ static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   nn_pb_field f;
   size_t raw = 0, listed = 0, size = t->type == NN_ONNX_FLOAT ? 4 : 8;
   int has_raw = 0;
-  char b[48];
   if (t->type != NN_ONNX_FLOAT && t->type != NN_ONNX_INT64) return NN_IO_OK;
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number == 9 && f.wire == 2) { raw += f.s.n; has_raw = 1; }
@@ -83,8 +88,7 @@ static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   }
   if (has_raw ? raw / size == t->count && raw % size == 0 : listed == t->count)
     return NN_IO_OK;
-  return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
-              "dims say", nn_onnx_show(t->name, b), t->count);
+  return bad_count(r, t);
 }
 
 /* Read a TensorProto's header: name, type, dims, count; refuses data kept
@@ -176,8 +180,7 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out
                   nn_onnx_show(t->name, b), i + 1);
   return NN_IO_OK;
 count:
-  return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
-              "dims say", nn_onnx_show(t->name, b), t->count);
+  return bad_count(r, t);
 }
 
 /* The values of an int64 tensor of at most max values. */
@@ -218,8 +221,7 @@ int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t, long long *o
   if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
   if (got == t->count) return NN_IO_OK;
 count:
-  return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
-              "dims say", nn_onnx_show(t->name, b), t->count);
+  return bad_count(r, t);
 }
 
 int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t) {
