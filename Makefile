@@ -66,10 +66,11 @@ INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev
 LIBDIR       ?= $(PREFIX)/lib
 
 # Debian packages, installed by .ci/deps when missing.  The specs read ONNX's
-# own backend tests where libonnx-testdata installs them, and check FANN
-# files against libfann (libfann-dev), the tools that define the formats.
+# own backend tests where libonnx-testdata installs them, check FANN files
+# against libfann (libfann-dev), the tools that define the formats, and
+# compile a comma-decimal locale from the sources in locales.
 DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf \
-                 libonnx-testdata libfann-dev
+                 libonnx-testdata libfann-dev locales
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libopenblas-dev

@@ -189,6 +189,38 @@ describe("net:export to FANN", function()
     assert.same(net:get_weights(1), nn.import(text):get_weights(1))
   end)
 
+  it("writes and reads numbers with a '.' in a locale whose decimal point is ','", function()
+    -- a German locale compiled here (localedef, from Debian's locales) and
+    -- used by a child Lua, since LOCPATH is read from the environment
+    local locpath = dir .. "/locale"
+    assert(os.execute(("mkdir -p %s && localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>/dev/null")
+      :format(locpath, locpath)))
+    local file, libfann_file = dir .. "/comma.net", dir .. "/deep_linear.net"
+    local script = ([[
+      local nn = require "nn"
+      assert(os.setlocale("de_DE.UTF-8", "numeric"))
+      assert(("%%.1f"):format(0.5) == "0,5", "not a comma locale")
+      local net = nn.Sequential{ nn.Linear(2, 2), nn.Sigmoid() }
+      net:set_weights(1, { { 0.5, -0.25 }, { 1.5, 2 } }, { 0.125, -3.75 })
+      net:export(%q, "fann")
+      local W = nn.import(%q):get_weights(1)
+      local bits = function(v) return (string.unpack("<I4", string.pack("<f", v))) end
+      io.write(bits(W[1][1]), " ", bits(W[2][2]))
+    ]]):format(file, libfann_file)
+    local p = io.popen(("LOCPATH=%s LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' " ..
+      "lua5.4 -e %q 2>&1"):format(locpath, script))
+    local out = p:read("a")
+    assert(p:close(), out)
+    local text = read(file)
+    assert.truthy(text:find("(0, 0.5) (1, -0.25) (2, 0.125) (0, 1.5) (1, 2) (2, -3.75)", 1, true))
+    assert.is_nil(text:find("%d,%d"))
+    same_as_libfann(nn.import(file), file)
+    -- the libfann file read under the comma locale gives the same weights
+    local W = nn.import(libfann_file):get_weights(1)
+    local bits = function(v) return (string.unpack("<I4", string.pack("<f", v))) end
+    assert.equal(bits(W[1][1]) .. " " .. bits(W[2][2]), out)
+  end)
+
   it("refuses what FANN 2.2 cannot express", function()
     local function export_error(net)
       local ok, err = pcall(function() return net:export(dir .. "/no.net", "fann") end)
