@@ -24,7 +24,7 @@
 
 static int push_layer(nn_onnx_reader *r, nn_kind kind, float alpha) {
   nn_layer l = NN_ACT(kind);
-  l.alpha = alpha;
+  NN_IO_ALPHA(&l) = alpha;
   r->layers[r->n_layers++] = l;
   r->open_linear = 0;
   return NN_IO_OK;

@@ -125,7 +125,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     nn_pb_put_string(&node, 3, nname);
     nn_pb_put_string(&node, 4, op);
     if (l->kind == NN_LINEAR) put_attr_int(&node, "transB", 1);
-    if (l->kind == NN_LEAKYRELU) put_attr_float(&node, "alpha", l->alpha);
+    if (l->kind == NN_LEAKYRELU) put_attr_float(&node, "alpha", NN_IO_ALPHA(l));
     if (l->kind == NN_SOFTMAX) put_attr_int(&node, "axis", -1);
     nn_pb_put_message(&graph, 1, &node);
   }
