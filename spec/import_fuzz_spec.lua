@@ -2,7 +2,8 @@
 -- flips, truncations, huge sizes and counts.  Every case must end in a
 -- clean error or in a network that passes the checks of one built by hand;
 -- a crash or a hang stops the run.  NN_FUZZ_CASES sets the cases per seed
--- file (2000 by default: 10,000 cases in make test and make memcheck).
+-- file: 2000 by default (10,000 cases in make test), a sample of 400 in make
+-- memcheck (MEMCHECK_FUZZ_CASES).
 
 local nn = require "nn"
 local mutate = require "spec.support.mutate"
