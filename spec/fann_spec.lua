@@ -139,6 +139,45 @@ describe("nn.import of FANN networks created, trained and saved by libfann", fun
       "gives a layer one function", refusal(mixed))
   end)
 
+  it("refuses every other layout it cannot take, naming the neuron", function()
+    -- a 1-1 net with only the lines nn reads: neurons 0 and 1 the input and
+    -- its bias, 2 the output, 3 the output layer's bias
+    local function net(neurons, conns, sizes, layers)
+      return ("FANN_FLO_2.1\nnum_layers=%s\nnetwork_type=0\nlayer_sizes=%s\n" ..
+        "neurons (num_inputs, activation_function, activation_steepness)=%s\n" ..
+        "connections (connected_to_neuron, weight)=%s\n"):format(layers or 2, sizes or "2 2",
+        neurons, conns)
+    end
+    local ok_neurons, ok_conns = "(0, 0, 0) (0, 0, 0) (2, 0, 1) (0, 0, 0)", "(0, 0.5) (1, 0.25)"
+    assert.same({ { 0.5 } }, nn.import(net(ok_neurons, ok_conns)):get_weights(1))
+    local cases = {
+      { "not a FANN file: num_layers 1 is not between 2 and the file's size",
+        net(ok_neurons, ok_conns, nil, 1) },
+      { "layer 2 has 1 neurons (bias included): nn takes 1 to 16777216 and a bias",
+        net(ok_neurons, ok_conns, "2 1") },
+      { "neuron 0 (layer 1): an input neuron with 1 inputs",
+        net("(1, 0, 0) (0, 0, 0) (1, 0, 1) (0, 0, 0)", ok_conns) },
+      { "neuron 3 (layer 2): a bias neuron with inputs",
+        net("(0, 0, 0) (0, 0, 0) (1, 0, 1) (1, 0, 0)", ok_conns) },
+      { "neuron 2 (layer 2): activation function 99 does not exist in FANN",
+        net("(0, 0, 0) (0, 0, 0) (2, 99, 1) (0, 0, 0)", ok_conns) },
+      { "neuron 2 (layer 2): a weight that is not a finite float",
+        net(ok_neurons, "(0, 1e39) (1, 0.25)") },
+      { "neuron 2 (layer 2): a connection from neuron 0, which is not the only one from there",
+        net(ok_neurons, "(0, 0.5) (0, 0.25)") },
+      { "not a FANN file: network_type is missing or corrupt",
+        (net(ok_neurons, ok_conns):gsub("network_type=0\n", "")) },
+      { "not a FANN file: num_layers is missing or corrupt",
+        (net(ok_neurons, ok_conns):gsub("num_layers=2", "num_layers=x")) },
+      { "not a FANN file: the settings line is missing or corrupt", "FANN_FLO_1.1\n2 x\n" },
+      { "network_type 1 is not supported (0, layered, is)",
+        "FANN_FLO_1.1\n2 0.7 1 1 0 0 1 1\n2 2\n0 0 2 0\n(0 0.5) (1 0.25)\n" },
+    }
+    for _, case in ipairs(cases) do
+      assert.equal(case[1], refusal(case[2]))
+    end
+  end)
+
   it("refuses a truncated or corrupt file, and fixed-point files", function()
     local text = read(dir .. "/xor_sigmoid.net")
     assert.equal("not a FANN file: the connections is missing or corrupt",

@@ -256,6 +256,91 @@ describe("nn.import of ONNX", function()
           { b.tensor("W1", { 3, 4 }, { 1, 1 / 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }) })))
     end)
 
+    it("every other shape, attribute and constant it cannot take", function()
+      local W = b.tensor("W1", { 3, 4 }, b.flat(W1))
+      local gemm = b.node("Gemm", { "x", "W1" }, { "h" }, { b.attr_int("transB", 1) })
+      local bool_true = b.int(2, 9) .. b.bytes(9, "\1") .. b.bytes(8, "tm")
+      local function model(nodes, inits, in_dims, out_type)
+        return b.model{ opset = 14, inputs = { b.value_info("x", in_dims or { "N", 4 }) },
+          outputs = { b.value_info("y", { "N", 3 }, out_type) }, initializers = inits or { W },
+          nodes = nodes }
+      end
+      local cases = {
+        { "node 1 (Relu): domain 'com.example' is not supported",
+          model{ b.node("Relu", { "x" }, { "y" }, nil, nil, "com.example") } },
+        { "node 1 (Relu): has no output", model{ b.node("Relu", { "x" }, {}) } },
+        { "node 1 (Transpose): a Transpose of the data is not supported",
+          model{ b.node("Transpose", { "x" }, { "y" }) } },
+        { "node 1 (MatMul): takes the data as its second input, which is not supported",
+          model{ b.node("MatMul", { "W1", "x" }, { "y" }) } },
+        { "node 1 (Gemm): B has rank 1, not 2",
+          model({ b.node("Gemm", { "x", "B" }, { "y" }) }, { b.tensor("B", { 4 }, { 1, 2, 3, 4 }) }) },
+        { "node 1 (Gemm): bias 'C' does not broadcast to one row of 3",
+          model({ b.node("Gemm", { "x", "W1", "C" }, { "y" }, { b.attr_int("transB", 1) }) },
+            { W, b.tensor("C", { 2, 3 }, { 1, 2, 3, 4, 5, 6 }) }) },
+        { "node 1 (Gemm): bias 'C' overflows float32",
+          model({ b.node("Gemm", { "x", "W1", "C" }, { "y" },
+            { b.attr_int("transB", 1), b.attr_float("beta", 3e38) }) },
+            { W, b.tensor("C", { 3 }, { 1, 2, 3 }) }) },
+        { "node 1 (Gemm): alpha * 'W1' overflows float32",
+          model({ b.node("Gemm", { "x", "W1" }, { "y" },
+            { b.attr_int("transB", 1), b.attr_float("alpha", 3e38) }) },
+            { b.tensor("W1", { 3, 4 }, { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4 }) }) },
+        { "node 1 (Gemm): its input has rank 3, not 2",
+          model({ gemm }, nil, { "N", 2, 4 }) },
+        { "node 1 (Gemm): transB = 2 is not supported",
+          model{ b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 2) }) } },
+        { "node 1 (Gemm): a weight matrix of 0 x 3 is empty",
+          model({ b.node("Gemm", { "x", "B" }, { "y" }) }, { b.tensor("B", { 0, 3 }, {}) },
+            { "N", 0 }) },
+        { "node 2 (Add): 'zz' is not a constant (an initializer)",
+          model{ gemm, b.node("Add", { "h", "zz" }, { "y" }) } },
+        { "node 1 (Reshape): gives a scalar",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 0 }, {}) }) },
+        { "node 1 (Reshape): shape value -5 is not supported",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 2 }, { 2, -5 }) }) },
+        { "node 1 (Reshape): shape value 0 at 3 copies no dimension",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) },
+            { b.int64_tensor("s", { 3 }, { 0, 0, 0 }) }) },
+        { "node 1 (Reshape): gives rows of a width not known before run time",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 1 }, { -1 }) }) },
+        { "node 1 (Reshape): tensor 's' is of type float, not int64",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.tensor("s", { 1 }, { 4 }) }) },
+        { "node 1 (Dropout): training_mode is not a constant false",
+          model({ b.node("Dropout", { "x", "", "tm" }, { "y" }) }, { bool_true }) },
+        { "node 1 (Transpose): only a matrix's transpose is supported",
+          model({ b.node("Transpose", { "v" }, { "vt" }) }, { b.tensor("v", { 2 }, { 1, 2 }) }) },
+        { "node 1 (Constant): attribute 'value_float' is not supported",
+          model{ b.node("Constant", {}, { "c" }, { b.attr_float("value_float", 1) }) } },
+        { "node 1 (Constant): has no tensor 'value'", model{ b.node("Constant", {}, { "c" }) } },
+        { "node 1 (Softmax): attribute 'axis' is not an integer",
+          model{ b.node("Softmax", { "x" }, { "y" }, { b.attr_float("axis", 1) }) } },
+        { "node 1 (LeakyRelu): attribute 'alpha' is not a float",
+          model{ b.node("LeakyRelu", { "x" }, { "y" }, { b.attr_int("alpha", 1) }) } },
+        { "node 1 (LeakyRelu): attribute 'alpha' is not finite",
+          model{ b.node("LeakyRelu", { "x" }, { "y" }, { b.attr_float("alpha", 1 / 0) }) } },
+        { "node 1 (Flatten): axis 5 is out of range for rank 2",
+          model{ b.node("Flatten", { "x" }, { "y" }, { b.attr_int("axis", 5) }) } },
+        { "tensor 'W1' has a dimension of -1", model({ gemm }, { b.tensor("W1", { -1, 4 }, {}) }) },
+        { "tensor 'W1' has more than 268435456 values",
+          model({ gemm }, { b.tensor("W1", { 1 << 20, 1 << 20 }, {}) }) },
+        { "a tensor has more than 16 dimensions",
+          model({ gemm }, { b.tensor("W1", { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, { 1 }) }) },
+        { "the input has more than 16 dimensions",
+          model({ gemm }, nil, { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4 }) },
+        { "input 'x' has no dimensions", model({ gemm }, nil, {}) },
+        { "output 'y' is of type int64, not float",
+          model({ b.node("Relu", { "x" }, { "y" }) }, nil, nil, b.INT64) },
+        { "the graph has no input", b.model{ inputs = {}, outputs = { b.value_info("y", { 1 }) },
+          nodes = {} } },
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(import_bytes, case[2])
+        assert(not ok, "imported: " .. case[1])
+        assert.equal(case[1], (err:gsub("^[^:]*:%d+: ", "")))
+      end
+    end)
+
     it("a truncated or corrupt file, and a file that is not ONNX", function()
       local bytes = mlp(13)
       assert.equal("not an ONNX model: the model is corrupt", refusal(bytes:sub(1, 40)))

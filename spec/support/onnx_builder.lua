@@ -66,11 +66,12 @@ function b.attr_ints(name, list)
 end
 function b.attr_tensor(name, t) return b.bytes(1, name) .. b.int(20, 4) .. b.bytes(5, t) end
 
-function b.node(op, inputs, outputs, attrs, name)
+function b.node(op, inputs, outputs, attrs, name, domain)
   return cat(inputs, function(s) return b.bytes(1, s) end) ..
     cat(outputs, function(s) return b.bytes(2, s) end) ..
     (name and b.bytes(3, name) or "") .. b.bytes(4, op) ..
-    cat(attrs, function(a) return b.bytes(5, a) end)
+    cat(attrs, function(a) return b.bytes(5, a) end) ..
+    (domain and b.bytes(7, domain) or "")
 end
 
 --- A ValueInfoProto of a tensor of elem_type (FLOAT when nil); dims are
