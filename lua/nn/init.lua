@@ -33,6 +33,8 @@ local nn = {
   CrossEntropyCriterion = core.CrossEntropyCriterion,
   BCECriterion = core.BCECriterion,
   Trainer = core.Trainer,
+  -- networks from other tools' files: nn.import("model.onnx"), net:export(path, "fann")
+  import = core.import,
 }
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
