@@ -326,9 +326,14 @@ memcheck: deps-memcheck all
 demo: deps all
 	rm -f demo.db*
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
-	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
 	@echo
-	@echo "The seed's figure: demo-network.svg (the README shows it as examples/demo-network.svg)"
+	$(LUA_ENV) $(LUA) examples/train_leaf_flower.lua demo.db
+	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
+	$(COMMAND) curve demo.db leaf_flower_trained > demo-loss.svg
+	@echo
+	@echo "Drawn: demo-network.svg (the seed's figure; the README shows it as"
+	@echo "examples/demo-network.svg) and demo-loss.svg (the trained network's loss curve)."
+	@echo "Look around with the command: $(COMMAND) models demo.db"
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench

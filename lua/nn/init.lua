@@ -42,5 +42,6 @@ for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
 
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
+core.Store.__index.svg_history = svg.store_history
 
 return nn
