@@ -3,6 +3,8 @@
 #   make              build build/nn/core.so and the SQLite extension build/nn0.so
 #   make test         install what is missing, build, run every spec
 #   make memcheck     the same, the specs running under valgrind
+#   make asan         the specs against a build with AddressSanitizer and UBSan
+#   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
 #   make install      install the module, its Lua part, its C header, nn0.so
@@ -83,8 +85,8 @@ EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_store.c src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
 
-.PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
-        clean FORCE
+.PHONY: all deps deps-memcheck deps-bench deps-asan test memcheck asan asan-build fuzz demo \
+        bench install uninstall clean FORCE
 
 all: $(MODULE) $(EXTENSION)
 
@@ -185,9 +187,12 @@ deps-memcheck: deps
 deps-bench: deps
 	@bash .ci/deps $(BENCH_DEPS)
 
+deps-asan: deps
+	@bash .ci/deps $(ASAN_DEPS)
+
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck deps-asan test memcheck asan fuzz demo bench,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -206,6 +211,42 @@ test: deps all
 # or definite leak makes it exit 1. Child processes are not traced.
 memcheck: deps-memcheck all
 	$(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED)
+
+# --- sanitizers ---------------------------------------------------------------
+
+# make asan builds the module and the extension with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build/asan/build and runs every spec
+# against them from build/asan, a tree of links to the sources whose build/
+# is that one (.busted and the specs look for build/).  lua5.4, the sqlite3
+# shell and the C checkers are not instrumented, so the runtime is preloaded
+# into every process the specs start.  Reports go to files, so that one in a
+# process a spec expects to fail is seen too: any report fails the target.
+# Leaks are memcheck's business (detect_leaks=0: the preloaded runtime would
+# also blame the interpreter and the compiler the specs run).
+ASAN_CC      ?= gcc
+ASAN_CFLAGS  ?= -std=c99 -Wall -Wextra -pedantic -O1 -g -fno-omit-frame-pointer
+ASAN_SAN     ?= -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+# gcc brings its sanitizer runtimes (libasan, libubsan) with it.
+ASAN_DEPS    ?= $(DEPS) gcc
+ASAN_TREE    := $(BUILD)/asan
+ASAN_REPORTS  = $(CURDIR)/$(ASAN_TREE)/reports
+ASAN_ENV      = LD_PRELOAD=$$($(ASAN_CC) -print-file-name=libasan.so) \
+  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$(ASAN_REPORTS)/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
+ASAN_LINKS   := .busted Makefile examples lua schema spec src
+
+asan-build: | deps-asan
+	@mkdir -p $(ASAN_TREE)
+	@for f in $(ASAN_LINKS); do ln -sfn ../../$$f $(ASAN_TREE)/$$f; done
+	$(MAKE) -C $(ASAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(ASAN_CFLAGS) $(ASAN_SAN)' \
+	  LDFLAGS='$(ASAN_SAN)' all
+
+asan: deps-asan asan-build
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
+	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
+	    echo "make asan: the sanitizers reported errors (above)"; exit 1; fi; \
+	  exit $$status
 
 demo: deps all
 	rm -f demo.db*
