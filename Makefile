@@ -5,6 +5,7 @@
 #   make memcheck     the same, the specs running under valgrind
 #   make asan         the specs against a build with AddressSanitizer and UBSan
 #   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
+#   make asan-fuzz    the fuzzers against the sanitized build
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
 #   make install      install the module, its Lua part, its C header, nn0.so
@@ -85,7 +86,8 @@ EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_store.c src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
 
-.PHONY: all deps deps-memcheck deps-bench deps-asan test memcheck asan asan-build fuzz demo \
+.PHONY: all deps deps-memcheck deps-bench deps-asan test memcheck asan asan-build fuzz \
+        asan-fuzz demo \
         bench install uninstall clean FORCE
 
 all: $(MODULE) $(EXTENSION)
@@ -192,7 +194,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck deps-asan test memcheck asan fuzz demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck deps-asan test memcheck asan asan-fuzz fuzz demo bench,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -246,6 +248,40 @@ asan: deps-asan asan-build
 	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
 	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
 	    echo "make asan: the sanitizers reported errors (above)"; exit 1; fi; \
+	  exit $$status
+
+# --- fuzzing ------------------------------------------------------------------
+
+# make fuzz runs the seeded fuzzers of spec/fuzz/ (run.lua says what each
+# does): FUZZ_N cases each from FUZZ_SEED, every case in a child process
+# that may take FUZZ_TIMEOUT seconds.  Any crash, hang or changed fact
+# accepted silently fails the target; what failed is kept in build/fuzz/.
+# The defaults take about a minute; a longer run: make fuzz FUZZ_N=20000.
+# FUZZ_FACTS=1 fails a load or answer that succeeds on a changed stored fact:
+# 0 until every stored fact carries a digest that load checks.
+FUZZ_SEED    ?= 1
+FUZZ_N       ?= 250
+FUZZ_FROM    ?= 1
+FUZZ_TIMEOUT ?= 10
+FUZZ_ONLY    ?=
+FUZZ_FACTS   ?= 0
+FUZZ_WRAP    ?=
+FUZZ_VARS     = FUZZ_SEED='$(FUZZ_SEED)' FUZZ_N='$(FUZZ_N)' FUZZ_FROM='$(FUZZ_FROM)' \
+  FUZZ_TIMEOUT='$(FUZZ_TIMEOUT)' FUZZ_ONLY='$(FUZZ_ONLY)' FUZZ_FACTS='$(FUZZ_FACTS)' \
+  FUZZ_WRAP='$(FUZZ_WRAP)' LUA='$(LUA)' SQLITE3='$(SQLITE3)'
+
+fuzz: deps all
+	$(LUA_ENV) $(FUZZ_VARS) $(LUA) spec/fuzz/run.lua
+
+# The same fuzzers against the sanitized build of make asan: any report of
+# the sanitizers fails the target too.
+asan-fuzz: deps-asan asan-build
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(ASAN_TREE)/$(BUILD)/?.so;;' \
+	  FUZZ_EXT=./$(ASAN_TREE)/$(BUILD)/nn0 FUZZ_MEMORY=0 $(FUZZ_VARS) $(ASAN_ENV) \
+	  $(LUA) spec/fuzz/run.lua; status=$$?; \
+	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
+	    echo "make asan-fuzz: the sanitizers reported errors (above)"; exit 1; fi; \
 	  exit $$status
 
 demo: deps all
