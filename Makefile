@@ -260,7 +260,7 @@ asan: deps-asan asan-build
 # FUZZ_FACTS=1 fails a load or answer that succeeds on a changed stored fact:
 # 0 until every stored fact carries a digest that load checks.
 FUZZ_SEED    ?= 1
-FUZZ_N       ?= 250
+FUZZ_N       ?= 200
 FUZZ_FROM    ?= 1
 FUZZ_TIMEOUT ?= 10
 FUZZ_ONLY    ?=

@@ -117,7 +117,8 @@ local CONSTRUCTORS = { "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMa
 local function net() return pick{ V[1], V[4], V[int(1, SLOTS)] } end
 local PLAUSIBLE = {
   x = function() return pick{ { 32, 107, 56, 11.2 }, random_numbers(4), random_numbers(3),
-    V[3], nn.Matrix(int(0, 3), 4) } end,
+    V[3], nn.Matrix(int(0, 3), 4), random_numbers(2100), nn.Matrix(int(1, 200), pick{ 3, 4, 2100 }),
+    setmetatable(random_numbers(4), { __index = function() collectgarbage() end }) } end,
   y = function() return pick{ { 0.5, 0.5 }, random_numbers(2), { 0 / 0, 1 } } end,
   i = function() return int(-1, 5) end,
   name = function() return pick{ "leaf_flower", "wide", "new", "leaf_flower@1" } end,
@@ -185,7 +186,15 @@ local function step(i)
     local name = pick(CONSTRUCTORS)
     f = nn[name]
     if name == "Linear" then
-      a, n = { pick{ 1, 2, 3, 4, value() }, pick{ 1, 2, 3, 4, value() } }, 2
+      a, n = { pick{ 1, 2, 3, 4, 2100, value() }, pick{ 1, 2, 3, 4, 2100, value() } }, 2
+    elseif name == "Sequential" and int(1, 2) == 1 then
+      local modules = {}
+      for j = 1, int(0, 6) do
+        modules[j] = pick{ nn.Linear(pick{ 3, 4, 2100 }, pick{ 2, 3, 4, 2100 }), nn.ReLU(),
+          nn.SoftMax(), nn.Identity(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(),
+          V[int(1, SLOTS)] }
+      end
+      a, n = { modules }, 1
     elseif name == "open" then
       a, n = { pick{ file, file, ":memory:", "", ".", "/nonexistent/dir/x.db", value() }, value() }, 2
     else
