@@ -125,4 +125,13 @@ nn.Sequential {
     assert.has_error(function() net:fold() end, "fold: layers 1 to 2 merge into "
       .. "nn.Linear(1048576 -> 1048576): more than 268435456 parameters in all")
   end)
+
+  it("refuses a run whose products, taken from either end, pass the limit", function()
+    -- from the input side W3 W2 W1 is 131072 x 4096, from the output side
+    -- W4 W3 W2 is 4096 x 131072: 2^29 numbers either way
+    local net = nn.Sequential{ nn.Linear(4096, 1), nn.Linear(1, 131072),
+      nn.Linear(131072, 1), nn.Linear(1, 4096) }
+    assert.has_error(function() net:fold() end, "fold: layers 1 to 4: their product "
+      .. "needs more than 268435456 numbers of scratch")
+  end)
 end)

@@ -146,7 +146,8 @@ function F.tally(name)
       elseif #r.FACT > 0 then
         t.facts = t.facts + #r.FACT
         if F.settings.facts then
-          for _, f in ipairs(r.FACT) do t.fail(i, "changed fact accepted: " .. f, files) end
+          t.fail(i, ("changed fact accepted: %s%s"):format(r.FACT[1],
+            #r.FACT > 1 and (" (and %d more answers)"):format(#r.FACT - 1) or ""), files)
         elseif #t.notes < 5 then
           t.notes[#t.notes + 1] = ("%s case %d: changed fact accepted (not counted): %s")
             :format(name, i, r.FACT[1])
@@ -163,7 +164,8 @@ function F.tally(name)
         F.settings.facts and "" or " (FUZZ_FACTS=0: not failures)")
     end
     if t.moved > 0 then
-      line = line .. (", %d answers changed by rows deleted or moved"):format(t.moved)
+      line = line .. (", %d answers changed by raw bytes or rows deleted or moved (not failures)")
+        :format(t.moved)
     end
     print(line)
     for _, n in ipairs(t.notes) do print("  " .. n) end

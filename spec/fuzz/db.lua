@@ -9,7 +9,8 @@
 -- maps, names, schema version, STRICT.  A child (db_child.lua) then asks the
 -- copy every question of db_facts.lua.  A failure is a crash, a hang, or
 -- (with FUZZ_FACTS=1) an answer that differs from the valid file's without
--- an error.  A file nn.open refuses must be left byte for byte as it was.
+-- an error after a change of a cell's content.  A file nn.open refuses must
+-- be left byte for byte as it was.
 
 local F = require "spec.fuzz.common"
 local facts = require "spec.fuzz.db_facts"
@@ -215,7 +216,11 @@ local function fuzz(t, n, from)
   for i = from, from + n - 1 do
     math.randomseed(F.case_seed("db", i))
     F.remove_db(path)
-    local what, moved
+    -- moved: the case may have deleted rows or moved them to another key
+    -- (SQL that does so, or raw bytes: a flipped bit may rename a label map
+    -- or renumber a version), which no digest of a row's content sees; a
+    -- changed answer is then counted, not failed
+    local what, moved = nil, true
     if int(1, 2) == 1 then
       local bytes
       if int(1, 2) == 1 then
