@@ -12,7 +12,8 @@
 -- stretches, junk, numbers made huge or odd) and imports it.  It must end in
 -- a clean error, or in a network that passes the checks of a network built
 -- by hand (import_child.lua); a crash, a hang or anything else fails.
--- FUZZ_WRAP="valgrind -q --error-exitcode=99" runs a sample under valgrind.
+-- FUZZ_WRAP="valgrind -q --error-exitcode=99" FUZZ_TIMEOUT=120 runs a sample
+-- under valgrind.
 
 local F = require "spec.fuzz.common"
 
