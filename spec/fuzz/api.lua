@@ -17,6 +17,7 @@ return function(t, n, from)
     math.randomseed(case_seed)
     local steps = F.int(5, 60)
     F.remove_db(path)
+    os.execute("rm -f " .. F.shell_quote(path) .. "-*")
     F.write(path, valid)
     local how, code, text = F.run(("%s spec/fuzz/api_child.lua %d %d %s"):format(s.lua,
       case_seed, steps, F.shell_quote(path)))
@@ -24,4 +25,5 @@ return function(t, n, from)
       :format(s.lua, case_seed, steps, text) })
   end
   F.remove_db(path)
+  os.execute("rm -f " .. F.shell_quote(path) .. "-*")
 end

@@ -196,7 +196,13 @@ local function step(i)
       end
       a, n = { modules }, 1
     elseif name == "open" then
-      a, n = { pick{ file, file, ":memory:", "", ".", "/nonexistent/dir/x.db", value() }, value() }, 2
+      -- a path of any text lands beside FILE, never where the fuzzer runs
+      local path = value()
+      if type(path) == "string" or type(path) == "number" then
+        path = file .. "-" .. tostring(path):gsub("[^%w.-]", "_"):sub(1, 40)
+      end
+      a, n = { pick{ file, file, ":memory:", "", file .. "-dir/", "/nonexistent/dir/x.db", path },
+        value() }, 2
     else
       a, n = args(int(0, 3))
     end
