@@ -79,3 +79,12 @@ for row in store:rows("SELECT name, version, n, correct, accuracy FROM nn_accura
     row.correct, row.n, row.accuracy))
 end
 print(("\n   Open it yourself: sqlite3 %s 'SELECT * FROM nn_predictions'"):format(path))
+
+-- The seed's figure, drawn from the network itself: its weights on the lines,
+-- the leaf's values in the neurons, the winning output marked.
+local picture = path:gsub("%.db$", "") .. "-network.svg"
+local f = assert(io.open(picture, "w"))
+f:write(nn.svg(net, { inputs = { "R", "G", "B", "volume" }, x = seed_net.leaf,
+  title = "leaf or flower? The seed's network, for the leaf (32, 107, 56, 11.2)" }))
+f:close()
+print(("\n6. Drawn: %s (open it in a browser)"):format(picture))

@@ -2,14 +2,8 @@
 -- finds through its own search paths, and an SQLite extension that the
 -- sqlite3 shell loads; make uninstall takes them away again.
 
-local LUA = os.getenv("LUA") or "lua5.4"
-
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local proc = require "spec.support.proc"
+local LUA, run = proc.LUA, proc.try
 
 local function pkg_var(name)
   local ok, out = run("pkg-config --variable=" .. name .. " lua5.4")
@@ -36,10 +30,16 @@ describe("make install", function()
     local script = [[local nn = require "nn"
       local net = nn.Sequential{ nn.Linear(2, 2), nn.SoftMax() }
       print(nn._VERSION, #net:forward{ 1, 2 })]]
-    ok, out = run(("cd / && LUA_PATH='%s/?/init.lua' LUA_CPATH='%s/?.so' %s -e '%s'")
-      :format(lmod, cmod, LUA, script))
+    ok, out = run(("cd / && LUA_PATH='%s/?.lua;%s/?/init.lua' LUA_CPATH='%s/?.so' %s -e '%s'")
+      :format(lmod, lmod, cmod, LUA, script))
     assert(ok, out)
     assert.equal("nn 0.1.0\t2\n", out)
+    -- and the command, over the installed module
+    assert.truthy(io.open(lmod .. "/nn/svg.lua"))
+    ok, out = run(("cd / && LUA_PATH='%s/?.lua;%s/?/init.lua' LUA_CPATH='%s/?.so' %s/usr/bin/nn"
+      .. " models --help"):format(lmod, lmod, cmod, dest))
+    assert(ok, out)
+    assert.truthy(out:find("^usage: nn models"))
   end)
 
   it("puts the SQLite extension under LIBDIR, where the sqlite3 shell loads it", function()

@@ -23,26 +23,34 @@ typedef struct fold_mat {
   const double *d;
 } fold_mat;
 
-/* The first layer at or after i that is not an Identity, or end. */
+/* Identity and any other kind that passes its input through unchanged
+** (element-wise, no forward): fold drops them. */
+static int passes_through(const nn_layer *l) {
+  const nn_kind_info *k = nn_kind_info_of(l->kind);
+  return k != NULL && k->elementwise && k->forward == NULL;
+}
+
+/* The first layer at or after i that does not pass through, or end. */
 static size_t skip_identity(const nn_net *net, size_t i, size_t end) {
-  while (i < end && net->layers[i].kind == NN_IDENTITY) i++;
+  while (i < end && passes_through(&net->layers[i])) i++;
   return i;
 }
 
-/* The run starting at the Linear layer s: Linear and Identity layers up to
-** the next layer of another kind.  Its last Linear in *last. */
+/* The run starting at the Linear layer s: Linear layers and layers that
+** pass through, up to the next layer of another kind.  Its last Linear in
+** *last.  fold knows the algebra of Linear only. */
 static size_t run_end(const nn_net *net, size_t s, size_t *last) {
   size_t i;
   *last = s;
   for (i = s + 1; i < net->n_layers; i++) {
-    nn_kind k = net->layers[i].kind;
-    if (k == NN_LINEAR) *last = i;
-    else if (k != NN_IDENTITY) break;
+    const nn_layer *l = &net->layers[i];
+    if (l->kind == NN_LINEAR) *last = i;
+    else if (!passes_through(l)) break;
   }
   return i;
 }
 
-/* The previous Linear before layer i (there is one: s starts the run). */
+/* The Linear layer before layer i (there is one: s starts the run). */
 static size_t previous_linear(const nn_net *net, size_t i) {
   do i--; while (net->layers[i].kind != NN_LINEAR);
   return i;
@@ -87,9 +95,18 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
     const nn_layer *l = &net->layers[s];
     size_t end = s + 1, last = s, inter = 0;
     int from_output;
-    if (l->kind == NN_IDENTITY) { s++; continue; }
+    if (passes_through(l)) { s++; continue; }
     out[n] = *l;
-    if (l->kind == NN_LINEAR) {
+    if (l->kind != NN_LINEAR) {             /* kept as it is, parameters too */
+      size_t count = nn_layer_n_params(l);
+      if ((double)count > (double)(NN_MAX_PARAMS - total)) {
+        snprintf(err, NN_ERRMAX, "fold: layer %zu: more than %zu parameters in all",
+                 s + 1, NN_MAX_PARAMS);
+        return NN_ESIZE;
+      }
+      out[n].w = count ? total : 0;
+      total += count;
+    } else {
       end = run_end(net, s, &last);
       out[n].n_out = net->layers[last].n_out;
       if ((double)out[n].n_out * ((double)out[n].n_in + 1) >
@@ -221,8 +238,14 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     const nn_layer *l = &src->layers[s];
     size_t end, last;
     float *dw;
-    if (l->kind == NN_IDENTITY) { s++; continue; }
-    if (l->kind != NN_LINEAR) { s++; d++; continue; }
+    if (passes_through(l)) { s++; continue; }
+    if (l->kind != NN_LINEAR) {                   /* kept as it is */
+      size_t count = nn_layer_n_params(l);
+      if (count) memcpy(dst->params + dst->layers[d].w, src->params + l->w,
+                        count * sizeof(float));
+      s++; d++;
+      continue;
+    }
     end = run_end(src, s, &last);
     dw = dst->params + dst->layers[d].w;
     if (last == s) {                              /* nothing to merge: a copy */

@@ -585,12 +585,11 @@ static int store_classify(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
   const char *name = check_name(L, 2, "name");
-  float stack_buf[NN_STACK_FLOATS], *x, *y;
-  const nn_net *net;
+  float stack_buf[NN_STACK_FLOATS];
+  nn_lua_pass pass;
   nn_lnet *ln;
   nn_store_row row;
   uint64_t gen;
-  size_t best;
   int64_t id;
   int labels = 0;   /* stack index of the label table, or 0: 1-based index */
   lua_settop(L, 4);
@@ -598,7 +597,6 @@ static int store_classify(lua_State *L) {
   if (nn_store_catalog(s, &gen) != NN_STORE_OK)
     raise_store(L, ls);
   ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
-  net = ln->net;
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 5) == LUA_TSTRING)
@@ -607,21 +605,15 @@ static int store_classify(lua_State *L) {
     nn_lua_getlabels(L, 9);
   if (lua_type(L, 10) == LUA_TTABLE)
     labels = 10;
-  x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs +
-              nn_work_size(net, net->n_inputs));
-  y = x + net->n_inputs;
-  nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
-  nn_forward(net, y, x, net->n_inputs, y + net->n_outputs);
-  best = nn_argmax(y, net->n_outputs);
-  row.x = x;
-  row.n_x = net->n_inputs;
-  row.y = y;
-  row.n_y = net->n_outputs;
+  nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
+  row.x = pass.x;
+  row.n_x = pass.n_x;
+  row.y = pass.y;
+  row.n_y = pass.n_y;
   row_options(L, s, &row, 6, 7, 4);
   if (nn_store_log(s, &row, &id) != NN_STORE_OK)
     raise_store(L, ls);
-  nn_lua_pushlabel(L, labels, best);
-  lua_pushnumber(L, (lua_Number)y[best]);
+  nn_lua_pushbest(L, labels, &pass);
   lua_pushinteger(L, (lua_Integer)id);
   return 3;
 }
@@ -856,7 +848,7 @@ void nn_lua_open_store(lua_State *L) {
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
   lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lua_setfield(L, -2, "Store");     /* so the front module can add methods */
   luaL_newmetatable(L, NN_ROWS);
   luaL_setfuncs(L, rows_meta, 0);
   lua_pop(L, 1);
