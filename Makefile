@@ -350,8 +350,9 @@ ASAN_REPORTS  = $(CURDIR)/$(ASAN_TREE)/reports
 ASAN_ENV      = PATH="$(CURDIR)/$(ASAN_TREE)/bin:$$PATH" \
   LD_PRELOAD=$$($(ASAN_CC) -print-file-name=libasan.so) \
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$(ASAN_REPORTS)/asan \
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
-ASAN_LINKS   := .busted Makefile examples lua schema spec src
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan \
+  NN_LDFLAGS='$(ASAN_SAN)' 
+ASAN_LINKS   := .busted Makefile examples lua schema spec src $(wildcard *.rockspec)
 # Programs the specs start that must run without the preloaded runtime (a
 # browser's own processes do not take it): build/asan/bin has a wrapper for
 # each, first in PATH, that starts the real one without it.

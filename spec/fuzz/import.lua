@@ -19,8 +19,21 @@ local F = require "spec.fuzz.common"
 
 local M = {}
 
---- The formats fuzzed by `make fuzz`: the import code adds one per format.
+--- The formats fuzzed by `make fuzz`, seeded with the valid files the
+-- import spec starts from (spec/support/mutate.lua): PyTorch's ONNX exports
+-- and libfann's own .net files.
 M.FORMATS = {}
+for _, name in ipairs{ "onnx", "fann" } do
+  local seeds = {}
+  for _, seed in ipairs(require("spec.support.mutate").SEEDS) do
+    if seed.format == name then seeds[#seeds + 1] = seed.path end
+  end
+  M.FORMATS[#M.FORMATS + 1] = {
+    name = name, seeds = seeds,
+    import = ([[local nn = require "nn"
+      return function(bytes) return nn.import(bytes, { format = %q }) end]]):format(name),
+  }
+end
 
 --- Fuzz one format: n cases from case from, counted in tally t.
 -- seeds: paths of valid files; import: Lua source returning function(bytes).
