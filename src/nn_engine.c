@@ -6,6 +6,7 @@
 ** hosts).  Every layer function follows one order of arguments: outputs,
 ** inputs, weights, sizes.  Element-wise layers work in place.
 */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,30 +161,36 @@ static void relu_forward(float *v /* [n] */, size_t n) {
 }
 
 static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : alpha * v[i];
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n < k->narrow) nn_leaky_relu_scalar(v, alpha, n);
+  else k->leaky_relu(v, alpha, n);
 }
 
+/* The transcendental kernels take any n, narrow layers too: a value gives
+** the same bits alone or in a batch's panel. */
 static void sigmoid_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = 1.0f / (1.0f + expf(-v[i]));
+  nn_kernel_in_use->act_sigmoid(v, n);
 }
 
 static void tanh_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = tanhf(v[i]);
+  nn_kernel_in_use->act_tanh(v, n);
 }
 
 /* Shifted by the maximum so that exp never overflows; the result does not
-** change, since softmax(v) = softmax(v - c). */
+** change, since softmax(v) = softmax(v - c).  The maximum's own difference
+** is set to 0, whose exp is exactly 1, so that an infinite maximum gives 1
+** rather than exp(inf - inf).  The sum is taken in index order, as
+** softmax_panel takes it. */
 static void softmax_forward(float *v /* [n] */, size_t n) {
   size_t i, best = 0;
   float max, sum = 0.0f;
   if (n == 0) return;
   max = v[0];
   for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
-  /* exp(max - max) is exactly 1: one call of expf fewer, same result */
-  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : expf(v[i] - max));
+  for (i = 0; i < n; i++) v[i] -= max;
+  v[best] = 0.0f;
+  nn_kernel_in_use->act_exp(v, n);
+  for (i = 0; i < n; i++) sum += v[i];
   sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
   for (i = 0; i < n; i++) v[i] *= sum;
 }
@@ -333,21 +340,31 @@ static void linear_panels(const nn_kernel *k, float *out, const float *in,
   }
 }
 
-/* SoftMax down each sample's column, as softmax_forward does along a row. */
-/* The same arithmetic as softmax_forward, in the same order, so that a
-** batch row and the sample alone agree exactly (an infinite logit too). */
-static void softmax_panel(float *v /* [n][nr] */, size_t n, size_t nr) {
-  size_t c, j;
+/* SoftMax down each sample's column, as softmax_forward does along a row,
+** with the same arithmetic in the same order, so that a batch row and the
+** sample alone agree exactly (an infinite logit too); the exponentials of
+** the whole panel in one call of the kernel. */
+#define MAX_NR 64
+
+static void softmax_panel(const nn_kernel *k, float *v /* [n][nr] */, size_t n,
+                          size_t nr) {
+  float max[MAX_NR], sum[MAX_NR];
+  size_t best[MAX_NR], c, j;
+  assert(nr <= MAX_NR);      /* the widest tile of any kernel set is 32 */
   if (n == 0) return;
-  for (c = 0; c < nr; c++) {
-    float max = v[c], sum = 0.0f;
-    size_t best = 0;
-    for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
-    for (j = 0; j < n; j++)
-      sum += (v[j * nr + c] = j == best ? 1.0f : expf(v[j * nr + c] - max));
-    sum = 1.0f / sum;
-    for (j = 0; j < n; j++) v[j * nr + c] *= sum;
-  }
+  for (c = 0; c < nr; c++) { max[c] = v[c]; best[c] = 0; sum[c] = 0.0f; }
+  for (j = 1; j < n; j++)
+    for (c = 0; c < nr; c++)
+      if (v[j * nr + c] > max[c]) { max[c] = v[j * nr + c]; best[c] = j; }
+  for (j = 0; j < n; j++)
+    for (c = 0; c < nr; c++) v[j * nr + c] -= max[c];
+  for (c = 0; c < nr; c++) v[best[c] * nr + c] = 0.0f;
+  k->act_exp(v, n * nr);
+  for (j = 0; j < n; j++)
+    for (c = 0; c < nr; c++) sum[c] += v[j * nr + c];
+  for (c = 0; c < nr; c++) sum[c] = 1.0f / sum[c];
+  for (j = 0; j < n; j++)
+    for (c = 0; c < nr; c++) v[j * nr + c] *= sum[c];
 }
 
 /* Y [rows][n_y] = net(X [rows][n_x]) for rows <= NN_BATCH_ROWS, in panels. */
@@ -376,7 +393,7 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
       t = cur; cur = spare; spare = t;
       n = l->n_out;
     } else if (l->kind == NN_SOFTMAX) {
-      for (p = 0; p < panels; p++) softmax_panel(cur + p * stride * nr, n, nr);
+      for (p = 0; p < panels; p++) softmax_panel(k, cur + p * stride * nr, n, nr);
     } else {
       for (p = 0; p < panels; p++)
         layer_forward(net, l, cur + p * stride * nr, NULL, n * nr);

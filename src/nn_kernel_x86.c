@@ -134,9 +134,85 @@ TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
   nn_relu_scalar(v + i, n - i);
 }
 
+/* v > 0 ? v : alpha v, by a blend on the comparison (NaN: alpha NaN). */
+TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
+  __m256 a = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+  size_t i;
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_loadu_ps(v + i);
+    _mm256_storeu_ps(v + i, _mm256_blendv_ps(_mm256_mul_ps(a, x), x,
+                                             _mm256_cmp_ps(x, zero, _CMP_GT_OQ)));
+  }
+  nn_leaky_relu_scalar(v + i, alpha, n - i);
+}
+
+/* exp(x), as the generic exp_block computes it (see nn_kernel.h), with
+** FMA.  max and min return their second operand when one is NaN, so the
+** clamp keeps NaN, and the arithmetic carries it to the result. */
+TARGET_AVX2 static __m256 exp_avx2(__m256 x) {
+  const __m256 rounder = _mm256_set1_ps(NN_ROUNDER);
+  __m256 t, n, r, q, p;
+  __m256i m, n1, n2;
+  x = _mm256_min_ps(_mm256_set1_ps(NN_EXP_HI), _mm256_max_ps(_mm256_set1_ps(NN_EXP_LO), x));
+  t = _mm256_fmadd_ps(x, _mm256_set1_ps(NN_LOG2E), rounder);
+  n = _mm256_sub_ps(t, rounder);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_LN2_HI), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_LN2_LO), r);
+  q = _mm256_fmadd_ps(r, _mm256_set1_ps(NN_EXP_Q4), _mm256_set1_ps(NN_EXP_Q3));
+  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q2));
+  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q1));
+  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q0));
+  p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r));
+  /* 2^n = 2^n1 2^n2, n1 = floor(n / 2): both normal, p 2^n1 exact */
+  m = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(rounder));
+  n1 = _mm256_srai_epi32(m, 1);
+  n2 = _mm256_sub_epi32(m, n1);
+  n1 = _mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23);
+  n2 = _mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(n1)), _mm256_castsi256_ps(n2));
+}
+
+TARGET_AVX2 static __m256 sigmoid_avx2(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp_avx2(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));        /* exp(-|x|) */
+  /* e / (1 + e) where the sign bit of x is set, 1 / (1 + e) elsewhere */
+  return _mm256_div_ps(_mm256_blendv_ps(one, e, x), _mm256_add_ps(one, e));
+}
+
+TARGET_AVX2 static __m256 tanh_avx2(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), t, e, big;
+  t = _mm256_fmadd_ps(z, _mm256_set1_ps(NN_TANH_T4), _mm256_set1_ps(NN_TANH_T3));
+  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T2));
+  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T1));
+  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T0));
+  t = _mm256_fmadd_ps(_mm256_mul_ps(a, z), t, a);
+  e = exp_avx2(_mm256_mul_ps(_mm256_set1_ps(-2.0f), a));
+  big = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+  t = _mm256_blendv_ps(big, t, _mm256_cmp_ps(a, _mm256_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ));
+  return _mm256_or_ps(t, _mm256_and_ps(sign, x));
+}
+
+/* The last n % 8 values through the same code, read and written under a
+** mask: nothing past v + n is touched. */
+#define AVX2_ACT(name, f) \
+  TARGET_AVX2 static void name(float *v, size_t n) { \
+    size_t i; \
+    __m256i mask; \
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, f(_mm256_loadu_ps(v + i))); \
+    if (i == n) return; \
+    mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - i)), \
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
+    _mm256_maskstore_ps(v + i, mask, f(_mm256_maskload_ps(v + i, mask))); \
+  }
+
+AVX2_ACT(act_exp_avx2, exp_avx2)
+AVX2_ACT(act_sigmoid_avx2, sigmoid_avx2)
+AVX2_ACT(act_tanh_avx2, tanh_avx2)
+
 const nn_kernel nn_kernel_avx2 = {
-  "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
-  16, 4
+  "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, leaky_relu_avx2,
+  act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, AVX2_MR, AVX2_NR, 256, 16, 4
 };
 
 
@@ -250,8 +326,79 @@ TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
   relu_avx2(v + i, n - i);
 }
 
+TARGET_AVX512 static void leaky_relu_avx512(float *v, float alpha, size_t n) {
+  __m512 a = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
+  size_t i;
+  for (i = 0; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(v + i);
+    _mm512_storeu_ps(v + i, _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_NGT_UQ),
+                                               a, x));
+  }
+  leaky_relu_avx2(v + i, alpha, n - i);
+}
+
+/* As exp_avx2, 16 values a vector; scalef multiplies by 2^n and rounds
+** once, subnormal results and overflow to inf included. */
+TARGET_AVX512 static __m512 exp_avx512(__m512 x) {
+  const __m512 rounder = _mm512_set1_ps(NN_ROUNDER);
+  __m512 t, n, r, q, p;
+  x = _mm512_min_ps(_mm512_set1_ps(NN_EXP_HI), _mm512_max_ps(_mm512_set1_ps(NN_EXP_LO), x));
+  t = _mm512_fmadd_ps(x, _mm512_set1_ps(NN_LOG2E), rounder);
+  n = _mm512_sub_ps(t, rounder);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_LN2_HI), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_LN2_LO), r);
+  q = _mm512_fmadd_ps(r, _mm512_set1_ps(NN_EXP_Q4), _mm512_set1_ps(NN_EXP_Q3));
+  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q2));
+  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q1));
+  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q0));
+  p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r));
+  return _mm512_scalef_ps(p, n);
+}
+
+TARGET_AVX512 static __m512 sigmoid_avx512(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 e = exp_avx512(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
+                                              _mm512_set1_epi32((int)0x80000000u))));
+  __mmask16 neg = _mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512());
+  return _mm512_div_ps(_mm512_mask_blend_ps(neg, one, e), _mm512_add_ps(one, e));
+}
+
+TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x)));
+  __m512 z = _mm512_mul_ps(a, a), t, e, big;
+  t = _mm512_fmadd_ps(z, _mm512_set1_ps(NN_TANH_T4), _mm512_set1_ps(NN_TANH_T3));
+  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T2));
+  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T1));
+  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T0));
+  t = _mm512_fmadd_ps(_mm512_mul_ps(a, z), t, a);
+  e = exp_avx512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
+  big = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+  t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ),
+                           big, t);
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t),
+                              _mm512_and_si512(sign, _mm512_castps_si512(x))));
+}
+
+/* The last n % 16 values under a mask, through the same code. */
+#define AVX512_ACT(name, f) \
+  TARGET_AVX512 static void name(float *v, size_t n) { \
+    size_t i; \
+    __mmask16 tail; \
+    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, f(_mm512_loadu_ps(v + i))); \
+    if (i == n) return; \
+    tail = (__mmask16)((1u << (n - i)) - 1u); \
+    _mm512_mask_storeu_ps(v + i, tail, f(_mm512_maskz_loadu_ps(tail, v + i))); \
+  }
+
+AVX512_ACT(act_exp_avx512, exp_avx512)
+AVX512_ACT(act_sigmoid_avx512, sigmoid_avx512)
+AVX512_ACT(act_tanh_avx512, tanh_avx512)
+
 const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
+  leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512,
   AVX512_MR, AVX512_NR, 256, 16, 6
 };
 
