@@ -22,6 +22,8 @@ SQLITE3    ?= sqlite3
 VALGRIND   ?= valgrind
 INSTALL    ?= install
 CC         ?= cc
+# Debian's python3, which has python3-torch: make bench's PyTorch reference.
+PYTHON     ?= /usr/bin/python3
 
 # --- flags --------------------------------------------------------------------
 
@@ -62,8 +64,9 @@ LIBDIR       ?= $(PREFIX)/lib
 # Debian packages, installed by .ci/deps when missing.
 DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
 MEMCHECK_DEPS ?= $(DEPS) valgrind
-# Only make bench needs these: the reference programs it measures nn against.
-BENCH_DEPS    ?= libfann-dev libopenblas-dev
+# Only make bench needs these: the references it measures nn against (C
+# programs, and spec/bench/ref_torch.py run by the system's python3).
+BENCH_DEPS    ?= libfann-dev libopenblas-dev python3-torch
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -223,7 +226,7 @@ $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
-	$(LUA_ENV) $(LUA) spec/bench/run.lua
+	$(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine
 

@@ -45,10 +45,16 @@ void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
   }
 }
 
-/* v > 0 ? v : 0 is what maxss computes, NaN to 0 included: no branch. */
+/* The bits of v kept under a mask from v > 0, cleared otherwise: the same
+** as v > 0 ? v : 0 (NaN and -0 to +0), which gcc compiles to a branch. */
 void nn_relu_scalar(float *v, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+  for (i = 0; i < n; i++) {
+    uint32_t u, m = 0u - (uint32_t)(v[i] > 0.0f);
+    memcpy(&u, &v[i], sizeof u);
+    u &= m;
+    memcpy(&v[i], &u, sizeof u);
+  }
 }
 
 /* v times 1 or alpha, the factor picked by a mask from the comparison:
