@@ -84,13 +84,16 @@ typedef union { float f[GENERIC_BLOCK]; uint32_t u[GENERIC_BLOCK]; } block;
 /* y = exp(x).  NaN stays NaN through the arithmetic, whatever the integer
 ** part makes of its bits (unsigned: no overflow to fear). */
 static void exp_block(block *y, const block *x) {
-  block t, p;
+  block t, p, k;                       /* k: the bits of three constants */
   size_t j;
+  k.f[0] = NN_EXP_LO;
+  k.f[1] = NN_EXP_HI;
+  k.f[2] = NN_ROUNDER;
   /* x clamped to [LO, HI] by masks; NaN compares false and is kept */
   for (j = 0; j < GENERIC_BLOCK; j++) {
     uint32_t lo = 0u - (uint32_t)(NN_EXP_LO > x->f[j]);
     uint32_t hi = 0u - (uint32_t)(NN_EXP_HI < x->f[j]);
-    p.u[j] = (x->u[j] & ~(lo | hi)) | (0xc2dc0000u & lo) | (0x42b40000u & hi);
+    p.u[j] = (x->u[j] & ~(lo | hi)) | (k.u[0] & lo) | (k.u[1] & hi);
   }
   for (j = 0; j < GENERIC_BLOCK; j++) {
     float v = p.f[j], n, r, q;
@@ -104,7 +107,7 @@ static void exp_block(block *y, const block *x) {
   /* m = n + 2^22 >= 0; 2^n = 2^n1 2^n2, n1 = floor(n / 2), both normal;
   ** p 2^n1 is exact, so a subnormal result is rounded once */
   for (j = 0; j < GENERIC_BLOCK; j++) {
-    uint32_t m = t.u[j] - 0x4b400000u + (1u << 22), m1 = m >> 1;
+    uint32_t m = t.u[j] - k.u[2] + (1u << 22), m1 = m >> 1;
     t.u[j] = (m1 - (1u << 21) + 127u) << 23;
     y->u[j] = (m - m1 - (1u << 21) + 127u) << 23;
   }

@@ -149,11 +149,11 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
 /* exp(x), as the generic exp_block computes it (see nn_kernel.h), with
 ** FMA.  max and min return their second operand when one is NaN, so the
 ** clamp keeps NaN, and the arithmetic carries it to the result. */
-TARGET_AVX2 static __m256 exp_avx2(__m256 x) {
+TARGET_AVX2 static __m256 exp_low_avx2(__m256 x) {      /* for x <= HI or NaN */
   const __m256 rounder = _mm256_set1_ps(NN_ROUNDER);
   __m256 t, n, r, q, p;
   __m256i m, n1, n2;
-  x = _mm256_min_ps(_mm256_set1_ps(NN_EXP_HI), _mm256_max_ps(_mm256_set1_ps(NN_EXP_LO), x));
+  x = _mm256_max_ps(_mm256_set1_ps(NN_EXP_LO), x);
   t = _mm256_fmadd_ps(x, _mm256_set1_ps(NN_LOG2E), rounder);
   n = _mm256_sub_ps(t, rounder);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_LN2_HI), x);
@@ -172,9 +172,15 @@ TARGET_AVX2 static __m256 exp_avx2(__m256 x) {
   return _mm256_mul_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(n1)), _mm256_castsi256_ps(n2));
 }
 
+/* Sigmoid and tanh only ever ask for exp of x <= 0: the upper clamp is
+** for SoftMax's exp alone. */
+TARGET_AVX2 static __m256 exp_avx2(__m256 x) {
+  return exp_low_avx2(_mm256_min_ps(_mm256_set1_ps(NN_EXP_HI), x));
+}
+
 TARGET_AVX2 static __m256 sigmoid_avx2(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
-  __m256 e = exp_avx2(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));        /* exp(-|x|) */
+  __m256 e = exp_low_avx2(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));    /* exp(-|x|) */
   /* e / (1 + e) where the sign bit of x is set, 1 / (1 + e) elsewhere */
   return _mm256_div_ps(_mm256_blendv_ps(one, e, x), _mm256_add_ps(one, e));
 }
@@ -187,7 +193,7 @@ TARGET_AVX2 static __m256 tanh_avx2(__m256 x) {
   t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T1));
   t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T0));
   t = _mm256_fmadd_ps(_mm256_mul_ps(a, z), t, a);
-  e = exp_avx2(_mm256_mul_ps(_mm256_set1_ps(-2.0f), a));
+  e = exp_low_avx2(_mm256_mul_ps(_mm256_set1_ps(-2.0f), a));
   big = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
   t = _mm256_blendv_ps(big, t, _mm256_cmp_ps(a, _mm256_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ));
   return _mm256_or_ps(t, _mm256_and_ps(sign, x));
@@ -339,10 +345,10 @@ TARGET_AVX512 static void leaky_relu_avx512(float *v, float alpha, size_t n) {
 
 /* As exp_avx2, 16 values a vector; scalef multiplies by 2^n and rounds
 ** once, subnormal results and overflow to inf included. */
-TARGET_AVX512 static __m512 exp_avx512(__m512 x) {
+TARGET_AVX512 static __m512 exp_low_avx512(__m512 x) {  /* for x <= HI or NaN */
   const __m512 rounder = _mm512_set1_ps(NN_ROUNDER);
   __m512 t, n, r, q, p;
-  x = _mm512_min_ps(_mm512_set1_ps(NN_EXP_HI), _mm512_max_ps(_mm512_set1_ps(NN_EXP_LO), x));
+  x = _mm512_max_ps(_mm512_set1_ps(NN_EXP_LO), x);
   t = _mm512_fmadd_ps(x, _mm512_set1_ps(NN_LOG2E), rounder);
   n = _mm512_sub_ps(t, rounder);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_LN2_HI), x);
@@ -355,9 +361,13 @@ TARGET_AVX512 static __m512 exp_avx512(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+TARGET_AVX512 static __m512 exp_avx512(__m512 x) {
+  return exp_low_avx512(_mm512_min_ps(_mm512_set1_ps(NN_EXP_HI), x));
+}
+
 TARGET_AVX512 static __m512 sigmoid_avx512(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  __m512 e = exp_avx512(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
+  __m512 e = exp_low_avx512(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
                                               _mm512_set1_epi32((int)0x80000000u))));
   __mmask16 neg = _mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512());
   return _mm512_div_ps(_mm512_mask_blend_ps(neg, one, e), _mm512_add_ps(one, e));
@@ -373,12 +383,13 @@ TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
   t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T1));
   t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T0));
   t = _mm512_fmadd_ps(_mm512_mul_ps(a, z), t, a);
-  e = exp_avx512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
+  e = exp_low_avx512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
   big = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
   t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ),
                            big, t);
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t),
-                              _mm512_and_si512(sign, _mm512_castps_si512(x))));
+  /* t | (x & sign) in one instruction: 0xf8 is the truth table of a | (b & c) */
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(t),
+                                                       _mm512_castps_si512(x), sign, 0xf8));
 }
 
 /* The last n % 16 values under a mask, through the same code. */
