@@ -14,7 +14,10 @@
 **           element-wise, in place, on n values one after another: one
 **           sample's layer, or a whole panel of a batch.  act_exp is
 **           SoftMax's exponential.
-** None allocates or needs aligned pointers.
+** None allocates or needs aligned pointers.  Training runs its forward
+** activations through the same pointers (nn_kernel_in_use->act_tanh, ...);
+** its backward passes need no kernel of their own, since they read the
+** stored outputs y: tanh' = 1 - y^2, sigmoid' = y (1 - y).
 **
 ** The transcendental kernels are range-reduced polynomials, the same in
 ** every set (the constants below), with no call into libm:

@@ -146,25 +146,32 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
   nn_leaky_relu_scalar(v + i, alpha, n - i);
 }
 
-/* exp(x), as the generic exp_block computes it (see nn_kernel.h), with
-** FMA.  max and min return their second operand when one is NaN, so the
-** clamp keeps NaN, and the arithmetic carries it to the result. */
-TARGET_AVX2 static __m256 exp_low_avx2(__m256 x) {      /* for x <= HI or NaN */
-  const __m256 rounder = _mm256_set1_ps(NN_ROUNDER);
-  __m256 t, n, r, q, p;
+/* The reduction and polynomial of exp (see nn_kernel.h) for W = 256 or
+** 512 bits, with FMA: t holds n in its low bits, n = round(x / ln2) as a
+** float, p = exp(x - n ln2).  The clamp below LO keeps NaN (max returns its
+** second operand when one is NaN) and the arithmetic carries it on. */
+#define EXP_POLY(W, x, t, n, p) do { \
+    __m##W rounder_ = _mm##W##_set1_ps(NN_ROUNDER), r_, q_; \
+    x = _mm##W##_max_ps(_mm##W##_set1_ps(NN_EXP_LO), x); \
+    t = _mm##W##_fmadd_ps(x, _mm##W##_set1_ps(NN_LOG2E), rounder_); \
+    n = _mm##W##_sub_ps(t, rounder_); \
+    r_ = _mm##W##_fnmadd_ps(n, _mm##W##_set1_ps(NN_LN2_HI), x); \
+    r_ = _mm##W##_fnmadd_ps(n, _mm##W##_set1_ps(NN_LN2_LO), r_); \
+    q_ = _mm##W##_fmadd_ps(r_, _mm##W##_set1_ps(NN_EXP_Q4), _mm##W##_set1_ps(NN_EXP_Q3)); \
+    q_ = _mm##W##_fmadd_ps(r_, q_, _mm##W##_set1_ps(NN_EXP_Q2)); \
+    q_ = _mm##W##_fmadd_ps(r_, q_, _mm##W##_set1_ps(NN_EXP_Q1)); \
+    q_ = _mm##W##_fmadd_ps(r_, q_, _mm##W##_set1_ps(NN_EXP_Q0)); \
+    p = _mm##W##_add_ps(_mm##W##_set1_ps(1.0f), \
+                        _mm##W##_fmadd_ps(_mm##W##_mul_ps(r_, r_), q_, r_)); \
+  } while (0)
+
+/* exp(x) for x <= HI or NaN. */
+TARGET_AVX2 static __m256 exp_low_avx2(__m256 x) {
+  __m256 t, n, p;
   __m256i m, n1, n2;
-  x = _mm256_max_ps(_mm256_set1_ps(NN_EXP_LO), x);
-  t = _mm256_fmadd_ps(x, _mm256_set1_ps(NN_LOG2E), rounder);
-  n = _mm256_sub_ps(t, rounder);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_LN2_HI), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(NN_LN2_LO), r);
-  q = _mm256_fmadd_ps(r, _mm256_set1_ps(NN_EXP_Q4), _mm256_set1_ps(NN_EXP_Q3));
-  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q2));
-  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q1));
-  q = _mm256_fmadd_ps(r, q, _mm256_set1_ps(NN_EXP_Q0));
-  p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r));
+  EXP_POLY(256, x, t, n, p);
   /* 2^n = 2^n1 2^n2, n1 = floor(n / 2): both normal, p 2^n1 exact */
-  m = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(rounder));
+  m = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_castps_si256(_mm256_set1_ps(NN_ROUNDER)));
   n1 = _mm256_srai_epi32(m, 1);
   n2 = _mm256_sub_epi32(m, n1);
   n1 = _mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23);
@@ -185,16 +192,23 @@ TARGET_AVX2 static __m256 sigmoid_avx2(__m256 x) {
   return _mm256_div_ps(_mm256_blendv_ps(one, e, x), _mm256_add_ps(one, e));
 }
 
+/* tanh of a = |x| >= 0 for W = 256 or 512 bits: small = the polynomial,
+** big = (1 - e) / (1 + e), e = exp(-2a) (exp_low the W-bit exp). */
+#define TANH_PARTS(W, exp_low, a, small, big) do { \
+    __m##W one_ = _mm##W##_set1_ps(1.0f), z_ = _mm##W##_mul_ps(a, a), e_; \
+    small = _mm##W##_fmadd_ps(z_, _mm##W##_set1_ps(NN_TANH_T4), _mm##W##_set1_ps(NN_TANH_T3)); \
+    small = _mm##W##_fmadd_ps(z_, small, _mm##W##_set1_ps(NN_TANH_T2)); \
+    small = _mm##W##_fmadd_ps(z_, small, _mm##W##_set1_ps(NN_TANH_T1)); \
+    small = _mm##W##_fmadd_ps(z_, small, _mm##W##_set1_ps(NN_TANH_T0)); \
+    small = _mm##W##_fmadd_ps(_mm##W##_mul_ps(a, z_), small, a); \
+    e_ = exp_low(_mm##W##_mul_ps(_mm##W##_set1_ps(-2.0f), a)); \
+    big = _mm##W##_div_ps(_mm##W##_sub_ps(one_, e_), _mm##W##_add_ps(one_, e_)); \
+  } while (0)
+
 TARGET_AVX2 static __m256 tanh_avx2(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-  __m256 a = _mm256_andnot_ps(sign, x), z = _mm256_mul_ps(a, a), t, e, big;
-  t = _mm256_fmadd_ps(z, _mm256_set1_ps(NN_TANH_T4), _mm256_set1_ps(NN_TANH_T3));
-  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T2));
-  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T1));
-  t = _mm256_fmadd_ps(z, t, _mm256_set1_ps(NN_TANH_T0));
-  t = _mm256_fmadd_ps(_mm256_mul_ps(a, z), t, a);
-  e = exp_low_avx2(_mm256_mul_ps(_mm256_set1_ps(-2.0f), a));
-  big = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 a = _mm256_andnot_ps(sign, x), t, big;
+  TANH_PARTS(256, exp_low_avx2, a, t, big);
   t = _mm256_blendv_ps(big, t, _mm256_cmp_ps(a, _mm256_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ));
   return _mm256_or_ps(t, _mm256_and_ps(sign, x));
 }
@@ -343,21 +357,11 @@ TARGET_AVX512 static void leaky_relu_avx512(float *v, float alpha, size_t n) {
   leaky_relu_avx2(v + i, alpha, n - i);
 }
 
-/* As exp_avx2, 16 values a vector; scalef multiplies by 2^n and rounds
-** once, subnormal results and overflow to inf included. */
-TARGET_AVX512 static __m512 exp_low_avx512(__m512 x) {  /* for x <= HI or NaN */
-  const __m512 rounder = _mm512_set1_ps(NN_ROUNDER);
-  __m512 t, n, r, q, p;
-  x = _mm512_max_ps(_mm512_set1_ps(NN_EXP_LO), x);
-  t = _mm512_fmadd_ps(x, _mm512_set1_ps(NN_LOG2E), rounder);
-  n = _mm512_sub_ps(t, rounder);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_LN2_HI), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NN_LN2_LO), r);
-  q = _mm512_fmadd_ps(r, _mm512_set1_ps(NN_EXP_Q4), _mm512_set1_ps(NN_EXP_Q3));
-  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q2));
-  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q1));
-  q = _mm512_fmadd_ps(r, q, _mm512_set1_ps(NN_EXP_Q0));
-  p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r));
+/* As exp_low_avx2, 16 values a vector; scalef multiplies by 2^n and
+** rounds once, subnormal results and overflow to inf included. */
+TARGET_AVX512 static __m512 exp_low_avx512(__m512 x) {
+  __m512 t, n, p;
+  EXP_POLY(512, x, t, n, p);
   return _mm512_scalef_ps(p, n);
 }
 
@@ -374,17 +378,9 @@ TARGET_AVX512 static __m512 sigmoid_avx512(__m512 x) {
 }
 
 TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
   const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
-  __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x)));
-  __m512 z = _mm512_mul_ps(a, a), t, e, big;
-  t = _mm512_fmadd_ps(z, _mm512_set1_ps(NN_TANH_T4), _mm512_set1_ps(NN_TANH_T3));
-  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T2));
-  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T1));
-  t = _mm512_fmadd_ps(z, t, _mm512_set1_ps(NN_TANH_T0));
-  t = _mm512_fmadd_ps(_mm512_mul_ps(a, z), t, a);
-  e = exp_low_avx512(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
-  big = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+  __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x))), t, big;
+  TANH_PARTS(512, exp_low_avx512, a, t, big);
   t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ),
                            big, t);
   /* t | (x & sign) in one instruction: 0xf8 is the truth table of a | (b & c) */
