@@ -20,12 +20,16 @@
 **                                  x >= 17, 0 for x <= -104; exp inf for
 **                                  x >= 89, 0 for x <= -104
 **   special <set> <fn> <count>     results unlike libm's at NaN, +-0, +-inf
+**   tail <set> <fn> <count>        results that change when the kernel runs
+**                                  on short pieces (1 to 37 values) rather
+**                                  than on long arrays: tails and narrow
+**                                  layers take another path, same bits
 **   cross <fn> <ulps>              largest difference between two sets
 **   batch <set> <fn> <ulps>        nn_forward_batch against nn_forward, for
-**                                  nets Linear(16, 16) (the identity, which
+**                                  nets Linear(13, 13) (the identity, which
 **                                  is exact) then Tanh, Sigmoid or SoftMax
 **   softmax <set> <sum> <range> <ulps>
-**                                  rows of 16 logits in [-4, 4] and of 16
+**                                  rows of 13 logits in [-4, 4] and of 13
 **                                  spread over [-100, 100]: the largest
 **                                  |sum - 1| in units of 2^-24, outputs out
 **                                  of [0, 1], and the largest error against
@@ -54,7 +58,7 @@ static size_t n_sets;
 static double worst[MAXSETS][N_FN], cross[N_FN];
 static uint32_t worst_at[MAXSETS][N_FN];
 static unsigned long long range_bad[MAXSETS][N_FN], sat_bad[MAXSETS][N_FN],
-                          special_bad[MAXSETS][N_FN], checked;
+                          special_bad[MAXSETS][N_FN], tail_bad[MAXSETS][N_FN], checked;
 
 static float from_bits(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
 
@@ -129,13 +133,18 @@ static int same_as_libm(int fn, float x, float y) {
 
 /* Every set on xs[0..n), every function. */
 static void check(const float *xs, size_t n) {
-  static float out[MAXSETS][CHUNK];
-  size_t s, t, i;
+  static float out[MAXSETS][CHUNK], pieces[CHUNK];
+  size_t s, t, i, len;
   int fn;
   for (fn = 0; fn < N_FN; fn++) {
     for (s = 0; s < n_sets; s++) {
       memcpy(out[s], xs, n * sizeof(float));
       apply(sets[s], fn, out[s], n);
+      memcpy(pieces, xs, n * sizeof(float));
+      for (i = 0, len = 1; i < n; i += len, len = len % 37 + 1)
+        apply(sets[s], fn, pieces + i, n - i < len ? n - i : len);
+      for (i = 0; i < n; i++)
+        if (memcmp(&pieces[i], &out[s][i], sizeof(float)) != 0) tail_bad[s][fn]++;
     }
     for (i = 0; i < n; i++) {
       float x = xs[i];
@@ -201,7 +210,7 @@ static void sweep(uint64_t step) {
 
 /* --- through the engine: a batch against one sample at a time --------- */
 
-#define WIDTH 16
+#define WIDTH 13          /* no multiple of a vector: one sample has a tail */
 #define ROWS  300
 
 static uint64_t rng_state = 12345;
@@ -323,6 +332,7 @@ int main(int argc, char **argv) {
       printf("range %s %s %llu\n", sets[s]->name, fn_names[fn], range_bad[s][fn]);
       printf("sat %s %s %llu\n", sets[s]->name, fn_names[fn], sat_bad[s][fn]);
       printf("special %s %s %llu\n", sets[s]->name, fn_names[fn], special_bad[s][fn]);
+      printf("tail %s %s %llu\n", sets[s]->name, fn_names[fn], tail_bad[s][fn]);
     }
   for (fn = 0; fn < N_FN; fn++) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
   engine_checks();
