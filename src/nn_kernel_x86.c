@@ -227,11 +227,16 @@ AVX2_FUNCTIONS(__m128, __m128i, _mm, 128, one)
     for (k_ = 0; k_ < (n); k_++) (v)[k_] = _mm_cvtss_f32(f(_mm_set_ss((v)[k_]))); \
   } while (0)
 
+/* vzeroupper on every way out: gcc leaves it off the path that ran no
+** 256-bit instruction, and upper halves that earlier code left dirty then
+** slowed every SSE instruction of the engine's scalar code after us: the
+** seed's net took 5 times as long in make bench. */
 #define AVX2_ACT(name, f) \
   TARGET_AVX2 static void name(float *v, size_t n) { \
     size_t i; \
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, f##_avx2(_mm256_loadu_ps(v + i))); \
     ONE_BY_ONE(v + i, n - i, f##_one); \
+    _mm256_zeroupper(); \
   }
 
 AVX2_ACT(act_exp_avx2, exp)
@@ -403,6 +408,7 @@ TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
     size_t i; \
     for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, f##_avx512(_mm512_loadu_ps(v + i))); \
     ONE_BY_ONE(v + i, n - i, f##_one); \
+    _mm256_zeroupper(); \
   }
 
 AVX512_ACT(act_exp_avx512, exp)
