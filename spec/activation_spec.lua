@@ -23,7 +23,7 @@ local SUM_BOUND = 13
 -- ulps of the result), the sum's and the scaling's
 local SOFTMAX_BOUND = 8
 
-local SETS = { "generic", "avx2", "avx512" }
+local SETS = { "generic", "avx2", "avx512", "neon" }
 local FNS = { "exp", "sigmoid", "tanh" }
 
 describe("the activation kernels", function()

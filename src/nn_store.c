@@ -41,7 +41,7 @@ enum {
   S_LABELMAP_FIND, S_LABELMAP_WHY, S_LABEL_AT,
   S_DATA_VERSION, S_CATALOG,
   S_SEQ_INIT, S_SEQ_BUMP, S_SEQ_READ, S_PREDICTION_INSERT, S_PREDICTION_BATCH, S_LABELS,
-  S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
+  S_FEEDBACK_INFO, S_FEEDBACK_INSERT, S_LAYER_FIELD,
   S_COUNT
 };
 
@@ -97,10 +97,11 @@ static const char *const stmt_sql[S_COUNT] = {
   /* S_VERSION_PINNED */
   VERSION_COLUMNS "WHERE model_id = ?1 AND version = ?2",
   /* S_LAYERS: one row per layer; o is NULL for an element that is not an
-  ** object, so that the JSON functions never see a bare string */
+  ** object, so that the JSON functions never see a bare string.  The sizes
+  ** of a sized kind, then o itself for S_LAYER_FIELD to read the kind's
+  ** hyper-parameters from */
   "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
-  " json_type(o, '$.out'), o ->> '$.out', json_type(o, '$.alpha'),"
-  " o ->> '$.alpha'"
+  " json_type(o, '$.out'), o ->> '$.out', o"
   " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
   "       FROM nn_version AS v, json_each(v.arch) AS e"
   "       WHERE v.version_id = ?1)"
@@ -165,7 +166,9 @@ static const char *const stmt_sql[S_COUNT] = {
   " WHERE p.prediction_id = ?1",
   /* S_FEEDBACK_INSERT */
   "INSERT INTO nn_feedback (prediction_id, ts, true_idx, true_label)"
-  " VALUES (?1, ?2, ?3, ?4)"
+  " VALUES (?1, ?2, ?3, ?4)",
+  /* S_LAYER_FIELD: a field of one layer's object (?1) by its path (?2) */
+  "SELECT json_type(?1, ?2), ?1 ->> ?2"
 };
 
 /* ------------------------------------------------------------------------
@@ -238,6 +241,8 @@ static int writable(nn_store *s) {
     return closed(s);
   if (s->borrowed)
     return fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+  if (s->opts.readonly)
+    return fail(s, NN_STORE_READONLY, "the store was opened read-only (readonly = true)");
   return NN_STORE_OK;
 }
 
@@ -250,6 +255,19 @@ static int invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...)
   va_end(ap);
   return fail(s, NN_STORE_INVALID, "model '%s' version %" PRId64 ": %s",
               v->name, v->version, what);
+}
+
+/* For the store's other files (nn_store.h). */
+int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->err, sizeof s->err, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int nn_store_db_fail(nn_store *s) {
+  return db_fail(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -412,19 +430,25 @@ static int json_arch(nn_store *s, const nn_net *net) {
   bad |= buf_char(b, '[');
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
     const char *type = nn_kind_name(l->kind);
+    size_t j;
     if (i)
       bad |= buf_char(b, ',');
     bad |= nn_buf_add(b, "{\"type\":", 8);
     bad |= nn_buf_json_string(b, type, strlen(type));
-    if (l->kind == NN_LINEAR) {
+    if (d && !d->elementwise) {
       bad |= nn_buf_add(b, ",\"in\":", 6);
       bad |= nn_buf_json_int(b, (int64_t)l->n_in);
       bad |= nn_buf_add(b, ",\"out\":", 7);
       bad |= nn_buf_json_int(b, (int64_t)l->n_out);
-    } else if (l->kind == NN_LEAKYRELU) {
-      bad |= nn_buf_add(b, ",\"alpha\":", 9);
-      bad |= nn_buf_json_float(b, l->alpha);
+    }
+    for (j = 0; d && j < d->n_hyper; j++) {
+      const char *name = d->hyper[j].name;
+      bad |= buf_char(b, ',');
+      bad |= nn_buf_json_string(b, name, strlen(name));
+      bad |= buf_char(b, ':');
+      bad |= nn_buf_json_float(b, l->hyper[j]);
     }
     bad |= buf_char(b, '}');
   }
@@ -602,6 +626,48 @@ fail:
   return rc;
 }
 
+/* The read-only open of nn_store_open, up to the owner check.  A WAL
+** database needs its -shm file, which a read-only folder or medium cannot
+** hold when the file was shipped without one: SQLite then refuses to read
+** (SQLITE_READONLY_CANTINIT), and the file is opened again as immutable,
+** without locks or shared memory.  So a change another process makes to
+** such a file while it is open is not seen. */
+static int open_readonly(nn_store *s, const char *path, int64_t *version) {
+  nn_buf uri = { NULL, 0, 0 };
+  const char *c;
+  int rc;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    return db_fail(s);
+  rc = check_owner(s, version);
+  if (rc != NN_STORE_READONLY && rc != NN_STORE_CANTOPEN)
+    return rc;
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  /* file:PATH?immutable=1, with the characters a URI gives a meaning escaped;
+  ** an absolute path after an empty authority (file:///...) */
+  rc = nn_buf_add(&uri, path[0] == '/' ? "file://" : "file:", path[0] == '/' ? 7 : 5);
+  for (c = path; *c && rc == NN_STORE_OK; c++) {
+    char esc[4];
+    if (*c == '?' || *c == '#' || *c == '%') {
+      snprintf(esc, sizeof esc, "%%%02X", (unsigned)(unsigned char)*c);
+      rc = nn_buf_add(&uri, esc, 3);
+    } else {
+      rc = nn_buf_add(&uri, c, 1);
+    }
+  }
+  if (rc == NN_STORE_OK)
+    rc = nn_buf_add(&uri, "?immutable=1", 13);   /* with its terminating zero */
+  if (rc != NN_STORE_OK) {
+    nn_buf_free(&uri);
+    return nomem(s);
+  }
+  rc = sqlite3_open_v2(uri.p, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  nn_buf_free(&uri);
+  if (rc != SQLITE_OK)
+    return db_fail(s);
+  return check_owner(s, version);
+}
+
 int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   int64_t version;
   int rc;
@@ -612,6 +678,18 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     s->opts = *opts;
   if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
     return fail(s, NN_STORE_ERROR, "invalid options");
+  if (s->opts.readonly) {
+    if ((rc = open_readonly(s, path, &version)) != NN_STORE_OK)
+      goto fail;
+    if ((size_t)version < nn_schema_count) {
+      rc = fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is older than this nn's "
+                "(%zu), and a read-only open cannot migrate it", version, nn_schema_count);
+      goto fail;
+    }
+    sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+    s->vfs = sqlite3_vfs_find(NULL);
+    goto functions;
+  }
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       NULL) != SQLITE_OK) {
     rc = db_fail(s);
@@ -628,6 +706,7 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_STORE_OK)
     goto fail;
+functions:
   /* SELECT nn_classify(...) through store:rows, as in the sqlite3 shell */
   if (nn_sql_register(s->db) != SQLITE_OK) {
     rc = db_fail(s);
@@ -797,6 +876,12 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
 int nn_store_save(nn_store *s, const char *name, const nn_net *net,
                   const char *note, const char *const *labels,
                   nn_store_saved *out) {
+  return nn_store_save_with(s, name, net, note, labels, NULL, NULL, out);
+}
+
+int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
+                       const char *note, const char *const *labels,
+                       nn_store_extra extra, void *ctx, nn_store_saved *out) {
   int64_t now = clock_ms(s->vfs), model_id;
   size_t bytes;
   int rc;
@@ -820,11 +905,13 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
     return rc;
   if ((rc = begin(s)) != NN_STORE_OK)
     return rc;
+  out->created_at = now;
   if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
       (rc = put_version(s, model_id, net, note, now, &out->version,
                         &out->version_id)) != NN_STORE_OK ||
       (labels && (rc = put_labelmap(s, model_id, "default", now,
                                     &out->labelmap_id)) != NN_STORE_OK) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
       (rc = commit(s)) != NN_STORE_OK) {
     rollback(s);
     memset(out, 0, sizeof *out);
@@ -1008,6 +1095,35 @@ static int width(sqlite3_stmt *st, int col, size_t *out) {
   return 1;
 }
 
+/* Hyper-parameter h of the layer object at column 6 of S_LAYERS into *out,
+** *ok set to whether it is there, a number and in its range.  Returns the
+** status of reading it. */
+static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
+                       float *out, int *ok) {
+  char path[64];
+  sqlite3_stmt *st;
+  const char *type;
+  float f;
+  int rc, row;
+  *ok = 0;
+  if ((rc = use(s, S_LAYER_FIELD, &st)) != NN_STORE_OK)
+    return rc;
+  snprintf(path, sizeof path, "$.\"%s\"", h->name);
+  sqlite3_bind_value(st, 1, sqlite3_column_value(layers, 6));
+  sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+  if ((rc = step(s, st, &row)) == NN_STORE_OK && row) {
+    type = (const char *)sqlite3_column_text(st, 0);
+    f = (float)sqlite3_column_double(st, 1);
+    if (type && (strcmp(type, "real") == 0 || strcmp(type, "integer") == 0) &&
+        f >= h->lo && f <= h->hi) {
+      *out = f;
+      *ok = 1;
+    }
+  }
+  done(st);
+  return rc;
+}
+
 /* One layer of S_LAYERS into *l, or INVALID naming it (1-based i). */
 static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
                       size_t i, nn_layer *l) {
@@ -1015,33 +1131,29 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
   int kind_is_text = sqlite3_column_type(st, 1) == SQLITE_TEXT;
   const char *type = (const char *)sqlite3_column_text(st, 0);
   const char *kind = (const char *)sqlite3_column_text(st, 1);
-  const char *alpha_type = (const char *)sqlite3_column_text(st, 6);
-  double alpha;
+  const nn_kind_info *d;
+  size_t j;
   memset(l, 0, sizeof *l);
   if (!type || strcmp(type, "object") != 0)
     return invalid(s, v, "layer %zu is not a JSON object", i);
   if (!kind_is_text)
     return invalid(s, v, "layer %zu has no type", i);
   l->kind = nn_kind_from_name(kind);
-  switch (l->kind) {
-  case NN_KIND_COUNT:
+  if ((d = nn_kind_info_of(l->kind)) == NULL)
     return invalid(s, v, "layer %zu has unknown type '%.40s'", i, kind);
-  case NN_LINEAR:
+  if (!d->elementwise) {
     if (!width(st, 3, &l->n_in))
-      return invalid(s, v, "layer %zu (Linear) has no valid 'in'", i);
+      return invalid(s, v, "layer %zu (%s) has no valid 'in'", i, d->name);
     if (!width(st, 5, &l->n_out))
-      return invalid(s, v, "layer %zu (Linear) has no valid 'out'", i);
-    break;
-  case NN_LEAKYRELU:
-    alpha = sqlite3_column_double(st, 7);
-    if (!alpha_type || (strcmp(alpha_type, "real") != 0 &&
-                        strcmp(alpha_type, "integer") != 0) ||
-        !isfinite((float)alpha))
-      return invalid(s, v, "layer %zu (LeakyReLU) has no valid 'alpha'", i);
-    l->alpha = (float)alpha;
-    break;
-  default:
-    break;
+      return invalid(s, v, "layer %zu (%s) has no valid 'out'", i, d->name);
+  }
+  for (j = 0; j < d->n_hyper; j++) {
+    int ok, rc = hyper_field(s, st, &d->hyper[j], &l->hyper[j], &ok);
+    if (rc != NN_STORE_OK)
+      return rc;
+    if (!ok)
+      return invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
+                     d->hyper[j].name);
   }
   return NN_STORE_OK;
 }
@@ -1073,7 +1185,7 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
   if (nn_layout(layers, n, &n_params, err) != NN_OK)
     return invalid(s, v, "%s", err);
   for (i = 0; i < n; i++)
-    if (layers[i].kind == NN_LINEAR) {
+    if (!nn_kind_info_of(layers[i].kind)->elementwise) {
       if (!n_in)
         n_in = layers[i].n_in;
       n_out = layers[i].n_out;
@@ -1469,6 +1581,8 @@ int nn_store_flush(nn_store *s) {
   int64_t first = 0, last = 0;
   size_t off = 0, left, i;
   int rc, row;
+  if (s->db && s->opts.readonly)
+    return NN_STORE_OK;   /* nothing can have been logged */
   if ((rc = writable(s)) != NN_STORE_OK)
     return rc;
   if (s->log_rows == 0)

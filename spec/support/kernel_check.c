@@ -44,7 +44,7 @@ static void reference(const nn_net *net, double *y /* [n_outputs] */,
         break;
       }
       case NN_RELU:      for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : 0; break;
-      case NN_LEAKYRELU: for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : l->alpha * a[k]; break;
+      case NN_LEAKYRELU: for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : l->hyper[0] * a[k]; break;
       case NN_SIGMOID:   for (k = 0; k < n; k++) a[k] = 1 / (1 + exp(-a[k])); break;
       case NN_TANH:      for (k = 0; k < n; k++) a[k] = tanh(a[k]); break;
       case NN_SOFTMAX: {
@@ -153,7 +153,7 @@ static void check(const char *set, const test_net *t) {
 }
 
 int main(void) {
-  static const char *const sets[] = { "generic", "avx2", "avx512" };
+  static const char *const sets[] = { "generic", "avx2", "avx512", "neon" };
   /* The seed's weights (examples/host.c), on colours and volumes. */
   static const float seed_params[] = {
     0.10f, -0.29f, -0.07f, 0.46f, 0.12f, -0.05f, 0.03f, 0.05f,
@@ -175,7 +175,7 @@ int main(void) {
   test_net nets[5];
   size_t i, s;
   const char *best;
-  odd[3].alpha = 0.1f;
+  odd[3].hyper[0] = 0.1f;
   nets[0] = make("seed", seed, 4, seed_params, 0.0f, 255.0f, 1);
   nets[1] = make("784-256-128-10", mnist, 6, NULL, 0.0f, 1.0f, 2);
   nets[2] = make("64-64-64-8", deep, 6, NULL, -1.0f, 1.0f, 3);
@@ -186,7 +186,7 @@ int main(void) {
   printf("best %s\n", best);
   printf("unknown %d %d\n", nn_kernel_select("nope") == NN_ENOKERNEL,
          strcmp(best, nn_kernel_name()) == 0);
-  for (s = 0; s < 3; s++) {
+  for (s = 0; s < sizeof sets / sizeof sets[0]; s++) {
     int status = nn_kernel_select(sets[s]);
     printf("select %s %s\n", sets[s], status == NN_OK ? nn_kernel_name()
            : status == NN_ECPU ? "unsupported" : "error");
