@@ -275,18 +275,20 @@ AVX2_FUNCTIONS(__m128, __m128i, _mm, 128, one)
 /* vzeroupper on every way out: gcc leaves it off the path that ran no
 ** 256-bit instruction, and upper halves that earlier code left dirty then
 ** slowed every SSE instruction of the engine's scalar code after us: the
-** seed's net took 5 times as long in make bench. */
-#define AVX2_ACT(name, f) \
-  TARGET_AVX2 static void name(float *v, size_t n) { \
+** seed's net took 5 times as long in make bench.
+** The loop of either set: L values a vector, P the intrinsics' prefix, sfx
+** the suffix of the vector function's name; the AVX-512 set's too. */
+#define VECTOR_ACT(target, name, f, L, P, sfx) \
+  target static void name(float *v, size_t n) { \
     size_t i; \
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, f##_avx2(_mm256_loadu_ps(v + i))); \
+    for (i = 0; i + L <= n; i += L) P##_storeu_ps(v + i, f##_##sfx(P##_loadu_ps(v + i))); \
     ONE_BY_ONE(v + i, n - i, f##_one); \
     _mm256_zeroupper(); \
   }
 
-AVX2_ACT(act_exp_avx2, exp)
-AVX2_ACT(act_sigmoid_avx2, sigmoid)
-AVX2_ACT(act_tanh_avx2, tanh)
+VECTOR_ACT(TARGET_AVX2, act_exp_avx2, exp, 8, _mm256, avx2)
+VECTOR_ACT(TARGET_AVX2, act_sigmoid_avx2, sigmoid, 8, _mm256, avx2)
+VECTOR_ACT(TARGET_AVX2, act_tanh_avx2, tanh, 8, _mm256, avx2)
 
 const nn_kernel nn_kernel_avx2 = {
   "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
@@ -493,17 +495,9 @@ TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
 }
 
 /* The last n % 16 values one by one, as in the AVX2 set: the same bits. */
-#define AVX512_ACT(name, f) \
-  TARGET_AVX512 static void name(float *v, size_t n) { \
-    size_t i; \
-    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(v + i, f##_avx512(_mm512_loadu_ps(v + i))); \
-    ONE_BY_ONE(v + i, n - i, f##_one); \
-    _mm256_zeroupper(); \
-  }
-
-AVX512_ACT(act_exp_avx512, exp)
-AVX512_ACT(act_sigmoid_avx512, sigmoid)
-AVX512_ACT(act_tanh_avx512, tanh)
+VECTOR_ACT(TARGET_AVX512, act_exp_avx512, exp, 16, _mm512, avx512)
+VECTOR_ACT(TARGET_AVX512, act_sigmoid_avx512, sigmoid, 16, _mm512, avx512)
+VECTOR_ACT(TARGET_AVX512, act_tanh_avx512, tanh, 16, _mm512, avx512)
 
 const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
