@@ -52,7 +52,7 @@ INSTALL    ?= install
 CC         ?= cc
 AR         ?= ar
 # Debian's Python, which has python3-onnx and python3-torch (check-onnx,
-# onnx-fixtures only).
+# onnx-fixtures, and make bench's PyTorch reference).
 PYTHON     ?= /usr/bin/python3
 NPM        ?= npm
 
@@ -119,7 +119,8 @@ DEMO_DEPS     ?= dataset-fashion-mnist
 FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
 # FANN's benchmark sets (libfann-doc), for the RPROP rows of make bench.
 FANN_SETS     ?= /usr/share/doc/libfann-dev/examples/datasets
-# Only make bench needs these: the reference programs it measures nn against.
+# Only make bench needs these: the references it measures nn against (C
+# programs, and spec/bench/ref_torch.py run by the system's python3).
 BENCH_DEPS    ?= libfann-dev libfann-doc libopenblas-dev luajit libluajit-5.1-dev \
                  dataset-fashion-mnist python3-torch
 # make check-onnx: onnx.checker, and node (whose package has npm) to run ONNX
@@ -432,7 +433,7 @@ $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
-	$(LUA_ENV) $(LUA) spec/bench/run.lua
+	$(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine
 	@echo
@@ -451,16 +452,17 @@ train-demo: deps all
 
 # The engine built by an aarch64 cross compiler and its C checks run under
 # qemu (spec/engine_spec.lua: the engine from C, the host example, every
-# kernel set against a double-precision loop).  Correctness only: qemu says
-# nothing about speed.
+# kernel set against a double-precision loop; spec/activation_spec.lua: the
+# activation kernels' accuracy, in its quick sweep).  Correctness only: qemu
+# says nothing about speed.
 ARM_CC   ?= aarch64-linux-gnu-gcc
 ARM_RUN  ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
 ARM_DEPS ?= gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 
 check-arm: deps all
 	@bash .ci/deps $(ARM_DEPS)
-	CC='$(ARM_CC)' NN_RUN='$(ARM_RUN)' $(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so' \
-	  spec/engine_spec.lua
+	CC='$(ARM_CC)' NN_RUN='$(ARM_RUN)' NN_SPEC_QUICK=1 $(SPEC_ENV) $(LUA) $(BUSTED) \
+	  --cpath='$(BUILD)/?.so' spec/engine_spec.lua spec/activation_spec.lua
 
 # Paths for running your own script with nn from this clone, for the Lua of
 # LUA:   eval "$(make -s env)"   then   lua5.4 my_script.lua

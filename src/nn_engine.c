@@ -99,30 +99,35 @@ static void relu_kind_forward(float *y, const float *x, const float *params,
   relu_forward(y, n_in);
 }
 
+/* LeakyReLU, ReLU and the transcendental kinds run in place (y == x, as
+** every element-wise kind is called). */
 static void leaky_relu_forward(float *y, const float *x, const float *params,
                                const float *hyper, size_t n_in, size_t n_out) {
-  float alpha = hyper[0];
-  size_t i;
-  (void)params; (void)n_out;
-  for (i = 0; i < n_in; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+  const nn_kernel *k = nn_kernel_in_use;
+  (void)x; (void)params; (void)n_out;
+  if (n_in < k->narrow) nn_leaky_relu_scalar(y, hyper[0], n_in);
+  else k->leaky_relu(y, hyper[0], n_in);
 }
 
+/* The transcendental kernels take any n, narrow layers too: a value gives
+** the same bits alone or in a batch's panel (nn_kernel.h). */
 static void sigmoid_forward(float *y, const float *x, const float *params,
                             const float *hyper, size_t n_in, size_t n_out) {
-  size_t i;
-  (void)params; (void)hyper; (void)n_out;
-  for (i = 0; i < n_in; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+  (void)x; (void)params; (void)hyper; (void)n_out;
+  nn_kernel_in_use->act_sigmoid(y, n_in);
 }
 
 static void tanh_forward(float *y, const float *x, const float *params,
                          const float *hyper, size_t n_in, size_t n_out) {
-  size_t i;
-  (void)params; (void)hyper; (void)n_out;
-  for (i = 0; i < n_in; i++) y[i] = tanhf(x[i]);
+  (void)x; (void)params; (void)hyper; (void)n_out;
+  nn_kernel_in_use->act_tanh(y, n_in);
 }
 
 /* Shifted by the maximum so that exp never overflows; the result does not
-** change, since softmax(v) = softmax(v - c).  In place: v is y and x. */
+** change, since softmax(v) = softmax(v - c).  The maximum's own difference
+** is set to 0, whose exp is exactly 1, so that an infinite maximum gives 1
+** rather than exp(inf - inf).  The sum is taken in index order, as
+** softmax_batch takes it.  In place: v is y and x. */
 static void softmax_forward(float *y, const float *x, const float *params,
                             const float *hyper, size_t n_in, size_t n_out) {
   float *v = y;
@@ -132,15 +137,18 @@ static void softmax_forward(float *y, const float *x, const float *params,
   if (n == 0) return;
   max = v[0];
   for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
-  /* exp(max - max) is exactly 1: one call of expf fewer, same result */
-  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : expf(v[i] - max));
+  for (i = 0; i < n; i++) v[i] -= max;
+  v[best] = 0.0f;
+  nn_kernel_in_use->act_exp(v, n);
+  for (i = 0; i < n; i++) sum += v[i];
   sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
   for (i = 0; i < n; i++) v[i] *= sum;
 }
 
-/* SoftMax down each sample's column, as softmax_forward does along a row:
-** the same arithmetic in the same order, so that a batch row and the sample
-** alone agree exactly (an infinite logit too). */
+/* SoftMax down each sample's column, as softmax_forward does along a row,
+** with the same arithmetic in the same order, so that a batch row and the
+** sample alone agree exactly (an infinite logit too); the exponentials of
+** a whole panel in one call of the pass's kernel set. */
 static void softmax_batch(float *y, const float *x, const float *params,
                           const float *hyper, size_t n_in, size_t n_out,
                           const nn_panels *pn) {
@@ -150,11 +158,16 @@ static void softmax_batch(float *y, const float *x, const float *params,
   for (p = 0; p < pn->count; p++) {
     float *v = y + p * pn->stride * nr;
     for (c = 0; c < nr; c++) {
-      float max = v[c], sum = 0.0f;
+      float max = v[c];
       size_t best = 0;
       for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
-      for (j = 0; j < n; j++)
-        sum += (v[j * nr + c] = j == best ? 1.0f : expf(v[j * nr + c] - max));
+      for (j = 0; j < n; j++) v[j * nr + c] -= max;
+      v[best * nr + c] = 0.0f;
+    }
+    pn->kernel->act_exp(v, n * nr);
+    for (c = 0; c < nr; c++) {
+      float sum = 0.0f;
+      for (j = 0; j < n; j++) sum += v[j * nr + c];
       sum = 1.0f / sum;
       for (j = 0; j < n; j++) v[j * nr + c] *= sum;
     }

@@ -219,16 +219,19 @@ void nn_trace(const nn_net *net, float *out /* [nn_trace_size] */,
               size_t *offsets /* [n_layers + 1] */,
               const float *x /* [n_x] */, size_t n_x);
 
-/* The kernels behind every Linear layer come in sets: "generic" (portable
-** C), "avx2" (AVX2 + FMA) and "avx512" (AVX-512F), the x86 ones only in
-** builds for x86-64 with gcc or clang.  The best set this processor and its
-** OS support is chosen when the library is loaded.  nn_kernel_name gives
+/* The kernels behind every Linear layer and every activation come in
+** sets: "generic" (portable C), "avx2" (AVX2 + FMA) and "avx512"
+** (AVX-512F), the x86 ones only in builds for x86-64 with gcc or clang.
+** The best set this processor and its OS support is chosen when the
+** library is loaded.  nn_kernel_name gives
 ** the set in use; nn_kernel_select forces one by name (NULL: the best
 ** again) and returns NN_OK, NN_ENOKERNEL (no such name) or NN_ECPU (not
 ** supported here), leaving the choice unchanged on error.  The choice is
 ** process-wide and unsynchronised: never change it while another thread
 ** may be in a forward pass.  Every set gives the same results within float
-** rounding. */
+** rounding; Tanh, Sigmoid and SoftMax's exp within the few units in the
+** last place that src/nn_kernel.h states, of double precision and of each
+** other, and a batch the same bits as one sample. */
 const char *nn_kernel_name(void);
 int nn_kernel_select(const char *name);
 

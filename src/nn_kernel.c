@@ -10,6 +10,7 @@
 ** change while forward passes run, as nn_engine.h says.
 */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nn_engine.h"
@@ -46,10 +47,130 @@ void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
   }
 }
 
+/* The bits of v kept under a mask from v > 0, cleared otherwise: the same
+** as v > 0 ? v : 0 (NaN and -0 to +0), which gcc compiles to a branch. */
 void nn_relu_scalar(float *v, size_t n) {
   size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+  for (i = 0; i < n; i++) {
+    uint32_t u, m = 0u - (uint32_t)(v[i] > 0.0f);
+    memcpy(&u, &v[i], sizeof u);
+    u &= m;
+    memcpy(&v[i], &u, sizeof u);
+  }
 }
+
+/* v times 1 or alpha, the factor picked by a mask from the comparison:
+** the same bits as v > 0 ? v : alpha v (NaN and -0 included), no branch. */
+void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
+  uint32_t one, a;
+  size_t i;
+  memcpy(&a, &alpha, sizeof a);
+  one = 0x3f800000u;
+  for (i = 0; i < n; i++) {
+    uint32_t m = 0u - (uint32_t)(v[i] > 0.0f), fb = (one & m) | (a & ~m);
+    float f;
+    memcpy(&f, &fb, sizeof f);
+    v[i] *= f;
+  }
+}
+
+/* The transcendental kernels (see nn_kernel.h for the method) in blocks
+** of GENERIC_BLOCK values, each step a loop of that fixed length over
+** arrays: what gcc -O2 vectorizes (SSE on any x86-64).  Choices are masks,
+** never branches; a last partial block is padded, so that every value goes
+** through the same arithmetic wherever it sits. */
+#define GENERIC_BLOCK 16
+
+typedef union { float f[GENERIC_BLOCK]; uint32_t u[GENERIC_BLOCK]; } block;
+
+/* y = exp(x).  NaN stays NaN through the arithmetic, whatever the integer
+** part makes of its bits (unsigned: no overflow to fear). */
+static void exp_block(block *y, const block *x) {
+  block t, p, k;                       /* k: the bits of three constants */
+  size_t j;
+  k.f[0] = NN_EXP_LO;
+  k.f[1] = NN_EXP_HI;
+  k.f[2] = NN_ROUNDER;
+  /* x clamped to [LO, HI] by masks; NaN compares false and is kept */
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    uint32_t lo = 0u - (uint32_t)(NN_EXP_LO > x->f[j]);
+    uint32_t hi = 0u - (uint32_t)(NN_EXP_HI < x->f[j]);
+    p.u[j] = (x->u[j] & ~(lo | hi)) | (k.u[0] & lo) | (k.u[1] & hi);
+  }
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    float v = p.f[j], n, r, q;
+    t.f[j] = v * NN_LOG2E + NN_ROUNDER;      /* n in its low bits */
+    n = t.f[j] - NN_ROUNDER;
+    r = v - n * NN_LN2_HI;
+    r = r - n * NN_LN2_LO;
+    q = NN_EXP_Q0 + r * (NN_EXP_Q1 + r * (NN_EXP_Q2 + r * (NN_EXP_Q3 + r * NN_EXP_Q4)));
+    p.f[j] = 1.0f + (r + (r * r) * q);
+  }
+  /* m = n + 2^22 >= 0; 2^n = 2^n1 2^n2, n1 = floor(n / 2), both normal;
+  ** p 2^n1 is exact, so a subnormal result is rounded once */
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    uint32_t m = t.u[j] - k.u[2] + (1u << 22), m1 = m >> 1;
+    t.u[j] = (m1 - (1u << 21) + 127u) << 23;
+    y->u[j] = (m - m1 - (1u << 21) + 127u) << 23;
+  }
+  for (j = 0; j < GENERIC_BLOCK; j++) y->f[j] = (p.f[j] * t.f[j]) * y->f[j];
+}
+
+static void sigmoid_block(block *v) {
+  block e;
+  size_t j;
+  for (j = 0; j < GENERIC_BLOCK; j++) e.u[j] = v->u[j] | 0x80000000u;     /* -|x| */
+  exp_block(&e, &e);
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    uint32_t neg = 0u - (v->u[j] >> 31);                  /* x < 0 or -0 */
+    block num;
+    num.u[0] = (e.u[j] & neg) | (0x3f800000u & ~neg);     /* e or 1 */
+    v->f[j] = num.f[0] / (1.0f + e.f[j]);
+  }
+}
+
+static void tanh_block(block *v) {
+  block a, e;
+  size_t j;
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    a.u[j] = v->u[j] & 0x7fffffffu;
+    e.f[j] = -2.0f * a.f[j];
+  }
+  exp_block(&e, &e);
+  for (j = 0; j < GENERIC_BLOCK; j++) {
+    float x = a.f[j], z = x * x, big = (1.0f - e.f[j]) / (1.0f + e.f[j]);
+    float small = x + (x * z) * (NN_TANH_T0 + z * (NN_TANH_T1 + z * (NN_TANH_T2
+                  + z * (NN_TANH_T3 + z * NN_TANH_T4))));
+    block s, b;
+    uint32_t m = 0u - (uint32_t)(x < NN_TANH_SMALL);
+    s.f[0] = small;
+    b.f[0] = big;
+    v->u[j] = ((s.u[0] & m) | (b.u[0] & ~m)) | (v->u[j] & 0x80000000u);
+  }
+}
+
+static void exp_inplace(block *v) { exp_block(v, v); }
+
+/* The loop over blocks, with the padded tail. */
+#define GENERIC_ACT(name, block_fn) \
+  void name(float *v, size_t n) { \
+    block b; \
+    size_t i, rest; \
+    for (i = 0; i + GENERIC_BLOCK <= n; i += GENERIC_BLOCK) { \
+      memcpy(b.f, v + i, sizeof b.f); \
+      block_fn(&b); \
+      memcpy(v + i, b.f, sizeof b.f); \
+    } \
+    if ((rest = n - i) == 0) return; \
+    memset(&b, 0, sizeof b); \
+    memcpy(b.f, v + i, rest * sizeof(float)); \
+    block_fn(&b); \
+    memcpy(v + i, b.f, rest * sizeof(float)); \
+  }
+
+GENERIC_ACT(nn_act_exp_generic, exp_inplace)
+GENERIC_ACT(nn_act_sigmoid_generic, sigmoid_block)
+GENERIC_ACT(nn_act_tanh_generic, tanh_block)
 
 #define GENERIC_MR 4
 #define GENERIC_NR 8
@@ -111,7 +232,9 @@ static int always(void) { return 1; }
 const nn_kernel nn_kernel_generic = {
   "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
   GENERIC_MR, GENERIC_NR, 256, 0, 2,
-  nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc
+  nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc,
+  nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
+  nn_act_exp_generic
 };
 
 

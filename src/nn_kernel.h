@@ -14,7 +14,50 @@
 **   adam    one Adam update of a run of parameters.
 **   sumsq   a sum of squares: the gradient's norm, and whether it is finite.
 **   tile_ldc   tile with C's rows at any distance.
-** Neither allocates nor needs aligned pointers.
+**   relu, leaky_relu, act_tanh, act_sigmoid, act_exp
+**           element-wise, in place, on n values one after another: one
+**           sample's layer, or a whole panel of a batch.  act_exp is
+**           SoftMax's exponential.
+** None allocates or needs aligned pointers.  Training runs its forward
+** activations through the same pointers (nn_kernel_in_use->act_tanh, ...);
+** its backward passes need no kernel of their own, since they read the
+** stored outputs y: tanh' = 1 - y^2, sigmoid' = y (1 - y).
+**
+** The transcendental kernels are range-reduced polynomials, the same in
+** every set (the constants below), with no call into libm:
+**   exp(x)      x = n ln2 + r, |r| <= ln2/2 (ln2 in two parts, Cody and
+**               Waite); exp(r) = 1 + r + r^2 q(r), q of degree 4; times 2^n
+**               in two steps, 2^(n/2) then the rest, so that results from
+**               FLT_MIN down to the smallest subnormal round once.
+**   sigmoid(x)  e = exp(-|x|) <= 1, never overflowing; e / (1 + e) for
+**               x < 0, 1 / (1 + e) otherwise.
+**   tanh(x)     |x| < 0.625: x + x^3 t(x^2), t of degree 4; beyond:
+**               (1 - e) / (1 + e) with e = exp(-2|x|); the sign of x put
+**               back last (tanh(-0) = -0).
+** Each element's result depends on its value alone, never on its place in
+** the array (a tail goes through the same arithmetic: padded to a block in
+** the generic set, a value at a time in a vector's first lane in the x86
+** ones), so a batch gives bit for bit what one sample gives.  The generic set is
+** plain C in fixed blocks that gcc -O2 turns into SSE code; the x86 sets
+** use FMA, which moves some results by a unit in the last place.
+**
+** Accuracy, against double-precision exp, 1/(1+exp(-x)) and tanh, in
+** units in the last place (ulp) of the float result: the bound that
+** spec/activation_spec.lua asserts over a sweep of every float bit pattern
+** (every 101st, and every float near each threshold, by
+** spec/support/act_check.c), and the largest error that sweep finds:
+**               exp           sigmoid       tanh
+**   bound       1             2.5           2
+**   generic     0.97          2.22          1.50
+**   avx2        0.98          2.22          1.50
+**   avx512      0.98          2.22          1.50
+**   neon        the generic set's functions
+** Any two sets are within the same bounds of each other (1, 2 and 2 ulps
+** apart at most).  NaN gives NaN; exp(+inf) = inf,
+** exp(-inf) = 0, sigmoid(+-inf) = 1 and 0, tanh(+-inf) = +-1 as libm's;
+** far out the results are exact: tanh = +-1 for |x| >= 9.1, sigmoid = 1
+** for x >= 17 and 0 for x <= -104, exp = inf for x >= 89 and 0 for
+** x <= -104.  tanh is always in [-1, 1], sigmoid in [0, 1], exp >= 0.
 */
 #ifndef NN_KERNEL_H
 #define NN_KERNEL_H
@@ -34,6 +77,8 @@ typedef void nn_linear_fn(float *y /* [n_out] */, const float *x /* [n_in] */,
                           const float *w /* [n_out][n_in] */,
                           const float *b /* [n_out] */, size_t n_in, size_t n_out);
 typedef void nn_relu_fn(float *v /* [n] */, size_t n);
+typedef void nn_leaky_fn(float *v /* [n] */, float alpha, size_t n);
+typedef void nn_act_fn(float *v /* [n] */, size_t n);
 typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [mr][lda] */,
                         size_t lda, const float *b /* [kc][nr] */, size_t kc);
 
@@ -66,14 +111,22 @@ typedef struct nn_kernel {
   size_t mr, nr;              /* tile shape: weight rows x samples */
   size_t kc;                  /* inner length per call: kc x nr floats of
                                  samples stay in L1 while weight rows stream */
-  size_t narrow;              /* linear and relu on fewer values than this
-                                 go to the scalar code without a call */
+  size_t narrow;              /* linear, relu and leaky_relu on fewer values
+                                 than this go to the (branch-free) scalar
+                                 code without a call; the transcendental
+                                 kernels take any n, so that a sample and a
+                                 batch round alike */
   size_t few;                 /* a last panel with fewer samples than this is
                                  cheaper one sample at a time with linear */
   /* training (nn_train.c); new fields go after the last one */
   nn_adam_fn *adam;
   nn_sumsq_fn *sumsq;
   nn_tile_ldc_fn *tile_ldc;
+  /* activations (nn_engine.c's kinds, forward in inference and training) */
+  nn_leaky_fn *leaky_relu;    /* v = v > 0 ? v : alpha v, NaN stays NaN */
+  nn_act_fn *act_tanh;        /* v = tanh(v) */
+  nn_act_fn *act_sigmoid;     /* v = 1 / (1 + exp(-v)) */
+  nn_act_fn *act_exp;         /* v = exp(v), SoftMax's: exp(0) is exactly 1 */
 } nn_kernel;
 
 /* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
@@ -106,8 +159,36 @@ void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
 /* The scalar sum of squares, for the tails of the vector ones. */
 double nn_sumsq_scalar(const float *v, size_t n);
 
-/* The scalar ReLU, for the tails of the vector ones. */
+/* The scalar ReLU and LeakyReLU, branch-free, for narrow layers and the
+** tails of the vector ones. */
 void nn_relu_scalar(float *v /* [n] */, size_t n);
+void nn_leaky_relu_scalar(float *v /* [n] */, float alpha, size_t n);
+
+/* The portable tanh, sigmoid and exp (the generic set's), which sets
+** without their own use too. */
+void nn_act_tanh_generic(float *v /* [n] */, size_t n);
+void nn_act_sigmoid_generic(float *v /* [n] */, size_t n);
+void nn_act_exp_generic(float *v /* [n] */, size_t n);
+
+/* The constants of the transcendental kernels, shared by every set. */
+#define NN_EXP_LO      (-110.0f)   /* exp clamps x to [LO, HI]: beyond, the */
+#define NN_EXP_HI      90.0f       /* result is 0 or inf already */
+#define NN_LOG2E       1.44269502f
+#define NN_LN2_HI      0.693359375f        /* 9 bits: n LN2_HI is exact */
+#define NN_LN2_LO      (-2.12194442e-4f)   /* ln 2 - LN2_HI */
+#define NN_ROUNDER     12582912.0f         /* 1.5 2^23: x + it - it rounds x */
+#define NN_EXP_Q0      4.999999404e-01f    /* exp(r) = 1 + r + r^2 q(r) */
+#define NN_EXP_Q1      1.666652113e-01f
+#define NN_EXP_Q2      4.166838899e-02f
+#define NN_EXP_Q3      8.368710987e-03f
+#define NN_EXP_Q4      1.381460461e-03f
+#define NN_TANH_SMALL  0.625f              /* below: the polynomial */
+#define NN_TANH_T0     (-3.333328068e-01f) /* tanh(x) = x + x^3 t(x^2) */
+#define NN_TANH_T1     1.333144158e-01f
+#define NN_TANH_T2     (-5.373970047e-02f)
+#define NN_TANH_T3     2.063904889e-02f
+#define NN_TANH_T4     (-5.704947282e-03f)
+
 
 /* The scalar y = W x + b, which the vector sets also use for layers too
 ** narrow to fill a vector. */

@@ -105,7 +105,10 @@ static void relu_neon(float *v, size_t n) {
 const nn_kernel nn_kernel_neon = {
   "neon", always, linear_neon, tile_neon, relu_neon, NEON_MR, NEON_NR, 256, 8, 4,
   /* training: the portable Adam and sum of squares, which gcc vectorizes */
-  nn_adam_scalar, nn_sumsq_scalar, tile_neon_ldc
+  nn_adam_scalar, nn_sumsq_scalar, tile_neon_ldc,
+  /* activations: the portable ones, which gcc vectorizes too */
+  nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
+  nn_act_exp_generic
 };
 
 #else

@@ -1,7 +1,8 @@
 --- The reference figures of make bench: nn's work done without nn, by FANN,
 -- OpenBLAS and raw SQLite, each measured by a C program in its own process
 -- (spec/bench/ref_*.c, built into build/bench/ by make bench, never by make
--- or make test).
+-- or make test), and by PyTorch (spec/bench/ref_torch.py, run by the
+-- system's python3, which has Debian's python3-torch).
 --
 --   local refs = require "spec.bench.refs"
 --   local figures = refs.run()
@@ -16,11 +17,13 @@ local refs = {}
 
 refs.dir = "build/bench"
 refs.programs = { "ref_fann", "ref_blas", "ref_sqlite" }
+-- Scripts, each with the interpreter that runs it.
+refs.scripts = { { "spec/bench/ref_torch.py", os.getenv("BENCH_PYTHON") or "/usr/bin/python3" } }
 
---- Runs one program and adds its figures to figures.
--- Raises on a program that is missing, exits non-zero, or prints a line
--- that is not "name value unit".
-local function run_program(path, figures)
+--- Runs one program (with its interpreter, if any) and adds its figures to
+-- figures.  Raises on a program that is missing, exits non-zero, or prints a
+-- line that is not "name value unit".
+local function run_program(path, figures, interpreter)
   local f = io.open(path, "rb")
   if not f then
     error(("%s: not found (make bench builds it)"):format(path), 0)
@@ -28,7 +31,8 @@ local function run_program(path, figures)
   f:close()
   -- One thread for OpenBLAS, read when the library loads; ref_blas also
   -- asks for one and checks.  stderr joins stdout so a failure says why.
-  local pipe = assert(io.popen("OPENBLAS_NUM_THREADS=1 '" .. path .. "' 2>&1", "r"))
+  local pipe = assert(io.popen("OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "
+    .. (interpreter and interpreter .. " " or "") .. "'" .. path .. "' 2>&1", "r"))
   local out = pipe:read("a")
   local ok, how, code = pipe:close()
   if not ok then
@@ -50,6 +54,9 @@ function refs.run()
   local figures = {}
   for _, program in ipairs(refs.programs) do
     run_program(refs.dir .. "/" .. program, figures)
+  end
+  for _, script in ipairs(refs.scripts) do
+    run_program(script[1], figures, script[2])
   end
   return figures
 end

@@ -93,12 +93,29 @@ for _, case in ipairs(nets) do
   local net = mlp(sizes, act)
   local X, x = inputs(256, sizes[1])
   local out, Y = {}, nn.Matrix(256, sizes[#sizes])
-  compare(name .. ", single", median_ns(function() net:forward(x, out) end, n_single),
-    "FANN fann_run", r("fann." .. key .. ".single"))
-  compare(name .. ", batch 256 / row",
-    median_ns(function() net:forward(X, Y) end, n_batch) / 256,
+  case.single = median_ns(function() net:forward(x, out) end, n_single)
+  compare(name .. ", single", case.single, "FANN fann_run", r("fann." .. key .. ".single"))
+  case.batch = median_ns(function() net:forward(X, Y) end, n_batch) / 256
+  compare(name .. ", batch 256 / row", case.batch,
     "OpenBLAS sgemm, 1 thread", r("blas." .. key .. ".batch256"))
   case.net = net
+end
+
+-- the game net beside PyTorch on one thread, and beside itself with Identity
+-- in place of Tanh: what its matrix products (and SoftMax) alone cost here
+do
+  local game = nets[2]
+  local identity = mlp(game[2], "Identity")
+  local X, x = inputs(256, 64)
+  local out, Y = {}, nn.Matrix(256, 8)
+  compare("game 64-64-64-8 (Tanh), single", game.single, "PyTorch, 1 thread",
+    r("torch.game.single"))
+  compare("", game.single, "same net, Identity for Tanh",
+    median_ns(function() identity:forward(x, out) end, game[5]))
+  compare("game 64-64-64-8 (Tanh), batch / row", game.batch, "PyTorch, 1 thread",
+    r("torch.game.batch256"))
+  compare("", game.batch, "same net, Identity for Tanh",
+    median_ns(function() identity:forward(X, Y) end, game[6]) / 256)
 end
 
 -- the prediction log, to a file in WAL mode, with the default flush policy
