@@ -79,7 +79,8 @@ MODULE := $(BUILD)/nn/core.so
 # The engine: all a C host needs to run a network (see src/nn_engine.h).
 ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
-EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_store.c src/nn_sql.c
+EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_json.c src/nn_sha256.c $(wildcard src/nn_store*.c) \
+            src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
 

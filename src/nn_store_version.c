@@ -1,0 +1,935 @@
+/*
+** nn_store_version.c: saved versions and label maps (see nn_store.h).
+**
+** What it implements: saving a network as the next immutable version of a
+** model (architecture as JSON, weights as a little-endian float32 blob with
+** its FNV-1a checksum, and a SHA-256 digest over everything a load relies
+** on), loading one back in steps with every stored fact checked, label
+** maps (adding, finding the one that fits a version, reading one in a
+** single pass into the connection's cache, checked against its digest and
+** against what save would accept), and the digest functions a migration
+** gives SQL.  What it is not: the log (nn_store_log.c) or the connection
+** (nn_store.c); no JSON parser (SQLite's JSON functions read what is
+** stored), no Lua.
+**
+**   SELECT m.name, v.version, v.digest FROM nn_version AS v
+**   JOIN nn_model AS m USING (model_id);
+*/
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_sha256.h"
+#include "nn_store_int.h"
+
+/* Columns of S_VERSION_LATEST and S_VERSION_PINNED. */
+#define VERSION_COLUMNS \
+  "SELECT version_id, version, " \
+  "CASE WHEN json_valid(arch) THEN json_type(arch) END, " \
+  "CASE WHEN json_valid(arch) THEN json_array_length(arch) END, " \
+  "n_inputs, n_outputs, n_params, " \
+  "typeof(n_inputs), typeof(n_outputs), typeof(n_params) FROM nn_version "
+
+static const char *const sql[S_COUNT] = {
+  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
+  [S_MODEL_INSERT] = "INSERT INTO nn_model (name, created_at) VALUES (?1, ?2)",
+  [S_NEXT_VERSION] =
+  "SELECT coalesce(max(version), 0) + 1 FROM nn_version WHERE model_id = ?1",
+  [S_VERSION_INSERT] =
+  "INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs,"
+  " n_params, weights, checksum, note, created_at, digest)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+  [S_LATEST_OUTPUTS] =
+  "SELECT n_outputs FROM nn_version WHERE model_id = ?1"
+  " ORDER BY version DESC LIMIT 1",
+  /* the latest row of a map, and whether it holds these labels (json() on
+  ** both sides: the same labels however spaced) */
+  [S_LABELMAP_CURRENT] =
+  "SELECT labelmap_id, json_valid(labels) AND json(labels) = json(?3)"
+  " FROM nn_labelmap WHERE model_id = ?1 AND name = ?2"
+  " ORDER BY labelmap_id DESC LIMIT 1",
+  [S_LABELMAP_INSERT] =
+  "INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)"
+  " VALUES (?1, ?2, ?3, ?4, ?5)",
+  [S_VERSION_LATEST] = VERSION_COLUMNS "WHERE model_id = ?1 ORDER BY version DESC LIMIT 1",
+  [S_VERSION_PINNED] = VERSION_COLUMNS "WHERE model_id = ?1 AND version = ?2",
+  /* one row per layer; o is NULL for an element that is not an object, so
+  ** that the JSON functions never see a bare string */
+  [S_LAYERS] =
+  "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
+  " json_type(o, '$.out'), o ->> '$.out', json_type(o, '$.alpha'),"
+  " o ->> '$.alpha'"
+  " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
+  "       FROM nn_version AS v, json_each(v.arch) AS e"
+  "       WHERE v.version_id = ?1)"
+  " ORDER BY key",
+  /* everything the digest covers */
+  [S_WEIGHTS] =
+  "SELECT weights, checksum, digest, model_id, version, arch, n_inputs,"
+  " n_outputs, n_params FROM nn_version WHERE version_id = ?1",
+  /* the maps of that name, the latest first, and the version's outputs */
+  [S_LABELMAP_NAMED] =
+  "SELECT l.labelmap_id, v.n_outputs"
+  " FROM nn_version AS v JOIN nn_labelmap AS l ON l.model_id = v.model_id"
+  " WHERE v.version_id = ?1 AND l.name = ?2 ORDER BY l.labelmap_id DESC",
+  /* when none fits, what to say */
+  [S_LABELMAP_WHY] =
+  "SELECT m.name, v.version, v.n_outputs"
+  " FROM nn_version AS v JOIN nn_model AS m ON m.model_id = v.model_id"
+  " WHERE v.version_id = ?1",
+  /* a map's row, for its digest */
+  [S_LABELMAP_ROW] =
+  "SELECT coalesce(m.name, '#' || l.model_id), l.name, l.model_id, l.labels,"
+  " l.digest, typeof(l.labels), json_valid(l.labels),"
+  " CASE WHEN json_valid(l.labels) THEN json_type(l.labels) END,"
+  " CASE WHEN json_valid(l.labels) AND json_type(l.labels) = 'array'"
+  "      THEN json_array_length(l.labels) END"
+  " FROM nn_labelmap AS l LEFT JOIN nn_model AS m ON m.model_id = l.model_id"
+  " WHERE l.labelmap_id = ?1",
+  /* its labels, in one pass over the JSON (json_each parses it once) */
+  [S_LABELS] =
+  "SELECT e.type, e.value FROM nn_labelmap AS l, json_each(l.labels) AS e"
+  " WHERE l.labelmap_id = ?1 ORDER BY e.key"
+};
+
+#define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
+
+/* ------------------------------------------------------------------------
+** Digests: SHA-256 over a row's facts, each length-prefixed, as text:
+**   "nn_version\n" model_id "\n" version "\n" n_inputs "\n" n_outputs "\n"
+**     n_params "\n" #arch "\n" arch weights
+**   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
+** (numbers in decimal, #x the byte length of x).
+*/
+
+static void add_int(nn_sha256 *h, int64_t v) {
+  char s[24];
+  int n = snprintf(s, sizeof s, "%" PRId64 "\n", v);
+  nn_sha256_add(h, s, (size_t)n);
+}
+
+static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+                           const char *arch, size_t arch_len, int64_t n_inputs,
+                           int64_t n_outputs, int64_t n_params,
+                           const void *weights, size_t bytes) {
+  nn_sha256 h;
+  nn_sha256_init(&h);
+  nn_sha256_add(&h, "nn_version\n", 11);
+  add_int(&h, model_id);
+  add_int(&h, version);
+  add_int(&h, n_inputs);
+  add_int(&h, n_outputs);
+  add_int(&h, n_params);
+  add_int(&h, (int64_t)arch_len);
+  nn_sha256_add(&h, arch, arch_len);
+  nn_sha256_add(&h, weights, bytes);
+  nn_sha256_hex(&h, hex);
+}
+
+static void labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
+                            const char *name, size_t name_len,
+                            const char *labels, size_t labels_len) {
+  nn_sha256 h;
+  nn_sha256_init(&h);
+  nn_sha256_add(&h, "nn_labelmap\n", 12);
+  add_int(&h, model_id);
+  add_int(&h, (int64_t)name_len);
+  nn_sha256_add(&h, name, name_len);
+  add_int(&h, (int64_t)labels_len);
+  nn_sha256_add(&h, labels, labels_len);
+  nn_sha256_hex(&h, hex);
+}
+
+/* The text (or blob) of v and its length: "" for NULL. */
+static const char *value_text(sqlite3_value *v, size_t *len) {
+  const char *p = sqlite3_value_type(v) == SQLITE_BLOB
+    ? (const char *)sqlite3_value_blob(v) : (const char *)sqlite3_value_text(v);
+  *len = (size_t)sqlite3_value_bytes(v);
+  return p ? p : "";
+}
+
+/* nn_version_digest(model_id, version, arch, n_inputs, n_outputs, n_params,
+** weights) and nn_labelmap_digest(model_id, name, labels): what save
+** stores, for schema/003_digests.sql to fill the rows written before. */
+static void sql_version_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char hex[NN_SHA256_HEX];
+  size_t arch_len, bytes;
+  const char *arch = value_text(argv[2], &arch_len);
+  const char *weights = value_text(argv[6], &bytes);
+  (void)argc;
+  version_digest(hex, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
+                 arch, arch_len, sqlite3_value_int64(argv[3]),
+                 sqlite3_value_int64(argv[4]), sqlite3_value_int64(argv[5]),
+                 weights, bytes);
+  sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
+static void sql_labelmap_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char hex[NN_SHA256_HEX];
+  size_t name_len, labels_len;
+  const char *name = value_text(argv[1], &name_len);
+  const char *labels = value_text(argv[2], &labels_len);
+  (void)argc;
+  labelmap_digest(hex, sqlite3_value_int64(argv[0]), name, name_len, labels, labels_len);
+  sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
+int nn_store_digest_functions(sqlite3 *db, int on) {
+  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC, rc;
+  rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
+                                  on ? sql_version_digest : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
+                                    on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** JSON of what save writes
+*/
+
+/* labels as a JSON array into b; ERROR for a missing or empty label. */
+static int json_labels(nn_store *s, nn_buf *b,
+                       const char *const *labels /* [n] */, size_t n) {
+  size_t i;
+  b->n = 0;
+  if (nn_buf_add(b, "[", 1))
+    return nn_st_nomem(s);
+  for (i = 0; i < n; i++) {
+    if (!labels[i] || !labels[i][0])
+      return nn_st_fail(s, NN_STORE_ERROR, "labels[%zu] is not a non-empty string", i + 1);
+    if ((i && nn_buf_add(b, ",", 1)) ||
+        nn_buf_json_string(b, labels[i], strlen(labels[i])))
+      return nn_st_nomem(s);
+  }
+  return nn_buf_add(b, "]", 1) ? nn_st_nomem(s) : NN_STORE_OK;
+}
+
+/* [{"type":"Linear","in":4,"out":3},{"type":"ReLU"},...] into s->json. */
+static int json_arch(nn_store *s, const nn_net *net) {
+  nn_buf *b = &s->json;
+  size_t i;
+  int bad = 0;
+  b->n = 0;
+  bad |= nn_buf_add(b, "[", 1);
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const char *type = nn_kind_name(l->kind);
+    if (i)
+      bad |= nn_buf_add(b, ",", 1);
+    bad |= nn_buf_add(b, "{\"type\":", 8);
+    bad |= nn_buf_json_string(b, type, strlen(type));
+    if (l->kind == NN_LINEAR) {
+      bad |= nn_buf_add(b, ",\"in\":", 6);
+      bad |= nn_buf_json_int(b, (int64_t)l->n_in);
+      bad |= nn_buf_add(b, ",\"out\":", 7);
+      bad |= nn_buf_json_int(b, (int64_t)l->n_out);
+    } else if (l->kind == NN_LEAKYRELU) {
+      bad |= nn_buf_add(b, ",\"alpha\":", 9);
+      bad |= nn_buf_json_float(b, l->alpha);
+    }
+    bad |= nn_buf_add(b, "}", 1);
+  }
+  bad |= nn_buf_add(b, "]", 1);
+  return bad ? nn_st_nomem(s) : NN_STORE_OK;
+}
+
+/* ------------------------------------------------------------------------
+** Models, saving, adding label maps
+*/
+
+/* *model_id: the model's id, or 0 when there is no such model. */
+static int find_model(nn_store *s, const char *name, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  *model_id = 0;
+  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row)
+    *model_id = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  return rc;
+}
+
+static int need_model(nn_store *s, const char *name, int64_t *model_id) {
+  int rc = find_model(s, name, model_id);
+  if (rc == NN_STORE_OK && !*model_id)
+    return nn_st_fail(s, NN_STORE_NOTFOUND, "no model named '%s'", name);
+  return rc;
+}
+
+/* Inside a transaction: the latest row of map for the model if it already
+** holds the labels in s->text (JSON), else a new one. */
+static int put_labelmap(nn_store *s, int64_t model_id, const char *map,
+                        int64_t now, int64_t *labelmap_id) {
+  char digest[NN_SHA256_HEX];
+  sqlite3_stmt *st;
+  int rc, row;
+  *labelmap_id = 0;
+  if ((rc = USE(s, S_LABELMAP_CURRENT, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, model_id);
+  sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->text.p, (int)s->text.n,
+                                             SQLITE_STATIC), "labels")) == NN_STORE_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row && sqlite3_column_int(st, 1))
+    *labelmap_id = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK || *labelmap_id)
+    return rc;
+  if ((rc = USE(s, S_LABELMAP_INSERT, &st)) != NN_STORE_OK)
+    return rc;
+  labelmap_digest(digest, model_id, map, strlen(map), s->text.p, s->text.n);
+  sqlite3_bind_int64(st, 1, model_id);
+  sqlite3_bind_int64(st, 4, now);
+  sqlite3_bind_text(st, 5, digest, 64, SQLITE_STATIC);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC),
+                        "the label map name")) == NN_STORE_OK &&
+      (rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->text.p, (int)s->text.n,
+                                             SQLITE_STATIC), "labels")) == NN_STORE_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *labelmap_id = sqlite3_last_insert_rowid(s->db);
+  nn_st_done(st);
+  return rc;
+}
+
+/* Inside a transaction: the id of model name, created when new. */
+static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  if ((rc = find_model(s, name, model_id)) != NN_STORE_OK || *model_id)
+    return rc;
+  if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 2, now);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                        "the model name")) == NN_STORE_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *model_id = sqlite3_last_insert_rowid(s->db);
+  nn_st_done(st);
+  return rc;
+}
+
+/* Inside a transaction: insert the version whose arch is in s->json and
+** weights in s->blob; *version gets its number. */
+static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
+                       const char *note, int64_t now, int64_t *version,
+                       int64_t *version_id) {
+  sqlite3_stmt *st;
+  char checksum[17], digest[NN_SHA256_HEX];
+  int rc, row;
+  if ((rc = USE(s, S_NEXT_VERSION, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, model_id);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *version = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_STORE_OK)
+    return rc;
+  snprintf(checksum, sizeof checksum, "%016" PRIx64, nn_fnv1a64(s->blob.p, s->blob.n));
+  version_digest(digest, model_id, *version, s->json.p, s->json.n,
+                 (int64_t)net->n_inputs, (int64_t)net->n_outputs,
+                 (int64_t)net->n_params, s->blob.p, s->blob.n);
+  sqlite3_bind_int64(st, 1, model_id);
+  sqlite3_bind_int64(st, 2, *version);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)net->n_inputs);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)net->n_outputs);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)net->n_params);
+  sqlite3_bind_text(st, 8, checksum, 16, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 10, now);
+  sqlite3_bind_text(st, 11, digest, 64, SQLITE_STATIC);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->json.p, (int)s->json.n,
+                                             SQLITE_STATIC), "the architecture")) ||
+      (rc = nn_st_bound(s, sqlite3_bind_blob64(st, 7, s->blob.p, s->blob.n,
+                                               SQLITE_STATIC), "the weights")) ||
+      (note && (rc = nn_st_bound(s, sqlite3_bind_text(st, 9, note, -1, SQLITE_STATIC),
+                                 "the note"))))
+    ;
+  else if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *version_id = sqlite3_last_insert_rowid(s->db);
+  nn_st_done(st);
+  return rc;
+}
+
+int nn_store_save(nn_store *s, const char *name, const nn_net *net,
+                  const char *note, const char *const *labels,
+                  nn_store_saved *out) {
+  int64_t now = nn_st_clock_ms(s->vfs), model_id;
+  size_t bytes;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+    return rc;
+  if (!name || !name[0])
+    return nn_st_fail(s, NN_STORE_ERROR, "a model name must not be empty");
+  if (net->n_inputs == 0)
+    return nn_st_fail(s, NN_STORE_ERROR, "a network without a Linear layer cannot be saved");
+  /* Everything that can fail without the database, first. */
+  bytes = 4 * net->n_params;    /* n_params <= NN_MAX_PARAMS: no overflow */
+  s->blob.n = 0;
+  if ((rc = json_arch(s, net)) != NN_STORE_OK)
+    return rc;
+  if (nn_buf_reserve(&s->blob, bytes))
+    return nn_st_nomem(s);
+  nn_params_to_le((unsigned char *)s->blob.p, net->params, net->n_params);
+  s->blob.n = bytes;
+  if (labels && (rc = json_labels(s, &s->text, labels, net->n_outputs)) != NN_STORE_OK)
+    return rc;
+  if ((rc = nn_st_begin(s)) != NN_STORE_OK)
+    return rc;
+  if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
+      (rc = put_version(s, model_id, net, note, now, &out->version,
+                        &out->version_id)) != NN_STORE_OK ||
+      (labels && (rc = put_labelmap(s, model_id, "default", now,
+                                    &out->labelmap_id)) != NN_STORE_OK) ||
+      (rc = nn_st_commit(s)) != NN_STORE_OK) {
+    nn_st_rollback(s);
+    memset(out, 0, sizeof *out);
+    return rc;
+  }
+  s->catalog_gen++;   /* data_version does not see this connection's writes */
+  return NN_STORE_OK;
+}
+
+int nn_store_add_labels(nn_store *s, const char *name, const char *map,
+                        const char *const *labels, size_t n) {
+  int64_t now = nn_st_clock_ms(s->vfs), model_id, labelmap_id, n_outputs = 0;
+  sqlite3_stmt *st;
+  int rc, row;
+  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+    return rc;
+  if (!map || !map[0])
+    return nn_st_fail(s, NN_STORE_ERROR, "a label map name must not be empty");
+  if ((rc = json_labels(s, &s->text, labels, n)) != NN_STORE_OK ||
+      (rc = nn_st_begin(s)) != NN_STORE_OK)
+    return rc;
+  if ((rc = need_model(s, name, &model_id)) != NN_STORE_OK ||
+      (rc = USE(s, S_LATEST_OUTPUTS, &st)) != NN_STORE_OK)
+    goto fail;
+  sqlite3_bind_int64(st, 1, model_id);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row)
+    n_outputs = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK)
+    goto fail;
+  if ((int64_t)n != n_outputs) {
+    rc = nn_st_fail(s, NN_STORE_MISMATCH, "labels: %zu given, model '%s' has %" PRId64
+                    " outputs", n, name, n_outputs);
+    goto fail;
+  }
+  if ((rc = put_labelmap(s, model_id, map, now, &labelmap_id)) != NN_STORE_OK ||
+      (rc = nn_st_commit(s)) != NN_STORE_OK)
+    goto fail;
+  s->catalog_gen++;
+  return NN_STORE_OK;
+fail:
+  nn_st_rollback(s);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** The label maps of a connection
+*/
+
+/* Past this many bytes, maps nobody pinned are forgotten. */
+#define LABELS_BUDGET  ((size_t)1 << 22)
+
+nn_labelcache *nn_labelcache_new(void) {
+  nn_labelcache *c = (nn_labelcache *)calloc(1, sizeof *c);
+  if (c)
+    c->refs = 1;
+  return c;
+}
+
+void nn_labelcache_hold(nn_labelcache *c) {
+  c->refs++;
+}
+
+/* Forget the maps after *from (or all, from the list's head) that nobody
+** pinned, except keep. */
+static void forget(nn_labelcache *c, nn_labelmap **from, const nn_labelmap *keep) {
+  while (*from) {
+    nn_labelmap *m = *from;
+    if (m->pins == 0 && m != keep) {
+      *from = m->next;
+      c->bytes -= m->bytes;
+      free(m);
+    } else
+      from = &m->next;
+  }
+}
+
+void nn_labelcache_forget(nn_labelcache *c) {
+  if (c)
+    forget(c, &c->maps, NULL);
+}
+
+void nn_labelcache_release(nn_labelcache *c) {
+  if (!c || --c->refs > 0)
+    return;
+  while (c->maps) {
+    nn_labelmap *m = c->maps;
+    c->maps = m->next;
+    free(m);
+  }
+  free(c);
+}
+
+void nn_st_labels_forget(nn_store *s) {
+  nn_labelcache_forget(s->maps);
+}
+
+const char *nn_labelmap_label(const nn_labelmap *m, size_t i, size_t *len) {
+  size_t start = i ? m->end[i - 1] : 0;
+  *len = m->end[i] - start;
+  return m->text + start;
+}
+
+/* "model 'x' label map 'weather': " and what is wrong with it. */
+static int bad_map(nn_store *s, sqlite3_stmt *row, const char *fmt, ...) {
+  char what[NN_ERRMAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return nn_st_fail(s, NN_STORE_INVALID, "model '%.60s' label map '%.40s': %s",
+                    (const char *)sqlite3_column_text(row, 0),
+                    (const char *)sqlite3_column_text(row, 1), what);
+}
+
+/* The labels of the map whose row is on `row` into s->blob (their ends)
+** and s->text (the labels one after another), each checked as save checks
+** it; *n gets how many. */
+static int read_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
+  sqlite3_stmt *st;
+  int rc, more;
+  *n = 0;
+  s->blob.n = s->text.n = 0;
+  if ((rc = USE(s, S_LABELS, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, id);
+  while ((rc = nn_st_step(s, st, &more)) == NN_STORE_OK && more) {
+    const char *type = (const char *)sqlite3_column_text(st, 0);
+    const char *text;
+    size_t len;
+    ++*n;
+    if (!type || strcmp(type, "text") != 0) {
+      rc = bad_map(s, row, "label %zu is not a string", *n);
+      break;
+    }
+    text = (const char *)sqlite3_column_text(st, 1);
+    len = (size_t)sqlite3_column_bytes(st, 1);
+    if (!text || len == 0) {
+      rc = text ? bad_map(s, row, "label %zu is empty", *n) : nn_st_nomem(s);
+      break;
+    }
+    if (strlen(text) != len) {
+      rc = bad_map(s, row, "label %zu contains a zero byte", *n);
+      break;
+    }
+    if (nn_buf_add(&s->text, text, len) ||
+        nn_buf_add(&s->blob, &s->text.n, sizeof s->text.n)) {
+      rc = nn_st_nomem(s);
+      break;
+    }
+  }
+  nn_st_done(st);
+  if (rc == NN_STORE_OK && *n == 0)
+    rc = bad_map(s, row, "it holds no labels");
+  return rc;
+}
+
+/* Read map id from the database, check it, and put it first in the cache.
+** A map whose row is sound but one of whose labels save would refuse is
+** kept with its count and m->bad, the message: how many labels it holds
+** (which version it fits) is known, and reading its labels fails. */
+static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
+  nn_labelcache *c = s->maps;
+  char actual[NN_SHA256_HEX];
+  sqlite3_stmt *row;
+  const char *digest, *labels, *kind;
+  nn_labelmap *m;
+  size_t n = 0, bytes, bad = 0;
+  int rc, found;
+  *out = NULL;
+  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(row, 1, id);
+  if ((rc = nn_st_step(s, row, &found)) != NN_STORE_OK)
+    goto done;
+  if (!found) {
+    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "no label map with id %" PRId64, id);
+    goto done;
+  }
+  labels = (const char *)sqlite3_column_text(row, 3);
+  digest = (const char *)sqlite3_column_text(row, 4);
+  kind = (const char *)sqlite3_column_text(row, 7);
+  if (labels)
+    labelmap_digest(actual, sqlite3_column_int64(row, 2),
+                    (const char *)sqlite3_column_text(row, 1),
+                    (size_t)sqlite3_column_bytes(row, 1), labels,
+                    (size_t)sqlite3_column_bytes(row, 3));
+  if (!digest)
+    rc = bad_map(s, row, "it has no digest");
+  else if (!labels || strcmp(digest, actual) != 0)
+    rc = bad_map(s, row, "its labels disagree with its digest (changed outside nn?)");
+  else if (!sqlite3_column_int(row, 6) ||
+           strcmp((const char *)sqlite3_column_text(row, 5), "text") != 0)
+    rc = bad_map(s, row, "its labels are not JSON");
+  else if (!kind || strcmp(kind, "array") != 0)
+    rc = bad_map(s, row, "its labels are not a JSON array");
+  else if ((rc = read_labels(s, id, row, &n)) == NN_STORE_INVALID) {
+    n = (size_t)sqlite3_column_int64(row, 8);
+    s->blob.n = 0;
+    s->text.n = 0;
+    bad = strlen(s->err) + 1;
+    if (nn_buf_add(&s->text, s->err, bad))
+      rc = nn_st_nomem(s);
+    else
+      rc = NN_STORE_OK;
+  }
+  if (rc != NN_STORE_OK)
+    goto done;
+  bytes = sizeof *m + s->blob.n + s->text.n;
+  if (!(m = (nn_labelmap *)malloc(bytes))) {
+    rc = nn_st_nomem(s);
+    goto done;
+  }
+  m->id = id;
+  m->pins = 0;
+  m->n = n;
+  m->bytes = bytes;
+  m->end = (size_t *)(m + 1);
+  m->text = (char *)m->end + s->blob.n;
+  m->bad = bad ? m->text : NULL;
+  if (s->blob.n)
+    memcpy(m->end, s->blob.p, s->blob.n);
+  if (s->text.n)
+    memcpy(m->text, s->text.p, s->text.n);
+  m->next = c->maps;
+  c->maps = m;
+  c->bytes += bytes;
+  if (c->bytes > LABELS_BUDGET)
+    forget(c, &m->next, m);
+  *out = m;
+done:
+  nn_st_done(row);
+  return rc;
+}
+
+/* Map labelmap_id from the cache or read now, bad or not. */
+static int lookup(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
+  nn_labelmap **at, *m;
+  *map = NULL;
+  if (!s->db)
+    return nn_st_closed(s);
+  if (!s->maps)
+    return nn_st_fail(s, NN_STORE_ERROR, "the store has no cache of label maps");
+  for (at = &s->maps->maps; *at; at = &(*at)->next)
+    if ((*at)->id == labelmap_id) {
+      m = *at;          /* to the front: the most recently used */
+      *at = m->next;
+      m->next = s->maps->maps;
+      s->maps->maps = m;
+      *map = m;
+      return NN_STORE_OK;
+    }
+  return load_map(s, labelmap_id, (nn_labelmap **)map);
+}
+
+int nn_store_labelmap(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
+  int rc = lookup(s, labelmap_id, map);
+  if (rc == NN_STORE_OK && (*map)->bad) {
+    nn_st_fail(s, NN_STORE_INVALID, "%s", (*map)->bad);
+    *map = NULL;
+    return NN_STORE_INVALID;
+  }
+  return rc;
+}
+
+int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
+                        const char **label, size_t *len) {
+  const nn_labelmap *m;
+  int rc;
+  *label = NULL;
+  *len = 0;
+  if ((rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_STORE_OK)
+    return rc;
+  if (i >= m->n)
+    return nn_st_fail(s, NN_STORE_NOTFOUND, "label map %" PRId64 " has no label %zu",
+                      labelmap_id, i + 1);
+  *label = nn_labelmap_label(m, i, len);
+  return NN_STORE_OK;
+}
+
+int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
+                           int64_t *labelmap_id, size_t *n_labels) {
+  const nn_labelmap *m;
+  sqlite3_stmt *st;
+  int64_t n_outputs = 0;
+  size_t latest = 0;
+  int rc, row, seen = 0;
+  *labelmap_id = 0;
+  *n_labels = 0;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = USE(s, S_LABELMAP_NAMED, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, version_id);
+  sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC);
+  /* every candidate is read and checked until one fits: a map changed
+  ** outside nn is an error, never skipped for an older one */
+  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+    int64_t id = sqlite3_column_int64(st, 0);
+    n_outputs = sqlite3_column_int64(st, 1);
+    if ((rc = lookup(s, id, &m)) != NN_STORE_OK)
+      break;
+    if (!seen++)
+      latest = m->n;
+    if ((int64_t)m->n == n_outputs) {
+      *labelmap_id = id;
+      *n_labels = m->n;
+      break;
+    }
+  }
+  nn_st_done(st);
+  if (rc != NN_STORE_OK || *labelmap_id)
+    return rc;
+  /* None fits: say why. */
+  if ((rc = USE(s, S_LABELMAP_WHY, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, version_id);
+  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK)
+    ;
+  else if (!row)
+    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "no version with id %" PRId64, version_id);
+  else if (!seen)
+    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "model '%s' has no label map '%s'",
+                    (const char *)sqlite3_column_text(st, 0), map);
+  else
+    rc = nn_st_fail(s, NN_STORE_MISMATCH, "label map '%s' has %zu labels, model '%s'"
+                    " version %" PRId64 " has %" PRId64 " outputs", map, latest,
+                    (const char *)sqlite3_column_text(st, 0),
+                    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+  nn_st_done(st);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** Loading a version
+*/
+
+/* A stored size at column col (its typeof at col + 3) as an integer in
+** [lo, hi], or INVALID naming it: a REAL 4.5 is not truncated to 4. */
+static int stored_size(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
+                       int col, const char *what, int64_t lo, uint64_t hi,
+                       int64_t *out) {
+  const char *type = (const char *)sqlite3_column_text(st, col + 3);
+  if (!type || strcmp(type, "integer") != 0) {
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    return nn_st_invalid(s, v, "%s is %.30s (%s), not an integer", what,
+                         text ? text : "NULL", type ? type : "?");
+  }
+  *out = sqlite3_column_int64(st, col);
+  if (*out < lo || (uint64_t)*out > hi)
+    return nn_st_invalid(s, v, "%s is %" PRId64 ", out of range", what, *out);
+  return NN_STORE_OK;
+}
+
+int nn_store_find_version(nn_store *s, const char *name, int64_t version,
+                          nn_store_version *v) {
+  sqlite3_stmt *st;
+  int64_t model_id, n_layers, n_params = 0, n_inputs = 0, n_outputs = 0;
+  const char *arch_type;
+  int rc, row;
+  memset(v, 0, sizeof *v);
+  v->name = name;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = need_model(s, name, &model_id)) != NN_STORE_OK ||
+      (rc = USE(s, version ? S_VERSION_PINNED : S_VERSION_LATEST, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, model_id);
+  if (version)
+    sqlite3_bind_int64(st, 2, version);
+  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+    nn_st_done(st);
+    return rc ? rc : nn_st_fail(s, NN_STORE_NOTFOUND, "model '%s' has no version %" PRId64,
+                                name, version);
+  }
+  v->version_id = sqlite3_column_int64(st, 0);
+  v->version = sqlite3_column_int64(st, 1);
+  arch_type = (const char *)sqlite3_column_text(st, 2);
+  n_layers = sqlite3_column_int64(st, 3);
+  if (!arch_type || strcmp(arch_type, "array") != 0)
+    rc = nn_st_invalid(s, v, "architecture is not a JSON array");
+  else if (n_layers < 1 || (uint64_t)n_layers > NN_MAX_LAYERS)
+    rc = nn_st_invalid(s, v, "architecture has %" PRId64 " layers", n_layers);
+  else if ((rc = stored_size(s, v, st, 6, "n_params", 0, NN_MAX_PARAMS, &n_params)) == 0 &&
+           (rc = stored_size(s, v, st, 4, "n_inputs", 1, NN_MAX_WIDTH, &n_inputs)) == 0)
+    rc = stored_size(s, v, st, 5, "n_outputs", 1, NN_MAX_WIDTH, &n_outputs);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK)
+    return rc;
+  v->n_layers = (size_t)n_layers;
+  v->n_params = (size_t)n_params;
+  v->n_inputs = (size_t)n_inputs;
+  v->n_outputs = (size_t)n_outputs;
+  rc = nn_store_find_labelmap(s, v->version_id, "default", &v->labelmap_id,
+                              &v->n_labels);
+  if (rc == NN_STORE_NOTFOUND || rc == NN_STORE_MISMATCH)
+    rc = NN_STORE_OK;   /* no default map that fits: a network without labels */
+  return rc;
+}
+
+/* A JSON integer in 1..NN_MAX_WIDTH at column col (its json_type at col - 1). */
+static int width(sqlite3_stmt *st, int col, size_t *out) {
+  const char *type = (const char *)sqlite3_column_text(st, col - 1);
+  sqlite3_int64 w = sqlite3_column_int64(st, col);
+  if (!type || strcmp(type, "integer") != 0 || w < 1 || (uint64_t)w > NN_MAX_WIDTH)
+    return 0;
+  *out = (size_t)w;
+  return 1;
+}
+
+/* One layer of S_LAYERS into *l, or INVALID naming it (1-based i). */
+static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
+                      size_t i, nn_layer *l) {
+  /* column_type first: after a conversion by column_text it means nothing */
+  int kind_is_text = sqlite3_column_type(st, 1) == SQLITE_TEXT;
+  const char *type = (const char *)sqlite3_column_text(st, 0);
+  const char *kind = (const char *)sqlite3_column_text(st, 1);
+  const char *alpha_type = (const char *)sqlite3_column_text(st, 6);
+  double alpha;
+  memset(l, 0, sizeof *l);
+  if (!type || strcmp(type, "object") != 0)
+    return nn_st_invalid(s, v, "layer %zu is not a JSON object", i);
+  if (!kind_is_text)
+    return nn_st_invalid(s, v, "layer %zu has no type", i);
+  l->kind = nn_kind_from_name(kind);
+  switch (l->kind) {
+  case NN_KIND_COUNT:
+    return nn_st_invalid(s, v, "layer %zu has unknown type '%.40s'", i, kind);
+  case NN_LINEAR:
+    if (!width(st, 3, &l->n_in))
+      return nn_st_invalid(s, v, "layer %zu (Linear) has no valid 'in'", i);
+    if (!width(st, 5, &l->n_out))
+      return nn_st_invalid(s, v, "layer %zu (Linear) has no valid 'out'", i);
+    break;
+  case NN_LEAKYRELU:
+    alpha = sqlite3_column_double(st, 7);
+    if (!alpha_type || (strcmp(alpha_type, "real") != 0 &&
+                        strcmp(alpha_type, "integer") != 0) ||
+        !isfinite((float)alpha))
+      return nn_st_invalid(s, v, "layer %zu (LeakyReLU) has no valid 'alpha'", i);
+    l->alpha = (float)alpha;
+    break;
+  default:
+    break;
+  }
+  return NN_STORE_OK;
+}
+
+int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
+  char err[NN_ERRMAX];
+  sqlite3_stmt *st;
+  size_t n = 0, i, n_params, n_in = 0, n_out = 0;
+  int rc, row;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = USE(s, S_LAYERS, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, v->version_id);
+  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+    if (n == v->n_layers) {   /* the row changed since find_version */
+      rc = nn_st_invalid(s, v, "architecture has more than %zu layers", v->n_layers);
+      break;
+    }
+    if ((rc = read_layer(s, v, st, n + 1, &layers[n])) != NN_STORE_OK)
+      break;
+    n++;
+  }
+  nn_st_done(st);
+  if (rc != NN_STORE_OK)
+    return rc;
+  if (n != v->n_layers)
+    return nn_st_invalid(s, v, "architecture has %zu layers, not %zu", n, v->n_layers);
+  if (nn_layout(layers, n, &n_params, err) != NN_OK)
+    return nn_st_invalid(s, v, "%s", err);
+  for (i = 0; i < n; i++)
+    if (layers[i].kind == NN_LINEAR) {
+      if (!n_in)
+        n_in = layers[i].n_in;
+      n_out = layers[i].n_out;
+    }
+  if (!n_in)
+    return nn_st_invalid(s, v, "architecture has no Linear layer");
+  if (n_in != v->n_inputs)
+    return nn_st_invalid(s, v, "n_inputs is %zu, its architecture takes %zu",
+                         v->n_inputs, n_in);
+  if (n_out != v->n_outputs)
+    return nn_st_invalid(s, v, "n_outputs is %zu, its architecture gives %zu",
+                         v->n_outputs, n_out);
+  if (n_params != v->n_params)
+    return nn_st_invalid(s, v, "n_params is %zu, its architecture needs %zu",
+                         v->n_params, n_params);
+  return NN_STORE_OK;
+}
+
+int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) {
+  sqlite3_stmt *st;
+  char actual[17], digest[NN_SHA256_HEX];
+  const unsigned char *blob;
+  const char *checksum, *stored;
+  size_t bytes;
+  int rc, row, is_blob;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = USE(s, S_WEIGHTS, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, v->version_id);
+  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+    nn_st_done(st);
+    return rc ? rc : nn_st_invalid(s, v, "no longer in the database");
+  }
+  is_blob = sqlite3_column_type(st, 0) == SQLITE_BLOB;
+  blob = sqlite3_column_blob(st, 0);
+  bytes = (size_t)sqlite3_column_bytes(st, 0);
+  checksum = (const char *)sqlite3_column_text(st, 1);
+  stored = (const char *)sqlite3_column_text(st, 2);
+  if (!is_blob)
+    rc = nn_st_invalid(s, v, "weights are not a blob");
+  else if (bytes != 4 * v->n_params)
+    rc = nn_st_invalid(s, v, "weights blob has %zu bytes, its architecture needs %zu",
+                       bytes, 4 * v->n_params);
+  else {
+    snprintf(actual, sizeof actual, "%016" PRIx64, nn_fnv1a64(blob, bytes));
+    if (!checksum || strcmp(checksum, actual) != 0)
+      rc = nn_st_invalid(s, v, "checksum is %.16s, the weights hash to %s",
+                         checksum ? checksum : "NULL", actual);
+  }
+  if (rc == NN_STORE_OK) {
+    const char *arch = (const char *)sqlite3_column_text(st, 5);
+    version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+                   arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),
+                   sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                   sqlite3_column_int64(st, 8), blob, bytes);
+    if (!stored)
+      rc = nn_st_invalid(s, v, "it has no digest");
+    else if (strcmp(stored, digest) != 0 ||
+             sqlite3_column_int64(st, 4) != v->version ||
+             sqlite3_column_int64(st, 6) != (int64_t)v->n_inputs ||
+             sqlite3_column_int64(st, 7) != (int64_t)v->n_outputs ||
+             sqlite3_column_int64(st, 8) != (int64_t)v->n_params)
+      rc = nn_st_invalid(s, v, "its architecture, sizes or weights disagree with its"
+                         " digest (changed outside nn?)");
+    else
+      nn_params_from_le(params, blob, v->n_params);
+  }
+  nn_st_done(st);
+  return rc;
+}
