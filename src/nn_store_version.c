@@ -543,6 +543,27 @@ static int read_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
   return rc;
 }
 
+/* The 1-based index of the first string in json, an array of strings,
+** that holds the escape \u0000, or 0.  SQLite's JSON functions end such a
+** string at the zero byte ("le\u0000af" reads as "le"), so the text is
+** looked at itself. */
+static size_t zero_label(const char *json, size_t n) {
+  size_t i = 0, label = 0;
+  int in_string = 0;
+  while (i < n) {
+    if (json[i] == '"') {
+      in_string = !in_string;
+      label += in_string;
+    } else if (json[i] == '\\' && in_string) {
+      if (i + 5 < n && memcmp(json + i + 1, "u0000", 5) == 0)
+        return label;
+      i++;             /* the escaped character, a quote or a backslash too */
+    }
+    i++;
+  }
+  return 0;
+}
+
 /* Read map id from the database, check it, and put it first in the cache.
 ** A map whose row is sound but one of whose labels save would refuse is
 ** kept with its count and m->bad, the message: how many labels it holds
@@ -582,7 +603,14 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
     rc = bad_map(s, row, "its labels are not JSON");
   else if (!kind || strcmp(kind, "array") != 0)
     rc = bad_map(s, row, "its labels are not a JSON array");
-  else if ((rc = read_labels(s, id, row, &n)) == NN_STORE_INVALID) {
+  else {
+    /* the row is sound: what is wrong now is one of its labels */
+    if ((rc = read_labels(s, id, row, &n)) == NN_STORE_OK &&
+        (bad = zero_label(labels, (size_t)sqlite3_column_bytes(row, 3))) != 0)
+      rc = bad_map(s, row, "label %zu contains a zero byte", bad);
+    bad = rc == NN_STORE_INVALID;
+  }
+  if (bad) {
     n = (size_t)sqlite3_column_int64(row, 8);
     s->blob.n = 0;
     s->text.n = 0;
@@ -690,6 +718,11 @@ int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
       break;
     if (!seen++)
       latest = m->n;
+    if ((int64_t)m->n != n_outputs && m->bad) {
+      /* whether it was meant for this version cannot be told */
+      rc = nn_st_fail(s, NN_STORE_INVALID, "%s", m->bad);
+      break;
+    }
     if ((int64_t)m->n == n_outputs) {
       *labelmap_id = id;
       *n_labels = m->n;
