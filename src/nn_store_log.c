@@ -297,7 +297,9 @@ nomem:
 /* Refuse a text that SQL would cut at a zero byte, or that SQLite would
 ** refuse as too long, naming it. */
 static int check_text(nn_store *s, const char *what, const char *text, size_t len) {
-  if (text && memchr(text, '\0', len))
+  if (!text)
+    return NN_STORE_OK;   /* none */
+  if (memchr(text, '\0', len))
     return nn_st_fail(s, NN_STORE_ERROR, "%s contains a zero byte", what);
   return nn_st_check_length(s, what, len);
 }

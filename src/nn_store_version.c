@@ -379,6 +379,13 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
   s->blob.n = bytes;
   if (labels && (rc = json_labels(s, &s->text, labels, net->n_outputs)) != NN_STORE_OK)
     return rc;
+  /* what SQLite would refuse, named, before anything is written */
+  if ((rc = nn_st_check_length(s, "the model name", strlen(name))) ||
+      (note && (rc = nn_st_check_length(s, "the note", strlen(note)))) ||
+      (rc = nn_st_check_length(s, "the architecture", s->json.n)) ||
+      (rc = nn_st_check_length(s, "the weights", s->blob.n)) ||
+      (labels && (rc = nn_st_check_length(s, "the labels", s->text.n))))
+    return rc;
   if ((rc = nn_st_begin(s)) != NN_STORE_OK)
     return rc;
   if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
@@ -405,6 +412,8 @@ int nn_store_add_labels(nn_store *s, const char *name, const char *map,
   if (!map || !map[0])
     return nn_st_fail(s, NN_STORE_ERROR, "a label map name must not be empty");
   if ((rc = json_labels(s, &s->text, labels, n)) != NN_STORE_OK ||
+      (rc = nn_st_check_length(s, "the label map name", strlen(map))) != NN_STORE_OK ||
+      (rc = nn_st_check_length(s, "the labels", s->text.n)) != NN_STORE_OK ||
       (rc = nn_st_begin(s)) != NN_STORE_OK)
     return rc;
   if ((rc = need_model(s, name, &model_id)) != NN_STORE_OK ||
