@@ -7,7 +7,7 @@
 local nn = require "nn"
 local seed = require "spec.support.seed"
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local LUA = require("spec.support.proc").LUA
 
 local db = require "spec.support.db"
 local remove_db, value = db.remove, db.value
@@ -68,23 +68,33 @@ describe("a process killed while it logs", function()
   local path, script
   before_each(function()
     path = os.tmpname()
-    local store = assert(nn.open(path))
-    store:save("leaf_flower", seed.network(nn, seed.labels))
-    store:close()
+    seed.store(nn, path):close()
   end)
   after_each(function()
     remove_db(path)
     if script then os.remove(script) end
   end)
 
+  --- A child logs K rows into path opened with opts, runs `after`, and is
+  -- killed; the file, reopened and checked whole.
+  local function killed_after(opts, K, after)
+    script = child_script(path, opts, K, after)
+    assert.equal("logged " .. K, run_and_kill(script))
+    return reopened(path)
+  end
+
+  --- Rows 1 to K, the ones logged before the kill, are all there.
+  local function has_first(store, K)
+    assert.equal(K, value(store,
+      "SELECT count(*) FROM nn_prediction WHERE prediction_id BETWEEN 1 AND ?", K))
+  end
+
   it("keeps every row logged before its last flush, in whole transactions", function()
     local K = 2500
-    script = child_script(path, "{ flush_rows = 1000, flush_ms = 3600000 }", K, "store:flush()")
-    assert.equal("logged " .. K, run_and_kill(script))
-    local store = reopened(path)
+    local store = killed_after("{ flush_rows = 1000, flush_ms = 3600000 }", K, "store:flush()")
     local n = value(store, "SELECT count(*) FROM nn_prediction")
     assert.is_true(n >= K)
-    assert.equal(K, value(store, "SELECT count(*) FROM nn_prediction WHERE prediction_id BETWEEN 1 AND ?", K))
+    has_first(store, K)
     -- after the flush, rows went in 1000 at a time: all of a batch or none
     assert.equal(0, (n - K) % 1000)
     assert.equal(n, value(store, "SELECT max(prediction_id) FROM nn_prediction"))
@@ -93,19 +103,15 @@ describe("a process killed while it logs", function()
 
   it("keeps every row with sync = true", function()
     local K = 300
-    script = child_script(path, "{ sync = true }", K, "")
-    assert.equal("logged " .. K, run_and_kill(script))
-    local store = reopened(path)
+    local store = killed_after("{ sync = true }", K, "")
     assert.is_true(value(store, "SELECT count(*) FROM nn_prediction") >= K)
-    assert.equal(K, value(store, "SELECT count(*) FROM nn_prediction WHERE prediction_id BETWEEN 1 AND ?", K))
+    has_first(store, K)
     store:close()
   end)
 
   it("loses only what it had not flushed, and leaves a sound file", function()
     local K = 100
-    script = child_script(path, "{ flush_rows = 1000000, flush_ms = 3600000 }", K, "")
-    assert.equal("logged " .. K, run_and_kill(script))
-    local store = reopened(path)
+    local store = killed_after("{ flush_rows = 1000000, flush_ms = 3600000 }", K, "")
     assert.equal(0, value(store, "SELECT count(*) FROM nn_prediction"))
     -- the ids it had reserved are never handed out again
     local _, _, id = store:classify("leaf_flower", seed.input)

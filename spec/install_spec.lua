@@ -2,14 +2,8 @@
 -- finds through its own search paths, and an SQLite extension that the
 -- sqlite3 shell loads; make uninstall takes them away again.
 
-local LUA = os.getenv("LUA") or "lua5.4"
-
-local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
-end
+local proc = require "spec.support.proc"
+local LUA, run = proc.LUA, proc.try
 
 local function pkg_var(name)
   local ok, out = run("pkg-config --variable=" .. name .. " lua5.4")

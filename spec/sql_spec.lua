@@ -17,7 +17,7 @@ local TOL_UNIT = 1e-6
 local TOL_PRINTED = 5e-5
 
 local SQLITE3 = os.getenv("SQLITE3") or "sqlite3"
-local LUA = os.getenv("LUA") or "lua5.4"
+local LUA = require("spec.support.proc").LUA
 
 local SEED = {
   { "Linear", seed.W1, seed.b1 }, { "ReLU" }, { "Linear", seed.W2, seed.b2 }, { "SoftMax" },
@@ -421,8 +421,7 @@ describe("the loadable extension in the sqlite3 shell", function()
   local db
   before_each(function()
     db = os.tmpname()
-    local store = assert(nn.open(db))
-    store:save("leaf_flower", seed_net(seed.labels))
+    local store = seed.store(nn, db)
     store:add_labels("leaf_flower", "weather", seed.weather)
     store:save("flowerish", flower_net())
     store:close()

@@ -43,13 +43,8 @@ local function count(store, tbl)
   return value(store, "SELECT count(*) AS n FROM " .. tbl)
 end
 
---- Run sh code; its standard output.
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed")
-  return out
-end
+local proc = require "spec.support.proc"
+local sh = proc.run
 
 --- FNV-1a 64 in Lua integers (they wrap around, as uint64 does), as 16
 -- lowercase hex digits: the checksum the schema promises.
@@ -510,11 +505,7 @@ describe("load refuses a damaged version", function()
     assert.has_error(function() store:load("leaf_flower", 1) end, message)
   end
 
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn, nil, 2) end)
   after_each(function() store:close() end)
 
   it("whose weights blob was cut short", function()
@@ -622,10 +613,7 @@ end)
 
 describe("label maps", function()
   local store
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn) end)
   after_each(function() store:close() end)
 
   it("read the same weights as weather", function()
@@ -682,10 +670,7 @@ end)
 
 describe("classify, log and feedback", function()
   local store
-  before_each(function()
-    store = assert(nn.open(":memory:"))
-    store:save("leaf_flower", seed_net(seed.labels))
-  end)
+  before_each(function() store = seed.store(nn) end)
   after_each(function() store:close() end)
 
   it("classify gives the seed's answer and logs it", function()
@@ -886,7 +871,7 @@ store:save("leaf_flower", net)
 store:close()
 ]]):format(package.path, package.cpath, path))
     f:close()
-    assert.is_true(os.execute((os.getenv("LUA") or "lua5.4") .. " " .. script))
+    assert.is_true(os.execute(proc.LUA .. " " .. script))
     os.remove(script)
     assert.equal("flower", (a:classify("leaf_flower", seed.input)))
     assert.equal(2, value(a, "SELECT max(version) FROM nn_version"))
@@ -1016,8 +1001,7 @@ describe("the log buffer", function()
   local path, setup
   before_each(function()
     path = tmpdb()
-    setup = assert(nn.open(path))
-    setup:save("leaf_flower", seed_net(seed.labels))
+    setup = seed.store(nn, path)
   end)
   after_each(function()
     setup:close()

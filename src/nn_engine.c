@@ -1,11 +1,12 @@
 /*
-** nn_engine.c: layout, forward pass, folding and initialisation of
-** feed-forward networks in float32.
+** nn_engine.c: the table of layer kinds, layout, forward pass, folding and
+** initialisation of feed-forward networks in float32.
 **
 ** Pure C99: no Lua, no SQLite, no allocation except in nn_net_new (for C
 ** hosts).  Every layer function follows one order of arguments: outputs,
 ** inputs, weights, sizes.  Element-wise layers work in place.
 */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +15,225 @@
 #include "nn_engine.h"
 #include "nn_kernel.h"
 
-static const char *const kind_names[NN_KIND_COUNT] = {
-  "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity"
+/* --- the layer kinds ------------------------------------------------------
+** Each kind's arithmetic, then its descriptor in the one table.  Every
+** forward follows the engine's order of arguments: outputs, inputs,
+** weights, sizes; element-wise ones run in place (y == x). */
+
+#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
+
+/* y = W x + b with the kernel set in use (nn_kernel.c). */
+static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
+                           const float *w /* [n_out][n_in] */,
+                           const float *b /* [n_out] */,
+                           size_t n_in, size_t n_out) {
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
+  else k->linear(y, x, w, b, n_in, n_out);
+}
+
+static void linear_kind_forward(float *y, const float *x, const float *params,
+                                const float *hyper, size_t n_in, size_t n_out) {
+  (void)hyper;
+  linear_forward(y, x, params, params + n_out * n_in, n_in, n_out);
+}
+
+/* out = W in + b for every panel: out starts as the bias, then each block
+** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
+** place; the last mr rows, when n_out is no multiple of mr, are copied
+** into part with zero rows after them ([mr][kc]), so that every tile may
+** compute and write mr rows. */
+static void linear_panels(float *out, const float *in, const float *w,
+                          size_t n_in, size_t n_out, const nn_panels *pn) {
+  const nn_kernel *k = pn->kernel;
+  const float *b = w + n_out * n_in;
+  float *part = pn->part;
+  size_t mr = k->mr, nr = pn->nr, stride = pn->stride, panels = pn->count;
+  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
+  size_t p, j, c, k0, i;
+  for (p = 0; p < panels; p++) {
+    float *o = out + p * stride * nr;
+    for (j = 0; j < n_pad; j++) {
+      float v = j < n_out ? b[j] : 0.0f;
+      for (c = 0; c < nr; c++) o[j * nr + c] = v;
+    }
+  }
+  for (k0 = 0; k0 < n_in; k0 += k->kc) {
+    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
+    if (n_full < n_out)
+      for (j = 0; j < mr; j++)
+        for (i = 0; i < kc; i++)
+          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
+    for (p = 0; p < panels; p++) {
+      const float *bp = in + p * stride * nr + k0 * nr;
+      float *o = out + p * stride * nr;
+      for (j = 0; j < n_full; j += mr)
+        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
+      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
+    }
+  }
+}
+
+static void linear_kind_batch(float *y, const float *x, const float *params,
+                              const float *hyper, size_t n_in, size_t n_out,
+                              const nn_panels *pn) {
+  (void)hyper;
+  linear_panels(y, x, params, n_in, n_out, pn);
+}
+
+static size_t linear_n_params(size_t n_in, size_t n_out) {
+  return n_out * (n_in + 1);
+}
+
+static void relu_forward(float *v /* [n] */, size_t n) {
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n < k->narrow) nn_relu_scalar(v, n);
+  else k->relu(v, n);
+}
+
+static void relu_kind_forward(float *y, const float *x, const float *params,
+                              const float *hyper, size_t n_in, size_t n_out) {
+  (void)x; (void)params; (void)hyper; (void)n_out;
+  relu_forward(y, n_in);
+}
+
+static void leaky_relu_forward(float *y, const float *x, const float *params,
+                               const float *hyper, size_t n_in, size_t n_out) {
+  float alpha = hyper[0];
+  size_t i;
+  (void)params; (void)n_out;
+  for (i = 0; i < n_in; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+}
+
+static void sigmoid_forward(float *y, const float *x, const float *params,
+                            const float *hyper, size_t n_in, size_t n_out) {
+  size_t i;
+  (void)params; (void)hyper; (void)n_out;
+  for (i = 0; i < n_in; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static void tanh_forward(float *y, const float *x, const float *params,
+                         const float *hyper, size_t n_in, size_t n_out) {
+  size_t i;
+  (void)params; (void)hyper; (void)n_out;
+  for (i = 0; i < n_in; i++) y[i] = tanhf(x[i]);
+}
+
+/* Shifted by the maximum so that exp never overflows; the result does not
+** change, since softmax(v) = softmax(v - c).  In place: v is y and x. */
+static void softmax_forward(float *y, const float *x, const float *params,
+                            const float *hyper, size_t n_in, size_t n_out) {
+  float *v = y;
+  size_t i, best = 0, n = n_in;
+  float max, sum = 0.0f;
+  (void)x; (void)params; (void)hyper; (void)n_out;
+  if (n == 0) return;
+  max = v[0];
+  for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
+  /* exp(max - max) is exactly 1: one call of expf fewer, same result */
+  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : expf(v[i] - max));
+  sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
+  for (i = 0; i < n; i++) v[i] *= sum;
+}
+
+/* SoftMax down each sample's column, as softmax_forward does along a row:
+** the same arithmetic in the same order, so that a batch row and the sample
+** alone agree exactly (an infinite logit too). */
+static void softmax_batch(float *y, const float *x, const float *params,
+                          const float *hyper, size_t n_in, size_t n_out,
+                          const nn_panels *pn) {
+  size_t p, c, j, n = n_in, nr = pn->nr;
+  (void)x; (void)params; (void)hyper; (void)n_out;
+  if (n == 0) return;
+  for (p = 0; p < pn->count; p++) {
+    float *v = y + p * pn->stride * nr;
+    for (c = 0; c < nr; c++) {
+      float max = v[c], sum = 0.0f;
+      size_t best = 0;
+      for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
+      for (j = 0; j < n; j++)
+        sum += (v[j * nr + c] = j == best ? 1.0f : expf(v[j * nr + c] - max));
+      sum = 1.0f / sum;
+      for (j = 0; j < n; j++) v[j * nr + c] *= sum;
+    }
+  }
+}
+
+/* The descriptors: name, element-wise, parameter count, hyper-parameters,
+** forward for one sample, for a batch, backward. */
+static const nn_kind_info linear_kind = {
+  "Linear", 0, linear_n_params, 0, {{0}},
+  linear_kind_forward, linear_kind_batch, NULL
+};
+static const nn_kind_info relu_kind = {
+  "ReLU", 1, NULL, 0, {{0}}, relu_kind_forward, NULL, NULL
+};
+static const nn_kind_info leaky_relu_kind = {
+  "LeakyReLU", 1, NULL, 1, {{"alpha", "slope", 0.01, -FLT_MAX, FLT_MAX}},
+  leaky_relu_forward, NULL, NULL
+};
+static const nn_kind_info sigmoid_kind = {
+  "Sigmoid", 1, NULL, 0, {{0}}, sigmoid_forward, NULL, NULL
+};
+static const nn_kind_info tanh_kind = {
+  "Tanh", 1, NULL, 0, {{0}}, tanh_forward, NULL, NULL
+};
+static const nn_kind_info softmax_kind = {
+  "SoftMax", 1, NULL, 0, {{0}}, softmax_forward, softmax_batch, NULL
+};
+static const nn_kind_info identity_kind = {
+  "Identity", 1, NULL, 0, {{0}}, NULL, NULL, NULL
 };
 
+/* A build may add kinds after the built-ins without touching this file:
+** -DNN_EXTRA_KINDS='"file.h"' names a file that defines their descriptors
+** and NN_EXTRA_KIND_LIST, a list of their addresses each followed by a
+** comma (the specs add one so). */
+#ifdef NN_EXTRA_KINDS
+#include NN_EXTRA_KINDS
+#else
+#define NN_EXTRA_KIND_LIST
+#endif
+
+/* Indexed by kind; NN_KIND_COUNT is no kind (nn_kind_from_name's unknown). */
+static const nn_kind_info *const kinds[] = {
+  [NN_LINEAR] = &linear_kind, [NN_RELU] = &relu_kind,
+  [NN_LEAKYRELU] = &leaky_relu_kind, [NN_SIGMOID] = &sigmoid_kind,
+  [NN_TANH] = &tanh_kind, [NN_SOFTMAX] = &softmax_kind,
+  [NN_IDENTITY] = &identity_kind,
+  [NN_KIND_COUNT] = NULL,
+  /* kinds without a C name go here, each numbered by its place */
+  NN_EXTRA_KIND_LIST
+};
+
+#define KIND_END  (sizeof kinds / sizeof kinds[0])
+
+const nn_kind_info *nn_kind_info_of(nn_kind kind) {
+  return (size_t)kind < KIND_END ? kinds[kind] : NULL;
+}
+
+nn_kind nn_kind_end(void) { return (nn_kind)KIND_END; }
+
 const char *nn_kind_name(nn_kind kind) {
-  return (unsigned)kind < NN_KIND_COUNT ? kind_names[kind] : "?";
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  return d ? d->name : "?";
 }
 
 nn_kind nn_kind_from_name(const char *name) {
-  int k;
-  for (k = 0; k < NN_KIND_COUNT; k++)
-    if (strcmp(name, kind_names[k]) == 0) return (nn_kind)k;
+  size_t k;
+  for (k = 0; k < KIND_END; k++)
+    if (kinds[k] && strcmp(name, kinds[k]->name) == 0) return (nn_kind)k;
   return NN_KIND_COUNT;
+}
+
+/* Whether layer l is sized (writes a new vector), not element-wise. */
+static int is_sized(const nn_layer *l) {
+  return l->kind == NN_LINEAR || !kinds[l->kind]->elementwise;
+}
+
+size_t nn_layer_n_params(const nn_layer *l) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  return d && d->n_params ? d->n_params(l->n_in, l->n_out) : 0;
 }
 
 
@@ -38,45 +245,50 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
     snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
     return NN_ESIZE;
   }
-  /* The first Linear fixes the width of everything before it. */
-  for (i = 0; i < n; i++)
-    if (layers[i].kind == NN_LINEAR) { width = layers[i].n_in; break; }
+  /* The first sized layer fixes the width of everything before it. */
+  for (i = 0; i < n; i++) {
+    const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
+    if (d && !d->elementwise) { width = layers[i].n_in; break; }
+  }
   for (i = 0; i < n; i++) {
     nn_layer *l = &layers[i];
-    if ((unsigned)l->kind >= NN_KIND_COUNT) {
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    size_t count;
+    if (d == NULL) {
       snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)l->kind);
       return NN_EKIND;
     }
-    if (l->kind != NN_LINEAR) {
+    if (d->elementwise) {
       l->n_in = l->n_out = width;
-      l->w = 0;
-      continue;
+    } else {
+      if (l->n_in == 0 || l->n_out == 0 ||
+          l->n_in > NN_MAX_WIDTH || l->n_out > NN_MAX_WIDTH) {
+        snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu): sizes must be "
+                 "between 1 and %zu", i + 1, d->name, l->n_in, l->n_out, NN_MAX_WIDTH);
+        return NN_ESIZE;
+      }
+      if (l->n_in != width) {
+        snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu) takes %zu "
+                 "inputs, but the layer before it gives %zu", i + 1, d->name,
+                 l->n_in, l->n_out, l->n_in, width);
+        return NN_EMISMATCH;
+      }
     }
-    if (l->n_in == 0 || l->n_out == 0 ||
-        l->n_in > NN_MAX_WIDTH || l->n_out > NN_MAX_WIDTH) {
-      snprintf(err, NN_ERRMAX, "layer %zu: nn.Linear(%zu -> %zu): sizes must be "
-               "between 1 and %zu", i + 1, l->n_in, l->n_out, NN_MAX_WIDTH);
-      return NN_ESIZE;
-    }
-    if (l->n_in != width) {
-      snprintf(err, NN_ERRMAX, "layer %zu: nn.Linear(%zu -> %zu) takes %zu "
-               "inputs, but the layer before it gives %zu", i + 1, l->n_in,
-               l->n_out, l->n_in, width);
-      return NN_EMISMATCH;
-    }
-    /* Widths are below 2^24, so the product fits; the sum is checked. */
-    if (l->n_out * (l->n_in + 1) > NN_MAX_PARAMS - total) {
+    /* Widths are below 2^24, so a count fits; the sum is checked. */
+    count = d->n_params ? d->n_params(l->n_in, l->n_out) : 0;
+    if (count > NN_MAX_PARAMS - total) {
       snprintf(err, NN_ERRMAX, "layer %zu: more than %zu parameters in all",
                i + 1, NN_MAX_PARAMS);
       return NN_ESIZE;
     }
-    l->w = total;
-    total += l->n_out * (l->n_in + 1);
+    l->w = count ? total : 0;
+    total += count;
     width = l->n_out;
   }
   *n_params = total;
   return NN_OK;
 }
+
 
 /* The block: nn_net, then layers, then params, each part aligned for its type. */
 #define ALIGN_UP(x, a)  (((x) + (a) - 1) / (a) * (a))
@@ -106,7 +318,7 @@ nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_para
   net->n_inputs = net->n_outputs = net->max_width = 0;
   for (i = 0; i < n; i++) {
     const nn_layer *l = &layers[i];
-    if (l->kind == NN_LINEAR) {
+    if (is_sized(l)) {
       if (net->n_inputs == 0) net->n_inputs = l->n_in;
       net->n_outputs = l->n_out;
     }
@@ -141,83 +353,42 @@ nomem:
 void nn_net_free(nn_net *net) { free(net); }
 
 
-/* --- layers ------------------------------------------------------------ */
+/* --- one sample -------------------------------------------------------- */
 
-/* y = W x + b with the kernel set in use (nn_kernel.c). */
-static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
-                           const float *w /* [n_out][n_in] */,
-                           const float *b /* [n_out] */,
-                           size_t n_in, size_t n_out) {
-  const nn_kernel *k = nn_kernel_in_use;
-  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
-  else k->linear(y, x, w, b, n_in, n_out);
+/* The sized layer l: out = l(in).  Linear called directly: the hot path. */
+static void sized_forward(const nn_net *net, const nn_layer *l, float *out,
+                          const float *in) {
+  const float *p = net->params + l->w;
+  if (l->kind == NN_LINEAR)
+    linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
+  else
+    kinds[l->kind]->forward(out, in, p, l->hyper, l->n_in, l->n_out);
 }
 
-static void relu_forward(float *v /* [n] */, size_t n) {
-  const nn_kernel *k = nn_kernel_in_use;
-  if (n < k->narrow) nn_relu_scalar(v, n);
-  else k->relu(v, n);
+/* The element-wise layer l on v (n floats, writable) in place.  ReLU called
+** directly: the hot path. */
+static void elementwise_forward(const nn_net *net, const nn_layer *l,
+                                float *v, size_t n) {
+  const nn_kind_info *d;
+  if (l->kind == NN_RELU) { relu_forward(v, n); return; }
+  d = kinds[l->kind];
+  if (d->forward) d->forward(v, v, net->params + l->w, l->hyper, n, n);
 }
 
-static void leaky_relu_forward(float *v /* [n] */, float alpha, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = v[i] > 0.0f ? v[i] : alpha * v[i];
-}
-
-static void sigmoid_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = 1.0f / (1.0f + expf(-v[i]));
-}
-
-static void tanh_forward(float *v /* [n] */, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) v[i] = tanhf(v[i]);
-}
-
-/* Shifted by the maximum so that exp never overflows; the result does not
-** change, since softmax(v) = softmax(v - c). */
-static void softmax_forward(float *v /* [n] */, size_t n) {
-  size_t i, best = 0;
-  float max, sum = 0.0f;
-  if (n == 0) return;
-  max = v[0];
-  for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
-  /* exp(max - max) is exactly 1: one call of expf fewer, same result */
-  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : expf(v[i] - max));
-  sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
-  for (i = 0; i < n; i++) v[i] *= sum;
-}
-
-/* Apply layer l to cur (n floats, already in writable memory) in place, or,
-** for a Linear, into next; returns where the result is. */
-static float *layer_forward(const nn_net *net, const nn_layer *l,
-                            float *cur /* [l->n_in] */, float *next /* [l->n_out] */,
-                            size_t n) {
-  switch (l->kind) {
-    case NN_LINEAR: {
-      const float *w = net->params + l->w;
-      linear_forward(next, cur, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
-      return next;
-    }
-    case NN_RELU:      relu_forward(cur, n); break;
-    case NN_LEAKYRELU: leaky_relu_forward(cur, l->alpha, n); break;
-    case NN_SIGMOID:   sigmoid_forward(cur, n); break;
-    case NN_TANH:      tanh_forward(cur, n); break;
-    case NN_SOFTMAX:   softmax_forward(cur, n); break;
-    case NN_IDENTITY:  case NN_KIND_COUNT: break;
-  }
-  return cur;
+/* Whether the element-wise layer l changes anything (Identity does not). */
+static int does_something(const nn_layer *l) {
+  return kinds[l->kind]->forward != NULL;
 }
 
 static size_t width_after(const nn_layer *l, size_t n) {
-  return l->kind == NN_LINEAR ? l->n_out : n;
+  return is_sized(l) ? l->n_out : n;
 }
 
 size_t nn_work_size(const nn_net *net, size_t n_x) {
   return NN_WORK_MAX(net->max_width, n_x);
 }
 
-/* The layers read x where it is and the last Linear writes straight into y,
+/* The layers read x where it is and the last sized layer writes straight into y,
 ** so the layers after it work in place there: for a small net the two
 ** copies this saves cost as much as the arithmetic. */
 void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *work) {
@@ -225,7 +396,7 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   size_t i, last = net->n_layers, n = n_x;
   const float *in = x;
   float *cur = NULL, *spare = work;     /* cur: the result, once it is writable */
-  while (last > 0 && net->layers[last - 1].kind != NN_LINEAR) last--;
+  while (last > 0 && !is_sized(&net->layers[last - 1])) last--;
   if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
       (uintptr_t)y < (uintptr_t)(x + n_x)) {
     /* y overlaps x, which the layers read until the last of them */
@@ -234,30 +405,30 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
     spare = work + half;
     cur = (float *)in;
   }
-  if (last == 0) {                      /* no Linear: everything happens in y */
+  if (last == 0) {                      /* no sized layer: everything happens in y */
     memmove(y, x, n_x * sizeof(float));
     in = cur = y;
   }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    if (l->kind == NN_LINEAR) {
-      const float *w = net->params + l->w;
+    if (is_sized(l)) {
       float *out = i + 1 == last ? y : spare;
-      linear_forward(out, in, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
+      sized_forward(net, l, out, in);
       spare = cur != NULL && cur != y ? cur : (out == work ? work + half : work);
       in = cur = out;
       n = l->n_out;
-    } else if (l->kind != NN_IDENTITY) {
+    } else if (does_something(l)) {
       if (cur == NULL) {                /* x is read-only: work on a copy */
         memcpy(spare, x, n * sizeof(float));
         in = cur = spare;
         spare = work + half;
       }
-      layer_forward(net, l, cur, NULL, n);
+      elementwise_forward(net, l, cur, n);
     }
   }
   if (in != y) memmove(y, in, n * sizeof(float));
 }
+
 
 /* --- batches ----------------------------------------------------------- */
 
@@ -270,7 +441,6 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
 ** is the widest layer rounded up to mr, so a tile may always write all its
 ** mr rows. */
 
-#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
 #define WORK_ALIGN      16      /* floats: 64 bytes, a cache line */
 
 static size_t batch_stride(const nn_net *net, size_t n_x, const nn_kernel *k) {
@@ -298,65 +468,15 @@ size_t nn_batch_work_size(const nn_net *net, size_t n_rows, size_t n_x) {
   return most;
 }
 
-/* out = W in + b for every panel: out starts as the bias, then each block
-** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
-** place; the last mr rows, when n_out is no multiple of mr, are copied
-** into part with zero rows after them ([mr][kc]), so that every tile may
-** compute and write mr rows. */
-static void linear_panels(const nn_kernel *k, float *out, const float *in,
-                          float *part, const nn_layer *l, const float *params,
-                          size_t panels, size_t stride) {
-  const float *w = params + l->w, *b = w + l->n_out * l->n_in;
-  size_t mr = k->mr, nr = k->nr, n_in = l->n_in, n_out = l->n_out;
-  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
-  size_t p, j, c, k0, i;
-  for (p = 0; p < panels; p++) {
-    float *o = out + p * stride * nr;
-    for (j = 0; j < n_pad; j++) {
-      float v = j < n_out ? b[j] : 0.0f;
-      for (c = 0; c < nr; c++) o[j * nr + c] = v;
-    }
-  }
-  for (k0 = 0; k0 < n_in; k0 += k->kc) {
-    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
-    if (n_full < n_out)
-      for (j = 0; j < mr; j++)
-        for (i = 0; i < kc; i++)
-          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
-    for (p = 0; p < panels; p++) {
-      const float *bp = in + p * stride * nr + k0 * nr;
-      float *o = out + p * stride * nr;
-      for (j = 0; j < n_full; j += mr)
-        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
-      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
-    }
-  }
-}
-
-/* SoftMax down each sample's column, as softmax_forward does along a row. */
-/* The same arithmetic as softmax_forward, in the same order, so that a
-** batch row and the sample alone agree exactly (an infinite logit too). */
-static void softmax_panel(float *v /* [n][nr] */, size_t n, size_t nr) {
-  size_t c, j;
-  if (n == 0) return;
-  for (c = 0; c < nr; c++) {
-    float max = v[c], sum = 0.0f;
-    size_t best = 0;
-    for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
-    for (j = 0; j < n; j++)
-      sum += (v[j * nr + c] = j == best ? 1.0f : expf(v[j * nr + c] - max));
-    sum = 1.0f / sum;
-    for (j = 0; j < n; j++) v[j * nr + c] *= sum;
-  }
-}
-
 /* Y [rows][n_y] = net(X [rows][n_x]) for rows <= NN_BATCH_ROWS, in panels. */
 static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
                           const float *X, size_t rows, size_t n_x, float *work) {
   size_t nr = k->nr, stride = batch_stride(net, n_x, k);
   size_t panels = (rows + nr - 1) / nr, i, p, c, n = n_x;
   float *cur = work, *spare = work + panels * stride * nr;
-  float *part = spare + panels * stride * nr;
+  nn_panels pn;
+  pn.count = panels; pn.nr = nr; pn.stride = stride; pn.kernel = k;
+  pn.part = spare + panels * stride * nr;
   /* Into panels in the order they are written, reading nr rows at once;
   ** samples past rows are zeros, so that they stay finite. */
   for (p = 0; p < panels; p++) {
@@ -370,16 +490,20 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
   }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    if (l->kind == NN_LINEAR) {
+    const float *w = net->params + l->w;
+    if (is_sized(l)) {
       float *t;
-      linear_panels(k, spare, cur, part, l, net->params, panels, stride);
+      if (l->kind == NN_LINEAR)   /* the hot path: no indirect call */
+        linear_panels(spare, cur, w, l->n_in, l->n_out, &pn);
+      else
+        kinds[l->kind]->forward_batch(spare, cur, w, l->hyper, l->n_in, l->n_out, &pn);
       t = cur; cur = spare; spare = t;
       n = l->n_out;
-    } else if (l->kind == NN_SOFTMAX) {
-      for (p = 0; p < panels; p++) softmax_panel(cur + p * stride * nr, n, nr);
+    } else if (kinds[l->kind]->forward_batch) {
+      kinds[l->kind]->forward_batch(cur, cur, w, l->hyper, n, n, &pn);
     } else {
       for (p = 0; p < panels; p++)
-        layer_forward(net, l, cur + p * stride * nr, NULL, n * nr);
+        elementwise_forward(net, l, cur + p * stride * nr, n * nr);
     }
   }
   for (p = 0; p < panels; p++)
@@ -434,13 +558,12 @@ void nn_trace(const nn_net *net, float *out, size_t *offsets,
     const nn_layer *l = &net->layers[i];
     size_t m = width_after(l, n);
     offsets[i] = at;
-    if (l->kind == NN_LINEAR) {
-      /* prev is read-only here, so the Linear writes straight into out. */
-      const float *w = net->params + l->w;
-      linear_forward(out + at, prev, w, w + l->n_out * l->n_in, l->n_in, l->n_out);
+    if (is_sized(l)) {
+      /* prev is read-only here, so the layer writes straight into out. */
+      sized_forward(net, l, out + at, prev);
     } else {
       memmove(out + at, prev, n * sizeof(float));
-      layer_forward(net, l, out + at, NULL, n);
+      if (does_something(l)) elementwise_forward(net, l, out + at, n);
     }
     prev = out + at;
     at += m;
@@ -476,9 +599,9 @@ void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
   float *p = net->params + l->w;
   float bound;
   size_t i, count;
-  if (l->kind != NN_LINEAR) return;
+  count = nn_layer_n_params(l);
+  if (count == 0) return;
   bound = 1.0f / sqrtf((float)l->n_in);
-  count = l->n_out * (l->n_in + 1);
   for (i = 0; i < count; i++) p[i] = bound * uniform_pm1(rng_state);
 }
 
@@ -490,11 +613,17 @@ void nn_init_uniform(nn_net *net, uint64_t *rng_state) {
 
 /* --- fold -------------------------------------------------------------- */
 
+/* Identity and any other kind that passes its input through. */
+static int passes_through(const nn_layer *l) {
+  return kinds[l->kind]->elementwise && kinds[l->kind]->forward == NULL;
+}
+
+/* fold knows the algebra of Linear only: every other kind stays as it is. */
 size_t nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_params) {
   size_t i, n = 0, total = 0;
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    if (l->kind == NN_IDENTITY) continue;
+    if (passes_through(l)) continue;
     if (l->kind == NN_LINEAR && n > 0 && out[n - 1].kind == NN_LINEAR) {
       out[n - 1].n_out = l->n_out;           /* merged into the one before */
       continue;
@@ -502,11 +631,11 @@ size_t nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_params) {
     out[n++] = *l;
   }
   if (n == 0 && net->n_layers > 0) out[n++] = net->layers[0];  /* all Identity */
-  for (i = 0; i < n; i++)
-    if (out[i].kind == NN_LINEAR) {
-      out[i].w = total;
-      total += out[i].n_out * (out[i].n_in + 1);
-    }
+  for (i = 0; i < n; i++) {
+    size_t count = nn_layer_n_params(&out[i]);
+    out[i].w = count ? total : 0;
+    total += count;
+  }
   *n_params = total;
   return n;
 }
@@ -537,12 +666,18 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     const nn_layer *dl = &dst->layers[d];
     float *dw, *db;
     size_t end;
-    while (s < src->n_layers && src->layers[s].kind == NN_IDENTITY &&
-           dl->kind != NN_IDENTITY) s++;
-    if (dl->kind != NN_LINEAR) { s++; continue; }
+    while (s < src->n_layers && passes_through(&src->layers[s]) &&
+           !passes_through(dl)) s++;
+    if (dl->kind != NN_LINEAR) {              /* kept as it was */
+      size_t count = nn_layer_n_params(dl);
+      if (count) memcpy(dst->params + dl->w, src->params + src->layers[s].w,
+                        count * sizeof(float));
+      s++;
+      continue;
+    }
     for (end = s + 1; end < src->n_layers; end++) {
-      nn_kind k = src->layers[end].kind;
-      if (k != NN_LINEAR && k != NN_IDENTITY) break;
+      const nn_layer *l = &src->layers[end];
+      if (l->kind != NN_LINEAR && !passes_through(l)) break;
     }
     dw = dst->params + dl->w;
     db = dw + dl->n_out * dl->n_in;

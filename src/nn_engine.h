@@ -53,21 +53,91 @@ enum { NN_OK = 0, NN_ESIZE, NN_EMISMATCH, NN_ENOMEM, NN_EKIND,
        NN_ENOKERNEL,   /* nn_kernel_select: no kernel set of that name */
        NN_ECPU };      /* nn_kernel_select: this processor (or build) lacks it */
 
+/* The built-in kinds, named for C hosts.  NN_KIND_COUNT is what
+** nn_kind_from_name gives for an unknown name; a kind added to the table
+** after the built-ins gets the next number after it (see nn_kind_info). */
 typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT
 } nn_kind;
 
+#define NN_HYPER_MAX  2          /* hyper-parameters of one layer, at most */
+
 typedef struct nn_layer {
   nn_kind kind;
   size_t n_in, n_out;   /* widths; an element-wise layer has n_in == n_out,
-                           0 while no Linear fixes them */
-  size_t w;             /* NN_LINEAR: offset of W in params; b at w + n_out*n_in */
-  float alpha;          /* NN_LEAKYRELU: slope for negative inputs */
+                           0 while no sized layer (Linear) fixes them */
+  size_t w;             /* offset of the layer's parameters in params
+                           (Linear: W, then b at w + n_out*n_in) */
+  float hyper[NN_HYPER_MAX];  /* hyper-parameters, in the order of the kind's
+                                 descriptor (LeakyReLU: hyper[0] = alpha) */
 } nn_layer;
 
-#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, 0.0f }
-#define NN_ACT(kind)           { (kind), 0, 0, 0, 0.0f }
+#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, { 0.0f } }
+#define NN_ACT(kind)           { (kind), 0, 0, 0, { 0.0f } }
+
+/* --- layer kinds ----------------------------------------------------------
+** Every kind is ONE descriptor in one table (nn_engine.c); the engine, the
+** binding, the store and the SQL functions ask it instead of naming kinds.
+** Adding a parameter-free activation is adding one descriptor to the table:
+** see ARCHITECTURE.md, "Adding a layer kind". */
+
+/* A hyper-parameter: a number fixed when the layer is made. */
+typedef struct nn_hyper {
+  const char *name;     /* the JSON field and the constructor argument */
+  const char *what;     /* what messages call it ("slope") */
+  double def;           /* its value when the constructor is not given one */
+  double lo, hi;        /* valid values, bounds included */
+} nn_hyper;
+
+/* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
+** `count` panels of `nr` samples each, feature-major: panel p starts at
+** p * stride * nr, and feature i of its sample c is at [i * nr + c]. */
+typedef struct nn_panels {
+  size_t count, nr, stride;
+  const struct nn_kernel *kernel;   /* the kernel set of this pass */
+  float *part;                      /* scratch: kernel->mr * kernel->kc floats */
+} nn_panels;
+
+typedef struct nn_kind_info {
+  const char *name;     /* as the API and the arch JSON spell it: "LeakyReLU" */
+  int elementwise;      /* 1: n_out == n_in, the width of the layer before;
+                           0: sized by its own n_in and n_out ("in"/"out") */
+  /* Parameters of a layer of these sizes; NULL: none. */
+  size_t (*n_params)(size_t n_in, size_t n_out);
+  size_t n_hyper;
+  nn_hyper hyper[NN_HYPER_MAX];
+  /* One sample: y = layer(x), params the layer's own (net->params + l->w).
+  ** An element-wise kind is called with y == x (in place); NULL: y = x
+  ** (Identity), a layer that the passes and fold skip. */
+  void (*forward)(float *y /* [n_out] */, const float *x /* [n_in] */,
+                  const float *params, const float *hyper,
+                  size_t n_in, size_t n_out);
+  /* A chunk of panels: y = layer(x), each panel [n_out][nr] from [n_in][nr].
+  ** An element-wise kind is called with y == x.  NULL, for an element-wise
+  ** kind only: forward on the n*nr floats of each panel. */
+  void (*forward_batch)(float *y, const float *x, const float *params,
+                        const float *hyper, size_t n_in, size_t n_out,
+                        const nn_panels *panels);
+  /* Mini-batches, row-major, for training (NULL until it comes): from dy,
+  ** the layer's input x and output y, writes dx (unless NULL) and ADDS the
+  ** gradient of the parameters to dparams (laid out like params; NULL for a
+  ** kind without).  dx may be dy for an element-wise kind. */
+  void (*backward)(float *dx /* [rows][n_in] */, float *dparams,
+                   const float *dy /* [rows][n_out] */,
+                   const float *x /* [rows][n_in] */,
+                   const float *y /* [rows][n_out] */,
+                   const float *params, const float *hyper,
+                   size_t rows, size_t n_in, size_t n_out);
+} nn_kind_info;
+
+/* The descriptor of a kind; NULL when there is no such kind. */
+const nn_kind_info *nn_kind_info_of(nn_kind kind);
+/* One past the largest kind number: loop over 0..nn_kind_end()-1 and skip
+** the numbers nn_kind_info_of gives NULL for. */
+nn_kind nn_kind_end(void);
+/* Parameters of one laid-out layer (0 for a kind without). */
+size_t nn_layer_n_params(const nn_layer *l);
 
 typedef struct nn_net {
   size_t n_layers;
@@ -78,8 +148,8 @@ typedef struct nn_net {
   float *params;               /* [n_params] */
 } nn_net;
 
-/* Name of a kind as the Lua API spells it ("Linear", "ReLU", ...), and back
-** (NN_KIND_COUNT when the name is unknown). */
+/* Name of a kind as the Lua API spells it ("Linear", "ReLU", ...; "?" when
+** there is no such kind), and back (NN_KIND_COUNT when the name is unknown). */
 const char *nn_kind_name(nn_kind kind);
 nn_kind nn_kind_from_name(const char *name);
 

@@ -52,6 +52,26 @@ const nn_net *nn_lua_pinnet(lua_State *L, int arg);
 nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
                        size_t n, size_t n_params, int sequential);
 
+/* Join the n networks at stack indices first, first+1, ... into one new
+** network, pushed (each part's parameters copied where its layers now
+** sit).  Raises (as argument arg) when they do not fit together. */
+nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg);
+
+/* One forward pass, the one way net:forward, net:classify and store:classify
+** run a sample: the Lua array at arg read as x (raises as nn_lua_readfloats
+** does, naming it "x"), x and y in scratch (stack_buf or the work buffer:
+** see nn_lua_scratch), y = net(x).  pass says where they are. */
+typedef struct nn_lua_pass {
+  const float *x, *y;   /* [n_x], [n_y] */
+  size_t n_x, n_y;
+} nn_lua_pass;
+void nn_lua_forward(lua_State *L, const nn_net *net, int arg,
+                    float *stack_buf /* [NN_STACK_FLOATS] */, nn_lua_pass *pass);
+
+/* Push the label of pass's largest output (from the label table at labels,
+** as nn_lua_pushlabel does) and its score; returns its index. */
+size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass);
+
 /* Read the Lua array at arg into out[n] as floats.  Raises with the argument
 ** named ("x") when it is not a table, has another length than n, or holds a
 ** non-number, NaN or infinity: "bad argument #2 to 'forward' (x[3] is not a
@@ -105,6 +125,15 @@ nn_matrix *nn_lua_checkmatrix(lua_State *L, int arg);
 nn_matrix *nn_lua_tomatrix(lua_State *L, int arg);
 /* Push a new zero-filled matrix; raises when too large or out of memory. */
 nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
+
+/* Register the Network type (nn_lua_net.c) into the module table on top:
+** its metatable, also as module.Network. */
+void nn_lua_open_net(lua_State *L);
+
+/* Register the constructors of every layer kind, nn.Sequential, nn.seed and
+** the list module.kinds of the kinds' names (nn_lua_layers.c) into the
+** module table on top. */
+void nn_lua_open_layers(lua_State *L);
 
 /* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */
 void nn_lua_open_matrix(lua_State *L);

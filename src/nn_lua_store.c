@@ -597,38 +597,35 @@ static int store_classify(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
   const char *name = check_name(L, 2, "name");
-  float stack_buf[NN_STACK_FLOATS], *x, *y;
-  const nn_net *net;
+  float stack_buf[NN_STACK_FLOATS];
+  nn_lua_pass pass;
   nn_lnet *ln;
   nn_store_row row;
   uint64_t gen;
-  size_t best;
   int64_t id;
   const char *label;
-  size_t len;
+  lua_Number score;
+  size_t len, best;
   lua_settop(L, 4);
   push_log_options(L, 4);   /* labels 5, request_id 6, tags 7 */
   if (nn_store_catalog(s, &gen) != NN_STORE_OK)
     raise_store(L, ls);
   ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
-  net = ln->net;
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
-  x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs +
-              nn_work_size(net, net->n_inputs));
-  y = x + net->n_inputs;
-  nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
-  nn_forward(net, y, x, net->n_inputs, y + net->n_outputs);
-  best = nn_argmax(y, net->n_outputs);
-  row.x = x;
-  row.n_x = net->n_inputs;
-  row.y = y;
-  row.n_y = net->n_outputs;
+  nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
+  row.x = pass.x;
+  row.n_x = pass.n_x;
+  row.y = pass.y;
+  row.n_y = pass.n_y;
   row_options(L, s, &row, 6, 7, 4);
   if (nn_store_log(s, &row, &id) != NN_STORE_OK)
     raise_store(L, ls);
+  /* the score before anything allocates: a finalizer may reuse the buffer */
+  best = nn_argmax(pass.y, pass.n_y);
+  score = (lua_Number)pass.y[best];
   /* the map the log just read: in the cache, so this reads nothing */
   if (!row.labelmap_id)
     lua_pushinteger(L, (lua_Integer)best + 1);
@@ -636,7 +633,7 @@ static int store_classify(lua_State *L) {
     lua_pushlstring(L, label, len);
   else
     raise_store(L, ls);
-  lua_pushnumber(L, (lua_Number)y[best]);
+  lua_pushnumber(L, score);
   lua_pushinteger(L, (lua_Integer)id);
   return 3;
 }

@@ -57,11 +57,12 @@ static const char *const sql[S_COUNT] = {
   [S_VERSION_LATEST] = VERSION_COLUMNS "WHERE model_id = ?1 ORDER BY version DESC LIMIT 1",
   [S_VERSION_PINNED] = VERSION_COLUMNS "WHERE model_id = ?1 AND version = ?2",
   /* one row per layer; o is NULL for an element that is not an object, so
-  ** that the JSON functions never see a bare string */
+  ** that the JSON functions never see a bare string.  The sizes of a sized
+  ** kind, then o itself for S_LAYER_FIELD to read the kind's
+  ** hyper-parameters from */
   [S_LAYERS] =
   "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
-  " json_type(o, '$.out'), o ->> '$.out', json_type(o, '$.alpha'),"
-  " o ->> '$.alpha'"
+  " json_type(o, '$.out'), o ->> '$.out', o"
   " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
   "       FROM nn_version AS v, json_each(v.arch) AS e"
   "       WHERE v.version_id = ?1)"
@@ -92,7 +93,9 @@ static const char *const sql[S_COUNT] = {
   /* its labels, in one pass over the JSON (json_each parses it once) */
   [S_LABELS] =
   "SELECT e.type, e.value FROM nn_labelmap AS l, json_each(l.labels) AS e"
-  " WHERE l.labelmap_id = ?1 ORDER BY e.key"
+  " WHERE l.labelmap_id = ?1 ORDER BY e.key",
+  /* a field of one layer's object (?1) by its path (?2) */
+  [S_LAYER_FIELD] = "SELECT json_type(?1, ?2), ?1 ->> ?2"
 };
 
 #define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
@@ -217,19 +220,25 @@ static int json_arch(nn_store *s, const nn_net *net) {
   bad |= nn_buf_add(b, "[", 1);
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
     const char *type = nn_kind_name(l->kind);
+    size_t j;
     if (i)
       bad |= nn_buf_add(b, ",", 1);
     bad |= nn_buf_add(b, "{\"type\":", 8);
     bad |= nn_buf_json_string(b, type, strlen(type));
-    if (l->kind == NN_LINEAR) {
+    if (d && !d->elementwise) {
       bad |= nn_buf_add(b, ",\"in\":", 6);
       bad |= nn_buf_json_int(b, (int64_t)l->n_in);
       bad |= nn_buf_add(b, ",\"out\":", 7);
       bad |= nn_buf_json_int(b, (int64_t)l->n_out);
-    } else if (l->kind == NN_LEAKYRELU) {
-      bad |= nn_buf_add(b, ",\"alpha\":", 9);
-      bad |= nn_buf_json_float(b, l->alpha);
+    }
+    for (j = 0; d && j < d->n_hyper; j++) {
+      const char *name = d->hyper[j].name;
+      bad |= nn_buf_add(b, ",", 1);
+      bad |= nn_buf_json_string(b, name, strlen(name));
+      bad |= nn_buf_add(b, ":", 1);
+      bad |= nn_buf_json_float(b, l->hyper[j]);
     }
     bad |= nn_buf_add(b, "}", 1);
   }
@@ -838,6 +847,35 @@ static int width(sqlite3_stmt *st, int col, size_t *out) {
   return 1;
 }
 
+/* Hyper-parameter h of the layer object at column 6 of S_LAYERS into *out,
+** *ok set to whether it is there, a number and in its range.  Returns the
+** status of reading it. */
+static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
+                       float *out, int *ok) {
+  char path[64];
+  sqlite3_stmt *st;
+  const char *type;
+  float f;
+  int rc, row;
+  *ok = 0;
+  if ((rc = USE(s, S_LAYER_FIELD, &st)) != NN_STORE_OK)
+    return rc;
+  snprintf(path, sizeof path, "$.\"%s\"", h->name);
+  sqlite3_bind_value(st, 1, sqlite3_column_value(layers, 6));
+  sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+    type = (const char *)sqlite3_column_text(st, 0);
+    f = (float)sqlite3_column_double(st, 1);
+    if (type && (strcmp(type, "real") == 0 || strcmp(type, "integer") == 0) &&
+        f >= h->lo && f <= h->hi) {
+      *out = f;
+      *ok = 1;
+    }
+  }
+  nn_st_done(st);
+  return rc;
+}
+
 /* One layer of S_LAYERS into *l, or INVALID naming it (1-based i). */
 static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
                       size_t i, nn_layer *l) {
@@ -845,33 +883,29 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
   int kind_is_text = sqlite3_column_type(st, 1) == SQLITE_TEXT;
   const char *type = (const char *)sqlite3_column_text(st, 0);
   const char *kind = (const char *)sqlite3_column_text(st, 1);
-  const char *alpha_type = (const char *)sqlite3_column_text(st, 6);
-  double alpha;
+  const nn_kind_info *d;
+  size_t j;
   memset(l, 0, sizeof *l);
   if (!type || strcmp(type, "object") != 0)
     return nn_st_invalid(s, v, "layer %zu is not a JSON object", i);
   if (!kind_is_text)
     return nn_st_invalid(s, v, "layer %zu has no type", i);
   l->kind = nn_kind_from_name(kind);
-  switch (l->kind) {
-  case NN_KIND_COUNT:
+  if ((d = nn_kind_info_of(l->kind)) == NULL)
     return nn_st_invalid(s, v, "layer %zu has unknown type '%.40s'", i, kind);
-  case NN_LINEAR:
+  if (!d->elementwise) {
     if (!width(st, 3, &l->n_in))
-      return nn_st_invalid(s, v, "layer %zu (Linear) has no valid 'in'", i);
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'in'", i, d->name);
     if (!width(st, 5, &l->n_out))
-      return nn_st_invalid(s, v, "layer %zu (Linear) has no valid 'out'", i);
-    break;
-  case NN_LEAKYRELU:
-    alpha = sqlite3_column_double(st, 7);
-    if (!alpha_type || (strcmp(alpha_type, "real") != 0 &&
-                        strcmp(alpha_type, "integer") != 0) ||
-        !isfinite((float)alpha))
-      return nn_st_invalid(s, v, "layer %zu (LeakyReLU) has no valid 'alpha'", i);
-    l->alpha = (float)alpha;
-    break;
-  default:
-    break;
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'out'", i, d->name);
+  }
+  for (j = 0; j < d->n_hyper; j++) {
+    int ok, rc = hyper_field(s, st, &d->hyper[j], &l->hyper[j], &ok);
+    if (rc != NN_STORE_OK)
+      return rc;
+    if (!ok)
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
+                           d->hyper[j].name);
   }
   return NN_STORE_OK;
 }
@@ -903,7 +937,7 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
   if (nn_layout(layers, n, &n_params, err) != NN_OK)
     return nn_st_invalid(s, v, "%s", err);
   for (i = 0; i < n; i++)
-    if (layers[i].kind == NN_LINEAR) {
+    if (!nn_kind_info_of(layers[i].kind)->elementwise) {
       if (!n_in)
         n_in = layers[i].n_in;
       n_out = layers[i].n_out;

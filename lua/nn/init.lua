@@ -10,13 +10,7 @@ local core = require "nn.core"
 local nn = {
   _VERSION = "nn " .. core._VERSION,
   -- modules: each returns a one-module network, as in Torch
-  Linear = core.Linear,
-  ReLU = core.ReLU,
-  LeakyReLU = core.LeakyReLU,
-  Sigmoid = core.Sigmoid,
-  Tanh = core.Tanh,
-  SoftMax = core.SoftMax,
-  Identity = core.Identity,
+  -- (every kind of layer, from the engine's table: see the loop below)
   Sequential = core.Sequential,
   -- a batch of samples, one per row, float32
   Matrix = core.Matrix,
@@ -27,5 +21,8 @@ local nn = {
   -- persistence
   open = core.open,
 }
+
+-- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
+for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
 
 return nn

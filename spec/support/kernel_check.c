@@ -44,7 +44,7 @@ static void reference(const nn_net *net, double *y /* [n_outputs] */,
         break;
       }
       case NN_RELU:      for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : 0; break;
-      case NN_LEAKYRELU: for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : l->alpha * a[k]; break;
+      case NN_LEAKYRELU: for (k = 0; k < n; k++) a[k] = a[k] > 0 ? a[k] : l->hyper[0] * a[k]; break;
       case NN_SIGMOID:   for (k = 0; k < n; k++) a[k] = 1 / (1 + exp(-a[k])); break;
       case NN_TANH:      for (k = 0; k < n; k++) a[k] = tanh(a[k]); break;
       case NN_SOFTMAX: {
@@ -175,7 +175,7 @@ int main(void) {
   test_net nets[5];
   size_t i, s;
   const char *best;
-  odd[3].alpha = 0.1f;
+  odd[3].hyper[0] = 0.1f;
   nets[0] = make("seed", seed, 4, seed_params, 0.0f, 255.0f, 1);
   nets[1] = make("784-256-128-10", mnist, 6, NULL, 0.0f, 1.0f, 2);
   nets[2] = make("64-64-64-8", deep, 6, NULL, -1.0f, 1.0f, 3);

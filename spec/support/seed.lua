@@ -29,4 +29,12 @@ function seed.network(nn, labels)
   return built
 end
 
+--- A store at path (":memory:" when nil) holding the seed's labelled
+-- network as model 'leaf_flower', saved `versions` times (once when nil).
+function seed.store(nn, path, versions)
+  local store = assert(nn.open(path or ":memory:"))
+  for _ = 1, versions or 1 do store:save("leaf_flower", seed.network(nn, seed.labels)) end
+  return store
+end
+
 return seed

@@ -1,0 +1,108 @@
+-- Layer kinds are one table in the engine (src/nn_engine.c): a kind added
+-- as one descriptor, and nothing else in C, has its Lua constructor, its
+-- name in tostring, its place in the layout, forward passes for a sample
+-- and a batch, and a round trip through the store's arch JSON.  The spec
+-- builds its own copy of the module with two kinds only that build has
+-- (spec/support/extra_kinds.h): Square, y = x * x, and Scale(factor),
+-- y = factor * x, and runs a child Lua on it.  The numbers are worked by
+-- hand below.
+
+local nn = require "nn"
+local c = require "spec.support.c"
+local proc = require "spec.support.proc"
+local remove_db = require("spec.support.db").remove
+
+--- Build the module with the extra kinds into dir/nn/core.so.
+local function build_module(dir)
+  os.execute("mkdir -p " .. dir .. "/nn")
+  local lua_cflags = proc.run("pkg-config --cflags lua5.4"):gsub("\n", "")
+  local sources = proc.run("ls src/*.c"):gsub("\n", " ") .. " build/nn_schema.c"
+  proc.run(("%s -std=c99 -Wall -Wextra -pedantic -Werror -Wno-overlength-strings -O1"
+    .. " -fPIC -shared -Isrc -Ibuild -Ispec/support %s"
+    .. [[ -DNN_EXTRA_KINDS='"extra_kinds.h"' %s -o %s/nn/core.so -lsqlite3 -lm]])
+    :format(c.CC, lua_cflags, sources, dir))
+end
+
+-- Linear(2 -> 2) with W = [[1, 2], [-1, 1]], b = [0.5, 0], then Square,
+-- Scale(3), Linear(2 -> 1) with W = [[1, -1]], b = [0.25], then Scale():
+-- x = (1, -3) -> (-4.5, -4) -> (20.25, 16) -> (60.75, 48) -> 13 -> 26.
+-- x = (0, 1)  -> (2.5, 1)   -> (6.25, 1)   -> (18.75, 3)  -> 16 -> 32.
+local CHILD = [=[
+local nn = require "nn"
+local db = arg[1]
+local net = nn.Sequential{ nn.Linear(2, 2), nn.Square(), nn.Scale(3),
+                           nn.Linear(2, 1), nn.Scale() }
+net:set_weights(1, { { 1, 2 }, { -1, 1 } }, { 0.5, 0 })
+net:set_weights(4, { { 1, -1 } }, { 0.25 })
+print("tostring " .. tostring(net):gsub("\n", "|"))
+print("n_params " .. net:n_params())
+print("forward " .. net:forward{ 1, -3 }[1])
+local Y = net:forward(nn.Matrix{ { 1, -3 }, { 0, 1 } })
+print("batch " .. Y:get(1, 1) .. " " .. Y:get(2, 1))
+print("trace " .. table.concat(net:trace{ 1, -3 }[2].values, " "))
+print("error " .. select(2, pcall(nn.Scale, 5)))
+local store = assert(nn.open(db))
+store:save("square", net)
+for row in store:rows("SELECT arch FROM nn_version") do print("arch " .. row.arch) end
+local back = store:load("square")
+print("loaded " .. tostring(back):gsub("\n", "|"))
+print("loaded_forward " .. back:forward{ 0, 1 }[1])
+store:close()
+]=]
+
+describe("a layer kind added as one descriptor", function()
+  local dir, db, script, out
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    build_module(dir)
+    db = os.tmpname()
+    script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(CHILD)
+    f:close()
+    out = {}
+    local text = proc.run(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' %s %s %s")
+      :format(dir, proc.LUA, script, db))
+    for key, value in text:gmatch("(%S+) ([^\n]*)\n") do out[key] = value end
+  end)
+  teardown(function()
+    os.execute("rm -rf " .. dir)
+    os.remove(script)
+    remove_db(db)
+  end)
+
+  it("exists in that build only", function()
+    assert.is_nil(nn.Square)
+    assert.is_nil(nn.Scale)
+  end)
+
+  it("has its constructor, its name and its hyper-parameter in tostring", function()
+    assert.equal("nn.Sequential {|  [input -> (1) -> (2) -> (3) -> (4) -> (5) -> output]|"
+      .. "  (1): nn.Linear(2 -> 2)|  (2): nn.Square|  (3): nn.Scale(3)|"
+      .. "  (4): nn.Linear(2 -> 1)|  (5): nn.Scale(2)|}", out.tostring)
+  end)
+
+  it("takes no parameters and keeps the width in the layout", function()
+    assert.equal("9", out.n_params)
+    -- module 2, Square, gives two numbers: the width it was given
+    assert.equal("20.25 16.0", out.trace)
+  end)
+
+  it("runs forward for one sample and for a batch", function()
+    assert.equal("26.0", out.forward)
+    assert.equal("26.0 32.0", out.batch)
+  end)
+
+  it("checks its hyper-parameter against the range its descriptor gives", function()
+    assert.equal("bad argument #1 to 'nn.Scale' (factor must be between 0.5 and 4.0)", out.error)
+  end)
+
+  it("round-trips through the store's arch JSON by its name and fields", function()
+    assert.equal('[{"type":"Linear","in":2,"out":2},{"type":"Square"},'
+      .. '{"type":"Scale","factor":3},{"type":"Linear","in":2,"out":1},'
+      .. '{"type":"Scale","factor":2}]', out.arch)
+    assert.equal(out.tostring, out.loaded)
+    assert.equal("32.0", out.loaded_forward)
+  end)
+end)
