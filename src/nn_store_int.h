@@ -1,16 +1,18 @@
 /*
 ** nn_store_int.h: what the store's files share and nobody else sees.
 **
-** The store is four files over one nn_store: nn_store.c (statements,
+** The store is five files over one nn_store: nn_store.c (statements,
 ** transactions, errors, opening and migrating), nn_store_version.c
-** (versions and label maps), nn_store_log.c (the prediction log) and
-** nn_store_catalog.c (has anything been added?).  Each prepares its own
+** (saving and loading versions), nn_store_labels.c (label maps and their
+** cache), nn_store_log.c (the prediction log) and nn_store_catalog.c (has
+** anything been added?).  Each prepares its own
 ** statements into s->stmt, in slots numbered here so that none collide.
 ** Nothing in this header is part of the interface in nn_store.h.
 */
 #ifndef NN_STORE_INT_H
 #define NN_STORE_INT_H
 
+#include "nn_sha256.h"
 #include "nn_store.h"
 
 /* Slots of s->stmt, grouped by the file that holds their SQL text. */
@@ -19,9 +21,10 @@ enum {
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   /* nn_store_version.c */
   S_MODEL_ID, S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
+  S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS, S_LAYER_FIELD,
+  /* nn_store_labels.c */
   S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
-  S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS,
-  S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS, S_LAYER_FIELD,
+  S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS,
   /* nn_store_catalog.c */
   S_DATA_VERSION, S_CATALOG,
   /* nn_store_log.c */
@@ -62,6 +65,19 @@ void nn_st_rollback(nn_store *s);
 
 /* Unix time in milliseconds from the VFS's clock. */
 int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
+
+/* Shared by versions and label maps (nn_store_version.c, nn_store_labels.c):
+** a model's id (NOTFOUND when there is none); labels as JSON into b; inside
+** a transaction, the labels in s->text (JSON) as map's latest row; a label
+** map's digest. */
+int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
+int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] */,
+                      size_t n);
+int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
+                       int64_t *labelmap_id);
+void nn_st_sha256_int(nn_sha256 *h, int64_t v);   /* v in decimal and a newline */
+void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
+                           size_t name_len, const char *labels, size_t labels_len);
 
 /* Forget every label map the cache holds that nobody pinned. */
 void nn_st_labels_forget(nn_store *s);
