@@ -15,22 +15,8 @@ local exec, all, value, remove_db = db.exec, db.all, db.value, db.remove
 
 local APPLICATION_ID = 0x6E6E4442
 
---- Run sh code; its standard output.
-local function sh(cmd)
-  local p = io.popen(cmd)
-  local out = p:read("a")
-  assert(p:close(), cmd .. " failed")
-  return out
-end
-
-local function schema_count()
-  local n, p = 0, io.popen("ls schema")
-  for name in p:lines() do
-    if name:match("^%d+_.*%.sql$") then n = n + 1 end
-  end
-  p:close()
-  return n
-end
+local sh = require("spec.support.proc").run
+local schema_count = db.schema_count
 
 --- Change the store's rows with the triggers and checks out of the way, as
 -- a hand in the sqlite3 shell might.
@@ -130,28 +116,21 @@ describe("digests", function()
     local CHANGED = "model 'leaf_flower' label map 'default': its labels disagree with its"
       .. " digest (changed outside nn?)"
 
-    it("with a label more", function()
-      tamper(store, [[UPDATE nn_labelmap SET labels = '["leaf","flower","tree"]'
-                      WHERE name = 'default']])
-      refused(CHANGED)
-    end)
-
-    it("that is no longer an array", function()
-      tamper(store, [[UPDATE nn_labelmap SET labels = '{"1":"leaf"}' WHERE name = 'default']])
-      refused(CHANGED)
-    end)
-
-    it("with its labels swapped", function()
-      tamper(store, [[UPDATE nn_labelmap SET labels = '["flower","leaf"]'
-                      WHERE name = 'default']])
-      refused(CHANGED)
-    end)
-
-    it("moved to another name", function()
-      tamper(store, [[UPDATE nn_labelmap SET name = 'default' WHERE name = 'weather']])
-      refused("model 'leaf_flower' label map 'default': its labels disagree with its digest"
-              .. " (changed outside nn?)")
-    end)
+    for what, sql in pairs{
+      ["with a label more"] = [[UPDATE nn_labelmap SET labels = '["leaf","flower","tree"]'
+                                WHERE name = 'default']],
+      ["that is no longer an array"] = [[UPDATE nn_labelmap SET labels = '{"1":"leaf"}'
+                                         WHERE name = 'default']],
+      ["with its labels swapped"] = [[UPDATE nn_labelmap SET labels = '["flower","leaf"]'
+                                      WHERE name = 'default']],
+      ["moved to another name"] = [[UPDATE nn_labelmap SET name = 'default'
+                                    WHERE name = 'weather']],
+    } do
+      it(what, function()
+        tamper(store, sql)
+        refused(CHANGED)
+      end)
+    end
   end)
 
   describe("do not make a map that save would refuse readable", function()
@@ -209,17 +188,15 @@ describe("digests", function()
   end)
 end)
 
-describe("stored sizes", function()
+describe("nn.open and load say what they mean", function()
   local path
-  before_each(function()
-    path = os.tmpname()
-    local store = assert(nn.open(path))
-    store:save("leaf_flower", seed.network(nn, seed.labels))
-    store:close()
-  end)
+  before_each(function() path = os.tmpname() end)
   after_each(function() remove_db(path) end)
 
-  it("are refused when they are not integers, even without STRICT", function()
+  it("stored sizes are refused when they are not integers, even without STRICT", function()
+    local setup = assert(nn.open(path))
+    setup:save("leaf_flower", seed.network(nn, seed.labels))
+    setup:close()
     -- regression: with STRICT removed by hand, n_inputs = 4.5 was read as 4
     sh("sqlite3 " .. path .. [[ "PRAGMA writable_schema = ON;
       UPDATE sqlite_schema SET sql = replace(sql, ') STRICT', ')') WHERE name = 'nn_version'"]])
@@ -231,14 +208,8 @@ describe("stored sizes", function()
                      "model 'leaf_flower' version 1: n_inputs is 4.5 (real), not an integer")
     store:close()
   end)
-end)
 
-describe("nn.open", function()
-  local path
-  before_each(function() path = os.tmpname() end)
-  after_each(function() remove_db(path) end)
-
-  it("says a negative schema version is not nn's, rather than newer", function()
+  it("a negative schema version is not nn's, rather than newer", function()
     local store = assert(nn.open(path))
     exec(store, "PRAGMA user_version = -1")
     store:close()
@@ -249,7 +220,7 @@ describe("nn.open", function()
     assert.equal("schema", code)
   end)
 
-  it("migrates a file of schema 1, its digests computed once", function()
+  it("a file of schema 1 is migrated, its digests computed once", function()
     -- a schema 1 file written without nn: 001_init.sql and the seed's version
     local weights = {}
     for _, row in ipairs(seed.W1) do for _, v in ipairs(row) do weights[#weights + 1] = v end end

@@ -157,19 +157,15 @@ describe("text the store keeps", function()
   end)
 end)
 
-describe("nn.open on a foreign WAL database whose writer died before a checkpoint", function()
+describe("a file nn did not write as it is", function()
   local path
   before_each(function() path = os.tmpname() end)
   after_each(function() remove_db(path) end)
 
-  local function sha(file)
-    local p = assert(io.popen("sha256sum " .. file .. " 2>/dev/null"))
-    local out = p:read("a")
-    p:close()
-    return out:match("^(%x+)")
-  end
+  local sha = require("spec.support.digest").file
 
-  it("leaves the file, its -wal and its -shm byte for byte as they were", function()
+  it("a foreign WAL database whose writer died before a checkpoint is left byte for byte as"
+     .. " it was, its -wal and -shm included", function()
     -- the sqlite3 shell commits into its WAL, then kills itself
     local p = assert(io.popen("exec sqlite3 " .. path .. " >/dev/null 2>&1", "w"))
     p:write("PRAGMA journal_mode = WAL;\n",
@@ -187,14 +183,8 @@ describe("nn.open on a foreign WAL database whose writer died before a checkpoin
     assert.equal("foreign", code)
     assert.same(before, { sha(path), sha(path .. "-wal"), sha(path .. "-shm") })
   end)
-end)
 
-describe("a damaged file", function()
-  local path
-  before_each(function() path = os.tmpname() end)
-  after_each(function() remove_db(path) end)
-
-  it("with a label map whose bytes changed on disk makes load and classify raise", function()
+  it("a damaged file with a label map whose bytes changed on disk makes load and classify raise", function()
     -- regression: a map that no longer fit its version was skipped, and
     -- classify logged the index
     local store = assert(nn.open(path))
@@ -216,7 +206,7 @@ describe("a damaged file", function()
     store:close()
   end)
 
-  it("makes load and classify raise, and nothing is logged after it", function()
+  it("a damaged file makes load and classify raise, and nothing is logged after it", function()
     -- labels long enough to live on overflow pages, one of which is zeroed
     local store = assert(nn.open(path))
     local labels = { ("l"):rep(6000), ("f"):rep(6000) }

@@ -23,15 +23,7 @@ local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 -- softmax(0.8, 0.2), the seed's outputs before softmax, in double precision
 local SOFTMAX_LEAF = 1 / (1 + math.exp(-0.6))
 
---- The number of schema/NNN_name.sql files: the user_version nn.open sets.
-local function schema_count()
-  local n, p = 0, io.popen("ls schema")
-  for name in p:lines() do
-    if name:match("^%d+_.*%.sql$") then n = n + 1 end
-  end
-  p:close()
-  return n
-end
+local schema_count = db.schema_count
 
 local function tmpdb()
   return os.tmpname()   -- an empty file: SQLite takes it as a new database

@@ -3,17 +3,24 @@
 
 local digest = {}
 
---- SHA-256 of s as 64 lowercase hex digits, by sha256sum.
+--- SHA-256 of the file at path as 64 lowercase hex digits, by sha256sum;
+-- nil when there is no such file.
+function digest.file(path)
+  local p = assert(io.popen("sha256sum " .. path .. " 2>/dev/null"))
+  local out = p:read("a")
+  p:close()
+  return out:match("^(%x+)")
+end
+
+--- SHA-256 of s.
 function digest.sha256(s)
   local path = os.tmpname()
   local f = assert(io.open(path, "wb"))
   f:write(s)
   f:close()
-  local p = assert(io.popen("sha256sum " .. path))
-  local out = p:read("a")
-  p:close()
+  local hex = digest.file(path)
   os.remove(path)
-  return (assert(out:match("^(%x+)"), "sha256sum: " .. out))
+  return (assert(hex, "sha256sum failed"))
 end
 
 --- The digest of an nn_version row (a table of its columns).
