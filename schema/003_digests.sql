@@ -8,8 +8,9 @@
 -- signature: whoever rewrites a row and its digest together is not caught.
 --
 -- The rows written before this migration get their digests here, once, inside the
--- migration's transaction, through nn_version_digest() and nn_labelmap_digest(),
--- which nn.open registers on its connection only while it migrates.
+-- migration's transaction, through nn_version_digest() and nn_labelmap_digest(): C
+-- functions nn.open registers on its connection while it migrates (they are among
+-- the SQL functions too, for tools that write rows in SQL).
 --
 --   SELECT m.name, v.version, v.digest FROM nn_version AS v JOIN nn_model AS m
 --   USING (model_id);
