@@ -2,7 +2,7 @@
 ** nn_lua.c: the Lua module nn.core: luaopen_nn_core gathers the parts of
 ** the binding into one module table, and nn.kernel chooses the kernels.
 **
-** The parts: nn_lua_util.c (what they all share), nn_lua_net.c (the
+** The parts: nn_lua_values.c (what they all share), nn_lua_net.c (the
 ** Network type), nn_lua_layers.c (the constructors), nn_lua_matrix.c,
 ** nn_lua_store.c.  lua/nn/init.lua is the front module over this one.
 */

@@ -1,5 +1,5 @@
 /*
-** nn_lua_util.c: what every part of the Lua binding shares: Lua arrays to
+** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
 ** float arrays and back with every value checked, label tables, the name of
 ** a value's type for messages, and the per-state scratch buffer.
 **
