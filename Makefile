@@ -1,19 +1,42 @@
-# nn: a Lua 5.4 module written in C.
+# nn: a Lua module written in C, for Lua 5.4 first, and 5.1, 5.2, 5.3, LuaJIT.
 #
 #   make              build build/nn/core.so and the SQLite extension build/nn0.so
-#   make test         install what is missing, build, run every spec
+#   make LUA=luajit   the same for another Lua (lua5.1 ... lua5.4, luajit), into
+#                     its own directory: build-luajit/nn/core.so
+#   make test         install what is missing, build, run every spec (on Lua 5.4;
+#                     make test LUA=lua5.1 runs them on 5.1)
+#   make test-all     make test on every Lua: 5.4, 5.3, 5.2, 5.1 and LuaJIT
 #   make memcheck     the same, the specs running under valgrind
+#   make check-arm    the engine's C checks built for aarch64, run under qemu
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
-#   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite
-#   make install      install the module, its Lua part, its C header, nn0.so
-#   make uninstall    remove what install put
+#   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
+#   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
+#                     on LuaJIT beside plain LuaJIT code
+#   make install      install the module, its Lua part, nn0.so, and for C and C++
+#                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
+#   make uninstall    remove exactly what install put
+#   make train-demo   train on Fashion-MNIST to 87% test accuracy in five epochs
 #   make clean        remove build/ and demo.db*
 #
 # Every tool and path can be overridden: make PREFIX=/usr DESTDIR=/tmp/pkg install
+# Without root: make install PREFIX=$$HOME/.local
 
 # --- tools --------------------------------------------------------------------
 
+# The Lua to build for, by its interpreter's Debian name: lua5.1, lua5.2,
+# lua5.3, lua5.4 (the default) or luajit.  Each has its own build directory
+# and its own -dev package; the binding's source is the same for all (the
+# differences are in src/nn_lua_compat.h).
 LUA        ?= lua5.4
+LUAS       ?= lua5.4 lua5.3 lua5.2 lua5.1 luajit
+LUA_NAME   ?= $(notdir $(LUA))
+# Its pkg-config name, and the version its module paths are named after.
+LUA_PC      ?= $(LUA_NAME)
+LUA_VERSION ?= $(if $(filter luajit,$(LUA_NAME)),5.1,$(patsubst lua%,%,$(LUA_NAME)))
+# Its Debian packages: the interpreter and the headers (5.1's are -0-dev).
+LUA_DEPS    ?= $(or $(LUA_DEPS_$(LUA_NAME)),$(LUA_NAME) lib$(LUA_NAME)-dev)
+LUA_DEPS_lua5.1 = lua5.1 liblua5.1-0-dev
+LUA_DEPS_luajit = luajit libluajit-5.1-dev
 # busted's script starts with "#!/usr/bin/env lua", which may be another Lua:
 # it is always run as "$(LUA) $(BUSTED)".
 BUSTED     ?= $(or $(shell command -v busted 2>/dev/null),busted)
@@ -22,21 +45,23 @@ SQLITE3    ?= sqlite3
 VALGRIND   ?= valgrind
 INSTALL    ?= install
 CC         ?= cc
+AR         ?= ar
 
 # --- flags --------------------------------------------------------------------
 
 CFLAGS     ?= -std=c99 -Wall -Wextra -pedantic -O2 -g
 CPPFLAGS   ?=
 LDFLAGS    ?=
-# SQLite and libm only: the Lua API comes from the interpreter that loads the
-# module, so liblua must never be linked in (two Lua runtimes in one process).
-LIBS       ?= -lsqlite3 -lm
+# SQLite, zlib (the data readers take .gz files) and libm: the Lua API comes
+# from the interpreter that loads the module, so liblua must never be linked
+# in (two Lua runtimes in one process).
+LIBS       ?= -lsqlite3 -lz -lm
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
 EXT_LIBS   ?= -lm
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
-LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
+LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
 
 VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
                   --errors-for-leak-kinds=definite --show-leak-kinds=definite
@@ -54,46 +79,98 @@ EXT_CFLAGS  = -fPIC -MMD -MP -Isrc -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility
 PREFIX       ?= /usr/local
 DESTDIR      ?=
 INCLUDEDIR   ?= $(PREFIX)/include
-INSTALL_CMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_CMOD lua5.4 2>/dev/null),$(PREFIX)/lib/lua/5.4)
-INSTALL_LMOD ?= $(or $(shell $(PKG_CONFIG) --variable=INSTALL_LMOD lua5.4 2>/dev/null),$(PREFIX)/share/lua/5.4)
-# nn0.so, the SQLite extension: ".load /usr/local/lib/nn0" in the shell
+# The Lua module paths follow PREFIX: /usr/local/lib/lua/5.4 and
+# /usr/local/share/lua/5.4 are on the default search paths of Debian's Lua,
+# and so are the /usr ones; with PREFIX=$$HOME/.local, add them to LUA_PATH
+# and LUA_CPATH (make env prints them for the clone).
+INSTALL_CMOD ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+INSTALL_LMOD ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+# nn0.so, the SQLite extension (".load /usr/local/lib/nn0" in the shell), and
+# libnn.a with its pkg-config file
 LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# nn, the command
+BINDIR       ?= $(PREFIX)/bin
 
 # Debian packages, installed by .ci/deps when missing.
-DEPS          ?= lua5.4 liblua5.4-dev libsqlite3-dev sqlite3 lua-busted pkgconf
+# g++ compiles the C++ host of spec/host_spec.lua; luarocks builds the rock;
+# xmllint, rsvg-convert and zlib check the pictures (spec/svg_spec.lua).
+DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
+                 libxml2-utils librsvg2-bin zlib1g-dev
 MEMCHECK_DEPS ?= $(DEPS) valgrind
+# make train-demo's data, and where the Debian package puts it.
+DEMO_DEPS     ?= dataset-fashion-mnist
+FASHION_MNIST ?= /usr/share/datasets/fashion-mnist
+# FANN's benchmark sets (libfann-doc), for the RPROP rows of make bench.
+FANN_SETS     ?= /usr/share/doc/libfann-dev/examples/datasets
 # Only make bench needs these: the reference programs it measures nn against.
-BENCH_DEPS    ?= libfann-dev libopenblas-dev
+BENCH_DEPS    ?= libfann-dev libfann-doc libopenblas-dev luajit libluajit-5.1-dev \
+                 dataset-fashion-mnist python3-torch
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
 # --- sources ------------------------------------------------------------------
 
-# Fixed, not a variable to override: .busted looks for the module here.
-BUILD  := build
+# One per Lua, not a variable to override: build/ for Lua 5.4 (where .busted
+# looks), build-lua5.1/ and so on for the others (make test tells busted).
+# The rock builds under BUILD_ROOT=build-rock, apart from these.
+BUILD_ROOT ?= build
+BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
 SRCS   := $(sort $(wildcard src/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
+VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/nn_engine.h)
 # The engine: all a C host needs to run a network (see src/nn_engine.h).
-ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
+ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c \
+               src/nn_train.c src/nn_train_kinds.c
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
-EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_json.c src/nn_sha256.c $(wildcard src/nn_store*.c) \
+# The store's core (nn_store_int.h's files): not its training runs or data
+# readers (nn_store_train.c, nn_store_data.c), which the extension never calls.
+STORE_SRCS := src/nn_store.c src/nn_store_version.c src/nn_store_labels.c \
+              src/nn_store_log.c src/nn_store_catalog.c
+EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_json.c src/nn_sha256.c $(STORE_SRCS) \
             src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
+# For C and C++ hosts that embed Lua: the module's objects, engine, store,
+# binding and SQL functions, in a static library (nn.h), built against the
+# Lua of this build directory.
+LIBRARY := $(BUILD)/libnn.a
+# The headers a host includes, installed under $(INCLUDEDIR)/nn.
+PUBLIC_HEADERS := src/nn.h src/nn_engine.h
+# nn, the command (lua/nn/cli.lua), runnable from the clone
+COMMAND := $(BUILD)/bin/nn
+# The Lua part of the module: nn (init.lua), nn.svg, nn.cli, ...
+LUA_SRCS := $(sort $(wildcard lua/nn/*.lua))
+# Every file make install writes, which make uninstall removes.
+INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%) \
+            $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
+            $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
 
-.PHONY: all deps deps-memcheck deps-bench test memcheck demo bench install uninstall \
+.PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
         clean FORCE
 
-all: $(MODULE) $(EXTENSION)
+all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
+
+# The Lua module alone (the rock builds and installs only this).
+module: $(MODULE)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
 	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(EXTENSION): $(EXT_OBJS)
 	$(CC) -shared $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+
+$(LIBRARY): $(OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+# nn.pc, written by make install where it goes (it holds the install paths).
+PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
+  'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -109,7 +186,16 @@ $(BUILD)/nn_schema.o: $(BUILD)/nn_schema.c Makefile
 $(BUILD)/ext/nn_schema.o: $(BUILD)/nn_schema.c Makefile | $(BUILD)/ext
 	$(CC) $(EXT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
-$(BUILD) $(BUILD)/nn $(BUILD)/ext:
+# The command, from the clone: a Lua script that finds the module here.
+$(COMMAND): Makefile | $(BUILD)/bin
+	@printf '%s\n' '#!/usr/bin/env $(LUA)' \
+	  '-- nn, the command, run from the clone: generated by make' \
+	  'package.path = "$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;" .. package.path' \
+	  'package.cpath = "$(CURDIR)/$(BUILD)/?.so;" .. package.cpath' \
+	  'os.exit(require("nn.cli").main(arg))' > $@
+	@chmod +x $@
+
+$(BUILD) $(BUILD)/nn $(BUILD)/ext $(BUILD)/bin:
 	mkdir -p $@
 
 -include $(OBJS:.o=.d) $(EXT_OBJS:.o=.d)
@@ -160,13 +246,20 @@ BLAS_LIBS     ?= $(or $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null),-lopenb
 SQLITE_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS   ?= $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3) -lm
 
-BENCH_REFS := $(BUILD)/bench/ref_fann $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_sqlite
+BENCH_REFS := $(BUILD)/bench/ref_fann $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_sqlite \
+              $(BUILD)/bench/ref_train_blas $(BUILD)/bench/ref_train_fann
 
 $(BUILD)/bench/ref_fann: spec/bench/ref_fann.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(FANN_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(FANN_LIBS)
 
 $(BUILD)/bench/ref_blas: spec/bench/ref_blas.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(BLAS_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(BUILD)/bench/ref_train_blas: spec/bench/ref_train_blas.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(BLAS_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(BLAS_LIBS)
+
+$(BUILD)/bench/ref_train_fann: spec/bench/ref_train_fann.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(FANN_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(FANN_LIBS)
 
 $(BUILD)/bench/ref_sqlite: spec/bench/ref_sqlite.c spec/bench/ref_common.h Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(SQLITE_CFLAGS) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(SQLITE_LIBS)
@@ -188,7 +281,7 @@ deps-bench: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -200,18 +293,30 @@ endif
 # Spec paths, module paths and the output handler are in .busted. The last
 # line printed is the handler's "N passed, M failed"; busted exits non-zero
 # when anything failed or errored.
+# The specs learn which Lua runs them (for the child processes they start)
+# and where its build is from LUA and NN_BUILD.
+SPEC_ENV = LUA='$(LUA)' NN_BUILD='$(BUILD)'
 test: deps all
-	$(LUA) $(BUSTED)
+	$(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
+
+# Every Lua in turn, each in its own build directory; fails when any failed.
+test-all:
+	@st=0; for l in $(LUAS); do \
+	  echo "== make test LUA=$$l"; \
+	  $(MAKE) --no-print-directory test LUA=$$l || st=1; \
+	done; exit $$st
 
 # valgrind's -q keeps the summary line last when nothing is wrong; any error
 # or definite leak makes it exit 1. Child processes are not traced.
 memcheck: deps-memcheck all
-	$(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED)
+	$(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 demo: deps all
 	rm -f demo.db*
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
 	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
+	@echo
+	@echo "The seed's figure: demo-network.svg (the README shows it as examples/demo-network.svg)"
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
@@ -227,23 +332,66 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	$(LUA_ENV) $(LUA) spec/bench/run.lua
 	@echo
 	$(BUILD)/bench/engine
+	@echo
+	$(MAKE) --no-print-directory LUA=luajit module
+	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' luajit spec/bench/luajit.lua
+	@echo
+	$(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST) $(FANN_SETS)
+
+# Fashion-MNIST to 87% test accuracy or more in five epochs, from the Debian
+# package's files (installed when missing).
+train-demo: deps all
+	@bash .ci/deps $(DEMO_DEPS)
+	$(LUA_ENV) $(LUA) examples/train_fashion.lua $(FASHION_MNIST)
+
+# --- ARM ----------------------------------------------------------------------
+
+# The engine built by an aarch64 cross compiler and its C checks run under
+# qemu (spec/engine_spec.lua: the engine from C, the host example, every
+# kernel set against a double-precision loop).  Correctness only: qemu says
+# nothing about speed.
+ARM_CC   ?= aarch64-linux-gnu-gcc
+ARM_RUN  ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+ARM_DEPS ?= gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+
+check-arm: deps all
+	@bash .ci/deps $(ARM_DEPS)
+	CC='$(ARM_CC)' NN_RUN='$(ARM_RUN)' $(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so' \
+	  spec/engine_spec.lua
+
+# Paths for running your own script with nn from this clone, for the Lua of
+# LUA:   eval "$(make -s env)"   then   lua5.4 my_script.lua
+env:
+	@echo "export LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'"
+	@echo "export LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;'"
 
 # --- installing ---------------------------------------------------------------
 
+# Writes nothing into the build directory, so a user who may not write
+# there installs a build made by another.
 install: all
-	$(INSTALL) -d $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \
-	  $(DESTDIR)$(INCLUDEDIR)/nn $(DESTDIR)$(LIBDIR)
+	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR),$(INSTALLED))))
 	$(INSTALL) -m 644 $(MODULE) $(DESTDIR)$(INSTALL_CMOD)/nn/core.so
+	$(INSTALL) -m 644 $(LUA_SRCS) $(DESTDIR)$(INSTALL_LMOD)/nn/
 	$(INSTALL) -m 644 $(EXTENSION) $(DESTDIR)$(LIBDIR)/nn0.so
-	$(INSTALL) -m 644 lua/nn/init.lua $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua
-	$(INSTALL) -m 644 src/nn_engine.h $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
+	$(INSTALL) -m 644 $(LIBRARY) $(DESTDIR)$(LIBDIR)/libnn.a
+	printf '%s\n' $(PC_LINES) > $(DESTDIR)$(PKGCONFIGDIR)/nn.pc
+	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/nn/
+	printf '%s\n' '#!/usr/bin/env $(LUA)' '-- nn, the command' \
+	  'os.exit(require("nn.cli").main(arg))' > $(DESTDIR)$(BINDIR)/nn
+	chmod 755 $(DESTDIR)$(BINDIR)/nn
 
+# The Lua module alone, for the rock (nn-*.rockspec).
+install-module: $(MODULE)
+	$(INSTALL) -d $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn
+	$(INSTALL) -m 644 $(MODULE) $(DESTDIR)$(INSTALL_CMOD)/nn/core.so
+	$(INSTALL) -m 644 $(LUA_SRCS) $(DESTDIR)$(INSTALL_LMOD)/nn/
+
+# The files, then the nn directories they leave empty; nothing else.
 uninstall:
-	rm -f $(DESTDIR)$(INSTALL_CMOD)/nn/core.so $(DESTDIR)$(LIBDIR)/nn0.so \
-	  $(DESTDIR)$(INSTALL_LMOD)/nn/init.lua \
-	  $(DESTDIR)$(INCLUDEDIR)/nn/nn_engine.h
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	rmdir $(DESTDIR)$(INSTALL_CMOD)/nn $(DESTDIR)$(INSTALL_LMOD)/nn \
 	  $(DESTDIR)$(INCLUDEDIR)/nn 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) demo.db*
+	rm -rf build $(addprefix build-,$(LUAS)) build-rock build-rock-* demo.db*

@@ -6,8 +6,10 @@
 -- all the way through, so its two layers collapse into one: every output is
 -- a weighted sum of the inputs.  net:fold() does that algebra for real.
 
+-- From the top of the repository, or with nn installed (see leaf_flower.lua).
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
+  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
 
 local nn = require "nn"
 local seed_net = require "examples.seed_net"

@@ -2,11 +2,16 @@
 ** host.c: the seed's leaf/flower network from C alone, with no Lua and no
 ** SQLite: what a game engine or any C program does with src/nn_engine.h.
 **
-**   cc -std=c99 -O2 -Isrc examples/host.c src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c -lm -o host
+**   cc -std=c99 -O2 -Isrc examples/host.c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c \
+**      -lm -o host
 **   ./host 32 107 56 11.2
 **
-** prints the two outputs (leaf, flower) and the winning label.
+** prints the two outputs (leaf, flower) and the winning label.  With no
+** arguments it classifies the seed's leaf (32 107 56 11.2); otherwise it
+** takes exactly four finite numbers.
 */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,14 @@ static const float seed_params[] = {
   0.41f, 0.05f,
 };
 
+/* The finite number s, into *out; 0 when s is not one. */
+static int read_number(const char *s, float *out) {
+  char *end;
+  errno = 0;
+  *out = strtof(s, &end);
+  return end != s && *end == '\0' && errno == 0 && isfinite(*out);
+}
+
 int main(int argc, char **argv) {
   static const char *const labels[] = { "leaf", "flower" };
   nn_layer arch[] = { NN_DENSE(4, 3), NN_ACT(NN_RELU),
@@ -34,6 +47,16 @@ int main(int argc, char **argv) {
   nn_net *net;
   int i;
 
+  if (argc != 1 && argc != 5) {
+    fprintf(stderr, "usage: host [R G B VOLUME]\n");
+    return 2;
+  }
+  for (i = 1; i < argc; i++) {
+    if (!read_number(argv[i], &x[i - 1])) {
+      fprintf(stderr, "host: argument %d is not a finite number: '%s'\n", i, argv[i]);
+      return 2;
+    }
+  }
   net = nn_net_new(arch, sizeof arch / sizeof arch[0], err);
   if (net == NULL) {
     fprintf(stderr, "host: %s\n", err);
@@ -45,7 +68,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   memcpy(net->params, seed_params, sizeof seed_params);
-  for (i = 1; i < argc && i <= 4; i++) x[i - 1] = strtof(argv[i], NULL);
 
   nn_forward(net, y, x, 4, work);
   printf("%.6f %.6f %s\n", y[0], y[1], labels[nn_argmax(y, 2)]);

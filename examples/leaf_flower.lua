@@ -6,9 +6,12 @@
 -- numbers in are an object's colour (R, G, B) and volume in ml, and the two
 -- numbers out are read as "leaf" and "flower": that reading is ours.
 
--- Run from the top of the repository, or with nn installed.
+-- Run from the top of the repository, or with nn installed.  The module
+-- built for Lua 5.4 is in build/, the one for LuaJIT in build-luajit/, the
+-- others in build-lua5.1/ and so on (make LUA=lua5.1).
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
+  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
 
 local nn = require "nn"
 local seed_net = require "examples.seed_net"
@@ -48,7 +51,7 @@ label, score = net:classify(x, { "sunny", "rainy" })
 print(("   the same weights, the same numbers, read as weather: %s (%.4f)\n"):format(label, score))
 
 print(("4. Kept in SQLite (%s): weights, label maps, and a log of every prediction.\n"):format(path))
-local store <close> = assert(nn.open(path))
+local store = assert(nn.open(path))   -- closed at the end (on Lua 5.4, <close> can do it)
 local version = store:save("leaf_flower", net, { note = "the seed's weights" })
 store:add_labels("leaf_flower", "weather", { "sunny", "rainy" })
 print(("   saved leaf_flower version %d, with label maps 'default' and 'weather'"):format(version))
@@ -79,3 +82,13 @@ for row in store:rows("SELECT name, version, n, correct, accuracy FROM nn_accura
     row.correct, row.n, row.accuracy))
 end
 print(("\n   Open it yourself: sqlite3 %s 'SELECT * FROM nn_predictions'"):format(path))
+store:close()
+
+-- The seed's figure, drawn from the network itself: its weights on the lines,
+-- the leaf's values in the neurons, the winning output marked.
+local picture = path:gsub("%.db$", "") .. "-network.svg"
+local f = assert(io.open(picture, "w"))
+f:write(nn.svg(net, { inputs = { "R", "G", "B", "volume" }, x = seed_net.leaf,
+  title = "leaf or flower? The seed's network, for the leaf (32, 107, 56, 11.2)" }))
+f:close()
+print(("\n6. Drawn: %s (open it in a browser)"):format(picture))

@@ -2,8 +2,8 @@
 --
 --   sqlite3 -box -cmd '.load ./build/nn0' demo.db < examples/queries.sql
 --
--- (make demo runs this.)  The names are the schema's (schema/001_init.sql),
--- inputs and outputs are JSON arrays.  Only the last three queries need nn:
+-- (make demo runs this.)  The names are the schema's (schema/001_init.sql,
+-- schema/002_training.sql), inputs and outputs are JSON arrays.  Only the last three queries need nn:
 -- its SQL functions nn_classify, nn_score and nn_forward, from the SQLite
 -- extension build/nn0.so that the .load above brings in.
 
@@ -22,6 +22,30 @@ SELECT m.name, v.version, v.note,
   LEFT JOIN nn_prediction AS p USING (version_id)
  GROUP BY v.version_id
  ORDER BY m.name, v.version;
+
+-- How each trained version was trained: rows, epochs, how it stopped, how
+-- long it took, its optimizer, and where its data came from.
+SELECT m.name, v.version, t.rows, t.epochs, t.best_epoch, t.stopped,
+       round((t.ended_at - t.started_at) / 1000.0, 3) AS seconds,
+       t.options ->> '$.optimizer' AS optimizer, t.source
+  FROM nn_training AS t
+  JOIN nn_version AS v USING (version_id)
+  JOIN nn_model AS m USING (model_id)
+ ORDER BY m.name, v.version;
+
+-- The loss curve of every trained version, an epoch a row: the training
+-- loss drawn as a bar of up to 40 marks (the run's largest loss is 40), then
+-- the validation loss and accuracy where there was validation data.
+SELECT m.name, v.version, e.epoch, round(e.loss, 4) AS loss,
+       substr('########################################', 1,
+              CAST(round(40 * e.loss / (SELECT max(f.loss) FROM nn_training_epoch AS f
+                                         WHERE f.version_id = e.version_id)) AS INTEGER))
+         AS curve,
+       round(e.val_loss, 4) AS val_loss, round(e.val_accuracy, 3) AS val_accuracy
+  FROM nn_training_epoch AS e
+  JOIN nn_version AS v USING (version_id)
+  JOIN nn_model AS m USING (model_id)
+ ORDER BY m.name, v.version, e.epoch;
 
 -- The last few predictions, readable at a glance: the input's first number
 -- (R for leaf_flower) and every output, straight out of the JSON.

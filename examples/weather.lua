@@ -6,13 +6,15 @@
 -- wind and pressure instead of R, G, B and volume, and read its outputs as
 -- "sunny" and "rainy": the weights are the same, the meaning is ours.
 
+-- From the top of the repository, or with nn installed (see leaf_flower.lua).
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
+  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
 
 local nn = require "nn"
 local seed_net = require "examples.seed_net"
 
-local store <close> = assert(nn.open(arg[1] or "demo.db"))
+local store = assert(nn.open(arg[1] or "demo.db"))   -- closed at the end
 
 -- Make the model if this database does not have it yet.
 local have = false
@@ -43,3 +45,4 @@ for row in store:rows([[
      GROUP BY labelmap, pred_label ORDER BY labelmap, pred_label]]) do
   print(("  %-8s %-7s %d"):format(row.labelmap, row.pred_label, row.n))
 end
+store:close()

@@ -91,7 +91,7 @@ end)
 -- Each error is |got - want| / max(1, |want|): float32 sums of up to 784
 -- products, then tanh, exp and a division, stay within a few 1e-7 of it.
 local TOL_KERNEL = 1e-5
-local SETS = { generic = true, avx2 = true, avx512 = true }
+local SETS = { generic = true, avx2 = true, avx512 = true, neon = true }
 local NETS = 5       -- seed, 784-256-128-10, 64-64-64-8, the odd widths, 255-33-1
 local BATCHES = 6    -- 1, 2, 7, 37, 256 and two chunks and 5 rows
 
@@ -128,7 +128,7 @@ describe("the kernel sets", function()
     assert.is_true(SETS[best])
     local names = supported()
     assert.equal("generic", names[1])
-    assert.equal(best, names[#names])   -- the sets are tried generic, avx2, avx512
+    assert.equal(best, names[#names])   -- tried generic, avx2, avx512, neon
     assert.same({ 1, best }, each("reselect")[1])
   end)
 

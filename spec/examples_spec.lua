@@ -1,8 +1,8 @@
 -- The examples, run as a new user runs them (from the top of the
 -- repository), their printed numbers checked against the seed's text.
 
-local proc = require "spec.support.proc"
-local LUA, run = proc.LUA, proc.run
+local compat = require "spec.support.compat"
+local LUA, run = compat.LUA, compat.sh
 
 --- Every one of the texts is in out, word for word.
 local function has(out, ...)
@@ -16,7 +16,10 @@ local remove_db = require("spec.support.db").remove
 describe("examples", function()
   local db
   before_each(function() db = os.tmpname() end)
-  after_each(function() remove_db(db) end)
+  after_each(function()
+    remove_db(db)
+    os.remove(db .. "-network.svg")
+  end)
 
   it("leaf_flower.lua tells the seed's numbers and logs them", function()
     local out = run(LUA .. " examples/leaf_flower.lua " .. db)
@@ -31,9 +34,24 @@ describe("examples", function()
       "saved version 2, whose flower bias of 5 sees flowers everywhere")
   end)
 
+  it("leaf_flower.lua draws the seed's figure: the picture the README shows", function()
+    local out = run(LUA .. " examples/leaf_flower.lua " .. db)
+    local drawn = db .. "-network.svg"
+    assert.truthy(out:find("6. Drawn: " .. drawn, 1, true))
+    local f = assert(io.open(drawn))
+    local svg = f:read("*a")
+    f:close()
+    os.remove(drawn)
+    f = assert(io.open("examples/demo-network.svg"))
+    local committed = f:read("*a")
+    f:close()
+    -- make demo made examples/demo-network.svg; it must not drift from the code
+    assert.equal(committed, svg)
+  end)
+
   it("queries.sql runs in the sqlite3 shell on the demo's database", function()
     run(LUA .. " examples/leaf_flower.lua " .. db)
-    local out = run("sqlite3 -bail -csv -cmd '.load ./build/nn0' " .. db .. " < examples/queries.sql")
+    local out = run("sqlite3 -bail -csv -cmd '.load ./" .. compat.BUILD .. "/nn0' " .. db .. " < examples/queries.sql")
     -- label counts: leaf twice under default (leaf, flower), sunny once
     has(out,
       "leaf_flower,default,leaf,1",

@@ -5,6 +5,7 @@
 local nn = require "nn"
 local seed = require "spec.support.seed"
 local ref = require "spec.support.reference"
+local compat = require "spec.support.compat"
 
 -- float32 keeps about 7 significant digits: values near 1 agree with the
 -- double reference to 1e-6, values near 50 to 1e-4.
@@ -254,7 +255,7 @@ describe("forward", function()
       if case[3][2] then net:set_weights(case[3][2], W2, b2) end
       local x = {}
       for i = 1, 5 do x[i] = rand(-2, 2) end
-      local copy = { table.unpack(x) }
+      local copy = { compat.unpack(x) }
       assert.is_true(ref.max_diff(ref.forward(case[2], x), net:forward(x)) < 1e-6)
       assert.same(copy, x)
     end
@@ -271,14 +272,14 @@ describe("forward", function()
     for i = 1, 3000 do x[i] = (i % 7) / 7 end
     local want = a:forward(x)
     local wrong = 0
-    collectgarbage("incremental", 10, 400)   -- collect, and finalize, very often
+    compat.gc_tune(10, 400)   -- collect, and finalize, very often
     for _ = 1, 3000 do
-      setmetatable({}, { __gc = function() b:forward(x) end })
+      compat.finalized(function() b:forward(x) end)
       if ref.max_diff(want, a:forward(x)) ~= 0 then wrong = wrong + 1 end
       local _, _, y = a:classify(x)
       if ref.max_diff(want, y) ~= 0 then wrong = wrong + 1 end
     end
-    collectgarbage("incremental", 200, 100)  -- Lua's defaults
+    compat.gc_tune(200, 100)  -- Lua's defaults
     assert.equal(0, wrong)
   end)
 
@@ -287,8 +288,8 @@ describe("forward", function()
     -- on a network in use swapped its block, and the pass went on reading
     -- the old one after the collector freed it (make memcheck saw it)
     local current
-    local adder = { __gc = function() if current then current:add(nn.Identity()) end end }
-    collectgarbage("incremental", 100, 100)
+    local function adder() if current then current:add(nn.Identity()) end end
+    compat.gc_tune(100, 100)
     for k = 1, 24 do
       local w = 2000 + 97 * k
       local net = nn.Sequential{ nn.Linear(w, 3), nn.Tanh() }
@@ -296,7 +297,7 @@ describe("forward", function()
       for i = 1, w do x[i] = 0 end
       local want = net:forward(x)
       current = net
-      for _ = 1, k % 7 + 1 do setmetatable({}, adder) end
+      for _ = 1, k % 7 + 1 do compat.finalized(adder) end
       local Y = net:forward(X)
       local trace = net:trace(x)
       local text = tostring(net)
@@ -305,7 +306,7 @@ describe("forward", function()
       assert.equal(0, ref.max_diff(want, trace[#trace].values))
       assert.truthy(text:find("nn.Linear(" .. w .. " -> 3)", 1, true))
     end
-    collectgarbage("incremental", 200, 100)   -- Lua's defaults
+    compat.gc_tune(200, 100)   -- Lua's defaults
   end)
 
   it("fills and returns the table it is given", function()
@@ -318,14 +319,29 @@ describe("forward", function()
   it("makes no garbage when given its output table", function()
     local net = seed.network(nn)
     local x, out = seed.input, {}
-    net:forward(x, out)
-    collectgarbage()
-    collectgarbage("stop")
-    local before = collectgarbage("count")
-    for _ = 1, 10000 do net:forward(x, out) end
-    local grown = collectgarbage("count") - before
-    collectgarbage("restart")
-    assert.equal(0, grown)
+    local function loop(n) for _ = 1, n do net:forward(x, out) end end
+    --- KB allocated by 10000 calls, the collector stopped
+    local function grown()
+      collectgarbage()
+      loop(1)
+      collectgarbage("stop")
+      local before = collectgarbage("count")
+      loop(10000)
+      local kb = collectgarbage("count") - before
+      collectgarbage("restart")
+      return kb
+    end
+    -- counted once before: LuaJIT compiles the loop then, into memory the
+    -- count includes.  Lua 5.2 counts about 3 KB in every other such run of
+    -- these calls (never more, whatever their number): its own bookkeeping,
+    -- where a call that made garbage would make 156 KB or more.
+    grown()
+    local kb = grown()
+    if _VERSION == "Lua 5.2" then
+      assert.is_true(kb <= 4, kb .. " KB")
+    else
+      assert.equal(0, kb)
+    end
   end)
 end)
 

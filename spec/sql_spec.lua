@@ -9,6 +9,7 @@ local seed = require "spec.support.seed"
 local reference = require "spec.support.reference"
 local c = require "spec.support.c"
 local db_util = require "spec.support.db"
+local compat = require "spec.support.compat"
 
 -- a float32 forward pass against the double-precision reference, outputs
 -- in [0, 1] (softmax)
@@ -17,7 +18,7 @@ local TOL_UNIT = 1e-6
 local TOL_PRINTED = 5e-5
 
 local SQLITE3 = os.getenv("SQLITE3") or "sqlite3"
-local LUA = require("spec.support.proc").LUA
+local LUA = compat.LUA
 
 local SEED = {
   { "Linear", seed.W1, seed.b1 }, { "ReLU" }, { "Linear", seed.W2, seed.b2 }, { "SoftMax" },
@@ -45,8 +46,8 @@ end
 
 --- The message a statement fails with.
 local function sql_error(store, sql, ...)
-  local args = table.pack(...)
-  local ok, err = pcall(all, store, sql, table.unpack(args, 1, args.n))
+  local args = { n = select("#", ...), ... }
+  local ok, err = pcall(all, store, sql, compat.unpack(args, 1, args.n))
   assert(not ok, "the statement did not fail: " .. sql)
   return err
 end
@@ -87,7 +88,7 @@ describe("SQL on a store's connection", function()
     it("answers the label of the default map, as net:classify does", function()
       assert.equal("leaf", value(store, "SELECT nn_classify('leaf_flower', " .. LEAF .. ") AS v"))
       assert.equal("flower", value(store, "SELECT nn_classify('leaf_flower', ?, ?, ?, ?) AS v",
-        table.unpack(seed.flower_input)))
+        compat.unpack(seed.flower_input)))
       assert.equal(2, argmax(reference.forward(SEED, seed.flower_input)))
     end)
 
@@ -97,14 +98,14 @@ describe("SQL on a store's connection", function()
         "SELECT nn_classify('plain', " .. LEAF .. ") AS v, typeof(nn_classify('plain', "
         .. LEAF .. ")) AS t")[1])
       assert.equal(2, value(store, "SELECT nn_classify('plain', ?, ?, ?, ?) AS v",
-        table.unpack(seed.flower_input)))
+        compat.unpack(seed.flower_input)))
     end)
 
     it("reads the answer through the label map asked for", function()
       assert.equal("sunny", value(store, "SELECT nn_classify('leaf_flower:weather', "
         .. LEAF .. ") AS v"))
       assert.equal("rainy", value(store, "SELECT nn_classify('leaf_flower:weather', ?, ?, ?, ?) AS v",
-        table.unpack(seed.flower_input)))
+        compat.unpack(seed.flower_input)))
     end)
   end)
 
@@ -211,7 +212,7 @@ describe("SQL on a store's connection", function()
       local rows = {}
       for i = 1, 200 do
         rows[i] = { rand(0, 255), rand(0, 255), rand(0, 255), rand(0, 50) }
-        store:rows("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", i, table.unpack(rows[i]))()
+        store:rows("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", i, compat.unpack(rows[i]))()
       end
       local n = 0
       for row in store:rows([[
@@ -403,10 +404,10 @@ end)
 local function shell(db, script)
   local file = os.tmpname()
   local f = assert(io.open(file, "w"))
-  f:write(".load ./build/nn0\n", script, "\n")
+  f:write(".load ./" .. compat.BUILD .. "/nn0\n", script, "\n")
   f:close()
   local p = io.popen(("%s -batch %s < %s 2>&1"):format(SQLITE3, db, file))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   os.remove(file)
   return out
@@ -429,8 +430,8 @@ describe("the loadable extension in the sqlite3 shell", function()
   after_each(function() remove_db(db) end)
 
   it("exports only its entry point and links no libsqlite3", function()
-    local p = io.popen("nm -D --defined-only build/nn0.so; ldd build/nn0.so")
-    local out = p:read("a")
+    local p = io.popen(("nm -D --defined-only %s/nn0.so; ldd %s/nn0.so"):format(compat.BUILD, compat.BUILD))
+    local out = p:read("*a")
     p:close()
     local exported = {}
     for name in out:gmatch(" [TDBR] (%S+)") do exported[#exported + 1] = name end
@@ -452,7 +453,7 @@ SELECT nn_forward('leaf_flower', 32, NULL, 56, 11.2) IS NULL;]])
     for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
     assert.equal(8, #lines, out)
     -- flowerish has no labels: its flower is output 2
-    assert.same({ "leaf", "sunny", "flower", "rainy", "2" }, { table.unpack(lines, 1, 5) })
+    assert.same({ "leaf", "sunny", "flower", "rainy", "2" }, { compat.unpack(lines, 1, 5) })
     local want = reference.forward(SEED, seed.input)
     assert.near(want[1], tonumber(lines[6]), TOL_UNIT)
     assert.is_true(reference.max_diff(want, numbers(lines[7])) < TOL_UNIT)
@@ -498,7 +499,7 @@ SELECT 'predictions: ' || count(*) FROM nn_prediction;]])
 
   it("sees a version another process saves between two statements", function()
     local save = ("%s -e \"package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; "
-      .. "package.cpath = 'build/?.so;' .. package.cpath; local nn = require 'nn'; "
+      .. "package.cpath = '" .. compat.BUILD .. "/?.so;' .. package.cpath; local nn = require 'nn'; "
       .. "local s = nn.open('%s'); local n = s:load('flowerish'); s:save('leaf_flower', n); "
       .. "s:close()\""):format(LUA, db)
     local out = shell(db, "SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);\n"
@@ -605,7 +606,7 @@ describe("a prepared statement executed again", function()
   end)
 
   it("sees versions saved in between, by another connection and by its own", function()
-    local out = c.run(exe, db .. " build/nn0.so")
+    local out = c.run(exe, db .. " " .. compat.BUILD .. "/nn0.so")
     assert.equal("first leaf\nsame leaf\nother flower\nown leaf\n", out)
   end)
 end)

@@ -14,6 +14,7 @@
 
 #include "nn_engine.h"
 #include "nn_kernel.h"
+#include "nn_train.h"
 
 /* --- the layer kinds ------------------------------------------------------
 ** Each kind's arithmetic, then its descriptor in the one table.  Every
@@ -163,26 +164,26 @@ static void softmax_batch(float *y, const float *x, const float *params,
 ** forward for one sample, for a batch, backward. */
 static const nn_kind_info linear_kind = {
   "Linear", 0, linear_n_params, 0, {{0}},
-  linear_kind_forward, linear_kind_batch, NULL
+  linear_kind_forward, linear_kind_batch, nn_linear_backward
 };
 static const nn_kind_info relu_kind = {
-  "ReLU", 1, NULL, 0, {{0}}, relu_kind_forward, NULL, NULL
+  "ReLU", 1, NULL, 0, {{0}}, relu_kind_forward, NULL, nn_relu_backward
 };
 static const nn_kind_info leaky_relu_kind = {
   "LeakyReLU", 1, NULL, 1, {{"alpha", "slope", 0.01, -FLT_MAX, FLT_MAX}},
-  leaky_relu_forward, NULL, NULL
+  leaky_relu_forward, NULL, nn_leaky_relu_backward
 };
 static const nn_kind_info sigmoid_kind = {
-  "Sigmoid", 1, NULL, 0, {{0}}, sigmoid_forward, NULL, NULL
+  "Sigmoid", 1, NULL, 0, {{0}}, sigmoid_forward, NULL, nn_sigmoid_backward
 };
 static const nn_kind_info tanh_kind = {
-  "Tanh", 1, NULL, 0, {{0}}, tanh_forward, NULL, NULL
+  "Tanh", 1, NULL, 0, {{0}}, tanh_forward, NULL, nn_tanh_backward
 };
 static const nn_kind_info softmax_kind = {
-  "SoftMax", 1, NULL, 0, {{0}}, softmax_forward, softmax_batch, NULL
+  "SoftMax", 1, NULL, 0, {{0}}, softmax_forward, softmax_batch, nn_softmax_backward
 };
 static const nn_kind_info identity_kind = {
-  "Identity", 1, NULL, 0, {{0}}, NULL, NULL, NULL
+  "Identity", 1, NULL, 0, {{0}}, NULL, NULL, nn_identity_backward
 };
 
 /* A build may add kinds after the built-ins without touching this file:
@@ -588,7 +589,7 @@ size_t nn_argmax(const float *y, size_t n) {
 /* --- initialisation ---------------------------------------------------- */
 
 /* splitmix64: small, fast, and every seed (0 too) gives a good stream. */
-static uint64_t splitmix64(uint64_t *state) {
+uint64_t nn_splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15u);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
@@ -597,7 +598,7 @@ static uint64_t splitmix64(uint64_t *state) {
 
 /* Uniform in [-1, 1) from the top 24 bits, exact in float. */
 static float uniform_pm1(uint64_t *state) {
-  return (float)(splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
+  return (float)(nn_splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
 }
 
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {

@@ -22,22 +22,29 @@
 **   size_t best = nn_argmax(y, 2);
 **   nn_net_free(net);
 **
-** What to compile and link: src/nn_engine.c, src/nn_kernel.c and
-** src/nn_kernel_x86.c, C99 with any flags (no -march needed: the AVX2 and
+** What to compile and link: src/nn_engine.c, src/nn_kernel.c,
+** src/nn_kernel_x86.c, src/nn_kernel_neon.c, src/nn_train.c and
+** src/nn_train_kinds.c (training, src/nn_train.h, whose backward passes the
+** kind table names), C99 with any flags (no -march needed: the AVX2 and
 ** AVX-512 kernels carry their own target attributes and run only where the
 ** processor has them), and libm:
 **
-**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c
-**   cc host.o nn_engine.o nn_kernel.o nn_kernel_x86.o -lm
+**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c
+**   cc host.o nn_engine.o nn_kernel*.o nn_train*.o -lm
 **
-** On other processors or compilers nn_kernel_x86.c compiles to nothing and
-** only the generic kernels exist; -DNN_GENERIC_ONLY does the same on x86.
+** On other processors or compilers nn_kernel_x86.c compiles to nothing, and
+** so does nn_kernel_neon.c but on AArch64 (where its set is always used);
+** -DNN_GENERIC_ONLY leaves out both.
 */
 #ifndef NN_ENGINE_H
 #define NN_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define NN_VERSION  "0.1.0"
 #define NN_ERRMAX   160          /* size of every error buffer */
@@ -119,16 +126,18 @@ typedef struct nn_kind_info {
   void (*forward_batch)(float *y, const float *x, const float *params,
                         const float *hyper, size_t n_in, size_t n_out,
                         const nn_panels *panels);
-  /* Mini-batches, row-major, for training (NULL until it comes): from dy,
-  ** the layer's input x and output y, writes dx (unless NULL) and ADDS the
-  ** gradient of the parameters to dparams (laid out like params; NULL for a
-  ** kind without).  dx may be dy for an element-wise kind. */
-  void (*backward)(float *dx /* [rows][n_in] */, float *dparams,
-                   const float *dy /* [rows][n_out] */,
-                   const float *x /* [rows][n_in] */,
-                   const float *y /* [rows][n_out] */,
+  /* Training (nn_train_kinds.c), on the chunk of panels of a forward pass:
+  ** from dy, the layer's input x and output y (each [n][nr] a panel), writes
+  ** dx (unless NULL) and ADDS the gradient of the parameters to dparams
+  ** (laid out like params; unused by a kind without).  dx may be dy for an
+  ** element-wise kind.  work: nn_backward_work_size(n_in, n_out, rows)
+  ** floats of scratch (nn_train.h).  NULL: the kind cannot be trained
+  ** through. */
+  void (*backward)(float *dx, float *dparams, const float *dy,
+                   const float *x, const float *y,
                    const float *params, const float *hyper,
-                   size_t rows, size_t n_in, size_t n_out);
+                   size_t n_in, size_t n_out, const nn_panels *panels,
+                   float *work);
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */
@@ -229,6 +238,9 @@ size_t nn_argmax(const float *y /* [n] */, size_t n);
 void nn_init_uniform(nn_net *net, uint64_t *rng_state);
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state);
 
+/* The next number of that splitmix64 stream (training shuffles with it). */
+uint64_t nn_splitmix64(uint64_t *state);
+
 /* fold: Identity layers dropped and each run of adjacent Linear layers
 ** merged into one (W = W2 W1, b = W2 b1 + b2, summed in double).  First
 ** nn_fold_layout gives the folded layers (at most net->n_layers of them) and
@@ -245,5 +257,9 @@ void nn_params_from_le(float *p /* [n] */, const unsigned char *in, size_t n);
 
 /* FNV-1a 64 of bytes: the checksum the store keeps beside each blob. */
 uint64_t nn_fnv1a64(const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,13 +3,17 @@
 ** instruction set, and the choice among them.  Internal to the engine: not
 ** installed, not for hosts (they use nn_kernel_name / nn_kernel_select).
 **
-** Three kernels per set:
+** The kernels of each set:
 **   linear  y = W x + b for one sample, W [n_out][n_in] row-major as stored.
 **   tile    the batch micro-kernel: C [mr][nr] += A B, with A kc columns
 **           of mr weight rows, read where they are (row i at a + i lda), and
 **           B kc rows of a panel of nr samples ([kc][nr], contiguous).
 **           nn_engine.c lays the samples out in such panels and calls tile
-**           once per tile.
+**           once per tile.  Training (nn_train.c) calls it for the
+**           backward products too, on panels it packs the same way.
+**   adam    one Adam update of a run of parameters.
+**   sumsq   a sum of squares: the gradient's norm, and whether it is finite.
+**   tile_ldc   tile with C's rows at any distance.
 ** Neither allocates nor needs aligned pointers.
 */
 #ifndef NN_KERNEL_H
@@ -33,6 +37,25 @@ typedef void nn_relu_fn(float *v /* [n] */, size_t n);
 typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [mr][lda] */,
                         size_t lda, const float *b /* [kc][nr] */, size_t kc);
 
+/* One Adam (AdamW) update of n parameters, as nn_train.c computes the
+** constants of step t: w = w * decay; m = b1 m + (1 - b1) g;
+** v = b2 v + (1 - b2) g^2; w -= step * m / (sqrt(v) * inv_sqrt_bc2 + eps). */
+typedef struct nn_adam_consts {
+  float b1, b2, step, inv_sqrt_bc2, eps, decay;
+} nn_adam_consts;
+typedef void nn_adam_fn(float *w /* [n] */, float *m /* [n] */, float *v /* [n] */,
+                        const float *g /* [n] */, size_t n, const nn_adam_consts *c);
+
+/* tile with C's rows ldc floats apart instead of nr: the training's dW
+** accumulates into the gradient in place. */
+typedef void nn_tile_ldc_fn(float *c /* [mr][ldc] */, size_t ldc,
+                            const float *a /* [mr][lda] */, size_t lda,
+                            const float *b /* [kc][nr] */, size_t kc);
+
+/* The sum of v[i]^2 (a gradient's squared norm): NaN or infinite when a
+** value is, so that one pass also checks a gradient. */
+typedef double nn_sumsq_fn(const float *v /* [n] */, size_t n);
+
 typedef struct nn_kernel {
   const char *name;
   int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
@@ -47,11 +70,25 @@ typedef struct nn_kernel {
                                  go to the scalar code without a call */
   size_t few;                 /* a last panel with fewer samples than this is
                                  cheaper one sample at a time with linear */
+  /* training (nn_train.c); new fields go after the last one */
+  nn_adam_fn *adam;
+  nn_sumsq_fn *sumsq;
+  nn_tile_ldc_fn *tile_ldc;
 } nn_kernel;
+
+/* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
+#if defined(__aarch64__) && !defined(NN_GENERIC_ONLY)
+#define NN_HAVE_NEON 1
+#else
+#define NN_HAVE_NEON 0
+#endif
 
 extern const nn_kernel nn_kernel_generic;
 #if NN_HAVE_X86
 extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
+#endif
+#if NN_HAVE_NEON
+extern const nn_kernel nn_kernel_neon;
 #endif
 
 /* Every kernel compiled in, best first, NULL-terminated. */
@@ -61,6 +98,13 @@ extern const nn_kernel *const nn_kernels[];
 ** rather than a function, since the seed's 4-3-2 net takes some 40 ns and
 ** every call shows. */
 extern const nn_kernel *nn_kernel_in_use;
+
+/* The scalar Adam update, for the tails of the vector ones. */
+void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
+                    const nn_adam_consts *c);
+
+/* The scalar sum of squares, for the tails of the vector ones. */
+double nn_sumsq_scalar(const float *v, size_t n);
 
 /* The scalar ReLU, for the tails of the vector ones. */
 void nn_relu_scalar(float *v /* [n] */, size_t n);

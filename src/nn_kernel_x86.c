@@ -105,17 +105,18 @@ TARGET_AVX2 static void linear_avx2(float *y, const float *x, const float *w,
 #define AVX2_NR 16
 
 #define AVX2_ROWS(X)  X(0) X(1) X(2) X(3) X(4) X(5)
-#define AVX2_LOAD(m)  __m256 l##m = _mm256_loadu_ps(c + (m) * AVX2_NR), \
-                             h##m = _mm256_loadu_ps(c + (m) * AVX2_NR + 8);
+#define AVX2_LOAD(m)  __m256 l##m = _mm256_loadu_ps(c + (m) * ldc), \
+                             h##m = _mm256_loadu_ps(c + (m) * ldc + 8);
 #define AVX2_ROW(m)   const float *a##m = a + (m) * lda;
 #define AVX2_FMA(m)   { __m256 am = _mm256_broadcast_ss(a##m + k); \
                         l##m = _mm256_fmadd_ps(am, b0, l##m); \
                         h##m = _mm256_fmadd_ps(am, b1, h##m); }
-#define AVX2_STORE(m) _mm256_storeu_ps(c + (m) * AVX2_NR, l##m); \
-                      _mm256_storeu_ps(c + (m) * AVX2_NR + 8, h##m);
+#define AVX2_STORE(m) _mm256_storeu_ps(c + (m) * ldc, l##m); \
+                      _mm256_storeu_ps(c + (m) * ldc + 8, h##m);
 
-TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
-                                  const float *b, size_t kc) {
+/* C's rows ldc apart; tile_avx2 is this with ldc = AVX2_NR. */
+TARGET_AVX2 static void tile_ldc_avx2(float *c, size_t ldc, const float *a, size_t lda,
+                                      const float *b, size_t kc) {
   size_t k;
   AVX2_ROWS(AVX2_ROW)
   AVX2_ROWS(AVX2_LOAD)
@@ -126,6 +127,11 @@ TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
   AVX2_ROWS(AVX2_STORE)
 }
 
+TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
+                                  const float *b, size_t kc) {
+  tile_ldc_avx2(c, AVX2_NR, a, lda, b, kc);
+}
+
 /* max(v, 0) returns its second operand when v is NaN: 0, as v > 0 ? v : 0. */
 TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
   size_t i;
@@ -134,9 +140,48 @@ TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
   nn_relu_scalar(v + i, n - i);
 }
 
+/* nn_adam_scalar eight values at a time, with the same operations in the
+** same order (no fused multiply-add), so the tail agrees with the body. */
+TARGET_AVX2 static void adam_avx2(float *w, float *m, float *v, const float *g,
+                                  size_t n, const nn_adam_consts *c) {
+  __m256 b1 = _mm256_set1_ps(c->b1), b2 = _mm256_set1_ps(c->b2);
+  __m256 a1 = _mm256_set1_ps(1.0f - c->b1), a2 = _mm256_set1_ps(1.0f - c->b2);
+  __m256 step = _mm256_set1_ps(c->step), ibc = _mm256_set1_ps(c->inv_sqrt_bc2);
+  __m256 eps = _mm256_set1_ps(c->eps), decay = _mm256_set1_ps(c->decay);
+  size_t i;
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 gi = _mm256_loadu_ps(g + i);
+    __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(a1, gi));
+    __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)),
+                              _mm256_mul_ps(a2, _mm256_mul_ps(gi, gi)));
+    __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), ibc), eps);
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), decay),
+                                          _mm256_mul_ps(step, _mm256_div_ps(mi, den))));
+  }
+  nn_adam_scalar(w + i, m + i, v + i, g + i, n - i, c);
+}
+
+TARGET_AVX2 static double sumsq_avx2(const float *v, size_t n) {
+  __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+  size_t i;
+  for (i = 0; i + 32 <= n; i += 32) {
+    __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + 8);
+    __m256 x2 = _mm256_loadu_ps(v + i + 16), x3 = _mm256_loadu_ps(v + i + 24);
+    a = _mm256_fmadd_ps(x0, x0, a);
+    b = _mm256_fmadd_ps(x1, x1, b);
+    c = _mm256_fmadd_ps(x2, x2, c);
+    d = _mm256_fmadd_ps(x3, x3, d);
+  }
+  return (double)sum1_avx2(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d))) +
+         nn_sumsq_scalar(v + i, n - i);
+}
+
 const nn_kernel nn_kernel_avx2 = {
   "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
-  16, 4
+  16, 4,
+  adam_avx2, sumsq_avx2, tile_ldc_avx2
 };
 
 
@@ -222,17 +267,18 @@ TARGET_AVX512 static void linear_avx512(float *y, const float *x, const float *w
 #define AVX512_NR 32
 
 #define AVX512_ROWS(X)  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define AVX512_LOAD(m)  __m512 l##m = _mm512_loadu_ps(c + (m) * AVX512_NR), \
-                               h##m = _mm512_loadu_ps(c + (m) * AVX512_NR + 16);
+#define AVX512_LOAD(m)  __m512 l##m = _mm512_loadu_ps(c + (m) * ldc), \
+                               h##m = _mm512_loadu_ps(c + (m) * ldc + 16);
 #define AVX512_ROW(m)   const float *a##m = a + (m) * lda;
 #define AVX512_FMA(m)   { __m512 am = _mm512_set1_ps(a##m[k]); \
                           l##m = _mm512_fmadd_ps(am, b0, l##m); \
                           h##m = _mm512_fmadd_ps(am, b1, h##m); }
-#define AVX512_STORE(m) _mm512_storeu_ps(c + (m) * AVX512_NR, l##m); \
-                        _mm512_storeu_ps(c + (m) * AVX512_NR + 16, h##m);
+#define AVX512_STORE(m) _mm512_storeu_ps(c + (m) * ldc, l##m); \
+                        _mm512_storeu_ps(c + (m) * ldc + 16, h##m);
 
-TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
-                                      const float *b, size_t kc) {
+/* C's rows ldc apart; tile_avx512 is this with ldc = AVX512_NR. */
+TARGET_AVX512 static void tile_ldc_avx512(float *c, size_t ldc, const float *a,
+                                          size_t lda, const float *b, size_t kc) {
   size_t k;
   AVX512_ROWS(AVX512_ROW)
   AVX512_ROWS(AVX512_LOAD)
@@ -243,6 +289,11 @@ TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
   AVX512_ROWS(AVX512_STORE)
 }
 
+TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
+                                      const float *b, size_t kc) {
+  tile_ldc_avx512(c, AVX512_NR, a, lda, b, kc);
+}
+
 TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
   size_t i;
   for (i = 0; i + 16 <= n; i += 16)
@@ -250,9 +301,46 @@ TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
   relu_avx2(v + i, n - i);
 }
 
+TARGET_AVX512 static void adam_avx512(float *w, float *m, float *v, const float *g,
+                                      size_t n, const nn_adam_consts *c) {
+  __m512 b1 = _mm512_set1_ps(c->b1), b2 = _mm512_set1_ps(c->b2);
+  __m512 a1 = _mm512_set1_ps(1.0f - c->b1), a2 = _mm512_set1_ps(1.0f - c->b2);
+  __m512 step = _mm512_set1_ps(c->step), ibc = _mm512_set1_ps(c->inv_sqrt_bc2);
+  __m512 eps = _mm512_set1_ps(c->eps), decay = _mm512_set1_ps(c->decay);
+  size_t i;
+  for (i = 0; i + 16 <= n; i += 16) {
+    __m512 gi = _mm512_loadu_ps(g + i);
+    __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(a1, gi));
+    __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)),
+                              _mm512_mul_ps(a2, _mm512_mul_ps(gi, gi)));
+    __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vi), ibc), eps);
+    _mm512_storeu_ps(m + i, mi);
+    _mm512_storeu_ps(v + i, vi);
+    _mm512_storeu_ps(w + i, _mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(w + i), decay),
+                                          _mm512_mul_ps(step, _mm512_div_ps(mi, den))));
+  }
+  adam_avx2(w + i, m + i, v + i, g + i, n - i, c);
+}
+
+TARGET_AVX512 static double sumsq_avx512(const float *v, size_t n) {
+  __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+  size_t i;
+  for (i = 0; i + 64 <= n; i += 64) {
+    __m512 x0 = _mm512_loadu_ps(v + i), x1 = _mm512_loadu_ps(v + i + 16);
+    __m512 x2 = _mm512_loadu_ps(v + i + 32), x3 = _mm512_loadu_ps(v + i + 48);
+    a = _mm512_fmadd_ps(x0, x0, a);
+    b = _mm512_fmadd_ps(x1, x1, b);
+    c = _mm512_fmadd_ps(x2, x2, c);
+    d = _mm512_fmadd_ps(x3, x3, d);
+  }
+  return (double)_mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d))) +
+         nn_sumsq_scalar(v + i, n - i);
+}
+
 const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
-  AVX512_MR, AVX512_NR, 256, 16, 6
+  AVX512_MR, AVX512_NR, 256, 16, 6,
+  adam_avx512, sumsq_avx512, tile_ldc_avx512
 };
 
 #else

@@ -40,5 +40,8 @@ int luaopen_nn_core(lua_State *L) {
   nn_lua_open_layers(L);
   nn_lua_open_matrix(L);
   nn_lua_open_store(L);
+  nn_lua_open_data(L);
+  nn_lua_open_store_data(L);
+  nn_lua_open_train(L);
   return 1;
 }

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include "lua.h"
+#include "nn_lua_compat.h"   /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "nn_engine.h"
 
 #define NN_NETWORK  "nn.Network"
@@ -135,10 +136,48 @@ void nn_lua_open_net(lua_State *L);
 ** module table on top. */
 void nn_lua_open_layers(lua_State *L);
 
+/* The batch X at 2 of net:forward(X) and net:classify(X) (nn_lua_net.c),
+** checked against net.  Raises "table or nn.Matrix expected" for another
+** type, and on another width than net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net);
+
+/* net:classify(X [, labels]) for an nn.Matrix X at 2 (nn_lua_batch.c): net
+** the pinned block of the network at 1, labels the stack index of a checked
+** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises. */
+int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels);
+
 /* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */
 void nn_lua_open_matrix(lua_State *L);
 
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);
+
+/* Raises on a key of the options table at arg that is not in known (a
+** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
+
+/* The store of the open nn.Store at arg; raises on anything else, and
+** "attempt to use a closed nn.Store". */
+struct nn_store *nn_lua_checkstore(lua_State *L, int arg);
+
+/* The training run that the options of store:save at arg ask it to record
+** (option training, a history from tr:fit, and source), in userdata pushed
+** on the stack, which the caller keeps there until it has saved; NULL when
+** there is none.  Raises, naming the field, on a history of the wrong shape
+** or one that does not hold together (nn_store_check_run). */
+struct nn_train_run;
+const struct nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg);
+
+/* Register store:matrix and store:feedback_set (nn_lua_store_data.c) on the
+** store type; after nn_lua_open_store. */
+void nn_lua_open_store_data(lua_State *L);
+
+/* Register the data readers, nn.read_idx, nn.read_fann_data, nn.read_csv
+** (nn_lua_data.c), into the module table on top. */
+void nn_lua_open_data(lua_State *L);
+
+/* Register training (nn_lua_train.c): the criteria, nn.Trainer, and
+** net:backward, net:get_params, net:set_params on nn.Network. */
+void nn_lua_open_train(lua_State *L);
 
 #endif

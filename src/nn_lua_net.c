@@ -137,19 +137,25 @@ size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass) {
   return best;
 }
 
+/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
+** a sample is taken too) or has another width than the net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  if (X == NULL)
+    luaL_typeerror(L, 2, "table or " NN_MATRIX);
+  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
+    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
+                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
+  return X;
+}
+
 /* net:forward(X [, Y]) for a batch: one sample per row of X; Y at 3 (nil
 ** for a new one), the net's block pinned above it.  Raises on shapes that
 ** do not fit. */
 static int forward_batch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  const nn_matrix *X = nn_lua_checkbatch(L, net);
   nn_matrix *Y;
-  size_t n_x, n_y;
-  if (X == NULL)
-    return luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  n_x = X->cols;
-  if (net->n_inputs > 0 && n_x != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)n_x));
+  size_t n_x = X->cols, n_y;
   n_y = output_width(net, n_x);
   if (lua_isnil(L, 3)) {
     Y = nn_lua_newmatrix(L, X->rows, n_y);
@@ -213,7 +219,8 @@ static int net_forward(lua_State *L) {
   return 1;
 }
 
-/* net:classify(x [, labels]) --> label, score, y */
+/* net:classify(x [, labels]) --> label, score, y
+** net:classify(X [, labels]) --> labels, scores, Y (nn_lua_batch.c) */
 static int net_classify(lua_State *L) {
   const nn_net *net;
   float buf[NN_STACK_FLOATS];
@@ -227,6 +234,7 @@ static int net_classify(lua_State *L) {
     lua_replace(L, 3);
     labels = 3;
   }
+  if (lua_type(L, 2) == LUA_TUSERDATA) return nn_lua_classify_batch(L, net, labels);
   lua_pushnil(L);
   new_result(L, 5, net);            /* y, at 5 */
   nn_lua_forward(L, net, 2, buf, &pass);

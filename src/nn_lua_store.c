@@ -34,6 +34,7 @@
 #include "nn_lua.h"
 #include "nn_sql.h"
 #include "nn_store.h"
+#include "nn_store_train.h"
 
 #define NN_ROWS     "nn.Rows"
 #define SERIAL_KEY  "nn.Store.serial"   /* in the registry */
@@ -131,7 +132,7 @@ static lua_Integer int_option(lua_State *L, int arg, const char *key,
 /* The options of nn.open at arg into o.  Raises. */
 static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   static const char *const known[] = {
-    "flush_rows", "flush_ms", "sync", "busy_timeout", NULL
+    "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", NULL
   };
   lua_Integer busy;
   if (lua_isnoneornil(L, arg))
@@ -145,6 +146,9 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   o->busy_timeout_ms = busy > INT_MAX ? INT_MAX : (int)busy;
   if (push_option(L, arg, "sync", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
     o->sync = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (push_option(L, arg, "readonly", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
+    o->readonly = lua_toboolean(L, -1);
   lua_pop(L, 1);
 }
 
@@ -383,16 +387,19 @@ static int store_flush(lua_State *L) {
 
 /* --- models ---------------------------------------------------------------- */
 
-/* store:save(name, net [, { note = , labels = }]) --> version.  Raises on
-** bad arguments and on a failed write (which leaves nothing behind). */
+/* store:save(name, net [, { note = , labels = , training = , source = }])
+** --> version; training (a history from tr:fit) is recorded with the version
+** (nn_lua_store_data.c reads it).  Raises on bad arguments and on a failed
+** write (which leaves nothing behind). */
 static int store_save(lua_State *L) {
-  static const char *const known[] = { "note", "labels", NULL };
+  static const char *const known[] = { "note", "labels", "training", "source", NULL };
   nn_lstore *ls = checkstore(L);
   const char *name = check_name(L, 2, "name");
   nn_lnet *ln = nn_lua_checknet(L, 3);
   const nn_net *net;
   const char *note = NULL;
   const char **labels = NULL;
+  const nn_train_run *run;
   nn_store_saved saved;
   size_t n;
   int labels_arg = 4;
@@ -417,7 +424,8 @@ static int store_save(lua_State *L) {
     luaL_argerror(L, 3, "a network without a Linear layer cannot be saved");
   if (!lua_isnil(L, 7))
     labels = check_labels(L, 7, labels_arg, net->n_outputs, &n);
-  if (nn_store_save(&ls->store, name, net, note, labels, &saved) != NN_STORE_OK)
+  run = nn_lua_checkrun(L, &ls->store, 4);   /* pushed above the rest */
+  if (nn_store_save_run(&ls->store, name, net, note, labels, run, &saved) != NN_STORE_OK)
     raise_store(L, ls);
   ln->version_id = saved.version_id;
   ln->labelmap_id = saved.labelmap_id;
@@ -592,7 +600,8 @@ static int store_log(lua_State *L) {
 
 /* store:classify(name, x [, { labels = , request_id = , tags = }])
 ** --> label, score, id.  The latest version of the model, cached; the forward
-** pass in C; the prediction logged.  Raises as load and log do. */
+** pass in C; the prediction logged.  A store opened with readonly = true
+** logs nothing and gives no id.  Raises as load and log do. */
 static int store_classify(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
@@ -616,17 +625,20 @@ static int store_classify(lua_State *L) {
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
   nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
-  row.x = pass.x;
-  row.n_x = pass.n_x;
-  row.y = pass.y;
-  row.n_y = pass.n_y;
-  row_options(L, s, &row, 6, 7, 4);
-  if (nn_store_log(s, &row, &id) != NN_STORE_OK)
-    raise_store(L, ls);
+  if (!s->opts.readonly) {
+    row.x = pass.x;
+    row.n_x = pass.n_x;
+    row.y = pass.y;
+    row.n_y = pass.n_y;
+    row_options(L, s, &row, 6, 7, 4);
+    if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+      raise_store(L, ls);
+  }
   /* the score before anything allocates: a finalizer may reuse the buffer */
   best = nn_argmax(pass.y, pass.n_y);
   score = (lua_Number)pass.y[best];
-  /* the map the log just read: in the cache, so this reads nothing */
+  /* the map the log just read: in the cache, so this reads nothing (a
+  ** read-only store reads it here) */
   if (!row.labelmap_id)
     lua_pushinteger(L, (lua_Integer)best + 1);
   else if (nn_store_read_label(s, row.labelmap_id, best, &label, &len) == NN_STORE_OK)
@@ -634,6 +646,8 @@ static int store_classify(lua_State *L) {
   else
     raise_store(L, ls);
   lua_pushnumber(L, score);
+  if (s->opts.readonly)
+    return 2;
   lua_pushinteger(L, (lua_Integer)id);
   return 3;
 }
@@ -829,6 +843,20 @@ static int store_rows(lua_State *L) {
   return 4;
 }
 
+/* --- for the other binding files --------------------------------------------- */
+
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  check_option_names(L, arg, known);
+}
+
+/* Raises on anything but an open store at arg. */
+nn_store *nn_lua_checkstore(lua_State *L, int arg) {
+  nn_lstore *ls = (nn_lstore *)luaL_checkudata(L, arg, NN_STORE);
+  if (!ls->store.db)
+    luaL_error(L, "attempt to use a closed nn.Store");
+  return &ls->store;
+}
+
 /* --- registration ----------------------------------------------------------- */
 
 static const luaL_Reg store_methods[] = {
@@ -855,7 +883,7 @@ void nn_lua_open_store(lua_State *L) {
   luaL_setfuncs(L, store_meta, 0);
   luaL_newlib(L, store_methods);
   lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lua_setfield(L, -2, "Store");     /* so the front module can add methods */
   luaL_newmetatable(L, NN_ROWS);
   luaL_setfuncs(L, rows_meta, 0);
   lua_pop(L, 1);

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn.h"
 #include "nn_sql.h"
 
 #ifdef NN_SQLITE_EXTENSION
@@ -693,11 +694,20 @@ int nn_sql_register_store(nn_store *s) {
   return NN_STORE_OK;
 }
 
+/* For sqlite3_auto_extension in a host that links libnn (nn.h), and the
+** extension's entry point once it has checked the library. */
+int nn_sql_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api) {
+  int rc;
+  (void)api;
+  if ((rc = nn_sql_register(db)) != SQLITE_OK && errmsg)
+    *errmsg = sqlite3_mprintf("nn: cannot register its functions: %s", sqlite3_errstr(rc));
+  return rc;
+}
+
 #ifdef NN_SQLITE_EXTENSION
 /* The entry point SQLite derives from the file name nn0.so. */
 NN_EXPORT int sqlite3_nn_init(sqlite3 *db, char **errmsg,
                               const sqlite3_api_routines *api) {
-  int rc;
   SQLITE_EXTENSION_INIT2(api);
   /* sqlite3_total_changes64 came with 3.37: an older library has no such
   ** entry in api, and calling past its end would crash */
@@ -707,8 +717,6 @@ NN_EXPORT int sqlite3_nn_init(sqlite3 *db, char **errmsg,
                                 sqlite3_libversion());
     return SQLITE_ERROR;
   }
-  if ((rc = nn_sql_register(db)) != SQLITE_OK && errmsg)
-    *errmsg = sqlite3_mprintf("nn: cannot register its functions: %s", sqlite3_errstr(rc));
-  return rc;
+  return nn_sql_init(db, errmsg, api);
 }
 #endif

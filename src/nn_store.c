@@ -69,7 +69,7 @@ static int status_of(int rc) {
   }
 }
 
-int nn_st_fail(nn_store *s, int status, const char *fmt, ...) {
+int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(s->err, sizeof s->err, fmt, ap);
@@ -79,7 +79,7 @@ int nn_st_fail(nn_store *s, int status, const char *fmt, ...) {
 
 /* The connection's last error, which must be read before anything else runs
 ** on the connection (a rollback would replace it). */
-int nn_st_db_fail(nn_store *s) {
+int nn_store_db_fail(nn_store *s) {
   int status;
   if (!s->db)
     return nn_st_fail(s, NN_STORE_NOMEM, "out of memory");
@@ -101,6 +101,8 @@ int nn_st_writable(nn_store *s) {
     return nn_st_closed(s);
   if (s->borrowed)
     return nn_st_fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+  if (s->opts.readonly)
+    return nn_st_fail(s, NN_STORE_READONLY, "the store was opened read-only (readonly = true)");
   return NN_STORE_OK;
 }
 
@@ -382,6 +384,31 @@ static int probe(nn_store *s, const char *path) {
   return rc;
 }
 
+/* The read-only open of nn_store_open, up to the owner check.  A WAL
+** database needs its -shm file, which a read-only folder or medium cannot
+** hold when the file was shipped without one: SQLite then refuses to read
+** (SQLITE_READONLY_CANTINIT), and the file is opened again as immutable,
+** without locks or shared memory.  So a change another process makes to
+** such a file while it is open is not seen. */
+static int open_readonly(nn_store *s, const char *path, int64_t *version) {
+  char *uri;
+  int rc;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  rc = owner_of(s, version);
+  if (rc != NN_STORE_READONLY && rc != NN_STORE_CANTOPEN)
+    return rc;
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  if (!(uri = uri_of(path, "?immutable=1")))
+    return nn_st_nomem(s);
+  rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  sqlite3_free(uri);
+  if (rc != SQLITE_OK)
+    return nn_st_db_fail(s);
+  return owner_of(s, version);
+}
+
 int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   int64_t version;
   int rc;
@@ -392,15 +419,16 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     s->opts = *opts;
   if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
     return nn_st_fail(s, NN_STORE_ERROR, "invalid options");
+  if (s->opts.readonly)
+    rc = open_readonly(s, path, &version);
   /* A foreign file must be left as it was found: the read-write connection
   ** below would checkpoint its WAL, and delete its -wal and -shm, on close. */
-  if ((rc = probe(s, path)) != NN_STORE_OK)
-    return rc;
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                      NULL) != SQLITE_OK) {
+  else if ((rc = probe(s, path)) == NN_STORE_OK &&
+           sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           NULL) != SQLITE_OK)
     rc = nn_st_db_fail(s);
+  if (rc != NN_STORE_OK)
     goto fail;
-  }
   if (!(s->maps = nn_labelcache_new())) {
     rc = nn_st_nomem(s);
     goto fail;
@@ -408,6 +436,14 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
   /* the log reads the clock for every row: without the lock of a lookup */
   s->vfs = sqlite3_vfs_find(NULL);
+  if (s->opts.readonly) {   /* no WAL switch, no migration */
+    if ((size_t)version >= nn_schema_count)
+      return NN_STORE_OK;
+    rc = nn_st_fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is older than this"
+                    " nn's (%zu), and a read-only open cannot migrate it", version,
+                    nn_schema_count);
+    goto fail;
+  }
   /* Ownership before WAL: a foreign file must be left as it was found. */
   if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_STORE_OK ||
       (rc = owner_of(s, &version)) != NN_STORE_OK ||
@@ -511,7 +547,7 @@ int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st
 
 int nn_store_user_step(nn_store *s, sqlite3_stmt *st) {
   int rc;
-  s->wal_state = 0;   /* what it runs may change modes */
+  nn_store_user_sql(s);   /* what it runs may change modes */
   rc = sqlite3_step(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     nn_st_fail(s, NN_STORE_ERROR, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));

@@ -89,9 +89,15 @@ typedef struct nn_store_opts {
   int64_t flush_ms;     /* >= 0: ... or when its oldest row is this old */
   int sync;             /* write every row at once, in its own transaction */
   int busy_timeout_ms;  /* how long to wait for another writer */
+  int readonly;         /* open to read only, a file that may sit in a
+                           read-only folder or on read-only media: never
+                           created, switched to WAL or migrated (an older
+                           schema is refused); save, add_labels, log and
+                           feedback fail with NN_STORE_READONLY, flush has
+                           nothing to write */
 } nn_store_opts;
 
-#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000 }
+#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000, 0 }
 
 #define NN_STORE_NSTMT  32   /* room for the prepared statements of the store */
 
@@ -194,6 +200,7 @@ int nn_store_flush(nn_store *s);
 typedef struct nn_store_saved {
   int64_t version, version_id;
   int64_t labelmap_id;       /* its "default" label map, or 0 without labels */
+  int64_t created_at;        /* its created_at, Unix ms */
 } nn_store_saved;
 
 /* Save net as the next version of model name, in one transaction.  labels,
@@ -203,6 +210,21 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
                   const char *note /* or NULL */,
                   const char *const *labels /* [net->n_outputs] or NULL */,
                   nn_store_saved *out);
+
+/* nn_store_save, and more rows written in its transaction: extra(s, saved,
+** ctx) runs once the version is in, before the commit; when it fails (its
+** status returned, its message in s->err) nothing is saved. */
+typedef int (*nn_store_extra)(nn_store *s, const nn_store_saved *saved, void *ctx);
+int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
+                       const char *note, const char *const *labels,
+                       nn_store_extra extra /* or NULL */, void *ctx,
+                       nn_store_saved *out);
+
+/* For the store's other files: say what went wrong in s->err and return
+** status; or return the connection's last error as a status, its message
+** in s->err (read it before anything else runs on the connection). */
+int nn_store_fail(nn_store *s, int status, const char *fmt, ...);
+int nn_store_db_fail(nn_store *s);
 
 /* Append a label map for model name unless its latest row of that name holds
 ** the same labels.  MISMATCH when n is not the n_outputs of the latest
@@ -248,6 +270,11 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
 ** nothing was committed, it costs no read transaction (in WAL mode: a look
 ** at the wal-index header). */
 int nn_store_catalog(nn_store *s, uint64_t *gen);
+
+/* Say that SQL of the caller's own is about to run on s->db (a statement
+** not stepped through nn_store_user_step): it may change the journal or
+** locking mode that nn_store_catalog relies on, which then looks again. */
+void nn_store_user_sql(nn_store *s);
 
 /* The caller's own SQL (store:rows), one statement of len bytes, prepared
 ** on s's connection once the log is flushed (unless a transaction the

@@ -151,3 +151,7 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
   *gen = s->catalog_gen;
   return rc;
 }
+
+void nn_store_user_sql(nn_store *s) {
+  s->wal_state = 0;
+}

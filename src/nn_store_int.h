@@ -5,7 +5,8 @@
 ** transactions, errors, opening and migrating), nn_store_version.c
 ** (saving and loading versions), nn_store_labels.c (label maps and their
 ** cache), nn_store_log.c (the prediction log) and nn_store_catalog.c (has
-** anything been added?).  Each prepares its own
+** anything been added?); nn_store_train.c and nn_store_data.c sit on
+** nn_store.h alone and do not include this.  Each prepares its own
 ** statements into s->stmt, in slots numbered here so that none collide.
 ** Nothing in this header is part of the interface in nn_store.h.
 */
@@ -33,9 +34,10 @@ enum {
   S_COUNT
 };
 
-/* Errors: each fills s->err and returns its status. */
-int nn_st_fail(nn_store *s, int status, const char *fmt, ...);
-int nn_st_db_fail(nn_store *s);       /* the connection's last error */
+/* Errors: each fills s->err and returns its status.  nn_st_fail and
+** nn_st_db_fail (the connection's last error) are nn_store.h's. */
+#define nn_st_fail     nn_store_fail
+#define nn_st_db_fail  nn_store_db_fail
 int nn_st_closed(nn_store *s);
 int nn_st_nomem(nn_store *s);
 int nn_st_writable(nn_store *s);      /* OK, or why s cannot write */

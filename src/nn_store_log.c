@@ -210,6 +210,8 @@ int nn_store_flush(nn_store *s) {
   int64_t first = 0, last = 0;
   size_t off = 0, left, i;
   int rc, row;
+  if (s->db && s->opts.readonly)
+    return NN_STORE_OK;   /* nothing can have been logged */
   if ((rc = nn_st_writable(s)) != NN_STORE_OK)
     return rc;
   if (s->log_rows == 0)

@@ -265,6 +265,12 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
 int nn_store_save(nn_store *s, const char *name, const nn_net *net,
                   const char *note, const char *const *labels,
                   nn_store_saved *out) {
+  return nn_store_save_with(s, name, net, note, labels, NULL, NULL, out);
+}
+
+int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
+                       const char *note, const char *const *labels,
+                       nn_store_extra extra, void *ctx, nn_store_saved *out) {
   int64_t now = nn_st_clock_ms(s->vfs), model_id;
   size_t bytes;
   int rc;
@@ -295,11 +301,13 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
     return rc;
   if ((rc = nn_st_begin(s)) != NN_STORE_OK)
     return rc;
+  out->created_at = now;
   if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
       (rc = put_version(s, model_id, net, note, now, &out->version,
                         &out->version_id)) != NN_STORE_OK ||
       (labels && (rc = nn_st_put_labelmap(s, model_id, "default", now,
                                     &out->labelmap_id)) != NN_STORE_OK) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
       (rc = nn_st_commit(s)) != NN_STORE_OK) {
     nn_st_rollback(s);
     memset(out, 0, sizeof *out);

@@ -6,6 +6,7 @@
 -- `socket.core`.  Nothing here runs in a forward pass.
 
 local core = require "nn.core"
+local svg = require "nn.svg"
 
 local nn = {
   _VERSION = "nn " .. core._VERSION,
@@ -20,9 +21,24 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  -- pictures, as SVG text: nn.svg(net [, opts]), nn.svg_history(history)
+  svg = svg.network,
+  svg_history = svg.history,
+  -- training data from files: IDX (MNIST), FANN .data, CSV; .gz too
+  read_idx = core.read_idx,
+  read_fann_data = core.read_fann_data,
+  read_csv = core.read_csv,
+  -- training: criteria (crit:forward, crit:backward) and the trainer
+  MSECriterion = core.MSECriterion,
+  CrossEntropyCriterion = core.CrossEntropyCriterion,
+  BCECriterion = core.BCECriterion,
+  Trainer = core.Trainer,
 }
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
 for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
+
+-- Pictures of what a store holds, as methods of every store.
+core.Store.__index.svg_confusion = svg.store_confusion
 
 return nn

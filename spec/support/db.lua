@@ -21,9 +21,16 @@ function db.all(store, sql, ...)
 end
 
 --- The single value of the first row (a query of one column), or nil.
+-- Every row is read: a loop left early finalizes its statement at once only
+-- on Lua 5.4 (its closing value); before, the statement stays open until
+-- collected.
 function db.value(store, sql, ...)
+  local first
   for row in store:rows(sql, ...) do
-    local _, v = next(row)
+    first = first or row
+  end
+  if first then
+    local _, v = next(first)
     return v
   end
 end

@@ -153,7 +153,7 @@ static void check(const char *set, const test_net *t) {
 }
 
 int main(void) {
-  static const char *const sets[] = { "generic", "avx2", "avx512" };
+  static const char *const sets[] = { "generic", "avx2", "avx512", "neon" };
   /* The seed's weights (examples/host.c), on colours and volumes. */
   static const float seed_params[] = {
     0.10f, -0.29f, -0.07f, 0.46f, 0.12f, -0.05f, 0.03f, 0.05f,
@@ -186,7 +186,7 @@ int main(void) {
   printf("best %s\n", best);
   printf("unknown %d %d\n", nn_kernel_select("nope") == NN_ENOKERNEL,
          strcmp(best, nn_kernel_name()) == 0);
-  for (s = 0; s < 3; s++) {
+  for (s = 0; s < sizeof sets / sizeof sets[0]; s++) {
     int status = nn_kernel_select(sets[s]);
     printf("select %s %s\n", sets[s], status == NN_OK ? nn_kernel_name()
            : status == NN_ECPU ? "unsupported" : "error");

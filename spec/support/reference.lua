@@ -36,7 +36,7 @@ local apply = {
     end)
   end,
   SoftMax = function(x)
-    local max = math.max(table.unpack(x))
+    local max = math.max((table.unpack or unpack)(x))
     local e = map(x, function(v) return exp(v - max) end)
     local sum = 0
     for i = 1, #e do sum = sum + e[i] end

@@ -1,0 +1,639 @@
+--- nn.svg: pictures of networks and of what they did, as SVG text.
+--
+--   local svg = nn.svg(net, { inputs = { "R", "G", "B", "volume" }, x = { 32, 107, 56, 11.2 } })
+--   io.open("net.svg", "w"):write(svg)
+--
+-- What it draws, and nothing more: the layout of circles, lines and text.
+-- Every number it shows comes from the network itself (get_weights, trace,
+-- forward: the C core), so a picture never disagrees with what the network
+-- computes.  It needs no library: the result is a Lua string.  Written for
+-- every Lua from 5.1 on (no integer division, no goto, no utf8 library).
+
+local svg = {}
+
+local format, concat, floor, abs, huge = string.format, table.concat, math.floor, math.abs,
+  math.huge
+
+local POSITIVE, NEGATIVE = "#2166ac", "#b2182b"   -- blue and red: a weight's sign
+local WINNER = "#e08214"                          -- the output that wins
+
+--- The picture of a 784-256-128-10 network stays below this many bytes:
+-- wide layers show their first and last neurons, and lines are thinned.
+svg.SIZE_CAP = 100 * 1024
+
+--- Text safe inside an SVG element or attribute.
+function svg.escape(s)
+  return (tostring(s):gsub("[&<>\"']", {
+    ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;",
+  }))
+end
+local escape = svg.escape
+
+--- A number as the pictures print it: four significant digits, no "-0".
+function svg.number(v)
+  if v ~= v then return "NaN" end
+  if v == huge then return "inf" end
+  if v == -huge then return "-inf" end
+  local s = format("%.4g", v)
+  if s == "-0" then s = "0" end
+  return s
+end
+local number = svg.number
+
+-- SVG coordinates: one decimal is more than a screen shows.
+local function px(v)
+  local s = format("%.1f", v)
+  return (s:gsub("%.0$", ""))
+end
+
+local function err(fn, msg, level)
+  error(fn .. ": " .. msg, (level or 1) + 1)
+end
+
+-- Checks an option table against the known names; raises naming the first unknown one.
+local function check_options(fn, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then err(fn, "options must be a table, got " .. type(opts), 3) end
+  for k in pairs(opts) do
+    if not known[k] then err(fn, "unknown option '" .. tostring(k) .. "'", 3) end
+  end
+  return opts
+end
+
+local function check_names(fn, what, names, n)
+  if names == nil then return nil end
+  if type(names) ~= "table" then err(fn, what .. " must be a table of strings", 3) end
+  if #names ~= n then
+    err(fn, format("%s: %d given for %d %s", what, #names, n,
+      what == "inputs" and "inputs" or "outputs"), 3)
+  end
+  for i = 1, n do
+    if type(names[i]) ~= "string" and type(names[i]) ~= "number" then
+      err(fn, format("%s[%d] is not a string", what, i), 3)
+    end
+  end
+  return names
+end
+
+-- The shown rows of a column of n neurons, at most limit of them: all, or
+-- the first and last halves with a gap between them.
+local function shown(n, limit)
+  local rows = {}
+  if n <= limit then
+    for i = 1, n do rows[#rows + 1] = i end
+    return rows, nil
+  end
+  local head = floor((limit + 1) / 2)
+  local tail = limit - head
+  for i = 1, head do rows[#rows + 1] = i end
+  local gap = { after = head, count = n - limit }
+  for i = n - tail + 1, n do rows[#rows + 1] = i end
+  return rows, gap
+end
+
+--- The columns of neurons a network draws as: its inputs, then one column
+-- per Linear with the element-wise modules that follow it.
+-- Returns { { n = , linear = module index or nil, acts = { {index=, name=}, ... } }, ... }.
+function svg.columns(net)
+  local cols = { { n = net:n_inputs(), acts = {} } }
+  local listing = tostring(net)
+  local names = {}
+  if listing:find("^nn%.Sequential") then
+    for i, name in listing:gmatch("\n  %((%d+)%): ([^\n]+)") do names[tonumber(i)] = name end
+  else
+    names[1] = listing
+  end
+  for i = 1, #names do
+    local name = names[i]
+    local n_in, n_out = name:match("^nn%.Linear%((%d+) %-> (%d+)%)")
+    if n_in then
+      cols[#cols + 1] = { n = tonumber(n_out), linear = i, name = name, acts = {} }
+    else
+      local acts = cols[#cols].acts
+      acts[#acts + 1] = { index = i, name = (name:gsub("^nn%.", "")) }
+    end
+  end
+  return cols
+end
+
+-- Weight text along a line: where on the line, so that texts to different
+-- targets do not sit on top of each other.
+local function along(t, x1, y1, x2, y2)
+  return x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
+end
+
+--- nn.svg(net [, opts]) --> an SVG document (a string).
+-- opts: inputs (names of the inputs), labels (names of the outputs; the
+-- network's own labels by default), x (an input: every neuron then shows its
+-- value, the winning output is marked), title, max_neurons (a column wider
+-- than this shows its first and last neurons and the count of the others;
+-- default 12), max_lines (lines drawn between two columns, the strongest
+-- first; default 300), weights (true/false: every weight as text; default:
+-- when the network has at most 40 weights).
+-- Raises on bad options and on a network with no Linear layer.
+function svg.network(net, opts)
+  local fn = "nn.svg"
+  opts = check_options(fn, opts, { inputs = true, labels = true, x = true, title = true,
+    max_neurons = true, max_lines = true, weights = true })
+  if net == nil or type(net) ~= "userdata" or tostring(net):find("^nn%.") == nil
+      or not pcall(net.n_inputs, net) then
+    err(fn, "a network expected, got " .. type(net), 2)
+  end
+  if net:n_inputs() == 0 then
+    err(fn, "the network has no Linear layer: there are no neurons to draw", 2)
+  end
+  local cols = svg.columns(net)
+  local limit = opts.max_neurons or 12
+  local max_lines = opts.max_lines
+  if type(limit) ~= "number" or limit < 2 or limit ~= floor(limit) then
+    err(fn, "max_neurons must be an integer of at least 2", 2)
+  end
+  if max_lines ~= nil and (type(max_lines) ~= "number" or max_lines < 0
+      or max_lines ~= floor(max_lines)) then
+    err(fn, "max_lines must be a non-negative integer", 2)
+  end
+  local inputs = check_names(fn, "inputs", opts.inputs, cols[1].n)
+  local labels = check_names(fn, "labels", opts.labels or net:labels(), cols[#cols].n)
+
+  -- values from a trace of x: pre (after the Linear) and post (after the
+  -- modules that follow it), per column
+  local values, winner
+  if opts.x ~= nil then
+    if type(opts.x) ~= "table" then err(fn, "x must be a table of numbers", 2) end
+    local ok, trace = pcall(net.trace, net, opts.x)
+    if not ok then err(fn, (tostring(trace):gsub("^.-%((.*)%)$", "%1")), 2) end
+    values = { { pre = opts.x } }
+    for c = 2, #cols do
+      local col = cols[c]
+      local last = col.acts[#col.acts]
+      values[c] = { pre = trace[col.linear].values, post = last and trace[last.index].values }
+    end
+    local out = values[#cols].post or values[#cols].pre
+    winner = 1
+    for i = 2, #out do if out[i] > out[winner] then winner = i end end
+  end
+
+  -- weights: how many, and the largest, for thickness
+  local total = 0
+  for c = 2, #cols do total = total + cols[c].n * cols[c - 1].n end
+  local show_weights = opts.weights
+  if show_weights == nil then show_weights = total <= 40 end
+
+  -- layout
+  local r = values and 30 or 24
+  local dy = values and 90 or 70
+  local dx = show_weights and 300 or 230
+  local left = 130
+  local top = opts.title and 70 or 40
+  local rows, gaps, height = {}, {}, 0
+  for c = 1, #cols do
+    rows[c], gaps[c] = shown(cols[c].n, limit)
+    local h = (#rows[c] - 1 + (gaps[c] and 1 or 0)) * dy
+    if h > height then height = h end
+  end
+  local function ypos(c, k)   -- k: position among the shown rows
+    local count = #rows[c] + (gaps[c] and 1 or 0)
+    local off = top + (height - (count - 1) * dy) / 2
+    if gaps[c] and k > gaps[c].after then k = k + 1 end
+    return off + (k - 1) * dy
+  end
+  local function xpos(c) return left + (c - 1) * dx end
+  local W = left + (#cols - 1) * dx + 170
+  local H = top + height + 90
+
+  local out = {}
+  local function put(...) out[#out + 1] = concat({ ... }) end
+  put('<?xml version="1.0" encoding="UTF-8"?>\n')
+  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
+    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
+  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
+  if opts.title then
+    put('<text x="', px(W / 2), '" y="28" text-anchor="middle" font-size="16">',
+      escape(opts.title), "</text>\n")
+  end
+
+  -- lines first, so that the circles cover their ends
+  put('<g id="weights" fill="none">\n')
+  for c = 2, #cols do
+    local W, b = net:get_weights(cols[c].linear)
+    local biggest, cand = 0, {}
+    for _, j in ipairs(rows[c]) do
+      for _, i in ipairs(rows[c - 1]) do
+        local w = W[j][i]
+        if abs(w) > biggest then biggest = abs(w) end
+        cand[#cand + 1] = { j = j, i = i, w = w }
+      end
+    end
+    -- between cut columns only the strongest lines, so that the picture stays
+    -- readable and small
+    local most = max_lines or ((gaps[c] or gaps[c - 1]) and 60 or 300)
+    if #cand > most then
+      table.sort(cand, function(p, q)
+        if abs(p.w) ~= abs(q.w) then return abs(p.w) > abs(q.w) end
+        if p.j ~= q.j then return p.j < q.j end
+        return p.i < q.i
+      end)
+      for k = #cand, most + 1, -1 do cand[k] = nil end
+    end
+    local kpos = {}
+    for k, i in ipairs(rows[c - 1]) do kpos[i] = k end
+    local jpos = {}
+    for k, j in ipairs(rows[c]) do jpos[j] = k end
+    for _, e in ipairs(cand) do
+      local x1, y1 = xpos(c - 1) + r, ypos(c - 1, kpos[e.i])
+      local x2, y2 = xpos(c) - r, ypos(c, jpos[e.j])
+      local width = biggest > 0 and 0.4 + 3.6 * abs(e.w) / biggest or 0.4
+      put('<line x1="', px(x1), '" y1="', px(y1), '" x2="', px(x2), '" y2="', px(y2),
+        '" stroke="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke-width="', px(width * 10 / 10),
+        '" stroke-opacity="0.75"><title>', escape(number(e.w)), "</title></line>\n")
+    end
+    if show_weights then
+      local n_to = #rows[c]
+      for _, e in ipairs(cand) do
+        local t = 0.22 + 0.5 * (jpos[e.j] - 1) / (n_to > 1 and n_to - 1 or 1)
+        local x, y = along(t, xpos(c - 1) + r, ypos(c - 1, kpos[e.i]), xpos(c) - r,
+          ypos(c, jpos[e.j]))
+        put('<text x="', px(x), '" y="', px(y - 2), '" text-anchor="middle" font-size="10"',
+          ' fill="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke="#ffffff" stroke-width="3"',
+          ' paint-order="stroke">', escape(number(e.w)), "</text>\n")
+      end
+    end
+    cols[c].bias = b
+  end
+  put("</g>\n")
+
+  -- neurons
+  put('<g id="neurons">\n')
+  for c = 1, #cols do
+    local col, x = cols[c], xpos(c)
+    for k, i in ipairs(rows[c]) do
+      local y = ypos(c, k)
+      local win = winner and c == #cols and i == winner
+      put('<circle cx="', px(x), '" cy="', px(y), '" r="', r, '" fill="',
+        win and "#fdb863" or "#f7f7f7", '" stroke="', win and WINNER or "#404040",
+        '" stroke-width="', win and 3 or 1.2, '"', win and ' class="winner"' or "",
+        "/>\n")
+      if values then
+        local v = values[c]
+        put('<text x="', px(x), '" y="', px(y + (v.post and -2 or 4)),
+          '" text-anchor="middle" font-size="11">', escape(number(v.pre[i])), "</text>\n")
+        if v.post then
+          put('<text x="', px(x), '" y="', px(y + 13), '" text-anchor="middle" font-size="9"',
+            ' fill="#555555">', escape("→ " .. number(v.post[i])), "</text>\n")
+        end
+      end
+      if col.bias and show_weights then
+        put('<text x="', px(x), '" y="', px(y + r + 13), '" text-anchor="middle"',
+          ' font-size="10" fill="#555555">', escape("b " .. number(col.bias[i])), "</text>\n")
+      end
+      if c == 1 then
+        put('<text x="', px(x - r - 8), '" y="', px(y + 4), '" text-anchor="end">',
+          escape(inputs and inputs[i] or ("x" .. i)), "</text>\n")
+      elseif c == #cols then
+        put('<text x="', px(x + r + 8), '" y="', px(y + 4), '" text-anchor="start"',
+          win and ' font-weight="bold" fill="' .. WINNER .. '"' or "", ">",
+          escape((labels and labels[i] or ("y" .. i)) .. (win and "  ◀" or "")), "</text>\n")
+      end
+    end
+    if gaps[c] then
+      local y = ypos(c, gaps[c].after) + dy
+      put('<text x="', px(x), '" y="', px(y + 4), '" text-anchor="middle" font-size="11"',
+        ' fill="#555555" class="gap">', escape(format("⋮ %d more", gaps[c].count)),
+        "</text>\n")
+    end
+    -- the column's caption: its size and what follows the Linear
+    local caption = c == 1 and format("%d inputs", col.n) or format("%d", col.n)
+    if c > 1 then
+      local acts = {}
+      for _, a in ipairs(col.acts) do acts[#acts + 1] = a.name end
+      caption = caption .. (#acts > 0 and ", " .. concat(acts, ", ") or ", linear")
+    end
+    put('<text x="', px(x), '" y="', px(top + height + 48), '" text-anchor="middle"',
+      ' fill="#333333">', escape(caption), "</text>\n")
+  end
+  put("</g>\n")
+  put('<text x="12" y="', px(H - 12), '" font-size="10" fill="#555555">',
+    escape("lines: blue positive, red negative weight; thicker = larger |w|" ..
+      (values and "; in a neuron: its value, → after its activation" or "")), "</text>\n")
+  put("</svg>\n")
+  return concat(out)
+end
+
+-- --- charts -------------------------------------------------------------
+
+-- Round numbers for an axis from lo to hi: about n ticks.
+local function ticks(lo, hi, n)
+  if hi <= lo then hi = lo + 1 end
+  local raw = (hi - lo) / n
+  local mag = 10 ^ floor(math.log10 and math.log10(raw) or math.log(raw, 10))
+  local step = mag
+  for _, m in ipairs{ 1, 2, 5, 10 } do
+    if raw <= m * mag then step = m * mag break end
+  end
+  local first = floor(lo / step + 1e-9) * step
+  local list = {}
+  local v = first
+  while v <= hi + step * 1e-9 do
+    list[#list + 1] = v
+    v = v + step
+  end
+  if list[#list] < hi - step * 1e-9 then list[#list + 1] = list[#list] + step end
+  return list, step
+end
+svg.ticks = ticks
+
+local function finite(v) return type(v) == "number" and v == v and v > -huge and v < huge end
+
+-- One run's panel at (x0, y0), w x h: loss and validation loss on the left
+-- axis, validation accuracy (%) on the right one.
+local function history_panel(put, h, title, x0, y0, w, h_)
+  local epochs = h.epochs
+  local lo, hi, has_acc, missing = huge, -huge, false, {}
+  for i, e in ipairs(epochs) do
+    for _, key in ipairs{ "loss", "val_loss" } do
+      local v = e[key]
+      if finite(v) then
+        if v < lo then lo = v end
+        if v > hi then hi = v end
+      elseif v ~= nil then
+        missing[#missing + 1] = format("epoch %s: %s is not finite", tostring(e.epoch or i), key)
+      end
+    end
+    if finite(e.val_accuracy) then has_acc = true end
+  end
+  put('<g class="panel">\n')
+  put('<text x="', px(x0 + w / 2), '" y="', px(y0 - 14), '" text-anchor="middle"',
+    ' font-size="14">', escape(title), "</text>\n")
+  put('<rect x="', px(x0), '" y="', px(y0), '" width="', px(w), '" height="', px(h_),
+    '" fill="none" stroke="#404040"/>\n')
+  if lo > hi then
+    put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h_ / 2), '" text-anchor="middle"',
+      ' class="missing">no finite loss to draw</text>\n</g>\n')
+    return
+  end
+  if lo > 0 and lo < hi * 0.5 then lo = 0 end
+  local yt = ticks(lo, hi, 5)
+  lo, hi = yt[1], yt[#yt]
+  local n = #epochs
+  local function X(i) return x0 + (n > 1 and (i - 1) / (n - 1) or 0.5) * w end
+  local function Y(v) return y0 + h_ - (v - lo) / (hi - lo) * h_ end
+  local function A(v) return y0 + h_ - v / 100 * h_ end
+  -- axes: epochs below, loss left, accuracy right
+  local xt = ticks(1, math.max(n, 2), math.min(n, 8))
+  for _, e in ipairs(xt) do
+    if e >= 1 and e <= n and e == floor(e) then
+      put('<line x1="', px(X(e)), '" y1="', px(y0 + h_), '" x2="', px(X(e)), '" y2="',
+        px(y0 + h_ + 5), '" stroke="#404040"/><text x="', px(X(e)), '" y="', px(y0 + h_ + 18),
+        '" text-anchor="middle" font-size="10">', format("%d", e), "</text>\n")
+    end
+  end
+  put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h_ + 34), '" text-anchor="middle">epoch</text>\n')
+  for _, v in ipairs(yt) do
+    put('<line x1="', px(x0 - 5), '" y1="', px(Y(v)), '" x2="', px(x0 + w), '" y2="', px(Y(v)),
+      '" stroke="#dddddd"/><text x="', px(x0 - 8), '" y="', px(Y(v) + 4),
+      '" text-anchor="end" font-size="10">', escape(number(v)), "</text>\n")
+  end
+  put('<text transform="translate(', px(x0 - 48), ",", px(y0 + h_ / 2),
+    ') rotate(-90)" text-anchor="middle">loss</text>\n')
+  if has_acc then
+    for v = 0, 100, 25 do
+      put('<line x1="', px(x0 + w), '" y1="', px(A(v)), '" x2="', px(x0 + w + 5), '" y2="',
+        px(A(v)), '" stroke="#404040"/><text x="', px(x0 + w + 8), '" y="', px(A(v) + 4),
+        '" font-size="10">', format("%d", v), "</text>\n")
+    end
+    put('<text transform="translate(', px(x0 + w + 44), ",", px(y0 + h_ / 2),
+      ') rotate(90)" text-anchor="middle">validation accuracy, %</text>\n')
+  end
+  local function curve(key, colour, dash, scale)
+    local pts = {}
+    for i, e in ipairs(epochs) do
+      local v = e[key]
+      if finite(v) then
+        pts[#pts + 1] = px(X(i)) .. "," .. px(scale and A(v * 100) or Y(v))
+      end
+    end
+    if #pts == 0 then return end
+    put('<polyline class="', key, '" points="', concat(pts, " "), '" fill="none" stroke="',
+      colour, '" stroke-width="2"', dash and ' stroke-dasharray="6 4"' or "", "/>\n")
+    for _, p in ipairs(pts) do
+      local x, y = p:match("([^,]+),(.+)")
+      put('<circle cx="', x, '" cy="', y, '" r="2.5" fill="', colour, '"/>\n')
+    end
+  end
+  curve("loss", POSITIVE)
+  curve("val_loss", NEGATIVE, true)
+  if has_acc then curve("val_accuracy", "#1b7837", false, true) end
+  if h.best_epoch then
+    local b = h.best_epoch
+    if type(b) == "number" and b >= 1 and b <= n then
+      put('<line x1="', px(X(b)), '" y1="', px(y0), '" x2="', px(X(b)), '" y2="', px(y0 + h_),
+        '" stroke="', WINNER, '" stroke-dasharray="2 3"/><text x="', px(X(b) + 4),
+        '" y="', px(y0 + 12), '" font-size="10" fill="', WINNER, '">best</text>\n')
+    end
+  end
+  for k, m in ipairs(missing) do
+    if k > 3 then break end
+    put('<text x="', px(x0 + 6), '" y="', px(y0 + 14 * k), '" font-size="10" fill="',
+      NEGATIVE, '" class="missing">', escape(m), "</text>\n")
+  end
+  put("</g>\n")
+end
+
+local function check_history(fn, h, what)
+  if type(h) ~= "table" or type(h.epochs) ~= "table" then
+    err(fn, what .. " is not a training history (a table with epochs)", 3)
+  end
+  for i, e in ipairs(h.epochs) do
+    if type(e) ~= "table" then err(fn, format("%s: epochs[%d] is not a table", what, i), 3) end
+    for _, key in ipairs{ "loss", "val_loss", "val_accuracy" } do
+      if e[key] ~= nil and type(e[key]) ~= "number" then
+        err(fn, format("%s: epochs[%d].%s is not a number", what, i, key), 3)
+      end
+    end
+  end
+end
+
+--- nn.svg_history(history [, opts]) --> an SVG document.
+-- history: what tr:fit returned, or an array of them (each may carry a
+-- `title`), drawn side by side.  opts: title.
+-- Raises on what is not a history.
+function svg.history(history, opts)
+  local fn = "nn.svg_history"
+  opts = check_options(fn, opts, { title = true })
+  local runs = {}
+  if type(history) == "table" and history.epochs == nil and #history > 0 then
+    for i, h in ipairs(history) do
+      check_history(fn, h, format("history[%d]", i))
+      runs[i] = h
+    end
+  else
+    check_history(fn, history, "history")
+    runs[1] = history
+  end
+  local pw, ph, gap = 360, 220, 120
+  local top = opts.title and 80 or 50
+  local W = 80 + #runs * pw + (#runs - 1) * gap + 90
+  local H = top + ph + 90
+  local out = {}
+  local function put(...) out[#out + 1] = concat({ ... }) end
+  put('<?xml version="1.0" encoding="UTF-8"?>\n')
+  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
+    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
+  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
+  if opts.title then
+    put('<text x="', px(W / 2), '" y="26" text-anchor="middle" font-size="16">',
+      escape(opts.title), "</text>\n")
+  end
+  for i, h in ipairs(runs) do
+    local title = h.title or (#runs > 1 and format("run %d", i) or "training")
+    history_panel(put, h, title, 80 + (i - 1) * (pw + gap), top, pw, ph)
+  end
+  -- legend
+  local lx, ly = 80, H - 22
+  for _, item in ipairs{ { "loss", POSITIVE, "" }, { "validation loss", NEGATIVE, ' stroke-dasharray="6 4"' },
+                         { "validation accuracy", "#1b7837", "" } } do
+    put('<line x1="', px(lx), '" y1="', px(ly), '" x2="', px(lx + 24), '" y2="', px(ly),
+      '" stroke="', item[2], '" stroke-width="2"', item[3], '/><text x="', px(lx + 30),
+      '" y="', px(ly + 4), '">', item[1], "</text>\n")
+    lx = lx + 60 + 8 * #item[1]
+  end
+  put("</svg>\n")
+  return concat(out)
+end
+
+--- The confusion matrix: counts[t][p] predictions of true class t answered
+-- p, over n classes named by labels.  opts: title.
+function svg.confusion(counts, labels, opts)
+  opts = opts or {}
+  local n = #labels
+  local cell = n <= 10 and 56 or math.max(18, floor(560 / n))
+  local left, top = 140, (opts.title and 90 or 60) + 40
+  local W = math.max(left + n * cell + 60, 40 + 9 * #(opts.title or ""))
+  local H = top + n * cell + 70
+  local out = {}
+  local function put(...) out[#out + 1] = concat({ ... }) end
+  put('<?xml version="1.0" encoding="UTF-8"?>\n')
+  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
+    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
+  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
+  if opts.title then
+    put('<text x="', px(W / 2), '" y="28" text-anchor="middle" font-size="16">',
+      escape(opts.title), "</text>\n")
+  end
+  local total, right = 0, 0
+  for t = 1, n do
+    for p = 1, n do
+      local c = counts[t] and counts[t][p] or 0
+      total = total + c
+      if t == p then right = right + c end
+    end
+  end
+  if total == 0 then
+    put('<text x="', px(W / 2), '" y="', px(top + n * cell / 2), '" text-anchor="middle"',
+      ' class="missing">', escape(opts.empty or "no predictions with feedback"), "</text>\n")
+  else
+    put('<text x="', px(W / 2), '" y="', px(top - 50), '" text-anchor="middle">',
+      escape(format("%d of %d right (%.1f%%)", right, total, 100 * right / total)), "</text>\n")
+  end
+  put('<text x="', px(left + n * cell / 2), '" y="', px(top - 26),
+    '" text-anchor="middle">predicted</text>\n')
+  put('<text transform="translate(', px(24), ",", px(top + n * cell / 2),
+    ') rotate(-90)" text-anchor="middle">true</text>\n')
+  for t = 1, n do
+    local row = 0
+    for p = 1, n do row = row + (counts[t] and counts[t][p] or 0) end
+    put('<text x="', px(left - 8), '" y="', px(top + (t - 0.5) * cell + 4),
+      '" text-anchor="end">', escape(labels[t]), "</text>\n")
+    for p = 1, n do
+      local c = counts[t] and counts[t][p] or 0
+      local share = row > 0 and c / row or 0
+      local shade = floor(255 - 180 * share + 0.5)
+      local fill = t == p and format("#%02x%02xff", shade, shade)
+        or format("#ff%02x%02x", shade, shade)
+      if c == 0 then fill = "#ffffff" end
+      local x, y = left + (p - 1) * cell, top + (t - 1) * cell
+      put('<rect x="', px(x), '" y="', px(y), '" width="', px(cell), '" height="', px(cell),
+        '" fill="', fill, '" stroke="#404040"/>')
+      put('<text x="', px(x + cell / 2), '" y="', px(y + cell / 2 + 4), '" text-anchor="middle"',
+        ' class="count">', format("%d", c), "</text>\n")
+    end
+  end
+  for p = 1, n do
+    put('<text x="', px(left + (p - 0.5) * cell), '" y="', px(top - 8),
+      '" text-anchor="middle">', escape(labels[p]), "</text>\n")
+  end
+  put("</svg>\n")
+  return concat(out)
+end
+
+-- --- pictures of what a store holds -------------------------------------
+
+-- The version row of model name (the latest when version is nil).  Raises
+-- naming the model or version that is not there.
+local function find_version(fn, store, name, version)
+  if type(name) ~= "string" or name == "" then err(fn, "name must be a non-empty string", 3) end
+  if version ~= nil and (type(version) ~= "number" or version < 1 or version ~= floor(version)) then
+    err(fn, "version must be a positive integer", 3)
+  end
+  local found = false
+  for _ in store:rows("SELECT 1 FROM nn_model WHERE name = ?", name) do found = true end
+  if not found then err(fn, format("no model named '%s'", name), 3) end
+  local sql = "SELECT v.version_id, v.version, v.n_outputs FROM nn_version AS v" ..
+    " JOIN nn_model AS m ON m.model_id = v.model_id WHERE m.name = ?" ..
+    (version and " AND v.version = ?" or " ORDER BY v.version DESC LIMIT 1")
+  local args = version and { name, version } or { name }
+  for row in store:rows(sql, (unpack or table.unpack)(args)) do return row end
+  err(fn, format("model '%s' has no version %s", name, tostring(version)), 3)
+end
+
+--- store:svg_confusion(name [, version [, labelmap]]) --> an SVG document:
+-- the confusion matrix of a version (the latest by default) from the
+-- feedback its predictions got (the latest answer per prediction), its
+-- classes named by the label map (default: "default", else 1, 2, ...).
+-- Raises on an unknown model, version or label map.
+function svg.store_confusion(store, name, version, labelmap)
+  local fn = "svg_confusion"
+  local v = find_version(fn, store, name, version)
+  if labelmap ~= nil and (type(labelmap) ~= "string" or labelmap == "") then
+    err(fn, "labelmap must be a non-empty string", 2)
+  end
+  local labels = {}
+  for row in store:rows([[
+      SELECT e.value AS label FROM nn_labelmap AS l, json_each(l.labels) AS e
+      WHERE l.labelmap_id = (SELECT l2.labelmap_id FROM nn_labelmap AS l2
+                             JOIN nn_model AS m ON m.model_id = l2.model_id
+                             WHERE m.name = ? AND l2.name = ?
+                             ORDER BY l2.labelmap_id DESC LIMIT 1)
+      ORDER BY e.key]], name, labelmap or "default") do
+    labels[#labels + 1] = tostring(row.label)
+  end
+  if labelmap and #labels == 0 then
+    err(fn, format("model '%s' has no label map '%s'", name, labelmap), 2)
+  end
+  if #labels ~= v.n_outputs then
+    if labelmap then
+      err(fn, format("label map '%s' has %d labels, model '%s' version %d has %d outputs",
+        labelmap, #labels, name, v.version, v.n_outputs), 2)
+    end
+    labels = {}
+    for i = 1, v.n_outputs do labels[i] = tostring(i) end
+  end
+  local counts = {}
+  for i = 1, v.n_outputs do counts[i] = {} end
+  for row in store:rows([[
+      WITH truth AS (
+        SELECT f.prediction_id, f.true_idx FROM nn_feedback AS f
+        WHERE f.feedback_id = (SELECT max(g.feedback_id) FROM nn_feedback AS g
+                               WHERE g.prediction_id = f.prediction_id))
+      SELECT t.true_idx AS t, p.pred_idx AS p, count(*) AS n
+      FROM truth AS t JOIN nn_prediction AS p ON p.prediction_id = t.prediction_id
+      WHERE p.version_id = ? GROUP BY 1, 2]], v.version_id) do
+    if counts[row.t] and row.p <= v.n_outputs then counts[row.t][row.p] = row.n end
+  end
+  return svg.confusion(counts, labels, {
+    title = format("%s v%d: predictions against feedback", name, v.version),
+    empty = format("no feedback yet for %s v%d", name, v.version),
+  })
+end
+
+return svg

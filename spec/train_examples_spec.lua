@@ -1,0 +1,24 @@
+-- The training example, run as a new user runs it (from the top of the
+-- repository): the seed's network trained from made-up leaves and flowers
+-- reads the seed's two objects as the seed does, and is kept with its run.
+
+local compat = require "spec.support.compat"
+local remove_db = require("spec.support.db").remove
+
+describe("examples/train_leaf_flower.lua", function()
+  local db
+  before_each(function() db = os.tmpname() end)
+  after_each(function() remove_db(db) end)
+
+  it("trains the seed's network to read its leaf and flower, and saves the run", function()
+    local out = compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. db)
+    for _, text in ipairs{
+      "60 epochs on 300 objects: validation accuracy 1.00",
+      "the seed's leaf reads as leaf",
+      "a red flower reads as flower",
+      "saved as version 1 with its 60 epochs",
+    } do
+      assert(out:find(text, 1, true), "not found: " .. text .. "\nin:\n" .. out)
+    end
+  end)
+end)
