@@ -12,6 +12,8 @@
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code
+#   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
+#   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
 #                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
 #   make uninstall    remove exactly what install put
@@ -46,6 +48,10 @@ VALGRIND   ?= valgrind
 INSTALL    ?= install
 CC         ?= cc
 AR         ?= ar
+# Debian's Python, which has python3-onnx and python3-torch (check-onnx,
+# onnx-fixtures only).
+PYTHON     ?= /usr/bin/python3
+NPM        ?= npm
 
 # --- flags --------------------------------------------------------------------
 
@@ -65,6 +71,9 @@ LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
 
 VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
                   --errors-for-leak-kinds=definite --show-leak-kinds=definite
+# Mutated import files per seed file in spec/import_fuzz_spec.lua under
+# valgrind: a sample (make test runs 2000 per seed).
+MEMCHECK_FUZZ_CASES ?= 400
 
 # Flags the build cannot do without, kept out of CFLAGS so that overriding
 # CFLAGS cannot drop them: position-independent code for a shared object,
@@ -95,8 +104,12 @@ BINDIR       ?= $(PREFIX)/bin
 # Debian packages, installed by .ci/deps when missing.
 # g++ compiles the C++ host of spec/host_spec.lua; luarocks builds the rock;
 # xmllint, rsvg-convert and zlib check the pictures (spec/svg_spec.lua).
+# The specs read ONNX's own backend tests where libonnx-testdata installs
+# them, check FANN files against libfann (libfann-dev), the tools that define
+# the formats, and compile a comma-decimal locale from the sources in locales.
 DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
-                 libxml2-utils librsvg2-bin zlib1g-dev
+                 libxml2-utils librsvg2-bin zlib1g-dev \
+                 libonnx-testdata libfann-dev locales
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
@@ -106,6 +119,10 @@ FANN_SETS     ?= /usr/share/doc/libfann-dev/examples/datasets
 # Only make bench needs these: the reference programs it measures nn against.
 BENCH_DEPS    ?= libfann-dev libfann-doc libopenblas-dev luajit libluajit-5.1-dev \
                  dataset-fashion-mnist python3-torch
+# make check-onnx: onnx.checker, and node (whose package has npm) to run ONNX
+# Runtime from npm.
+CHECK_ONNX_DEPS ?= python3-onnx nodejs
+ONNX_FIXTURE_DEPS ?= python3-onnx python3-torch
 
 # Where "require 'nn'" finds the module without installing it (as in .busted).
 LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
@@ -150,7 +167,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
 
 .PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
-        clean FORCE
+        clean FORCE check-onnx onnx-fixtures
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -281,7 +298,7 @@ deps-bench: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench check-onnx,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -309,14 +326,19 @@ test-all:
 # valgrind's -q keeps the summary line last when nothing is wrong; any error
 # or definite leak makes it exit 1. Child processes are not traced.
 memcheck: deps-memcheck all
-	$(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
+	NN_FUZZ_CASES=$(MEMCHECK_FUZZ_CASES) $(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 demo: deps all
 	rm -f demo.db*
 	$(LUA_ENV) $(LUA) examples/leaf_flower.lua demo.db
-	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
 	@echo
-	@echo "The seed's figure: demo-network.svg (the README shows it as examples/demo-network.svg)"
+	$(LUA_ENV) $(LUA) examples/train_leaf_flower.lua demo.db
+	$(SQLITE3) -box -cmd '.load ./$(BUILD)/nn0' demo.db < examples/queries.sql
+	$(COMMAND) curve demo.db leaf_flower_trained > demo-loss.svg
+	@echo
+	@echo "Drawn: demo-network.svg (the seed's figure; the README shows it as"
+	@echo "examples/demo-network.svg) and demo-loss.svg (the trained network's loss curve)."
+	@echo "Look around with the command: $(COMMAND) models demo.db"
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
@@ -364,6 +386,31 @@ check-arm: deps all
 env:
 	@echo "export LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;'"
 	@echo "export LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;'"
+
+# onnxruntime-node ships its native library in the npm package; its install
+# script only fetches GPU files, which --ignore-scripts skips.
+ORT_DIR := $(BUILD)/onnxruntime
+ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
+
+$(ORT_PKG):
+	@bash .ci/deps $(CHECK_ONNX_DEPS)
+	mkdir -p $(ORT_DIR)
+	test -f $(ORT_DIR)/package.json || echo '{ "private": true }' > $(ORT_DIR)/package.json
+	cd $(ORT_DIR) && $(NPM) install --ignore-scripts --no-audit --no-fund onnxruntime-node
+
+# Exports networks of every kind, then onnx.checker and ONNX Runtime on them
+# (spec/interop/check_onnx.lua); not part of make test, which needs neither.
+check-onnx: deps all $(ORT_PKG)
+	@bash .ci/deps $(CHECK_ONNX_DEPS)
+	rm -rf $(BUILD)/check-onnx
+	mkdir -p $(BUILD)/check-onnx
+	$(LUA_ENV) $(LUA) spec/interop/check_onnx.lua $(BUILD)/check-onnx $(PYTHON) \
+	  $(ORT_DIR)/node_modules
+
+# The PyTorch fixtures of spec/onnx_spec.lua, exported again (commit them).
+onnx-fixtures:
+	@bash .ci/deps $(ONNX_FIXTURE_DEPS)
+	$(PYTHON) spec/fixtures/onnx/make.py
 
 # --- installing ---------------------------------------------------------------
 

@@ -267,3 +267,61 @@ describe("store:svg_confusion", function()
       "svg_confusion: version must be a positive integer")
   end)
 end)
+
+describe("store:svg_history", function()
+  local path, store
+  local X = { { 32, 107, 56, 11.2 }, { 250, 40, 120, 30 }, { 40, 120, 60, 9 }, { 230, 30, 140, 40 } }
+  local T = { "leaf", "flower", "leaf", "flower" }
+  before_each(function()
+    path = os.tmpname()
+    store = assert(nn.open(path))
+    store:save("leaf_flower", seed.network(nn, seed.labels))            -- v1: typed in
+    local net = seed.network(nn, seed.labels)
+    local history = nn.Trainer(net, { optimizer = "sgd", lr = 1e-4, batch = 4, seed = 1 })
+      :fit(X, T, { epochs = 4, validation = { X, T } })
+    store:save("leaf_flower", net, { training = history })              -- v2: trained
+  end)
+  after_each(function()
+    store:close()
+    remove_db(path)
+  end)
+
+  it("draws the run kept with a version, one point an epoch, from the stored rows", function()
+    local svg = store:svg_history("leaf_flower")
+    assert.is_nil(picture.xml_error(svg))
+    assert.is_true(picture.has_text(svg, "leaf_flower v2: 4 rows, stopped by epochs"))
+    local stored = {}
+    for row in store:rows("SELECT loss FROM nn_training_epoch ORDER BY epoch") do
+      stored[#stored + 1] = row.loss
+    end
+    assert.equal(4, #stored)
+    local ys = {}
+    for y in svg:match('<polyline class="loss" points="([^"]*)"'):gmatch(",([%d.]+)") do
+      ys[#ys + 1] = tonumber(y)
+    end
+    assert.equal(4, #ys)
+    -- a larger loss is drawn higher up (a smaller y), in the stored order
+    for i = 2, 4 do
+      if stored[i] < stored[i - 1] then assert.is_true(ys[i] >= ys[i - 1]) end
+      if stored[i] > stored[i - 1] then assert.is_true(ys[i] <= ys[i - 1]) end
+    end
+    assert.is_true(picture.render(svg).nonwhite > 1000)
+  end)
+
+  it("says when a version has no run, and draws versions side by side", function()
+    local svg = store:svg_history("leaf_flower", 1)
+    assert.is_true(picture.has_text(svg, "leaf_flower v1 has no training run"))
+    svg = store:svg_history("leaf_flower", { 1, 2 })
+    assert.equal(2, select(2, svg:gsub('<g class="panel">', "")))
+    assert.equal(2, select(2, store:svg_history("leaf_flower", "all"):gsub('<g class="panel">', "")))
+    assert.is_nil(picture.xml_error(svg))
+  end)
+
+  it("refuses a model or version that is not there", function()
+    assert.has_error(function() store:svg_history("oak") end, "svg_history: no model named 'oak'")
+    assert.has_error(function() store:svg_history("leaf_flower", 9) end,
+      "svg_history: model 'leaf_flower' has no version 9")
+    assert.has_error(function() store:svg_history("leaf_flower", {}) end,
+      "svg_history: version: an empty table")
+  end)
+end)

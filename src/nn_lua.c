@@ -43,5 +43,6 @@ int luaopen_nn_core(lua_State *L) {
   nn_lua_open_data(L);
   nn_lua_open_store_data(L);
   nn_lua_open_train(L);
+  nn_lua_open_io(L);
   return 1;
 }

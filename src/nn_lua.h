@@ -179,5 +179,7 @@ void nn_lua_open_data(lua_State *L);
 /* Register training (nn_lua_train.c): the criteria, nn.Trainer, and
 ** net:backward, net:get_params, net:set_params on nn.Network. */
 void nn_lua_open_train(lua_State *L);
+/* Register nn.import and net:export (nn_lua_io.c) into the module table on top. */
+void nn_lua_open_io(lua_State *L);
 
 #endif

@@ -33,6 +33,8 @@ local nn = {
   CrossEntropyCriterion = core.CrossEntropyCriterion,
   BCECriterion = core.BCECriterion,
   Trainer = core.Trainer,
+  -- networks from other tools' files: nn.import("model.onnx"), net:export(path, "fann")
+  import = core.import,
 }
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
@@ -40,5 +42,6 @@ for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
 
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
+core.Store.__index.svg_history = svg.store_history
 
 return nn

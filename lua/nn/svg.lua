@@ -368,7 +368,7 @@ local function history_panel(put, h, title, x0, y0, w, h_)
     '" fill="none" stroke="#404040"/>\n')
   if lo > hi then
     put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h_ / 2), '" text-anchor="middle"',
-      ' class="missing">no finite loss to draw</text>\n</g>\n')
+      ' class="missing">', escape(h.empty or "no finite loss to draw"), '</text>\n</g>\n')
     return
   end
   if lo > 0 and lo < hi * 0.5 then lo = 0 end
@@ -634,6 +634,71 @@ function svg.store_confusion(store, name, version, labelmap)
     title = format("%s v%d: predictions against feedback", name, v.version),
     empty = format("no feedback yet for %s v%d", name, v.version),
   })
+end
+
+--- store:svg_history(name [, version]) --> an SVG document: the training
+-- run kept with a version (nn_training_epoch), drawn as nn.svg_history
+-- draws tr:fit's history.  version: a number, a table of numbers (drawn
+-- side by side), "all" (every version), or nil: the latest version that
+-- has a run.  A version without a run is a panel that says so.
+-- Raises on an unknown model or version.
+function svg.store_history(store, name, version)
+  local fn = "svg_history"
+  if type(name) ~= "string" or name == "" then err(fn, "name must be a non-empty string", 2) end
+  local wanted
+  if type(version) == "table" then
+    wanted = version
+    if #wanted == 0 then err(fn, "version: an empty table", 2) end
+  elseif version == "all" then
+    wanted = "all"
+  elseif version ~= nil then
+    wanted = { version }
+  end
+  local found = false
+  for _ in store:rows("SELECT 1 FROM nn_model WHERE name = ?", name) do found = true end
+  if not found then err(fn, format("no model named '%s'", name), 2) end
+  local versions = {}
+  if wanted == nil then
+    for row in store:rows([[
+        SELECT v.version FROM nn_version AS v JOIN nn_model AS m ON m.model_id = v.model_id
+        JOIN nn_training AS t ON t.version_id = v.version_id
+        WHERE m.name = ? ORDER BY v.version DESC LIMIT 1]], name) do
+      versions[1] = row.version
+    end
+    if #versions == 0 then
+      for row in store:rows([[
+          SELECT max(v.version) AS version FROM nn_version AS v
+          JOIN nn_model AS m ON m.model_id = v.model_id WHERE m.name = ?]], name) do
+        versions[1] = row.version
+      end
+    end
+  elseif wanted == "all" then
+    for row in store:rows([[
+        SELECT v.version FROM nn_version AS v JOIN nn_model AS m ON m.model_id = v.model_id
+        WHERE m.name = ? ORDER BY v.version]], name) do
+      versions[#versions + 1] = row.version
+    end
+  else
+    versions = wanted
+  end
+  local runs = {}
+  for i, v in ipairs(versions) do
+    local row = find_version(fn, store, name, v)
+    local h = { epochs = {}, title = format("%s v%d", name, row.version),
+      empty = format("%s v%d has no training run", name, row.version) }
+    for t in store:rows("SELECT best_epoch, stopped, rows FROM nn_training WHERE version_id = ?",
+        row.version_id) do
+      h.best_epoch = t.best_epoch
+      h.title = format("%s v%d: %d rows, stopped by %s", name, row.version, t.rows, t.stopped)
+    end
+    for e in store:rows([[
+        SELECT epoch, loss, val_loss, val_accuracy, ms FROM nn_training_epoch
+        WHERE version_id = ? ORDER BY epoch]], row.version_id) do
+      h.epochs[#h.epochs + 1] = e
+    end
+    runs[i] = h
+  end
+  return svg.history(runs, { title = #runs > 1 and format("%s: training runs", name) or nil })
 end
 
 return svg

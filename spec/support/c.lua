@@ -15,6 +15,10 @@ c.RUN = os.getenv("NN_RUN")
 c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c " ..
   "src/nn_train.c src/nn_train_kinds.c"
 
+--- The readers and writers of other tools' formats (src/nn_io.h), beside the engine.
+c.IO = "src/nn_io.c src/nn_protobuf.c src/nn_onnx_proto.c src/nn_onnx_read.c " ..
+  "src/nn_onnx_write.c src/nn_fann.c src/nn_ftoa.c"
+
 --- Compile sources (and link libs) into a temporary executable; its path.
 -- Raises with the compiler's output when it fails.
 function c.compile(sources, libs)

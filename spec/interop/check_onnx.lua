@@ -1,0 +1,73 @@
+--- `make check-onnx`: nn's ONNX exports checked by the tools that define
+-- ONNX, onnx.checker (Debian's python3-onnx) and ONNX Runtime (npm's
+-- onnxruntime-node), and by nn itself after a re-import.
+--
+--   lua5.4 spec/interop/check_onnx.lua DIR PYTHON NODE_PATH
+--
+-- Exports networks of every kind nn has, of several widths, into DIR with
+-- the outputs nn computes for a batch of rows; then runs
+-- spec/interop/onnx_checker.py and spec/interop/ort_run.js on them.  Exits
+-- non-zero when any check fails.
+
+local nn = require "nn"
+local ref = require "spec.support.reference"
+
+local dir, python, node_path = arg[1], arg[2], arg[3]
+local TOLERANCE = 1e-5
+
+local cases = {
+  seed_like = function() return nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.SoftMax() } end,
+  every_kind = function()
+    return nn.Sequential{ nn.Linear(6, 8), nn.LeakyReLU(0.05), nn.Linear(8, 8), nn.Sigmoid(),
+      nn.Linear(8, 5), nn.Tanh(), nn.Identity(), nn.Linear(5, 4), nn.ReLU(), nn.SoftMax() }
+  end,
+  linear_only = function() return nn.Linear(7, 3) end,
+  wide = function() return nn.Sequential{ nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10), nn.SoftMax() } end,
+  two_linear = function() return nn.Sequential{ nn.Linear(5, 5), nn.Linear(5, 2), nn.Sigmoid() } end,
+}
+
+local function json_rows(rows)
+  local out = {}
+  for i, row in ipairs(rows) do
+    local t = {}
+    for k, v in ipairs(row) do t[k] = ("%.17g"):format(v) end
+    out[i] = "[" .. table.concat(t, ",") .. "]"
+  end
+  return "[" .. table.concat(out, ",") .. "]"
+end
+
+local names = {}
+for name in pairs(cases) do names[#names + 1] = name end
+table.sort(names)
+nn.seed(42)
+local rand = ref.stream(7)
+local failed = false
+for _, name in ipairs(names) do
+  local net = cases[name]()
+  local path = dir .. "/" .. name .. ".onnx"
+  net:export(path, "onnx")
+  local back = nn.import(path)
+  local inputs, outputs, worst = {}, {}, 0
+  for r = 1, 7 do
+    local x = {}
+    for i = 1, net:n_inputs() do x[i] = rand(-3, 3) end
+    inputs[r], outputs[r] = x, net:forward(x)
+    worst = math.max(worst, ref.max_diff(outputs[r], back:forward(x)))
+  end
+  print(("%s nn re-import %.3g"):format(name, worst))
+  failed = failed or worst > TOLERANCE
+  local f = assert(io.open(dir .. "/" .. name .. ".json", "w"))
+  f:write(('{"n_in": %d, "inputs": %s, "outputs": %s}\n'):format(net:n_inputs(),
+    json_rows(inputs), json_rows(outputs)))
+  f:close()
+end
+
+local files = {}
+for i, name in ipairs(names) do files[i] = dir .. "/" .. name .. ".onnx" end
+local ok = os.execute(python .. " spec/interop/onnx_checker.py " .. table.concat(files, " "))
+failed = failed or not ok
+ok = os.execute(("NODE_PATH=%s node spec/interop/ort_run.js %s %s"):format(node_path, dir,
+  table.concat(names, " ")))
+failed = failed or not ok
+print(failed and "check-onnx: FAILED" or "check-onnx: every export passed")
+os.exit(failed and 1 or 0)

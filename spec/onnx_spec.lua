@@ -1,0 +1,518 @@
+-- ONNX import and export (src/nn_onnx_*.c through nn.import and net:export),
+-- checked against ONNX's own backend test data (the Debian package
+-- libonnx-testdata, read where it installs), against models written byte by
+-- byte in spec/support/onnx_builder.lua, and against the double-precision
+-- reference of spec/support/reference.lua.  onnx.checker and ONNX Runtime
+-- check nn's exports in `make check-onnx`, not here.
+
+local nn = require "nn"
+local ref = require "spec.support.reference"
+local b = require "spec.support.onnx_builder"
+local c = require "spec.support.c"
+
+local TOL = 1e-5
+
+local TESTDATA = "/usr/share/libonnx-testdata/data"
+
+local function import_bytes(bytes) return nn.import(bytes, { format = "onnx" }) end
+
+--- The error nn.import raises for bytes, without the position prefix.
+local function refusal(bytes)
+  local ok, err = pcall(import_bytes, bytes)
+  assert(not ok, "imported, but should have been refused")
+  return (err:gsub("^[^:]*:%d+: ", ""))
+end
+
+local function same_outputs(net, layers, inputs)
+  for _, x in ipairs(inputs) do
+    local d = ref.max_diff(ref.forward(layers, x), net:forward(x))
+    assert(d <= TOL, ("differs by %g"):format(d))
+  end
+end
+
+local rand = ref.stream(11)
+local W1, b1 = ref.random_linear(rand, 4, 3)
+local W2, b2 = ref.random_linear(rand, 3, 2)
+local inputs = {}
+for k = 1, 5 do inputs[k] = { rand(-2, 2), rand(-2, 2), rand(-2, 2), rand(-2, 2) } end
+
+-- x -> Gemm(W1, b1, transB = 1) -> Relu -> MatMul(W2^T) -> Add(b2) -> Softmax
+local function mlp(opset, extra)
+  extra = extra or {}
+  return b.model{
+    opset = opset,
+    inputs = { b.value_info("x", { "N", 4 }) },
+    outputs = { b.value_info("y", { "N", 2 }) },
+    initializers = {
+      b.tensor("W1", { 3, 4 }, b.flat(W1)), b.tensor("b1", { 3 }, b1, "float_data"),
+      b.tensor("W2t", { 3, 2 }, b.flat(b.transpose(W2))), b.tensor("b2", { 1, 2 }, b2),
+    },
+    nodes = extra.nodes or {
+      b.node("Gemm", { "x", "W1", "b1" }, { "h" }, { b.attr_int("transB", 1) }, "fc1"),
+      b.node("Relu", { "h" }, { "r" }),
+      b.node("MatMul", { "r", "W2t" }, { "m" }),
+      b.node("Add", { "m", "b2" }, { "z" }),
+      b.node("Softmax", { "z" }, { "y" }, extra.softmax_attrs),
+    },
+  }
+end
+
+describe("nn.import of ONNX", function()
+  it("runs a chain of Gemm, Relu, MatMul, Add and Softmax as the reference does", function()
+    local net = import_bytes(mlp(13))
+    assert.equal(("nn.Sequential {\n  [input -> (1) -> (2) -> (3) -> (4) -> output]\n" ..
+      "  (1): nn.Linear(4 -> 3)\n  (2): nn.ReLU\n  (3): nn.Linear(3 -> 2)\n  (4): nn.SoftMax\n}"),
+      tostring(net))
+    same_outputs(net, { { "Linear", W1, b1 }, { "ReLU" }, { "Linear", W2, b2 }, { "SoftMax" } },
+      inputs)
+    assert.is_nil(net:labels())
+  end)
+
+  it("reads every opset from 6 to 18, and refuses the others", function()
+    for opset = 6, 18 do import_bytes(mlp(opset)) end
+    assert.equal("opset 5 is not supported (6 to 18 are)", refusal(mlp(5)))
+    assert.equal("opset 19 is not supported (6 to 18 are)", refusal(mlp(19)))
+  end)
+
+  it("folds Gemm's alpha and beta into W and b, with B as given (transB = 0)", function()
+    local alpha, beta = 0.5, -3
+    local bytes = b.model{
+      opset = 11,
+      inputs = { b.value_info("x", { 2, 4 }) },
+      outputs = { b.value_info("y", { 2, 3 }) },
+      initializers = { b.tensor("B", { 4, 3 }, b.flat(b.transpose(W1))), b.tensor("C", { 3 }, b1) },
+      nodes = { b.node("Gemm", { "x", "B", "C" }, { "y" },
+        { b.attr_float("alpha", alpha), b.attr_float("beta", beta) }) },
+    }
+    local W, bias = {}, {}
+    for j = 1, 3 do
+      W[j] = {}
+      for i = 1, 4 do W[j][i] = alpha * W1[j][i] end
+      bias[j] = beta * b1[j]
+    end
+    same_outputs(import_bytes(bytes), { { "Linear", W, bias } }, inputs)
+  end)
+
+  it("takes a Softmax axis as its opset means it", function()
+    -- before opset 13 the default axis is 1, the last of a rank-2 input
+    import_bytes(mlp(12))
+    import_bytes(mlp(13, { softmax_attrs = { b.attr_int("axis", 1) } }))
+    assert.equal("node 5 (Softmax): axis 0 of a rank-2 input is not its last (in opset 13), " ..
+      "and nn applies SoftMax to each row",
+      refusal(mlp(13, { softmax_attrs = { b.attr_int("axis", 0) } })))
+    local function rank3(opset, attrs)
+      return b.model{
+        opset = opset,
+        inputs = { b.value_info("x", { 2, 3, 4 }) },
+        outputs = { b.value_info("y", { 2, 3, 4 }) },
+        nodes = { b.node("Softmax", { "x" }, { "y" }, attrs) },
+      }
+    end
+    -- opset 13: axis -1 by default, the rows of the last axis
+    same_outputs(import_bytes(rank3(13)), { { "SoftMax" } }, inputs)
+    -- opset 11: axis 1 by default, which flattens axes 1 and 2 into one row
+    assert.equal("node 1 (Softmax): axis 1 of a rank-3 input is not its last (in opset 11), " ..
+      "and nn applies SoftMax to each row", refusal(rank3(11)))
+    import_bytes(rank3(11, { b.attr_int("axis", 2) }))
+  end)
+
+  it("maps LeakyRelu (its alpha), Sigmoid, Tanh and Identity, and drops Dropout", function()
+    local bytes = b.model{
+      opset = 13,
+      inputs = { b.value_info("x", { "N", 4 }) },
+      outputs = { b.value_info("y", { "N", 3 }) },
+      initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+      nodes = {
+        b.node("Flatten", { "x" }, { "f" }),
+        b.node("Gemm", { "f", "W1" }, { "h" }, { b.attr_int("transB", 1) }),
+        b.node("LeakyRelu", { "h" }, { "l" }, { b.attr_float("alpha", 0.25) }),
+        b.node("Dropout", { "l" }, { "d", "mask" }),
+        b.node("Sigmoid", { "d" }, { "s" }),
+        b.node("Identity", { "s" }, { "i" }),
+        b.node("Tanh", { "i" }, { "y" }),
+      },
+    }
+    local net = import_bytes(bytes)
+    assert.equal("nn.LeakyReLU(0.25)", net:trace(inputs[1])[2].module)
+    same_outputs(net, { { "Linear", W1, { 0, 0, 0 } }, { "LeakyReLU", 0.25 }, { "Sigmoid" },
+      { "Identity" }, { "Tanh" } }, inputs)
+  end)
+
+  it("takes a Reshape that keeps the rows, and a Transpose of a constant", function()
+    local bytes = b.model{
+      opset = 14,
+      inputs = { b.value_info("x", { "N", 4 }) },
+      outputs = { b.value_info("y", { "N", 3 }) },
+      initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)), b.int64_tensor("shape", { 2 }, { -1, 4 }) },
+      nodes = {
+        b.node("Reshape", { "x", "shape" }, { "r" }),
+        b.node("Transpose", { "W1" }, { "W1t" }, { b.attr_ints("perm", { 1, 0 }) }),
+        b.node("MatMul", { "r", "W1t" }, { "y" }),
+      },
+    }
+    same_outputs(import_bytes(bytes), { { "Linear", W1, { 0, 0, 0 } } }, inputs)
+  end)
+
+  describe("refuses, naming the node, its op and what is wrong,", function()
+    local function one_node(node, inits, in_dims, opset)
+      return b.model{
+        opset = opset or 13,
+        inputs = { b.value_info("x", in_dims or { "N", 4 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = inits or { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+        nodes = { node },
+      }
+    end
+
+    it("an operator nn does not have", function()
+      assert.equal("node 1 'conv0' (Conv): operator Conv is not supported",
+        refusal(one_node(b.node("Conv", { "x", "W1" }, { "y" }, nil, "conv0"))))
+    end)
+
+    it("a Gemm with transA, or weights that are not constants", function()
+      assert.equal("node 1 (Gemm): transA = 1 is not supported",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transA", 1) }))))
+      assert.equal("node 1 (Gemm): input B 'W9' is not a constant (an initializer)",
+        refusal(one_node(b.node("Gemm", { "x", "W9" }, { "y" }))))
+      assert.equal("node 1 (Gemm): B takes rows of 3, but its input has rows of 4",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }))))
+      assert.equal("node 1 (Gemm): attribute 'broadcastx' is not supported",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("broadcastx", 1) }))))
+    end)
+
+    it("a graph that is not a chain", function()
+      local bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 4 }) },
+        outputs = { b.value_info("y", { "N", 4 }) },
+        nodes = { b.node("Relu", { "x" }, { "a" }), b.node("Sigmoid", { "x" }, { "y" }) },
+      }
+      assert.equal("node 2 (Sigmoid): takes 'x', not the output of the node before it: " ..
+        "nn takes a chain", refusal(bytes))
+    end)
+
+    it("an Add that is not a bias, a Flatten or Reshape that breaks the rows", function()
+      assert.equal("node 1 (Add): an Add is supported only as the bias of the MatMul or " ..
+        "Gemm before it", refusal(one_node(b.node("Add", { "x", "W1" }, { "y" }))))
+      local bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 3, 4 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+        nodes = { b.node("MatMul", { "x", "W1t" }, { "h" }),
+                  b.node("Flatten", { "h" }, { "y" }) },
+      }
+      assert.equal("node 1 (MatMul): input B 'W1t' is not a constant (an initializer)",
+        refusal(bytes))
+      bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 3, 4 }) },
+        outputs = { b.value_info("y", { "N", 9 }) },
+        initializers = { b.tensor("W1", { 4, 3 }, b.flat(b.transpose(W1))) },
+        nodes = { b.node("MatMul", { "x", "W1" }, { "h" }), b.node("Flatten", { "h" }, { "y" }) },
+      }
+      assert.equal("node 2 (Flatten): makes rows of 9 from rows of 3: a row must stay a row",
+        refusal(bytes))
+    end)
+
+    it("inputs that are not float rows, and graphs of several inputs or outputs", function()
+      assert.equal("input 'x' is of type int64, not float", refusal(b.model{
+        inputs = { b.value_info("x", { "N", 4 }, b.INT64) },
+        outputs = { b.value_info("y", { "N", 4 }) },
+        nodes = { b.node("Relu", { "x" }, { "y" }) } }))
+      assert.equal("input 'x' has no shape", refusal(b.model{
+        inputs = { b.value_info("x", false) },
+        outputs = { b.value_info("y", { "N", 4 }) },
+        nodes = { b.node("Relu", { "x" }, { "y" }) } }))
+      assert.equal("the graph has 2 inputs that are not initializers, and nn takes one",
+        refusal(b.model{
+          inputs = { b.value_info("x", { "N", 4 }), b.value_info("z", { "N", 4 }) },
+          outputs = { b.value_info("y", { "N", 4 }) },
+          nodes = { b.node("Relu", { "x" }, { "y" }) } }))
+      assert.equal("the graph has 2 outputs, and nn gives one", refusal(b.model{
+        inputs = { b.value_info("x", { "N", 4 }) },
+        outputs = { b.value_info("y", { "N", 4 }), b.value_info("x", { "N", 4 }) },
+        nodes = { b.node("Relu", { "x" }, { "y" }) } }))
+      assert.equal("output 'q' is not the end of the chain of nodes", refusal(b.model{
+        inputs = { b.value_info("x", { "N", 4 }) },
+        outputs = { b.value_info("q", { "N", 4 }) },
+        nodes = { b.node("Relu", { "x" }, { "y" }) } }))
+    end)
+
+    it("weights in an external file, of another type, or fewer than their dims say", function()
+      local external = b.int(1, 3) .. b.int(1, 4) .. b.int(2, b.FLOAT) .. b.bytes(8, "W1") ..
+        b.bytes(13, b.bytes(1, "location") .. b.bytes(2, "weights.bin")) .. b.int(14, 1)
+      assert.equal("tensor 'W1' keeps its data in an external file, which is not supported",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1) }),
+          { external })))
+      assert.equal("tensor 'W1' does not hold the 12 values its dims say",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1) }),
+          { b.tensor("W1", { 3, 4 }, { 1, 2, 3 }) })))
+      assert.equal("node 1 (Gemm): tensor 'W1' is of type int64, not float",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1) }),
+          { b.int64_tensor("W1", { 3, 4 }, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }) })))
+      assert.equal("node 1 (Gemm): tensor 'W1': value 2 is not finite",
+        refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1) }),
+          { b.tensor("W1", { 3, 4 }, { 1, 1 / 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }) })))
+    end)
+
+    it("every other shape, attribute and constant it cannot take", function()
+      local W = b.tensor("W1", { 3, 4 }, b.flat(W1))
+      local gemm = b.node("Gemm", { "x", "W1" }, { "h" }, { b.attr_int("transB", 1) })
+      local bool_true = b.int(2, 9) .. b.bytes(9, "\1") .. b.bytes(8, "tm")
+      local function model(nodes, inits, in_dims, out_type)
+        return b.model{ opset = 14, inputs = { b.value_info("x", in_dims or { "N", 4 }) },
+          outputs = { b.value_info("y", { "N", 3 }, out_type) }, initializers = inits or { W },
+          nodes = nodes }
+      end
+      local cases = {
+        { "node 1 (Relu): domain 'com.example' is not supported",
+          model{ b.node("Relu", { "x" }, { "y" }, nil, nil, "com.example") } },
+        { "node 1 (Relu): has no output", model{ b.node("Relu", { "x" }, {}) } },
+        { "node 1 (Transpose): a Transpose of the data is not supported",
+          model{ b.node("Transpose", { "x" }, { "y" }) } },
+        { "node 1 (MatMul): takes the data as its second input, which is not supported",
+          model{ b.node("MatMul", { "W1", "x" }, { "y" }) } },
+        { "node 1 (Gemm): B has rank 1, not 2",
+          model({ b.node("Gemm", { "x", "B" }, { "y" }) }, { b.tensor("B", { 4 }, { 1, 2, 3, 4 }) }) },
+        { "node 1 (Gemm): bias 'C' does not broadcast to one row of 3",
+          model({ b.node("Gemm", { "x", "W1", "C" }, { "y" }, { b.attr_int("transB", 1) }) },
+            { W, b.tensor("C", { 2, 3 }, { 1, 2, 3, 4, 5, 6 }) }) },
+        { "node 1 (Gemm): bias 'C' overflows float32",
+          model({ b.node("Gemm", { "x", "W1", "C" }, { "y" },
+            { b.attr_int("transB", 1), b.attr_float("beta", 3e38) }) },
+            { W, b.tensor("C", { 3 }, { 1, 2, 3 }) }) },
+        { "node 1 (Gemm): alpha * 'W1' overflows float32",
+          model({ b.node("Gemm", { "x", "W1" }, { "y" },
+            { b.attr_int("transB", 1), b.attr_float("alpha", 3e38) }) },
+            { b.tensor("W1", { 3, 4 }, { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4 }) }) },
+        { "node 1 (Gemm): its input has rank 3, not 2",
+          model({ gemm }, nil, { "N", 2, 4 }) },
+        { "node 1 (Gemm): transB = 2 is not supported",
+          model{ b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 2) }) } },
+        { "node 1 (Gemm): a weight matrix of 0 x 3 is empty",
+          model({ b.node("Gemm", { "x", "B" }, { "y" }) }, { b.tensor("B", { 0, 3 }, {}) },
+            { "N", 0 }) },
+        { "node 2 (Add): 'zz' is not a constant (an initializer)",
+          model{ gemm, b.node("Add", { "h", "zz" }, { "y" }) } },
+        { "node 1 (Reshape): gives a scalar",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 0 }, {}) }) },
+        { "node 1 (Reshape): shape value -5 is not supported",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 2 }, { 2, -5 }) }) },
+        { "node 1 (Reshape): shape value 0 at 3 copies no dimension",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) },
+            { b.int64_tensor("s", { 3 }, { 0, 0, 0 }) }) },
+        { "node 1 (Reshape): gives rows of a width not known before run time",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.int64_tensor("s", { 1 }, { -1 }) }) },
+        { "node 1 (Reshape): tensor 's' is of type float, not int64",
+          model({ b.node("Reshape", { "x", "s" }, { "y" }) }, { b.tensor("s", { 1 }, { 4 }) }) },
+        { "node 1 (Dropout): training_mode is not a constant false",
+          model({ b.node("Dropout", { "x", "", "tm" }, { "y" }) }, { bool_true }) },
+        { "node 1 (Transpose): only a matrix's transpose is supported",
+          model({ b.node("Transpose", { "v" }, { "vt" }) }, { b.tensor("v", { 2 }, { 1, 2 }) }) },
+        { "node 1 (Constant): attribute 'value_float' is not supported",
+          model{ b.node("Constant", {}, { "c" }, { b.attr_float("value_float", 1) }) } },
+        { "node 1 (Constant): has no tensor 'value'", model{ b.node("Constant", {}, { "c" }) } },
+        { "node 1 (Softmax): attribute 'axis' is not an integer",
+          model{ b.node("Softmax", { "x" }, { "y" }, { b.attr_float("axis", 1) }) } },
+        { "node 1 (LeakyRelu): attribute 'alpha' is not a float",
+          model{ b.node("LeakyRelu", { "x" }, { "y" }, { b.attr_int("alpha", 1) }) } },
+        { "node 1 (LeakyRelu): attribute 'alpha' is not finite",
+          model{ b.node("LeakyRelu", { "x" }, { "y" }, { b.attr_float("alpha", 1 / 0) }) } },
+        { "node 1 (Flatten): axis 5 is out of range for rank 2",
+          model{ b.node("Flatten", { "x" }, { "y" }, { b.attr_int("axis", 5) }) } },
+        { "tensor 'W1' has a dimension of -1", model({ gemm }, { b.tensor("W1", { -1, 4 }, {}) }) },
+        { "tensor 'W1' has more than 268435456 values",
+          model({ gemm }, { b.tensor("W1", { 1 << 20, 1 << 20 }, {}) }) },
+        { "a tensor has more than 16 dimensions",
+          model({ gemm }, { b.tensor("W1", { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, { 1 }) }) },
+        { "the input has more than 16 dimensions",
+          model({ gemm }, nil, { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4 }) },
+        { "input 'x' has no dimensions", model({ gemm }, nil, {}) },
+        { "output 'y' is of type int64, not float",
+          model({ b.node("Relu", { "x" }, { "y" }) }, nil, nil, b.INT64) },
+        { "the graph has no input", b.model{ inputs = {}, outputs = { b.value_info("y", { 1 }) },
+          nodes = {} } },
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = pcall(import_bytes, case[2])
+        assert(not ok, "imported: " .. case[1])
+        assert.equal(case[1], (err:gsub("^[^:]*:%d+: ", "")))
+      end
+    end)
+
+    it("a truncated or corrupt file, and a file that is not ONNX", function()
+      local bytes = mlp(13)
+      assert.equal("not an ONNX model: the model is corrupt", refusal(bytes:sub(1, 40)))
+      assert.equal("not an ONNX model: it has no graph", refusal(b.int(1, 7)))
+      assert.equal("the model names no opset of the default domain",
+        refusal(b.model{ opset = false, inputs = {}, outputs = {}, nodes = {} }))
+      local ok, err = pcall(nn.import, "hello\nworld")
+      assert.is_false(ok)
+      assert.matches("neither ONNX nor FANN %(name the format: { format = \"onnx\" } or " ..
+        "\"fann\"%)$", err)
+    end)
+  end)
+end)
+
+describe("net:export to ONNX", function()
+  local path
+  before_each(function() path = os.tmpname() end)
+  after_each(function() os.remove(path) end)
+
+  it("writes a file nn reads back to the same layers and weights", function()
+    nn.seed(5)
+    local net = nn.Sequential{ nn.Linear(4, 5), nn.LeakyReLU(0.2), nn.Linear(5, 3), nn.Sigmoid(),
+      nn.Linear(3, 3), nn.Tanh(), nn.Identity(), nn.Linear(3, 2), nn.ReLU(), nn.SoftMax() }
+    net:set_labels{ "a", "b" }
+    assert.equal(net, net:export(path, "onnx"))
+    local back = nn.import(path)
+    assert.equal(tostring(net), tostring(back))
+    for _, i in ipairs{ 1, 3, 5, 8 } do
+      local W, bias = net:get_weights(i)
+      local W2, bias2 = back:get_weights(i)
+      assert.same(W, W2)
+      assert.same(bias, bias2)
+    end
+    assert.is_nil(back:labels())
+  end)
+
+  it("takes the format from the path's ending", function()
+    local net = nn.Sequential{ nn.Linear(2, 2) }
+    local onnx = path .. ".onnx"
+    net:export(onnx)
+    assert.same(net:get_weights(1), nn.import(onnx):get_weights(1))
+    os.remove(onnx)
+    local ok, err = pcall(function() return net:export(path) end)
+    assert.is_false(ok)
+    assert.matches("bad argument #2 to 'export' %(format: expected \"onnx\" or \"fann\", got " ..
+      "none %(and the path ends in neither .onnx nor .net%)%)", err)
+  end)
+
+  it("refuses a network without a Linear, and a path it cannot write", function()
+    local ok, err = pcall(nn.ReLU().export, nn.ReLU(), path, "onnx")
+    assert.is_false(ok)
+    assert.matches("export to onnx: a network without nn.Linear has no fixed width, " ..
+      "which an ONNX file needs$", err)
+    ok, err = pcall(nn.Linear(2, 2).export, nn.Linear(2, 2), "/nonexistent/dir/m.onnx", "onnx")
+    assert.is_false(ok)
+    assert.matches("export to onnx: cannot open /nonexistent/dir/m.onnx: No such file or directory$",
+      err)
+  end)
+end)
+
+describe("ONNX's backend test data", function()
+  -- Every model of the node/, pytorch-converted/, pytorch-operator/ and
+  -- simple/ tests (real/ holds no model until downloaded) goes through nn's
+  -- reader: the ones it imports must give the tests' outputs from the tests'
+  -- inputs within 1e-5, every data set; the others must be refused.  These
+  -- are the ones imported and matched (ONNX 1.12's test data):
+  local MATCHED = {
+    "node/test_dropout_default", "node/test_dropout_default_old",
+    "node/test_dropout_default_ratio", "node/test_dropout_random_old",
+    "node/test_flatten_axis0", "node/test_flatten_axis1", "node/test_flatten_axis2",
+    "node/test_flatten_axis3", "node/test_flatten_default_axis",
+    "node/test_flatten_negative_axis1", "node/test_flatten_negative_axis2",
+    "node/test_flatten_negative_axis3", "node/test_flatten_negative_axis4",
+    "node/test_gemm_alpha", "node/test_gemm_beta", "node/test_gemm_default_no_bias",
+    "node/test_gemm_default_scalar_bias", "node/test_gemm_default_single_elem_vector_bias",
+    "node/test_gemm_default_vector_bias", "node/test_gemm_default_zero_bias",
+    "node/test_gemm_transposeB", "node/test_identity", "node/test_leakyrelu",
+    "node/test_leakyrelu_default", "node/test_leakyrelu_example", "node/test_matmul_2d",
+    "node/test_relu", "node/test_reshape_extended_dims", "node/test_reshape_negative_dim",
+    "node/test_reshape_negative_extended_dims", "node/test_reshape_one_dim",
+    "node/test_reshape_reduced_dims", "node/test_reshape_reordered_all_dims",
+    "node/test_reshape_reordered_last_dims", "node/test_reshape_zero_and_negative_dim",
+    "node/test_reshape_zero_dim", "node/test_sigmoid", "node/test_sigmoid_example",
+    "node/test_softmax_axis_2", "node/test_softmax_default_axis", "node/test_softmax_example",
+    "node/test_softmax_large_number", "node/test_softmax_negative_axis", "node/test_tanh",
+    "node/test_tanh_example",
+    "pytorch-converted/test_LeakyReLU", "pytorch-converted/test_LeakyReLU_with_negval",
+    "pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias",
+    "pytorch-converted/test_ReLU", "pytorch-converted/test_Sigmoid",
+    "pytorch-converted/test_Softmax", "pytorch-converted/test_Tanh",
+    "pytorch-converted/test_softmax_functional_dim3", "pytorch-converted/test_softmax_lastdim",
+    "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_mm",
+    "pytorch-operator/test_operator_view", "simple/test_single_relu_model",
+  }
+  -- and a few of the refused, with the reason given
+  local REFUSED = {
+    ["node/test_gemm_transposeA"] = "node 1 (Gemm): transA = 1 is not supported",
+    ["node/test_softmax_axis_0"] = "node 1 (Softmax): axis 0 of a rank-3 input is not its " ..
+      "last (in opset 13), and nn applies SoftMax to each row",
+    ["node/test_matmul_3d"] = "node 1 (MatMul): B has rank 3, not 2",
+    ["pytorch-converted/test_Conv1d"] = "node 1 (Conv): operator Conv is not supported",
+    ["node/test_training_dropout"] = "node 1 (Dropout): training_mode is not a constant false",
+    ["node/test_reshape_allowzero_reordered"] = "node 1 (Reshape): gives rows of no numbers",
+    ["node/test_add"] = "node 1 (Add): an Add is supported only as the bias of the MatMul " ..
+      "or Gemm before it",
+  }
+  local results, order = {}, {}
+
+  setup(function()
+    local exe = c.compile("spec/support/onnx_testdata_check.c " .. c.IO .. " " .. c.ENGINE)
+    local list = os.tmpname()
+    assert(os.execute(("ls -d %s/node/*/ %s/pytorch-converted/*/ %s/pytorch-operator/*/ " ..
+      "%s/simple/*/ | sed 's#/$##' > %s"):format(TESTDATA, TESTDATA, TESTDATA, TESTDATA, list)))
+    local out = c.run(exe, "< " .. list)
+    os.remove(exe)
+    os.remove(list)
+    for line in out:gmatch("[^\n]+") do
+      local dir, verdict, rest = line:match("^" .. TESTDATA:gsub("%-", "%%-") .. "/(%S+) (%S+) ?(.*)$")
+      results[dir] = { verdict = verdict, detail = rest }
+      order[#order + 1] = dir
+    end
+  end)
+
+  it("runs every model of node/, pytorch-converted/, pytorch-operator/ and simple/", function()
+    assert.is_true(#order > 1000, ("only %d models"):format(#order))
+  end)
+
+  it("imports those that use only what nn runs and reproduces their outputs", function()
+    local matched = {}
+    for _, dir in ipairs(order) do
+      if results[dir].verdict == "matched" then matched[#matched + 1] = dir end
+    end
+    assert.same(MATCHED, matched)
+  end)
+
+  it("refuses every other one with a message naming what is wrong", function()
+    for _, dir in ipairs(order) do
+      local r = results[dir]
+      assert(r.verdict == "matched" or r.verdict == "refused",
+        ("%s: %s %s"):format(dir, r.verdict, r.detail))
+      if r.verdict == "refused" then
+        assert(r.detail:match("^node %d+ ") or r.detail:match("^the graph ") or
+          r.detail:match("^input '") or r.detail:match("^output '") or
+          r.detail:match("^opset %d+ ") or r.detail:match("^the model ") or
+          r.detail:match("^tensor '"), ("%s: %s"):format(dir, r.detail))
+      end
+    end
+    for dir, why in pairs(REFUSED) do
+      assert.same({ verdict = "refused", detail = why }, results[dir])
+    end
+  end)
+end)
+
+describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)", function()
+  local expected = dofile("spec/fixtures/onnx/expected.lua")
+  local names = {}
+  for name in pairs(expected) do names[#names + 1] = name end
+  table.sort(names)
+
+  for _, name in ipairs(names) do
+    local case = expected[name]
+    it(("give PyTorch's outputs within 1e-5: %s (opset %d)"):format(name, case.opset), function()
+      local net = nn.import("spec/fixtures/onnx/" .. name .. ".onnx")
+      for k, x in ipairs(case.inputs) do
+        local d = ref.max_diff(case.outputs[k], net:forward(x))
+        assert(d <= TOL, ("row %d differs by %g"):format(k, d))
+      end
+    end)
+  end
+
+  it("cover every opset the script names", function()
+    assert.same({ "identity_nobias_op17", "leaky_softmax_op13", "relu_softmax_op7",
+      "sigmoid_dropout_op11", "tanh_op9", "wide_relu_op12" }, names)
+  end)
+end)
