@@ -235,7 +235,7 @@ describe("nn.open and load say what they mean", function()
       .. '{"type":"Linear","in":3,"out":2},{"type":"SoftMax"}]'
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
-    f:write(assert(io.open("schema/001_init.sql")):read("a"), "\n",
+    f:write(assert(io.open("schema/001_init.sql")):read("*a"), "\n",
       "INSERT INTO nn_model VALUES (1, 'leaf_flower', 0);\n",
       ("INSERT INTO nn_version VALUES (1, 1, 1, '%s', 4, 2, 23, X'%s', '%016x', NULL, 0);\n")
         :format(arch, hex, h),

@@ -7,7 +7,7 @@ local digest = {}
 -- nil when there is no such file.
 function digest.file(path)
   local p = assert(io.popen("sha256sum " .. path .. " 2>/dev/null"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out:match("^(%x+)")
 end
