@@ -8,6 +8,9 @@
 #   make test-all     make test on every Lua: 5.4, 5.3, 5.2, 5.1 and LuaJIT
 #   make memcheck     the same, the specs running under valgrind
 #   make check-arm    the engine's C checks built for aarch64, run under qemu
+#   make asan         the specs against a build with AddressSanitizer and UBSan
+#   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
+#   make asan-fuzz    the fuzzers against the sanitized build
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
@@ -167,7 +170,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
 
 .PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
-        clean FORCE check-onnx onnx-fixtures
+        clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -296,9 +299,12 @@ deps-memcheck: deps
 deps-bench: deps
 	@bash .ci/deps $(BENCH_DEPS)
 
+deps-asan: deps
+	@bash .ci/deps $(ASAN_DEPS)
+
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench check-onnx,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -327,6 +333,85 @@ test-all:
 # or definite leak makes it exit 1. Child processes are not traced.
 memcheck: deps-memcheck all
 	NN_FUZZ_CASES=$(MEMCHECK_FUZZ_CASES) $(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
+
+# --- sanitizers ---------------------------------------------------------------
+
+# make asan builds the module and the extension with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build/asan/build and runs every spec
+# against them from build/asan, a tree of links to the sources whose build/
+# is that one (.busted and the specs look for build/).  lua5.4, the sqlite3
+# shell and the C checkers are not instrumented, so the runtime is preloaded
+# into every process the specs start.  Reports go to files, so that one in a
+# process a spec expects to fail is seen too: any report fails the target.
+# Leaks are memcheck's business (detect_leaks=0: the preloaded runtime would
+# also blame the interpreter and the compiler the specs run).
+ASAN_CC      ?= gcc
+ASAN_CFLAGS  ?= -std=c99 -Wall -Wextra -pedantic -O1 -g -fno-omit-frame-pointer
+ASAN_SAN     ?= -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+# gcc brings its sanitizer runtimes (libasan, libubsan) with it.
+ASAN_DEPS    ?= $(DEPS) gcc
+ASAN_TREE    := $(BUILD)/asan
+ASAN_REPORTS  = $(CURDIR)/$(ASAN_TREE)/reports
+ASAN_ENV      = PATH="$(CURDIR)/$(ASAN_TREE)/bin:$$PATH" \
+  LD_PRELOAD=$$($(ASAN_CC) -print-file-name=libasan.so) \
+  ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$(ASAN_REPORTS)/asan \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan
+ASAN_LINKS   := .busted Makefile examples lua schema spec src
+# Programs the specs start that must run without the preloaded runtime (a
+# browser's own processes do not take it): build/asan/bin has a wrapper for
+# each, first in PATH, that starts the real one without it.
+ASAN_PLAIN   ?= chromium
+
+asan-build: | deps-asan
+	@mkdir -p $(ASAN_TREE)
+	@for f in $(ASAN_LINKS); do ln -sfn ../../$$f $(ASAN_TREE)/$$f; done
+	@mkdir -p $(ASAN_TREE)/bin
+	@for p in $(ASAN_PLAIN); do real=$$(command -v $$p) || continue; \
+	  printf '#!/bin/sh\nunset LD_PRELOAD\nexec %s "$$@"\n' "$$real" > $(ASAN_TREE)/bin/$$p; \
+	  chmod +x $(ASAN_TREE)/bin/$$p; done
+	$(MAKE) -C $(ASAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(ASAN_CFLAGS) $(ASAN_SAN)' \
+	  LDFLAGS='$(ASAN_SAN)' all
+
+asan: deps-asan asan-build
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
+	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
+	    echo "make asan: the sanitizers reported errors (above)"; exit 1; fi; \
+	  exit $$status
+
+# --- fuzzing ------------------------------------------------------------------
+
+# make fuzz runs the seeded fuzzers of spec/fuzz/ (run.lua says what each
+# does): FUZZ_N cases each from FUZZ_SEED, every case in a child process
+# that may take FUZZ_TIMEOUT seconds.  Any crash, hang or changed fact
+# accepted silently fails the target; what failed is kept in build/fuzz/.
+# The defaults take about a minute; a longer run: make fuzz FUZZ_N=20000.
+# FUZZ_FACTS=1 fails a load or answer that succeeds on a changed stored fact:
+# 0 until every stored fact carries a digest that load checks.
+FUZZ_SEED    ?= 1
+FUZZ_N       ?= 200
+FUZZ_FROM    ?= 1
+FUZZ_TIMEOUT ?= 10
+FUZZ_ONLY    ?=
+FUZZ_FACTS   ?= 0
+FUZZ_WRAP    ?=
+FUZZ_VARS     = FUZZ_SEED='$(FUZZ_SEED)' FUZZ_N='$(FUZZ_N)' FUZZ_FROM='$(FUZZ_FROM)' \
+  FUZZ_TIMEOUT='$(FUZZ_TIMEOUT)' FUZZ_ONLY='$(FUZZ_ONLY)' FUZZ_FACTS='$(FUZZ_FACTS)' \
+  FUZZ_WRAP='$(FUZZ_WRAP)' LUA='$(LUA)' SQLITE3='$(SQLITE3)'
+
+fuzz: deps all
+	$(LUA_ENV) $(FUZZ_VARS) $(LUA) spec/fuzz/run.lua
+
+# The same fuzzers against the sanitized build of make asan: any report of
+# the sanitizers fails the target too.
+asan-fuzz: deps-asan asan-build
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	@LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(ASAN_TREE)/$(BUILD)/?.so;;' \
+	  FUZZ_EXT=./$(ASAN_TREE)/$(BUILD)/nn0 FUZZ_MEMORY=0 $(FUZZ_VARS) $(ASAN_ENV) \
+	  $(LUA) spec/fuzz/run.lua; status=$$?; \
+	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
+	    echo "make asan-fuzz: the sanitizers reported errors (above)"; exit 1; fi; \
+	  exit $$status
 
 demo: deps all
 	rm -f demo.db*

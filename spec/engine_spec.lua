@@ -27,7 +27,7 @@ end
 describe("the engine used from C", function()
   local check
   setup(function()
-    local exe = compile("spec/support/engine_check.c")
+    local exe = compile("spec/support/engine_check.c src/nn_fold.c")
     check = lines(run(exe))
     os.remove(exe)
   end)
@@ -64,6 +64,12 @@ describe("the engine used from C", function()
     -- and both give 5 * 0.5 + 6 * -1.5 - 2.25 for x = (0.5, -1.5)
     assert.near(-8.75, t[6], 1e-6)
     assert.near(-8.75, t[7], 1e-6)
+  end)
+
+  it("refuses a fold that would pass the parameter limit, naming the layers", function()
+    -- Linear(2^20 -> 1) then Linear(1 -> 2^20): 2^40 weights once merged
+    assert.equal("1 fold: layers 2 to 3 merge into nn.Linear(1048576 -> 1048576): "
+      .. "more than 268435456 parameters in all", check.foldhuge)
   end)
 
   it("runs in place, x and y one array", function()

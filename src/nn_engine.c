@@ -1,6 +1,7 @@
 /*
-** nn_engine.c: the table of layer kinds, layout, forward pass, folding and
-** initialisation of feed-forward networks in float32.
+** nn_engine.c: the table of layer kinds, layout, forward pass and
+** initialisation of feed-forward networks in float32 (folding is in
+** nn_fold.c).
 **
 ** Pure C99: no Lua, no SQLite, no allocation except in nn_net_new (for C
 ** hosts).  Every layer function follows one order of arguments: outputs,
@@ -615,90 +616,6 @@ void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
 void nn_init_uniform(nn_net *net, uint64_t *rng_state) {
   size_t i;
   for (i = 0; i < net->n_layers; i++) nn_init_layer(net, i, rng_state);
-}
-
-
-/* --- fold -------------------------------------------------------------- */
-
-/* Identity and any other kind that passes its input through. */
-static int passes_through(const nn_layer *l) {
-  return kinds[l->kind]->elementwise && kinds[l->kind]->forward == NULL;
-}
-
-/* fold knows the algebra of Linear only: every other kind stays as it is. */
-size_t nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_params) {
-  size_t i, n = 0, total = 0;
-  for (i = 0; i < net->n_layers; i++) {
-    const nn_layer *l = &net->layers[i];
-    if (passes_through(l)) continue;
-    if (l->kind == NN_LINEAR && n > 0 && out[n - 1].kind == NN_LINEAR) {
-      out[n - 1].n_out = l->n_out;           /* merged into the one before */
-      continue;
-    }
-    out[n++] = *l;
-  }
-  if (n == 0 && net->n_layers > 0) out[n++] = net->layers[0];  /* all Identity */
-  for (i = 0; i < n; i++) {
-    size_t count = nn_layer_n_params(&out[i]);
-    out[i].w = count ? total : 0;
-    total += count;
-  }
-  *n_params = total;
-  return n;
-}
-
-/* A run of Linear layers y = W_k(...(W_1 x + b_1)...) + b_k is affine, so
-** its matrix is the run applied to each unit vector without biases, and its
-** bias the run applied to zero with them; computed in double. */
-static void run_apply(double *v /* [max_width] */, double *spare,
-                      const nn_net *net, size_t first, size_t end, int with_bias) {
-  size_t s, j, k;
-  for (s = first; s < end; s++) {
-    const nn_layer *l = &net->layers[s];
-    const float *w = net->params + l->w, *b = w + l->n_out * l->n_in;
-    if (l->kind != NN_LINEAR) continue;
-    for (j = 0; j < l->n_out; j++) {
-      double acc = with_bias ? b[j] : 0.0;
-      for (k = 0; k < l->n_in; k++) acc += (double)w[j * l->n_in + k] * v[k];
-      spare[j] = acc;
-    }
-    memcpy(v, spare, l->n_out * sizeof(double));
-  }
-}
-
-void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
-  double *v = work, *spare = work + src->max_width;
-  size_t s = 0, d, c, j;
-  for (d = 0; d < dst->n_layers; d++) {
-    const nn_layer *dl = &dst->layers[d];
-    float *dw, *db;
-    size_t end;
-    while (s < src->n_layers && passes_through(&src->layers[s]) &&
-           !passes_through(dl)) s++;
-    if (dl->kind != NN_LINEAR) {              /* kept as it was */
-      size_t count = nn_layer_n_params(dl);
-      if (count) memcpy(dst->params + dl->w, src->params + src->layers[s].w,
-                        count * sizeof(float));
-      s++;
-      continue;
-    }
-    for (end = s + 1; end < src->n_layers; end++) {
-      const nn_layer *l = &src->layers[end];
-      if (l->kind != NN_LINEAR && !passes_through(l)) break;
-    }
-    dw = dst->params + dl->w;
-    db = dw + dl->n_out * dl->n_in;
-    for (c = 0; c < dl->n_in; c++) {
-      memset(v, 0, dl->n_in * sizeof(double));
-      v[c] = 1.0;
-      run_apply(v, spare, src, s, end, 0);
-      for (j = 0; j < dl->n_out; j++) dw[j * dl->n_in + c] = (float)v[j];
-    }
-    memset(v, 0, dl->n_in * sizeof(double));
-    run_apply(v, spare, src, s, end, 1);
-    for (j = 0; j < dl->n_out; j++) db[j] = (float)v[j];
-    s = end;
-  }
 }
 
 

@@ -32,6 +32,8 @@
 **   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c
 **   cc host.o nn_engine.o nn_kernel*.o nn_train*.o -lm
 **
+** Folding networks (nn_fold.h) takes src/nn_fold.c as well.
+**
 ** On other processors or compilers nn_kernel_x86.c compiles to nothing, and
 ** so does nn_kernel_neon.c but on AArch64 (where its set is always used);
 ** -DNN_GENERIC_ONLY leaves out both.
@@ -240,16 +242,6 @@ void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state);
 
 /* The next number of that splitmix64 stream (training shuffles with it). */
 uint64_t nn_splitmix64(uint64_t *state);
-
-/* fold: Identity layers dropped and each run of adjacent Linear layers
-** merged into one (W = W2 W1, b = W2 b1 + b2, summed in double).  First
-** nn_fold_layout gives the folded layers (at most net->n_layers of them) and
-** their parameter count; then nn_fold_params computes dst's parameters,
-** using work (2 * src->max_width doubles). */
-size_t nn_fold_layout(const nn_net *net, nn_layer *out /* [n_layers] */,
-                      size_t *n_params);
-void nn_fold_params(const nn_net *src, nn_net *dst,
-                    double *work /* [2 * src->max_width] */);
 
 /* Little-endian float32 <-> params, for files and blobs on any host. */
 void nn_params_to_le(unsigned char *out /* [4 n] */, const float *p, size_t n);

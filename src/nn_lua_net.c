@@ -19,6 +19,7 @@
 #include "lauxlib.h"
 
 #include "nn_engine.h"
+#include "nn_fold.h"
 #include "nn_lua.h"
 
 
@@ -447,19 +448,22 @@ static int net_clone(lua_State *L) {
   return 1;
 }
 
-/* net:fold() --> a new network, each run of Linear layers merged into one */
+/* net:fold() --> a new network, each run of Linear layers merged into one.
+** Raises when the folded network would be too large, before any work. */
 static int net_fold(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1), *f;
   const nn_net *net;
-  size_t n, n_params;
+  size_t n, n_params, n_work;
   nn_layer *layers;
   double *work;
+  char err[NN_ERRMAX];
   lua_settop(L, 1);
   net = nn_lua_pinnet(L, 1);
   layers = (nn_layer *)lua_newuserdatauv(L,
       (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
-  work = (double *)lua_newuserdatauv(L, (2 * net->max_width + 1) * sizeof(double), 0);
-  n = nn_fold_layout(net, layers, &n_params);
+  if (nn_fold_layout(net, layers, &n, &n_params, &n_work, err) != NN_OK)
+    return luaL_error(L, "%s", err);
+  work = (double *)lua_newuserdatauv(L, (n_work ? n_work : 1) * sizeof(double), 0);
   f = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential);
   nn_fold_params(net, f->net, work);
   if (f->net->n_outputs == net->n_outputs) {

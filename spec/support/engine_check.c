@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn_engine.h"
+#include "nn_fold.h"
 
 static void try_new(const char *name, const nn_layer *arch, size_t n) {
   char err[NN_ERRMAX] = "";
@@ -21,6 +22,7 @@ int main(void) {
   nn_layer huge[] = { NN_DENSE(1u << 20, 1u << 20) };
   nn_layer free_width[] = { NN_ACT(NN_SOFTMAX) };
   nn_layer two[] = { NN_DENSE(2, 2), NN_ACT(NN_IDENTITY), NN_DENSE(2, 1) };
+  nn_layer wide[] = { NN_ACT(NN_TANH), NN_DENSE(1u << 20, 1), NN_DENSE(1, 1u << 20) };
   char err[NN_ERRMAX];
   nn_net *net;
   float x[2] = { 0.8f, 0.2f }, y[2], work[8], back[3];
@@ -45,14 +47,24 @@ int main(void) {
   memcpy(net->params, (const float[]){ 1, 2, 3, 4, 0.5f, -1, -1, 2, 0.25f },
          9 * sizeof(float));
   nn_forward(net, fy, fx, 2, work);
-  n = nn_fold_layout(net, folded, &n_params);
   {
+    size_t n_work;
+    nn_fold_layout(net, folded, &n, &n_params, &n_work, err);
     char block[512];
     nn_net *f = nn_net_init(block, folded, n, n_params);
     nn_fold_params(net, f, dwork);
     nn_forward(f, gy, fx, 2, work);
     printf("fold %zu %zu %.9g %.9g %.9g %.9g %.9g\n", n, n_params,
            f->params[0], f->params[1], f->params[2], fy[0], gy[0]);
+  }
+  nn_net_free(net);
+
+  /* fold refuses what it would make too large, before any work */
+  net = nn_net_new(wide, 3, err);
+  {
+    size_t n_work;
+    int status = nn_fold_layout(net, folded, &n, &n_params, &n_work, err);
+    printf("foldhuge %d %s\n", status == NN_ESIZE, err);
   }
   nn_net_free(net);
 
