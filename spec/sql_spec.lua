@@ -280,10 +280,12 @@ describe("SQL on a store's connection", function()
       store:rows("BEGIN")()
       store:rows([[
         INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs, n_params,
-                                weights, checksum, created_at)
-        SELECT (SELECT model_id FROM nn_model WHERE name = 'leaf_flower'), 2, arch, n_inputs,
-               n_outputs, n_params, weights, checksum, created_at
-          FROM nn_version WHERE model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish')]])()
+                                weights, checksum, created_at, digest)
+        SELECT m.model_id, 2, arch, n_inputs, n_outputs, n_params, weights, checksum,
+               created_at, nn_version_digest(m.model_id, 2, arch, n_inputs, n_outputs,
+                                             n_params, weights)
+          FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m
+         WHERE nn_version.model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish')]])()
       assert.equal("flower", leaf_label())
       store:rows("ROLLBACK")()
       assert.equal("leaf", leaf_label())
@@ -511,10 +513,11 @@ SELECT 'predictions: ' || count(*) FROM nn_prediction;]])
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);
 BEGIN;
 INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs, n_params, weights,
-                        checksum, created_at)
-SELECT (SELECT model_id FROM nn_model WHERE name = 'leaf_flower'), 2, arch, n_inputs,
-       n_outputs, n_params, weights, checksum, created_at
-  FROM nn_version WHERE model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish');
+                        checksum, created_at, digest)
+SELECT m.model_id, 2, arch, n_inputs, n_outputs, n_params, weights, checksum, created_at,
+       nn_version_digest(m.model_id, 2, arch, n_inputs, n_outputs, n_params, weights)
+  FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m
+ WHERE nn_version.model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish');
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);
 ROLLBACK;
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);]])
@@ -526,12 +529,14 @@ SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);]])
     -- its id, which the next map (another model's, other labels) then got
     local out = shell(db, [[
 BEGIN;
-INSERT INTO nn_labelmap (model_id, name, labels, created_at)
-  VALUES ((SELECT model_id FROM nn_model WHERE name = 'leaf_flower'), 'w', '["s","r"]', 0);
+INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
+  SELECT model_id, 'w', '["s","r"]', 0, nn_labelmap_digest(model_id, 'w', '["s","r"]')
+  FROM nn_model WHERE name = 'leaf_flower';
 SELECT nn_classify('leaf_flower:w', 32, 107, 56, 11.2);
 ROLLBACK;
-INSERT INTO nn_labelmap (model_id, name, labels, created_at)
-  VALUES ((SELECT model_id FROM nn_model WHERE name = 'flowerish'), 'w', '["x","y"]', 0);
+INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
+  SELECT model_id, 'w', '["x","y"]', 0, nn_labelmap_digest(model_id, 'w', '["x","y"]')
+  FROM nn_model WHERE name = 'flowerish';
 SELECT count(DISTINCT labelmap_id) FROM nn_labelmap WHERE name = 'w';
 SELECT nn_classify('flowerish:w', 32, 107, 56, 11.2);]])
     assert.equal("s\n1\ny\n", out)
@@ -539,13 +544,15 @@ SELECT nn_classify('flowerish:w', 32, 107, 56, 11.2);]])
 
   it("reads labels only for nn_classify, so a bad map fails it alone", function()
     local out = shell(db, [[
-INSERT INTO nn_labelmap (model_id, name, labels, created_at)
-  VALUES ((SELECT model_id FROM nn_model WHERE name = 'flowerish'), 'default', '[1, 2]', 0);
+INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
+  SELECT model_id, 'default', '[1, 2]', 0, nn_labelmap_digest(model_id, 'default', '[1, 2]')
+  FROM nn_model WHERE name = 'flowerish';
 SELECT nn_score('flowerish', 32, 107, 56, 11.2) > 0.9;
 SELECT json_array_length(nn_forward('flowerish', 32, 107, 56, 11.2));
 SELECT nn_classify('flowerish', 32, 107, 56, 11.2);]])
     assert.equal("1\n2\n", out:match("^(.-)[^\n]*error"))
-    assert.equal("nn_classify: label map 3: label 1 is not a string", shell_error(out))
+    assert.equal("nn_classify: model 'flowerish' label map 'default': label 1 is not a string",
+                 shell_error(out))
   end)
 
   it("reads a JSON number of any length", function()

@@ -24,15 +24,7 @@ local f32 = compat.f32
 -- softmax(0.8, 0.2), the seed's outputs before softmax, in double precision
 local SOFTMAX_LEAF = 1 / (1 + math.exp(-0.6))
 
---- The number of schema/NNN_name.sql files: the user_version nn.open sets.
-local function schema_count()
-  local n, p = 0, io.popen("ls schema")
-  for name in p:lines() do
-    if name:match("^%d+_.*%.sql$") then n = n + 1 end
-  end
-  p:close()
-  return n
-end
+local schema_count = db.schema_count
 
 local function tmpdb()
   return os.tmpname()   -- an empty file: SQLite takes it as a new database
@@ -1160,17 +1152,18 @@ describe("the log buffer", function()
     store:close()
   end)
 
-  it("labels a row with what its map holds at that index, a string or not", function()
-    -- a map written in SQL, with a null and a number where labels go
-    exec(setup, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at)
-                  VALUES (1, 'odd', '[null, 7]', 0)]])
+  it("refuses to label a row through a map holding a label save would refuse", function()
+    -- regression: a map written in SQL with a null and a number where labels
+    -- go labelled rows NULL and "7"; it is an error when needed, and the row
+    -- is not recorded
+    exec(setup, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
+                  VALUES (1, 'odd', '[null, 7]', 0, nn_labelmap_digest(1, 'odd', '[null, 7]'))]])
     local store = assert(nn.open(path, { flush_rows = 1000, flush_ms = 60000 }))
     local net = store:load("leaf_flower")
-    store:log(net, seed.input, { 0.75, 0.25 }, { labels = "odd" })
-    store:log(net, seed.input, { 0.25, 0.75 }, { labels = "odd" })
+    assert.has_error(function() store:log(net, seed.input, { 0.75, 0.25 }, { labels = "odd" }) end,
+                     "model 'leaf_flower' label map 'odd': label 1 is not a string")
     store:close()
-    assert.same({ { pred_idx = 1 }, { pred_idx = 2, pred_label = "7" } },
-                all(setup, "SELECT pred_idx, pred_label FROM nn_prediction ORDER BY prediction_id"))
+    assert.equal(0, count(setup, "nn_prediction"))
   end)
 
   it("labels rows right through more label maps than it keeps at once", function()

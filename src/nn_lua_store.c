@@ -9,8 +9,9 @@
 **   for row in store:rows("SELECT * FROM nn_accuracy") do print(row.accuracy) end
 **   store:close()
 **
-** This file checks arguments and converts between Lua values and what
-** nn_store.c takes; it runs no SQL of its own except the user's in rows().
+** This file checks arguments and converts between Lua values and what the
+** store (nn_store.h) takes; the user's SQL in rows() is prepared and
+** stepped through the store's interface too.
 ** An nn.Store is one userdata: the nn_store, then the path it was opened
 ** with; its user value 1 is the cache of networks that classify() loaded.
 ** An nn.Rows keeps its store alive through its user value 1, and the store
@@ -26,13 +27,12 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "lua.h"
 #include "lauxlib.h"
 
 #include "nn_engine.h"
 #include "nn_lua.h"
+#include "nn_sql.h"
 #include "nn_store.h"
 #include "nn_store_train.h"
 
@@ -64,7 +64,7 @@ static nn_lstore *tostore(lua_State *L) {
 /* Raises on anything but an open store. */
 static nn_lstore *checkstore(lua_State *L) {
   nn_lstore *ls = tostore(L);
-  if (!ls->store.db)
+  if (!nn_store_is_open(&ls->store))
     luaL_error(L, "attempt to use a closed nn.Store");
   return ls;
 }
@@ -74,7 +74,8 @@ static int raise_store(lua_State *L, const nn_lstore *ls) {
   return luaL_error(L, "%s", ls->store.err);
 }
 
-/* A non-empty string without zero bytes (SQL text ends at one).  Raises. */
+/* A non-empty string without zero bytes (SQL text ends at one).  Raises.
+** Every text nn stores follows the same rule: a zero byte is refused. */
 static const char *check_name(lua_State *L, int arg, const char *what) {
   size_t len;
   const char *s = luaL_checklstring(L, arg, &len);
@@ -214,8 +215,8 @@ static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
 
 /* The network classify() uses for model name: from the cache when nothing
 ** was added to the catalog since it was loaded (gen), else loaded anew.
-** Pushes the cache entry { net = , gen = , maps = { [name] = labels } } and
-** the network.  Raises as push_version. */
+** Pushes the cache entry { net = , gen = , maps = { [name] = labelmap_id } }
+** and the network.  Raises as push_version. */
 static nn_lnet *cached_net(lua_State *L, nn_lstore *ls, const char *name,
                            uint64_t gen) {
   lua_getiuservalue(L, 1, 1);
@@ -244,30 +245,26 @@ static nn_lnet *cached_net(lua_State *L, nn_lstore *ls, const char *name,
   return (nn_lnet *)lua_touserdata(L, -1);
 }
 
-/* Label map `map` of the cached network ln, its cache entry at entry:
-** pushes its labels (a sequence whose field id is the labelmap_id) and
-** returns the id.  Raises when the model has no such map that fits. */
+/* The id of label map `map` for the cached network ln, its cache entry at
+** entry; the labels themselves live in the connection's cache of label
+** maps (nn_store_labelmap).  Raises when the model has no such map that
+** fits. */
 static int64_t cached_map(lua_State *L, nn_lstore *ls, int entry,
                           const nn_lnet *ln, const char *map) {
   int64_t id;
   size_t n;
   lua_getfield(L, entry, "maps");
-  if (lua_getfield(L, -1, map) == LUA_TTABLE) {
-    lua_getfield(L, -1, "id");
+  if (lua_getfield(L, -1, map) == LUA_TNUMBER) {
     id = (int64_t)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    lua_remove(L, -2);   /* maps */
+    lua_pop(L, 2);
     return id;
   }
   lua_pop(L, 1);
   if (nn_store_find_labelmap(&ls->store, ln->version_id, map, &id, &n) != NN_STORE_OK)
     raise_store(L, ls);
-  push_labels(L, ls, id, n);
   lua_pushinteger(L, (lua_Integer)id);
-  lua_setfield(L, -2, "id");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, map);
-  lua_remove(L, -2);   /* maps */
+  lua_setfield(L, -2, map);
+  lua_pop(L, 1);   /* maps */
   return id;
 }
 
@@ -305,7 +302,9 @@ static int store_open(lua_State *L) {
   luaL_setmetatable(L, NN_STORE);
   lua_newtable(L);
   lua_setiuservalue(L, -2, 1);
-  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_STORE_OK) {
+  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_STORE_OK ||
+      (st = nn_sql_register_store(&ls->store)) != NN_STORE_OK) {
+    nn_store_close(&ls->store);
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", path, ls->store.err);
     lua_pushstring(L, nn_store_status_name(st));
@@ -348,7 +347,7 @@ static void close_store(lua_State *L, nn_lstore *ls) {
 ** to), then close.  Safe to run twice. */
 static int store_gc(lua_State *L) {
   nn_lstore *ls = tostore(L);
-  if (ls->store.db) {
+  if (nn_store_is_open(&ls->store)) {
     nn_store_flush(&ls->store);
     close_store(L, ls);
   }
@@ -359,7 +358,7 @@ static int store_gc(lua_State *L) {
 ** open with its rows, so that nothing logged is lost. */
 static int store_close(lua_State *L) {
   nn_lstore *ls = tostore(L);
-  if (ls->store.db) {
+  if (nn_store_is_open(&ls->store)) {
     if (nn_store_flush(&ls->store) != NN_STORE_OK)
       raise_store(L, ls);
     close_store(L, ls);
@@ -370,7 +369,7 @@ static int store_close(lua_State *L) {
 
 static int store_tostring(lua_State *L) {
   nn_lstore *ls = tostore(L);
-  if (ls->store.db)
+  if (nn_store_is_open(&ls->store))
     lua_pushfstring(L, "nn.Store (%s)", ls->path);
   else
     lua_pushliteral(L, "nn.Store (closed)");
@@ -410,8 +409,12 @@ static int store_save(lua_State *L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     check_option_names(L, 4, known);
   }
-  if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING)
-    note = lua_tostring(L, 6);
+  if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING) {
+    size_t len;
+    note = lua_tolstring(L, 6, &len);
+    if (strlen(note) != len)
+      luaL_argerror(L, 4, "option 'note' contains a zero byte");
+  }
   if (push_option(L, 4, "labels", LUA_TTABLE, "a table") == LUA_TNIL) {
     lua_pop(L, 1);
     nn_lua_getlabels(L, 3);   /* the network's own, if any */
@@ -476,7 +479,12 @@ static void push_log_options(lua_State *L, int arg) {
     check_option_names(L, arg, known);
   }
   push_option(L, arg, "labels", LUA_TSTRING, "a string");
-  push_option(L, arg, "request_id", LUA_TSTRING, "a string");
+  if (push_option(L, arg, "request_id", LUA_TSTRING, "a string") == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len)
+      luaL_argerror(L, arg, "option 'request_id' contains a zero byte");
+  }
   push_option(L, arg, "tags", LUA_TTABLE, "a table");
 }
 
@@ -497,6 +505,8 @@ static void build_tags(lua_State *L, int idx, int arg, nn_store *s) {
     if (lua_type(L, -2) != LUA_TSTRING)
       luaL_argerror(L, arg, "tags: keys must be strings");
     key = lua_tolstring(L, -2, &klen);   /* a string already: lua_next safe */
+    if (strlen(key) != klen)
+      luaL_argerror(L, arg, "tags: a key contains a zero byte");
     if (!first)
       bad |= nn_buf_add(b, ",", 1);
     first = 0;
@@ -505,6 +515,8 @@ static void build_tags(lua_State *L, int idx, int arg, nn_store *s) {
     switch (lua_type(L, -1)) {
     case LUA_TSTRING:
       value = lua_tolstring(L, -1, &vlen);
+      if (strlen(value) != vlen)
+        luaL_argerror(L, arg, lua_pushfstring(L, "tags.%s contains a zero byte", key));
       bad |= nn_buf_json_string(b, value, vlen);
       break;
     case LUA_TBOOLEAN:
@@ -600,7 +612,9 @@ static int store_classify(lua_State *L) {
   nn_store_row row;
   uint64_t gen;
   int64_t id;
-  int labels = 0;   /* stack index of the label table, or 0: 1-based index */
+  const char *label;
+  lua_Number score;
+  size_t len, best;
   lua_settop(L, 4);
   push_log_options(L, 4);   /* labels 5, request_id 6, tags 7 */
   if (nn_store_catalog(s, &gen) != NN_STORE_OK)
@@ -610,23 +624,30 @@ static int store_classify(lua_State *L) {
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
-  else
-    nn_lua_getlabels(L, 9);
-  if (lua_type(L, 10) == LUA_TTABLE)
-    labels = 10;
   nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
-  if (s->opts.readonly) {
-    nn_lua_pushbest(L, labels, &pass);
-    return 2;
+  if (!s->opts.readonly) {
+    row.x = pass.x;
+    row.n_x = pass.n_x;
+    row.y = pass.y;
+    row.n_y = pass.n_y;
+    row_options(L, s, &row, 6, 7, 4);
+    if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+      raise_store(L, ls);
   }
-  row.x = pass.x;
-  row.n_x = pass.n_x;
-  row.y = pass.y;
-  row.n_y = pass.n_y;
-  row_options(L, s, &row, 6, 7, 4);
-  if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+  /* the score before anything allocates: a finalizer may reuse the buffer */
+  best = nn_argmax(pass.y, pass.n_y);
+  score = (lua_Number)pass.y[best];
+  /* the map the log just read: in the cache, so this reads nothing (a
+  ** read-only store reads it here) */
+  if (!row.labelmap_id)
+    lua_pushinteger(L, (lua_Integer)best + 1);
+  else if (nn_store_read_label(s, row.labelmap_id, best, &label, &len) == NN_STORE_OK)
+    lua_pushlstring(L, label, len);
+  else
     raise_store(L, ls);
-  nn_lua_pushbest(L, labels, &pass);
+  lua_pushnumber(L, score);
+  if (s->opts.readonly)
+    return 2;
   lua_pushinteger(L, (lua_Integer)id);
   return 3;
 }
@@ -659,9 +680,9 @@ static nn_lrows *torows(lua_State *L) {
   return (nn_lrows *)luaL_checkudata(L, 1, NN_ROWS);
 }
 
-/* Raise SQLite's message after finishing r.  Raises, always. */
-static int rows_raise(lua_State *L, nn_lrows *r, sqlite3 *db) {
-  lua_pushstring(L, sqlite3_errmsg(db));   /* before finalize replaces it */
+/* Raise the store's message after finishing r.  Raises, always. */
+static int rows_raise(lua_State *L, nn_lrows *r, nn_store *s) {
+  lua_pushstring(L, s->err);
   rows_finish(r);
   return lua_error(L);
 }
@@ -702,16 +723,14 @@ static int rows_next(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  if (r->owner)
-    nn_store_user_sql(&r->owner->store);   /* what it runs may change modes */
-  rc = sqlite3_step(r->stmt);
+  rc = nn_store_user_step(&r->owner->store, r->stmt);
   if (rc == SQLITE_DONE) {
     rows_finish(r);
     lua_pushnil(L);
     return 1;
   }
   if (rc != SQLITE_ROW)
-    return rows_raise(L, r, sqlite3_db_handle(r->stmt));
+    return rows_raise(L, r, &r->owner->store);
   n = sqlite3_column_count(r->stmt);
   lua_createtable(L, 0, n);
   for (i = 0; i < n; i++) {
@@ -751,19 +770,10 @@ static int rows_tostring(lua_State *L) {
 ** flush, bad arguments and SQL errors. */
 static int store_rows(lua_State *L) {
   nn_lstore *ls = checkstore(L);
-  sqlite3 *db;
   size_t len;
-  const char *sql = luaL_checklstring(L, 2, &len), *tail = NULL;
-  int nargs = lua_gettop(L) - 2, nparams, i, it;
-  sqlite3_stmt *extra = NULL;
+  const char *sql = luaL_checklstring(L, 2, &len);
+  int nargs = lua_gettop(L) - 2, nparams, i, it, st;
   nn_lrows *r;
-  if (len > INT_MAX)
-    luaL_argerror(L, 2, "SQL text too long");
-  /* The log first, so that the query sees it; but not into a transaction
-  ** the caller opened, which this statement may be the COMMIT of. */
-  if (sqlite3_get_autocommit(ls->store.db) && nn_store_flush(&ls->store) != NN_STORE_OK)
-    raise_store(L, ls);
-  nn_store_user_sql(&ls->store);
   /* Linked and finishable before the statement exists: any error after this
   ** point leaves nothing the collector cannot clean. */
   r = (nn_lrows *)lua_newuserdatauv(L, sizeof *r, 1);
@@ -773,25 +783,20 @@ static int store_rows(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, it, 1);
   /* a finalizer run by the allocation above may have closed the store */
-  if (!(db = ls->store.db))
+  if (!nn_store_is_open(&ls->store))
     return luaL_error(L, "attempt to use a closed nn.Store");
   r->owner = ls;
   r->next = ls->rows;
   if (ls->rows)
     ls->rows->prev = r;
   ls->rows = r;
-  if (sqlite3_prepare_v2(db, sql, (int)len, &r->stmt, &tail) != SQLITE_OK)
-    return rows_raise(L, r, db);
-  if (!r->stmt) {
-    rows_finish(r);
-    return luaL_argerror(L, 2, "no SQL statement");
-  }
-  /* A second statement would silently not run: refuse it. */
-  if (sqlite3_prepare_v2(db, tail, (int)(sql + len - tail), &extra, NULL) != SQLITE_OK ||
-      extra) {
-    sqlite3_finalize(extra);
-    rows_finish(r);
-    return luaL_argerror(L, 2, "more than one SQL statement");
+  /* the log is flushed first, so that the query sees every logged row */
+  if ((st = nn_store_prepare(&ls->store, sql, len, &r->stmt)) != NN_STORE_OK) {
+    if (st == NN_STORE_INVALID) {
+      rows_finish(r);
+      return luaL_argerror(L, 2, ls->store.err);
+    }
+    return rows_raise(L, r, &ls->store);
   }
   nparams = sqlite3_bind_parameter_count(r->stmt);
   if (nargs > nparams) {
@@ -824,8 +829,11 @@ static int store_rows(lua_State *L) {
       rows_finish(r);
       return luaL_typeerror(L, arg, "nil, boolean, number or string");
     }
-    if (rc != SQLITE_OK)
-      return rows_raise(L, r, db);
+    if (rc != SQLITE_OK) {
+      lua_pushstring(L, sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
+      rows_finish(r);
+      return lua_error(L);
+    }
   }
   lua_pushvalue(L, it);
   lua_pushcclosure(L, rows_next, 1);

@@ -22,15 +22,17 @@
 ** connection it borrows only while resolving a reference); nothing here
 ** writes to the database.
 **
-** The cache, one per connection: decoded versions by version_id and label
-** maps by labelmap_id (both immutable, so decoded once), and resolved
+** The cache, one per connection: decoded versions by version_id (immutable,
+** so decoded once), label maps in the connection's nn_labelcache (the
+** store's, shared with its log and the binding, on a connection nn.open
+** made; else one of the functions' own), and resolved
 ** references by their text, valid while the catalog (the versions and label
 ** maps) is unchanged.  A statement checks the catalog when it first calls a
 ** function and keeps the resolved reference as the auxiliary data of its
 ** constant model argument, so the rows after the first cost no lookup; a
 ** version saved by this connection or another is seen by the next
 ** statement.  When the catalog changes, the references are dropped, and so
-** are the versions and maps none of them used since the change before.
+** are the versions none of them used since the change before.
 */
 #include <float.h>
 #include <locale.h>
@@ -70,19 +72,10 @@ typedef struct sql_version {     /* one decoded version */
   nn_net *net;                   /* laid out in the block after this struct */
 } sql_version;
 
-typedef struct sql_labels {      /* one decoded label map */
-  struct sql_labels *next;
-  int64_t labelmap_id;
-  uint64_t used;
-  size_t n;
-  size_t *end;                   /* [n]: label i ends at text + end[i] */
-  char *text;                    /* the labels one after another */
-} sql_labels;
-
 typedef struct sql_ref {         /* one resolved model reference */
   struct sql_ref *next;
   sql_version *v;
-  sql_labels *map;               /* NULL: nn_classify answers the index */
+  nn_labelmap *map;              /* pinned; NULL: nn_classify answers the index */
   int labels;                    /* resolved for nn_classify: map decoded */
   size_t len;
   char text[];                   /* [len + 1], as written in SQL */
@@ -97,7 +90,7 @@ typedef struct nn_sql {          /* the functions' context, per connection */
                                     read, which a rollback may take back */
   sql_ref *refs;
   sql_version *versions;
-  sql_labels *maps;
+  nn_labelcache *maps;           /* the connection's: the store's, if any */
   float *scratch;                /* [cap] */
   size_t cap;
   nn_buf json;                   /* nn_forward's answer */
@@ -109,15 +102,17 @@ typedef struct sql_aux {
   uint64_t epoch;                /* stale once the cache was purged */
 } sql_aux;
 
-/* Drop every reference, then the versions and maps that no reference used
-** since the purge before: a new version does not cost the old ones their
-** decoding, but what nobody asks for any more is not kept forever. */
+/* Drop every reference, then the versions that no reference used since the
+** purge before: a new version does not cost the old ones their decoding,
+** but what nobody asks for any more is not kept forever.  Label maps live in
+** the connection's cache, which the references pin; all: forget those too. */
 static void purge(nn_sql *q, int all) {
   sql_version **pv = &q->versions;
-  sql_labels **pm = &q->maps;
   while (q->refs) {
     sql_ref *r = q->refs;
     q->refs = r->next;
+    if (r->map)
+      r->map->pins--;
     free(r);
   }
   while (*pv) {
@@ -128,14 +123,8 @@ static void purge(nn_sql *q, int all) {
     } else
       pv = &v->next;
   }
-  while (*pm) {
-    sql_labels *m = *pm;
-    if (all || m->used < q->epoch) {
-      *pm = m->next;
-      free(m);
-    } else
-      pm = &m->next;
-  }
+  if (all)
+    nn_labelcache_forget(q->maps);
   q->epoch++;
 }
 
@@ -276,51 +265,6 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
   return sv;
 }
 
-/* The decoded map labelmap_id of n labels, from the cache or read now.
-** NULL with the error set on failure. */
-static sql_labels *get_labels(nn_sql *q, sqlite3_context *ctx, const char *fn,
-                              sqlite3 *db, int64_t labelmap_id, size_t n) {
-  nn_store *s = &q->store;
-  nn_buf text = { NULL, 0, 0 };
-  size_t *end = NULL, i, len;
-  sql_labels *m = NULL;
-  const char *label;
-  int rc = NN_STORE_OK;
-  for (m = q->maps; m; m = m->next)
-    if (m->labelmap_id == labelmap_id && m->n == n)
-      return m;
-  if (!(end = (size_t *)malloc((n ? n : 1) * sizeof *end)))
-    rc = NN_STORE_NOMEM;
-  for (i = 0; i < n && rc == NN_STORE_OK; i++) {
-    if ((rc = nn_store_read_label(s, labelmap_id, i, &label, &len)) == NN_STORE_OK &&
-        nn_buf_add(&text, label, len))
-      rc = NN_STORE_NOMEM;
-    end[i] = text.n;
-  }
-  if (rc == NN_STORE_OK) {
-    m = (sql_labels *)malloc(sizeof *m + n * sizeof *end + text.n);
-    if (!m)
-      rc = NN_STORE_NOMEM;
-  }
-  if (rc != NN_STORE_OK)
-    store_error(ctx, fn, s, db, rc);
-  else {
-    m->labelmap_id = labelmap_id;
-    m->used = q->epoch;
-    m->n = n;
-    m->end = (size_t *)(m + 1);
-    m->text = (char *)(m->end + n);
-    memcpy(m->end, end, n * sizeof *end);
-    if (text.n)
-      memcpy(m->text, text.p, text.n);
-    m->next = q->maps;
-    q->maps = m;
-  }
-  free(end);
-  nn_buf_free(&text);
-  return m;
-}
-
 /* Resolve text (len bytes), once the cache holds this catalog's answers. */
 static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
                         sqlite3 *db, const char *text, size_t len, int labels) {
@@ -330,7 +274,7 @@ static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
   int64_t version, labelmap_id;
   size_t n_labels;
   sql_version *sv;
-  sql_labels *m = NULL;
+  const nn_labelmap *m = NULL;
   sql_ref *r = (sql_ref *)malloc(sizeof *r + len + 1);
   char *names = (char *)malloc(len + 2);
   int rc;
@@ -353,14 +297,18 @@ static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
   }
   /* only nn_classify reads the labels: a map that cannot be read fails it
   ** alone */
-  if (!(sv = get_version(q, ctx, fn, db, &v)) ||
-      (labels && labelmap_id && !(m = get_labels(q, ctx, fn, db, labelmap_id, n_labels))))
+  if (!(sv = get_version(q, ctx, fn, db, &v)))
     goto fail;
+  if (labels && labelmap_id &&
+      (rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_STORE_OK) {
+    store_error(ctx, fn, s, db, rc);
+    goto fail;
+  }
   sv->used = q->epoch;
-  if (m)
-    m->used = q->epoch;
   r->v = sv;
-  r->map = m;
+  r->map = (nn_labelmap *)m;
+  if (r->map)
+    r->map->pins++;   /* kept while the reference is */
   r->labels = labels;
   r->len = len;
   memcpy(r->text, text, len + 1);
@@ -412,7 +360,7 @@ static sql_ref *resolve(nn_sql *q, sqlite3_context *ctx, const char *fn,
   if (writing || q->provisional)
     purge(q, 1);
   q->provisional = writing;
-  nn_store_attach(&q->store, db);
+  nn_store_attach(&q->store, db, q->maps);
   if ((rc = nn_store_catalog(&q->store, &gen)) != NN_STORE_OK) {
     store_error(ctx, fn, &q->store, db, rc);
     goto done;
@@ -604,7 +552,7 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
   const nn_net *net;
   const sql_ref *r;
   float *x, *y;
-  size_t best, i;
+  size_t best;
   int st;
   if (argc < 1) {
     sql_error(ctx, fn, "expects a model and its inputs");
@@ -650,9 +598,9 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
   switch (which) {
   case F_CLASSIFY:
     if (r->map) {
-      size_t start = best ? r->map->end[best - 1] : 0;
-      sqlite3_result_text(ctx, r->map->text + start, (int)(r->map->end[best] - start),
-                          SQLITE_TRANSIENT);
+      size_t len;
+      const char *label = nn_labelmap_label(r->map, best, &len);
+      sqlite3_result_text(ctx, label, (int)len, SQLITE_TRANSIENT);
     } else
       sqlite3_result_int64(ctx, (sqlite3_int64)best + 1);
     break;
@@ -661,12 +609,7 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
     break;
   default:
     q->json.n = 0;
-    for (i = 0; i < net->n_outputs; i++)
-      if (nn_buf_add(&q->json, i ? "," : "[", 1) || nn_buf_json_float(&q->json, y[i])) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-      }
-    if (nn_buf_add(&q->json, "]", 1)) {
+    if (nn_buf_json_floats(&q->json, y, net->n_outputs)) {
       sqlite3_result_error_nomem(ctx);
       return;
     }
@@ -693,12 +636,14 @@ static void release(void *p) {
   if (--q->n_funcs > 0)
     return;
   purge(q, 1);   /* the store is detached: it holds nothing */
+  nn_labelcache_release(q->maps);
   free(q->scratch);
   nn_buf_free(&q->json);
   free(q);
 }
 
-int nn_sql_register(sqlite3 *db) {
+/* Register on db, with maps (held) as the connection's label maps. */
+static int register_on(sqlite3 *db, nn_labelcache *maps) {
   static void (*const funcs[])(sqlite3_context *, int, sqlite3_value **) = {
     fn_classify, fn_score, fn_forward
   };
@@ -709,8 +654,11 @@ int nn_sql_register(sqlite3 *db) {
   int flags = SQLITE_UTF8, rc = SQLITE_OK;
   size_t i;
   nn_sql *q = (nn_sql *)calloc(1, sizeof *q);
-  if (!q)
+  if (!q) {
+    nn_labelcache_release(maps);
     return SQLITE_NOMEM;
+  }
+  q->maps = maps;
   nn_store_init(&q->store);
   for (i = 0; i < sizeof funcs / sizeof funcs[0] && rc == SQLITE_OK; i++) {
     int f = flags;
@@ -722,7 +670,28 @@ int nn_sql_register(sqlite3 *db) {
     rc = sqlite3_create_function_v2(db, fn_names[i], -1, f, q, funcs[i], NULL, NULL,
                                     release);
   }
-  return rc;
+  /* what a tool that writes versions or label maps in SQL stores with them */
+  return rc == SQLITE_OK ? nn_store_digest_functions(db, 1) : rc;
+}
+
+int nn_sql_register(sqlite3 *db) {
+  nn_labelcache *maps = nn_labelcache_new();
+  return maps ? register_on(db, maps) : SQLITE_NOMEM;
+}
+
+int nn_sql_register_store(nn_store *s) {
+  int rc;
+  if (!nn_store_is_open(s)) {
+    snprintf(s->err, sizeof s->err, "the store is closed");
+    return NN_STORE_ERROR;
+  }
+  nn_labelcache_hold(s->maps);
+  if ((rc = register_on(s->db, s->maps)) != SQLITE_OK) {
+    snprintf(s->err, sizeof s->err, "cannot register the SQL functions: %s",
+             sqlite3_errstr(rc));
+    return rc == SQLITE_NOMEM ? NN_STORE_NOMEM : NN_STORE_ERROR;
+  }
+  return NN_STORE_OK;
 }
 
 /* For sqlite3_auto_extension in a host that links libnn (nn.h), and the

@@ -5,9 +5,11 @@
 **   SELECT nn_score('leaf_flower@2', '[32, 107, 56, 11.2]');
 **   SELECT nn_forward('leaf_flower:weather', r, g, b, volume) FROM objects;
 **
-** nn_sql_register puts these three functions on a connection: nn_store_open
-** does it on every store's, and build/nn0.so (entry sqlite3_nn_init) on any
-** connection that loads it, the sqlite3 shell's with ".load ./build/nn0".
+** nn_sql_register puts these three functions on a connection: build/nn0.so
+** (entry sqlite3_nn_init) on any connection that loads it, the sqlite3
+** shell's with ".load ./build/nn0".  nn_sql_register_store puts them on a
+** store's connection, sharing its label maps: whoever opens a store calls it
+** (nn.open does).  The store knows nothing of these functions.
 **
 ** This is not a second store: models are read with nn_store.c's reading
 ** functions on a borrowed connection and computed with nn_forward; nothing
@@ -22,5 +24,9 @@
 ** decoded models that is freed when the connection closes (or the last of
 ** them is replaced).  SQLITE_OK, or an SQLite error code. */
 int nn_sql_register(sqlite3 *db);
+
+/* The same on the open store s's connection, with s's cache of label maps
+** as theirs.  An NN_STORE_* status, the message in s->err. */
+int nn_sql_register_store(nn_store *s);
 
 #endif

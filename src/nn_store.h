@@ -24,6 +24,12 @@
 **   nn_store_flush(&s);         (close does not flush: it could not report)
 **   nn_store_close(&s);
 **
+** The SQL functions (nn_classify and the rest) are not the store's: a host
+** that wants them on the store's connection calls nn_sql_register_store
+** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files:
+** nn_store.c (the connection), nn_store_version.c, nn_store_labels.c,
+** nn_store_log.c, nn_store_catalog.c; nn_store_int.h is what they share.
+**
 ** Loading is split in steps so that the caller allocates the network between
 ** them, knowing its sizes, while the store holds no statement and no memory
 ** of the caller's: find the version, read its layers into the caller's array,
@@ -44,6 +50,7 @@ SQLITE_EXTENSION_INIT3
 #include <sqlite3.h>
 #endif
 #include "nn_engine.h"
+#include "nn_json.h"
 
 /* PRAGMA application_id of an nn database: "nnDB" in ASCII. */
 #define NN_APPLICATION_ID  0x6E6E4442
@@ -77,21 +84,6 @@ enum {
 /* "cantopen", "notadb", ..., and "error" for anything without a short name. */
 const char *nn_store_status_name(int status);
 
-/* A growable byte buffer.  The store owns a few and reuses them, so that
-** steady-state logging allocates nothing. */
-typedef struct nn_buf {
-  char *p;
-  size_t n, cap;
-} nn_buf;
-
-/* Append to b; NN_STORE_NOMEM when memory (or size_t) runs out, b intact. */
-int nn_buf_add(nn_buf *b, const void *data, size_t n);
-int nn_buf_json_string(nn_buf *b, const char *s, size_t n);  /* quoted, escaped */
-int nn_buf_json_int(nn_buf *b, int64_t v);
-int nn_buf_json_double(nn_buf *b, double v);  /* shortest round trip; null if not finite */
-int nn_buf_json_float(nn_buf *b, float v);    /* the same, for a float */
-void nn_buf_free(nn_buf *b);
-
 typedef struct nn_store_opts {
   int64_t flush_rows;   /* >= 1: write the log when it holds this many rows */
   int64_t flush_ms;     /* >= 0: ... or when its oldest row is this old */
@@ -107,9 +99,48 @@ typedef struct nn_store_opts {
 
 #define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000, 0 }
 
-#define NN_STORE_NSTMT  32   /* room for the prepared statements of nn_store.c */
+#define NN_STORE_NSTMT  32   /* room for the prepared statements of the store */
 
-/* The binding reads these fields; only nn_store.c writes them, except tags. */
+/* A label map read from the database and checked: n labels, label i the
+** bytes text[i ? end[i - 1] : 0 .. end[i]).  Immutable once read. */
+typedef struct nn_labelmap {
+  struct nn_labelmap *next;  /* in its cache, the most recently used first */
+  int64_t id;                /* its labelmap_id */
+  int pins;                  /* holders that keep it from being forgotten */
+  size_t n, bytes;           /* labels; bytes of the whole block */
+  size_t *end;               /* [n] */
+  char *text;
+  const char *bad;           /* why its labels cannot be read, or NULL */
+} nn_labelmap;
+
+/* The label maps one connection has read, shared by the store's log, the
+** binding and the SQL functions on that connection.  Unpinned maps beyond
+** a budget of bytes are forgotten, the least recently used first, but
+** never the one just asked for. */
+typedef struct nn_labelcache {
+  int refs;                  /* its holders: freed with the last */
+  size_t bytes;              /* of every map it holds */
+  nn_labelmap *maps;
+} nn_labelcache;
+
+/* A new cache with one holder, or NULL when memory runs out. */
+nn_labelcache *nn_labelcache_new(void);
+void nn_labelcache_hold(nn_labelcache *c);
+void nn_labelcache_release(nn_labelcache *c);   /* NULL: nothing */
+/* Forget every map nobody pinned (what a rolled-back write may have read). */
+void nn_labelcache_forget(nn_labelcache *c);
+
+/* Register (on) or remove (!on) nn_version_digest(model_id, version, arch,
+** n_inputs, n_outputs, n_params, weights) and nn_labelmap_digest(model_id,
+** name, labels) on db: the digests save stores, for a migration that fills
+** them in and for tools that write rows in SQL.  SQLITE_OK or an error. */
+int nn_store_digest_functions(sqlite3 *db, int on);
+
+/* Label i (0-based, < m->n, m not bad) of m, its length in *len. */
+const char *nn_labelmap_label(const nn_labelmap *m, size_t i, size_t *len);
+
+/* The binding reads err; only the store's files write these fields, except
+** tags. */
 typedef struct nn_store {
   sqlite3 *db;                         /* NULL while closed */
   nn_store_opts opts;
@@ -133,7 +164,7 @@ typedef struct nn_store {
   /* scratch, reused from call to call */
   nn_buf json, text, blob;
   nn_buf tags;                         /* the caller's: a JSON object to log */
-  nn_buf labels;                       /* label maps the log has read */
+  nn_labelcache *maps;                 /* label maps read on this connection */
   sqlite3_vfs *vfs;                    /* the clock of the log's timestamps */
   char err[NN_ERRMAX];
 } nn_store;
@@ -152,13 +183,14 @@ void nn_store_close(nn_store *s);
 
 /* Borrow a connection someone else opened (an SQL function's, say) for the
 ** reading functions below: find_version, read_layers, read_params,
-** find_labelmap, read_label, catalog.  Nothing is checked, created, migrated
+** find_labelmap, labelmap, read_label, catalog, reading label maps through
+** maps (the owner's cache).  Nothing is checked, created, migrated
 ** or written; the writing functions fail.  Detach finalizes the statements
 ** prepared on db and frees the scratch, but keeps what nn_store_catalog
 ** last saw, so that a store attached again compares with it; db stays open.
 ** Detach before the owner closes db: a connection does not close while
 ** statements prepared on it live. */
-void nn_store_attach(nn_store *s, sqlite3 *db);
+void nn_store_attach(nn_store *s, sqlite3 *db, nn_labelcache *maps);
 void nn_store_detach(nn_store *s);
 
 /* Write the buffered log in one transaction.  On failure the rows stay
@@ -223,6 +255,10 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v,
 ** per output of that version; NOTFOUND or MISMATCH when there is none. */
 int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
                            int64_t *labelmap_id, size_t *n_labels);
+/* Label map labelmap_id, from the connection's cache or read now (in one
+** pass) and checked.  *map stays valid until the next call on s, or while
+** the caller holds a pin on it (++(*map)->pins, and -- when done). */
+int nn_store_labelmap(nn_store *s, int64_t labelmap_id, const nn_labelmap **map);
 /* Label i (0-based) of a map; *label stays valid until the next call. */
 int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
                         const char **label, size_t *len);
@@ -235,10 +271,25 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
 ** at the wal-index header). */
 int nn_store_catalog(nn_store *s, uint64_t *gen);
 
-/* Say that SQL of the caller's own is about to run on s->db: it may change
-** the journal or locking mode that nn_store_catalog relies on, which then
-** looks again. */
+/* Say that SQL of the caller's own is about to run on s->db (a statement
+** not stepped through nn_store_user_step): it may change the journal or
+** locking mode that nn_store_catalog relies on, which then looks again. */
 void nn_store_user_sql(nn_store *s);
+
+/* The caller's own SQL (store:rows), one statement of len bytes, prepared
+** on s's connection once the log is flushed (unless a transaction the
+** caller opened is running: this statement may be its COMMIT).  *st is the
+** caller's to bind, step with nn_store_user_step, and finalize.  INVALID,
+** with a message, when sql holds no statement or more than one. */
+int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st);
+/* sqlite3_step of a statement from nn_store_prepare: SQLITE_ROW,
+** SQLITE_DONE, or an error with SQLite's message in s->err.  What the
+** statement runs may change the journal or locking mode that
+** nn_store_catalog relies on, which then looks again. */
+int nn_store_user_step(nn_store *s, sqlite3_stmt *st);
+
+/* 1 while s is open. */
+int nn_store_is_open(const nn_store *s);
 
 /* One prediction to log.  pred_idx and score follow from y (its argmax). */
 typedef struct nn_store_row {

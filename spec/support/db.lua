@@ -35,4 +35,14 @@ function db.value(store, sql, ...)
   end
 end
 
+--- The number of schema/NNN_name.sql files: the user_version nn.open sets.
+function db.schema_count()
+  local n, p = 0, io.popen("ls schema")
+  for name in p:lines() do
+    if name:match("^%d+_.*%.sql$") then n = n + 1 end
+  end
+  p:close()
+  return n
+end
+
 return db

@@ -13,10 +13,12 @@
 /* Copy version `from` of model `src` as version `to` of leaf_flower. */
 #define COPY_VERSION(src, from, to) \
   "INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs," \
-  " n_params, weights, checksum, created_at)" \
-  " SELECT (SELECT model_id FROM nn_model WHERE name = 'leaf_flower'), " #to "," \
-  " arch, n_inputs, n_outputs, n_params, weights, checksum, created_at" \
-  " FROM nn_version WHERE version = " #from " AND model_id =" \
+  " n_params, weights, checksum, created_at, digest)" \
+  " SELECT m.model_id, " #to "," \
+  " arch, n_inputs, n_outputs, n_params, weights, checksum, created_at," \
+  " nn_version_digest(m.model_id, " #to ", arch, n_inputs, n_outputs, n_params, weights)" \
+  " FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m" \
+  " WHERE version = " #from " AND nn_version.model_id =" \
   " (SELECT model_id FROM nn_model WHERE name = '" src "')"
 
 static int fail(sqlite3 *db, const char *what) {
@@ -55,6 +57,8 @@ int main(int argc, char **argv) {
   bad = answer(db, st, "first") || answer(db, st, "same");
   /* another connection saves version 2: the flower network */
   if (!bad && (sqlite3_open(argv[1], &other) != SQLITE_OK ||
+               sqlite3_enable_load_extension(other, 1) != SQLITE_OK ||
+               sqlite3_load_extension(other, argv[2], NULL, NULL) != SQLITE_OK ||
                sqlite3_exec(other, COPY_VERSION("flowerish", 1, 2), NULL, NULL, NULL)))
     bad = fail(other, "other");
   sqlite3_close(other);
