@@ -388,14 +388,14 @@ asan: deps-asan asan-build
 # that may take FUZZ_TIMEOUT seconds.  Any crash, hang or changed fact
 # accepted silently fails the target; what failed is kept in build/fuzz/.
 # The defaults take about a minute; a longer run: make fuzz FUZZ_N=20000.
-# FUZZ_FACTS=1 fails a load or answer that succeeds on a changed stored fact:
-# 0 until every stored fact carries a digest that load checks.
+# FUZZ_FACTS=1 (the default) fails a load or answer that succeeds on a
+# changed stored fact: every fact a load relies on carries a digest it checks.
 FUZZ_SEED    ?= 1
 FUZZ_N       ?= 200
 FUZZ_FROM    ?= 1
 FUZZ_TIMEOUT ?= 10
 FUZZ_ONLY    ?=
-FUZZ_FACTS   ?= 0
+FUZZ_FACTS   ?= 1
 FUZZ_WRAP    ?=
 FUZZ_VARS     = FUZZ_SEED='$(FUZZ_SEED)' FUZZ_N='$(FUZZ_N)' FUZZ_FROM='$(FUZZ_FROM)' \
   FUZZ_TIMEOUT='$(FUZZ_TIMEOUT)' FUZZ_ONLY='$(FUZZ_ONLY)' FUZZ_FACTS='$(FUZZ_FACTS)' \
