@@ -74,11 +74,13 @@ function compat.finalized(fn)
 end
 
 --- x rounded to float32 (to nearest, ties to even), as sign, biased
--- exponent and 23-bit mantissa (finite values within float32's range only).
+-- exponent and 23-bit mantissa (infinities and NaN as float32 has them).
 local function split_f32(x)
   local sign = 0
   if x < 0 or (x == 0 and 1 / x < 0) then sign, x = 1, -x end
   if x == 0 then return sign, 0, 0 end
+  if x ~= x then return sign, 255, 2 ^ 22 end            -- NaN: a quiet one
+  if x == math.huge then return sign, 255, 0 end
   local e = 0
   while x >= 2 do x, e = x / 2, e + 1 end
   while x < 1 and e > -126 do x, e = x * 2, e - 1 end
@@ -89,13 +91,15 @@ local function split_f32(x)
   if frac > 0.5 or (frac == 0.5 and fm % 2 == 1) then fm = fm + 1 end
   local biased = x >= 1 and e + 127 or 0
   if fm == 2 ^ 23 then fm, biased = 0, biased + 1 end
+  if biased >= 255 then return sign, 255, 0 end          -- rounds to infinity
   return sign, biased, fm
 end
 
 --- x as the nearest float32 (string.unpack("f", string.pack("f", x))).
 function compat.f32(x)
+  if x ~= x then return x end
   local sign, biased, fm = split_f32(x)
-  local v = biased == 0 and fm * 2 ^ -149 or (1 + fm / 2 ^ 23) * 2 ^ (biased - 127)
+  local v = biased == 255 and math.huge or biased == 0 and fm * 2 ^ -149 or (1 + fm / 2 ^ 23) * 2 ^ (biased - 127)
   return sign == 1 and -v or v
 end
 
@@ -190,12 +194,14 @@ function compat.fnv1a64(s)
   return ("%04x%04x%04x%04x"):format(h[4], h[3], h[2], h[1])
 end
 
---- A float64's bytes, little-endian (finite values only).
+--- A float64's bytes, little-endian.
 local function f64le(x)
   local sign = 0
   if x < 0 or (x == 0 and 1 / x < 0) then sign, x = 1, -x end
   local biased, m = 0, 0
-  if x ~= 0 then
+  if x ~= x then biased, m = 2047, 2 ^ 51                -- NaN: a quiet one
+  elseif x == math.huge then biased = 2047
+  elseif x ~= 0 then
     local e = 0
     while x >= 2 do x, e = x / 2, e + 1 end
     while x < 1 and e > -1022 do x, e = x * 2, e - 1 end
