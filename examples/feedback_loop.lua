@@ -22,7 +22,7 @@ local path = arg[1] or ":memory:"
 if path ~= ":memory:" then
   for _, suffix in ipairs{ "", "-wal", "-shm" } do os.remove(path .. suffix) end
 end
-local store <close> = assert(nn.open(path))
+local store = assert(nn.open(path))   -- closed at the end (no <close> before 5.4)
 
 --- n objects of a day, from a seeded stream: leaves are green and small,
 -- flowers red or blue and larger, and a few of each look like the other.
@@ -104,3 +104,4 @@ for row in store:rows([[
    WHERE p.name = 'leaf_flower']]) do
   print(("  v1 %d of %d right, v2 %d of %d right"):format(row.v1, row.n, row.v2, row.n))
 end
+store:close()

@@ -4,10 +4,11 @@
 -- examples); without it these are pending.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local c = require "spec.support.c"
 
 --- The float32 that 9 significant digits name.
-local function f32(text) return (string.unpack("<f", string.pack("<f", tonumber(text)))) end
+local function f32(text) return compat.f32(tonumber(text)) end
 
 local EXAMPLES = "/usr/share/doc/libfann-dev/examples/"
 local FILES = { "xor.data", "datasets/thyroid.test", "datasets/soybean.test",

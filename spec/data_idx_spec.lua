@@ -5,10 +5,11 @@
 -- bytes, times the scale in double precision, rounded once to float32.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local files = require "spec.support.files"
 local proc = require "spec.support.proc"
 
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+local f32 = compat.f32
 
 local TYPES = {   -- type byte, string.pack format of one element
   ubyte = { 0x08, "B" }, sbyte = { 0x09, "b" }, short = { 0x0B, "i2" },
@@ -18,9 +19,9 @@ local TYPES = {   -- type byte, string.pack format of one element
 --- The bytes of an IDX file of elements values (a flat list) of type name.
 local function idx_bytes(name, dims, values)
   local t = TYPES[name]
-  local parts = { string.pack(">BBBB", 0, 0, t[1], #dims) }
-  for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
-  for _, v in ipairs(values) do parts[#parts + 1] = string.pack(">" .. t[2], v) end
+  local parts = { compat.pack(">BBBB", 0, 0, t[1], #dims) }
+  for _, d in ipairs(dims) do parts[#parts + 1] = compat.pack(">I4", d) end
+  for _, v in ipairs(values) do parts[#parts + 1] = compat.pack(">" .. t[2], v) end
   return table.concat(parts)
 end
 
@@ -36,8 +37,8 @@ end
 
 --- The error of nn.read_idx(...), called by name as a user calls it.
 local function read_error(...)
-  local args = table.pack(...)
-  local ok, err = pcall(function() nn.read_idx(table.unpack(args, 1, args.n)) end)
+  local args = compat.pack_args(...)
+  local ok, err = pcall(function() nn.read_idx(compat.unpack(args, 1, args.n)) end)
   assert.is_false(ok)
   return (err:gsub("^.-:%d+: ", "", 1))   -- without the caller's position
 end
@@ -199,14 +200,14 @@ describe("nn.read_idx", function()
       local gz = gzip(plain)
       made[#made + 1] = gz
       local f = assert(io.open(gz, "rb"))
-      local bytes = f:read("a")
+      local bytes = f:read("*a")
       f:close()
       -- without its trailer (CRC-32 and length, 8 bytes): all 28 bytes come out first
       write(gz, bytes:sub(1, #bytes - 8))
       assert.equal(gz .. ": the gzip stream is cut short after byte 28", read_error(gz))
       -- a CRC-32 that does not match: zlib refuses the whole read it checked
       local crc = #bytes - 7
-      write(gz, bytes:sub(1, crc - 1) .. string.char(bytes:byte(crc) ~ 1) .. bytes:sub(crc + 1))
+      write(gz, bytes:sub(1, crc - 1) .. string.char(compat.bxor(bytes:byte(crc), 1)) .. bytes:sub(crc + 1))
       assert.equal(gz .. ": the gzip stream is corrupt after byte 0", read_error(gz))
     end)
 

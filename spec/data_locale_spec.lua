@@ -2,6 +2,7 @@
 -- in a German locale (decimal comma), made here with localedef from the
 -- Debian locales package's sources; pending where those are missing.
 
+local compat = require "spec.support.compat"
 local files = require "spec.support.files"
 local proc = require "spec.support.proc"
 
@@ -26,7 +27,7 @@ describe("the data readers under a decimal-comma locale", function()
     write(csv, "a,b,y\n0.5,\"2,5\",x\n")
     write(script, [[
       package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-      package.cpath = "build/?.so;" .. package.cpath
+      package.cpath = "]] .. compat.BUILD .. [[/?.so;" .. package.cpath
       local nn = require "nn"
       assert(os.setlocale("", "all"))
       print(("%.1f"):format(0.5))                       -- the locale's own way

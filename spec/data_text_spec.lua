@@ -4,19 +4,20 @@
 -- (tonumber, in double precision) rounded once to float32.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local files = require "spec.support.files"
 
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+local f32 = compat.f32
 
 local write = files.write
 
 --- The error of nn[name](...), without the caller's position.  Called as
 -- a field, so that an argument error names the function as a user sees it.
 local function error_of(name, ...)
-  local args = table.pack(...)
+  local args = compat.pack_args(...)
   local ok, err = pcall(function()
-    if name == "read_csv" then nn.read_csv(table.unpack(args, 1, args.n))
-    else nn.read_fann_data(table.unpack(args, 1, args.n)) end
+    if name == "read_csv" then nn.read_csv(compat.unpack(args, 1, args.n))
+    else nn.read_fann_data(compat.unpack(args, 1, args.n)) end
   end)
   assert.is_false(ok, "no error")
   return (err:gsub("^.-:%d+: ", "", 1))
@@ -68,7 +69,7 @@ describe("nn.read_fann_data", function()
 
   it("reads a gzip file as the file it holds", function()
     write(path, "1 1 2\n0.5\n1 0\n")
-    assert(os.execute("gzip -n -k " .. path))
+    assert(compat.execute("gzip -n -k " .. path))
     local X, T = nn.read_fann_data(path .. ".gz")
     assert.same({ { 0.5 } }, X:to_table())
     assert.same({ { 1, 0 } }, T:to_table())
@@ -199,7 +200,7 @@ describe("nn.read_csv", function()
 
   it("reads a gzip file as the file it holds", function()
     write(path, IRIS)
-    assert(os.execute("gzip -n -k " .. path))
+    assert(compat.execute("gzip -n -k " .. path))
     local _, T, labels = nn.read_csv(path .. ".gz", { target = "species" })
     assert.same({ 1, 2, 3, 1 }, T)
     assert.same({ "setosa", "versicolor", "virginica" }, labels)

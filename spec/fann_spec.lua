@@ -4,6 +4,7 @@
 -- .net file, nn's exports included.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local ref = require "spec.support.reference"
 local c = require "spec.support.c"
 
@@ -48,7 +49,7 @@ end
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -69,7 +70,7 @@ setup(function()
   exe = c.compile("spec/support/fann_check.c", "-lfloatfann -lm")
   dir = os.tmpname()
   os.remove(dir)
-  assert(os.execute("mkdir " .. dir))
+  assert(compat.execute("mkdir " .. dir))
   c.run(exe, "make " .. dir)
 end)
 
@@ -232,7 +233,7 @@ describe("net:export to FANN", function()
     -- a German locale compiled here (localedef, from Debian's locales) and
     -- used by a child Lua, since LOCPATH is read from the environment
     local locpath = dir .. "/locale"
-    assert(os.execute(("mkdir -p %s && localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>/dev/null")
+    assert(compat.execute(("mkdir -p %s && localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 2>/dev/null")
       :format(locpath, locpath)))
     local file, libfann_file = dir .. "/comma.net", dir .. "/deep_linear.net"
     local script = ([[
@@ -243,20 +244,19 @@ describe("net:export to FANN", function()
       net:set_weights(1, { { 0.5, -0.25 }, { 1.5, 2 } }, { 0.125, -3.75 })
       net:export(%q, "fann")
       local W = nn.import(%q):get_weights(1)
-      local bits = function(v) return (string.unpack("<I4", string.pack("<f", v))) end
+      local bits = require("spec.support.compat").f32_bits
       io.write(bits(W[1][1]), " ", bits(W[2][2]))
     ]]):format(file, libfann_file)
-    local p = io.popen(("LOCPATH=%s LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' " ..
-      "lua5.4 -e %q 2>&1"):format(locpath, script))
-    local out = p:read("a")
-    assert(p:close(), out)
+    local ok, out = compat.run(("LOCPATH=%s LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' " ..
+      "%s -e %q"):format(locpath, compat.BUILD, compat.LUA, script))
+    assert(ok, out)
     local text = read(file)
     assert.truthy(text:find("(0, 0.5) (1, -0.25) (2, 0.125) (0, 1.5) (1, 2) (2, -3.75)", 1, true))
     assert.is_nil(text:find("%d,%d"))
     same_as_libfann(nn.import(file), file)
     -- the libfann file read under the comma locale gives the same weights
     local W = nn.import(libfann_file):get_weights(1)
-    local bits = function(v) return (string.unpack("<I4", string.pack("<f", v))) end
+    local bits = compat.f32_bits
     assert.equal(bits(W[1][1]) .. " " .. bits(W[2][2]), out)
   end)
 

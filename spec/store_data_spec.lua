@@ -5,12 +5,13 @@
 -- float32 in Lua.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local seed = require "spec.support.seed"
 local db = require "spec.support.db"
 
 local exec = db.exec
 
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+local f32 = compat.f32
 
 local function f32_rows(rows)
   local out = {}
@@ -55,8 +56,8 @@ describe("store:matrix", function()
 
   describe("refuses, naming the row and the column", function()
     local function refused(sql, ...)
-      local args = table.pack(...)
-      local ok, err = pcall(function() store:matrix(sql, table.unpack(args, 1, args.n)) end)
+      local args = compat.pack_args(...)
+      local ok, err = pcall(function() store:matrix(sql, compat.unpack(args, 1, args.n)) end)
       assert.is_false(ok)
       return (err:gsub("^.-:%d+: ", "", 1))
     end
@@ -170,8 +171,8 @@ describe("store:feedback_set", function()
 
   describe("refuses, naming what is wrong", function()
     local function refused(...)
-      local args = table.pack(...)
-      local ok, err = pcall(function() store:feedback_set(table.unpack(args, 1, args.n)) end)
+      local args = compat.pack_args(...)
+      local ok, err = pcall(function() store:feedback_set(compat.unpack(args, 1, args.n)) end)
       assert.is_false(ok)
       return (err:gsub("^.-:%d+: ", "", 1))
     end

@@ -5,6 +5,7 @@
 -- The histories are written by hand, in the shape tr:fit returns.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local files = require "spec.support.files"
 local proc = require "spec.support.proc"
 local seed = require "spec.support.seed"
@@ -19,11 +20,7 @@ local sh = proc.run
 local read = files.read
 
 --- FNV-1a 64 in Lua integers, as 16 hex digits: the schema's checksum.
-local function fnv1a64(s)
-  local h = -3750763034362895579
-  for i = 1, #s do h = (h ~ s:byte(i)) * 0x100000001b3 end
-  return ("%016x"):format(h)
-end
+local fnv1a64 = compat.fnv1a64
 
 --- A schema-1 database with the seed's network saved as version 1 of
 -- leaf_flower, written by the sqlite3 shell from schema/001_init.sql: what
@@ -39,7 +36,7 @@ local function version_1_file(path)
       end
     end
   end
-  local blob = string.pack("<" .. ("f"):rep(#values), table.unpack(values))
+  local blob = compat.pack_f32le(values)
   local sql = read("schema/001_init.sql") .. ([[
 PRAGMA user_version = 1;
 PRAGMA application_id = %d;

@@ -4,6 +4,7 @@
 -- shares no code with the C engine.
 
 local nn = require "nn"
+local compat = require "spec.support.compat"
 local ref = require "spec.support.reference"
 local tref = require "spec.support.train_ref"
 
@@ -192,7 +193,7 @@ describe("the criteria", function()
       local function mean(flat)
         local s = 0
         for r = 1, 5 do
-          local y = { table.unpack(flat, (r - 1) * 4 + 1, r * 4) }
+          local y = { compat.unpack(flat, (r - 1) * 4 + 1, r * 4) }
           s = s + tref.loss[name](y, T[r])
         end
         return s / tref.count(name, 5, 4)
@@ -205,7 +206,7 @@ describe("the criteria", function()
       assert.is_true(math.abs(crit:forward(Ym, Tm) - mean(stored)) <= 1e-6)
       assert.is_true(worst(matrix_values(crit:backward(Ym, Tm)), tref.fd(mean, stored)) <= TOL_GRAD)
       -- one sample as tables
-      local y1 = { table.unpack(stored, 1, 4) }
+      local y1 = { compat.unpack(stored, 1, 4) }
       local t1 = classes and T[1] or matrix_values(nn.Matrix{ T[1] })
       local g1 = crit:backward(y1, t1)
       local want = tref.fd(function(v) return tref.loss[name](v, t1) / tref.count(name, 1, 4) end, y1)

@@ -12,7 +12,7 @@ end
 --- The bytes of the file at path.
 function files.read(path)
   local f = assert(io.open(path, "rb"))
-  local bytes = f:read("a")
+  local bytes = f:read("*a")
   f:close()
   return bytes
 end

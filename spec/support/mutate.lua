@@ -12,6 +12,9 @@
 --     end
 --   end
 
+local compat = require "spec.support.compat"
+local builder = require "spec.support.onnx_builder"
+
 local mutate = {}
 
 --- Valid files to start from: PyTorch's ONNX exports and libfann's .net
@@ -26,38 +29,32 @@ mutate.SEEDS = {
 
 function mutate.read(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
 
-local function varint(n)
-  local out = {}
-  repeat
-    local byte = n & 0x7f
-    n = n >> 7
-    if n ~= 0 then byte = byte | 0x80 end
-    out[#out + 1] = string.char(byte)
-  until n == 0
-  return table.concat(out)
-end
+local varint = builder.varint
 
 -- Values that make sizes and counts huge, or make no sense.
-local HUGE_INTS = { -1, 0x7fffffff, 0xffffffff, 0x100000000, 1 << 28, (1 << 62) + 7, 0 }
+-- (2^62 + 7 where integers have 64 bits, 2^62 where numbers are doubles)
+local BIG = math.type and load("return (1 << 62) + 7")() or 2 ^ 62
+local HUGE_INTS = { -1, 0x7fffffff, 0xffffffff, 0x100000000, 268435456, BIG, 0 }
 local HUGE_TEXT = { "4294967295", "99999999999999", "1e39", "-1e39", "nan", "inf", "-0",
   "0", "18446744073709551616", "1e-46", "-", "." }
 
 --- A generator of mutated copies: gen(bytes, format) --> case, how.
 -- The same seed gives the same cases.
 function mutate.new(seed)
-  local state = seed
+  -- Park and Miller's generator: exact in doubles and in integers alike
+  local state = seed % 2147483646 + 1
   local function rand(n)           -- 1..n
-    state = (state * 6364136223846793005 + 1442695040888963407)
-    return ((state >> 33) % n) + 1
+    state = state * 48271 % 2147483647
+    return state % n + 1
   end
   local function flip(s)
     local i = rand(#s)
-    local byte = s:byte(i) ~ (1 << (rand(8) - 1))
+    local byte = compat.bxor(s:byte(i), 2 ^ (rand(8) - 1))
     return s:sub(1, i - 1) .. string.char(byte) .. s:sub(i + 1)
   end
   local ops = {
@@ -123,7 +120,7 @@ function mutate.check_import(nn, bytes, format)
   assert(#y == (n_out > 0 and n_out or width), "output width")
   -- finite weights may still overflow a sum (as a hand-built net's may):
   -- the outputs are numbers, not necessarily finite ones
-  for i = 1, #y do assert(math.type(y[i]) == "float", "an output that is not a number") end
+  for i = 1, #y do assert(compat.is_float(y[i]), "an output that is not a number") end
   for i, line in ipairs(net:trace(x)) do
     if line.module:match("^nn%.Linear") then
       local W, b = net:get_weights(i)

@@ -11,28 +11,50 @@
 --     nodes = { b.node("Gemm", { "x", "W" }, { "y" }, { b.attr_int("transB", 1) }) },
 --   }
 
+local compat = require "spec.support.compat"
+
 local b = {}
 
 local FLOAT, INT64 = 1, 7
 b.FLOAT, b.INT64 = FLOAT, INT64
 
 --- A varint: n as an unsigned 64-bit integer (negative ones take 10 bytes).
+-- With the bit operators on 5.3 and later (loaded from text, which older
+-- parsers refuse); before, in two 32-bit halves of arithmetic, exact for
+-- every n a double holds as an integer.
+local native_varint = math.type and load([[
+  return function(n)
+    local out = {}
+    repeat
+      local byte = n & 0x7f
+      n = n >> 7            -- logical shift: a negative n ends after 10 bytes
+      if n ~= 0 then byte = byte | 0x80 end
+      out[#out + 1] = string.char(byte)
+    until n == 0
+    return table.concat(out)
+  end
+]])()
+
 function b.varint(n)
+  if native_varint then return native_varint(n) end
+  local lo = n % 2 ^ 32                  -- two's complement of a negative n
+  local hi = ((n - lo) / 2 ^ 32) % 2 ^ 32
   local out = {}
   repeat
-    local byte = n & 0x7f
-    n = n >> 7            -- logical shift: a negative n ends after 10 bytes
-    if n ~= 0 then byte = byte | 0x80 end
+    local byte = lo % 128
+    lo = (lo - byte) / 128 + (hi % 128) * 2 ^ 25
+    hi = (hi - hi % 128) / 128
+    if lo ~= 0 or hi ~= 0 then byte = byte + 128 end
     out[#out + 1] = string.char(byte)
-  until n == 0
+  until lo == 0 and hi == 0
   return table.concat(out)
 end
 
-local function key(field, wire) return b.varint(field << 3 | wire) end
+local function key(field, wire) return b.varint(field * 8 + wire) end
 
 function b.int(field, v) return key(field, 0) .. b.varint(v) end
 function b.bytes(field, s) return key(field, 2) .. b.varint(#s) .. s end
-function b.float(field, v) return key(field, 5) .. string.pack("<f", v) end
+function b.float(field, v) return key(field, 5) .. compat.pack("<f", v) end
 
 local function cat(list, f)
   local out = {}
@@ -44,7 +66,7 @@ end
 function b.tensor(name, dims, values, how)
   local s = cat(dims, function(d) return b.int(1, d) end) .. b.int(2, FLOAT)
   local raw = {}
-  for i, v in ipairs(values) do raw[i] = string.pack("<f", v) end
+  for i, v in ipairs(values) do raw[i] = compat.pack("<f", v) end
   if how == "float_data" then
     s = s .. b.bytes(4, table.concat(raw))
   else
@@ -80,7 +102,7 @@ function b.value_info(name, dims, elem_type)
   local tensor = b.int(1, elem_type or FLOAT)
   if dims then
     tensor = tensor .. b.bytes(2, cat(dims, function(d)
-      return b.bytes(1, math.type(d) == "integer" and b.int(1, d) or b.bytes(2, d))
+      return b.bytes(1, compat.is_integer(d) and b.int(1, d) or b.bytes(2, d))
     end))
   end
   return b.bytes(1, name) .. b.bytes(2, b.bytes(1, tensor))
