@@ -40,6 +40,9 @@ describe("the data readers under a decimal-comma locale", function()
 
   ;(sources and it or pending)("reads '0.5' as a half, and refuses '2,5'", function()
     local out = sh(("LOCPATH=%s LC_ALL=de_DE.UTF-8 %s %s %s %s"):format(dir, LUA, script, fann, csv))
+    -- LuaJIT formats numbers its own way, whatever LC_NUMERIC says; the C
+    -- readers under it still see the comma locale
+    if jit then out = out:gsub("^0%.5\n", "0,5\n") end
     assert.equal("0,5\n500 -12500 750\n" .. csv .. ": line 2, column 2 ('b'): '2,5' is not a "
                  .. "number\n", out)
   end)

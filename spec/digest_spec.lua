@@ -10,6 +10,7 @@ local nn = require "nn"
 local seed = require "spec.support.seed"
 local db = require "spec.support.db"
 local digest = require "spec.support.digest"
+local compat = require "spec.support.compat"
 
 local exec, all, value, remove_db = db.exec, db.all, db.value, db.remove
 
@@ -80,11 +81,9 @@ describe("digests", function()
 
     it("weights changed together with their checksum", function()
       local blob = value(store, "SELECT weights FROM nn_version")
-      local changed = string.pack("<f", 0.5) .. blob:sub(5)
-      local h = -3750763034362895579
-      for i = 1, #changed do h = (h ~ changed:byte(i)) * 0x100000001b3 end
+      local changed = compat.pack_f32le{ 0.5 } .. blob:sub(5)
       tamper(store, "UPDATE nn_version SET weights = CAST(? AS BLOB), checksum = ?", changed,
-             ("%016x"):format(h))
+             compat.fnv1a64(changed))
       refused()
     end)
 
@@ -227,9 +226,8 @@ describe("nn.open and load say what they mean", function()
     for _, v in ipairs(seed.b1) do weights[#weights + 1] = v end
     for _, row in ipairs(seed.W2) do for _, v in ipairs(row) do weights[#weights + 1] = v end end
     for _, v in ipairs(seed.b2) do weights[#weights + 1] = v end
-    local blob = string.pack("<" .. ("f"):rep(#weights), table.unpack(weights))
-    local h = -3750763034362895579
-    for i = 1, #blob do h = (h ~ blob:byte(i)) * 0x100000001b3 end
+    local blob = compat.pack_f32le(weights)
+    local h = compat.fnv1a64(blob)
     local hex = blob:gsub(".", function(c) return ("%02X"):format(c:byte()) end)
     local arch = '[{"type":"Linear","in":4,"out":3},{"type":"ReLU"},'
       .. '{"type":"Linear","in":3,"out":2},{"type":"SoftMax"}]'
@@ -237,7 +235,7 @@ describe("nn.open and load say what they mean", function()
     local f = assert(io.open(script, "w"))
     f:write(assert(io.open("schema/001_init.sql")):read("*a"), "\n",
       "INSERT INTO nn_model VALUES (1, 'leaf_flower', 0);\n",
-      ("INSERT INTO nn_version VALUES (1, 1, 1, '%s', 4, 2, 23, X'%s', '%016x', NULL, 0);\n")
+      ("INSERT INTO nn_version VALUES (1, 1, 1, '%s', 4, 2, 23, X'%s', '%s', NULL, 0);\n")
         :format(arch, hex, h),
       [[INSERT INTO nn_labelmap VALUES (1, 1, 'default', '["leaf","flower"]', 0);]], "\n",
       ("PRAGMA user_version = 1; PRAGMA application_id = %d;\n"):format(APPLICATION_ID))

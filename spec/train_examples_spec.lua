@@ -12,8 +12,11 @@ describe("examples/train_leaf_flower.lua", function()
 
   it("trains the seed's network to read its leaf and flower, and saves the run", function()
     local out = compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. db)
+    -- the made-up objects come from math.random, whose stream differs from
+    -- one Lua to another: every one of them learns the task almost perfectly
+    local accuracy = tonumber(out:match("60 epochs on 300 objects: validation accuracy ([%d.]+)"))
+    assert(accuracy and accuracy >= 0.95, out)
     for _, text in ipairs{
-      "60 epochs on 300 objects: validation accuracy 1.00",
       "the seed's leaf reads as leaf",
       "a red flower reads as flower",
       "saved as version 1 with its 60 epochs",
