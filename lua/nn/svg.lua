@@ -46,6 +46,22 @@ local function px(v)
   return (s:gsub("%.0$", ""))
 end
 
+-- A new document W x H on a white page, with its title (y: its baseline):
+-- the list its parts are put into, and the function that puts them.
+local function document(W, H, title, y)
+  local out = {}
+  local function put(...) out[#out + 1] = concat({ ... }) end
+  put('<?xml version="1.0" encoding="UTF-8"?>\n')
+  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
+    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
+  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
+  if title then
+    put('<text x="', px(W / 2), '" y="', y, '" text-anchor="middle" font-size="16">',
+      escape(title), "</text>\n")
+  end
+  return out, put
+end
+
 local function err(fn, msg, level)
   error(fn .. ": " .. msg, (level or 1) + 1)
 end
@@ -201,16 +217,7 @@ function svg.network(net, opts)
   local W = left + (#cols - 1) * dx + 170
   local H = top + height + 90
 
-  local out = {}
-  local function put(...) out[#out + 1] = concat({ ... }) end
-  put('<?xml version="1.0" encoding="UTF-8"?>\n')
-  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
-    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
-  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
-  if opts.title then
-    put('<text x="', px(W / 2), '" y="28" text-anchor="middle" font-size="16">',
-      escape(opts.title), "</text>\n")
-  end
+  local out, put = document(W, H, opts.title, 28)
 
   -- lines first, so that the circles cover their ends
   put('<g id="weights" fill="none">\n')
@@ -474,16 +481,7 @@ function svg.history(history, opts)
   local top = opts.title and 80 or 50
   local W = 80 + #runs * pw + (#runs - 1) * gap + 90
   local H = top + ph + 90
-  local out = {}
-  local function put(...) out[#out + 1] = concat({ ... }) end
-  put('<?xml version="1.0" encoding="UTF-8"?>\n')
-  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
-    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
-  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
-  if opts.title then
-    put('<text x="', px(W / 2), '" y="26" text-anchor="middle" font-size="16">',
-      escape(opts.title), "</text>\n")
-  end
+  local out, put = document(W, H, opts.title, 26)
   for i, h in ipairs(runs) do
     local title = h.title or (#runs > 1 and format("run %d", i) or "training")
     history_panel(put, h, title, 80 + (i - 1) * (pw + gap), top, pw, ph)
@@ -510,16 +508,7 @@ function svg.confusion(counts, labels, opts)
   local left, top = 140, (opts.title and 90 or 60) + 40
   local W = math.max(left + n * cell + 60, 40 + 9 * #(opts.title or ""))
   local H = top + n * cell + 70
-  local out = {}
-  local function put(...) out[#out + 1] = concat({ ... }) end
-  put('<?xml version="1.0" encoding="UTF-8"?>\n')
-  put('<svg xmlns="http://www.w3.org/2000/svg" width="', px(W), '" height="', px(H),
-    '" viewBox="0 0 ', px(W), " ", px(H), '" font-family="sans-serif" font-size="12">\n')
-  put('<rect width="100%" height="100%" fill="#ffffff"/>\n')
-  if opts.title then
-    put('<text x="', px(W / 2), '" y="28" text-anchor="middle" font-size="16">',
-      escape(opts.title), "</text>\n")
-  end
+  local out, put = document(W, H, opts.title, 28)
   local total, right = 0, 0
   for t = 1, n do
     for p = 1, n do
