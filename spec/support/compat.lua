@@ -13,6 +13,19 @@ compat.LUA_PC = compat.LUA:match("[^/]*$")
 
 compat.unpack = table.unpack or unpack
 
+--- Run f() with LuaJIT's compiler off (elsewhere just f()): what LuaJIT
+-- allocates while it records and compiles traces is its own, not garbage the
+-- code under test makes, and it would show in collectgarbage("count").
+function compat.interpreted(f)
+  if not jit then return f() end
+  jit.off()
+  jit.flush()
+  local ok, a, b = pcall(f)
+  jit.on()
+  assert(ok, a)
+  return a, b
+end
+
 --- Run cmd in sh; true when it exited with 0, then everything it printed
 -- (standard error included), then its exit status (128 + n for signal n).
 -- On 5.1 and LuaJIT io.popen's close does not tell the status, so the
@@ -24,6 +37,19 @@ function compat.run(cmd)
   local body, status = out:match("^(.*)~exit (%d+)\n$")
   status = tonumber(status)
   return status == 0, body, status
+end
+
+--- Run f() with LuaJIT's compiler off (elsewhere just f()): what LuaJIT
+-- allocates while it records and compiles traces is its own, not garbage the
+-- code under test makes, and it would show in collectgarbage("count").
+function compat.interpreted(f)
+  if not jit then return f() end
+  jit.off()
+  jit.flush()
+  local ok, a, b = pcall(f)
+  jit.on()
+  assert(ok, a)
+  return a, b
 end
 
 --- Run cmd in sh; everything it printed.  Raises, with that, when it fails.
