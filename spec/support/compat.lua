@@ -39,19 +39,6 @@ function compat.run(cmd)
   return status == 0, body, status
 end
 
---- Run f() with LuaJIT's compiler off (elsewhere just f()): what LuaJIT
--- allocates while it records and compiles traces is its own, not garbage the
--- code under test makes, and it would show in collectgarbage("count").
-function compat.interpreted(f)
-  if not jit then return f() end
-  jit.off()
-  jit.flush()
-  local ok, a, b = pcall(f)
-  jit.on()
-  assert(ok, a)
-  return a, b
-end
-
 --- Run cmd in sh; everything it printed.  Raises, with that, when it fails.
 function compat.sh(cmd)
   local ok, out = compat.run(cmd)
