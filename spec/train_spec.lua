@@ -363,3 +363,53 @@ describe("nn.Trainer:step on a reused batch", function()
     end)
   end)
 end)
+
+-- Training flushes subnormal floats to zero (nn_kernel.h says why), and
+-- only while it runs.  The flush is seen from a child process: valgrind,
+-- under which make memcheck runs this file, does not emulate it.
+describe("subnormals in training", function()
+  it("are flushed: a gradient below the smallest normal float moves no weight", function()
+    -- y = w x + b with w = b = 0, x = 1e-30, target 1e-10: MSE gives
+    -- dL/db = -2e-10 and dL/dw = -2e-40, a subnormal.  One SGD step at
+    -- lr 1 moves b to 2e-10 and leaves w at 0 (2e-40 without the flush).
+    local script = [[
+      local nn = require "nn"
+      local net = nn.Sequential{ nn.Linear(1, 1) }
+      net:set_weights(1, { { 0 } }, { 0 })
+      local tr = nn.Trainer(net, { loss = "mse", optimizer = "sgd", lr = 1, batch = 1,
+                                   shuffle = false })
+      tr:step(nn.Matrix{ { 1e-30 } }, nn.Matrix{ { 1e-10 } })
+      local W, b = net:get_weights(1)
+      io.write(string.format("%.9g %.9g", W[1][1], b[1]))
+    ]]
+    local out = compat.sh(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' %s -e %q")
+      :format(compat.BUILD, compat.LUA, script))
+    local w, b = out:match("^(%S+) (%S+)$")
+    assert.equal(0, tonumber(w))
+    assert.is_true(math.abs(tonumber(b) - 2e-10) <= 2e-10 * 2^-23)
+  end)
+
+  it("are kept again once a step, an evaluation, a fit or a backward pass returns", function()
+    local function half(x) return x * 0.5 end
+    local tiny = nn.Sequential{ nn.Linear(1, 1) }
+    tiny:set_weights(1, { { 1e-20 } }, { 0 })
+    local function subnormals_kept()
+      -- 2^-1070 / 2 is a double subnormal; 1e-20 * 1e-20 a float one
+      assert.is_true(half(2^-1070) > 0)
+      local y = tiny:forward{ 1e-20 }[1]
+      assert.is_true(y > 0 and y < 1.2e-38)
+    end
+    subnormals_kept()
+    local net = nn.Sequential{ nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1) }
+    local X, T = nn.Matrix{ { 1, 2 }, { 3, 4 } }, nn.Matrix{ { 1 }, { 0 } }
+    local tr = nn.Trainer(net, { loss = "mse" })
+    tr:step(X, T)
+    subnormals_kept()
+    tr:evaluate(X, T)
+    subnormals_kept()
+    tr:fit(X, T, { epochs = 2 })
+    subnormals_kept()
+    net:backward({ 1, 2 }, { 1 })
+    subnormals_kept()
+  end)
+end)

@@ -12,6 +12,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "nn_engine.h"
 #include "nn_kernel.h"
@@ -236,6 +239,40 @@ const nn_kernel nn_kernel_generic = {
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
   nn_act_exp_generic
 };
+
+
+/* --- subnormals (see nn_kernel.h) ------------------------------------- */
+
+#if defined(__x86_64__) || defined(__SSE2__)
+#define MXCSR_FTZ 0x8000u   /* results below FLT_MIN become zero */
+#define MXCSR_DAZ 0x0040u   /* and so do such inputs */
+
+unsigned long nn_fp_flush(void) {
+  unsigned csr = _mm_getcsr();
+  _mm_setcsr(csr | MXCSR_FTZ | MXCSR_DAZ);
+  return csr;
+}
+
+void nn_fp_restore(unsigned long saved) { _mm_setcsr((unsigned)saved); }
+
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define FPCR_FZ (1ul << 24)
+
+unsigned long nn_fp_flush(void) {
+  unsigned long fpcr;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr | FPCR_FZ));
+  return fpcr;
+}
+
+void nn_fp_restore(unsigned long saved) {
+  __asm__ __volatile__("msr fpcr, %0" : : "r"(saved));
+}
+
+#else
+unsigned long nn_fp_flush(void) { return 0; }
+void nn_fp_restore(unsigned long saved) { (void)saved; }
+#endif
 
 
 /* --- the choice -------------------------------------------------------- */

@@ -454,9 +454,9 @@ static void rprop(nn_trainer *tr, float *w, const float *g) {
   }
 }
 
-int nn_train_step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
-                  size_t n_x, const size_t *rows, size_t n, const float *T,
-                  const uint32_t *classes, char err[NN_ERRMAX]) {
+static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
+                size_t n_x, const size_t *rows, size_t n, const float *T,
+                const uint32_t *classes, char err[NN_ERRMAX]) {
   const nn_kernel *k = nn_kernel_in_use;
   double count = nn_loss_count(tr->o.loss, n, tr->n_out), sum = 0.0, norm = 0.0;
   float scale = (float)(1.0 / count);
@@ -491,6 +491,17 @@ int nn_train_step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
   return NN_OK;
 }
 
+/* The steps, evaluations and backward passes run with subnormals flushed
+** (nn_fp_flush in nn_kernel.h); the caller's mode is back on return. */
+int nn_train_step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
+                  size_t n_x, const size_t *rows, size_t n, const float *T,
+                  const uint32_t *classes, char err[NN_ERRMAX]) {
+  unsigned long mode = nn_fp_flush();
+  int status = step(tr, net, loss, X, n_x, rows, n, T, classes, err);
+  nn_fp_restore(mode);
+  return status;
+}
+
 void nn_train_evaluate(nn_trainer *tr, const nn_net *net, double *loss,
                        size_t *correct, const float *X, size_t n_x,
                        const size_t *rows, size_t n, const float *T,
@@ -498,18 +509,21 @@ void nn_train_evaluate(nn_trainer *tr, const nn_net *net, double *loss,
   const nn_kernel *k = nn_kernel_in_use;
   double sum = 0.0;
   size_t r0;
+  unsigned long mode = nn_fp_flush();
   *correct = 0;
   for (r0 = 0; r0 < n; r0 += tr->cap) {
     size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
     sum += chunk_loss(tr, k, net, NULL, 0.0f, X, n_x, rows, r0, m, T, classes, correct);
   }
   *loss = n > 0 ? sum / nn_loss_count(tr->o.loss, n, tr->n_out) : 0.0;
+  nn_fp_restore(mode);
 }
 
 void nn_train_backward(nn_trainer *tr, const nn_net *net, float *dX, float *grad,
                        const float *X, size_t n_x, size_t n, const float *dY) {
   const nn_kernel *k = nn_kernel_in_use;
   size_t r0, top = net->n_layers;
+  unsigned long mode = nn_fp_flush();
   for (r0 = 0; r0 < n; r0 += tr->cap) {
     size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
     nn_panels pn = panels_of(tr, k, m);
@@ -520,6 +534,7 @@ void nn_train_backward(nn_trainer *tr, const nn_net *net, float *dX, float *grad
     if (top > 0) d = backward_chunk(tr, net, grad, top - 1, 0, 1, &pn);
     if (dX) unpack_rows(dX + r0 * n_x, d, &pn, m, n_x);
   }
+  nn_fp_restore(mode);
 }
 
 void nn_train_shuffle(size_t *idx, size_t n, uint64_t *state) {
