@@ -36,8 +36,9 @@
 **               back last (tanh(-0) = -0).
 ** Each element's result depends on its value alone, never on its place in
 ** the array (a tail goes through the same arithmetic: padded to a block in
-** the generic set, a value at a time in a vector's first lane in the x86
-** ones), so a batch gives bit for bit what one sample gives.  The generic set is
+** the generic set; in the x86 ones, 8 and then 4 values at a time in
+** narrower vectors, the rest a value at a time in a vector's first lane),
+** so a batch gives bit for bit what one sample gives.  The generic set is
 ** plain C in fixed blocks that gcc -O2 turns into SSE code; the x86 sets
 ** use FMA, which moves some results by a unit in the last place.
 **

@@ -1,29 +1,35 @@
 /*
-** lua_floor.c: the least any C module can cost for a 4-in, 2-out call, for
-** make bench to print beside nn's forward pass.
+** lua_floor.c: the least any C module can cost for a call that reads a
+** sample from one Lua table and writes its outputs into another, for make
+** bench to print beside nn's forward pass.
 **
 **   local floor = require "lua_floor"
-**   floor.method(x, out)     -- reads x[1..4], writes out[1..2]: no checks, no math
+**   floor:forward(x, out [, n])   -- reads x[1..#x], writes out[1..n] (n = 2)
 **
 ** Not part of nn and not a spec: a userdata with one method, called the way
-** net:forward(x, out) is (through its metatable's __index), that reads four
-** numbers from one table and writes two into another.
+** net:forward(x, out) is (through its metatable's __index), that reads the
+** numbers of one table (pushed 16 at a time, as nn reads them) and writes n
+** numbers into another: no checks and no arithmetic beyond one sum.
 */
 #include "lua.h"
 #include "lauxlib.h"
 
+#define CHUNK 16
+
 static int copy(lua_State *L) {
-  lua_Number x[4];
-  int i;
-  for (i = 0; i < 4; i++) {
-    lua_rawgeti(L, 2, i + 1);
-    x[i] = lua_tonumber(L, -1);
-    lua_pop(L, 1);
+  lua_Integer len = (lua_Integer)lua_rawlen(L, 2), n = luaL_optinteger(L, 4, 2), i, k;
+  lua_Number s = 0;
+  luaL_checkstack(L, CHUNK, "x");
+  for (i = 0; i < len; i += CHUNK) {
+    lua_Integer m = len - i < CHUNK ? len - i : CHUNK;
+    for (k = 0; k < m; k++) lua_rawgeti(L, 2, i + k + 1);
+    for (k = 0; k < m; k++) s += lua_tonumber(L, (int)(k - m));
+    lua_pop(L, (int)m);
   }
-  lua_pushnumber(L, x[0] + x[1]);
-  lua_rawseti(L, 3, 1);
-  lua_pushnumber(L, x[2] + x[3]);
-  lua_rawseti(L, 3, 2);
+  for (i = 0; i < n; i++) {
+    lua_pushnumber(L, s);
+    lua_rawseti(L, 3, i + 1);
+  }
   lua_settop(L, 3);
   return 1;
 }

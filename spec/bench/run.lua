@@ -112,6 +112,11 @@ do
     r("torch.game.single"))
   compare("", game.single, "same net, Identity for Tanh",
     median_ns(function() identity:forward(x, out) end, game[5]))
+  -- what reading 64 numbers from a table and writing 8 costs any C method:
+  -- the part of a single sample from Lua that no engine can shorten
+  local floor = assert(package.loadlib("build/bench/lua_floor.so", "luaopen_lua_floor"))()
+  compare("", game.single, "C method, 64 numbers in, 8 out",
+    median_ns(function() floor:forward(x, out, 8) end, game[5]))
   compare("game 64-64-64-8 (Tanh), batch / row", game.batch, "PyTorch, 1 thread",
     r("torch.game.batch256"))
   compare("", game.batch, "same net, Identity for Tanh",
