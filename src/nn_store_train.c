@@ -315,12 +315,14 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
 */
 
 /* The run of a version, with the version it belongs to, and whether each
-** column holds what nn writes (column 11) and its options an object (12). */
+** column holds what nn writes (column 11: the types, and no best_epoch 0,
+** which the layout could not tell from NULL) and its options an object (12). */
 #define RUN_OF \
   "SELECT v.model_id, v.version, t.options, t.rows, t.epochs, t.best_epoch, t.stopped," \
   " t.source, t.started_at, t.ended_at, t.digest," \
   " typeof(t.options) = 'text' AND typeof(t.rows) = 'integer'" \
   " AND typeof(t.epochs) = 'integer' AND typeof(t.best_epoch) IN ('integer', 'null')" \
+  " AND t.best_epoch IS NOT 0" \
   " AND typeof(t.stopped) = 'text' AND typeof(t.source) IN ('text', 'null')" \
   " AND typeof(t.started_at) = 'integer' AND typeof(t.ended_at) = 'integer'," \
   " CASE WHEN json_valid(t.options) THEN json_type(t.options) = 'object' ELSE 0 END" \
