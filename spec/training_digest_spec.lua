@@ -206,6 +206,12 @@ describe("training digests", function()
       assert.is_nil(store:history("leaf_flower", 2))
     end)
 
+    it("a best epoch of 0 where there was none, which nn never writes", function()
+      -- the layout writes NULL and 0 alike: the reader refuses a 0
+      tamper("UPDATE nn_training SET best_epoch = 0 WHERE version_id = 3")
+      refused(CHANGED:format(3), 3)
+    end)
+
     it("its digest removed", function()
       tamper("UPDATE nn_training SET digest = NULL WHERE version_id = 2")
       refused("model 'leaf_flower' version 2: its training run has no digest")
