@@ -265,17 +265,7 @@ describe("a file of schema 3 with a training run", function()
   -- functions of build/nn0 for 003's digests), as nn before training digests
   -- wrote it: version 1 of leaf_flower and its run.
   local function schema_3_file()
-    local weights = {}
-    for _, part in ipairs{ seed.W1, seed.b1, seed.W2, seed.b2 } do
-      for _, v in ipairs(part) do
-        if type(v) == "table" then
-          for _, w in ipairs(v) do weights[#weights + 1] = w end
-        else
-          weights[#weights + 1] = v
-        end
-      end
-    end
-    local blob = compat.pack_f32le(weights)
+    local blob = compat.pack_f32le(seed.params())
     local read = function(p) return assert(io.open(p)):read("*a") end
     local script = table.concat({
       ".load ./" .. compat.BUILD .. "/nn0",
