@@ -147,10 +147,11 @@ VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/nn_engine.
 ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c \
                src/nn_train.c src/nn_train_kinds.c
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
-# The store's core (nn_store_int.h's files): not its training runs or data
-# readers (nn_store_train.c, nn_store_data.c), which the extension never calls.
+# The store's core (nn_store_int.h's files), with its training runs for the
+# digest function nn_training_digest; not its data readers (nn_store_data.c),
+# which the extension never calls.
 STORE_SRCS := src/nn_store.c src/nn_store_version.c src/nn_store_labels.c \
-              src/nn_store_log.c src/nn_store_catalog.c
+              src/nn_store_log.c src/nn_store_catalog.c src/nn_store_train.c
 EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_json.c src/nn_sha256.c $(STORE_SRCS) \
             src/nn_sql.c
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o

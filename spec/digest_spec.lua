@@ -221,12 +221,7 @@ describe("nn.open and load say what they mean", function()
 
   it("a file of schema 1 is migrated, its digests computed once", function()
     -- a schema 1 file written without nn: 001_init.sql and the seed's version
-    local weights = {}
-    for _, row in ipairs(seed.W1) do for _, v in ipairs(row) do weights[#weights + 1] = v end end
-    for _, v in ipairs(seed.b1) do weights[#weights + 1] = v end
-    for _, row in ipairs(seed.W2) do for _, v in ipairs(row) do weights[#weights + 1] = v end end
-    for _, v in ipairs(seed.b2) do weights[#weights + 1] = v end
-    local blob = compat.pack_f32le(weights)
+    local blob = compat.pack_f32le(seed.params())
     local h = compat.fnv1a64(blob)
     local hex = blob:gsub(".", function(c) return ("%02X"):format(c:byte()) end)
     local arch = '[{"type":"Linear","in":4,"out":3},{"type":"ReLU"},'

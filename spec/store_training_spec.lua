@@ -26,17 +26,7 @@ local fnv1a64 = compat.fnv1a64
 -- leaf_flower, written by the sqlite3 shell from schema/001_init.sql: what
 -- a file of the first nn release holds, made without this build.
 local function version_1_file(path)
-  local values = {}
-  for _, part in ipairs{ seed.W1, seed.b1, seed.W2, seed.b2 } do
-    for _, v in ipairs(part) do
-      if type(v) == "table" then
-        for _, w in ipairs(v) do values[#values + 1] = w end
-      else
-        values[#values + 1] = v
-      end
-    end
-  end
-  local blob = compat.pack_f32le(values)
+  local blob = compat.pack_f32le(seed.params())
   local sql = read("schema/001_init.sql") .. ([[
 PRAGMA user_version = 1;
 PRAGMA application_id = %d;

@@ -4,6 +4,7 @@
 **   local X = store:matrix("SELECT r, g, b, volume FROM objects WHERE day = ?", 3)
 **   local X, T, ids = store:feedback_set("leaf_flower", { labels = "default" })
 **   local v = store:save("leaf_flower", net, { training = history, source = sql })
+**   local history = store:history("leaf_flower", v)
 **
 ** This file checks arguments and converts between Lua values and what
 ** nn_store_data.c and nn_store_train.c take; it runs no SQL itself.  What
@@ -20,6 +21,7 @@
 #include "lauxlib.h"
 
 #include "nn_lua.h"
+#include "nn_data.h"
 #include "nn_store.h"
 #include "nn_store_data.h"
 #include "nn_store_train.h"
@@ -407,11 +409,281 @@ const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
   return run;
 }
 
+/* --- store:history --------------------------------------------------------------- */
+
+static void skip_space(const char **p, const char *end) {
+  while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
+    (*p)++;
+}
+
+/* The hex digits of a \uXXXX escape at p (4 bytes before end), or -1. */
+static long hex4(const char *p, const char *end) {
+  long v = 0;
+  int i;
+  if (end - p < 4)
+    return -1;
+  for (i = 0; i < 4; i++) {
+    char c = p[i];
+    v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -100000);
+  }
+  return v < 0 ? -1 : v;
+}
+
+/* The JSON string at *p (its opening quote) pushed as a Lua string, escapes
+** decoded (\uXXXX, surrogate pairs too, as UTF-8); 0 on a malformed one. */
+static int push_json_string(lua_State *L, const char **p, const char *end) {
+  luaL_Buffer b;
+  const char *q = *p + 1;
+  luaL_buffinit(L, &b);
+  while (q < end && *q != '"') {
+    long c;
+    char u[4];
+    int n;
+    if (*q != '\\') {
+      luaL_addchar(&b, *q++);
+      continue;
+    }
+    if (++q >= end)
+      return 0;
+    switch (*q++) {
+    case '"': luaL_addchar(&b, '"'); continue;
+    case '\\': luaL_addchar(&b, '\\'); continue;
+    case '/': luaL_addchar(&b, '/'); continue;
+    case 'b': luaL_addchar(&b, '\b'); continue;
+    case 'f': luaL_addchar(&b, '\f'); continue;
+    case 'n': luaL_addchar(&b, '\n'); continue;
+    case 'r': luaL_addchar(&b, '\r'); continue;
+    case 't': luaL_addchar(&b, '\t'); continue;
+    case 'u': break;
+    default: return 0;
+    }
+    if ((c = hex4(q, end)) < 0)
+      return 0;
+    q += 4;
+    if (c >= 0xD800 && c < 0xDC00 && end - q >= 6 && q[0] == '\\' && q[1] == 'u') {
+      long lo = hex4(q + 2, end);
+      if (lo >= 0xDC00 && lo < 0xE000) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+        q += 6;
+      }
+    }
+    if (c < 0x80) {
+      u[0] = (char)c;
+      n = 1;
+    } else if (c < 0x800) {
+      u[0] = (char)(0xC0 | (c >> 6));
+      u[1] = (char)(0x80 | (c & 0x3F));
+      n = 2;
+    } else if (c < 0x10000) {
+      u[0] = (char)(0xE0 | (c >> 12));
+      u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+      u[2] = (char)(0x80 | (c & 0x3F));
+      n = 3;
+    } else {
+      u[0] = (char)(0xF0 | (c >> 18));
+      u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+      u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+      u[3] = (char)(0x80 | (c & 0x3F));
+      n = 4;
+    }
+    luaL_addlstring(&b, u, (size_t)n);
+  }
+  if (q >= end)
+    return 0;
+  luaL_pushresult(&b);
+  *p = q + 1;
+  return 1;
+}
+
+/* The JSON number at *p pushed: an integer when it has no fraction or
+** exponent and fits, else a float read whatever the C locale. */
+static int push_json_number(lua_State *L, const char **p, const char *end) {
+  const char *q = *p;
+  int integer = 1;
+  double d;
+  while (q < end && strchr("+-0123456789.eE", *q)) {
+    if (*q == '.' || *q == 'e' || *q == 'E')
+      integer = 0;
+    q++;
+  }
+  if (integer && q - *p <= 18 && q > *p + (**p == '-')) {
+    const char *r = *p + (**p == '-');
+    int64_t v = 0;
+    for (; r < q; r++)
+      v = v * 10 + (*r - '0');
+    lua_pushinteger(L, (lua_Integer)(**p == '-' ? -v : v));
+  } else if (nn_data_number(*p, (size_t)(q - *p), &d))
+    lua_pushnumber(L, (lua_Number)d);
+  else
+    return 0;
+  *p = q;
+  return 1;
+}
+
+/* The JSON value at *p (< end) pushed as Lua values: objects and arrays as
+** tables, null as nil; *p moves past it.  1, or 0 when the text is not
+** JSON, -1 when it nests deeper than JSON_DEPTH tables.  Raises on memory
+** only. */
+static int push_json(lua_State *L, const char **p, const char *end, int depth) {
+  char open;
+  lua_Integer i = 0;
+  int r;
+  skip_space(p, end);
+  if (*p >= end)
+    return 0;
+  switch (**p) {
+  case '"':
+    return push_json_string(L, p, end);
+  case 't': case 'f': case 'n': {
+    const char *word = **p == 't' ? "true" : **p == 'f' ? "false" : "null";
+    size_t n = strlen(word);
+    if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
+      return 0;
+    if (**p == 'n')
+      lua_pushnil(L);
+    else
+      lua_pushboolean(L, **p == 't');
+    *p += n;
+    return 1;
+  }
+  case '{': case '[':
+    break;
+  default:
+    return push_json_number(L, p, end);
+  }
+  if (depth > JSON_DEPTH)
+    return -1;
+  open = *(*p)++;
+  luaL_checkstack(L, 4, "training.options");
+  lua_newtable(L);
+  skip_space(p, end);
+  if (*p < end && **p == (open == '{' ? '}' : ']')) {
+    (*p)++;
+    return 1;
+  }
+  for (;;) {
+    if (open == '{') {
+      skip_space(p, end);
+      if (*p >= end || **p != '"' || !push_json_string(L, p, end))
+        return 0;
+      skip_space(p, end);
+      if (*p >= end || *(*p)++ != ':')
+        return 0;
+    } else
+      lua_pushinteger(L, ++i);
+    if ((r = push_json(L, p, end, depth + 1)) != 1)
+      return r;
+    lua_rawset(L, -3);
+    skip_space(p, end);
+    if (*p < end && **p == ',') {
+      (*p)++;
+      continue;
+    }
+    if (*p < end && **p == (open == '{' ? '}' : ']')) {
+      (*p)++;
+      return 1;
+    }
+    return 0;
+  }
+}
+
+/* Set field key of the table on top to v when it is a number (not NAN). */
+static void set_real(lua_State *L, const char *key, double v) {
+  if (isnan(v))
+    return;
+  lua_pushnumber(L, (lua_Number)v);
+  lua_setfield(L, -2, key);
+}
+
+static void set_integer(lua_State *L, const char *key, int64_t v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, key);
+}
+
+/* store:history(name [, version]) --> the training run recorded with that
+** version (the latest when omitted) in the shape tr:fit returns and
+** store:save takes, or nil when it was saved without one.  Its digest is
+** checked first.  Raises on bad arguments, an unknown model or version, and
+** a run that disagrees with its digest. */
+static int store_history(lua_State *L) {
+  nn_store *s = nn_lua_checkstore(L, 1);
+  size_t len, i;
+  const char *name = luaL_checklstring(L, 2, &len), *text;
+  lua_Integer version = 0;
+  nn_store_version v;
+  nn_train_run run;
+  scratch *sc;
+  int found;
+  if (len == 0)
+    luaL_argerror(L, 2, "name must not be empty");
+  if (strlen(name) != len)
+    luaL_argerror(L, 2, "name contains a zero byte");
+  if (!lua_isnoneornil(L, 3)) {
+    version = luaL_checkinteger(L, 3);
+    if (version < 1)
+      luaL_argerror(L, 3, "version must be a positive integer");
+  }
+  lua_settop(L, 3);
+  sc = new_scratch(L);   /* at 4 */
+  /* the store may have been closed by a finalizer the allocation ran */
+  s = nn_lua_checkstore(L, 1);
+  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_STORE_OK ||
+      nn_store_read_run(s, &v, &run, &found) != NN_STORE_OK)
+    return raise_store(L, s);
+  if (!found) {
+    lua_pushnil(L);
+    return 1;
+  }
+  /* the run, out of the store's scratch (which a finalizer running during
+  ** the allocations below could reuse) into ours: texts, then epochs */
+  text = s->text.p;
+  if (nn_buf_add(&sc->buf[0], s->text.p, s->text.n) ||
+      nn_buf_add(&sc->buf[1], s->blob.p, s->blob.n))
+    return luaL_error(L, "not enough memory");
+  run.options = sc->buf[0].p + (run.options - text);
+  run.stopped = sc->buf[0].p + (run.stopped - text);
+  if (run.source)
+    run.source = sc->buf[0].p + (run.source - text);
+  run.epochs = (const nn_train_epoch *)(void *)sc->buf[1].p;
+  lua_createtable(L, 0, 8);
+  lua_createtable(L, run.n_epochs < 0x7fffffff ? (int)run.n_epochs : 0, 0);
+  for (i = 0; i < run.n_epochs; i++) {
+    const nn_train_epoch *e = &run.epochs[i];
+    lua_createtable(L, 0, 5);
+    set_integer(L, "epoch", e->epoch);
+    set_real(L, "loss", e->loss);
+    set_real(L, "val_loss", e->val_loss);
+    set_real(L, "val_accuracy", e->val_accuracy);
+    set_real(L, "ms", e->ms);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "epochs");
+  if (run.best_epoch)
+    set_integer(L, "best_epoch", run.best_epoch);
+  lua_pushstring(L, run.stopped);
+  lua_setfield(L, -2, "stopped");
+  text = run.options;
+  if ((found = push_json(L, &text, run.options + run.options_len, 1)) != 1)
+    return luaL_error(L, "model '%s' version %d: its training options %s", name,
+                      (int)v.version, found ? "nest too deep" : "are not JSON nn can read");
+  lua_setfield(L, -2, "options");
+  set_integer(L, "rows", run.rows);
+  if (run.source) {
+    lua_pushlstring(L, run.source, run.source_len);
+    lua_setfield(L, -2, "source");
+  }
+  set_integer(L, "started_at", run.started_at);
+  set_integer(L, "ended_at", run.ended_at);
+  return 1;
+}
+
 /* --- registration --------------------------------------------------------------- */
 
 static const luaL_Reg store_data_methods[] = {
   {"matrix", store_matrix},
   {"feedback_set", store_feedback_set},
+  {"history", store_history},
   {NULL, NULL}
 };
 

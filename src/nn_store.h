@@ -131,9 +131,11 @@ void nn_labelcache_release(nn_labelcache *c);   /* NULL: nothing */
 void nn_labelcache_forget(nn_labelcache *c);
 
 /* Register (on) or remove (!on) nn_version_digest(model_id, version, arch,
-** n_inputs, n_outputs, n_params, weights) and nn_labelmap_digest(model_id,
-** name, labels) on db: the digests save stores, for a migration that fills
-** them in and for tools that write rows in SQL.  SQLITE_OK or an error. */
+** n_inputs, n_outputs, n_params, weights), nn_labelmap_digest(model_id,
+** name, labels) and nn_training_digest(version_id, options, rows, epochs,
+** best_epoch, stopped, source, started_at, ended_at) on db: the digests save
+** stores, for a migration that fills them in and for tools that write rows
+** in SQL.  SQLITE_OK or an error. */
 int nn_store_digest_functions(sqlite3 *db, int on);
 
 /* Label i (0-based, < m->n, m not bad) of m, its length in *len. */
@@ -198,7 +200,7 @@ void nn_store_detach(nn_store *s);
 int nn_store_flush(nn_store *s);
 
 typedef struct nn_store_saved {
-  int64_t version, version_id;
+  int64_t model_id, version, version_id;
   int64_t labelmap_id;       /* its "default" label map, or 0 without labels */
   int64_t created_at;        /* its created_at, Unix ms */
 } nn_store_saved;

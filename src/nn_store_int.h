@@ -5,9 +5,10 @@
 ** transactions, errors, opening and migrating), nn_store_version.c
 ** (saving and loading versions), nn_store_labels.c (label maps and their
 ** cache), nn_store_log.c (the prediction log) and nn_store_catalog.c (has
-** anything been added?); nn_store_train.c and nn_store_data.c sit on
-** nn_store.h alone and do not include this.  Each prepares its own
-** statements into s->stmt, in slots numbered here so that none collide.
+** anything been added?); nn_store_train.c (training runs) shares the
+** digest helpers and the errors, and prepares its statements on each call;
+** nn_store_data.c sits on nn_store.h alone.  Each of the five prepares its
+** own statements into s->stmt, in slots numbered here so that none collide.
 ** Nothing in this header is part of the interface in nn_store.h.
 */
 #ifndef NN_STORE_INT_H
@@ -80,6 +81,10 @@ int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t n
 void nn_st_sha256_int(nn_sha256 *h, int64_t v);   /* v in decimal and a newline */
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
                            size_t name_len, const char *labels, size_t labels_len);
+
+/* nn_training_digest registered (on) or removed (!on) on db: SQLITE_OK or
+** an error (nn_store_train.c). */
+int nn_st_training_digest_function(sqlite3 *db, int on);
 
 /* Forget every label map the cache holds that nobody pinned. */
 void nn_st_labels_forget(nn_store *s);

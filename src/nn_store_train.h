@@ -4,7 +4,9 @@
 ** schema/002_training.sql keeps one nn_training row per trained version
 ** (options, rows, times, how it stopped, where the data came from) and one
 ** nn_training_epoch row per epoch.  nn_store_save_run writes them in the
-** transaction that writes the version: both are there, or neither is.
+** transaction that writes the version: both are there, or neither is,
+** with a digest over the run and its epochs (schema/004_training_digests.sql)
+** that nn_store_read_run checks when it reads them back.
 **
 **   nn_train_epoch e[2] = { { 1, 0.69, NAN, NAN, 12.5 }, { 2, 0.41, NAN, NAN, 11.9 } };
 **   nn_train_run run = { "{\"lr\":0.1}", 10, 200, 2, "epochs", NULL, 0, 0, 0, e, 2 };
@@ -53,5 +55,13 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
                       const char *note /* or NULL */,
                       const char *const *labels /* [net->n_outputs] or NULL */,
                       const nn_train_run *run, nn_store_saved *out);
+
+/* The run recorded for version v (from nn_store_find_version) into *run,
+** checked against its digest; *found 0 (and OK) when v has none.  The
+** run's texts and epochs live in s's scratch: valid until the next call on
+** s.  INVALID, naming the model and version, when the run or its epochs
+** disagree with the digest, when it has none, when epochs have no run. */
+int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
+                      int *found);
 
 #endif

@@ -69,7 +69,9 @@ static const char *const sql[S_COUNT] = {
 **   "nn_version\n" model_id "\n" version "\n" n_inputs "\n" n_outputs "\n"
 **     n_params "\n" #arch "\n" arch weights
 **   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
-** (numbers in decimal, #x the byte length of x).
+** (numbers in decimal, #x the byte length of x).  A training run's layout,
+** over the run and its epochs, is nn_store_train.c's; it shares
+** nn_st_sha256_int and nn_store_digest_functions registers its function.
 */
 
 void nn_st_sha256_int(nn_sha256 *h, int64_t v) {
@@ -137,6 +139,8 @@ int nn_store_digest_functions(sqlite3 *db, int on) {
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
                                     on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = nn_st_training_digest_function(db, on);
   return rc;
 }
 
@@ -271,7 +275,7 @@ int nn_store_save(nn_store *s, const char *name, const nn_net *net,
 int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
                        const char *note, const char *const *labels,
                        nn_store_extra extra, void *ctx, nn_store_saved *out) {
-  int64_t now = nn_st_clock_ms(s->vfs), model_id;
+  int64_t now = nn_st_clock_ms(s->vfs);
   size_t bytes;
   int rc;
   memset(out, 0, sizeof *out);
@@ -302,10 +306,10 @@ int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
   if ((rc = nn_st_begin(s)) != NN_STORE_OK)
     return rc;
   out->created_at = now;
-  if ((rc = put_model(s, name, now, &model_id)) != NN_STORE_OK ||
-      (rc = put_version(s, model_id, net, note, now, &out->version,
+  if ((rc = put_model(s, name, now, &out->model_id)) != NN_STORE_OK ||
+      (rc = put_version(s, out->model_id, net, note, now, &out->version,
                         &out->version_id)) != NN_STORE_OK ||
-      (labels && (rc = nn_st_put_labelmap(s, model_id, "default", now,
+      (labels && (rc = nn_st_put_labelmap(s, out->model_id, "default", now,
                                     &out->labelmap_id)) != NN_STORE_OK) ||
       (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
       (rc = nn_st_commit(s)) != NN_STORE_OK) {

@@ -220,10 +220,6 @@ local function rows(store, sql, ...)
   return list
 end
 
-local function has_table(store, name)
-  return #rows(store, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", name) > 0
-end
-
 -- Aligned columns: every column as wide as its widest cell, two spaces apart.
 local function table_out(out, header, records)
   local widths = {}
@@ -307,9 +303,13 @@ function commands.show(argv, out)
     WHERE m.name = ? AND l.labelmap_id = (SELECT max(l2.labelmap_id) FROM nn_labelmap AS l2
                                           WHERE l2.model_id = l.model_id AND l2.name = l.name)
     ORDER BY l.name]], name)
+  -- the run through store:history, which checks it against its digest
+  local run = call(function() return store:history(name, v.version) end)
   local training
-  if has_table(store, "nn_training") then
-    training = rows(store, "SELECT * FROM nn_training WHERE version_id = ?", v.version_id)[1]
+  if run then
+    training = { best_epoch = run.best_epoch, ended_at = run.ended_at, epochs = #run.epochs,
+      options = json(run.options), rows = run.rows, source = run.source,
+      started_at = run.started_at, stopped = run.stopped }
   end
   store:close()
   if opts.json then
@@ -333,7 +333,7 @@ function commands.show(argv, out)
     table.sort(keys)
     local parts = {}
     for _, k in ipairs(keys) do
-      if k ~= "version_id" then parts[#parts + 1] = k .. " " .. tostring(training[k]) end
+      parts[#parts + 1] = k .. " " .. tostring(training[k])
     end
     out:write("training: ", concat(parts, ", "), "\n")
   else

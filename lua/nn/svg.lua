@@ -626,11 +626,11 @@ function svg.store_confusion(store, name, version, labelmap)
 end
 
 --- store:svg_history(name [, version]) --> an SVG document: the training
--- run kept with a version (nn_training_epoch), drawn as nn.svg_history
--- draws tr:fit's history.  version: a number, a table of numbers (drawn
+-- run kept with a version (store:history, digest checked), drawn as
+-- nn.svg_history draws tr:fit's history.  version: a number, a table of numbers (drawn
 -- side by side), "all" (every version), or nil: the latest version that
 -- has a run.  A version without a run is a panel that says so.
--- Raises on an unknown model or version.
+-- Raises on an unknown model or version, and on a run changed outside nn.
 function svg.store_history(store, name, version)
   local fn = "svg_history"
   if type(name) ~= "string" or name == "" then err(fn, "name must be a non-empty string", 2) end
@@ -673,18 +673,12 @@ function svg.store_history(store, name, version)
   local runs = {}
   for i, v in ipairs(versions) do
     local row = find_version(fn, store, name, v)
-    local h = { epochs = {}, title = format("%s v%d", name, row.version),
+    -- through store:history, which checks the run against its digest
+    local run = store:history(name, row.version)
+    local h = { epochs = run and run.epochs or {}, best_epoch = run and run.best_epoch,
+      title = run and format("%s v%d: %d rows, stopped by %s", name, row.version, run.rows,
+                             run.stopped) or format("%s v%d", name, row.version),
       empty = format("%s v%d has no training run", name, row.version) }
-    for t in store:rows("SELECT best_epoch, stopped, rows FROM nn_training WHERE version_id = ?",
-        row.version_id) do
-      h.best_epoch = t.best_epoch
-      h.title = format("%s v%d: %d rows, stopped by %s", name, row.version, t.rows, t.stopped)
-    end
-    for e in store:rows([[
-        SELECT epoch, loss, val_loss, val_accuracy, ms FROM nn_training_epoch
-        WHERE version_id = ? ORDER BY epoch]], row.version_id) do
-      h.epochs[#h.epochs + 1] = e
-    end
     runs[i] = h
   end
   return svg.history(runs, { title = #runs > 1 and format("%s: training runs", name) or nil })

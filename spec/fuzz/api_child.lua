@@ -138,6 +138,7 @@ local METHODS = {
     labels = {}, add = { "net" }, clone = {}, fold = {}, n_inputs = {}, n_outputs = {},
     n_params = {} },
   ["nn.Store"] = { save = { "name", "net", "opts" }, load = { "name", "i" },
+    history = { "name", "i" },
     add_labels = { "name", "map", "labels" }, classify = { "name", "x", "opts" },
     log = { "net", "x", "y", "opts" }, feedback = { "id", "map" }, rows = { "sql", "i" },
     flush = {}, close = {} },

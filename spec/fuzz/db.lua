@@ -1,12 +1,13 @@
---- Fuzzer: mutated store files through nn.open, load, classify and the SQL
--- functions (see spec/fuzz/run.lua).
+--- Fuzzer: mutated store files through nn.open, load, history, classify
+-- and the SQL functions (see spec/fuzz/run.lua).
 --
--- A valid file is made once: two models, versions, label maps, predictions
--- and feedback.  Each case changes a copy of it, either its bytes (bit
--- flips, cuts, junk) or its cells through the sqlite3 shell, after dropping
--- the immutability triggers and turning CHECK constraints off, as a
--- careless user or an attacker could: architectures, sizes, weights, label
--- maps, names, schema version, STRICT.  A child (db_child.lua) then asks the
+-- A valid file is made once: two models, versions, label maps, training
+-- runs, predictions and feedback.  Each case changes a copy of it, either
+-- its bytes (bit flips, cuts, junk) or its cells through the sqlite3 shell,
+-- after dropping the immutability triggers and turning CHECK constraints
+-- off, as a careless user or an attacker could: architectures, sizes,
+-- weights, label maps, training runs and their epochs, names, schema
+-- version, STRICT.  A child (db_child.lua) then asks the
 -- copy every question of db_facts.lua.  A failure is a crash, a hang, or
 -- (with FUZZ_FACTS=1) an answer that differs from the valid file's without
 -- an error after a change of a cell's content.  A file nn.open refuses must
@@ -33,10 +34,16 @@ local function make_valid(path)
   store:add_labels("leaf_flower", "weather", seed.weather)
   local v2 = seed.network(nn, seed.labels)
   v2:set_weights(3, { { 0.5, -0.25, 1 }, { -1, 2, 0.125 } }, { 0.75, -0.5 })
-  store:save("leaf_flower", v2)
+  store:save("leaf_flower", v2, { training = {
+    epochs = { { epoch = 1, loss = 0.75, ms = 2 },
+               { epoch = 2, loss = 0.5, val_loss = 0.625, val_accuracy = 0.5, ms = 1.5 },
+               { epoch = 3, loss = 0.25, val_loss = 0.5, val_accuracy = 1, ms = 1.25 } },
+    best_epoch = 3, stopped = "epochs", rows = 12, options = { lr = 0.5, betas = { 0.9 } },
+    started_at = 1000, ended_at = 1005 }, source = "leaves.csv" })
   local wide = nn.Sequential{ nn.Identity(), nn.Linear(3, 5), nn.LeakyReLU(0.125),
     nn.Linear(5, 2), nn.Sigmoid() }
-  store:save("wide", wide, { labels = { "yes", "no" } })
+  store:save("wide", wide, { labels = { "yes", "no" },
+    training = { epochs = { { epoch = 1, loss = 1, ms = 0 } }, stopped = "callback", rows = 1 } })
   for k = 1, 3 do
     local _, _, id = store:classify("leaf_flower", k == 2 and seed.flower_input or seed.input,
       { request_id = "r" .. k, tags = { k = tostring(k) } })
@@ -45,10 +52,13 @@ local function make_valid(path)
   store:classify("wide", MODELS[2].input, { labels = "default" })
   local answers = {}
   for _, q in ipairs(facts.questions(MODELS)) do answers[q[1]] = q[2](store) end
-  local cells = { versions = {}, maps = {}, triggers = {} }
+  local cells = { versions = {}, maps = {}, triggers = {}, runs = {} }
   for row in store:rows("SELECT version_id AS id, arch, n_inputs, n_outputs, n_params, "
       .. "hex(weights) AS weights FROM nn_version") do
     cells.versions[#cells.versions + 1] = row
+  end
+  for row in store:rows("SELECT version_id AS id, epochs FROM nn_training") do
+    cells.runs[#cells.runs + 1] = row
   end
   for row in store:rows("SELECT labelmap_id AS id, labels FROM nn_labelmap") do
     cells.maps[#cells.maps + 1] = row
@@ -118,6 +128,59 @@ local function bytes_hex(bytes)
   return (bytes:gsub(".", function(c) return ("%02X"):format(c:byte()) end))
 end
 
+local RUN_VALUES = {
+  options = { "'{}'", "'{\"lr\":0.25,\"betas\":[0.9]}'", "'[]'", "'x'", "NULL", "'{\"lr\":0.5}'" },
+  rows = { "13", "0", "-1", "'12'", "12.0", "NULL" },
+  epochs = { "2", "4", "0", "'3'", "3.5" },
+  best_epoch = { "1", "2", "NULL", "0", "99", "'3'" },
+  stopped = { "'patience'", "'epochs '", "''", "NULL", "1" },
+  source = { "NULL", "'leaves.csv '", "''", "X'00'", "'SELECT 1'" },
+  started_at = { "999", "1001", "0", "'1000'", "1000.5" },
+  ended_at = { "1006", "1004", "NULL", "'1005'" },
+}
+local EPOCH_VALUES = {
+  epoch = { "epoch + 1", "epoch - 1", "0", "7", "'1'" },
+  loss = { "loss * 2", "loss + 1e-12", "-loss", "NULL", "'0.5'", "0", "1e308" },
+  val_loss = { "NULL", "0.625", "val_loss + 1e-15", "'x'" },
+  val_accuracy = { "NULL", "0.5", "1 - val_accuracy", "2" },
+  ms = { "ms + 0.25", "0", "-0.0", "NULL", "ms * 1000" },
+}
+
+-- A change to a training run or its epochs (which one digest covers), and
+-- true when it moves or deletes the run whole, which no digest sees.
+local function changed_run(cells)
+  local r = pick(cells.runs)
+  local where = " WHERE version_id = " .. r.id
+  local k = int(1, 6)
+  if k <= 2 then
+    local cols = {}
+    for col in pairs(RUN_VALUES) do cols[#cols + 1] = col end
+    table.sort(cols)
+    local col = pick(cols)
+    return ("UPDATE nn_training SET %s = %s%s;"):format(col, pick(RUN_VALUES[col]), where)
+  elseif k <= 4 then
+    local cols = {}
+    for col in pairs(EPOCH_VALUES) do cols[#cols + 1] = col end
+    table.sort(cols)
+    local col = pick(cols)
+    return ("UPDATE nn_training_epoch SET %s = %s%s AND epoch = %d;"):format(col,
+      pick(EPOCH_VALUES[col]), where, int(1, r.epochs))
+  elseif k == 5 then
+    return pick{
+      "DELETE FROM nn_training_epoch" .. where .. " AND epoch = " .. int(1, r.epochs) .. ";",
+      ("INSERT INTO nn_training_epoch VALUES (%d, %d, 0.125, NULL, NULL, 1);")
+        :format(r.id, r.epochs + 1),
+      "DELETE FROM nn_training" .. where .. ";",
+      "UPDATE nn_training_epoch SET version_id = 1" .. where .. ";" }
+  else
+    return pick{
+      "DELETE FROM nn_training_epoch" .. where .. "; DELETE FROM nn_training" .. where .. ";",
+      -- to leaf_flower's version 1, saved without a run
+      "UPDATE nn_training SET version_id = 1" .. where .. "; UPDATE nn_training_epoch"
+        .. " SET version_id = 1" .. where .. ";" }, true
+  end
+end
+
 -- One statement (or a few) that changes one stored fact; true after it when
 -- the change deletes rows or moves them to another name, version or model
 -- (what a digest of each row's content cannot see: an answer that changes
@@ -126,8 +189,10 @@ local function changed_cell(cells)
   local v = pick(cells.versions)
   local m = pick(cells.maps)
   local where = " WHERE version_id = " .. v.id .. ";"
-  local k = int(1, 12)
-  if k <= 3 then
+  local k = int(1, 14)
+  if k >= 13 then
+    return changed_run(cells)
+  elseif k <= 3 then
     return "UPDATE nn_version SET arch = " .. sql_text(mutate_arch(v.arch)) .. where
   elseif k == 4 then
     local col = pick{ "n_inputs", "n_outputs", "n_params" }

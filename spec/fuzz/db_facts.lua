@@ -1,6 +1,6 @@
 --- The facts a store file gives through nn (spec/fuzz/db.lua): each
--- version loaded, each label map read by classify, the SQL functions'
--- answers; every one as a string, so that a file's facts and the valid
+-- version loaded, each version's training run, each label map read by
+-- classify, the SQL functions' answers; every one as a string, so that a file's facts and the valid
 -- file's can be compared one by one.  Used by the fuzzer on the valid file
 -- and by its child (db_child.lua) on each mutated one.
 
@@ -27,6 +27,23 @@ function facts.describe(net)
   return table.concat(parts, " ")
 end
 
+--- What a training run read back is (store:history): every field, every
+-- number to the bit, options with their keys sorted; "(no run)" for nil.
+function facts.history(h)
+  if h == nil then return "(no run)" end
+  local function value(v)
+    if type(v) == "number" then return ("%a"):format(v) end
+    if type(v) ~= "table" then return ("%q"):format(tostring(v)) end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    local parts = {}
+    for _, k in ipairs(keys) do parts[#parts + 1] = tostring(k) .. "=" .. value(v[k]) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return value(h)
+end
+
 --- The questions asked of a file: { key = function(store) -> string }.
 -- models: { { name =, versions =, maps =, input = } }.
 function facts.questions(models)
@@ -36,6 +53,9 @@ function facts.questions(models)
     for v = 1, m.versions do
       q[#q + 1] = { ("load %s@%d"):format(m.name, v), function(store)
         return facts.describe(store:load(m.name, v))
+      end }
+      q[#q + 1] = { ("history %s@%d"):format(m.name, v), function(store)
+        return facts.history(store:history(m.name, v))
       end }
       q[#q + 1] = { ("nn_forward %s@%d"):format(m.name, v), function(store)
         for row in store:rows("SELECT nn_forward(?, ?) AS y", m.name .. "@" .. v, json) do

@@ -6,7 +6,7 @@
 --   make fuzz FUZZ_ONLY=db FUZZ_FROM=42 FUZZ_N=1   replay case 42 of db
 --
 -- The fuzzers (each a file here returning function(tally, n, from)):
---   db      mutated store files through nn.open, load, classify and SQL
+--   db      mutated store files through nn.open, load, history, classify, SQL
 --   sql     random nn_classify, nn_score and nn_forward calls in the sqlite3
 --           shell with the extension loaded
 --   api     random programs of Lua API calls with random arguments

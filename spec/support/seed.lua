@@ -22,6 +22,22 @@ seed.softmax = { 0.6457, 0.3543 }  -- to the four digits the seed prints
 seed.green_on_R = 0.10 * -0.17 + 0.12 * 0.39 + -0.36 * 0.1
 seed.green_on_G = -0.29 * -0.17 + -0.05 * 0.39 + -0.21 * 0.1
 
+--- The seed's parameters in the order nn keeps them: W1 row by row, b1,
+-- W2 row by row, b2 (23 numbers).
+function seed.params()
+  local values = {}
+  for _, part in ipairs{ seed.W1, seed.b1, seed.W2, seed.b2 } do
+    for _, v in ipairs(part) do
+      if type(v) == "table" then
+        for _, w in ipairs(v) do values[#values + 1] = w end
+      else
+        values[#values + 1] = v
+      end
+    end
+  end
+  return values
+end
+
 --- The seed's network, built with the public API.
 function seed.network(nn, labels)
   local built = net.build(nn)
