@@ -43,6 +43,14 @@ describe("the engine used from C", function()
     assert.equal("flower", flower[3])
   end)
 
+  it("flushes subnormal floats to zero between nn_fp_flush and nn_fp_restore only", function()
+    local t = numbers(check.flush)
+    local product = 1e-30 * 1e-10   -- in double; the float product is within 2^-149 of it
+    assert.is_true(math.abs(t[1] - product) <= 2^-149, check.flush)
+    assert.equal(0, t[2])
+    assert.equal(t[1], t[3])
+  end)
+
   it("names the layer whose sizes are wrong", function()
     assert.equal("layer 3: nn.Linear(4 -> 2) takes 4 inputs, but the layer before it gives 3",
       check.mismatch)

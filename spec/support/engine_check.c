@@ -8,6 +8,7 @@
 
 #include "nn_engine.h"
 #include "nn_fold.h"
+#include "nn_kernel.h"
 
 static void try_new(const char *name, const nn_layer *arch, size_t n) {
   char err[NN_ERRMAX] = "";
@@ -86,5 +87,16 @@ int main(void) {
          (unsigned long long)nn_fnv1a64("a", 1));
   printf("argmax %zu %zu\n", nn_argmax((const float[]){ 1, 3, 3 }, 3),
          nn_argmax(NULL, 0));
+  {
+    /* 1e-30 x 1e-10: a subnormal product, before, during and after the
+    ** flush that training runs under */
+    volatile float a = 1e-30f, b = 1e-10f;
+    float before = a * b, during, after;
+    unsigned long mode = nn_fp_flush();
+    during = a * b;
+    nn_fp_restore(mode);
+    after = a * b;
+    printf("flush %.9g %.9g %.9g\n", before, during, after);
+  }
   return 0;
 }
