@@ -7,7 +7,7 @@
 --
 -- NN_SPEC_QUICK=1 checks every 1021st bit pattern instead (the checker runs
 -- as a child process, which valgrind does not trace).  The whole 2^32 is
--- `act_check 1`, about a quarter of an hour on one idle core.
+-- `act_check 1`, about 20 minutes on one core.
 
 local c = require "spec.support.c"
 
