@@ -166,6 +166,22 @@ describe("nn.Trainer:fit", function()
     assert.is_true(h.epochs[300].loss < 0.05)
   end)
 
+  it("keeps its options in the history as they were written, not as floats", function()
+    local net = nn.Sequential{ nn.Linear(2, 2), nn.SoftMax() }
+    local h = nn.Trainer(net, { lr = 0.01, weight_decay = 0.3, clip = 0.1 })
+      :fit(XOR_X, { 1, 2, 2, 1 }, { epochs = 1 })
+    -- the defaults 0.9, 0.999 and 1e-8 too: each a float option whose
+    -- float32 (0.01f is 0.009999999776482582) is not the number written
+    for k, want in pairs{ lr = 0.01, weight_decay = 0.3, clip = 0.1, beta1 = 0.9,
+                          beta2 = 0.999, eps = 1e-8 } do
+      assert.equal(want, h.options[k], k)
+    end
+    h = nn.Trainer(net, { optimizer = "sgd", momentum = 0.7, nesterov = true })
+      :fit(XOR_X, { 1, 2, 2, 1 }, { epochs = 1 })
+    assert.equal(0.7, h.options.momentum)
+    assert.equal(0.01, h.options.lr)
+  end)
+
   it("gives bit-identical weights for the same seed, data and options", function()
     local function run(seed)
       nn.seed(7)

@@ -29,7 +29,9 @@
 #include "lua.h"
 #include "lauxlib.h"
 
+#include "nn_data.h"
 #include "nn_engine.h"
+#include "nn_ftoa.h"
 #include "nn_lua.h"
 #include "nn_train.h"
 
@@ -464,6 +466,16 @@ static void only_for(lua_State *L, int arg, const char *name, int given,
               optim_names[have]));
 }
 
+/* A float option as histories show it: the shortest decimal that reads
+** back as that float, so lr = 0.01 is kept as 0.01, not as the double
+** 0.009999999776482582 that the float 0.01f is. */
+static void push_option(lua_State *L, float v) {
+  char text[NN_FTOA_MAX];
+  double d = v;
+  nn_data_number(text, nn_ftoa(text, v), &d);
+  lua_pushnumber(L, (lua_Number)d);
+}
+
 /* Reads the options at arg into o and the header; pushes the table that
 ** histories show (every option, defaults filled in). */
 static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
@@ -541,19 +553,19 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   lua_pushstring(L, loss_names[loss]);   lua_setfield(L, -2, "loss");
   lua_pushstring(L, optim_names[opt]);   lua_setfield(L, -2, "optimizer");
   if (opt != NN_OPT_RPROP) {
-    lua_pushnumber(L, o->lr);            lua_setfield(L, -2, "lr");
-    lua_pushnumber(L, o->weight_decay);  lua_setfield(L, -2, "weight_decay");
+    push_option(L, o->lr);            lua_setfield(L, -2, "lr");
+    push_option(L, o->weight_decay);  lua_setfield(L, -2, "weight_decay");
   }
   if (opt == NN_OPT_SGD) {
-    lua_pushnumber(L, o->momentum);      lua_setfield(L, -2, "momentum");
+    push_option(L, o->momentum);      lua_setfield(L, -2, "momentum");
     lua_pushboolean(L, o->nesterov);     lua_setfield(L, -2, "nesterov");
   }
   if (opt == NN_OPT_ADAM) {
-    lua_pushnumber(L, o->beta1);         lua_setfield(L, -2, "beta1");
-    lua_pushnumber(L, o->beta2);         lua_setfield(L, -2, "beta2");
-    lua_pushnumber(L, o->eps);           lua_setfield(L, -2, "eps");
+    push_option(L, o->beta1);         lua_setfield(L, -2, "beta1");
+    push_option(L, o->beta2);         lua_setfield(L, -2, "beta2");
+    push_option(L, o->eps);           lua_setfield(L, -2, "eps");
   }
-  if (o->clip > 0.0f) { lua_pushnumber(L, o->clip); lua_setfield(L, -2, "clip"); }
+  if (o->clip > 0.0f) { push_option(L, o->clip); lua_setfield(L, -2, "clip"); }
   lua_pushinteger(L, batch);             lua_setfield(L, -2, "batch");
   lua_pushboolean(L, lt->shuffle);       lua_setfield(L, -2, "shuffle");
   lua_pushinteger(L, seed);              lua_setfield(L, -2, "seed");
