@@ -78,13 +78,19 @@ VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
 # valgrind: a sample (make test runs 2000 per seed).
 MEMCHECK_FUZZ_CASES ?= 400
 
+# Every file includes another by its folder ("store/nn_store.h"), from src/;
+# the public headers (nn.h, nn_engine.h) are installed side by side, so nn.h
+# includes "nn_engine.h" as a host finds it: src/engine is on the path for
+# that, as $(INCLUDEDIR)/nn is for a host.
+NN_INCLUDES = -Isrc -Isrc/engine
+
 # Flags the build cannot do without, kept out of CFLAGS so that overriding
 # CFLAGS cannot drop them: position-independent code for a shared object,
 # header dependencies (.d files), the include paths.
-NN_CFLAGS   = -fPIC -MMD -MP -Isrc -I$(BUILD) $(LUA_CFLAGS)
+NN_CFLAGS   = -fPIC -MMD -MP $(NN_INCLUDES) -I$(BUILD) $(LUA_CFLAGS)
 # The extension's objects: every sqlite3_* call through sqlite3_api, and no
 # symbol exported but its entry point, sqlite3_nn_init.
-EXT_CFLAGS  = -fPIC -MMD -MP -Isrc -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility=hidden
+EXT_CFLAGS  = -fPIC -MMD -MP $(NN_INCLUDES) -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility=hidden
 
 # --- paths --------------------------------------------------------------------
 
@@ -108,11 +114,12 @@ BINDIR       ?= $(PREFIX)/bin
 # g++ compiles the C++ host of spec/host_spec.lua; luarocks builds the rock;
 # xmllint, rsvg-convert and zlib check the pictures (spec/svg_spec.lua).
 # The specs read ONNX's own backend tests where libonnx-testdata installs
-# them, check FANN files against libfann (libfann-dev), the tools that define
+# them, check FANN files and data sets (libfann-doc has the sets) against
+# libfann (libfann-dev), the tools that define
 # the formats, and compile a comma-decimal locale from the sources in locales.
 DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
                  libxml2-utils librsvg2-bin zlib1g-dev \
-                 libonnx-testdata libfann-dev locales
+                 libonnx-testdata libfann-dev libfann-doc locales
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
@@ -138,22 +145,20 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 # The rock builds under BUILD_ROOT=build-rock, apart from these.
 BUILD_ROOT ?= build
 BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
-SRCS   := $(sort $(wildcard src/*.c))
+SRCS   := $(sort $(wildcard src/*/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
-VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/nn_engine.h)
+VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/engine/nn_engine.h)
 # The engine: all a C host needs to run a network (see src/nn_engine.h).
-ENGINE_SRCS := src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c \
-               src/nn_train.c src/nn_train_kinds.c
+ENGINE_SRCS := $(sort $(wildcard src/engine/*.c src/train/*.c))
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
 # The store's core (nn_store_int.h's files), with its training runs for the
 # digest function nn_training_digest; not its data readers (nn_store_data.c),
 # which the extension never calls.
-STORE_SRCS := src/nn_store.c src/nn_store_version.c src/nn_store_labels.c \
-              src/nn_store_log.c src/nn_store_catalog.c src/nn_store_train.c
-EXT_SRCS := $(ENGINE_SRCS) src/nn_ftoa.c src/nn_json.c src/nn_sha256.c $(STORE_SRCS) \
-            src/nn_sql.c
+STORE_SRCS := $(filter-out src/store/nn_store_data.c,$(sort $(wildcard src/store/*.c)))
+EXT_SRCS := $(ENGINE_SRCS) src/formats/nn_ftoa.c src/formats/nn_json.c $(STORE_SRCS) \
+            $(wildcard src/sql/*.c)
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
 # For C and C++ hosts that embed Lua: the module's objects, engine, store,
@@ -161,7 +166,7 @@ EXTENSION := $(BUILD)/nn0.so
 # Lua of this build directory.
 LIBRARY := $(BUILD)/libnn.a
 # The headers a host includes, installed under $(INCLUDEDIR)/nn.
-PUBLIC_HEADERS := src/nn.h src/nn_engine.h
+PUBLIC_HEADERS := src/nn.h src/engine/nn_engine.h
 # nn, the command (lua/nn/cli.lua), runnable from the clone
 COMMAND := $(BUILD)/bin/nn
 # The Lua part of the module: nn (init.lua), nn.svg, nn.cli, ...
@@ -169,7 +174,7 @@ LUA_SRCS := $(sort $(wildcard lua/nn/*.lua))
 # Every file make install writes, which make uninstall removes.
 INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%) \
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
-            $(PUBLIC_HEADERS:src/%=$(INCLUDEDIR)/nn/%)
+            $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
 .PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
@@ -195,9 +200,11 @@ PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' '
   'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/ext/%.o: src/%.c Makefile | $(BUILD)/ext
+	@mkdir -p $(@D)
 	$(CC) $(EXT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # A whole schema file is one string literal, which may pass the 4095 bytes
@@ -429,8 +436,8 @@ demo: deps all
 	@echo "Look around with the command: $(COMMAND) models demo.db"
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
-$(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/nn_*.h) Makefile | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
+$(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
 
 # A Lua C module that only moves a sample in and outputs out: the floor of a call.
 $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench

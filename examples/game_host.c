@@ -9,7 +9,7 @@
 ** every connection with sqlite3_auto_extension).
 **
 **   make                                   # build/libnn.a
-**   cc -std=c99 -O2 -Isrc examples/game_host.c build/libnn.a \
+**   cc -std=c99 -O2 -Isrc/engine -Isrc examples/game_host.c build/libnn.a \
 **      $(pkg-config --cflags --libs lua5.4) -lsqlite3 -lz -lm -o game_host
 **   LUA_PATH='lua/?.lua;;' ./game_host lua/nn/init.lua game.db 200 60
 **

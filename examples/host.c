@@ -1,8 +1,8 @@
 /*
 ** host.c: the seed's leaf/flower network from C alone, with no Lua and no
-** SQLite: what a game engine or any C program does with src/nn_engine.h.
+** SQLite: what a game engine or any C program does with src/engine/nn_engine.h.
 **
-**   cc -std=c99 -O2 -Isrc examples/host.c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c \
+**   cc -std=c99 -O2 -Isrc -Isrc/engine examples/host.c src/engine/nn_*.c src/train/nn_*.c \
 **      -lm -o host
 **   ./host 32 107 56 11.2
 **

@@ -27,7 +27,7 @@ end
 describe("the engine used from C", function()
   local check
   setup(function()
-    local exe = compile("spec/support/engine_check.c src/nn_fold.c")
+    local exe = compile("spec/support/engine_check.c src/engine/nn_fold.c")
     check = lines(run(exe))
     os.remove(exe)
   end)

@@ -1,4 +1,4 @@
--- The text of a float32 in the prediction log (src/nn_ftoa.c), from C alone:
+-- The text of a float32 in the prediction log (src/formats/nn_ftoa.c), from C alone:
 -- spec/support/ftoa_check.c, compiled here, formats millions of floats and
 -- checks each against strtof and printf; this file asserts that it found
 -- nothing wrong, and compares a few texts with their known shortest forms.
@@ -12,7 +12,7 @@ local COUNT = os.getenv("NN_SPEC_QUICK") and 200000 or 2000000
 
 describe("a float32 written as JSON", function()
   local exe
-  setup(function() exe = c.compile("spec/support/ftoa_check.c src/nn_ftoa.c") end)
+  setup(function() exe = c.compile("spec/support/ftoa_check.c src/formats/nn_ftoa.c") end)
   teardown(function() os.remove(exe) end)
 
   it("reads back as itself, with the fewest digits, over millions of floats", function()

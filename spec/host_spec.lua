@@ -32,7 +32,7 @@ end
 describe("a C++ host", function()
   it("compiles against nn.h and links libnn.a: engine, Lua binding, SQL functions", function()
     local exe = os.tmpname()
-    sh(("g++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s spec/support/cpp_host.cpp %s -o %s")
+    sh(("g++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -Isrc -Isrc/engine %s spec/support/cpp_host.cpp %s -o %s")
       :format(LUA_CFLAGS, HOST_LIBS, exe))
     local out = c.run(exe)
     os.remove(exe)

@@ -138,10 +138,8 @@ describe("text the store keeps", function()
 
   it("is refused, named, when it is longer than SQLite takes, and nothing is written", function()
     local path = os.tmpname()
-    local exe = c.compile("spec/support/store_check.c src/nn_store.c src/nn_store_version.c"
-      .. " src/nn_store_labels.c src/nn_store_log.c src/nn_store_catalog.c src/nn_store_train.c"
-      .. " src/nn_json.c"
-      .. " src/nn_sha256.c src/nn_ftoa.c build/nn_schema.c -Wno-overlength-strings " .. c.ENGINE,
+    local exe = c.compile("spec/support/store_check.c " .. c.STORE
+      .. " src/formats/nn_json.c src/formats/nn_ftoa.c build/nn_schema.c -Wno-overlength-strings " .. c.ENGINE,
       "-lsqlite3 -lm")
     local out = c.run(exe, path)
     os.remove(exe)

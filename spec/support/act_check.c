@@ -1,6 +1,6 @@
 /*
 ** act_check.c: the activation kernels of every kernel set this processor
-** runs (exp, sigmoid, tanh in src/nn_kernel*.c), checked against double
+** runs (exp, sigmoid, tanh in src/engine/nn_kernel*.c), checked against double
 ** precision, for spec/activation_spec.lua.
 **
 **   act_check STEP     every STEP-th float bit pattern from 0 (STEP 1: all
@@ -44,7 +44,7 @@
 #include <string.h>
 
 #include "nn_engine.h"
-#include "nn_kernel.h"
+#include "engine/nn_kernel.h"
 
 #define CHUNK   4096
 #define MAXSETS 8

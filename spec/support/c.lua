@@ -11,20 +11,29 @@ c.CC = os.getenv("CC") or "cc"
 -- emulator for a cross compiler (make check-arm: qemu-aarch64).
 c.RUN = os.getenv("NN_RUN")
 
---- The engine's sources: what a C host compiles (see src/nn_engine.h).
-c.ENGINE = "src/nn_engine.c src/nn_kernel.c src/nn_kernel_x86.c src/nn_kernel_neon.c " ..
-  "src/nn_train.c src/nn_train_kinds.c"
+--- The engine's sources: what a C host compiles (see src/engine/nn_engine.h).
+c.ENGINE = "src/engine/nn_engine.c src/engine/nn_kernel.c src/engine/nn_kernel_x86.c " ..
+  "src/engine/nn_kernel_neon.c src/engine/nn_backward.c src/train/nn_train.c"
 
---- The readers and writers of other tools' formats (src/nn_io.h), beside the engine.
-c.IO = "src/nn_io.c src/nn_protobuf.c src/nn_onnx_proto.c src/nn_onnx_read.c " ..
-  "src/nn_onnx_write.c src/nn_fann.c src/nn_ftoa.c"
+--- The readers and writers of other tools' formats (src/formats/), beside the engine.
+c.IO = "src/formats/nn_io.c src/formats/nn_protobuf.c src/formats/nn_onnx_proto.c " ..
+  "src/formats/nn_onnx_read.c src/formats/nn_onnx_write.c src/formats/nn_fann.c src/formats/nn_ftoa.c"
+
+--- The store's core, without its data readers: what the SQL extension links.
+c.STORE = "src/store/nn_store.c src/store/nn_store_version.c src/store/nn_store_labels.c "
+  .. "src/store/nn_store_log.c src/store/nn_store_catalog.c src/store/nn_store_train.c "
+  .. "src/store/nn_sha256.c"
+
+--- The include path of the build: src/ for "engine/nn_kernel.h" and the like,
+-- src/engine for the public headers as a host includes them ("nn_engine.h").
+c.INCLUDES = "-Isrc -Isrc/engine"
 
 --- Compile sources (and link libs) into a temporary executable; its path.
 -- Raises with the compiler's output when it fails.
 function c.compile(sources, libs)
   local exe = os.tmpname()
-  local ok, log = compat.run(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -Isrc %s %s -o %s")
-    :format(c.CC, sources, libs or "-lm", exe))
+  local ok, log = compat.run(("%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 %s %s %s -o %s")
+    :format(c.CC, c.INCLUDES, sources, libs or "-lm", exe))
   assert(ok, "compile failed:\n" .. log)
   return exe
 end

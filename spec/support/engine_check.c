@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "nn_engine.h"
-#include "nn_fold.h"
-#include "nn_kernel.h"
+#include "engine/nn_fold.h"
+#include "engine/nn_kernel.h"
 
 static void try_new(const char *name, const nn_layer *arch, size_t n) {
   char err[NN_ERRMAX] = "";

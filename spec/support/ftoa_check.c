@@ -1,5 +1,5 @@
 /*
-** ftoa_check.c: nn_ftoa (src/nn_ftoa.c) checked against the C library, for
+** ftoa_check.c: nn_ftoa (src/formats/nn_ftoa.c) checked against the C library, for
 ** spec/ftoa_spec.lua.
 **
 **   ftoa_check N          about N floats: every exponent, powers of two and
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_ftoa.h"
+#include "formats/nn_ftoa.h"
 
 static unsigned long long checked, failures, shorter;
 

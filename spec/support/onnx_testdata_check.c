@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "nn_engine.h"
-#include "nn_onnx.h"
+#include "formats/nn_onnx.h"
 
 #define MAX_INPUTS 8
 #define TOLERANCE  1e-5

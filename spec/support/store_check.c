@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn_store.h"
+#include "store/nn_store.h"
 
 static void say(const char *what, int st, const nn_store *s) {
   printf("%s: %s\n", what, st == NN_STORE_OK ? "ok" : s->err);

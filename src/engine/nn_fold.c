@@ -1,0 +1,266 @@
+/*
+** nn_fold.c: fold, the merging of adjacent Linear layers (see nn_fold.h).
+**
+** Pure C99 like the rest of the engine: no Lua, no SQLite, no allocation.
+** Not the forward pass: nothing here runs a sample through a network.
+**
+** A run of Linear layers x -> W_k (... (W_1 x + b_1) ...) + b_k is one
+** affine map.  Its matrix is the product W_k ... W_1, taken left to right
+** (M = W_i M, n_i x n_0 doubles between steps) or right to left
+** (P = P W_i, n_k x n_(i-1) doubles between steps), whichever needs fewer
+** multiplications; its bias is b_1 carried through the run.  Everything is
+** summed in double and rounded to float once, at the end.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/nn_fold.h"
+
+/* A matrix read as floats (a layer's W, in the params) or as doubles (a
+** product between two steps): exactly one pointer is set. */
+typedef struct fold_mat {
+  const float *f;
+  const double *d;
+} fold_mat;
+
+/* Identity and any other kind that passes its input through unchanged
+** (element-wise, no forward): fold drops them. */
+static int passes_through(const nn_layer *l) {
+  const nn_kind_info *k = nn_kind_info_of(l->kind);
+  return k != NULL && k->elementwise && k->forward == NULL;
+}
+
+/* The first layer at or after i that does not pass through, or end. */
+static size_t skip_identity(const nn_net *net, size_t i, size_t end) {
+  while (i < end && passes_through(&net->layers[i])) i++;
+  return i;
+}
+
+/* The run starting at the Linear layer s: Linear layers and layers that
+** pass through, up to the next layer of another kind.  Its last Linear in
+** *last.  fold knows the algebra of Linear only. */
+static size_t run_end(const nn_net *net, size_t s, size_t *last) {
+  size_t i;
+  *last = s;
+  for (i = s + 1; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    if (l->kind == NN_LINEAR) *last = i;
+    else if (!passes_through(l)) break;
+  }
+  return i;
+}
+
+/* The Linear layer before layer i (there is one: s starts the run). */
+static size_t previous_linear(const nn_net *net, size_t i) {
+  do i--; while (net->layers[i].kind != NN_LINEAR);
+  return i;
+}
+
+/* How to multiply the run [s, end) whose Linear layers are s .. last: from
+** the output side or not, and the doubles each of the two intermediate
+** products needs (0 when the run has at most two Linear layers).  Counted
+** in double, so that no product of widths overflows.  Returns 0 when
+** neither order keeps its intermediates within NN_MAX_PARAMS doubles. */
+static int plan_run(const nn_net *net, size_t s, size_t end, size_t last,
+                    int *from_output, size_t *inter) {
+  double n0 = (double)net->layers[s].n_in, nk = (double)net->layers[last].n_out;
+  double left = 0, right = 0, left_inter = 0, right_inter = 0;
+  size_t i;
+  for (i = skip_identity(net, s + 1, end); i < end;
+       i = skip_identity(net, i + 1, end)) {
+    double ni = (double)net->layers[i].n_out, nh = (double)net->layers[i].n_in;
+    left += ni * nh * n0;                       /* M = W_i M */
+    if (i != last && ni * n0 > left_inter) left_inter = ni * n0;
+  }
+  for (i = s; i != last; i = skip_identity(net, i + 1, end)) {
+    double ni = (double)net->layers[i].n_out, nh = (double)net->layers[i].n_in;
+    right += nk * ni * nh;                      /* P = P W_i */
+    if (i != s && nk * nh > right_inter) right_inter = nk * nh;
+  }
+  *from_output = right < left;
+  if (*from_output ? right_inter > (double)NN_MAX_PARAMS
+                   : left_inter > (double)NN_MAX_PARAMS)
+    *from_output = !*from_output;               /* the other order, if it fits */
+  if (*from_output ? right_inter > (double)NN_MAX_PARAMS
+                   : left_inter > (double)NN_MAX_PARAMS)
+    return 0;
+  *inter = (size_t)(*from_output ? right_inter : left_inter);
+  return 1;
+}
+
+int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
+                   size_t *n_params, size_t *n_work, char err[NN_ERRMAX]) {
+  size_t s = 0, n = 0, total = 0, work = 0;
+  while (s < net->n_layers) {
+    const nn_layer *l = &net->layers[s];
+    size_t end = s + 1, last = s, inter = 0;
+    int from_output;
+    if (passes_through(l)) { s++; continue; }
+    out[n] = *l;
+    if (l->kind != NN_LINEAR) {             /* kept as it is, parameters too */
+      size_t count = nn_layer_n_params(l);
+      if ((double)count > (double)(NN_MAX_PARAMS - total)) {
+        snprintf(err, NN_ERRMAX, "fold: layer %zu: more than %zu parameters in all",
+                 s + 1, NN_MAX_PARAMS);
+        return NN_ESIZE;
+      }
+      out[n].w = count ? total : 0;
+      total += count;
+    } else {
+      end = run_end(net, s, &last);
+      out[n].n_out = net->layers[last].n_out;
+      if ((double)out[n].n_out * ((double)out[n].n_in + 1) >
+          (double)(NN_MAX_PARAMS - total)) {
+        snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu merge into nn.Linear(%zu -> %zu): "
+                 "more than %zu parameters in all", s + 1, last + 1, out[n].n_in,
+                 out[n].n_out, NN_MAX_PARAMS);
+        return NN_ESIZE;
+      }
+      if (last != s && !plan_run(net, s, end, last, &from_output, &inter)) {
+        snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu: their product needs more "
+                 "than %zu numbers of scratch", s + 1, last + 1, NN_MAX_PARAMS);
+        return NN_ESIZE;
+      }
+      if (last != s && 2 * inter + 3 * net->max_width > work)
+        work = 2 * inter + 3 * net->max_width;
+      out[n].w = total;
+      total += out[n].n_out * (out[n].n_in + 1);
+    }
+    n++;
+    s = end;
+  }
+  if (n == 0 && net->n_layers > 0) out[n++] = net->layers[0];  /* all Identity */
+  *n_layers = n;
+  *n_params = total;
+  *n_work = work;
+  return NN_OK;
+}
+
+/* C = A B for A [m][p] and B [p][n]; each entry a sum in double, in the
+** order of p.  The result goes to C [m][n] doubles, or, when C is NULL, to
+** Cf [m][n] floats through row [n]. */
+static void product(double *C, float *Cf, fold_mat A, fold_mat B,
+                    size_t m, size_t p, size_t n, double *row /* [n] */) {
+  size_t j, q, c;
+  for (j = 0; j < m; j++) {
+    double *acc = C != NULL ? C + j * n : row;
+    for (c = 0; c < n; c++) acc[c] = 0.0;
+    for (q = 0; q < p; q++) {
+      double a = A.f != NULL ? (double)A.f[j * p + q] : A.d[j * p + q];
+      if (B.f != NULL) {
+        const float *b = B.f + q * n;
+        for (c = 0; c < n; c++) acc[c] += a * (double)b[c];
+      } else {
+        const double *b = B.d + q * n;
+        for (c = 0; c < n; c++) acc[c] += a * b[c];
+      }
+    }
+    if (C == NULL)
+      for (c = 0; c < n; c++) Cf[j * n + c] = (float)acc[c];
+  }
+}
+
+static fold_mat weights(const nn_net *net, size_t i) {
+  fold_mat m;
+  m.f = net->params + net->layers[i].w;
+  m.d = NULL;
+  return m;
+}
+
+static fold_mat doubles(const double *d) {
+  fold_mat m;
+  m.f = NULL;
+  m.d = d;
+  return m;
+}
+
+/* The folded W [n_k][n_0] of the run s .. last into dw: the intermediate
+** products alternate between two buffers of inter doubles. */
+static void run_matrix(const nn_net *src, size_t s, size_t end, size_t last,
+                       float *dw, double *work) {
+  size_t inter, i, n0 = src->layers[s].n_in, nk = src->layers[last].n_out;
+  double *buf[2], *row;
+  int from_output, turn = 0;
+  fold_mat prev;
+  plan_run(src, s, end, last, &from_output, &inter);   /* fits: see layout */
+  buf[0] = work;
+  buf[1] = work + inter;
+  row = work + 2 * inter;
+  if (!from_output) {
+    prev = weights(src, s);                       /* M = W_1, [n_1][n_0] */
+    for (i = skip_identity(src, s + 1, end); i < end;
+         i = skip_identity(src, i + 1, end)) {
+      const nn_layer *l = &src->layers[i];
+      double *to = i == last ? NULL : buf[turn];
+      product(to, dw, weights(src, i), prev, l->n_out, l->n_in, n0, row);
+      prev = doubles(buf[turn]);
+      turn = !turn;
+    }
+  } else {
+    prev = weights(src, last);                    /* P = W_k, [n_k][n_(k-1)] */
+    for (i = previous_linear(src, last); ; i = previous_linear(src, i)) {
+      const nn_layer *l = &src->layers[i];
+      double *to = i == s ? NULL : buf[turn];
+      product(to, dw, prev, weights(src, i), nk, l->n_out, l->n_in, row);
+      if (i == s) break;
+      prev = doubles(buf[turn]);
+      turn = !turn;
+    }
+  }
+}
+
+/* The folded b [n_k] of the run: b_1 through the rest of it, in double. */
+static void run_bias(const nn_net *src, size_t s, size_t end, float *db,
+                     double *v /* [max_width] */, double *spare /* [max_width] */) {
+  const nn_layer *l = &src->layers[s];
+  const float *b = src->params + l->w + l->n_out * l->n_in;
+  size_t i, j, k, n = l->n_out;
+  for (j = 0; j < n; j++) v[j] = b[j];
+  for (i = skip_identity(src, s + 1, end); i < end;
+       i = skip_identity(src, i + 1, end)) {
+    const float *w = src->params + src->layers[i].w;
+    l = &src->layers[i];
+    b = w + l->n_out * l->n_in;
+    for (j = 0; j < l->n_out; j++) {
+      double acc = 0.0;
+      for (k = 0; k < l->n_in; k++) acc += (double)w[j * l->n_in + k] * v[k];
+      spare[j] = acc + b[j];
+    }
+    memcpy(v, spare, l->n_out * sizeof(double));
+    n = l->n_out;
+  }
+  for (j = 0; j < n; j++) db[j] = (float)v[j];
+}
+
+void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
+  size_t s = 0, d = 0;
+  while (s < src->n_layers) {
+    const nn_layer *l = &src->layers[s];
+    size_t end, last;
+    float *dw;
+    if (passes_through(l)) { s++; continue; }
+    if (l->kind != NN_LINEAR) {                   /* kept as it is */
+      size_t count = nn_layer_n_params(l);
+      if (count) memcpy(dst->params + dst->layers[d].w, src->params + l->w,
+                        count * sizeof(float));
+      s++; d++;
+      continue;
+    }
+    end = run_end(src, s, &last);
+    dw = dst->params + dst->layers[d].w;
+    if (last == s) {                              /* nothing to merge: a copy */
+      memcpy(dw, src->params + l->w, l->n_out * (l->n_in + 1) * sizeof(float));
+    } else {
+      size_t inter;
+      int from_output;
+      double *tail;
+      plan_run(src, s, end, last, &from_output, &inter);
+      tail = work + 2 * inter + src->max_width;
+      run_matrix(src, s, end, last, dw, work);
+      run_bias(src, s, end, dw + dst->layers[d].n_out * dst->layers[d].n_in,
+               tail, tail + src->max_width);
+    }
+    d++;
+    s = end;
+  }
+}

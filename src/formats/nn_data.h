@@ -1,0 +1,111 @@
+/*
+** nn_data.h: training data from the files people have: IDX (the MNIST
+** family), FANN's .data training files and CSV, each also gzip-compressed.
+**
+** Every reader refuses what it does not understand with a message naming
+** where (byte, line, column) and what, and never guesses.  Numbers are read
+** with '.' as the decimal point whatever the C locale says.  Files ending in
+** .gz or not: zlib reads both (a file that is not gzip is read as it is).
+**
+** This is not the Lua binding and not the store: no lua.h, no sqlite3.h.
+** The caller owns every buffer.  IDX and FANN files announce their sizes in
+** a header, so they are read in two steps: the header, then the data into
+** the caller's arrays (the header is read again and must not have changed).
+** A CSV file is read whole into an nn_csv that nn_csv_free releases.
+**
+**   nn_idx_info h;
+**   char err[NN_ERRMAX];
+**   if (nn_idx_header("train-images-idx3-ubyte.gz", &h, err) == NN_DATA_OK) {
+**     float *x = malloc(h.rows * h.cols * sizeof *x);     // 60000 x 784
+**     nn_idx_read("train-images-idx3-ubyte.gz", &h, 1.0 / 255, x, err);
+**   }
+*/
+#ifndef NN_DATA_H
+#define NN_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "engine/nn_engine.h"
+
+enum {
+  NN_DATA_OK = 0,
+  NN_DATA_EFORMAT,   /* the file says something this reader refuses */
+  NN_DATA_EIO,       /* cannot open or read the file */
+  NN_DATA_ENOMEM
+};
+
+/* The decimal number in s[0..n) (optional sign, digits with at most one
+** '.', optional exponent: JSON's numbers, plus a leading '+' or '.'), in
+** double precision; 0 when s is anything else ("nan", "0x1p3", "1,5", ""). */
+int nn_data_number(const char *s, size_t n, double *out);
+
+/* v as float32 into *out; 0 for NaN and for what rounds beyond float32's
+** range (up to half a unit in the last place above FLT_MAX still fits). */
+int nn_data_float(double v, float *out);
+
+/* --- IDX ---------------------------------------------------------------- */
+
+#define NN_IDX_MAXDIMS  8
+
+typedef struct nn_idx_info {
+  int type;                       /* 0x08 ubyte, 0x09 sbyte, 0x0B int16,
+                                     0x0C int32, 0x0D float32, 0x0E float64 */
+  size_t ndims, dims[NN_IDX_MAXDIMS];
+  size_t rows, cols;              /* dims[0], and the product of the others */
+} nn_idx_info;
+
+/* The header of the IDX file at path, checked: magic, type, dimensions
+** (their product at most NN_MAX_PARAMS). */
+int nn_idx_header(const char *path, nn_idx_info *info, char err[NN_ERRMAX]);
+
+/* Every element, times scale, as float32 into out: the file must still
+** have the header in info and exactly the bytes it announces.  Refuses NaN,
+** infinities and values beyond float32. */
+int nn_idx_read(const char *path, const nn_idx_info *info, double scale,
+                float *out /* [info->rows * info->cols] */, char err[NN_ERRMAX]);
+
+/* --- FANN .data --------------------------------------------------------- */
+
+/* The header "n_pairs n_in n_out" of a FANN training file. */
+int nn_fann_data_header(const char *path, size_t *n_pairs, size_t *n_in,
+                        size_t *n_out, char err[NN_ERRMAX]);
+
+/* The pairs: x gets the inputs, t the outputs; the header must still be
+** n_pairs n_in n_out, and nothing may follow the last pair. */
+int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_out,
+                      float *x /* [n_pairs][n_in] */, float *t /* [n_pairs][n_out] */,
+                      char err[NN_ERRMAX]);
+
+/* --- CSV ---------------------------------------------------------------- */
+
+typedef struct nn_csv_opts {
+  const char *target;        /* the target column's name, or NULL */
+  size_t target_index;       /* else its 1-based index; 0: no target column */
+  int classes;               /* 1: the target holds labels; 0: numbers;
+                                -1: numbers when every value is one */
+  const char *const *labels; /* the label map to use, or NULL: the labels
+                                found, sorted by their bytes */
+  size_t n_labels;
+} nn_csv_opts;
+
+typedef struct nn_csv {
+  size_t rows, cols;         /* of x: every column but the target */
+  float *x;                  /* [rows][cols] */
+  char **names;              /* [cols] the header's names of x's columns */
+  char *target_name;         /* NULL without a target */
+  int classes;               /* the target was read as labels */
+  float *t;                  /* [rows] numbers, when !classes */
+  size_t *cls;               /* [rows] 1-based label indices, when classes */
+  char **labels;             /* [n_labels] found (when opts->labels is NULL) */
+  size_t n_labels;
+} nn_csv;
+
+/* Read the CSV file at path (RFC 4180: a header row, fields separated by
+** commas, quoted with '"' where they hold commas, quotes or line breaks)
+** into csv, which the caller zeroes first and frees with nn_csv_free
+** whatever this returns. */
+int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
+                char err[NN_ERRMAX]);
+void nn_csv_free(nn_csv *csv);
+
+#endif

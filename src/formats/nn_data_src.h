@@ -1,0 +1,47 @@
+/*
+** nn_data_src.h: what the readers of nn_data.c and nn_data_csv.c share (not
+** a public header): a byte source that reads gzip and plain files alike,
+** line counting, and the messages.  No lua.h, no sqlite3.h.
+*/
+#ifndef NN_DATA_SRC_H
+#define NN_DATA_SRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+#include "engine/nn_engine.h"
+
+/* The longest number text accepted: longer ones are refused, not cut. */
+#define NN_NUMBER_MAX  120
+
+#define NN_SRC_BUF  65536
+
+/* Bytes from a file through zlib, NN_SRC_BUF at a time. */
+typedef struct nn_src {
+  gzFile gz;
+  unsigned char *buf;    /* [NN_SRC_BUF] */
+  size_t pos, len;
+  uint64_t offset;       /* bytes of the stream before buf[0] */
+  int failed;            /* a read error, message in err */
+} nn_src;
+
+/* Open path (gzip or not); the buffer is allocated here. */
+int nn_src_open(nn_src *s, const char *path, char err[NN_ERRMAX]);
+void nn_src_close(nn_src *s);
+/* Refill: 0 at the end of the stream or on an error (s->failed, err). */
+int nn_src_fill(nn_src *s, char err[NN_ERRMAX]);
+/* The next byte, or -1 at the end (check s->failed). */
+int nn_src_getc(nn_src *s, char err[NN_ERRMAX]);
+
+/* A byte source and where its next character is. */
+typedef struct nn_lexer {
+  nn_src s;
+  size_t line, col;      /* of the next character */
+  size_t last_line;      /* of the last token read */
+} nn_lexer;
+
+/* Fill err; returns status. */
+int nn_data_fail(char err[NN_ERRMAX], int status, const char *fmt, ...);
+int nn_data_nomem(char err[NN_ERRMAX]);
+
+#endif

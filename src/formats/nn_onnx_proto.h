@@ -1,0 +1,106 @@
+/*
+** nn_onnx_proto.h: what the two halves of the ONNX reader share (not a
+** public header): the reader's state, and the ONNX messages below the
+** graph (TensorProto, AttributeProto, a NodeProto's fields) read from their
+** bytes.  nn_onnx_proto.c reads those messages; nn_onnx_read.c follows the
+** graph and builds the layers.
+*/
+#ifndef NN_ONNX_PROTO_H
+#define NN_ONNX_PROTO_H
+
+#include <stddef.h>
+
+#include "formats/nn_onnx.h"
+#include "formats/nn_protobuf.h"
+
+/* TensorProto.data_type values the reader uses. */
+enum { NN_ONNX_FLOAT = 1, NN_ONNX_INT64 = 7, NN_ONNX_BOOL = 9 };
+
+/* A constant: an initializer, a Constant node's value, a feed, or a
+** Transpose of one of those (then its values are in owned). */
+typedef struct nn_onnx_tensor {
+  nn_pb_span name, msg;
+  long type;
+  int rank;
+  long long dims[NN_ONNX_MAX_RANK];
+  size_t count;          /* product of dims */
+  float *owned;          /* [count], or NULL: the values are in msg */
+} nn_onnx_tensor;
+
+/* A Linear being built: W [n_out][n_in] then b [n_out], in one block. */
+typedef struct nn_onnx_linear {
+  size_t layer;
+  float *wb;
+} nn_onnx_linear;
+
+typedef struct nn_onnx_reader {
+  char *err;                                      /* [NN_ERRMAX] */
+  long opset;
+  nn_onnx_tensor *consts;  size_t n_consts, cap_consts;
+  nn_layer *layers;        size_t n_layers;       /* at most one per node */
+  nn_onnx_linear *lins;    size_t n_lins;
+  /* the data as they leave the node before */
+  nn_pb_span cur;
+  int rank;
+  long long dims[NN_ONNX_MAX_RANK];   /* -1: not known before run time */
+  int row_fixed;        /* a Linear or a SoftMax has fixed what a row is */
+  int open_linear;      /* the data are a Linear's output, untouched: an Add
+                           of a constant is its bias */
+  /* the node being read, for messages ("" outside the nodes) */
+  size_t node_no;
+  char node_desc[128];
+} nn_onnx_reader;
+
+/* One AttributeProto: the fields the reader uses. */
+typedef struct nn_onnx_attr {
+  nn_pb_span name;
+  long type;            /* AttributeProto.type, or 0 when not written */
+  int has_f, has_i, has_t;
+  float f;
+  long long i;
+  nn_pb_span t;         /* a TensorProto */
+} nn_onnx_attr;
+
+/* Every function that can fail returns an NN_IO_* status and leaves the
+** message in r->err, prefixed with the node being read. */
+int nn_onnx_fail(nn_onnx_reader *r, int status, const char *fmt, ...);
+#define NN_ONNX_CORRUPT(r, what) \
+  nn_onnx_fail((r), NN_IO_EFORMAT, "not an ONNX model: %s is corrupt", (what))
+
+/* For messages: a data type's name; a span as printable text (at most 40
+** bytes, others as '?'). */
+const char *nn_onnx_type_name(long t);
+const char *nn_onnx_show(nn_pb_span s, char buf[48]);
+/* Whether a span is the text; whether two spans hold the same bytes. */
+int nn_onnx_is(nn_pb_span s, const char *text);
+int nn_onnx_same(nn_pb_span a, nn_pb_span b);
+
+/* A TensorProto's name, type, dims and count; refuses data kept elsewhere,
+** and a float or int64 tensor whose bytes hold fewer or more values than
+** its dims say (so that count is safe to allocate). */
+int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t);
+/* Its values: floats (every one finite), or int64s (at most max). */
+int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t,
+                          float *out /* [t->count] */);
+int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t,
+                        long long *out /* [max] */, size_t max);
+/* The constants by name: a later one hides an earlier one. */
+int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t);
+nn_onnx_tensor *nn_onnx_find_const(nn_onnx_reader *r, nn_pb_span name);
+
+/* The k-th string of field number of a node (1 input, 2 output), empty when
+** there is no such; returns how many there are. */
+size_t nn_onnx_node_strings(nn_pb_span node, uint32_t number, size_t k, nn_pb_span *s);
+/* The node's attributes, each of whose names must be in allowed (ending in
+** NULL): want[k] and raw[k] are the one named allowed[k] (an empty name when
+** absent). */
+int nn_onnx_node_attrs(nn_onnx_reader *r, nn_pb_span node, const char *const *allowed,
+                       nn_onnx_attr *want, nn_pb_span *raw);
+/* An attribute's value, or dflt when absent; refuses one of another type. */
+int nn_onnx_attr_int(nn_onnx_reader *r, const nn_onnx_attr *a, long long dflt, long long *v);
+int nn_onnx_attr_float(nn_onnx_reader *r, const nn_onnx_attr *a, float dflt, float *v);
+/* The values of an INTS attribute, from its raw AttributeProto. */
+int nn_onnx_attr_ints(nn_onnx_reader *r, nn_pb_span raw,
+                      long long *out /* [max] */, size_t max, size_t *n);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+** nn_onnx_write.c: an nn_net as an ONNX ModelProto (see nn_onnx.h).
+**
+** One node per layer, in order: Linear is Gemm with transB = 1 (W is kept
+** as nn keeps it, n_out x n_in, in raw_data, little-endian), the others
+** their ONNX operator.  The input is "input" of shape [batch, n_inputs],
+** the output "output" of shape [batch, n_outputs], "batch" symbolic, so
+** that a runtime takes any number of rows at once.
+**
+** Not the reader (nn_onnx_read.c).  IR version 7 and opset 13: what
+** onnx 1.12's checker and every current runtime accept.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "formats/nn_onnx.h"
+#include "formats/nn_protobuf.h"
+
+#define IR_VERSION  7
+
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, T_FLOAT = 1 };
+
+static void put_attr_int(nn_pb_out *node, const char *name, long long v) {
+  nn_pb_out a = { NULL, 0, 0, 0 };
+  nn_pb_put_string(&a, 1, name);
+  nn_pb_put_varint(&a, 20, ATTR_INT);
+  nn_pb_put_varint(&a, 3, (uint64_t)v);
+  nn_pb_put_message(node, 5, &a);
+}
+
+static void put_attr_float(nn_pb_out *node, const char *name, float v) {
+  nn_pb_out a = { NULL, 0, 0, 0 };
+  nn_pb_put_string(&a, 1, name);
+  nn_pb_put_varint(&a, 20, ATTR_FLOAT);
+  nn_pb_put_float(&a, 2, v);
+  nn_pb_put_message(node, 5, &a);
+}
+
+/* A float initializer of dims[rank] holding p[count], little-endian. */
+static void put_tensor(nn_pb_out *graph, const char *name, const size_t *dims, int rank,
+                       const float *p, size_t count) {
+  nn_pb_out t = { NULL, 0, 0, 0 };
+  unsigned char *le = (unsigned char *)malloc(count * 4 + 1);
+  int i;
+  if (le == NULL) { graph->failed = 1; return; }
+  for (i = 0; i < rank; i++) nn_pb_put_varint(&t, 1, dims[i]);
+  nn_pb_put_varint(&t, 2, T_FLOAT);
+  nn_pb_put_string(&t, 8, name);
+  nn_params_to_le(le, p, count);
+  nn_pb_put_bytes(&t, 9, le, count * 4);
+  free(le);
+  nn_pb_put_message(graph, 5, &t);
+}
+
+/* A ValueInfoProto: float, [batch, width]. */
+static void put_value_info(nn_pb_out *graph, uint32_t field, const char *name, size_t width) {
+  nn_pb_out vi = { NULL, 0, 0, 0 }, type = { NULL, 0, 0, 0 }, tensor = { NULL, 0, 0, 0 },
+            shape = { NULL, 0, 0, 0 }, dim = { NULL, 0, 0, 0 };
+  nn_pb_put_string(&dim, 2, "batch");
+  nn_pb_put_message(&shape, 1, &dim);
+  nn_pb_put_varint(&dim, 1, width);
+  nn_pb_put_message(&shape, 1, &dim);
+  nn_pb_put_varint(&tensor, 1, T_FLOAT);
+  nn_pb_put_message(&tensor, 2, &shape);
+  nn_pb_put_message(&type, 1, &tensor);
+  nn_pb_put_string(&vi, 1, name);
+  nn_pb_put_message(&vi, 2, &type);
+  nn_pb_put_message(graph, field, &vi);
+}
+
+static const char *op_name(nn_kind k) {
+  switch (k) {
+    case NN_LINEAR:    return "Gemm";
+    case NN_RELU:      return "Relu";
+    case NN_LEAKYRELU: return "LeakyRelu";
+    case NN_SIGMOID:   return "Sigmoid";
+    case NN_TANH:      return "Tanh";
+    case NN_SOFTMAX:   return "Softmax";
+    case NN_IDENTITY:  return "Identity";
+    default:           return NULL;
+  }
+}
+
+int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
+  nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
+  char in[32], outname[32], wname[48], bname[48], nname[32];
+  size_t i;
+  *out = NULL;
+  *n = 0;
+  if (net->n_inputs == 0) {
+    snprintf(err, NN_ERRMAX, "a network without nn.Linear has no fixed width, "
+             "which an ONNX file needs");
+    return NN_IO_EUNSUPPORTED;
+  }
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const char *op = op_name(l->kind);
+    nn_pb_out node = { NULL, 0, 0, 0 };
+    if (op == NULL) {
+      snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1,
+               nn_kind_name(l->kind));
+      nn_pb_free(&graph);
+      return NN_IO_EUNSUPPORTED;
+    }
+    if (i == 0) snprintf(in, sizeof in, "input");
+    else snprintf(in, sizeof in, "x%zu", i);
+    if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
+    else snprintf(outname, sizeof outname, "x%zu", i + 1);
+    snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
+    nn_pb_put_string(&node, 1, in);
+    if (l->kind == NN_LINEAR) {
+      size_t wd[2], bd[1];
+      const float *w = net->params + l->w;
+      snprintf(wname, sizeof wname, "linear_%zu.weight", i + 1);
+      snprintf(bname, sizeof bname, "linear_%zu.bias", i + 1);
+      wd[0] = l->n_out;
+      wd[1] = l->n_in;
+      bd[0] = l->n_out;
+      put_tensor(&graph, wname, wd, 2, w, l->n_out * l->n_in);
+      put_tensor(&graph, bname, bd, 1, w + l->n_out * l->n_in, l->n_out);
+      nn_pb_put_string(&node, 1, wname);
+      nn_pb_put_string(&node, 1, bname);
+    }
+    nn_pb_put_string(&node, 2, outname);
+    nn_pb_put_string(&node, 3, nname);
+    nn_pb_put_string(&node, 4, op);
+    if (l->kind == NN_LINEAR) put_attr_int(&node, "transB", 1);
+    if (l->kind == NN_LEAKYRELU) put_attr_float(&node, "alpha", NN_IO_ALPHA(l));
+    if (l->kind == NN_SOFTMAX) put_attr_int(&node, "axis", -1);
+    nn_pb_put_message(&graph, 1, &node);
+  }
+  nn_pb_put_string(&graph, 2, "nn");
+  put_value_info(&graph, 11, "input", net->n_inputs);
+  put_value_info(&graph, 12, "output", net->n_outputs);
+
+  nn_pb_put_varint(&model, 1, IR_VERSION);
+  nn_pb_put_string(&model, 2, "nn");
+  nn_pb_put_string(&model, 3, NN_VERSION);
+  nn_pb_put_message(&model, 7, &graph);
+  nn_pb_put_varint(&opset, 2, NN_ONNX_OPSET_WRITE);
+  nn_pb_put_message(&model, 8, &opset);
+  if (model.failed) {
+    nn_pb_free(&model);
+    snprintf(err, NN_ERRMAX, "not enough memory");
+    return NN_IO_ENOMEM;
+  }
+  *out = model.p;
+  *n = model.n;
+  return NN_IO_OK;
+}

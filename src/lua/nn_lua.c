@@ -1,0 +1,48 @@
+/*
+** nn_lua.c: the Lua module nn.core: luaopen_nn_core gathers the parts of
+** the binding into one module table, and nn.kernel chooses the kernels.
+**
+** The parts: nn_lua_values.c (what they all share), nn_lua_net.c (the
+** Network type), nn_lua_layers.c (the constructors), nn_lua_matrix.c,
+** nn_lua_store.c.  lua/nn/init.lua is the front module over this one.
+*/
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "engine/nn_engine.h"
+#include "lua/nn_lua.h"
+
+/* nn.kernel([name]) --> the kernel set in use, after selecting name.
+** Raises on an unknown name or one this processor does not run. */
+static int nn_kernel_lua(lua_State *L) {
+  const char *name = luaL_optstring(L, 1, NULL);
+  int status = name ? nn_kernel_select(name) : NN_OK;
+  if (status == NN_ENOKERNEL)
+    return luaL_argerror(L, 1, lua_pushfstring(L,
+      "unknown kernel '%s': expected generic, avx2 or avx512", name));
+  if (status != NN_OK)
+    return luaL_argerror(L, 1, lua_pushfstring(L,
+      "kernel '%s' is not supported by this processor", name));
+  lua_pushstring(L, nn_kernel_name());
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"kernel", nn_kernel_lua},
+  {NULL, NULL}
+};
+
+int luaopen_nn_core(lua_State *L) {
+  luaL_newlib(L, functions);
+  lua_pushliteral(L, NN_VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  nn_lua_open_net(L);
+  nn_lua_open_layers(L);
+  nn_lua_open_matrix(L);
+  nn_lua_open_store(L);
+  nn_lua_open_data(L);
+  nn_lua_open_store_data(L);
+  nn_lua_open_train(L);
+  nn_lua_open_io(L);
+  return 1;
+}

@@ -1,0 +1,185 @@
+/*
+** nn_lua.h: what the parts of the Lua binding share (not a public header).
+**
+** An "nn.Network" is a small userdata, nn_lnet, whose user values hold
+**   1: the block userdata with the nn_net, its layers and its params
+**      (one allocation the collector owns; `add` swaps in a new block),
+**   2: the network's own label map, a Lua sequence of strings, or nil.
+** It also remembers where it came from in a store, so that a logged
+** prediction can name its version and label map.  Changing the weights or
+** the labels forgets that.
+*/
+#ifndef NN_LUA_H
+#define NN_LUA_H
+
+#include <stdint.h>
+#include "lua.h"
+#include "lua/nn_lua_compat.h"   /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
+#include "engine/nn_engine.h"
+
+#define NN_NETWORK  "nn.Network"
+#define NN_STORE    "nn.Store"
+#define NN_MATRIX   "nn.Matrix"
+
+/* Inputs and outputs at most this long live on the C stack in a forward
+** pass; longer ones take a scratch userdata. */
+#define NN_STACK_FLOATS  2048
+
+typedef struct nn_lnet {
+  nn_net *net;          /* inside user value 1 */
+  int sequential;       /* listed as nn.Sequential by tostring */
+  int64_t version_id;   /* nn_version.version_id it was saved as or loaded from, or 0 */
+  int64_t labelmap_id;  /* nn_labelmap.labelmap_id of its labels, or 0 */
+  uint64_t store_serial;/* the open store those ids belong to, or 0 */
+} nn_lnet;
+
+/* An "nn.Matrix": rows x cols float32, row-major, data in the same block. */
+typedef struct nn_matrix {
+  size_t rows, cols;
+  float data[];         /* [rows][cols] */
+} nn_matrix;
+
+/* The network at arg; raises "bad argument #arg (nn.Network expected, got X)". */
+nn_lnet *nn_lua_checknet(lua_State *L, int arg);
+nn_lnet *nn_lua_tonet(lua_State *L, int arg);     /* NULL if not a network */
+
+/* Push the block of the network at arg and return its net.  A finalizer may
+** swap a network's block (add) at any allocation, so code that reads a net
+** across allocations pins it first. */
+const nn_net *nn_lua_pinnet(lua_State *L, int arg);
+
+/* Push a new network of laid-out layers with zeroed params.  Raises on
+** memory or size errors (before allocating anything absurd). */
+nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
+                       size_t n, size_t n_params, int sequential);
+
+/* Join the n networks at stack indices first, first+1, ... into one new
+** network, pushed (each part's parameters copied where its layers now
+** sit).  Raises (as argument arg) when they do not fit together. */
+nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg);
+
+/* One forward pass, the one way net:forward, net:classify and store:classify
+** run a sample: the Lua array at arg read as x (raises as nn_lua_readfloats
+** does, naming it "x"), x and y in scratch (stack_buf or the work buffer:
+** see nn_lua_scratch), y = net(x).  pass says where they are. */
+typedef struct nn_lua_pass {
+  const float *x, *y;   /* [n_x], [n_y] */
+  size_t n_x, n_y;
+} nn_lua_pass;
+void nn_lua_forward(lua_State *L, const nn_net *net, int arg,
+                    float *stack_buf /* [NN_STACK_FLOATS] */, nn_lua_pass *pass);
+
+/* Push the label of pass's largest output (from the label table at labels,
+** as nn_lua_pushlabel does) and its score; returns its index. */
+size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass);
+
+/* Read the Lua array at arg into out[n] as floats.  Raises with the argument
+** named ("x") when it is not a table, has another length than n, or holds a
+** non-number, NaN or infinity: "bad argument #2 to 'forward' (x[3] is not a
+** number)". */
+void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
+                        float *out /* [n] */, size_t n);
+
+/* The same for the array at stack index idx, errors blaming argument arg
+** and naming it what ("rows[2]"). */
+void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
+                       float *out /* [n] */, size_t n);
+
+/* The type of the value at idx for a message: its __name, else its type. */
+const char *nn_lua_typename(lua_State *L, int idx);
+
+/* Length of the Lua array at arg (raises when not a table). */
+size_t nn_lua_checklen(lua_State *L, int arg, const char *what);
+
+/* n floats of scratch that stay valid until the next call of this function:
+** one buffer per Lua state, grown as needed and never shrunk, so that forward
+** passes make no garbage.  A finalizer may use it too, and one may run at
+** any allocation: take it after the last Lua allocation before its use.
+** Raises on memory errors. */
+float *nn_lua_work(lua_State *L, size_t n);
+
+/* n floats: stack_buf when n <= NN_STACK_FLOATS, else nn_lua_work's buffer
+** (with the same rule).  Raises on memory errors. */
+float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
+                      size_t n);
+
+/* Check the label table at idx (errors blame argument arg): non-empty
+** strings without zero bytes, exactly want of them when want > 0.  Pushes
+** a fresh copy and returns the count. */
+size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want);
+
+/* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
+void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);
+
+/* Push the label for output index i (0-based) from the label table at idx,
+** or the 1-based index as an integer when idx is 0 or the table is nil. */
+void nn_lua_pushlabel(lua_State *L, int idx, size_t i);
+
+/* Push the network's own labels table (user value 2) or nil; returns its type. */
+int nn_lua_getlabels(lua_State *L, int arg);
+/* Set them from the value on top of the stack (a checked sequence or nil),
+** popping it.  Does not touch labelmap_id: callers decide. */
+void nn_lua_setlabels(lua_State *L, int arg);
+
+/* The matrix at arg (raises "nn.Matrix expected"), or NULL if not one. */
+nn_matrix *nn_lua_checkmatrix(lua_State *L, int arg);
+nn_matrix *nn_lua_tomatrix(lua_State *L, int arg);
+/* Push a new zero-filled matrix; raises when too large or out of memory. */
+nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
+
+/* Register the Network type (nn_lua_net.c) into the module table on top:
+** its metatable, also as module.Network. */
+void nn_lua_open_net(lua_State *L);
+
+/* Register the constructors of every layer kind, nn.Sequential, nn.seed and
+** the list module.kinds of the kinds' names (nn_lua_layers.c) into the
+** module table on top. */
+void nn_lua_open_layers(lua_State *L);
+
+/* The batch X at 2 of net:forward(X) and net:classify(X) (nn_lua_net.c),
+** checked against net.  Raises "table or nn.Matrix expected" for another
+** type, and on another width than net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net);
+
+/* net:classify(X [, labels]) for an nn.Matrix X at 2 (nn_lua_batch.c): net
+** the pinned block of the network at 1, labels the stack index of a checked
+** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises. */
+int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels);
+
+/* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */
+void nn_lua_open_matrix(lua_State *L);
+
+/* Register the store type (nn_lua_store.c) into the module table on top. */
+void nn_lua_open_store(lua_State *L);
+
+/* Raises on a key of the options table at arg that is not in known (a
+** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
+
+/* The store of the open nn.Store at arg; raises on anything else, and
+** "attempt to use a closed nn.Store". */
+struct nn_store *nn_lua_checkstore(lua_State *L, int arg);
+
+/* The training run that the options of store:save at arg ask it to record
+** (option training, a history from tr:fit, and source), in userdata pushed
+** on the stack, which the caller keeps there until it has saved; NULL when
+** there is none.  Raises, naming the field, on a history of the wrong shape
+** or one that does not hold together (nn_store_check_run). */
+struct nn_train_run;
+const struct nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg);
+
+/* Register store:matrix and store:feedback_set (nn_lua_store_data.c) on the
+** store type; after nn_lua_open_store. */
+void nn_lua_open_store_data(lua_State *L);
+
+/* Register the data readers, nn.read_idx, nn.read_fann_data, nn.read_csv
+** (nn_lua_data.c), into the module table on top. */
+void nn_lua_open_data(lua_State *L);
+
+/* Register training (nn_lua_train.c): the criteria, nn.Trainer, and
+** net:backward, net:get_params, net:set_params on nn.Network. */
+void nn_lua_open_train(lua_State *L);
+/* Register nn.import and net:export (nn_lua_io.c) into the module table on top. */
+void nn_lua_open_io(lua_State *L);
+
+#endif

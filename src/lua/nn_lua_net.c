@@ -1,0 +1,542 @@
+/*
+** nn_lua_net.c: the "nn.Network" type of the Lua binding: its handle and
+** block, its name in tostring, the one forward pass that net:forward,
+** net:classify and store:classify share, and every method.
+**
+** Every module constructor (nn.Linear, nn.ReLU, ...) returns a one-layer
+** network and nn.Sequential joins networks (nn_lua_layers.c), so a module
+** and a network are the same thing to the user, as in Torch.  This file
+** converts and checks arguments; the arithmetic is all in nn_engine.c.
+** Scratch for a forward pass lives on the C stack (or, for wide networks,
+** in the per-state work buffer), never in the network.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "engine/nn_engine.h"
+#include "engine/nn_fold.h"
+#include "lua/nn_lua.h"
+
+
+/* --- the Network type ---------------------------------------------------- */
+
+nn_lnet *nn_lua_tonet(lua_State *L, int arg) {
+  return (nn_lnet *)luaL_testudata(L, arg, NN_NETWORK);
+}
+
+nn_lnet *nn_lua_checknet(lua_State *L, int arg) {
+  return (nn_lnet *)luaL_checkudata(L, arg, NN_NETWORK);
+}
+
+/* A finalizer runs wherever Lua allocates, and may call add() on a network
+** in use, which swaps in a new block and leaves the old one to the
+** collector.  So code that reads a net across allocations pushes its block
+** first: the net is the start of its block (nn_net_init). */
+const nn_net *nn_lua_pinnet(lua_State *L, int arg) {
+  lua_getiuservalue(L, arg, 1);
+  return (const nn_net *)lua_touserdata(L, -1);
+}
+
+/* Raises on memory errors and on sizes too large to allocate. */
+nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
+                       size_t n_params, int sequential) {
+  size_t bytes = nn_net_size(n, n_params);
+  nn_lnet *h;
+  void *block;
+  if (bytes == 0)
+    luaL_error(L, "network too large (%I parameters)", (lua_Integer)n_params);
+  /* The handle first, empty, so that nothing is lost if the block fails. */
+  h = (nn_lnet *)lua_newuserdatauv(L, sizeof(nn_lnet), 2);
+  memset(h, 0, sizeof *h);
+  h->sequential = sequential;
+  luaL_setmetatable(L, NN_NETWORK);
+  block = lua_newuserdatauv(L, bytes, 0);
+  h->net = nn_net_init(block, layers, n, n_params);
+  lua_setiuservalue(L, -2, 1);
+  return h;
+}
+
+/* Writes "nn.Linear(4 -> 3)", "nn.ReLU", "nn.LeakyReLU(0.01)" ... into the
+** buffer: the sizes of a sized kind, then its hyper-parameters. */
+static void add_module_name(luaL_Buffer *b, const nn_layer *l) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  char num[64];
+  size_t j;
+  const char *sep = "(";
+  luaL_addstring(b, "nn.");
+  luaL_addstring(b, nn_kind_name(l->kind));
+  if (d == NULL) return;
+  if (!d->elementwise) {
+    snprintf(num, sizeof num, "(%zu -> %zu", l->n_in, l->n_out);
+    luaL_addstring(b, num);
+    sep = ", ";
+  }
+  for (j = 0; j < d->n_hyper; j++, sep = ", ") {
+    snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
+    luaL_addstring(b, num);
+  }
+  if (sep[0] == ',') luaL_addchar(b, ')');
+}
+
+static void push_module_name(lua_State *L, const nn_layer *l) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  add_module_name(&b, l);
+  luaL_pushresult(&b);
+}
+
+
+/* --- forward ------------------------------------------------------------- */
+
+/* The network at 1 of a method: compared with the metatable that is the
+** method's upvalue, which costs less than luaL_checkudata's registry lookup
+** in the calls made most often.  Raises like luaL_checkudata. */
+static nn_lnet *self(lua_State *L) {
+  nn_lnet *h = (nn_lnet *)lua_touserdata(L, 1);
+  if (h != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return h;
+  }
+  return nn_lua_checknet(L, 1);
+}
+
+/* Number of inputs this call takes: the net's, or #x for a net of
+** element-wise layers only. */
+static size_t input_width(lua_State *L, const nn_net *net, int arg) {
+  if (net->n_inputs > 0) return net->n_inputs;
+  return nn_lua_checklen(L, arg, "x");
+}
+
+static size_t output_width(const nn_net *net, size_t n_x) {
+  return net->n_outputs > 0 ? net->n_outputs : n_x;
+}
+
+/* Raises on bad x. */
+void nn_lua_forward(lua_State *L, const nn_net *net, int arg, float *stack_buf,
+                    nn_lua_pass *pass) {
+  size_t n_x = input_width(L, net, arg), n_y = output_width(net, n_x);
+  float *x = nn_lua_scratch(L, stack_buf, n_x + n_y + nn_work_size(net, n_x));
+  float *y = x + n_x;
+  nn_lua_readfloats(L, arg, arg, "x", x, n_x);
+  nn_forward(net, y, x, n_x, y + n_y);
+  pass->x = x;
+  pass->y = y;
+  pass->n_x = n_x;
+  pass->n_y = n_y;
+}
+
+size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass) {
+  size_t best = nn_argmax(pass->y, pass->n_y);
+  nn_lua_pushlabel(L, labels, best);
+  lua_pushnumber(L, (lua_Number)pass->y[best]);
+  return best;
+}
+
+/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
+** a sample is taken too) or has another width than the net's inputs. */
+const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  if (X == NULL)
+    luaL_typeerror(L, 2, "table or " NN_MATRIX);
+  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
+    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
+                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
+  return X;
+}
+
+/* net:forward(X [, Y]) for a batch: one sample per row of X; Y at 3 (nil
+** for a new one), the net's block pinned above it.  Raises on shapes that
+** do not fit. */
+static int forward_batch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = nn_lua_checkbatch(L, net);
+  nn_matrix *Y;
+  size_t n_x = X->cols, n_y;
+  n_y = output_width(net, n_x);
+  if (lua_isnil(L, 3)) {
+    Y = nn_lua_newmatrix(L, X->rows, n_y);
+    lua_replace(L, 3);
+  } else {
+    if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
+      luaL_typeerror(L, 3, NN_MATRIX);
+    if (Y->rows != X->rows || Y->cols != n_y)
+      luaL_argerror(L, 3, lua_pushfstring(L, "Y: expected %I x %I, got %I x %I",
+                    (lua_Integer)X->rows, (lua_Integer)n_y, (lua_Integer)Y->rows,
+                    (lua_Integer)Y->cols));
+    if (Y == X)
+      luaL_argerror(L, 3, "Y: must not be X");
+  }
+  if (X->rows > 0)
+    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
+                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
+  lua_settop(L, 3);
+  return 1;
+}
+
+/* A wide net's y lives in the per-state work buffer (nn_lua_work), which a
+** finalizer running another forward pass could overwrite, and a finalizer
+** may run wherever Lua allocates.  So the table that receives y is made
+** before the pass, and y is copied out with lua_pushnumber and lua_rawseti,
+** which never collect. */
+static void new_result(lua_State *L, int idx, const nn_net *net) {
+  lua_createtable(L, (int)output_width(net, input_width(L, net, 2)), 0);
+  lua_replace(L, idx);
+}
+
+static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    lua_pushnumber(L, (lua_Number)y[i]);
+    lua_rawseti(L, idx, (lua_Integer)i + 1);
+  }
+}
+
+/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
+static int net_forward(lua_State *L) {
+  const nn_net *net;
+  float buf[NN_STACK_FLOATS];
+  nn_lua_pass pass;
+  int in = lua_type(L, 2), out = lua_type(L, 3);
+  net = self(L)->net;
+  lua_settop(L, 3);
+  /* Into a given table through the stack buffer nothing allocates, so no
+  ** finalizer runs: the most frequent call needs no pin. */
+  if (out != LUA_TTABLE || in == LUA_TUSERDATA || net->n_inputs == 0 ||
+      net->n_inputs + net->n_outputs + nn_work_size(net, net->n_inputs) > NN_STACK_FLOATS)
+    net = nn_lua_pinnet(L, 1);      /* at 4 */
+  if (in == LUA_TUSERDATA) return forward_batch(L, net);
+  if (out != LUA_TTABLE) {
+    if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
+    new_result(L, 3, net);
+  }
+  nn_lua_forward(L, net, 2, buf, &pass);
+  copy_out(L, 3, pass.y, pass.n_y);
+  lua_settop(L, 3);
+  return 1;
+}
+
+/* net:classify(x [, labels]) --> label, score, y
+** net:classify(X [, labels]) --> labels, scores, Y (nn_lua_batch.c) */
+static int net_classify(lua_State *L) {
+  const nn_net *net;
+  float buf[NN_STACK_FLOATS];
+  nn_lua_pass pass;
+  int labels = 0;
+  self(L);
+  lua_settop(L, 3);
+  net = nn_lua_pinnet(L, 1);        /* at 4 */
+  if (!lua_isnil(L, 3)) {
+    nn_lua_checklabels(L, 3, 3, net->n_outputs);
+    lua_replace(L, 3);
+    labels = 3;
+  }
+  if (lua_type(L, 2) == LUA_TUSERDATA) return nn_lua_classify_batch(L, net, labels);
+  lua_pushnil(L);
+  new_result(L, 5, net);            /* y, at 5 */
+  nn_lua_forward(L, net, 2, buf, &pass);
+  if (pass.n_y == 0) return luaL_error(L, "classify: the network gives no outputs");
+  copy_out(L, 5, pass.y, pass.n_y);
+  /* neither of these allocates, so y is still there */
+  if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
+  nn_lua_pushbest(L, labels, &pass);
+  lua_pushvalue(L, 5);
+  return 3;
+}
+
+/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} }, ... } */
+static int net_trace(lua_State *L) {
+  const nn_net *net;
+  nn_lua_checknet(L, 1);
+  net = nn_lua_pinnet(L, 1);
+  size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
+  float *x, *out;
+  size_t *offsets;
+  /* One scratch userdata: the offsets, then x, then every layer's output. */
+  size_t bytes = (net->n_layers + 1) * sizeof(size_t) + (n_x + n_out) * sizeof(float);
+  offsets = (size_t *)lua_newuserdatauv(L, bytes, 0);
+  x = (float *)(offsets + net->n_layers + 1);
+  out = x + n_x;
+  nn_lua_checkfloats(L, 2, "x", x, n_x);
+  nn_trace(net, out, offsets, x, n_x);
+  lua_createtable(L, (int)net->n_layers, 0);
+  for (i = 0; i < net->n_layers; i++) {
+    lua_createtable(L, 0, 2);
+    push_module_name(L, &net->layers[i]);
+    lua_setfield(L, -2, "module");
+    nn_lua_pushfloats(L, 0, out + offsets[i], offsets[i + 1] - offsets[i]);
+    lua_setfield(L, -2, "values");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+
+/* --- weights and labels -------------------------------------------------- */
+
+/* The Linear layer at module position arg+1 ("i"); raises when out of range
+** or not a Linear. */
+static nn_layer *check_linear(lua_State *L, nn_lnet *h, int arg) {
+  lua_Integer i = luaL_checkinteger(L, arg);
+  const nn_net *net = h->net;
+  nn_layer *l;
+  if (i < 1 || (lua_Unsigned)i > net->n_layers)
+    luaL_argerror(L, arg, lua_pushfstring(L, "module %I out of range 1..%I",
+                  i, (lua_Integer)net->n_layers));
+  l = &net->layers[i - 1];
+  if (l->kind != NN_LINEAR)
+    luaL_argerror(L, arg, lua_pushfstring(L, "module %I is nn.%s, not nn.Linear",
+                  i, nn_kind_name(l->kind)));
+  return l;
+}
+
+/* net:set_weights(i, W, b): all of W and b are checked before any weight
+** changes, so a bad call leaves the network as it was. */
+static int net_set_weights(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  nn_layer *l = check_linear(L, h, 2);
+  size_t j, count = l->n_out * (l->n_in + 1), rows;
+  float *tmp, *params;
+  lua_settop(L, 4);
+  params = nn_lua_pinnet(L, 1)->params;
+  rows = nn_lua_checklen(L, 3, "W");
+  if (rows != l->n_out)
+    luaL_argerror(L, 3, lua_pushfstring(L, "W: expected %I rows, got %I",
+                  (lua_Integer)l->n_out, (lua_Integer)rows));
+  tmp = (float *)lua_newuserdatauv(L, count * sizeof(float), 0);
+  for (j = 0; j < l->n_out; j++) {
+    char what[32];
+    lua_rawgeti(L, 3, (lua_Integer)j + 1);
+    snprintf(what, sizeof what, "W[%zu]", j + 1);
+    nn_lua_readfloats(L, -1, 3, what, tmp + j * l->n_in, l->n_in);
+    lua_pop(L, 1);
+  }
+  nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
+  memcpy(params + l->w, tmp, count * sizeof(float));
+  h->version_id = 0;   /* no longer the stored version */
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:get_weights(i) --> W, b */
+static int net_get_weights(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_layer *l = check_linear(L, h, 2);
+  const float *w;
+  size_t j;
+  lua_settop(L, 2);
+  w = nn_lua_pinnet(L, 1)->params + l->w;
+  lua_createtable(L, (int)l->n_out, 0);
+  for (j = 0; j < l->n_out; j++) {
+    nn_lua_pushfloats(L, 0, w + j * l->n_in, l->n_in);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  nn_lua_pushfloats(L, 0, w + l->n_out * l->n_in, l->n_out);
+  return 2;
+}
+
+/* net:set_labels(labels | nil) */
+static int net_set_labels(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1);
+  if (lua_isnoneornil(L, 2))
+    lua_pushnil(L);
+  else
+    nn_lua_checklabels(L, 2, 2, h->net->n_outputs);
+  nn_lua_setlabels(L, 1);
+  h->labelmap_id = 0;  /* no longer the stored map */
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:labels() --> a copy of the labels, or nil */
+static int net_labels(lua_State *L) {
+  nn_lua_checknet(L, 1);
+  if (nn_lua_getlabels(L, 1) == LUA_TTABLE) {
+    size_t i, n = (size_t)lua_rawlen(L, -1);
+    lua_createtable(L, (int)n, 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -2, (lua_Integer)i);
+      lua_rawseti(L, -2, (lua_Integer)i);
+    }
+  }
+  return 1;
+}
+
+
+/* --- joining, copying, folding ------------------------------------------- */
+
+nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
+  size_t n_layers = 0, n_params = 0, at = 0;
+  nn_layer *layers;
+  nn_lnet *h;
+  char err[NN_ERRMAX];
+  int k, pins = lua_gettop(L) + 1;   /* the parts' blocks, pinned */
+  luaL_checkstack(L, n + 8, "too many modules");
+  for (k = 0; k < n; k++) {
+    size_t m = nn_lua_pinnet(L, first + k)->n_layers;
+    if (m > NN_MAX_LAYERS - n_layers)
+      luaL_argerror(L, arg, "too many modules");
+    n_layers += m;
+  }
+  layers = (nn_layer *)lua_newuserdatauv(L, (n_layers ? n_layers : 1) * sizeof(nn_layer), 0);
+  for (k = 0; k < n; k++) {
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + k);
+    if (p->n_layers) memcpy(layers + at, p->layers, p->n_layers * sizeof(nn_layer));
+    at += p->n_layers;
+  }
+  if (nn_layout(layers, n_layers, &n_params, err) != NN_OK)
+    luaL_argerror(L, arg, lua_pushstring(L, err));
+  h = nn_lua_newnet(L, layers, n_layers, n_params, sequential);
+  /* Copy each part's parameters to where its layers now sit. */
+  at = 0;
+  for (k = 0; k < n; k++) {
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + k);
+    size_t i;
+    for (i = 0; i < p->n_layers; i++, at++) {
+      const nn_layer *src = &p->layers[i];
+      size_t count = nn_layer_n_params(src);
+      if (count)
+        memcpy(h->net->params + h->net->layers[at].w, p->params + src->w,
+               count * sizeof(float));
+    }
+  }
+  lua_replace(L, pins);   /* the new network where the pins began */
+  lua_settop(L, pins);
+  return h;
+}
+
+/* nn.Sequential([modules]) */
+
+static int net_add(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *joined;
+  size_t old_outputs = h->net->n_outputs;
+  nn_lua_checknet(L, 2);
+  lua_settop(L, 2);
+  joined = nn_lua_join(L, 1, 2, 1, 2);
+  lua_getiuservalue(L, -1, 1);
+  lua_setiuservalue(L, 1, 1);      /* adopt the joined block */
+  h->net = joined->net;
+  h->sequential = 1;
+  h->version_id = 0;
+  if (h->net->n_outputs != old_outputs) {
+    lua_pushnil(L);
+    nn_lua_setlabels(L, 1);
+    h->labelmap_id = 0;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:clone() --> an independent copy, labels and origin included */
+static int net_clone(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *c;
+  const nn_net *net;
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
+  c = nn_lua_newnet(L, net->layers, net->n_layers, net->n_params, h->sequential);
+  if (net->n_params) memcpy(c->net->params, net->params, net->n_params * sizeof(float));
+  c->version_id = h->version_id;
+  c->labelmap_id = h->labelmap_id;
+  c->store_serial = h->store_serial;
+  /* A label table is never written after it is set, so both can share it. */
+  nn_lua_getlabels(L, 1);
+  nn_lua_setlabels(L, -2);
+  return 1;
+}
+
+/* net:fold() --> a new network, each run of Linear layers merged into one.
+** Raises when the folded network would be too large, before any work. */
+static int net_fold(lua_State *L) {
+  nn_lnet *h = nn_lua_checknet(L, 1), *f;
+  const nn_net *net;
+  size_t n, n_params, n_work;
+  nn_layer *layers;
+  double *work;
+  char err[NN_ERRMAX];
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
+  layers = (nn_layer *)lua_newuserdatauv(L,
+      (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
+  if (nn_fold_layout(net, layers, &n, &n_params, &n_work, err) != NN_OK)
+    return luaL_error(L, "%s", err);
+  work = (double *)lua_newuserdatauv(L, (n_work ? n_work : 1) * sizeof(double), 0);
+  f = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential);
+  nn_fold_params(net, f->net, work);
+  if (f->net->n_outputs == net->n_outputs) {
+    nn_lua_getlabels(L, 1);
+    nn_lua_setlabels(L, -2);
+  }
+  return 1;
+}
+
+static int net_n_inputs(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_inputs);
+  return 1;
+}
+
+static int net_n_outputs(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_outputs);
+  return 1;
+}
+
+static int net_n_params(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_params);
+  return 1;
+}
+
+/* Torch's listing for a Sequential, the module's name otherwise. */
+static int net_tostring(lua_State *L) {
+  const nn_lnet *h = nn_lua_checknet(L, 1);
+  const nn_net *net;
+  luaL_Buffer b;
+  size_t i;
+  lua_settop(L, 1);
+  net = nn_lua_pinnet(L, 1);
+  if (!h->sequential && net->n_layers == 1) {
+    push_module_name(L, &net->layers[0]);
+    return 1;
+  }
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "nn.Sequential {\n  [input");
+  for (i = 0; i < net->n_layers; i++) {
+    lua_pushfstring(L, " -> (%I)", (lua_Integer)i + 1);
+    luaL_addvalue(&b);
+  }
+  luaL_addstring(&b, " -> output]\n");
+  for (i = 0; i < net->n_layers; i++) {
+    lua_pushfstring(L, "  (%I): ", (lua_Integer)i + 1);
+    luaL_addvalue(&b);
+    add_module_name(&b, &net->layers[i]);
+    luaL_addchar(&b, '\n');
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static const luaL_Reg net_methods[] = {
+  {"forward", net_forward},   {"classify", net_classify},
+  {"trace", net_trace},       {"set_weights", net_set_weights},
+  {"get_weights", net_get_weights}, {"set_labels", net_set_labels},
+  {"labels", net_labels},     {"add", net_add},
+  {"clone", net_clone},       {"fold", net_fold},
+  {"n_inputs", net_n_inputs}, {"n_outputs", net_n_outputs},
+  {"n_params", net_n_params},
+  {NULL, NULL}
+};
+
+
+void nn_lua_open_net(lua_State *L) {
+  luaL_newmetatable(L, NN_NETWORK);
+  luaL_newlibtable(L, net_methods);
+  lua_pushvalue(L, -2);             /* the methods' upvalue: see self() */
+  luaL_setfuncs(L, net_methods, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, net_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_setfield(L, -2, "Network");   /* so the front module can add methods */
+}

@@ -1,0 +1,892 @@
+/*
+** nn_lua_store.c: the Lua face of the store: nn.open, the "nn.Store" type
+** and its row iterators, "nn.Rows".
+**
+**   local store = assert(nn.open("models.db", { flush_rows = 100 }))
+**   local v = store:save("leaf_flower", net, { labels = { "leaf", "flower" } })
+**   local label, score, id = store:classify("leaf_flower", { 32, 107, 56, 11.2 })
+**   store:feedback(id, "flower")
+**   for row in store:rows("SELECT * FROM nn_accuracy") do print(row.accuracy) end
+**   store:close()
+**
+** This file checks arguments and converts between Lua values and what the
+** store (nn_store.h) takes; the user's SQL in rows() is prepared and
+** stepped through the store's interface too.
+** An nn.Store is one userdata: the nn_store, then the path it was opened
+** with; its user value 1 is the cache of networks that classify() loaded.
+** An nn.Rows keeps its store alive through its user value 1, and the store
+** keeps a list of its live iterators so that closing it finalizes them.
+**
+** A collection (and so any finalizer, which may use this very store) can run
+** inside any Lua call that allocates.  So nothing read from the database is
+** kept in the store's memory across such a call: loading reads sizes first,
+** then reads into memory Lua already gave us.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "engine/nn_engine.h"
+#include "lua/nn_lua.h"
+#include "sql/nn_sql.h"
+#include "store/nn_store.h"
+#include "store/nn_store_train.h"
+
+#define NN_ROWS     "nn.Rows"
+#define SERIAL_KEY  "nn.Store.serial"   /* in the registry */
+
+typedef struct nn_lrows nn_lrows;
+
+typedef struct nn_lstore {
+  nn_store store;
+  uint64_t serial;     /* names this open store in networks' store_serial */
+  nn_lrows *rows;      /* live iterators, linked through prev/next */
+  char path[];         /* as given to nn.open, for tostring */
+} nn_lstore;
+
+struct nn_lrows {
+  sqlite3_stmt *stmt;  /* NULL once finished */
+  nn_lstore *owner;    /* NULL once finished; kept alive by user value 1 */
+  nn_lrows *prev, *next;
+  int store_closed;    /* finished because its store was closed */
+};
+
+/* --- checking arguments --------------------------------------------------- */
+
+static nn_lstore *tostore(lua_State *L) {
+  return (nn_lstore *)luaL_checkudata(L, 1, NN_STORE);
+}
+
+/* Raises on anything but an open store. */
+static nn_lstore *checkstore(lua_State *L) {
+  nn_lstore *ls = tostore(L);
+  if (!nn_store_is_open(&ls->store))
+    luaL_error(L, "attempt to use a closed nn.Store");
+  return ls;
+}
+
+/* Raises the store's message. */
+static int raise_store(lua_State *L, const nn_lstore *ls) {
+  return luaL_error(L, "%s", ls->store.err);
+}
+
+/* A non-empty string without zero bytes (SQL text ends at one).  Raises.
+** Every text nn stores follows the same rule: a zero byte is refused. */
+static const char *check_name(lua_State *L, int arg, const char *what) {
+  size_t len;
+  const char *s = luaL_checklstring(L, arg, &len);
+  if (len == 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must not be empty", what));
+  if (strlen(s) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a zero byte", what));
+  return s;
+}
+
+/* Raises on a key of the options table at arg that is not in known. */
+static void check_option_names(lua_State *L, int arg, const char *const known[]) {
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    size_t i = 0;
+    while (key && known[i] && strcmp(key, known[i]) != 0)
+      i++;
+    if (!key || !known[i])
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
+                                            luaL_tolstring(L, -2, NULL)));
+    lua_pop(L, 1);
+  }
+}
+
+/* Push opts[key] (nil when opts at arg is nil).  Raises when it is neither
+** nil nor of type t. */
+static int push_option(lua_State *L, int arg, const char *key, int t,
+                       const char *what) {
+  int got = LUA_TNIL;
+  if (lua_isnil(L, arg))
+    lua_pushnil(L);
+  else
+    got = lua_getfield(L, arg, key);
+  if (got != LUA_TNIL && got != t)
+    luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s", key, what));
+  return got;
+}
+
+/* An integer option >= min, or dflt when absent.  Raises. */
+static lua_Integer int_option(lua_State *L, int arg, const char *key,
+                              lua_Integer min, lua_Integer dflt, const char *what) {
+  lua_Integer v = dflt;
+  int isint = 0;
+  if (lua_getfield(L, arg, key) != LUA_TNIL) {
+    v = lua_tointegerx(L, -1, &isint);   /* 1000.0 is 1000; "1000" is refused below */
+    if (lua_type(L, -1) != LUA_TNUMBER || !isint || v < min)
+      luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s", key, what));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* The options of nn.open at arg into o.  Raises. */
+static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
+  static const char *const known[] = {
+    "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", NULL
+  };
+  lua_Integer busy;
+  if (lua_isnoneornil(L, arg))
+    return;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  check_option_names(L, arg, known);
+  o->flush_rows = int_option(L, arg, "flush_rows", 1, o->flush_rows, "a positive integer");
+  o->flush_ms = int_option(L, arg, "flush_ms", 0, o->flush_ms, "a non-negative integer");
+  busy = int_option(L, arg, "busy_timeout", 0, o->busy_timeout_ms,
+                    "a non-negative integer");
+  o->busy_timeout_ms = busy > INT_MAX ? INT_MAX : (int)busy;
+  if (push_option(L, arg, "sync", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
+    o->sync = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (push_option(L, arg, "readonly", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
+    o->readonly = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+}
+
+/* The labels in the table at idx, checked (nn_lua_checklabels), as a C
+** array in a userdata pushed above their checked copy, which anchors the
+** strings while the caller keeps both on the stack.  Raises. */
+static const char **check_labels(lua_State *L, int idx, int arg, size_t want,
+                                 size_t *n) {
+  const char **labels;
+  size_t i;
+  *n = nn_lua_checklabels(L, idx, arg, want);
+  labels = (const char **)lua_newuserdatauv(L, *n * sizeof *labels, 0);
+  for (i = 0; i < *n; i++) {
+    lua_rawgeti(L, -2, (lua_Integer)i + 1);
+    labels[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  return labels;
+}
+
+/* --- networks in and out -------------------------------------------------- */
+
+/* Push a new sequence of the n labels of map labelmap_id.  Raises on a
+** database error. */
+static void push_labels(lua_State *L, nn_lstore *ls, int64_t labelmap_id, size_t n) {
+  const char *label;
+  size_t i, len;
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    if (nn_store_read_label(&ls->store, labelmap_id, i, &label, &len) != NN_STORE_OK)
+      raise_store(L, ls);
+    lua_pushlstring(L, label, len);   /* copied before any collection runs */
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/* Push version (the latest when 0) of model name as a new nn.Sequential,
+** with the model's default labels.  Raises on a missing or refused version. */
+static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
+                             lua_Integer version) {
+  nn_store *s = &ls->store;
+  nn_store_version v;
+  nn_layer *layers;
+  nn_lnet *ln;
+  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_STORE_OK)
+    raise_store(L, ls);
+  layers = (nn_layer *)lua_newuserdatauv(L, v.n_layers * sizeof *layers, 0);
+  if (nn_store_read_layers(s, &v, layers) != NN_STORE_OK)
+    raise_store(L, ls);
+  ln = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1);
+  lua_remove(L, -2);   /* the layers */
+  if (nn_store_read_params(s, &v, ln->net->params) != NN_STORE_OK)
+    raise_store(L, ls);
+  if (v.labelmap_id)
+    push_labels(L, ls, v.labelmap_id, v.n_labels);
+  else
+    lua_pushnil(L);
+  nn_lua_setlabels(L, lua_absindex(L, -2));
+  ln->version_id = v.version_id;
+  ln->labelmap_id = v.labelmap_id;
+  ln->store_serial = ls->serial;
+  return ln;
+}
+
+/* The network classify() uses for model name: from the cache when nothing
+** was added to the catalog since it was loaded (gen), else loaded anew.
+** Pushes the cache entry { net = , gen = , maps = { [name] = labelmap_id } }
+** and the network.  Raises as push_version. */
+static nn_lnet *cached_net(lua_State *L, nn_lstore *ls, const char *name,
+                           uint64_t gen) {
+  lua_getiuservalue(L, 1, 1);
+  if (lua_getfield(L, -1, name) == LUA_TTABLE) {
+    lua_getfield(L, -1, "gen");
+    if ((uint64_t)lua_tointeger(L, -1) == gen) {
+      lua_pop(L, 1);
+      lua_remove(L, -2);   /* the cache */
+      lua_getfield(L, -1, "net");
+      return (nn_lnet *)lua_touserdata(L, -1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 3);
+  push_version(L, ls, name, 0);
+  lua_setfield(L, -2, "net");
+  lua_pushinteger(L, (lua_Integer)gen);
+  lua_setfield(L, -2, "gen");
+  lua_newtable(L);
+  lua_setfield(L, -2, "maps");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name);
+  lua_remove(L, -2);   /* the cache */
+  lua_getfield(L, -1, "net");
+  return (nn_lnet *)lua_touserdata(L, -1);
+}
+
+/* The id of label map `map` for the cached network ln, its cache entry at
+** entry; the labels themselves live in the connection's cache of label
+** maps (nn_store_labelmap).  Raises when the model has no such map that
+** fits. */
+static int64_t cached_map(lua_State *L, nn_lstore *ls, int entry,
+                          const nn_lnet *ln, const char *map) {
+  int64_t id;
+  size_t n;
+  lua_getfield(L, entry, "maps");
+  if (lua_getfield(L, -1, map) == LUA_TNUMBER) {
+    id = (int64_t)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return id;
+  }
+  lua_pop(L, 1);
+  if (nn_store_find_labelmap(&ls->store, ln->version_id, map, &id, &n) != NN_STORE_OK)
+    raise_store(L, ls);
+  lua_pushinteger(L, (lua_Integer)id);
+  lua_setfield(L, -2, map);
+  lua_pop(L, 1);   /* maps */
+  return id;
+}
+
+/* --- nn.open and the store's life ----------------------------------------- */
+
+/* A number per opened store, never 0 and never reused in this Lua state:
+** what a network's store_serial compares with.  In the registry rather than
+** a C static, so that Lua states in different threads share nothing. */
+static uint64_t next_serial(lua_State *L) {
+  lua_Integer n;
+  lua_getfield(L, LUA_REGISTRYINDEX, SERIAL_KEY);
+  n = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, n);
+  lua_setfield(L, LUA_REGISTRYINDEX, SERIAL_KEY);
+  return (uint64_t)n;
+}
+
+/* nn.open(path [, opts]) --> store | nil, message, code.  Raises on bad
+** arguments only: the environment failing is returned. */
+static int store_open(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checklstring(L, 1, &len);
+  nn_store_opts opts = NN_STORE_OPTS_DEFAULT;
+  nn_lstore *ls;
+  int st;
+  check_open_options(L, 2, &opts);
+  /* Closed and complete before any resource is taken: whatever fails after
+  ** this, the collector can close it. */
+  ls = (nn_lstore *)lua_newuserdatauv(L, offsetof(nn_lstore, path) + len + 1, 1);
+  nn_store_init(&ls->store);
+  ls->serial = 0;
+  ls->rows = NULL;
+  memcpy(ls->path, path, len + 1);
+  luaL_setmetatable(L, NN_STORE);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 1);
+  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_STORE_OK ||
+      (st = nn_sql_register_store(&ls->store)) != NN_STORE_OK) {
+    nn_store_close(&ls->store);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, ls->store.err);
+    lua_pushstring(L, nn_store_status_name(st));
+    return 3;
+  }
+  ls->serial = next_serial(L);
+  return 1;
+}
+
+/* Finish an iterator: statement finalized, unlinked from its store. */
+static void rows_finish(nn_lrows *r) {
+  sqlite3_finalize(r->stmt);   /* a no-op on NULL */
+  r->stmt = NULL;
+  if (r->owner) {
+    if (r->prev)
+      r->prev->next = r->next;
+    else
+      r->owner->rows = r->next;
+    if (r->next)
+      r->next->prev = r->prev;
+    r->owner = NULL;
+    r->prev = r->next = NULL;
+  }
+}
+
+/* Close an open store without flushing: iterators, statements, connection,
+** and the cache of networks. */
+static void close_store(lua_State *L, nn_lstore *ls) {
+  while (ls->rows) {
+    ls->rows->store_closed = 1;
+    rows_finish(ls->rows);
+  }
+  nn_store_close(&ls->store);
+  ls->serial = 0;
+  lua_pushnil(L);
+  lua_setiuservalue(L, 1, 1);
+}
+
+/* __gc and __close: flush what can be flushed (a failure has nobody to go
+** to), then close.  Safe to run twice. */
+static int store_gc(lua_State *L) {
+  nn_lstore *ls = tostore(L);
+  if (nn_store_is_open(&ls->store)) {
+    nn_store_flush(&ls->store);
+    close_store(L, ls);
+  }
+  return 0;
+}
+
+/* store:close() --> true.  Raises when the flush fails: the store then stays
+** open with its rows, so that nothing logged is lost. */
+static int store_close(lua_State *L) {
+  nn_lstore *ls = tostore(L);
+  if (nn_store_is_open(&ls->store)) {
+    if (nn_store_flush(&ls->store) != NN_STORE_OK)
+      raise_store(L, ls);
+    close_store(L, ls);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int store_tostring(lua_State *L) {
+  nn_lstore *ls = tostore(L);
+  if (nn_store_is_open(&ls->store))
+    lua_pushfstring(L, "nn.Store (%s)", ls->path);
+  else
+    lua_pushliteral(L, "nn.Store (closed)");
+  return 1;
+}
+
+/* store:flush() --> true.  Raises when the write fails (rows kept). */
+static int store_flush(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  if (nn_store_flush(&ls->store) != NN_STORE_OK)
+    raise_store(L, ls);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* --- models ---------------------------------------------------------------- */
+
+/* store:save(name, net [, { note = , labels = , training = , source = }])
+** --> version; training (a history from tr:fit) is recorded with the version
+** (nn_lua_store_data.c reads it).  Raises on bad arguments and on a failed
+** write (which leaves nothing behind). */
+static int store_save(lua_State *L) {
+  static const char *const known[] = { "note", "labels", "training", "source", NULL };
+  nn_lstore *ls = checkstore(L);
+  const char *name = check_name(L, 2, "name");
+  nn_lnet *ln = nn_lua_checknet(L, 3);
+  const nn_net *net;
+  const char *note = NULL;
+  const char **labels = NULL;
+  const nn_train_run *run;
+  nn_store_saved saved;
+  size_t n;
+  int labels_arg = 4;
+  lua_settop(L, 4);
+  net = nn_lua_pinnet(L, 3);   /* at 5: see nn_lua_pinnet */
+  if (!lua_isnil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    check_option_names(L, 4, known);
+  }
+  if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING) {
+    size_t len;
+    note = lua_tolstring(L, 6, &len);
+    if (strlen(note) != len)
+      luaL_argerror(L, 4, "option 'note' contains a zero byte");
+  }
+  if (push_option(L, 4, "labels", LUA_TTABLE, "a table") == LUA_TNIL) {
+    lua_pop(L, 1);
+    nn_lua_getlabels(L, 3);   /* the network's own, if any */
+    labels_arg = 3;
+  }
+  if (net->n_inputs == 0)
+    luaL_argerror(L, 3, "a network without a Linear layer cannot be saved");
+  if (!lua_isnil(L, 7))
+    labels = check_labels(L, 7, labels_arg, net->n_outputs, &n);
+  run = nn_lua_checkrun(L, &ls->store, 4);   /* pushed above the rest */
+  if (nn_store_save_run(&ls->store, name, net, note, labels, run, &saved) != NN_STORE_OK)
+    raise_store(L, ls);
+  ln->version_id = saved.version_id;
+  ln->labelmap_id = saved.labelmap_id;
+  ln->store_serial = ls->serial;
+  lua_pushinteger(L, (lua_Integer)saved.version);
+  return 1;
+}
+
+/* store:load(name [, version]) --> net.  Raises on bad arguments, an
+** unknown model or version, and a stored version that fails its checks. */
+static int store_load(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  const char *name = check_name(L, 2, "name");
+  lua_Integer version = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    version = luaL_checkinteger(L, 3);
+    if (version < 1)
+      luaL_argerror(L, 3, "version must be a positive integer");
+  }
+  push_version(L, ls, name, version);
+  return 1;
+}
+
+/* store:add_labels(name, map, labels).  Raises on bad arguments, an unknown
+** model, and a count other than the outputs of its latest version. */
+static int store_add_labels(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  const char *name = check_name(L, 2, "name");
+  const char *map = check_name(L, 3, "map name");
+  const char **labels;
+  size_t n;
+  int st;
+  lua_settop(L, 4);
+  labels = check_labels(L, 4, 4, 0, &n);
+  st = nn_store_add_labels(&ls->store, name, map, labels, n);
+  if (st == NN_STORE_MISMATCH)
+    luaL_argerror(L, 4, ls->store.err);
+  if (st != NN_STORE_OK)
+    raise_store(L, ls);
+  return 0;
+}
+
+/* --- the prediction log ----------------------------------------------------- */
+
+/* Check the options of log and classify at arg and push their labels,
+** request_id and tags (nil when absent).  Raises. */
+static void push_log_options(lua_State *L, int arg) {
+  static const char *const known[] = { "labels", "request_id", "tags", NULL };
+  if (!lua_isnil(L, arg)) {
+    luaL_checktype(L, arg, LUA_TTABLE);
+    check_option_names(L, arg, known);
+  }
+  push_option(L, arg, "labels", LUA_TSTRING, "a string");
+  if (push_option(L, arg, "request_id", LUA_TSTRING, "a string") == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len)
+      luaL_argerror(L, arg, "option 'request_id' contains a zero byte");
+  }
+  push_option(L, arg, "tags", LUA_TTABLE, "a table");
+}
+
+/* The tags table at idx as a JSON object in s->tags.  Nothing here allocates
+** from Lua (so no finalizer can touch the store) except to raise.  Raises,
+** blaming argument arg, on a key that is not a string or a value that is
+** not a string, a finite number or a boolean. */
+static void build_tags(lua_State *L, int idx, int arg, nn_store *s) {
+  nn_buf *b = &s->tags;
+  int bad = 0, first = 1;
+  b->n = 0;
+  bad |= nn_buf_add(b, "{", 1);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t klen, vlen;
+    const char *key, *value;
+    lua_Number x;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_argerror(L, arg, "tags: keys must be strings");
+    key = lua_tolstring(L, -2, &klen);   /* a string already: lua_next safe */
+    if (strlen(key) != klen)
+      luaL_argerror(L, arg, "tags: a key contains a zero byte");
+    if (!first)
+      bad |= nn_buf_add(b, ",", 1);
+    first = 0;
+    bad |= nn_buf_json_string(b, key, klen);
+    bad |= nn_buf_add(b, ":", 1);
+    switch (lua_type(L, -1)) {
+    case LUA_TSTRING:
+      value = lua_tolstring(L, -1, &vlen);
+      if (strlen(value) != vlen)
+        luaL_argerror(L, arg, lua_pushfstring(L, "tags.%s contains a zero byte", key));
+      bad |= nn_buf_json_string(b, value, vlen);
+      break;
+    case LUA_TBOOLEAN:
+      bad |= lua_toboolean(L, -1) ? nn_buf_add(b, "true", 4) : nn_buf_add(b, "false", 5);
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, -1)) {
+        bad |= nn_buf_json_int(b, (int64_t)lua_tointeger(L, -1));
+        break;
+      }
+      x = lua_tonumber(L, -1);
+      if (!isfinite(x))
+        luaL_argerror(L, arg, lua_pushfstring(L, "tags.%s is not a finite number", key));
+      bad |= nn_buf_json_double(b, (double)x);
+      break;
+    default:
+      luaL_argerror(L, arg, lua_pushfstring(L, "tags.%s must be a string, number "
+                                            "or boolean", key));
+    }
+    lua_pop(L, 1);
+  }
+  bad |= nn_buf_add(b, "}", 1);
+  if (bad)
+    luaL_error(L, "not enough memory");
+}
+
+/* Fill the request_id and tags of row from the option values at opt_request
+** and opt_tags (the options table is argument arg).  Raises as build_tags;
+** call it last before nn_store_log, after every Lua allocation. */
+static void row_options(lua_State *L, nn_store *s, nn_store_row *row,
+                        int opt_request, int opt_tags, int arg) {
+  row->request_id = NULL;
+  row->request_len = 0;
+  row->tags = NULL;
+  row->tags_len = 0;
+  if (lua_type(L, opt_request) == LUA_TSTRING)
+    row->request_id = lua_tolstring(L, opt_request, &row->request_len);
+  if (lua_type(L, opt_tags) == LUA_TTABLE) {
+    build_tags(L, opt_tags, arg, s);
+    row->tags = s->tags.p;
+    row->tags_len = s->tags.n;
+  }
+}
+
+/* store:log(net, x, y [, { labels = , request_id = , tags = }]) --> id.
+** Raises on bad arguments, a net not saved to or loaded from this store, an
+** unknown label map, and a failed write (the row then stays buffered). */
+static int store_log(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  nn_store *s = &ls->store;
+  nn_lnet *ln = nn_lua_checknet(L, 2);
+  const nn_net *net;
+  float stack_buf[NN_STACK_FLOATS], *x;
+  nn_store_row row;
+  int64_t id;
+  size_t n;
+  lua_settop(L, 5);
+  net = nn_lua_pinnet(L, 2);   /* at 6: see nn_lua_pinnet */
+  if (ln->store_serial != ls->serial || ln->version_id <= 0)
+    luaL_argerror(L, 2, "network is not a version saved in this store");
+  push_log_options(L, 5);   /* labels 7, request_id 8, tags 9 */
+  x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs);
+  nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
+  nn_lua_checkfloats(L, 4, "y", x + net->n_inputs, net->n_outputs);
+  row.version_id = ln->version_id;
+  row.labelmap_id = ln->labelmap_id;
+  if (lua_type(L, 7) == LUA_TSTRING &&
+      nn_store_find_labelmap(s, ln->version_id, lua_tostring(L, 7), &row.labelmap_id,
+                             &n) != NN_STORE_OK)
+    raise_store(L, ls);
+  row.x = x;
+  row.n_x = net->n_inputs;
+  row.y = x + net->n_inputs;
+  row.n_y = net->n_outputs;
+  row_options(L, s, &row, 8, 9, 5);
+  if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+    raise_store(L, ls);
+  lua_pushinteger(L, (lua_Integer)id);
+  return 1;
+}
+
+/* store:classify(name, x [, { labels = , request_id = , tags = }])
+** --> label, score, id.  The latest version of the model, cached; the forward
+** pass in C; the prediction logged.  A store opened with readonly = true
+** logs nothing and gives no id.  Raises as load and log do. */
+static int store_classify(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  nn_store *s = &ls->store;
+  const char *name = check_name(L, 2, "name");
+  float stack_buf[NN_STACK_FLOATS];
+  nn_lua_pass pass;
+  nn_lnet *ln;
+  nn_store_row row;
+  uint64_t gen;
+  int64_t id;
+  const char *label;
+  lua_Number score;
+  size_t len, best;
+  lua_settop(L, 4);
+  push_log_options(L, 4);   /* labels 5, request_id 6, tags 7 */
+  if (nn_store_catalog(s, &gen) != NN_STORE_OK)
+    raise_store(L, ls);
+  ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
+  row.version_id = ln->version_id;
+  row.labelmap_id = ln->labelmap_id;
+  if (lua_type(L, 5) == LUA_TSTRING)
+    row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
+  nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
+  if (!s->opts.readonly) {
+    row.x = pass.x;
+    row.n_x = pass.n_x;
+    row.y = pass.y;
+    row.n_y = pass.n_y;
+    row_options(L, s, &row, 6, 7, 4);
+    if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+      raise_store(L, ls);
+  }
+  /* the score before anything allocates: a finalizer may reuse the buffer */
+  best = nn_argmax(pass.y, pass.n_y);
+  score = (lua_Number)pass.y[best];
+  /* the map the log just read: in the cache, so this reads nothing (a
+  ** read-only store reads it here) */
+  if (!row.labelmap_id)
+    lua_pushinteger(L, (lua_Integer)best + 1);
+  else if (nn_store_read_label(s, row.labelmap_id, best, &label, &len) == NN_STORE_OK)
+    lua_pushlstring(L, label, len);
+  else
+    raise_store(L, ls);
+  lua_pushnumber(L, score);
+  if (s->opts.readonly)
+    return 2;
+  lua_pushinteger(L, (lua_Integer)id);
+  return 3;
+}
+
+/* store:feedback(id, truth): truth a label or a 1-based index.  Raises on
+** bad arguments, an unknown prediction or label, an index out of range. */
+static int store_feedback(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  lua_Integer id = luaL_checkinteger(L, 2), idx = 0;
+  const char *label = NULL;
+  size_t len = 0;
+  switch (lua_type(L, 3)) {
+  case LUA_TSTRING:
+    label = lua_tolstring(L, 3, &len);
+    break;
+  case LUA_TNUMBER:
+    idx = luaL_checkinteger(L, 3);
+    break;
+  default:
+    luaL_typeerror(L, 3, "string or integer");
+  }
+  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len) != NN_STORE_OK)
+    raise_store(L, ls);
+  return 0;
+}
+
+/* --- rows ------------------------------------------------------------------- */
+
+static nn_lrows *torows(lua_State *L) {
+  return (nn_lrows *)luaL_checkudata(L, 1, NN_ROWS);
+}
+
+/* Raise the store's message after finishing r.  Raises, always. */
+static int rows_raise(lua_State *L, nn_lrows *r, nn_store *s) {
+  lua_pushstring(L, s->err);
+  rows_finish(r);
+  return lua_error(L);
+}
+
+/* Push column i of the current row, copied (lua_pushlstring copies before
+** any collection can run). */
+static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_INTEGER:
+    lua_pushinteger(L, (lua_Integer)sqlite3_column_int64(st, i));
+    break;
+  case SQLITE_FLOAT:
+    lua_pushnumber(L, (lua_Number)sqlite3_column_double(st, i));
+    break;
+  case SQLITE_TEXT:
+    lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
+                    (size_t)sqlite3_column_bytes(st, i));
+    break;
+  case SQLITE_BLOB:
+    lua_pushlstring(L, (const char *)sqlite3_column_blob(st, i),
+                    (size_t)sqlite3_column_bytes(st, i));
+    break;
+  default:
+    lua_pushnil(L);
+  }
+}
+
+/* The iterator function, a closure over its nn.Rows (so that iter() works
+** as well as the generic for): the next row as a table by column name, NULL
+** columns left out, or nil at the end.  Raises on an SQL error and after
+** its store was closed. */
+static int rows_next(lua_State *L) {
+  nn_lrows *r = (nn_lrows *)lua_touserdata(L, lua_upvalueindex(1));
+  int rc, i, n;
+  if (!r->stmt) {
+    if (r->store_closed)
+      return luaL_error(L, "attempt to use a closed nn.Store");
+    lua_pushnil(L);
+    return 1;
+  }
+  rc = nn_store_user_step(&r->owner->store, r->stmt);
+  if (rc == SQLITE_DONE) {
+    rows_finish(r);
+    lua_pushnil(L);
+    return 1;
+  }
+  if (rc != SQLITE_ROW)
+    return rows_raise(L, r, &r->owner->store);
+  n = sqlite3_column_count(r->stmt);
+  lua_createtable(L, 0, n);
+  for (i = 0; i < n; i++) {
+    /* Each push may run a finalizer that closes the store, and with it this
+    ** statement: look again before every use. */
+    if (!r->stmt)
+      return luaL_error(L, "attempt to use a closed nn.Store");
+    if (sqlite3_column_type(r->stmt, i) == SQLITE_NULL)
+      continue;
+    if (!lua_pushstring(L, sqlite3_column_name(r->stmt, i)))
+      return luaL_error(L, "not enough memory");
+    if (!r->stmt)
+      return luaL_error(L, "attempt to use a closed nn.Store");
+    push_column(L, r->stmt, i);
+    lua_rawset(L, -3);
+  }
+  return 1;
+}
+
+/* __gc and __close of an iterator. */
+static int rows_gc(lua_State *L) {
+  rows_finish(torows(L));
+  return 0;
+}
+
+static int rows_tostring(lua_State *L) {
+  nn_lrows *r = torows(L);
+  if (r->stmt)
+    lua_pushfstring(L, "nn.Rows (%s)", sqlite3_sql(r->stmt));
+  else
+    lua_pushliteral(L, "nn.Rows (closed)");
+  return 1;
+}
+
+/* store:rows(sql, ...) --> iterator, state, nil, closing value.  The log is
+** flushed first, so the query sees every logged row.  Raises on a failed
+** flush, bad arguments and SQL errors. */
+static int store_rows(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  size_t len;
+  const char *sql = luaL_checklstring(L, 2, &len);
+  int nargs = lua_gettop(L) - 2, nparams, i, it, st;
+  nn_lrows *r;
+  /* Linked and finishable before the statement exists: any error after this
+  ** point leaves nothing the collector cannot clean. */
+  r = (nn_lrows *)lua_newuserdatauv(L, sizeof *r, 1);
+  memset(r, 0, sizeof *r);
+  luaL_setmetatable(L, NN_ROWS);
+  it = lua_gettop(L);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, it, 1);
+  /* a finalizer run by the allocation above may have closed the store */
+  if (!nn_store_is_open(&ls->store))
+    return luaL_error(L, "attempt to use a closed nn.Store");
+  r->owner = ls;
+  r->next = ls->rows;
+  if (ls->rows)
+    ls->rows->prev = r;
+  ls->rows = r;
+  /* the log is flushed first, so that the query sees every logged row */
+  if ((st = nn_store_prepare(&ls->store, sql, len, &r->stmt)) != NN_STORE_OK) {
+    if (st == NN_STORE_INVALID) {
+      rows_finish(r);
+      return luaL_argerror(L, 2, ls->store.err);
+    }
+    return rows_raise(L, r, &ls->store);
+  }
+  nparams = sqlite3_bind_parameter_count(r->stmt);
+  if (nargs > nparams) {
+    rows_finish(r);
+    return luaL_argerror(L, 3 + nparams, lua_pushfstring(L,
+        "the statement has %d parameter%s", nparams, nparams == 1 ? "" : "s"));
+  }
+  for (i = 1; i <= nargs; i++) {
+    int arg = 2 + i, rc;
+    size_t n;
+    const char *text;
+    switch (lua_type(L, arg)) {
+    case LUA_TNIL:
+      rc = sqlite3_bind_null(r->stmt, i);
+      break;
+    case LUA_TBOOLEAN:
+      rc = sqlite3_bind_int(r->stmt, i, lua_toboolean(L, arg));
+      break;
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, arg))
+        rc = sqlite3_bind_int64(r->stmt, i, (sqlite3_int64)lua_tointeger(L, arg));
+      else
+        rc = sqlite3_bind_double(r->stmt, i, (double)lua_tonumber(L, arg));
+      break;
+    case LUA_TSTRING:
+      text = lua_tolstring(L, arg, &n);
+      rc = sqlite3_bind_text64(r->stmt, i, text, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    default:
+      rows_finish(r);
+      return luaL_typeerror(L, arg, "nil, boolean, number or string");
+    }
+    if (rc != SQLITE_OK) {
+      lua_pushstring(L, sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
+      rows_finish(r);
+      return lua_error(L);
+    }
+  }
+  lua_pushvalue(L, it);
+  lua_pushcclosure(L, rows_next, 1);
+  lua_pushvalue(L, it);
+  lua_pushnil(L);
+  lua_pushvalue(L, it);   /* the closing value: an early break finalizes */
+  return 4;
+}
+
+/* --- for the other binding files --------------------------------------------- */
+
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  check_option_names(L, arg, known);
+}
+
+/* Raises on anything but an open store at arg. */
+nn_store *nn_lua_checkstore(lua_State *L, int arg) {
+  nn_lstore *ls = (nn_lstore *)luaL_checkudata(L, arg, NN_STORE);
+  if (!ls->store.db)
+    luaL_error(L, "attempt to use a closed nn.Store");
+  return &ls->store;
+}
+
+/* --- registration ----------------------------------------------------------- */
+
+static const luaL_Reg store_methods[] = {
+  {"save", store_save},         {"load", store_load},
+  {"add_labels", store_add_labels},
+  {"classify", store_classify}, {"log", store_log},
+  {"feedback", store_feedback}, {"rows", store_rows},
+  {"flush", store_flush},       {"close", store_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg store_meta[] = {
+  {"__gc", store_gc}, {"__close", store_gc}, {"__tostring", store_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg rows_meta[] = {
+  {"__gc", rows_gc}, {"__close", rows_gc}, {"__tostring", rows_tostring},
+  {NULL, NULL}
+};
+
+void nn_lua_open_store(lua_State *L) {
+  luaL_newmetatable(L, NN_STORE);
+  luaL_setfuncs(L, store_meta, 0);
+  luaL_newlib(L, store_methods);
+  lua_setfield(L, -2, "__index");
+  lua_setfield(L, -2, "Store");     /* so the front module can add methods */
+  luaL_newmetatable(L, NN_ROWS);
+  luaL_setfuncs(L, rows_meta, 0);
+  lua_pop(L, 1);
+  lua_pushcfunction(L, store_open);
+  lua_setfield(L, -2, "open");
+}

@@ -1,0 +1,185 @@
+/*
+** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
+** float arrays and back with every value checked, label tables, the name of
+** a value's type for messages, and the per-state scratch buffer.
+**
+** Not a Lua type and no module function: nothing here is registered.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "engine/nn_engine.h"
+#include "lua/nn_lua.h"
+
+
+/* --- Lua values <-> floats ----------------------------------------------- */
+
+/* The type of the value at idx as messages name it: its metatable's __name
+** ("nn.Matrix") when it has one, as luaL_typeerror does. */
+const char *nn_lua_typename(lua_State *L, int idx) {
+  const char *name = NULL;
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING)
+    name = lua_tostring(L, -1);       /* stays on the stack for the caller */
+  return name ? name : luaL_typename(L, idx);
+}
+
+size_t nn_lua_checklen(lua_State *L, int arg, const char *what) {
+  if (lua_type(L, arg) != LUA_TTABLE)
+    return (size_t)luaL_argerror(L, arg, lua_pushfstring(L,
+        "%s: table expected, got %s", what, nn_lua_typename(L, arg)));
+  return (size_t)lua_rawlen(L, arg);
+}
+
+/* The error for element i of the array at idx, which is not a finite float. */
+static int bad_float(lua_State *L, int idx, int arg, const char *what, size_t i) {
+  int t = lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  lua_Number v = lua_tonumber(L, -1);
+  if (t != LUA_TNUMBER)
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is not a number (got %s)",
+                         what, (lua_Integer)i + 1, lua_typename(L, t)));
+  if (v != v)
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is NaN", what, (lua_Integer)i + 1));
+  return luaL_argerror(L, arg, lua_pushfstring(L, "%s[%I] is %s", what, (lua_Integer)i + 1,
+                       isinf(v) ? "infinite" : "too large for float32"));
+}
+
+#define READ_CHUNK  16
+
+/* Raises on the first element that is not a finite float.  This loop is most
+** of the cost of a small forward pass, so the messages are built elsewhere. */
+void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
+                       float *out, size_t n) {
+  size_t i, len;
+  if (idx < 0) idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: table expected, got %s",
+                  what, nn_lua_typename(L, idx)));
+  len = (size_t)lua_rawlen(L, idx);
+  if (len != n)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: expected %I numbers, got %I",
+                  what, (lua_Integer)n, (lua_Integer)len));
+  /* READ_CHUNK elements pushed, then read and popped together: one
+  ** lua_settop per chunk instead of one per element. */
+  luaL_checkstack(L, READ_CHUNK, "x");
+  for (i = 0; i < n; i += READ_CHUNK) {
+    int k, m = n - i < READ_CHUNK ? (int)(n - i) : READ_CHUNK, bad = 0;
+    for (k = 0; k < m; k++)
+      bad |= lua_rawgeti(L, idx, (lua_Integer)(i + k) + 1) != LUA_TNUMBER;
+    for (k = 0; k < m; k++) {
+      lua_Number v = lua_tonumber(L, k - m);
+      /* false for NaN as well as for the infinities and beyond float32 */
+      bad |= !(v >= -FLT_MAX && v <= FLT_MAX);
+      out[i + k] = (float)v;
+    }
+    lua_pop(L, m);
+    if (bad) {
+      for (k = 0; k < m; k++) {
+        int t = lua_rawgeti(L, idx, (lua_Integer)(i + k) + 1);
+        lua_Number v = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        if (t != LUA_TNUMBER || !(v >= -FLT_MAX && v <= FLT_MAX))
+          bad_float(L, idx, arg, what, i + k);
+      }
+    }
+  }
+}
+
+void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
+                        float *out, size_t n) {
+  nn_lua_readfloats(L, arg, arg, what, out, n);
+}
+
+void nn_lua_pushfloats(lua_State *L, int idx, const float *y, size_t n) {
+  size_t i;
+  if (idx == 0) {
+    lua_createtable(L, (int)n, 0);
+    idx = lua_gettop(L);
+  }
+  idx = lua_absindex(L, idx);
+  for (i = 0; i < n; i++) {
+    lua_pushnumber(L, (lua_Number)y[i]);
+    lua_rawseti(L, idx, (lua_Integer)i + 1);
+  }
+}
+
+/* A net of element-wise layers only takes labels of any count, so a label
+** may be missing for a wider input: the index stands in for it. */
+void nn_lua_pushlabel(lua_State *L, int idx, size_t i) {
+  if (idx != 0 && lua_type(L, idx) == LUA_TTABLE) {
+    if (lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TNIL) return;
+    lua_pop(L, 1);
+  }
+  lua_pushinteger(L, (lua_Integer)i + 1);
+}
+
+int nn_lua_getlabels(lua_State *L, int arg) {
+  return lua_getiuservalue(L, arg, 2);
+}
+
+void nn_lua_setlabels(lua_State *L, int arg) {
+  lua_setiuservalue(L, arg, 2);
+}
+
+/* Raises on a count other than want (when want > 0), or a label that is not
+** a non-empty string without zero bytes. */
+size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
+  size_t i, len;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    luaL_argerror(L, arg, lua_pushfstring(L, "labels: table expected, got %s",
+                  nn_lua_typename(L, idx)));
+  len = (size_t)lua_rawlen(L, idx);
+  if (want > 0 && len != want)
+    luaL_argerror(L, arg, lua_pushfstring(L, "labels: %I given for %I outputs",
+                  (lua_Integer)len, (lua_Integer)want));
+  if (len == 0)
+    luaL_argerror(L, arg, "labels: empty");
+  lua_createtable(L, (int)len, 0);
+  for (i = 1; i <= len; i++) {
+    size_t sz = 0;
+    const char *s = NULL;
+    if (lua_rawgeti(L, idx, (lua_Integer)i) == LUA_TSTRING)
+      s = lua_tolstring(L, -1, &sz);
+    if (s == NULL || sz == 0)
+      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] is not a non-empty string",
+                    (lua_Integer)i));
+    if (strlen(s) != sz)
+      luaL_argerror(L, arg, lua_pushfstring(L, "labels[%I] contains a zero byte",
+                    (lua_Integer)i));
+    lua_rawseti(L, -2, (lua_Integer)i);
+  }
+  return len;
+}
+
+
+
+/* --- scratch ------------------------------------------------------------ */
+
+/* Raises on memory errors. */
+float *nn_lua_scratch(lua_State *L, float *stack_buf, size_t n) {
+  return n <= NN_STACK_FLOATS ? stack_buf : nn_lua_work(L, n);
+}
+
+/* The registry key of the buffer behind nn_lua_work: this variable's address. */
+static const char work_key = 0;
+
+float *nn_lua_work(lua_State *L, size_t n) {
+  void *p;
+  if (n == 0) n = 1;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &work_key) == LUA_TUSERDATA &&
+      lua_rawlen(L, -1) / sizeof(float) >= n) {
+    p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return (float *)p;
+  }
+  lua_pop(L, 1);
+  if (n > ((size_t)-1) / sizeof(float)) luaL_error(L, "scratch too large");
+  p = lua_newuserdatauv(L, n * sizeof(float), 0);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &work_key);
+  return (float *)p;
+}

@@ -1,0 +1,555 @@
+/*
+** nn_store.c: the store's connection (see nn_store.h for the interface):
+** statuses and messages, prepared statements and transactions, opening,
+** migrating and closing an nn database, and the caller's own SQL.
+**
+** What it implements: nn_store_open checks that a file is an nn database
+** (or an empty one) without changing a foreign one, switches it to WAL and
+** applies schema/NNN_name.sql in one transaction; the helpers every other
+** part of the store prepares, steps and writes through.  What it is not:
+** versions and label maps are nn_store_version.c, the prediction log
+** nn_store_log.c, the freshness check nn_store_catalog.c; and it registers
+** no SQL function (whoever opens a connection does: see nn_sql.h).  No Lua,
+** nothing printed: a status comes back and s->err says what went wrong.
+**
+**   nn_store s;
+**   nn_store_init(&s);
+**   if (nn_store_open(&s, "models.db", NULL) != NN_STORE_OK) ... s.err ...
+*/
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/nn_store_int.h"
+
+/* C99 has no static_assert: an array of negative size stops the build. */
+typedef char nn_store_nstmt_is_enough[S_COUNT <= NN_STORE_NSTMT ? 1 : -1];
+
+/* S_BEGIN: take the write lock now, so that a busy database fails here
+** (after the busy timeout) rather than halfway through. */
+#define SQL_BEGIN     "BEGIN IMMEDIATE"
+#define SQL_COMMIT    "COMMIT"
+#define SQL_ROLLBACK  "ROLLBACK"
+
+/* ------------------------------------------------------------------------
+** Errors
+*/
+
+const char *nn_store_status_name(int status) {
+  switch (status) {
+  case NN_STORE_OK:       return "ok";
+  case NN_STORE_CANTOPEN: return "cantopen";
+  case NN_STORE_NOTADB:   return "notadb";
+  case NN_STORE_CORRUPT:  return "corrupt";
+  case NN_STORE_BUSY:     return "busy";
+  case NN_STORE_READONLY: return "readonly";
+  case NN_STORE_IOERR:    return "ioerr";
+  case NN_STORE_FULL:     return "full";
+  case NN_STORE_FOREIGN:  return "foreign";
+  case NN_STORE_SCHEMA:   return "schema";
+  default:                return "error";
+  }
+}
+
+static int status_of(int rc) {
+  switch (rc & 0xff) {   /* the primary code of an extended one */
+  case SQLITE_OK:       return NN_STORE_OK;
+  case SQLITE_CANTOPEN: return NN_STORE_CANTOPEN;
+  case SQLITE_NOTADB:   return NN_STORE_NOTADB;
+  case SQLITE_CORRUPT:  return NN_STORE_CORRUPT;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:   return NN_STORE_BUSY;
+  case SQLITE_READONLY: return NN_STORE_READONLY;
+  case SQLITE_IOERR:    return NN_STORE_IOERR;
+  case SQLITE_FULL:     return NN_STORE_FULL;
+  case SQLITE_NOMEM:    return NN_STORE_NOMEM;
+  default:              return NN_STORE_ERROR;
+  }
+}
+
+int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->err, sizeof s->err, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* The connection's last error, which must be read before anything else runs
+** on the connection (a rollback would replace it). */
+int nn_store_db_fail(nn_store *s) {
+  int status;
+  if (!s->db)
+    return nn_st_fail(s, NN_STORE_NOMEM, "out of memory");
+  status = status_of(sqlite3_errcode(s->db));
+  /* a failure is never OK, whatever the connection last said */
+  return nn_st_fail(s, status ? status : NN_STORE_ERROR, "%s", sqlite3_errmsg(s->db));
+}
+
+int nn_st_closed(nn_store *s) {
+  return nn_st_fail(s, NN_STORE_ERROR, "the store is closed");
+}
+
+int nn_st_nomem(nn_store *s) {
+  return nn_st_fail(s, NN_STORE_NOMEM, "out of memory");
+}
+
+int nn_st_writable(nn_store *s) {
+  if (!s->db)
+    return nn_st_closed(s);
+  if (s->borrowed)
+    return nn_st_fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+  if (s->opts.readonly)
+    return nn_st_fail(s, NN_STORE_READONLY, "the store was opened read-only (readonly = true)");
+  return NN_STORE_OK;
+}
+
+int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) {
+  char what[NN_ERRMAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return nn_st_fail(s, NN_STORE_INVALID, "model '%s' version %" PRId64 ": %s",
+                    v->name, v->version, what);
+}
+
+/* SQLite refuses a string or blob longer than its length limit (a bind
+** returns SQLITE_TOOBIG): say which value, before anything is written. */
+int nn_st_check_length(nn_store *s, const char *what, size_t len) {
+  int limit = s->db ? sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1) : 0;
+  if (s->db && len > (size_t)limit)
+    return nn_st_fail(s, NN_STORE_ERROR, "%s is %zu bytes, longer than SQLite's limit"
+                      " of %d", what, len, limit);
+  return NN_STORE_OK;
+}
+
+int nn_st_bound(nn_store *s, int rc, const char *what) {
+  if (rc == SQLITE_OK)
+    return NN_STORE_OK;
+  if (rc == SQLITE_TOOBIG)
+    return nn_st_fail(s, NN_STORE_ERROR, "%s is longer than SQLite's limit of %d bytes",
+                      what, sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1));
+  return nn_st_db_fail(s);
+}
+
+/* ------------------------------------------------------------------------
+** Statements, transactions, time
+*/
+
+int nn_st_use(nn_store *s, int slot, const char *sql, sqlite3_stmt **st) {
+  if (!s->stmt[slot] &&
+      sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                         &s->stmt[slot], NULL) != SQLITE_OK) {
+    *st = NULL;
+    return nn_st_db_fail(s);
+  }
+  *st = s->stmt[slot];
+  return NN_STORE_OK;
+}
+
+void nn_st_done(sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+}
+
+int nn_st_step(nn_store *s, sqlite3_stmt *st, int *row) {
+  int rc = sqlite3_step(st);
+  *row = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    return NN_STORE_OK;
+  return nn_st_db_fail(s);
+}
+
+int nn_st_run(nn_store *s, int slot, const char *sql) {
+  sqlite3_stmt *st;
+  int rc, row;
+  if ((rc = nn_st_use(s, slot, sql, &st)) != NN_STORE_OK)
+    return rc;
+  rc = nn_st_step(s, st, &row);
+  nn_st_done(st);
+  return rc;
+}
+
+/* A transaction the caller opened on the connection (BEGIN through
+** store:rows, say) would make BEGIN IMMEDIATE fail, and the store's writes
+** part of whatever the caller then commits or rolls back. */
+int nn_st_in_caller_txn(nn_store *s) {
+  return !sqlite3_get_autocommit(s->db);
+}
+
+int nn_st_begin(nn_store *s) {
+  if (nn_st_in_caller_txn(s))
+    return nn_st_fail(s, NN_STORE_ERROR, "cannot write while a transaction is open on the "
+                      "store's connection: COMMIT or ROLLBACK it first");
+  return nn_st_run(s, S_BEGIN, SQL_BEGIN);
+}
+
+int nn_st_commit(nn_store *s) {
+  return nn_st_run(s, S_COMMIT, SQL_COMMIT);
+}
+
+/* Undo the open transaction, if any; the error that led here is already in
+** s->err, and a failing rollback cannot add anything useful to it. */
+void nn_st_rollback(nn_store *s) {
+  char err[NN_ERRMAX];
+  if (sqlite3_get_autocommit(s->db))
+    return;
+  memcpy(err, s->err, sizeof err);
+  nn_st_run(s, S_ROLLBACK, SQL_ROLLBACK);
+  memcpy(s->err, err, sizeof err);
+}
+
+/* A statement run once (opening, migrating): sqlite3_exec, errors kept. */
+static int exec(nn_store *s, const char *sql) {
+  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  return NN_STORE_OK;
+}
+
+/* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
+** second, and the VFS already carries one for every platform it runs on. */
+int64_t nn_st_clock_ms(sqlite3_vfs *vfs) {
+  static const int64_t unix_epoch_jd_ms = INT64_C(210866760000000);
+  sqlite3_int64 t = 0;
+  double day;
+  if (!vfs)
+    return 0;
+  if (vfs->iVersion >= 2 && vfs->xCurrentTimeInt64) {
+    vfs->xCurrentTimeInt64(vfs, &t);
+  } else {
+    vfs->xCurrentTime(vfs, &day);
+    t = (sqlite3_int64)(day * 86400000.0);
+  }
+  return (int64_t)t - unix_epoch_jd_ms;
+}
+
+/* ------------------------------------------------------------------------
+** Opening, migrating, closing
+*/
+
+void nn_store_init(nn_store *s) {
+  static const nn_store_opts defaults = NN_STORE_OPTS_DEFAULT;
+  memset(s, 0, sizeof *s);
+  s->opts = defaults;
+}
+
+int nn_store_is_open(const nn_store *s) {
+  return s->db != NULL;
+}
+
+/* The application_id, user_version and number of schema objects of db, in
+** one read transaction. */
+static int read_owner(nn_store *s, sqlite3 *db, int64_t out[3]) {
+  static const char *const sql[3] = {
+    "PRAGMA application_id", "PRAGMA user_version", "SELECT count(*) FROM sqlite_schema"
+  };
+  sqlite3_stmt *st = NULL;
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < 3 && rc == SQLITE_OK; i++) {
+    out[i] = 0;
+    if ((rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL)) == SQLITE_OK) {
+      if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        out[i] = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+      }
+      sqlite3_finalize(st);
+    }
+  }
+  if (rc != SQLITE_OK)
+    return nn_st_fail(s, status_of(sqlite3_errcode(db)) ? status_of(sqlite3_errcode(db))
+                      : NN_STORE_ERROR, "%s", sqlite3_errmsg(db));
+  return NN_STORE_OK;
+}
+
+/* Whose file is it, from what read_owner read?  *version: the schema
+** version to migrate from. */
+static int check_owner(nn_store *s, const int64_t owner[3], int64_t *version) {
+  int64_t app = owner[0], user_version = owner[1], objects = owner[2];
+  if (app == 0 && objects == 0) {   /* empty: it becomes ours */
+    *version = 0;
+    return NN_STORE_OK;
+  }
+  if (app != NN_APPLICATION_ID) {
+    if (app != 0)
+      return nn_st_fail(s, NN_STORE_FOREIGN,
+                        "not an nn database (application_id 0x%08" PRIx32 ")",
+                        (uint32_t)app);
+    return nn_st_fail(s, NN_STORE_FOREIGN,
+                      "not an nn database (no application_id, and tables of its own)");
+  }
+  if (user_version < 0)
+    return nn_st_fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is not one nn"
+                      " writes (0 to %zu)", user_version, nn_schema_count);
+  if (user_version > (int64_t)nn_schema_count)
+    return nn_st_fail(s, NN_STORE_SCHEMA,
+                      "schema version %" PRId64 " is newer than this nn knows (%zu)",
+                      user_version, nn_schema_count);
+  *version = user_version;
+  return NN_STORE_OK;
+}
+
+static int owner_of(nn_store *s, int64_t *version) {
+  int64_t owner[3];
+  int rc = read_owner(s, s->db, owner);
+  return rc ? rc : check_owner(s, owner, version);
+}
+
+/* Apply the missing migrations, all of them or none, with the SQL functions
+** they need (nn_store_digest_functions) on the connection meanwhile. */
+static int migrate(nn_store *s) {
+  char sql[96];
+  int64_t version;
+  size_t i;
+  int rc;
+  if ((rc = exec(s, "BEGIN IMMEDIATE")) != NN_STORE_OK)
+    return rc;
+  /* Another process may have migrated the file since we looked. */
+  if ((rc = owner_of(s, &version)) != NN_STORE_OK)
+    goto fail;
+  if ((size_t)version < nn_schema_count &&
+      nn_store_digest_functions(s->db, 1) != SQLITE_OK) {
+    rc = nn_st_db_fail(s);
+    goto fail;
+  }
+  for (i = (size_t)version; i < nn_schema_count; i++)
+    if ((rc = exec(s, nn_schema_sql[i])) != NN_STORE_OK) {
+      char err[NN_ERRMAX];
+      memcpy(err, s->err, sizeof err);
+      rc = nn_st_fail(s, rc, "schema migration %zu: %s", i + 1, err);
+      goto fail;
+    }
+  snprintf(sql, sizeof sql, "PRAGMA user_version = %zu; PRAGMA application_id = %ld",
+           nn_schema_count, (long)NN_APPLICATION_ID);
+  if ((rc = exec(s, sql)) != NN_STORE_OK || (rc = exec(s, "COMMIT")) != NN_STORE_OK)
+    goto fail;
+  nn_store_digest_functions(s->db, 0);
+  return NN_STORE_OK;
+fail:
+  nn_st_rollback(s);
+  nn_store_digest_functions(s->db, 0);
+  return rc;
+}
+
+/* path as an SQLite URI filename with query: "file:" and the path with
+** every byte a URI would read otherwise percent-encoded.  NULL when memory
+** runs out; sqlite3_free it. */
+static char *uri_of(const char *path, const char *query) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = strlen(path), i, k = 0;
+  char *uri = (char *)sqlite3_malloc64(5 + 3 * n + strlen(query) + 1);
+  if (!uri)
+    return NULL;
+  memcpy(uri, "file:", 5);
+  k = 5;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)path[i];
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      uri[k++] = '%';
+      uri[k++] = hex[c >> 4];
+      uri[k++] = hex[c & 15];
+    } else
+      uri[k++] = (char)c;
+  }
+  strcpy(uri + k, query);
+  return uri;
+}
+
+/* Is an existing file at path someone else's?  Asked through a connection
+** that can change nothing: read-only, with the WAL index read-only too, so
+** that neither a checkpoint nor a WAL recovery touches the file, its -wal
+** or its -shm.  FOREIGN or SCHEMA when it is not ours to open; OK when it
+** is, when it is new, or when this cannot tell (the read-write connection
+** then asks again). */
+static int probe(nn_store *s, const char *path) {
+  sqlite3 *db = NULL;
+  int64_t owner[3], version;
+  char *uri;
+  int rc = NN_STORE_OK;
+  if (strcmp(path, ":memory:") == 0 || path[0] == '\0' ||
+      strncmp(path, "file:", 5) == 0 || !(uri = uri_of(path, "?mode=ro&readonly_shm=1")))
+    return NN_STORE_OK;
+  if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
+    if (read_owner(s, db, owner) == NN_STORE_OK) {
+      rc = check_owner(s, owner, &version);
+      if (rc != NN_STORE_FOREIGN && rc != NN_STORE_SCHEMA)
+        rc = NN_STORE_OK;
+    }
+  }
+  sqlite3_close_v2(db);
+  sqlite3_free(uri);
+  return rc;
+}
+
+/* The read-only open of nn_store_open, up to the owner check.  A WAL
+** database needs its -shm file, which a read-only folder or medium cannot
+** hold when the file was shipped without one: SQLite then refuses to read
+** (SQLITE_READONLY_CANTINIT), and the file is opened again as immutable,
+** without locks or shared memory.  So a change another process makes to
+** such a file while it is open is not seen. */
+static int open_readonly(nn_store *s, const char *path, int64_t *version) {
+  char *uri;
+  int rc;
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  rc = owner_of(s, version);
+  if (rc != NN_STORE_READONLY && rc != NN_STORE_CANTOPEN)
+    return rc;
+  sqlite3_close_v2(s->db);
+  s->db = NULL;
+  if (!(uri = uri_of(path, "?immutable=1")))
+    return nn_st_nomem(s);
+  rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  sqlite3_free(uri);
+  if (rc != SQLITE_OK)
+    return nn_st_db_fail(s);
+  return owner_of(s, version);
+}
+
+int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
+  int64_t version;
+  int rc;
+  if (s->db)
+    return nn_st_fail(s, NN_STORE_ERROR, "the store is already open");
+  nn_store_init(s);
+  if (opts)
+    s->opts = *opts;
+  if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
+    return nn_st_fail(s, NN_STORE_ERROR, "invalid options");
+  if (s->opts.readonly)
+    rc = open_readonly(s, path, &version);
+  /* A foreign file must be left as it was found: the read-write connection
+  ** below would checkpoint its WAL, and delete its -wal and -shm, on close. */
+  else if ((rc = probe(s, path)) == NN_STORE_OK &&
+           sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           NULL) != SQLITE_OK)
+    rc = nn_st_db_fail(s);
+  if (rc != NN_STORE_OK)
+    goto fail;
+  if (!(s->maps = nn_labelcache_new())) {
+    rc = nn_st_nomem(s);
+    goto fail;
+  }
+  sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+  /* the log reads the clock for every row: without the lock of a lookup */
+  s->vfs = sqlite3_vfs_find(NULL);
+  if (s->opts.readonly) {   /* no WAL switch, no migration */
+    if ((size_t)version >= nn_schema_count)
+      return NN_STORE_OK;
+    rc = nn_st_fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is older than this"
+                    " nn's (%zu), and a read-only open cannot migrate it", version,
+                    nn_schema_count);
+    goto fail;
+  }
+  /* Ownership before WAL: a foreign file must be left as it was found. */
+  if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_STORE_OK ||
+      (rc = owner_of(s, &version)) != NN_STORE_OK ||
+      (rc = exec(s, "PRAGMA journal_mode = WAL")) != NN_STORE_OK ||
+      (rc = exec(s, "PRAGMA synchronous = NORMAL")) != NN_STORE_OK)
+    goto fail;
+  if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_STORE_OK)
+    goto fail;
+  return NN_STORE_OK;
+fail:
+  nn_store_close(s);
+  return rc;
+}
+
+/* Finalize every statement prepared on s->db. */
+static void finalize_all(nn_store *s) {
+  size_t i;
+  for (i = 0; i < NN_STORE_NSTMT; i++) {
+    sqlite3_finalize(s->stmt[i]);   /* a no-op on NULL */
+    s->stmt[i] = NULL;
+  }
+}
+
+static void free_scratch(nn_store *s) {
+  nn_buf_free(&s->log);
+  nn_buf_free(&s->json);
+  nn_buf_free(&s->text);
+  nn_buf_free(&s->blob);
+  nn_buf_free(&s->tags);
+}
+
+void nn_store_close(nn_store *s) {
+  char err[NN_ERRMAX];
+  if (s->borrowed) {
+    nn_store_detach(s);
+    return;
+  }
+  finalize_all(s);
+  /* _v2: should a statement we do not know of survive, the connection
+  ** closes when it is finalized instead of leaking.  The SQL functions'
+  ** hold on the label maps goes with the connection, before ours. */
+  sqlite3_close_v2(s->db);
+  nn_labelcache_release(s->maps);
+  free_scratch(s);
+  memcpy(err, s->err, sizeof err);
+  nn_store_init(s);
+  memcpy(s->err, err, sizeof err);
+}
+
+void nn_store_attach(nn_store *s, sqlite3 *db, nn_labelcache *maps) {
+  s->db = db;
+  s->maps = maps;
+  s->borrowed = 1;
+  /* The owner of db may change its journal or locking mode at any time
+  ** without telling us, so the wal-index header is never read through a
+  ** borrowed connection (with its index in heap memory, asking for the
+  ** shared memory would create a -shm file nobody closes). */
+  s->wal_state = -1;
+}
+
+void nn_store_detach(nn_store *s) {
+  finalize_all(s);
+  free_scratch(s);
+  s->db = NULL;
+  s->maps = NULL;
+  s->borrowed = 0;
+}
+
+/* ------------------------------------------------------------------------
+** The caller's own SQL
+*/
+
+int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st) {
+  sqlite3_stmt *extra = NULL;
+  const char *tail = NULL;
+  int rc;
+  *st = NULL;
+  if (!s->db)
+    return nn_st_closed(s);
+  if (len > INT32_MAX)
+    return nn_st_fail(s, NN_STORE_INVALID, "SQL text too long");
+  /* The log first, so that the query sees it; but not into a transaction
+  ** the caller opened, which this statement may be the COMMIT of. */
+  if (!s->borrowed && !nn_st_in_caller_txn(s) && (rc = nn_store_flush(s)) != NN_STORE_OK)
+    return rc;
+  s->wal_state = 0;   /* it may change the journal or locking mode */
+  if (sqlite3_prepare_v2(s->db, sql, (int)len, st, &tail) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  if (!*st)
+    return nn_st_fail(s, NN_STORE_INVALID, "no SQL statement");
+  /* A second statement would silently not run: refuse it. */
+  if (sqlite3_prepare_v2(s->db, tail, (int)(sql + len - tail), &extra, NULL) != SQLITE_OK ||
+      extra) {
+    sqlite3_finalize(extra);
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return nn_st_fail(s, NN_STORE_INVALID, "more than one SQL statement");
+  }
+  return NN_STORE_OK;
+}
+
+int nn_store_user_step(nn_store *s, sqlite3_stmt *st) {
+  int rc;
+  nn_store_user_sql(s);   /* what it runs may change modes */
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    nn_st_fail(s, NN_STORE_ERROR, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+  return rc;
+}

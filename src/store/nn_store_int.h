@@ -1,0 +1,92 @@
+/*
+** nn_store_int.h: what the store's files share and nobody else sees.
+**
+** The store is five files over one nn_store: nn_store.c (statements,
+** transactions, errors, opening and migrating), nn_store_version.c
+** (saving and loading versions), nn_store_labels.c (label maps and their
+** cache), nn_store_log.c (the prediction log) and nn_store_catalog.c (has
+** anything been added?); nn_store_train.c (training runs) shares the
+** digest helpers and the errors, and prepares its statements on each call;
+** nn_store_data.c sits on nn_store.h alone.  Each of the five prepares its
+** own statements into s->stmt, in slots numbered here so that none collide.
+** Nothing in this header is part of the interface in nn_store.h.
+*/
+#ifndef NN_STORE_INT_H
+#define NN_STORE_INT_H
+
+#include "store/nn_sha256.h"
+#include "store/nn_store.h"
+
+/* Slots of s->stmt, grouped by the file that holds their SQL text. */
+enum {
+  /* nn_store.c */
+  S_BEGIN, S_COMMIT, S_ROLLBACK,
+  /* nn_store_version.c */
+  S_MODEL_ID, S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
+  S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS, S_LAYER_FIELD,
+  /* nn_store_labels.c */
+  S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
+  S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS,
+  /* nn_store_catalog.c */
+  S_DATA_VERSION, S_CATALOG,
+  /* nn_store_log.c */
+  S_SEQ_INIT, S_SEQ_BUMP, S_SEQ_READ, S_PREDICTION_INSERT, S_PREDICTION_BATCH,
+  S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
+  S_COUNT
+};
+
+/* Errors: each fills s->err and returns its status.  nn_st_fail and
+** nn_st_db_fail (the connection's last error) are nn_store.h's. */
+#define nn_st_fail     nn_store_fail
+#define nn_st_db_fail  nn_store_db_fail
+int nn_st_closed(nn_store *s);
+int nn_st_nomem(nn_store *s);
+int nn_st_writable(nn_store *s);      /* OK, or why s cannot write */
+/* A stored version refused: "model 'x' version 2: ..." */
+int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...);
+/* A value that SQLite would refuse (SQLITE_TOOBIG): "<what> is N bytes, ..." */
+int nn_st_check_length(nn_store *s, const char *what, size_t len);
+
+/* The statement in slot (sql its text, prepared on first use); done()
+** resets it and clears its bindings after use. */
+int nn_st_use(nn_store *s, int slot, const char *sql, sqlite3_stmt **st);
+void nn_st_done(sqlite3_stmt *st);
+/* Step st: OK with *row set to whether a row came; any error in s->err. */
+int nn_st_step(nn_store *s, sqlite3_stmt *st, int *row);
+/* Run the statement in slot for its effect. */
+int nn_st_run(nn_store *s, int slot, const char *sql);
+/* A bind's result: SQLITE_TOOBIG names what, anything else is the
+** connection's error. */
+int nn_st_bound(nn_store *s, int rc, const char *what);
+
+/* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE), and
+** refuses inside a transaction the caller opened; rollback keeps s->err. */
+int nn_st_in_caller_txn(nn_store *s);
+int nn_st_begin(nn_store *s);
+int nn_st_commit(nn_store *s);
+void nn_st_rollback(nn_store *s);
+
+/* Unix time in milliseconds from the VFS's clock. */
+int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
+
+/* Shared by versions and label maps (nn_store_version.c, nn_store_labels.c):
+** a model's id (NOTFOUND when there is none); labels as JSON into b; inside
+** a transaction, the labels in s->text (JSON) as map's latest row; a label
+** map's digest. */
+int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
+int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] */,
+                      size_t n);
+int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
+                       int64_t *labelmap_id);
+void nn_st_sha256_int(nn_sha256 *h, int64_t v);   /* v in decimal and a newline */
+void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
+                           size_t name_len, const char *labels, size_t labels_len);
+
+/* nn_training_digest registered (on) or removed (!on) on db: SQLITE_OK or
+** an error (nn_store_train.c). */
+int nn_st_training_digest_function(sqlite3 *db, int on);
+
+/* Forget every label map the cache holds that nobody pinned. */
+void nn_st_labels_forget(nn_store *s);
+
+#endif

@@ -1,0 +1,562 @@
+/*
+** nn_store_version.c: saved versions (see nn_store.h).
+**
+** What it implements: saving a network as the next immutable version of a
+** model (architecture as JSON, weights as a little-endian float32 blob with
+** its FNV-1a checksum, and a SHA-256 digest over everything a load relies
+** on), its default label map in the same transaction, loading a version
+** back in steps with every stored fact checked, and the digest functions
+** SQL gets (a migration fills digests in with them).  What it is not:
+** label maps (nn_store_labels.c), the log (nn_store_log.c) or the
+** connection (nn_store.c); no JSON parser (SQLite's JSON functions read
+** what is stored), no Lua.
+**
+**   SELECT m.name, v.version, v.digest FROM nn_version AS v
+**   JOIN nn_model AS m USING (model_id);
+*/
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/nn_sha256.h"
+#include "store/nn_store_int.h"
+
+/* Columns of S_VERSION_LATEST and S_VERSION_PINNED. */
+#define VERSION_COLUMNS \
+  "SELECT version_id, version, " \
+  "CASE WHEN json_valid(arch) THEN json_type(arch) END, " \
+  "CASE WHEN json_valid(arch) THEN json_array_length(arch) END, " \
+  "n_inputs, n_outputs, n_params, " \
+  "typeof(n_inputs), typeof(n_outputs), typeof(n_params) FROM nn_version "
+
+static const char *const sql[S_COUNT] = {
+  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
+  [S_MODEL_INSERT] = "INSERT INTO nn_model (name, created_at) VALUES (?1, ?2)",
+  [S_NEXT_VERSION] =
+  "SELECT coalesce(max(version), 0) + 1 FROM nn_version WHERE model_id = ?1",
+  [S_VERSION_INSERT] =
+  "INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs,"
+  " n_params, weights, checksum, note, created_at, digest)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+  [S_VERSION_LATEST] = VERSION_COLUMNS "WHERE model_id = ?1 ORDER BY version DESC LIMIT 1",
+  [S_VERSION_PINNED] = VERSION_COLUMNS "WHERE model_id = ?1 AND version = ?2",
+  /* one row per layer; o is NULL for an element that is not an object, so
+  ** that the JSON functions never see a bare string.  The sizes of a sized
+  ** kind, then o itself for S_LAYER_FIELD to read the kind's
+  ** hyper-parameters from */
+  [S_LAYERS] =
+  "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
+  " json_type(o, '$.out'), o ->> '$.out', o"
+  " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
+  "       FROM nn_version AS v, json_each(v.arch) AS e"
+  "       WHERE v.version_id = ?1)"
+  " ORDER BY key",
+  /* everything the digest covers */
+  [S_WEIGHTS] =
+  "SELECT weights, checksum, digest, model_id, version, arch, n_inputs,"
+  " n_outputs, n_params FROM nn_version WHERE version_id = ?1",
+  /* a field of one layer's object (?1) by its path (?2) */
+  [S_LAYER_FIELD] = "SELECT json_type(?1, ?2), ?1 ->> ?2"
+};
+
+#define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
+
+/* ------------------------------------------------------------------------
+** Digests: SHA-256 over a row's facts, each length-prefixed, as text:
+**   "nn_version\n" model_id "\n" version "\n" n_inputs "\n" n_outputs "\n"
+**     n_params "\n" #arch "\n" arch weights
+**   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
+** (numbers in decimal, #x the byte length of x).  A training run's layout,
+** over the run and its epochs, is nn_store_train.c's; it shares
+** nn_st_sha256_int and nn_store_digest_functions registers its function.
+*/
+
+void nn_st_sha256_int(nn_sha256 *h, int64_t v) {
+  char s[24];
+  int n = snprintf(s, sizeof s, "%" PRId64 "\n", v);
+  nn_sha256_add(h, s, (size_t)n);
+}
+
+static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+                           const char *arch, size_t arch_len, int64_t n_inputs,
+                           int64_t n_outputs, int64_t n_params,
+                           const void *weights, size_t bytes) {
+  nn_sha256 h;
+  nn_sha256_init(&h);
+  nn_sha256_add(&h, "nn_version\n", 11);
+  nn_st_sha256_int(&h, model_id);
+  nn_st_sha256_int(&h, version);
+  nn_st_sha256_int(&h, n_inputs);
+  nn_st_sha256_int(&h, n_outputs);
+  nn_st_sha256_int(&h, n_params);
+  nn_st_sha256_int(&h, (int64_t)arch_len);
+  nn_sha256_add(&h, arch, arch_len);
+  nn_sha256_add(&h, weights, bytes);
+  nn_sha256_hex(&h, hex);
+}
+
+/* The text (or blob) of v and its length: "" for NULL. */
+static const char *value_text(sqlite3_value *v, size_t *len) {
+  const char *p = sqlite3_value_type(v) == SQLITE_BLOB
+    ? (const char *)sqlite3_value_blob(v) : (const char *)sqlite3_value_text(v);
+  *len = (size_t)sqlite3_value_bytes(v);
+  return p ? p : "";
+}
+
+/* nn_version_digest(model_id, version, arch, n_inputs, n_outputs, n_params,
+** weights) and nn_labelmap_digest(model_id, name, labels): what save
+** stores, for schema/003_digests.sql to fill the rows written before. */
+static void sql_version_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char hex[NN_SHA256_HEX];
+  size_t arch_len, bytes;
+  const char *arch = value_text(argv[2], &arch_len);
+  const char *weights = value_text(argv[6], &bytes);
+  (void)argc;
+  version_digest(hex, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
+                 arch, arch_len, sqlite3_value_int64(argv[3]),
+                 sqlite3_value_int64(argv[4]), sqlite3_value_int64(argv[5]),
+                 weights, bytes);
+  sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
+static void sql_labelmap_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char hex[NN_SHA256_HEX];
+  size_t name_len, labels_len;
+  const char *name = value_text(argv[1], &name_len);
+  const char *labels = value_text(argv[2], &labels_len);
+  (void)argc;
+  nn_st_labelmap_digest(hex, sqlite3_value_int64(argv[0]), name, name_len, labels, labels_len);
+  sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
+int nn_store_digest_functions(sqlite3 *db, int on) {
+  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC, rc;
+  rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
+                                  on ? sql_version_digest : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
+                                    on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = nn_st_training_digest_function(db, on);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** JSON of what save writes
+*/
+
+/* [{"type":"Linear","in":4,"out":3},{"type":"ReLU"},...] into s->json. */
+static int json_arch(nn_store *s, const nn_net *net) {
+  nn_buf *b = &s->json;
+  size_t i;
+  int bad = 0;
+  b->n = 0;
+  bad |= nn_buf_add(b, "[", 1);
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const char *type = nn_kind_name(l->kind);
+    size_t j;
+    if (i)
+      bad |= nn_buf_add(b, ",", 1);
+    bad |= nn_buf_add(b, "{\"type\":", 8);
+    bad |= nn_buf_json_string(b, type, strlen(type));
+    if (d && !d->elementwise) {
+      bad |= nn_buf_add(b, ",\"in\":", 6);
+      bad |= nn_buf_json_int(b, (int64_t)l->n_in);
+      bad |= nn_buf_add(b, ",\"out\":", 7);
+      bad |= nn_buf_json_int(b, (int64_t)l->n_out);
+    }
+    for (j = 0; d && j < d->n_hyper; j++) {
+      const char *name = d->hyper[j].name;
+      bad |= nn_buf_add(b, ",", 1);
+      bad |= nn_buf_json_string(b, name, strlen(name));
+      bad |= nn_buf_add(b, ":", 1);
+      bad |= nn_buf_json_float(b, l->hyper[j]);
+    }
+    bad |= nn_buf_add(b, "}", 1);
+  }
+  bad |= nn_buf_add(b, "]", 1);
+  return bad ? nn_st_nomem(s) : NN_STORE_OK;
+}
+
+/* ------------------------------------------------------------------------
+** Models, saving, adding label maps
+*/
+
+/* *model_id: the model's id, or 0 when there is no such model. */
+static int find_model(nn_store *s, const char *name, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  *model_id = 0;
+  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row)
+    *model_id = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  return rc;
+}
+
+int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
+  int rc = find_model(s, name, model_id);
+  if (rc == NN_STORE_OK && !*model_id)
+    return nn_st_fail(s, NN_STORE_NOTFOUND, "no model named '%s'", name);
+  return rc;
+}
+
+/* Inside a transaction: the id of model name, created when new. */
+static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  if ((rc = find_model(s, name, model_id)) != NN_STORE_OK || *model_id)
+    return rc;
+  if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 2, now);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
+                        "the model name")) == NN_STORE_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *model_id = sqlite3_last_insert_rowid(s->db);
+  nn_st_done(st);
+  return rc;
+}
+
+/* Inside a transaction: insert the version whose arch is in s->json and
+** weights in s->blob; *version gets its number. */
+static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
+                       const char *note, int64_t now, int64_t *version,
+                       int64_t *version_id) {
+  sqlite3_stmt *st;
+  char checksum[17], digest[NN_SHA256_HEX];
+  int rc, row;
+  if ((rc = USE(s, S_NEXT_VERSION, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, model_id);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *version = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_STORE_OK)
+    return rc;
+  snprintf(checksum, sizeof checksum, "%016" PRIx64, nn_fnv1a64(s->blob.p, s->blob.n));
+  version_digest(digest, model_id, *version, s->json.p, s->json.n,
+                 (int64_t)net->n_inputs, (int64_t)net->n_outputs,
+                 (int64_t)net->n_params, s->blob.p, s->blob.n);
+  sqlite3_bind_int64(st, 1, model_id);
+  sqlite3_bind_int64(st, 2, *version);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)net->n_inputs);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)net->n_outputs);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)net->n_params);
+  sqlite3_bind_text(st, 8, checksum, 16, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 10, now);
+  sqlite3_bind_text(st, 11, digest, 64, SQLITE_STATIC);
+  if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->json.p, (int)s->json.n,
+                                             SQLITE_STATIC), "the architecture")) ||
+      (rc = nn_st_bound(s, sqlite3_bind_blob64(st, 7, s->blob.p, s->blob.n,
+                                               SQLITE_STATIC), "the weights")) ||
+      (note && (rc = nn_st_bound(s, sqlite3_bind_text(st, 9, note, -1, SQLITE_STATIC),
+                                 "the note"))))
+    ;
+  else if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+    *version_id = sqlite3_last_insert_rowid(s->db);
+  nn_st_done(st);
+  return rc;
+}
+
+int nn_store_save(nn_store *s, const char *name, const nn_net *net,
+                  const char *note, const char *const *labels,
+                  nn_store_saved *out) {
+  return nn_store_save_with(s, name, net, note, labels, NULL, NULL, out);
+}
+
+int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
+                       const char *note, const char *const *labels,
+                       nn_store_extra extra, void *ctx, nn_store_saved *out) {
+  int64_t now = nn_st_clock_ms(s->vfs);
+  size_t bytes;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+    return rc;
+  if (!name || !name[0])
+    return nn_st_fail(s, NN_STORE_ERROR, "a model name must not be empty");
+  if (net->n_inputs == 0)
+    return nn_st_fail(s, NN_STORE_ERROR, "a network without a Linear layer cannot be saved");
+  /* Everything that can fail without the database, first. */
+  bytes = 4 * net->n_params;    /* n_params <= NN_MAX_PARAMS: no overflow */
+  s->blob.n = 0;
+  if ((rc = json_arch(s, net)) != NN_STORE_OK)
+    return rc;
+  if (nn_buf_reserve(&s->blob, bytes))
+    return nn_st_nomem(s);
+  nn_params_to_le((unsigned char *)s->blob.p, net->params, net->n_params);
+  s->blob.n = bytes;
+  if (labels && (rc = nn_st_json_labels(s, &s->text, labels, net->n_outputs)) != NN_STORE_OK)
+    return rc;
+  /* what SQLite would refuse, named, before anything is written */
+  if ((rc = nn_st_check_length(s, "the model name", strlen(name))) ||
+      (note && (rc = nn_st_check_length(s, "the note", strlen(note)))) ||
+      (rc = nn_st_check_length(s, "the architecture", s->json.n)) ||
+      (rc = nn_st_check_length(s, "the weights", s->blob.n)) ||
+      (labels && (rc = nn_st_check_length(s, "the labels", s->text.n))))
+    return rc;
+  if ((rc = nn_st_begin(s)) != NN_STORE_OK)
+    return rc;
+  out->created_at = now;
+  if ((rc = put_model(s, name, now, &out->model_id)) != NN_STORE_OK ||
+      (rc = put_version(s, out->model_id, net, note, now, &out->version,
+                        &out->version_id)) != NN_STORE_OK ||
+      (labels && (rc = nn_st_put_labelmap(s, out->model_id, "default", now,
+                                    &out->labelmap_id)) != NN_STORE_OK) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
+      (rc = nn_st_commit(s)) != NN_STORE_OK) {
+    nn_st_rollback(s);
+    memset(out, 0, sizeof *out);
+    return rc;
+  }
+  s->catalog_gen++;   /* data_version does not see this connection's writes */
+  return NN_STORE_OK;
+}
+
+/* ------------------------------------------------------------------------
+** Loading a version
+*/
+
+/* A stored size at column col (its typeof at col + 3) as an integer in
+** [lo, hi], or INVALID naming it: a REAL 4.5 is not truncated to 4. */
+static int stored_size(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
+                       int col, const char *what, int64_t lo, uint64_t hi,
+                       int64_t *out) {
+  const char *type = (const char *)sqlite3_column_text(st, col + 3);
+  if (!type || strcmp(type, "integer") != 0) {
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    return nn_st_invalid(s, v, "%s is %.30s (%s), not an integer", what,
+                         text ? text : "NULL", type ? type : "?");
+  }
+  *out = sqlite3_column_int64(st, col);
+  if (*out < lo || (uint64_t)*out > hi)
+    return nn_st_invalid(s, v, "%s is %" PRId64 ", out of range", what, *out);
+  return NN_STORE_OK;
+}
+
+int nn_store_find_version(nn_store *s, const char *name, int64_t version,
+                          nn_store_version *v) {
+  sqlite3_stmt *st;
+  int64_t model_id, n_layers, n_params = 0, n_inputs = 0, n_outputs = 0;
+  const char *arch_type;
+  int rc, row;
+  memset(v, 0, sizeof *v);
+  v->name = name;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = nn_st_need_model(s, name, &model_id)) != NN_STORE_OK ||
+      (rc = USE(s, version ? S_VERSION_PINNED : S_VERSION_LATEST, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, model_id);
+  if (version)
+    sqlite3_bind_int64(st, 2, version);
+  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+    nn_st_done(st);
+    return rc ? rc : nn_st_fail(s, NN_STORE_NOTFOUND, "model '%s' has no version %" PRId64,
+                                name, version);
+  }
+  v->version_id = sqlite3_column_int64(st, 0);
+  v->version = sqlite3_column_int64(st, 1);
+  arch_type = (const char *)sqlite3_column_text(st, 2);
+  n_layers = sqlite3_column_int64(st, 3);
+  if (!arch_type || strcmp(arch_type, "array") != 0)
+    rc = nn_st_invalid(s, v, "architecture is not a JSON array");
+  else if (n_layers < 1 || (uint64_t)n_layers > NN_MAX_LAYERS)
+    rc = nn_st_invalid(s, v, "architecture has %" PRId64 " layers", n_layers);
+  else if ((rc = stored_size(s, v, st, 6, "n_params", 0, NN_MAX_PARAMS, &n_params)) == 0 &&
+           (rc = stored_size(s, v, st, 4, "n_inputs", 1, NN_MAX_WIDTH, &n_inputs)) == 0)
+    rc = stored_size(s, v, st, 5, "n_outputs", 1, NN_MAX_WIDTH, &n_outputs);
+  nn_st_done(st);
+  if (rc != NN_STORE_OK)
+    return rc;
+  v->n_layers = (size_t)n_layers;
+  v->n_params = (size_t)n_params;
+  v->n_inputs = (size_t)n_inputs;
+  v->n_outputs = (size_t)n_outputs;
+  rc = nn_store_find_labelmap(s, v->version_id, "default", &v->labelmap_id,
+                              &v->n_labels);
+  if (rc == NN_STORE_NOTFOUND || rc == NN_STORE_MISMATCH)
+    rc = NN_STORE_OK;   /* no default map that fits: a network without labels */
+  return rc;
+}
+
+/* A JSON integer in 1..NN_MAX_WIDTH at column col (its json_type at col - 1). */
+static int width(sqlite3_stmt *st, int col, size_t *out) {
+  const char *type = (const char *)sqlite3_column_text(st, col - 1);
+  sqlite3_int64 w = sqlite3_column_int64(st, col);
+  if (!type || strcmp(type, "integer") != 0 || w < 1 || (uint64_t)w > NN_MAX_WIDTH)
+    return 0;
+  *out = (size_t)w;
+  return 1;
+}
+
+/* Hyper-parameter h of the layer object at column 6 of S_LAYERS into *out,
+** *ok set to whether it is there, a number and in its range.  Returns the
+** status of reading it. */
+static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
+                       float *out, int *ok) {
+  char path[64];
+  sqlite3_stmt *st;
+  const char *type;
+  float f;
+  int rc, row;
+  *ok = 0;
+  if ((rc = USE(s, S_LAYER_FIELD, &st)) != NN_STORE_OK)
+    return rc;
+  snprintf(path, sizeof path, "$.\"%s\"", h->name);
+  sqlite3_bind_value(st, 1, sqlite3_column_value(layers, 6));
+  sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+    type = (const char *)sqlite3_column_text(st, 0);
+    f = (float)sqlite3_column_double(st, 1);
+    if (type && (strcmp(type, "real") == 0 || strcmp(type, "integer") == 0) &&
+        f >= h->lo && f <= h->hi) {
+      *out = f;
+      *ok = 1;
+    }
+  }
+  nn_st_done(st);
+  return rc;
+}
+
+/* One layer of S_LAYERS into *l, or INVALID naming it (1-based i). */
+static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
+                      size_t i, nn_layer *l) {
+  /* column_type first: after a conversion by column_text it means nothing */
+  int kind_is_text = sqlite3_column_type(st, 1) == SQLITE_TEXT;
+  const char *type = (const char *)sqlite3_column_text(st, 0);
+  const char *kind = (const char *)sqlite3_column_text(st, 1);
+  const nn_kind_info *d;
+  size_t j;
+  memset(l, 0, sizeof *l);
+  if (!type || strcmp(type, "object") != 0)
+    return nn_st_invalid(s, v, "layer %zu is not a JSON object", i);
+  if (!kind_is_text)
+    return nn_st_invalid(s, v, "layer %zu has no type", i);
+  l->kind = nn_kind_from_name(kind);
+  if ((d = nn_kind_info_of(l->kind)) == NULL)
+    return nn_st_invalid(s, v, "layer %zu has unknown type '%.40s'", i, kind);
+  if (!d->elementwise) {
+    if (!width(st, 3, &l->n_in))
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'in'", i, d->name);
+    if (!width(st, 5, &l->n_out))
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'out'", i, d->name);
+  }
+  for (j = 0; j < d->n_hyper; j++) {
+    int ok, rc = hyper_field(s, st, &d->hyper[j], &l->hyper[j], &ok);
+    if (rc != NN_STORE_OK)
+      return rc;
+    if (!ok)
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
+                           d->hyper[j].name);
+  }
+  return NN_STORE_OK;
+}
+
+int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
+  char err[NN_ERRMAX];
+  sqlite3_stmt *st;
+  size_t n = 0, i, n_params, n_in = 0, n_out = 0;
+  int rc, row;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = USE(s, S_LAYERS, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, v->version_id);
+  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+    if (n == v->n_layers) {   /* the row changed since find_version */
+      rc = nn_st_invalid(s, v, "architecture has more than %zu layers", v->n_layers);
+      break;
+    }
+    if ((rc = read_layer(s, v, st, n + 1, &layers[n])) != NN_STORE_OK)
+      break;
+    n++;
+  }
+  nn_st_done(st);
+  if (rc != NN_STORE_OK)
+    return rc;
+  if (n != v->n_layers)
+    return nn_st_invalid(s, v, "architecture has %zu layers, not %zu", n, v->n_layers);
+  if (nn_layout(layers, n, &n_params, err) != NN_OK)
+    return nn_st_invalid(s, v, "%s", err);
+  for (i = 0; i < n; i++)
+    if (!nn_kind_info_of(layers[i].kind)->elementwise) {
+      if (!n_in)
+        n_in = layers[i].n_in;
+      n_out = layers[i].n_out;
+    }
+  if (!n_in)
+    return nn_st_invalid(s, v, "architecture has no Linear layer");
+  if (n_in != v->n_inputs)
+    return nn_st_invalid(s, v, "n_inputs is %zu, its architecture takes %zu",
+                         v->n_inputs, n_in);
+  if (n_out != v->n_outputs)
+    return nn_st_invalid(s, v, "n_outputs is %zu, its architecture gives %zu",
+                         v->n_outputs, n_out);
+  if (n_params != v->n_params)
+    return nn_st_invalid(s, v, "n_params is %zu, its architecture needs %zu",
+                         v->n_params, n_params);
+  return NN_STORE_OK;
+}
+
+int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) {
+  sqlite3_stmt *st;
+  char actual[17], digest[NN_SHA256_HEX];
+  const unsigned char *blob;
+  const char *checksum, *stored;
+  size_t bytes;
+  int rc, row, is_blob;
+  if (!s->db)
+    return nn_st_closed(s);
+  if ((rc = USE(s, S_WEIGHTS, &st)) != NN_STORE_OK)
+    return rc;
+  sqlite3_bind_int64(st, 1, v->version_id);
+  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+    nn_st_done(st);
+    return rc ? rc : nn_st_invalid(s, v, "no longer in the database");
+  }
+  is_blob = sqlite3_column_type(st, 0) == SQLITE_BLOB;
+  blob = sqlite3_column_blob(st, 0);
+  bytes = (size_t)sqlite3_column_bytes(st, 0);
+  checksum = (const char *)sqlite3_column_text(st, 1);
+  stored = (const char *)sqlite3_column_text(st, 2);
+  if (!is_blob)
+    rc = nn_st_invalid(s, v, "weights are not a blob");
+  else if (bytes != 4 * v->n_params)
+    rc = nn_st_invalid(s, v, "weights blob has %zu bytes, its architecture needs %zu",
+                       bytes, 4 * v->n_params);
+  else {
+    snprintf(actual, sizeof actual, "%016" PRIx64, nn_fnv1a64(blob, bytes));
+    if (!checksum || strcmp(checksum, actual) != 0)
+      rc = nn_st_invalid(s, v, "checksum is %.16s, the weights hash to %s",
+                         checksum ? checksum : "NULL", actual);
+  }
+  if (rc == NN_STORE_OK) {
+    const char *arch = (const char *)sqlite3_column_text(st, 5);
+    version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+                   arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),
+                   sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                   sqlite3_column_int64(st, 8), blob, bytes);
+    if (!stored)
+      rc = nn_st_invalid(s, v, "it has no digest");
+    else if (strcmp(stored, digest) != 0 ||
+             sqlite3_column_int64(st, 4) != v->version ||
+             sqlite3_column_int64(st, 6) != (int64_t)v->n_inputs ||
+             sqlite3_column_int64(st, 7) != (int64_t)v->n_outputs ||
+             sqlite3_column_int64(st, 8) != (int64_t)v->n_params)
+      rc = nn_st_invalid(s, v, "its architecture, sizes or weights disagree with its"
+                         " digest (changed outside nn?)");
+    else
+      nn_params_from_le(params, blob, v->n_params);
+  }
+  nn_st_done(st);
+  return rc;
+}

@@ -1,0 +1,550 @@
+/*
+** nn_train.c: the trainer: chunks of rows forward and backward through a
+** network, losses, and the optimizers SGD, Adam (AdamW) and iRPROP-.
+**
+** Pure C99: no Lua, no SQLite, no allocation (the trainer's block comes from
+** the caller, see nn_train.h).  Rows go through the net a chunk at a time in
+** the panel layout of nn_engine.c (nn_panels), every layer through its
+** kind's descriptor: forward_batch on the way in, keeping each layer's
+** output, then backward (nn_train_kinds.c) from the loss's gradient.
+** Samples past the chunk's last row are zeros on the way in and get a zero
+** gradient, so they add nothing.  Every sum is taken in one fixed order:
+** the same kernel set gives the same bits.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/nn_engine.h"
+#include "engine/nn_kernel.h"
+#include "engine/nn_backward.h"
+#include "train/nn_train.h"
+
+#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
+#define ALIGN_FLOATS    16          /* 64 bytes: buffers start on cache lines */
+#define MAX_CHUNK       ((size_t)1 << 20)
+
+struct nn_trainer {
+  nn_train_opts o;
+  size_t n_layers, n_params, n_x, n_out;
+  size_t cap;                /* rows per chunk */
+  size_t stride;             /* floats a feature takes in a panel, rounded for every set */
+  size_t act_floats;         /* floats of one buffer of panels */
+  uint64_t steps;
+  nn_layer *layers;          /* [n_layers]: what nn_trainer_fits compares */
+  float *grad, *m, *v;       /* [n_params] each */
+  float *acts;               /* [n_layers + 1] buffers: the input, then each layer's output */
+  float *d0, *d1;            /* gradients, in panels */
+  float *part, *work;        /* the tile's scratch; the backward passes' */
+  float *rm_y, *rm_d, *rm_t; /* row-major [cap][n_out]: outputs, their gradient, targets */
+  uint32_t *rm_c;            /* [cap] classes of the chunk */
+};
+
+void nn_train_defaults(nn_train_opts *o, nn_optim optimizer) {
+  memset(o, 0, sizeof *o);
+  o->loss = NN_LOSS_MSE;
+  o->optimizer = optimizer;
+  o->lr = optimizer == NN_OPT_ADAM ? 1e-3f : 0.01f;
+  o->beta1 = 0.9f;
+  o->beta2 = 0.999f;
+  o->eps = 1e-8f;
+  o->batch = 32;
+  o->rprop_increase = 1.2f;
+  o->rprop_decrease = 0.5f;
+  o->rprop_delta_min = 0.0f;
+  o->rprop_delta_max = 50.0f;
+  o->rprop_delta_zero = 0.1f;
+}
+
+
+/* --- layout of the block ------------------------------------------------ */
+
+static size_t gcd(size_t a, size_t b) {
+  while (b) { size_t t = a % b; a = b; b = t; }
+  return a;
+}
+
+/* mr_all and nr_all are multiples of every kernel set's mr and nr, so that
+** nn_kernel_select between steps is safe; part fits any set's tile scratch. */
+static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *part) {
+  size_t i;
+  *mr_all = *nr_all = *part = 1;
+  for (i = 0; nn_kernels[i] != NULL; i++) {
+    const nn_kernel *k = nn_kernels[i];
+    *mr_all = *mr_all / gcd(*mr_all, k->mr) * k->mr;
+    *nr_all = *nr_all / gcd(*nr_all, k->nr) * k->nr;
+    if (k->mr * k->kc > *part) *part = k->mr * k->kc;
+  }
+}
+
+/* The parts of the block in floats, each a whole number of cache lines. */
+typedef struct plan_t {
+  size_t head, layers, params, act, d, part, work, rm, rm_c, stride, total;
+} plan_t;
+
+static size_t floats_of(size_t bytes) {
+  return ROUND_UP((bytes + sizeof(float) - 1) / sizeof(float), ALIGN_FLOATS);
+}
+
+/* Widths are below 2^24, cap below 2^20 and layers below 2^16: no product
+** here overflows 64 bits. */
+static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
+  size_t mr_all, nr_all, part, i, width = net->n_inputs, work = 1;
+  kernel_bounds(&mr_all, &nr_all, &part);
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    size_t need = nn_backward_work_size(l->n_in, l->n_out, cap);
+    if (l->n_out > width) width = l->n_out;
+    if (l->n_in > width) width = l->n_in;
+    if (!nn_kind_info_of(l->kind)->elementwise && need > work) work = need;
+  }
+  p->stride = ROUND_UP(width, mr_all);
+  p->head = floats_of(sizeof(nn_trainer)) + ALIGN_FLOATS;   /* slack to align */
+  p->layers = floats_of(net->n_layers * sizeof(nn_layer) + 1);
+  p->params = floats_of(net->n_params * sizeof(float));
+  p->act = ROUND_UP(ROUND_UP(cap, nr_all) * p->stride, ALIGN_FLOATS);
+  p->part = ROUND_UP(part, ALIGN_FLOATS);
+  p->work = ROUND_UP(work, ALIGN_FLOATS);
+  p->rm = ROUND_UP(cap * (net->n_outputs ? net->n_outputs : 1), ALIGN_FLOATS);
+  p->rm_c = floats_of(cap * sizeof(uint32_t));
+  p->total = p->head + p->layers + 3 * p->params + (net->n_layers + 3) * p->act +
+             p->part + p->work + 3 * p->rm + p->rm_c;
+  return p->total;
+}
+
+static size_t chunk_rows(const nn_train_opts *o) {
+  size_t cap = o->batch ? o->batch : 32;
+  return cap < MAX_CHUNK ? cap : MAX_CHUNK;
+}
+
+size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o) {
+  plan_t p;
+  size_t total, i;
+  if (net->n_outputs == 0) return 0;     /* nothing to train */
+  for (i = 0; i < net->n_layers; i++)
+    if (nn_kind_info_of(net->layers[i].kind)->backward == NULL) return 0;
+  total = plan(&p, net, chunk_rows(o));
+  if (total > ((size_t)-1) / sizeof(float) / 2) return 0;
+  return total * sizeof(float);
+}
+
+nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts *o) {
+  plan_t p;
+  float *base, *at;
+  nn_trainer *tr;
+  size_t total = plan(&p, net, chunk_rows(o));
+  memset(block, 0, total * sizeof(float));
+  base = (float *)block;
+  base += (ALIGN_FLOATS - ((uintptr_t)base / sizeof(float)) % ALIGN_FLOATS) % ALIGN_FLOATS;
+  tr = (nn_trainer *)base;
+  at = base + floats_of(sizeof(nn_trainer));
+  tr->o = *o;
+  tr->cap = chunk_rows(o);
+  tr->n_layers = net->n_layers;
+  tr->n_params = net->n_params;
+  tr->n_x = net->n_inputs;
+  tr->n_out = net->n_outputs;
+  tr->stride = p.stride;
+  tr->act_floats = p.act;
+  tr->layers = (nn_layer *)at;  at += p.layers;
+  tr->grad = at;                at += p.params;
+  tr->m = at;                   at += p.params;
+  tr->v = at;                   at += p.params;
+  tr->acts = at;                at += (net->n_layers + 1) * p.act;
+  tr->d0 = at;                  at += p.act;
+  tr->d1 = at;                  at += p.act;
+  tr->part = at;                at += p.part;
+  tr->work = at;                at += p.work;
+  tr->rm_y = at;                at += p.rm;
+  tr->rm_d = at;                at += p.rm;
+  tr->rm_t = at;                at += p.rm;
+  tr->rm_c = (uint32_t *)at;
+  if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
+  nn_trainer_reset(tr);
+  return tr;
+}
+
+int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
+  size_t i;
+  if (net->n_layers != tr->n_layers || net->n_params != tr->n_params) return 0;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *a = &net->layers[i], *b = &tr->layers[i];
+    if (a->kind != b->kind || a->n_in != b->n_in || a->n_out != b->n_out ||
+        a->w != b->w || memcmp(a->hyper, b->hyper, sizeof a->hyper) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+void nn_trainer_reset(nn_trainer *tr) {
+  size_t i;
+  tr->steps = 0;
+  memset(tr->m, 0, tr->n_params * sizeof(float));
+  if (tr->o.optimizer == NN_OPT_RPROP)
+    for (i = 0; i < tr->n_params; i++) tr->v[i] = tr->o.rprop_delta_zero;
+  else
+    memset(tr->v, 0, tr->n_params * sizeof(float));
+}
+
+const nn_train_opts *nn_trainer_opts(const nn_trainer *tr) { return &tr->o; }
+float *nn_trainer_grad(nn_trainer *tr) { return tr->grad; }
+uint64_t nn_trainer_steps(const nn_trainer *tr) { return tr->steps; }
+
+
+/* --- a chunk forward and backward --------------------------------------- */
+
+/* Buffer i: the input (0), or the output of layer i - 1. */
+static float *act(nn_trainer *tr, size_t i) { return tr->acts + i * tr->act_floats; }
+
+static nn_panels panels_of(nn_trainer *tr, const nn_kernel *k, size_t n) {
+  nn_panels pn;
+  pn.count = (n + k->nr - 1) / k->nr;
+  pn.nr = k->nr;
+  pn.stride = tr->stride;
+  pn.kernel = k;
+  pn.part = tr->part;
+  return pn;
+}
+
+/* The chunk's rows into the input panels; samples past n are zeros.  In
+** blocks of 16 features, whose [16][nr] floats stay in L1 while the rows
+** are read. */
+static void pack_input(nn_trainer *tr, const nn_panels *pn, const float *X,
+                       size_t n_x, const size_t *rows, size_t r0, size_t n) {
+  size_t nr = pn->nr, p, c, i, i0;
+  float *in = act(tr, 0);
+  for (p = 0; p < pn->count; p++) {
+    float *dst = in + p * pn->stride * nr;
+    for (i0 = 0; i0 < n_x; i0 += 16) {
+      size_t i1 = n_x - i0 < 16 ? n_x : i0 + 16;
+      for (c = 0; c < nr; c++) {
+        size_t r = p * nr + c;
+        if (r < n) {
+          const float *src = X + (rows ? rows[r0 + r] : r0 + r) * n_x;
+          for (i = i0; i < i1; i++) dst[i * nr + c] = src[i];
+        } else {
+          for (i = i0; i < i1; i++) dst[i * nr + c] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/* Every layer's output into its own buffer, through the kind table. */
+static void forward_chunk(nn_trainer *tr, const nn_net *net, const nn_panels *pn) {
+  size_t i, p, nr = pn->nr;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const float *w = net->params + l->w;
+    float *x = act(tr, i), *y = act(tr, i + 1);
+    if (!d->elementwise) {
+      d->forward_batch(y, x, w, l->hyper, l->n_in, l->n_out, pn);
+      continue;
+    }
+    /* element-wise kinds run in place: on a copy of the input */
+    for (p = 0; p < pn->count; p++)
+      memcpy(y + p * pn->stride * nr, x + p * pn->stride * nr, l->n_in * nr * sizeof(float));
+    if (d->forward_batch)
+      d->forward_batch(y, y, w, l->hyper, l->n_in, l->n_out, pn);
+    else if (d->forward)
+      for (p = 0; p < pn->count; p++) {
+        float *yp = y + p * pn->stride * nr;
+        d->forward(yp, yp, w, l->hyper, l->n_in * nr, l->n_in * nr);
+      }
+  }
+}
+
+/* Panels of buffer b <-> row-major [n][kk]; packing zeroes the samples
+** past n. */
+static void unpack_rows(float *rm, const float *b, const nn_panels *pn, size_t n,
+                        size_t kk) {
+  size_t r, j, nr = pn->nr;
+  for (r = 0; r < n; r++)
+    for (j = 0; j < kk; j++) rm[r * kk + j] = b[(r / nr) * pn->stride * nr + j * nr + r % nr];
+}
+
+static void pack_rows(float *b, const float *rm, const nn_panels *pn, size_t n,
+                      size_t kk) {
+  size_t r, j, nr = pn->nr;
+  for (r = 0; r < pn->count * nr; r++)
+    for (j = 0; j < kk; j++)
+      b[(r / nr) * pn->stride * nr + j * nr + r % nr] = r < n ? rm[r * kk + j] : 0.0f;
+}
+
+/* Backward from the gradient in d0 (for the output of layer top) down to
+** layer bottom, whose dx is computed only when want_dx.  Returns the
+** buffer that holds the last gradient computed. */
+static float *backward_chunk(nn_trainer *tr, const nn_net *net, float *grad,
+                             size_t top, size_t bottom, int want_dx,
+                             const nn_panels *pn) {
+  size_t i = top + 1;
+  float *d = tr->d0, *spare = tr->d1;
+  while (i-- > bottom) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d_info = nn_kind_info_of(l->kind);
+    float *dx = d_info->elementwise ? d : (i == bottom && !want_dx ? NULL : spare);
+    d_info->backward(dx, grad + l->w, d, act(tr, i), act(tr, i + 1),
+                     net->params + l->w, l->hyper, l->n_in, l->n_out, pn, tr->work);
+    if (dx == NULL) break;
+    if (dx == spare) { spare = d; d = dx; }
+  }
+  return d;
+}
+
+/* The first layer with parameters: below it no gradient is needed. */
+static size_t first_trained(const nn_net *net) {
+  size_t i;
+  for (i = 0; i < net->n_layers; i++) if (nn_layer_n_params(&net->layers[i])) return i;
+  return 0;
+}
+
+/* Cross-entropy on a net that ends with SoftMax takes the logits before it. */
+static int fused(const nn_trainer *tr, const nn_net *net) {
+  return tr->o.loss == NN_LOSS_CE && net->n_layers > 1 &&
+         net->layers[net->n_layers - 1].kind == NN_SOFTMAX;
+}
+
+/* Gather the chunk's targets into rm_t or rm_c. */
+static void gather_targets(nn_trainer *tr, const float *T, const uint32_t *classes,
+                           const size_t *rows, size_t r0, size_t n) {
+  size_t r;
+  for (r = 0; r < n; r++) {
+    size_t at = rows ? rows[r0 + r] : r0 + r;
+    if (T) memcpy(tr->rm_t + r * tr->n_out, T + at * tr->n_out, tr->n_out * sizeof(float));
+    else tr->rm_c[r] = classes[at];
+  }
+}
+
+/* Forward a chunk, then the loss of its rows (sum); with grad, its gradient
+** (scale times that of the sum) goes back into grad.  Returns the sum. */
+static double chunk_loss(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
+                         float *grad, float scale, const float *X, size_t n_x,
+                         const size_t *rows, size_t r0, size_t n, const float *T,
+                         const uint32_t *classes, size_t *correct) {
+  nn_panels pn = panels_of(tr, k, n);
+  size_t top = net->n_layers - (size_t)fused(tr, net), kk = tr->n_out, r;
+  double sum;
+  pack_input(tr, &pn, X, n_x, rows, r0, n);
+  forward_chunk(tr, net, &pn);
+  gather_targets(tr, T, classes, rows, r0, n);
+  unpack_rows(tr->rm_y, act(tr, top), &pn, n, kk);
+  sum = nn_loss_rows(tr->o.loss, grad ? tr->rm_d : NULL, tr->rm_y,
+                     T ? tr->rm_t : NULL, T ? NULL : tr->rm_c, n, kk, scale);
+  if (correct)
+    for (r = 0; r < n; r++) {
+      const float *y = tr->rm_y + r * kk;
+      size_t want = T ? (kk > 1 ? nn_argmax(tr->rm_t + r * kk, kk) : tr->rm_t[r] > 0.5f)
+                      : tr->rm_c[r];
+      size_t got = kk > 1 ? nn_argmax(y, kk) : (size_t)(y[0] > 0.5f);
+      *correct += got == want;
+    }
+  if (grad && top > 0) {
+    pack_rows(tr->d0, tr->rm_d, &pn, n, kk);
+    backward_chunk(tr, net, grad, top - 1, first_trained(net), 0, &pn);
+  }
+  return sum;
+}
+
+
+/* --- losses ------------------------------------------------------------- */
+
+double nn_loss_count(nn_loss loss, size_t n, size_t k) {
+  return loss == NN_LOSS_CE ? (double)n : (double)n * (double)k;
+}
+
+/* t of row r, output j: the row's value or one-hot of its class. */
+#define TARGET(j)  (T ? (double)t[j] : (double)((j) == classes[r]))
+
+double nn_loss_rows(nn_loss loss, float *dY, const float *Y, const float *T,
+                    const uint32_t *classes, size_t n, size_t k, float scale) {
+  double sum = 0.0;
+  size_t r, j;
+  for (r = 0; r < n; r++) {
+    const float *y = Y + r * k, *t = T ? T + r * k : NULL;
+    float *d = dY ? dY + r * k : NULL;
+    if (loss == NN_LOSS_MSE) {
+      for (j = 0; j < k; j++) {
+        double e = (double)y[j] - TARGET(j);
+        sum += e * e;
+        if (d) d[j] = (float)(2.0 * e) * scale;
+      }
+    } else if (loss == NN_LOSS_BCE) {
+      for (j = 0; j < k; j++) {
+        double tj = TARGET(j), p = y[j];
+        double lp = p > 0.0 ? log(p) : -100.0, lq = p < 1.0 ? log(1.0 - p) : -100.0;
+        if (lp < -100.0) lp = -100.0;
+        if (lq < -100.0) lq = -100.0;
+        sum -= tj * lp + (1.0 - tj) * lq;
+        if (d) {
+          double den = (1.0 - p) * p;
+          d[j] = (float)((p - tj) / (den > 1e-12 ? den : 1e-12)) * scale;
+        }
+      }
+    } else {
+      /* log-sum-exp shifted by the largest logit: nothing overflows */
+      double max = y[0], se = 0.0, lse, tsum = 0.0;
+      for (j = 1; j < k; j++) if (y[j] > max) max = y[j];
+      for (j = 0; j < k; j++) se += exp((double)y[j] - max);
+      lse = max + log(se);
+      for (j = 0; j < k; j++) {
+        double tj = TARGET(j);
+        if (tj != 0.0) sum += tj * (lse - (double)y[j]);
+        tsum += tj;
+      }
+      if (d)
+        for (j = 0; j < k; j++)
+          d[j] = (float)(exp((double)y[j] - lse) * tsum - TARGET(j)) * scale;
+    }
+  }
+  return sum;
+}
+
+
+/* --- steps ---------------------------------------------------------------- */
+
+static void sgd(nn_trainer *tr, float *w, const float *g) {
+  const nn_train_opts *o = &tr->o;
+  float *buf = tr->m;
+  size_t i, n = tr->n_params;
+  for (i = 0; i < n; i++) {
+    float gi = g[i] + o->weight_decay * w[i];
+    if (o->momentum > 0.0f) {
+      buf[i] = tr->steps == 0 ? gi : o->momentum * buf[i] + gi;
+      gi = o->nesterov ? gi + o->momentum * buf[i] : buf[i];
+    }
+    w[i] -= o->lr * gi;
+  }
+}
+
+static void adam(nn_trainer *tr, const nn_kernel *k, float *w, const float *g) {
+  const nn_train_opts *o = &tr->o;
+  double t = (double)(tr->steps + 1);
+  double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+  nn_adam_consts c;
+  c.b1 = o->beta1;
+  c.b2 = o->beta2;
+  c.step = (float)(o->lr / bc1);
+  c.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+  c.eps = o->eps;
+  c.decay = 1.0f - o->lr * o->weight_decay;
+  k->adam(w, tr->m, tr->v, g, tr->n_params, &c);
+}
+
+/* iRPROP- (Igel and Huesken): a step size per weight, grown while the
+** gradient keeps its sign and shrunk when it flips, after which that
+** weight rests one step. */
+static void rprop(nn_trainer *tr, float *w, const float *g) {
+  const nn_train_opts *o = &tr->o;
+  float *prev = tr->m, *delta = tr->v;
+  size_t i;
+  for (i = 0; i < tr->n_params; i++) {
+    float gi = g[i], s = gi * prev[i], d = delta[i];
+    if (s > 0.0f) {
+      d *= o->rprop_increase;
+      if (d > o->rprop_delta_max) d = o->rprop_delta_max;
+    } else if (s < 0.0f) {
+      d *= o->rprop_decrease;
+      if (d < o->rprop_delta_min) d = o->rprop_delta_min;
+      gi = 0.0f;
+    }
+    if (gi > 0.0f) w[i] -= d;
+    else if (gi < 0.0f) w[i] += d;
+    prev[i] = gi;
+    delta[i] = d;
+  }
+}
+
+static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
+                size_t n_x, const size_t *rows, size_t n, const float *T,
+                const uint32_t *classes, char err[NN_ERRMAX]) {
+  const nn_kernel *k = nn_kernel_in_use;
+  double count = nn_loss_count(tr->o.loss, n, tr->n_out), sum = 0.0, norm = 0.0;
+  float scale = (float)(1.0 / count);
+  size_t r0, i;
+  float *g = tr->grad;
+  memset(g, 0, tr->n_params * sizeof(float));
+  for (r0 = 0; r0 < n; r0 += tr->cap) {
+    size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
+    sum += chunk_loss(tr, k, net, g, scale, X, n_x, rows, r0, m, T, classes, NULL);
+  }
+  *loss = sum / count;
+  if (!isfinite(*loss)) {
+    snprintf(err, NN_ERRMAX, "the loss is %s", *loss != *loss ? "NaN" : "infinite");
+    return NN_EDIVERGED;
+  }
+  norm = k->sumsq(g, tr->n_params);
+  if (!isfinite(norm)) {
+    snprintf(err, NN_ERRMAX, "the gradient is not finite");
+    return NN_EDIVERGED;
+  }
+  norm = sqrt(norm);
+  if (tr->o.clip > 0.0f && norm > tr->o.clip) {
+    float f = (float)(tr->o.clip / norm);
+    for (i = 0; i < tr->n_params; i++) g[i] *= f;
+  }
+  switch (tr->o.optimizer) {
+    case NN_OPT_SGD:   sgd(tr, net->params, g); break;
+    case NN_OPT_ADAM:  adam(tr, k, net->params, g); break;
+    case NN_OPT_RPROP: rprop(tr, net->params, g); break;
+  }
+  tr->steps++;
+  return NN_OK;
+}
+
+/* The steps, evaluations and backward passes run with subnormals flushed
+** (nn_fp_flush in nn_kernel.h); the caller's mode is back on return. */
+int nn_train_step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
+                  size_t n_x, const size_t *rows, size_t n, const float *T,
+                  const uint32_t *classes, char err[NN_ERRMAX]) {
+  unsigned long mode = nn_fp_flush();
+  int status = step(tr, net, loss, X, n_x, rows, n, T, classes, err);
+  nn_fp_restore(mode);
+  return status;
+}
+
+void nn_train_evaluate(nn_trainer *tr, const nn_net *net, double *loss,
+                       size_t *correct, const float *X, size_t n_x,
+                       const size_t *rows, size_t n, const float *T,
+                       const uint32_t *classes) {
+  const nn_kernel *k = nn_kernel_in_use;
+  double sum = 0.0;
+  size_t r0;
+  unsigned long mode = nn_fp_flush();
+  *correct = 0;
+  for (r0 = 0; r0 < n; r0 += tr->cap) {
+    size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
+    sum += chunk_loss(tr, k, net, NULL, 0.0f, X, n_x, rows, r0, m, T, classes, correct);
+  }
+  *loss = n > 0 ? sum / nn_loss_count(tr->o.loss, n, tr->n_out) : 0.0;
+  nn_fp_restore(mode);
+}
+
+void nn_train_backward(nn_trainer *tr, const nn_net *net, float *dX, float *grad,
+                       const float *X, size_t n_x, size_t n, const float *dY) {
+  const nn_kernel *k = nn_kernel_in_use;
+  size_t r0, top = net->n_layers;
+  unsigned long mode = nn_fp_flush();
+  for (r0 = 0; r0 < n; r0 += tr->cap) {
+    size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
+    nn_panels pn = panels_of(tr, k, m);
+    float *d = tr->d0;
+    pack_input(tr, &pn, X, n_x, NULL, r0, m);
+    forward_chunk(tr, net, &pn);
+    pack_rows(tr->d0, dY + r0 * tr->n_out, &pn, m, tr->n_out);
+    if (top > 0) d = backward_chunk(tr, net, grad, top - 1, 0, 1, &pn);
+    if (dX) unpack_rows(dX + r0 * n_x, d, &pn, m, n_x);
+  }
+  nn_fp_restore(mode);
+}
+
+void nn_train_shuffle(size_t *idx, size_t n, uint64_t *state) {
+  size_t i;
+  for (i = n; i > 1; i--) {
+    /* j uniform in [0, i): the high half of a 64-bit product */
+    uint64_t r = nn_splitmix64(state) >> 32;
+    size_t j = (size_t)((r * (uint64_t)i) >> 32), t = idx[i - 1];
+    idx[i - 1] = idx[j];
+    idx[j] = t;
+  }
+}
