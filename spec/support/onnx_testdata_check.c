@@ -52,8 +52,8 @@ static double run_set(const nn_net *net, size_t row, const char *set) {
   snprintf(path, sizeof path, "%s/output_0.pb", set);
   out_bytes = slurp(path, &n_out);
   if (in_bytes == NULL || out_bytes == NULL ||
-      nn_onnx_read_tensor(in_bytes, n_in, &x, &n_x, err) != NN_IO_OK ||
-      nn_onnx_read_tensor(out_bytes, n_out, &y_want, &n_y, err) != NN_IO_OK)
+      nn_onnx_read_tensor(in_bytes, n_in, &x, &n_x, err) != NN_OK ||
+      nn_onnx_read_tensor(out_bytes, n_out, &y_want, &n_y, err) != NN_OK)
     goto done;
   diff = -2;
   if (row == 0 || n_x % row != 0) goto done;
@@ -108,7 +108,7 @@ static void run_dir(const char *dir) {
     n_feeds++;
   }
   st = nn_onnx_read(model, n, feeds, n_feeds, &net, &info, err);
-  if (st != NN_IO_OK) {
+  if (st != NN_OK) {
     printf("%s refused %s\n", dir, err);
   } else {
     for (sets = 0;; sets++) {

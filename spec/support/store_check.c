@@ -12,7 +12,7 @@
 #include "store/nn_store.h"
 
 static void say(const char *what, int st, const nn_store *s) {
-  printf("%s: %s\n", what, st == NN_STORE_OK ? "ok" : s->err);
+  printf("%s: %s\n", what, st == NN_OK ? "ok" : s->err);
 }
 
 static long long count(sqlite3 *db) {
@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   memset(net->params, 0, net->n_params * sizeof(float));
   memset(big, 'r', 2000);
   nn_store_init(&s);
-  if (nn_store_open(&s, argv[1], NULL) != NN_STORE_OK) {
+  if (nn_store_open(&s, argv[1], NULL) != NN_OK) {
     fprintf(stderr, "%s\n", s.err);
     return 1;
   }

@@ -1,5 +1,5 @@
 /*
-** nn_train_kinds.c: the backward pass of every built-in layer kind, on a
+** nn_backward.c: the backward pass of every built-in layer kind, on a
 ** chunk of samples in panels; the `backward` slots of the kind table
 ** (nn_engine.c) point here.
 **

@@ -22,14 +22,13 @@
 **   size_t best = nn_argmax(y, 2);
 **   nn_net_free(net);
 **
-** What to compile and link: src/nn_engine.c, src/nn_kernel.c,
-** src/nn_kernel_x86.c, src/nn_kernel_neon.c, src/nn_train.c and
-** src/nn_train_kinds.c (training, src/nn_train.h, whose backward passes the
-** kind table names), C99 with any flags (no -march needed: the AVX2 and
-** AVX-512 kernels carry their own target attributes and run only where the
+** What to compile and link: every file of src/engine/ (the kinds, their
+** backward passes, the kernels, fold, the statuses) and src/train/ (the
+** trainer), C99 with any flags (no -march needed: the AVX2 and AVX-512
+** kernels carry their own target attributes and run only where the
 ** processor has them), and libm:
 **
-**   cc -std=c99 -O2 -Isrc -c src/nn_engine.c src/nn_kernel*.c src/nn_train*.c
+**   cc -std=c99 -O2 -Isrc -Isrc/engine -c src/engine/nn_*.c src/train/nn_*.c
 **   cc host.o nn_engine.o nn_kernel*.o nn_train*.o -lm
 **
 ** Folding networks (nn_fold.h) takes src/nn_fold.c as well.
@@ -57,10 +56,42 @@ extern "C" {
 #define NN_MAX_PARAMS  ((size_t)1 << 28)   /* 1 GiB of float32 */
 #define NN_MAX_LAYERS  ((size_t)1 << 16)
 
-/* Status codes of every engine function that can fail. */
-enum { NN_OK = 0, NN_ESIZE, NN_EMISMATCH, NN_ENOMEM, NN_EKIND,
-       NN_ENOKERNEL,   /* nn_kernel_select: no kernel set of that name */
-       NN_ECPU };      /* nn_kernel_select: this processor (or build) lacks it */
+/* The status of every C function of nn that can fail, in every layer (the
+** engine, training, the formats, the store, the SQL functions): NN_OK, or
+** what went wrong, with the words in the caller's error buffer
+** (char err[NN_ERRMAX], or the store's).  The engine's codes keep the
+** numbers they had for C hosts. */
+typedef enum nn_status {
+  NN_OK = 0,
+  NN_ESIZE,         /* a size out of range, or one that would overflow */
+  NN_EMISMATCH,     /* sizes or counts that do not fit each other */
+  NN_ENOMEM,
+  NN_EKIND,         /* no layer kind of that name or number */
+  NN_ENOKERNEL,     /* nn_kernel_select: no kernel set of that name */
+  NN_ECPU,          /* nn_kernel_select: this processor (or build) lacks it */
+  NN_EDIVERGED,     /* a training step's loss or gradient is NaN or infinite:
+                       the weights and the optimizer's state are as before it */
+  NN_EFORMAT,       /* a file that is not valid in its format: truncated, corrupt */
+  NN_EUNSUPPORTED,  /* a valid file holding what nn cannot run (or write) */
+  NN_EIO,           /* the file system failed: open, read, write, disk I/O */
+  NN_ERROR,         /* the store: anything without a code of its own */
+  NN_ECANTOPEN,     /* the store cannot open its file */
+  NN_ENOTADB,       /* ... which is not a database */
+  NN_ECORRUPT,
+  NN_EBUSY,         /* locked past the busy timeout */
+  NN_EREADONLY,
+  NN_EFULL,
+  NN_EFOREIGN,      /* a SQLite database, but not an nn one */
+  NN_ESCHEMA,       /* written by a newer nn */
+  NN_ENOTFOUND,     /* no such model, version, label map, prediction */
+  NN_EINVALID,      /* a stored version refused on load */
+  NN_STATUS_COUNT
+} nn_status;
+
+/* The short name nn.open returns as its third value for the environment
+** failing ("cantopen", "notadb", "corrupt", "busy", "readonly", "ioerr",
+** "full", "foreign", "schema"), "ok" for NN_OK, and "error" for any other. */
+const char *nn_status_name(int status);
 
 /* The built-in kinds, named for C hosts.  NN_KIND_COUNT is what
 ** nn_kind_from_name gives for an unknown name; a kind added to the table
@@ -128,7 +159,7 @@ typedef struct nn_kind_info {
   void (*forward_batch)(float *y, const float *x, const float *params,
                         const float *hyper, size_t n_in, size_t n_out,
                         const nn_panels *panels);
-  /* Training (nn_train_kinds.c), on the chunk of panels of a forward pass:
+  /* Training (engine/nn_backward.c), on the chunk of panels of a forward pass:
   ** from dy, the layer's input x and output y (each [n][nr] a panel), writes
   ** dx (unless NULL) and ADDS the gradient of the parameters to dparams
   ** (laid out like params; unused by a kind without).  dx may be dy for an

@@ -31,7 +31,7 @@ int nn_data_fail(char err[NN_ERRMAX], int status, const char *fmt, ...) {
 }
 
 int nn_data_nomem(char err[NN_ERRMAX]) {
-  return nn_data_fail(err, NN_DATA_ENOMEM, "out of memory");
+  return nn_data_fail(err, NN_ENOMEM, "out of memory");
 }
 
 /* ------------------------------------------------------------------------
@@ -99,9 +99,9 @@ int nn_src_open(nn_src *s, const char *path, char err[NN_ERRMAX]) {
     int e = errno;
     free(s->buf);
     s->buf = NULL;
-    return e ? nn_data_fail(err, NN_DATA_EIO, "cannot open (%s)", strerror(e)) : nn_data_nomem(err);
+    return e ? nn_data_fail(err, NN_EIO, "cannot open (%s)", strerror(e)) : nn_data_nomem(err);
   }
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 void nn_src_close(nn_src *s) {
@@ -127,9 +127,9 @@ int nn_src_fill(nn_src *s, char err[NN_ERRMAX]) {
   if (n < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
     s->failed = 1;
     if (errnum == Z_ERRNO)
-      nn_data_fail(err, NN_DATA_EIO, "cannot read (%s)", strerror(errno));
+      nn_data_fail(err, NN_EIO, "cannot read (%s)", strerror(errno));
     else
-      nn_data_fail(err, NN_DATA_EFORMAT, "the gzip stream is %s after byte %llu",
+      nn_data_fail(err, NN_EFORMAT, "the gzip stream is %s after byte %llu",
                    errnum == Z_BUF_ERROR ? "cut short" : "corrupt",
                    (unsigned long long)s->offset);
   }
@@ -188,32 +188,32 @@ static int idx_read_header(nn_src *s, nn_idx_info *info, char err[NN_ERRMAX]) {
   memset(info, 0, sizeof *info);
   got = nn_src_read(s, h, 4, err);
   if (s->failed)
-    return NN_DATA_EFORMAT;
+    return NN_EFORMAT;
   if (got < 4)
-    return nn_data_fail(err, NN_DATA_EFORMAT, "the file ends at byte %zu, inside its header", got);
+    return nn_data_fail(err, NN_EFORMAT, "the file ends at byte %zu, inside its header", got);
   if (h[0] || h[1])
-    return nn_data_fail(err, NN_DATA_EFORMAT, "bytes 0-1 are 0x%02x%02x, not 0: not an IDX file",
+    return nn_data_fail(err, NN_EFORMAT, "bytes 0-1 are 0x%02x%02x, not 0: not an IDX file",
                 h[0], h[1]);
   info->type = h[2];
   if (!idx_size(info->type))
-    return nn_data_fail(err, NN_DATA_EFORMAT, "byte 2: unknown element type 0x%02x", h[2]);
+    return nn_data_fail(err, NN_EFORMAT, "byte 2: unknown element type 0x%02x", h[2]);
   info->ndims = h[3];
   if (info->ndims < 1 || info->ndims > NN_IDX_MAXDIMS)
-    return nn_data_fail(err, NN_DATA_EFORMAT, "byte 3: %zu dimensions (1 to %d are read)",
+    return nn_data_fail(err, NN_EFORMAT, "byte 3: %zu dimensions (1 to %d are read)",
                 info->ndims, NN_IDX_MAXDIMS);
   got = nn_src_read(s, h + 4, 4 * info->ndims, err);
   if (s->failed)
-    return NN_DATA_EFORMAT;
+    return NN_EFORMAT;
   if (got < 4 * info->ndims)
-    return nn_data_fail(err, NN_DATA_EFORMAT, "the file ends at byte %zu, inside its header",
+    return nn_data_fail(err, NN_EFORMAT, "the file ends at byte %zu, inside its header",
                 4 + got);
   total = 1;
   for (i = 0; i < info->ndims; i++) {
     uint32_t d = be32(h + 4 + 4 * i);
     if (d == 0 && i > 0)
-      return nn_data_fail(err, NN_DATA_EFORMAT, "byte %zu: dimension %zu is 0", 4 + 4 * i, i + 1);
+      return nn_data_fail(err, NN_EFORMAT, "byte %zu: dimension %zu is 0", 4 + 4 * i, i + 1);
     if (d > NN_MAX_PARAMS || (d && total > NN_MAX_PARAMS / d))
-      return nn_data_fail(err, NN_DATA_EFORMAT, "byte %zu: the dimensions hold more than %zu "
+      return nn_data_fail(err, NN_EFORMAT, "byte %zu: the dimensions hold more than %zu "
                   "elements", 4 + 4 * i, (size_t)NN_MAX_PARAMS);
     info->dims[i] = d;
     total *= d ? d : 1;
@@ -222,13 +222,13 @@ static int idx_read_header(nn_src *s, nn_idx_info *info, char err[NN_ERRMAX]) {
   info->cols = 1;
   for (i = 1; i < info->ndims; i++)
     info->cols *= info->dims[i];
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 int nn_idx_header(const char *path, nn_idx_info *info, char err[NN_ERRMAX]) {
   nn_src s;
   int rc;
-  if ((rc = nn_src_open(&s, path, err)) != NN_DATA_OK)
+  if ((rc = nn_src_open(&s, path, err)) != NN_OK)
     return rc;
   rc = idx_read_header(&s, info, err);
   nn_src_close(&s);
@@ -264,12 +264,12 @@ int nn_idx_read(const char *path, const nn_idx_info *info, double scale, float *
   uint64_t start;
   nn_src s;
   int rc;
-  if ((rc = nn_src_open(&s, path, err)) != NN_DATA_OK)
+  if ((rc = nn_src_open(&s, path, err)) != NN_OK)
     return rc;
-  if ((rc = idx_read_header(&s, &now, err)) != NN_DATA_OK)
+  if ((rc = idx_read_header(&s, &now, err)) != NN_OK)
     goto done;
   if (memcmp(&now, info, sizeof now) != 0) {
-    rc = nn_data_fail(err, NN_DATA_EFORMAT, "the header changed since it was read");
+    rc = nn_data_fail(err, NN_EFORMAT, "the header changed since it was read");
     goto done;
   }
   start = nn_src_tell(&s);
@@ -283,25 +283,25 @@ int nn_idx_read(const char *path, const nn_idx_info *info, double scale, float *
     } else if (nn_src_read(&s, tmp, size, err) == size) {
       p = tmp;
     } else {
-      rc = s.failed ? NN_DATA_EFORMAT :
-           nn_data_fail(err, NN_DATA_EFORMAT, "the file ends at byte %llu, inside element %zu "
+      rc = s.failed ? NN_EFORMAT :
+           nn_data_fail(err, NN_EFORMAT, "the file ends at byte %llu, inside element %zu "
                 "of the %zu its header announces", (unsigned long long)nn_src_tell(&s),
                 i + 1, n);
       goto done;
     }
     v = idx_value(info->type, p) * scale;
     if (!nn_data_float(v, &out[i])) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "byte %llu: element %zu is %s",
+      rc = nn_data_fail(err, NN_EFORMAT, "byte %llu: element %zu is %s",
                 (unsigned long long)(start + i * size), i + 1,
                 v != v ? "NaN" : isinf(v) ? "infinite" : "out of range for float32");
       goto done;
     }
   }
   if (nn_src_getc(&s, err) >= 0)
-    rc = nn_data_fail(err, NN_DATA_EFORMAT, "byte %llu: more bytes than the %zu elements its "
+    rc = nn_data_fail(err, NN_EFORMAT, "byte %llu: more bytes than the %zu elements its "
               "header announces", (unsigned long long)(nn_src_tell(&s) - 1), n);
   else if (s.failed)
-    rc = NN_DATA_EFORMAT;
+    rc = NN_EFORMAT;
 done:
   nn_src_close(&s);
   return rc;
@@ -371,34 +371,34 @@ static int fann_header(nn_lexer *lx, size_t counts[3], char err[NN_ERRMAX]) {
     size_t j, v = 0;
     int r = next_token(lx, &t, err);
     if (r < 0)
-      return NN_DATA_EFORMAT;
+      return NN_EFORMAT;
     if (r == 0)
-      return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: the file ends inside the header "
+      return nn_data_fail(err, NN_EFORMAT, "line %zu: the file ends inside the header "
                   "(pairs inputs outputs): the number of %s is missing", lx->last_line,
                   what[i]);
     for (j = 0; j < t.len && t.text[j] >= '0' && t.text[j] <= '9' && v <= NN_MAX_PARAMS; j++)
       v = v * 10 + (size_t)(t.text[j] - '0');
     if (j < t.len || t.len == 0 || (i > 0 && v == 0) ||
         v > (i == 0 ? NN_MAX_PARAMS : NN_MAX_WIDTH))
-      return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: '%s' is not a number of "
+      return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' is not a number of "
                   "%s (the header is: pairs inputs outputs)", t.line, t.col, shown(&t),
                   what[i]);
     counts[i] = v;
   }
   if (counts[0] && (counts[0] > NN_MAX_PARAMS / counts[1] ||
                     counts[0] > NN_MAX_PARAMS / counts[2]))
-    return nn_data_fail(err, NN_DATA_EFORMAT, "line 1: %zu pairs of %zu inputs and %zu outputs "
+    return nn_data_fail(err, NN_EFORMAT, "line 1: %zu pairs of %zu inputs and %zu outputs "
                 "are more than %zu numbers", counts[0], counts[1], counts[2],
                 (size_t)NN_MAX_PARAMS);
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 static int fann_open(nn_lexer *lx, const char *path, size_t counts[3], char err[NN_ERRMAX]) {
   int rc;
-  if ((rc = nn_src_open(&lx->s, path, err)) != NN_DATA_OK)
+  if ((rc = nn_src_open(&lx->s, path, err)) != NN_OK)
     return rc;
   lx->line = lx->col = lx->last_line = 1;
-  if ((rc = fann_header(lx, counts, err)) != NN_DATA_OK)
+  if ((rc = fann_header(lx, counts, err)) != NN_OK)
     nn_src_close(&lx->s);
   return rc;
 }
@@ -408,13 +408,13 @@ int nn_fann_data_header(const char *path, size_t *n_pairs, size_t *n_in, size_t 
   size_t counts[3];
   nn_lexer lx;
   int rc = fann_open(&lx, path, counts, err);
-  if (rc != NN_DATA_OK)
+  if (rc != NN_OK)
     return rc;
   nn_src_close(&lx.s);
   *n_pairs = counts[0];
   *n_in = counts[1];
   *n_out = counts[2];
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_out,
@@ -423,10 +423,10 @@ int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_ou
   nn_lexer lx;
   tok k;
   int rc = fann_open(&lx, path, counts, err), r;
-  if (rc != NN_DATA_OK)
+  if (rc != NN_OK)
     return rc;
   if (counts[0] != n_pairs || counts[1] != n_in || counts[2] != n_out) {
-    rc = nn_data_fail(err, NN_DATA_EFORMAT, "the header changed since it was read");
+    rc = nn_data_fail(err, NN_EFORMAT, "the header changed since it was read");
     goto done;
   }
   for (p = 0; p < n_pairs; p++)
@@ -435,27 +435,27 @@ int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_ou
       size_t which = is_in ? j + 1 : j - n_in + 1;
       double v;
       if ((r = next_token(&lx, &k, err)) <= 0) {
-        rc = r < 0 ? NN_DATA_EFORMAT :
-             nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: the file ends in pair %zu of %zu "
+        rc = r < 0 ? NN_EFORMAT :
+             nn_data_fail(err, NN_EFORMAT, "line %zu: the file ends in pair %zu of %zu "
                   "(%s %zu of %zu expected)", lx.last_line, p + 1, n_pairs,
                   is_in ? "input" : "output", which, is_in ? n_in : n_out);
         goto done;
       }
       if (!nn_data_number(k.text, k.len, &v)) {
-        rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: '%s' is not a number "
+        rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' is not a number "
                   "(pair %zu, %s %zu)", k.line, k.col, shown(&k), p + 1,
                   is_in ? "input" : "output", which);
         goto done;
       }
       if (!nn_data_float(v, is_in ? &x[p * n_in + j] : &t[p * n_out + j - n_in])) {
-        rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: '%s' is out of range "
+        rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' is out of range "
                   "for float32", k.line, k.col, shown(&k));
         goto done;
       }
     }
   if ((r = next_token(&lx, &k, err)) != 0)
-    rc = r < 0 ? NN_DATA_EFORMAT :
-         nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: '%s' follows the %zu pairs "
+    rc = r < 0 ? NN_EFORMAT :
+         nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' follows the %zu pairs "
               "the header announces", k.line, k.col, shown(&k), n_pairs);
 done:
   nn_src_close(&lx.s);

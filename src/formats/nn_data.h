@@ -15,7 +15,7 @@
 **
 **   nn_idx_info h;
 **   char err[NN_ERRMAX];
-**   if (nn_idx_header("train-images-idx3-ubyte.gz", &h, err) == NN_DATA_OK) {
+**   if (nn_idx_header("train-images-idx3-ubyte.gz", &h, err) == NN_OK) {
 **     float *x = malloc(h.rows * h.cols * sizeof *x);     // 60000 x 784
 **     nn_idx_read("train-images-idx3-ubyte.gz", &h, 1.0 / 255, x, err);
 **   }
@@ -26,13 +26,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "engine/nn_engine.h"
-
-enum {
-  NN_DATA_OK = 0,
-  NN_DATA_EFORMAT,   /* the file says something this reader refuses */
-  NN_DATA_EIO,       /* cannot open or read the file */
-  NN_DATA_ENOMEM
-};
 
 /* The decimal number in s[0..n) (optional sign, digits with at most one
 ** '.', optional exponent: JSON's numbers, plus a leading '+' or '.'), in

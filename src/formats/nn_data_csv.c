@@ -78,12 +78,12 @@ static int end_of_line(nn_lexer *lx, int c, char err[NN_ERRMAX]) {
 /* The next record, blank lines skipped: 1, 0 at the end, or an error. */
 static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]) {
   int c;
-  *status = NN_DATA_OK;
+  *status = NN_OK;
   r->n = r->nf = 0;
   for (;;) {
     c = nn_src_getc(&lx->s, err);
     if (c < 0) {
-      *status = lx->s.failed ? NN_DATA_EFORMAT : NN_DATA_OK;
+      *status = lx->s.failed ? NN_EFORMAT : NN_OK;
       return 0;
     }
     if (!end_of_line(lx, c, err))
@@ -105,7 +105,7 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
             break;
         } else if (c < 0) {
           if (!lx->s.failed)
-            *status = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: a quoted field opened "
+            *status = nn_data_fail(err, NN_EFORMAT, "line %zu: a quoted field opened "
                            "on this line never closes", opened);
           goto failed;
         } else if (c == '\n') {
@@ -117,14 +117,14 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
           goto nomem;
       }
       if (c >= 0 && c != ',' && !end_of_line(lx, c, err)) {
-        *status = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: text after the "
+        *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: text after the "
                        "closing quote", lx->line, r->nf);
         goto failed;
       }
     } else {
       while (c >= 0 && c != ',' && !end_of_line(lx, c, err)) {
         if (c == '"') {
-          *status = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: a quote inside "
+          *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a quote inside "
                          "a field that does not start with one", lx->line, r->nf);
           goto failed;
         }
@@ -147,14 +147,14 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
     lx->line++;   /* the line break that ended it */
   return 1;
 zero:
-  *status = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu: a zero byte", lx->line, r->nf);
+  *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a zero byte", lx->line, r->nf);
   return 0;
 nomem:
   *status = nn_data_nomem(err);
   return 0;
 failed:
-  if (*status == NN_DATA_OK)
-    *status = NN_DATA_EFORMAT;   /* a read error: err says which */
+  if (*status == NN_OK)
+    *status = NN_EFORMAT;   /* a read error: err says which */
   return 0;
 }
 
@@ -276,15 +276,15 @@ static int csv_number(const char *s, size_t line, size_t col, const char *name,
   double v;
   s = trim(s, &n);
   if (n == 0)
-    return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu ('%.32s'): empty field",
+    return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): empty field",
                 line, col, name);
   if (!nn_data_number(s, n, &v))
-    return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is not "
+    return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is not "
                 "a number", line, col, name, s);
   if (!nn_data_float(v, out))
-    return nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is out "
+    return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is out "
                 "of range for float32", line, col, name, s);
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 /* The target column, 0-based, from opts and the header's names. */
@@ -296,20 +296,20 @@ static int find_target(const nn_csv_opts *opts, const record *h, size_t *target,
     for (j = 0; j < h->nf; j++)
       if (strcmp(h->text + h->start[j], opts->target) == 0) {
         if (*target != (size_t)-1)
-          return nn_data_fail(err, NN_DATA_EFORMAT, "line 1: the header names column %zu and "
+          return nn_data_fail(err, NN_EFORMAT, "line 1: the header names column %zu and "
                       "column %zu '%.32s'", *target + 1, j + 1, opts->target);
         *target = j;
       }
     if (*target == (size_t)-1)
-      return nn_data_fail(err, NN_DATA_EFORMAT, "line 1: the header has no column '%.32s'",
+      return nn_data_fail(err, NN_EFORMAT, "line 1: the header has no column '%.32s'",
                   opts->target);
   } else if (opts->target_index) {
     if (opts->target_index > h->nf)
-      return nn_data_fail(err, NN_DATA_EFORMAT, "line 1: the header has %zu columns, not %zu",
+      return nn_data_fail(err, NN_EFORMAT, "line 1: the header has %zu columns, not %zu",
                   h->nf, opts->target_index);
     *target = opts->target_index - 1;
   }
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 /* The target texts as numbers or labels, once every row is read. */
@@ -328,7 +328,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
                        size_t col, char err[NN_ERRMAX]) {
   labelset set;
   size_t i;
-  int rc = NN_DATA_OK;
+  int rc = NN_OK;
   csv->classes = opts->classes == 1;
   if (opts->classes == -1 && !opts->labels) {
     csv->classes = 0;
@@ -344,7 +344,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
   if (!csv->classes) {
     if (!(csv->t = malloc((csv->rows ? csv->rows : 1) * sizeof *csv->t)))
       return nn_data_nomem(err);
-    for (i = 0; i < csv->rows && rc == NN_DATA_OK; i++)
+    for (i = 0; i < csv->rows && rc == NN_OK; i++)
       rc = csv_number(tg->text + tg->row[i].at, tg->row[i].line, col + 1, csv->target_name,
                       &csv->t[i], err);
     return rc;
@@ -359,7 +359,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
       goto done;
     }
     if (at != i) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "labels[%zu] repeats labels[%zu] '%.32s'", i + 1,
+      rc = nn_data_fail(err, NN_EFORMAT, "labels[%zu] repeats labels[%zu] '%.32s'", i + 1,
                 at + 1, opts->labels[i]);
       goto done;
     }
@@ -368,7 +368,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
     const char *s = tg->text + tg->row[i].at;
     size_t at;
     if (!*s) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu ('%.32s'): empty label",
+      rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): empty label",
                 tg->row[i].line, col + 1, csv->target_name);
       goto done;
     }
@@ -377,7 +377,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
       goto done;
     }
     if (at == (size_t)-1) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is not "
+      rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is not "
                 "one of the %zu labels given", tg->row[i].line, col + 1, csv->target_name, s,
                 opts->n_labels);
       goto done;
@@ -397,12 +397,12 @@ static int csv_header(nn_lexer *lx, record *h, const nn_csv_opts *opts, nn_csv *
   size_t j, k = 0;
   int rc;
   if (!read_record(lx, h, &rc, err))
-    return rc ? rc : nn_data_fail(err, NN_DATA_EFORMAT, "the file is empty: no header row");
-  if ((rc = find_target(opts, h, target, err)) != NN_DATA_OK)
+    return rc ? rc : nn_data_fail(err, NN_EFORMAT, "the file is empty: no header row");
+  if ((rc = find_target(opts, h, target, err)) != NN_OK)
     return rc;
   csv->cols = h->nf - (*target != (size_t)-1);
   if (csv->cols == 0)
-    return nn_data_fail(err, NN_DATA_EFORMAT, "line 1: no column is left for the inputs");
+    return nn_data_fail(err, NN_EFORMAT, "line 1: no column is left for the inputs");
   if (!(csv->names = calloc(csv->cols, sizeof *csv->names)))
     return nn_data_nomem(err);
   for (j = 0; j < h->nf; j++) {
@@ -414,7 +414,7 @@ static int csv_header(nn_lexer *lx, record *h, const nn_csv_opts *opts, nn_csv *
     else
       csv->names[k++] = name;
   }
-  return NN_DATA_OK;
+  return NN_OK;
 }
 
 int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
@@ -427,23 +427,23 @@ int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
   memset(&h, 0, sizeof h);
   memset(&r, 0, sizeof r);
   memset(&tg, 0, sizeof tg);
-  if ((rc = nn_src_open(&lx.s, path, err)) != NN_DATA_OK)
+  if ((rc = nn_src_open(&lx.s, path, err)) != NN_OK)
     return rc;
   lx.line = lx.col = lx.last_line = 1;
   /* a UTF-8 byte order mark, as spreadsheets write, is not part of a name */
   if (nn_src_fill(&lx.s, err) && lx.s.len >= 3 && memcmp(lx.s.buf, "\xEF\xBB\xBF", 3) == 0)
     lx.s.pos = 3;
-  if ((rc = csv_header(&lx, &h, opts, csv, &target, err)) != NN_DATA_OK)
+  if ((rc = csv_header(&lx, &h, opts, csv, &target, err)) != NN_OK)
     goto done;
   while (read_record(&lx, &r, &rc, err)) {
     size_t k = 0, row = csv->rows;
     if (r.nf != h.nf) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: %zu fields, the header has %zu",
+      rc = nn_data_fail(err, NN_EFORMAT, "line %zu: %zu fields, the header has %zu",
                 r.line, r.nf, h.nf);
       goto done;
     }
     if (row + 1 > NN_MAX_PARAMS / csv->cols) {
-      rc = nn_data_fail(err, NN_DATA_EFORMAT, "line %zu: more than %zu numbers", r.line,
+      rc = nn_data_fail(err, NN_EFORMAT, "line %zu: more than %zu numbers", r.line,
                 (size_t)NN_MAX_PARAMS);
       goto done;
     }
@@ -465,7 +465,7 @@ int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
         memcpy(tg.text + tg.n, s, len);
         tg.n += len;
       } else if ((rc = csv_number(s, r.line, j + 1, csv->names[k], &csv->x[row * csv->cols + k],
-                                  err)) != NN_DATA_OK) {
+                                  err)) != NN_OK) {
         goto done;
       } else {
         k++;
@@ -473,7 +473,7 @@ int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
     }
     csv->rows++;
   }
-  if (rc == NN_DATA_OK && target != (size_t)-1)
+  if (rc == NN_OK && target != (size_t)-1)
     rc = csv_targets(csv, opts, &tg, target, err);
 done:
   record_free(&h);

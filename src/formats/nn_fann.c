@@ -134,33 +134,33 @@ static int fail(char *err, int status, const char *fmt, ...) {
 }
 
 #define CORRUPT(err, what) \
-  fail((err), NN_IO_EFORMAT, "not a FANN file: %s is missing or corrupt", (what))
+  fail((err), NN_EFORMAT, "not a FANN file: %s is missing or corrupt", (what))
 
 static int parse_sizes(fann_file *f, cursor *c, size_t n, char *err) {
   size_t i;
   if (f->n_layers < 2 || f->n_layers > n / 2)
-    return fail(err, NN_IO_EFORMAT, "not a FANN file: num_layers %zu is not between 2 and "
+    return fail(err, NN_EFORMAT, "not a FANN file: num_layers %zu is not between 2 and "
                 "the file's size", f->n_layers);
   if ((f->sizes = (size_t *)malloc(f->n_layers * sizeof(size_t))) == NULL)
-    return fail(err, NN_IO_ENOMEM, "not enough memory");
+    return fail(err, NN_ENOMEM, "not enough memory");
   f->n_neurons = 0;
   for (i = 0; i < f->n_layers; i++) {
     if (!read_uint(c, &f->sizes[i])) return CORRUPT(err, "layer_sizes");
     if (f->sizes[i] < 2 || f->sizes[i] - 1 > NN_MAX_WIDTH)
-      return fail(err, NN_IO_EUNSUPPORTED, "layer %zu has %zu neurons (bias included): "
+      return fail(err, NN_EUNSUPPORTED, "layer %zu has %zu neurons (bias included): "
                   "nn takes 1 to 16777216 and a bias", i + 1, f->sizes[i]);
     f->n_neurons += f->sizes[i];
   }
   /* every neuron takes at least "(0, 0, 0) ": more than the file can hold? */
   if (f->n_neurons > n / 8)
     return CORRUPT(err, "the neurons");
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int parse_neurons(fann_file *f, cursor c, size_t n, char *err) {
   size_t i;
   f->neurons = (neuron *)malloc(f->n_neurons * sizeof(neuron));
-  if (f->neurons == NULL) return fail(err, NN_IO_ENOMEM, "not enough memory");
+  if (f->neurons == NULL) return fail(err, NN_ENOMEM, "not enough memory");
   f->n_conns = 0;
   for (i = 0; i < f->n_neurons; i++) {
     neuron *ne = &f->neurons[i];
@@ -171,7 +171,7 @@ static int parse_neurons(fann_file *f, cursor c, size_t n, char *err) {
     f->n_conns += ne->n_in;
     if (f->n_conns > n / 6) return CORRUPT(err, "the connections");
   }
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int parse_connections(fann_file *f, cursor *c, int old, char *err) {
@@ -179,12 +179,12 @@ static int parse_connections(fann_file *f, cursor *c, int old, char *err) {
   f->from = (size_t *)malloc((f->n_conns + 1) * sizeof(size_t));
   f->weight = (float *)malloc((f->n_conns + 1) * sizeof(float));
   if (f->from == NULL || f->weight == NULL)
-    return fail(err, NN_IO_ENOMEM, "not enough memory");
+    return fail(err, NN_ENOMEM, "not enough memory");
   for (i = 0; i < f->n_conns; i++)
     if (!expect(c, '(') || !read_uint(c, &f->from[i]) || (!old && !expect(c, ',')) ||
         !read_float(c, &f->weight[i]) || !expect(c, ')'))
       return CORRUPT(err, "the connections");
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* The nn layers of the parsed file, and its weights folded with the
@@ -194,11 +194,11 @@ static int build(const fann_file *f, nn_net **out, char *err) {
   unsigned char *seen = NULL;
   size_t l, j, k, n_layers = 0, first_prev = 0, first = f->sizes[0], conn = 0, li = 0;
   nn_net *net = NULL;
-  int st = NN_IO_OK;
-  if (layers == NULL) return fail(err, NN_IO_ENOMEM, "not enough memory");
+  int st = NN_OK;
+  if (layers == NULL) return fail(err, NN_ENOMEM, "not enough memory");
   for (k = 0; k < f->sizes[0]; k++)
     if (f->neurons[k].n_in != 0) {
-      st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer 1): an input neuron with "
+      st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer 1): an input neuron with "
                 "%zu inputs", k, f->neurons[k].n_in);
       goto done;
     }
@@ -210,30 +210,30 @@ static int build(const fann_file *f, nn_net **out, char *err) {
       const neuron *ne = &f->neurons[first + j];
       double s = ne->steep;
       if (ne->fn >= F_COUNT) {
-        st = fail(err, NN_IO_EFORMAT, "neuron %zu (layer %zu): activation function "
+        st = fail(err, NN_EFORMAT, "neuron %zu (layer %zu): activation function "
                   "%zu does not exist in FANN", first + j, l + 1, ne->fn);
         goto done;
       }
       if (ne->fn != F_LINEAR && ne->fn != F_SIGMOID && ne->fn != F_SIGMOID_SYMMETRIC) {
-        st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer %zu): %s has no exact "
+        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s has no exact "
                   "equal in nn", first + j, l + 1, fn_names[ne->fn]);
         goto done;
       }
       if (ne->fn != fn) {
-        st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer %zu): %s in a layer of "
+        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s in a layer of "
                   "%s, and nn gives a layer one function", first + j, l + 1,
                   fn_names[ne->fn], fn_names[fn]);
         goto done;
       }
       if (!(s >= 0.0 && s <= NN_FANN_MAX_STEEPNESS)) {
-        st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer %zu): %s of steepness %g, where libfann's "
+        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s of steepness %g, where libfann's "
                  "clip is not within 1e-5 of nn (0 to %g are)", first + j, l + 1,
                  fn_names[ne->fn], s, NN_FANN_MAX_STEEPNESS);
         goto done;
       }
     }
     if (f->neurons[first + f->sizes[l] - 1].n_in != 0) {
-      st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer %zu): a bias neuron with "
+      st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a bias neuron with "
                 "inputs", first + f->sizes[l] - 1, l + 1);
       goto done;
     }
@@ -242,7 +242,7 @@ static int build(const fann_file *f, nn_net **out, char *err) {
     if (fn == F_SIGMOID_SYMMETRIC) layers[n_layers++] = (nn_layer)NN_ACT(NN_TANH);
   }
   if ((net = nn_net_new(layers, n_layers, err)) == NULL) {
-    st = NN_IO_EUNSUPPORTED;
+    st = NN_EUNSUPPORTED;
     goto done;
   }
   /* then the weights, neuron by neuron */
@@ -258,7 +258,7 @@ static int build(const fann_file *f, nn_net **out, char *err) {
     b = w + lay->n_out * n_in;
     free(seen);
     if ((seen = (unsigned char *)calloc(n_in + 1, 1)) == NULL) {
-      st = fail(err, NN_IO_ENOMEM, "not enough memory");
+      st = fail(err, NN_ENOMEM, "not enough memory");
       goto done;
     }
     for (j = 0; j + 1 < f->sizes[l]; j++) {
@@ -269,7 +269,7 @@ static int build(const fann_file *f, nn_net **out, char *err) {
         size_t from = f->from[conn];
         double v = s * f->weight[conn];
         if (from < first_prev || from > first_prev + n_in || seen[from - first_prev]) {
-          st = NN_IO_EUNSUPPORTED;
+          st = NN_EUNSUPPORTED;
           snprintf(err, NN_ERRMAX, "neuron %zu (layer %zu): a connection from neuron %zu, "
                    "which is not %s", first + j, l + 1, from,
                    from >= first_prev && from <= first_prev + n_in ?
@@ -277,7 +277,7 @@ static int build(const fann_file *f, nn_net **out, char *err) {
           goto done;
         }
         if (!isfinite(f->weight[conn]) || !(fabs(v) <= 3.4028234663852886e38)) {
-          st = fail(err, NN_IO_EUNSUPPORTED, "neuron %zu (layer %zu): a weight that is "
+          st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a weight that is "
                     "not a finite float", first + j, l + 1);
           goto done;
         }
@@ -308,11 +308,11 @@ static int read_1_1(fann_file *f, cursor c, size_t n, char *err) {
       !read_float(&c, &s_h) || !read_float(&c, &s_o))
     return CORRUPT(err, "the settings line");
   if (type != 0)
-    return fail(err, NN_IO_EUNSUPPORTED, "network_type %zu is not supported (0, layered, "
+    return fail(err, NN_EUNSUPPORTED, "network_type %zu is not supported (0, layered, "
                 "is)", type);
-  if ((st = parse_sizes(f, &c, n, err)) != NN_IO_OK) return st;
+  if ((st = parse_sizes(f, &c, n, err)) != NN_OK) return st;
   if ((f->neurons = (neuron *)malloc(f->n_neurons * sizeof(neuron))) == NULL)
-    return fail(err, NN_IO_ENOMEM, "not enough memory");
+    return fail(err, NN_ENOMEM, "not enough memory");
   f->n_conns = 0;
   for (l = 0; l < f->n_layers; first += f->sizes[l], l++)
     for (i = first; i < first + f->sizes[l]; i++) {
@@ -346,16 +346,16 @@ int nn_fann_read(const unsigned char *data, size_t n, nn_net **out, char err[NN_
     } else if (!find_key(text, n, "network_type", &c) || !read_uint(&c, &type)) {
       st = CORRUPT(err, "network_type");
     } else if (type != 0) {
-      st = fail(err, NN_IO_EUNSUPPORTED, "network_type %zu is not supported (0, layered, "
+      st = fail(err, NN_EUNSUPPORTED, "network_type %zu is not supported (0, layered, "
                 "is)", type);
     } else if (!find_key(text, n, "layer_sizes", &c)) {
       st = CORRUPT(err, "layer_sizes");
-    } else if ((st = parse_sizes(&f, &c, n, err)) != NN_IO_OK) {
+    } else if ((st = parse_sizes(&f, &c, n, err)) != NN_OK) {
       /* st */
     } else if (!find_key(text, n, "neurons (num_inputs, activation_function, "
                          "activation_steepness)", &c)) {
       st = CORRUPT(err, "the neurons");
-    } else if ((st = parse_neurons(&f, c, n, err)) != NN_IO_OK) {
+    } else if ((st = parse_neurons(&f, c, n, err)) != NN_OK) {
       /* st */
     } else if (!find_key(text, n, "connections (connected_to_neuron, weight)", &c)) {
       st = CORRUPT(err, "the connections");
@@ -363,13 +363,13 @@ int nn_fann_read(const unsigned char *data, size_t n, nn_net **out, char err[NN_
       st = parse_connections(&f, &c, 0, err);
     }
   } else if (eol >= 9 && memcmp(text, "FANN_FIX_", 9) == 0) {
-    st = fail(err, NN_IO_EUNSUPPORTED, "fixed-point FANN files are not supported "
+    st = fail(err, NN_EUNSUPPORTED, "fixed-point FANN files are not supported "
               "(float files are)");
   } else {
-    st = fail(err, NN_IO_EFORMAT, "not a FANN file of a version nn reads (FANN_FLO_2.1, "
+    st = fail(err, NN_EFORMAT, "not a FANN file of a version nn reads (FANN_FLO_2.1, "
               "2.0 or 1.1)");
   }
-  if (st == NN_IO_OK) st = build(&f, out, err);
+  if (st == NN_OK) st = build(&f, out, err);
   free(f.sizes);
   free(f.neurons);
   free(f.from);
@@ -440,11 +440,11 @@ int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   size_t *fn = (size_t *)malloc((net->n_layers + 1) * sizeof(size_t));
   const nn_layer **lin = (const nn_layer **)malloc((net->n_layers + 1) * sizeof *lin);
   static const char *const steep[] = { "1", "", "", "0.5", "", "1" };
-  int st = NN_IO_OK;
+  int st = NN_OK;
   *out = NULL;
   *n = 0;
   if (fn == NULL || lin == NULL) {
-    st = fail(err, NN_IO_ENOMEM, "not enough memory");
+    st = fail(err, NN_ENOMEM, "not enough memory");
     goto done;
   }
   /* each Linear and the one function after it */
@@ -456,11 +456,11 @@ int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     } else if (l->kind == NN_IDENTITY) {
       continue;
     } else if (l->kind != NN_SIGMOID && l->kind != NN_TANH) {
-      st = fail(err, NN_IO_EUNSUPPORTED, "module %zu: nn.%s has no FANN activation "
+      st = fail(err, NN_EUNSUPPORTED, "module %zu: nn.%s has no FANN activation "
                 "function", i + 1, nn_kind_name(l->kind));
       goto done;
     } else if (n_lin == 0 || fn[n_lin - 1] != F_LINEAR) {
-      st = NN_IO_EUNSUPPORTED;
+      st = NN_EUNSUPPORTED;
       snprintf(err, NN_ERRMAX, "module %zu: nn.%s %s, and FANN gives each layer one "
                "function", i + 1, nn_kind_name(l->kind),
                n_lin == 0 ? "before any nn.Linear" : "after another function");
@@ -470,7 +470,7 @@ int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     }
   }
   if (n_lin == 0) {
-    st = fail(err, NN_IO_EUNSUPPORTED, "a network without nn.Linear has no FANN "
+    st = fail(err, NN_EUNSUPPORTED, "a network without nn.Linear has no FANN "
               "layers");
     goto done;
   }
@@ -514,7 +514,7 @@ int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   }
   puts_(&t, "\n");
   if (t.failed) {
-    st = fail(err, NN_IO_ENOMEM, "not enough memory");
+    st = fail(err, NN_ENOMEM, "not enough memory");
     goto done;
   }
   *out = (unsigned char *)t.p;

@@ -42,8 +42,8 @@
 #define NN_FANN_MAX_STEEPNESS  20.0
 
 /* Read the .net file in data[n] into a new net (nn_net_free it).  Returns
-** NN_IO_OK, NN_IO_EFORMAT (not a valid file: truncated, corrupt),
-** NN_IO_EUNSUPPORTED (valid, but not what nn runs exactly) or NN_IO_ENOMEM,
+** NN_OK, NN_EFORMAT (not a valid file: truncated, corrupt),
+** NN_EUNSUPPORTED (valid, but not what nn runs exactly) or NN_ENOMEM,
 ** with the message in err. */
 int nn_fann_read(const unsigned char *data /* [n] */, size_t n, nn_net **out,
                  char err[NN_ERRMAX]);

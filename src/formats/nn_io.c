@@ -41,7 +41,7 @@ int nn_io_write_file(const char *path, const void *data, size_t n, char err[NN_E
   int ok;
   if (f == NULL) {
     snprintf(err, NN_ERRMAX, "cannot open %s: %s", path, strerror(errno));
-    return NN_IO_EFILE;
+    return NN_EIO;
   }
   ok = fwrite(data, 1, n, f) == n;
   if (!ok) snprintf(err, NN_ERRMAX, "cannot write %s: %s", path, strerror(errno));
@@ -50,5 +50,5 @@ int nn_io_write_file(const char *path, const void *data, size_t n, char err[NN_E
     ok = 0;
   }
   if (!ok) remove(path);
-  return ok ? NN_IO_OK : NN_IO_EFILE;
+  return ok ? NN_OK : NN_EIO;
 }

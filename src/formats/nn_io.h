@@ -13,14 +13,6 @@
 
 #include "engine/nn_engine.h"
 
-enum {
-  NN_IO_OK = 0,
-  NN_IO_EFORMAT,        /* not a valid file of the format: truncated, corrupt */
-  NN_IO_EUNSUPPORTED,   /* valid, but holding what nn cannot run (or write) */
-  NN_IO_ENOMEM,
-  NN_IO_EFILE           /* the file system failed: open, read, write */
-};
-
 /* LeakyReLU's slope in a layer: a field of its own, or the first of the
 ** kind's hyper-parameters where layer kinds are described by one table. */
 #ifdef NN_HYPER_MAX
@@ -42,7 +34,7 @@ nn_format nn_io_detect(const unsigned char *data /* [n] */, size_t n);
 const char *nn_format_name(nn_format f);
 nn_format nn_format_from_name(const char *name);
 
-/* Write data[n] to path, replacing the file; NN_IO_EFILE with the system's
+/* Write data[n] to path, replacing the file; NN_EIO with the system's
 ** reason in err. */
 int nn_io_write_file(const char *path, const void *data /* [n] */, size_t n,
                      char err[NN_ERRMAX]);

@@ -54,9 +54,9 @@ typedef struct nn_onnx_info {
 } nn_onnx_info;
 
 /* Read the ModelProto in data[n] into a new net (nn_net_free it).  feeds
-** bind, in order, the graph's data inputs after the first.  Returns NN_IO_OK,
-** or NN_IO_EFORMAT (not a valid ModelProto), NN_IO_EUNSUPPORTED (valid, but
-** not a network nn runs) or NN_IO_ENOMEM, with the message in err.  info
+** bind, in order, the graph's data inputs after the first.  Returns NN_OK,
+** or NN_EFORMAT (not a valid ModelProto), NN_EUNSUPPORTED (valid, but
+** not a network nn runs) or NN_ENOMEM, with the message in err.  info
 ** may be NULL. */
 int nn_onnx_read(const unsigned char *data /* [n] */, size_t n,
                  const nn_onnx_feed *feeds /* [n_feeds] */, size_t n_feeds,
@@ -68,8 +68,8 @@ int nn_onnx_read_tensor(const unsigned char *data /* [n] */, size_t n,
                         float **values, size_t *count, char err[NN_ERRMAX]);
 
 /* Write net as a ModelProto into a new buffer (free it).  Returns
-** NN_IO_EUNSUPPORTED for a net ONNX cannot be given (no Linear to fix its
-** width), NN_IO_ENOMEM. */
+** NN_EUNSUPPORTED for a net ONNX cannot be given (no Linear to fix its
+** width), NN_ENOMEM. */
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n,
                   char err[NN_ERRMAX]);
 

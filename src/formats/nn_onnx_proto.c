@@ -64,7 +64,7 @@ int nn_onnx_same(nn_pb_span a, nn_pb_span b) {
 
 static int bad_count(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   char b[48];
-  return nn_onnx_fail(r, NN_IO_EFORMAT, "tensor '%s' does not hold the %zu values its "
+  return nn_onnx_fail(r, NN_EFORMAT, "tensor '%s' does not hold the %zu values its "
                       "dims say", nn_onnx_show(t->name, b), t->count);
 }
 
@@ -75,7 +75,7 @@ static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   nn_pb_field f;
   size_t raw = 0, listed = 0, size = t->type == NN_ONNX_FLOAT ? 4 : 8;
   int has_raw = 0;
-  if (t->type != NN_ONNX_FLOAT && t->type != NN_ONNX_INT64) return NN_IO_OK;
+  if (t->type != NN_ONNX_FLOAT && t->type != NN_ONNX_INT64) return NN_OK;
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number == 9 && f.wire == 2) { raw += f.s.n; has_raw = 1; }
     else if (t->type == NN_ONNX_FLOAT && f.number == 4)
@@ -87,7 +87,7 @@ static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
     }
   }
   if (has_raw ? raw / size == t->count && raw % size == 0 : listed == t->count)
-    return NN_IO_OK;
+    return NN_OK;
   return bad_count(r, t);
 }
 
@@ -102,7 +102,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
   while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.number == 1 && f.wire == 0) {
       if (t->rank == NN_ONNX_MAX_RANK)
-        return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "a tensor has more than %d dimensions",
+        return nn_onnx_fail(r, NN_EUNSUPPORTED, "a tensor has more than %d dimensions",
                     NN_ONNX_MAX_RANK);
       t->dims[t->rank++] = (long long)f.u;
     } else if (f.number == 1 && f.wire == 2) {
@@ -111,7 +111,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
       while (p.n > 0) {
         if (nn_pb_varint(&p, &v) < 0) return NN_ONNX_CORRUPT(r, "a tensor's dims");
         if (t->rank == NN_ONNX_MAX_RANK)
-          return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "a tensor has more than %d dimensions",
+          return nn_onnx_fail(r, NN_EUNSUPPORTED, "a tensor has more than %d dimensions",
                       NN_ONNX_MAX_RANK);
         t->dims[t->rank++] = (long long)v;
       }
@@ -121,7 +121,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
       t->name = f.s;
     } else if (f.number == 3 || f.number == 13 || (f.number == 14 && f.u == 1)) {
       char b[48];
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' keeps its data in %s, "
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' keeps its data in %s, "
                   "which is not supported", nn_onnx_show(t->name, b),
                   f.number == 3 ? "segments" : "an external file");
     }
@@ -131,12 +131,12 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
   for (i = 0; i < t->rank; i++) {
     if (t->dims[i] < 0 || (unsigned long long)t->dims[i] > NN_MAX_PARAMS) {
       char b[48];
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' has a dimension of %lld",
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' has a dimension of %lld",
                   nn_onnx_show(t->name, b), t->dims[i]);
     }
     if (t->dims[i] != 0 && t->count > NN_MAX_PARAMS / (size_t)t->dims[i]) {
       char b[48];
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' has more than %zu values",
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' has more than %zu values",
                   nn_onnx_show(t->name, b), NN_MAX_PARAMS);
     }
     t->count *= (size_t)t->dims[i];
@@ -153,11 +153,11 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out
   int st;
   char b[48];
   if (t->type != NN_ONNX_FLOAT)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' is of type %s, not float",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' is of type %s, not float",
                 nn_onnx_show(t->name, b), nn_onnx_type_name(t->type));
   if (t->owned) {
     memcpy(out, t->owned, t->count * sizeof(float));
-    return NN_IO_OK;
+    return NN_OK;
   }
   while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.number == 9 && f.wire == 2) {
@@ -176,9 +176,9 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out
   if (got != t->count) goto count;
   for (i = 0; i < t->count; i++)
     if (!isfinite(out[i]))
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s': value %zu is not finite",
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s': value %zu is not finite",
                   nn_onnx_show(t->name, b), i + 1);
-  return NN_IO_OK;
+  return NN_OK;
 count:
   return bad_count(r, t);
 }
@@ -191,10 +191,10 @@ int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t, long long *o
   int st;
   char b[48];
   if (t->type != NN_ONNX_INT64)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' is of type %s, not int64",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' is of type %s, not int64",
                 nn_onnx_show(t->name, b), nn_onnx_type_name(t->type));
   if (t->count > max)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "tensor '%s' has too many values (%zu)",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "tensor '%s' has too many values (%zu)",
                 nn_onnx_show(t->name, b), t->count);
   while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.number == 9 && f.wire == 2) {
@@ -219,7 +219,7 @@ int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t, long long *o
     }
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
-  if (got == t->count) return NN_IO_OK;
+  if (got == t->count) return NN_OK;
 count:
   return bad_count(r, t);
 }
@@ -228,12 +228,12 @@ int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   if (r->n_consts == r->cap_consts) {
     size_t cap = r->cap_consts ? 2 * r->cap_consts : 16;
     nn_onnx_tensor *p = (nn_onnx_tensor *)realloc(r->consts, cap * sizeof *p);
-    if (p == NULL) return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
+    if (p == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
     r->consts = p;
     r->cap_consts = cap;
   }
   r->consts[r->n_consts++] = *t;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* The latest constant of that name (a later one hides an earlier one). */
@@ -278,7 +278,7 @@ static int read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
       default: break;
     }
   }
-  return st < 0 ? NN_ONNX_CORRUPT(r, "an attribute") : NN_IO_OK;
+  return st < 0 ? NN_ONNX_CORRUPT(r, "an attribute") : NN_OK;
 }
 
 /* The values of an INTS attribute (at most max). */
@@ -289,19 +289,19 @@ int nn_onnx_attr_ints(nn_onnx_reader *r, nn_pb_span node_attr, long long *out, s
   while (nn_pb_next(&node_attr, &f) > 0) {
     if (f.number != 8) continue;
     if (f.wire == 0) {
-      if (*n == max) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "too many values in an attribute");
+      if (*n == max) return nn_onnx_fail(r, NN_EUNSUPPORTED, "too many values in an attribute");
       out[(*n)++] = (long long)f.u;
     } else if (f.wire == 2) {
       nn_pb_span p = f.s;
       uint64_t v;
       while (p.n > 0) {
         if (nn_pb_varint(&p, &v) < 0) return NN_ONNX_CORRUPT(r, "an attribute");
-        if (*n == max) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "too many values in an attribute");
+        if (*n == max) return nn_onnx_fail(r, NN_EUNSUPPORTED, "too many values in an attribute");
         out[(*n)++] = (long long)v;
       }
     }
   }
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* The node's attributes, each checked against the names allowed (a list
@@ -316,35 +316,35 @@ int nn_onnx_node_attrs(nn_onnx_reader *r, nn_pb_span node, const char *const *al
     int st;
     char b[48];
     if (f.number != 5 || f.wire != 2) continue;
-    if ((st = read_attr(r, f.s, &a)) != NN_IO_OK) return st;
+    if ((st = read_attr(r, f.s, &a)) != NN_OK) return st;
     for (k = 0; allowed[k]; k++)
       if (nn_onnx_is(a.name, allowed[k])) break;
     if (!allowed[k])
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "attribute '%s' is not supported", nn_onnx_show(a.name, b));
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "attribute '%s' is not supported", nn_onnx_show(a.name, b));
     want[k] = a;
     raw[k] = f.s;
   }
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 int nn_onnx_attr_int(nn_onnx_reader *r, const nn_onnx_attr *a, long long dflt, long long *v) {
   char b[48];
-  if (a->name.n == 0) { *v = dflt; return NN_IO_OK; }
+  if (a->name.n == 0) { *v = dflt; return NN_OK; }
   if (!a->has_i || (a->type != 0 && a->type != 2))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "attribute '%s' is not an integer", nn_onnx_show(a->name, b));
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "attribute '%s' is not an integer", nn_onnx_show(a->name, b));
   *v = a->i;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 int nn_onnx_attr_float(nn_onnx_reader *r, const nn_onnx_attr *a, float dflt, float *v) {
   char b[48];
-  if (a->name.n == 0) { *v = dflt; return NN_IO_OK; }
+  if (a->name.n == 0) { *v = dflt; return NN_OK; }
   if (!a->has_f || (a->type != 0 && a->type != 1))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "attribute '%s' is not a float", nn_onnx_show(a->name, b));
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "attribute '%s' is not a float", nn_onnx_show(a->name, b));
   if (!isfinite(a->f))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "attribute '%s' is not finite", nn_onnx_show(a->name, b));
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "attribute '%s' is not finite", nn_onnx_show(a->name, b));
   *v = a->f;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 int nn_onnx_read_tensor(const unsigned char *data, size_t n, float **values,
@@ -358,14 +358,14 @@ int nn_onnx_read_tensor(const unsigned char *data, size_t n, float **values,
   s.p = data;
   s.n = n;
   *values = NULL;
-  if ((st = nn_onnx_tensor_header(&r, s, &t)) != NN_IO_OK) return st;
+  if ((st = nn_onnx_tensor_header(&r, s, &t)) != NN_OK) return st;
   if ((*values = (float *)malloc((t.count ? t.count : 1) * sizeof(float))) == NULL)
-    return nn_onnx_fail(&r, NN_IO_ENOMEM, "not enough memory");
-  if ((st = nn_onnx_tensor_floats(&r, &t, *values)) != NN_IO_OK) {
+    return nn_onnx_fail(&r, NN_ENOMEM, "not enough memory");
+  if ((st = nn_onnx_tensor_floats(&r, &t, *values)) != NN_OK) {
     free(*values);
     *values = NULL;
     return st;
   }
   *count = t.count;
-  return NN_IO_OK;
+  return NN_OK;
 }

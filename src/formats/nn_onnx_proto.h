@@ -65,7 +65,7 @@ typedef struct nn_onnx_attr {
 ** message in r->err, prefixed with the node being read. */
 int nn_onnx_fail(nn_onnx_reader *r, int status, const char *fmt, ...);
 #define NN_ONNX_CORRUPT(r, what) \
-  nn_onnx_fail((r), NN_IO_EFORMAT, "not an ONNX model: %s is corrupt", (what))
+  nn_onnx_fail((r), NN_EFORMAT, "not an ONNX model: %s is corrupt", (what))
 
 /* For messages: a data type's name; a span as printable text (at most 40
 ** bytes, others as '?'). */

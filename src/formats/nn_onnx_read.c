@@ -27,7 +27,7 @@ static int push_layer(nn_onnx_reader *r, nn_kind kind, float alpha) {
   NN_IO_ALPHA(&l) = alpha;
   r->layers[r->n_layers++] = l;
   r->open_linear = 0;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* A new Linear of n_in -> n_out with zero weights; its block in *wb. */
@@ -35,28 +35,28 @@ static int push_linear(nn_onnx_reader *r, size_t n_in, size_t n_out, float **wb)
   nn_layer l = NN_DENSE(n_in, n_out);
   float *p;
   if (n_in == 0 || n_out == 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "a weight matrix of %zu x %zu is empty", n_in, n_out);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a weight matrix of %zu x %zu is empty", n_in, n_out);
   if (n_out > NN_MAX_PARAMS / (n_in + 1))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "more than %zu weights", NN_MAX_PARAMS);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "more than %zu weights", NN_MAX_PARAMS);
   if ((p = (float *)calloc(n_out * (n_in + 1), sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   r->lins[r->n_lins].layer = r->n_layers;
   r->lins[r->n_lins++].wb = p;
   r->layers[r->n_layers++] = l;
   r->open_linear = 1;
   r->row_fixed = 1;
   *wb = p;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* The data's row must be n numbers wide (or becomes so when not known). */
 static int check_row(nn_onnx_reader *r, long long n, const char *what) {
   long long w = r->dims[r->rank - 1];
   if (w >= 0 && w != n)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "%s takes rows of %lld, but its input has "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s takes rows of %lld, but its input has "
                 "rows of %lld", what, n, w);
   r->dims[r->rank - 1] = n;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* A constant input of the node (k-th), which must be there. */
@@ -66,11 +66,11 @@ static int node_const(nn_onnx_reader *r, nn_pb_span node, size_t k, const char *
   char b[48];
   nn_onnx_node_strings(node, 1, k, &name);
   if (name.n == 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "has no %s", what);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no %s", what);
   if ((*t = nn_onnx_find_const(r, name)) == NULL)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "%s '%s' is not a constant (an initializer)",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s '%s' is not a constant (an initializer)",
                 what, nn_onnx_show(name, b));
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* b[n] += scale * C, C a constant that broadcasts to one row of n. */
@@ -83,20 +83,20 @@ static int add_bias(nn_onnx_reader *r, float *b, size_t n, const nn_onnx_tensor 
     if (c->dims[i] != 1) goto shape;
   if (c->count != 1 && c->count != n) goto shape;
   if ((v = (float *)malloc(c->count * sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
-  if ((st = nn_onnx_tensor_floats(r, c, v)) != NN_IO_OK) { free(v); return st; }
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  if ((st = nn_onnx_tensor_floats(r, c, v)) != NN_OK) { free(v); return st; }
   for (j = 0; j < n; j++) {
     double s = (double)b[j] + (double)scale * v[c->count == 1 ? 0 : j];
     if (!(fabs(s) <= 3.4028234663852886e38)) { free(v); goto big; }
     b[j] = (float)s;
   }
   free(v);
-  return NN_IO_OK;
+  return NN_OK;
 shape:
-  return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "bias '%s' does not broadcast to one row of %zu",
+  return nn_onnx_fail(r, NN_EUNSUPPORTED, "bias '%s' does not broadcast to one row of %zu",
               nn_onnx_show(c->name, buf), n);
 big:
-  return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "bias '%s' overflows float32", nn_onnx_show(c->name, buf));
+  return nn_onnx_fail(r, NN_EUNSUPPORTED, "bias '%s' overflows float32", nn_onnx_show(c->name, buf));
 }
 
 /* W [n_out][n_in] = alpha * B, B [n_in][n_out] (trans 0) or [n_out][n_in]. */
@@ -106,19 +106,19 @@ static int fill_weights(nn_onnx_reader *r, float *w, const nn_onnx_tensor *B, in
   size_t i, j;
   int st;
   char b[48];
-  if (v == NULL) return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
-  if ((st = nn_onnx_tensor_floats(r, B, v)) != NN_IO_OK) { free(v); return st; }
+  if (v == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  if ((st = nn_onnx_tensor_floats(r, B, v)) != NN_OK) { free(v); return st; }
   for (j = 0; j < n_out; j++)
     for (i = 0; i < n_in; i++) {
       double x = (double)alpha * v[trans ? j * n_in + i : i * n_out + j];
       if (!(fabs(x) <= 3.4028234663852886e38)) {
         free(v);
-        return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "alpha * '%s' overflows float32", nn_onnx_show(B->name, b));
+        return nn_onnx_fail(r, NN_EUNSUPPORTED, "alpha * '%s' overflows float32", nn_onnx_show(B->name, b));
       }
       w[j * n_in + i] = (float)x;
     }
   free(v);
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int op_gemm(nn_onnx_reader *r, nn_pb_span node) {
@@ -130,32 +130,32 @@ static int op_gemm(nn_onnx_reader *r, nn_pb_span node) {
   nn_onnx_tensor *B, *C = NULL;
   size_t n_in, n_out;
   int st;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK) return st;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
   if ((st = nn_onnx_attr_float(r, &a[0], 1.0f, &alpha)) || (st = nn_onnx_attr_float(r, &a[1], 1.0f, &beta)) ||
       (st = nn_onnx_attr_int(r, &a[2], 0, &transA)) || (st = nn_onnx_attr_int(r, &a[3], 0, &transB)) ||
       (st = nn_onnx_attr_int(r, &a[4], 1, &broadcast)))
     return st;
-  if (transA != 0) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "transA = %lld is not supported", transA);
+  if (transA != 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "transA = %lld is not supported", transA);
   if (transB != 0 && transB != 1)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "transB = %lld is not supported", transB);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "transB = %lld is not supported", transB);
   if (r->rank != 2)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "its input has rank %d, not 2", r->rank);
-  if ((st = node_const(r, node, 1, "input B", &B)) != NN_IO_OK) return st;
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "its input has rank %d, not 2", r->rank);
+  if ((st = node_const(r, node, 1, "input B", &B)) != NN_OK) return st;
   if (B->rank != 2)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "B has rank %d, not 2", B->rank);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "B has rank %d, not 2", B->rank);
   n_in = (size_t)B->dims[transB ? 1 : 0];
   n_out = (size_t)B->dims[transB ? 0 : 1];
   if (nn_onnx_node_strings(node, 1, 2, &cname) > 2 && cname.n > 0 && beta != 0.0f &&
-      (st = node_const(r, node, 2, "input C", &C)) != NN_IO_OK)
+      (st = node_const(r, node, 2, "input C", &C)) != NN_OK)
     return st;
   (void)broadcast;
-  if ((st = check_row(r, (long long)n_in, "B")) != NN_IO_OK ||
-      (st = push_linear(r, n_in, n_out, &wb)) != NN_IO_OK ||
-      (st = fill_weights(r, wb, B, (int)transB, alpha, n_in, n_out)) != NN_IO_OK)
+  if ((st = check_row(r, (long long)n_in, "B")) != NN_OK ||
+      (st = push_linear(r, n_in, n_out, &wb)) != NN_OK ||
+      (st = fill_weights(r, wb, B, (int)transB, alpha, n_in, n_out)) != NN_OK)
     return st;
-  if (C && (st = add_bias(r, wb + n_in * n_out, n_out, C, beta)) != NN_IO_OK) return st;
+  if (C && (st = add_bias(r, wb + n_in * n_out, n_out, C, beta)) != NN_OK) return st;
   r->dims[1] = (long long)n_out;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int op_matmul(nn_onnx_reader *r, nn_pb_span node) {
@@ -166,19 +166,19 @@ static int op_matmul(nn_onnx_reader *r, nn_pb_span node) {
   int st;
   nn_onnx_node_strings(node, 1, 0, &in0);
   if (!nn_onnx_same(in0, r->cur))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "takes the data as its second input, "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes the data as its second input, "
                 "which is not supported");
-  if ((st = node_const(r, node, 1, "input B", &B)) != NN_IO_OK) return st;
+  if ((st = node_const(r, node, 1, "input B", &B)) != NN_OK) return st;
   if (B->rank != 2)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "B has rank %d, not 2", B->rank);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "B has rank %d, not 2", B->rank);
   n_in = (size_t)B->dims[0];
   n_out = (size_t)B->dims[1];
-  if ((st = check_row(r, (long long)n_in, "B")) != NN_IO_OK ||
-      (st = push_linear(r, n_in, n_out, &wb)) != NN_IO_OK ||
-      (st = fill_weights(r, wb, B, 0, 1.0f, n_in, n_out)) != NN_IO_OK)
+  if ((st = check_row(r, (long long)n_in, "B")) != NN_OK ||
+      (st = push_linear(r, n_in, n_out, &wb)) != NN_OK ||
+      (st = fill_weights(r, wb, B, 0, 1.0f, n_in, n_out)) != NN_OK)
     return st;
   r->dims[r->rank - 1] = (long long)n_out;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int op_add(nn_onnx_reader *r, nn_pb_span node) {
@@ -190,11 +190,11 @@ static int op_add(nn_onnx_reader *r, nn_pb_span node) {
   nn_onnx_node_strings(node, 1, 0, &in0);
   nn_onnx_node_strings(node, 1, 1, &in1);
   if (!r->open_linear || r->n_lins == 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "an Add is supported only as the bias of "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "an Add is supported only as the bias of "
                 "the MatMul or Gemm before it");
   lin = &r->lins[r->n_lins - 1];
   if ((C = nn_onnx_find_const(r, nn_onnx_same(in0, r->cur) ? in1 : in0)) == NULL)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "'%s' is not a constant (an initializer)",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "'%s' is not a constant (an initializer)",
                 nn_onnx_show(nn_onnx_same(in0, r->cur) ? in1 : in0, b));
   l = &r->layers[lin->layer];
   return add_bias(r, lin->wb + l->n_in * l->n_out, l->n_out, C, 1.0f);
@@ -206,12 +206,12 @@ static int op_softmax(nn_onnx_reader *r, nn_pb_span node) {
   nn_pb_span raw[1];
   long long axis;
   int st;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK ||
-      (st = nn_onnx_attr_int(r, &a[0], r->opset >= 13 ? -1 : 1, &axis)) != NN_IO_OK)
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[0], r->opset >= 13 ? -1 : 1, &axis)) != NN_OK)
     return st;
   if (axis < 0) axis += r->rank;
   if (axis != r->rank - 1)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "axis %lld of a rank-%d input is not its last "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "axis %lld of a rank-%d input is not its last "
                 "(in opset %ld), and nn applies SoftMax to each row", axis, r->rank, r->opset);
   r->row_fixed = 1;
   return push_layer(r, NN_SOFTMAX, 0.0f);
@@ -222,16 +222,16 @@ static int op_softmax(nn_onnx_reader *r, nn_pb_span node) {
 static int reshape_to(nn_onnx_reader *r, const long long *dims, int rank) {
   long long w = dims[rank - 1];
   if (r->row_fixed && (w < 0 || w != r->dims[r->rank - 1]))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "makes rows of %lld from rows of %lld: "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "makes rows of %lld from rows of %lld: "
                 "a row must stay a row", w, r->dims[r->rank - 1]);
   if (!r->row_fixed && w < 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "gives rows of a width not known before "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "gives rows of a width not known before "
                 "run time");
   if (w == 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "gives rows of no numbers");
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "gives rows of no numbers");
   memcpy(r->dims, dims, (size_t)rank * sizeof *dims);
   r->rank = rank;
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int op_flatten(nn_onnx_reader *r, nn_pb_span node) {
@@ -240,12 +240,12 @@ static int op_flatten(nn_onnx_reader *r, nn_pb_span node) {
   nn_pb_span raw[1];
   long long axis, d[2] = { 1, 1 };
   int st, i;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK ||
-      (st = nn_onnx_attr_int(r, &a[0], 1, &axis)) != NN_IO_OK)
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[0], 1, &axis)) != NN_OK)
     return st;
   if (axis < 0) axis += r->rank;
   if (axis < 0 || axis > r->rank)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "axis %lld is out of range for rank %d", axis, r->rank);
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "axis %lld is out of range for rank %d", axis, r->rank);
   for (i = 0; i < r->rank; i++) {
     long long *p = &d[i < axis ? 0 : 1];
     if (r->dims[i] < 0 || *p < 0) *p = -1;
@@ -263,13 +263,13 @@ static int op_reshape(nn_onnx_reader *r, nn_pb_span node) {
   nn_onnx_tensor *shape;
   size_t n, i;
   int st, minus = -1;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK ||
-      (st = nn_onnx_attr_int(r, &a[0], 0, &allowzero)) != NN_IO_OK ||
-      (st = node_const(r, node, 1, "input shape", &shape)) != NN_IO_OK ||
-      (st = nn_onnx_tensor_ints(r, shape, s, NN_ONNX_MAX_RANK)) != NN_IO_OK)
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[0], 0, &allowzero)) != NN_OK ||
+      (st = node_const(r, node, 1, "input shape", &shape)) != NN_OK ||
+      (st = nn_onnx_tensor_ints(r, shape, s, NN_ONNX_MAX_RANK)) != NN_OK)
     return st;
   n = shape->count;
-  if (n == 0) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "gives a scalar");
+  if (n == 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "gives a scalar");
   for (i = 0; i < (size_t)r->rank; i++) {
     if (r->dims[i] < 0 || known < 0) known = -1;
     else if (r->dims[i] != 0 && known > (long long)NN_MAX_PARAMS / r->dims[i]) known = -1;
@@ -277,14 +277,14 @@ static int op_reshape(nn_onnx_reader *r, nn_pb_span node) {
   }
   for (i = 0; i < n; i++) {
     if (s[i] == 0 && !allowzero) {
-      if (i >= (size_t)r->rank) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "shape value 0 at %zu "
+      if (i >= (size_t)r->rank) return nn_onnx_fail(r, NN_EUNSUPPORTED, "shape value 0 at %zu "
                                             "copies no dimension", i + 1);
       s[i] = r->dims[i];
     } else if (s[i] == -1 && minus < 0) {
       minus = (int)i;
       continue;
     } else if (s[i] < 0 || s[i] > (long long)NN_MAX_PARAMS) {
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "shape value %lld is not supported", s[i]);
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "shape value %lld is not supported", s[i]);
     }
     if (s[i] < 0 || total < 0) total = -1;
     else if (s[i] != 0 && total > (long long)NN_MAX_PARAMS / s[i]) total = -1;
@@ -301,11 +301,11 @@ static int op_dropout(nn_onnx_reader *r, nn_pb_span node) {
   nn_pb_span raw[3], mode;
   nn_onnx_tensor *t;
   int st;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK) return st;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
   if (nn_onnx_node_strings(node, 1, 2, &mode) > 2 && mode.n > 0) {
     long long v[1];
     if ((t = nn_onnx_find_const(r, mode)) == NULL || t->type != NN_ONNX_BOOL || t->count != 1)
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "training_mode is not a constant false");
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "training_mode is not a constant false");
     /* a bool tensor keeps its value in int32_data or raw_data */
     {
       nn_pb_span m = t->msg;
@@ -318,9 +318,9 @@ static int op_dropout(nn_onnx_reader *r, nn_pb_span node) {
       }
     }
     if (v[0] != 0)
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "training_mode is not a constant false");
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "training_mode is not a constant false");
   }
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* Transpose and Constant make constants; nothing of the data. */
@@ -333,28 +333,28 @@ static int op_transpose(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   nn_onnx_tensor *src, t;
   float *v;
   int st;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK) return st;
-  if (a[0].name.n && (st = nn_onnx_attr_ints(r, raw[0], perm, NN_ONNX_MAX_RANK, &n)) != NN_IO_OK)
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  if (a[0].name.n && (st = nn_onnx_attr_ints(r, raw[0], perm, NN_ONNX_MAX_RANK, &n)) != NN_OK)
     return st;
-  if ((st = node_const(r, node, 0, "input", &src)) != NN_IO_OK) return st;
+  if ((st = node_const(r, node, 0, "input", &src)) != NN_OK) return st;
   if (src->rank != 2 || (n != 0 && (n != 2 || perm[0] != 1 || perm[1] != 0)))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "only a matrix's transpose is supported");
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "only a matrix's transpose is supported");
   t = *src;
   rows = (size_t)src->dims[0];
   cols = (size_t)src->dims[1];
   if ((v = (float *)malloc((src->count ? src->count : 1) * sizeof(float))) == NULL ||
       (t.owned = (float *)malloc((src->count ? src->count : 1) * sizeof(float))) == NULL) {
     free(v);
-    return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   }
-  if ((st = nn_onnx_tensor_floats(r, src, v)) != NN_IO_OK) { free(v); free(t.owned); return st; }
+  if ((st = nn_onnx_tensor_floats(r, src, v)) != NN_OK) { free(v); free(t.owned); return st; }
   for (i = 0; i < rows; i++)
     for (j = 0; j < cols; j++) t.owned[j * rows + i] = v[i * cols + j];
   free(v);
   t.dims[0] = (long long)cols;
   t.dims[1] = (long long)rows;
   t.name = out;
-  if ((st = nn_onnx_add_const(r, &t)) != NN_IO_OK) free(t.owned);
+  if ((st = nn_onnx_add_const(r, &t)) != NN_OK) free(t.owned);
   return st;
 }
 
@@ -364,10 +364,10 @@ static int op_constant(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   nn_pb_span raw[1];
   nn_onnx_tensor t;
   int st;
-  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_IO_OK) return st;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
   if (!a[0].has_t)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "has no tensor 'value'");
-  if ((st = nn_onnx_tensor_header(r, a[0].t, &t)) != NN_IO_OK) return st;
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no tensor 'value'");
+  if ((st = nn_onnx_tensor_header(r, a[0].t, &t)) != NN_OK) return st;
   t.name = out;
   return nn_onnx_add_const(r, &t);
 }
@@ -392,14 +392,14 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
   else
     snprintf(r->node_desc, sizeof r->node_desc, "node %zu (%s)", r->node_no, nn_onnx_show(op, b2));
   if (domain.n && !nn_onnx_is(domain, "ai.onnx"))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "domain '%s' is not supported", nn_onnx_show(domain, b1));
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "domain '%s' is not supported", nn_onnx_show(domain, b1));
   if (nn_onnx_node_strings(node, 2, 0, &out0) == 0 || out0.n == 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "has no output");
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no output");
   if (nn_onnx_is(op, "Constant")) return op_constant(r, node, out0);
   if (nn_onnx_is(op, "Transpose")) {
     nn_onnx_node_strings(node, 1, 0, &in0);
     if (nn_onnx_same(in0, r->cur))
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "a Transpose of the data is not supported");
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
     return op_transpose(r, node, out0);
   }
   nn_onnx_node_strings(node, 1, 0, &in0);
@@ -407,7 +407,7 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
     nn_pb_span in1;
     if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul")) || nn_onnx_node_strings(node, 1, 1, &in1) < 2 ||
         !nn_onnx_same(in1, r->cur))
-      return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "takes '%s', not the output of the node "
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
                   "before it: nn takes a chain", nn_onnx_show(in0, b1));
   }
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
@@ -422,16 +422,16 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
     nn_onnx_attr a[1];
     nn_pb_span raw[1];
     float alpha;
-    if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) == NN_IO_OK &&
-        (st = nn_onnx_attr_float(r, &a[0], 0.01f, &alpha)) == NN_IO_OK)
+    if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) == NN_OK &&
+        (st = nn_onnx_attr_float(r, &a[0], 0.01f, &alpha)) == NN_OK)
       st = push_layer(r, NN_LEAKYRELU, alpha);
   }
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
   else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
   else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
   else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
-  else return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "operator %s is not supported", nn_onnx_show(op, b1));
-  if (st == NN_IO_OK) r->cur = out0;
+  else return nn_onnx_fail(r, NN_EUNSUPPORTED, "operator %s is not supported", nn_onnx_show(op, b1));
+  if (st == NN_OK) r->cur = out0;
   return st;
 }
 
@@ -465,7 +465,7 @@ static int read_value_info(nn_onnx_reader *r, nn_pb_span msg, nn_pb_span *name, 
           nn_pb_field e;
           if (d.number != 1 || d.wire != 2) continue;
           if (*rank == NN_ONNX_MAX_RANK)
-            return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the input has more than %d dimensions",
+            return nn_onnx_fail(r, NN_EUNSUPPORTED, "the input has more than %d dimensions",
                         NN_ONNX_MAX_RANK);
           dm = d.s;
           while (nn_pb_next(&dm, &e) > 0)
@@ -477,7 +477,7 @@ static int read_value_info(nn_onnx_reader *r, nn_pb_span msg, nn_pb_span *name, 
       }
     }
   }
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 /* Whether every message nested in the graph is well formed: then the
@@ -505,7 +505,7 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
       n_nodes++;
     } else if (f.number == 5) {
       nn_onnx_tensor t;
-      if ((st = nn_onnx_tensor_header(r, f.s, &t)) != NN_IO_OK || (st = nn_onnx_add_const(r, &t)) != NN_IO_OK)
+      if ((st = nn_onnx_tensor_header(r, f.s, &t)) != NN_OK || (st = nn_onnx_add_const(r, &t)) != NN_OK)
         return st;
     }
   }
@@ -517,12 +517,12 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     long t;
     int k;
     if (f.number == 12 && f.wire == 2) {
-      if ((st = read_value_info(r, f.s, &out_name, &out_type, dims, &k)) != NN_IO_OK)
+      if ((st = read_value_info(r, f.s, &out_name, &out_type, dims, &k)) != NN_OK)
         return st;
       n_outputs++;
     }
     if (f.number != 11 || f.wire != 2) continue;
-    if ((st = read_value_info(r, f.s, &name, &t, dims, &k)) != NN_IO_OK) return st;
+    if ((st = read_value_info(r, f.s, &name, &t, dims, &k)) != NN_OK) return st;
     if (nn_onnx_find_const(r, name)) continue;
     if (n_inputs++ == 0) {
       data_in = name;
@@ -535,45 +535,45 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
       s.p = feeds[fed].data;
       s.n = feeds[fed].n;
       fed++;
-      if ((st = nn_onnx_tensor_header(r, s, &c)) != NN_IO_OK) return st;
+      if ((st = nn_onnx_tensor_header(r, s, &c)) != NN_OK) return st;
       c.name = name;
-      if ((st = nn_onnx_add_const(r, &c)) != NN_IO_OK) return st;
+      if ((st = nn_onnx_add_const(r, &c)) != NN_OK) return st;
     }
   }
-  if (n_inputs == 0) return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the graph has no input");
+  if (n_inputs == 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has no input");
   if (n_inputs > 1 + fed)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the graph has %zu inputs that are not "
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has %zu inputs that are not "
                 "initializers, and nn takes one", n_inputs - fed);
   if (n_outputs != 1)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the graph has %zu outputs, and nn gives one",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has %zu outputs, and nn gives one",
                 n_outputs);
   if (type != NN_ONNX_FLOAT)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "input '%s' is of type %s, not float",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type %s, not float",
                 nn_onnx_show(data_in, b), nn_onnx_type_name(type));
   if (rank < 1)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(data_in, b),
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(data_in, b),
                 rank < 0 ? "no shape" : "no dimensions");
   if (out_type != 0 && out_type != NN_ONNX_FLOAT)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "output '%s' is of type %s, not float",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is of type %s, not float",
                 nn_onnx_show(out_name, b), nn_onnx_type_name(out_type));
   r->rank = rank;
   r->cur = data_in;
   /* then the nodes, in order */
   r->layers = (nn_layer *)malloc((n_nodes + 1) * sizeof(nn_layer));
   r->lins = (nn_onnx_linear *)malloc((n_nodes + 1) * sizeof(nn_onnx_linear));
-  if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_IO_ENOMEM, "not enough memory");
+  if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   m = graph;
   i = 0;
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number != 1 || f.wire != 2) continue;
     r->node_no = ++i;
-    if ((st = read_node(r, f.s)) != NN_IO_OK) return st;
+    if ((st = read_node(r, f.s)) != NN_OK) return st;
   }
   r->node_desc[0] = '\0';
   if (!nn_onnx_same(r->cur, out_name))
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
                 nn_onnx_show(out_name, b));
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static int read_model(nn_onnx_reader *r, nn_pb_span model, nn_pb_span *graph) {
@@ -596,13 +596,13 @@ static int read_model(nn_onnx_reader *r, nn_pb_span model, nn_pb_span *graph) {
     }
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "the model");
-  if (!has_graph) return nn_onnx_fail(r, NN_IO_EFORMAT, "not an ONNX model: it has no graph");
+  if (!has_graph) return nn_onnx_fail(r, NN_EFORMAT, "not an ONNX model: it has no graph");
   if (r->opset < 0)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "the model names no opset of the default domain");
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the model names no opset of the default domain");
   if (r->opset < NN_ONNX_OPSET_MIN || r->opset > NN_ONNX_OPSET_MAX)
-    return nn_onnx_fail(r, NN_IO_EUNSUPPORTED, "opset %ld is not supported (%d to %d are)",
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "opset %ld is not supported (%d to %d are)",
                 r->opset, NN_ONNX_OPSET_MIN, NN_ONNX_OPSET_MAX);
-  return NN_IO_OK;
+  return NN_OK;
 }
 
 static void reader_free(nn_onnx_reader *r) {
@@ -626,13 +626,13 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
   model.p = data;
   model.n = n;
   *out = NULL;
-  if ((st = read_model(&r, model, &graph)) != NN_IO_OK ||
-      (st = read_graph(&r, graph, feeds, n_feeds)) != NN_IO_OK)
+  if ((st = read_model(&r, model, &graph)) != NN_OK ||
+      (st = read_graph(&r, graph, feeds, n_feeds)) != NN_OK)
     goto done;
   /* a graph of no layer (only a Flatten, say) is the identity */
   if (r.n_layers == 0) push_layer(&r, NN_IDENTITY, 0.0f);
   if ((net = nn_net_new(r.layers, r.n_layers, err)) == NULL) {
-    st = NN_IO_EUNSUPPORTED;
+    st = NN_EUNSUPPORTED;
     goto done;
   }
   for (i = 0; i < r.n_lins; i++) {

@@ -90,7 +90,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   if (net->n_inputs == 0) {
     snprintf(err, NN_ERRMAX, "a network without nn.Linear has no fixed width, "
              "which an ONNX file needs");
-    return NN_IO_EUNSUPPORTED;
+    return NN_EUNSUPPORTED;
   }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
@@ -100,7 +100,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1,
                nn_kind_name(l->kind));
       nn_pb_free(&graph);
-      return NN_IO_EUNSUPPORTED;
+      return NN_EUNSUPPORTED;
     }
     if (i == 0) snprintf(in, sizeof in, "input");
     else snprintf(in, sizeof in, "x%zu", i);
@@ -142,9 +142,9 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   if (model.failed) {
     nn_pb_free(&model);
     snprintf(err, NN_ERRMAX, "not enough memory");
-    return NN_IO_ENOMEM;
+    return NN_ENOMEM;
   }
   *out = model.p;
   *n = model.n;
-  return NN_IO_OK;
+  return NN_OK;
 }

@@ -96,7 +96,7 @@ static int data_read_idx(lua_State *L) {
     if (classes && scale != 1)
       luaL_argerror(L, 2, "options 'classes' and 'scale' exclude each other");
   }
-  if (nn_idx_header(path, &info, err) != NN_DATA_OK)
+  if (nn_idx_header(path, &info, err) != NN_OK)
     return raise_file(L, path, err);
   if (classes && info.type != 0x08 && info.type != 0x09 && info.type != 0x0B &&
       info.type != 0x0C)
@@ -106,7 +106,7 @@ static int data_read_idx(lua_State *L) {
     return luaL_error(L, "%s: classes take one number per row; the file has %I",
                       path, (lua_Integer)info.cols);
   m = nn_lua_newmatrix(L, info.rows, info.cols);
-  if (nn_idx_read(path, &info, scale, m->data, err) != NN_DATA_OK)
+  if (nn_idx_read(path, &info, scale, m->data, err) != NN_OK)
     return raise_file(L, path, err);
   if (classes)
     push_classes(L, path, m->data, m->rows);
@@ -127,11 +127,11 @@ static int data_read_fann(lua_State *L) {
   char err[NN_ERRMAX];
   size_t n, n_in, n_out;
   nn_matrix *x, *t;
-  if (nn_fann_data_header(path, &n, &n_in, &n_out, err) != NN_DATA_OK)
+  if (nn_fann_data_header(path, &n, &n_in, &n_out, err) != NN_OK)
     return raise_file(L, path, err);
   x = nn_lua_newmatrix(L, n, n_in);
   t = nn_lua_newmatrix(L, n, n_out);
-  if (nn_fann_data_read(path, n, n_in, n_out, x->data, t->data, err) != NN_DATA_OK)
+  if (nn_fann_data_read(path, n, n_in, n_out, x->data, t->data, err) != NN_OK)
     return raise_file(L, path, err);
   return 2;
 }
@@ -218,8 +218,8 @@ static int data_read_csv(lua_State *L) {
   csv = (nn_csv *)lua_newuserdatauv(L, sizeof *csv, 0);
   memset(csv, 0, sizeof *csv);
   luaL_setmetatable(L, NN_CSV_BOX);
-  if ((rc = nn_csv_read(path, &o, csv, err)) != NN_DATA_OK)
-    return rc == NN_DATA_ENOMEM ? luaL_error(L, "not enough memory")
+  if ((rc = nn_csv_read(path, &o, csv, err)) != NN_OK)
+    return rc == NN_ENOMEM ? luaL_error(L, "not enough memory")
                                 : raise_file(L, path, err);
   m = nn_lua_newmatrix(L, csv->rows, csv->cols);
   if (csv->rows)

@@ -126,7 +126,7 @@ static int nn_import(lua_State *L) {
     st = nn_onnx_read((const unsigned char *)src, n, NULL, 0, &b->net, NULL, err);
   else
     st = nn_fann_read((const unsigned char *)src, n, &b->net, err);
-  if (st != NN_IO_OK)
+  if (st != NN_OK)
     return luaL_error(L, "%s%s%s", path ? path : "", path ? ": " : "", err);
   h = nn_lua_newnet(L, b->net->layers, b->net->n_layers, b->net->n_params, 1);
   if (b->net->n_params)
@@ -163,9 +163,9 @@ static int net_export(lua_State *L) {
   /* nothing below raises until bytes is freed */
   if (format == NN_FORMAT_ONNX) st = nn_onnx_write(net, &bytes, &n, err);
   else st = nn_fann_write(net, &bytes, &n, err);
-  if (st == NN_IO_OK) st = nn_io_write_file(path, bytes, n, err);
+  if (st == NN_OK) st = nn_io_write_file(path, bytes, n, err);
   free(bytes);
-  if (st != NN_IO_OK)
+  if (st != NN_OK)
     return luaL_error(L, "export to %s: %s", nn_format_name(format), err);
   lua_settop(L, 1);
   return 1;

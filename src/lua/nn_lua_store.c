@@ -178,7 +178,7 @@ static void push_labels(lua_State *L, nn_lstore *ls, int64_t labelmap_id, size_t
   size_t i, len;
   lua_createtable(L, (int)n, 0);
   for (i = 0; i < n; i++) {
-    if (nn_store_read_label(&ls->store, labelmap_id, i, &label, &len) != NN_STORE_OK)
+    if (nn_store_read_label(&ls->store, labelmap_id, i, &label, &len) != NN_OK)
       raise_store(L, ls);
     lua_pushlstring(L, label, len);   /* copied before any collection runs */
     lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -193,14 +193,14 @@ static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
   nn_store_version v;
   nn_layer *layers;
   nn_lnet *ln;
-  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_STORE_OK)
+  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK)
     raise_store(L, ls);
   layers = (nn_layer *)lua_newuserdatauv(L, v.n_layers * sizeof *layers, 0);
-  if (nn_store_read_layers(s, &v, layers) != NN_STORE_OK)
+  if (nn_store_read_layers(s, &v, layers) != NN_OK)
     raise_store(L, ls);
   ln = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1);
   lua_remove(L, -2);   /* the layers */
-  if (nn_store_read_params(s, &v, ln->net->params) != NN_STORE_OK)
+  if (nn_store_read_params(s, &v, ln->net->params) != NN_OK)
     raise_store(L, ls);
   if (v.labelmap_id)
     push_labels(L, ls, v.labelmap_id, v.n_labels);
@@ -260,7 +260,7 @@ static int64_t cached_map(lua_State *L, nn_lstore *ls, int entry,
     return id;
   }
   lua_pop(L, 1);
-  if (nn_store_find_labelmap(&ls->store, ln->version_id, map, &id, &n) != NN_STORE_OK)
+  if (nn_store_find_labelmap(&ls->store, ln->version_id, map, &id, &n) != NN_OK)
     raise_store(L, ls);
   lua_pushinteger(L, (lua_Integer)id);
   lua_setfield(L, -2, map);
@@ -302,12 +302,12 @@ static int store_open(lua_State *L) {
   luaL_setmetatable(L, NN_STORE);
   lua_newtable(L);
   lua_setiuservalue(L, -2, 1);
-  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_STORE_OK ||
-      (st = nn_sql_register_store(&ls->store)) != NN_STORE_OK) {
+  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_OK ||
+      (st = nn_sql_register_store(&ls->store)) != NN_OK) {
     nn_store_close(&ls->store);
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", path, ls->store.err);
-    lua_pushstring(L, nn_store_status_name(st));
+    lua_pushstring(L, nn_status_name(st));
     return 3;
   }
   ls->serial = next_serial(L);
@@ -359,7 +359,7 @@ static int store_gc(lua_State *L) {
 static int store_close(lua_State *L) {
   nn_lstore *ls = tostore(L);
   if (nn_store_is_open(&ls->store)) {
-    if (nn_store_flush(&ls->store) != NN_STORE_OK)
+    if (nn_store_flush(&ls->store) != NN_OK)
       raise_store(L, ls);
     close_store(L, ls);
   }
@@ -379,7 +379,7 @@ static int store_tostring(lua_State *L) {
 /* store:flush() --> true.  Raises when the write fails (rows kept). */
 static int store_flush(lua_State *L) {
   nn_lstore *ls = checkstore(L);
-  if (nn_store_flush(&ls->store) != NN_STORE_OK)
+  if (nn_store_flush(&ls->store) != NN_OK)
     raise_store(L, ls);
   lua_pushboolean(L, 1);
   return 1;
@@ -425,7 +425,7 @@ static int store_save(lua_State *L) {
   if (!lua_isnil(L, 7))
     labels = check_labels(L, 7, labels_arg, net->n_outputs, &n);
   run = nn_lua_checkrun(L, &ls->store, 4);   /* pushed above the rest */
-  if (nn_store_save_run(&ls->store, name, net, note, labels, run, &saved) != NN_STORE_OK)
+  if (nn_store_save_run(&ls->store, name, net, note, labels, run, &saved) != NN_OK)
     raise_store(L, ls);
   ln->version_id = saved.version_id;
   ln->labelmap_id = saved.labelmap_id;
@@ -461,9 +461,9 @@ static int store_add_labels(lua_State *L) {
   lua_settop(L, 4);
   labels = check_labels(L, 4, 4, 0, &n);
   st = nn_store_add_labels(&ls->store, name, map, labels, n);
-  if (st == NN_STORE_MISMATCH)
+  if (st == NN_EMISMATCH)
     luaL_argerror(L, 4, ls->store.err);
-  if (st != NN_STORE_OK)
+  if (st != NN_OK)
     raise_store(L, ls);
   return 0;
 }
@@ -585,14 +585,14 @@ static int store_log(lua_State *L) {
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 7) == LUA_TSTRING &&
       nn_store_find_labelmap(s, ln->version_id, lua_tostring(L, 7), &row.labelmap_id,
-                             &n) != NN_STORE_OK)
+                             &n) != NN_OK)
     raise_store(L, ls);
   row.x = x;
   row.n_x = net->n_inputs;
   row.y = x + net->n_inputs;
   row.n_y = net->n_outputs;
   row_options(L, s, &row, 8, 9, 5);
-  if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+  if (nn_store_log(s, &row, &id) != NN_OK)
     raise_store(L, ls);
   lua_pushinteger(L, (lua_Integer)id);
   return 1;
@@ -617,7 +617,7 @@ static int store_classify(lua_State *L) {
   size_t len, best;
   lua_settop(L, 4);
   push_log_options(L, 4);   /* labels 5, request_id 6, tags 7 */
-  if (nn_store_catalog(s, &gen) != NN_STORE_OK)
+  if (nn_store_catalog(s, &gen) != NN_OK)
     raise_store(L, ls);
   ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
   row.version_id = ln->version_id;
@@ -631,7 +631,7 @@ static int store_classify(lua_State *L) {
     row.y = pass.y;
     row.n_y = pass.n_y;
     row_options(L, s, &row, 6, 7, 4);
-    if (nn_store_log(s, &row, &id) != NN_STORE_OK)
+    if (nn_store_log(s, &row, &id) != NN_OK)
       raise_store(L, ls);
   }
   /* the score before anything allocates: a finalizer may reuse the buffer */
@@ -641,7 +641,7 @@ static int store_classify(lua_State *L) {
   ** read-only store reads it here) */
   if (!row.labelmap_id)
     lua_pushinteger(L, (lua_Integer)best + 1);
-  else if (nn_store_read_label(s, row.labelmap_id, best, &label, &len) == NN_STORE_OK)
+  else if (nn_store_read_label(s, row.labelmap_id, best, &label, &len) == NN_OK)
     lua_pushlstring(L, label, len);
   else
     raise_store(L, ls);
@@ -669,7 +669,7 @@ static int store_feedback(lua_State *L) {
   default:
     luaL_typeerror(L, 3, "string or integer");
   }
-  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len) != NN_STORE_OK)
+  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len) != NN_OK)
     raise_store(L, ls);
   return 0;
 }
@@ -791,8 +791,8 @@ static int store_rows(lua_State *L) {
     ls->rows->prev = r;
   ls->rows = r;
   /* the log is flushed first, so that the query sees every logged row */
-  if ((st = nn_store_prepare(&ls->store, sql, len, &r->stmt)) != NN_STORE_OK) {
-    if (st == NN_STORE_INVALID) {
+  if ((st = nn_store_prepare(&ls->store, sql, len, &r->stmt)) != NN_OK) {
+    if (st == NN_EINVALID) {
       rows_finish(r);
       return luaL_argerror(L, 2, ls->store.err);
     }

@@ -59,7 +59,7 @@ static int raise_store(lua_State *L, nn_store *s) {
 /* The log first, so that a query sees every logged row; but not into a
 ** transaction the caller opened.  Raises on a failed flush. */
 static void flush_for_query(lua_State *L, nn_store *s) {
-  if (sqlite3_get_autocommit(s->db) && nn_store_flush(s) != NN_STORE_OK)
+  if (sqlite3_get_autocommit(s->db) && nn_store_flush(s) != NN_OK)
     raise_store(L, s);
   nn_store_user_sql(s);
 }
@@ -132,7 +132,7 @@ static int store_matrix(lua_State *L) {
   s = nn_lua_checkstore(L, 1);
   flush_for_query(L, s);
   if (nn_store_matrix(s, sql, len, params, (size_t)nargs, &sc->buf[0], &rows,
-                      &cols) != NN_STORE_OK)
+                      &cols) != NN_OK)
     return raise_store(L, s);
   push_matrix(L, &sc->buf[0], rows, cols);
   nn_buf_free(&sc->buf[0]);
@@ -199,7 +199,7 @@ static int store_feedback_set(lua_State *L) {
   flush_for_query(L, s);
   if (nn_store_feedback_set(s, name, (int64_t)version,
                             sc->buf[3].n ? sc->buf[3].p : NULL, sc->buf[3].n, map,
-                            &sc->buf[0], &sc->buf[1], &sc->buf[2], &rows, &cols) != NN_STORE_OK)
+                            &sc->buf[0], &sc->buf[1], &sc->buf[2], &rows, &cols) != NN_OK)
     return raise_store(L, s);
   push_matrix(L, &sc->buf[0], rows, cols);
   push_integers(L, &sc->buf[1], rows);
@@ -404,7 +404,7 @@ const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
   default:
     luaL_argerror(L, arg, "option 'source' must be a string");
   }
-  if (nn_store_check_run(s, run) != NN_STORE_OK)
+  if (nn_store_check_run(s, run) != NN_OK)
     luaL_argerror(L, arg, s->err);
   return run;
 }
@@ -628,8 +628,8 @@ static int store_history(lua_State *L) {
   sc = new_scratch(L);   /* at 4 */
   /* the store may have been closed by a finalizer the allocation ran */
   s = nn_lua_checkstore(L, 1);
-  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_STORE_OK ||
-      nn_store_read_run(s, &v, &run, &found) != NN_STORE_OK)
+  if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK ||
+      nn_store_read_run(s, &v, &run, &found) != NN_OK)
     return raise_store(L, s);
   if (!found) {
     lua_pushnil(L);

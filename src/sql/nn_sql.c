@@ -168,8 +168,8 @@ static const char *missing_table(sqlite3 *db) {
 ** an nn one ("no such table: nn_model" says too little). */
 static void store_error(sqlite3_context *ctx, const char *fn, nn_store *s,
                         sqlite3 *db, int status) {
-  const char *missing = status == NN_STORE_ERROR ? missing_table(db) : NULL;
-  if (status == NN_STORE_NOMEM)
+  const char *missing = status == NN_ERROR ? missing_table(db) : NULL;
+  if (status == NN_ENOMEM)
     sqlite3_result_error_nomem(ctx);
   else if (missing)
     sql_error(ctx, fn, "not an nn database (no table %s)", missing);
@@ -244,7 +244,7 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
     sqlite3_result_error_nomem(ctx);
     return NULL;
   }
-  if ((rc = nn_store_read_layers(s, v, layers)) != NN_STORE_OK) {
+  if ((rc = nn_store_read_layers(s, v, layers)) != NN_OK) {
     store_error(ctx, fn, s, db, rc);
     free(layers);
     free(sv);
@@ -252,7 +252,7 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
   }
   sv->net = nn_net_init(sv + 1, layers, v->n_layers, v->n_params);
   free(layers);
-  if ((rc = nn_store_read_params(s, v, sv->net->params)) != NN_STORE_OK) {
+  if ((rc = nn_store_read_params(s, v, sv->net->params)) != NN_OK) {
     store_error(ctx, fn, s, db, rc);
     free(sv);
     return NULL;
@@ -284,14 +284,14 @@ static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
   }
   if (!parse_ref(ctx, fn, text, len, names, &name, &version, &map))
     goto fail;
-  if ((rc = nn_store_find_version(s, name, version, &v)) != NN_STORE_OK) {
+  if ((rc = nn_store_find_version(s, name, version, &v)) != NN_OK) {
     store_error(ctx, fn, s, db, rc);
     goto fail;
   }
   labelmap_id = v.labelmap_id;
   n_labels = v.n_labels;
   if (map && (rc = nn_store_find_labelmap(s, v.version_id, map, &labelmap_id,
-                                          &n_labels)) != NN_STORE_OK) {
+                                          &n_labels)) != NN_OK) {
     store_error(ctx, fn, s, db, rc);
     goto fail;
   }
@@ -300,7 +300,7 @@ static sql_ref *new_ref(nn_sql *q, sqlite3_context *ctx, const char *fn,
   if (!(sv = get_version(q, ctx, fn, db, &v)))
     goto fail;
   if (labels && labelmap_id &&
-      (rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_STORE_OK) {
+      (rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_OK) {
     store_error(ctx, fn, s, db, rc);
     goto fail;
   }
@@ -361,7 +361,7 @@ static sql_ref *resolve(nn_sql *q, sqlite3_context *ctx, const char *fn,
     purge(q, 1);
   q->provisional = writing;
   nn_store_attach(&q->store, db, q->maps);
-  if ((rc = nn_store_catalog(&q->store, &gen)) != NN_STORE_OK) {
+  if ((rc = nn_store_catalog(&q->store, &gen)) != NN_OK) {
     store_error(ctx, fn, &q->store, db, rc);
     goto done;
   }
@@ -683,15 +683,15 @@ int nn_sql_register_store(nn_store *s) {
   int rc;
   if (!nn_store_is_open(s)) {
     snprintf(s->err, sizeof s->err, "the store is closed");
-    return NN_STORE_ERROR;
+    return NN_ERROR;
   }
   nn_labelcache_hold(s->maps);
   if ((rc = register_on(s->db, s->maps)) != SQLITE_OK) {
     snprintf(s->err, sizeof s->err, "cannot register the SQL functions: %s",
              sqlite3_errstr(rc));
-    return rc == SQLITE_NOMEM ? NN_STORE_NOMEM : NN_STORE_ERROR;
+    return rc == SQLITE_NOMEM ? NN_ENOMEM : NN_ERROR;
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* For sqlite3_auto_extension in a host that links libnn (nn.h), and the

@@ -14,7 +14,7 @@
 **
 **   nn_store s;
 **   nn_store_init(&s);
-**   if (nn_store_open(&s, "models.db", NULL) != NN_STORE_OK) ... s.err ...
+**   if (nn_store_open(&s, "models.db", NULL) != NN_OK) ... s.err ...
 */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -37,35 +37,19 @@ typedef char nn_store_nstmt_is_enough[S_COUNT <= NN_STORE_NSTMT ? 1 : -1];
 ** Errors
 */
 
-const char *nn_store_status_name(int status) {
-  switch (status) {
-  case NN_STORE_OK:       return "ok";
-  case NN_STORE_CANTOPEN: return "cantopen";
-  case NN_STORE_NOTADB:   return "notadb";
-  case NN_STORE_CORRUPT:  return "corrupt";
-  case NN_STORE_BUSY:     return "busy";
-  case NN_STORE_READONLY: return "readonly";
-  case NN_STORE_IOERR:    return "ioerr";
-  case NN_STORE_FULL:     return "full";
-  case NN_STORE_FOREIGN:  return "foreign";
-  case NN_STORE_SCHEMA:   return "schema";
-  default:                return "error";
-  }
-}
-
 static int status_of(int rc) {
   switch (rc & 0xff) {   /* the primary code of an extended one */
-  case SQLITE_OK:       return NN_STORE_OK;
-  case SQLITE_CANTOPEN: return NN_STORE_CANTOPEN;
-  case SQLITE_NOTADB:   return NN_STORE_NOTADB;
-  case SQLITE_CORRUPT:  return NN_STORE_CORRUPT;
+  case SQLITE_OK:       return NN_OK;
+  case SQLITE_CANTOPEN: return NN_ECANTOPEN;
+  case SQLITE_NOTADB:   return NN_ENOTADB;
+  case SQLITE_CORRUPT:  return NN_ECORRUPT;
   case SQLITE_BUSY:
-  case SQLITE_LOCKED:   return NN_STORE_BUSY;
-  case SQLITE_READONLY: return NN_STORE_READONLY;
-  case SQLITE_IOERR:    return NN_STORE_IOERR;
-  case SQLITE_FULL:     return NN_STORE_FULL;
-  case SQLITE_NOMEM:    return NN_STORE_NOMEM;
-  default:              return NN_STORE_ERROR;
+  case SQLITE_LOCKED:   return NN_EBUSY;
+  case SQLITE_READONLY: return NN_EREADONLY;
+  case SQLITE_IOERR:    return NN_EIO;
+  case SQLITE_FULL:     return NN_EFULL;
+  case SQLITE_NOMEM:    return NN_ENOMEM;
+  default:              return NN_ERROR;
   }
 }
 
@@ -82,28 +66,28 @@ int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
 int nn_store_db_fail(nn_store *s) {
   int status;
   if (!s->db)
-    return nn_st_fail(s, NN_STORE_NOMEM, "out of memory");
+    return nn_st_fail(s, NN_ENOMEM, "out of memory");
   status = status_of(sqlite3_errcode(s->db));
   /* a failure is never OK, whatever the connection last said */
-  return nn_st_fail(s, status ? status : NN_STORE_ERROR, "%s", sqlite3_errmsg(s->db));
+  return nn_st_fail(s, status ? status : NN_ERROR, "%s", sqlite3_errmsg(s->db));
 }
 
 int nn_st_closed(nn_store *s) {
-  return nn_st_fail(s, NN_STORE_ERROR, "the store is closed");
+  return nn_st_fail(s, NN_ERROR, "the store is closed");
 }
 
 int nn_st_nomem(nn_store *s) {
-  return nn_st_fail(s, NN_STORE_NOMEM, "out of memory");
+  return nn_st_fail(s, NN_ENOMEM, "out of memory");
 }
 
 int nn_st_writable(nn_store *s) {
   if (!s->db)
     return nn_st_closed(s);
   if (s->borrowed)
-    return nn_st_fail(s, NN_STORE_READONLY, "the store only reads a borrowed connection");
+    return nn_st_fail(s, NN_EREADONLY, "the store only reads a borrowed connection");
   if (s->opts.readonly)
-    return nn_st_fail(s, NN_STORE_READONLY, "the store was opened read-only (readonly = true)");
-  return NN_STORE_OK;
+    return nn_st_fail(s, NN_EREADONLY, "the store was opened read-only (readonly = true)");
+  return NN_OK;
 }
 
 int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) {
@@ -112,7 +96,7 @@ int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) 
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  return nn_st_fail(s, NN_STORE_INVALID, "model '%s' version %" PRId64 ": %s",
+  return nn_st_fail(s, NN_EINVALID, "model '%s' version %" PRId64 ": %s",
                     v->name, v->version, what);
 }
 
@@ -121,16 +105,16 @@ int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) 
 int nn_st_check_length(nn_store *s, const char *what, size_t len) {
   int limit = s->db ? sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1) : 0;
   if (s->db && len > (size_t)limit)
-    return nn_st_fail(s, NN_STORE_ERROR, "%s is %zu bytes, longer than SQLite's limit"
+    return nn_st_fail(s, NN_ERROR, "%s is %zu bytes, longer than SQLite's limit"
                       " of %d", what, len, limit);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_st_bound(nn_store *s, int rc, const char *what) {
   if (rc == SQLITE_OK)
-    return NN_STORE_OK;
+    return NN_OK;
   if (rc == SQLITE_TOOBIG)
-    return nn_st_fail(s, NN_STORE_ERROR, "%s is longer than SQLite's limit of %d bytes",
+    return nn_st_fail(s, NN_ERROR, "%s is longer than SQLite's limit of %d bytes",
                       what, sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1));
   return nn_st_db_fail(s);
 }
@@ -147,7 +131,7 @@ int nn_st_use(nn_store *s, int slot, const char *sql, sqlite3_stmt **st) {
     return nn_st_db_fail(s);
   }
   *st = s->stmt[slot];
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 void nn_st_done(sqlite3_stmt *st) {
@@ -159,14 +143,14 @@ int nn_st_step(nn_store *s, sqlite3_stmt *st, int *row) {
   int rc = sqlite3_step(st);
   *row = rc == SQLITE_ROW;
   if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-    return NN_STORE_OK;
+    return NN_OK;
   return nn_st_db_fail(s);
 }
 
 int nn_st_run(nn_store *s, int slot, const char *sql) {
   sqlite3_stmt *st;
   int rc, row;
-  if ((rc = nn_st_use(s, slot, sql, &st)) != NN_STORE_OK)
+  if ((rc = nn_st_use(s, slot, sql, &st)) != NN_OK)
     return rc;
   rc = nn_st_step(s, st, &row);
   nn_st_done(st);
@@ -182,7 +166,7 @@ int nn_st_in_caller_txn(nn_store *s) {
 
 int nn_st_begin(nn_store *s) {
   if (nn_st_in_caller_txn(s))
-    return nn_st_fail(s, NN_STORE_ERROR, "cannot write while a transaction is open on the "
+    return nn_st_fail(s, NN_ERROR, "cannot write while a transaction is open on the "
                       "store's connection: COMMIT or ROLLBACK it first");
   return nn_st_run(s, S_BEGIN, SQL_BEGIN);
 }
@@ -206,7 +190,7 @@ void nn_st_rollback(nn_store *s) {
 static int exec(nn_store *s, const char *sql) {
   if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
@@ -260,8 +244,8 @@ static int read_owner(nn_store *s, sqlite3 *db, int64_t out[3]) {
   }
   if (rc != SQLITE_OK)
     return nn_st_fail(s, status_of(sqlite3_errcode(db)) ? status_of(sqlite3_errcode(db))
-                      : NN_STORE_ERROR, "%s", sqlite3_errmsg(db));
-  return NN_STORE_OK;
+                      : NN_ERROR, "%s", sqlite3_errmsg(db));
+  return NN_OK;
 }
 
 /* Whose file is it, from what read_owner read?  *version: the schema
@@ -270,25 +254,25 @@ static int check_owner(nn_store *s, const int64_t owner[3], int64_t *version) {
   int64_t app = owner[0], user_version = owner[1], objects = owner[2];
   if (app == 0 && objects == 0) {   /* empty: it becomes ours */
     *version = 0;
-    return NN_STORE_OK;
+    return NN_OK;
   }
   if (app != NN_APPLICATION_ID) {
     if (app != 0)
-      return nn_st_fail(s, NN_STORE_FOREIGN,
+      return nn_st_fail(s, NN_EFOREIGN,
                         "not an nn database (application_id 0x%08" PRIx32 ")",
                         (uint32_t)app);
-    return nn_st_fail(s, NN_STORE_FOREIGN,
+    return nn_st_fail(s, NN_EFOREIGN,
                       "not an nn database (no application_id, and tables of its own)");
   }
   if (user_version < 0)
-    return nn_st_fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is not one nn"
+    return nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is not one nn"
                       " writes (0 to %zu)", user_version, nn_schema_count);
   if (user_version > (int64_t)nn_schema_count)
-    return nn_st_fail(s, NN_STORE_SCHEMA,
+    return nn_st_fail(s, NN_ESCHEMA,
                       "schema version %" PRId64 " is newer than this nn knows (%zu)",
                       user_version, nn_schema_count);
   *version = user_version;
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 static int owner_of(nn_store *s, int64_t *version) {
@@ -304,10 +288,10 @@ static int migrate(nn_store *s) {
   int64_t version;
   size_t i;
   int rc;
-  if ((rc = exec(s, "BEGIN IMMEDIATE")) != NN_STORE_OK)
+  if ((rc = exec(s, "BEGIN IMMEDIATE")) != NN_OK)
     return rc;
   /* Another process may have migrated the file since we looked. */
-  if ((rc = owner_of(s, &version)) != NN_STORE_OK)
+  if ((rc = owner_of(s, &version)) != NN_OK)
     goto fail;
   if ((size_t)version < nn_schema_count &&
       nn_store_digest_functions(s->db, 1) != SQLITE_OK) {
@@ -315,7 +299,7 @@ static int migrate(nn_store *s) {
     goto fail;
   }
   for (i = (size_t)version; i < nn_schema_count; i++)
-    if ((rc = exec(s, nn_schema_sql[i])) != NN_STORE_OK) {
+    if ((rc = exec(s, nn_schema_sql[i])) != NN_OK) {
       char err[NN_ERRMAX];
       memcpy(err, s->err, sizeof err);
       rc = nn_st_fail(s, rc, "schema migration %zu: %s", i + 1, err);
@@ -323,10 +307,10 @@ static int migrate(nn_store *s) {
     }
   snprintf(sql, sizeof sql, "PRAGMA user_version = %zu; PRAGMA application_id = %ld",
            nn_schema_count, (long)NN_APPLICATION_ID);
-  if ((rc = exec(s, sql)) != NN_STORE_OK || (rc = exec(s, "COMMIT")) != NN_STORE_OK)
+  if ((rc = exec(s, sql)) != NN_OK || (rc = exec(s, "COMMIT")) != NN_OK)
     goto fail;
   nn_store_digest_functions(s->db, 0);
-  return NN_STORE_OK;
+  return NN_OK;
 fail:
   nn_st_rollback(s);
   nn_store_digest_functions(s->db, 0);
@@ -367,16 +351,16 @@ static int probe(nn_store *s, const char *path) {
   sqlite3 *db = NULL;
   int64_t owner[3], version;
   char *uri;
-  int rc = NN_STORE_OK;
+  int rc = NN_OK;
   if (strcmp(path, ":memory:") == 0 || path[0] == '\0' ||
       strncmp(path, "file:", 5) == 0 || !(uri = uri_of(path, "?mode=ro&readonly_shm=1")))
-    return NN_STORE_OK;
+    return NN_OK;
   if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK) {
     sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
-    if (read_owner(s, db, owner) == NN_STORE_OK) {
+    if (read_owner(s, db, owner) == NN_OK) {
       rc = check_owner(s, owner, &version);
-      if (rc != NN_STORE_FOREIGN && rc != NN_STORE_SCHEMA)
-        rc = NN_STORE_OK;
+      if (rc != NN_EFOREIGN && rc != NN_ESCHEMA)
+        rc = NN_OK;
     }
   }
   sqlite3_close_v2(db);
@@ -396,7 +380,7 @@ static int open_readonly(nn_store *s, const char *path, int64_t *version) {
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
   rc = owner_of(s, version);
-  if (rc != NN_STORE_READONLY && rc != NN_STORE_CANTOPEN)
+  if (rc != NN_EREADONLY && rc != NN_ECANTOPEN)
     return rc;
   sqlite3_close_v2(s->db);
   s->db = NULL;
@@ -413,21 +397,21 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   int64_t version;
   int rc;
   if (s->db)
-    return nn_st_fail(s, NN_STORE_ERROR, "the store is already open");
+    return nn_st_fail(s, NN_ERROR, "the store is already open");
   nn_store_init(s);
   if (opts)
     s->opts = *opts;
   if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
-    return nn_st_fail(s, NN_STORE_ERROR, "invalid options");
+    return nn_st_fail(s, NN_ERROR, "invalid options");
   if (s->opts.readonly)
     rc = open_readonly(s, path, &version);
   /* A foreign file must be left as it was found: the read-write connection
   ** below would checkpoint its WAL, and delete its -wal and -shm, on close. */
-  else if ((rc = probe(s, path)) == NN_STORE_OK &&
+  else if ((rc = probe(s, path)) == NN_OK &&
            sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                            NULL) != SQLITE_OK)
     rc = nn_st_db_fail(s);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     goto fail;
   if (!(s->maps = nn_labelcache_new())) {
     rc = nn_st_nomem(s);
@@ -438,21 +422,21 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   s->vfs = sqlite3_vfs_find(NULL);
   if (s->opts.readonly) {   /* no WAL switch, no migration */
     if ((size_t)version >= nn_schema_count)
-      return NN_STORE_OK;
-    rc = nn_st_fail(s, NN_STORE_SCHEMA, "schema version %" PRId64 " is older than this"
+      return NN_OK;
+    rc = nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is older than this"
                     " nn's (%zu), and a read-only open cannot migrate it", version,
                     nn_schema_count);
     goto fail;
   }
   /* Ownership before WAL: a foreign file must be left as it was found. */
-  if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_STORE_OK ||
-      (rc = owner_of(s, &version)) != NN_STORE_OK ||
-      (rc = exec(s, "PRAGMA journal_mode = WAL")) != NN_STORE_OK ||
-      (rc = exec(s, "PRAGMA synchronous = NORMAL")) != NN_STORE_OK)
+  if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_OK ||
+      (rc = owner_of(s, &version)) != NN_OK ||
+      (rc = exec(s, "PRAGMA journal_mode = WAL")) != NN_OK ||
+      (rc = exec(s, "PRAGMA synchronous = NORMAL")) != NN_OK)
     goto fail;
-  if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_STORE_OK)
+  if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_OK)
     goto fail;
-  return NN_STORE_OK;
+  return NN_OK;
 fail:
   nn_store_close(s);
   return rc;
@@ -524,25 +508,25 @@ int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st
   if (!s->db)
     return nn_st_closed(s);
   if (len > INT32_MAX)
-    return nn_st_fail(s, NN_STORE_INVALID, "SQL text too long");
+    return nn_st_fail(s, NN_EINVALID, "SQL text too long");
   /* The log first, so that the query sees it; but not into a transaction
   ** the caller opened, which this statement may be the COMMIT of. */
-  if (!s->borrowed && !nn_st_in_caller_txn(s) && (rc = nn_store_flush(s)) != NN_STORE_OK)
+  if (!s->borrowed && !nn_st_in_caller_txn(s) && (rc = nn_store_flush(s)) != NN_OK)
     return rc;
   s->wal_state = 0;   /* it may change the journal or locking mode */
   if (sqlite3_prepare_v2(s->db, sql, (int)len, st, &tail) != SQLITE_OK)
     return nn_st_db_fail(s);
   if (!*st)
-    return nn_st_fail(s, NN_STORE_INVALID, "no SQL statement");
+    return nn_st_fail(s, NN_EINVALID, "no SQL statement");
   /* A second statement would silently not run: refuse it. */
   if (sqlite3_prepare_v2(s->db, tail, (int)(sql + len - tail), &extra, NULL) != SQLITE_OK ||
       extra) {
     sqlite3_finalize(extra);
     sqlite3_finalize(*st);
     *st = NULL;
-    return nn_st_fail(s, NN_STORE_INVALID, "more than one SQL statement");
+    return nn_st_fail(s, NN_EINVALID, "more than one SQL statement");
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_user_step(nn_store *s, sqlite3_stmt *st) {
@@ -550,6 +534,6 @@ int nn_store_user_step(nn_store *s, sqlite3_stmt *st) {
   nn_store_user_sql(s);   /* what it runs may change modes */
   rc = sqlite3_step(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    nn_st_fail(s, NN_STORE_ERROR, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+    nn_st_fail(s, NN_ERROR, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
   return rc;
 }

@@ -16,8 +16,8 @@
 **   nn_store_saved saved;
 **   int st;
 **   nn_store_init(&s);
-**   if ((st = nn_store_open(&s, "models.db", &o)) != NN_STORE_OK)
-**     fprintf(stderr, "models.db: %s (%s)\n", s.err, nn_store_status_name(st));
+**   if ((st = nn_store_open(&s, "models.db", &o)) != NN_OK)
+**     fprintf(stderr, "models.db: %s (%s)\n", s.err, nn_status_name(st));
 **   else if (nn_store_save(&s, "leaf_flower", net, NULL, NULL, &saved))
 **     fprintf(stderr, "%s\n", s.err);
 **   ...
@@ -60,29 +60,6 @@ SQLITE_EXTENSION_INIT3
 extern const char *const nn_schema_sql[];
 extern const size_t nn_schema_count;
 
-/* Statuses.  CANTOPEN .. SCHEMA are the environment failing (nn.open returns
-** their names as its third value); NOTFOUND, INVALID and MISMATCH are about
-** what the caller asked for or what the file holds. */
-enum {
-  NN_STORE_OK = 0,
-  NN_STORE_ERROR,       /* anything else */
-  NN_STORE_CANTOPEN,
-  NN_STORE_NOTADB,
-  NN_STORE_CORRUPT,
-  NN_STORE_BUSY,        /* locked past the busy timeout */
-  NN_STORE_READONLY,
-  NN_STORE_IOERR,
-  NN_STORE_FULL,
-  NN_STORE_FOREIGN,     /* a SQLite database, but not an nn one */
-  NN_STORE_SCHEMA,      /* written by a newer nn */
-  NN_STORE_NOMEM,
-  NN_STORE_NOTFOUND,    /* no such model, version, label map, prediction */
-  NN_STORE_INVALID,     /* a stored version refused on load */
-  NN_STORE_MISMATCH     /* a count that does not fit: labels vs outputs */
-};
-
-/* "cantopen", "notadb", ..., and "error" for anything without a short name. */
-const char *nn_store_status_name(int status);
 
 typedef struct nn_store_opts {
   int64_t flush_rows;   /* >= 1: write the log when it holds this many rows */
@@ -93,7 +70,7 @@ typedef struct nn_store_opts {
                            read-only folder or on read-only media: never
                            created, switched to WAL or migrated (an older
                            schema is refused); save, add_labels, log and
-                           feedback fail with NN_STORE_READONLY, flush has
+                           feedback fail with NN_EREADONLY, flush has
                            nothing to write */
 } nn_store_opts;
 

@@ -109,10 +109,10 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
     if (s->wal_state > 0 && read_wal_header(s, header)) {
       if (memcmp(header, s->wal_seen, sizeof header) == 0 &&
           changes == s->total_changes && s->data_version >= 0)
-        return NN_STORE_OK;   /* nothing committed since the last full check */
+        return NN_OK;   /* nothing committed since the last full check */
       fresh = 1;
     }
-    if ((rc = nn_st_run(s, S_DATA_VERSION, SQL_DATA_VERSION)) != NN_STORE_OK)
+    if ((rc = nn_st_run(s, S_DATA_VERSION, SQL_DATA_VERSION)) != NN_OK)
       return rc;
     /* The header was read before this check: a commit after it shows as a
     ** change next time.  The first time, there is none to keep yet. */
@@ -125,15 +125,15 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
   }
   if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION,
                            &data_version) != SQLITE_OK)
-    return nn_st_fail(s, NN_STORE_ERROR, "cannot read the data version of the database");
+    return nn_st_fail(s, NN_ERROR, "cannot read the data version of the database");
   if (state != SQLITE_TXN_WRITE && (int64_t)data_version == s->data_version &&
       changes == s->total_changes)
-    return NN_STORE_OK;
+    return NN_OK;
   /* Something was written; most often log rows, which change nothing a
   ** loaded network depends on. */
-  if ((rc = nn_st_use(s, S_CATALOG, SQL_CATALOG, &st)) != NN_STORE_OK)
+  if ((rc = nn_st_use(s, S_CATALOG, SQL_CATALOG, &st)) != NN_OK)
     return rc;
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
     /* fewer maps than before: a write was rolled back, and its ids may be
     ** given again to other maps */
     if (sqlite3_column_int64(st, 1) < s->max_labelmap_id)

@@ -94,7 +94,7 @@ static int json_numbers(const char *text, size_t n, nn_buf *out, size_t *count,
 }
 
 static int nomem(nn_store *s) {
-  return nn_store_fail(s, NN_STORE_NOMEM, "out of memory");
+  return nn_store_fail(s, NN_ENOMEM, "out of memory");
 }
 
 /* Column c (0-based) of the current row of st appended to out as numbers;
@@ -111,7 +111,7 @@ static int row_column(nn_store *s, sqlite3_stmt *st, size_t row, int c, size_t *
   case SQLITE_FLOAT:
     v = sqlite3_column_double(st, c);
     if (!nn_data_float(v, &f))
-      return nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): %g is out "
+      return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): %g is out "
                            "of range for float32", row, c + 1, name, v);
     if (nn_buf_add(out, &f, sizeof f))
       return nomem(s);
@@ -120,25 +120,25 @@ static int row_column(nn_store *s, sqlite3_stmt *st, size_t row, int c, size_t *
     if (!json_numbers((const char *)sqlite3_column_text(st, c),
                       (size_t)sqlite3_column_bytes(st, c), out, &n, &oom))
       return oom ? nomem(s) :
-             nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): text that "
+             nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): text that "
                            "is not a JSON array of numbers", row, c + 1, name);
     if (n == 0)
-      return nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): an empty "
+      return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): an empty "
                            "JSON array", row, c + 1, name);
     break;
   case SQLITE_NULL:
-    return nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): NULL", row,
+    return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): NULL", row,
                          c + 1, name);
   default:
-    return nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): a BLOB, not "
+    return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): a BLOB, not "
                          "a number", row, c + 1, name);
   }
   if (row == 1)
     width[c] = n;
   else if (n != width[c])
-    return nn_store_fail(s, NN_STORE_ERROR, "row %zu, column %d ('%.32s'): %zu numbers, "
+    return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): %zu numbers, "
                          "row 1 had %zu", row, c + 1, name, n, width[c]);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* After the last sqlite3_step (its result step): the count of rows, and
@@ -150,7 +150,7 @@ static int rows_done(nn_store *s, int step, size_t row, size_t empty_cols,
   *rows = row;
   if (row == 0)
     *cols = empty_cols;
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 static int bind_params(nn_store *s, sqlite3_stmt *st, const nn_store_param *params,
@@ -169,7 +169,7 @@ static int bind_params(nn_store *s, sqlite3_stmt *st, const nn_store_param *para
     if (rc != SQLITE_OK)
       return nn_store_db_fail(s);
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_matrix(nn_store *s, const char *sql, size_t len,
@@ -178,32 +178,32 @@ int nn_store_matrix(nn_store *s, const char *sql, size_t len,
   sqlite3_stmt *st = NULL, *extra = NULL;
   const char *tail = NULL;
   size_t *width = NULL, row = 0;
-  int rc = NN_STORE_OK, n_cols, c, step;
+  int rc = NN_OK, n_cols, c, step;
   *rows = *cols = 0;
   if (!s->db)
-    return nn_store_fail(s, NN_STORE_ERROR, "the store is closed");
+    return nn_store_fail(s, NN_ERROR, "the store is closed");
   if (len > 0x7fffffff)
-    return nn_store_fail(s, NN_STORE_ERROR, "SQL text too long");
+    return nn_store_fail(s, NN_ERROR, "SQL text too long");
   if (sqlite3_prepare_v2(s->db, sql, (int)len, &st, &tail) != SQLITE_OK)
     return nn_store_db_fail(s);
   if (!st)
-    return nn_store_fail(s, NN_STORE_ERROR, "no SQL statement");
+    return nn_store_fail(s, NN_ERROR, "no SQL statement");
   if (sqlite3_prepare_v2(s->db, tail, (int)(sql + len - tail), &extra, NULL) != SQLITE_OK ||
       extra) {
-    rc = nn_store_fail(s, NN_STORE_ERROR, "more than one SQL statement");
+    rc = nn_store_fail(s, NN_ERROR, "more than one SQL statement");
     goto done;
   }
   if (n_params > (size_t)sqlite3_bind_parameter_count(st)) {
     int n = sqlite3_bind_parameter_count(st);
-    rc = nn_store_fail(s, NN_STORE_ERROR, "the statement has %d parameter%s, %zu given",
+    rc = nn_store_fail(s, NN_ERROR, "the statement has %d parameter%s, %zu given",
                        n, n == 1 ? "" : "s", n_params);
     goto done;
   }
-  if ((rc = bind_params(s, st, params, n_params)) != NN_STORE_OK)
+  if ((rc = bind_params(s, st, params, n_params)) != NN_OK)
     goto done;
   n_cols = sqlite3_column_count(st);
   if (n_cols == 0) {
-    rc = nn_store_fail(s, NN_STORE_ERROR, "the statement gives no columns");
+    rc = nn_store_fail(s, NN_ERROR, "the statement gives no columns");
     goto done;
   }
   if (!(width = calloc((size_t)n_cols, sizeof *width))) {
@@ -213,14 +213,14 @@ int nn_store_matrix(nn_store *s, const char *sql, size_t len,
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     size_t before = out->n / sizeof(float);
     row++;
-    for (c = 0; c < n_cols && rc == NN_STORE_OK; c++)
+    for (c = 0; c < n_cols && rc == NN_OK; c++)
       rc = row_column(s, st, row, c, width, out);
-    if (rc != NN_STORE_OK)
+    if (rc != NN_OK)
       goto done;
     if (row == 1)
       *cols = out->n / sizeof(float) - before;
     if (row > NN_MAX_PARAMS / *cols) {
-      rc = nn_store_fail(s, NN_STORE_ERROR, "row %zu: more than %zu numbers", row,
+      rc = nn_store_fail(s, NN_ERROR, "row %zu: more than %zu numbers", row,
                          (size_t)NN_MAX_PARAMS);
       goto done;
     }
@@ -230,7 +230,7 @@ done:
   free(width);
   sqlite3_finalize(extra);
   sqlite3_finalize(st);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     *rows = *cols = 0;
   return rc;
 }
@@ -240,7 +240,7 @@ done:
 static int feedback_model(nn_store *s, const char *name, int64_t version, const char *map,
                           int64_t *model_id, size_t *n_inputs, nn_buf *labels_buf) {
   sqlite3_stmt *st = NULL;
-  int rc = NN_STORE_OK;
+  int rc = NN_OK;
   if (sqlite3_prepare_v2(s->db, FEEDBACK_MODEL, -1, &st, NULL) != SQLITE_OK)
     return nn_store_db_fail(s);
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -251,7 +251,7 @@ static int feedback_model(nn_store *s, const char *name, int64_t version, const 
   case SQLITE_ROW:
     break;
   case SQLITE_DONE:
-    rc = nn_store_fail(s, NN_STORE_NOTFOUND, "no model named '%s'", name);
+    rc = nn_store_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
     goto done;
   default:
     rc = nn_store_db_fail(s);
@@ -260,10 +260,10 @@ static int feedback_model(nn_store *s, const char *name, int64_t version, const 
   *model_id = sqlite3_column_int64(st, 0);
   *n_inputs = (size_t)sqlite3_column_int64(st, 1);
   if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-    rc = nn_store_fail(s, NN_STORE_NOTFOUND, "model '%s' has no version %" PRId64, name,
+    rc = nn_store_fail(s, NN_ENOTFOUND, "model '%s' has no version %" PRId64, name,
                        version);
   else if (map && sqlite3_column_type(st, 2) == SQLITE_NULL)
-    rc = nn_store_fail(s, NN_STORE_NOTFOUND, "model '%s' has no label map '%s'", name, map);
+    rc = nn_store_fail(s, NN_ENOTFOUND, "model '%s' has no label map '%s'", name, map);
   else if (map && nn_buf_add(labels_buf, sqlite3_column_text(st, 2),
                              (size_t)sqlite3_column_bytes(st, 2)))
     rc = nomem(s);
@@ -281,25 +281,25 @@ static int feedback_row(nn_store *s, sqlite3_stmt *st, int by_label, size_t *col
   if (!json_numbers((const char *)sqlite3_column_text(st, 1),
                     (size_t)sqlite3_column_bytes(st, 1), x, &n, &oom))
     return oom ? nomem(s) :
-           nn_store_fail(s, NN_STORE_INVALID, "prediction %" PRId64 ": its input is not "
+           nn_store_fail(s, NN_EINVALID, "prediction %" PRId64 ": its input is not "
                          "a JSON array of numbers", id);
   if (row == 1)
     *cols = n;
   else if (n != *cols)
-    return nn_store_fail(s, NN_STORE_MISMATCH, "prediction %" PRId64 " has %zu inputs, "
+    return nn_store_fail(s, NN_EMISMATCH, "prediction %" PRId64 " has %zu inputs, "
                          "the first one has %zu", id, n, *cols);
   cls = sqlite3_column_int64(st, 2);
   if (by_label && sqlite3_column_type(st, 3) == SQLITE_NULL)
-    return nn_store_fail(s, NN_STORE_MISMATCH, "prediction %" PRId64 ": its feedback "
+    return nn_store_fail(s, NN_EMISMATCH, "prediction %" PRId64 ": its feedback "
                          "has no label (it is index %" PRId64 ")", id, cls);
   if (by_label && sqlite3_column_type(st, 4) == SQLITE_NULL)
-    return nn_store_fail(s, NN_STORE_MISMATCH, "prediction %" PRId64 ": its feedback "
+    return nn_store_fail(s, NN_EMISMATCH, "prediction %" PRId64 ": its feedback "
                          "'%.40s' is not one of the labels", id, sqlite3_column_text(st, 3));
   if (by_label)
     cls = sqlite3_column_int64(st, 4);
   if (nn_buf_add(t, &cls, sizeof cls) || nn_buf_add(ids, &id, sizeof id))
     return nomem(s);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_feedback_set(nn_store *s, const char *name, int64_t version,
@@ -312,9 +312,9 @@ int nn_store_feedback_set(nn_store *s, const char *name, int64_t version,
   int rc, step;
   *rows = *cols = 0;
   if (!s->db)
-    return nn_store_fail(s, NN_STORE_ERROR, "the store is closed");
+    return nn_store_fail(s, NN_ERROR, "the store is closed");
   if ((rc = feedback_model(s, name, version, map, &model_id, &n_inputs,
-                           &map_labels)) != NN_STORE_OK)
+                           &map_labels)) != NN_OK)
     goto done;
   if (map) {
     labels = map_labels.p;
@@ -329,13 +329,13 @@ int nn_store_feedback_set(nn_store *s, const char *name, int64_t version,
   if (labels)
     sqlite3_bind_text64(st, 3, labels, labels_len, SQLITE_STATIC, SQLITE_UTF8);
   while ((step = sqlite3_step(st)) == SQLITE_ROW)
-    if ((rc = feedback_row(s, st, labels != NULL, cols, x, t, ids, ++row)) != NN_STORE_OK)
+    if ((rc = feedback_row(s, st, labels != NULL, cols, x, t, ids, ++row)) != NN_OK)
       goto done;
   rc = rows_done(s, step, row, n_inputs, rows, cols);
 done:
   sqlite3_finalize(st);
   nn_buf_free(&map_labels);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     *rows = *cols = 0;
   return rc;
 }

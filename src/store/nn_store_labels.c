@@ -85,12 +85,12 @@ int nn_st_json_labels(nn_store *s, nn_buf *b,
     return nn_st_nomem(s);
   for (i = 0; i < n; i++) {
     if (!labels[i] || !labels[i][0])
-      return nn_st_fail(s, NN_STORE_ERROR, "labels[%zu] is not a non-empty string", i + 1);
+      return nn_st_fail(s, NN_ERROR, "labels[%zu] is not a non-empty string", i + 1);
     if ((i && nn_buf_add(b, ",", 1)) ||
         nn_buf_json_string(b, labels[i], strlen(labels[i])))
       return nn_st_nomem(s);
   }
-  return nn_buf_add(b, "]", 1) ? nn_st_nomem(s) : NN_STORE_OK;
+  return nn_buf_add(b, "]", 1) ? nn_st_nomem(s) : NN_OK;
 }
 
 /* Inside a transaction: the latest row of map for the model if it already
@@ -101,28 +101,28 @@ int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map,
   sqlite3_stmt *st;
   int rc, row;
   *labelmap_id = 0;
-  if ((rc = USE(s, S_LABELMAP_CURRENT, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELMAP_CURRENT, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);
   sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC);
   if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->text.p, (int)s->text.n,
-                                             SQLITE_STATIC), "labels")) == NN_STORE_OK &&
-      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row && sqlite3_column_int(st, 1))
+                                             SQLITE_STATIC), "labels")) == NN_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_OK && row && sqlite3_column_int(st, 1))
     *labelmap_id = sqlite3_column_int64(st, 0);
   nn_st_done(st);
-  if (rc != NN_STORE_OK || *labelmap_id)
+  if (rc != NN_OK || *labelmap_id)
     return rc;
-  if ((rc = USE(s, S_LABELMAP_INSERT, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELMAP_INSERT, &st)) != NN_OK)
     return rc;
   nn_st_labelmap_digest(digest, model_id, map, strlen(map), s->text.p, s->text.n);
   sqlite3_bind_int64(st, 1, model_id);
   sqlite3_bind_int64(st, 4, now);
   sqlite3_bind_text(st, 5, digest, 64, SQLITE_STATIC);
   if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC),
-                        "the label map name")) == NN_STORE_OK &&
+                        "the label map name")) == NN_OK &&
       (rc = nn_st_bound(s, sqlite3_bind_text(st, 3, s->text.p, (int)s->text.n,
-                                             SQLITE_STATIC), "labels")) == NN_STORE_OK &&
-      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+                                             SQLITE_STATIC), "labels")) == NN_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_OK)
     *labelmap_id = sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
   return rc;
@@ -133,34 +133,34 @@ int nn_store_add_labels(nn_store *s, const char *name, const char *map,
   int64_t now = nn_st_clock_ms(s->vfs), model_id, labelmap_id, n_outputs = 0;
   sqlite3_stmt *st;
   int rc, row;
-  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+  if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (!map || !map[0])
-    return nn_st_fail(s, NN_STORE_ERROR, "a label map name must not be empty");
-  if ((rc = nn_st_json_labels(s, &s->text, labels, n)) != NN_STORE_OK ||
-      (rc = nn_st_check_length(s, "the label map name", strlen(map))) != NN_STORE_OK ||
-      (rc = nn_st_check_length(s, "the labels", s->text.n)) != NN_STORE_OK ||
-      (rc = nn_st_begin(s)) != NN_STORE_OK)
+    return nn_st_fail(s, NN_ERROR, "a label map name must not be empty");
+  if ((rc = nn_st_json_labels(s, &s->text, labels, n)) != NN_OK ||
+      (rc = nn_st_check_length(s, "the label map name", strlen(map))) != NN_OK ||
+      (rc = nn_st_check_length(s, "the labels", s->text.n)) != NN_OK ||
+      (rc = nn_st_begin(s)) != NN_OK)
     return rc;
-  if ((rc = nn_st_need_model(s, name, &model_id)) != NN_STORE_OK ||
-      (rc = USE(s, S_LATEST_OUTPUTS, &st)) != NN_STORE_OK)
+  if ((rc = nn_st_need_model(s, name, &model_id)) != NN_OK ||
+      (rc = USE(s, S_LATEST_OUTPUTS, &st)) != NN_OK)
     goto fail;
   sqlite3_bind_int64(st, 1, model_id);
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row)
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
     n_outputs = sqlite3_column_int64(st, 0);
   nn_st_done(st);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     goto fail;
   if ((int64_t)n != n_outputs) {
-    rc = nn_st_fail(s, NN_STORE_MISMATCH, "labels: %zu given, model '%s' has %" PRId64
+    rc = nn_st_fail(s, NN_EMISMATCH, "labels: %zu given, model '%s' has %" PRId64
                     " outputs", n, name, n_outputs);
     goto fail;
   }
-  if ((rc = nn_st_put_labelmap(s, model_id, map, now, &labelmap_id)) != NN_STORE_OK ||
-      (rc = nn_st_commit(s)) != NN_STORE_OK)
+  if ((rc = nn_st_put_labelmap(s, model_id, map, now, &labelmap_id)) != NN_OK ||
+      (rc = nn_st_commit(s)) != NN_OK)
     goto fail;
   s->catalog_gen++;
-  return NN_STORE_OK;
+  return NN_OK;
 fail:
   nn_st_rollback(s);
   return rc;
@@ -228,7 +228,7 @@ static int bad_map(nn_store *s, sqlite3_stmt *row, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  return nn_st_fail(s, NN_STORE_INVALID, "model '%.60s' label map '%.40s': %s",
+  return nn_st_fail(s, NN_EINVALID, "model '%.60s' label map '%.40s': %s",
                     (const char *)sqlite3_column_text(row, 0),
                     (const char *)sqlite3_column_text(row, 1), what);
 }
@@ -241,10 +241,10 @@ static int read_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
   int rc, more;
   *n = 0;
   s->blob.n = s->text.n = 0;
-  if ((rc = USE(s, S_LABELS, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELS, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, id);
-  while ((rc = nn_st_step(s, st, &more)) == NN_STORE_OK && more) {
+  while ((rc = nn_st_step(s, st, &more)) == NN_OK && more) {
     const char *type = (const char *)sqlite3_column_text(st, 0);
     const char *text;
     size_t len;
@@ -270,7 +270,7 @@ static int read_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
     }
   }
   nn_st_done(st);
-  if (rc == NN_STORE_OK && *n == 0)
+  if (rc == NN_OK && *n == 0)
     rc = bad_map(s, row, "it holds no labels");
   return rc;
 }
@@ -309,13 +309,13 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
   size_t n = 0, bytes, bad = 0;
   int rc, found;
   *out = NULL;
-  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_OK)
     return rc;
   sqlite3_bind_int64(row, 1, id);
-  if ((rc = nn_st_step(s, row, &found)) != NN_STORE_OK)
+  if ((rc = nn_st_step(s, row, &found)) != NN_OK)
     goto done;
   if (!found) {
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "no label map with id %" PRId64, id);
+    rc = nn_st_fail(s, NN_ENOTFOUND, "no label map with id %" PRId64, id);
     goto done;
   }
   labels = (const char *)sqlite3_column_text(row, 3);
@@ -337,10 +337,10 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
     rc = bad_map(s, row, "its labels are not a JSON array");
   else {
     /* the row is sound: what is wrong now is one of its labels */
-    if ((rc = read_labels(s, id, row, &n)) == NN_STORE_OK &&
+    if ((rc = read_labels(s, id, row, &n)) == NN_OK &&
         (bad = zero_label(labels, (size_t)sqlite3_column_bytes(row, 3))) != 0)
       rc = bad_map(s, row, "label %zu contains a zero byte", bad);
-    bad = rc == NN_STORE_INVALID;
+    bad = rc == NN_EINVALID;
   }
   if (bad) {
     n = (size_t)sqlite3_column_int64(row, 8);
@@ -350,9 +350,9 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
     if (nn_buf_add(&s->text, s->err, bad))
       rc = nn_st_nomem(s);
     else
-      rc = NN_STORE_OK;
+      rc = NN_OK;
   }
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     goto done;
   bytes = sizeof *m + s->blob.n + s->text.n;
   if (!(m = (nn_labelmap *)malloc(bytes))) {
@@ -388,7 +388,7 @@ static int lookup(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
   if (!s->db)
     return nn_st_closed(s);
   if (!s->maps)
-    return nn_st_fail(s, NN_STORE_ERROR, "the store has no cache of label maps");
+    return nn_st_fail(s, NN_ERROR, "the store has no cache of label maps");
   for (at = &s->maps->maps; *at; at = &(*at)->next)
     if ((*at)->id == labelmap_id) {
       m = *at;          /* to the front: the most recently used */
@@ -396,17 +396,17 @@ static int lookup(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
       m->next = s->maps->maps;
       s->maps->maps = m;
       *map = m;
-      return NN_STORE_OK;
+      return NN_OK;
     }
   return load_map(s, labelmap_id, (nn_labelmap **)map);
 }
 
 int nn_store_labelmap(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
   int rc = lookup(s, labelmap_id, map);
-  if (rc == NN_STORE_OK && (*map)->bad) {
-    nn_st_fail(s, NN_STORE_INVALID, "%s", (*map)->bad);
+  if (rc == NN_OK && (*map)->bad) {
+    nn_st_fail(s, NN_EINVALID, "%s", (*map)->bad);
     *map = NULL;
-    return NN_STORE_INVALID;
+    return NN_EINVALID;
   }
   return rc;
 }
@@ -417,13 +417,13 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
   int rc;
   *label = NULL;
   *len = 0;
-  if ((rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_STORE_OK)
+  if ((rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_OK)
     return rc;
   if (i >= m->n)
-    return nn_st_fail(s, NN_STORE_NOTFOUND, "label map %" PRId64 " has no label %zu",
+    return nn_st_fail(s, NN_ENOTFOUND, "label map %" PRId64 " has no label %zu",
                       labelmap_id, i + 1);
   *label = nn_labelmap_label(m, i, len);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
@@ -437,22 +437,22 @@ int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
   *n_labels = 0;
   if (!s->db)
     return nn_st_closed(s);
-  if ((rc = USE(s, S_LABELMAP_NAMED, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELMAP_NAMED, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, version_id);
   sqlite3_bind_text(st, 2, map, -1, SQLITE_STATIC);
   /* every candidate is read and checked until one fits: a map changed
   ** outside nn is an error, never skipped for an older one */
-  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+  while ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
     int64_t id = sqlite3_column_int64(st, 0);
     n_outputs = sqlite3_column_int64(st, 1);
-    if ((rc = lookup(s, id, &m)) != NN_STORE_OK)
+    if ((rc = lookup(s, id, &m)) != NN_OK)
       break;
     if (!seen++)
       latest = m->n;
     if ((int64_t)m->n != n_outputs && m->bad) {
       /* whether it was meant for this version cannot be told */
-      rc = nn_st_fail(s, NN_STORE_INVALID, "%s", m->bad);
+      rc = nn_st_fail(s, NN_EINVALID, "%s", m->bad);
       break;
     }
     if ((int64_t)m->n == n_outputs) {
@@ -462,21 +462,21 @@ int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
     }
   }
   nn_st_done(st);
-  if (rc != NN_STORE_OK || *labelmap_id)
+  if (rc != NN_OK || *labelmap_id)
     return rc;
   /* None fits: say why. */
-  if ((rc = USE(s, S_LABELMAP_WHY, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LABELMAP_WHY, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, version_id);
-  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK)
+  if ((rc = nn_st_step(s, st, &row)) != NN_OK)
     ;
   else if (!row)
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "no version with id %" PRId64, version_id);
+    rc = nn_st_fail(s, NN_ENOTFOUND, "no version with id %" PRId64, version_id);
   else if (!seen)
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "model '%s' has no label map '%s'",
+    rc = nn_st_fail(s, NN_ENOTFOUND, "model '%s' has no label map '%s'",
                     (const char *)sqlite3_column_text(st, 0), map);
   else
-    rc = nn_st_fail(s, NN_STORE_MISMATCH, "label map '%s' has %zu labels, model '%s'"
+    rc = nn_st_fail(s, NN_EMISMATCH, "label map '%s' has %zu labels, model '%s'"
                     " version %" PRId64 " has %" PRId64 " outputs", map, latest,
                     (const char *)sqlite3_column_text(st, 0),
                     sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));

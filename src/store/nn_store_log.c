@@ -90,11 +90,11 @@ static int find_label(nn_store *s, int64_t id, size_t idx, const char **text,
   int rc;
   *text = NULL;
   *len = NO_TEXT;
-  if ((rc = nn_store_labelmap(s, id, &m)) != NN_STORE_OK)
+  if ((rc = nn_store_labelmap(s, id, &m)) != NN_OK)
     return rc;
   if (idx < m->n)
     *text = nn_labelmap_label(m, idx, len);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 static size_t text_len(size_t len) {
@@ -114,21 +114,21 @@ static int reserve_ids(nn_store *s, int64_t *first, int64_t *last) {
   sqlite3_stmt *st;
   int rc, row, which;
   for (which = S_SEQ_BUMP; ; which = S_SEQ_INIT) {
-    if ((rc = USE(s, which, &st)) != NN_STORE_OK)
+    if ((rc = USE(s, which, &st)) != NN_OK)
       return rc;
     sqlite3_bind_int64(st, 1, block);
     rc = nn_st_step(s, st, &row);
     nn_st_done(st);
-    if (rc != NN_STORE_OK)
+    if (rc != NN_OK)
       return rc;
     if (which == S_SEQ_INIT || sqlite3_changes(s->db) > 0)
       break;
   }
-  if ((rc = USE(s, S_SEQ_READ, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_SEQ_READ, &st)) != NN_OK)
     return rc;
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && !row)
-    rc = nn_st_fail(s, NN_STORE_ERROR, "sqlite_sequence has no row for nn_prediction");
-  if (rc == NN_STORE_OK) {
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && !row)
+    rc = nn_st_fail(s, NN_ERROR, "sqlite_sequence has no row for nn_prediction");
+  if (rc == NN_OK) {
     *last = sqlite3_column_int64(st, 0);
     *first = *last - block + 1;
   }
@@ -160,17 +160,17 @@ static int next_id(nn_store *s, int64_t *id) {
     s->spare_next = s->spare_end = 0;
   }
   if (s->id_next == s->id_end) {
-    if ((rc = nn_st_begin(s)) != NN_STORE_OK)
+    if ((rc = nn_st_begin(s)) != NN_OK)
       return rc;
-    if ((rc = reserve_ids(s, &first, &last)) != NN_STORE_OK ||
-        (rc = nn_st_commit(s)) != NN_STORE_OK) {
+    if ((rc = reserve_ids(s, &first, &last)) != NN_OK ||
+        (rc = nn_st_commit(s)) != NN_OK) {
       nn_st_rollback(s);
       return rc;
     }
     add_ids(s, first, last);
   }
   *id = s->id_next;
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* Bind the record at log.p + off as the row of st that starts at
@@ -211,15 +211,15 @@ int nn_store_flush(nn_store *s) {
   size_t off = 0, left, i;
   int rc, row;
   if (s->db && s->opts.readonly)
-    return NN_STORE_OK;   /* nothing can have been logged */
-  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+    return NN_OK;   /* nothing can have been logged */
+  if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (s->log_rows == 0)
-    return NN_STORE_OK;
-  if ((rc = USE(s, S_PREDICTION_INSERT, &one)) != NN_STORE_OK ||
+    return NN_OK;
+  if ((rc = USE(s, S_PREDICTION_INSERT, &one)) != NN_OK ||
       (s->log_rows >= LOG_BATCH &&
-       (rc = USE(s, S_PREDICTION_BATCH, &batch)) != NN_STORE_OK) ||
-      (rc = nn_st_begin(s)) != NN_STORE_OK)
+       (rc = USE(s, S_PREDICTION_BATCH, &batch)) != NN_OK) ||
+      (rc = nn_st_begin(s)) != NN_OK)
     return rc;
   for (left = s->log_rows; left > 0; left -= i) {
     sqlite3_stmt *st = left >= LOG_BATCH ? batch : one;
@@ -227,22 +227,22 @@ int nn_store_flush(nn_store *s) {
       off = bind_row(st, (int)i * LOG_COLUMNS, s->log.p, off);
     rc = nn_st_step(s, st, &row);
     sqlite3_reset(st);
-    if (rc != NN_STORE_OK)
+    if (rc != NN_OK)
       goto fail;
   }
   /* Fewer ids left than the next batch needs: reserve them now, in this
   ** transaction, rather than in one of their own in the middle of a frame. */
   if (!s->opts.sync && s->spare_next == s->spare_end &&
       s->id_end - s->id_next < s->opts.flush_rows &&
-      (rc = reserve_ids(s, &first, &last)) != NN_STORE_OK)
+      (rc = reserve_ids(s, &first, &last)) != NN_OK)
     goto fail;
-  if ((rc = nn_st_commit(s)) != NN_STORE_OK)
+  if ((rc = nn_st_commit(s)) != NN_OK)
     goto fail;
   if (last)
     add_ids(s, first, last);
   s->log.n = 0;
   s->log_rows = 0;
-  rc = NN_STORE_OK;
+  rc = NN_OK;
   goto unbind;
 fail:
   nn_st_rollback(s);    /* the rows stay buffered for the next flush */
@@ -263,7 +263,7 @@ static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
   logrec r;
   int rc;
   if (row->labelmap_id &&
-      (rc = find_label(s, row->labelmap_id, idx, &label, &label_len)) != NN_STORE_OK)
+      (rc = find_label(s, row->labelmap_id, idx, &label, &label_len)) != NN_OK)
     return rc;
   memset(&r, 0, sizeof r);
   r.id = id;
@@ -290,7 +290,7 @@ static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
       (row->tags && nn_buf_add(b, row->tags, row->tags_len)))
     goto nomem;
   memcpy(b->p + start, &r, sizeof r);
-  return NN_STORE_OK;
+  return NN_OK;
 nomem:
   b->n = start;
   return nn_st_nomem(s);
@@ -300,9 +300,9 @@ nomem:
 ** refuse as too long, naming it. */
 static int check_text(nn_store *s, const char *what, const char *text, size_t len) {
   if (!text)
-    return NN_STORE_OK;   /* none */
+    return NN_OK;   /* none */
   if (memchr(text, '\0', len))
-    return nn_st_fail(s, NN_STORE_ERROR, "%s contains a zero byte", what);
+    return nn_st_fail(s, NN_ERROR, "%s contains a zero byte", what);
   return nn_st_check_length(s, what, len);
 }
 
@@ -318,7 +318,7 @@ static int check_row(nn_store *s, const nn_store_row *row, size_t off) {
       (rc = check_text(s, "tags", row->tags, row->tags_len)))
     return rc;
   for (i = 0; i < 5; i++) {
-    if ((rc = nn_st_check_length(s, what[i], text_len(r.len[i]))) != NN_STORE_OK)
+    if ((rc = nn_st_check_length(s, what[i], text_len(r.len[i]))) != NN_OK)
       return rc;
     total += text_len(r.len[i]);
   }
@@ -331,29 +331,29 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
   size_t start = s->log.n;
   int rc;
   *id = 0;
-  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+  if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (row->n_y == 0)
-    return nn_st_fail(s, NN_STORE_ERROR, "a prediction needs at least one output");
+    return nn_st_fail(s, NN_ERROR, "a prediction needs at least one output");
   if (s->opts.sync) {
     /* The buffer is always empty here: this row alone, written at once or
     ** not at all. */
-    if ((rc = buffer_row(s, row, 0, now)) != NN_STORE_OK)
+    if ((rc = buffer_row(s, row, 0, now)) != NN_OK)
       return rc;
     s->log_rows = 1;
-    if ((rc = check_row(s, row, 0)) != NN_STORE_OK ||
-        (rc = nn_store_flush(s)) != NN_STORE_OK) {
+    if ((rc = check_row(s, row, 0)) != NN_OK ||
+        (rc = nn_store_flush(s)) != NN_OK) {
       s->log.n = 0;
       s->log_rows = 0;
       return rc;
     }
     *id = sqlite3_last_insert_rowid(s->db);
-    return NN_STORE_OK;
+    return NN_OK;
   }
-  if ((rc = next_id(s, id)) != NN_STORE_OK ||
-      (rc = buffer_row(s, row, *id, now)) != NN_STORE_OK)
+  if ((rc = next_id(s, id)) != NN_OK ||
+      (rc = buffer_row(s, row, *id, now)) != NN_OK)
     goto refuse;
-  if ((rc = check_row(s, row, start)) != NN_STORE_OK)
+  if ((rc = check_row(s, row, start)) != NN_OK)
     goto unbuffer;
   s->id_next++;
   if (s->log_rows++ == 0) {
@@ -364,7 +364,7 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
   /* inside the caller's transaction the rows wait for its end */
   if (((int64_t)s->log_rows >= s->opts.flush_rows ||
        now - s->log_oldest_ms >= s->opts.flush_ms) && !nn_st_in_caller_txn(s) &&
-      (rc = nn_store_flush(s)) != NN_STORE_OK) {
+      (rc = nn_store_flush(s)) != NN_OK) {
     /* The caller hears of the failure, so this row is not kept: a retry
     ** would log it twice.  The rows logged before it stay buffered under
     ** the ids their calls gave, for the next flush. */
@@ -375,7 +375,7 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
     s->log_oldest_ms = oldest;
     goto unbuffer;
   }
-  return NN_STORE_OK;
+  return NN_OK;
 unbuffer:
   s->log.n = start;
 refuse:
@@ -389,12 +389,12 @@ static int map_lookup(nn_store *s, int64_t map, const char *text, size_t len,
   const nn_labelmap *m;
   size_t i, n;
   int rc;
-  if ((rc = nn_store_labelmap(s, map, &m)) != NN_STORE_OK)
+  if ((rc = nn_store_labelmap(s, map, &m)) != NN_OK)
     return rc;
   if (!text) {
     *label = *idx >= 1 && (size_t)*idx <= m->n
       ? nn_labelmap_label(m, (size_t)*idx - 1, label_len) : NULL;
-    return NN_STORE_OK;
+    return NN_OK;
   }
   *idx = 0;
   for (i = 0; i < m->n && !*idx; i++) {
@@ -402,7 +402,7 @@ static int map_lookup(nn_store *s, int64_t map, const char *text, size_t len,
     if (n == len && memcmp(l, text, len) == 0)
       *idx = (int64_t)i + 1;
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
@@ -412,44 +412,44 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   const char *text = NULL;
   size_t found_len = 0;
   int rc, row;
-  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+  if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (label && memchr(label, '\0', label_len))
-    return nn_st_fail(s, NN_STORE_ERROR, "feedback: the label contains a zero byte");
+    return nn_st_fail(s, NN_ERROR, "feedback: the label contains a zero byte");
   if (s->log_rows && id >= s->log_first_id && id <= s->log_last_id &&
-      (rc = nn_store_flush(s)) != NN_STORE_OK)
+      (rc = nn_store_flush(s)) != NN_OK)
     return rc;
   /* BEGIN IMMEDIATE waits (busy_timeout) for another writer; a read that
   ** then turned into a write would fail at once instead */
-  if ((rc = USE(s, S_FEEDBACK_INFO, &info)) != NN_STORE_OK ||
-      (rc = USE(s, S_FEEDBACK_INSERT, &st)) != NN_STORE_OK ||
-      (rc = nn_st_begin(s)) != NN_STORE_OK)
+  if ((rc = USE(s, S_FEEDBACK_INFO, &info)) != NN_OK ||
+      (rc = USE(s, S_FEEDBACK_INSERT, &st)) != NN_OK ||
+      (rc = nn_st_begin(s)) != NN_OK)
     return rc;
   sqlite3_bind_int64(info, 1, id);
-  if ((rc = nn_st_step(s, info, &row)) != NN_STORE_OK)
+  if ((rc = nn_st_step(s, info, &row)) != NN_OK)
     goto done;
   if (!row) {
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "feedback: no prediction with id %" PRId64, id);
+    rc = nn_st_fail(s, NN_ENOTFOUND, "feedback: no prediction with id %" PRId64, id);
     goto done;
   }
   n_outputs = sqlite3_column_int64(info, 0);
   map = sqlite3_column_int64(info, 1);
   if (label && !map) {
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "feedback: prediction %" PRId64 " has no label"
+    rc = nn_st_fail(s, NN_ENOTFOUND, "feedback: prediction %" PRId64 " has no label"
                     " map, so '%.*s' means nothing", id, (int)label_len, label);
     goto done;
   }
   if (!label && (true_idx < 1 || true_idx > n_outputs)) {
-    rc = nn_st_fail(s, NN_STORE_MISMATCH, "feedback: index %" PRId64 " is not in 1..%"
+    rc = nn_st_fail(s, NN_EMISMATCH, "feedback: index %" PRId64 " is not in 1..%"
                     PRId64, true_idx, n_outputs);
     goto done;
   }
   /* the map, checked, through the connection's cache */
   if (map && (rc = map_lookup(s, map, label, label_len, &true_idx, &text,
-                              &found_len)) != NN_STORE_OK)
+                              &found_len)) != NN_OK)
     goto done;
   if (label && !true_idx) {
-    rc = nn_st_fail(s, NN_STORE_NOTFOUND, "feedback: '%.*s' is not a label of map '%s'",
+    rc = nn_st_fail(s, NN_ENOTFOUND, "feedback: '%.*s' is not a label of map '%s'",
                     (int)label_len, label, (const char *)sqlite3_column_text(info, 2));
     goto done;
   }
@@ -465,9 +465,9 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   nn_st_done(st);
 done:
   nn_st_done(info);
-  if (rc == NN_STORE_OK)
+  if (rc == NN_OK)
     rc = nn_st_commit(s);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     nn_st_rollback(s);
   return rc;
 }

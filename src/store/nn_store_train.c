@@ -195,39 +195,39 @@ int nn_store_check_run(nn_store *s, const nn_train_run *run) {
   if (!run->stopped || (strcmp(run->stopped, "epochs") != 0 &&
                         strcmp(run->stopped, "patience") != 0 &&
                         strcmp(run->stopped, "callback") != 0))
-    return nn_store_fail(s, NN_STORE_ERROR, "training.stopped is '%.20s', not 'epochs', "
+    return nn_store_fail(s, NN_ERROR, "training.stopped is '%.20s', not 'epochs', "
                          "'patience' or 'callback'", run->stopped ? run->stopped : "");
   if (run->rows < 0)
-    return nn_store_fail(s, NN_STORE_ERROR, "training.rows is %" PRId64 ", not a count",
+    return nn_store_fail(s, NN_ERROR, "training.rows is %" PRId64 ", not a count",
                          run->rows);
   if (run->best_epoch < 0 || (uint64_t)run->best_epoch > run->n_epochs)
-    return nn_store_fail(s, NN_STORE_ERROR, "training.best_epoch is %" PRId64 ", not one "
+    return nn_store_fail(s, NN_ERROR, "training.best_epoch is %" PRId64 ", not one "
                          "of the %zu epochs", run->best_epoch, run->n_epochs);
   if ((run->started_at == 0) != (run->ended_at == 0))
-    return nn_store_fail(s, NN_STORE_ERROR, "training.started_at and training.ended_at "
+    return nn_store_fail(s, NN_ERROR, "training.started_at and training.ended_at "
                          "come together");
   if (run->ended_at < run->started_at)
-    return nn_store_fail(s, NN_STORE_ERROR, "training.ended_at is before "
+    return nn_store_fail(s, NN_ERROR, "training.ended_at is before "
                          "training.started_at");
   for (i = 0; i < run->n_epochs; i++) {
     const nn_train_epoch *e = &run->epochs[i];
     if (e->epoch != (int64_t)i + 1)
-      return nn_store_fail(s, NN_STORE_ERROR, "training.epochs[%zu].epoch is %" PRId64
+      return nn_store_fail(s, NN_ERROR, "training.epochs[%zu].epoch is %" PRId64
                            ", not %zu", i + 1, e->epoch, i + 1);
     if (!isfinite(e->loss))
-      return nn_store_fail(s, NN_STORE_ERROR, "training.epochs[%zu].loss is not finite",
+      return nn_store_fail(s, NN_ERROR, "training.epochs[%zu].loss is not finite",
                            i + 1);
     if (isinf(e->val_loss))
-      return nn_store_fail(s, NN_STORE_ERROR, "training.epochs[%zu].val_loss is not "
+      return nn_store_fail(s, NN_ERROR, "training.epochs[%zu].val_loss is not "
                            "finite", i + 1);
     if (!isnan(e->val_accuracy) && !(e->val_accuracy >= 0 && e->val_accuracy <= 1))
-      return nn_store_fail(s, NN_STORE_ERROR, "training.epochs[%zu].val_accuracy is %g, "
+      return nn_store_fail(s, NN_ERROR, "training.epochs[%zu].val_accuracy is %g, "
                            "not in [0, 1]", i + 1, e->val_accuracy);
     if (!(e->ms >= 0 && e->ms < 1e15))
-      return nn_store_fail(s, NN_STORE_ERROR, "training.epochs[%zu].ms is %g, not a "
+      return nn_store_fail(s, NN_ERROR, "training.epochs[%zu].ms is %g, not a "
                            "duration", i + 1, e->ms);
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 static void bind_real(sqlite3_stmt *st, int col, double v) {
@@ -245,7 +245,7 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
   int64_t started = run->started_at, ended = run->ended_at;
   double total_ms = 0;
   size_t i;
-  int rc = NN_STORE_OK;
+  int rc = NN_OK;
   nn_sha256 h;
   char digest[NN_SHA256_HEX];
   if (!ended) {
@@ -278,11 +278,11 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
     rc = nn_store_db_fail(s);   /* a text too long for SQLite, say */
   sqlite3_finalize(st);
   st = NULL;
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     return rc;
   if (sqlite3_prepare_v2(s->db, INSERT_EPOCH, -1, &st, NULL) != SQLITE_OK)
     return nn_store_db_fail(s);
-  for (i = 0; i < run->n_epochs && rc == NN_STORE_OK; i++) {
+  for (i = 0; i < run->n_epochs && rc == NN_OK; i++) {
     const nn_train_epoch *e = &run->epochs[i];
     sqlite3_bind_int64(st, 1, saved->version_id);
     sqlite3_bind_int64(st, 2, e->epoch);
@@ -305,7 +305,7 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
   memset(out, 0, sizeof *out);
   if (!run)
     return nn_store_save(s, name, net, note, labels, out);
-  if ((rc = nn_store_check_run(s, run)) != NN_STORE_OK)
+  if ((rc = nn_store_check_run(s, run)) != NN_OK)
     return rc;
   return nn_store_save_with(s, name, net, note, labels, put_run, (void *)run, out);
 }
@@ -340,7 +340,7 @@ static int keep_text(nn_store *s, sqlite3_stmt *st, int col, size_t *at, size_t 
     return nn_st_nomem(s);
   if (nn_buf_add(&s->text, p ? (const char *)p : "", *len) || nn_buf_add(&s->text, "", 1))
     return nn_st_nomem(s);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* The run's epoch rows into s->blob (an array of nn_train_epoch), each
@@ -349,14 +349,14 @@ static int read_epochs(nn_store *s, int64_t version_id, nn_sha256 *h, size_t *n,
                        int *typed) {
   sqlite3_stmt *st = NULL;
   nn_train_epoch e;
-  int rc = NN_STORE_OK, row = 0;
+  int rc = NN_OK, row = 0;
   *n = 0;
   *typed = 1;
   s->blob.n = 0;
   if (sqlite3_prepare_v2(s->db, EPOCHS_OF, -1, &st, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
   sqlite3_bind_int64(st, 1, version_id);
-  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+  while ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
     epoch_of_row(st, &e);
     *typed &= sqlite3_column_int(st, 5);
     if (h)
@@ -386,16 +386,16 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
   if (sqlite3_prepare_v2(s->db, RUN_OF, -1, &st, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
   sqlite3_bind_int64(st, 1, v->version_id);
-  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+  if ((rc = nn_st_step(s, st, &row)) != NN_OK || !row) {
     sqlite3_finalize(st);
-    if (rc != NN_STORE_OK)
+    if (rc != NN_OK)
       return rc;
     /* no run: then no epochs either (a run deleted with its epochs is not
     ** caught, see schema/004_training_digests.sql) */
-    if ((rc = read_epochs(s, v->version_id, NULL, &n, &typed)) != NN_STORE_OK)
+    if ((rc = read_epochs(s, v->version_id, NULL, &n, &typed)) != NN_OK)
       return rc;
     return n ? nn_st_invalid(s, v, "its training epochs have no run (changed outside nn?)")
-             : NN_STORE_OK;
+             : NN_OK;
   }
   s->text.n = 0;
   typed = sqlite3_column_int(st, 11);
@@ -403,11 +403,11 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
   run->best_epoch = sqlite3_column_int64(st, 5);
   run->started_at = sqlite3_column_int64(st, 8);
   run->ended_at = sqlite3_column_int64(st, 9);
-  if ((rc = keep_text(s, st, 2, &options_at, &run->options_len)) == NN_STORE_OK &&
-      (rc = keep_text(s, st, 6, &stopped_at, &stopped_len)) == NN_STORE_OK &&
+  if ((rc = keep_text(s, st, 2, &options_at, &run->options_len)) == NN_OK &&
+      (rc = keep_text(s, st, 6, &stopped_at, &stopped_len)) == NN_OK &&
       (source_null = sqlite3_column_type(st, 7) == SQLITE_NULL) == 0)
     rc = keep_text(s, st, 7, &source_at, &run->source_len);
-  if (rc == NN_STORE_OK) {
+  if (rc == NN_OK) {
     run->options = s->text.p + options_at;   /* s->text holds them all now */
     run->stopped = s->text.p + stopped_at;
     run->source = source_null ? NULL : s->text.p + source_at;
@@ -417,7 +417,7 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
     if (!stored)
       rc = nn_st_invalid(s, v, "its training run has no digest");
     else if ((rc = read_epochs(s, v->version_id, &h, &run->n_epochs,
-                               &epochs_typed)) == NN_STORE_OK) {
+                               &epochs_typed)) == NN_OK) {
       nn_sha256_hex(&h, digest);
       if (strcmp(stored, digest) != 0 || !typed || !epochs_typed ||
           strlen(run->stopped) != stopped_len)
@@ -427,11 +427,11 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
     }
   }
   sqlite3_finalize(st);
-  if (rc != NN_STORE_OK) {
+  if (rc != NN_OK) {
     memset(run, 0, sizeof *run);
     return rc;
   }
   run->epochs = (const nn_train_epoch *)(void *)s->blob.p;
   *found = 1;
-  return NN_STORE_OK;
+  return NN_OK;
 }

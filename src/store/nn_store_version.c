@@ -180,7 +180,7 @@ static int json_arch(nn_store *s, const nn_net *net) {
     bad |= nn_buf_add(b, "}", 1);
   }
   bad |= nn_buf_add(b, "]", 1);
-  return bad ? nn_st_nomem(s) : NN_STORE_OK;
+  return bad ? nn_st_nomem(s) : NN_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -192,10 +192,10 @@ static int find_model(nn_store *s, const char *name, int64_t *model_id) {
   sqlite3_stmt *st;
   int rc, row;
   *model_id = 0;
-  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_OK)
     return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row)
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
     *model_id = sqlite3_column_int64(st, 0);
   nn_st_done(st);
   return rc;
@@ -203,8 +203,8 @@ static int find_model(nn_store *s, const char *name, int64_t *model_id) {
 
 int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
   int rc = find_model(s, name, model_id);
-  if (rc == NN_STORE_OK && !*model_id)
-    return nn_st_fail(s, NN_STORE_NOTFOUND, "no model named '%s'", name);
+  if (rc == NN_OK && !*model_id)
+    return nn_st_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
   return rc;
 }
 
@@ -212,14 +212,14 @@ int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
 static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
   sqlite3_stmt *st;
   int rc, row;
-  if ((rc = find_model(s, name, model_id)) != NN_STORE_OK || *model_id)
+  if ((rc = find_model(s, name, model_id)) != NN_OK || *model_id)
     return rc;
-  if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 2, now);
   if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
-                        "the model name")) == NN_STORE_OK &&
-      (rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+                        "the model name")) == NN_OK &&
+      (rc = nn_st_step(s, st, &row)) == NN_OK)
     *model_id = sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
   return rc;
@@ -233,13 +233,13 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
   sqlite3_stmt *st;
   char checksum[17], digest[NN_SHA256_HEX];
   int rc, row;
-  if ((rc = USE(s, S_NEXT_VERSION, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_NEXT_VERSION, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK)
     *version = sqlite3_column_int64(st, 0);
   nn_st_done(st);
-  if (rc != NN_STORE_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_STORE_OK)
+  if (rc != NN_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_OK)
     return rc;
   snprintf(checksum, sizeof checksum, "%016" PRIx64, nn_fnv1a64(s->blob.p, s->blob.n));
   version_digest(digest, model_id, *version, s->json.p, s->json.n,
@@ -260,7 +260,7 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
       (note && (rc = nn_st_bound(s, sqlite3_bind_text(st, 9, note, -1, SQLITE_STATIC),
                                  "the note"))))
     ;
-  else if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK)
+  else if ((rc = nn_st_step(s, st, &row)) == NN_OK)
     *version_id = sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
   return rc;
@@ -279,22 +279,22 @@ int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
   size_t bytes;
   int rc;
   memset(out, 0, sizeof *out);
-  if ((rc = nn_st_writable(s)) != NN_STORE_OK)
+  if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (!name || !name[0])
-    return nn_st_fail(s, NN_STORE_ERROR, "a model name must not be empty");
+    return nn_st_fail(s, NN_ERROR, "a model name must not be empty");
   if (net->n_inputs == 0)
-    return nn_st_fail(s, NN_STORE_ERROR, "a network without a Linear layer cannot be saved");
+    return nn_st_fail(s, NN_ERROR, "a network without a Linear layer cannot be saved");
   /* Everything that can fail without the database, first. */
   bytes = 4 * net->n_params;    /* n_params <= NN_MAX_PARAMS: no overflow */
   s->blob.n = 0;
-  if ((rc = json_arch(s, net)) != NN_STORE_OK)
+  if ((rc = json_arch(s, net)) != NN_OK)
     return rc;
   if (nn_buf_reserve(&s->blob, bytes))
     return nn_st_nomem(s);
   nn_params_to_le((unsigned char *)s->blob.p, net->params, net->n_params);
   s->blob.n = bytes;
-  if (labels && (rc = nn_st_json_labels(s, &s->text, labels, net->n_outputs)) != NN_STORE_OK)
+  if (labels && (rc = nn_st_json_labels(s, &s->text, labels, net->n_outputs)) != NN_OK)
     return rc;
   /* what SQLite would refuse, named, before anything is written */
   if ((rc = nn_st_check_length(s, "the model name", strlen(name))) ||
@@ -303,22 +303,22 @@ int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
       (rc = nn_st_check_length(s, "the weights", s->blob.n)) ||
       (labels && (rc = nn_st_check_length(s, "the labels", s->text.n))))
     return rc;
-  if ((rc = nn_st_begin(s)) != NN_STORE_OK)
+  if ((rc = nn_st_begin(s)) != NN_OK)
     return rc;
   out->created_at = now;
-  if ((rc = put_model(s, name, now, &out->model_id)) != NN_STORE_OK ||
+  if ((rc = put_model(s, name, now, &out->model_id)) != NN_OK ||
       (rc = put_version(s, out->model_id, net, note, now, &out->version,
-                        &out->version_id)) != NN_STORE_OK ||
+                        &out->version_id)) != NN_OK ||
       (labels && (rc = nn_st_put_labelmap(s, out->model_id, "default", now,
-                                    &out->labelmap_id)) != NN_STORE_OK) ||
-      (extra && (rc = extra(s, out, ctx)) != NN_STORE_OK) ||
-      (rc = nn_st_commit(s)) != NN_STORE_OK) {
+                                    &out->labelmap_id)) != NN_OK) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_OK) ||
+      (rc = nn_st_commit(s)) != NN_OK) {
     nn_st_rollback(s);
     memset(out, 0, sizeof *out);
     return rc;
   }
   s->catalog_gen++;   /* data_version does not see this connection's writes */
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -339,7 +339,7 @@ static int stored_size(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
   *out = sqlite3_column_int64(st, col);
   if (*out < lo || (uint64_t)*out > hi)
     return nn_st_invalid(s, v, "%s is %" PRId64 ", out of range", what, *out);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_find_version(nn_store *s, const char *name, int64_t version,
@@ -352,15 +352,15 @@ int nn_store_find_version(nn_store *s, const char *name, int64_t version,
   v->name = name;
   if (!s->db)
     return nn_st_closed(s);
-  if ((rc = nn_st_need_model(s, name, &model_id)) != NN_STORE_OK ||
-      (rc = USE(s, version ? S_VERSION_PINNED : S_VERSION_LATEST, &st)) != NN_STORE_OK)
+  if ((rc = nn_st_need_model(s, name, &model_id)) != NN_OK ||
+      (rc = USE(s, version ? S_VERSION_PINNED : S_VERSION_LATEST, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);
   if (version)
     sqlite3_bind_int64(st, 2, version);
-  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+  if ((rc = nn_st_step(s, st, &row)) != NN_OK || !row) {
     nn_st_done(st);
-    return rc ? rc : nn_st_fail(s, NN_STORE_NOTFOUND, "model '%s' has no version %" PRId64,
+    return rc ? rc : nn_st_fail(s, NN_ENOTFOUND, "model '%s' has no version %" PRId64,
                                 name, version);
   }
   v->version_id = sqlite3_column_int64(st, 0);
@@ -375,7 +375,7 @@ int nn_store_find_version(nn_store *s, const char *name, int64_t version,
            (rc = stored_size(s, v, st, 4, "n_inputs", 1, NN_MAX_WIDTH, &n_inputs)) == 0)
     rc = stored_size(s, v, st, 5, "n_outputs", 1, NN_MAX_WIDTH, &n_outputs);
   nn_st_done(st);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     return rc;
   v->n_layers = (size_t)n_layers;
   v->n_params = (size_t)n_params;
@@ -383,8 +383,8 @@ int nn_store_find_version(nn_store *s, const char *name, int64_t version,
   v->n_outputs = (size_t)n_outputs;
   rc = nn_store_find_labelmap(s, v->version_id, "default", &v->labelmap_id,
                               &v->n_labels);
-  if (rc == NN_STORE_NOTFOUND || rc == NN_STORE_MISMATCH)
-    rc = NN_STORE_OK;   /* no default map that fits: a network without labels */
+  if (rc == NN_ENOTFOUND || rc == NN_EMISMATCH)
+    rc = NN_OK;   /* no default map that fits: a network without labels */
   return rc;
 }
 
@@ -409,12 +409,12 @@ static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
   float f;
   int rc, row;
   *ok = 0;
-  if ((rc = USE(s, S_LAYER_FIELD, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LAYER_FIELD, &st)) != NN_OK)
     return rc;
   snprintf(path, sizeof path, "$.\"%s\"", h->name);
   sqlite3_bind_value(st, 1, sqlite3_column_value(layers, 6));
   sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-  if ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
     type = (const char *)sqlite3_column_text(st, 0);
     f = (float)sqlite3_column_double(st, 1);
     if (type && (strcmp(type, "real") == 0 || strcmp(type, "integer") == 0) &&
@@ -452,13 +452,13 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
   }
   for (j = 0; j < d->n_hyper; j++) {
     int ok, rc = hyper_field(s, st, &d->hyper[j], &l->hyper[j], &ok);
-    if (rc != NN_STORE_OK)
+    if (rc != NN_OK)
       return rc;
     if (!ok)
       return nn_st_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
                            d->hyper[j].name);
   }
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
@@ -468,20 +468,20 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
   int rc, row;
   if (!s->db)
     return nn_st_closed(s);
-  if ((rc = USE(s, S_LAYERS, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_LAYERS, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, v->version_id);
-  while ((rc = nn_st_step(s, st, &row)) == NN_STORE_OK && row) {
+  while ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
     if (n == v->n_layers) {   /* the row changed since find_version */
       rc = nn_st_invalid(s, v, "architecture has more than %zu layers", v->n_layers);
       break;
     }
-    if ((rc = read_layer(s, v, st, n + 1, &layers[n])) != NN_STORE_OK)
+    if ((rc = read_layer(s, v, st, n + 1, &layers[n])) != NN_OK)
       break;
     n++;
   }
   nn_st_done(st);
-  if (rc != NN_STORE_OK)
+  if (rc != NN_OK)
     return rc;
   if (n != v->n_layers)
     return nn_st_invalid(s, v, "architecture has %zu layers, not %zu", n, v->n_layers);
@@ -504,7 +504,7 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
   if (n_params != v->n_params)
     return nn_st_invalid(s, v, "n_params is %zu, its architecture needs %zu",
                          v->n_params, n_params);
-  return NN_STORE_OK;
+  return NN_OK;
 }
 
 int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) {
@@ -516,10 +516,10 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   int rc, row, is_blob;
   if (!s->db)
     return nn_st_closed(s);
-  if ((rc = USE(s, S_WEIGHTS, &st)) != NN_STORE_OK)
+  if ((rc = USE(s, S_WEIGHTS, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, v->version_id);
-  if ((rc = nn_st_step(s, st, &row)) != NN_STORE_OK || !row) {
+  if ((rc = nn_st_step(s, st, &row)) != NN_OK || !row) {
     nn_st_done(st);
     return rc ? rc : nn_st_invalid(s, v, "no longer in the database");
   }
@@ -539,7 +539,7 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
       rc = nn_st_invalid(s, v, "checksum is %.16s, the weights hash to %s",
                          checksum ? checksum : "NULL", actual);
   }
-  if (rc == NN_STORE_OK) {
+  if (rc == NN_OK) {
     const char *arch = (const char *)sqlite3_column_text(st, 5);
     version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
                    arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),

@@ -36,10 +36,6 @@
 
 #include "engine/nn_engine.h"
 
-/* Status of a step whose loss or gradient is NaN or infinite: the weights
-** and the optimizer's state are left as they were before it. */
-#define NN_EDIVERGED  32
-
 typedef enum nn_loss {
   NN_LOSS_MSE,     /* sum (y - t)^2 / (rows * outputs) */
   NN_LOSS_CE,      /* -log softmax(z)[class] / rows, z the logits */
