@@ -29,9 +29,7 @@
 ** processor has them), and libm:
 **
 **   cc -std=c99 -O2 -Isrc -Isrc/engine -c src/engine/nn_*.c src/train/nn_*.c
-**   cc host.o nn_engine.o nn_kernel*.o nn_train*.o -lm
-**
-** Folding networks (nn_fold.h) takes src/nn_fold.c as well.
+**   cc host.o nn_*.o -lm
 **
 ** On other processors or compilers nn_kernel_x86.c compiles to nothing, and
 ** so does nn_kernel_neon.c but on AArch64 (where its set is always used);
