@@ -138,7 +138,7 @@ void nn_linear_backward(float *dx, float *dparams, const float *dy, const float 
   if (dx == NULL) return;
   transpose(wt, params, n_out, n_in);
   memset(wt + n_in * n_out, 0, n_in * sizeof(float));
-  nn_kind_info_of(NN_LINEAR)->forward_batch(dx, dy, wt, NULL, n_out, n_in, pn);
+  nn_linear_panels(dx, dy, wt, n_out, n_in, pn);
 }
 
 

@@ -40,47 +40,11 @@ static void linear_kind_forward(float *y, const float *x, const float *params,
   linear_forward(y, x, params, params + n_out * n_in, n_in, n_out);
 }
 
-/* out = W in + b for every panel: out starts as the bias, then each block
-** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
-** place; the last mr rows, when n_out is no multiple of mr, are copied
-** into part with zero rows after them ([mr][kc]), so that every tile may
-** compute and write mr rows. */
-static void linear_panels(float *out, const float *in, const float *w,
-                          size_t n_in, size_t n_out, const nn_panels *pn) {
-  const nn_kernel *k = pn->kernel;
-  const float *b = w + n_out * n_in;
-  float *part = pn->part;
-  size_t mr = k->mr, nr = pn->nr, stride = pn->stride, panels = pn->count;
-  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
-  size_t p, j, c, k0, i;
-  for (p = 0; p < panels; p++) {
-    float *o = out + p * stride * nr;
-    for (j = 0; j < n_pad; j++) {
-      float v = j < n_out ? b[j] : 0.0f;
-      for (c = 0; c < nr; c++) o[j * nr + c] = v;
-    }
-  }
-  for (k0 = 0; k0 < n_in; k0 += k->kc) {
-    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
-    if (n_full < n_out)
-      for (j = 0; j < mr; j++)
-        for (i = 0; i < kc; i++)
-          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
-    for (p = 0; p < panels; p++) {
-      const float *bp = in + p * stride * nr + k0 * nr;
-      float *o = out + p * stride * nr;
-      for (j = 0; j < n_full; j += mr)
-        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
-      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
-    }
-  }
-}
-
 static void linear_kind_batch(float *y, const float *x, const float *params,
                               const float *hyper, size_t n_in, size_t n_out,
                               const nn_panels *pn) {
   (void)hyper;
-  linear_panels(y, x, params, n_in, n_out, pn);
+  nn_linear_panels(y, x, params, n_in, n_out, pn);
 }
 
 static size_t linear_n_params(size_t n_in, size_t n_out) {
@@ -515,7 +479,7 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
     if (is_sized(l)) {
       float *t;
       if (l->kind == NN_LINEAR)   /* the hot path: no indirect call */
-        linear_panels(spare, cur, w, l->n_in, l->n_out, &pn);
+        nn_linear_panels(spare, cur, w, l->n_in, l->n_out, &pn);
       else
         kinds[l->kind]->forward_batch(spare, cur, w, l->hyper, l->n_in, l->n_out, &pn);
       t = cur; cur = spare; spare = t;

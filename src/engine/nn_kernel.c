@@ -1,9 +1,12 @@
 /*
-** nn_kernel.c: the portable (generic) kernels, and which kernel set the
-** engine uses.
+** nn_kernel.c: which kernel set the engine uses, Linear over a batch's
+** panels on the tile of a set (the product that the forward pass and
+** training's dX = W^T dY share), and the flush of subnormal floats that
+** training runs under.
 **
-** Plain C99 that any compiler builds; the x86 sets are in nn_kernel_x86.c,
-** the AArch64 one in nn_kernel_neon.c.
+** The sets themselves are below this file: the portable one in
+** nn_kernel_generic.c, the x86 ones in nn_kernel_x86.c, the AArch64 one in
+** nn_kernel_neon.c.
 ** The choice is made once when the library is loaded (from what the
 ** processor and the OS support) and changed only by nn_kernel_select; it is
 ** one process-wide pointer, read by every forward pass.  Not thread-safe to
@@ -19,227 +22,45 @@
 #include "engine/nn_engine.h"
 #include "engine/nn_kernel.h"
 
-/* --- generic ----------------------------------------------------------- */
+#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
 
-/* Four independent sums per row let the compiler keep four accumulators in
-** flight instead of waiting on one. */
-void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
-                      size_t n_in, size_t n_out) {
-  size_t j, i;
-  if (n_in < 8) {
-    /* too short for four sums to pay for their adds: the rows, independent
-    ** of each other, are what runs in parallel here */
-    for (j = 0; j < n_out; j++, w += n_in) {
-      float s = 0.0f;
-      for (i = 0; i < n_in; i++) s += w[i] * x[i];
-      y[j] = s + b[j];
+/* --- Linear on panels ------------------------------------------------ */
+
+/* out = W in + b for every panel: out starts as the bias, then each block
+** of kc columns of W adds its part, a tile at a time.  Full tiles read W in
+** place; the last mr rows, when n_out is no multiple of mr, are copied
+** into part with zero rows after them ([mr][kc]), so that every tile may
+** compute and write mr rows. */
+void nn_linear_panels(float *out, const float *in, const float *w,
+                      size_t n_in, size_t n_out, const nn_panels *pn) {
+  const nn_kernel *k = pn->kernel;
+  const float *b = w + n_out * n_in;
+  float *part = pn->part;
+  size_t mr = k->mr, nr = pn->nr, stride = pn->stride, panels = pn->count;
+  size_t n_full = n_out / mr * mr, n_pad = ROUND_UP(n_out, mr);
+  size_t p, j, c, k0, i;
+  for (p = 0; p < panels; p++) {
+    float *o = out + p * stride * nr;
+    for (j = 0; j < n_pad; j++) {
+      float v = j < n_out ? b[j] : 0.0f;
+      for (c = 0; c < nr; c++) o[j * nr + c] = v;
     }
-    return;
   }
-  for (j = 0; j < n_out; j++) {
-    const float *row = w + j * n_in;
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (i = 0; i + 4 <= n_in; i += 4) {
-      s0 += row[i] * x[i];
-      s1 += row[i + 1] * x[i + 1];
-      s2 += row[i + 2] * x[i + 2];
-      s3 += row[i + 3] * x[i + 3];
+  for (k0 = 0; k0 < n_in; k0 += k->kc) {
+    size_t kc = n_in - k0 < k->kc ? n_in - k0 : k->kc;
+    if (n_full < n_out)
+      for (j = 0; j < mr; j++)
+        for (i = 0; i < kc; i++)
+          part[j * kc + i] = n_full + j < n_out ? w[(n_full + j) * n_in + k0 + i] : 0.0f;
+    for (p = 0; p < panels; p++) {
+      const float *bp = in + p * stride * nr + k0 * nr;
+      float *o = out + p * stride * nr;
+      for (j = 0; j < n_full; j += mr)
+        k->tile(o + j * nr, w + j * n_in + k0, n_in, bp, kc);
+      if (n_full < n_out) k->tile(o + n_full * nr, part, kc, bp, kc);
     }
-    for (; i < n_in; i++) s0 += row[i] * x[i];
-    y[j] = ((s0 + s1) + (s2 + s3)) + b[j];
   }
 }
-
-/* The bits of v kept under a mask from v > 0, cleared otherwise: the same
-** as v > 0 ? v : 0 (NaN and -0 to +0), which gcc compiles to a branch. */
-void nn_relu_scalar(float *v, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    uint32_t u, m = 0u - (uint32_t)(v[i] > 0.0f);
-    memcpy(&u, &v[i], sizeof u);
-    u &= m;
-    memcpy(&v[i], &u, sizeof u);
-  }
-}
-
-/* v times 1 or alpha, the factor picked by a mask from the comparison:
-** the same bits as v > 0 ? v : alpha v (NaN and -0 included), no branch. */
-void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
-  uint32_t one, a;
-  size_t i;
-  memcpy(&a, &alpha, sizeof a);
-  one = 0x3f800000u;
-  for (i = 0; i < n; i++) {
-    uint32_t m = 0u - (uint32_t)(v[i] > 0.0f), fb = (one & m) | (a & ~m);
-    float f;
-    memcpy(&f, &fb, sizeof f);
-    v[i] *= f;
-  }
-}
-
-/* The transcendental kernels (see nn_kernel.h for the method) in blocks
-** of GENERIC_BLOCK values, each step a loop of that fixed length over
-** arrays: what gcc -O2 vectorizes (SSE on any x86-64).  Choices are masks,
-** never branches; a last partial block is padded, so that every value goes
-** through the same arithmetic wherever it sits. */
-#define GENERIC_BLOCK 16
-
-typedef union { float f[GENERIC_BLOCK]; uint32_t u[GENERIC_BLOCK]; } block;
-
-/* y = exp(x).  NaN stays NaN through the arithmetic, whatever the integer
-** part makes of its bits (unsigned: no overflow to fear). */
-static void exp_block(block *y, const block *x) {
-  block t, p, k;                       /* k: the bits of three constants */
-  size_t j;
-  k.f[0] = NN_EXP_LO;
-  k.f[1] = NN_EXP_HI;
-  k.f[2] = NN_ROUNDER;
-  /* x clamped to [LO, HI] by masks; NaN compares false and is kept */
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    uint32_t lo = 0u - (uint32_t)(NN_EXP_LO > x->f[j]);
-    uint32_t hi = 0u - (uint32_t)(NN_EXP_HI < x->f[j]);
-    p.u[j] = (x->u[j] & ~(lo | hi)) | (k.u[0] & lo) | (k.u[1] & hi);
-  }
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    float v = p.f[j], n, r, q;
-    t.f[j] = v * NN_LOG2E + NN_ROUNDER;      /* n in its low bits */
-    n = t.f[j] - NN_ROUNDER;
-    r = v - n * NN_LN2_HI;
-    r = r - n * NN_LN2_LO;
-    q = NN_EXP_Q0 + r * (NN_EXP_Q1 + r * (NN_EXP_Q2 + r * (NN_EXP_Q3 + r * NN_EXP_Q4)));
-    p.f[j] = 1.0f + (r + (r * r) * q);
-  }
-  /* m = n + 2^22 >= 0; 2^n = 2^n1 2^n2, n1 = floor(n / 2), both normal;
-  ** p 2^n1 is exact, so a subnormal result is rounded once */
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    uint32_t m = t.u[j] - k.u[2] + (1u << 22), m1 = m >> 1;
-    t.u[j] = (m1 - (1u << 21) + 127u) << 23;
-    y->u[j] = (m - m1 - (1u << 21) + 127u) << 23;
-  }
-  for (j = 0; j < GENERIC_BLOCK; j++) y->f[j] = (p.f[j] * t.f[j]) * y->f[j];
-}
-
-static void sigmoid_block(block *v) {
-  block e;
-  size_t j;
-  for (j = 0; j < GENERIC_BLOCK; j++) e.u[j] = v->u[j] | 0x80000000u;     /* -|x| */
-  exp_block(&e, &e);
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    uint32_t neg = 0u - (v->u[j] >> 31);                  /* x < 0 or -0 */
-    block num;
-    num.u[0] = (e.u[j] & neg) | (0x3f800000u & ~neg);     /* e or 1 */
-    v->f[j] = num.f[0] / (1.0f + e.f[j]);
-  }
-}
-
-static void tanh_block(block *v) {
-  block a, e;
-  size_t j;
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    a.u[j] = v->u[j] & 0x7fffffffu;
-    e.f[j] = -2.0f * a.f[j];
-  }
-  exp_block(&e, &e);
-  for (j = 0; j < GENERIC_BLOCK; j++) {
-    float x = a.f[j], z = x * x, big = (1.0f - e.f[j]) / (1.0f + e.f[j]);
-    float small = x + (x * z) * (NN_TANH_T0 + z * (NN_TANH_T1 + z * (NN_TANH_T2
-                  + z * (NN_TANH_T3 + z * NN_TANH_T4))));
-    block s, b;
-    uint32_t m = 0u - (uint32_t)(x < NN_TANH_SMALL);
-    s.f[0] = small;
-    b.f[0] = big;
-    v->u[j] = ((s.u[0] & m) | (b.u[0] & ~m)) | (v->u[j] & 0x80000000u);
-  }
-}
-
-static void exp_inplace(block *v) { exp_block(v, v); }
-
-/* The loop over blocks, with the padded tail. */
-#define GENERIC_ACT(name, block_fn) \
-  void name(float *v, size_t n) { \
-    block b; \
-    size_t i, rest; \
-    for (i = 0; i + GENERIC_BLOCK <= n; i += GENERIC_BLOCK) { \
-      memcpy(b.f, v + i, sizeof b.f); \
-      block_fn(&b); \
-      memcpy(v + i, b.f, sizeof b.f); \
-    } \
-    if ((rest = n - i) == 0) return; \
-    memset(&b, 0, sizeof b); \
-    memcpy(b.f, v + i, rest * sizeof(float)); \
-    block_fn(&b); \
-    memcpy(v + i, b.f, rest * sizeof(float)); \
-  }
-
-GENERIC_ACT(nn_act_exp_generic, exp_inplace)
-GENERIC_ACT(nn_act_sigmoid_generic, sigmoid_block)
-GENERIC_ACT(nn_act_tanh_generic, tanh_block)
-
-#define GENERIC_MR 4
-#define GENERIC_NR 8
-
-/* The tile in plain C, one weight row at a time: eight named sums stay in
-** registers (an array of them, indexed in a loop, lived on the stack), and
-** the kc x 8 samples it reads again for each row sit in L1. */
-static void tile_generic_ldc(float *c, size_t ldc, const float *a, size_t lda,
-                             const float *b, size_t kc) {
-  size_t k, m;
-  for (m = 0; m < GENERIC_MR; m++, c += ldc, a += lda) {
-    const float *bk = b;
-    float s0 = c[0], s1 = c[1], s2 = c[2], s3 = c[3];
-    float s4 = c[4], s5 = c[5], s6 = c[6], s7 = c[7];
-    for (k = 0; k < kc; k++, bk += GENERIC_NR) {
-      float am = a[k];
-      s0 += am * bk[0]; s1 += am * bk[1]; s2 += am * bk[2]; s3 += am * bk[3];
-      s4 += am * bk[4]; s5 += am * bk[5]; s6 += am * bk[6]; s7 += am * bk[7];
-    }
-    c[0] = s0; c[1] = s1; c[2] = s2; c[3] = s3;
-    c[4] = s4; c[5] = s5; c[6] = s6; c[7] = s7;
-  }
-}
-
-static void tile_generic(float *c, const float *a, size_t lda, const float *b,
-                         size_t kc) {
-  tile_generic_ldc(c, GENERIC_NR, a, lda, b, kc);
-}
-
-/* Each value's update in the order the vector sets use, so that the tails
-** they leave here agree with them. */
-void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
-                    const nn_adam_consts *c) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    float mi = c->b1 * m[i] + (1.0f - c->b1) * g[i];
-    float vi = c->b2 * v[i] + (1.0f - c->b2) * (g[i] * g[i]);
-    float denom = sqrtf(vi) * c->inv_sqrt_bc2 + c->eps;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = w[i] * c->decay - c->step * (mi / denom);
-  }
-}
-
-/* Eight sums in flight instead of one long chain of additions. */
-double nn_sumsq_scalar(const float *v, size_t n) {
-  float s[8] = { 0 };
-  double total = 0.0;
-  size_t i, j;
-  for (i = 0; i + 8 <= n; i += 8)
-    for (j = 0; j < 8; j++) s[j] += v[i + j] * v[i + j];
-  for (; i < n; i++) total += (double)v[i] * v[i];
-  for (j = 0; j < 8; j++) total += s[j];
-  return total;
-}
-
-static int always(void) { return 1; }
-
-const nn_kernel nn_kernel_generic = {
-  "generic", always, nn_linear_scalar, tile_generic, nn_relu_scalar,
-  GENERIC_MR, GENERIC_NR, 256, 0, 2,
-  nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc,
-  nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
-  nn_act_exp_generic
-};
-
 
 /* --- subnormals (see nn_kernel.h) ------------------------------------- */
 

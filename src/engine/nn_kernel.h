@@ -8,8 +8,8 @@
 **   tile    the batch micro-kernel: C [mr][nr] += A B, with A kc columns
 **           of mr weight rows, read where they are (row i at a + i lda), and
 **           B kc rows of a panel of nr samples ([kc][nr], contiguous).
-**           nn_engine.c lays the samples out in such panels and calls tile
-**           once per tile.  Training (nn_train.c) calls it for the
+**           nn_engine.c lays the samples out in such panels, and
+**           nn_linear_panels (nn_kernel.c) calls tile once per tile.  Training (nn_train.c) calls it for the
 **           backward products too, on panels it packs the same way.
 **   adam    one Adam update of a run of parameters.
 **   sumsq   a sum of squares: the gradient's norm, and whether it is finite.
@@ -210,5 +210,13 @@ void nn_fp_restore(unsigned long saved);
 void nn_linear_scalar(float *y /* [n_out] */, const float *x /* [n_in] */,
                       const float *w /* [n_out][n_in] */, const float *b /* [n_out] */,
                       size_t n_in, size_t n_out);
+
+/* out = W in + b for every panel of a batch (nn_engine.h: struct
+** nn_panels), on the tile of the panels' kernel set: Linear's batch
+** forward, and training's dX = W^T dY with W^T and a zero bias. */
+struct nn_panels;
+void nn_linear_panels(float *out /* panels of n_out */, const float *in /* panels of n_in */,
+                      const float *w /* [n_out][n_in], then b [n_out] */,
+                      size_t n_in, size_t n_out, const struct nn_panels *pn);
 
 #endif
