@@ -75,9 +75,59 @@ static int end_of_line(nn_lexer *lx, int c, char err[NN_ERRMAX]) {
   return c == '\n';
 }
 
+static int zero_byte(const nn_lexer *lx, const record *r, char err[NN_ERRMAX]) {
+  return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a zero byte", lx->line, r->nf);
+}
+
+/* A quoted field, its opening quote read: its text into r, *c the
+** character after the closing quote.  NN_OK, or the error (a read error
+** leaves err as the reader wrote it). */
+static int read_quoted(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
+  size_t opened = lx->line;
+  for (;;) {
+    *c = nn_src_getc(&lx->s, err);
+    if (*c == '"') {
+      *c = nn_src_getc(&lx->s, err);
+      if (*c != '"')
+        break;
+    } else if (*c < 0) {
+      if (!lx->s.failed)
+        return nn_data_fail(err, NN_EFORMAT, "line %zu: a quoted field opened "
+                            "on this line never closes", opened);
+      return NN_EFORMAT;
+    } else if (*c == '\n') {
+      lx->line++;
+    }
+    if (*c == 0)
+      return zero_byte(lx, r, err);
+    if (!record_char(r, *c))
+      return nn_data_nomem(err);
+  }
+  if (*c >= 0 && *c != ',' && !end_of_line(lx, *c, err))
+    return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: text after the "
+                        "closing quote", lx->line, r->nf);
+  return NN_OK;
+}
+
+/* A field without quotes, its first character in *c: its text into r, *c
+** the character that ended it. */
+static int read_plain(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
+  while (*c >= 0 && *c != ',' && !end_of_line(lx, *c, err)) {
+    if (*c == '"')
+      return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a quote inside "
+                          "a field that does not start with one", lx->line, r->nf);
+    if (*c == 0)
+      return zero_byte(lx, r, err);
+    if (!record_char(r, *c))
+      return nn_data_nomem(err);
+    *c = nn_src_getc(&lx->s, err);
+  }
+  return NN_OK;
+}
+
 /* The next record, blank lines skipped: 1, 0 at the end, or an error. */
 static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]) {
-  int c;
+  int c, st;
   *status = NN_OK;
   r->n = r->nf = 0;
   for (;;) {
@@ -92,53 +142,20 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
   }
   r->line = lx->line;
   for (;;) {
-    if (!grow(&r->start, &r->fcap, r->nf + 1, sizeof *r->start))
-      goto nomem;
-    r->start[r->nf++] = r->n;
-    if (c == '"') {
-      size_t opened = lx->line;
-      for (;;) {
-        c = nn_src_getc(&lx->s, err);
-        if (c == '"') {
-          c = nn_src_getc(&lx->s, err);
-          if (c != '"')
-            break;
-        } else if (c < 0) {
-          if (!lx->s.failed)
-            *status = nn_data_fail(err, NN_EFORMAT, "line %zu: a quoted field opened "
-                           "on this line never closes", opened);
-          goto failed;
-        } else if (c == '\n') {
-          lx->line++;
-        }
-        if (c == 0)
-          goto zero;
-        if (!record_char(r, c))
-          goto nomem;
-      }
-      if (c >= 0 && c != ',' && !end_of_line(lx, c, err)) {
-        *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: text after the "
-                       "closing quote", lx->line, r->nf);
-        goto failed;
-      }
-    } else {
-      while (c >= 0 && c != ',' && !end_of_line(lx, c, err)) {
-        if (c == '"') {
-          *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a quote inside "
-                         "a field that does not start with one", lx->line, r->nf);
-          goto failed;
-        }
-        if (c == 0)
-          goto zero;
-        if (!record_char(r, c))
-          goto nomem;
-        c = nn_src_getc(&lx->s, err);
-      }
+    if (!grow(&r->start, &r->fcap, r->nf + 1, sizeof *r->start)) {
+      *status = nn_data_nomem(err);
+      return 0;
     }
-    if (lx->s.failed)
-      goto failed;
-    if (!record_char(r, '\0'))
-      goto nomem;
+    r->start[r->nf++] = r->n;
+    st = c == '"' ? read_quoted(lx, r, &c, err) : read_plain(lx, r, &c, err);
+    if (st == NN_OK && lx->s.failed)
+      st = NN_EFORMAT;   /* a read error: err says which */
+    if (st == NN_OK && !record_char(r, '\0'))
+      st = nn_data_nomem(err);
+    if (st != NN_OK) {
+      *status = st;
+      return 0;
+    }
     if (c != ',')
       break;
     c = nn_src_getc(&lx->s, err);
@@ -146,16 +163,6 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
   if (c >= 0)
     lx->line++;   /* the line break that ended it */
   return 1;
-zero:
-  *status = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a zero byte", lx->line, r->nf);
-  return 0;
-nomem:
-  *status = nn_data_nomem(err);
-  return 0;
-failed:
-  if (*status == NN_OK)
-    *status = NN_EFORMAT;   /* a read error: err says which */
-  return 0;
 }
 
 /* Labels by name: open addressing over indices into names. */

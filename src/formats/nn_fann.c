@@ -187,111 +187,123 @@ static int parse_connections(fann_file *f, cursor *c, int old, char *err) {
   return NN_OK;
 }
 
-/* The nn layers of the parsed file, and its weights folded with the
-** steepness of each neuron. */
-static int build(const fann_file *f, nn_net **out, char *err) {
-  nn_layer *layers = (nn_layer *)malloc(2 * f->n_layers * sizeof(nn_layer));
-  unsigned char *seen = NULL;
-  size_t l, j, k, n_layers = 0, first_prev = 0, first = f->sizes[0], conn = 0, li = 0;
-  nn_net *net = NULL;
-  int st = NN_OK;
-  if (layers == NULL) return fail(err, NN_ENOMEM, "not enough memory");
+/* Neuron first + j of layer l (0-based), in a layer of function fn: one
+** that nn runs exactly, or the error naming it. */
+static int check_neuron(const fann_file *f, size_t first, size_t j, size_t l, size_t fn,
+                        char *err) {
+  const neuron *ne = &f->neurons[first + j];
+  double s = ne->steep;
+  if (ne->fn >= F_COUNT)
+    return fail(err, NN_EFORMAT, "neuron %zu (layer %zu): activation function "
+                "%zu does not exist in FANN", first + j, l + 1, ne->fn);
+  if (ne->fn != F_LINEAR && ne->fn != F_SIGMOID && ne->fn != F_SIGMOID_SYMMETRIC)
+    return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s has no exact "
+                "equal in nn", first + j, l + 1, fn_names[ne->fn]);
+  if (ne->fn != fn)
+    return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s in a layer of "
+                "%s, and nn gives a layer one function", first + j, l + 1,
+                fn_names[ne->fn], fn_names[fn]);
+  if (!(s >= 0.0 && s <= NN_FANN_MAX_STEEPNESS))
+    return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s of steepness %g, where libfann's "
+               "clip is not within 1e-5 of nn (0 to %g are)", first + j, l + 1,
+               fn_names[ne->fn], s, NN_FANN_MAX_STEEPNESS);
+  return NN_OK;
+}
+
+/* The nn layers of the parsed file into layers [2 * n_layers]: each FANN
+** layer a Linear and its function. */
+static int plan_layers(const fann_file *f, nn_layer *layers, size_t *n_layers, char *err) {
+  size_t l, j, k, first = f->sizes[0];
+  int st;
+  *n_layers = 0;
   for (k = 0; k < f->sizes[0]; k++)
-    if (f->neurons[k].n_in != 0) {
-      st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer 1): an input neuron with "
-                "%zu inputs", k, f->neurons[k].n_in);
-      goto done;
-    }
-  /* the layers first: each FANN layer a Linear and its function */
-  for (l = 1; l < f->n_layers; first_prev = first, first += f->sizes[l], l++) {
+    if (f->neurons[k].n_in != 0)
+      return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer 1): an input neuron with "
+                  "%zu inputs", k, f->neurons[k].n_in);
+  for (l = 1; l < f->n_layers; first += f->sizes[l], l++) {
     size_t fn = f->neurons[first].fn;
-    nn_layer lin = NN_DENSE(f->sizes[l - 1] - 1, f->sizes[l] - 1);
-    for (j = 0; j + 1 < f->sizes[l]; j++) {
-      const neuron *ne = &f->neurons[first + j];
-      double s = ne->steep;
-      if (ne->fn >= F_COUNT) {
-        st = fail(err, NN_EFORMAT, "neuron %zu (layer %zu): activation function "
-                  "%zu does not exist in FANN", first + j, l + 1, ne->fn);
-        goto done;
-      }
-      if (ne->fn != F_LINEAR && ne->fn != F_SIGMOID && ne->fn != F_SIGMOID_SYMMETRIC) {
-        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s has no exact "
-                  "equal in nn", first + j, l + 1, fn_names[ne->fn]);
-        goto done;
-      }
-      if (ne->fn != fn) {
-        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s in a layer of "
-                  "%s, and nn gives a layer one function", first + j, l + 1,
-                  fn_names[ne->fn], fn_names[fn]);
-        goto done;
-      }
-      if (!(s >= 0.0 && s <= NN_FANN_MAX_STEEPNESS)) {
-        st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s of steepness %g, where libfann's "
-                 "clip is not within 1e-5 of nn (0 to %g are)", first + j, l + 1,
-                 fn_names[ne->fn], s, NN_FANN_MAX_STEEPNESS);
-        goto done;
-      }
-    }
-    if (f->neurons[first + f->sizes[l] - 1].n_in != 0) {
-      st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a bias neuron with "
-                "inputs", first + f->sizes[l] - 1, l + 1);
-      goto done;
-    }
-    layers[n_layers++] = lin;
-    if (fn == F_SIGMOID) layers[n_layers++] = (nn_layer)NN_ACT(NN_SIGMOID);
-    if (fn == F_SIGMOID_SYMMETRIC) layers[n_layers++] = (nn_layer)NN_ACT(NN_TANH);
+    for (j = 0; j + 1 < f->sizes[l]; j++)
+      if ((st = check_neuron(f, first, j, l, fn, err)) != NN_OK) return st;
+    if (f->neurons[first + f->sizes[l] - 1].n_in != 0)
+      return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a bias neuron with "
+                  "inputs", first + f->sizes[l] - 1, l + 1);
+    layers[(*n_layers)++] = (nn_layer)NN_DENSE(f->sizes[l - 1] - 1, f->sizes[l] - 1);
+    if (fn == F_SIGMOID) layers[(*n_layers)++] = (nn_layer)NN_ACT(NN_SIGMOID);
+    if (fn == F_SIGMOID_SYMMETRIC) layers[(*n_layers)++] = (nn_layer)NN_ACT(NN_TANH);
   }
-  if ((net = nn_net_new(layers, n_layers, err)) == NULL) {
-    st = NN_EUNSUPPORTED;
-    goto done;
+  return NN_OK;
+}
+
+/* The connections of neuron first + j (layer l, 0-based) into row j of W
+** [n_out][n_in] and b [n_out], folded with its steepness, starting at
+** connection *conn; seen [n_in + 1] marks the inputs already connected. */
+static int fill_neuron(const fann_file *f, size_t first, size_t first_prev, size_t j,
+                       size_t l, size_t n_in, float *w, float *b, unsigned char *seen,
+                       size_t *conn, char *err) {
+  const neuron *ne = &f->neurons[first + j];
+  double s = ne->fn == F_SIGMOID ? 2.0 * ne->steep : ne->steep;
+  size_t k;
+  memset(seen, 0, n_in + 1);
+  for (k = 0; k < ne->n_in; k++, (*conn)++) {
+    size_t from = f->from[*conn];
+    double v = s * f->weight[*conn];
+    if (from < first_prev || from > first_prev + n_in || seen[from - first_prev])
+      return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a connection from "
+                  "neuron %zu, which is not %s", first + j, l + 1, from,
+                  from >= first_prev && from <= first_prev + n_in ?
+                  "the only one from there" : "in the layer before");
+    if (!isfinite(f->weight[*conn]) || !(fabs(v) <= 3.4028234663852886e38))
+      return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a weight that is "
+                  "not a finite float", first + j, l + 1);
+    seen[from - first_prev] = 1;
+    if (from == first_prev + n_in) b[j] = (float)v;
+    else w[j * n_in + (from - first_prev)] = (float)v;
   }
-  /* then the weights, neuron by neuron */
-  first_prev = 0;
-  first = f->sizes[0];
-  for (l = 1; l < f->n_layers; first_prev = first, first += f->sizes[l], l++, li++) {
-    const nn_layer *lay;
+  return NN_OK;
+}
+
+/* The weights of the parsed file into net's Linear layers, neuron by
+** neuron. */
+static int fill_weights(const fann_file *f, nn_net *net, char *err) {
+  size_t l, j, li = 0, conn = 0, first_prev = 0, first = f->sizes[0];
+  unsigned char *seen = NULL;
+  int st = NN_OK;
+  for (l = 1; l < f->n_layers && st == NN_OK; first_prev = first, first += f->sizes[l], l++, li++) {
     size_t n_in = f->sizes[l - 1] - 1;
-    float *w, *b;
+    const nn_layer *lay;
+    float *w;
     while (net->layers[li].kind != NN_LINEAR) li++;
     lay = &net->layers[li];
     w = net->params + lay->w;
-    b = w + lay->n_out * n_in;
     free(seen);
     if ((seen = (unsigned char *)calloc(n_in + 1, 1)) == NULL) {
       st = fail(err, NN_ENOMEM, "not enough memory");
-      goto done;
+      break;
     }
-    for (j = 0; j + 1 < f->sizes[l]; j++) {
-      const neuron *ne = &f->neurons[first + j];
-      double s = ne->fn == F_SIGMOID ? 2.0 * ne->steep : ne->steep;
-      memset(seen, 0, n_in + 1);
-      for (k = 0; k < ne->n_in; k++, conn++) {
-        size_t from = f->from[conn];
-        double v = s * f->weight[conn];
-        if (from < first_prev || from > first_prev + n_in || seen[from - first_prev]) {
-          st = NN_EUNSUPPORTED;
-          snprintf(err, NN_ERRMAX, "neuron %zu (layer %zu): a connection from neuron %zu, "
-                   "which is not %s", first + j, l + 1, from,
-                   from >= first_prev && from <= first_prev + n_in ?
-                   "the only one from there" : "in the layer before");
-          goto done;
-        }
-        if (!isfinite(f->weight[conn]) || !(fabs(v) <= 3.4028234663852886e38)) {
-          st = fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a weight that is "
-                    "not a finite float", first + j, l + 1);
-          goto done;
-        }
-        seen[from - first_prev] = 1;
-        if (from == first_prev + n_in) b[j] = (float)v;
-        else w[j * n_in + (from - first_prev)] = (float)v;
-      }
-    }
+    for (j = 0; j + 1 < f->sizes[l] && st == NN_OK; j++)
+      st = fill_neuron(f, first, first_prev, j, l, n_in, w, w + lay->n_out * n_in, seen,
+                       &conn, err);
   }
-  *out = net;
-  net = NULL;
-done:
-  nn_net_free(net);
   free(seen);
+  return st;
+}
+
+/* The nn network of the parsed file, its weights folded with the
+** steepness of each neuron. */
+static int build(const fann_file *f, nn_net **out, char *err) {
+  nn_layer *layers = (nn_layer *)malloc(2 * f->n_layers * sizeof(nn_layer));
+  size_t n_layers;
+  nn_net *net = NULL;
+  int st;
+  if (layers == NULL) return fail(err, NN_ENOMEM, "not enough memory");
+  st = plan_layers(f, layers, &n_layers, err);
+  if (st == NN_OK && (net = nn_net_new(layers, n_layers, err)) == NULL) st = NN_EUNSUPPORTED;
+  if (st == NN_OK) st = fill_weights(f, net, err);
+  if (st == NN_OK) {
+    *out = net;
+    net = NULL;
+  }
+  nn_net_free(net);
   free(layers);
   return st;
 }
@@ -434,93 +446,107 @@ static const char settings[] =
   "cascade_activation_steepnesses_count=4\n"
   "cascade_activation_steepnesses=0.25 0.5 0.75 1 \n";
 
-int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
-  text t = { NULL, 0, 0, 0 };
-  size_t i, k, j, n_lin = 0, first_prev, first;
-  size_t *fn = (size_t *)malloc((net->n_layers + 1) * sizeof(size_t));
-  const nn_layer **lin = (const nn_layer **)malloc((net->n_layers + 1) * sizeof *lin);
-  static const char *const steep[] = { "1", "", "", "0.5", "", "1" };
-  int st = NN_OK;
-  *out = NULL;
-  *n = 0;
-  if (fn == NULL || lin == NULL) {
-    st = fail(err, NN_ENOMEM, "not enough memory");
-    goto done;
-  }
-  /* each Linear and the one function after it */
+/* Each Linear of net into lin [n_layers], the FANN function of the one
+** activation after it into fn: the FANN layers, or the error naming the
+** module FANN cannot hold. */
+static int plan_write(const nn_net *net, const nn_layer **lin, size_t *fn, size_t *n_lin,
+                      char *err) {
+  size_t i;
+  *n_lin = 0;
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     if (l->kind == NN_LINEAR) {
-      lin[n_lin] = l;
-      fn[n_lin++] = F_LINEAR;
+      lin[*n_lin] = l;
+      fn[(*n_lin)++] = F_LINEAR;
     } else if (l->kind == NN_IDENTITY) {
       continue;
     } else if (l->kind != NN_SIGMOID && l->kind != NN_TANH) {
-      st = fail(err, NN_EUNSUPPORTED, "module %zu: nn.%s has no FANN activation "
-                "function", i + 1, nn_kind_name(l->kind));
-      goto done;
-    } else if (n_lin == 0 || fn[n_lin - 1] != F_LINEAR) {
-      st = NN_EUNSUPPORTED;
-      snprintf(err, NN_ERRMAX, "module %zu: nn.%s %s, and FANN gives each layer one "
-               "function", i + 1, nn_kind_name(l->kind),
-               n_lin == 0 ? "before any nn.Linear" : "after another function");
-      goto done;
+      return fail(err, NN_EUNSUPPORTED, "module %zu: nn.%s has no FANN activation "
+                  "function", i + 1, nn_kind_name(l->kind));
+    } else if (*n_lin == 0 || fn[*n_lin - 1] != F_LINEAR) {
+      return fail(err, NN_EUNSUPPORTED, "module %zu: nn.%s %s, and FANN gives each "
+                  "layer one function", i + 1, nn_kind_name(l->kind),
+                  *n_lin == 0 ? "before any nn.Linear" : "after another function");
     } else {
-      fn[n_lin - 1] = l->kind == NN_SIGMOID ? F_SIGMOID : F_SIGMOID_SYMMETRIC;
+      fn[*n_lin - 1] = l->kind == NN_SIGMOID ? F_SIGMOID : F_SIGMOID_SYMMETRIC;
     }
   }
-  if (n_lin == 0) {
-    st = fail(err, NN_EUNSUPPORTED, "a network without nn.Linear has no FANN "
-              "layers");
-    goto done;
-  }
-  puts_(&t, "FANN_FLO_2.1\nnum_layers=");
-  put_uint(&t, n_lin + 1);
-  puts_(&t, "\n");
-  puts_(&t, settings);
-  puts_(&t, "layer_sizes=");
-  put_uint(&t, lin[0]->n_in + 1);
-  for (k = 0; k < n_lin; k++) { puts_(&t, " "); put_uint(&t, lin[k]->n_out + 1); }
-  puts_(&t, " \nscale_included=0\n");
-  puts_(&t, "neurons (num_inputs, activation_function, activation_steepness)=");
-  for (j = 0; j <= lin[0]->n_in; j++) puts_(&t, "(0, 0, 0) ");
+  if (*n_lin == 0)
+    return fail(err, NN_EUNSUPPORTED, "a network without nn.Linear has no FANN "
+                "layers");
+  return NN_OK;
+}
+
+/* The header and the neurons of the FANN layers lin [n_lin], functions fn. */
+static void put_neurons(text *t, const nn_layer *const *lin, const size_t *fn, size_t n_lin) {
+  static const char *const steep[] = { "1", "", "", "0.5", "", "1" };
+  size_t k, j;
+  puts_(t, "FANN_FLO_2.1\nnum_layers=");
+  put_uint(t, n_lin + 1);
+  puts_(t, "\n");
+  puts_(t, settings);
+  puts_(t, "layer_sizes=");
+  put_uint(t, lin[0]->n_in + 1);
+  for (k = 0; k < n_lin; k++) { puts_(t, " "); put_uint(t, lin[k]->n_out + 1); }
+  puts_(t, " \nscale_included=0\n");
+  puts_(t, "neurons (num_inputs, activation_function, activation_steepness)=");
+  for (j = 0; j <= lin[0]->n_in; j++) puts_(t, "(0, 0, 0) ");
   for (k = 0; k < n_lin; k++) {
     for (j = 0; j < lin[k]->n_out; j++) {
-      puts_(&t, "(");
-      put_uint(&t, lin[k]->n_in + 1);
-      puts_(&t, ", ");
-      put_uint(&t, fn[k]);
-      puts_(&t, ", ");
-      puts_(&t, steep[fn[k]]);
-      puts_(&t, ") ");
+      puts_(t, "(");
+      put_uint(t, lin[k]->n_in + 1);
+      puts_(t, ", ");
+      put_uint(t, fn[k]);
+      puts_(t, ", ");
+      puts_(t, steep[fn[k]]);
+      puts_(t, ") ");
     }
-    puts_(&t, "(0, 0, 0) ");
+    puts_(t, "(0, 0, 0) ");
   }
-  puts_(&t, "\nconnections (connected_to_neuron, weight)=");
-  first_prev = 0;
-  first = lin[0]->n_in + 1;
+}
+
+/* The connections of the FANN layers lin [n_lin]: every input and the bias
+** neuron of the layer before, to each neuron. */
+static void put_connections(text *t, const nn_net *net, const nn_layer *const *lin,
+                            size_t n_lin) {
+  size_t k, j, i, first_prev = 0, first = lin[0]->n_in + 1;
+  puts_(t, "\nconnections (connected_to_neuron, weight)=");
   for (k = 0; k < n_lin; first_prev = first, first += lin[k]->n_out + 1, k++) {
     const nn_layer *l = lin[k];
     const float *w = net->params + l->w, *b = w + l->n_out * l->n_in;
     for (j = 0; j < l->n_out; j++) {
       for (i = 0; i <= l->n_in; i++) {
-        puts_(&t, "(");
-        put_uint(&t, first_prev + i);
-        puts_(&t, ", ");
-        put_float(&t, i < l->n_in ? w[j * l->n_in + i] : b[j]);
-        puts_(&t, ") ");
+        puts_(t, "(");
+        put_uint(t, first_prev + i);
+        puts_(t, ", ");
+        put_float(t, i < l->n_in ? w[j * l->n_in + i] : b[j]);
+        puts_(t, ") ");
       }
     }
   }
-  puts_(&t, "\n");
-  if (t.failed) {
-    st = fail(err, NN_ENOMEM, "not enough memory");
-    goto done;
+  puts_(t, "\n");
+}
+
+int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
+  text t = { NULL, 0, 0, 0 };
+  size_t n_lin = 0;
+  size_t *fn = (size_t *)malloc((net->n_layers + 1) * sizeof(size_t));
+  const nn_layer **lin = (const nn_layer **)malloc((net->n_layers + 1) * sizeof *lin);
+  int st = NN_OK;
+  *out = NULL;
+  *n = 0;
+  if (fn == NULL || lin == NULL) st = fail(err, NN_ENOMEM, "not enough memory");
+  if (st == NN_OK) st = plan_write(net, lin, fn, &n_lin, err);
+  if (st == NN_OK) {
+    put_neurons(&t, lin, fn, n_lin);
+    put_connections(&t, net, lin, n_lin);
+    if (t.failed) st = fail(err, NN_ENOMEM, "not enough memory");
   }
-  *out = (unsigned char *)t.p;
-  *n = t.n;
-  t.p = NULL;
-done:
+  if (st == NN_OK) {
+    *out = (unsigned char *)t.p;
+    *n = t.n;
+    t.p = NULL;
+  }
   free(t.p);
   free(fn);
   free(lin);
