@@ -5,6 +5,7 @@
 #                     its own directory: build-luajit/nn/core.so
 #   make test         install what is missing, build, run every spec (on Lua 5.4;
 #                     make test LUA=lua5.1 runs them on 5.1)
+#   make layers       check that every include and call in src/ runs down the layers
 #   make test-all     make test on every Lua: 5.4, 5.3, 5.2, 5.1 and LuaJIT
 #   make memcheck     the same, the specs running under valgrind
 #   make check-arm    the engine's C checks built for aarch64, run under qemu
@@ -176,7 +177,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
+.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
@@ -330,6 +331,13 @@ endif
 SPEC_ENV = LUA='$(LUA)' NN_BUILD='$(BUILD)'
 test: deps all
 	$(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
+
+# The direction of every include and call in src/ (ARCHITECTURE.md), read
+# from the sources and from the objects' symbols: prints each breach and
+# each circle among files, and fails when there is one.  spec/layers_spec.lua
+# checks the same in make test.
+layers: all
+	$(LUA) spec/support/layers.lua $(BUILD)
 
 # Every Lua in turn, each in its own build directory; fails when any failed.
 test-all:
