@@ -162,7 +162,7 @@ typedef struct nn_kind_info {
   ** dx (unless NULL) and ADDS the gradient of the parameters to dparams
   ** (laid out like params; unused by a kind without).  dx may be dy for an
   ** element-wise kind.  work: nn_backward_work_size(n_in, n_out, rows)
-  ** floats of scratch (nn_train.h).  NULL: the kind cannot be trained
+  ** floats of scratch (engine/nn_backward.h).  NULL: the kind cannot be trained
   ** through. */
   void (*backward)(float *dx, float *dparams, const float *dy,
                    const float *x, const float *y,
