@@ -423,10 +423,9 @@ svg.ticks = ticks
 
 local function finite(v) return type(v) == "number" and v == v and v > -huge and v < huge end
 
--- One run's panel at (x0, y0), w x h: loss and validation loss on the left
--- axis, validation accuracy (%) on the right one.
-local function history_panel(put, h, title, x0, y0, w, h_)
-  local epochs = h.epochs
+-- The range of a run's finite losses (lo > hi when there is none), whether it
+-- has a validation accuracy, and the losses that are not finite, named.
+local function loss_range(epochs)
   local lo, hi, has_acc, missing = huge, -huge, false, {}
   for i, e in ipairs(epochs) do
     for _, key in ipairs{ "loss", "val_loss" } do
@@ -440,6 +439,99 @@ local function history_panel(put, h, title, x0, y0, w, h_)
     end
     if finite(e.val_accuracy) then has_acc = true end
   end
+  return lo, hi, has_acc, missing
+end
+
+-- A panel at (x0, y0), w x h, over n epochs and losses lo to hi, with its
+-- scales to coordinates: X(epoch), Y(loss), A(accuracy in %).
+local function panel(x0, y0, w, h, n, lo, hi)
+  local P = { x0 = x0, y0 = y0, w = w, h = h, n = n }
+  function P.X(i) return x0 + (n > 1 and (i - 1) / (n - 1) or 0.5) * w end
+  function P.Y(v) return y0 + h - (v - lo) / (hi - lo) * h end
+  function P.A(v) return y0 + h - v / 100 * h end
+  return P
+end
+
+-- The epoch axis below the panel: whole epochs only.
+local function draw_epoch_axis(put, P)
+  local X, n, x0, y0, w, h = P.X, P.n, P.x0, P.y0, P.w, P.h
+  local xt = ticks(1, math.max(n, 2), math.min(n, 8))
+  for _, e in ipairs(xt) do
+    if e >= 1 and e <= n and e == floor(e) then
+      put('<line x1="', px(X(e)), '" y1="', px(y0 + h), '" x2="', px(X(e)), '" y2="',
+        px(y0 + h + 5), '" stroke="#404040"/><text x="', px(X(e)), '" y="', px(y0 + h + 18),
+        '" text-anchor="middle" font-size="10">', format("%d", e), "</text>\n")
+    end
+  end
+  put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h + 34), '" text-anchor="middle">epoch</text>\n')
+end
+
+-- The loss axis on the left, at the ticks yt, each a grid line across the panel.
+local function draw_loss_axis(put, P, yt)
+  local Y, x0, y0, w, h = P.Y, P.x0, P.y0, P.w, P.h
+  for _, v in ipairs(yt) do
+    put('<line x1="', px(x0 - 5), '" y1="', px(Y(v)), '" x2="', px(x0 + w), '" y2="', px(Y(v)),
+      '" stroke="#dddddd"/><text x="', px(x0 - 8), '" y="', px(Y(v) + 4),
+      '" text-anchor="end" font-size="10">', escape(number(v)), "</text>\n")
+  end
+  put('<text transform="translate(', px(x0 - 48), ",", px(y0 + h / 2),
+    ') rotate(-90)" text-anchor="middle">loss</text>\n')
+end
+
+-- The validation accuracy axis on the right, 0 to 100 %.
+local function draw_accuracy_axis(put, P)
+  local A, x0, y0, w, h = P.A, P.x0, P.y0, P.w, P.h
+  for v = 0, 100, 25 do
+    put('<line x1="', px(x0 + w), '" y1="', px(A(v)), '" x2="', px(x0 + w + 5), '" y2="',
+      px(A(v)), '" stroke="#404040"/><text x="', px(x0 + w + 8), '" y="', px(A(v) + 4),
+      '" font-size="10">', format("%d", v), "</text>\n")
+  end
+  put('<text transform="translate(', px(x0 + w + 44), ",", px(y0 + h / 2),
+    ') rotate(90)" text-anchor="middle">validation accuracy, %</text>\n')
+end
+
+-- The finite values of key over the epochs as a line with a dot on each;
+-- scale: the values are fractions, drawn in % on the accuracy axis.
+local function draw_curve(put, P, epochs, key, colour, dash, scale)
+  local pts = {}
+  for i, e in ipairs(epochs) do
+    local v = e[key]
+    if finite(v) then
+      pts[#pts + 1] = px(P.X(i)) .. "," .. px(scale and P.A(v * 100) or P.Y(v))
+    end
+  end
+  if #pts == 0 then return end
+  put('<polyline class="', key, '" points="', concat(pts, " "), '" fill="none" stroke="',
+    colour, '" stroke-width="2"', dash and ' stroke-dasharray="6 4"' or "", "/>\n")
+  for _, p in ipairs(pts) do
+    local x, y = p:match("([^,]+),(.+)")
+    put('<circle cx="', x, '" cy="', y, '" r="2.5" fill="', colour, '"/>\n')
+  end
+end
+
+-- The best epoch b, when it is one of the panel's, as a dotted line.
+local function draw_best(put, P, b)
+  if type(b) ~= "number" or b < 1 or b > P.n then return end
+  local X, y0, h = P.X, P.y0, P.h
+  put('<line x1="', px(X(b)), '" y1="', px(y0), '" x2="', px(X(b)), '" y2="', px(y0 + h),
+    '" stroke="', WINNER, '" stroke-dasharray="2 3"/><text x="', px(X(b) + 4),
+    '" y="', px(y0 + 12), '" font-size="10" fill="', WINNER, '">best</text>\n')
+end
+
+-- The first three losses that are not finite, named in the panel's corner.
+local function draw_missing(put, P, missing)
+  for k, m in ipairs(missing) do
+    if k > 3 then break end
+    put('<text x="', px(P.x0 + 6), '" y="', px(P.y0 + 14 * k), '" font-size="10" fill="',
+      NEGATIVE, '" class="missing">', escape(m), "</text>\n")
+  end
+end
+
+-- One run's panel at (x0, y0), w x h_: loss and validation loss on the left
+-- axis, validation accuracy (%) on the right one.
+local function history_panel(put, h, title, x0, y0, w, h_)
+  local epochs = h.epochs
+  local lo, hi, has_acc, missing = loss_range(epochs)
   put('<g class="panel">\n')
   put('<text x="', px(x0 + w / 2), '" y="', px(y0 - 14), '" text-anchor="middle"',
     ' font-size="14">', escape(title), "</text>\n")
@@ -452,69 +544,15 @@ local function history_panel(put, h, title, x0, y0, w, h_)
   end
   if lo > 0 and lo < hi * 0.5 then lo = 0 end
   local yt = ticks(lo, hi, 5)
-  lo, hi = yt[1], yt[#yt]
-  local n = #epochs
-  local function X(i) return x0 + (n > 1 and (i - 1) / (n - 1) or 0.5) * w end
-  local function Y(v) return y0 + h_ - (v - lo) / (hi - lo) * h_ end
-  local function A(v) return y0 + h_ - v / 100 * h_ end
-  -- axes: epochs below, loss left, accuracy right
-  local xt = ticks(1, math.max(n, 2), math.min(n, 8))
-  for _, e in ipairs(xt) do
-    if e >= 1 and e <= n and e == floor(e) then
-      put('<line x1="', px(X(e)), '" y1="', px(y0 + h_), '" x2="', px(X(e)), '" y2="',
-        px(y0 + h_ + 5), '" stroke="#404040"/><text x="', px(X(e)), '" y="', px(y0 + h_ + 18),
-        '" text-anchor="middle" font-size="10">', format("%d", e), "</text>\n")
-    end
-  end
-  put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h_ + 34), '" text-anchor="middle">epoch</text>\n')
-  for _, v in ipairs(yt) do
-    put('<line x1="', px(x0 - 5), '" y1="', px(Y(v)), '" x2="', px(x0 + w), '" y2="', px(Y(v)),
-      '" stroke="#dddddd"/><text x="', px(x0 - 8), '" y="', px(Y(v) + 4),
-      '" text-anchor="end" font-size="10">', escape(number(v)), "</text>\n")
-  end
-  put('<text transform="translate(', px(x0 - 48), ",", px(y0 + h_ / 2),
-    ') rotate(-90)" text-anchor="middle">loss</text>\n')
-  if has_acc then
-    for v = 0, 100, 25 do
-      put('<line x1="', px(x0 + w), '" y1="', px(A(v)), '" x2="', px(x0 + w + 5), '" y2="',
-        px(A(v)), '" stroke="#404040"/><text x="', px(x0 + w + 8), '" y="', px(A(v) + 4),
-        '" font-size="10">', format("%d", v), "</text>\n")
-    end
-    put('<text transform="translate(', px(x0 + w + 44), ",", px(y0 + h_ / 2),
-      ') rotate(90)" text-anchor="middle">validation accuracy, %</text>\n')
-  end
-  local function curve(key, colour, dash, scale)
-    local pts = {}
-    for i, e in ipairs(epochs) do
-      local v = e[key]
-      if finite(v) then
-        pts[#pts + 1] = px(X(i)) .. "," .. px(scale and A(v * 100) or Y(v))
-      end
-    end
-    if #pts == 0 then return end
-    put('<polyline class="', key, '" points="', concat(pts, " "), '" fill="none" stroke="',
-      colour, '" stroke-width="2"', dash and ' stroke-dasharray="6 4"' or "", "/>\n")
-    for _, p in ipairs(pts) do
-      local x, y = p:match("([^,]+),(.+)")
-      put('<circle cx="', x, '" cy="', y, '" r="2.5" fill="', colour, '"/>\n')
-    end
-  end
-  curve("loss", POSITIVE)
-  curve("val_loss", NEGATIVE, true)
-  if has_acc then curve("val_accuracy", "#1b7837", false, true) end
-  if h.best_epoch then
-    local b = h.best_epoch
-    if type(b) == "number" and b >= 1 and b <= n then
-      put('<line x1="', px(X(b)), '" y1="', px(y0), '" x2="', px(X(b)), '" y2="', px(y0 + h_),
-        '" stroke="', WINNER, '" stroke-dasharray="2 3"/><text x="', px(X(b) + 4),
-        '" y="', px(y0 + 12), '" font-size="10" fill="', WINNER, '">best</text>\n')
-    end
-  end
-  for k, m in ipairs(missing) do
-    if k > 3 then break end
-    put('<text x="', px(x0 + 6), '" y="', px(y0 + 14 * k), '" font-size="10" fill="',
-      NEGATIVE, '" class="missing">', escape(m), "</text>\n")
-  end
+  local P = panel(x0, y0, w, h_, #epochs, yt[1], yt[#yt])
+  draw_epoch_axis(put, P)
+  draw_loss_axis(put, P, yt)
+  if has_acc then draw_accuracy_axis(put, P) end
+  draw_curve(put, P, epochs, "loss", POSITIVE)
+  draw_curve(put, P, epochs, "val_loss", NEGATIVE, true)
+  if has_acc then draw_curve(put, P, epochs, "val_accuracy", "#1b7837", false, true) end
+  draw_best(put, P, h.best_epoch)
+  draw_missing(put, P, missing)
   put("</g>\n")
 end
 
