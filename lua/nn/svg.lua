@@ -138,6 +138,236 @@ local function along(t, x1, y1, x2, y2)
   return x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
 end
 
+-- Raises unless net is a network with at least one Linear layer to draw.
+local function check_network(fn, net)
+  if net == nil or type(net) ~= "userdata" or tostring(net):find("^nn%.") == nil
+      or not pcall(net.n_inputs, net) then
+    err(fn, "a network expected, got " .. type(net), 3)
+  end
+  if net:n_inputs() == 0 then
+    err(fn, "the network has no Linear layer: there are no neurons to draw", 3)
+  end
+end
+
+-- The column limit and line limit of opts; raises on one out of range.
+local function check_limits(fn, opts)
+  local limit = opts.max_neurons or 12
+  local max_lines = opts.max_lines
+  if type(limit) ~= "number" or limit < 2 or limit ~= floor(limit) then
+    err(fn, "max_neurons must be an integer of at least 2", 3)
+  end
+  if max_lines ~= nil and (type(max_lines) ~= "number" or max_lines < 0
+      or max_lines ~= floor(max_lines)) then
+    err(fn, "max_lines must be a non-negative integer", 3)
+  end
+  return limit, max_lines
+end
+
+-- The values of a trace of x, per column: pre (after the Linear) and post
+-- (after the modules that follow it), and the winning output; nil without x.
+-- Raises on an x that is not the network's input.
+local function trace_values(fn, net, cols, x)
+  if x == nil then return nil, nil end
+  if type(x) ~= "table" then err(fn, "x must be a table of numbers", 3) end
+  local ok, trace = pcall(net.trace, net, x)
+  if not ok then err(fn, (tostring(trace):gsub("^.-%((.*)%)$", "%1")), 3) end
+  local values = { { pre = x } }
+  for c = 2, #cols do
+    local col = cols[c]
+    local last = col.acts[#col.acts]
+    values[c] = { pre = trace[col.linear].values, post = last and trace[last.index].values }
+  end
+  local out = values[#cols].post or values[#cols].pre
+  local winner = 1
+  for i = 2, #out do if out[i] > out[winner] then winner = i end end
+  return values, winner
+end
+
+-- Whether every weight is printed: as asked, else when there are at most 40.
+local function weights_shown(cols, asked)
+  if asked ~= nil then return asked end
+  local total = 0
+  for c = 2, #cols do total = total + cols[c].n * cols[c - 1].n end
+  return total <= 40
+end
+
+-- Where everything goes: r (a neuron's radius), dy and dx (between rows and
+-- columns), top, height (of the tallest column), rows and gaps (per column,
+-- from shown), ypos(c, k) and xpos(c) (the centre of column c's k-th shown
+-- row), W and H (the page).
+local function layout(cols, limit, has_values, show_weights, has_title)
+  local L = {
+    r = has_values and 30 or 24,
+    dy = has_values and 90 or 70,
+    dx = show_weights and 300 or 230,
+    left = 130,
+    top = has_title and 70 or 40,
+    rows = {}, gaps = {}, height = 0,
+  }
+  local rows, gaps, dy = L.rows, L.gaps, L.dy
+  for c = 1, #cols do
+    rows[c], gaps[c] = shown(cols[c].n, limit)
+    local h = (#rows[c] - 1 + (gaps[c] and 1 or 0)) * dy
+    if h > L.height then L.height = h end
+  end
+  function L.ypos(c, k)   -- k: position among the shown rows
+    local count = #rows[c] + (gaps[c] and 1 or 0)
+    local off = L.top + (L.height - (count - 1) * dy) / 2
+    if gaps[c] and k > gaps[c].after then k = k + 1 end
+    return off + (k - 1) * dy
+  end
+  function L.xpos(c) return L.left + (c - 1) * L.dx end
+  L.W = L.left + (#cols - 1) * L.dx + 170
+  L.H = L.top + L.height + 90
+  return L
+end
+
+-- The weights W[j][i] from shown rows `from` to shown rows `to`, at most
+-- `most` of them, the strongest first when some must go; and the largest |w|
+-- among all of them, for thickness.
+local function strongest(W, from, to, most)
+  local biggest, cand = 0, {}
+  for _, j in ipairs(to) do
+    for _, i in ipairs(from) do
+      local w = W[j][i]
+      if abs(w) > biggest then biggest = abs(w) end
+      cand[#cand + 1] = { j = j, i = i, w = w }
+    end
+  end
+  if #cand > most then
+    table.sort(cand, function(p, q)
+      if abs(p.w) ~= abs(q.w) then return abs(p.w) > abs(q.w) end
+      if p.j ~= q.j then return p.j < q.j end
+      return p.i < q.i
+    end)
+    for k = #cand, most + 1, -1 do cand[k] = nil end
+  end
+  return cand, biggest
+end
+
+-- The position of each neuron among the shown rows of column c.
+local function positions(rows)
+  local pos = {}
+  for k, i in ipairs(rows) do pos[i] = k end
+  return pos
+end
+
+-- The lines into column c, from the weights chosen by strongest, and their
+-- weights as text when show_weights.
+local function draw_weights_into(put, L, c, cand, biggest, show_weights)
+  local r, xpos, ypos = L.r, L.xpos, L.ypos
+  local kpos, jpos = positions(L.rows[c - 1]), positions(L.rows[c])
+  for _, e in ipairs(cand) do
+    local x1, y1 = xpos(c - 1) + r, ypos(c - 1, kpos[e.i])
+    local x2, y2 = xpos(c) - r, ypos(c, jpos[e.j])
+    local width = biggest > 0 and 0.4 + 3.6 * abs(e.w) / biggest or 0.4
+    put('<line x1="', px(x1), '" y1="', px(y1), '" x2="', px(x2), '" y2="', px(y2),
+      '" stroke="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke-width="', px(width * 10 / 10),
+      '" stroke-opacity="0.75"><title>', escape(number(e.w)), "</title></line>\n")
+  end
+  if not show_weights then return end
+  local n_to = #L.rows[c]
+  for _, e in ipairs(cand) do
+    local t = 0.22 + 0.5 * (jpos[e.j] - 1) / (n_to > 1 and n_to - 1 or 1)
+    local x, y = along(t, xpos(c - 1) + r, ypos(c - 1, kpos[e.i]), xpos(c) - r,
+      ypos(c, jpos[e.j]))
+    put('<text x="', px(x), '" y="', px(y - 2), '" text-anchor="middle" font-size="10"',
+      ' fill="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke="#ffffff" stroke-width="3"',
+      ' paint-order="stroke">', escape(number(e.w)), "</text>\n")
+  end
+end
+
+-- Every column's incoming lines (drawn first, so that the circles cover their
+-- ends); returns the biases, per column, for draw_neurons.
+local function draw_weights(put, net, cols, L, max_lines, show_weights)
+  local biases = {}
+  put('<g id="weights" fill="none">\n')
+  for c = 2, #cols do
+    local W, b = net:get_weights(cols[c].linear)
+    -- between cut columns only the strongest lines, so that the picture stays
+    -- readable and small
+    local most = max_lines or ((L.gaps[c] or L.gaps[c - 1]) and 60 or 300)
+    local cand, biggest = strongest(W, L.rows[c - 1], L.rows[c], most)
+    draw_weights_into(put, L, c, cand, biggest, show_weights)
+    biases[c] = b
+  end
+  put("</g>\n")
+  return biases
+end
+
+-- Neuron i of column c, shown as row k: its circle, values, bias and name.
+-- s: what draw_neurons was given.
+local function draw_neuron(put, L, s, c, k, i)
+  local x, y, r = L.xpos(c), L.ypos(c, k), L.r
+  local win = s.winner and c == s.n_cols and i == s.winner
+  put('<circle cx="', px(x), '" cy="', px(y), '" r="', r, '" fill="',
+    win and "#fdb863" or "#f7f7f7", '" stroke="', win and WINNER or "#404040",
+    '" stroke-width="', win and 3 or 1.2, '"', win and ' class="winner"' or "",
+    "/>\n")
+  if s.values then
+    local v = s.values[c]
+    put('<text x="', px(x), '" y="', px(y + (v.post and -2 or 4)),
+      '" text-anchor="middle" font-size="11">', escape(number(v.pre[i])), "</text>\n")
+    if v.post then
+      put('<text x="', px(x), '" y="', px(y + 13), '" text-anchor="middle" font-size="9"',
+        ' fill="#555555">', escape("→ " .. number(v.post[i])), "</text>\n")
+    end
+  end
+  local bias = s.biases[c]
+  if bias and s.show_weights then
+    put('<text x="', px(x), '" y="', px(y + r + 13), '" text-anchor="middle"',
+      ' font-size="10" fill="#555555">', escape("b " .. number(bias[i])), "</text>\n")
+  end
+  if c == 1 then
+    put('<text x="', px(x - r - 8), '" y="', px(y + 4), '" text-anchor="end">',
+      escape(s.inputs and s.inputs[i] or ("x" .. i)), "</text>\n")
+  elseif c == s.n_cols then
+    put('<text x="', px(x + r + 8), '" y="', px(y + 4), '" text-anchor="start"',
+      win and ' font-weight="bold" fill="' .. WINNER .. '"' or "", ">",
+      escape((s.labels and s.labels[i] or ("y" .. i)) .. (win and "  ◀" or "")), "</text>\n")
+  end
+end
+
+-- Column c's count of the neurons it does not show, where they would be.
+local function draw_gap(put, L, c)
+  local gap = L.gaps[c]
+  local y = L.ypos(c, gap.after) + L.dy
+  put('<text x="', px(L.xpos(c)), '" y="', px(y + 4), '" text-anchor="middle" font-size="11"',
+    ' fill="#555555" class="gap">', escape(format("⋮ %d more", gap.count)),
+    "</text>\n")
+end
+
+-- The column's caption: its size and what follows the Linear.
+local function draw_caption(put, L, c, col)
+  local caption = c == 1 and format("%d inputs", col.n) or format("%d", col.n)
+  if c > 1 then
+    local acts = {}
+    for _, a in ipairs(col.acts) do acts[#acts + 1] = a.name end
+    caption = caption .. (#acts > 0 and ", " .. concat(acts, ", ") or ", linear")
+  end
+  put('<text x="', px(L.xpos(c)), '" y="', px(L.top + L.height + 48), '" text-anchor="middle"',
+    ' fill="#333333">', escape(caption), "</text>\n")
+end
+
+-- Every column's neurons, gap and caption.  s: { n_cols, values, winner,
+-- biases, show_weights, inputs, labels }.
+local function draw_neurons(put, cols, L, s)
+  put('<g id="neurons">\n')
+  for c = 1, #cols do
+    for k, i in ipairs(L.rows[c]) do draw_neuron(put, L, s, c, k, i) end
+    if L.gaps[c] then draw_gap(put, L, c) end
+    draw_caption(put, L, c, cols[c])
+  end
+  put("</g>\n")
+end
+
+-- The line at the foot of the page that says how to read the picture.
+local function draw_key(put, L, has_values)
+  put('<text x="12" y="', px(L.H - 12), '" font-size="10" fill="#555555">',
+    escape("lines: blue positive, red negative weight; thicker = larger |w|" ..
+      (has_values and "; in a neuron: its value, → after its activation" or "")), "</text>\n")
+end
+
 --- nn.svg(net [, opts]) --> an SVG document (a string).
 -- opts: inputs (names of the inputs), labels (names of the outputs; the
 -- network's own labels by default), x (an input: every neuron then shows its
@@ -151,177 +381,19 @@ function svg.network(net, opts)
   local fn = "nn.svg"
   opts = check_options(fn, opts, { inputs = true, labels = true, x = true, title = true,
     max_neurons = true, max_lines = true, weights = true })
-  if net == nil or type(net) ~= "userdata" or tostring(net):find("^nn%.") == nil
-      or not pcall(net.n_inputs, net) then
-    err(fn, "a network expected, got " .. type(net), 2)
-  end
-  if net:n_inputs() == 0 then
-    err(fn, "the network has no Linear layer: there are no neurons to draw", 2)
-  end
+  check_network(fn, net)
   local cols = svg.columns(net)
-  local limit = opts.max_neurons or 12
-  local max_lines = opts.max_lines
-  if type(limit) ~= "number" or limit < 2 or limit ~= floor(limit) then
-    err(fn, "max_neurons must be an integer of at least 2", 2)
-  end
-  if max_lines ~= nil and (type(max_lines) ~= "number" or max_lines < 0
-      or max_lines ~= floor(max_lines)) then
-    err(fn, "max_lines must be a non-negative integer", 2)
-  end
+  local limit, max_lines = check_limits(fn, opts)
   local inputs = check_names(fn, "inputs", opts.inputs, cols[1].n)
   local labels = check_names(fn, "labels", opts.labels or net:labels(), cols[#cols].n)
-
-  -- values from a trace of x: pre (after the Linear) and post (after the
-  -- modules that follow it), per column
-  local values, winner
-  if opts.x ~= nil then
-    if type(opts.x) ~= "table" then err(fn, "x must be a table of numbers", 2) end
-    local ok, trace = pcall(net.trace, net, opts.x)
-    if not ok then err(fn, (tostring(trace):gsub("^.-%((.*)%)$", "%1")), 2) end
-    values = { { pre = opts.x } }
-    for c = 2, #cols do
-      local col = cols[c]
-      local last = col.acts[#col.acts]
-      values[c] = { pre = trace[col.linear].values, post = last and trace[last.index].values }
-    end
-    local out = values[#cols].post or values[#cols].pre
-    winner = 1
-    for i = 2, #out do if out[i] > out[winner] then winner = i end end
-  end
-
-  -- weights: how many, and the largest, for thickness
-  local total = 0
-  for c = 2, #cols do total = total + cols[c].n * cols[c - 1].n end
-  local show_weights = opts.weights
-  if show_weights == nil then show_weights = total <= 40 end
-
-  -- layout
-  local r = values and 30 or 24
-  local dy = values and 90 or 70
-  local dx = show_weights and 300 or 230
-  local left = 130
-  local top = opts.title and 70 or 40
-  local rows, gaps, height = {}, {}, 0
-  for c = 1, #cols do
-    rows[c], gaps[c] = shown(cols[c].n, limit)
-    local h = (#rows[c] - 1 + (gaps[c] and 1 or 0)) * dy
-    if h > height then height = h end
-  end
-  local function ypos(c, k)   -- k: position among the shown rows
-    local count = #rows[c] + (gaps[c] and 1 or 0)
-    local off = top + (height - (count - 1) * dy) / 2
-    if gaps[c] and k > gaps[c].after then k = k + 1 end
-    return off + (k - 1) * dy
-  end
-  local function xpos(c) return left + (c - 1) * dx end
-  local W = left + (#cols - 1) * dx + 170
-  local H = top + height + 90
-
-  local out, put = document(W, H, opts.title, 28)
-
-  -- lines first, so that the circles cover their ends
-  put('<g id="weights" fill="none">\n')
-  for c = 2, #cols do
-    local W, b = net:get_weights(cols[c].linear)
-    local biggest, cand = 0, {}
-    for _, j in ipairs(rows[c]) do
-      for _, i in ipairs(rows[c - 1]) do
-        local w = W[j][i]
-        if abs(w) > biggest then biggest = abs(w) end
-        cand[#cand + 1] = { j = j, i = i, w = w }
-      end
-    end
-    -- between cut columns only the strongest lines, so that the picture stays
-    -- readable and small
-    local most = max_lines or ((gaps[c] or gaps[c - 1]) and 60 or 300)
-    if #cand > most then
-      table.sort(cand, function(p, q)
-        if abs(p.w) ~= abs(q.w) then return abs(p.w) > abs(q.w) end
-        if p.j ~= q.j then return p.j < q.j end
-        return p.i < q.i
-      end)
-      for k = #cand, most + 1, -1 do cand[k] = nil end
-    end
-    local kpos = {}
-    for k, i in ipairs(rows[c - 1]) do kpos[i] = k end
-    local jpos = {}
-    for k, j in ipairs(rows[c]) do jpos[j] = k end
-    for _, e in ipairs(cand) do
-      local x1, y1 = xpos(c - 1) + r, ypos(c - 1, kpos[e.i])
-      local x2, y2 = xpos(c) - r, ypos(c, jpos[e.j])
-      local width = biggest > 0 and 0.4 + 3.6 * abs(e.w) / biggest or 0.4
-      put('<line x1="', px(x1), '" y1="', px(y1), '" x2="', px(x2), '" y2="', px(y2),
-        '" stroke="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke-width="', px(width * 10 / 10),
-        '" stroke-opacity="0.75"><title>', escape(number(e.w)), "</title></line>\n")
-    end
-    if show_weights then
-      local n_to = #rows[c]
-      for _, e in ipairs(cand) do
-        local t = 0.22 + 0.5 * (jpos[e.j] - 1) / (n_to > 1 and n_to - 1 or 1)
-        local x, y = along(t, xpos(c - 1) + r, ypos(c - 1, kpos[e.i]), xpos(c) - r,
-          ypos(c, jpos[e.j]))
-        put('<text x="', px(x), '" y="', px(y - 2), '" text-anchor="middle" font-size="10"',
-          ' fill="', e.w < 0 and NEGATIVE or POSITIVE, '" stroke="#ffffff" stroke-width="3"',
-          ' paint-order="stroke">', escape(number(e.w)), "</text>\n")
-      end
-    end
-    cols[c].bias = b
-  end
-  put("</g>\n")
-
-  -- neurons
-  put('<g id="neurons">\n')
-  for c = 1, #cols do
-    local col, x = cols[c], xpos(c)
-    for k, i in ipairs(rows[c]) do
-      local y = ypos(c, k)
-      local win = winner and c == #cols and i == winner
-      put('<circle cx="', px(x), '" cy="', px(y), '" r="', r, '" fill="',
-        win and "#fdb863" or "#f7f7f7", '" stroke="', win and WINNER or "#404040",
-        '" stroke-width="', win and 3 or 1.2, '"', win and ' class="winner"' or "",
-        "/>\n")
-      if values then
-        local v = values[c]
-        put('<text x="', px(x), '" y="', px(y + (v.post and -2 or 4)),
-          '" text-anchor="middle" font-size="11">', escape(number(v.pre[i])), "</text>\n")
-        if v.post then
-          put('<text x="', px(x), '" y="', px(y + 13), '" text-anchor="middle" font-size="9"',
-            ' fill="#555555">', escape("→ " .. number(v.post[i])), "</text>\n")
-        end
-      end
-      if col.bias and show_weights then
-        put('<text x="', px(x), '" y="', px(y + r + 13), '" text-anchor="middle"',
-          ' font-size="10" fill="#555555">', escape("b " .. number(col.bias[i])), "</text>\n")
-      end
-      if c == 1 then
-        put('<text x="', px(x - r - 8), '" y="', px(y + 4), '" text-anchor="end">',
-          escape(inputs and inputs[i] or ("x" .. i)), "</text>\n")
-      elseif c == #cols then
-        put('<text x="', px(x + r + 8), '" y="', px(y + 4), '" text-anchor="start"',
-          win and ' font-weight="bold" fill="' .. WINNER .. '"' or "", ">",
-          escape((labels and labels[i] or ("y" .. i)) .. (win and "  ◀" or "")), "</text>\n")
-      end
-    end
-    if gaps[c] then
-      local y = ypos(c, gaps[c].after) + dy
-      put('<text x="', px(x), '" y="', px(y + 4), '" text-anchor="middle" font-size="11"',
-        ' fill="#555555" class="gap">', escape(format("⋮ %d more", gaps[c].count)),
-        "</text>\n")
-    end
-    -- the column's caption: its size and what follows the Linear
-    local caption = c == 1 and format("%d inputs", col.n) or format("%d", col.n)
-    if c > 1 then
-      local acts = {}
-      for _, a in ipairs(col.acts) do acts[#acts + 1] = a.name end
-      caption = caption .. (#acts > 0 and ", " .. concat(acts, ", ") or ", linear")
-    end
-    put('<text x="', px(x), '" y="', px(top + height + 48), '" text-anchor="middle"',
-      ' fill="#333333">', escape(caption), "</text>\n")
-  end
-  put("</g>\n")
-  put('<text x="12" y="', px(H - 12), '" font-size="10" fill="#555555">',
-    escape("lines: blue positive, red negative weight; thicker = larger |w|" ..
-      (values and "; in a neuron: its value, → after its activation" or "")), "</text>\n")
+  local values, winner = trace_values(fn, net, cols, opts.x)
+  local show_weights = weights_shown(cols, opts.weights)
+  local L = layout(cols, limit, values ~= nil, show_weights, opts.title ~= nil)
+  local out, put = document(L.W, L.H, opts.title, 28)
+  local biases = draw_weights(put, net, cols, L, max_lines, show_weights)
+  draw_neurons(put, cols, L, { n_cols = #cols, values = values, winner = winner,
+    biases = biases, show_weights = show_weights, inputs = inputs, labels = labels })
+  draw_key(put, L, values ~= nil)
   put("</svg>\n")
   return concat(out)
 end
@@ -351,10 +423,9 @@ svg.ticks = ticks
 
 local function finite(v) return type(v) == "number" and v == v and v > -huge and v < huge end
 
--- One run's panel at (x0, y0), w x h: loss and validation loss on the left
--- axis, validation accuracy (%) on the right one.
-local function history_panel(put, h, title, x0, y0, w, h_)
-  local epochs = h.epochs
+-- The range of a run's finite losses (lo > hi when there is none), whether it
+-- has a validation accuracy, and the losses that are not finite, named.
+local function loss_range(epochs)
   local lo, hi, has_acc, missing = huge, -huge, false, {}
   for i, e in ipairs(epochs) do
     for _, key in ipairs{ "loss", "val_loss" } do
@@ -368,6 +439,99 @@ local function history_panel(put, h, title, x0, y0, w, h_)
     end
     if finite(e.val_accuracy) then has_acc = true end
   end
+  return lo, hi, has_acc, missing
+end
+
+-- A panel at (x0, y0), w x h, over n epochs and losses lo to hi, with its
+-- scales to coordinates: X(epoch), Y(loss), A(accuracy in %).
+local function panel(x0, y0, w, h, n, lo, hi)
+  local P = { x0 = x0, y0 = y0, w = w, h = h, n = n }
+  function P.X(i) return x0 + (n > 1 and (i - 1) / (n - 1) or 0.5) * w end
+  function P.Y(v) return y0 + h - (v - lo) / (hi - lo) * h end
+  function P.A(v) return y0 + h - v / 100 * h end
+  return P
+end
+
+-- The epoch axis below the panel: whole epochs only.
+local function draw_epoch_axis(put, P)
+  local X, n, x0, y0, w, h = P.X, P.n, P.x0, P.y0, P.w, P.h
+  local xt = ticks(1, math.max(n, 2), math.min(n, 8))
+  for _, e in ipairs(xt) do
+    if e >= 1 and e <= n and e == floor(e) then
+      put('<line x1="', px(X(e)), '" y1="', px(y0 + h), '" x2="', px(X(e)), '" y2="',
+        px(y0 + h + 5), '" stroke="#404040"/><text x="', px(X(e)), '" y="', px(y0 + h + 18),
+        '" text-anchor="middle" font-size="10">', format("%d", e), "</text>\n")
+    end
+  end
+  put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h + 34), '" text-anchor="middle">epoch</text>\n')
+end
+
+-- The loss axis on the left, at the ticks yt, each a grid line across the panel.
+local function draw_loss_axis(put, P, yt)
+  local Y, x0, y0, w, h = P.Y, P.x0, P.y0, P.w, P.h
+  for _, v in ipairs(yt) do
+    put('<line x1="', px(x0 - 5), '" y1="', px(Y(v)), '" x2="', px(x0 + w), '" y2="', px(Y(v)),
+      '" stroke="#dddddd"/><text x="', px(x0 - 8), '" y="', px(Y(v) + 4),
+      '" text-anchor="end" font-size="10">', escape(number(v)), "</text>\n")
+  end
+  put('<text transform="translate(', px(x0 - 48), ",", px(y0 + h / 2),
+    ') rotate(-90)" text-anchor="middle">loss</text>\n')
+end
+
+-- The validation accuracy axis on the right, 0 to 100 %.
+local function draw_accuracy_axis(put, P)
+  local A, x0, y0, w, h = P.A, P.x0, P.y0, P.w, P.h
+  for v = 0, 100, 25 do
+    put('<line x1="', px(x0 + w), '" y1="', px(A(v)), '" x2="', px(x0 + w + 5), '" y2="',
+      px(A(v)), '" stroke="#404040"/><text x="', px(x0 + w + 8), '" y="', px(A(v) + 4),
+      '" font-size="10">', format("%d", v), "</text>\n")
+  end
+  put('<text transform="translate(', px(x0 + w + 44), ",", px(y0 + h / 2),
+    ') rotate(90)" text-anchor="middle">validation accuracy, %</text>\n')
+end
+
+-- The finite values of key over the epochs as a line with a dot on each;
+-- scale: the values are fractions, drawn in % on the accuracy axis.
+local function draw_curve(put, P, epochs, key, colour, dash, scale)
+  local pts = {}
+  for i, e in ipairs(epochs) do
+    local v = e[key]
+    if finite(v) then
+      pts[#pts + 1] = px(P.X(i)) .. "," .. px(scale and P.A(v * 100) or P.Y(v))
+    end
+  end
+  if #pts == 0 then return end
+  put('<polyline class="', key, '" points="', concat(pts, " "), '" fill="none" stroke="',
+    colour, '" stroke-width="2"', dash and ' stroke-dasharray="6 4"' or "", "/>\n")
+  for _, p in ipairs(pts) do
+    local x, y = p:match("([^,]+),(.+)")
+    put('<circle cx="', x, '" cy="', y, '" r="2.5" fill="', colour, '"/>\n')
+  end
+end
+
+-- The best epoch b, when it is one of the panel's, as a dotted line.
+local function draw_best(put, P, b)
+  if type(b) ~= "number" or b < 1 or b > P.n then return end
+  local X, y0, h = P.X, P.y0, P.h
+  put('<line x1="', px(X(b)), '" y1="', px(y0), '" x2="', px(X(b)), '" y2="', px(y0 + h),
+    '" stroke="', WINNER, '" stroke-dasharray="2 3"/><text x="', px(X(b) + 4),
+    '" y="', px(y0 + 12), '" font-size="10" fill="', WINNER, '">best</text>\n')
+end
+
+-- The first three losses that are not finite, named in the panel's corner.
+local function draw_missing(put, P, missing)
+  for k, m in ipairs(missing) do
+    if k > 3 then break end
+    put('<text x="', px(P.x0 + 6), '" y="', px(P.y0 + 14 * k), '" font-size="10" fill="',
+      NEGATIVE, '" class="missing">', escape(m), "</text>\n")
+  end
+end
+
+-- One run's panel at (x0, y0), w x h_: loss and validation loss on the left
+-- axis, validation accuracy (%) on the right one.
+local function history_panel(put, h, title, x0, y0, w, h_)
+  local epochs = h.epochs
+  local lo, hi, has_acc, missing = loss_range(epochs)
   put('<g class="panel">\n')
   put('<text x="', px(x0 + w / 2), '" y="', px(y0 - 14), '" text-anchor="middle"',
     ' font-size="14">', escape(title), "</text>\n")
@@ -380,69 +544,15 @@ local function history_panel(put, h, title, x0, y0, w, h_)
   end
   if lo > 0 and lo < hi * 0.5 then lo = 0 end
   local yt = ticks(lo, hi, 5)
-  lo, hi = yt[1], yt[#yt]
-  local n = #epochs
-  local function X(i) return x0 + (n > 1 and (i - 1) / (n - 1) or 0.5) * w end
-  local function Y(v) return y0 + h_ - (v - lo) / (hi - lo) * h_ end
-  local function A(v) return y0 + h_ - v / 100 * h_ end
-  -- axes: epochs below, loss left, accuracy right
-  local xt = ticks(1, math.max(n, 2), math.min(n, 8))
-  for _, e in ipairs(xt) do
-    if e >= 1 and e <= n and e == floor(e) then
-      put('<line x1="', px(X(e)), '" y1="', px(y0 + h_), '" x2="', px(X(e)), '" y2="',
-        px(y0 + h_ + 5), '" stroke="#404040"/><text x="', px(X(e)), '" y="', px(y0 + h_ + 18),
-        '" text-anchor="middle" font-size="10">', format("%d", e), "</text>\n")
-    end
-  end
-  put('<text x="', px(x0 + w / 2), '" y="', px(y0 + h_ + 34), '" text-anchor="middle">epoch</text>\n')
-  for _, v in ipairs(yt) do
-    put('<line x1="', px(x0 - 5), '" y1="', px(Y(v)), '" x2="', px(x0 + w), '" y2="', px(Y(v)),
-      '" stroke="#dddddd"/><text x="', px(x0 - 8), '" y="', px(Y(v) + 4),
-      '" text-anchor="end" font-size="10">', escape(number(v)), "</text>\n")
-  end
-  put('<text transform="translate(', px(x0 - 48), ",", px(y0 + h_ / 2),
-    ') rotate(-90)" text-anchor="middle">loss</text>\n')
-  if has_acc then
-    for v = 0, 100, 25 do
-      put('<line x1="', px(x0 + w), '" y1="', px(A(v)), '" x2="', px(x0 + w + 5), '" y2="',
-        px(A(v)), '" stroke="#404040"/><text x="', px(x0 + w + 8), '" y="', px(A(v) + 4),
-        '" font-size="10">', format("%d", v), "</text>\n")
-    end
-    put('<text transform="translate(', px(x0 + w + 44), ",", px(y0 + h_ / 2),
-      ') rotate(90)" text-anchor="middle">validation accuracy, %</text>\n')
-  end
-  local function curve(key, colour, dash, scale)
-    local pts = {}
-    for i, e in ipairs(epochs) do
-      local v = e[key]
-      if finite(v) then
-        pts[#pts + 1] = px(X(i)) .. "," .. px(scale and A(v * 100) or Y(v))
-      end
-    end
-    if #pts == 0 then return end
-    put('<polyline class="', key, '" points="', concat(pts, " "), '" fill="none" stroke="',
-      colour, '" stroke-width="2"', dash and ' stroke-dasharray="6 4"' or "", "/>\n")
-    for _, p in ipairs(pts) do
-      local x, y = p:match("([^,]+),(.+)")
-      put('<circle cx="', x, '" cy="', y, '" r="2.5" fill="', colour, '"/>\n')
-    end
-  end
-  curve("loss", POSITIVE)
-  curve("val_loss", NEGATIVE, true)
-  if has_acc then curve("val_accuracy", "#1b7837", false, true) end
-  if h.best_epoch then
-    local b = h.best_epoch
-    if type(b) == "number" and b >= 1 and b <= n then
-      put('<line x1="', px(X(b)), '" y1="', px(y0), '" x2="', px(X(b)), '" y2="', px(y0 + h_),
-        '" stroke="', WINNER, '" stroke-dasharray="2 3"/><text x="', px(X(b) + 4),
-        '" y="', px(y0 + 12), '" font-size="10" fill="', WINNER, '">best</text>\n')
-    end
-  end
-  for k, m in ipairs(missing) do
-    if k > 3 then break end
-    put('<text x="', px(x0 + 6), '" y="', px(y0 + 14 * k), '" font-size="10" fill="',
-      NEGATIVE, '" class="missing">', escape(m), "</text>\n")
-  end
+  local P = panel(x0, y0, w, h_, #epochs, yt[1], yt[#yt])
+  draw_epoch_axis(put, P)
+  draw_loss_axis(put, P, yt)
+  if has_acc then draw_accuracy_axis(put, P) end
+  draw_curve(put, P, epochs, "loss", POSITIVE)
+  draw_curve(put, P, epochs, "val_loss", NEGATIVE, true)
+  if has_acc then draw_curve(put, P, epochs, "val_accuracy", "#1b7837", false, true) end
+  draw_best(put, P, h.best_epoch)
+  draw_missing(put, P, missing)
   put("</g>\n")
 end
 
