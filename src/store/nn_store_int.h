@@ -78,7 +78,6 @@ int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] *
                       size_t n);
 int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
                        int64_t *labelmap_id);
-void nn_st_sha256_int(nn_sha256 *h, int64_t v);   /* v in decimal and a newline */
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
                            size_t name_len, const char *labels, size_t labels_len);
 

@@ -68,10 +68,10 @@ void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_labelmap\n", 12);
-  nn_st_sha256_int(&h, model_id);
-  nn_st_sha256_int(&h, (int64_t)name_len);
+  nn_sha256_int(&h, model_id);
+  nn_sha256_int(&h, (int64_t)name_len);
   nn_sha256_add(&h, name, name_len);
-  nn_st_sha256_int(&h, (int64_t)labels_len);
+  nn_sha256_int(&h, (int64_t)labels_len);
   nn_sha256_add(&h, labels, labels_len);
   nn_sha256_hex(&h, hex);
 }

@@ -71,14 +71,8 @@ static const char *const sql[S_COUNT] = {
 **   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
 ** (numbers in decimal, #x the byte length of x).  A training run's layout,
 ** over the run and its epochs, is nn_store_train.c's; it shares
-** nn_st_sha256_int and nn_store_digest_functions registers its function.
+** nn_sha256_int and nn_store_digest_functions registers its function.
 */
-
-void nn_st_sha256_int(nn_sha256 *h, int64_t v) {
-  char s[24];
-  int n = snprintf(s, sizeof s, "%" PRId64 "\n", v);
-  nn_sha256_add(h, s, (size_t)n);
-}
 
 static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
                            const char *arch, size_t arch_len, int64_t n_inputs,
@@ -87,12 +81,12 @@ static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t ve
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_version\n", 11);
-  nn_st_sha256_int(&h, model_id);
-  nn_st_sha256_int(&h, version);
-  nn_st_sha256_int(&h, n_inputs);
-  nn_st_sha256_int(&h, n_outputs);
-  nn_st_sha256_int(&h, n_params);
-  nn_st_sha256_int(&h, (int64_t)arch_len);
+  nn_sha256_int(&h, model_id);
+  nn_sha256_int(&h, version);
+  nn_sha256_int(&h, n_inputs);
+  nn_sha256_int(&h, n_outputs);
+  nn_sha256_int(&h, n_params);
+  nn_sha256_int(&h, (int64_t)arch_len);
   nn_sha256_add(&h, arch, arch_len);
   nn_sha256_add(&h, weights, bytes);
   nn_sha256_hex(&h, hex);
