@@ -22,10 +22,10 @@ enum {
   /* nn_store.c */
   S_BEGIN, S_COMMIT, S_ROLLBACK,
   /* nn_store_version.c */
-  S_MODEL_ID, S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
+  S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
   S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS, S_LAYER_FIELD,
   /* nn_store_labels.c */
-  S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
+  S_MODEL_ID, S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
   S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS,
   /* nn_store_catalog.c */
   S_DATA_VERSION, S_CATALOG,
@@ -69,10 +69,11 @@ void nn_st_rollback(nn_store *s);
 /* Unix time in milliseconds from the VFS's clock. */
 int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
 
-/* Shared by versions and label maps (nn_store_version.c, nn_store_labels.c):
-** a model's id (NOTFOUND when there is none); labels as JSON into b; inside
+/* Shared by versions and label maps (nn_store_labels.c owns them): a
+** model's id (find: 0 when there is none; need: NOTFOUND); labels as JSON into b; inside
 ** a transaction, the labels in s->text (JSON) as map's latest row; a label
 ** map's digest. */
+int nn_st_find_model(nn_store *s, const char *name, int64_t *model_id);
 int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
 int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] */,
                       size_t n);

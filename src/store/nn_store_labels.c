@@ -2,13 +2,15 @@
 ** nn_store_labels.c: label maps (see nn_store.h): what each output of a
 ** model means, under a map name.
 **
-** What it implements: adding a map (a new row only when its labels differ
-** from the latest of that name), finding the latest map of a name that
-** fits a version, and the connection's cache of maps: each read in one pass
-** over its JSON, checked against its digest and against what save accepts
-** (strings, not empty, no zero byte), and kept while it is used.  What it
-** is not: versions (nn_store_version.c), or a JSON parser (json_each reads
-** the labels); no Lua.
+** What it implements: a model's id by its name (a map belongs to a model,
+** and so does a version: nn_store_version.c asks here), adding a map (a
+** new row only when its labels differ from the latest of that name),
+** finding the latest map of a name that fits a version, and the
+** connection's cache of maps: each read in one pass over its JSON, checked
+** against its digest and against what save accepts (strings, not empty, no
+** zero byte), and kept while it is used.  What it is not: versions
+** (nn_store_version.c), or a JSON parser (json_each reads the labels); no
+** Lua.
 **
 **   SELECT m.name, l.name AS map, l.labels FROM nn_labelmap AS l
 **   JOIN nn_model AS m USING (model_id) ORDER BY l.labelmap_id;
@@ -23,6 +25,7 @@
 #include "store/nn_store_int.h"
 
 static const char *const sql[S_COUNT] = {
+  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
   [S_LATEST_OUTPUTS] =
   "SELECT n_outputs FROM nn_version WHERE model_id = ?1"
   " ORDER BY version DESC LIMIT 1",
@@ -61,6 +64,35 @@ static const char *const sql[S_COUNT] = {
 };
 
 #define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
+
+/* ------------------------------------------------------------------------
+** Models: a map belongs to one, and so does every version
+*/
+
+/* *model_id: the model's id, or 0 when there is no such model. */
+int nn_st_find_model(nn_store *s, const char *name, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  *model_id = 0;
+  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_OK)
+    return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
+    *model_id = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  return rc;
+}
+
+int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
+  int rc = nn_st_find_model(s, name, model_id);
+  if (rc == NN_OK && !*model_id)
+    return nn_st_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** Adding a label map
+*/
 
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
                            const char *name, size_t name_len,

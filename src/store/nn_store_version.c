@@ -33,7 +33,6 @@
   "typeof(n_inputs), typeof(n_outputs), typeof(n_params) FROM nn_version "
 
 static const char *const sql[S_COUNT] = {
-  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
   [S_MODEL_INSERT] = "INSERT INTO nn_model (name, created_at) VALUES (?1, ?2)",
   [S_NEXT_VERSION] =
   "SELECT coalesce(max(version), 0) + 1 FROM nn_version WHERE model_id = ?1",
@@ -181,32 +180,11 @@ static int json_arch(nn_store *s, const nn_net *net) {
 ** Models, saving, adding label maps
 */
 
-/* *model_id: the model's id, or 0 when there is no such model. */
-static int find_model(nn_store *s, const char *name, int64_t *model_id) {
-  sqlite3_stmt *st;
-  int rc, row;
-  *model_id = 0;
-  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_OK)
-    return rc;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
-    *model_id = sqlite3_column_int64(st, 0);
-  nn_st_done(st);
-  return rc;
-}
-
-int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
-  int rc = find_model(s, name, model_id);
-  if (rc == NN_OK && !*model_id)
-    return nn_st_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
-  return rc;
-}
-
 /* Inside a transaction: the id of model name, created when new. */
 static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
   sqlite3_stmt *st;
   int rc, row;
-  if ((rc = find_model(s, name, model_id)) != NN_OK || *model_id)
+  if ((rc = nn_st_find_model(s, name, model_id)) != NN_OK || *model_id)
     return rc;
   if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_OK)
     return rc;
