@@ -281,6 +281,11 @@ static int owner_of(nn_store *s, int64_t *version) {
   return rc ? rc : check_owner(s, owner, version);
 }
 
+int nn_store_digest_functions(sqlite3 *db, int on) {
+  int rc = nn_st_version_digest_functions(db, on);
+  return rc == SQLITE_OK ? nn_st_training_digest_function(db, on) : rc;
+}
+
 /* Apply the missing migrations, all of them or none, with the SQL functions
 ** they need (nn_store_digest_functions) on the connection meanwhile. */
 static int migrate(nn_store *s) {

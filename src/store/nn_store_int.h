@@ -82,8 +82,11 @@ int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t n
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
                            size_t name_len, const char *labels, size_t labels_len);
 
-/* nn_training_digest registered (on) or removed (!on) on db: SQLITE_OK or
-** an error (nn_store_train.c). */
+/* The digest functions registered (on) or removed (!on) on db, SQLITE_OK
+** or an error: nn_version_digest and nn_labelmap_digest
+** (nn_store_version.c), nn_training_digest (nn_store_train.c).
+** nn_store_digest_functions (nn_store.c) does both. */
+int nn_st_version_digest_functions(sqlite3 *db, int on);
 int nn_st_training_digest_function(sqlite3 *db, int on);
 
 /* Forget every label map the cache holds that nobody pinned. */

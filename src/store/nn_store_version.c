@@ -69,8 +69,9 @@ static const char *const sql[S_COUNT] = {
 **     n_params "\n" #arch "\n" arch weights
 **   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
 ** (numbers in decimal, #x the byte length of x).  A training run's layout,
-** over the run and its epochs, is nn_store_train.c's; it shares
-** nn_sha256_int and nn_store_digest_functions registers its function.
+** over the run and its epochs, is nn_store_train.c's, which registers its
+** own function; nn_store_digest_functions (nn_store.c) puts all three on a
+** connection.
 */
 
 static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
@@ -125,15 +126,13 @@ static void sql_labelmap_digest(sqlite3_context *ctx, int argc, sqlite3_value **
   sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
-int nn_store_digest_functions(sqlite3 *db, int on) {
-  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC, rc;
-  rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
-                                  on ? sql_version_digest : NULL, NULL, NULL, NULL);
+int nn_st_version_digest_functions(sqlite3 *db, int on) {
+  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  int rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
+                                      on ? sql_version_digest : NULL, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
                                     on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = nn_st_training_digest_function(db, on);
   return rc;
 }
 
