@@ -26,9 +26,9 @@
 **
 ** The SQL functions (nn_classify and the rest) are not the store's: a host
 ** that wants them on the store's connection calls nn_sql_register_store
-** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files:
-** nn_store.c (the connection), nn_store_version.c, nn_store_labels.c,
-** nn_store_log.c, nn_store_catalog.c; nn_store_int.h is what they share.
+** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files,
+** and the order in which they call each other, are in nn_store_int.h,
+** which is what they share.
 **
 ** Loading is split in steps so that the caller allocates the network between
 ** them, knowing its sizes, while the store holds no statement and no memory

@@ -8,7 +8,7 @@
 ** back in steps with every stored fact checked, and the digest functions
 ** SQL gets (a migration fills digests in with them).  What it is not:
 ** label maps (nn_store_labels.c), the log (nn_store_log.c) or the
-** connection (nn_store.c); no JSON parser (SQLite's JSON functions read
+** connection (nn_store_conn.c); no JSON parser (SQLite's JSON functions read
 ** what is stored), no Lua.
 **
 **   SELECT m.name, v.version, v.digest FROM nn_version AS v
