@@ -328,69 +328,62 @@ static size_t zero_label(const char *json, size_t n) {
   return 0;
 }
 
-/* Read map id from the database, check it, and put it first in the cache.
-** A map whose row is sound but one of whose labels save would refuse is
-** kept with its count and m->bad, the message: how many labels it holds
-** (which version it fits) is known, and reading its labels fails. */
-static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
-  nn_labelcache *c = s->maps;
+/* Whether the row of S_LABELMAP_ROW on `row` is what save wrote: labels
+** that agree with its digest, JSON, an array.  INVALID naming what is not. */
+static int check_map_row(nn_store *s, sqlite3_stmt *row) {
   char actual[NN_SHA256_HEX];
-  sqlite3_stmt *row;
-  const char *digest, *labels, *kind;
-  nn_labelmap *m;
-  size_t n = 0, bytes, bad = 0;
-  int rc, found;
-  *out = NULL;
-  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_OK)
-    return rc;
-  sqlite3_bind_int64(row, 1, id);
-  if ((rc = nn_st_step(s, row, &found)) != NN_OK)
-    goto done;
-  if (!found) {
-    rc = nn_st_fail(s, NN_ENOTFOUND, "no label map with id %" PRId64, id);
-    goto done;
-  }
-  labels = (const char *)sqlite3_column_text(row, 3);
-  digest = (const char *)sqlite3_column_text(row, 4);
-  kind = (const char *)sqlite3_column_text(row, 7);
+  const char *labels = (const char *)sqlite3_column_text(row, 3);
+  const char *digest = (const char *)sqlite3_column_text(row, 4);
+  const char *kind = (const char *)sqlite3_column_text(row, 7);
   if (labels)
     nn_st_labelmap_digest(actual, sqlite3_column_int64(row, 2),
-                    (const char *)sqlite3_column_text(row, 1),
-                    (size_t)sqlite3_column_bytes(row, 1), labels,
-                    (size_t)sqlite3_column_bytes(row, 3));
+                          (const char *)sqlite3_column_text(row, 1),
+                          (size_t)sqlite3_column_bytes(row, 1), labels,
+                          (size_t)sqlite3_column_bytes(row, 3));
   if (!digest)
-    rc = bad_map(s, row, "it has no digest");
-  else if (!labels || strcmp(digest, actual) != 0)
-    rc = bad_map(s, row, "its labels disagree with its digest (changed outside nn?)");
-  else if (!sqlite3_column_int(row, 6) ||
-           strcmp((const char *)sqlite3_column_text(row, 5), "text") != 0)
-    rc = bad_map(s, row, "its labels are not JSON");
-  else if (!kind || strcmp(kind, "array") != 0)
-    rc = bad_map(s, row, "its labels are not a JSON array");
-  else {
-    /* the row is sound: what is wrong now is one of its labels */
-    if ((rc = read_labels(s, id, row, &n)) == NN_OK &&
-        (bad = zero_label(labels, (size_t)sqlite3_column_bytes(row, 3))) != 0)
-      rc = bad_map(s, row, "label %zu contains a zero byte", bad);
-    bad = rc == NN_EINVALID;
-  }
-  if (bad) {
-    n = (size_t)sqlite3_column_int64(row, 8);
-    s->blob.n = 0;
-    s->text.n = 0;
-    bad = strlen(s->err) + 1;
-    if (nn_buf_add(&s->text, s->err, bad))
-      rc = nn_st_nomem(s);
-    else
-      rc = NN_OK;
-  }
-  if (rc != NN_OK)
-    goto done;
-  bytes = sizeof *m + s->blob.n + s->text.n;
-  if (!(m = (nn_labelmap *)malloc(bytes))) {
-    rc = nn_st_nomem(s);
-    goto done;
-  }
+    return bad_map(s, row, "it has no digest");
+  if (!labels || strcmp(digest, actual) != 0)
+    return bad_map(s, row, "its labels disagree with its digest (changed outside nn?)");
+  if (!sqlite3_column_int(row, 6) ||
+      strcmp((const char *)sqlite3_column_text(row, 5), "text") != 0)
+    return bad_map(s, row, "its labels are not JSON");
+  if (!kind || strcmp(kind, "array") != 0)
+    return bad_map(s, row, "its labels are not a JSON array");
+  return NN_OK;
+}
+
+/* The labels of a sound row into s->blob and s->text (read_labels), then
+** the escape read_labels cannot see: INVALID for a label save would
+** refuse. */
+static int read_map_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
+  size_t zero;
+  int rc = read_labels(s, id, row, n);
+  if (rc == NN_OK &&
+      (zero = zero_label((const char *)sqlite3_column_text(row, 3),
+                         (size_t)sqlite3_column_bytes(row, 3))) != 0)
+    rc = bad_map(s, row, "label %zu contains a zero byte", zero);
+  return rc;
+}
+
+/* A map whose row is sound but one of whose labels save would refuse is
+** kept all the same, with its count from the row (which version it fits is
+** known) and, as its only text, the message in s->err (reading its labels
+** fails with it). */
+static int keep_bad(nn_store *s, sqlite3_stmt *row, size_t *n) {
+  *n = (size_t)sqlite3_column_int64(row, 8);
+  s->blob.n = 0;
+  s->text.n = 0;
+  return nn_buf_add(&s->text, s->err, strlen(s->err) + 1) ? nn_st_nomem(s) : NN_OK;
+}
+
+/* Map id of n labels, their ends in s->blob and their text in s->text (or
+** bad: the message keep_bad left there), as one block first in the cache. */
+static int cache_map(nn_store *s, int64_t id, size_t n, int bad, nn_labelmap **out) {
+  nn_labelcache *c = s->maps;
+  size_t bytes = sizeof(nn_labelmap) + s->blob.n + s->text.n;
+  nn_labelmap *m = (nn_labelmap *)malloc(bytes);
+  if (!m)
+    return nn_st_nomem(s);
   m->id = id;
   m->pins = 0;
   m->n = n;
@@ -408,7 +401,28 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
   if (c->bytes > LABELS_BUDGET)
     forget(c, &m->next, m);
   *out = m;
-done:
+  return NN_OK;
+}
+
+/* Read map id from the database, check it, and put it first in the cache,
+** bad (keep_bad) or not. */
+static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
+  sqlite3_stmt *row;
+  size_t n = 0;
+  int rc, found, bad = 0;
+  *out = NULL;
+  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_OK)
+    return rc;
+  sqlite3_bind_int64(row, 1, id);
+  if ((rc = nn_st_step(s, row, &found)) == NN_OK && !found)
+    rc = nn_st_fail(s, NN_ENOTFOUND, "no label map with id %" PRId64, id);
+  if (rc == NN_OK && (rc = check_map_row(s, row)) == NN_OK &&
+      (rc = read_map_labels(s, id, row, &n)) == NN_EINVALID) {
+    bad = 1;   /* the row is sound: what is wrong is one of its labels */
+    rc = keep_bad(s, row, &n);
+  }
+  if (rc == NN_OK)
+    rc = cache_map(s, id, n, bad, out);
   nn_st_done(row);
   return rc;
 }
