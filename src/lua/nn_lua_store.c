@@ -10,8 +10,8 @@
 **   store:close()
 **
 ** This file checks arguments and converts between Lua values and what the
-** store (nn_store.h) takes; the user's SQL in rows() is prepared and
-** stepped through the store's interface too.
+** store (nn_store.h) takes; the user's SQL in rows() runs through the
+** store's cursor, so that no SQLite is called from here.
 ** An nn.Store is one userdata: the nn_store, then the path it was opened
 ** with; its user value 1 is the cache of networks that classify() loaded.
 ** An nn.Rows keeps its store alive through its user value 1, and the store
@@ -49,10 +49,10 @@ typedef struct nn_lstore {
 } nn_lstore;
 
 struct nn_lrows {
-  sqlite3_stmt *stmt;  /* NULL once finished */
-  nn_lstore *owner;    /* NULL once finished; kept alive by user value 1 */
+  nn_store_cursor *cur;  /* NULL once finished */
+  nn_lstore *owner;      /* NULL once finished; kept alive by user value 1 */
   nn_lrows *prev, *next;
-  int store_closed;    /* finished because its store was closed */
+  int store_closed;      /* finished because its store was closed */
 };
 
 /* --- checking arguments --------------------------------------------------- */
@@ -314,10 +314,10 @@ static int store_open(lua_State *L) {
   return 1;
 }
 
-/* Finish an iterator: statement finalized, unlinked from its store. */
+/* Finish an iterator: cursor closed, unlinked from its store. */
 static void rows_finish(nn_lrows *r) {
-  sqlite3_finalize(r->stmt);   /* a no-op on NULL */
-  r->stmt = NULL;
+  nn_store_cursor_close(r->cur);   /* a no-op on NULL */
+  r->cur = NULL;
   if (r->owner) {
     if (r->prev)
       r->prev->next = r->next;
@@ -687,23 +687,19 @@ static int rows_raise(lua_State *L, nn_lrows *r, nn_store *s) {
   return lua_error(L);
 }
 
-/* Push column i of the current row, copied (lua_pushlstring copies before
-** any collection can run). */
-static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
-  switch (sqlite3_column_type(st, i)) {
-  case SQLITE_INTEGER:
-    lua_pushinteger(L, (lua_Integer)sqlite3_column_int64(st, i));
+/* Push a column's value, copied (lua_pushlstring copies before any
+** collection can run). */
+static void push_value(lua_State *L, const nn_store_value *v) {
+  switch (v->type) {
+  case NN_STORE_INTEGER:
+    lua_pushinteger(L, (lua_Integer)v->i);
     break;
-  case SQLITE_FLOAT:
-    lua_pushnumber(L, (lua_Number)sqlite3_column_double(st, i));
+  case NN_STORE_FLOAT:
+    lua_pushnumber(L, (lua_Number)v->d);
     break;
-  case SQLITE_TEXT:
-    lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
-                    (size_t)sqlite3_column_bytes(st, i));
-    break;
-  case SQLITE_BLOB:
-    lua_pushlstring(L, (const char *)sqlite3_column_blob(st, i),
-                    (size_t)sqlite3_column_bytes(st, i));
+  case NN_STORE_TEXT:
+  case NN_STORE_BLOB:
+    lua_pushlstring(L, v->text, v->len);
     break;
   default:
     lua_pushnil(L);
@@ -716,35 +712,38 @@ static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
 ** its store was closed. */
 static int rows_next(lua_State *L) {
   nn_lrows *r = (nn_lrows *)lua_touserdata(L, lua_upvalueindex(1));
-  int rc, i, n;
-  if (!r->stmt) {
+  nn_store_value v;
+  int row, i, n;
+  if (!r->cur) {
     if (r->store_closed)
       return luaL_error(L, "attempt to use a closed nn.Store");
     lua_pushnil(L);
     return 1;
   }
-  rc = nn_store_user_step(&r->owner->store, r->stmt);
-  if (rc == SQLITE_DONE) {
+  if (nn_store_cursor_step(&r->owner->store, r->cur, &row) != NN_OK)
+    return rows_raise(L, r, &r->owner->store);
+  if (!row) {
     rows_finish(r);
     lua_pushnil(L);
     return 1;
   }
-  if (rc != SQLITE_ROW)
-    return rows_raise(L, r, &r->owner->store);
-  n = sqlite3_column_count(r->stmt);
+  n = nn_store_cursor_columns(r->cur);
   lua_createtable(L, 0, n);
   for (i = 0; i < n; i++) {
     /* Each push may run a finalizer that closes the store, and with it this
-    ** statement: look again before every use. */
-    if (!r->stmt)
+    ** cursor, or steps it: look again before every use, and read the value
+    ** again after the name's push. */
+    if (!r->cur)
       return luaL_error(L, "attempt to use a closed nn.Store");
-    if (sqlite3_column_type(r->stmt, i) == SQLITE_NULL)
+    nn_store_cursor_value(r->cur, i, &v);
+    if (v.type == NN_STORE_NULL)
       continue;
-    if (!lua_pushstring(L, sqlite3_column_name(r->stmt, i)))
+    if (!lua_pushstring(L, nn_store_cursor_name(r->cur, i)))
       return luaL_error(L, "not enough memory");
-    if (!r->stmt)
+    if (!r->cur)
       return luaL_error(L, "attempt to use a closed nn.Store");
-    push_column(L, r->stmt, i);
+    nn_store_cursor_value(r->cur, i, &v);
+    push_value(L, &v);
     lua_rawset(L, -3);
   }
   return 1;
@@ -758,11 +757,59 @@ static int rows_gc(lua_State *L) {
 
 static int rows_tostring(lua_State *L) {
   nn_lrows *r = torows(L);
-  if (r->stmt)
-    lua_pushfstring(L, "nn.Rows (%s)", sqlite3_sql(r->stmt));
+  if (r->cur)
+    lua_pushfstring(L, "nn.Rows (%s)", nn_store_cursor_sql(r->cur));
   else
     lua_pushliteral(L, "nn.Rows (closed)");
   return 1;
+}
+
+/* Argument arg as a value to bind; raises, after finishing r, on one SQL
+** cannot take. */
+static nn_store_value arg_value(lua_State *L, nn_lrows *r, int arg) {
+  nn_store_value v = { NN_STORE_NULL, 0, 0, NULL, 0 };
+  switch (lua_type(L, arg)) {
+  case LUA_TNIL:
+    break;
+  case LUA_TBOOLEAN:
+    v.type = NN_STORE_INTEGER;
+    v.i = lua_toboolean(L, arg);
+    break;
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, arg)) {
+      v.type = NN_STORE_INTEGER;
+      v.i = (int64_t)lua_tointeger(L, arg);
+    } else {
+      v.type = NN_STORE_FLOAT;
+      v.d = (double)lua_tonumber(L, arg);
+    }
+    break;
+  case LUA_TSTRING:
+    v.type = NN_STORE_TEXT;
+    v.text = lua_tolstring(L, arg, &v.len);
+    break;
+  default:
+    rows_finish(r);
+    luaL_typeerror(L, arg, "nil, boolean, number or string");
+  }
+  return v;
+}
+
+/* Bind the arguments after the SQL to ?1, ?2, ...  Raises, after finishing
+** r, on more arguments than parameters, a value SQL cannot take, and a bind
+** the store refuses. */
+static void bind_args(lua_State *L, nn_lrows *r, nn_store *s, int nargs) {
+  int nparams = nn_store_cursor_params(r->cur), i;
+  if (nargs > nparams) {
+    rows_finish(r);
+    luaL_argerror(L, 3 + nparams, lua_pushfstring(L,
+        "the statement has %d parameter%s", nparams, nparams == 1 ? "" : "s"));
+  }
+  for (i = 1; i <= nargs; i++) {
+    nn_store_value v = arg_value(L, r, 2 + i);
+    if (nn_store_cursor_bind(s, r->cur, i, &v) != NN_OK)
+      rows_raise(L, r, s);
+  }
 }
 
 /* store:rows(sql, ...) --> iterator, state, nil, closing value.  The log is
@@ -772,9 +819,9 @@ static int store_rows(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   size_t len;
   const char *sql = luaL_checklstring(L, 2, &len);
-  int nargs = lua_gettop(L) - 2, nparams, i, it, st;
+  int nargs = lua_gettop(L) - 2, it, st;
   nn_lrows *r;
-  /* Linked and finishable before the statement exists: any error after this
+  /* Linked and finishable before the cursor exists: any error after this
   ** point leaves nothing the collector cannot clean. */
   r = (nn_lrows *)lua_newuserdatauv(L, sizeof *r, 1);
   memset(r, 0, sizeof *r);
@@ -791,50 +838,14 @@ static int store_rows(lua_State *L) {
     ls->rows->prev = r;
   ls->rows = r;
   /* the log is flushed first, so that the query sees every logged row */
-  if ((st = nn_store_prepare(&ls->store, sql, len, &r->stmt)) != NN_OK) {
+  if ((st = nn_store_cursor_open(&ls->store, sql, len, &r->cur)) != NN_OK) {
     if (st == NN_EINVALID) {
       rows_finish(r);
       return luaL_argerror(L, 2, ls->store.err);
     }
     return rows_raise(L, r, &ls->store);
   }
-  nparams = sqlite3_bind_parameter_count(r->stmt);
-  if (nargs > nparams) {
-    rows_finish(r);
-    return luaL_argerror(L, 3 + nparams, lua_pushfstring(L,
-        "the statement has %d parameter%s", nparams, nparams == 1 ? "" : "s"));
-  }
-  for (i = 1; i <= nargs; i++) {
-    int arg = 2 + i, rc;
-    size_t n;
-    const char *text;
-    switch (lua_type(L, arg)) {
-    case LUA_TNIL:
-      rc = sqlite3_bind_null(r->stmt, i);
-      break;
-    case LUA_TBOOLEAN:
-      rc = sqlite3_bind_int(r->stmt, i, lua_toboolean(L, arg));
-      break;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, arg))
-        rc = sqlite3_bind_int64(r->stmt, i, (sqlite3_int64)lua_tointeger(L, arg));
-      else
-        rc = sqlite3_bind_double(r->stmt, i, (double)lua_tonumber(L, arg));
-      break;
-    case LUA_TSTRING:
-      text = lua_tolstring(L, arg, &n);
-      rc = sqlite3_bind_text64(r->stmt, i, text, n, SQLITE_TRANSIENT, SQLITE_UTF8);
-      break;
-    default:
-      rows_finish(r);
-      return luaL_typeerror(L, arg, "nil, boolean, number or string");
-    }
-    if (rc != SQLITE_OK) {
-      lua_pushstring(L, sqlite3_errmsg(sqlite3_db_handle(r->stmt)));
-      rows_finish(r);
-      return lua_error(L);
-    }
-  }
+  bind_args(L, r, &ls->store, nargs);
   lua_pushvalue(L, it);
   lua_pushcclosure(L, rows_next, 1);
   lua_pushvalue(L, it);

@@ -4,8 +4,12 @@
 ** What it implements: the message schedule and compression function over
 ** 64-byte blocks, the padding with the length in bits, the hex text.  What
 ** it is not: constant-time, keyed, or fast (a version's weights pass
-** through it once per load, at some hundreds of MB/s).
+** through it once per load, at some hundreds of MB/s).  The one piece of
+** layout here, nn_sha256_int, is how every digest of the store writes an
+** integer; what each digest covers is the file of its row's.
 */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store/nn_sha256.h"
@@ -87,4 +91,10 @@ void nn_sha256_hex(nn_sha256 *c, char hex[NN_SHA256_HEX]) {
     hex[2 * i + 1] = digits[byte & 15];
   }
   hex[64] = '\0';
+}
+
+void nn_sha256_int(nn_sha256 *c, int64_t v) {
+  char s[24];
+  int n = snprintf(s, sizeof s, "%" PRId64 "\n", v);
+  nn_sha256_add(c, s, (size_t)n);
 }

@@ -30,4 +30,8 @@ void nn_sha256_add(nn_sha256 *c, const void *data, size_t n);
 /* Finish: the digest as 64 lowercase hex digits into hex.  c is spent. */
 void nn_sha256_hex(nn_sha256 *c, char hex[NN_SHA256_HEX]);
 
+/* Add v as the store's digests lay out an integer: in decimal, then a
+** newline (so that 1, 23 and 12, 3 differ). */
+void nn_sha256_int(nn_sha256 *c, int64_t v);
+
 #endif

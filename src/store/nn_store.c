@@ -1,213 +1,38 @@
 /*
-** nn_store.c: the store's connection (see nn_store.h for the interface):
-** statuses and messages, prepared statements and transactions, opening,
-** migrating and closing an nn database, and the caller's own SQL.
+** nn_store.c: an nn database opened, migrated and closed (see nn_store.h
+** for the interface); the top of the store.
 **
 ** What it implements: nn_store_open checks that a file is an nn database
 ** (or an empty one) without changing a foreign one, switches it to WAL and
-** applies schema/NNN_name.sql in one transaction; the helpers every other
-** part of the store prepares, steps and writes through.  What it is not:
-** versions and label maps are nn_store_version.c, the prediction log
-** nn_store_log.c, the freshness check nn_store_catalog.c; and it registers
-** no SQL function (whoever opens a connection does: see nn_sql.h).  No Lua,
-** nothing printed: a status comes back and s->err says what went wrong.
+** applies schema/NNN_name.sql in one transaction, with the digest functions
+** the migrations need on the connection meanwhile; closing, and borrowing
+** someone else's connection (attach, detach).  It is the one file that
+** needs every other: the label-map cache a connection owns
+** (nn_store_labels.c), the digest functions of versions and training runs
+** (nn_store_version.c, nn_store_train.c), the connection's helpers
+** (nn_store_conn.c); none of them calls it.  What it is not: the helpers
+** themselves, versions, label maps, the log, the caller's own SQL
+** (nn_store_cursor.c); and it registers no SQL function but the digests of
+** its own migrations (whoever opens a connection does: see nn_sql.h).  No
+** Lua, nothing printed: a status comes back and s->err says what went
+** wrong.
 **
 **   nn_store s;
 **   nn_store_init(&s);
 **   if (nn_store_open(&s, "models.db", NULL) != NN_OK) ... s.err ...
 */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/nn_store_int.h"
 
-/* C99 has no static_assert: an array of negative size stops the build. */
-typedef char nn_store_nstmt_is_enough[S_COUNT <= NN_STORE_NSTMT ? 1 : -1];
-
-/* S_BEGIN: take the write lock now, so that a busy database fails here
-** (after the busy timeout) rather than halfway through. */
-#define SQL_BEGIN     "BEGIN IMMEDIATE"
-#define SQL_COMMIT    "COMMIT"
-#define SQL_ROLLBACK  "ROLLBACK"
-
-/* ------------------------------------------------------------------------
-** Errors
-*/
-
-static int status_of(int rc) {
-  switch (rc & 0xff) {   /* the primary code of an extended one */
-  case SQLITE_OK:       return NN_OK;
-  case SQLITE_CANTOPEN: return NN_ECANTOPEN;
-  case SQLITE_NOTADB:   return NN_ENOTADB;
-  case SQLITE_CORRUPT:  return NN_ECORRUPT;
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:   return NN_EBUSY;
-  case SQLITE_READONLY: return NN_EREADONLY;
-  case SQLITE_IOERR:    return NN_EIO;
-  case SQLITE_FULL:     return NN_EFULL;
-  case SQLITE_NOMEM:    return NN_ENOMEM;
-  default:              return NN_ERROR;
-  }
-}
-
-int nn_store_fail(nn_store *s, int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(s->err, sizeof s->err, fmt, ap);
-  va_end(ap);
-  return status;
-}
-
-/* The connection's last error, which must be read before anything else runs
-** on the connection (a rollback would replace it). */
-int nn_store_db_fail(nn_store *s) {
-  int status;
-  if (!s->db)
-    return nn_st_fail(s, NN_ENOMEM, "out of memory");
-  status = status_of(sqlite3_errcode(s->db));
-  /* a failure is never OK, whatever the connection last said */
-  return nn_st_fail(s, status ? status : NN_ERROR, "%s", sqlite3_errmsg(s->db));
-}
-
-int nn_st_closed(nn_store *s) {
-  return nn_st_fail(s, NN_ERROR, "the store is closed");
-}
-
-int nn_st_nomem(nn_store *s) {
-  return nn_st_fail(s, NN_ENOMEM, "out of memory");
-}
-
-int nn_st_writable(nn_store *s) {
-  if (!s->db)
-    return nn_st_closed(s);
-  if (s->borrowed)
-    return nn_st_fail(s, NN_EREADONLY, "the store only reads a borrowed connection");
-  if (s->opts.readonly)
-    return nn_st_fail(s, NN_EREADONLY, "the store was opened read-only (readonly = true)");
-  return NN_OK;
-}
-
-int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) {
-  char what[NN_ERRMAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  return nn_st_fail(s, NN_EINVALID, "model '%s' version %" PRId64 ": %s",
-                    v->name, v->version, what);
-}
-
-/* SQLite refuses a string or blob longer than its length limit (a bind
-** returns SQLITE_TOOBIG): say which value, before anything is written. */
-int nn_st_check_length(nn_store *s, const char *what, size_t len) {
-  int limit = s->db ? sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1) : 0;
-  if (s->db && len > (size_t)limit)
-    return nn_st_fail(s, NN_ERROR, "%s is %zu bytes, longer than SQLite's limit"
-                      " of %d", what, len, limit);
-  return NN_OK;
-}
-
-int nn_st_bound(nn_store *s, int rc, const char *what) {
-  if (rc == SQLITE_OK)
-    return NN_OK;
-  if (rc == SQLITE_TOOBIG)
-    return nn_st_fail(s, NN_ERROR, "%s is longer than SQLite's limit of %d bytes",
-                      what, sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1));
-  return nn_st_db_fail(s);
-}
-
-/* ------------------------------------------------------------------------
-** Statements, transactions, time
-*/
-
-int nn_st_use(nn_store *s, int slot, const char *sql, sqlite3_stmt **st) {
-  if (!s->stmt[slot] &&
-      sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                         &s->stmt[slot], NULL) != SQLITE_OK) {
-    *st = NULL;
-    return nn_st_db_fail(s);
-  }
-  *st = s->stmt[slot];
-  return NN_OK;
-}
-
-void nn_st_done(sqlite3_stmt *st) {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-}
-
-int nn_st_step(nn_store *s, sqlite3_stmt *st, int *row) {
-  int rc = sqlite3_step(st);
-  *row = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-    return NN_OK;
-  return nn_st_db_fail(s);
-}
-
-int nn_st_run(nn_store *s, int slot, const char *sql) {
-  sqlite3_stmt *st;
-  int rc, row;
-  if ((rc = nn_st_use(s, slot, sql, &st)) != NN_OK)
-    return rc;
-  rc = nn_st_step(s, st, &row);
-  nn_st_done(st);
-  return rc;
-}
-
-/* A transaction the caller opened on the connection (BEGIN through
-** store:rows, say) would make BEGIN IMMEDIATE fail, and the store's writes
-** part of whatever the caller then commits or rolls back. */
-int nn_st_in_caller_txn(nn_store *s) {
-  return !sqlite3_get_autocommit(s->db);
-}
-
-int nn_st_begin(nn_store *s) {
-  if (nn_st_in_caller_txn(s))
-    return nn_st_fail(s, NN_ERROR, "cannot write while a transaction is open on the "
-                      "store's connection: COMMIT or ROLLBACK it first");
-  return nn_st_run(s, S_BEGIN, SQL_BEGIN);
-}
-
-int nn_st_commit(nn_store *s) {
-  return nn_st_run(s, S_COMMIT, SQL_COMMIT);
-}
-
-/* Undo the open transaction, if any; the error that led here is already in
-** s->err, and a failing rollback cannot add anything useful to it. */
-void nn_st_rollback(nn_store *s) {
-  char err[NN_ERRMAX];
-  if (sqlite3_get_autocommit(s->db))
-    return;
-  memcpy(err, s->err, sizeof err);
-  nn_st_run(s, S_ROLLBACK, SQL_ROLLBACK);
-  memcpy(s->err, err, sizeof err);
-}
-
 /* A statement run once (opening, migrating): sqlite3_exec, errors kept. */
 static int exec(nn_store *s, const char *sql) {
   if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
   return NN_OK;
-}
-
-/* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
-** second, and the VFS already carries one for every platform it runs on. */
-int64_t nn_st_clock_ms(sqlite3_vfs *vfs) {
-  static const int64_t unix_epoch_jd_ms = INT64_C(210866760000000);
-  sqlite3_int64 t = 0;
-  double day;
-  if (!vfs)
-    return 0;
-  if (vfs->iVersion >= 2 && vfs->xCurrentTimeInt64) {
-    vfs->xCurrentTimeInt64(vfs, &t);
-  } else {
-    vfs->xCurrentTime(vfs, &day);
-    t = (sqlite3_int64)(day * 86400000.0);
-  }
-  return (int64_t)t - unix_epoch_jd_ms;
 }
 
 /* ------------------------------------------------------------------------
@@ -242,10 +67,7 @@ static int read_owner(nn_store *s, sqlite3 *db, int64_t out[3]) {
       sqlite3_finalize(st);
     }
   }
-  if (rc != SQLITE_OK)
-    return nn_st_fail(s, status_of(sqlite3_errcode(db)) ? status_of(sqlite3_errcode(db))
-                      : NN_ERROR, "%s", sqlite3_errmsg(db));
-  return NN_OK;
+  return rc == SQLITE_OK ? NN_OK : nn_st_db_error(s, db);
 }
 
 /* Whose file is it, from what read_owner read?  *version: the schema
@@ -279,6 +101,11 @@ static int owner_of(nn_store *s, int64_t *version) {
   int64_t owner[3];
   int rc = read_owner(s, s->db, owner);
   return rc ? rc : check_owner(s, owner, version);
+}
+
+int nn_store_digest_functions(sqlite3 *db, int on) {
+  int rc = nn_st_version_digest_functions(db, on);
+  return rc == SQLITE_OK ? nn_st_training_digest_function(db, on) : rc;
 }
 
 /* Apply the missing migrations, all of them or none, with the SQL functions
@@ -494,46 +321,4 @@ void nn_store_detach(nn_store *s) {
   s->db = NULL;
   s->maps = NULL;
   s->borrowed = 0;
-}
-
-/* ------------------------------------------------------------------------
-** The caller's own SQL
-*/
-
-int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st) {
-  sqlite3_stmt *extra = NULL;
-  const char *tail = NULL;
-  int rc;
-  *st = NULL;
-  if (!s->db)
-    return nn_st_closed(s);
-  if (len > INT32_MAX)
-    return nn_st_fail(s, NN_EINVALID, "SQL text too long");
-  /* The log first, so that the query sees it; but not into a transaction
-  ** the caller opened, which this statement may be the COMMIT of. */
-  if (!s->borrowed && !nn_st_in_caller_txn(s) && (rc = nn_store_flush(s)) != NN_OK)
-    return rc;
-  s->wal_state = 0;   /* it may change the journal or locking mode */
-  if (sqlite3_prepare_v2(s->db, sql, (int)len, st, &tail) != SQLITE_OK)
-    return nn_st_db_fail(s);
-  if (!*st)
-    return nn_st_fail(s, NN_EINVALID, "no SQL statement");
-  /* A second statement would silently not run: refuse it. */
-  if (sqlite3_prepare_v2(s->db, tail, (int)(sql + len - tail), &extra, NULL) != SQLITE_OK ||
-      extra) {
-    sqlite3_finalize(extra);
-    sqlite3_finalize(*st);
-    *st = NULL;
-    return nn_st_fail(s, NN_EINVALID, "more than one SQL statement");
-  }
-  return NN_OK;
-}
-
-int nn_store_user_step(nn_store *s, sqlite3_stmt *st) {
-  int rc;
-  nn_store_user_sql(s);   /* what it runs may change modes */
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    nn_st_fail(s, NN_ERROR, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
-  return rc;
 }

@@ -26,9 +26,9 @@
 **
 ** The SQL functions (nn_classify and the rest) are not the store's: a host
 ** that wants them on the store's connection calls nn_sql_register_store
-** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files:
-** nn_store.c (the connection), nn_store_version.c, nn_store_labels.c,
-** nn_store_log.c, nn_store_catalog.c; nn_store_int.h is what they share.
+** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files,
+** and the order in which they call each other, are in nn_store_int.h,
+** which is what they share.
 **
 ** Loading is split in steps so that the caller allocates the network between
 ** them, knowing its sizes, while the store holds no statement and no memory
@@ -251,21 +251,63 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
 int nn_store_catalog(nn_store *s, uint64_t *gen);
 
 /* Say that SQL of the caller's own is about to run on s->db (a statement
-** not stepped through nn_store_user_step): it may change the journal or
-** locking mode that nn_store_catalog relies on, which then looks again. */
+** not stepped through a cursor): it may change the journal or locking mode
+** that nn_store_catalog relies on, which then looks again. */
 void nn_store_user_sql(nn_store *s);
 
-/* The caller's own SQL (store:rows), one statement of len bytes, prepared
-** on s's connection once the log is flushed (unless a transaction the
-** caller opened is running: this statement may be its COMMIT).  *st is the
-** caller's to bind, step with nn_store_user_step, and finalize.  INVALID,
-** with a message, when sql holds no statement or more than one. */
-int nn_store_prepare(nn_store *s, const char *sql, size_t len, sqlite3_stmt **st);
-/* sqlite3_step of a statement from nn_store_prepare: SQLITE_ROW,
-** SQLITE_DONE, or an error with SQLite's message in s->err.  What the
-** statement runs may change the journal or locking mode that
-** nn_store_catalog relies on, which then looks again. */
-int nn_store_user_step(nn_store *s, sqlite3_stmt *st);
+/* Get s ready for SQL of the caller's own: the log flushed, so that the
+** SQL sees every logged row (but not while a transaction the caller opened
+** is running: the SQL may be its COMMIT), and nn_store_user_sql. */
+int nn_store_before_user_sql(nn_store *s);
+
+/* A value: one bound to a parameter of the caller's SQL, or a column of a
+** row it gave.  The tags are SQLite's own type codes, so that a value
+** passes between the two without a table. */
+enum {
+  NN_STORE_INTEGER = 1, NN_STORE_FLOAT = 2, NN_STORE_TEXT = 3, NN_STORE_BLOB = 4,
+  NN_STORE_NULL = 5
+};
+
+typedef struct nn_store_value {
+  int type;                   /* NN_STORE_NULL, _INTEGER, _FLOAT, _TEXT, _BLOB */
+  int64_t i;                  /* INTEGER */
+  double d;                   /* FLOAT */
+  const char *text;           /* TEXT or BLOB: len bytes */
+  size_t len;
+} nn_store_value;
+
+/* store:matrix's name for a value it binds (nn_store_data.h). */
+typedef nn_store_value nn_store_param;
+
+/* The caller's own SQL (store:rows), one statement stepped a row at a time
+** through a cursor: the store's handle on it, so that the caller sees no
+** SQLite.  Close every cursor before nn_store_close: a connection lingers
+** until its last statement is finalized. */
+typedef struct nn_store_cursor nn_store_cursor;
+
+/* sql (len bytes) prepared on s's connection after nn_store_before_user_sql.
+** INVALID, with a message, when sql holds no statement or more than one;
+** *c is NULL unless OK. */
+int nn_store_cursor_open(nn_store *s, const char *sql, size_t len, nn_store_cursor **c);
+/* How many parameters its SQL has: the largest ?N. */
+int nn_store_cursor_params(const nn_store_cursor *c);
+/* Bind v (copied) to parameter i (1-based); SQLite's message in s->err
+** when it refuses. */
+int nn_store_cursor_bind(nn_store *s, nn_store_cursor *c, int i, const nn_store_value *v);
+/* The next row: OK with *row 1, or 0 at the end; an error with SQLite's
+** message in s->err.  What the statement runs may change the journal or
+** locking mode: nn_store_user_sql first. */
+int nn_store_cursor_step(nn_store *s, nn_store_cursor *c, int *row);
+/* The columns of its rows: their count, column i's name (0-based; NULL
+** when memory runs out), column i of the current row (text and blob valid
+** until the next step or close). */
+int nn_store_cursor_columns(const nn_store_cursor *c);
+const char *nn_store_cursor_name(const nn_store_cursor *c, int i);
+void nn_store_cursor_value(nn_store_cursor *c, int i, nn_store_value *v);
+/* Its SQL text, for messages. */
+const char *nn_store_cursor_sql(const nn_store_cursor *c);
+/* Finalize c; NULL: nothing. */
+void nn_store_cursor_close(nn_store_cursor *c);
 
 /* 1 while s is open. */
 int nn_store_is_open(const nn_store *s);

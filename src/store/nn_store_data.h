@@ -21,14 +21,9 @@
 #include <stdint.h>
 #include "store/nn_store.h"
 
-/* A value bound to a query parameter. */
-typedef struct nn_store_param {
-  int type;                   /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT */
-  int64_t i;
-  double d;
-  const char *text;           /* len bytes */
-  size_t len;
-} nn_store_param;
+/* A value bound to a query parameter, nn_store_param, is nn_store.h's
+** nn_store_value: store:rows binds the same values.  Its tags are SQLite's
+** type codes (SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT). */
 
 /* Run the single statement sql (len bytes) with params bound to ?1.. and
 ** append every row's numbers to out as float32; *cols is the count per row

@@ -1,14 +1,24 @@
 /*
 ** nn_store_int.h: what the store's files share and nobody else sees.
 **
-** The store is five files over one nn_store: nn_store.c (statements,
-** transactions, errors, opening and migrating), nn_store_version.c
-** (saving and loading versions), nn_store_labels.c (label maps and their
-** cache), nn_store_log.c (the prediction log) and nn_store_catalog.c (has
-** anything been added?); nn_store_train.c (training runs) shares the
-** digest helpers and the errors, and prepares its statements on each call;
-** nn_store_data.c sits on nn_store.h alone.  Each of the five prepares its
-** own statements into s->stmt, in slots numbered here so that none collide.
+** The store's files stand in a strict order, each calling only the ones
+** before it (spec/support/layers.lua checks that no two call each other,
+** directly or through others):
+**
+**   nn_sha256.c          SHA-256 and the digests' integers
+**   nn_store_conn.c      statuses and messages, statements, binds,
+**                        transactions, the clock
+**   nn_store_labels.c    models' ids, label maps and their cache
+**   nn_store_version.c   versions saved and loaded, their digest functions
+**   nn_store_train.c     training runs, saved through a version's hook
+**   nn_store_log.c       the prediction log and feedback
+**   nn_store_catalog.c   has a version or a label map been added?
+**   nn_store_cursor.c    the caller's own SQL (store:rows)
+**   nn_store.c           open, migrate, close, attach, detach
+**
+** nn_store_data.c stands beside them on nn_store.h alone.  Every helper
+** below has one owner, named above its group; a file prepares its own
+** statements into s->stmt, in slots numbered here so that none collide.
 ** Nothing in this header is part of the interface in nn_store.h.
 */
 #ifndef NN_STORE_INT_H
@@ -19,26 +29,32 @@
 
 /* Slots of s->stmt, grouped by the file that holds their SQL text. */
 enum {
-  /* nn_store.c */
+  /* nn_store_conn.c */
   S_BEGIN, S_COMMIT, S_ROLLBACK,
-  /* nn_store_version.c */
-  S_MODEL_ID, S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
-  S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS, S_LAYER_FIELD,
   /* nn_store_labels.c */
-  S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
+  S_MODEL_ID, S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
   S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS,
-  /* nn_store_catalog.c */
-  S_DATA_VERSION, S_CATALOG,
+  /* nn_store_version.c */
+  S_MODEL_INSERT, S_NEXT_VERSION, S_VERSION_INSERT,
+  S_VERSION_LATEST, S_VERSION_PINNED, S_LAYERS, S_WEIGHTS, S_LAYER_FIELD,
   /* nn_store_log.c */
   S_SEQ_INIT, S_SEQ_BUMP, S_SEQ_READ, S_PREDICTION_INSERT, S_PREDICTION_BATCH,
   S_FEEDBACK_INFO, S_FEEDBACK_INSERT,
+  /* nn_store_catalog.c */
+  S_DATA_VERSION, S_CATALOG,
   S_COUNT
 };
 
+/* ------------------------------------------------------------------------
+** nn_store_conn.c
+*/
+
 /* Errors: each fills s->err and returns its status.  nn_st_fail and
-** nn_st_db_fail (the connection's last error) are nn_store.h's. */
+** nn_st_db_fail (s->db's last error) are nn_store.h's; nn_st_db_error is
+** any connection's (the probe's, before s->db exists). */
 #define nn_st_fail     nn_store_fail
 #define nn_st_db_fail  nn_store_db_fail
+int nn_st_db_error(nn_store *s, sqlite3 *db);
 int nn_st_closed(nn_store *s);
 int nn_st_nomem(nn_store *s);
 int nn_st_writable(nn_store *s);      /* OK, or why s cannot write */
@@ -69,24 +85,36 @@ void nn_st_rollback(nn_store *s);
 /* Unix time in milliseconds from the VFS's clock. */
 int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
 
-/* Shared by versions and label maps (nn_store_version.c, nn_store_labels.c):
-** a model's id (NOTFOUND when there is none); labels as JSON into b; inside
-** a transaction, the labels in s->text (JSON) as map's latest row; a label
-** map's digest. */
+/* ------------------------------------------------------------------------
+** nn_store_labels.c
+*/
+
+/* A model's id by its name, for label maps and versions: find gives 0 when
+** there is none, need fails with NOTFOUND. */
+int nn_st_find_model(nn_store *s, const char *name, int64_t *model_id);
 int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
+/* Labels as a JSON array into b; ERROR for a missing or empty label. */
 int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] */,
                       size_t n);
+/* Inside a transaction: the labels in s->text (JSON) as map's latest row
+** (a new one only when they differ). */
 int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
                        int64_t *labelmap_id);
-void nn_st_sha256_int(nn_sha256 *h, int64_t v);   /* v in decimal and a newline */
+/* A label map's digest, as save stores it and a load checks it. */
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
                            size_t name_len, const char *labels, size_t labels_len);
-
-/* nn_training_digest registered (on) or removed (!on) on db: SQLITE_OK or
-** an error (nn_store_train.c). */
-int nn_st_training_digest_function(sqlite3 *db, int on);
-
 /* Forget every label map the cache holds that nobody pinned. */
 void nn_st_labels_forget(nn_store *s);
+
+/* ------------------------------------------------------------------------
+** nn_store_version.c, nn_store_train.c
+*/
+
+/* The digest functions registered (on) or removed (!on) on db, SQLITE_OK
+** or an error: nn_version_digest and nn_labelmap_digest
+** (nn_store_version.c), nn_training_digest (nn_store_train.c).
+** nn_store_digest_functions (nn_store.c) does both. */
+int nn_st_version_digest_functions(sqlite3 *db, int on);
+int nn_st_training_digest_function(sqlite3 *db, int on);
 
 #endif

@@ -2,13 +2,15 @@
 ** nn_store_labels.c: label maps (see nn_store.h): what each output of a
 ** model means, under a map name.
 **
-** What it implements: adding a map (a new row only when its labels differ
-** from the latest of that name), finding the latest map of a name that
-** fits a version, and the connection's cache of maps: each read in one pass
-** over its JSON, checked against its digest and against what save accepts
-** (strings, not empty, no zero byte), and kept while it is used.  What it
-** is not: versions (nn_store_version.c), or a JSON parser (json_each reads
-** the labels); no Lua.
+** What it implements: a model's id by its name (a map belongs to a model,
+** and so does a version: nn_store_version.c asks here), adding a map (a
+** new row only when its labels differ from the latest of that name),
+** finding the latest map of a name that fits a version, and the
+** connection's cache of maps: each read in one pass over its JSON, checked
+** against its digest and against what save accepts (strings, not empty, no
+** zero byte), and kept while it is used.  What it is not: versions
+** (nn_store_version.c), or a JSON parser (json_each reads the labels); no
+** Lua.
 **
 **   SELECT m.name, l.name AS map, l.labels FROM nn_labelmap AS l
 **   JOIN nn_model AS m USING (model_id) ORDER BY l.labelmap_id;
@@ -23,6 +25,7 @@
 #include "store/nn_store_int.h"
 
 static const char *const sql[S_COUNT] = {
+  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
   [S_LATEST_OUTPUTS] =
   "SELECT n_outputs FROM nn_version WHERE model_id = ?1"
   " ORDER BY version DESC LIMIT 1",
@@ -62,16 +65,45 @@ static const char *const sql[S_COUNT] = {
 
 #define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
 
+/* ------------------------------------------------------------------------
+** Models: a map belongs to one, and so does every version
+*/
+
+/* *model_id: the model's id, or 0 when there is no such model. */
+int nn_st_find_model(nn_store *s, const char *name, int64_t *model_id) {
+  sqlite3_stmt *st;
+  int rc, row;
+  *model_id = 0;
+  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_OK)
+    return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
+    *model_id = sqlite3_column_int64(st, 0);
+  nn_st_done(st);
+  return rc;
+}
+
+int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
+  int rc = nn_st_find_model(s, name, model_id);
+  if (rc == NN_OK && !*model_id)
+    return nn_st_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** Adding a label map
+*/
+
 void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
                            const char *name, size_t name_len,
                            const char *labels, size_t labels_len) {
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_labelmap\n", 12);
-  nn_st_sha256_int(&h, model_id);
-  nn_st_sha256_int(&h, (int64_t)name_len);
+  nn_sha256_int(&h, model_id);
+  nn_sha256_int(&h, (int64_t)name_len);
   nn_sha256_add(&h, name, name_len);
-  nn_st_sha256_int(&h, (int64_t)labels_len);
+  nn_sha256_int(&h, (int64_t)labels_len);
   nn_sha256_add(&h, labels, labels_len);
   nn_sha256_hex(&h, hex);
 }
@@ -296,69 +328,62 @@ static size_t zero_label(const char *json, size_t n) {
   return 0;
 }
 
-/* Read map id from the database, check it, and put it first in the cache.
-** A map whose row is sound but one of whose labels save would refuse is
-** kept with its count and m->bad, the message: how many labels it holds
-** (which version it fits) is known, and reading its labels fails. */
-static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
-  nn_labelcache *c = s->maps;
+/* Whether the row of S_LABELMAP_ROW on `row` is what save wrote: labels
+** that agree with its digest, JSON, an array.  INVALID naming what is not. */
+static int check_map_row(nn_store *s, sqlite3_stmt *row) {
   char actual[NN_SHA256_HEX];
-  sqlite3_stmt *row;
-  const char *digest, *labels, *kind;
-  nn_labelmap *m;
-  size_t n = 0, bytes, bad = 0;
-  int rc, found;
-  *out = NULL;
-  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_OK)
-    return rc;
-  sqlite3_bind_int64(row, 1, id);
-  if ((rc = nn_st_step(s, row, &found)) != NN_OK)
-    goto done;
-  if (!found) {
-    rc = nn_st_fail(s, NN_ENOTFOUND, "no label map with id %" PRId64, id);
-    goto done;
-  }
-  labels = (const char *)sqlite3_column_text(row, 3);
-  digest = (const char *)sqlite3_column_text(row, 4);
-  kind = (const char *)sqlite3_column_text(row, 7);
+  const char *labels = (const char *)sqlite3_column_text(row, 3);
+  const char *digest = (const char *)sqlite3_column_text(row, 4);
+  const char *kind = (const char *)sqlite3_column_text(row, 7);
   if (labels)
     nn_st_labelmap_digest(actual, sqlite3_column_int64(row, 2),
-                    (const char *)sqlite3_column_text(row, 1),
-                    (size_t)sqlite3_column_bytes(row, 1), labels,
-                    (size_t)sqlite3_column_bytes(row, 3));
+                          (const char *)sqlite3_column_text(row, 1),
+                          (size_t)sqlite3_column_bytes(row, 1), labels,
+                          (size_t)sqlite3_column_bytes(row, 3));
   if (!digest)
-    rc = bad_map(s, row, "it has no digest");
-  else if (!labels || strcmp(digest, actual) != 0)
-    rc = bad_map(s, row, "its labels disagree with its digest (changed outside nn?)");
-  else if (!sqlite3_column_int(row, 6) ||
-           strcmp((const char *)sqlite3_column_text(row, 5), "text") != 0)
-    rc = bad_map(s, row, "its labels are not JSON");
-  else if (!kind || strcmp(kind, "array") != 0)
-    rc = bad_map(s, row, "its labels are not a JSON array");
-  else {
-    /* the row is sound: what is wrong now is one of its labels */
-    if ((rc = read_labels(s, id, row, &n)) == NN_OK &&
-        (bad = zero_label(labels, (size_t)sqlite3_column_bytes(row, 3))) != 0)
-      rc = bad_map(s, row, "label %zu contains a zero byte", bad);
-    bad = rc == NN_EINVALID;
-  }
-  if (bad) {
-    n = (size_t)sqlite3_column_int64(row, 8);
-    s->blob.n = 0;
-    s->text.n = 0;
-    bad = strlen(s->err) + 1;
-    if (nn_buf_add(&s->text, s->err, bad))
-      rc = nn_st_nomem(s);
-    else
-      rc = NN_OK;
-  }
-  if (rc != NN_OK)
-    goto done;
-  bytes = sizeof *m + s->blob.n + s->text.n;
-  if (!(m = (nn_labelmap *)malloc(bytes))) {
-    rc = nn_st_nomem(s);
-    goto done;
-  }
+    return bad_map(s, row, "it has no digest");
+  if (!labels || strcmp(digest, actual) != 0)
+    return bad_map(s, row, "its labels disagree with its digest (changed outside nn?)");
+  if (!sqlite3_column_int(row, 6) ||
+      strcmp((const char *)sqlite3_column_text(row, 5), "text") != 0)
+    return bad_map(s, row, "its labels are not JSON");
+  if (!kind || strcmp(kind, "array") != 0)
+    return bad_map(s, row, "its labels are not a JSON array");
+  return NN_OK;
+}
+
+/* The labels of a sound row into s->blob and s->text (read_labels), then
+** the escape read_labels cannot see: INVALID for a label save would
+** refuse. */
+static int read_map_labels(nn_store *s, int64_t id, sqlite3_stmt *row, size_t *n) {
+  size_t zero;
+  int rc = read_labels(s, id, row, n);
+  if (rc == NN_OK &&
+      (zero = zero_label((const char *)sqlite3_column_text(row, 3),
+                         (size_t)sqlite3_column_bytes(row, 3))) != 0)
+    rc = bad_map(s, row, "label %zu contains a zero byte", zero);
+  return rc;
+}
+
+/* A map whose row is sound but one of whose labels save would refuse is
+** kept all the same, with its count from the row (which version it fits is
+** known) and, as its only text, the message in s->err (reading its labels
+** fails with it). */
+static int keep_bad(nn_store *s, sqlite3_stmt *row, size_t *n) {
+  *n = (size_t)sqlite3_column_int64(row, 8);
+  s->blob.n = 0;
+  s->text.n = 0;
+  return nn_buf_add(&s->text, s->err, strlen(s->err) + 1) ? nn_st_nomem(s) : NN_OK;
+}
+
+/* Map id of n labels, their ends in s->blob and their text in s->text (or
+** bad: the message keep_bad left there), as one block first in the cache. */
+static int cache_map(nn_store *s, int64_t id, size_t n, int bad, nn_labelmap **out) {
+  nn_labelcache *c = s->maps;
+  size_t bytes = sizeof(nn_labelmap) + s->blob.n + s->text.n;
+  nn_labelmap *m = (nn_labelmap *)malloc(bytes);
+  if (!m)
+    return nn_st_nomem(s);
   m->id = id;
   m->pins = 0;
   m->n = n;
@@ -376,7 +401,28 @@ static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
   if (c->bytes > LABELS_BUDGET)
     forget(c, &m->next, m);
   *out = m;
-done:
+  return NN_OK;
+}
+
+/* Read map id from the database, check it, and put it first in the cache,
+** bad (keep_bad) or not. */
+static int load_map(nn_store *s, int64_t id, nn_labelmap **out) {
+  sqlite3_stmt *row;
+  size_t n = 0;
+  int rc, found, bad = 0;
+  *out = NULL;
+  if ((rc = USE(s, S_LABELMAP_ROW, &row)) != NN_OK)
+    return rc;
+  sqlite3_bind_int64(row, 1, id);
+  if ((rc = nn_st_step(s, row, &found)) == NN_OK && !found)
+    rc = nn_st_fail(s, NN_ENOTFOUND, "no label map with id %" PRId64, id);
+  if (rc == NN_OK && (rc = check_map_row(s, row)) == NN_OK &&
+      (rc = read_map_labels(s, id, row, &n)) == NN_EINVALID) {
+    bad = 1;   /* the row is sound: what is wrong is one of its labels */
+    rc = keep_bad(s, row, &n);
+  }
+  if (rc == NN_OK)
+    rc = cache_map(s, id, n, bad, out);
   nn_st_done(row);
   return rc;
 }

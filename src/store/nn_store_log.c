@@ -9,7 +9,7 @@
 ** of the AUTOINCREMENT table skips past.  A call either records its row and
 ** gives its id, or fails and leaves nothing of it behind, even when the
 ** flush it set off fails.  Feedback is written at once.  What it is not:
-** label maps are read through nn_store_version.c's cache; no Lua.
+** label maps are read through nn_store_labels.c's cache; no Lua.
 **
 **   SELECT prediction_id, input ->> '$[0]', pred_label, score
 **   FROM nn_predictions WHERE name = 'leaf_flower';

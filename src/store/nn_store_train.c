@@ -67,29 +67,29 @@ static void digest_head(nn_sha256 *h, int64_t model_id, int64_t version,
   size_t stopped_len = strlen(run->stopped);
   nn_sha256_init(h);
   nn_sha256_add(h, "nn_training\n", 12);
-  nn_st_sha256_int(h, model_id);
-  nn_st_sha256_int(h, version);
-  nn_st_sha256_int(h, run->rows);
-  nn_st_sha256_int(h, epochs);
+  nn_sha256_int(h, model_id);
+  nn_sha256_int(h, version);
+  nn_sha256_int(h, run->rows);
+  nn_sha256_int(h, epochs);
   if (run->best_epoch)
-    nn_st_sha256_int(h, run->best_epoch);
+    nn_sha256_int(h, run->best_epoch);
   else
     nn_sha256_add(h, "-\n", 2);
-  nn_st_sha256_int(h, run->started_at);
-  nn_st_sha256_int(h, run->ended_at);
-  nn_st_sha256_int(h, (int64_t)stopped_len);
+  nn_sha256_int(h, run->started_at);
+  nn_sha256_int(h, run->ended_at);
+  nn_sha256_int(h, (int64_t)stopped_len);
   nn_sha256_add(h, run->stopped, stopped_len);
-  nn_st_sha256_int(h, (int64_t)run->options_len);
+  nn_sha256_int(h, (int64_t)run->options_len);
   nn_sha256_add(h, run->options, run->options_len);
   if (run->source) {
-    nn_st_sha256_int(h, (int64_t)run->source_len);
+    nn_sha256_int(h, (int64_t)run->source_len);
     nn_sha256_add(h, run->source, run->source_len);
   } else
     nn_sha256_add(h, "-\n", 2);
 }
 
 static void digest_epoch(nn_sha256 *h, const nn_train_epoch *e) {
-  nn_st_sha256_int(h, e->epoch);
+  nn_sha256_int(h, e->epoch);
   sha256_real(h, e->loss);
   sha256_real(h, e->val_loss);
   sha256_real(h, e->val_accuracy);

@@ -8,7 +8,7 @@
 ** back in steps with every stored fact checked, and the digest functions
 ** SQL gets (a migration fills digests in with them).  What it is not:
 ** label maps (nn_store_labels.c), the log (nn_store_log.c) or the
-** connection (nn_store.c); no JSON parser (SQLite's JSON functions read
+** connection (nn_store_conn.c); no JSON parser (SQLite's JSON functions read
 ** what is stored), no Lua.
 **
 **   SELECT m.name, v.version, v.digest FROM nn_version AS v
@@ -33,7 +33,6 @@
   "typeof(n_inputs), typeof(n_outputs), typeof(n_params) FROM nn_version "
 
 static const char *const sql[S_COUNT] = {
-  [S_MODEL_ID] = "SELECT model_id FROM nn_model WHERE name = ?1",
   [S_MODEL_INSERT] = "INSERT INTO nn_model (name, created_at) VALUES (?1, ?2)",
   [S_NEXT_VERSION] =
   "SELECT coalesce(max(version), 0) + 1 FROM nn_version WHERE model_id = ?1",
@@ -70,15 +69,10 @@ static const char *const sql[S_COUNT] = {
 **     n_params "\n" #arch "\n" arch weights
 **   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
 ** (numbers in decimal, #x the byte length of x).  A training run's layout,
-** over the run and its epochs, is nn_store_train.c's; it shares
-** nn_st_sha256_int and nn_store_digest_functions registers its function.
+** over the run and its epochs, is nn_store_train.c's, which registers its
+** own function; nn_store_digest_functions (nn_store.c) puts all three on a
+** connection.
 */
-
-void nn_st_sha256_int(nn_sha256 *h, int64_t v) {
-  char s[24];
-  int n = snprintf(s, sizeof s, "%" PRId64 "\n", v);
-  nn_sha256_add(h, s, (size_t)n);
-}
 
 static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
                            const char *arch, size_t arch_len, int64_t n_inputs,
@@ -87,12 +81,12 @@ static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t ve
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_version\n", 11);
-  nn_st_sha256_int(&h, model_id);
-  nn_st_sha256_int(&h, version);
-  nn_st_sha256_int(&h, n_inputs);
-  nn_st_sha256_int(&h, n_outputs);
-  nn_st_sha256_int(&h, n_params);
-  nn_st_sha256_int(&h, (int64_t)arch_len);
+  nn_sha256_int(&h, model_id);
+  nn_sha256_int(&h, version);
+  nn_sha256_int(&h, n_inputs);
+  nn_sha256_int(&h, n_outputs);
+  nn_sha256_int(&h, n_params);
+  nn_sha256_int(&h, (int64_t)arch_len);
   nn_sha256_add(&h, arch, arch_len);
   nn_sha256_add(&h, weights, bytes);
   nn_sha256_hex(&h, hex);
@@ -132,15 +126,13 @@ static void sql_labelmap_digest(sqlite3_context *ctx, int argc, sqlite3_value **
   sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
-int nn_store_digest_functions(sqlite3 *db, int on) {
-  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC, rc;
-  rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
-                                  on ? sql_version_digest : NULL, NULL, NULL, NULL);
+int nn_st_version_digest_functions(sqlite3 *db, int on) {
+  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  int rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
+                                      on ? sql_version_digest : NULL, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
                                     on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = nn_st_training_digest_function(db, on);
   return rc;
 }
 
@@ -187,32 +179,11 @@ static int json_arch(nn_store *s, const nn_net *net) {
 ** Models, saving, adding label maps
 */
 
-/* *model_id: the model's id, or 0 when there is no such model. */
-static int find_model(nn_store *s, const char *name, int64_t *model_id) {
-  sqlite3_stmt *st;
-  int rc, row;
-  *model_id = 0;
-  if ((rc = USE(s, S_MODEL_ID, &st)) != NN_OK)
-    return rc;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row)
-    *model_id = sqlite3_column_int64(st, 0);
-  nn_st_done(st);
-  return rc;
-}
-
-int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
-  int rc = find_model(s, name, model_id);
-  if (rc == NN_OK && !*model_id)
-    return nn_st_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
-  return rc;
-}
-
 /* Inside a transaction: the id of model name, created when new. */
 static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
   sqlite3_stmt *st;
   int rc, row;
-  if ((rc = find_model(s, name, model_id)) != NN_OK || *model_id)
+  if ((rc = nn_st_find_model(s, name, model_id)) != NN_OK || *model_id)
     return rc;
   if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_OK)
     return rc;
