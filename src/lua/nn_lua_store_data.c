@@ -21,7 +21,7 @@
 #include "lauxlib.h"
 
 #include "lua/nn_lua.h"
-#include "formats/nn_data.h"
+#include "formats/nn_number.h"
 #include "store/nn_store.h"
 #include "store/nn_store_data.h"
 #include "store/nn_store_train.h"
@@ -513,7 +513,7 @@ static int push_json_number(lua_State *L, const char **p, const char *end) {
     for (; r < q; r++)
       v = v * 10 + (*r - '0');
     lua_pushinteger(L, (lua_Integer)(**p == '-' ? -v : v));
-  } else if (nn_data_number(*p, (size_t)(q - *p), &d))
+  } else if (q - *p <= NN_NUMBER_FIELD_MAX && nn_number_read(*p, (size_t)(q - *p), &d))
     lua_pushnumber(L, (lua_Number)d);
   else
     return 0;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/nn_data.h"
+#include "formats/nn_number.h"
 #include "store/nn_store_data.h"
 
 /* The feedback set: the latest feedback of each prediction of model ?1
@@ -69,7 +69,8 @@ static int json_numbers(const char *text, size_t n, nn_buf *out, size_t *count,
       while (i < n && ((text[i] >= '0' && text[i] <= '9') || text[i] == '-' ||
                        text[i] == '+' || text[i] == '.' || text[i] == 'e' || text[i] == 'E'))
         i++;
-      if (!nn_data_number(text + start, i - start, &v) || !nn_data_float(v, &f))
+      if (i - start > NN_NUMBER_FIELD_MAX || !nn_number_read(text + start, i - start, &v) ||
+          !nn_number_float(v, &f))
         return 0;
       if (nn_buf_add(out, &f, sizeof f)) {
         *nomem = 1;
@@ -110,7 +111,7 @@ static int row_column(nn_store *s, sqlite3_stmt *st, size_t row, int c, size_t *
   case SQLITE_INTEGER:
   case SQLITE_FLOAT:
     v = sqlite3_column_double(st, c);
-    if (!nn_data_float(v, &f))
+    if (!nn_number_float(v, &f))
       return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): %g is out "
                            "of range for float32", row, c + 1, name, v);
     if (nn_buf_add(out, &f, sizeof f))
