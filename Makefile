@@ -156,9 +156,11 @@ ENGINE_SRCS := $(sort $(wildcard src/engine/*.c src/train/*.c))
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
 # The store's core (nn_store_int.h's files), with its training runs for the
 # digest function nn_training_digest; not its data readers (nn_store_data.c),
-# which the extension never calls.
+# which the extension never calls.  Of the formats, the JSON the SQL
+# functions write (nn_json.c, nn_ftoa.c) and read (nn_json_read.c, nn_number.c).
 STORE_SRCS := $(filter-out src/store/nn_store_data.c,$(sort $(wildcard src/store/*.c)))
-EXT_SRCS := $(ENGINE_SRCS) src/formats/nn_ftoa.c src/formats/nn_json.c $(STORE_SRCS) \
+EXT_SRCS := $(ENGINE_SRCS) src/formats/nn_ftoa.c src/formats/nn_json.c \
+            src/formats/nn_json_read.c src/formats/nn_number.c $(STORE_SRCS) \
             $(wildcard src/sql/*.c)
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so

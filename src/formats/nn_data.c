@@ -2,16 +2,14 @@
 ** nn_data.c: the readers of nn_data.h (IDX, FANN .data, CSV).
 **
 ** What it implements: a byte source over zlib's gz* functions (which read
-** gzip and plain files alike), a locale-independent number parser, and the
-** three formats, each refusing what it does not understand with the byte,
-** line or column where it stopped.
+** gzip and plain files alike), and the three formats, each refusing what it
+** does not understand with the byte, line or column where it stopped; their
+** numbers are read by nn_number.h.
 **
 ** What it is not: no Lua, no SQLite, no writer.  Nothing prints or exits;
 ** every function returns an NN_DATA_* status and fills err.
 */
 #include <errno.h>
-#include <float.h>
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,55 +32,8 @@ int nn_data_nomem(char err[NN_ERRMAX]) {
   return nn_data_fail(err, NN_ENOMEM, "out of memory");
 }
 
-/* ------------------------------------------------------------------------
-** Numbers
-*/
-
-int nn_data_number(const char *s, size_t n, double *out) {
-  char buf[NN_NUMBER_MAX + 1], *end;
-  char point = localeconv()->decimal_point[0];
-  size_t i = 0, digits = 0, dot = n;
-  if (n == 0 || n > NN_NUMBER_MAX)
-    return 0;
-  if (s[i] == '+' || s[i] == '-')
-    i++;
-  for (; i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && dot == n)); i++) {
-    if (s[i] == '.')
-      dot = i;
-    else
-      digits++;
-  }
-  if (digits == 0)
-    return 0;
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    size_t exp_digits = 0;
-    i++;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-      i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-      exp_digits++;
-    if (exp_digits == 0)
-      return 0;
-  }
-  if (i != n)
-    return 0;
-  /* strtod reads the locale's decimal point: give it that one */
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  if (dot < n)
-    buf[dot] = point;
-  *out = strtod(buf, &end);
-  return end == buf + n;
-}
-
-/* A double as float32: 0 for NaN and what rounds beyond float32's range.
-** Up to half a unit in the last place above FLT_MAX still rounds to it (so
-** "3.4028235e38", FLT_MAX printed shortest, fits); the tie goes to infinity. */
-int nn_data_float(double v, float *out) {
-  if (!(fabs(v) < (double)FLT_MAX + ldexp(1.0, 103)))
-    return 0;
-  *out = (float)v;
-  return 1;
+int nn_data_field_number(const char *s, size_t n, double *out) {
+  return n <= NN_NUMBER_FIELD_MAX && nn_number_read(s, n, out);
 }
 
 /* ------------------------------------------------------------------------
@@ -290,7 +241,7 @@ int nn_idx_read(const char *path, const nn_idx_info *info, double scale, float *
       goto done;
     }
     v = idx_value(info->type, p) * scale;
-    if (!nn_data_float(v, &out[i])) {
+    if (!nn_number_float(v, &out[i])) {
       rc = nn_data_fail(err, NN_EFORMAT, "byte %llu: element %zu is %s",
                 (unsigned long long)(start + i * size), i + 1,
                 v != v ? "NaN" : isinf(v) ? "infinite" : "out of range for float32");
@@ -314,7 +265,7 @@ done:
 */
 
 typedef struct tok {
-  char text[NN_NUMBER_MAX + 2];
+  char text[NN_NUMBER_FIELD_MAX + 2];
   size_t len;
   size_t line, col;      /* of its first character, 1-based */
 } tok;
@@ -340,7 +291,7 @@ static int next_token(nn_lexer *lx, tok *t, char err[NN_ERRMAX]) {
   t->len = 0;
   while (c >= 0 && !(c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' ||
                      c == '\n')) {
-    if (t->len <= NN_NUMBER_MAX)
+    if (t->len <= NN_NUMBER_FIELD_MAX)
       t->text[t->len++] = (char)c;
     lx->col++;
     c = nn_src_getc(&lx->s, err);
@@ -441,13 +392,13 @@ int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_ou
                   is_in ? "input" : "output", which, is_in ? n_in : n_out);
         goto done;
       }
-      if (!nn_data_number(k.text, k.len, &v)) {
+      if (!nn_data_field_number(k.text, k.len, &v)) {
         rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' is not a number "
                   "(pair %zu, %s %zu)", k.line, k.col, shown(&k), p + 1,
                   is_in ? "input" : "output", which);
         goto done;
       }
-      if (!nn_data_float(v, is_in ? &x[p * n_in + j] : &t[p * n_out + j - n_in])) {
+      if (!nn_number_float(v, is_in ? &x[p * n_in + j] : &t[p * n_out + j - n_in])) {
         rc = nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: '%s' is out of range "
                   "for float32", k.line, k.col, shown(&k));
         goto done;

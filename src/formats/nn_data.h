@@ -4,7 +4,8 @@
 **
 ** Every reader refuses what it does not understand with a message naming
 ** where (byte, line, column) and what, and never guesses.  Numbers are read
-** with '.' as the decimal point whatever the C locale says.  Files ending in
+** by nn_number.h, with '.' as the decimal point whatever the C locale says,
+** and at most NN_NUMBER_FIELD_MAX characters long.  Files ending in
 ** .gz or not: zlib reads both (a file that is not gzip is read as it is).
 **
 ** This is not the Lua binding and not the store: no lua.h, no sqlite3.h.
@@ -26,15 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "engine/nn_engine.h"
-
-/* The decimal number in s[0..n) (optional sign, digits with at most one
-** '.', optional exponent: JSON's numbers, plus a leading '+' or '.'), in
-** double precision; 0 when s is anything else ("nan", "0x1p3", "1,5", ""). */
-int nn_data_number(const char *s, size_t n, double *out);
-
-/* v as float32 into *out; 0 for NaN and for what rounds beyond float32's
-** range (up to half a unit in the last place above FLT_MAX still fits). */
-int nn_data_float(double v, float *out);
 
 /* --- IDX ---------------------------------------------------------------- */
 

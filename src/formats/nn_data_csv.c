@@ -285,10 +285,10 @@ static int csv_number(const char *s, size_t line, size_t col, const char *name,
   if (n == 0)
     return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): empty field",
                 line, col, name);
-  if (!nn_data_number(s, n, &v))
+  if (!nn_data_field_number(s, n, &v))
     return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is not "
                 "a number", line, col, name, s);
-  if (!nn_data_float(v, out))
+  if (!nn_number_float(v, out))
     return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu ('%.32s'): '%.24s' is out "
                 "of range for float32", line, col, name, s);
   return NN_OK;
@@ -343,7 +343,7 @@ static int csv_targets(nn_csv *csv, const nn_csv_opts *opts, const targets *tg,
       size_t n;
       double v;
       const char *s = trim(tg->text + tg->row[i].at, &n);
-      csv->classes = !nn_data_number(s, n, &v);
+      csv->classes = !nn_data_field_number(s, n, &v);
     }
   } else if (opts->labels) {
     csv->classes = 1;

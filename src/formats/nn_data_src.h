@@ -10,9 +10,7 @@
 #include <stdint.h>
 #include <zlib.h>
 #include "engine/nn_engine.h"
-
-/* The longest number text accepted: longer ones are refused, not cut. */
-#define NN_NUMBER_MAX  120
+#include "formats/nn_number.h"
 
 #define NN_SRC_BUF  65536
 
@@ -43,5 +41,9 @@ typedef struct nn_lexer {
 /* Fill err; returns status. */
 int nn_data_fail(char err[NN_ERRMAX], int status, const char *fmt, ...);
 int nn_data_nomem(char err[NN_ERRMAX]);
+
+/* The number a field's text s[0..n) holds (nn_number_read); 0 also when it
+** is longer than NN_NUMBER_FIELD_MAX. */
+int nn_data_field_number(const char *s, size_t n, double *out);
 
 #endif

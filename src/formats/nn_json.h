@@ -10,8 +10,8 @@
 ** The store writes architectures, label maps and logged rows with these,
 ** the SQL functions nn_forward's answer, the binding a row's tags: one
 ** writer, so that a number or a string reads the same wherever nn wrote it.
-** This is not a JSON parser (SQLite's JSON functions read what nn stored),
-** and it knows nothing of SQLite or Lua.
+** This is not a JSON reader (nn_json_read.h is), and it knows nothing of
+** SQLite or Lua.
 */
 #ifndef NN_JSON_H
 #define NN_JSON_H

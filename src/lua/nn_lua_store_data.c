@@ -21,7 +21,7 @@
 #include "lauxlib.h"
 
 #include "lua/nn_lua.h"
-#include "formats/nn_data.h"
+#include "formats/nn_json_read.h"
 #include "store/nn_store.h"
 #include "store/nn_store_data.h"
 #include "store/nn_store_train.h"
@@ -411,180 +411,90 @@ const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
 
 /* --- store:history --------------------------------------------------------------- */
 
-static void skip_space(const char **p, const char *end) {
-  while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
-    (*p)++;
-}
-
-/* The hex digits of a \uXXXX escape at p (4 bytes before end), or -1. */
-static long hex4(const char *p, const char *end) {
-  long v = 0;
-  int i;
-  if (end - p < 4)
-    return -1;
-  for (i = 0; i < 4; i++) {
-    char c = p[i];
-    v = v * 16 + (c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -100000);
-  }
-  return v < 0 ? -1 : v;
-}
-
-/* The JSON string at *p (its opening quote) pushed as a Lua string, escapes
-** decoded (\uXXXX, surrogate pairs too, as UTF-8); 0 on a malformed one. */
-static int push_json_string(lua_State *L, const char **p, const char *end) {
+/* The string or member name t pushed, its escapes decoded. */
+static void push_json_string(lua_State *L, const nn_json_token *t) {
+  const char *p = t->s, *end = t->s + t->n;
   luaL_Buffer b;
-  const char *q = *p + 1;
+  if (!t->escaped) {
+    lua_pushlstring(L, t->s, t->n);
+    return;
+  }
   luaL_buffinit(L, &b);
-  while (q < end && *q != '"') {
-    long c;
-    char u[4];
-    int n;
-    if (*q != '\\') {
-      luaL_addchar(&b, *q++);
-      continue;
-    }
-    if (++q >= end)
-      return 0;
-    switch (*q++) {
-    case '"': luaL_addchar(&b, '"'); continue;
-    case '\\': luaL_addchar(&b, '\\'); continue;
-    case '/': luaL_addchar(&b, '/'); continue;
-    case 'b': luaL_addchar(&b, '\b'); continue;
-    case 'f': luaL_addchar(&b, '\f'); continue;
-    case 'n': luaL_addchar(&b, '\n'); continue;
-    case 'r': luaL_addchar(&b, '\r'); continue;
-    case 't': luaL_addchar(&b, '\t'); continue;
-    case 'u': break;
-    default: return 0;
-    }
-    if ((c = hex4(q, end)) < 0)
-      return 0;
-    q += 4;
-    if (c >= 0xD800 && c < 0xDC00 && end - q >= 6 && q[0] == '\\' && q[1] == 'u') {
-      long lo = hex4(q + 2, end);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-        q += 6;
-      }
-    }
-    if (c < 0x80) {
-      u[0] = (char)c;
-      n = 1;
-    } else if (c < 0x800) {
-      u[0] = (char)(0xC0 | (c >> 6));
-      u[1] = (char)(0x80 | (c & 0x3F));
-      n = 2;
-    } else if (c < 0x10000) {
-      u[0] = (char)(0xE0 | (c >> 12));
-      u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-      u[2] = (char)(0x80 | (c & 0x3F));
-      n = 3;
-    } else {
-      u[0] = (char)(0xF0 | (c >> 18));
-      u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-      u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-      u[3] = (char)(0x80 | (c & 0x3F));
-      n = 4;
-    }
-    luaL_addlstring(&b, u, (size_t)n);
+  while (p < end) {
+    char *room = luaL_prepbuffer(&b);
+    size_t n = nn_json_unescape(room, LUAL_BUFFERSIZE, &p, end);
+    luaL_addsize(&b, n);
   }
-  if (q >= end)
-    return 0;
   luaL_pushresult(&b);
-  *p = q + 1;
-  return 1;
 }
 
-/* The JSON number at *p pushed: an integer when it has no fraction or
-** exponent and fits, else a float read whatever the C locale. */
-static int push_json_number(lua_State *L, const char **p, const char *end) {
-  const char *q = *p;
-  int integer = 1;
-  double d;
-  while (q < end && strchr("+-0123456789.eE", *q)) {
-    if (*q == '.' || *q == 'e' || *q == 'E')
-      integer = 0;
-    q++;
+/* The number t pushed: an integer when it is digits alone (a sign before
+** them) and fits, else a float. */
+static void push_json_number(lua_State *L, const nn_json_token *t) {
+  size_t i = t->n > 0 && (t->s[0] == '-' || t->s[0] == '+');
+  int64_t v = 0;
+  if (t->n > 18 || i == t->n) {
+    lua_pushnumber(L, (lua_Number)t->number);
+    return;
   }
-  if (integer && q - *p <= 18 && q > *p + (**p == '-')) {
-    const char *r = *p + (**p == '-');
-    int64_t v = 0;
-    for (; r < q; r++)
-      v = v * 10 + (*r - '0');
-    lua_pushinteger(L, (lua_Integer)(**p == '-' ? -v : v));
-  } else if (nn_data_number(*p, (size_t)(q - *p), &d))
-    lua_pushnumber(L, (lua_Number)d);
-  else
-    return 0;
-  *p = q;
-  return 1;
+  for (; i < t->n; i++) {
+    if (t->s[i] < '0' || t->s[i] > '9') {
+      lua_pushnumber(L, (lua_Number)t->number);
+      return;
+    }
+    v = v * 10 + (t->s[i] - '0');
+  }
+  lua_pushinteger(L, (lua_Integer)(t->s[0] == '-' ? -v : v));
 }
 
-/* The JSON value at *p (< end) pushed as Lua values: objects and arrays as
-** tables, null as nil; *p moves past it.  1, or 0 when the text is not
-** JSON, -1 when it nests deeper than JSON_DEPTH tables.  Raises on memory
-** only. */
-static int push_json(lua_State *L, const char **p, const char *end, int depth) {
-  char open;
+static int push_json(lua_State *L, nn_json_reader *r, const nn_json_token *t);
+
+/* The members or elements of the object or array t opened pushed as a
+** table, up to its close. */
+static int push_json_table(lua_State *L, nn_json_reader *r, const nn_json_token *t) {
+  nn_json_kind close = t->kind == NN_JSON_OBJECT ? NN_JSON_OBJECT_END : NN_JSON_ARRAY_END;
+  nn_json_token v;
   lua_Integer i = 0;
-  int r;
-  skip_space(p, end);
-  if (*p >= end)
-    return 0;
-  switch (**p) {
-  case '"':
-    return push_json_string(L, p, end);
-  case 't': case 'f': case 'n': {
-    const char *word = **p == 't' ? "true" : **p == 'f' ? "false" : "null";
-    size_t n = strlen(word);
-    if ((size_t)(end - *p) < n || memcmp(*p, word, n) != 0)
-      return 0;
-    if (**p == 'n')
-      lua_pushnil(L);
-    else
-      lua_pushboolean(L, **p == 't');
-    *p += n;
-    return 1;
-  }
-  case '{': case '[':
-    break;
-  default:
-    return push_json_number(L, p, end);
-  }
-  if (depth > JSON_DEPTH)
-    return -1;
-  open = *(*p)++;
+  int res;
   luaL_checkstack(L, 4, "training.options");
   lua_newtable(L);
-  skip_space(p, end);
-  if (*p < end && **p == (open == '{' ? '}' : ']')) {
-    (*p)++;
-    return 1;
-  }
-  for (;;) {
-    if (open == '{') {
-      skip_space(p, end);
-      if (*p >= end || **p != '"' || !push_json_string(L, p, end))
-        return 0;
-      skip_space(p, end);
-      if (*p >= end || *(*p)++ != ':')
-        return 0;
-    } else
+  while (nn_json_next(r, &v) != close) {
+    if (v.kind == NN_JSON_KEY) {
+      push_json_string(L, &v);
+      nn_json_next(r, &v);
+    } else {
       lua_pushinteger(L, ++i);
-    if ((r = push_json(L, p, end, depth + 1)) != 1)
-      return r;
+    }
+    if ((res = push_json(L, r, &v)) != 1)
+      return res;
     lua_rawset(L, -3);
-    skip_space(p, end);
-    if (*p < end && **p == ',') {
-      (*p)++;
-      continue;
-    }
-    if (*p < end && **p == (open == '{' ? '}' : ']')) {
-      (*p)++;
-      return 1;
-    }
-    return 0;
+  }
+  return 1;
+}
+
+/* The value that starts with token t pushed as Lua values: objects and
+** arrays as tables, null as nil.  1, or 0 when the text is not JSON, -1 when
+** it nests deeper than the reader's depth.  Raises on memory only. */
+static int push_json(lua_State *L, nn_json_reader *r, const nn_json_token *t) {
+  switch (t->kind) {
+  case NN_JSON_STRING:
+    push_json_string(L, t);
+    return 1;
+  case NN_JSON_NUMBER:
+    push_json_number(L, t);
+    return 1;
+  case NN_JSON_TRUE:
+  case NN_JSON_FALSE:
+    lua_pushboolean(L, t->kind == NN_JSON_TRUE);
+    return 1;
+  case NN_JSON_NULL:
+    lua_pushnil(L);
+    return 1;
+  case NN_JSON_OBJECT:
+  case NN_JSON_ARRAY:
+    return push_json_table(L, r, t);
+  default:
+    return r->error == NN_JSON_EDEPTH ? -1 : 0;
   }
 }
 
@@ -613,6 +523,8 @@ static int store_history(lua_State *L) {
   lua_Integer version = 0;
   nn_store_version v;
   nn_train_run run;
+  nn_json_reader r;
+  nn_json_token t;
   scratch *sc;
   int found;
   if (len == 0)
@@ -663,8 +575,11 @@ static int store_history(lua_State *L) {
     set_integer(L, "best_epoch", run.best_epoch);
   lua_pushstring(L, run.stopped);
   lua_setfield(L, -2, "stopped");
-  text = run.options;
-  if ((found = push_json(L, &text, run.options + run.options_len, 1)) != 1)
+  nn_json_init(&r, run.options, run.options_len, NN_JSON_LOOSE_NUMBERS, JSON_DEPTH);
+  nn_json_next(&r, &t);
+  if ((found = push_json(L, &r, &t)) == 1 && nn_json_next(&r, &t) != NN_JSON_END)
+    found = 0;
+  if (found != 1)
     return luaL_error(L, "model '%s' version %d: its training options %s", name,
                       (int)v.version, found ? "nest too deep" : "are not JSON nn can read");
   lua_setfield(L, -2, "options");

@@ -29,7 +29,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 
-#include "formats/nn_data.h"
+#include "formats/nn_number.h"
 #include "engine/nn_engine.h"
 #include "formats/nn_ftoa.h"
 #include "lua/nn_lua.h"
@@ -472,7 +472,7 @@ static void only_for(lua_State *L, int arg, const char *name, int given,
 static void push_option(lua_State *L, float v) {
   char text[NN_FTOA_MAX];
   double d = v;
-  nn_data_number(text, nn_ftoa(text, v), &d);
+  nn_number_read(text, nn_ftoa(text, v), &d);
   lua_pushnumber(L, (lua_Number)d);
 }
 

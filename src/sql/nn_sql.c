@@ -35,7 +35,6 @@
 ** are the versions none of them used since the change before.
 */
 #include <float.h>
-#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +42,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "formats/nn_json_read.h"
 #include "sql/nn_sql.h"
 
 #ifdef NN_SQLITE_EXTENSION
@@ -56,9 +56,6 @@ SQLITE_EXTENSION_INIT1
 #else
 #define NN_EXPORT
 #endif
-
-/* Longest JSON number read from an input array, in characters. */
-#define NUMBER_MAX 1100   /* the longest exact decimal of a double is 767 digits */
 
 /* ------------------------------------------------------------------------
 ** The cache
@@ -396,99 +393,35 @@ static int take_number(sqlite3_context *ctx, const char *fn, size_t i, double d,
   return IN_OK;
 }
 
-/* The JSON number at *p (not past end) as a double, *p moved past it; 0
-** when it is not one. */
-static int json_number(const char **p, const char *end, double *d) {
-  char buf[NUMBER_MAX + 1], point = localeconv()->decimal_point[0];
-  const char *s = *p, *start = s;
-  size_t n;
-  if (s < end && *s == '-')
-    s++;
-  if (s < end && *s == '0')
-    s++;
-  else if (s < end && *s >= '1' && *s <= '9')
-    while (s < end && *s >= '0' && *s <= '9')
-      s++;
-  else
-    return 0;
-  if (s < end && *s == '.') {
-    if (++s == end || *s < '0' || *s > '9')
-      return 0;
-    while (s < end && *s >= '0' && *s <= '9')
-      s++;
-  }
-  if (s < end && (*s == 'e' || *s == 'E')) {
-    if (++s < end && (*s == '+' || *s == '-'))
-      s++;
-    if (s == end || *s < '0' || *s > '9')
-      return 0;
-    while (s < end && *s >= '0' && *s <= '9')
-      s++;
-  }
-  n = (size_t)(s - start);
-  if (n > NUMBER_MAX)
-    return 0;
-  memcpy(buf, start, n);
-  buf[n] = '\0';
-  /* strtod reads the C locale's decimal point, which a host may have set
-  ** to a comma; JSON's is always '.' */
-  if (point != '.') {
-    char *dot = strchr(buf, '.');
-    if (dot)
-      *dot = point;
-  }
-  *d = strtod(buf, NULL);
-  *p = s;
-  return 1;
-}
-
-static const char *skip_space(const char *s, const char *end) {
-  while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-    s++;
-  return s;
-}
-
 /* The JSON array of numbers in text into x (at most want of them); *n gets
-** how many it holds. */
+** how many it holds.  An element that is a string, an array, an object,
+** true, false or null, even a malformed one, is "not a number"; anything
+** else wrong, the whole text is. */
 static int json_inputs(sqlite3_context *ctx, const char *fn, const char *text,
                        size_t len, float *x /* [want] */, size_t want, size_t *n) {
-  const char *s = text, *end = text + len;
-  double d;
+  nn_json_reader r;
+  nn_json_token t;
+  nn_json_kind k;
   *n = 0;
-  s = skip_space(s, end);
-  if (s == end || *s++ != '[')
+  nn_json_init(&r, text, len, 0, 1);
+  if (nn_json_next(&r, &t) != NN_JSON_ARRAY)
     goto malformed;
-  s = skip_space(s, end);
-  if (s < end && *s == ']')
-    s++;
-  else
-    for (;;) {
-      float f;
-      if (s < end && strchr("[{\"tfn", *s)) {
-        sql_error(ctx, fn, "input %zu is not a number", *n + 1);
-        return IN_ERROR;
-      }
-      if (!json_number(&s, end, &d))
-        goto malformed;
-      if (take_number(ctx, fn, *n + 1, d, &f) != IN_OK)
-        return IN_ERROR;
-      if (*n < want)
-        x[*n] = f;
-      ++*n;
-      s = skip_space(s, end);
-      if (s < end && *s == ',') {
-        s = skip_space(s + 1, end);
-        continue;
-      }
-      if (s < end && *s == ']') {
-        s++;
-        break;
-      }
-      goto malformed;
+  while ((k = nn_json_peek(&r)) != NN_JSON_ARRAY_END) {
+    float f;
+    if (k != NN_JSON_NUMBER && k != NN_JSON_ERROR) {
+      sql_error(ctx, fn, "input %zu is not a number", *n + 1);
+      return IN_ERROR;
     }
-  if (skip_space(s, end) != end)
-    goto malformed;
-  return IN_OK;
+    if (nn_json_next(&r, &t) != NN_JSON_NUMBER)
+      goto malformed;
+    if (take_number(ctx, fn, *n + 1, t.number, &f) != IN_OK)
+      return IN_ERROR;
+    if (*n < want)
+      x[*n] = f;
+    ++*n;
+  }
+  if (nn_json_next(&r, &t) == NN_JSON_ARRAY_END && nn_json_next(&r, &t) == NN_JSON_END)
+    return IN_OK;
 malformed:
   sql_error(ctx, fn, "input is not a JSON array of numbers");
   return IN_ERROR;

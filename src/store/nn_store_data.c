@@ -6,8 +6,8 @@
 ** behind feedback_set, which reads the prediction log as nn_accuracy does:
 ** only predictions with feedback, the latest feedback winning.
 **
-** What it is not: no Lua; no general JSON parser (only a flat array of
-** numbers is read, and anything else is refused).
+** What it is not: no Lua; no JSON parser of its own (nn_json_read.h reads
+** the text; only a flat array of numbers is taken, anything else refused).
 **
 **   SELECT input, true_idx FROM nn_prediction JOIN nn_feedback USING (prediction_id);
 */
@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/nn_data.h"
+#include "formats/nn_json_read.h"
+#include "formats/nn_number.h"
 #include "store/nn_store_data.h"
 
 /* The feedback set: the latest feedback of each prediction of model ?1
@@ -47,50 +48,29 @@
 
 /* The numbers of the JSON array text[0..n) appended to out; *count gets
 ** how many.  0 when text is anything but a flat array of numbers that fit
-** float32 (or out of memory: *nomem). */
+** float32 (or out of memory: *nomem).  Numbers as the data readers take
+** them ("+1", ".5", "5." too), as this reader always has. */
 static int json_numbers(const char *text, size_t n, nn_buf *out, size_t *count,
                         int *nomem) {
-  size_t i = 0;
+  nn_json_reader r;
+  nn_json_token t;
+  nn_json_kind k;
+  float f;
   *count = 0;
   *nomem = 0;
-#define SKIP_SPACE() while (i < n && (text[i] == ' ' || text[i] == '\t' || \
-                                      text[i] == '\n' || text[i] == '\r')) i++
-  SKIP_SPACE();
-  if (i == n || text[i++] != '[')
+  nn_json_init(&r, text, n, NN_JSON_LOOSE_NUMBERS, 1);
+  if (nn_json_next(&r, &t) != NN_JSON_ARRAY)
     return 0;
-  SKIP_SPACE();
-  if (i < n && text[i] == ']')
-    i++;
-  else
-    for (;;) {
-      size_t start = i;
-      double v;
-      float f;
-      while (i < n && ((text[i] >= '0' && text[i] <= '9') || text[i] == '-' ||
-                       text[i] == '+' || text[i] == '.' || text[i] == 'e' || text[i] == 'E'))
-        i++;
-      if (!nn_data_number(text + start, i - start, &v) || !nn_data_float(v, &f))
-        return 0;
-      if (nn_buf_add(out, &f, sizeof f)) {
-        *nomem = 1;
-        return 0;
-      }
-      ++*count;
-      SKIP_SPACE();
-      if (i < n && text[i] == ',') {
-        i++;
-        SKIP_SPACE();
-        continue;
-      }
-      if (i < n && text[i] == ']') {
-        i++;
-        break;
-      }
+  while ((k = nn_json_next(&r, &t)) == NN_JSON_NUMBER) {
+    if (!nn_number_float(t.number, &f))
+      return 0;
+    if (nn_buf_add(out, &f, sizeof f)) {
+      *nomem = 1;
       return 0;
     }
-  SKIP_SPACE();
-#undef SKIP_SPACE
-  return i == n;
+    ++*count;
+  }
+  return k == NN_JSON_ARRAY_END && nn_json_next(&r, &t) == NN_JSON_END;
 }
 
 static int nomem(nn_store *s) {
@@ -110,7 +90,7 @@ static int row_column(nn_store *s, sqlite3_stmt *st, size_t row, int c, size_t *
   case SQLITE_INTEGER:
   case SQLITE_FLOAT:
     v = sqlite3_column_double(st, c);
-    if (!nn_data_float(v, &f))
+    if (!nn_number_float(v, &f))
       return nn_store_fail(s, NN_ERROR, "row %zu, column %d ('%.32s'): %g is out "
                            "of range for float32", row, c + 1, name, v);
     if (nn_buf_add(out, &f, sizeof f))
