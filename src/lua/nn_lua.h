@@ -108,6 +108,10 @@ float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
 ** a fresh copy and returns the count. */
 size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want);
 
+/* Raises on a key of the options table at arg that is not in known (a
+** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
+
 /* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);
 
@@ -151,10 +155,6 @@ void nn_lua_open_matrix(lua_State *L);
 
 /* Register the store type (nn_lua_store.c) into the module table on top. */
 void nn_lua_open_store(lua_State *L);
-
-/* Raises on a key of the options table at arg that is not in known (a
-** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
-void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
 
 /* The store of the open nn.Store at arg; raises on anything else, and
 ** "attempt to use a closed nn.Store". */

@@ -86,21 +86,6 @@ static const char *check_name(lua_State *L, int arg, const char *what) {
   return s;
 }
 
-/* Raises on a key of the options table at arg that is not in known. */
-static void check_option_names(lua_State *L, int arg, const char *const known[]) {
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    size_t i = 0;
-    while (key && known[i] && strcmp(key, known[i]) != 0)
-      i++;
-    if (!key || !known[i])
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
-                                            luaL_tolstring(L, -2, NULL)));
-    lua_pop(L, 1);
-  }
-}
-
 /* Push opts[key] (nil when opts at arg is nil).  Raises when it is neither
 ** nil nor of type t. */
 static int push_option(lua_State *L, int arg, const char *key, int t,
@@ -138,7 +123,7 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   if (lua_isnoneornil(L, arg))
     return;
   luaL_checktype(L, arg, LUA_TTABLE);
-  check_option_names(L, arg, known);
+  nn_lua_checkoptions(L, arg, known);
   o->flush_rows = int_option(L, arg, "flush_rows", 1, o->flush_rows, "a positive integer");
   o->flush_ms = int_option(L, arg, "flush_ms", 0, o->flush_ms, "a non-negative integer");
   busy = int_option(L, arg, "busy_timeout", 0, o->busy_timeout_ms,
@@ -407,7 +392,7 @@ static int store_save(lua_State *L) {
   net = nn_lua_pinnet(L, 3);   /* at 5: see nn_lua_pinnet */
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
-    check_option_names(L, 4, known);
+    nn_lua_checkoptions(L, 4, known);
   }
   if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING) {
     size_t len;
@@ -476,7 +461,7 @@ static void push_log_options(lua_State *L, int arg) {
   static const char *const known[] = { "labels", "request_id", "tags", NULL };
   if (!lua_isnil(L, arg)) {
     luaL_checktype(L, arg, LUA_TTABLE);
-    check_option_names(L, arg, known);
+    nn_lua_checkoptions(L, arg, known);
   }
   push_option(L, arg, "labels", LUA_TSTRING, "a string");
   if (push_option(L, arg, "request_id", LUA_TSTRING, "a string") == LUA_TSTRING) {
@@ -844,10 +829,6 @@ static int store_rows(lua_State *L) {
 }
 
 /* --- for the other binding files --------------------------------------------- */
-
-void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
-  check_option_names(L, arg, known);
-}
 
 /* Raises on anything but an open store at arg. */
 nn_store *nn_lua_checkstore(lua_State *L, int arg) {

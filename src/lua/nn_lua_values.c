@@ -1,7 +1,9 @@
 /*
 ** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
 ** float arrays and back with every value checked, label tables, the name of
-** a value's type for messages, and the per-state scratch buffer.
+** a value's type for messages, the check of an options table's keys, and
+** the per-state scratch buffer.  It is the bottom of the binding: it calls
+** no other file of src/lua/.
 **
 ** Not a Lua type and no module function: nothing here is registered.
 */
@@ -156,6 +158,23 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
   return len;
 }
 
+
+/* --- options ------------------------------------------------------------- */
+
+/* Raises on a key of the options table at arg that is not in known. */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    size_t i = 0;
+    while (key && known[i] && strcmp(key, known[i]) != 0)
+      i++;
+    if (!key || !known[i])
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
+                                            luaL_tolstring(L, -2, NULL)));
+    lua_pop(L, 1);
+  }
+}
 
 
 /* --- scratch ------------------------------------------------------------ */
