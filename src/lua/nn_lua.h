@@ -16,6 +16,7 @@
 #include "lua.h"
 #include "lua/nn_lua_compat.h"   /* the 5.4 API on 5.1, 5.2, 5.3 and LuaJIT */
 #include "engine/nn_engine.h"
+#include "formats/nn_json.h"     /* nn_buf */
 
 #define NN_NETWORK  "nn.Network"
 #define NN_STORE    "nn.Store"
@@ -103,6 +104,15 @@ float *nn_lua_work(lua_State *L, size_t n);
 float *nn_lua_scratch(lua_State *L, float *stack_buf /* [NN_STACK_FLOATS] */,
                       size_t n);
 
+/* A userdata of NN_LUA_BUFS empty byte buffers, pushed, whose memory the
+** collector frees (its __gc): for what C code reads into malloc'ed buffers
+** while Lua may raise before it is copied out.  Raises on memory errors. */
+#define NN_LUA_BUFS  4
+typedef struct nn_lua_bufs {
+  nn_buf buf[NN_LUA_BUFS];
+} nn_lua_bufs;
+nn_lua_bufs *nn_lua_newbufs(lua_State *L);
+
 /* Check the label table at idx (errors blame argument arg): non-empty
 ** strings without zero bytes, exactly want of them when want > 0.  Pushes
 ** a fresh copy and returns the count. */
@@ -167,6 +177,13 @@ struct nn_store *nn_lua_checkstore(lua_State *L, int arg);
 ** or one that does not hold together (nn_store_check_run). */
 struct nn_train_run;
 const struct nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg);
+
+/* Push run as the history tr:fit returns, every field but options (the
+** caller reads their JSON and sets them). */
+void nn_lua_pushhistory(lua_State *L, const struct nn_train_run *run);
+
+/* Nested tables in a history's options, written and read back. */
+#define NN_LUA_JSON_DEPTH  16
 
 /* Register store:matrix and store:feedback_set (nn_lua_store_data.c) on the
 ** store type; after nn_lua_open_store. */

@@ -374,7 +374,7 @@ static int store_flush(lua_State *L) {
 
 /* store:save(name, net [, { note = , labels = , training = , source = }])
 ** --> version; training (a history from tr:fit) is recorded with the version
-** (nn_lua_store_data.c reads it).  Raises on bad arguments and on a failed
+** (nn_lua_history.c reads it).  Raises on bad arguments and on a failed
 ** write (which leaves nothing behind). */
 static int store_save(lua_State *L) {
   static const char *const known[] = { "note", "labels", "training", "source", NULL };
