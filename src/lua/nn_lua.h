@@ -150,14 +150,16 @@ void nn_lua_open_net(lua_State *L);
 ** module table on top. */
 void nn_lua_open_layers(lua_State *L);
 
-/* The batch X at 2 of net:forward(X) and net:classify(X) (nn_lua_net.c),
-** checked against net.  Raises "table or nn.Matrix expected" for another
-** type, and on another width than net's inputs. */
-const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net);
+/* net:forward(X [, Y]) for an nn.Matrix X at 2 (nn_lua_batch.c): net the
+** pinned block of the network at 1, Y at 3.  Leaves Y (a new one when 3
+** was nil) at 3, the top; returns 1.  Raises "table or nn.Matrix expected"
+** for X of another type, and on shapes that do not fit. */
+int nn_lua_forward_batch(lua_State *L, const nn_net *net);
 
 /* net:classify(X [, labels]) for an nn.Matrix X at 2 (nn_lua_batch.c): net
 ** the pinned block of the network at 1, labels the stack index of a checked
-** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises. */
+** label table or 0.  Pushes labels, scores and Y; returns 3.  Raises as
+** nn_lua_forward_batch on X. */
 int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels);
 
 /* Register nn.Matrix (nn_lua_matrix.c) into the module table on top. */

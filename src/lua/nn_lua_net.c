@@ -1,7 +1,9 @@
 /*
 ** nn_lua_net.c: the "nn.Network" type of the Lua binding: its handle and
-** block, its name in tostring, the one forward pass that net:forward,
-** net:classify and store:classify share, and every method.
+** block, its name in tostring, the one forward pass of a sample that
+** net:forward, net:classify and store:classify share, and its methods (a
+** batch, an nn.Matrix, goes on to nn_lua_batch.c; training's methods are
+** nn_lua_train.c's, export nn_lua_io.c's).
 **
 ** Every module constructor (nn.Linear, nn.ReLU, ...) returns a one-layer
 ** network and nn.Sequential joins networks (nn_lua_layers.c), so a module
@@ -138,46 +140,6 @@ size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass) {
   return best;
 }
 
-/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
-** a sample is taken too) or has another width than the net's inputs. */
-const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_tomatrix(L, 2);
-  if (X == NULL)
-    luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
-  return X;
-}
-
-/* net:forward(X [, Y]) for a batch: one sample per row of X; Y at 3 (nil
-** for a new one), the net's block pinned above it.  Raises on shapes that
-** do not fit. */
-static int forward_batch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_checkbatch(L, net);
-  nn_matrix *Y;
-  size_t n_x = X->cols, n_y;
-  n_y = output_width(net, n_x);
-  if (lua_isnil(L, 3)) {
-    Y = nn_lua_newmatrix(L, X->rows, n_y);
-    lua_replace(L, 3);
-  } else {
-    if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
-      luaL_typeerror(L, 3, NN_MATRIX);
-    if (Y->rows != X->rows || Y->cols != n_y)
-      luaL_argerror(L, 3, lua_pushfstring(L, "Y: expected %I x %I, got %I x %I",
-                    (lua_Integer)X->rows, (lua_Integer)n_y, (lua_Integer)Y->rows,
-                    (lua_Integer)Y->cols));
-    if (Y == X)
-      luaL_argerror(L, 3, "Y: must not be X");
-  }
-  if (X->rows > 0)
-    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
-                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
-  lua_settop(L, 3);
-  return 1;
-}
-
 /* A wide net's y lives in the per-state work buffer (nn_lua_work), which a
 ** finalizer running another forward pass could overwrite, and a finalizer
 ** may run wherever Lua allocates.  So the table that receives y is made
@@ -196,7 +158,7 @@ static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) 
   }
 }
 
-/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
+/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y (nn_lua_batch.c) */
 static int net_forward(lua_State *L) {
   const nn_net *net;
   float buf[NN_STACK_FLOATS];
@@ -209,7 +171,7 @@ static int net_forward(lua_State *L) {
   if (out != LUA_TTABLE || in == LUA_TUSERDATA || net->n_inputs == 0 ||
       net->n_inputs + net->n_outputs + nn_work_size(net, net->n_inputs) > NN_STACK_FLOATS)
     net = nn_lua_pinnet(L, 1);      /* at 4 */
-  if (in == LUA_TUSERDATA) return forward_batch(L, net);
+  if (in == LUA_TUSERDATA) return nn_lua_forward_batch(L, net);
   if (out != LUA_TTABLE) {
     if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
     new_result(L, 3, net);
