@@ -1,9 +1,11 @@
 /*
 ** nn_lua.h: what the parts of the Lua binding share (not a public header).
 **
-** An "nn.Network" is a small userdata, nn_lnet, whose user values hold
+** An "nn.Network" is a small userdata, the handle nn_lnet, whose user
+** values hold
 **   1: the block userdata with the nn_net, its layers and its params
-**      (one allocation the collector owns; `add` swaps in a new block),
+**      (one allocation the collector owns; `add` swaps in a new block, so
+**      it is reached only through nn_lua_pinnet: see nn_lnet),
 **   2: the network's own label map, a Lua sequence of strings, or nil.
 ** It also remembers where it came from in a store, so that a logged
 ** prediction can name its version and label map.  Changing the weights or
@@ -26,8 +28,20 @@
 ** pass; longer ones take a scratch userdata. */
 #define NN_STACK_FLOATS  2048
 
+/* The handle of an nn.Network.  It holds no pointer to the network's
+** layers and params, on purpose: the only way to them is nn_lua_pinnet.
+**
+** Why: net:add changes a network in place, and a userdata cannot grow, so
+** add gives the network a new block and leaves the old one to the
+** collector.  A finalizer may call add wherever Lua allocates, inside any
+** method; a pointer into the block kept across an allocation could then
+** point into freed memory.  One block that never moves would need add to
+** return a new network, a change to the API; so instead the pinning is
+** done in one place.  nn_lua_pinnet checks the type, pushes the block onto
+** the stack and returns the net inside it: while that slot holds it, the
+** block stays alive and unchanged, whatever happens to the network.  A
+** method cannot forget to pin, since there is no other way in. */
 typedef struct nn_lnet {
-  nn_net *net;          /* inside user value 1 */
   int sequential;       /* listed as nn.Sequential by tostring */
   int64_t version_id;   /* nn_version.version_id it was saved as or loaded from, or 0 */
   int64_t labelmap_id;  /* nn_labelmap.labelmap_id of its labels, or 0 */
@@ -40,24 +54,33 @@ typedef struct nn_matrix {
   float data[];         /* [rows][cols] */
 } nn_matrix;
 
-/* The network at arg; raises "bad argument #arg (nn.Network expected, got X)". */
+/* --- the Network type (nn_lua_net.c) --- */
+
+/* The handle of the network at arg, for its fields (nn_lnet); raises "bad
+** argument #arg (nn.Network expected, got X)". */
 nn_lnet *nn_lua_checknet(lua_State *L, int arg);
 nn_lnet *nn_lua_tonet(lua_State *L, int arg);     /* NULL if not a network */
 
-/* Push the block of the network at arg and return its net.  A finalizer may
-** swap a network's block (add) at any allocation, so code that reads a net
-** across allocations pins it first. */
-const nn_net *nn_lua_pinnet(lua_State *L, int arg);
+/* The network at arg, pinned: checks its type (raising as nn_lua_checknet,
+** before the stack changes), sets the stack to top slots (as lua_settop;
+** lua_gettop(L) keeps it; arg <= top), pushes the network's block at top +
+** 1 and returns the net in it, valid while that slot holds the block.  *h,
+** unless h is NULL, is the handle.  See nn_lnet for why this is the only
+** way to a network's layers and params. */
+nn_net *nn_lua_pinnet(lua_State *L, int arg, int top, nn_lnet **h);
 
-/* Push a new network of laid-out layers with zeroed params.  Raises on
-** memory or size errors (before allocating anything absurd). */
-nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
-                       size_t n, size_t n_params, int sequential);
+/* Push a new network of laid-out layers with zeroed params, and above it
+** its block, pinned as nn_lua_pinnet pins; returns the net in the block,
+** and in *h (unless NULL) the handle.  Raises on memory or size errors
+** (before allocating anything absurd). */
+nn_net *nn_lua_newnet(lua_State *L, const nn_layer *layers /* [n] */,
+                      size_t n, size_t n_params, int sequential, nn_lnet **h);
 
 /* Join the n networks at stack indices first, first+1, ... into one new
-** network, pushed (each part's parameters copied where its layers now
-** sit).  Raises (as argument arg) when they do not fit together. */
-nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg);
+** network (each part's parameters copied where its layers now sit), pushed
+** with its block above it as nn_lua_newnet does; returns the net.  Raises
+** (as argument arg) when they do not fit together. */
+nn_net *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg);
 
 /* One forward pass, the one way net:forward, net:classify and store:classify
 ** run a sample: the Lua array at arg read as x (raises as nn_lua_readfloats

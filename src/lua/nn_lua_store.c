@@ -178,15 +178,17 @@ static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
   nn_store_version v;
   nn_layer *layers;
   nn_lnet *ln;
+  nn_net *net;
   if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK)
     raise_store(L, ls);
   layers = (nn_layer *)lua_newuserdatauv(L, v.n_layers * sizeof *layers, 0);
   if (nn_store_read_layers(s, &v, layers) != NN_OK)
     raise_store(L, ls);
-  ln = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1);
-  lua_remove(L, -2);   /* the layers */
-  if (nn_store_read_params(s, &v, ln->net->params) != NN_OK)
+  net = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1, &ln);
+  lua_remove(L, -3);   /* the layers */
+  if (nn_store_read_params(s, &v, net->params) != NN_OK)
     raise_store(L, ls);
+  lua_pop(L, 1);       /* the block */
   if (v.labelmap_id)
     push_labels(L, ls, v.labelmap_id, v.n_labels);
   else
@@ -388,8 +390,7 @@ static int store_save(lua_State *L) {
   nn_store_saved saved;
   size_t n;
   int labels_arg = 4;
-  lua_settop(L, 4);
-  net = nn_lua_pinnet(L, 3);   /* at 5: see nn_lua_pinnet */
+  net = nn_lua_pinnet(L, 3, 4, NULL);   /* at 5 */
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     nn_lua_checkoptions(L, 4, known);
@@ -558,8 +559,7 @@ static int store_log(lua_State *L) {
   nn_store_row row;
   int64_t id;
   size_t n;
-  lua_settop(L, 5);
-  net = nn_lua_pinnet(L, 2);   /* at 6: see nn_lua_pinnet */
+  net = nn_lua_pinnet(L, 2, 5, NULL);   /* at 6 */
   if (ln->store_serial != ls->serial || ln->version_id <= 0)
     luaL_argerror(L, 2, "network is not a version saved in this store");
   push_log_options(L, 5);   /* labels 7, request_id 8, tags 9 */
@@ -594,6 +594,7 @@ static int store_classify(lua_State *L) {
   float stack_buf[NN_STACK_FLOATS];
   nn_lua_pass pass;
   nn_lnet *ln;
+  const nn_net *net;
   nn_store_row row;
   uint64_t gen;
   int64_t id;
@@ -605,11 +606,12 @@ static int store_classify(lua_State *L) {
   if (nn_store_catalog(s, &gen) != NN_OK)
     raise_store(L, ls);
   ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
+  net = nn_lua_pinnet(L, 9, 9, NULL);  /* at 10 */
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
-  nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
+  nn_lua_forward(L, net, 3, stack_buf, &pass);
   if (!s->opts.readonly) {
     row.x = pass.x;
     row.n_x = pass.n_x;

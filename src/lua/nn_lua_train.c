@@ -318,9 +318,7 @@ static void check_trainable(lua_State *L, const nn_net *net, int arg) {
 static int net_get_params(lua_State *L) {
   const nn_net *net;
   nn_matrix *M;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 1);
-  net = nn_lua_pinnet(L, 1);
+  net = nn_lua_pinnet(L, 1, 1, NULL);   /* at 2 */
   M = nn_lua_newmatrix(L, 1, net->n_params ? net->n_params : 1);
   if (net->n_params) memcpy(M->data, net->params, net->n_params * sizeof(float));
   return 1;
@@ -330,12 +328,15 @@ static int net_get_params(lua_State *L) {
 static int net_set_params(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1);
   const nn_matrix *M = nn_lua_tomatrix(L, 2);
-  size_t n = h->net->n_params;
+  nn_net *net;
+  size_t n;
   if (M == NULL) return luaL_typeerror(L, 2, NN_MATRIX);
+  net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
+  n = net->n_params;
   if (M->rows != 1 || M->cols != n)
     luaL_argerror(L, 2, lua_pushfstring(L, "params: expected a 1 x %I nn.Matrix, got "
                   "%I x %I", (lua_Integer)n, (lua_Integer)M->rows, (lua_Integer)M->cols));
-  if (n) memcpy(h->net->params, M->data, n * sizeof(float));
+  if (n) memcpy(net->params, M->data, n * sizeof(float));
   h->version_id = 0;
   lua_settop(L, 1);
   return 1;
@@ -353,9 +354,7 @@ static int net_backward(lua_State *L) {
   size_t n_x, n_y, n, bytes;
   float *x, *dy, *dx;
   void *block;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 4);
-  net = nn_lua_pinnet(L, 1);                /* at 5 */
+  net = nn_lua_pinnet(L, 1, 4, NULL);       /* at 5 */
   check_trainable(L, net, 0);
   n_x = net->n_inputs;
   n_y = net->n_outputs;
@@ -577,9 +576,7 @@ static int nn_Trainer(lua_State *L) {
   nn_train_opts o;
   nn_ltrainer head, *lt;
   size_t bytes, off = (sizeof(nn_ltrainer) + 15) / 16 * 16;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 2);
-  net = nn_lua_pinnet(L, 1);                /* at 3 */
+  net = nn_lua_pinnet(L, 1, 2, NULL);       /* at 3 */
   check_trainable(L, net, 1);
   read_options(L, 2, net, &o, &head);       /* options table at 4 */
   bytes = nn_trainer_size(net, &o);
@@ -609,7 +606,7 @@ static nn_net *trainer_net(lua_State *L, nn_ltrainer *lt, int *net_idx) {
   nn_net *net;
   lua_getiuservalue(L, 1, 1);
   *net_idx = lua_gettop(L);
-  net = (nn_net *)nn_lua_pinnet(L, *net_idx);
+  net = nn_lua_pinnet(L, *net_idx, *net_idx, NULL);
   if (!nn_trainer_fits(lt->tr, net))
     luaL_error(L, "the network's layers changed since its nn.Trainer was made");
   return net;
@@ -856,7 +853,9 @@ static int tr_fit(lua_State *L) {
       lua_insert(L, -2);
       lua_call(L, 1, 1);
       if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) stop = 1;
-      if (nn_lua_tonet(L, net_idx)->net != net || !nn_trainer_fits(lt->tr, net))
+      int moved = nn_lua_pinnet(L, net_idx, lua_gettop(L), NULL) != net;
+      lua_pop(L, 1);
+      if (moved || !nn_trainer_fits(lt->tr, net))
         return luaL_error(L, "the network's layers changed since its nn.Trainer was made");
     }
     lua_pop(L, 1);
