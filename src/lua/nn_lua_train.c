@@ -475,28 +475,23 @@ static void push_option(lua_State *L, float v) {
   lua_pushnumber(L, (lua_Number)d);
 }
 
-/* Reads the options at arg into o and the header; pushes the table that
-** histories show (every option, defaults filled in). */
-static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
-                         nn_ltrainer *lt) {
-  nn_optim opt = NN_OPT_ADAM;
-  nn_loss loss;
-  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd;
-  lua_Integer batch = 32, seed = 0;
-  if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
-  else { lua_newtable(L); lua_replace(L, arg); }
-  nn_lua_checkoptions(L, arg, option_names);
-  if (get_opt(L, arg, "optimizer", LUA_TSTRING)) {
-    int i;
-    for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
-    if (optim_names[i] == NULL)
-      opt_error(L, arg, "optimizer", lua_pushfstring(L, "expected 'sgd', 'adam' or "
-                "'rprop', got '%s'", lua_tostring(L, -1)));
-    opt = (nn_optim)i;
-    lua_pop(L, 1);
-  }
-  nn_train_defaults(o, opt);
-  loss = net->layers[net->n_layers - 1].kind == NN_SOFTMAX ? NN_LOSS_CE : NN_LOSS_MSE;
+/* The optimizer option, "adam" when absent.  Raises on another name. */
+static nn_optim read_optimizer(lua_State *L, int arg) {
+  int i;
+  if (!get_opt(L, arg, "optimizer", LUA_TSTRING)) return NN_OPT_ADAM;
+  for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
+  if (optim_names[i] == NULL)
+    opt_error(L, arg, "optimizer", lua_pushfstring(L, "expected 'sgd', 'adam' or "
+              "'rprop', got '%s'", lua_tostring(L, -1)));
+  lua_pop(L, 1);
+  return (nn_optim)i;
+}
+
+/* The loss option: a name or a criterion; when absent, cross entropy after
+** a SoftMax, else mse.  Raises on anything else. */
+static nn_loss read_loss(lua_State *L, int arg, const nn_net *net) {
+  nn_loss loss = net->layers[net->n_layers - 1].kind == NN_SOFTMAX ? NN_LOSS_CE
+                                                                   : NN_LOSS_MSE;
   lua_getfield(L, arg, "loss");
   if (lua_type(L, -1) == LUA_TSTRING) {
     int i;
@@ -512,7 +507,15 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
               nn_lua_typename(L, -1)));
   }
   lua_pop(L, 1);
-  o->loss = loss;
+  return loss;
+}
+
+/* The optimizer's numbers into o (its defaults for o->optimizer already
+** there).  Raises on one out of range or given to an optimizer that does
+** not use it. */
+static void read_rates(lua_State *L, int arg, nn_train_opts *o) {
+  nn_optim opt = o->optimizer;
+  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd;
   o->lr = num_opt(L, arg, "lr", o->lr, 0, 1, BIG, 0, &g_lr);
   o->momentum = num_opt(L, arg, "momentum", 0.0f, 0, 0, 1, 1, &g_mom);
   o->nesterov = bool_opt(L, arg, "nesterov", 0, &g_nest);
@@ -530,6 +533,13 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   only_for(L, arg, "weight_decay", g_wd, opt, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
   if (o->nesterov && o->momentum <= 0.0f)
     opt_error(L, arg, "nesterov", "needs momentum > 0");
+}
+
+/* The options batch, seed and shuffle into o and the header; returns the
+** seed.  Raises on a batch out of range or a seed that is no integer. */
+static lua_Integer read_batching(lua_State *L, int arg, nn_train_opts *o,
+                                 nn_ltrainer *lt) {
+  lua_Integer batch = 32, seed = 0;
   if (get_opt(L, arg, "batch", LUA_TNUMBER)) {
     if (!lua_isinteger(L, -1)) opt_error(L, arg, "batch", "integer expected");
     batch = lua_tointeger(L, -1);
@@ -547,9 +557,16 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   lt->batch = (size_t)batch;
   lt->rng = (uint64_t)seed;
   o->batch = (size_t)batch;
-  /* the table histories keep */
+  return seed;
+}
+
+/* Push the options as histories show them: every one the optimizer uses,
+** defaults filled in. */
+static void push_shown_options(lua_State *L, const nn_train_opts *o,
+                               const nn_ltrainer *lt, lua_Integer seed) {
+  nn_optim opt = o->optimizer;
   lua_createtable(L, 0, 14);
-  lua_pushstring(L, loss_names[loss]);   lua_setfield(L, -2, "loss");
+  lua_pushstring(L, loss_names[o->loss]); lua_setfield(L, -2, "loss");
   lua_pushstring(L, optim_names[opt]);   lua_setfield(L, -2, "optimizer");
   if (opt != NN_OPT_RPROP) {
     push_option(L, o->lr);            lua_setfield(L, -2, "lr");
@@ -565,9 +582,24 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
     push_option(L, o->eps);           lua_setfield(L, -2, "eps");
   }
   if (o->clip > 0.0f) { push_option(L, o->clip); lua_setfield(L, -2, "clip"); }
-  lua_pushinteger(L, batch);             lua_setfield(L, -2, "batch");
+  lua_pushinteger(L, (lua_Integer)lt->batch); lua_setfield(L, -2, "batch");
   lua_pushboolean(L, lt->shuffle);       lua_setfield(L, -2, "shuffle");
   lua_pushinteger(L, seed);              lua_setfield(L, -2, "seed");
+}
+
+/* Reads the options at arg into o and the header, in steps; pushes the
+** table that histories show.  Raises on unknown or bad options. */
+static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
+                         nn_ltrainer *lt) {
+  lua_Integer seed;
+  if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
+  else { lua_newtable(L); lua_replace(L, arg); }
+  nn_lua_checkoptions(L, arg, option_names);
+  nn_train_defaults(o, read_optimizer(L, arg));
+  o->loss = read_loss(L, arg, net);
+  read_rates(L, arg, o);
+  seed = read_batching(L, arg, o, lt);
+  push_shown_options(L, o, lt, seed);
 }
 
 /* nn.Trainer(net, opts) */
