@@ -434,6 +434,9 @@ describe("bad input", function()
       "bad argument #1 to 'forward' (x[2] is not a number (got string))")
     assert.has_error(function() net:forward(nil) end,
       "bad argument #1 to 'forward' (x: table expected, got nil)")
+    -- regression: trace read its own pinned block as a missing x ("got userdata")
+    assert.has_error(function() net:trace() end,
+      "bad argument #1 to 'trace' (x: table expected, got nil)")
     assert.has_error(function() net:forward(seed.input, "out") end,
       "bad argument #2 to 'forward' (table expected, got string)")
   end)
@@ -504,5 +507,63 @@ describe("bad input", function()
       "bad argument #2 to 'classify' (labels: 3 given for 2 outputs)")
     assert.has_error(function() net:set_labels("leaf") end,
       "bad argument #1 to 'set_labels' (labels: table expected, got string)")
+  end)
+end)
+
+-- Guards the rule at nn_lnet (src/lua/nn_lua.h): a call reads the layers
+-- and params of the block it pinned when it began, never the block net:add
+-- put in its place since, and never an old block the collector freed.
+-- These calls run Lua code in their middle (an options table's __index),
+-- which adds to the network, frees what nothing holds and fills the heap
+-- with other bytes: a call that looked at the network again would train
+-- or save the grown network, and one that kept an unpinned pointer would
+-- read those bytes (make memcheck and make asan name the freed read).
+describe("a network that grows in the middle of a call", function()
+  --- Collects, then covers freed memory with 0xff bytes (NaN as floats).
+  local function churn()
+    collectgarbage()
+    collectgarbage()
+    local junk = {}
+    for size = 40, 4096, 8 do
+      for _ = 1, 4 do junk[#junk + 1] = string.rep("\255", size) end
+    end
+    return junk
+  end
+
+  --- Options whose first read of key adds layer to net.
+  local function growing(net, key, layer)
+    local grown = false
+    return setmetatable({}, { __index = function(_, k)
+      if k == key and not grown then
+        grown = true
+        net:add(layer)
+        churn()
+      end
+    end })
+  end
+
+  it("makes nn.Trainer for the layers the network had when it was called", function()
+    nn.seed(3)
+    local net = nn.Sequential{ nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2), nn.SoftMax() }
+    local tr = nn.Trainer(net, growing(net, "optimizer", nn.Linear(2, 4)))
+    assert.equal(4, net:n_outputs())
+    assert.has_error(function() tr:step({ { 1, 2 } }, { 1 }) end,
+      "the network's layers changed since its nn.Trainer was made")
+  end)
+
+  it("saves the network as it was when store:save was called", function()
+    local path = os.tmpname()
+    local store = assert(nn.open(path))
+    nn.seed(4)
+    local net = nn.Sequential{ nn.Linear(2, 3), nn.Tanh() }
+    local x = { 0.5, -1 }
+    local want = net:forward(x)
+    store:save("grown", net, growing(net, "note", nn.Linear(3, 4)))
+    local saved = store:load("grown")
+    assert.equal(4, net:n_outputs())
+    assert.equal(3, saved:n_outputs())
+    assert.same(want, saved:forward(x))
+    store:close()
+    os.remove(path)
   end)
 end)

@@ -2,9 +2,11 @@
 ** nn_lua.c: the Lua module nn.core: luaopen_nn_core gathers the parts of
 ** the binding into one module table, and nn.kernel chooses the kernels.
 **
-** The parts: nn_lua_values.c (what they all share), nn_lua_net.c (the
-** Network type), nn_lua_layers.c (the constructors), nn_lua_matrix.c,
-** nn_lua_store.c.  lua/nn/init.lua is the front module over this one.
+** The parts, each a file of src/lua/ (nn_lua.h lists them from the bottom
+** up): the shared helpers, nn.Matrix and its batches, nn.Network and its
+** constructors, training, import and export, the file readers, and the
+** store.  This file is the top of the binding: it calls every part, and
+** none calls it.  lua/nn/init.lua is the front module over this one.
 */
 #include "lua.h"
 #include "lauxlib.h"

@@ -1,16 +1,17 @@
 /*
-** nn_lua_batch.c: net:classify(X [, labels]) for a batch, one sample per row
-** of an nn.Matrix.
+** nn_lua_batch.c: a network over a batch, one sample per row of an
+** nn.Matrix: net:forward(X [, Y]) and net:classify(X [, labels]).
 **
 **   local X = nn.Matrix{ { 32, 107, 56, 11.2 }, { 250, 40, 120, 30 } }
+**   local Y = net:forward(X)                     -- one output row per row
 **   local labels, scores, Y = net:classify(X)   -- { "leaf", "flower" }, ...
 **
-** One batch forward pass in C and an argmax per row, with no Lua call per
-** row: labels[r] is the label of row r's largest output (its 1-based index
-** when there are no labels), scores[r] that output, Y every output, one row
-** per sample (as net:forward(X) gives it).  net_classify in nn_lua_net.c
-** calls this for a matrix; the single-sample path and the check of X that
-** net:forward(X) shares (nn_lua_checkbatch) stay there.  This file does no
+** One batch forward pass in C (nn_forward_batch, 128 rows at a time), and
+** for classify an argmax per row, with no Lua call per row: labels[r] is
+** the label of row r's largest output (its 1-based index when there are no
+** labels), scores[r] that output, Y every output.  net_forward and
+** net_classify in nn_lua_net.c call this file for a matrix and keep the
+** single sample; this file checks X and Y against the network and does no
 ** arithmetic of its own.
 */
 #include "lua.h"
@@ -19,15 +20,58 @@
 #include "engine/nn_engine.h"
 #include "lua/nn_lua.h"
 
+/* Outputs per row: the net's, or X's width for element-wise layers only. */
+static size_t output_width(const nn_net *net, size_t n_x) {
+  return net->n_outputs > 0 ? net->n_outputs : n_x;
+}
+
+/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
+** a sample is taken too) or has another width than the net's inputs. */
+static const nn_matrix *check_batch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = nn_lua_tomatrix(L, 2);
+  if (X == NULL)
+    luaL_typeerror(L, 2, "table or " NN_MATRIX);
+  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
+    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
+                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
+  return X;
+}
+
+/* Y at 3 (nil for a new one).  Raises on shapes that do not fit. */
+int nn_lua_forward_batch(lua_State *L, const nn_net *net) {
+  const nn_matrix *X = check_batch(L, net);
+  nn_matrix *Y;
+  size_t n_x = X->cols, n_y;
+  n_y = output_width(net, n_x);
+  if (lua_isnil(L, 3)) {
+    Y = nn_lua_newmatrix(L, X->rows, n_y);
+    lua_replace(L, 3);
+  } else {
+    if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
+      luaL_typeerror(L, 3, NN_MATRIX);
+    if (Y->rows != X->rows || Y->cols != n_y)
+      luaL_argerror(L, 3, lua_pushfstring(L, "Y: expected %I x %I, got %I x %I",
+                    (lua_Integer)X->rows, (lua_Integer)n_y, (lua_Integer)Y->rows,
+                    (lua_Integer)Y->cols));
+    if (Y == X)
+      luaL_argerror(L, 3, "Y: must not be X");
+  }
+  if (X->rows > 0)
+    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
+                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
+  lua_settop(L, 3);
+  return 1;
+}
+
 /* net at 1, X at 2, labels at labels (0: the network's own, else none);
 ** net is the network's pinned block.  Raises on X of another type or width. */
 int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
-  const nn_matrix *X = nn_lua_checkbatch(L, net);
+  const nn_matrix *X = check_batch(L, net);
   nn_matrix *Y;
   size_t n_x = X->cols, n_y, r;
   int out_labels, out_scores;
   float *work;
-  n_y = net->n_outputs > 0 ? net->n_outputs : n_x;
+  n_y = output_width(net, n_x);
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE)
     labels = lua_gettop(L);
   /* everything that allocates, before the work buffer is taken */

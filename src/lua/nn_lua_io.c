@@ -109,7 +109,7 @@ static int nn_import(lua_State *L) {
   nn_format format = opt_format(L, 2);
   char err[NN_ERRMAX];
   iobox *b;
-  nn_lnet *h;
+  nn_net *net;
   int st;
   lua_settop(L, 2);
   if (!is_content(src, n)) {
@@ -128,11 +128,12 @@ static int nn_import(lua_State *L) {
     st = nn_fann_read((const unsigned char *)src, n, &b->net, err);
   if (st != NN_OK)
     return luaL_error(L, "%s%s%s", path ? path : "", path ? ": " : "", err);
-  h = nn_lua_newnet(L, b->net->layers, b->net->n_layers, b->net->n_params, 1);
+  net = nn_lua_newnet(L, b->net->layers, b->net->n_layers, b->net->n_params, 1, NULL);
   if (b->net->n_params)
-    memcpy(h->net->params, b->net->params, b->net->n_params * sizeof(float));
+    memcpy(net->params, b->net->params, b->net->n_params * sizeof(float));
   nn_net_free(b->net);
   b->net = NULL;
+  lua_pop(L, 1);   /* the block: the network is on top */
   return 1;
 }
 
@@ -158,8 +159,7 @@ static int net_export(lua_State *L) {
     return luaL_argerror(L, 3, lua_pushfstring(L, "format: expected \"onnx\" or \"fann\", "
                          "got %s", name ? name : "none (and the path ends in neither "
                          ".onnx nor .net)"));
-  lua_settop(L, 3);
-  net = nn_lua_pinnet(L, 1);
+  net = nn_lua_pinnet(L, 1, 3, NULL);   /* at 4 */
   /* nothing below raises until bytes is freed */
   if (format == NN_FORMAT_ONNX) st = nn_onnx_write(net, &bytes, &n, err);
   else st = nn_fann_write(net, &bytes, &n, err);

@@ -20,12 +20,16 @@
 /* Upvalue 1 of the constructors and nn.seed: the random stream. */
 #define rng_state(L)  ((uint64_t *)lua_touserdata(L, lua_upvalueindex(1)))
 
-static int push_layer(lua_State *L, nn_layer l) {
+/* Push a network of the one layer l, its parameters drawn from the random
+** stream.  Raises when l does not lay out. */
+static void push_layer(lua_State *L, nn_layer l) {
   size_t n_params = 0;
+  nn_net *net;
   char err[NN_ERRMAX];
-  if (nn_layout(&l, 1, &n_params, err) != NN_OK) return luaL_error(L, "%s", err);
-  nn_lua_newnet(L, &l, 1, n_params, 0);
-  return 1;
+  if (nn_layout(&l, 1, &n_params, err) != NN_OK) luaL_error(L, "%s", err);
+  net = nn_lua_newnet(L, &l, 1, n_params, 0, NULL);
+  if (net->n_params) nn_init_uniform(net, rng_state(L));
+  lua_pop(L, 1);   /* the block */
 }
 
 /* A size argument: an integer in 1..NN_MAX_WIDTH. */
@@ -50,7 +54,6 @@ static int nn_layer_new(lua_State *L) {
   nn_layer l = NN_ACT(kind);
   int arg = 1;
   size_t j;
-  nn_lnet *h;
   if (!d->elementwise) {
     l.n_in = check_size(L, 1);
     l.n_out = check_size(L, 2);
@@ -72,8 +75,6 @@ static int nn_layer_new(lua_State *L) {
     l.hyper[j] = (float)a;
   }
   push_layer(L, l);
-  h = nn_lua_tonet(L, -1);
-  if (h->net->n_params) nn_init_uniform(h->net, rng_state(L));
   return 1;
 }
 
@@ -97,8 +98,9 @@ static void open_kinds(lua_State *L, int lib, int rng) {
   lua_setfield(L, lib, "kinds");
 }
 
-/* Joins the n networks at stack indices first, first+1, ... into one new
-** network, pushed.  Raises (as argument arg) when they do not fit together. */
+/* nn.Sequential([modules]) --> a new network of the modules' layers, in
+** order, their parameters copied.  Raises on anything but a sequence of
+** networks, and on modules that do not fit together. */
 static int nn_Sequential(lua_State *L) {
   lua_Integer i, len = 0;
   lua_settop(L, 1);
@@ -116,10 +118,10 @@ static int nn_Sequential(lua_State *L) {
           "module %I is not an nn module (got %s)", i, nn_lua_typename(L, -1)));
   }
   nn_lua_join(L, 2, (int)len, 1, 1);
+  lua_pop(L, 1);   /* its block */
   return 1;
 }
 
-/* net:add(module) --> net, now with module at its end */
 /* nn.seed(n): restart the stream that initialises new Linear layers. */
 static int nn_seed(lua_State *L) {
   *rng_state(L) = (uint64_t)luaL_checkinteger(L, 1);

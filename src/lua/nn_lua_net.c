@@ -1,7 +1,9 @@
 /*
 ** nn_lua_net.c: the "nn.Network" type of the Lua binding: its handle and
-** block, its name in tostring, the one forward pass that net:forward,
-** net:classify and store:classify share, and every method.
+** block, its name in tostring, the one forward pass of a sample that
+** net:forward, net:classify and store:classify share, and its methods (a
+** batch, an nn.Matrix, goes on to nn_lua_batch.c; training's methods are
+** nn_lua_train.c's, export nn_lua_io.c's).
 **
 ** Every module constructor (nn.Linear, nn.ReLU, ...) returns a one-layer
 ** network and nn.Sequential joins networks (nn_lua_layers.c), so a module
@@ -10,6 +12,7 @@
 ** Scratch for a forward pass lives on the C stack (or, for wide networks,
 ** in the per-state work buffer), never in the network.
 */
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -33,32 +36,54 @@ nn_lnet *nn_lua_checknet(lua_State *L, int arg) {
   return (nn_lnet *)luaL_checkudata(L, arg, NN_NETWORK);
 }
 
-/* A finalizer runs wherever Lua allocates, and may call add() on a network
-** in use, which swaps in a new block and leaves the old one to the
-** collector.  So code that reads a net across allocations pushes its block
-** first: the net is the start of its block (nn_net_init). */
-const nn_net *nn_lua_pinnet(lua_State *L, int arg) {
+/* The pin itself, the one place that reads a network's block (see
+** nn_lnet), for the network at arg, already checked.  The net is the start
+** of its block (nn_net_init). */
+static nn_net *pin(lua_State *L, int arg, int top) {
+  arg = lua_absindex(L, arg);
+  assert(arg <= top);
+  lua_settop(L, top);
   lua_getiuservalue(L, arg, 1);
-  return (const nn_net *)lua_touserdata(L, -1);
+  return (nn_net *)lua_touserdata(L, -1);
+}
+
+nn_net *nn_lua_pinnet(lua_State *L, int arg, int top, nn_lnet **h) {
+  nn_lnet *handle = nn_lua_checknet(L, arg);
+  if (h != NULL) *h = handle;
+  return pin(L, arg, top);
+}
+
+/* nn_lua_pinnet for the network at 1 of this file's methods, its type
+** checked against the metatable that is the method's upvalue: cheaper than
+** luaL_checkudata's registry lookup, in the calls made most often.
+** Raises as nn_lua_checknet. */
+static nn_net *pin_self(lua_State *L, int top) {
+  if (lua_touserdata(L, 1) != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return pin(L, 1, top);
+  }
+  return nn_lua_pinnet(L, 1, top, NULL);
 }
 
 /* Raises on memory errors and on sizes too large to allocate. */
-nn_lnet *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
-                       size_t n_params, int sequential) {
+nn_net *nn_lua_newnet(lua_State *L, const nn_layer *layers, size_t n,
+                      size_t n_params, int sequential, nn_lnet **h) {
   size_t bytes = nn_net_size(n, n_params);
-  nn_lnet *h;
-  void *block;
+  nn_lnet *handle;
+  nn_net *net;
   if (bytes == 0)
     luaL_error(L, "network too large (%I parameters)", (lua_Integer)n_params);
   /* The handle first, empty, so that nothing is lost if the block fails. */
-  h = (nn_lnet *)lua_newuserdatauv(L, sizeof(nn_lnet), 2);
-  memset(h, 0, sizeof *h);
-  h->sequential = sequential;
+  handle = (nn_lnet *)lua_newuserdatauv(L, sizeof(nn_lnet), 2);
+  memset(handle, 0, sizeof *handle);
+  handle->sequential = sequential;
   luaL_setmetatable(L, NN_NETWORK);
-  block = lua_newuserdatauv(L, bytes, 0);
-  h->net = nn_net_init(block, layers, n, n_params);
-  lua_setiuservalue(L, -2, 1);
-  return h;
+  net = nn_net_init(lua_newuserdatauv(L, bytes, 0), layers, n, n_params);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
+  if (h != NULL) *h = handle;
+  return net;
 }
 
 /* Writes "nn.Linear(4 -> 3)", "nn.ReLU", "nn.LeakyReLU(0.01)" ... into the
@@ -93,19 +118,6 @@ static void push_module_name(lua_State *L, const nn_layer *l) {
 
 /* --- forward ------------------------------------------------------------- */
 
-/* The network at 1 of a method: compared with the metatable that is the
-** method's upvalue, which costs less than luaL_checkudata's registry lookup
-** in the calls made most often.  Raises like luaL_checkudata. */
-static nn_lnet *self(lua_State *L) {
-  nn_lnet *h = (nn_lnet *)lua_touserdata(L, 1);
-  if (h != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same) return h;
-  }
-  return nn_lua_checknet(L, 1);
-}
-
 /* Number of inputs this call takes: the net's, or #x for a net of
 ** element-wise layers only. */
 static size_t input_width(lua_State *L, const nn_net *net, int arg) {
@@ -138,46 +150,6 @@ size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass) {
   return best;
 }
 
-/* Raises when X at 2 is not an nn.Matrix ("table or nn.Matrix expected":
-** a sample is taken too) or has another width than the net's inputs. */
-const nn_matrix *nn_lua_checkbatch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_tomatrix(L, 2);
-  if (X == NULL)
-    luaL_typeerror(L, 2, "table or " NN_MATRIX);
-  else if (net->n_inputs > 0 && X->cols != net->n_inputs)
-    luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
-                  (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
-  return X;
-}
-
-/* net:forward(X [, Y]) for a batch: one sample per row of X; Y at 3 (nil
-** for a new one), the net's block pinned above it.  Raises on shapes that
-** do not fit. */
-static int forward_batch(lua_State *L, const nn_net *net) {
-  const nn_matrix *X = nn_lua_checkbatch(L, net);
-  nn_matrix *Y;
-  size_t n_x = X->cols, n_y;
-  n_y = output_width(net, n_x);
-  if (lua_isnil(L, 3)) {
-    Y = nn_lua_newmatrix(L, X->rows, n_y);
-    lua_replace(L, 3);
-  } else {
-    if ((Y = nn_lua_tomatrix(L, 3)) == NULL)
-      luaL_typeerror(L, 3, NN_MATRIX);
-    if (Y->rows != X->rows || Y->cols != n_y)
-      luaL_argerror(L, 3, lua_pushfstring(L, "Y: expected %I x %I, got %I x %I",
-                    (lua_Integer)X->rows, (lua_Integer)n_y, (lua_Integer)Y->rows,
-                    (lua_Integer)Y->cols));
-    if (Y == X)
-      luaL_argerror(L, 3, "Y: must not be X");
-  }
-  if (X->rows > 0)
-    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
-                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
-  lua_settop(L, 3);
-  return 1;
-}
-
 /* A wide net's y lives in the per-state work buffer (nn_lua_work), which a
 ** finalizer running another forward pass could overwrite, and a finalizer
 ** may run wherever Lua allocates.  So the table that receives y is made
@@ -196,20 +168,13 @@ static void copy_out(lua_State *L, int idx, const float *y /* [n] */, size_t n) 
   }
 }
 
-/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y */
+/* net:forward(x [, out]) --> y, or net:forward(X [, Y]) --> Y (nn_lua_batch.c) */
 static int net_forward(lua_State *L) {
-  const nn_net *net;
   float buf[NN_STACK_FLOATS];
   nn_lua_pass pass;
   int in = lua_type(L, 2), out = lua_type(L, 3);
-  net = self(L)->net;
-  lua_settop(L, 3);
-  /* Into a given table through the stack buffer nothing allocates, so no
-  ** finalizer runs: the most frequent call needs no pin. */
-  if (out != LUA_TTABLE || in == LUA_TUSERDATA || net->n_inputs == 0 ||
-      net->n_inputs + net->n_outputs + nn_work_size(net, net->n_inputs) > NN_STACK_FLOATS)
-    net = nn_lua_pinnet(L, 1);      /* at 4 */
-  if (in == LUA_TUSERDATA) return forward_batch(L, net);
+  const nn_net *net = pin_self(L, 3);   /* at 4 */
+  if (in == LUA_TUSERDATA) return nn_lua_forward_batch(L, net);
   if (out != LUA_TTABLE) {
     if (out != LUA_TNONE && out != LUA_TNIL) luaL_typeerror(L, 3, "table");
     new_result(L, 3, net);
@@ -223,13 +188,10 @@ static int net_forward(lua_State *L) {
 /* net:classify(x [, labels]) --> label, score, y
 ** net:classify(X [, labels]) --> labels, scores, Y (nn_lua_batch.c) */
 static int net_classify(lua_State *L) {
-  const nn_net *net;
   float buf[NN_STACK_FLOATS];
   nn_lua_pass pass;
   int labels = 0;
-  self(L);
-  lua_settop(L, 3);
-  net = nn_lua_pinnet(L, 1);        /* at 4 */
+  const nn_net *net = pin_self(L, 3);   /* at 4 */
   if (!lua_isnil(L, 3)) {
     nn_lua_checklabels(L, 3, 3, net->n_outputs);
     lua_replace(L, 3);
@@ -250,9 +212,7 @@ static int net_classify(lua_State *L) {
 
 /* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} }, ... } */
 static int net_trace(lua_State *L) {
-  const nn_net *net;
-  nn_lua_checknet(L, 1);
-  net = nn_lua_pinnet(L, 1);
+  const nn_net *net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
   size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
   float *x, *out;
   size_t *offsets;
@@ -278,12 +238,11 @@ static int net_trace(lua_State *L) {
 
 /* --- weights and labels -------------------------------------------------- */
 
-/* The Linear layer at module position arg+1 ("i"); raises when out of range
-** or not a Linear. */
-static nn_layer *check_linear(lua_State *L, nn_lnet *h, int arg) {
-  lua_Integer i = luaL_checkinteger(L, arg);
-  const nn_net *net = h->net;
-  nn_layer *l;
+/* The Linear layer at module position i, argument arg; raises when out of
+** range or not a Linear. */
+static const nn_layer *check_linear(lua_State *L, const nn_net *net, int arg,
+                                    lua_Integer i) {
+  const nn_layer *l;
   if (i < 1 || (lua_Unsigned)i > net->n_layers)
     luaL_argerror(L, arg, lua_pushfstring(L, "module %I out of range 1..%I",
                   i, (lua_Integer)net->n_layers));
@@ -297,12 +256,17 @@ static nn_layer *check_linear(lua_State *L, nn_lnet *h, int arg) {
 /* net:set_weights(i, W, b): all of W and b are checked before any weight
 ** changes, so a bad call leaves the network as it was. */
 static int net_set_weights(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
-  nn_layer *l = check_linear(L, h, 2);
-  size_t j, count = l->n_out * (l->n_in + 1), rows;
-  float *tmp, *params;
-  lua_settop(L, 4);
-  params = nn_lua_pinnet(L, 1)->params;
+  nn_lnet *h;
+  nn_net *net;
+  const nn_layer *l;
+  lua_Integer i;
+  size_t j, count, rows;
+  float *tmp;
+  nn_lua_checknet(L, 1);
+  i = luaL_checkinteger(L, 2);
+  net = nn_lua_pinnet(L, 1, 4, &h);   /* at 5 */
+  l = check_linear(L, net, 2, i);
+  count = l->n_out * (l->n_in + 1);
   rows = nn_lua_checklen(L, 3, "W");
   if (rows != l->n_out)
     luaL_argerror(L, 3, lua_pushfstring(L, "W: expected %I rows, got %I",
@@ -316,7 +280,7 @@ static int net_set_weights(lua_State *L) {
     lua_pop(L, 1);
   }
   nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
-  memcpy(params + l->w, tmp, count * sizeof(float));
+  memcpy(net->params + l->w, tmp, count * sizeof(float));
   h->version_id = 0;   /* no longer the stored version */
   lua_settop(L, 1);
   return 1;
@@ -324,12 +288,16 @@ static int net_set_weights(lua_State *L) {
 
 /* net:get_weights(i) --> W, b */
 static int net_get_weights(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
-  const nn_layer *l = check_linear(L, h, 2);
+  const nn_net *net;
+  const nn_layer *l;
   const float *w;
+  lua_Integer i;
   size_t j;
-  lua_settop(L, 2);
-  w = nn_lua_pinnet(L, 1)->params + l->w;
+  nn_lua_checknet(L, 1);
+  i = luaL_checkinteger(L, 2);
+  net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
+  l = check_linear(L, net, 2, i);
+  w = net->params + l->w;
   lua_createtable(L, (int)l->n_out, 0);
   for (j = 0; j < l->n_out; j++) {
     nn_lua_pushfloats(L, 0, w + j * l->n_in, l->n_in);
@@ -341,11 +309,12 @@ static int net_get_weights(lua_State *L) {
 
 /* net:set_labels(labels | nil) */
 static int net_set_labels(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1);
-  if (lua_isnoneornil(L, 2))
+  nn_lnet *h;
+  const nn_net *net = nn_lua_pinnet(L, 1, 2, &h);   /* at 3 */
+  if (lua_isnil(L, 2))
     lua_pushnil(L);
   else
-    nn_lua_checklabels(L, 2, 2, h->net->n_outputs);
+    nn_lua_checklabels(L, 2, 2, net->n_outputs);
   nn_lua_setlabels(L, 1);
   h->labelmap_id = 0;  /* no longer the stored map */
   lua_settop(L, 1);
@@ -369,15 +338,15 @@ static int net_labels(lua_State *L) {
 
 /* --- joining, copying, folding ------------------------------------------- */
 
-nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
+nn_net *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
   size_t n_layers = 0, n_params = 0, at = 0;
   nn_layer *layers;
-  nn_lnet *h;
+  nn_net *net;
   char err[NN_ERRMAX];
   int k, pins = lua_gettop(L) + 1;   /* the parts' blocks, pinned */
   luaL_checkstack(L, n + 8, "too many modules");
   for (k = 0; k < n; k++) {
-    size_t m = nn_lua_pinnet(L, first + k)->n_layers;
+    size_t m = nn_lua_pinnet(L, first + k, lua_gettop(L), NULL)->n_layers;
     if (m > NN_MAX_LAYERS - n_layers)
       luaL_argerror(L, arg, "too many modules");
     n_layers += m;
@@ -390,7 +359,7 @@ nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
   }
   if (nn_layout(layers, n_layers, &n_params, err) != NN_OK)
     luaL_argerror(L, arg, lua_pushstring(L, err));
-  h = nn_lua_newnet(L, layers, n_layers, n_params, sequential);
+  net = nn_lua_newnet(L, layers, n_layers, n_params, sequential, NULL);
   /* Copy each part's parameters to where its layers now sit. */
   at = 0;
   for (k = 0; k < n; k++) {
@@ -400,29 +369,32 @@ nn_lnet *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
       const nn_layer *src = &p->layers[i];
       size_t count = nn_layer_n_params(src);
       if (count)
-        memcpy(h->net->params + h->net->layers[at].w, p->params + src->w,
+        memcpy(net->params + net->layers[at].w, p->params + src->w,
                count * sizeof(float));
     }
   }
-  lua_replace(L, pins);   /* the new network where the pins began */
-  lua_settop(L, pins);
-  return h;
+  /* the new network and its block where the pins began */
+  lua_pushvalue(L, -2);
+  lua_replace(L, pins);
+  lua_replace(L, pins + 1);
+  lua_settop(L, pins + 1);
+  return net;
 }
 
-/* nn.Sequential([modules]) */
-
+/* net:add(module) --> net, now with module at its end: the network adopts
+** the block of the two joined, and its old block is left to the collector
+** (and to whoever still pins it). */
 static int net_add(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1), *joined;
-  size_t old_outputs = h->net->n_outputs;
+  nn_lnet *h;
+  size_t old_outputs, new_outputs;
+  nn_lua_checknet(L, 1);
   nn_lua_checknet(L, 2);
-  lua_settop(L, 2);
-  joined = nn_lua_join(L, 1, 2, 1, 2);
-  lua_getiuservalue(L, -1, 1);
+  old_outputs = nn_lua_pinnet(L, 1, 2, &h)->n_outputs;   /* at 3 */
+  new_outputs = nn_lua_join(L, 1, 2, 1, 2)->n_outputs;   /* block on top */
   lua_setiuservalue(L, 1, 1);      /* adopt the joined block */
-  h->net = joined->net;
   h->sequential = 1;
   h->version_id = 0;
-  if (h->net->n_outputs != old_outputs) {
+  if (new_outputs != old_outputs) {
     lua_pushnil(L);
     nn_lua_setlabels(L, 1);
     h->labelmap_id = 0;
@@ -433,15 +405,15 @@ static int net_add(lua_State *L) {
 
 /* net:clone() --> an independent copy, labels and origin included */
 static int net_clone(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1), *c;
-  const nn_net *net;
-  lua_settop(L, 1);
-  net = nn_lua_pinnet(L, 1);
-  c = nn_lua_newnet(L, net->layers, net->n_layers, net->n_params, h->sequential);
-  if (net->n_params) memcpy(c->net->params, net->params, net->n_params * sizeof(float));
+  nn_lnet *h, *c;
+  const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
+  nn_net *copy = nn_lua_newnet(L, net->layers, net->n_layers, net->n_params,
+                               h->sequential, &c);   /* at 3, its block at 4 */
+  if (net->n_params) memcpy(copy->params, net->params, net->n_params * sizeof(float));
   c->version_id = h->version_id;
   c->labelmap_id = h->labelmap_id;
   c->store_serial = h->store_serial;
+  lua_pop(L, 1);
   /* A label table is never written after it is set, so both can share it. */
   nn_lua_getlabels(L, 1);
   nn_lua_setlabels(L, -2);
@@ -451,22 +423,24 @@ static int net_clone(lua_State *L) {
 /* net:fold() --> a new network, each run of Linear layers merged into one.
 ** Raises when the folded network would be too large, before any work. */
 static int net_fold(lua_State *L) {
-  nn_lnet *h = nn_lua_checknet(L, 1), *f;
-  const nn_net *net;
+  nn_lnet *h;
+  const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
+  nn_net *folded;
   size_t n, n_params, n_work;
   nn_layer *layers;
   double *work;
+  int same_outputs;
   char err[NN_ERRMAX];
-  lua_settop(L, 1);
-  net = nn_lua_pinnet(L, 1);
   layers = (nn_layer *)lua_newuserdatauv(L,
       (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
   if (nn_fold_layout(net, layers, &n, &n_params, &n_work, err) != NN_OK)
     return luaL_error(L, "%s", err);
   work = (double *)lua_newuserdatauv(L, (n_work ? n_work : 1) * sizeof(double), 0);
-  f = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential);
-  nn_fold_params(net, f->net, work);
-  if (f->net->n_outputs == net->n_outputs) {
+  folded = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential, NULL);
+  nn_fold_params(net, folded, work);
+  same_outputs = folded->n_outputs == net->n_outputs;
+  lua_pop(L, 1);   /* the folded block */
+  if (same_outputs) {
     nn_lua_getlabels(L, 1);
     nn_lua_setlabels(L, -2);
   }
@@ -474,28 +448,26 @@ static int net_fold(lua_State *L) {
 }
 
 static int net_n_inputs(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_inputs);
+  lua_pushinteger(L, (lua_Integer)nn_lua_pinnet(L, 1, 1, NULL)->n_inputs);
   return 1;
 }
 
 static int net_n_outputs(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_outputs);
+  lua_pushinteger(L, (lua_Integer)nn_lua_pinnet(L, 1, 1, NULL)->n_outputs);
   return 1;
 }
 
 static int net_n_params(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)nn_lua_checknet(L, 1)->net->n_params);
+  lua_pushinteger(L, (lua_Integer)nn_lua_pinnet(L, 1, 1, NULL)->n_params);
   return 1;
 }
 
 /* Torch's listing for a Sequential, the module's name otherwise. */
 static int net_tostring(lua_State *L) {
-  const nn_lnet *h = nn_lua_checknet(L, 1);
-  const nn_net *net;
+  nn_lnet *h;
+  const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
   luaL_Buffer b;
   size_t i;
-  lua_settop(L, 1);
-  net = nn_lua_pinnet(L, 1);
   if (!h->sequential && net->n_layers == 1) {
     push_module_name(L, &net->layers[0]);
     return 1;
@@ -533,7 +505,7 @@ static const luaL_Reg net_methods[] = {
 void nn_lua_open_net(lua_State *L) {
   luaL_newmetatable(L, NN_NETWORK);
   luaL_newlibtable(L, net_methods);
-  lua_pushvalue(L, -2);             /* the methods' upvalue: see self() */
+  lua_pushvalue(L, -2);             /* the methods' upvalue: see pin_self */
   luaL_setfuncs(L, net_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, net_tostring);

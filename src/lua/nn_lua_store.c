@@ -86,21 +86,6 @@ static const char *check_name(lua_State *L, int arg, const char *what) {
   return s;
 }
 
-/* Raises on a key of the options table at arg that is not in known. */
-static void check_option_names(lua_State *L, int arg, const char *const known[]) {
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    size_t i = 0;
-    while (key && known[i] && strcmp(key, known[i]) != 0)
-      i++;
-    if (!key || !known[i])
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
-                                            luaL_tolstring(L, -2, NULL)));
-    lua_pop(L, 1);
-  }
-}
-
 /* Push opts[key] (nil when opts at arg is nil).  Raises when it is neither
 ** nil nor of type t. */
 static int push_option(lua_State *L, int arg, const char *key, int t,
@@ -138,7 +123,7 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   if (lua_isnoneornil(L, arg))
     return;
   luaL_checktype(L, arg, LUA_TTABLE);
-  check_option_names(L, arg, known);
+  nn_lua_checkoptions(L, arg, known);
   o->flush_rows = int_option(L, arg, "flush_rows", 1, o->flush_rows, "a positive integer");
   o->flush_ms = int_option(L, arg, "flush_ms", 0, o->flush_ms, "a non-negative integer");
   busy = int_option(L, arg, "busy_timeout", 0, o->busy_timeout_ms,
@@ -193,15 +178,17 @@ static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
   nn_store_version v;
   nn_layer *layers;
   nn_lnet *ln;
+  nn_net *net;
   if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK)
     raise_store(L, ls);
   layers = (nn_layer *)lua_newuserdatauv(L, v.n_layers * sizeof *layers, 0);
   if (nn_store_read_layers(s, &v, layers) != NN_OK)
     raise_store(L, ls);
-  ln = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1);
-  lua_remove(L, -2);   /* the layers */
-  if (nn_store_read_params(s, &v, ln->net->params) != NN_OK)
+  net = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1, &ln);
+  lua_remove(L, -3);   /* the layers */
+  if (nn_store_read_params(s, &v, net->params) != NN_OK)
     raise_store(L, ls);
+  lua_pop(L, 1);       /* the block */
   if (v.labelmap_id)
     push_labels(L, ls, v.labelmap_id, v.n_labels);
   else
@@ -389,7 +376,7 @@ static int store_flush(lua_State *L) {
 
 /* store:save(name, net [, { note = , labels = , training = , source = }])
 ** --> version; training (a history from tr:fit) is recorded with the version
-** (nn_lua_store_data.c reads it).  Raises on bad arguments and on a failed
+** (nn_lua_history.c reads it).  Raises on bad arguments and on a failed
 ** write (which leaves nothing behind). */
 static int store_save(lua_State *L) {
   static const char *const known[] = { "note", "labels", "training", "source", NULL };
@@ -403,11 +390,10 @@ static int store_save(lua_State *L) {
   nn_store_saved saved;
   size_t n;
   int labels_arg = 4;
-  lua_settop(L, 4);
-  net = nn_lua_pinnet(L, 3);   /* at 5: see nn_lua_pinnet */
+  net = nn_lua_pinnet(L, 3, 4, NULL);   /* at 5 */
   if (!lua_isnil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
-    check_option_names(L, 4, known);
+    nn_lua_checkoptions(L, 4, known);
   }
   if (push_option(L, 4, "note", LUA_TSTRING, "a string") == LUA_TSTRING) {
     size_t len;
@@ -476,7 +462,7 @@ static void push_log_options(lua_State *L, int arg) {
   static const char *const known[] = { "labels", "request_id", "tags", NULL };
   if (!lua_isnil(L, arg)) {
     luaL_checktype(L, arg, LUA_TTABLE);
-    check_option_names(L, arg, known);
+    nn_lua_checkoptions(L, arg, known);
   }
   push_option(L, arg, "labels", LUA_TSTRING, "a string");
   if (push_option(L, arg, "request_id", LUA_TSTRING, "a string") == LUA_TSTRING) {
@@ -573,8 +559,7 @@ static int store_log(lua_State *L) {
   nn_store_row row;
   int64_t id;
   size_t n;
-  lua_settop(L, 5);
-  net = nn_lua_pinnet(L, 2);   /* at 6: see nn_lua_pinnet */
+  net = nn_lua_pinnet(L, 2, 5, NULL);   /* at 6 */
   if (ln->store_serial != ls->serial || ln->version_id <= 0)
     luaL_argerror(L, 2, "network is not a version saved in this store");
   push_log_options(L, 5);   /* labels 7, request_id 8, tags 9 */
@@ -609,6 +594,7 @@ static int store_classify(lua_State *L) {
   float stack_buf[NN_STACK_FLOATS];
   nn_lua_pass pass;
   nn_lnet *ln;
+  const nn_net *net;
   nn_store_row row;
   uint64_t gen;
   int64_t id;
@@ -620,11 +606,12 @@ static int store_classify(lua_State *L) {
   if (nn_store_catalog(s, &gen) != NN_OK)
     raise_store(L, ls);
   ln = cached_net(L, ls, name, gen);   /* entry 8, net 9 */
+  net = nn_lua_pinnet(L, 9, 9, NULL);  /* at 10 */
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
-  nn_lua_forward(L, ln->net, 3, stack_buf, &pass);
+  nn_lua_forward(L, net, 3, stack_buf, &pass);
   if (!s->opts.readonly) {
     row.x = pass.x;
     row.n_x = pass.n_x;
@@ -855,10 +842,6 @@ static int store_rows(lua_State *L) {
 }
 
 /* --- for the other binding files --------------------------------------------- */
-
-void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
-  check_option_names(L, arg, known);
-}
 
 /* Raises on anything but an open store at arg. */
 nn_store *nn_lua_checkstore(lua_State *L, int arg) {

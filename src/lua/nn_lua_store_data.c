@@ -1,20 +1,20 @@
 /*
-** nn_lua_store_data.c: the store's training data and training runs, in Lua.
+** nn_lua_store_data.c: what the store holds for training, in Lua: data as
+** matrices (store:matrix, store:feedback_set) and recorded runs
+** (store:history).
 **
 **   local X = store:matrix("SELECT r, g, b, volume FROM objects WHERE day = ?", 3)
 **   local X, T, ids = store:feedback_set("leaf_flower", { labels = "default" })
-**   local v = store:save("leaf_flower", net, { training = history, source = sql })
 **   local history = store:history("leaf_flower", v)
 **
 ** This file checks arguments and converts between Lua values and what
 ** nn_store_data.c and nn_store_train.c take; it runs no SQL itself.  What
-** the store reads lands in the buffers of an "nn.Scratch" userdata, so that
-** the collector frees them if a Lua allocation raises before they are
-** copied into an nn.Matrix.  store:save itself is in nn_lua_store.c; it
-** asks nn_lua_checkrun for the run to record.
+** the store reads lands in byte buffers the collector owns (nn_lua_newbufs),
+** so that they are freed if a Lua allocation raises before they are copied
+** into an nn.Matrix.  store:save is in nn_lua_store.c, which this file
+** extends (its methods go on the nn.Store type); a history becomes a run and
+** back in nn_lua_history.c, below both.
 */
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
@@ -26,30 +26,7 @@
 #include "store/nn_store_data.h"
 #include "store/nn_store_train.h"
 
-#define NN_SCRATCH  "nn.Scratch"
-#define JSON_DEPTH  16   /* nested tables in training.options */
-
-#define SCRATCH_BUFS  4
-
-typedef struct scratch {
-  nn_buf buf[SCRATCH_BUFS];
-} scratch;
-
-static int scratch_gc(lua_State *L) {
-  scratch *sc = (scratch *)luaL_checkudata(L, 1, NN_SCRATCH);
-  int i;
-  for (i = 0; i < SCRATCH_BUFS; i++)
-    nn_buf_free(&sc->buf[i]);
-  return 0;
-}
-
-/* Push a new, empty scratch. */
-static scratch *new_scratch(lua_State *L) {
-  scratch *sc = (scratch *)lua_newuserdatauv(L, sizeof *sc, 0);
-  memset(sc, 0, sizeof *sc);
-  luaL_setmetatable(L, NN_SCRATCH);
-  return sc;
-}
+#define JSON_DEPTH  NN_LUA_JSON_DEPTH   /* nested tables in training.options */
 
 /* Raises the store's message. */
 static int raise_store(lua_State *L, nn_store *s) {
@@ -59,9 +36,8 @@ static int raise_store(lua_State *L, nn_store *s) {
 /* The log first, so that a query sees every logged row; but not into a
 ** transaction the caller opened.  Raises on a failed flush. */
 static void flush_for_query(lua_State *L, nn_store *s) {
-  if (sqlite3_get_autocommit(s->db) && nn_store_flush(s) != NN_OK)
+  if (nn_store_before_user_sql(s) != NN_OK)
     raise_store(L, s);
-  nn_store_user_sql(s);
 }
 
 /* Push a new matrix of rows x cols from the float32 data of b. */
@@ -95,7 +71,7 @@ static int store_matrix(lua_State *L) {
   const char *sql = luaL_checklstring(L, 2, &len);
   int nargs = lua_gettop(L) - 2, i;
   nn_store_param *params;
-  scratch *sc;
+  nn_lua_bufs *sc;
   params = (nn_store_param *)lua_newuserdatauv(L, (size_t)(nargs > 0 ? nargs : 1) *
                                                sizeof *params, 0);
   memset(params, 0, (size_t)(nargs > 0 ? nargs : 1) * sizeof *params);
@@ -127,7 +103,7 @@ static int store_matrix(lua_State *L) {
       return luaL_typeerror(L, arg, "nil, boolean, number or string");
     }
   }
-  sc = new_scratch(L);
+  sc = nn_lua_newbufs(L);
   /* the store may have been closed by a finalizer the allocations ran */
   s = nn_lua_checkstore(L, 1);
   flush_for_query(L, s);
@@ -154,13 +130,13 @@ static int store_feedback_set(lua_State *L) {
   const char *name = luaL_checkstring(L, 2), *map = NULL;
   lua_Integer version = 0;
   size_t rows, cols, n;
-  scratch *sc;
+  nn_lua_bufs *sc;
   lua_settop(L, 3);   /* x, t, ids and the labels' JSON go to the scratch at 4 */
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     nn_lua_checkoptions(L, 3, known);
   }
-  sc = new_scratch(L);   /* at 4 */
+  sc = nn_lua_newbufs(L);   /* at 4 */
   if (!lua_isnil(L, 3) && lua_getfield(L, 3, "version") != LUA_TNIL) {
     if (!lua_isinteger(L, -1) || (version = lua_tointeger(L, -1)) < 1)
       luaL_argerror(L, 3, "option 'version' must be a positive integer");
@@ -205,208 +181,6 @@ static int store_feedback_set(lua_State *L) {
   push_integers(L, &sc->buf[1], rows);
   push_integers(L, &sc->buf[2], rows);
   return 3;
-}
-
-/* --- training runs ------------------------------------------------------------ */
-
-/* Raises "bad argument #arg to 'save' (training.what ...)". */
-static int run_error(lua_State *L, int arg, const char *fmt, const char *what) {
-  return luaL_argerror(L, arg, lua_pushfstring(L, fmt, what));
-}
-
-/* Field key of the table at idx as a number (NAN when nil and optional).
-** Raises naming path.key. */
-static double number_field(lua_State *L, int idx, const char *key, int optional,
-                           int arg, const char *path) {
-  double v = NAN;
-  int t = lua_getfield(L, idx, key);
-  if (t == LUA_TNUMBER)
-    v = (double)lua_tonumber(L, -1);
-  else if (t != LUA_TNIL || !optional)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s.%s must be a number", path, key));
-  lua_pop(L, 1);
-  return v;
-}
-
-/* Field key of the table at idx as an integer (dflt when nil and optional).
-** Raises naming path.key. */
-static int64_t integer_field(lua_State *L, int idx, const char *key, int optional,
-                             int64_t dflt, int arg, const char *path) {
-  int64_t v = dflt;
-  int t = lua_getfield(L, idx, key);
-  if (t == LUA_TNUMBER && lua_isinteger(L, -1))
-    v = (int64_t)lua_tointeger(L, -1);
-  else if (t != LUA_TNIL || !optional)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s.%s must be an integer", path, key));
-  lua_pop(L, 1);
-  return v;
-}
-
-static int by_string(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg);
-
-/* The table at idx as JSON into b: an array when its keys are 1..n, else
-** an object with its string keys sorted (so that the same options give the
-** same text).  Raises on other keys and on tables nested too deep. */
-static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
-  size_t n = 0, len = (size_t)lua_rawlen(L, idx), i;
-  const char **keys;
-  int bad = 0;
-  idx = lua_absindex(L, idx);
-  if (depth > JSON_DEPTH)
-    luaL_argerror(L, arg, "training.options: tables nested too deep");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    n++;
-    lua_pop(L, 1);
-  }
-  if (n > 0 && n == len) {
-    bad |= nn_buf_add(b, "[", 1);
-    for (i = 1; i <= n; i++) {
-      if (i > 1)
-        bad |= nn_buf_add(b, ",", 1);
-      lua_rawgeti(L, idx, (lua_Integer)i);
-      json_value(L, -1, b, depth + 1, arg);
-      lua_pop(L, 1);
-    }
-    if (bad || nn_buf_add(b, "]", 1))
-      luaL_error(L, "not enough memory");
-    return;
-  }
-  keys = (const char **)lua_newuserdatauv(L, (n ? n : 1) * sizeof *keys, 0);
-  i = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_argerror(L, arg, "training.options: keys must be strings (or 1..n)");
-    keys[i++] = lua_tostring(L, -1);   /* anchored by the table */
-  }
-  qsort(keys, n, sizeof *keys, by_string);
-  bad |= nn_buf_add(b, "{", 1);
-  for (i = 0; i < n; i++) {
-    if (i)
-      bad |= nn_buf_add(b, ",", 1);
-    bad |= nn_buf_json_string(b, keys[i], strlen(keys[i]));
-    bad |= nn_buf_add(b, ":", 1);
-    lua_getfield(L, idx, keys[i]);
-    json_value(L, -1, b, depth + 1, arg);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);   /* keys */
-  if (bad || nn_buf_add(b, "}", 1))
-    luaL_error(L, "not enough memory");
-}
-
-/* The value at idx as JSON into b: strings, numbers (null when not
-** finite), booleans and tables as themselves; anything else (a criterion,
-** a callback) as the name of its type. */
-static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
-  size_t len;
-  const char *text;
-  int bad;
-  switch (lua_type(L, idx)) {
-  case LUA_TSTRING:
-    text = lua_tolstring(L, idx, &len);
-    bad = nn_buf_json_string(b, text, len);
-    break;
-  case LUA_TNUMBER:
-    bad = lua_isinteger(L, idx) ? nn_buf_json_int(b, (int64_t)lua_tointeger(L, idx))
-                                : nn_buf_json_double(b, (double)lua_tonumber(L, idx));
-    break;
-  case LUA_TBOOLEAN:
-    bad = lua_toboolean(L, idx) ? nn_buf_add(b, "true", 4) : nn_buf_add(b, "false", 5);
-    break;
-  case LUA_TTABLE:
-    json_table(L, idx, b, depth, arg);
-    return;
-  default:
-    text = nn_lua_typename(L, idx);
-    bad = nn_buf_json_string(b, text, strlen(text));
-  }
-  if (bad)
-    luaL_error(L, "not enough memory");
-}
-
-/* The epochs of the history at idx into a new userdata; *n their count. */
-static nn_train_epoch *check_epochs(lua_State *L, int idx, int arg, size_t *n) {
-  nn_train_epoch *e;
-  size_t i;
-  if (lua_getfield(L, idx, "epochs") != LUA_TTABLE)
-    run_error(L, arg, "%s.epochs must be a table", "training");
-  *n = (size_t)lua_rawlen(L, -1);
-  e = (nn_train_epoch *)lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *e, 0);
-  lua_insert(L, -2);   /* under the epochs table */
-  for (i = 0; i < *n; i++) {
-    char path[48];
-    snprintf(path, sizeof path, "training.epochs[%zu]", i + 1);
-    if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TTABLE)
-      run_error(L, arg, "%s must be a table", path);
-    e[i].epoch = integer_field(L, -1, "epoch", 0, 0, arg, path);
-    e[i].loss = number_field(L, -1, "loss", 0, arg, path);
-    e[i].val_loss = number_field(L, -1, "val_loss", 1, arg, path);
-    e[i].val_accuracy = number_field(L, -1, "val_accuracy", 1, arg, path);
-    e[i].ms = number_field(L, -1, "ms", 0, arg, path);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);   /* the epochs table; the userdata stays */
-  return e;
-}
-
-const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
-  nn_train_run *run;
-  scratch *sc;
-  int h;
-  if (lua_isnil(L, arg) || lua_getfield(L, arg, "training") == LUA_TNIL) {
-    if (!lua_isnil(L, arg) && lua_getfield(L, arg, "source") != LUA_TNIL)
-      luaL_argerror(L, arg, "option 'source' needs option 'training'");
-    return NULL;
-  }
-  if (!lua_istable(L, -1))
-    luaL_argerror(L, arg, "option 'training' must be a table (the history of tr:fit)");
-  h = lua_gettop(L);
-  run = (nn_train_run *)lua_newuserdatauv(L, sizeof *run, 0);
-  memset(run, 0, sizeof *run);
-  run->epochs = check_epochs(L, h, arg, &run->n_epochs);
-  run->rows = integer_field(L, h, "rows", 0, 0, arg, "training");
-  run->best_epoch = integer_field(L, h, "best_epoch", 1, 0, arg, "training");
-  run->started_at = integer_field(L, h, "started_at", 1, 0, arg, "training");
-  run->ended_at = integer_field(L, h, "ended_at", 1, 0, arg, "training");
-  if (lua_getfield(L, h, "stopped") != LUA_TSTRING)
-    run_error(L, arg, "%s.stopped must be a string", "training");
-  run->stopped = lua_tostring(L, -1);   /* anchored on the stack */
-  sc = new_scratch(L);
-  switch (lua_getfield(L, h, "options")) {
-  case LUA_TNIL:
-    if (nn_buf_add(&sc->buf[0], "{}", 2))
-      luaL_error(L, "not enough memory");
-    break;
-  case LUA_TTABLE:
-    json_table(L, -1, &sc->buf[0], 1, arg);
-    if (sc->buf[0].p[0] != '{')
-      run_error(L, arg, "%s.options must be a table of named options", "training");
-    break;
-  default:
-    run_error(L, arg, "%s.options must be a table", "training");
-  }
-  lua_pop(L, 1);
-  run->options = sc->buf[0].p;
-  run->options_len = sc->buf[0].n;
-  switch (lua_getfield(L, arg, "source")) {
-  case LUA_TNIL:
-    break;
-  case LUA_TSTRING:
-    run->source = lua_tolstring(L, -1, &run->source_len);
-    break;
-  default:
-    luaL_argerror(L, arg, "option 'source' must be a string");
-  }
-  if (nn_store_check_run(s, run) != NN_OK)
-    luaL_argerror(L, arg, s->err);
-  return run;
 }
 
 /* --- store:history --------------------------------------------------------------- */
@@ -498,19 +272,6 @@ static int push_json(lua_State *L, nn_json_reader *r, const nn_json_token *t) {
   }
 }
 
-/* Set field key of the table on top to v when it is a number (not NAN). */
-static void set_real(lua_State *L, const char *key, double v) {
-  if (isnan(v))
-    return;
-  lua_pushnumber(L, (lua_Number)v);
-  lua_setfield(L, -2, key);
-}
-
-static void set_integer(lua_State *L, const char *key, int64_t v) {
-  lua_pushinteger(L, (lua_Integer)v);
-  lua_setfield(L, -2, key);
-}
-
 /* store:history(name [, version]) --> the training run recorded with that
 ** version (the latest when omitted) in the shape tr:fit returns and
 ** store:save takes, or nil when it was saved without one.  Its digest is
@@ -518,14 +279,14 @@ static void set_integer(lua_State *L, const char *key, int64_t v) {
 ** a run that disagrees with its digest. */
 static int store_history(lua_State *L) {
   nn_store *s = nn_lua_checkstore(L, 1);
-  size_t len, i;
+  size_t len;
   const char *name = luaL_checklstring(L, 2, &len), *text;
   lua_Integer version = 0;
   nn_store_version v;
   nn_train_run run;
   nn_json_reader r;
   nn_json_token t;
-  scratch *sc;
+  nn_lua_bufs *sc;
   int found;
   if (len == 0)
     luaL_argerror(L, 2, "name must not be empty");
@@ -537,7 +298,7 @@ static int store_history(lua_State *L) {
       luaL_argerror(L, 3, "version must be a positive integer");
   }
   lua_settop(L, 3);
-  sc = new_scratch(L);   /* at 4 */
+  sc = nn_lua_newbufs(L);   /* at 4 */
   /* the store may have been closed by a finalizer the allocation ran */
   s = nn_lua_checkstore(L, 1);
   if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK ||
@@ -558,23 +319,7 @@ static int store_history(lua_State *L) {
   if (run.source)
     run.source = sc->buf[0].p + (run.source - text);
   run.epochs = (const nn_train_epoch *)(void *)sc->buf[1].p;
-  lua_createtable(L, 0, 8);
-  lua_createtable(L, run.n_epochs < 0x7fffffff ? (int)run.n_epochs : 0, 0);
-  for (i = 0; i < run.n_epochs; i++) {
-    const nn_train_epoch *e = &run.epochs[i];
-    lua_createtable(L, 0, 5);
-    set_integer(L, "epoch", e->epoch);
-    set_real(L, "loss", e->loss);
-    set_real(L, "val_loss", e->val_loss);
-    set_real(L, "val_accuracy", e->val_accuracy);
-    set_real(L, "ms", e->ms);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  lua_setfield(L, -2, "epochs");
-  if (run.best_epoch)
-    set_integer(L, "best_epoch", run.best_epoch);
-  lua_pushstring(L, run.stopped);
-  lua_setfield(L, -2, "stopped");
+  nn_lua_pushhistory(L, &run);   /* all but the options, which are JSON */
   nn_json_init(&r, run.options, run.options_len, NN_JSON_LOOSE_NUMBERS, JSON_DEPTH);
   nn_json_next(&r, &t);
   if ((found = push_json(L, &r, &t)) == 1 && nn_json_next(&r, &t) != NN_JSON_END)
@@ -583,13 +328,6 @@ static int store_history(lua_State *L) {
     return luaL_error(L, "model '%s' version %d: its training options %s", name,
                       (int)v.version, found ? "nest too deep" : "are not JSON nn can read");
   lua_setfield(L, -2, "options");
-  set_integer(L, "rows", run.rows);
-  if (run.source) {
-    lua_pushlstring(L, run.source, run.source_len);
-    lua_setfield(L, -2, "source");
-  }
-  set_integer(L, "started_at", run.started_at);
-  set_integer(L, "ended_at", run.ended_at);
   return 1;
 }
 
@@ -603,10 +341,6 @@ static const luaL_Reg store_data_methods[] = {
 };
 
 void nn_lua_open_store_data(lua_State *L) {
-  luaL_newmetatable(L, NN_SCRATCH);
-  lua_pushcfunction(L, scratch_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
   luaL_getmetatable(L, NN_STORE);
   lua_getfield(L, -1, "__index");
   luaL_setfuncs(L, store_data_methods, 0);

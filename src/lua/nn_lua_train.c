@@ -318,9 +318,7 @@ static void check_trainable(lua_State *L, const nn_net *net, int arg) {
 static int net_get_params(lua_State *L) {
   const nn_net *net;
   nn_matrix *M;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 1);
-  net = nn_lua_pinnet(L, 1);
+  net = nn_lua_pinnet(L, 1, 1, NULL);   /* at 2 */
   M = nn_lua_newmatrix(L, 1, net->n_params ? net->n_params : 1);
   if (net->n_params) memcpy(M->data, net->params, net->n_params * sizeof(float));
   return 1;
@@ -330,12 +328,15 @@ static int net_get_params(lua_State *L) {
 static int net_set_params(lua_State *L) {
   nn_lnet *h = nn_lua_checknet(L, 1);
   const nn_matrix *M = nn_lua_tomatrix(L, 2);
-  size_t n = h->net->n_params;
+  nn_net *net;
+  size_t n;
   if (M == NULL) return luaL_typeerror(L, 2, NN_MATRIX);
+  net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
+  n = net->n_params;
   if (M->rows != 1 || M->cols != n)
     luaL_argerror(L, 2, lua_pushfstring(L, "params: expected a 1 x %I nn.Matrix, got "
                   "%I x %I", (lua_Integer)n, (lua_Integer)M->rows, (lua_Integer)M->cols));
-  if (n) memcpy(h->net->params, M->data, n * sizeof(float));
+  if (n) memcpy(net->params, M->data, n * sizeof(float));
   h->version_id = 0;
   lua_settop(L, 1);
   return 1;
@@ -353,9 +354,7 @@ static int net_backward(lua_State *L) {
   size_t n_x, n_y, n, bytes;
   float *x, *dy, *dx;
   void *block;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 4);
-  net = nn_lua_pinnet(L, 1);                /* at 5 */
+  net = nn_lua_pinnet(L, 1, 4, NULL);       /* at 5 */
   check_trainable(L, net, 0);
   n_x = net->n_inputs;
   n_y = net->n_outputs;
@@ -476,28 +475,23 @@ static void push_option(lua_State *L, float v) {
   lua_pushnumber(L, (lua_Number)d);
 }
 
-/* Reads the options at arg into o and the header; pushes the table that
-** histories show (every option, defaults filled in). */
-static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
-                         nn_ltrainer *lt) {
-  nn_optim opt = NN_OPT_ADAM;
-  nn_loss loss;
-  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd;
-  lua_Integer batch = 32, seed = 0;
-  if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
-  else { lua_newtable(L); lua_replace(L, arg); }
-  nn_lua_checkoptions(L, arg, option_names);
-  if (get_opt(L, arg, "optimizer", LUA_TSTRING)) {
-    int i;
-    for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
-    if (optim_names[i] == NULL)
-      opt_error(L, arg, "optimizer", lua_pushfstring(L, "expected 'sgd', 'adam' or "
-                "'rprop', got '%s'", lua_tostring(L, -1)));
-    opt = (nn_optim)i;
-    lua_pop(L, 1);
-  }
-  nn_train_defaults(o, opt);
-  loss = net->layers[net->n_layers - 1].kind == NN_SOFTMAX ? NN_LOSS_CE : NN_LOSS_MSE;
+/* The optimizer option, "adam" when absent.  Raises on another name. */
+static nn_optim read_optimizer(lua_State *L, int arg) {
+  int i;
+  if (!get_opt(L, arg, "optimizer", LUA_TSTRING)) return NN_OPT_ADAM;
+  for (i = 0; optim_names[i] && strcmp(optim_names[i], lua_tostring(L, -1)) != 0; i++) {}
+  if (optim_names[i] == NULL)
+    opt_error(L, arg, "optimizer", lua_pushfstring(L, "expected 'sgd', 'adam' or "
+              "'rprop', got '%s'", lua_tostring(L, -1)));
+  lua_pop(L, 1);
+  return (nn_optim)i;
+}
+
+/* The loss option: a name or a criterion; when absent, cross entropy after
+** a SoftMax, else mse.  Raises on anything else. */
+static nn_loss read_loss(lua_State *L, int arg, const nn_net *net) {
+  nn_loss loss = net->layers[net->n_layers - 1].kind == NN_SOFTMAX ? NN_LOSS_CE
+                                                                   : NN_LOSS_MSE;
   lua_getfield(L, arg, "loss");
   if (lua_type(L, -1) == LUA_TSTRING) {
     int i;
@@ -513,7 +507,15 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
               nn_lua_typename(L, -1)));
   }
   lua_pop(L, 1);
-  o->loss = loss;
+  return loss;
+}
+
+/* The optimizer's numbers into o (its defaults for o->optimizer already
+** there).  Raises on one out of range or given to an optimizer that does
+** not use it. */
+static void read_rates(lua_State *L, int arg, nn_train_opts *o) {
+  nn_optim opt = o->optimizer;
+  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd;
   o->lr = num_opt(L, arg, "lr", o->lr, 0, 1, BIG, 0, &g_lr);
   o->momentum = num_opt(L, arg, "momentum", 0.0f, 0, 0, 1, 1, &g_mom);
   o->nesterov = bool_opt(L, arg, "nesterov", 0, &g_nest);
@@ -531,6 +533,13 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   only_for(L, arg, "weight_decay", g_wd, opt, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
   if (o->nesterov && o->momentum <= 0.0f)
     opt_error(L, arg, "nesterov", "needs momentum > 0");
+}
+
+/* The options batch, seed and shuffle into o and the header; returns the
+** seed.  Raises on a batch out of range or a seed that is no integer. */
+static lua_Integer read_batching(lua_State *L, int arg, nn_train_opts *o,
+                                 nn_ltrainer *lt) {
+  lua_Integer batch = 32, seed = 0;
   if (get_opt(L, arg, "batch", LUA_TNUMBER)) {
     if (!lua_isinteger(L, -1)) opt_error(L, arg, "batch", "integer expected");
     batch = lua_tointeger(L, -1);
@@ -548,9 +557,16 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   lt->batch = (size_t)batch;
   lt->rng = (uint64_t)seed;
   o->batch = (size_t)batch;
-  /* the table histories keep */
+  return seed;
+}
+
+/* Push the options as histories show them: every one the optimizer uses,
+** defaults filled in. */
+static void push_shown_options(lua_State *L, const nn_train_opts *o,
+                               const nn_ltrainer *lt, lua_Integer seed) {
+  nn_optim opt = o->optimizer;
   lua_createtable(L, 0, 14);
-  lua_pushstring(L, loss_names[loss]);   lua_setfield(L, -2, "loss");
+  lua_pushstring(L, loss_names[o->loss]); lua_setfield(L, -2, "loss");
   lua_pushstring(L, optim_names[opt]);   lua_setfield(L, -2, "optimizer");
   if (opt != NN_OPT_RPROP) {
     push_option(L, o->lr);            lua_setfield(L, -2, "lr");
@@ -566,9 +582,24 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
     push_option(L, o->eps);           lua_setfield(L, -2, "eps");
   }
   if (o->clip > 0.0f) { push_option(L, o->clip); lua_setfield(L, -2, "clip"); }
-  lua_pushinteger(L, batch);             lua_setfield(L, -2, "batch");
+  lua_pushinteger(L, (lua_Integer)lt->batch); lua_setfield(L, -2, "batch");
   lua_pushboolean(L, lt->shuffle);       lua_setfield(L, -2, "shuffle");
   lua_pushinteger(L, seed);              lua_setfield(L, -2, "seed");
+}
+
+/* Reads the options at arg into o and the header, in steps; pushes the
+** table that histories show.  Raises on unknown or bad options. */
+static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
+                         nn_ltrainer *lt) {
+  lua_Integer seed;
+  if (!lua_isnoneornil(L, arg)) luaL_checktype(L, arg, LUA_TTABLE);
+  else { lua_newtable(L); lua_replace(L, arg); }
+  nn_lua_checkoptions(L, arg, option_names);
+  nn_train_defaults(o, read_optimizer(L, arg));
+  o->loss = read_loss(L, arg, net);
+  read_rates(L, arg, o);
+  seed = read_batching(L, arg, o, lt);
+  push_shown_options(L, o, lt, seed);
 }
 
 /* nn.Trainer(net, opts) */
@@ -577,9 +608,7 @@ static int nn_Trainer(lua_State *L) {
   nn_train_opts o;
   nn_ltrainer head, *lt;
   size_t bytes, off = (sizeof(nn_ltrainer) + 15) / 16 * 16;
-  nn_lua_checknet(L, 1);
-  lua_settop(L, 2);
-  net = nn_lua_pinnet(L, 1);                /* at 3 */
+  net = nn_lua_pinnet(L, 1, 2, NULL);       /* at 3 */
   check_trainable(L, net, 1);
   read_options(L, 2, net, &o, &head);       /* options table at 4 */
   bytes = nn_trainer_size(net, &o);
@@ -609,7 +638,7 @@ static nn_net *trainer_net(lua_State *L, nn_ltrainer *lt, int *net_idx) {
   nn_net *net;
   lua_getiuservalue(L, 1, 1);
   *net_idx = lua_gettop(L);
-  net = (nn_net *)nn_lua_pinnet(L, *net_idx);
+  net = nn_lua_pinnet(L, *net_idx, *net_idx, NULL);
   if (!nn_trainer_fits(lt->tr, net))
     luaL_error(L, "the network's layers changed since its nn.Trainer was made");
   return net;
@@ -680,11 +709,33 @@ static int tr_tostring(lua_State *L) {
 static const char *const fit_names[] = {
   "epochs", "validation", "validation_split", "patience", "on_epoch", "progress", NULL };
 
+/* What a call of tr:fit knows: its options, its data (stack slots and the
+** rows of X it trains and validates on), the best epoch so far, and the
+** progress line's clock. */
 typedef struct fit_state {
-  int epochs, epoch, live;          /* live: a terminal, the line redrawn */
-  size_t n_train, batches;
+  int epochs, patience, progress;   /* the options */
+  double split;
+  nn_net *net;                      /* pinned at net_idx + 1 */
+  int net_idx;
+  const float *X, *Xv;              /* [rows][n_x]; Xv is X for a split */
+  size_t n_x;
+  targets t, tv;
+  size_t *train, *val;              /* [n_train], [n_val]: rows of X, Xv */
+  size_t n_train, n_val;
+  int has_val;
+  int hist, entries;                /* the history and its epochs, on the stack */
+  float *best_params;               /* [n_params] with patience, else NULL */
+  double best;
+  int best_epoch;
+  int epoch, live;                  /* live: a terminal, the line redrawn */
+  size_t batches;
   double t_start, t_epoch, t_shown;
 } fit_state;
+
+/* One epoch's numbers, as its entry in the history shows them. */
+typedef struct fit_epoch {
+  double loss, val_loss, val_acc, ms;   /* val_acc < 0: none */
+} fit_epoch;
 
 /* The live line: where the epoch is, the loss so far, speed, time left. */
 static void show_live(fit_state *f, size_t batch, double loss, size_t done) {
@@ -698,12 +749,12 @@ static void show_live(fit_state *f, size_t batch, double loss, size_t done) {
   fflush(stderr);
 }
 
-static void show_epoch(fit_state *f, double loss, int has_val, double val_loss,
-                       double val_acc, double ms) {
-  fprintf(stderr, "%sepoch %d/%d  loss %.4f", f->live ? "\r" : "", f->epoch, f->epochs, loss);
-  if (has_val) fprintf(stderr, "  val_loss %.4f", val_loss);
-  if (val_acc >= 0.0) fprintf(stderr, "  val_accuracy %.4f", val_acc);
-  fprintf(stderr, "  %.2f s%s\n", ms / 1e3, f->live ? "\033[K" : "");
+static void show_epoch(const fit_state *f, const fit_epoch *e) {
+  fprintf(stderr, "%sepoch %d/%d  loss %.4f", f->live ? "\r" : "", f->epoch, f->epochs,
+          e->loss);
+  if (f->has_val) fprintf(stderr, "  val_loss %.4f", e->val_loss);
+  if (e->val_acc >= 0.0) fprintf(stderr, "  val_accuracy %.4f", e->val_acc);
+  fprintf(stderr, "  %.2f s%s\n", e->ms / 1e3, f->live ? "\033[K" : "");
   fflush(stderr);
 }
 
@@ -712,172 +763,226 @@ static void set_num(lua_State *L, const char *k, lua_Number v) {
   lua_setfield(L, -2, k);
 }
 
-/* tr:fit(X, T [, opts]) --> history.  Raises on bad arguments, on an error
-** in on_epoch, and on divergence (naming the epoch and batch; the weights
-** are those before that step). */
-static int tr_fit(lua_State *L) {
-  nn_ltrainer *lt = check_trainer(L);
-  const nn_train_opts *o = nn_trainer_opts(lt->tr);
-  int net_idx, patience = 0, progress = 0, has_val = 0, hist, entries, stop = 0;
-  nn_net *net;
-  const float *X, *Xv = NULL;
-  size_t n, nv = 0, i, *idx, *train, *val = NULL, n_x;
-  double split = 0.0, best = 0.0;
-  int best_epoch = 0;
-  float *best_params = NULL;
-  targets t, tv;
-  fit_state f;
-  memset(&f, 0, sizeof f);
-  memset(&tv, 0, sizeof tv);
-  f.epochs = 10;
+/* An integer option of fit in 1..1000000, or def. */
+static int count_opt(lua_State *L, const char *name, int def) {
+  lua_Integer v;
+  if (!get_opt(L, 4, name, LUA_TNUMBER)) return def;
+  v = lua_tointeger(L, -1);
+  if (!lua_isinteger(L, -1) || v < 1 || v > 1000000)
+    opt_error(L, 4, name, "must be an integer in 1..1000000");
+  lua_pop(L, 1);
+  return (int)v;
+}
+
+/* The options at 4 (a new table when nil) into f.  Raises on unknown or
+** bad ones. */
+static void fit_options(lua_State *L, fit_state *f) {
   lua_settop(L, 4);
   if (lua_isnil(L, 4)) { lua_newtable(L); lua_replace(L, 4); }
   luaL_checktype(L, 4, LUA_TTABLE);
   nn_lua_checkoptions(L, 4, fit_names);
-  if (get_opt(L, 4, "epochs", LUA_TNUMBER)) {
-    lua_Integer e = lua_tointeger(L, -1);
-    if (!lua_isinteger(L, -1) || e < 1 || e > 1000000)
-      opt_error(L, 4, "epochs", "must be an integer in 1..1000000");
-    f.epochs = (int)e;
-    lua_pop(L, 1);
-  }
-  if (get_opt(L, 4, "patience", LUA_TNUMBER)) {
-    lua_Integer p = lua_tointeger(L, -1);
-    if (!lua_isinteger(L, -1) || p < 1 || p > 1000000)
-      opt_error(L, 4, "patience", "must be an integer in 1..1000000");
-    patience = (int)p;
-    lua_pop(L, 1);
-  }
-  split = num_opt(L, 4, "validation_split", 0.0f, 0, 1, 1, 1, NULL);
-  progress = bool_opt(L, 4, "progress", 0, NULL);
+  f->epochs = count_opt(L, "epochs", 10);
+  f->patience = count_opt(L, "patience", 0);
+  f->split = num_opt(L, 4, "validation_split", 0.0f, 0, 1, 1, 1, NULL);
+  f->progress = bool_opt(L, 4, "progress", 0, NULL);
   if (get_opt(L, 4, "on_epoch", LUA_TFUNCTION)) lua_pop(L, 1);
   if (get_opt(L, 4, "validation", LUA_TTABLE)) {
-    if (split > 0.0) opt_error(L, 4, "validation", "give validation or validation_split, not both");
-    has_val = 1;
+    if (f->split > 0.0)
+      opt_error(L, 4, "validation", "give validation or validation_split, not both");
+    f->has_val = 1;
     lua_pop(L, 1);
   }
-  net = trainer_net(L, lt, &net_idx);           /* net at 5, block at 6 */
-  n_x = net->n_inputs;
-  X = check_X(L, 2, 2, 0, 0, n_x, &n);
-  t = check_T(L, 3, 3, 0, 0, net_idx, n, net->n_outputs, o->loss);
-  if (has_val) {
+}
+
+/* The network (at 5, its block at 6), X and T at 2 and 3, and the option
+** validation = { Xv, Tv } when given, checked against it into f.  Raises
+** on shapes that do not fit. */
+static void fit_data(lua_State *L, nn_ltrainer *lt, fit_state *f, size_t *n) {
+  nn_loss loss = nn_trainer_opts(lt->tr)->loss;
+  f->net = trainer_net(L, lt, &f->net_idx);
+  f->n_x = f->net->n_inputs;
+  f->X = check_X(L, 2, 2, 0, 0, f->n_x, n);
+  f->t = check_T(L, 3, 3, 0, 0, f->net_idx, *n, f->net->n_outputs, loss);
+  if (f->has_val) {
     int vi;
     lua_getfield(L, 4, "validation");
     vi = lua_gettop(L);
     lua_rawgeti(L, vi, 1);
     lua_rawgeti(L, vi, 2);
-    Xv = check_X(L, vi + 1, 4, 0, 0, n_x, &nv);
-    tv = check_T(L, vi + 2, 4, 0, 0, net_idx, nv, net->n_outputs, o->loss);
+    f->Xv = check_X(L, vi + 1, 4, 0, 0, f->n_x, &f->n_val);
+    f->tv = check_T(L, vi + 2, 4, 0, 0, f->net_idx, f->n_val, f->net->n_outputs, loss);
   }
-  idx = (size_t *)lua_newuserdatauv(L, n * sizeof(size_t), 0);
-  for (i = 0; i < n; i++) idx[i] = i;
-  train = idx;
-  f.n_train = n;
-  if (split > 0.0) {
-    size_t n_val = (size_t)(split * (double)n);
-    if (n_val == 0)      /* split < 1: some row is always left to train on */
-      opt_error(L, 4, "validation_split", lua_pushfstring(L, "leaves no validation "
-                "rows of %I", (lua_Integer)n));
-    nn_train_shuffle(idx, n, &lt->rng);
-    f.n_train = n - n_val;
-    val = idx + f.n_train;
-    nv = n_val;
-    Xv = X;
-    tv = t;
-    has_val = 1;
-  }
-  if (patience)
-    best_params = (float *)lua_newuserdatauv(L, net->n_params * sizeof(float), 0);
-  /* history = { epochs = {...}, options = {...}, rows = n } */
+}
+
+/* The rows of X to train on, all n of them in order, or with
+** validation_split the rows left after a shuffled share is set aside to
+** validate on.  Raises when that share comes to no row. */
+static void fit_split(lua_State *L, nn_ltrainer *lt, fit_state *f, size_t n) {
+  size_t i, n_val;
+  f->train = (size_t *)lua_newuserdatauv(L, n * sizeof(size_t), 0);
+  for (i = 0; i < n; i++) f->train[i] = i;
+  f->n_train = n;
+  if (f->split <= 0.0) return;
+  n_val = (size_t)(f->split * (double)n);
+  if (n_val == 0)      /* split < 1: some row is always left to train on */
+    opt_error(L, 4, "validation_split", lua_pushfstring(L, "leaves no validation "
+              "rows of %I", (lua_Integer)n));
+  nn_train_shuffle(f->train, n, &lt->rng);
+  f->n_train = n - n_val;
+  f->val = f->train + f->n_train;
+  f->n_val = n_val;
+  f->Xv = f->X;
+  f->tv = f->t;
+  f->has_val = 1;
+}
+
+/* Push history = { epochs = {}, options = {...}, rows = n_train }: the
+** trainer's options (its user value 2) and fit's own. */
+static void push_history(lua_State *L, fit_state *f) {
   lua_createtable(L, 0, 5);
-  hist = lua_gettop(L);
-  lua_createtable(L, f.epochs < 1024 ? f.epochs : 1024, 0);
-  entries = lua_gettop(L);
-  lua_pushvalue(L, entries);
-  lua_setfield(L, hist, "epochs");
+  f->hist = lua_gettop(L);
+  lua_createtable(L, f->epochs < 1024 ? f->epochs : 1024, 0);
+  f->entries = lua_gettop(L);
+  lua_pushvalue(L, f->entries);
+  lua_setfield(L, f->hist, "epochs");
   lua_createtable(L, 0, 20);
   lua_getiuservalue(L, 1, 2);
   lua_pushnil(L);
   while (lua_next(L, -2)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -5); }
   lua_pop(L, 1);
-  lua_pushinteger(L, f.epochs);                 lua_setfield(L, -2, "epochs");
-  if (patience) { lua_pushinteger(L, patience); lua_setfield(L, -2, "patience"); }
-  if (split > 0.0) { lua_pushnumber(L, split);  lua_setfield(L, -2, "validation_split"); }
-  lua_setfield(L, hist, "options");
-  lua_pushinteger(L, (lua_Integer)f.n_train);
-  lua_setfield(L, hist, "rows");
-  f.live = progress && isatty(fileno(stderr));
-  f.t_start = now_ms();
-  for (f.epoch = 1; f.epoch <= f.epochs && !stop; f.epoch++) {
-    size_t batch = o->optimizer == NN_OPT_RPROP ? f.n_train : lt->batch, b, done = 0;
-    double sum = 0.0, loss, val_loss = 0.0, val_acc = -1.0, ms, score;
-    char err[NN_ERRMAX];
-    f.t_epoch = now_ms();
-    f.batches = (f.n_train + batch - 1) / batch;
-    if (lt->shuffle) nn_train_shuffle(train, f.n_train, &lt->rng);
-    for (b = 0; b < f.batches; b++) {
-      size_t m = f.n_train - done < batch ? f.n_train - done : batch;
-      if (nn_train_step(lt->tr, net, &loss, X, n_x, train + done, m, t.T, t.classes,
-                        err) != NN_OK) {
-        forget_version(L, net_idx);
-        if (f.live) fputs("\n", stderr);
-        return luaL_error(L, "training diverged at epoch %d, batch %I: %s (the weights "
-                          "are those before this step)", f.epoch, (lua_Integer)b + 1, err);
-      }
-      sum += loss * (double)m;
-      done += m;
-      if (f.live) show_live(&f, b + 1, sum / (double)done, done);
+  lua_pushinteger(L, f->epochs);
+  lua_setfield(L, -2, "epochs");
+  if (f->patience) { lua_pushinteger(L, f->patience); lua_setfield(L, -2, "patience"); }
+  if (f->split > 0.0) { lua_pushnumber(L, f->split); lua_setfield(L, -2, "validation_split"); }
+  lua_setfield(L, f->hist, "options");
+  lua_pushinteger(L, (lua_Integer)f->n_train);
+  lua_setfield(L, f->hist, "rows");
+}
+
+/* One pass over the training rows, shuffled when the trainer shuffles, in
+** batches (the whole set for rprop); e->loss their mean loss.  Raises on
+** divergence, naming the epoch and batch (the weights those before it). */
+static void train_epoch(lua_State *L, nn_ltrainer *lt, fit_state *f, fit_epoch *e) {
+  size_t batch = nn_trainer_opts(lt->tr)->optimizer == NN_OPT_RPROP ? f->n_train
+                                                                      : lt->batch;
+  size_t b, done = 0;
+  double sum = 0.0, loss;
+  char err[NN_ERRMAX];
+  f->t_epoch = now_ms();
+  f->batches = (f->n_train + batch - 1) / batch;
+  if (lt->shuffle) nn_train_shuffle(f->train, f->n_train, &lt->rng);
+  for (b = 0; b < f->batches; b++) {
+    size_t m = f->n_train - done < batch ? f->n_train - done : batch;
+    if (nn_train_step(lt->tr, f->net, &loss, f->X, f->n_x, f->train + done, m,
+                      f->t.T, f->t.classes, err) != NN_OK) {
+      forget_version(L, f->net_idx);
+      if (f->live) fputs("\n", stderr);
+      luaL_error(L, "training diverged at epoch %d, batch %I: %s (the weights "
+                 "are those before this step)", f->epoch, (lua_Integer)b + 1, err);
     }
-    loss = sum / (double)f.n_train;
-    if (has_val) {
-      size_t correct;
-      nn_train_evaluate(lt->tr, net, &val_loss, &correct, Xv, n_x, val, nv, tv.T,
-                        tv.classes);
-      if (tv.is_class) val_acc = (double)correct / (double)nv;
-    }
-    ms = now_ms() - f.t_epoch;
-    lua_createtable(L, 0, 5);
-    lua_pushinteger(L, f.epoch);
-    lua_setfield(L, -2, "epoch");
-    set_num(L, "loss", loss);
-    if (has_val) set_num(L, "val_loss", val_loss);
-    if (val_acc >= 0.0) set_num(L, "val_accuracy", val_acc);
-    set_num(L, "ms", ms);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, entries, f.epoch);
-    score = has_val ? val_loss : loss;
-    if (f.epoch == 1 || score < best) {
-      best = score;
-      best_epoch = f.epoch;
-      if (best_params) memcpy(best_params, net->params, net->n_params * sizeof(float));
-    }
-    if (progress) show_epoch(&f, loss, has_val, val_loss, val_acc, ms);
-    if (get_opt(L, 4, "on_epoch", LUA_TFUNCTION)) {
-      lua_insert(L, -2);
-      lua_call(L, 1, 1);
-      if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) stop = 1;
-      if (nn_lua_tonet(L, net_idx)->net != net || !nn_trainer_fits(lt->tr, net))
-        return luaL_error(L, "the network's layers changed since its nn.Trainer was made");
-    }
+    sum += loss * (double)m;
+    done += m;
+    if (f->live) show_live(f, b + 1, sum / (double)done, done);
+  }
+  e->loss = sum / (double)f->n_train;
+}
+
+/* The loss (and accuracy, for class targets) on the validation rows. */
+static void validate(nn_ltrainer *lt, const fit_state *f, fit_epoch *e) {
+  size_t correct;
+  e->val_loss = 0.0;
+  e->val_acc = -1.0;
+  if (!f->has_val) return;
+  nn_train_evaluate(lt->tr, f->net, &e->val_loss, &correct, f->Xv, f->n_x, f->val,
+                    f->n_val, f->tv.T, f->tv.classes);
+  if (f->tv.is_class) e->val_acc = (double)correct / (double)f->n_val;
+}
+
+/* The epoch's entry, appended to the history's epochs and left on top. */
+static void record_epoch(lua_State *L, const fit_state *f, const fit_epoch *e) {
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, f->epoch);
+  lua_setfield(L, -2, "epoch");
+  set_num(L, "loss", e->loss);
+  if (f->has_val) set_num(L, "val_loss", e->val_loss);
+  if (e->val_acc >= 0.0) set_num(L, "val_accuracy", e->val_acc);
+  set_num(L, "ms", e->ms);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, f->entries, f->epoch);
+}
+
+/* The best epoch so far, by validation loss when there is one: remembered,
+** and with patience its weights kept. */
+static void keep_best(fit_state *f, const fit_epoch *e) {
+  double score = f->has_val ? e->val_loss : e->loss;
+  if (f->epoch > 1 && !(score < f->best)) return;
+  f->best = score;
+  f->best_epoch = f->epoch;
+  if (f->best_params)
+    memcpy(f->best_params, f->net->params, f->net->n_params * sizeof(float));
+}
+
+/* Calls on_epoch with the entry on top (popping it); returns why fit stops
+** after this epoch ("callback", "patience"), or NULL.  Raises on an error
+** in on_epoch and when it changed the network's layers. */
+static const char *after_epoch(lua_State *L, nn_ltrainer *lt, const fit_state *f) {
+  int stop = 0;
+  if (get_opt(L, 4, "on_epoch", LUA_TFUNCTION)) {
+    int moved;
+    lua_insert(L, -2);
+    lua_call(L, 1, 1);
+    stop = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    moved = nn_lua_pinnet(L, f->net_idx, lua_gettop(L), NULL) != f->net;
     lua_pop(L, 1);
-    if (stop) {
-      lua_pushliteral(L, "callback");
-      lua_setfield(L, hist, "stopped");
-    } else if (patience && f.epoch - best_epoch >= patience) {
-      stop = 1;
-      lua_pushliteral(L, "patience");
-      lua_setfield(L, hist, "stopped");
-    }
+    if (moved || !nn_trainer_fits(lt->tr, f->net))
+      luaL_error(L, "the network's layers changed since its nn.Trainer was made");
   }
-  if (!stop) {
-    lua_pushliteral(L, "epochs");
-    lua_setfield(L, hist, "stopped");
+  lua_pop(L, 1);
+  if (stop) return "callback";
+  if (f->patience && f->epoch - f->best_epoch >= f->patience) return "patience";
+  return NULL;
+}
+
+/* The history's last fields; with patience, the best epoch's weights back. */
+static void finish(lua_State *L, fit_state *f, const char *stopped) {
+  lua_pushstring(L, stopped);
+  lua_setfield(L, f->hist, "stopped");
+  if (f->best_params)
+    memcpy(f->net->params, f->best_params, f->net->n_params * sizeof(float));
+  forget_version(L, f->net_idx);
+  lua_pushinteger(L, f->best_epoch);
+  lua_setfield(L, f->hist, "best_epoch");
+  lua_pushvalue(L, f->hist);
+}
+
+/* tr:fit(X, T [, opts]) --> history.  Raises on bad arguments, on an error
+** in on_epoch, and on divergence (naming the epoch and batch; the weights
+** are those before that step). */
+static int tr_fit(lua_State *L) {
+  nn_ltrainer *lt = check_trainer(L);
+  const char *stopped = NULL;
+  fit_state f;
+  size_t n;
+  memset(&f, 0, sizeof f);
+  fit_options(L, &f);
+  fit_data(L, lt, &f, &n);
+  fit_split(L, lt, &f, n);
+  if (f.patience)
+    f.best_params = (float *)lua_newuserdatauv(L, f.net->n_params * sizeof(float), 0);
+  push_history(L, &f);
+  f.live = f.progress && isatty(fileno(stderr));
+  f.t_start = now_ms();
+  for (f.epoch = 1; f.epoch <= f.epochs && stopped == NULL; f.epoch++) {
+    fit_epoch e;
+    train_epoch(L, lt, &f, &e);
+    validate(lt, &f, &e);
+    e.ms = now_ms() - f.t_epoch;
+    record_epoch(L, &f, &e);
+    keep_best(&f, &e);
+    if (f.progress) show_epoch(&f, &e);
+    stopped = after_epoch(L, lt, &f);
   }
-  if (best_params) memcpy(net->params, best_params, net->n_params * sizeof(float));
-  forget_version(L, net_idx);
-  lua_pushinteger(L, best_epoch);
-  lua_setfield(L, hist, "best_epoch");
-  lua_pushvalue(L, hist);
+  finish(L, &f, stopped ? stopped : "epochs");
   return 1;
 }
 

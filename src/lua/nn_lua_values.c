@@ -1,7 +1,10 @@
 /*
 ** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
 ** float arrays and back with every value checked, label tables, the name of
-** a value's type for messages, and the per-state scratch buffer.
+** a value's type for messages, the check of an options table's keys, and
+** the per-state scratch buffer, and byte buffers the collector frees.  It
+** is the bottom of the binding: it calls
+** no other file of src/lua/.
 **
 ** Not a Lua type and no module function: nothing here is registered.
 */
@@ -157,6 +160,23 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
 }
 
 
+/* --- options ------------------------------------------------------------- */
+
+/* Raises on a key of the options table at arg that is not in known. */
+void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    size_t i = 0;
+    while (key && known[i] && strcmp(key, known[i]) != 0)
+      i++;
+    if (!key || !known[i])
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
+                                            luaL_tolstring(L, -2, NULL)));
+    lua_pop(L, 1);
+  }
+}
+
 
 /* --- scratch ------------------------------------------------------------ */
 
@@ -182,4 +202,31 @@ float *nn_lua_work(lua_State *L, size_t n) {
   p = lua_newuserdatauv(L, n * sizeof(float), 0);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &work_key);
   return (float *)p;
+}
+
+
+/* --- byte buffers ------------------------------------------------------- */
+
+#define NN_BUFS  "nn.Scratch"
+
+static int bufs_gc(lua_State *L) {
+  nn_lua_bufs *b = (nn_lua_bufs *)luaL_checkudata(L, 1, NN_BUFS);
+  int i;
+  for (i = 0; i < NN_LUA_BUFS; i++)
+    nn_buf_free(&b->buf[i]);
+  return 0;
+}
+
+/* The metatable is made by the first call rather than registered with the
+** module: nothing else needs it.  The buffers are empty until the metatable
+** is set, so a memory error in between loses nothing. */
+nn_lua_bufs *nn_lua_newbufs(lua_State *L) {
+  nn_lua_bufs *b = (nn_lua_bufs *)lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  if (luaL_newmetatable(L, NN_BUFS)) {
+    lua_pushcfunction(L, bufs_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return b;
 }
