@@ -32,7 +32,7 @@
 # The Lua to build for, by its interpreter's Debian name: lua5.1, lua5.2,
 # lua5.3, lua5.4 (the default) or luajit.  Each has its own build directory
 # and its own -dev package; the binding's source is the same for all (the
-# differences are in src/nn_lua_compat.h).
+# differences are in src/lua/nn_lua_compat.h).
 LUA        ?= lua5.4
 LUAS       ?= lua5.4 lua5.3 lua5.2 lua5.1 luajit
 LUA_NAME   ?= $(notdir $(LUA))
@@ -151,7 +151,7 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
 MODULE := $(BUILD)/nn/core.so
 VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/engine/nn_engine.h)
-# The engine: all a C host needs to run a network (see src/nn_engine.h).
+# The engine: all a C host needs to run a network (see src/engine/nn_engine.h).
 ENGINE_SRCS := $(sort $(wildcard src/engine/*.c src/train/*.c))
 # The extension: the engine, the store's reader and the SQL functions, no Lua.
 # The store's core (nn_store_int.h's files), with its training runs for the

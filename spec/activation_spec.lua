@@ -3,7 +3,7 @@
 -- runs each set over a sweep of every float bit pattern (every 101st, and
 -- every float near each threshold) against double-precision exp,
 -- 1 / (1 + exp(-x)) and tanh; this file holds the bounds that
--- src/nn_kernel.h states and asserts them.
+-- src/engine/nn_kernel.h states and asserts them.
 --
 -- NN_SPEC_QUICK=1 checks every 1021st bit pattern instead (the checker runs
 -- as a child process, which valgrind does not trace).  The whole 2^32 is
@@ -14,7 +14,7 @@ local c = require "spec.support.c"
 local STEP = os.getenv("NN_SPEC_QUICK") and "1021" or "101"
 
 -- Largest error in units in the last place, against the double reference
--- and between any two sets: the bounds src/nn_kernel.h and the README state.
+-- and between any two sets: the bounds src/engine/nn_kernel.h and the README state.
 local BOUND = { exp = 1.5, sigmoid = 2.5, tanh = 2 }
 -- |sum - 1| of a SoftMax row of 13 in units of 2^-24: its 13 roundings
 local SUM_BOUND = 13

@@ -1,4 +1,4 @@
--- Tamper evidence (schema/003_digests.sql, src/nn_store_version.c): every
+-- Tamper evidence (schema/003_digests.sql, src/store/nn_store_version.c): every
 -- immutable fact a load relies on carries a SHA-256 digest, checked when it
 -- is read, so a change made outside nn is an error naming the model, the
 -- version or the map.  Regression specs for issue 9: an architecture edited

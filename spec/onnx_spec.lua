@@ -1,4 +1,4 @@
--- ONNX import and export (src/nn_onnx_*.c through nn.import and net:export),
+-- ONNX import and export (src/formats/nn_onnx_*.c through nn.import and net:export),
 -- checked against ONNX's own backend test data (the Debian package
 -- libonnx-testdata, read where it installs), against models written byte by
 -- byte in spec/support/onnx_builder.lua, and against the double-precision

@@ -1,4 +1,4 @@
--- Prediction inside SQL (src/nn_sql.c): nn_classify, nn_score, nn_forward
+-- Prediction inside SQL (src/sql/nn_sql.c): nn_classify, nn_score, nn_forward
 -- through a store's own connection (store:rows), through the loadable
 -- extension build/nn0.so in the sqlite3 shell, and through a prepared
 -- statement a C program executes again.  Numbers are checked against the

@@ -1,4 +1,4 @@
--- The store (schema/001_init.sql, src/nn_store.c under src/nn_lua_store.c):
+-- The store (schema/001_init.sql, src/store/nn_store.c under src/lua/nn_lua_store.c):
 -- nn.open, save and load, label maps, the prediction log and rows(), each
 -- checked against the seed's hand arithmetic, an independent Lua reference
 -- (little-endian float32 written out bit by bit, FNV-1a in 16-bit limbs) or what

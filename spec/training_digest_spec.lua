@@ -1,5 +1,5 @@
 -- Tamper evidence for training runs (schema/004_training_digests.sql,
--- src/nn_store_train.c, store:history in src/nn_lua_store_data.c): one digest
+-- src/store/nn_store_train.c, store:history in src/lua/nn_lua_store_data.c): one digest
 -- over a run and its epoch rows, checked whenever the run is read, by
 -- store:history and through it store:svg_history and `nn show`.  Regression
 -- specs for issue 9: a run or an epoch changed with the triggers dropped was
