@@ -100,6 +100,20 @@ describe("nn, the command", function()
     assert.truthy(out:find('"label":"leaf"', 1, true))
   end)
 
+  it("shows a version as one JSON object, its label maps and training nested", function()
+    local out, err, status = nn_cmd("show --json " .. db .. " leaf_flower@1")
+    assert.equal(0, status, err)
+    assert.truthy(out:find('"labelmaps":{"default":["leaf","flower"],'
+      .. '"weather":["sunny","rainy"]}', 1, true), out)
+    local trained = os.tmpname()
+    compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. trained)
+    out = nn_cmd("show --json " .. trained .. " leaf_flower_trained")
+    -- the options are an object, not a string holding one
+    assert.truthy(out:find('"options":{"batch":16,', 1, true), out)
+    assert.falsy(out:find('\\"', 1, true), out)
+    remove_db(trained)
+  end)
+
   it("draws a version as SVG, with the values of an input", function()
     local out, _, status = nn_cmd("draw " .. db .. " leaf_flower@1 --input 32,107,56,11.2"
       .. " --inputs R,G,B,volume")

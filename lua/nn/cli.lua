@@ -501,12 +501,18 @@ local function version_facts(store, name, version)
     WHERE m.name = ? AND l.labelmap_id = (SELECT max(l2.labelmap_id) FROM nn_labelmap AS l2
                                           WHERE l2.model_id = l.model_id AND l2.name = l.name)
     ORDER BY l.name]], name)
+  for _, r in ipairs(maps) do
+    r.list = {}
+    for e in store:rows("SELECT value FROM json_each(?) ORDER BY key", r.labels) do
+      r.list[#r.list + 1] = e.value
+    end
+  end
   -- the run through store:history, which checks it against its digest
   local run = call(store.history, store, name, v.version)
   local training
   if run then
     training = { best_epoch = run.best_epoch, ended_at = run.ended_at, epochs = #run.epochs,
-      options = json(run.options), rows = run.rows, source = run.source,
+      options = run.options, rows = run.rows, source = run.source,
       started_at = run.started_at, stopped = run.stopped }
   end
   return net, v, maps, training
@@ -543,8 +549,9 @@ function commands.show(argv, out)
   local net, v, maps, training = version_facts(store, name, version)
   store:close()
   if not opts.json then return show_text(out, name, net, v, maps, training) end
+  -- one JSON object: label maps and training options as objects, not text
   local m = {}
-  for _, r in ipairs(maps) do m[r.name] = r.labels end
+  for _, r in ipairs(maps) do m[r.name] = r.list end
   out:write(json{ name = name, version = v.version, inputs = net:n_inputs(),
     outputs = net:n_outputs(), params = net:n_params(), layers = tostring(net),
     note = v.note, created = v.created, checksum = v.checksum, labelmaps = m,
