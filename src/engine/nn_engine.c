@@ -310,12 +310,13 @@ nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_para
   net->params = (float *)((char *)block + params_offset(n));
   if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
   if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
-  net->n_inputs = net->n_outputs = net->max_width = 0;
+  net->n_inputs = net->n_outputs = net->max_width = net->sized_end = 0;
   for (i = 0; i < n; i++) {
     const nn_layer *l = &layers[i];
     if (is_sized(l)) {
       if (net->n_inputs == 0) net->n_inputs = l->n_in;
       net->n_outputs = l->n_out;
+      net->sized_end = i + 1;
     }
     if (l->n_in > net->max_width) net->max_width = l->n_in;
     if (l->n_out > net->max_width) net->max_width = l->n_out;
@@ -383,13 +384,6 @@ size_t nn_work_size(const nn_net *net, size_t n_x) {
   return NN_WORK_MAX(net->max_width, n_x);
 }
 
-/* The index after the last sized layer (0: none), which writes into y. */
-static size_t end_of_sized(const nn_net *net) {
-  size_t last = net->n_layers;
-  while (last > 0 && !is_sized(&net->layers[last - 1])) last--;
-  return last;
-}
-
 /* The layers read x where it is and the last sized layer writes straight into y,
 ** so the layers after it work in place there: for a small net the two
 ** copies this saves cost as much as the arithmetic.  work is two halves: a
@@ -398,7 +392,7 @@ static size_t end_of_sized(const nn_net *net) {
 ** layer: on the seed's 4-3-2 net every value kept live in the loop shows. */
 void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *work) {
   size_t half = net->max_width > n_x ? net->max_width : n_x;
-  size_t i, last = end_of_sized(net), n = n_x;
+  size_t i, last = net->sized_end, n = n_x;
   float *lo = work, *cur = NULL;        /* cur: the result, once it is writable */
   const float *in = x;
   if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
