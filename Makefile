@@ -16,6 +16,8 @@
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code
+#   make bench-compare A [B]  two commits' single-sample and batch figures,
+#                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
 #   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
@@ -177,7 +179,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
+.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
@@ -314,7 +316,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -474,6 +476,26 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' luajit spec/bench/luajit.lua
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST) $(FANN_SETS)
+
+# make bench-compare A B: commits A and B (B = HEAD when left out; "." is
+# this work tree) built apart in build/compare/ by their own Makefiles, then
+# the single-sample and batch figures of both, in the engine alone and from
+# Lua, interleaved round by round in one run (spec/bench/compare.lua).
+# BENCH_ROUNDS sets the rounds.  Also: make bench-compare A=a490e73 B=HEAD.
+ifeq (bench-compare,$(firstword $(MAKECMDGOALS)))
+COMPARE_REVS := $(wordlist 2,3,$(MAKECMDGOALS))
+ifneq ($(COMPARE_REVS),)
+# the commits' names are arguments, not targets: nothing to make for them
+.PHONY: $(COMPARE_REVS)
+$(eval $(COMPARE_REVS): ; @:)
+endif
+endif
+A ?= $(word 1,$(COMPARE_REVS))
+B ?= $(or $(word 2,$(COMPARE_REVS)),HEAD)
+bench-compare: deps all
+	@test -n '$(A)' || { echo 'usage: make bench-compare A [B]' >&2; exit 2; }
+	$(LUA_ENV) LUA='$(LUA)' CC='$(CC)' NN_BUILD='$(BUILD)' MAKE='$(MAKE)' \
+	  $(LUA) spec/bench/compare.lua '$(A)' '$(B)'
 
 # Fashion-MNIST to 87% test accuracy or more in five epochs, from the Debian
 # package's files (installed when missing).
