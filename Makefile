@@ -15,7 +15,8 @@
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
-#                     on LuaJIT beside plain LuaJIT code
+#                     on LuaJIT beside plain LuaJIT code; record them, and print
+#                     each beside the previous commit's run on this machine
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
@@ -464,18 +465,34 @@ BENCH_BLAS_CORE := $(or $(OPENBLAS_CORETYPE),$(shell \
   { grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell; }))
 BENCH_ENV = $(if $(BENCH_BLAS_CORE),OPENBLAS_CORETYPE=$(BENCH_BLAS_CORE))
 
+# make bench's memory (spec/bench/results.lua): every part appends its
+# figures to BENCH_FIGURES; at the end spec/bench/memory.lua puts them in the
+# results store BENCH_DB, an nn file, and appends them to BENCH_RESULTS, the
+# text kept in the repository that the store is filled from again when it
+# lacks a run, and prints each beside the last run of the previous commit
+# measured on this machine.
+BENCH_FIGURES ?= $(BUILD)/bench/figures.txt
+BENCH_DB      ?= $(BUILD)/bench/results.db
+BENCH_RESULTS ?= spec/bench/results.sql
+BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
+                 NN_BENCH_RESULTS='$(BENCH_RESULTS)'
+
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
-	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
 	@echo
-	$(BUILD)/bench/engine
+	$(BENCH_MEMORY) $(BUILD)/bench/engine
 	@echo
 	$(MAKE) --no-print-directory LUA=luajit module
-	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' luajit spec/bench/luajit.lua
+	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' $(BENCH_MEMORY) \
+	  luajit spec/bench/luajit.lua
 	@echo
-	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST) $(FANN_SETS)
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) $(LUA) spec/bench/train.lua \
+	  $(FASHION_MNIST) $(FANN_SETS)
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
 
 # make bench-compare A B: commits A and B (B = HEAD when left out; "." is
 # this work tree) built apart in build/compare/ by their own Makefiles, then

@@ -8,6 +8,11 @@
 ** 64-64-64-8 runs twice: with Tanh after each Linear, and with Identity in
 ** its place, which leaves the matrix products alone.  Figures, not a test:
 ** nothing here checks the numbers (spec/engine_spec.lua does).
+**
+** With NN_BENCH_FIGURES set, each figure is also appended to the file it
+** names, as spec/bench/figures.lua writes them, for make bench's memory:
+** engine.<set>.<net>, normalised by the FANN or OpenBLAS reference of the
+** same work.
 */
 #include "ref_common.h"     /* first: it asks for POSIX */
 
@@ -50,6 +55,21 @@ static double time_net(const nn_net *net, const float *X, float *Y, float *work,
          (double)(rows ? rows : 1);
 }
 
+/* The figures of one kernel set, one line each in the figures file; refs
+** name the reference each is normalised by.  Nothing without the file. */
+static void record(FILE *f, const char *set, const double *t /* [7] */) {
+  static const char *const names[] = { "seed", "mlp", "mlp_batch", "game", "game_batch",
+                                       "identity", "identity_batch" };
+  static const char *const refs[] = { "fann.seed.single", "fann.mlp.single",
+                                      "blas.mlp.batch256", "fann.game.single",
+                                      "blas.game.batch256", "fann.game.single",
+                                      "blas.game.batch256" };
+  size_t i;
+  if (f == NULL) return;
+  for (i = 0; i < 7; i++)
+    fprintf(f, "nn\tengine.%s.%s\t%.9g\tns\t%s\t-\n", set, names[i], t[i], refs[i]);
+}
+
 static nn_net *build(const nn_layer *arch, size_t n) {
   char err[NN_ERRMAX];
   uint64_t rng = 42;
@@ -72,6 +92,9 @@ int main(void) {
   float *X, *Y, *work;
   size_t i, s, most = 0;
   uint64_t rng = 7;
+  const char *path = getenv("NN_BENCH_FIGURES");
+  FILE *figures = path != NULL && *path != '\0' ? fopen(path, "a") : NULL;
+  double t[7];
 
   nets[0] = build(seed, 4);
   nets[1] = build(mnist, 6);
@@ -97,14 +120,18 @@ int main(void) {
       printf("%-8s (not supported here)\n", sets[s]);
       continue;
     }
+    t[0] = time_net(nets[0], X, Y, work, 0);
+    for (i = 1; i < 4; i++) {
+      t[2 * i - 1] = time_net(nets[i], X, Y, work, 0);
+      t[2 * i] = time_net(nets[i], X, Y, work, BATCH);
+    }
     printf("%-8s %8.1f %14.1f %12.1f %12.1f %12.1f %12.1f %12.1f\n", nn_kernel_name(),
-           time_net(nets[0], X, Y, work, 0),
-           time_net(nets[1], X, Y, work, 0), time_net(nets[1], X, Y, work, BATCH),
-           time_net(nets[2], X, Y, work, 0), time_net(nets[2], X, Y, work, BATCH),
-           time_net(nets[3], X, Y, work, 0), time_net(nets[3], X, Y, work, BATCH));
+           t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
     fflush(stdout);
+    record(figures, nn_kernel_name(), t);
   }
   nn_kernel_select(NULL);
+  if (figures != NULL && fclose(figures) != 0) { fprintf(stderr, "engine bench: %s\n", path); return 1; }
   for (i = 0; i < 4; i++) nn_net_free(nets[i]);
   free(X); free(Y); free(work);
   return 0;

@@ -1,0 +1,7 @@
+-- make bench's memory: every run's figures, one INSERT a line, appended by
+-- make bench (spec/bench/memory.lua) and read back into the results store
+-- build/bench/results.db (spec/bench/results.lua gives the tables and the
+-- rule).  Kept in the repository so that the README's speed tables, which
+-- make bench-readme writes from a run, have their data beside them, and so
+-- that a clone compares its runs with the ones made before it.  Text, not
+-- the SQLite file: it diffs and merges.
