@@ -17,6 +17,7 @@
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
 #                     each beside the previous commit's run on this machine
+#   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
@@ -180,7 +181,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-compare install uninstall \
+.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
@@ -493,6 +494,14 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) $(LUA) spec/bench/train.lua \
 	  $(FASHION_MNIST) $(FANN_SETS)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# The README's speed tables, written again from the latest run in the
+# results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
+# replaces what lies between its marker comments in README.md.
+BENCH_RUN ?=
+bench-readme: all
+	$(LUA_ENV) NN_BENCH_DB='$(BENCH_DB)' NN_BENCH_RESULTS='$(BENCH_RESULTS)' \
+	  $(LUA) spec/bench/readme.lua README.md $(BENCH_RUN)
 
 # make bench-compare A B: commits A and B (B = HEAD when left out; "." is
 # this work tree) built apart in build/compare/ by their own Makefiles, then
