@@ -37,6 +37,14 @@ describe("make bench-readme", function()
     assert.equal("151x", readme.ratio(151.2))
     assert.equal("941,032", readme.thousands(941032))
     assert.equal("460", readme.thousands(460))
+    assert.equal("0", readme.thousands(0))
+    assert.equal("5,545,424", readme.thousands(5545424))
+  end)
+
+  it("wraps prose at 92 characters, as the README is written", function()
+    local long = ("word "):rep(40)
+    for line in readme.wrap(long):gmatch("[^\n]+") do assert.is_true(#line <= 92, line) end
+    assert.equal("a b c", readme.wrap("a  b\nc"))
   end)
 
   it("renders a table from the run's figures, naming the run", function()
@@ -47,8 +55,10 @@ describe("make bench-readme", function()
       ["sqlite.insert.txn1000"] = { value = 200000, unit = "rows/s" },
     }
     local text = readme.blocks.speed(RUN, readme.getter(RUN, figs))
-    assert.truthy(text:find("_From `make bench` run 1765000000000: commit `abc1234`, "
-      .. "2025-12-06 10:20:30 UTC, Test CPU, 2 cores, kernel set `avx512`", 1, true), text)
+    local prose = text:gsub("\n(%S)", " %1")   -- the header's lines joined
+    assert.truthy(prose:find("_From `make bench` run 1765000000000: commit `abc1234`, "
+      .. "2025-12-06 10:20:30 UTC, Test CPU, 2 cores, kernel set `avx512`", 1, true), prose)
+    assert.truthy(text:find("\n| | | plain Lua, a loop over layers | 100 ns | 0.67x |", 1, true), text)
     assert.truthy(text:find("| seed 4-3-2, `net:forward(x, out)` | 150 ns | plain Lua, written "
       .. "out for this net | 600 ns | 4.00x |", 1, true), text)
     -- a rate shown as a time and as rows a second, the ratio of the two times
@@ -61,8 +71,8 @@ describe("make bench-readme", function()
     local figs = figures{ ["train.memory"] = { value = 4000, unit = "bytes" } }
     local new = readme.rewrite(text, RUN, figs)
     assert.equal("# Speed\n\n<!-- bench:trainer -->\nA trainer for the 784-256-128-10 net, Adam, "
-      .. "batch 64, takes 4,000 bytes (run 1765000000000): 0.0 times the 4 bytes a parameter "
-      .. "(gradients and the two moments are 3 of those; the rest is one batch's activations "
+      .. "batch 64, takes 4,000 bytes (run 1765000000000):\n0.0 times the 4 bytes a parameter "
+      .. "(gradients and the two moments are 3 of those; the rest is\none batch's activations "
       .. "and the backward passes' scratch).\n<!-- /bench:trainer -->\n\nafter\n", new)
     assert.equal(new, readme.rewrite(new, RUN, figs))
   end)

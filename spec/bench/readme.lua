@@ -37,9 +37,9 @@ end
 
 --- 941032 as "941,032"
 function readme.thousands(n)
-  local s = ("%d"):format(math.floor(n + 0.5))
-  local head, tail = s:match("^(%-?%d-)(%d%d%d*)$")
-  return head .. tail:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  local sign, digits = ("%d"):format(math.floor(n + 0.5)):match("^(%-?)(%d+)$")
+  local grouped = digits:reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return sign .. (grouped:gsub("^,", ""))
 end
 
 --- The figures of a run as a function: get(name) is the value in
@@ -61,18 +61,39 @@ function readme.getter(run, figs)
 end
 
 local function header(run)
-  return ("_From `make bench` run %s: commit `%s`, %s, %s, %d cores, kernel set `%s` "
+  return readme.wrap(("_From `make bench` run %s: commit `%s`, %s, %s, %d cores, kernel set `%s` "
     .. "(`spec/bench/results.sql`; `make bench-readme` wrote this block)._"):format(
     tostring(run.run_id), run.commit_id, (run.date:gsub("T", " "):gsub("Z$", " UTC")), run.cpu,
-    run.cores, run.kernel)
+    run.cores, run.kernel))
 end
 
---- A table row: nn's label and time (or "" when value is nil), the
+--- A markdown table row of the cells given ("| a | | b |").
+local function cells(list)
+  local out = { "|" }
+  for _, c in ipairs(list) do out[#out + 1] = c == "" and " |" or " " .. c .. " |" end
+  return table.concat(out)
+end
+
+--- A table row: nn's label and time (none under an empty label), the
 -- reference's, and their ratio (reference / nn).
 local function row(label, nn_ns, ref_label, ref_ns, shown_nn, shown_ref)
-  return ("| %s | %s | %s | %s | %s |"):format(label,
-    label == "" and "" or (shown_nn or readme.time(nn_ns)), ref_label,
-    shown_ref or readme.time(ref_ns), readme.ratio(ref_ns / nn_ns))
+  return cells{ label, label == "" and "" or (shown_nn or readme.time(nn_ns)), ref_label,
+                shown_ref or readme.time(ref_ns), readme.ratio(ref_ns / nn_ns) }
+end
+
+--- Prose as the README writes it: lines of at most 92 characters.
+function readme.wrap(text)
+  local lines, line = {}, ""
+  for word in text:gmatch("%S+") do
+    if line ~= "" and #line + 1 + #word > 92 then
+      lines[#lines + 1] = line
+      line = word
+    else
+      line = line == "" and word or line .. " " .. word
+    end
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n")
 end
 
 local TABLE_HEAD = "| nn | nn | reference | reference | ratio |\n|---|---:|---|---:|---:|"
@@ -115,7 +136,7 @@ function readme.blocks.speed_notes(run, get)
   local c = get("engine." .. run.kernel .. ".seed", true)
   local avx2, generic = get("engine.avx2.mlp_batch", true), get("engine.generic.mlp_batch", true)
   local beats = get("lua.store.log") < get("sqlite.insert.txn1000")
-  return table.concat({
+  return readme.wrap(table.concat({
     ("`forward(x, out)`, and `forward(X, Y)` with a given `Y`, allocate nothing. A network "
       .. "takes its parameters times 4 bytes plus a header: %s bytes for the MLP's %s bytes of "
       .. "weights, %s for the seed's %d."):format(readme.thousands(get("mem.mlp")),
@@ -130,7 +151,7 @@ function readme.blocks.speed_notes(run, get)
     avx2 and generic and ("The same run prints each kernel set on its own (`build/bench/engine`): "
       .. "with AVX2 the MLP batch takes %s a row, in plain C %s."):format(readme.time(avx2),
       readme.time(generic)) or nil,
-  }, " ")
+  }, " "))
 end
 
 function readme.blocks.torch(run, get)
@@ -161,10 +182,10 @@ function readme.blocks.engine(run, get)
   local function list(t)
     return #t < 2 and (t[1] or "") or table.concat(t, ", ", 1, #t - 1) .. " and " .. t[#t]
   end
-  return ("In C alone (`build/bench/engine`, same run) one sample of the game net takes %s; "
+  return readme.wrap(("In C alone (`build/bench/engine`, same run) one sample of the game net takes %s; "
     .. "a batch row %s (the Identity net with `%s`: %s a sample, %s a batch row)."):format(
     list(single), list(batch), run.kernel, readme.time(get("engine." .. run.kernel .. ".identity")),
-    readme.time(get("engine." .. run.kernel .. ".identity_batch")))
+    readme.time(get("engine." .. run.kernel .. ".identity_batch"))))
 end
 
 function readme.blocks.luajit(run, get)
@@ -172,8 +193,8 @@ function readme.blocks.luajit(run, get)
                   "|---|---:|---|---:|" }
   local seed = get("luajit.seed.forward")
   local function add(label, ns, ref_label, ref_ns)
-    lines[#lines + 1] = ("| %s | %s | %s: %s | %s |"):format(label, ns and readme.time(ns) or "",
-      ref_label, readme.time(ref_ns), readme.ratio(ref_ns / (ns or seed)))
+    lines[#lines + 1] = cells{ label, ns and readme.time(ns) or "",
+      ref_label .. ": " .. readme.time(ref_ns), readme.ratio(ref_ns / (ns or seed)) }
   end
   add("seed 4-3-2", seed, "written out for this net", get("luajit.seed.plain"))
   add("", nil, "a loop over layers", get("luajit.seed.plain_layers"))
@@ -184,10 +205,10 @@ function readme.blocks.luajit(run, get)
       get("luajit." .. c[1] .. ".plain"))
   end
   lines[#lines + 1] = ""
-  lines[#lines + 1] = ("`forward(x, out)` allocates %s on LuaJIT (%s bytes in 10^6 calls, printed "
-    .. "by the same run): a game can call it every frame for every agent."):format(
+  lines[#lines + 1] = readme.wrap(("`forward(x, out)` allocates %s on LuaJIT (%s bytes in 10^6 "
+    .. "calls, printed by the same run): a game can call it every frame for every agent."):format(
     get("luajit.seed.garbage") == 0 and "nothing" or "next to nothing",
-    readme.thousands(get("luajit.seed.garbage")))
+    readme.thousands(get("luajit.seed.garbage"))))
   return table.concat(lines, "\n")
 end
 
@@ -203,10 +224,10 @@ function readme.blocks.training(run, get)
   end
   local nn_s, pt_s = get("train.nn.epoch"), get("train.torch.epoch")
   lines[#lines + 1] = ""
-  lines[#lines + 1] = ("The median epoch: nn %s, PyTorch %s (%s), the floor %s (nn takes %.2f "
-    .. "times it: the rest is the activations, the loss, Adam's update and the packing of "
-    .. "panels)."):format(readme.time(nn_s), readme.time(pt_s), readme.ratio(pt_s / nn_s),
-    readme.time(floor), nn_s / floor)
+  lines[#lines + 1] = readme.wrap(("The median epoch: nn %s, PyTorch %s (%s), the floor %s (nn "
+    .. "takes %.2f times it: the rest is the activations, the loss, Adam's update and the "
+    .. "packing of panels)."):format(readme.time(nn_s), readme.time(pt_s),
+    readme.ratio(pt_s / nn_s), readme.time(floor), nn_s / floor))
   return table.concat(lines, "\n")
 end
 
@@ -225,10 +246,10 @@ end
 
 function readme.blocks.trainer(run, get)
   local bytes = get("train.memory")
-  return ("A trainer for the 784-256-128-10 net, Adam, batch 64, takes %s bytes (run %s): %.1f "
+  return readme.wrap(("A trainer for the 784-256-128-10 net, Adam, batch 64, takes %s bytes (run %s): %.1f "
     .. "times the 4 bytes a parameter (gradients and the two moments are 3 of those; the rest "
     .. "is one batch's activations and the backward passes' scratch)."):format(
-    readme.thousands(bytes), tostring(run.run_id), bytes / (4 * MLP_PARAMS))
+    readme.thousands(bytes), tostring(run.run_id), bytes / (4 * MLP_PARAMS)))
 end
 
 --- The closing markers in s.
