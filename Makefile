@@ -70,6 +70,11 @@ LDFLAGS    ?=
 # from the interpreter that loads the module, so liblua must never be linked
 # in (two Lua runtimes in one process).
 LIBS       ?= -lsqlite3 -lz -lm
+# The shared objects call their own functions directly, not through the
+# procedure linkage table as if another library could replace them: on the
+# seed's 4-3-2 net a call from Lua makes ten such calls, and binding them at
+# link time took 3% off net:forward.  (GNU ld and lld; SO_LDFLAGS= without.)
+SO_LDFLAGS ?= -Wl,-Bsymbolic
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
 EXT_LIBS   ?= -lm
@@ -190,10 +195,10 @@ all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 module: $(MODULE)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
-	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) -shared $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(EXTENSION): $(EXT_OBJS)
-	$(CC) -shared $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+	$(CC) -shared $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
 
 $(LIBRARY): $(OBJS)
 	rm -f $@
