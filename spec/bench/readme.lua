@@ -182,10 +182,13 @@ function readme.blocks.engine(run, get)
   local function list(t)
     return #t < 2 and (t[1] or "") or table.concat(t, ", ", 1, #t - 1) .. " and " .. t[#t]
   end
+  local plain = get("engine.plain.game", true)
   return readme.wrap(("In C alone (`build/bench/engine`, same run) one sample of the game net takes %s; "
-    .. "a batch row %s (the Identity net with `%s`: %s a sample, %s a batch row)."):format(
+    .. "a batch row %s (the Identity net with `%s`: %s a sample, %s a batch row)%s."):format(
     list(single), list(batch), run.kernel, readme.time(get("engine." .. run.kernel .. ".identity")),
-    readme.time(get("engine." .. run.kernel .. ".identity_batch"))))
+    readme.time(get("engine." .. run.kernel .. ".identity_batch")), plain and ("; written the "
+    .. "simplest way in plain C, a loop a layer and libm's `tanhf`, a sample takes %s"):format(
+    readme.time(plain)) or ""))
 end
 
 function readme.blocks.luajit(run, get)
