@@ -173,6 +173,17 @@ describe("make bench's rule", function()
     assert.is_false(j.regression)
   end)
 
+  it("compares a figure only with runs that read it against the same reference", function()
+    local now = by_name(seed_figures(150, 600))
+    local before = by_name(seed_figures(150, 600))
+    before["lua.seed.forward"].ref = "fann.seed.single"
+    before["fann.seed.single"] = { name = "fann.seed.single", kind = "ref", value = 50, unit = "ns" }
+    local j = results.judge(now["lua.seed.forward"], now, before, { before, before, before })
+    assert.is_nil(j.change)
+    assert.is_nil(j.regression)
+    assert.equal(results.UNKNOWN_NOISE, j.noise)
+  end)
+
   it("has nothing to say without a baseline", function()
     local figs = by_name(seed_figures(150, 600))
     local j = results.judge(figs["lua.seed.forward"], figs, nil, {})

@@ -22,7 +22,8 @@
 -- accuracy).  The baseline is the latest run, on a comparable machine, of
 -- the nearest earlier commit that has one (for a tree with changes: HEAD's
 -- own).  change = now / baseline - 1 of the normalised values, turned
--- round for figures where more is better, so that above 0 is worse.  The
+-- round for figures where more is better, so that above 0 is worse (none
+-- when the two runs read the figure against different references).  The
 -- figure's noise is the largest of: 2% for a time (0 for bytes and
 -- accuracies); this run's spread; and the largest relative distance from
 -- their median of the normalised values of the last 5 comparable runs
@@ -177,7 +178,7 @@ function results.noise(f, history)
   local past = {}
   for _, figs in ipairs(history) do
     local g = figs[f.name]
-    local v = g and results.normalised(g, figs)
+    local v = g and g.ref == f.ref and results.normalised(g, figs)
     if v then past[#past + 1] = v end
     if #past == results.HISTORY then break end
   end
@@ -191,10 +192,13 @@ end
 
 --- Figure f of this run (figs) against the baseline's figures (base, or
 -- nil) and the history: { norm, base_norm, change, noise, regression }.
--- change is nil without a baseline value; above 0 is worse.
+-- change is nil without a baseline value, or when the baseline read the
+-- figure against another reference (the two normalised values are not the
+-- same quantity); above 0 is worse.
 function results.judge(f, figs, base, history)
   local j = { norm = results.normalised(f, figs), noise = results.noise(f, history) }
   local g = base and base[f.name]
+  if g and g.ref ~= f.ref then g = nil end
   j.base_norm = g and results.normalised(g, base)
   if j.norm and j.base_norm and j.norm > 0 and j.base_norm > 0 then
     j.change = MORE_IS_BETTER[f.unit] and j.base_norm / j.norm - 1 or j.norm / j.base_norm - 1
