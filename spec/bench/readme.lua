@@ -149,7 +149,7 @@ function readme.blocks.speed_notes(run, get)
       readme.time(floor), readme.ratio(plain / floor), c and (", and the arithmetic, SoftMax's "
       .. "exponentials included, %s in C (`build/bench/engine`)"):format(readme.time(c)) or ""),
     avx2 and generic and ("The same run prints each kernel set on its own (`build/bench/engine`): "
-      .. "with AVX2 the MLP batch takes %s a row, in plain C %s."):format(readme.time(avx2),
+      .. "with AVX2 the MLP batch takes %s a row, with the generic set %s."):format(readme.time(avx2),
       readme.time(generic)) or nil,
   }, " "))
 end
@@ -170,12 +170,12 @@ end
 
 --- The game net in C alone, for each kernel set the run had.
 function readme.blocks.engine(run, get)
-  local names = { avx512 = "AVX-512", avx2 = "AVX2", generic = "plain C" }
+  local names = { avx512 = "AVX-512", avx2 = "AVX2", generic = "the generic set" }
   local single, batch = {}, {}
   for _, set in ipairs{ "avx512", "avx2", "generic" } do
     if get("engine." .. set .. ".game", true) then
-      single[#single + 1] = ("%s %s"):format(readme.time(get("engine." .. set .. ".game")),
-        set == "generic" and "in plain C" or "with " .. names[set])
+      single[#single + 1] = ("%s with %s"):format(readme.time(get("engine." .. set .. ".game")),
+        names[set])
       batch[#batch + 1] = readme.time(get("engine." .. set .. ".game_batch"))
     end
   end
