@@ -15,7 +15,11 @@
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
-#                     on LuaJIT beside plain LuaJIT code
+#                     on LuaJIT beside plain LuaJIT code; record them, and print
+#                     each beside the previous commit's run on this machine
+#   make bench-readme write the README's speed tables from the recorded runs
+#   make bench-compare A [B]  two commits' single-sample and batch figures,
+#                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
 #   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
@@ -66,6 +70,11 @@ LDFLAGS    ?=
 # from the interpreter that loads the module, so liblua must never be linked
 # in (two Lua runtimes in one process).
 LIBS       ?= -lsqlite3 -lz -lm
+# The shared objects call their own functions directly, not through the
+# procedure linkage table as if another library could replace them: on the
+# seed's 4-3-2 net a call from Lua makes ten such calls, and binding them at
+# link time took 3% off net:forward.  (GNU ld and lld; SO_LDFLAGS= without.)
+SO_LDFLAGS ?= -Wl,-Bsymbolic
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
 EXT_LIBS   ?= -lm
@@ -179,7 +188,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench install uninstall \
+.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
@@ -188,10 +197,10 @@ all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 module: $(MODULE)
 
 $(MODULE): $(OBJS) | $(BUILD)/nn
-	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) -shared $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(EXTENSION): $(EXT_OBJS)
-	$(CC) -shared $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
+	$(CC) -shared $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(EXT_OBJS) $(EXT_LIBS)
 
 $(LIBRARY): $(OBJS)
 	rm -f $@
@@ -321,7 +330,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -469,18 +478,62 @@ BENCH_BLAS_CORE := $(or $(OPENBLAS_CORETYPE),$(shell \
   { grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo Haswell; }))
 BENCH_ENV = $(if $(BENCH_BLAS_CORE),OPENBLAS_CORETYPE=$(BENCH_BLAS_CORE))
 
+# make bench's memory (spec/bench/results.lua): every part appends its
+# figures to BENCH_FIGURES; at the end spec/bench/memory.lua puts them in the
+# results store BENCH_DB, an nn file, and appends them to BENCH_RESULTS, the
+# text kept in the repository that the store is filled from again when it
+# lacks a run, and prints each beside the last run of the previous commit
+# measured on this machine.
+BENCH_FIGURES ?= $(BUILD)/bench/figures.txt
+BENCH_DB      ?= $(BUILD)/bench/results.db
+BENCH_RESULTS ?= spec/bench/results.sql
+BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
+                 NN_BENCH_RESULTS='$(BENCH_RESULTS)'
+
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
-	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
 	@echo
-	$(BUILD)/bench/engine
+	$(BENCH_MEMORY) $(BUILD)/bench/engine
 	@echo
 	$(MAKE) --no-print-directory LUA=luajit module
-	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' luajit spec/bench/luajit.lua
+	LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build-luajit/?.so;;' $(BENCH_MEMORY) \
+	  luajit spec/bench/luajit.lua
 	@echo
-	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) $(LUA) spec/bench/train.lua $(FASHION_MNIST) $(FANN_SETS)
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) $(LUA) spec/bench/train.lua \
+	  $(FASHION_MNIST) $(FANN_SETS)
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# The README's speed tables, written again from the latest run in the
+# results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
+# replaces what lies between its marker comments in README.md.
+BENCH_RUN ?=
+bench-readme: all
+	$(LUA_ENV) NN_BENCH_DB='$(BENCH_DB)' NN_BENCH_RESULTS='$(BENCH_RESULTS)' \
+	  $(LUA) spec/bench/readme.lua README.md $(BENCH_RUN)
+
+# make bench-compare A B: commits A and B (B = HEAD when left out; "." is
+# this work tree) built apart in build/compare/ by their own Makefiles, then
+# the single-sample and batch figures of both, in the engine alone and from
+# Lua, interleaved round by round in one run (spec/bench/compare.lua).
+# BENCH_ROUNDS sets the rounds.  Also: make bench-compare A=a490e73 B=HEAD.
+ifeq (bench-compare,$(firstword $(MAKECMDGOALS)))
+COMPARE_REVS := $(wordlist 2,3,$(MAKECMDGOALS))
+ifneq ($(COMPARE_REVS),)
+# the commits' names are arguments, not targets: nothing to make for them
+.PHONY: $(COMPARE_REVS)
+$(eval $(COMPARE_REVS): ; @:)
+endif
+endif
+A ?= $(word 1,$(COMPARE_REVS))
+B ?= $(or $(word 2,$(COMPARE_REVS)),HEAD)
+bench-compare: deps all
+	@test -n '$(A)' || { echo 'usage: make bench-compare A [B]' >&2; exit 2; }
+	$(LUA_ENV) LUA='$(LUA)' CC='$(CC)' NN_BUILD='$(BUILD)' MAKE='$(MAKE)' \
+	  $(LUA) spec/bench/compare.lua '$(A)' '$(B)'
 
 # Fashion-MNIST to 87% test accuracy or more in five epochs, from the Debian
 # package's files (installed when missing).
