@@ -407,6 +407,8 @@ describe("nn.import of ONNX holds a graph to ONNX's rules (issue 24)", function(
       { "node 1 (Gemm): attribute 'alpha' is given twice",
         graph{ b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1),
           b.attr_float("alpha", 1), b.attr_float("alpha", 2) }) } },
+      { "node 1 (Relu): attribute 'alpha' is not supported",
+        graph{ b.node("Relu", { "x" }, { "y" }, { b.attr_float("alpha", 2) }) } },
       { "node 1 (Gemm): attribute 'alpha' gives field 'f' twice",
         graph{ b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("transB", 1), alpha2 }) } },
       { "node 1 (Sigmoid): it gives field 'op_type' twice",

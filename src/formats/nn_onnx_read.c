@@ -372,6 +372,17 @@ static int op_constant(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   return nn_onnx_add_const(r, &t);
 }
 
+/* An operator that has no attribute nn reads (Add before opset 7 had axis
+** and broadcast, which a bias needs neither of): any other is refused, as
+** an unknown one is elsewhere, rather than ignored. */
+static int no_attrs(nn_onnx_reader *r, nn_pb_span node, int legacy_add) {
+  static const char *const none[] = { NULL };
+  static const char *const add[] = { "axis", "broadcast", NULL };
+  nn_onnx_attr a[2];
+  nn_pb_span raw[2];
+  return nn_onnx_node_attrs(r, node, legacy_add ? add : none, a, raw);
+}
+
 /* The node's description for messages ("node 3 'fc1' (Gemm)"), in
 ** r->node_desc; its op and domain in *op and *domain. */
 static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_pb_span *domain) {
@@ -424,6 +435,10 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
                   "before it: nn takes a chain", nn_onnx_show(in0, b1));
   }
+  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add") || nn_onnx_is(op, "Relu") ||
+       nn_onnx_is(op, "Sigmoid") || nn_onnx_is(op, "Tanh") || nn_onnx_is(op, "Identity")) &&
+      (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
+    return st;
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
   else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
