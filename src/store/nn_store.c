@@ -105,7 +105,9 @@ static int owner_of(nn_store *s, int64_t *version) {
 
 int nn_store_digest_functions(sqlite3 *db, int on) {
   int rc = nn_st_version_digest_functions(db, on);
-  return rc == SQLITE_OK ? nn_st_training_digest_function(db, on) : rc;
+  if (rc == SQLITE_OK)
+    rc = nn_st_training_digest_function(db, on);
+  return rc == SQLITE_OK ? nn_st_facts_function(db, on) : rc;
 }
 
 /* Apply the missing migrations, all of them or none, with the SQL functions
