@@ -6,6 +6,7 @@
 ** directly or through others):
 **
 **   nn_sha256.c          SHA-256 and the digests' integers
+**   nn_store_owner.c     whose database a file is, from its bytes
 **   nn_store_conn.c      statuses and messages, statements, binds,
 **                        transactions, the clock
 **   nn_store_facts.c     a model's facts: which versions, label maps and
@@ -48,6 +49,17 @@ enum {
   S_DATA_VERSION, S_CATALOG,
   S_COUNT
 };
+
+/* ------------------------------------------------------------------------
+** nn_store_owner.c
+*/
+
+/* The application_id, user_version and whether page 1 holds schema objects
+** (0 or 1) of the database file at path, as of its last commit (its -wal
+** read too), read without SQLite: *known 1 when read; 0 when there is no
+** file, or an empty one.  ENOTADB for a file that is not an SQLite
+** database, ENOMEM; no message (the caller writes it). */
+int nn_st_file_owner(const char *path, int64_t owner[3], int *known);
 
 /* ------------------------------------------------------------------------
 ** nn_store_conn.c
