@@ -1158,6 +1158,7 @@ describe("the log buffer", function()
     -- is not recorded
     exec(setup, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
                   VALUES (1, 'odd', '[null, 7]', 0, nn_labelmap_digest(1, 'odd', '[null, 7]'))]])
+    exec(setup, "UPDATE nn_model SET facts = nn_model_facts(model_id)")
     local store = assert(nn.open(path, { flush_rows = 1000, flush_ms = 60000 }))
     local net = store:load("leaf_flower")
     assert.has_error(function() store:log(net, seed.input, { 0.75, 0.25 }, { labels = "odd" }) end,
