@@ -108,8 +108,9 @@ typedef struct nn_kernel {
   int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
   nn_linear_fn *linear;
   nn_tile_fn *tile;
-  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN to 0: a branch
-                                 per value would mispredict half the time */
+  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN kept (as fmax
+                                 and PyTorch keep it), -0 to +0: no branch,
+                                 which would mispredict half the time */
   size_t mr, nr;              /* tile shape: weight rows x samples */
   size_t kc;                  /* inner length per call: kc x nr floats of
                                  samples stay in L1 while weight rows stream */

@@ -132,11 +132,17 @@ TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
   tile_ldc_avx2(c, AVX2_NR, a, lda, b, kc);
 }
 
-/* max(v, 0) returns its second operand when v is NaN: 0, as v > 0 ? v : 0. */
+/* v kept under the mask of !(v <= 0), an unordered compare that is true
+** for NaN: the bits of nn_relu_scalar (-0 to +0, NaN kept as it is).  Not
+** max_ps, which returns its second operand when either is NaN and so
+** drops the NaN in one order of operands, or turns -0 to -0 in the other. */
 TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
+  __m256 zero = _mm256_setzero_ps();
   size_t i;
-  for (i = 0; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(v + i, _mm256_max_ps(_mm256_loadu_ps(v + i), _mm256_setzero_ps()));
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_loadu_ps(v + i);
+    _mm256_storeu_ps(v + i, _mm256_and_ps(x, _mm256_cmp_ps(x, zero, _CMP_NLE_UQ)));
+  }
   nn_relu_scalar(v + i, n - i);
 }
 
@@ -413,10 +419,14 @@ TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
   tile_ldc_avx512(c, AVX512_NR, a, lda, b, kc);
 }
 
+/* As relu_avx2: v where !(v <= 0) (NaN too), +0 elsewhere. */
 TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
+  __m512 zero = _mm512_setzero_ps();
   size_t i;
-  for (i = 0; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(v + i, _mm512_max_ps(_mm512_loadu_ps(v + i), _mm512_setzero_ps()));
+  for (i = 0; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(v + i);
+    _mm512_storeu_ps(v + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero, _CMP_NLE_UQ), x));
+  }
   relu_avx2(v + i, n - i);
 }
 
