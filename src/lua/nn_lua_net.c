@@ -202,6 +202,7 @@ static int net_classify(lua_State *L) {
   new_result(L, 5, net);            /* y, at 5 */
   nn_lua_forward(L, net, 2, buf, &pass);
   if (pass.n_y == 0) return luaL_error(L, "classify: the network gives no outputs");
+  nn_lua_checkoutputs(L, NULL, 0, pass.y, pass.n_y);
   copy_out(L, 5, pass.y, pass.n_y);
   /* neither of these allocates, so y is still there */
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);

@@ -133,11 +133,40 @@ static long find_label(lua_State *L, int lab, int idx) {
   return -1;
 }
 
+/* Raises (blaming argument arg) when the rows T [n][k], named name ("T", or
+** "t" for one row), are no targets for loss: BCE's outside [0, 1],
+** cross-entropy's that are no distribution (nn_targets_check). */
+static void check_rows(lua_State *L, int arg, const char *name, const float *T,
+                       size_t n, size_t k, nn_loss loss) {
+  size_t at = 0;
+  double sum = 0.0;
+  char where[48], num[32];
+  int st = nn_targets_check(loss, T, n, k, &at, &sum), one = name[0] == 't';
+  if (st == NN_TARGETS_OK) return;
+  if (st == NN_TARGETS_VALUE) {
+    if (one) snprintf(where, sizeof where, "%s[%zu]", name, at + 1);
+    else snprintf(where, sizeof where, "%s[%zu][%zu]", name, at / k + 1, at % k + 1);
+    if (loss == NN_LOSS_BCE)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s is %f, outside [0, 1] for bce",
+                    where, (lua_Number)T[at]));
+    snprintf(num, sizeof num, "%.7g", (double)T[at]);
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s is %s: cross_entropy's targets are "
+                  "class indices or rows of values >= 0 that sum to 1", where, num));
+  }
+  if (one) snprintf(where, sizeof where, "%s", name);
+  else snprintf(where, sizeof where, "%s[%zu]", name, at + 1);
+  snprintf(num, sizeof num, "%.7g", sum);
+  luaL_argerror(L, arg, lua_pushfstring(L, "%s sums to %s: cross_entropy's targets are "
+                "class indices or rows of values >= 0 that sum to 1 (within %s)", where,
+                num, "1e-4"));
+}
+
 /* T at stack index idx (errors blame argument arg) for n rows of k outputs: an nn.Matrix [n][k], or an array of
 ** 1-based class indices or of labels (through the labels of the network
 ** at net_idx, 0 for none) into a uint32 scratch (object obj, user value
 ** uv; a new userdata left on the stack when obj is 0).  BCE targets must be
-** in [0, 1].  Raises naming the bad target. */
+** in [0, 1], cross-entropy's rows distributions.  Raises naming the bad
+** target. */
 static targets check_T(lua_State *L, int idx, int arg, int obj, int uv, int net_idx,
                        size_t n, size_t k, nn_loss loss) {
   targets t;
@@ -153,12 +182,7 @@ static targets check_T(lua_State *L, int idx, int arg, int obj, int uv, int net_
     if (M->cols != k)
       luaL_argerror(L, arg, lua_pushfstring(L, "T: expected %I columns, got %I",
                     (lua_Integer)k, (lua_Integer)M->cols));
-    if (loss == NN_LOSS_BCE)
-      for (i = 0; i < n * k; i++)
-        if (!(M->data[i] >= 0.0f && M->data[i] <= 1.0f))
-          luaL_argerror(L, arg, lua_pushfstring(L, "T[%I][%I] is %f, outside [0, 1] "
-                        "for bce", (lua_Integer)(i / k) + 1, (lua_Integer)(i % k) + 1,
-                        (lua_Number)M->data[i]));
+    check_rows(L, arg, "T", M->data, n, k, loss);
     t.T = M->data;
     return t;
   }
@@ -261,13 +285,7 @@ static int crit_eval(lua_State *L, int backward) {
       t.classes = c;
     } else {
       nn_lua_checkfloats(L, 3, "t", buf + k, k);
-      if (loss == NN_LOSS_BCE) {
-        size_t j;
-        for (j = 0; j < k; j++)
-          if (!(buf[k + j] >= 0.0f && buf[k + j] <= 1.0f))
-            luaL_argerror(L, 3, lua_pushfstring(L, "t[%I] is %f, outside [0, 1] for bce",
-                          (lua_Integer)j + 1, (lua_Number)buf[k + j]));
-      }
+      check_rows(L, 3, "t", buf + k, 1, k, loss);
       t.T = buf + k;
     }
   }

@@ -350,6 +350,28 @@ static double chunk_loss(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
 
 /* --- losses ------------------------------------------------------------- */
 
+int nn_targets_check(nn_loss loss, const float *T, size_t n, size_t k, size_t *at,
+                     double *sum) {
+  size_t r, j;
+  for (r = 0; r < n && loss != NN_LOSS_MSE; r++) {
+    const float *t = T + r * k;
+    double s = 0.0;
+    for (j = 0; j < k; j++) {
+      if (!(t[j] >= 0.0f && (loss == NN_LOSS_CE || t[j] <= 1.0f))) {
+        *at = r * k + j;
+        return NN_TARGETS_VALUE;
+      }
+      s += t[j];
+    }
+    if (loss == NN_LOSS_CE && !(fabs(s - 1.0) <= NN_CE_SUM_TOL)) {
+      *at = r;
+      *sum = s;
+      return NN_TARGETS_SUM;
+    }
+  }
+  return NN_TARGETS_OK;
+}
+
 double nn_loss_count(nn_loss loss, size_t n, size_t k) {
   return loss == NN_LOSS_CE ? (double)n : (double)n * (double)k;
 }
