@@ -67,7 +67,8 @@ typedef enum nn_status {
   NN_EKIND,         /* no layer kind of that name or number */
   NN_ENOKERNEL,     /* nn_kernel_select: no kernel set of that name */
   NN_ECPU,          /* nn_kernel_select: this processor (or build) lacks it */
-  NN_EDIVERGED,     /* a training step's loss or gradient is NaN or infinite:
+  NN_EDIVERGED,     /* a training step's loss, gradient or update is NaN or
+                       infinite (an update: a weight it would leave so):
                        the weights and the optimizer's state are as before it */
   NN_EFORMAT,       /* a file that is not valid in its format: truncated, corrupt */
   NN_EUNSUPPORTED,  /* a valid file holding what nn cannot run (or write) */

@@ -94,8 +94,9 @@ uint64_t nn_trainer_steps(const nn_trainer *tr);
 
 /* One update from the mean loss over the n rows, whose gradient is
 ** accumulated a chunk of at most o.batch rows at a time; *loss is that
-** mean.  NN_EDIVERGED (err names what) when the loss or the gradient is
-** not finite: nothing is changed then. */
+** mean.  NN_EDIVERGED (err names what) when the loss, the gradient or the
+** update is not finite (an update is, when it leaves every weight finite):
+** nothing is changed then, neither weights nor the optimizer's state. */
 int nn_train_step(nn_trainer *tr, nn_net *net, double *loss,
                   const float *X /* [.][n_x] */, size_t n_x,
                   const size_t *rows /* [n] or NULL */, size_t n,
