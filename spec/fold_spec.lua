@@ -75,8 +75,8 @@ describe("fold", function()
     end)
   end
 
-  -- float32 rounding, written out: the float nearest x
-  local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+  -- float32 rounding: the float nearest x
+  local f32 = require("spec.support.compat").f32
 
   it("gives the bits of the plain loop in double, in every kernel set, across its blocks", function()
     -- 261 rows and 300 terms cross the 256 of a block, 20 columns are no
