@@ -95,6 +95,19 @@ describe("the activation kernels", function()
     none("special")
   end)
 
+  it("keeps NaN through ReLU and LeakyReLU, with the bits of x > 0 ? x : alpha x elsewhere", function()
+    -- the reference, as IEEE comparisons give it (NaN ~= NaN) and as libm's
+    -- fmax and PyTorch's relu keep NaN, is written out in act_check.c; the
+    -- sweep holds NaNs of both signs and several payloads, +-0 and +-inf
+    for _, set in ipairs(sets()) do
+      for _, fn in ipairs{ "relu", "leaky_relu", "leaky_relu_neg" } do
+        local bad, nan = out:match("\nrelu " .. set .. " " .. fn .. " (%d+) (%d+)")
+        assert.equal("0", bad, set .. " " .. fn)
+        assert.equal("0", nan, set .. " " .. fn .. ": NaN lost")
+      end
+    end
+  end)
+
   it("gives the same bits on a long array, in its tail, and on a short one", function()
     none("tail")
   end)

@@ -1,6 +1,8 @@
 -- net:fold() (src/engine/nn_fold.c): the merged weights checked against the
--- matrix product taken in double in plain Lua, a layer with nothing to
--- merge copied bit for bit, and a fold too large to make refused.
+-- matrix product taken in double in plain Lua (bit for bit, in every kernel
+-- set, where both take it from the input side), a layer with nothing to
+-- merge copied bit for bit, a fold too large to make refused, and one that
+-- costs more multiply-adds than max_ops refused by name.
 
 local nn = require "nn"
 local ref = require "spec.support.reference"
@@ -72,6 +74,52 @@ describe("fold", function()
       assert.is_true(max_rel_diff(b, fb) < TOL_PRODUCT)
     end)
   end
+
+  -- float32 rounding: the float nearest x
+  local f32 = require("spec.support.compat").f32
+
+  it("gives the bits of the plain loop in double, in every kernel set, across its blocks", function()
+    -- 261 rows and 300 terms cross the 256 of a block, 20 columns are no
+    -- multiple of the tile's 8; from the input side, as the reference takes
+    -- it: M = W2 W1, then W3 M, each sum in the order of its terms
+    local net, W = linear_run(ref.stream(11), { 20, 300, 261, 270 })
+    local before, first = nn.kernel(), nil
+    for _, set in ipairs{ "generic", "avx2", "avx512" } do
+      if pcall(nn.kernel, set) then
+        local FW = flat((net:fold():get_weights(1)))
+        local want = flat(W)
+        for i = 1, #want do
+          if FW[i] ~= f32(want[i]) then
+            nn.kernel(before)
+            error(("%s: W[%d] is %.9g, not %.9g"):format(set, i, FW[i], f32(want[i])))
+          end
+        end
+        if first then assert.same(first, FW) else first = FW end
+      end
+    end
+    nn.kernel(before)
+  end)
+
+  it("states its cost and refuses one over max_ops, which the caller may raise", function()
+    local net = nn.Sequential{ nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Linear(64, 64) }
+    -- the run 3 to 4: 64^3 multiply-adds for W4 W3 and 64^2 for its bias
+    assert.has_error(function() net:fold{ max_ops = 1000 } end, "fold: 266240 multiply-adds, "
+      .. "more than max_ops allows (1000): net:fold{ max_ops = 266240 } takes them")
+    assert.equal(2 * 64 * 65, net:fold{ max_ops = 266240 }:n_params())
+    assert.has_error(function() net:fold{ max_op = 1 } end,
+      "bad argument #1 to 'fold' (unknown option 'max_op')")
+    assert.has_error(function() net:fold{ max_ops = -1 } end,
+      "bad argument #1 to 'fold' (max_ops: a number >= 0 expected, got -1)")
+    -- a layer with nothing to merge is copied: it costs nothing
+    assert.equal(64 * 65, nn.Sequential{ nn.Linear(64, 64) }:fold{ max_ops = 0 }:n_params())
+  end)
+
+  it("refuses by default a fold of more than 2^34 multiply-adds, before any work", function()
+    -- 16000 x 128 x 16000 and the bias: 3.3e10 multiply-adds, for 16 MB of weights
+    local net = nn.Sequential{ nn.Linear(16000, 128), nn.Linear(128, 16000) }
+    assert.has_error(function() net:fold() end, "fold: 32770048000 multiply-adds, more "
+      .. "than max_ops allows (17179869184): net:fold{ max_ops = 32770048000 } takes them")
+  end)
 
   it("copies a wide layer with nothing to merge bit for bit", function()
     -- 2^18 inputs: a fold by unit vectors would take 2^37 multiplications

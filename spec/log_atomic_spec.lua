@@ -136,7 +136,7 @@ describe("text the store keeps", function()
     assert.equal(0, value(store, "SELECT count(*) FROM nn_prediction"))
   end)
 
-  it("is refused, named, when it is longer than SQLite takes, and nothing is written", function()
+  it("is refused, named, when it is longer than SQLite takes or not finite, and nothing is written", function()
     local path = os.tmpname()
     local exe = c.compile("spec/support/store_check.c " .. c.STORE
       .. " src/formats/nn_json.c src/formats/nn_ftoa.c build/nn_schema.c -Wno-overlength-strings " .. c.ENGINE,
@@ -150,6 +150,11 @@ describe("text the store keeps", function()
       "log with a long request_id: request_id is 2000 bytes, longer than SQLite's limit of 1000",
       "log with a zero byte in request_id: request_id contains a zero byte",
       "log with long tags: tags is 2000 bytes, longer than SQLite's limit of 1000",
+      "log with a NaN output: output 2 is NaN: an output that is not finite has no label, "
+        .. "and is not logged",
+      "log with an infinite output: output 2 is -inf: an output that is not finite has no "
+        .. "label, and is not logged",
+      "log with an infinite input: input 1 is inf: an input that is not finite is not logged",
       "log: ok",
       "flush: ok",
       "rows: 1, the last id given",

@@ -82,7 +82,8 @@ describe("nn.Trainer's steps", function()
         Tn = nn.Matrix(T)
         T = Tn:to_table()     -- the float32 targets the trainer sees
       end
-      local opts = { loss = loss, batch = 4, seed = 1 }
+      -- rows in chunks of 4 (rprop takes every row in one step, its own chunks)
+      local opts = { loss = loss, batch = o.optimizer ~= "rprop" and 4 or nil, seed = 1 }
       for key, v in pairs(o) do opts[key] = v end
       local tr = nn.Trainer(net, opts)
       local Xm = nn.Matrix(X)
@@ -213,7 +214,7 @@ describe("nn.Trainer:fit", function()
     nn.Trainer(twin, { optimizer = "sgd", lr = 1e-3, batch = 1 }):step({ { 1 } }, nn.Matrix{ { 0 } })
     assert.same(params(twin), params(net))
     assert.has_error(function() tr:step({ { 1e10 } }, nn.Matrix{ { 0 } }) end,
-      "training diverged: the loss is infinite (the weights are those before this step)")
+      "training diverged at batch 2: the loss is infinite (the weights are those before this step)")
     assert.same(params(twin), params(net))
   end)
 
@@ -223,8 +224,78 @@ describe("nn.Trainer:fit", function()
     local tr = nn.Trainer(net, { optimizer = "sgd" })
     local before = params(net)
     assert.has_error(function() tr:step({ { 1 } }, nn.Matrix{ { -1e38 } }) end,
-      "training diverged: the gradient is not finite (the weights are those before this step)")
+      "training diverged at batch 1: the gradient is not finite (the weights are those before "
+      .. "this step)")
     assert.same(before, params(net))
+  end)
+
+  --- A Linear(1, 1) at w = 0.5, b = 0.25 and an SGD trainer with lr.
+  local function sgd_at(lr)
+    local net = nn.Linear(1, 1)
+    net:set_weights(1, { { 0.5 } }, { 0.25 })
+    return net, nn.Trainer(net, { optimizer = "sgd", lr = lr, shuffle = false })
+  end
+
+  local function all_finite(p)
+    for _, v in ipairs(p) do if not (v == v and math.abs(v) < math.huge) then return false end end
+    return true
+  end
+
+  it("undoes an update that would make a weight infinite while loss and gradient are finite", function()
+    -- lr 1e30 on inputs 1e18: loss ~1e36 and gradient ~1e36 fit, lr times it does not
+    local net, tr = sgd_at(1e30)
+    local X, T = { { 1e18 }, { 2e18 } }, nn.Matrix{ { 1 }, { 0 } }
+    local ok, err = pcall(tr.fit, tr, X, T, { epochs = 3 })
+    assert.is_false(ok)
+    assert.equal("training diverged at epoch 1, batch 1: the update is not finite (parameter 1 "
+      .. "would be -inf) (the weights are those before this step)", err)
+    assert.same({ 0.5, 0.25 }, params(net))
+    assert.has_error(function() tr:step(X, T) end, "training diverged at batch 1: the update "
+      .. "is not finite (parameter 1 would be -inf) (the weights are those before this step)")
+    assert.same({ 0.5, 0.25 }, params(net))
+  end)
+
+  it("stops lr 1e10 on inputs 1 and 2 at the step that would overflow, its weights those of the epoch before", function()
+    local net, tr = sgd_at(1e10)
+    local X, T = { { 1 }, { 2 } }, nn.Matrix{ { 1 }, { 0 } }
+    local ok, err = pcall(tr.fit, tr, X, T, { epochs = 30 })
+    assert.is_false(ok)
+    assert.equal("training diverged at epoch 4, batch 1: the update is not finite (parameter 1 "
+      .. "would be inf) (the weights are those before this step)", err)
+    local got = params(net)
+    assert.is_true(all_finite(got))
+    local twin, ttr = sgd_at(1e10)
+    ttr:fit(X, T, { epochs = 3 })
+    assert.same(params(twin), got)
+    -- the optimizer's state was not touched either: the same step is refused again
+    assert.has_error(function() tr:step(X, T) end, "training diverged at batch 4: the update "
+      .. "is not finite (parameter 1 would be inf) (the weights are those before this step)")
+    assert.same(got, params(net))
+  end)
+
+  for _, o in ipairs{ { optimizer = "sgd", lr = 1e30, momentum = 0.5, nesterov = true },
+                      { optimizer = "adam", lr = 1e30 }, { optimizer = "rprop" } } do
+    it("never leaves a weight that is not finite: " .. o.optimizer, function()
+      -- weights near float32's limit: rprop's steps of 0.1 and more are lost
+      -- in them, sgd and adam overflow them
+      local net = nn.Linear(2, 1)
+      net:set_weights(1, { { 3e38, -3e38 } }, { 0 })
+      local tr = nn.Trainer(net, o)
+      for _ = 1, 5 do pcall(tr.step, tr, { { 1e-38, 1e-38 } }, nn.Matrix{ { 1 } }) end
+      assert.is_true(all_finite(params(net)))
+    end)
+  end
+
+  it("takes a step near float32's limit that stays finite, as any other step", function()
+    -- |w| 3e37 is beyond what the cheap bound clears: the update runs on copies first
+    local net = nn.Linear(1, 1)
+    net:set_weights(1, { { 3e37 } }, { 0 })
+    local w = params(net)[1]
+    nn.Trainer(net, { optimizer = "sgd", lr = 0.5 }):step({ { 1e-37 } }, nn.Matrix{ { 0 } })
+    -- y = 3, dL/db = 2 y = 6: b = 0 - 0.5 * 6; w moves by 3e-37, lost in it
+    local p = params(net)
+    assert.equal(w, p[1])
+    assert.is_true(math.abs(p[2] + 3) < 1e-5)
   end)
 
   it("stops early with patience and ends with the best epoch's weights", function()
@@ -289,6 +360,13 @@ describe("nn.Trainer refuses", function()
     { { loss = 1 }, "loss: string or criterion expected, got number" },
     { { momentum = 0.9 }, "momentum: not used by optimizer 'adam'" },
     { { optimizer = "rprop", lr = 0.1 }, "lr: not used by optimizer 'rprop'" },
+    { { optimizer = "rprop", batch = 8 }, "batch: not used by optimizer 'rprop'" },
+    { { optimizer = "rprop", shuffle = false }, "shuffle: not used by optimizer 'rprop'" },
+    { { optimizer = "rprop", clip = 1 }, "clip: not used by optimizer 'rprop'" },
+    { { optimizer = "rprop", weight_decay = 0 }, "weight_decay: not used by optimizer 'rprop'" },
+    { { optimizer = "sgd", beta1 = 0.9 }, "beta1: not used by optimizer 'sgd'" },
+    { { optimizer = "sgd", eps = 1e-8 }, "eps: not used by optimizer 'sgd'" },
+    { { nesterov = false }, "nesterov: not used by optimizer 'adam'" },
     { { optimizer = "sgd", nesterov = true }, "nesterov: needs momentum > 0" },
     { { batch = 0 }, "batch: must be in 1..1048576, got 0" },
     { { batch = 2.5 }, "batch: integer expected" },

@@ -125,7 +125,7 @@ local function nn_fann_set(set)
                                nn.Sigmoid() }
     -- BCE, the loss of sigmoid outputs and 0/1 targets; libfann trains with
     -- its default error function, tanh, which also weighs large errors up
-    local tr = nn.Trainer(net, { loss = "bce", optimizer = "rprop", batch = 512 })
+    local tr = nn.Trainer(net, { loss = "bce", optimizer = "rprop" })   -- 512 rows a chunk
     local t0 = os.clock()
     tr:fit(X, T, { epochs = 300 })
     t[r] = (os.clock() - t0) / 300 * 1e6

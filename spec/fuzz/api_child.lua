@@ -8,6 +8,13 @@
 -- that close stores or grow networks run in the middle of a call).  Each
 -- step is printed before it runs, so a crash names it; then ERR (a Lua
 -- error) or OK; then DONE.
+--
+-- After each step it checks what nn promises whatever the arguments (issue
+-- 24): no network in a slot or trained by a trainer holds a weight that is
+-- not finite; a label is never given for an output that is not finite; a
+-- trainer is never made with an option its optimizer does not use; a
+-- cross-entropy loss is never taken of targets that are not a
+-- distribution.  A broken promise prints INVARIANT and exits with 3.
 
 local nn = require "nn"
 
@@ -111,7 +118,101 @@ local function describe(v)
 end
 
 local CONSTRUCTORS = { "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity",
-  "Sequential", "Matrix", "seed", "kernel", "open" }
+  "Sequential", "Matrix", "seed", "kernel", "open", "Trainer", "Trainer", "Trainer",
+  "CrossEntropyCriterion" }
+
+-- Which options each optimizer uses (the others must be refused).
+local USES = {
+  sgd = { lr = true, momentum = true, nesterov = true, weight_decay = true, clip = true,
+          batch = true, shuffle = true },
+  adam = { lr = true, beta1 = true, beta2 = true, eps = true, weight_decay = true,
+           clip = true, batch = true, shuffle = true },
+  rprop = {},
+}
+local COMMON = { loss = true, optimizer = true, seed = true }
+
+-- Options for nn.Trainer: an optimizer and a few of every option, often
+-- huge rates that overflow the weights.
+local function trainer_options()
+  local o = { optimizer = pick{ "sgd", "adam", "rprop", "sgd", "adam", "rprop", nil, "lbfgs" } }
+  local choices = {
+    lr = { 1e30, 1e10, 0.1, 1e-3, 0, -1 }, momentum = { 0.5, 0.9, 1 }, nesterov = { false },
+    beta1 = { 0.9, 0 }, beta2 = { 0.999 }, eps = { 1e-8, 1e-38 }, weight_decay = { 0, 0.1, 1e30 },
+    clip = { 1, 1e-3 }, batch = { 1, 2, 8 }, shuffle = { true, false }, seed = { 1, 7 },
+    loss = { "mse", "cross_entropy", "bce" },
+  }
+  local uses = USES[o.optimizer or "adam"] or {}
+  local names = {}
+  for k in pairs(choices) do names[#names + 1] = k end
+  table.sort(names)
+  -- mostly the options the optimizer uses; now and then one it does not
+  for _, k in ipairs(names) do
+    if (uses[k] or COMMON[k]) and int(1, 3) == 1 then o[k] = pick(choices[k]) end
+  end
+  if int(1, 4) == 1 then local k = pick(names); o[k] = pick(choices[k]) end
+  return o
+end
+
+local NET_OF = setmetatable({}, { __mode = "k" })   -- trainer -> its network
+
+local function invariant(what)
+  print("INVARIANT " .. what)
+  os.exit(3)
+end
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+
+local function kind(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__name
+end
+
+-- The first weight of net that is not finite, or nil (small nets only:
+-- reading a big one is slow).
+local function bad_weight(net)
+  if kind(net) ~= "nn.Network" or net:n_params() > 100000 then return nil end
+  local P = net:get_params()
+  for i = 1, P:cols() do
+    if not finite(P:get(1, i)) then return i end
+  end
+end
+
+-- Whether a table of targets is a distribution (cross-entropy's rule).
+local function distribution(t)
+  if type(t) ~= "table" or getmetatable(t) then return true end   -- not ours to judge
+  local sum = 0
+  for _, v in ipairs(t) do
+    if type(v) ~= "number" then return true end
+    if v < 0 then return false end
+    sum = sum + v
+  end
+  return math.abs(sum - 1) <= 1e-4 + 1e-6
+end
+
+-- The promises, after a call of name (ok, its first two results r and r2,
+-- arguments a); trained: the network a trainer's method trained, whose
+-- weights were finite before the call.
+local function check(name, ok, r, r2, a, trained)
+  if name == "nn.Trainer" and ok then
+    NET_OF[r] = a[1]
+    local o = type(a[2]) == "table" and a[2] or {}
+    local uses = USES[rawget(o, "optimizer") or "adam"] or {}
+    for k in pairs(o) do
+      if not uses[k] and not COMMON[k] then invariant("a trainer took " .. tostring(k)) end
+    end
+  elseif name == "classify" and ok then
+    if type(r2) == "number" and not finite(r2) then invariant("a label for " .. r2) end
+    if type(r2) == "table" then
+      for _, v in ipairs(r2) do if not finite(v) then invariant("a label for " .. v) end end
+    end
+  elseif name == "crit:forward" and ok and type(a[1]) == "table" and type(a[3]) == "table"
+         and not distribution(a[3]) then
+    invariant("a cross-entropy loss of targets that are no distribution")
+  end
+  if trained and bad_weight(trained) then
+    invariant(name .. " left parameter " .. bad_weight(trained) .. " not finite")
+  end
+end
 
 -- Plausible arguments, by kind: most calls get these, some anything at all.
 local function net() return pick{ V[1], V[4], V[int(1, SLOTS)] } end
@@ -129,14 +230,25 @@ local PLAUSIBLE = {
     "SELECT nn_forward('leaf_flower', input) FROM nn_prediction", "BEGIN", "COMMIT",
     "SELECT * FROM nn_accuracy", "DELETE FROM nn_prediction" } end,
   id = function() return int(-1, 12) end,
+  -- training rows and targets, often with numbers that overflow a step
+  X = function() return pick{ { { 1e18, 1, 2, 3 }, { 2e18, 0, 0, 1 } }, { { 1, 2, 3, 4 } },
+    nn.Matrix{ { 1, 2, 3, 4 }, { 1e30, 0, 0, 0 } }, { { 1, 2 } }, V[3], random_numbers(4) } end,
+  T = function() return pick{ { 1, 2 }, { 1 }, { "leaf", "flower" },
+    nn.Matrix{ { 0.5, 0.5 }, { 1, 0 } }, nn.Matrix{ { 5, -3 }, { 1, 0 } },
+    nn.Matrix{ { 0.5, 0.6 }, { 0, 1 } }, nn.Matrix{ { 1e30 }, { 0 } }, { 0 / 0 } } end,
+  fit = function() return pick{ nil, { epochs = int(1, 4) }, { epochs = 2, patience = 1 },
+    { validation_split = 0.5 } } end,
+  max_ops = function() return pick{ nil, {}, { max_ops = 0 }, { max_ops = 1e3 },
+    { max_ops = -1 }, { max_ops = 0 / 0 }, { bogus = 1 } } end,
   opts = function() return pick{ nil, { labels = "weather" }, { request_id = "r", tags = { a = 1 } },
     { note = "n" } } end,
 }
 local METHODS = {
   ["nn.Network"] = { forward = { "x", "x" }, classify = { "x", "labels" }, trace = { "x" },
     set_weights = { "i", "x", "x" }, get_weights = { "i" }, set_labels = { "labels" },
-    labels = {}, add = { "net" }, clone = {}, fold = {}, n_inputs = {}, n_outputs = {},
-    n_params = {} },
+    labels = {}, add = { "net" }, clone = {}, fold = { "max_ops" }, n_inputs = {},
+    n_outputs = {}, n_params = {} },
+  ["nn.Trainer"] = { step = { "X", "T" }, fit = { "X", "T", "fit" }, evaluate = { "X", "T" } },
   ["nn.Store"] = { save = { "name", "net", "opts" }, load = { "name", "i" },
     history = { "name", "i" },
     add_labels = { "name", "map", "labels" }, classify = { "name", "x", "opts" },
@@ -148,7 +260,7 @@ local METHODS = {
 
 -- A method of one type called on a value of any other type too.
 local function method_of(name)
-  for _, tname in ipairs{ "nn.Network", "nn.Store", "nn.Matrix" } do
+  for _, tname in ipairs{ "nn.Network", "nn.Store", "nn.Matrix", "nn.Trainer" } do
     local mt = debug.getregistry()[tname]
     local index = mt and mt.__index
     if type(index) == "table" and index[name] then return index[name] end
@@ -160,7 +272,9 @@ local function method_call(self)
   local mt = getmetatable(self)
   local tname = type(mt) == "table" and mt.__name
   local own = METHODS[tname]
-  if own == nil or int(1, 10) == 1 then own = METHODS[pick{ "nn.Network", "nn.Store", "nn.Matrix" }] end
+  if own == nil or int(1, 10) == 1 then
+    own = METHODS[pick{ "nn.Network", "nn.Store", "nn.Matrix", "nn.Trainer" }]
+  end
   local names = {}
   for name in pairs(own) do names[#names + 1] = name end
   table.sort(names)
@@ -188,8 +302,31 @@ local function huge(v)
   return false
 end
 
+-- A fresh network trained with random options on rows that often overflow
+-- a step: whatever happens, its weights stay finite (checked by the caller),
+-- and a trainer made is one whose options its optimizer all uses.
+local function train_case()
+  local net = pick{
+    function() return nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.SoftMax() } end,
+    function() return nn.Sequential{ nn.Linear(4, 2) } end,
+    function() return nn.Sequential{ nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2), nn.Sigmoid() } end,
+  }()
+  local X = pick{ { { 1e18, 1, 2, 3 }, { 2e18, 0, 0, 1 } }, { { 1, 2, 3, 4 }, { 2, 1, 0, 1 } },
+    { { 1e30, 0, 0, 1 }, { -1e30, 1, 1, 1 } }, { { 3e38, -3e38, 1, 1 }, { 1, 1, 1, 1 } } }
+  local T = pick{ { 1, 2 }, nn.Matrix{ { 1, 0 }, { 0, 1 } }, nn.Matrix{ { 1e30, 0 }, { 0, -1e30 } },
+    nn.Matrix{ { 0.5, 0.5 }, { 5, -3 } } }
+  local o = trainer_options()
+  local f = function()
+    local tr = nn.Trainer(net, o)
+    check("nn.Trainer", true, tr, nil, { net, o })
+    if int(1, 2) == 1 then return tr:fit(X, T, { epochs = int(1, 5) }) end
+    for _ = 1, int(1, 5) do tr:step(X, T) end
+  end
+  return f, net
+end
+
 local function step(i)
-  local k, to = int(1, 20), int(1, SLOTS)
+  local k, to = int(1, 22), int(1, SLOTS)
   local f, self, a, n, what
   if k <= 5 then
     local name = pick(CONSTRUCTORS)
@@ -204,6 +341,18 @@ local function step(i)
           V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1
+    elseif name == "Trainer" then
+      a, n = { pick{ V[1], V[4], V[6], net(), value() }, pick{ trainer_options(), value() } }, 2
+    elseif name == "CrossEntropyCriterion" then
+      -- the criterion, then its loss of a random y and t
+      f = function(y, t)
+        local c = nn.CrossEntropyCriterion()
+        return c:forward(y, t), c
+      end
+      a, n = { pick{ { 1, 2 }, { 0.5, 0.5 }, V[3] }, pick{ { 5, -3 }, { 0.5, 0.5 }, { 0.5, 0.6 },
+        { 1, 0 }, 1, 3, { 0, 0 }, value() } }, 2
+      name = "crit:forward"
+      a[3] = a[2]
     elseif name == "open" then
       -- a path of any text lands beside FILE, never where the fuzzer runs
       local path = value()
@@ -215,7 +364,7 @@ local function step(i)
     else
       a, n = args(int(0, 3))
     end
-    what = "nn." .. name
+    what = name == "crit:forward" and name or "nn." .. name
   elseif k <= 16 then
     local name
     self = V[int(1, SLOTS)]
@@ -239,14 +388,23 @@ local function step(i)
     local it = V[int(1, SLOTS)]
     f = function() return it() end
     a, n, what = {}, 0, "call " .. describe(it)
-  else
+  elseif k == 20 then
     f = function(v) return tostring(v), #tostring(v) end
     a, n, what = { V[int(1, SLOTS)] }, 1, "tostring"
+  else
+    local net
+    f, net = train_case()
+    a, n, what = {}, 0, "train"
+    NET_OF[f] = net
   end
   local shown = {}
   for j = 1, n do shown[j] = describe(a[j]) end
   print(("STEP %d: V%d = %s(%s)"):format(i, to, what, table.concat(shown, ", ")))
-  local ok, r = pcall(f, table.unpack(a, 1, n))
+  local cname = what == "crit:forward" and what or what:match(":([%w_]+)$") or what
+  local trained = (cname == "step" or cname == "fit") and NET_OF[self] or NET_OF[f]
+  if trained and bad_weight(trained) then trained = nil end
+  local ok, r, r2 = pcall(f, table.unpack(a, 1, n))
+  check(cname, ok, r, r2, a, trained)
   if ok then
     print("OK")
     -- a network or matrix of millions of numbers is made, checked, then let

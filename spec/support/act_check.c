@@ -25,6 +25,13 @@
 **                                  than on long arrays: tails and narrow
 **                                  layers take another path, same bits
 **   cross <fn> <ulps>              largest difference between two sets
+**   relu <set> <fn> <bad> <nan>    ReLU and LeakyReLU (alpha 0.01 and -2.5)
+**                                  over the same floats, long arrays and
+**                                  pieces of 1 to 37: results unlike
+**                                  x > 0 ? x : 0 (+0 for -0) and
+**                                  x > 0 ? x : alpha x bit for bit, and
+**                                  NaN inputs that did not give NaN (ReLU:
+**                                  the same NaN, payload and sign kept)
 **   batch <set> <fn> <ulps>        nn_forward_batch against nn_forward, for
 **                                  nets Linear(13, 13) (the identity, which
 **                                  is exact) then Tanh, Sigmoid or SoftMax
@@ -65,6 +72,12 @@ static unsigned long long range_bad[MAXSETS][N_FN], sat_bad[MAXSETS][N_FN],
                           special_bad[MAXSETS][N_FN], tail_bad[MAXSETS][N_FN], checked;
 
 static float from_bits(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
+
+/* ReLU, LeakyReLU 0.01, LeakyReLU -2.5: the piecewise kernels. */
+#define N_PW 3
+static const char *const pw_names[N_PW] = { "relu", "leaky_relu", "leaky_relu_neg" };
+static const float pw_alpha[N_PW] = { 0.0f, 0.01f, -2.5f };
+static unsigned long long pw_bad[MAXSETS][N_PW], pw_nan[MAXSETS][N_PW];
 
 static void apply(const nn_kernel *k, int fn, float *v, size_t n) {
   if (fn == 0) k->act_exp(v, n);
@@ -135,6 +148,47 @@ static int same_as_libm(int fn, float x, float y) {
   return memcmp(&want, &y, sizeof y) == 0;
 }
 
+static void apply_pw(const nn_kernel *k, int fn, float *v, size_t n) {
+  if (fn == 0) k->relu(v, n);
+  else k->leaky_relu(v, pw_alpha[fn], n);
+}
+
+/* The reference of fn at x, written out: IEEE comparisons, NaN kept. */
+static float pw_reference(int fn, float x) {
+  if (x != x) return x;
+  if (x > 0.0f) return x;
+  return fn == 0 ? 0.0f : pw_alpha[fn] * x;
+}
+
+/* Whether y is what fn gives at x: the same bits, or for LeakyReLU at NaN
+** any NaN (alpha times it). */
+static int pw_same(int fn, float x, float y) {
+  float want = pw_reference(fn, x);
+  if (x != x && fn != 0) return y != y;
+  return memcmp(&want, &y, sizeof y) == 0;
+}
+
+/* Every set's ReLU and LeakyReLU on xs[0..n), whole and in pieces. */
+static void check_pw(const float *xs, size_t n) {
+  static float whole[CHUNK], pieces[CHUNK];
+  size_t s, i, len;
+  int fn;
+  for (fn = 0; fn < N_PW; fn++)
+    for (s = 0; s < n_sets; s++) {
+      memcpy(whole, xs, n * sizeof(float));
+      apply_pw(sets[s], fn, whole, n);
+      memcpy(pieces, xs, n * sizeof(float));
+      for (i = 0, len = 1; i < n; i += len, len = len % 37 + 1)
+        apply_pw(sets[s], fn, pieces + i, n - i < len ? n - i : len);
+      for (i = 0; i < n; i++) {
+        if (!pw_same(fn, xs[i], whole[i]) || !pw_same(fn, xs[i], pieces[i]))
+          pw_bad[s][fn]++;
+        if (xs[i] != xs[i] && (whole[i] == whole[i] || pieces[i] == pieces[i]))
+          pw_nan[s][fn]++;
+      }
+    }
+}
+
 /* Every set on xs[0..n), every function. */
 static void check(const float *xs, size_t n) {
   static float out[MAXSETS][CHUNK], pieces[CHUNK];
@@ -174,6 +228,7 @@ static void check(const float *xs, size_t n) {
       }
     }
   }
+  check_pw(xs, n);
   checked += n;
 }
 
@@ -369,6 +424,10 @@ int main(int argc, char **argv) {
       printf("tail %s %s %llu\n", sets[s]->name, fn_names[fn], tail_bad[s][fn]);
     }
   for (fn = 0; fn < N_FN; fn++) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
+  for (s = 0; s < n_sets; s++)
+    for (fn = 0; fn < N_PW; fn++)
+      printf("relu %s %s %llu %llu\n", sets[s]->name, pw_names[fn], pw_bad[s][fn],
+             pw_nan[s][fn]);
   engine_checks();
   narrow_checks();
   return 0;

@@ -4,6 +4,7 @@
 ** own expectations; it holds no expected values itself.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn_engine.h"
@@ -32,7 +33,6 @@ int main(void) {
   const float p[3] = { 1.0f, -2.5f, 0.1f };
   nn_layer folded[3];
   size_t n, n_params;
-  double dwork[8];
 
   try_new("mismatch", mismatch, 3);
   try_new("zero", zero, 1);
@@ -50,10 +50,13 @@ int main(void) {
   nn_forward(net, fy, fx, 2, work);
   {
     size_t n_work;
+    double *dwork;
     nn_fold_layout(net, folded, &n, &n_params, &n_work, err);
     char block[512];
     nn_net *f = nn_net_init(block, folded, n, n_params);
+    if ((dwork = malloc(n_work * sizeof *dwork)) == NULL) return 1;
     nn_fold_params(net, f, dwork);
+    free(dwork);
     nn_forward(f, gy, fx, 2, work);
     printf("fold %zu %zu %.9g %.9g %.9g %.9g %.9g\n", n, n_params,
            f->params[0], f->params[1], f->params[2], fy[0], gy[0]);

@@ -1,11 +1,13 @@
 /*
 ** store_check.c: the store from C with SQLite's length limit lowered to
 ** 1000 bytes, for spec/log_atomic_spec.lua: every value over it is refused
-** with its name, and nothing of the refused call is written.  It prints one
+** with its name, and nothing of the refused call is written; so is an
+** output or input that is not finite (it has no label).  It prints one
 ** line per call, the store's message or "ok"; it holds no expected value.
 **
 **   store_check models.db
 */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +68,14 @@ int main(int argc, char **argv) {
   row.tags_len = 2000;
   say("log with long tags", nn_store_log(&s, &row, &id), &s);
   row.tags = NULL;
+  y[1] = nanf("");
+  say("log with a NaN output", nn_store_log(&s, &row, &id), &s);
+  y[1] = -HUGE_VALF;
+  say("log with an infinite output", nn_store_log(&s, &row, &id), &s);
+  y[1] = 0.75f;
+  x[0] = HUGE_VALF;
+  say("log with an infinite input", nn_store_log(&s, &row, &id), &s);
+  x[0] = 1;
   say("log", nn_store_log(&s, &row, &id), &s);
   say("flush", nn_store_flush(&s), &s);
   printf("rows: %lld, the last id %s\n", count(s.db), id > 0 ? "given" : "not given");

@@ -578,6 +578,16 @@ size_t nn_argmax(const float *y, size_t n) {
   return best;
 }
 
+size_t nn_nonfinite(const float *y, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) if (!(y[i] >= -FLT_MAX && y[i] <= FLT_MAX)) return i;
+  return n;
+}
+
+const char *nn_nonfinite_name(float v) {
+  return v != v ? "NaN" : v > 0.0f ? "inf" : "-inf";
+}
+
 
 /* --- initialisation ---------------------------------------------------- */
 

@@ -67,7 +67,8 @@ typedef enum nn_status {
   NN_EKIND,         /* no layer kind of that name or number */
   NN_ENOKERNEL,     /* nn_kernel_select: no kernel set of that name */
   NN_ECPU,          /* nn_kernel_select: this processor (or build) lacks it */
-  NN_EDIVERGED,     /* a training step's loss or gradient is NaN or infinite:
+  NN_EDIVERGED,     /* a training step's loss, gradient or update is NaN or
+                       infinite (an update: a weight it would leave so):
                        the weights and the optimizer's state are as before it */
   NN_EFORMAT,       /* a file that is not valid in its format: truncated, corrupt */
   NN_EUNSUPPORTED,  /* a valid file holding what nn cannot run (or write) */
@@ -267,8 +268,17 @@ void nn_trace(const nn_net *net, float *out /* [nn_trace_size] */,
 const char *nn_kernel_name(void);
 int nn_kernel_select(const char *name);
 
-/* Index of the largest value (the first one on ties); 0 when n is 0. */
+/* Index of the largest value (the first one on ties); 0 when n is 0.
+** A NaN is never larger than anything: check nn_nonfinite first. */
 size_t nn_argmax(const float *y /* [n] */, size_t n);
+
+/* Index of the first value of y that is NaN or infinite, or n when every
+** one is finite: an output that is not finite is no score, and the
+** callers that classify or log refuse it, naming it. */
+size_t nn_nonfinite(const float *y /* [n] */, size_t n);
+
+/* "NaN", "inf" or "-inf": a value that is not finite, as messages name it. */
+const char *nn_nonfinite_name(float v);
 
 /* Fill every Linear with uniform numbers in +-1/sqrt(n_in), drawn from a
 ** splitmix64 stream whose state the caller keeps. */

@@ -10,11 +10,25 @@
 ** (P = P W_i, n_k x n_(i-1) doubles between steps), whichever needs fewer
 ** multiplications; its bias is b_1 carried through the run.  Everything is
 ** summed in double and rounded to float once, at the end.
+**
+** Each product is blocked as a matrix product is (Goto's layout): blocks
+** of FOLD_KC terms, of FOLD_MC rows of A and of FOLD_NC columns of B are
+** packed as doubles, so that they stay in cache while the kernel set's
+** tile_f64 (nn_kernel.h) works through them 4 rows by 8 columns at a
+** time.  Each entry still gets its terms in the order of the inner index,
+** a product and a sum at a time: the bits of the plain triple loop.
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/nn_fold.h"
+#include "engine/nn_kernel.h"
+
+#define FOLD_KC  256            /* terms of each sum per block */
+#define FOLD_MC  256            /* rows of A per block: a multiple of NN_F64_MR */
+#define FOLD_NC  256            /* columns of B per block: a multiple of NN_F64_NR */
+/* A's block, B's block and the block of C they add to */
+#define FOLD_SCRATCH  (FOLD_MC * FOLD_KC + FOLD_KC * FOLD_NC + FOLD_MC * FOLD_NC)
 
 /* A matrix read as floats (a layer's W, in the params) or as doubles (a
 ** product between two steps): exactly one pointer is set. */
@@ -62,7 +76,7 @@ static size_t previous_linear(const nn_net *net, size_t i) {
 ** in double, so that no product of widths overflows.  Returns 0 when
 ** neither order keeps its intermediates within NN_MAX_PARAMS doubles. */
 static int plan_run(const nn_net *net, size_t s, size_t end, size_t last,
-                    int *from_output, size_t *inter) {
+                    int *from_output, size_t *inter, double *cost) {
   double n0 = (double)net->layers[s].n_in, nk = (double)net->layers[last].n_out;
   double left = 0, right = 0, left_inter = 0, right_inter = 0;
   size_t i;
@@ -78,6 +92,7 @@ static int plan_run(const nn_net *net, size_t s, size_t end, size_t last,
     if (i != s && nk * nh > right_inter) right_inter = nk * nh;
   }
   *from_output = right < left;
+  *cost = *from_output ? right : left;          /* the cheaper, fitting or not */
   if (*from_output ? right_inter > (double)NN_MAX_PARAMS
                    : left_inter > (double)NN_MAX_PARAMS)
     *from_output = !*from_output;               /* the other order, if it fits */
@@ -85,7 +100,36 @@ static int plan_run(const nn_net *net, size_t s, size_t end, size_t last,
                    : left_inter > (double)NN_MAX_PARAMS)
     return 0;
   *inter = (size_t)(*from_output ? right_inter : left_inter);
+  *cost = *from_output ? right : left;
   return 1;
+}
+
+/* The multiply-adds of the bias of the run [s, end): b_1 through each
+** Linear after s. */
+static double bias_cost(const nn_net *net, size_t s, size_t end) {
+  double c = 0;
+  size_t i;
+  for (i = skip_identity(net, s + 1, end); i < end; i = skip_identity(net, i + 1, end))
+    c += (double)net->layers[i].n_out * (double)net->layers[i].n_in;
+  return c;
+}
+
+double nn_fold_cost(const nn_net *net) {
+  size_t s = 0, end, last, inter;
+  double total = 0, c;
+  int from_output;
+  while (s < net->n_layers) {
+    if (net->layers[s].kind != NN_LINEAR) { s++; continue; }
+    end = run_end(net, s, &last);
+    if (last != s) {
+      /* a run that no order fits (nn_fold_layout refuses it) costs the
+      ** cheaper order's */
+      plan_run(net, s, end, last, &from_output, &inter, &c);
+      total += c + bias_cost(net, s, end);
+    }
+    s = end;
+  }
+  return total;
 }
 
 int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
@@ -95,6 +139,7 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
     const nn_layer *l = &net->layers[s];
     size_t end = s + 1, last = s, inter = 0;
     int from_output;
+    double cost;
     if (passes_through(l)) { s++; continue; }
     out[n] = *l;
     if (l->kind != NN_LINEAR) {             /* kept as it is, parameters too */
@@ -116,13 +161,13 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
                  out[n].n_out, NN_MAX_PARAMS);
         return NN_ESIZE;
       }
-      if (last != s && !plan_run(net, s, end, last, &from_output, &inter)) {
+      if (last != s && !plan_run(net, s, end, last, &from_output, &inter, &cost)) {
         snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu: their product needs more "
                  "than %zu numbers of scratch", s + 1, last + 1, NN_MAX_PARAMS);
         return NN_ESIZE;
       }
-      if (last != s && 2 * inter + 3 * net->max_width > work)
-        work = 2 * inter + 3 * net->max_width;
+      if (last != s && 2 * inter + FOLD_SCRATCH + 2 * net->max_width > work)
+        work = 2 * inter + FOLD_SCRATCH + 2 * net->max_width;
       out[n].w = total;
       total += out[n].n_out * (out[n].n_in + 1);
     }
@@ -136,28 +181,60 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
   return NN_OK;
 }
 
+/* Element (i, j) of M as a double, 0 outside its rows x cols. */
+static double at(fold_mat M, size_t cols, size_t i, size_t j) {
+  return M.f != NULL ? (double)M.f[i * cols + j] : M.d[i * cols + j];
+}
+
+/* Rows [i0, i0 + mb) and terms [q0, q0 + kb) of A [.][p] into panels of
+** NN_F64_MR rows, [kb][MR] each; rows past m are zeros. */
+static void pack_a(double *ap, fold_mat A, size_t m, size_t p, size_t i0, size_t mb,
+                   size_t q0, size_t kb) {
+  size_t i, k, r;
+  for (i = 0; i < mb; i += NN_F64_MR)
+    for (k = 0; k < kb; k++)
+      for (r = 0; r < NN_F64_MR; r++)
+        *ap++ = i0 + i + r < m ? at(A, p, i0 + i + r, q0 + k) : 0.0;
+}
+
+/* Terms [q0, q0 + kb) and columns [c0, c0 + nb) of B [p][n] into panels of
+** NN_F64_NR columns, [kb][NR] each; columns past n are zeros. */
+static void pack_b(double *bp, fold_mat B, size_t n, size_t q0, size_t kb, size_t c0,
+                   size_t nb) {
+  size_t j, k, c;
+  for (j = 0; j < nb; j += NN_F64_NR)
+    for (k = 0; k < kb; k++)
+      for (c = 0; c < NN_F64_NR; c++)
+        *bp++ = c0 + j + c < n ? at(B, n, q0 + k, c0 + j + c) : 0.0;
+}
+
 /* C = A B for A [m][p] and B [p][n]; each entry a sum in double, in the
 ** order of p.  The result goes to C [m][n] doubles, or, when C is NULL, to
-** Cf [m][n] floats through row [n]. */
+** Cf [m][n] floats.  scratch: FOLD_SCRATCH doubles. */
 static void product(double *C, float *Cf, fold_mat A, fold_mat B,
-                    size_t m, size_t p, size_t n, double *row /* [n] */) {
-  size_t j, q, c;
-  for (j = 0; j < m; j++) {
-    double *acc = C != NULL ? C + j * n : row;
-    for (c = 0; c < n; c++) acc[c] = 0.0;
-    for (q = 0; q < p; q++) {
-      double a = A.f != NULL ? (double)A.f[j * p + q] : A.d[j * p + q];
-      if (B.f != NULL) {
-        const float *b = B.f + q * n;
-        for (c = 0; c < n; c++) acc[c] += a * (double)b[c];
-      } else {
-        const double *b = B.d + q * n;
-        for (c = 0; c < n; c++) acc[c] += a * b[c];
+                    size_t m, size_t p, size_t n, double *scratch) {
+  const nn_kernel *k = nn_kernel_in_use;
+  double *ap = scratch, *bp = ap + FOLD_MC * FOLD_KC, *cb = bp + FOLD_KC * FOLD_NC;
+  size_t i0, c0, q0, i, j, mb, nb, kb;
+  for (i0 = 0; i0 < m; i0 += FOLD_MC)
+    for (c0 = 0; c0 < n; c0 += FOLD_NC) {
+      mb = m - i0 < FOLD_MC ? m - i0 : FOLD_MC;
+      nb = n - c0 < FOLD_NC ? n - c0 : FOLD_NC;
+      memset(cb, 0, sizeof(double) * FOLD_MC * FOLD_NC);
+      for (q0 = 0; q0 < p; q0 += FOLD_KC) {
+        kb = p - q0 < FOLD_KC ? p - q0 : FOLD_KC;
+        pack_a(ap, A, m, p, i0, mb, q0, kb);
+        pack_b(bp, B, n, q0, kb, c0, nb);
+        for (j = 0; j < nb; j += NN_F64_NR)
+          for (i = 0; i < mb; i += NN_F64_MR)
+            k->tile_f64(cb + i * FOLD_NC + j, FOLD_NC, ap + i * kb, bp + j * kb, kb);
       }
+      for (i = 0; i < mb; i++)
+        for (j = 0; j < nb; j++) {
+          if (C != NULL) C[(i0 + i) * n + c0 + j] = cb[i * FOLD_NC + j];
+          else Cf[(i0 + i) * n + c0 + j] = (float)cb[i * FOLD_NC + j];
+        }
     }
-    if (C == NULL)
-      for (c = 0; c < n; c++) Cf[j * n + c] = (float)acc[c];
-  }
 }
 
 static fold_mat weights(const nn_net *net, size_t i) {
@@ -179,13 +256,13 @@ static fold_mat doubles(const double *d) {
 static void run_matrix(const nn_net *src, size_t s, size_t end, size_t last,
                        float *dw, double *work) {
   size_t inter, i, n0 = src->layers[s].n_in, nk = src->layers[last].n_out;
-  double *buf[2], *row;
+  double *buf[2], *row, cost;
   int from_output, turn = 0;
   fold_mat prev;
-  plan_run(src, s, end, last, &from_output, &inter);   /* fits: see layout */
+  plan_run(src, s, end, last, &from_output, &inter, &cost);   /* fits: see layout */
   buf[0] = work;
   buf[1] = work + inter;
-  row = work + 2 * inter;
+  row = work + 2 * inter;     /* the product's scratch */
   if (!from_output) {
     prev = weights(src, s);                       /* M = W_1, [n_1][n_0] */
     for (i = skip_identity(src, s + 1, end); i < end;
@@ -253,9 +330,9 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     } else {
       size_t inter;
       int from_output;
-      double *tail;
-      plan_run(src, s, end, last, &from_output, &inter);
-      tail = work + 2 * inter + src->max_width;
+      double *tail, cost;
+      plan_run(src, s, end, last, &from_output, &inter, &cost);
+      tail = work + 2 * inter + FOLD_SCRATCH;
       run_matrix(src, s, end, last, dw, work);
       run_bias(src, s, end, dw + dst->layers[d].n_out * dst->layers[d].n_in,
                tail, tail + src->max_width);

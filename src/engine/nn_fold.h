@@ -8,8 +8,10 @@
 ** caller provides the folded net's block and the scratch.  Costs are those
 ** of the merges: a Linear with nothing to merge is copied, a run of k
 ** Linear layers costs its k - 1 matrix products (taken from the input side
-** or from the output side, whichever costs fewer multiplications), and a
-** network the fold would make too large is refused before any work.
+** or from the output side, whichever costs fewer multiplications; blocked,
+** on the kernel set's double tile), and a network the fold would make too
+** large is refused before any work.  nn_fold_cost says what a fold costs
+** before it starts.
 */
 #ifndef NN_FOLD_H
 #define NN_FOLD_H
@@ -26,6 +28,17 @@
 int nn_fold_layout(const nn_net *net, nn_layer *out /* [net->n_layers] */,
                    size_t *n_layers, size_t *n_params, size_t *n_work,
                    char err[NN_ERRMAX]);
+
+/* The multiply-adds a fold of net costs: its products, in the order
+** nn_fold_layout takes them, and its biases (copies are free).  Known
+** before any work, so that a caller can refuse a fold too long to wait
+** for; two Linear(8192, 8192) cost 8192^3 + 8192^2 = 5.5e11. */
+double nn_fold_cost(const nn_net *net);
+
+/* The cost above which net:fold refuses unless told otherwise: 2^34
+** multiply-adds, about a second on AVX-512 and ten on the generic set
+** (net:fold{ max_ops = n } raises it). */
+#define NN_FOLD_MAX_OPS  17179869184.0
 
 /* dst (laid out by nn_fold_layout from src) gets its parameters from src's. */
 void nn_fold_params(const nn_net *src, nn_net *dst,

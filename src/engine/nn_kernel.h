@@ -18,6 +18,7 @@
 **           element-wise, in place, on n values one after another: one
 **           sample's layer, or a whole panel of a batch.  act_exp is
 **           SoftMax's exponential.
+**   tile_f64   fold's blocked product in double (nn_fold.c).
 ** None allocates or needs aligned pointers.  Training runs its forward
 ** activations through the same pointers (nn_kernel_in_use->act_tanh, ...);
 ** its backward passes need no kernel of their own, since they read the
@@ -105,13 +106,26 @@ typedef void nn_tile_ldc_fn(float *c /* [mr][ldc] */, size_t ldc,
 ** value is, so that one pass also checks a gradient. */
 typedef double nn_sumsq_fn(const float *v /* [n] */, size_t n);
 
+/* fold's product (nn_fold.c), in double: C [4][8] += A B, with A kc
+** columns of 4 rows packed [kc][4] and B kc rows of 8 packed [kc][8], C's
+** rows ldc doubles apart.  Each entry is summed in the order of k, a
+** product rounded and then a sum rounded (no fused multiply-add): every
+** set gives the bits of the plain loop, and of the fold before it was
+** blocked. */
+#define NN_F64_MR 4
+#define NN_F64_NR 8
+typedef void nn_tile_f64_fn(double *c /* [4][ldc] */, size_t ldc,
+                            const double *a /* [kc][4] */,
+                            const double *b /* [kc][8] */, size_t kc);
+
 typedef struct nn_kernel {
   const char *name;
   int (*supported)(void);     /* 1 when this processor (and its OS) runs it */
   nn_linear_fn *linear;
   nn_tile_fn *tile;
-  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN to 0: a branch
-                                 per value would mispredict half the time */
+  nn_relu_fn *relu;           /* v = max(v, 0) in place, NaN kept (as fmax
+                                 and PyTorch keep it), -0 to +0: no branch,
+                                 which would mispredict half the time */
   size_t mr, nr;              /* tile shape: weight rows x samples */
   size_t kc;                  /* inner length per call: kc x nr floats of
                                  samples stay in L1 while weight rows stream */
@@ -133,6 +147,8 @@ typedef struct nn_kernel {
   nn_act_fn *act_exp;         /* v = exp(v), SoftMax's: exp(0) is exactly 1 */
   nn_act1_fn *act_exp1;       /* exp of one value, the bits act_exp gives it:
                                  SoftMax's rows narrower than NN_ACT_FEW */
+  /* fold (nn_fold.c) */
+  nn_tile_f64_fn *tile_f64;
 } nn_kernel;
 
 /* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
@@ -169,6 +185,10 @@ double nn_sumsq_scalar(const float *v, size_t n);
 ** tails of the vector ones. */
 void nn_relu_scalar(float *v /* [n] */, size_t n);
 void nn_leaky_relu_scalar(float *v /* [n] */, float alpha, size_t n);
+
+/* The portable double tile of fold, which sets without their own use. */
+void nn_tile_f64_scalar(double *c, size_t ldc, const double *a, const double *b,
+                        size_t kc);
 
 /* The portable tanh, sigmoid and exp (the generic set's), which sets
 ** without their own use too. */

@@ -46,12 +46,13 @@ void nn_linear_scalar(float *y, const float *x, const float *w, const float *b,
   }
 }
 
-/* The bits of v kept under a mask from v > 0, cleared otherwise: the same
-** as v > 0 ? v : 0 (NaN and -0 to +0), which gcc compiles to a branch. */
+/* The bits of v kept under a mask from !(v <= 0), cleared otherwise: the
+** same as v > 0 || v != v ? v : 0 (-0 to +0; NaN kept, bit for bit, as
+** libm's fmax and PyTorch's relu keep it), which gcc compiles to a branch. */
 void nn_relu_scalar(float *v, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) {
-    uint32_t u, m = 0u - (uint32_t)(v[i] > 0.0f);
+    uint32_t u, m = 0u - (uint32_t)!(v[i] <= 0.0f);
     memcpy(&u, &v[i], sizeof u);
     u &= m;
     memcpy(&v[i], &u, sizeof u);
@@ -59,7 +60,8 @@ void nn_relu_scalar(float *v, size_t n) {
 }
 
 /* v times 1 or alpha, the factor picked by a mask from the comparison:
-** the same bits as v > 0 ? v : alpha v (NaN and -0 included), no branch. */
+** the same bits as v > 0 ? v : alpha v (-0 included; NaN gives NaN, alpha
+** times it), no branch. */
 void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
   uint32_t one, a;
   size_t i;
@@ -254,6 +256,22 @@ double nn_sumsq_scalar(const float *v, size_t n) {
   return total;
 }
 
+/* Eight sums a row, which gcc -O2 keeps in vector registers. */
+void nn_tile_f64_scalar(double *c, size_t ldc, const double *a, const double *b,
+                        size_t kc) {
+  size_t r, k, j;
+  for (r = 0; r < NN_F64_MR; r++, c += ldc) {
+    double s[NN_F64_NR];
+    for (j = 0; j < NN_F64_NR; j++) s[j] = c[j];
+    for (k = 0; k < kc; k++) {
+      double ar = a[k * NN_F64_MR + r];
+      const double *bk = b + k * NN_F64_NR;
+      for (j = 0; j < NN_F64_NR; j++) s[j] += ar * bk[j];
+    }
+    for (j = 0; j < NN_F64_NR; j++) c[j] = s[j];
+  }
+}
+
 static int always(void) { return 1; }
 
 const nn_kernel nn_kernel_generic = {
@@ -261,7 +279,7 @@ const nn_kernel nn_kernel_generic = {
   GENERIC_MR, GENERIC_NR, 256, 0, 2,
   nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc,
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
-  nn_act_exp_generic, nn_act_exp1_generic
+  nn_act_exp_generic, nn_act_exp1_generic, nn_tile_f64_scalar
 };
 
 

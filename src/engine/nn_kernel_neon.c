@@ -94,11 +94,16 @@ static void tile_neon(float *c, const float *a, size_t lda, const float *b, size
   tile_neon_ldc(c, NEON_NR, a, lda, b, kc);
 }
 
-/* maxNum(v, 0) gives the number when v is NaN: 0, as v > 0 ? v : 0. */
+/* v selected where !(v <= 0) (NaN too: the compare is false for it), +0
+** elsewhere: the bits of nn_relu_scalar.  Not maxNum, which gives the
+** number when one operand is NaN, and so turns NaN into 0. */
 static void relu_neon(float *v, size_t n) {
+  float32x4_t zero = vdupq_n_f32(0.0f);
   size_t i;
-  for (i = 0; i + 4 <= n; i += 4)
-    vst1q_f32(v + i, vmaxnmq_f32(vld1q_f32(v + i), vdupq_n_f32(0.0f)));
+  for (i = 0; i + 4 <= n; i += 4) {
+    float32x4_t x = vld1q_f32(v + i);
+    vst1q_f32(v + i, vbslq_f32(vmvnq_u32(vcleq_f32(x, zero)), x, zero));
+  }
   nn_relu_scalar(v + i, n - i);
 }
 
@@ -108,7 +113,9 @@ const nn_kernel nn_kernel_neon = {
   nn_adam_scalar, nn_sumsq_scalar, tile_neon_ldc,
   /* activations: the portable ones, which gcc vectorizes too */
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
-  nn_act_exp_generic, nn_act_exp1_generic
+  nn_act_exp_generic, nn_act_exp1_generic,
+  /* fold: the portable double tile, which gcc vectorizes */
+  nn_tile_f64_scalar
 };
 
 #else

@@ -132,11 +132,17 @@ TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
   tile_ldc_avx2(c, AVX2_NR, a, lda, b, kc);
 }
 
-/* max(v, 0) returns its second operand when v is NaN: 0, as v > 0 ? v : 0. */
+/* v kept under the mask of !(v <= 0), an unordered compare that is true
+** for NaN: the bits of nn_relu_scalar (-0 to +0, NaN kept as it is).  Not
+** max_ps, which returns its second operand when either is NaN and so
+** drops the NaN in one order of operands, or turns -0 to -0 in the other. */
 TARGET_AVX2 static void relu_avx2(float *v, size_t n) {
+  __m256 zero = _mm256_setzero_ps();
   size_t i;
-  for (i = 0; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(v + i, _mm256_max_ps(_mm256_loadu_ps(v + i), _mm256_setzero_ps()));
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_loadu_ps(v + i);
+    _mm256_storeu_ps(v + i, _mm256_and_ps(x, _mm256_cmp_ps(x, zero, _CMP_NLE_UQ)));
+  }
   nn_relu_scalar(v + i, n - i);
 }
 
@@ -313,11 +319,43 @@ VECTOR_ACT(TARGET_AVX2, act_exp_avx2, exp, 8, _mm256, avx2)
 VECTOR_ACT(TARGET_AVX2, act_sigmoid_avx2, sigmoid, 8, _mm256, avx2)
 VECTOR_ACT(TARGET_AVX2, act_tanh_avx2, tanh, 8, _mm256, avx2)
 
+/* fold's double tile: 4 rows of 2 vectors, a product then a sum (no FMA:
+** the bits of nn_tile_f64_scalar). */
+TARGET_AVX2 static void tile_f64_avx2(double *c, size_t ldc, const double *a,
+                                      const double *b, size_t kc) {
+  __m256d c0 = _mm256_loadu_pd(c), c1 = _mm256_loadu_pd(c + 4);
+  __m256d c2 = _mm256_loadu_pd(c + ldc), c3 = _mm256_loadu_pd(c + ldc + 4);
+  __m256d c4 = _mm256_loadu_pd(c + 2 * ldc), c5 = _mm256_loadu_pd(c + 2 * ldc + 4);
+  __m256d c6 = _mm256_loadu_pd(c + 3 * ldc), c7 = _mm256_loadu_pd(c + 3 * ldc + 4);
+  size_t k;
+  for (k = 0; k < kc; k++, a += 4, b += 8) {
+    __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4), ar;
+    ar = _mm256_broadcast_sd(a);
+    c0 = _mm256_add_pd(c0, _mm256_mul_pd(ar, b0));
+    c1 = _mm256_add_pd(c1, _mm256_mul_pd(ar, b1));
+    ar = _mm256_broadcast_sd(a + 1);
+    c2 = _mm256_add_pd(c2, _mm256_mul_pd(ar, b0));
+    c3 = _mm256_add_pd(c3, _mm256_mul_pd(ar, b1));
+    ar = _mm256_broadcast_sd(a + 2);
+    c4 = _mm256_add_pd(c4, _mm256_mul_pd(ar, b0));
+    c5 = _mm256_add_pd(c5, _mm256_mul_pd(ar, b1));
+    ar = _mm256_broadcast_sd(a + 3);
+    c6 = _mm256_add_pd(c6, _mm256_mul_pd(ar, b0));
+    c7 = _mm256_add_pd(c7, _mm256_mul_pd(ar, b1));
+  }
+  _mm256_storeu_pd(c, c0);               _mm256_storeu_pd(c + 4, c1);
+  _mm256_storeu_pd(c + ldc, c2);         _mm256_storeu_pd(c + ldc + 4, c3);
+  _mm256_storeu_pd(c + 2 * ldc, c4);     _mm256_storeu_pd(c + 2 * ldc + 4, c5);
+  _mm256_storeu_pd(c + 3 * ldc, c6);     _mm256_storeu_pd(c + 3 * ldc + 4, c7);
+  _mm256_zeroupper();
+}
+
 const nn_kernel nn_kernel_avx2 = {
   "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
   16, 4,
   adam_avx2, sumsq_avx2, tile_ldc_avx2,
-  leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, exp1_avx2
+  leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, exp1_avx2,
+  tile_f64_avx2
 };
 
 
@@ -430,10 +468,14 @@ TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
   tile_ldc_avx512(c, AVX512_NR, a, lda, b, kc);
 }
 
+/* As relu_avx2: v where !(v <= 0) (NaN too), +0 elsewhere. */
 TARGET_AVX512 static void relu_avx512(float *v, size_t n) {
+  __m512 zero = _mm512_setzero_ps();
   size_t i;
-  for (i = 0; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(v + i, _mm512_max_ps(_mm512_loadu_ps(v + i), _mm512_setzero_ps()));
+  for (i = 0; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(v + i);
+    _mm512_storeu_ps(v + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero, _CMP_NLE_UQ), x));
+  }
   relu_avx2(v + i, n - i);
 }
 
@@ -522,11 +564,31 @@ VECTOR_ACT(TARGET_AVX512, act_exp_avx512, exp, 16, _mm512, avx512)
 VECTOR_ACT(TARGET_AVX512, act_sigmoid_avx512, sigmoid, 16, _mm512, avx512)
 VECTOR_ACT(TARGET_AVX512, act_tanh_avx512, tanh, 16, _mm512, avx512)
 
+/* fold's double tile: a vector a row, a product then a sum (no FMA). */
+TARGET_AVX512 static void tile_f64_avx512(double *c, size_t ldc, const double *a,
+                                          const double *b, size_t kc) {
+  __m512d c0 = _mm512_loadu_pd(c), c1 = _mm512_loadu_pd(c + ldc);
+  __m512d c2 = _mm512_loadu_pd(c + 2 * ldc), c3 = _mm512_loadu_pd(c + 3 * ldc);
+  size_t k;
+  for (k = 0; k < kc; k++, a += 4, b += 8) {
+    __m512d bk = _mm512_loadu_pd(b);
+    c0 = _mm512_add_pd(c0, _mm512_mul_pd(_mm512_set1_pd(a[0]), bk));
+    c1 = _mm512_add_pd(c1, _mm512_mul_pd(_mm512_set1_pd(a[1]), bk));
+    c2 = _mm512_add_pd(c2, _mm512_mul_pd(_mm512_set1_pd(a[2]), bk));
+    c3 = _mm512_add_pd(c3, _mm512_mul_pd(_mm512_set1_pd(a[3]), bk));
+  }
+  _mm512_storeu_pd(c, c0);
+  _mm512_storeu_pd(c + ldc, c1);
+  _mm512_storeu_pd(c + 2 * ldc, c2);
+  _mm512_storeu_pd(c + 3 * ldc, c3);
+}
+
 const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
   AVX512_MR, AVX512_NR, 256, 16, 6,
   adam_avx512, sumsq_avx512, tile_ldc_avx512,
-  leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512, exp1_avx2
+  leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512, exp1_avx2,
+  tile_f64_avx512
 };
 
 #else

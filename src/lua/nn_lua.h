@@ -100,6 +100,13 @@ void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
 /* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);
 
+/* Raises when one of the outputs y [n] is NaN or infinite, naming it and
+** the sample (row 0: x; else row r of X) and the model when not NULL: an
+** output that is not finite is no score, so it has no label.  Reads y
+** before anything allocates. */
+void nn_lua_checkoutputs(lua_State *L, const char *model, size_t row,
+                         const float *y /* [n] */, size_t n);
+
 /* Push the label for output index i (0-based) from the label table at idx,
 ** or the 1-based index as an integer when idx is 0 or the table is nil. */
 void nn_lua_pushlabel(lua_State *L, int idx, size_t i);

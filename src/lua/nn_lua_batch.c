@@ -84,6 +84,9 @@ int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
     work = nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x));
     nn_forward_batch(net, Y->data, X->data, X->rows, n_x, work);
   }
+  /* Y is the matrix's own block: an error message may allocate */
+  for (r = 0; r < X->rows; r++)
+    nn_lua_checkoutputs(L, NULL, r + 1, Y->data + r * n_y, n_y);
   /* the label strings are the table's own and the tables are sized: from
   ** here on nothing allocates */
   for (r = 0; r < X->rows; r++) {

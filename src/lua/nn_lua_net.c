@@ -202,6 +202,7 @@ static int net_classify(lua_State *L) {
   new_result(L, 5, net);            /* y, at 5 */
   nn_lua_forward(L, net, 2, buf, &pass);
   if (pass.n_y == 0) return luaL_error(L, "classify: the network gives no outputs");
+  nn_lua_checkoutputs(L, NULL, 0, pass.y, pass.n_y);
   copy_out(L, 5, pass.y, pass.n_y);
   /* neither of these allocates, so y is still there */
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE) labels = lua_gettop(L);
@@ -420,11 +421,32 @@ static int net_clone(lua_State *L) {
   return 1;
 }
 
-/* net:fold() --> a new network, each run of Linear layers merged into one.
-** Raises when the folded network would be too large, before any work. */
+/* The fold's limit in multiply-adds: the option max_ops of the table at
+** arg (a number >= 0), or NN_FOLD_MAX_OPS.  Raises on another option or a
+** bad value, naming it. */
+static double fold_limit(lua_State *L, int arg) {
+  static const char *const known[] = { "max_ops", NULL };
+  double limit = NN_FOLD_MAX_OPS;
+  if (lua_isnoneornil(L, arg)) return limit;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  nn_lua_checkoptions(L, arg, known);
+  if (lua_getfield(L, arg, "max_ops") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0))
+      luaL_argerror(L, arg, lua_pushfstring(L, "max_ops: a number >= 0 expected, got %s",
+                    luaL_tolstring(L, -1, NULL)));
+    limit = (double)lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return limit;
+}
+
+/* net:fold([{ max_ops = n }]) --> a new network, each run of Linear layers
+** merged into one.  Raises when the folded network would be too large, then
+** when its cost (nn_fold_cost) passes the limit, before any work. */
 static int net_fold(lua_State *L) {
   nn_lnet *h;
-  const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
+  double limit = fold_limit(L, 2), cost;
+  const nn_net *net = nn_lua_pinnet(L, 1, 2, &h);   /* at 3 */
   nn_net *folded;
   size_t n, n_params, n_work;
   nn_layer *layers;
@@ -435,6 +457,11 @@ static int net_fold(lua_State *L) {
       (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
   if (nn_fold_layout(net, layers, &n, &n_params, &n_work, err) != NN_OK)
     return luaL_error(L, "%s", err);
+  if ((cost = nn_fold_cost(net)) > limit) {
+    snprintf(err, sizeof err, "fold: %.0f multiply-adds, more than max_ops allows "
+             "(%.0f): net:fold{ max_ops = %.0f } takes them", cost, limit, cost);
+    return luaL_error(L, "%s", err);
+  }
   work = (double *)lua_newuserdatauv(L, (n_work ? n_work : 1) * sizeof(double), 0);
   folded = nn_lua_newnet(L, layers, n, n_params, n > 1 || h->sequential, NULL);
   nn_fold_params(net, folded, work);

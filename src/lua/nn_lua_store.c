@@ -612,6 +612,7 @@ static int store_classify(lua_State *L) {
   if (lua_type(L, 5) == LUA_TSTRING)
     row.labelmap_id = cached_map(L, ls, 8, ln, lua_tostring(L, 5));
   nn_lua_forward(L, net, 3, stack_buf, &pass);
+  nn_lua_checkoutputs(L, name, 0, pass.y, pass.n_y);
   if (!s->opts.readonly) {
     row.x = pass.x;
     row.n_x = pass.n_x;

@@ -38,6 +38,9 @@
 #define NN_TRAINER    "nn.Trainer"
 #define NN_CRITERION  "nn.Criterion"
 #define MAX_BATCH     ((lua_Integer)1 << 20)
+/* The rows RPROP's step runs through the net at a time (its trainer holds
+** their activations); the gradient is that of every row. */
+#define RPROP_CHUNK   512
 
 static const char *const loss_names[] = { "mse", "cross_entropy", "bce", NULL };
 static const char *const crit_names[] = {
@@ -133,11 +136,40 @@ static long find_label(lua_State *L, int lab, int idx) {
   return -1;
 }
 
+/* Raises (blaming argument arg) when the rows T [n][k], named name ("T", or
+** "t" for one row), are no targets for loss: BCE's outside [0, 1],
+** cross-entropy's that are no distribution (nn_targets_check). */
+static void check_rows(lua_State *L, int arg, const char *name, const float *T,
+                       size_t n, size_t k, nn_loss loss) {
+  size_t at = 0;
+  double sum = 0.0;
+  char where[48], num[32];
+  int st = nn_targets_check(loss, T, n, k, &at, &sum), one = name[0] == 't';
+  if (st == NN_TARGETS_OK) return;
+  if (st == NN_TARGETS_VALUE) {
+    if (one) snprintf(where, sizeof where, "%s[%zu]", name, at + 1);
+    else snprintf(where, sizeof where, "%s[%zu][%zu]", name, at / k + 1, at % k + 1);
+    if (loss == NN_LOSS_BCE)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s is %f, outside [0, 1] for bce",
+                    where, (lua_Number)T[at]));
+    snprintf(num, sizeof num, "%.7g", (double)T[at]);
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s is %s: cross_entropy's targets are "
+                  "class indices or rows of values >= 0 that sum to 1", where, num));
+  }
+  if (one) snprintf(where, sizeof where, "%s", name);
+  else snprintf(where, sizeof where, "%s[%zu]", name, at + 1);
+  snprintf(num, sizeof num, "%.7g", sum);
+  luaL_argerror(L, arg, lua_pushfstring(L, "%s sums to %s: cross_entropy's targets are "
+                "class indices or rows of values >= 0 that sum to 1 (within %s)", where,
+                num, "1e-4"));
+}
+
 /* T at stack index idx (errors blame argument arg) for n rows of k outputs: an nn.Matrix [n][k], or an array of
 ** 1-based class indices or of labels (through the labels of the network
 ** at net_idx, 0 for none) into a uint32 scratch (object obj, user value
 ** uv; a new userdata left on the stack when obj is 0).  BCE targets must be
-** in [0, 1].  Raises naming the bad target. */
+** in [0, 1], cross-entropy's rows distributions.  Raises naming the bad
+** target. */
 static targets check_T(lua_State *L, int idx, int arg, int obj, int uv, int net_idx,
                        size_t n, size_t k, nn_loss loss) {
   targets t;
@@ -153,12 +185,7 @@ static targets check_T(lua_State *L, int idx, int arg, int obj, int uv, int net_
     if (M->cols != k)
       luaL_argerror(L, arg, lua_pushfstring(L, "T: expected %I columns, got %I",
                     (lua_Integer)k, (lua_Integer)M->cols));
-    if (loss == NN_LOSS_BCE)
-      for (i = 0; i < n * k; i++)
-        if (!(M->data[i] >= 0.0f && M->data[i] <= 1.0f))
-          luaL_argerror(L, arg, lua_pushfstring(L, "T[%I][%I] is %f, outside [0, 1] "
-                        "for bce", (lua_Integer)(i / k) + 1, (lua_Integer)(i % k) + 1,
-                        (lua_Number)M->data[i]));
+    check_rows(L, arg, "T", M->data, n, k, loss);
     t.T = M->data;
     return t;
   }
@@ -261,13 +288,7 @@ static int crit_eval(lua_State *L, int backward) {
       t.classes = c;
     } else {
       nn_lua_checkfloats(L, 3, "t", buf + k, k);
-      if (loss == NN_LOSS_BCE) {
-        size_t j;
-        for (j = 0; j < k; j++)
-          if (!(buf[k + j] >= 0.0f && buf[k + j] <= 1.0f))
-            luaL_argerror(L, 3, lua_pushfstring(L, "t[%I] is %f, outside [0, 1] for bce",
-                          (lua_Integer)j + 1, (lua_Number)buf[k + j]));
-      }
+      check_rows(L, 3, "t", buf + k, 1, k, loss);
       t.T = buf + k;
     }
   }
@@ -515,7 +536,7 @@ static nn_loss read_loss(lua_State *L, int arg, const nn_net *net) {
 ** not use it. */
 static void read_rates(lua_State *L, int arg, nn_train_opts *o) {
   nn_optim opt = o->optimizer;
-  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd;
+  int g_lr, g_mom, g_nest, g_b1, g_b2, g_eps, g_wd, g_clip;
   o->lr = num_opt(L, arg, "lr", o->lr, 0, 1, BIG, 0, &g_lr);
   o->momentum = num_opt(L, arg, "momentum", 0.0f, 0, 0, 1, 1, &g_mom);
   o->nesterov = bool_opt(L, arg, "nesterov", 0, &g_nest);
@@ -523,7 +544,7 @@ static void read_rates(lua_State *L, int arg, nn_train_opts *o) {
   o->beta2 = num_opt(L, arg, "beta2", o->beta2, 0, 0, 1, 1, &g_b2);
   o->eps = num_opt(L, arg, "eps", o->eps, 0, 1, BIG, 0, &g_eps);
   o->weight_decay = num_opt(L, arg, "weight_decay", 0.0f, 0, 0, BIG, 0, &g_wd);
-  o->clip = num_opt(L, arg, "clip", 0.0f, 0, 1, BIG, 0, NULL);
+  o->clip = num_opt(L, arg, "clip", 0.0f, 0, 1, BIG, 0, &g_clip);
   only_for(L, arg, "lr", g_lr, opt, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
   only_for(L, arg, "momentum", g_mom, opt, 1 << NN_OPT_SGD);
   only_for(L, arg, "nesterov", g_nest, opt, 1 << NN_OPT_SGD);
@@ -531,16 +552,21 @@ static void read_rates(lua_State *L, int arg, nn_train_opts *o) {
   only_for(L, arg, "beta2", g_b2, opt, 1 << NN_OPT_ADAM);
   only_for(L, arg, "eps", g_eps, opt, 1 << NN_OPT_ADAM);
   only_for(L, arg, "weight_decay", g_wd, opt, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
+  /* RPROP reads the gradient's signs alone, which a clip keeps */
+  only_for(L, arg, "clip", g_clip, opt, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
   if (o->nesterov && o->momentum <= 0.0f)
     opt_error(L, arg, "nesterov", "needs momentum > 0");
 }
 
 /* The options batch, seed and shuffle into o and the header; returns the
-** seed.  Raises on a batch out of range or a seed that is no integer. */
+** seed.  Raises on a batch out of range, a seed that is no integer, and a
+** batch or shuffle given to RPROP, whose step takes every row (in chunks
+** of RPROP_CHUNK, which change no sign of its gradient). */
 static lua_Integer read_batching(lua_State *L, int arg, nn_train_opts *o,
                                  nn_ltrainer *lt) {
   lua_Integer batch = 32, seed = 0;
-  if (get_opt(L, arg, "batch", LUA_TNUMBER)) {
+  int g_batch, g_shuffle, all_rows = o->optimizer == NN_OPT_RPROP;
+  if ((g_batch = get_opt(L, arg, "batch", LUA_TNUMBER)) != 0) {
     if (!lua_isinteger(L, -1)) opt_error(L, arg, "batch", "integer expected");
     batch = lua_tointeger(L, -1);
     if (batch < 1 || batch > MAX_BATCH)
@@ -553,7 +579,10 @@ static lua_Integer read_batching(lua_State *L, int arg, nn_train_opts *o,
     seed = lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
-  lt->shuffle = bool_opt(L, arg, "shuffle", 1, NULL);
+  lt->shuffle = bool_opt(L, arg, "shuffle", !all_rows, &g_shuffle);
+  only_for(L, arg, "batch", g_batch, o->optimizer, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
+  only_for(L, arg, "shuffle", g_shuffle, o->optimizer, 1 << NN_OPT_SGD | 1 << NN_OPT_ADAM);
+  if (all_rows) batch = RPROP_CHUNK;
   lt->batch = (size_t)batch;
   lt->rng = (uint64_t)seed;
   o->batch = (size_t)batch;
@@ -582,8 +611,10 @@ static void push_shown_options(lua_State *L, const nn_train_opts *o,
     push_option(L, o->eps);           lua_setfield(L, -2, "eps");
   }
   if (o->clip > 0.0f) { push_option(L, o->clip); lua_setfield(L, -2, "clip"); }
-  lua_pushinteger(L, (lua_Integer)lt->batch); lua_setfield(L, -2, "batch");
-  lua_pushboolean(L, lt->shuffle);       lua_setfield(L, -2, "shuffle");
+  if (opt != NN_OPT_RPROP) {
+    lua_pushinteger(L, (lua_Integer)lt->batch); lua_setfield(L, -2, "batch");
+    lua_pushboolean(L, lt->shuffle);     lua_setfield(L, -2, "shuffle");
+  }
   lua_pushinteger(L, seed);              lua_setfield(L, -2, "seed");
 }
 
@@ -650,7 +681,7 @@ static void forget_version(lua_State *L, int net_idx) {
 }
 
 /* tr:step(X, T) --> loss.  Raises on bad X or T, and on divergence (the
-** weights unchanged). */
+** weights unchanged), naming the batch: the trainer's steps so far + 1. */
 static int tr_step(lua_State *L) {
   nn_ltrainer *lt = check_trainer(L);
   int net_idx;
@@ -666,8 +697,8 @@ static int tr_step(lua_State *L) {
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   if (nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
                     err) != NN_OK)
-    return luaL_error(L, "training diverged: %s (the weights are those before "
-                      "this step)", err);
+    return luaL_error(L, "training diverged at batch %I: %s (the weights are those "
+                      "before this step)", (lua_Integer)nn_trainer_steps(lt->tr) + 1, err);
   forget_version(L, net_idx);
   lua_pushnumber(L, loss);
   return 1;

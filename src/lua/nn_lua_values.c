@@ -1,7 +1,8 @@
 /*
 ** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
 ** float arrays and back with every value checked, label tables, the name of
-** a value's type for messages, the check of an options table's keys, and
+** a value's type for messages, the check of an options table's keys, the
+** refusal of outputs that are not finite where a label is asked for, and
 ** the per-state scratch buffer, and byte buffers the collector frees.  It
 ** is the bottom of the binding: it calls
 ** no other file of src/lua/.
@@ -95,6 +96,18 @@ void nn_lua_readfloats(lua_State *L, int idx, int arg, const char *what,
 void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
                         float *out, size_t n) {
   nn_lua_readfloats(L, arg, arg, what, out, n);
+}
+
+void nn_lua_checkoutputs(lua_State *L, const char *model, size_t row,
+                         const float *y, size_t n) {
+  size_t i = nn_nonfinite(y, n);
+  char sample[48];
+  if (i == n) return;
+  if (row == 0) snprintf(sample, sizeof sample, "x");
+  else snprintf(sample, sizeof sample, "row %zu of X", row);
+  luaL_error(L, "classify: %s%s%s%s gives %s at output %d, and an output that is "
+             "not finite has no label", model ? "model '" : "", model ? model : "",
+             model ? "': " : "", sample, nn_nonfinite_name(y[i]), (int)i + 1);
 }
 
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y, size_t n) {

@@ -478,6 +478,28 @@ enum { F_CLASSIFY, F_SCORE, F_FORWARD };
 
 static const char *const fn_names[] = { "nn_classify", "nn_score", "nn_forward" };
 
+/* Whether every output is finite; if not, the error names the model, the
+** inputs that gave it (the first four) and the output: NaN or infinity is
+** no score, and so no label. */
+static int outputs_finite(sqlite3_context *ctx, const char *fn, const sql_ref *r,
+                          const float *x, size_t n_x, const float *y, size_t n_y,
+                          int which) {
+  size_t i = nn_nonfinite(y, n_y), k;
+  char inputs[4 * 18 + 8];
+  int at = 0;
+  if (i == n_y)
+    return 1;
+  for (k = 0; k < n_x && k < 4; k++)
+    at += snprintf(inputs + at, sizeof inputs - (size_t)at, "%s%.9g", k ? ", " : "",
+                   (double)x[k]);
+  if (n_x > 4)
+    snprintf(inputs + at, sizeof inputs - (size_t)at, ", ...");
+  sql_error(ctx, fn, "model '%.64s': the inputs [%s] give %s at output %zu, and an "
+            "output that is not finite has no %s", r->text, inputs,
+            nn_nonfinite_name(y[i]), i + 1, which == F_SCORE ? "score" : "label");
+  return 0;
+}
+
 static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int which) {
   nn_sql *q = (nn_sql *)sqlite3_user_data(ctx);
   const char *fn = fn_names[which];
@@ -527,6 +549,9 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
     return;
   }
   nn_forward(net, y, x, net->n_inputs, y + net->n_outputs);
+  if (which != F_FORWARD &&
+      !outputs_finite(ctx, fn, r, x, net->n_inputs, y, net->n_outputs, which))
+    return;
   best = nn_argmax(y, net->n_outputs);
   switch (which) {
   case F_CLASSIFY:

@@ -78,7 +78,7 @@ static const char *const sql[S_COUNT] = {
 typedef struct logrec {
   int64_t id;                /* 0: let AUTOINCREMENT choose (sync) */
   int64_t ts, version_id, labelmap_id, pred_idx;
-  double score;              /* NaN: not finite, stored as NULL */
+  double score;              /* always finite (nn_store_log refuses others) */
   size_t len[5];             /* input, output, label, request_id, tags */
 } logrec;
 
@@ -192,10 +192,7 @@ static size_t bind_row(sqlite3_stmt *st, int base, const char *log, size_t off) 
   else
     sqlite3_bind_null(st, base + 4);
   sqlite3_bind_int64(st, base + 7, r.pred_idx);
-  if (isnan(r.score))
-    sqlite3_bind_null(st, base + 9);
-  else
-    sqlite3_bind_double(st, base + 9, r.score);
+  sqlite3_bind_double(st, base + 9, r.score);
   /* input 5, output 6, label 8, request_id 10, tags 11 */
   for (i = 0; i < 5; i++) {
     static const int column[5] = { 5, 6, 8, 10, 11 };
@@ -271,7 +268,7 @@ static int buffer_row(nn_store *s, const nn_store_row *row, int64_t id,
   r.version_id = row->version_id;
   r.labelmap_id = row->labelmap_id;
   r.pred_idx = (int64_t)idx + 1;
-  r.score = isfinite(row->y[idx]) ? (double)row->y[idx] : NAN;
+  r.score = (double)row->y[idx];   /* finite: nn_store_log checked */
   if (nn_buf_add(b, &r, sizeof r))
     goto nomem;
   mark = b->n;
@@ -328,13 +325,20 @@ static int check_row(nn_store *s, const nn_store_row *row, size_t off) {
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
   int64_t now = nn_st_clock_ms(s->vfs);
   int64_t first = s->log_first_id, last = s->log_last_id, oldest = s->log_oldest_ms;
-  size_t start = s->log.n;
+  size_t start = s->log.n, bad;
   int rc;
   *id = 0;
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (row->n_y == 0)
     return nn_st_fail(s, NN_ERROR, "a prediction needs at least one output");
+  if ((bad = nn_nonfinite(row->y, row->n_y)) < row->n_y)
+    return nn_st_fail(s, NN_ERROR, "output %zu is %s: an output that is not finite "
+                      "has no label, and is not logged", bad + 1,
+                      nn_nonfinite_name(row->y[bad]));
+  if ((bad = nn_nonfinite(row->x, row->n_x)) < row->n_x)
+    return nn_st_fail(s, NN_ERROR, "input %zu is %s: an input that is not finite is "
+                      "not logged", bad + 1, nn_nonfinite_name(row->x[bad]));
   if (s->opts.sync) {
     /* The buffer is always empty here: this row alone, written at once or
     ** not at all. */

@@ -12,6 +12,7 @@
 ** gradient, so they add nothing.  Every sum is taken in one fixed order:
 ** the same kernel set gives the same bits.
 */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct nn_trainer {
   size_t stride;             /* floats a feature takes in a panel, rounded for every set */
   size_t act_floats;         /* floats of one buffer of panels */
   uint64_t steps;
+  double mom_bound;          /* every |m| (sgd's buffer, adam's m) is below it */
   nn_layer *layers;          /* [n_layers]: what nn_trainer_fits compares */
   float *grad, *m, *v;       /* [n_params] each */
   float *acts;               /* [n_layers + 1] buffers: the input, then each layer's output */
@@ -180,6 +182,7 @@ int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
 void nn_trainer_reset(nn_trainer *tr) {
   size_t i;
   tr->steps = 0;
+  tr->mom_bound = 0.0;
   memset(tr->m, 0, tr->n_params * sizeof(float));
   if (tr->o.optimizer == NN_OPT_RPROP)
     for (i = 0; i < tr->n_params; i++) tr->v[i] = tr->o.rprop_delta_zero;
@@ -350,6 +353,28 @@ static double chunk_loss(nn_trainer *tr, const nn_kernel *k, const nn_net *net,
 
 /* --- losses ------------------------------------------------------------- */
 
+int nn_targets_check(nn_loss loss, const float *T, size_t n, size_t k, size_t *at,
+                     double *sum) {
+  size_t r, j;
+  for (r = 0; r < n && loss != NN_LOSS_MSE; r++) {
+    const float *t = T + r * k;
+    double s = 0.0;
+    for (j = 0; j < k; j++) {
+      if (!(t[j] >= 0.0f && (loss == NN_LOSS_CE || t[j] <= 1.0f))) {
+        *at = r * k + j;
+        return NN_TARGETS_VALUE;
+      }
+      s += t[j];
+    }
+    if (loss == NN_LOSS_CE && !(fabs(s - 1.0) <= NN_CE_SUM_TOL)) {
+      *at = r;
+      *sum = s;
+      return NN_TARGETS_SUM;
+    }
+  }
+  return NN_TARGETS_OK;
+}
+
 double nn_loss_count(nn_loss loss, size_t n, size_t k) {
   return loss == NN_LOSS_CE ? (double)n : (double)n * (double)k;
 }
@@ -404,42 +429,40 @@ double nn_loss_rows(nn_loss loss, float *dY, const float *Y, const float *T,
 
 /* --- steps ---------------------------------------------------------------- */
 
-static void sgd(nn_trainer *tr, float *w, const float *g) {
-  const nn_train_opts *o = &tr->o;
-  float *buf = tr->m;
-  size_t i, n = tr->n_params;
+/* SGD on n parameters w, with the momentum buffer buf; first: the
+** trainer's first step, which starts the buffer from the gradient. */
+static void sgd(const nn_train_opts *o, int first, float *w, float *buf,
+                const float *g, size_t n) {
+  size_t i;
   for (i = 0; i < n; i++) {
     float gi = g[i] + o->weight_decay * w[i];
     if (o->momentum > 0.0f) {
-      buf[i] = tr->steps == 0 ? gi : o->momentum * buf[i] + gi;
+      buf[i] = first ? gi : o->momentum * buf[i] + gi;
       gi = o->nesterov ? gi + o->momentum * buf[i] : buf[i];
     }
     w[i] -= o->lr * gi;
   }
 }
 
-static void adam(nn_trainer *tr, const nn_kernel *k, float *w, const float *g) {
+static void adam_consts(const nn_trainer *tr, nn_adam_consts *c) {
   const nn_train_opts *o = &tr->o;
   double t = (double)(tr->steps + 1);
   double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-  nn_adam_consts c;
-  c.b1 = o->beta1;
-  c.b2 = o->beta2;
-  c.step = (float)(o->lr / bc1);
-  c.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-  c.eps = o->eps;
-  c.decay = 1.0f - o->lr * o->weight_decay;
-  k->adam(w, tr->m, tr->v, g, tr->n_params, &c);
+  c->b1 = o->beta1;
+  c->b2 = o->beta2;
+  c->step = (float)(o->lr / bc1);
+  c->inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+  c->eps = o->eps;
+  c->decay = 1.0f - o->lr * o->weight_decay;
 }
 
 /* iRPROP- (Igel and Huesken): a step size per weight, grown while the
 ** gradient keeps its sign and shrunk when it flips, after which that
 ** weight rests one step. */
-static void rprop(nn_trainer *tr, float *w, const float *g) {
-  const nn_train_opts *o = &tr->o;
-  float *prev = tr->m, *delta = tr->v;
+static void rprop(const nn_train_opts *o, float *w, float *prev, float *delta,
+                  const float *g, size_t n) {
   size_t i;
-  for (i = 0; i < tr->n_params; i++) {
+  for (i = 0; i < n; i++) {
     float gi = g[i], s = gi * prev[i], d = delta[i];
     if (s > 0.0f) {
       d *= o->rprop_increase;
@@ -456,20 +479,98 @@ static void rprop(nn_trainer *tr, float *w, const float *g) {
   }
 }
 
-static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
-                size_t n_x, const size_t *rows, size_t n, const float *T,
-                const uint32_t *classes, char err[NN_ERRMAX]) {
-  const nn_kernel *k = nn_kernel_in_use;
-  double count = nn_loss_count(tr->o.loss, n, tr->n_out), sum = 0.0, norm = 0.0;
+/* The optimizer on n parameters w with their state m and v (the trainer's,
+** or copies of a block of them): each value's update depends on its own
+** numbers alone, so a block gives the bits the whole array gives. */
+static void update(const nn_trainer *tr, const nn_kernel *k, const nn_adam_consts *c,
+                   float *w, float *m, float *v, const float *g, size_t n) {
+  switch (tr->o.optimizer) {
+    case NN_OPT_SGD:   sgd(&tr->o, tr->steps == 0, w, m, g, n); break;
+    case NN_OPT_ADAM:  k->adam(w, m, v, g, n, c); break;
+    case NN_OPT_RPROP: rprop(&tr->o, w, m, v, g, n); break;
+  }
+}
+
+/* A bound on every |w| after the update, in double, from norms: W of the
+** weights (one pass), G of the gradient, and the running bound on the
+** moments the trainer keeps (tr->mom_bound: Adam's m is a mean of past
+** gradients, SGD's buffer a sum of them times powers of the momentum).
+** The sums of squares are taken in float lanes, which may fall short of
+** the true sum by a third on a huge array: the norms are doubled.  Also
+** sets *mom, the moments' bound after this step. */
+static double update_bound(const nn_trainer *tr, const nn_kernel *k, const float *w,
+                           double G, const nn_adam_consts *c, double *mom) {
+  const nn_train_opts *o = &tr->o;
+  double W = 2.0 * sqrt(k->sumsq(w, tr->n_params)), gi;
+  G *= 2.0;
+  *mom = tr->mom_bound;
+  switch (o->optimizer) {
+    case NN_OPT_SGD:
+      gi = G + (double)o->weight_decay * W;
+      if (o->momentum <= 0.0f) return W + (double)o->lr * gi;
+      *mom = (double)o->momentum * tr->mom_bound + gi;
+      return W + (double)o->lr * (o->nesterov ? gi + (double)o->momentum * *mom : *mom);
+    case NN_OPT_ADAM:
+      *mom = tr->mom_bound > G ? tr->mom_bound : G;
+      return W * fabs((double)c->decay) + (double)c->step * *mom / (double)c->eps;
+    default:
+      return W + (o->rprop_delta_max > o->rprop_delta_zero ? o->rprop_delta_max
+                                                           : o->rprop_delta_zero);
+  }
+}
+
+#define DRY_BLOCK 256
+
+/* The update run on copies, a block at a time, changing nothing: the index
+** of the first parameter it would make NaN or infinite (its value in
+** *bad), or n_params. */
+static size_t dry_run(const nn_trainer *tr, const nn_kernel *k, const nn_adam_consts *c,
+                      const float *w, const float *g, float *bad) {
+  float cw[DRY_BLOCK], cm[DRY_BLOCK], cv[DRY_BLOCK];
+  size_t i0, i, n = tr->n_params;
+  for (i0 = 0; i0 < n; i0 += DRY_BLOCK) {
+    size_t b = n - i0 < DRY_BLOCK ? n - i0 : DRY_BLOCK;
+    memcpy(cw, w + i0, b * sizeof(float));
+    memcpy(cm, tr->m + i0, b * sizeof(float));
+    memcpy(cv, tr->v + i0, b * sizeof(float));
+    update(tr, k, c, cw, cm, cv, g + i0, b);
+    if ((i = nn_nonfinite(cw, b)) < b) {
+      *bad = cw[i];
+      return i0 + i;
+    }
+  }
+  return n;
+}
+
+/* The loss and the gradient of the n rows (the sum of each chunk's). */
+static double gradient(nn_trainer *tr, const nn_kernel *k, nn_net *net, float *g,
+                       const float *X, size_t n_x, const size_t *rows, size_t n,
+                       const float *T, const uint32_t *classes, double count) {
   float scale = (float)(1.0 / count);
-  size_t r0, i;
-  float *g = tr->grad;
+  double sum = 0.0;
+  size_t r0;
   memset(g, 0, tr->n_params * sizeof(float));
   for (r0 = 0; r0 < n; r0 += tr->cap) {
     size_t m = n - r0 < tr->cap ? n - r0 : tr->cap;
     sum += chunk_loss(tr, k, net, g, scale, X, n_x, rows, r0, m, T, classes, NULL);
   }
-  *loss = sum / count;
+  return sum / count;
+}
+
+/* One step; nothing changes unless the loss, the gradient and every weight
+** after the update are finite.  An update that a cheap bound cannot clear
+** (update_bound) is run first on copies (dry_run). */
+static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
+                size_t n_x, const size_t *rows, size_t n, const float *T,
+                const uint32_t *classes, char err[NN_ERRMAX]) {
+  const nn_kernel *k = nn_kernel_in_use;
+  double norm, mom;
+  size_t i, bad;
+  float *g = tr->grad, bad_value = 0.0f;
+  nn_adam_consts c;
+  memset(&c, 0, sizeof c);
+  *loss = gradient(tr, k, net, g, X, n_x, rows, n, T, classes,
+                   nn_loss_count(tr->o.loss, n, tr->n_out));
   if (!isfinite(*loss)) {
     snprintf(err, NN_ERRMAX, "the loss is %s", *loss != *loss ? "NaN" : "infinite");
     return NN_EDIVERGED;
@@ -483,12 +584,17 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
   if (tr->o.clip > 0.0f && norm > tr->o.clip) {
     float f = (float)(tr->o.clip / norm);
     for (i = 0; i < tr->n_params; i++) g[i] *= f;
+    norm = tr->o.clip;
   }
-  switch (tr->o.optimizer) {
-    case NN_OPT_SGD:   sgd(tr, net->params, g); break;
-    case NN_OPT_ADAM:  adam(tr, k, net->params, g); break;
-    case NN_OPT_RPROP: rprop(tr, net->params, g); break;
+  if (tr->o.optimizer == NN_OPT_ADAM) adam_consts(tr, &c);
+  if (!(update_bound(tr, k, net->params, norm, &c, &mom) < FLT_MAX / 8) &&
+      (bad = dry_run(tr, k, &c, net->params, g, &bad_value)) < tr->n_params) {
+    snprintf(err, NN_ERRMAX, "the update is not finite (parameter %zu would be %s)",
+             bad + 1, nn_nonfinite_name(bad_value));
+    return NN_EDIVERGED;
   }
+  update(tr, k, &c, net->params, tr->m, tr->v, g, tr->n_params);
+  tr->mom_bound = mom;
   tr->steps++;
   return NN_OK;
 }

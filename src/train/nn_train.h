@@ -94,8 +94,9 @@ uint64_t nn_trainer_steps(const nn_trainer *tr);
 
 /* One update from the mean loss over the n rows, whose gradient is
 ** accumulated a chunk of at most o.batch rows at a time; *loss is that
-** mean.  NN_EDIVERGED (err names what) when the loss or the gradient is
-** not finite: nothing is changed then. */
+** mean.  NN_EDIVERGED (err names what) when the loss, the gradient or the
+** update is not finite (an update is, when it leaves every weight finite):
+** nothing is changed then, neither weights nor the optimizer's state. */
 int nn_train_step(nn_trainer *tr, nn_net *net, double *loss,
                   const float *X /* [.][n_x] */, size_t n_x,
                   const size_t *rows /* [n] or NULL */, size_t n,
@@ -127,6 +128,22 @@ void nn_train_backward(nn_trainer *tr, const nn_net *net,
 void nn_train_shuffle(size_t *idx /* [n] */, size_t n, uint64_t *state);
 
 /* --- losses on rows (row-major, also the criteria of the binding) ------- */
+
+/* How far from 1 a row of cross-entropy targets may sum: float rows that
+** are distributions (a SoftMax's, label smoothing's) sum to 1 within a few
+** units of 2^-24 per value; 1e-4 leaves room for thousands of them. */
+#define NN_CE_SUM_TOL 1e-4
+
+enum { NN_TARGETS_OK, NN_TARGETS_VALUE, NN_TARGETS_SUM };
+
+/* Whether n rows T [n][k] are targets for loss: values in [0, 1] for BCE;
+** distributions for cross-entropy (every value >= 0, each row summing to 1
+** within NN_CE_SUM_TOL); any finite value for MSE.  NN_TARGETS_VALUE: the
+** value at T[*at] is out of its range; NN_TARGETS_SUM: row *at sums to
+** *sum.  The binding checks every target with it before training or a
+** criterion sees it; nn_train_step trusts its caller. */
+int nn_targets_check(nn_loss loss, const float *T /* [n][k] */, size_t n, size_t k,
+                     size_t *at, double *sum);
 
 /* The number the sum of a loss is divided by: rows for cross-entropy,
 ** rows * k for MSE and BCE. */
