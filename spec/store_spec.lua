@@ -984,6 +984,18 @@ store:close()
                 truth)
   end)
 
+  -- regression: feedback returned nothing, where the README promises the
+  -- id of its row, as log and classify give theirs
+  it("feedback returns the id of the row it recorded", function()
+    local _, _, leaf = store:classify("leaf_flower", seed.input)
+    local first = store:feedback(leaf, "leaf")
+    local second = store:feedback(leaf, 2)
+    assert.is_true(compat.is_integer(first))
+    assert.equal(first + 1, second)
+    assert.same({ { feedback_id = first, true_label = "leaf" }, { feedback_id = second, true_label = "flower" } },
+                all(store, "SELECT feedback_id, true_label FROM nn_feedback ORDER BY feedback_id"))
+  end)
+
   it("feedback resolves a label through the map the prediction was read with", function()
     store:add_labels("leaf_flower", "weather", seed.weather)
     local _, _, id = store:classify("leaf_flower", seed.input, { labels = "weather" })

@@ -639,11 +639,13 @@ static int store_classify(lua_State *L) {
   return 3;
 }
 
-/* store:feedback(id, truth): truth a label or a 1-based index.  Raises on
-** bad arguments, an unknown prediction or label, an index out of range. */
+/* store:feedback(id, truth) --> the feedback's id: truth a label or a
+** 1-based index.  Raises on bad arguments, an unknown prediction or label,
+** an index out of range. */
 static int store_feedback(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   lua_Integer id = luaL_checkinteger(L, 2), idx = 0;
+  int64_t feedback_id = 0;
   const char *label = NULL;
   size_t len = 0;
   switch (lua_type(L, 3)) {
@@ -656,9 +658,11 @@ static int store_feedback(lua_State *L) {
   default:
     luaL_typeerror(L, 3, "string or integer");
   }
-  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len) != NN_OK)
+  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len,
+                        &feedback_id) != NN_OK)
     raise_store(L, ls);
-  return 0;
+  lua_pushinteger(L, (lua_Integer)feedback_id);
+  return 1;
 }
 
 /* --- rows ------------------------------------------------------------------- */
