@@ -431,7 +431,10 @@ describe("save and load", function()
   it("refuse bad arguments to save, naming them", function()
     local net = seed_net()
     assert.has_error(function() store:save(nil, net) end,
-                     "bad argument #1 to 'save' (string expected, got nil)")
+                     "bad argument #1 to 'save' (name: string expected, got nil)")
+    -- regression: a number was taken as its text, saving a model named "42"
+    assert.has_error(function() store:save(42, net) end,
+                     "bad argument #1 to 'save' (name: string expected, got number)")
     assert.has_error(function() store:save("", net) end,
                      "bad argument #1 to 'save' (name must not be empty)")
     assert.has_error(function() store:save("leaf_flower", {}) end,
@@ -460,7 +463,9 @@ describe("save and load", function()
   it("refuse bad arguments to load, naming them", function()
     store:save("leaf_flower", seed_net())
     assert.has_error(function() store:load() end,
-                     "bad argument #1 to 'load' (string expected, got no value)")
+                     "bad argument #1 to 'load' (name: string expected, got no value)")
+    assert.has_error(function() store:load(1) end,
+                     "bad argument #1 to 'load' (name: string expected, got number)")
     assert.has_error(function() store:load("") end,
                      "bad argument #1 to 'load' (name must not be empty)")
     assert.has_error(function() store:load("leaf_flower", 0) end,
@@ -666,7 +671,11 @@ describe("label maps", function()
 
   it("refuse bad arguments, naming them", function()
     assert.has_error(function() store:add_labels(nil, "weather", seed.weather) end,
-                     "bad argument #1 to 'add_labels' (string expected, got nil)")
+                     "bad argument #1 to 'add_labels' (name: string expected, got nil)")
+    assert.has_error(function() store:add_labels(7, "weather", seed.weather) end,
+                     "bad argument #1 to 'add_labels' (name: string expected, got number)")
+    assert.has_error(function() store:add_labels("leaf_flower", 2, seed.weather) end,
+                     "bad argument #2 to 'add_labels' (map name: string expected, got number)")
     assert.has_error(function() store:add_labels("leaf_flower", "", seed.weather) end,
                      "bad argument #2 to 'add_labels' (map name must not be empty)")
     assert.has_error(function() store:add_labels("leaf_flower", "weather", "sunny") end,
@@ -818,7 +827,9 @@ describe("classify, log and feedback", function()
 
   it("refuses bad arguments to classify, naming them", function()
     assert.has_error(function() store:classify(nil, seed.input) end,
-                     "bad argument #1 to 'classify' (string expected, got nil)")
+                     "bad argument #1 to 'classify' (name: string expected, got nil)")
+    assert.has_error(function() store:classify(1, seed.input) end,
+                     "bad argument #1 to 'classify' (name: string expected, got number)")
     assert.has_error(function() store:classify("leaf_flower", { 1, 2 }) end,
                      "bad argument #2 to 'classify' (x: expected 4 numbers, got 2)")
     assert.has_error(function() store:classify("leaf_flower", seed.input, { labels = 1 }) end,

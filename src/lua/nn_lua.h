@@ -93,6 +93,12 @@ nn_lua_bufs *nn_lua_newbufs(lua_State *L);
 ** a fresh copy and returns the count. */
 size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want);
 
+/* The name at arg (a model's, a label map's): a string, never a number,
+** non-empty and without zero bytes (SQL text ends at one; every text nn
+** stores follows the same rule).  Errors name it what: "bad argument #1 to
+** 'save' (name: string expected, got number)".  Raises. */
+const char *nn_lua_checkname(lua_State *L, int arg, const char *what);
+
 /* Raises on a key of the options table at arg that is not in known (a
 ** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
 void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);

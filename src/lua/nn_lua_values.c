@@ -160,6 +160,25 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
 }
 
 
+/* --- names ---------------------------------------------------------------- */
+
+/* Raises.  A number is refused rather than turned into its text: a model
+** saved as 42 would be a model named "42", found by no later load(42). */
+const char *nn_lua_checkname(lua_State *L, int arg, const char *what) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, arg) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: string expected, got %s", what,
+                                          nn_lua_typename(L, arg)));
+  s = lua_tolstring(L, arg, &len);
+  if (len == 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must not be empty", what));
+  if (strlen(s) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a zero byte", what));
+  return s;
+}
+
+
 /* --- options ------------------------------------------------------------- */
 
 /* Raises on a key of the options table at arg that is not in known. */
