@@ -203,7 +203,7 @@ describe("store:feedback_set", function()
     end)
 
     it("bad options, naming them", function()
-      assert.equal("bad argument #2 to 'feedback_set' (unknown option 'version_id')",
+      assert.equal("bad argument #2 to 'feedback_set' (unknown option 'version_id' (did you mean 'version'?))",
                    refused("leaf_flower", { version_id = 1 }))
       assert.equal("bad argument #2 to 'feedback_set' (option 'version' must be a positive "
                    .. "integer)", refused("leaf_flower", { version = 0 }))

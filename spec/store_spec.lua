@@ -444,7 +444,7 @@ describe("save and load", function()
     assert.has_error(function() store:save("leaf_flower", net, 5) end,
                      "bad argument #3 to 'save' (table expected, got number)")
     assert.has_error(function() store:save("leaf_flower", net, { labelz = {} }) end,
-                     "bad argument #3 to 'save' (unknown option 'labelz')")
+                     "bad argument #3 to 'save' (unknown option 'labelz' (did you mean 'labels'?))")
     assert.has_error(function() store:save("leaf_flower", net, { note = 5 }) end,
                      "bad argument #3 to 'save' (option 'note' must be a string)")
     assert.has_error(function() store:save("leaf_flower", net, { labels = "leaf" }) end,
@@ -809,7 +809,7 @@ describe("classify, log and feedback", function()
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, "x") end,
                      "bad argument #4 to 'log' (table expected, got string)")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { tag = {} }) end,
-                     "bad argument #4 to 'log' (unknown option 'tag')")
+                     "bad argument #4 to 'log' (unknown option 'tag' (did you mean 'tags'?))")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { request_id = 7 }) end,
                      "bad argument #4 to 'log' (option 'request_id' must be a string)")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { labels = {} }) end,

@@ -149,6 +149,10 @@ describe("nn.svg", function()
     assert.has_error(function() nn.svg({}) end, "nn.svg: a network expected, got table")
     assert.has_error(function() nn.svg(net, { colour = "red" }) end,
       "nn.svg: unknown option 'colour'")
+    assert.has_error(function() nn.svg(net, { input = { "R", "G", "B", "volume" } }) end,
+      "nn.svg: unknown option 'input' (did you mean 'inputs'?)")
+    assert.has_error(function() nn.svg_history({ epochs = {} }, { titel = "run" }) end,
+      "nn.svg_history: unknown option 'titel' (did you mean 'title'?)")
     assert.has_error(function() nn.svg(net, { inputs = { "R", "G" } }) end,
       "nn.svg: inputs: 2 given for 4 inputs")
     assert.has_error(function() nn.svg(net, { labels = { "leaf" } }) end,
