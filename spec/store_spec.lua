@@ -1136,6 +1136,39 @@ describe("the log buffer", function()
                  value(setup, "SELECT count(DISTINCT prediction_id) FROM nn_prediction"))
   end)
 
+  -- the README explains the gaps this leaves: here are the numbers it gives
+  it("reserves ids in blocks, so that the next store on the file starts 2,000 on", function()
+    local ids = {}
+    for run = 1, 3 do
+      local store = assert(nn.open(path))   -- flush_rows 1000: blocks of 1000
+      local _, _, first = store:classify("leaf_flower", seed.input)
+      local _, _, second = store:classify("leaf_flower", seed.input)
+      assert.equal(first + 1, second)
+      store:close()
+      ids[run] = first
+    end
+    assert.same({ 1, 2001, 4001 }, ids)
+    -- blocks of flush_rows ids, 256 at least; a second one only when the
+    -- flush leaves fewer than flush_rows
+    local store = assert(nn.open(path, { flush_rows = 10 }))
+    local _, _, id = store:classify("leaf_flower", seed.input)
+    store:close()
+    assert.equal(6001, id)
+    store = assert(nn.open(path))
+    _, _, id = store:classify("leaf_flower", seed.input)
+    store:close()
+    assert.equal(6001 + 256, id)
+  end)
+
+  it("waits 5 s for another writer unless busy_timeout says otherwise", function()
+    local store = assert(nn.open(path))
+    assert.equal(5000, value(store, "PRAGMA busy_timeout"))
+    store:close()
+    store = assert(nn.open(path, { busy_timeout = 250 }))
+    assert.equal(250, value(store, "PRAGMA busy_timeout"))
+    store:close()
+  end)
+
   it("writes every row of a flush as logged, in statements of many rows or one", function()
     -- 77 rows: two statements of 32 rows, then 13 of one row
     local store = assert(nn.open(path, { flush_rows = 77, flush_ms = 60000 }))
