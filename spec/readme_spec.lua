@@ -16,7 +16,9 @@
 -- and build/), `nn` already required, as in the reader's own script.  A
 -- shell block runs from a folder holding a link to each file and folder at
 -- the top of the clone (make, build/ and examples/ are where the README
--- says) with HOME there too, and only on Lua 5.4, the Lua its commands name.
+-- says) with HOME there too, and only on Lua 5.4, the Lua its commands name;
+-- under make asan its cc and c++ also link with NN_LDFLAGS, which the
+-- sanitized library needs.
 
 local compat = require "spec.support.compat"
 local readme = require "spec.support.readme"
@@ -81,14 +83,31 @@ local function run_lua(blocks, dir, work)
   end
 end
 
+--- A folder of cc and c++ that link with NN_LDFLAGS too, for the PATH of
+-- a shell block, when make asan says that linking its sanitized library
+-- needs them (as spec/host_spec.lua links with them); nil otherwise.
+local function linking_tools(work)
+  local flags = os.getenv("NN_LDFLAGS") or ""
+  if flags == "" then return nil end
+  compat.sh("mkdir -p " .. quote(work .. "/bin"))
+  for _, tool in ipairs{ "cc", "c++" } do
+    local real = compat.sh("command -v " .. tool):gsub("\n$", "")
+    write(work .. "/bin/" .. tool, ("#!/bin/sh\nexec %s \"$@\" %s\n"):format(quote(real), flags))
+    compat.sh("chmod +x " .. quote(work .. "/bin/" .. tool))
+  end
+  return work .. "/bin"
+end
+
 --- Runs a shell block in dir as a reader's shell would (no make of ours
 -- around it), then checks each line's promise against what it printed.
 local function run_sh(b, dir, work)
   local script, promises = readme.sh_script(b, work)
   local path = ("%s/block-%d.sh"):format(work, b.line)
   write(path, script)
-  local ok, out = compat.run(("cd %s && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS HOME=%s bash %s")
-    :format(quote(dir), quote(dir), quote(path)))
+  local bin = linking_tools(work)
+  local ok, out = compat.run(("cd %s && %senv -u MAKEFLAGS -u MAKELEVEL -u MFLAGS HOME=%s bash %s")
+    :format(quote(dir), bin and ("PATH=%s:\"$PATH\" "):format(quote(bin)) or "", quote(dir),
+      quote(path)))
   if not ok then error(("the shell block at README.md:%d failed:\n%s"):format(b.line, out), 0) end
   for _, p in ipairs(promises) do
     local values, n = promise.words(read(("%s/%d"):format(work, p.line)))
