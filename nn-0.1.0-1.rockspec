@@ -1,7 +1,7 @@
 -- The Lua module nn (nn.core in C, nn in Lua) as a rock, for Lua 5.1 to 5.4
 -- and LuaJIT:
 --
---   luarocks make                          -- from the top of the source tree
+--   luarocks --lua-version 5.4 make        -- from the top of the source tree
 --   luarocks --lua-version 5.1 make --tree ./rocks
 --
 -- The Makefile builds it (make backend: schema/*.sql is compiled in, so the

@@ -6,13 +6,15 @@
 -- all the way through, so its two layers collapse into one: every output is
 -- a weighted sum of the inputs.  net:fold() does that algebra for real.
 
--- From the top of the repository, or with nn installed (see leaf_flower.lua).
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
-  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
+-- From any folder, or with nn installed (see leaf_flower.lua).
+local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
+package.path = ("%s/../lua/?.lua;%s/../lua/?/init.lua;%s/?.lua;"):format(here, here, here)
+  .. package.path
+package.cpath = ("%s/../%s/?.so;"):format(here, jit and "build-luajit"
+  or _VERSION == "Lua 5.4" and "build" or "build-lua" .. _VERSION:sub(5)) .. package.cpath
 
 local nn = require "nn"
-local seed_net = require "examples.seed_net"
+local seed_net = require "seed_net"
 
 local linear = nn.Sequential{ nn.Linear(4, 3), nn.Linear(3, 2) }
 linear:set_weights(1, seed_net.W1, seed_net.b1)

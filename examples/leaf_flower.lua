@@ -6,15 +6,18 @@
 -- numbers in are an object's colour (R, G, B) and volume in ml, and the two
 -- numbers out are read as "leaf" and "flower": that reading is ours.
 
--- Run from the top of the repository, or with nn installed.  The module
--- built for Lua 5.4 is in build/, the one for LuaJIT in build-luajit/, the
--- others in build-lua5.1/ and so on (make LUA=lua5.1).
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
-  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
+-- From any folder, or with nn installed: this clone's lua/ and its module
+-- for this Lua (build/ for Lua 5.4, build-luajit/ for LuaJIT, build-lua5.1/
+-- and so on for the others: make LUA=lua5.1) are found from this file's own
+-- path, and so is seed_net.lua beside it.
+local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
+package.path = ("%s/../lua/?.lua;%s/../lua/?/init.lua;%s/?.lua;"):format(here, here, here)
+  .. package.path
+package.cpath = ("%s/../%s/?.so;"):format(here, jit and "build-luajit"
+  or _VERSION == "Lua 5.4" and "build" or "build-lua" .. _VERSION:sub(5)) .. package.cpath
 
 local nn = require "nn"
-local seed_net = require "examples.seed_net"
+local seed_net = require "seed_net"
 
 local path = arg[1] or "demo.db"
 

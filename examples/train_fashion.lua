@@ -8,10 +8,12 @@
 -- 784-256-128-10 ReLU network reach 87% test accuracy or more; the script
 -- exits non-zero when they do not.
 
--- Run from the top of the repository, or with nn installed.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
-  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
+-- From any folder, or with nn installed (see leaf_flower.lua).
+local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
+package.path = ("%s/../lua/?.lua;%s/../lua/?/init.lua;%s/?.lua;"):format(here, here, here)
+  .. package.path
+package.cpath = ("%s/../%s/?.so;"):format(here, jit and "build-luajit"
+  or _VERSION == "Lua 5.4" and "build" or "build-lua" .. _VERSION:sub(5)) .. package.cpath
 
 local nn = require "nn"
 

@@ -6,13 +6,15 @@
 -- wind and pressure instead of R, G, B and volume, and read its outputs as
 -- "sunny" and "rainy": the weights are the same, the meaning is ours.
 
--- From the top of the repository, or with nn installed (see leaf_flower.lua).
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = (jit and "build-luajit" or _VERSION == "Lua 5.4" and "build"
-  or "build-lua" .. _VERSION:sub(5)) .. "/?.so;" .. package.cpath
+-- From any folder, or with nn installed (see leaf_flower.lua).
+local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
+package.path = ("%s/../lua/?.lua;%s/../lua/?/init.lua;%s/?.lua;"):format(here, here, here)
+  .. package.path
+package.cpath = ("%s/../%s/?.so;"):format(here, jit and "build-luajit"
+  or _VERSION == "Lua 5.4" and "build" or "build-lua" .. _VERSION:sub(5)) .. package.cpath
 
 local nn = require "nn"
-local seed_net = require "examples.seed_net"
+local seed_net = require "seed_net"
 
 local store = assert(nn.open(arg[1] or "demo.db"))   -- closed at the end
 

@@ -1,4 +1,4 @@
--- net:classify(X [, labels]) for a batch (src/nn_lua_batch.c): one label
+-- net:classify(X [, labels]) for a batch (src/lua/nn_lua_batch.c): one label
 -- (or 1-based index) and one score per row of an nn.Matrix, and every
 -- output, from one batch pass with no Lua call per row; checked against the
 -- seed's hand arithmetic, the single-sample path and the double-precision

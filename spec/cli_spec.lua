@@ -100,6 +100,20 @@ describe("nn, the command", function()
     assert.truthy(out:find('"label":"leaf"', 1, true))
   end)
 
+  it("shows a version as one JSON object, its label maps and training nested", function()
+    local out, err, status = nn_cmd("show --json " .. db .. " leaf_flower@1")
+    assert.equal(0, status, err)
+    assert.truthy(out:find('"labelmaps":{"default":["leaf","flower"],'
+      .. '"weather":["sunny","rainy"]}', 1, true), out)
+    local trained = os.tmpname()
+    compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. trained)
+    out = nn_cmd("show --json " .. trained .. " leaf_flower_trained")
+    -- the options are an object, not a string holding one
+    assert.truthy(out:find('"options":{"batch":16,', 1, true), out)
+    assert.falsy(out:find('\\"', 1, true), out)
+    remove_db(trained)
+  end)
+
   it("draws a version as SVG, with the values of an input", function()
     local out, _, status = nn_cmd("draw " .. db .. " leaf_flower@1 --input 32,107,56,11.2"
       .. " --inputs R,G,B,volume")
@@ -132,7 +146,7 @@ describe("nn, the command", function()
     local out, err, status = nn_cmd("export " .. db .. " leaf_flower@1 " .. onnx)
     assert.equal(0, status, err)
     assert.equal("wrote " .. onnx .. "\n", out)
-    out, err, status = nn_cmd("import " .. onnx .. " " .. copy .. " from_onnx")
+    out, err, status = nn_cmd("import --create " .. onnx .. " " .. copy .. " from_onnx")
     assert.equal(0, status, err)
     assert.equal("from_onnx version 1\n", out)
     -- the same answer: the seed's softmax for the leaf (no labels travel in ONNX)
@@ -145,7 +159,7 @@ describe("nn, the command", function()
     assert.truthy(err:find("^nn export: "), err)     -- ReLU has no FANN function
     out, err, status = nn_cmd("export " .. db .. " leaf_flower@1 out.bin")
     assert.equal(2, status)
-    assert.truthy(err:find("^nn export: export: say %-%-format onnx or fann"), err)
+    assert.truthy(err:find("^nn export: say %-%-format onnx or fann"), err)
     os.remove(onnx)
     remove_db(copy)
   end)
@@ -156,7 +170,7 @@ describe("nn, the command", function()
     assert.equal("nn predict: no model named 'oak'\n", err)
     assert.equal(1, status)
     out, err, status = nn_cmd("predict " .. db .. " leaf_flower 1 2 3")
-    assert.equal("nn predict: bad argument #1 to 'classify' (x: expected 4 numbers, got 3)\n", err)
+    assert.equal("nn predict: input: expected 4 numbers, got 3\n", err)
     assert.equal(1, status)
     local missing = os.tmpname()
     os.remove(missing)
@@ -187,5 +201,201 @@ describe("nn, the command", function()
     local out, _, status = nn_cmd("--help")
     assert.equal(0, status)
     assert.truthy(out:find("commands:", 1, true))
+  end)
+end)
+
+--- The bytes of the file at path, or nil when there is none.
+local function bytes(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- Issue #25: the command never harms a file, and every message speaks of
+-- its own arguments and options.
+describe("nn, the command, never harms a file", function()
+  local db, dir
+  setup(function()
+    db = os.tmpname()
+    compat.sh(compat.LUA .. " examples/leaf_flower.lua " .. db)
+    dir = compat.sh("mktemp -d"):gsub("\n$", "")
+  end)
+  teardown(function()
+    remove_db(db)
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("export refuses to write over the database it reads, under any name", function()
+    local copy = dir .. "/copy.db"
+    compat.sh(("cp '%s' '%s' && ln -s copy.db '%s/link.onnx' && ln '%s' '%s/hard.onnx'")
+      :format(db, copy, dir, copy, dir))
+    local before = bytes(copy)
+    local export = "export %s leaf_flower@1 %s --format onnx"
+    for _, target in ipairs{ copy, dir .. "/./copy.db", dir .. "/link.onnx",
+                             dir .. "/hard.onnx" } do
+      local out, err, status = nn_cmd(export:format(copy, target))
+      assert.equal(1, status, target)
+      assert.equal("", out)
+      assert.equal("nn export: " .. target .. " is an SQLite database: export never writes "
+        .. "over one\n", err)
+    end
+    -- nor where SQLite looks for the database's write-ahead log
+    local wal = bytes(copy .. "-wal")
+    local _, err, status = nn_cmd(export:format(copy, copy .. "-wal"))
+    assert.equal(1, status)
+    assert.equal(("nn export: %s-wal is the name of %s's wal file: export never writes one\n")
+      :format(copy, copy), err)
+    assert.equal(wal, bytes(copy .. "-wal"))
+    assert.equal(before, bytes(copy))
+  end)
+
+  it("writes no database that is not there, unless import is given --create", function()
+    local onnx, missing = dir .. "/seed.onnx", dir .. "/missing.db"
+    assert.equal(0, select(3, nn_cmd("export " .. db .. " leaf_flower@1 " .. onnx)))
+    local out, err, status = nn_cmd("import " .. onnx .. " " .. missing .. " seed")
+    assert.equal(1, status)
+    assert.equal("nn import: " .. missing .. ": no such file (--create makes a new database)\n",
+      err)
+    assert.is_nil(io.open(missing))
+    out, err, status = nn_cmd("predict --log " .. missing .. " seed 1 2 3 4")
+    assert.equal("nn predict: " .. missing .. ": no such file\n", err)
+    assert.equal(1, status)
+    assert.is_nil(io.open(missing))
+    out, err, status = nn_cmd("import --create " .. onnx .. " " .. missing .. " seed")
+    assert.equal(0, status, err)
+    assert.equal("seed version 1\n", out)
+    assert.truthy(nn_cmd("models " .. missing):find("\nseed%s+1%s+4 %-> 2"))
+    remove_db(missing)
+  end)
+
+  it("imports at most 256 MiB: an endless input ends with a named error", function()
+    local out, err, status = nn_cmd("import /dev/zero " .. db .. " zeros")
+    assert.equal("", out)
+    assert.equal("nn import: /dev/zero is longer than 256 MiB, the most import reads\n", err)
+    assert.equal(1, status)
+  end)
+
+  it("predicts a line of stdin at a time, in memory that does not grow with the input", function()
+    local cli = require "nn.cli"
+    local N, answers, heap = 20000, 0, {}
+    local sink = { write = function() answers = answers + 1 end }
+    local input = { lines = function()
+      local i = 0
+      return function()
+        -- every line read so far is answered before the next is read
+        assert.equal(i, answers)
+        i = i + 1
+        if i == 1000 or i == N then
+          collectgarbage()
+          collectgarbage()
+          heap[#heap + 1] = collectgarbage("count")
+        end
+        if i <= N then return "32,107,56,11.2" end
+      end
+    end }
+    local status = compat.interpreted(function()
+      return cli.main({ "predict", db, "leaf_flower@1" }, sink, sink, input)
+    end)
+    assert.equal(0, status)
+    assert.equal(N, answers)
+    -- 19000 more rows held would be over 1 MiB of tables
+    assert.is_true(heap[2] - heap[1] < 64, ("%.0f KiB more"):format(heap[2] - heap[1]))
+  end)
+
+  it("reads numbers strictly, naming the input that is not one", function()
+    local usage = "\nusage: nn predict DB"
+    local cases = {
+      { "'[32,107,56,11.2'", "nn predict: input: '[32,107,56,11.2' is not a JSON array" .. usage,
+        2 },
+      { "0x10 107 56 11.2", "nn predict: input: '0x10' is not a decimal number" .. usage, 2 },
+      { "'[0x10,107,56,11.2]'", "nn predict: input: '0x10' is not a JSON number" .. usage, 2 },
+      { "'[032,107,56,11.2]'", "nn predict: input: '032' is not a JSON number" .. usage, 2 },
+      { "nan 107 56 11.2", "nn predict: input: 'nan' is not a decimal number" .. usage, 2 },
+      { "1e39 107 56 11.2", "nn predict: input: '1e39' is beyond float32's range\n$", 1 },
+      { "32 107 56", "nn predict: input: expected 4 numbers, got 3\n$", 1 },
+    }
+    for _, c in ipairs(cases) do
+      local out, err, status = nn_cmd("predict " .. db .. " leaf_flower@1 " .. c[1])
+      assert.equal("", out, c[1])
+      assert.equal(c[3], status, c[1])
+      assert.truthy(err:find("^" .. c[2]:gsub("[%[%]%.%-]", "%%%0")), err)
+    end
+    local out, err, status = nn_cmd("predict " .. db .. " leaf_flower@1", "32,107,56,11.2\n"
+      .. "32,0x10,56,11.2\n")
+    assert.truthy(out:find("^leaf\t"))                     -- line 1 was answered
+    assert.equal("nn predict: stdin line 2: '0x10' is not a decimal number\n", err)
+    assert.equal(1, status)
+    -- float32's largest value, as printed to 8 digits, is still one
+    out, err, status = nn_cmd("predict " .. db .. " leaf_flower@1 3.4028235e38 107 56 11.2")
+    assert.equal(0, status, err)
+  end)
+
+  it("refuses to import under a model name that NAME@VERSION:MAP could not name", function()
+    local onnx = dir .. "/named.onnx"
+    nn_cmd("export " .. db .. " leaf_flower@1 " .. onnx)
+    local before = nn_cmd("models " .. db)
+    for _, name in ipairs{ "a@b", "a:b", "@1" } do
+      local out, err, status = nn_cmd("import " .. onnx .. " " .. db .. " '" .. name .. "'")
+      assert.equal("", out)
+      assert.truthy(err:find("^nn import: model name '" .. name .. "' cannot be named later: "
+        .. "NAME@VERSION:MAP reads a name up to its first '@' or ':'\nusage: nn import"), err)
+      assert.equal(2, status)
+    end
+    assert.equal(before, (nn_cmd("models " .. db)))
+  end)
+
+  it("names an empty file and a folder given as a database, and leaves them so", function()
+    local empty, folder, onnx = dir .. "/empty.db", dir .. "/folder.db", dir .. "/e.onnx"
+    compat.sh(("touch '%s' && mkdir '%s'"):format(empty, folder))
+    nn_cmd("export " .. db .. " leaf_flower@1 " .. onnx)
+    for _, cmd in ipairs{ "models %s", "show %s leaf_flower", "predict %s leaf_flower 1 2 3 4",
+                          "import " .. onnx .. " %s m" } do
+      local name = cmd:match("^%S+")
+      local _, err, status = nn_cmd(cmd:format(empty))
+      assert.equal("nn " .. name .. ": " .. empty .. " is empty: not an nn database\n", err)
+      assert.equal(1, status)
+      _, err, status = nn_cmd(cmd:format(folder))
+      assert.equal("nn " .. name .. ": " .. folder .. " is a folder, not an nn database\n", err)
+      assert.equal(1, status)
+    end
+    assert.equal("", bytes(empty))
+    assert.equal("", compat.sh("ls -A '" .. folder .. "'"))
+    local _, err = nn_cmd("import " .. folder .. " " .. db .. " m")
+    assert.equal("nn import: " .. folder .. " is a folder, not an ONNX or FANN file\n", err)
+    _, err = nn_cmd("import " .. empty .. " " .. db .. " m")
+    assert.equal("nn import: " .. empty .. " is empty: not an ONNX or FANN file\n", err)
+    -- an empty file is where import --create may make one (mktemp's)
+    local out, status
+    out, err, status = nn_cmd("import --create " .. onnx .. " " .. empty .. " m")
+    assert.equal(0, status, err)
+    assert.equal("m version 1\n", out)
+  end)
+
+  it("speaks of its own arguments and options, not of the Lua calls under it", function()
+    local text = dir .. "/words.txt"
+    compat.sh("echo hello > '" .. text .. "'")
+    local cases = {
+      { "draw %s leaf_flower --input 1,2,3", "nn draw: --input: expected 4 numbers, got 3\n" },
+      { "draw %s leaf_flower --inputs R,G", "nn draw: --inputs: expected 4 names, got 2\n" },
+      { "predict %s leaf_flower 1 2 3 1e999",
+        "nn predict: input: '1e999' is beyond float32's range\n" },
+      { "confusion %s leaf_flower@9", "nn confusion: model 'leaf_flower' has no version 9\n" },
+      { "import " .. text .. " %s m", "nn import: " .. text .. ": neither ONNX nor FANN "
+        .. "(name it: --format onnx or --format fann)\n" },
+    }
+    for _, c in ipairs(cases) do
+      local out, err, status = nn_cmd(c[1]:format(db))
+      assert.equal("", out, c[1])
+      assert.equal(c[2], err)
+      assert.equal(1, status, c[1])
+    end
+    for _, cmd in ipairs{ "import " .. text .. " %s m --format zip",
+                          "export %s leaf_flower x.onnx --format zip" } do
+      local _, err, status = nn_cmd(cmd:format(db))
+      assert.truthy(err:find("^nn %a+: %-%-format: expected onnx or fann, got 'zip'\nusage: "), err)
+      assert.equal(2, status)
+    end
   end)
 end)

@@ -1,4 +1,4 @@
--- nn.read_idx (src/nn_data.c under src/nn_lua_data.c): IDX files, the MNIST
+-- nn.read_idx (src/formats/nn_data.c under src/lua/nn_lua_data.c): IDX files, the MNIST
 -- family's format, plain and gzip-compressed.  Every file here is written
 -- by the spec itself with string.pack (big-endian, as the format says), and
 -- every value read is compared with what string.unpack gives for the same

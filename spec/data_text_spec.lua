@@ -1,5 +1,5 @@
--- nn.read_fann_data and nn.read_csv (src/nn_data.c, src/nn_data_csv.c under
--- src/nn_lua_data.c): text files of numbers.  The files are written here;
+-- nn.read_fann_data and nn.read_csv (src/formats/nn_data.c, src/formats/nn_data_csv.c under
+-- src/lua/nn_lua_data.c): text files of numbers.  The files are written here;
 -- every number read is compared with Lua's own reading of the same text
 -- (tonumber, in double precision) rounded once to float32.
 

@@ -1,4 +1,4 @@
--- Tamper evidence (schema/003_digests.sql, src/nn_store_version.c): every
+-- Tamper evidence (schema/003_digests.sql, src/store/nn_store_version.c): every
 -- immutable fact a load relies on carries a SHA-256 digest, checked when it
 -- is read, so a change made outside nn is an error naming the model, the
 -- version or the map.  Regression specs for issue 9: an architecture edited
@@ -30,10 +30,20 @@ local function tamper(store, sql, ...)
   exec(store, "PRAGMA ignore_check_constraints = OFF")
 end
 
---- Add a label map in SQL, with the digest nn would store.
+--- The model's facts made to match its rows again, as a tool that writes
+-- rows in SQL does after them (schema/005_model_facts.sql).
+local function refresh(store)
+  exec(store, "UPDATE nn_model SET facts = nn_model_facts(model_id)")
+end
+
+local MOVED = "model 'leaf_flower': its versions, label maps and training runs are not"
+  .. " those nn saved (changed outside nn?)"
+
+--- Add a label map in SQL, with the digest nn would store, as a tool does.
 local function add_map(store, name, labels)
   exec(store, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
                 VALUES (1, ?1, ?2, 0, nn_labelmap_digest(1, ?1, ?2))]], name, labels)
+  refresh(store)
 end
 
 describe("digests", function()
@@ -90,6 +100,9 @@ describe("digests", function()
     it("moved to another version number", function()
       store:save("leaf_flower", seed.network(nn))
       tamper(store, "UPDATE nn_version SET version = 3 WHERE version = 1")
+      assert.has_error(function() store:load("leaf_flower", 3) end, MOVED)
+      -- the model's facts made to agree: the version's own digest still does not
+      refresh(store)
       assert.has_error(function() store:load("leaf_flower", 3) end,
         "model 'leaf_flower' version 3: its architecture, sizes or weights disagree with its"
         .. " digest (changed outside nn?)")
@@ -122,14 +135,19 @@ describe("digests", function()
                                          WHERE name = 'default']],
       ["with its labels swapped"] = [[UPDATE nn_labelmap SET labels = '["flower","leaf"]'
                                       WHERE name = 'default']],
-      ["moved to another name"] = [[UPDATE nn_labelmap SET name = 'default'
-                                    WHERE name = 'weather']],
     } do
       it(what, function()
         tamper(store, sql)
         refused(CHANGED)
       end)
     end
+
+    it("moved to another name", function()
+      tamper(store, "UPDATE nn_labelmap SET name = 'default' WHERE name = 'weather'")
+      refused(MOVED)
+      refresh(store)   -- the model's facts made to agree: the map's digest does not
+      refused(CHANGED)
+    end)
   end)
 
   describe("do not make a map that save would refuse readable", function()

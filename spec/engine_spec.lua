@@ -1,4 +1,4 @@
--- The engine from C alone (src/nn_engine.h, no Lua, no SQLite): the C host
+-- The engine from C alone (src/engine/nn_engine.h, no Lua, no SQLite): the C host
 -- example and a C program that prints what the engine computes, compiled
 -- here and compared with hand arithmetic.
 

@@ -78,6 +78,24 @@ describe("examples", function()
       "weather  sunny   1")
   end)
 
+  -- Issue #25: they found lua/, the build and seed_net.lua only from the top
+  -- of the clone.
+  it("run from any folder, with no LUA_PATH or LUA_CPATH", function()
+    local examples = run("pwd"):gsub("\n$", "") .. "/examples"
+    -- in folder, the example script with its arguments
+    local function from(folder, script, args)
+      return run(("cd '%s' && env -u LUA_PATH -u LUA_CPATH %s '%s' %s")
+        :format(folder, LUA, script, args or ""))
+    end
+    has(from("/", examples .. "/collapse.lua"), "= -0.0062 (fold: -0.0062)")
+    has(from(examples, "collapse.lua"), "= 0.0088 (fold: 0.0088)")
+    has(from("/", examples .. "/leaf_flower.lua", db), "leaf, with probability 0.6457")
+    has(from("/", examples .. "/weather.lua", db), "weather  sunny   1")
+    has(from("/", examples .. "/feedback_loop.lua"), "accuracy per version, as logged")
+    has(from("/", examples .. "/train_leaf_flower.lua", db .. "-trained"), "saved as version 1")
+    remove_db(db .. "-trained")
+  end)
+
   it("collapse.lua folds the linear network into the seed's coefficients", function()
     local out = run(LUA .. " examples/collapse.lua")
     has(out,

@@ -1,4 +1,4 @@
--- FANN .net import and export (src/nn_fann.c through nn.import and
+-- FANN .net import and export (src/formats/nn_fann.c through nn.import and
 -- net:export), checked against libfann itself: spec/support/fann_check.c
 -- creates, trains and saves networks with libfann and runs fann_run on any
 -- .net file, nn's exports included.

@@ -1,4 +1,4 @@
--- net:fold() (src/nn_fold.c): the merged weights checked against the
+-- net:fold() (src/engine/nn_fold.c): the merged weights checked against the
 -- matrix product taken in double in plain Lua, a layer with nothing to
 -- merge copied bit for bit, and a fold too large to make refused.
 

@@ -30,3 +30,22 @@ describe("nn.import of mutated files", function()
     end)
   end
 end)
+
+describe("hostile inputs (issue 24)", function()
+  it(("refuses every one, naming the file: %d graphs ONNX forbids, files claiming far more "
+    .. "than they hold, fields and inputs without end"):format(math.floor(CASES / 4)), function()
+    local gen = mutate.hostile(2024)
+    local path = os.tmpname()
+    local seen = {}
+    for _ = 1, math.floor(CASES / 4) do
+      local kind, bytes, how = gen()
+      local ok, err = pcall(mutate.refuse_hostile, nn, kind, bytes, path)
+      assert(ok, ("%s (%s): %s"):format(kind, how, err))
+      seen[kind] = (seen[kind] or 0) + 1
+    end
+    os.remove(path)
+    for _, kind in ipairs{ "onnx", "idx", "fann", "csv", "endless" } do
+      assert.is_true((seen[kind] or 0) > 0, kind)
+    end
+  end)
+end)

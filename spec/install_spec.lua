@@ -88,6 +88,21 @@ describe("make install", function()
     assert.truthy(out:find("^usage: nn models"), out)
   end)
 
+  -- Issue #25: the command required nn.cli from LUA_PATH, which under
+  -- $HOME/.local or any other PREFIX did not name it.
+  it("gives a command that runs the nn it came with, whatever LUA_PATH holds", function()
+    local prefix = dest .. "/opt/nn-1"
+    make("install PREFIX='" .. prefix .. "'")
+    -- another nn first on the paths: a command that took it would say so
+    run(("mkdir -p '%s/decoy/nn' && echo 'error(\"the decoy nn\")' > '%s/decoy/nn/cli.lua'")
+      :format(dest, dest))
+    local decoy = ("LUA_PATH='%s/decoy/?.lua;;' LUA_CPATH='%s/decoy/?.so;;'"):format(dest, dest)
+    for _, env in ipairs{ decoy, "env -u LUA_PATH -u LUA_CPATH" } do
+      local out = run(("cd / && %s '%s/bin/nn' models --help"):format(env, prefix))
+      assert.truthy(out:find("^usage: nn models DB"), out)
+    end
+  end)
+
   it("writes a pkg-config file with the installed paths", function()
     make("install DESTDIR='" .. dest .. "' PREFIX=/opt/nn")
     local pc = dest .. "/opt/nn/lib/pkgconfig"

@@ -1,4 +1,4 @@
--- Layer kinds are one table in the engine (src/nn_engine.c): a kind added
+-- Layer kinds are one table in the engine (src/engine/nn_engine.c): a kind added
 -- as one descriptor, and nothing else in C, has its Lua constructor, its
 -- name in tostring, its place in the layout, forward passes for a sample
 -- and a batch, and a round trip through the store's arch JSON.  The spec

@@ -1,4 +1,4 @@
--- Nothing silent in the log (src/nn_store_log.c, src/nn_lua_store.c):
+-- Nothing silent in the log (src/store/nn_store_log.c, src/lua/nn_lua_store.c):
 -- store:log, store:classify and store:feedback either record their row and
 -- give its id, or raise and record nothing, under every option and while a
 -- second connection holds the write lock; no value is cut short or turned

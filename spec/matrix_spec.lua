@@ -1,4 +1,4 @@
--- nn.Matrix (src/nn_lua_matrix.c) and the batch forward pass over it,
+-- nn.Matrix (src/lua/nn_lua_matrix.c) and the batch forward pass over it,
 -- checked against the single-sample path and the double-precision reference
 -- (spec/support/reference.lua); and forward passes that make no garbage.
 

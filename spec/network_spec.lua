@@ -1,4 +1,4 @@
--- The network API (lua/nn/init.lua over src/nn_lua.c and src/nn_engine.c),
+-- The network API (lua/nn/init.lua over src/lua/nn_lua.c and src/engine/nn_engine.c),
 -- checked against the seed's hand arithmetic and a double-precision
 -- plain-Lua reference (spec/support/reference.lua).
 

@@ -1,5 +1,5 @@
 -- Read-only models: nn.open(path, { readonly = true }) on a model file
--- shipped with a program (src/nn_store.c, open_readonly): loading,
+-- shipped with a program (src/store/nn_store.c, open_readonly): loading,
 -- classifying without logging, rows and the SQL functions work; every write
 -- raises, naming the read-only open; the file is left byte for byte as it
 -- was.  Then the same from a folder nobody may write into, and nn0.so

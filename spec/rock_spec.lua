@@ -22,13 +22,17 @@ local function rockspec()
   return name
 end
 
+--- The paths of the tree at tree for Lua v, as shell words before a command.
+local function tree_paths(v, tree)
+  return ("eval \"$(luarocks --lua-version %s --tree '%s' path)\" && "):format(v, tree)
+end
+
 describe("luarocks make", function()
-  local tree
-  before_each(function()
-    local _, out = compat.run("mktemp -d")
-    tree = out:gsub("\n$", "")
+  -- the tree each Lua's rock went into, when it was built
+  local trees = {}
+  teardown(function()
+    for _, tree in pairs(trees) do os.execute("rm -rf '" .. tree .. "'") end
   end)
-  after_each(function() os.execute("rm -rf '" .. tree .. "'") end)
 
   for _, v in ipairs{ "5.1", "5.4" } do
     it("builds and installs the module into a local tree for Lua " .. v, function()
@@ -40,6 +44,9 @@ describe("luarocks make", function()
         pending("lua" .. v .. " is not installed")
         return
       end
+      local _, made = compat.run("mktemp -d")
+      local tree = made:gsub("\n$", "")
+      trees[v] = tree
       local rocks = ("luarocks --lua-version %s --tree '%s'"):format(v, tree)
       local ok, out = compat.run(rocks .. " make " .. rockspec())
       assert(ok, out)
@@ -52,7 +59,7 @@ describe("luarocks make", function()
                              { -0.36, -0.21, -0.20, -0.15 } }, { 0.25, 0.27, -0.23 })
         net:set_weights(3, { { -0.17, 0.39, 0.10 }, { 0.48, 0.15, -0.32 } }, { 0.41, 0.05 })
         print(net:forward{ 32, 107, 56, 11.2 }[1])]]
-      ok, out = compat.run(("eval \"$(%s path)\" && cd / && lua%s -e '%s'"):format(rocks, v, script))
+      ok, out = compat.run(("%scd / && lua%s -e '%s'"):format(tree_paths(v, tree), v, script))
       assert(ok, out)
       assert.near(seed.softmax[1], tonumber(out), TOL_PRINTED)
       -- and without the tree's paths, there is no nn to find
@@ -61,4 +68,22 @@ describe("luarocks make", function()
       assert.truthy(out:find("module 'nn' not found", 1, true), out)
     end)
   end
+
+  -- Issue #25: the dynamic loader refused such a module with "undefined
+  -- symbol: luaL_prepbuffer", which named no Lua.
+  it("gives a module that says which Lua it is built for when another loads it", function()
+    if not (trees["5.1"] and trees["5.4"]) then
+      pending("the rocks for Lua 5.1 and 5.4 were not both built")
+      return
+    end
+    for v, other in pairs{ ["5.1"] = "5.4", ["5.4"] = "5.1" } do
+      local ok, out = compat.run(("%scd / && lua%s -e 'require \"nn\"'")
+        :format(tree_paths(other, trees[other]), v))
+      assert.is_false(ok)
+      local core = ("%s/lib/lua/%s/nn/core.so"):format(trees[other], other)
+      assert.truthy(out:find(("nn.core in %s is built for Lua %s, and this is Lua %s: build nn "
+        .. "for Lua %s (make LUA=lua%s, or luarocks --lua-version %s make)")
+        :format(core, other, v, v, v, v), 1, true), out)
+    end
+  end)
 end)

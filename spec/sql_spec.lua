@@ -1,4 +1,4 @@
--- Prediction inside SQL (src/nn_sql.c): nn_classify, nn_score, nn_forward
+-- Prediction inside SQL (src/sql/nn_sql.c): nn_classify, nn_score, nn_forward
 -- through a store's own connection (store:rows), through the loadable
 -- extension build/nn0.so in the sqlite3 shell, and through a prepared
 -- statement a C program executes again.  Numbers are checked against the
@@ -286,6 +286,7 @@ describe("SQL on a store's connection", function()
                                              n_params, weights)
           FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m
          WHERE nn_version.model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish')]])()
+      store:rows("UPDATE nn_model SET facts = nn_model_facts(model_id)")()
       assert.equal("flower", leaf_label())
       store:rows("ROLLBACK")()
       assert.equal("leaf", leaf_label())
@@ -518,6 +519,7 @@ SELECT m.model_id, 2, arch, n_inputs, n_outputs, n_params, weights, checksum, cr
        nn_version_digest(m.model_id, 2, arch, n_inputs, n_outputs, n_params, weights)
   FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m
  WHERE nn_version.model_id = (SELECT model_id FROM nn_model WHERE name = 'flowerish');
+UPDATE nn_model SET facts = nn_model_facts(model_id);
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);
 ROLLBACK;
 SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2);]])
@@ -532,11 +534,13 @@ BEGIN;
 INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
   SELECT model_id, 'w', '["s","r"]', 0, nn_labelmap_digest(model_id, 'w', '["s","r"]')
   FROM nn_model WHERE name = 'leaf_flower';
+UPDATE nn_model SET facts = nn_model_facts(model_id);
 SELECT nn_classify('leaf_flower:w', 32, 107, 56, 11.2);
 ROLLBACK;
 INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
   SELECT model_id, 'w', '["x","y"]', 0, nn_labelmap_digest(model_id, 'w', '["x","y"]')
   FROM nn_model WHERE name = 'flowerish';
+UPDATE nn_model SET facts = nn_model_facts(model_id);
 SELECT count(DISTINCT labelmap_id) FROM nn_labelmap WHERE name = 'w';
 SELECT nn_classify('flowerish:w', 32, 107, 56, 11.2);]])
     assert.equal("s\n1\ny\n", out)
@@ -547,6 +551,7 @@ SELECT nn_classify('flowerish:w', 32, 107, 56, 11.2);]])
 INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
   SELECT model_id, 'default', '[1, 2]', 0, nn_labelmap_digest(model_id, 'default', '[1, 2]')
   FROM nn_model WHERE name = 'flowerish';
+UPDATE nn_model SET facts = nn_model_facts(model_id);
 SELECT nn_score('flowerish', 32, 107, 56, 11.2) > 0.9;
 SELECT json_array_length(nn_forward('flowerish', 32, 107, 56, 11.2));
 SELECT nn_classify('flowerish', 32, 107, 56, 11.2);]])

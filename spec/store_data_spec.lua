@@ -1,5 +1,5 @@
--- Training data out of the store (src/nn_store_data.c under
--- src/nn_lua_store_data.c): store:matrix on queries whose values are
+-- Training data out of the store (src/store/nn_store_data.c under
+-- src/lua/nn_lua_store_data.c): store:matrix on queries whose values are
 -- written here, and store:feedback_set on a log built row by row in SQL,
 -- each result compared with the values the spec wrote, rounded once to
 -- float32 in Lua.

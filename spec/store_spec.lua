@@ -1,4 +1,4 @@
--- The store (schema/001_init.sql, src/nn_store.c under src/nn_lua_store.c):
+-- The store (schema/001_init.sql, src/store/nn_store.c under src/lua/nn_lua_store.c):
 -- nn.open, save and load, label maps, the prediction log and rows(), each
 -- checked against the seed's hand arithmetic, an independent Lua reference
 -- (little-endian float32 written out bit by bit, FNV-1a in 16-bit limbs) or what
@@ -1214,6 +1214,7 @@ describe("the log buffer", function()
     -- is not recorded
     exec(setup, [[INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)
                   VALUES (1, 'odd', '[null, 7]', 0, nn_labelmap_digest(1, 'odd', '[null, 7]'))]])
+    exec(setup, "UPDATE nn_model SET facts = nn_model_facts(model_id)")
     local store = assert(nn.open(path, { flush_rows = 1000, flush_ms = 60000 }))
     local net = store:load("leaf_flower")
     assert.has_error(function() store:log(net, seed.input, { 0.75, 0.25 }, { labels = "odd" }) end,

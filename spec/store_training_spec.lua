@@ -1,5 +1,5 @@
--- Training runs in the store (schema/002_training.sql, src/nn_store_train.c
--- under src/nn_lua_store_data.c and store:save): a version-1 file migrated
+-- Training runs in the store (schema/002_training.sql, src/store/nn_store_train.c
+-- under src/lua/nn_lua_store_data.c and store:save): a version-1 file migrated
 -- forward, the tables' immutability, a history saved with its version and
 -- read back in SQL, and every message about a history of the wrong shape.
 -- The histories are written by hand, in the shape tr:fit returns.

@@ -6,17 +6,28 @@
 --   nn predict demo.db leaf_flower:weather 32 107 56 11.2
 --   nn draw demo.db leaf_flower --input 32,107,56,11.2 > net.svg
 --
--- Every command reads; only `predict --log` and `import` write.  Output is
--- plain text that a person and awk can read (columns separated by two or
--- more spaces, one record a line), or JSON lines with --json.  Errors go to
--- stderr, with exit status 1 (2 for a command line that makes no sense).
--- This file does no arithmetic: the module computes, this prints.
+-- Every command reads; only `predict --log` and `import` write.  No command
+-- creates a database unless told (`import --create`), writes into a file
+-- that is not an nn database already, or writes over a database (export).
+-- Output is plain text that a person and awk can read (columns separated by
+-- two or more spaces, one record a line), or JSON lines with --json.  Errors
+-- go to stderr, with exit status 1 (2 for a command line that makes no
+-- sense), and speak of the command's arguments and options, not of the Lua
+-- functions below.  This file does no arithmetic: the module computes, this
+-- prints.
 
 local nn = require "nn"
 
 local cli = {}
 
 local format, concat = string.format, table.concat
+
+-- The most nn import reads of a file: it reads the whole file before it
+-- parses it, and an ONNX file this long holds some 64 million float32
+-- parameters.  A larger file, or an endless one (/dev/zero), is refused
+-- once this much has been read (a file's size is asked first when it has one).
+local IMPORT_MIB = 256
+local IMPORT_MAX = IMPORT_MIB * 1024 * 1024
 
 local USAGE = [[
 usage: nn COMMAND [ARGS] [--help]
@@ -29,10 +40,13 @@ commands:
   draw DB NAME[@V] [--input X,..] the network as SVG, on stdout
   curve DB NAME[@V]               the training run as SVG (loss per epoch)
   confusion DB NAME[@V][:MAP]     predictions against feedback as SVG
-  import FILE DB NAME             a network from an ONNX or FANN file, saved
+  import FILE DB NAME [--create]  a network from an ONNX or FANN file, saved
   export DB NAME[@V] FILE         a version written as ONNX (.onnx) or FANN (.net)
 
 options: --json (models, show, predict: JSON lines), --help on any command
+
+DB is an nn database that is there: no command creates one but import
+--create, and export never writes over a database.
 ]]
 
 local HELP = {
@@ -47,9 +61,10 @@ its sizes, its label maps and, when it was trained, its training run.]],
   predict = [[
 usage: nn predict DB NAME[@VERSION][:LABELMAP] [X1 X2 ... | '[X1, X2, ...]'] [--log] [--json]
 Prints the label and score of one input given as numbers or a JSON array,
-or of every line of comma-separated numbers on stdin when none is given.
-Nothing is logged unless --log is given: then each prediction is logged and
-its id printed after the score.]],
+or of every line of comma-separated numbers on stdin when none is given,
+each answered before the next line is read.  Numbers are decimal (no hex,
+no inf or nan) and within float32's range.  Nothing is logged unless --log
+is given: then each prediction is logged and its id printed after the score.]],
   draw = [[
 usage: nn draw DB NAME[@VERSION] [--input X1,X2,...] [--inputs NAME1,NAME2,...] [--title TEXT]
 Writes the network as an SVG picture on stdout: layers left to right, lines
@@ -64,13 +79,17 @@ usage: nn confusion DB NAME[@VERSION][:LABELMAP]
 Writes the confusion matrix of a version's predictions against the feedback
 they got (the latest answer per prediction) as an SVG picture on stdout.]],
   import = [[
-usage: nn import FILE DB NAME [--format onnx|fann] [--note TEXT]
-Reads a network from an ONNX or FANN file and saves it as the next version
-of model NAME in DB (created when missing).  Prints the version.]],
+usage: nn import FILE DB NAME [--format onnx|fann] [--note TEXT] [--create]
+Reads a network from an ONNX or FANN file (256 MiB at most) and saves it as
+the next version of model NAME in DB, an nn database; with --create, DB is
+made when there is none (no file, or an empty one).  NAME may not hold '@' or ':', which
+separate the version and the label map in NAME@VERSION:MAP.  Prints the
+version.]],
   export = [[
 usage: nn export DB NAME[@VERSION] FILE [--format onnx|fann]
 Writes a version as an ONNX or FANN file (the format from FILE's extension
-when not given).]],
+when not given).  FILE is never a database: an SQLite file there, DB under
+any name included, is left as it is and the export refused.]],
 }
 
 -- An error meant for the user: the message, and the exit status.
@@ -169,45 +188,227 @@ local function parse_ref(ref, map_allowed)
   return name, version, map
 end
 
-local function numbers(text, what)
-  local list = {}
-  for field in (text .. ","):gmatch("([^,]*),") do
-    local v = tonumber((field:gsub("^%s+", ""):gsub("%s+$", "")))
-    if v == nil then fail(format("%s: '%s' is not a number", what, field), 2) end
-    list[#list + 1] = v
-  end
-  return list
+-- --- inputs -----------------------------------------------------------------
+
+-- Where float32 ends: as the module reads a number (nn_number_float), half
+-- a unit in the last place above FLT_MAX still rounds to FLT_MAX.
+local FLT_MAX = 3.4028234663852886e38
+local FLT_END = FLT_MAX + 2 ^ 103
+
+-- The number that text is, when it is a decimal as nn's readers take one
+-- (an optional sign, digits with at most one '.', an optional exponent:
+-- nn_number.h), not the hex, "inf" or "nan" that tonumber also takes; nil
+-- for anything else.
+local function decimal(text)
+  local s = text:match("^%s*(.-)%s*$")
+  local digits = s:match("^[+-]?([%d.]+)[eE][+-]?%d+$") or s:match("^[+-]?([%d.]+)$")
+  if not digits or not digits:find("%d") or digits:find("%..*%.") then return nil end
+  return tonumber(s)
 end
 
-local function names(text)
+-- The number of a JSON number text (RFC 8259: no '+', no leading zeros, no
+-- bare '.'); nil for anything else.
+local function json_number(text)
+  local s = text:match("^%s*(.-)%s*$")
+  local int, rest = s:match("^%-?(%d+)(.*)$")
+  if not int or (#int > 1 and int:sub(1, 1) == "0") then return nil end
+  rest = rest:gsub("^%.%d+", "", 1)
+  rest = rest:gsub("^[eE][+-]?%d+", "", 1)
+  if rest ~= "" then return nil end
+  return tonumber(s)
+end
+
+-- v, the number of text, as the network will take it: within float32's
+-- range (a value that rounds to FLT_MAX is FLT_MAX).  Fails naming what.
+local function float32(v, text, what)
+  if not (v > -FLT_END and v < FLT_END) then
+    fail(format("%s: '%s' is beyond float32's range", what, text:match("^%s*(.-)%s*$")))
+  end
+  return math.max(-FLT_MAX, math.min(FLT_MAX, v))
+end
+
+-- The numbers of the fields of list (strings), each read by read_one; fails
+-- naming what and the field that is not one (with status: 2 for the
+-- command line, 1 for stdin).
+local function read_fields(list, read_one, kind, what, status)
+  local x = {}
+  for i, field in ipairs(list) do
+    local v = read_one(field)
+    if v == nil then
+      fail(format("%s: '%s' is not %s", what, field:match("^%s*(.-)%s*$"), kind), status)
+    end
+    x[i] = float32(v, field, what)
+  end
+  return x
+end
+
+-- The comma-separated fields of text ("" gives one empty field).
+local function fields(text)
   local list = {}
   for field in (text .. ","):gmatch("([^,]*),") do list[#list + 1] = field end
   return list
 end
 
--- --- the store ----------------------------------------------------------------
+-- Comma-separated decimal numbers: a line of stdin, or --input.
+local function csv_numbers(text, what, status)
+  return read_fields(fields(text), decimal, "a decimal number", what, status)
+end
 
--- Opens DB, which must exist: a command never creates a file it was asked
--- to read.  Read-only where the module can (nn.open's readonly option).
-local function open(path, write)
-  local f = io.open(path, "rb")
-  if not f then fail(format("%s: no such file", path)) end
+-- A JSON array of numbers, strictly: '[1, 2, 3, 4' and '[0x10]' are
+-- refused, naming the text.
+local function json_numbers(text, what)
+  local body = text:match("^%s*%[(.*)%]%s*$")
+  if body == nil then fail(format("%s: '%s' is not a JSON array", what, text), 2) end
+  if body:match("^%s*$") then return {} end
+  return read_fields(fields(body), json_number, "a JSON number", what, 2)
+end
+
+-- x, when it has the n numbers the network takes; else fails naming what.
+local function check_count(x, n, what)
+  if #x ~= n then fail(format("%s: expected %d numbers, got %d", what, n, #x)) end
+  return x
+end
+
+-- --- files ----------------------------------------------------------------
+
+-- io.open's and read's error numbers for a missing file and a folder (the
+-- same on Linux, the BSDs and macOS).
+local ENOENT, EISDIR = 2, 21
+
+-- The file at path, opened to read, after a read of nothing that tells a
+-- folder (which io.open opens on POSIX systems); else nil, the message and
+-- the error number.
+local function open_file(path)
+  local f, msg, code = io.open(path, "rb")
+  if not f then return nil, msg, code end
+  local ok, err, ecode = f:read(0)
+  if ok == nil and err then
+    f:close()
+    return nil, format("%s: %s", path, err), ecode
+  end
+  return f
+end
+
+-- Fails unless path holds what may be an nn database: a file, neither a
+-- folder nor empty (nn.open would make a database in an empty file).  With
+-- create, no file or an empty one is fine too: then true.  hint follows the
+-- message for a missing file.
+local function check_db(path, create, hint)
+  local f, msg, code = open_file(path)
+  if not f then
+    if code == ENOENT and create then return true end
+    if code == ENOENT then fail(format("%s: no such file%s", path, hint or "")) end
+    if code == EISDIR then fail(format("%s is a folder, not an nn database", path)) end
+    fail(msg)
+  end
+  local head = f:read(16)
   f:close()
+  if head == nil and create then return true end
+  if head == nil then fail(format("%s is empty: not an nn database", path)) end
+end
+
+-- The stores a command opened: cli.main closes them whatever happened, so
+-- that the rows `predict --log` logged before a failure are written.
+local opened = {}
+
+-- Opens the nn database at path: mode "read" (read-only: nothing written,
+-- not even a migration), "write", or "create" (write, and make it when no
+-- file, or an empty one, is there).  Fails as check_db does, and with
+-- nn.open's message.
+local function open(path, mode, hint)
+  check_db(path, mode == "create", hint)
   local store, msg
-  if not write then
-    local ok
-    ok, store, msg = pcall(nn.open, path, { readonly = true })
-    if not ok then store, msg = nn.open(path) end
+  if mode == "read" then
+    store, msg = nn.open(path, { readonly = true })
   else
     store, msg = nn.open(path)
   end
   if not store then fail(msg) end
+  opened[#opened + 1] = store
   return store
 end
 
--- f(...), its error (without the position Lua puts before it) a failure.
+-- The first bytes of the files export never writes over: an SQLite
+-- database (any: DB under another name, a link or ./DB, too), and beside
+-- one its write-ahead log, its shared-memory index (little-endian) and its
+-- rollback journal.
+local SQLITE_FILES = {
+  { "SQLite format 3\0", "an SQLite database" },
+  { "\55\127\6\130", "an SQLite write-ahead log" },
+  { "\55\127\6\131", "an SQLite write-ahead log" },
+  { "\24\226\45\0", "an SQLite shared-memory index" },
+  { "\217\213\5\249\32\161\99\215", "an SQLite journal" },
+}
+
+-- Which of SQLITE_FILES the file at path is, or nil.
+local function sqlite_kind(path)
+  local f = io.open(path, "rb")
+  local head = f and f:read(16)
+  if f then f:close() end
+  if type(head) ~= "string" then return nil end
+  for _, magic in ipairs(SQLITE_FILES) do
+    if head:sub(1, #magic[1]) == magic[1] then return magic[2] end
+  end
+end
+
+-- Fails when export must not write the file at path: one of SQLITE_FILES,
+-- or the name SQLite gives the side files of a database (DB-wal, DB-shm,
+-- DB-journal), which SQLite would read as such even when they are not there
+-- yet.  Decided from the files' bytes and names, which need nothing Lua
+-- lacks (a device and inode would need stat).
+local function refuse_sqlite(path)
+  local kind = sqlite_kind(path)
+  if kind then fail(format("%s is %s: export never writes over one", path, kind)) end
+  for _, suffix in ipairs{ "-wal", "-shm", "-journal" } do
+    local db = path:sub(-#suffix) == suffix and path:sub(1, -#suffix - 1)
+    if db and sqlite_kind(db) == "an SQLite database" then
+      fail(format("%s is the name of %s's %s file: export never writes one", path, db,
+        suffix:sub(2)))
+    end
+  end
+end
+
+-- The bytes of the file at path, for import: IMPORT_MAX at most.  A file
+-- with a size is refused before it is read; one without (a device, a pipe)
+-- is read in blocks that stop once they pass the limit.
+local function read_limited(path)
+  local f, msg, code = open_file(path)
+  if code == EISDIR then fail(format("%s is a folder, not an ONNX or FANN file", path)) end
+  if not f then fail(msg) end
+  local too_long = format("%s is longer than %d MiB, the most import reads", path, IMPORT_MIB)
+  local size = f:seek("end")
+  if size and size > IMPORT_MAX then f:close(); fail(too_long) end
+  if size then f:seek("set") end   -- a pipe has no end, and is read from where it is
+  local parts, n, err = {}, 0, nil
+  while true do
+    local block
+    block, err = f:read(65536)
+    if block == nil then break end
+    n = n + #block
+    if n > IMPORT_MAX then f:close(); fail(too_long) end
+    parts[#parts + 1] = block
+  end
+  f:close()
+  if err then fail(format("%s: %s", path, err)) end
+  if n == 0 then fail(format("%s is empty: not an ONNX or FANN file", path)) end
+  return concat(parts)
+end
+
+-- --- the store ----------------------------------------------------------------
+
+-- A module's error as the command's: without the position Lua puts before
+-- it, nor the wrapper naming a Lua function the user never called
+-- ("bad argument #1 to 'load' (...)", "svg_confusion: ...").
+local function plain(msg)
+  msg = tostring(msg):gsub("^[^:\n]*:%d+: ", "")
+  msg = msg:gsub("^bad argument #%d+ to '[^']*' %((.*)%)$", "%1")
+  msg = msg:gsub("^svg_%a+: ", ""):gsub("^nn%.svg: ", "")
+  return msg
+end
+
+-- f(...), its error a failure.
 local function checked(ok, ...)
-  if not ok then fail((tostring((...)):gsub("^[^:\n]*:%d+: ", ""))) end
+  if not ok then fail(plain((...))) end
   return ...
 end
 local function call(f, ...)
@@ -250,7 +451,7 @@ function commands.models(argv, out)
   local pos, opts = parse(argv, 2, { json = true }, {})
   if opts.help then return HELP.models end
   if #pos ~= 1 then fail("models takes one database", 2) end
-  local store = open(pos[1])
+  local store = open(pos[1], "read")
   local list = rows(store, [[
     SELECT m.name, v.version, v.n_inputs, v.n_outputs, v.n_params, v.note,
            strftime('%Y-%m-%d %H:%M', v.created_at / 1000, 'unixepoch') AS created,
@@ -267,7 +468,7 @@ function commands.models(argv, out)
     for _, r in ipairs(list) do
       out:write(json{ name = r.name, version = r.version, inputs = r.n_inputs,
         outputs = r.n_outputs, params = r.n_params, note = r.note, created = r.created,
-        labelmaps = r.maps and names(r.maps) or setmetatable({}, { __metatable = "array" }),
+        labelmaps = r.maps and fields(r.maps) or setmetatable({}, { __metatable = "array" }),
         feedback = r.n or 0, correct = r.correct or 0, accuracy = r.accuracy }, "\n")
     end
     return
@@ -285,13 +486,10 @@ function commands.models(argv, out)
     "note" }, records)
 end
 
-function commands.show(argv, out)
-  local pos, opts = parse(argv, 2, { json = true }, {})
-  if opts.help then return HELP.show end
-  if #pos ~= 2 then fail("show takes a database and NAME[@VERSION]", 2) end
-  local name, version = parse_ref(pos[2], false)
-  local store = open(pos[1])
-  local net = call(function() return store:load(name, version) end)
+-- The version, label maps and training run of model name (version: the
+-- latest when nil), all read before the store closes.
+local function version_facts(store, name, version)
+  local net = call(store.load, store, name, version)
   local v = rows(store, [[
     SELECT v.version, v.version_id, v.note, v.checksum,
            strftime('%Y-%m-%d %H:%M:%S', v.created_at / 1000, 'unixepoch') AS created
@@ -303,42 +501,61 @@ function commands.show(argv, out)
     WHERE m.name = ? AND l.labelmap_id = (SELECT max(l2.labelmap_id) FROM nn_labelmap AS l2
                                           WHERE l2.model_id = l.model_id AND l2.name = l.name)
     ORDER BY l.name]], name)
+  for _, r in ipairs(maps) do
+    r.list = {}
+    for e in store:rows("SELECT value FROM json_each(?) ORDER BY key", r.labels) do
+      r.list[#r.list + 1] = e.value
+    end
+  end
   -- the run through store:history, which checks it against its digest
-  local run = call(function() return store:history(name, v.version) end)
+  local run = call(store.history, store, name, v.version)
   local training
   if run then
     training = { best_epoch = run.best_epoch, ended_at = run.ended_at, epochs = #run.epochs,
-      options = json(run.options), rows = run.rows, source = run.source,
+      options = run.options, rows = run.rows, source = run.source,
       started_at = run.started_at, stopped = run.stopped }
   end
-  store:close()
-  if opts.json then
-    local m = {}
-    for _, r in ipairs(maps) do m[r.name] = r.labels end
-    out:write(json{ name = name, version = v.version, inputs = net:n_inputs(),
-      outputs = net:n_outputs(), params = net:n_params(), layers = tostring(net),
-      note = v.note, created = v.created, checksum = v.checksum, labelmaps = m,
-      training = training }, "\n")
-    return
-  end
+  return net, v, maps, training
+end
+
+-- show's text: the listing, the sizes, each label map and the run.
+local function show_text(out, name, net, v, maps, training)
   out:write(format("%s version %d", name, v.version), v.note and ("  (" .. v.note .. ")") or "",
     "\n", tostring(net), "\n")
   out:write(format("inputs %d, outputs %d, parameters %d, saved %s, checksum %s\n",
     net:n_inputs(), net:n_outputs(), net:n_params(), v.created, v.checksum))
   if #maps == 0 then out:write("label maps: none\n") end
   for _, r in ipairs(maps) do out:write(format("label map %s: %s\n", r.name, r.labels)) end
-  if training then
-    local keys = {}
-    for k in pairs(training) do keys[#keys + 1] = k end
-    table.sort(keys)
-    local parts = {}
-    for _, k in ipairs(keys) do
-      parts[#parts + 1] = k .. " " .. tostring(training[k])
-    end
-    out:write("training: ", concat(parts, ", "), "\n")
-  else
+  if not training then
     out:write("training: none recorded\n")
+    return
   end
+  local keys, parts = {}, {}
+  for k in pairs(training) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local value = training[k]
+    parts[#parts + 1] = k .. " " .. (type(value) == "table" and json(value) or tostring(value))
+  end
+  out:write("training: ", concat(parts, ", "), "\n")
+end
+
+function commands.show(argv, out)
+  local pos, opts = parse(argv, 2, { json = true }, {})
+  if opts.help then return HELP.show end
+  if #pos ~= 2 then fail("show takes a database and NAME[@VERSION]", 2) end
+  local name, version = parse_ref(pos[2], false)
+  local store = open(pos[1], "read")
+  local net, v, maps, training = version_facts(store, name, version)
+  store:close()
+  if not opts.json then return show_text(out, name, net, v, maps, training) end
+  -- one JSON object: label maps and training options as objects, not text
+  local m = {}
+  for _, r in ipairs(maps) do m[r.name] = r.list end
+  out:write(json{ name = name, version = v.version, inputs = net:n_inputs(),
+    outputs = net:n_outputs(), params = net:n_params(), layers = tostring(net),
+    note = v.note, created = v.created, checksum = v.checksum, labelmaps = m,
+    training = training }, "\n")
 end
 
 -- The labels of map `map` of model name that fit n outputs.  Raises.
@@ -359,47 +576,55 @@ local function map_labels(store, name, map, n)
   return labels
 end
 
+-- The input given on predict's command line (pos[3] onwards): numbers, or
+-- one JSON array.  nil when there is none: then stdin is read.
+local function argument_input(pos)
+  if #pos < 3 then return nil end
+  if #pos == 3 and pos[3]:match("^%s*%[") then return json_numbers(pos[3], "input") end
+  local list = {}
+  for i = 3, #pos do list[#list + 1] = pos[i] end
+  return read_fields(list, decimal, "a decimal number", "input", 2)
+end
+
+-- Classifies x, logs it with --log, and writes its answer.
+local function answer(p, x, what)
+  check_count(x, p.n, what)
+  local label, score, y = call(p.net.classify, p.net, x, p.labels)
+  local id
+  if p.log then id = call(p.store.log, p.store, p.net, x, y, { labels = p.map }) end
+  if p.json then
+    p.out:write(json{ label = label, score = score, outputs = y, id = id }, "\n")
+  else
+    p.out:write(tostring(label), "\t", format("%.6g", score), id and ("\t" .. id) or "", "\n")
+  end
+end
+
 function commands.predict(argv, out, input)
   local pos, opts = parse(argv, 2, { json = true, log = true }, {})
   if opts.help then return HELP.predict end
   if #pos < 2 then fail("predict takes a database, NAME[@VERSION][:MAP] and inputs", 2) end
   local name, version, map = parse_ref(pos[2], true)
-  local store = open(pos[1], opts.log)
-  local net = call(function() return store:load(name, version) end)
-  local labels = map and map_labels(store, name, map, net:n_outputs())
-  local inputs = {}
-  if #pos == 3 and pos[3]:match("^%s*%[") then
-    inputs[1] = numbers(pos[3]:gsub("^%s*%[", ""):gsub("%]%s*$", ""), "input")
-  elseif #pos > 2 then
-    local x = {}
-    for i = 3, #pos do
-      x[#x + 1] = tonumber(pos[i]) or fail(format("input: '%s' is not a number", pos[i]), 2)
-    end
-    inputs[1] = x
+  local x = argument_input(pos)
+  local p = { out = out, json = opts.json, log = opts.log, map = map }
+  p.store = open(pos[1], opts.log and "write" or "read")
+  p.net = call(p.store.load, p.store, name, version)
+  p.n = p.net:n_inputs()
+  p.labels = map and map_labels(p.store, name, map, p.net:n_outputs())
+  if x then
+    answer(p, x, "input")
   else
+    -- a line at a time, answered before the next is read: memory does not
+    -- grow with the input, and a pipe gets its answers as lines come
     local n = 0
     for line in input:lines() do
       n = n + 1
       if line:match("%S") then
-        inputs[#inputs + 1] = numbers(line, format("stdin line %d", n))
+        local what = format("stdin line %d", n)
+        answer(p, csv_numbers(line, what, 1), what)
       end
     end
   end
-  for _, x in ipairs(inputs) do
-    -- not a tail call, so that LuaJIT too names 'classify' in its errors
-    local label, score, y = call(function()
-      local l, sc, out_y = net:classify(x, labels)
-      return l, sc, out_y
-    end)
-    local id
-    if opts.log then id = call(function() return store:log(net, x, y, { labels = map }) end) end
-    if opts.json then
-      out:write(json{ label = label, score = score, outputs = y, id = id }, "\n")
-    else
-      out:write(tostring(label), "\t", format("%.6g", score), id and ("\t" .. id) or "", "\n")
-    end
-  end
-  call(function() return store:close() end)
+  call(p.store.close, p.store)
 end
 
 function commands.draw(argv, out)
@@ -408,11 +633,16 @@ function commands.draw(argv, out)
   if opts.help then return HELP.draw end
   if #pos ~= 2 then fail("draw takes a database and NAME[@VERSION]", 2) end
   local name, version = parse_ref(pos[2], false)
-  local store = open(pos[1])
-  local net = call(function() return store:load(name, version) end)
+  local x = opts.input and csv_numbers(opts.input, "--input", 2)
+  local store = open(pos[1], "read")
+  local net = call(store.load, store, name, version)
   store:close()
-  local x = opts.input and numbers(opts.input, "--input")
-  out:write(call(nn.svg, net, { x = x, inputs = opts.inputs and names(opts.inputs),
+  if x then check_count(x, net:n_inputs(), "--input") end
+  local inputs = opts.inputs and fields(opts.inputs)
+  if inputs and #inputs ~= net:n_inputs() then
+    fail(format("--inputs: expected %d names, got %d", net:n_inputs(), #inputs))
+  end
+  out:write(call(nn.svg, net, { x = x, inputs = inputs,
     title = opts.title or format("%s%s", name, version and "@" .. version or "") }))
 end
 
@@ -421,9 +651,8 @@ function commands.curve(argv, out)
   if opts.help then return HELP.curve end
   if #pos ~= 2 then fail("curve takes a database and NAME[@VERSION]", 2) end
   local name, version = parse_ref(pos[2], false)
-  local store = open(pos[1])
-  if not store.svg_history then fail("this nn keeps no training runs") end
-  local picture = call(function() return store:svg_history(name, version) end)
+  local store = open(pos[1], "read")
+  local picture = call(store.svg_history, store, name, version)
   store:close()
   out:write(picture)
 end
@@ -433,23 +662,55 @@ function commands.confusion(argv, out)
   if opts.help then return HELP.confusion end
   if #pos ~= 2 then fail("confusion takes a database and NAME[@VERSION][:MAP]", 2) end
   local name, version, map = parse_ref(pos[2], true)
-  local store = open(pos[1])
-  local picture = call(function() return store:svg_confusion(name, version, map) end)
+  local store = open(pos[1], "read")
+  local picture = call(store.svg_confusion, store, name, version, map)
   store:close()
   out:write(picture)
 end
 
+-- The format named by --format: "onnx", "fann" or nil.
+local function format_option(opts)
+  local f = opts.format
+  if f ~= nil and f ~= "onnx" and f ~= "fann" then
+    fail(format("--format: expected onnx or fann, got '%s'", f), 2)
+  end
+  return f
+end
+
+-- The network in the bytes of FILE (path): nn.import's errors name FILE
+-- and --format, not the Lua call.
+local function import_bytes(path, bytes, fmt)
+  -- bytes nn.import would take for a path: one line of text, which no ONNX
+  -- or FANN file is (nn_lua_io.c's is_content)
+  if not (bytes:byte(1) < 32 or bytes:find("\0", 1, true) or bytes:find("\n", 1, true)) then
+    fail(format("%s: neither ONNX nor FANN", path))
+  end
+  local ok, net = pcall(nn.import, bytes, fmt and { format = fmt })
+  if not ok then
+    local msg = plain(net):gsub("%(name the format: .*%)$",
+      "(name it: --format onnx or --format fann)")
+    fail(format("%s: %s", path, msg))
+  end
+  return net
+end
+
 function commands.import(argv, out)
-  local pos, opts = parse(argv, 2, { format = true, note = true }, { format = true, note = true })
+  local pos, opts = parse(argv, 2, { format = true, note = true, create = true },
+    { format = true, note = true })
   if opts.help then return HELP.import end
   if #pos ~= 3 then fail("import takes a file, a database and a model name", 2) end
-  if not nn.import then fail("this nn cannot import networks") end
-  local net = call(nn.import, pos[1], opts.format and { format = opts.format })
-  local store, msg = nn.open(pos[2])
-  if not store then fail(msg) end
-  local version = call(function() return store:save(pos[3], net, { note = opts.note }) end)
-  call(function() return store:close() end)
-  out:write(format("%s version %d\n", pos[3], version))
+  local fmt, name = format_option(opts), pos[3]
+  if name == "" or name:find("[@:]") then
+    fail(format("model name '%s' cannot be named later: NAME@VERSION:MAP reads a name "
+      .. "up to its first '@' or ':'", name), 2)
+  end
+  -- the file is read and understood before the database is touched
+  local net = import_bytes(pos[1], read_limited(pos[1]), fmt)
+  local store = open(pos[2], opts.create and "create" or "write",
+    " (--create makes a new database)")
+  local version = call(store.save, store, name, net, { note = opts.note })
+  call(store.close, store)
+  out:write(format("%s version %d\n", name, version))
 end
 
 function commands.export(argv, out)
@@ -457,15 +718,27 @@ function commands.export(argv, out)
   if opts.help then return HELP.export end
   if #pos ~= 3 then fail("export takes a database, NAME[@VERSION] and a file", 2) end
   local name, version = parse_ref(pos[2], false)
-  local fmt = opts.format or (pos[3]:match("%.onnx$") and "onnx")
+  local fmt = format_option(opts) or (pos[3]:match("%.onnx$") and "onnx")
     or (pos[3]:match("%.net$") and "fann")
-  if not fmt then fail("export: say --format onnx or fann (or name the file .onnx or .net)", 2) end
-  local store = open(pos[1])
-  local net = call(function() return store:load(name, version) end)
+  if not fmt then fail("say --format onnx or fann (or name the file .onnx or .net)", 2) end
+  local store = open(pos[1], "read")
+  local net = call(store.load, store, name, version)
   store:close()
-  if not net.export then fail("this nn cannot export networks") end
-  call(function() return net:export(pos[3], fmt) end)
+  refuse_sqlite(pos[3])
+  call(net.export, net, pos[3], fmt)
   out:write(format("wrote %s\n", pos[3]))
+end
+
+-- Runs command cmd; its help text, or nil; raises as the command did.
+-- Every store it opened is closed after it, whatever happened.
+local function run(cmd, argv, out, input)
+  local ok, help = pcall(commands[cmd], argv, out, input)
+  for i = #opened, 1, -1 do
+    pcall(opened[i].close, opened[i])
+    opened[i] = nil
+  end
+  if not ok then error(help, 0) end
+  return help
 end
 
 --- Runs the command line argv (arg of a script: argv[1] the command) with
@@ -479,12 +752,11 @@ function cli.main(argv, out, err, input)
     if topic and HELP[topic] then out:write(HELP[topic], "\n") else out:write(USAGE) end
     return cmd == nil and 2 or 0
   end
-  local run = commands[cmd]
-  if not run then
+  if not commands[cmd] then
     err:write(format("nn: unknown command '%s'\n", cmd), USAGE)
     return 2
   end
-  local ok, help = pcall(run, argv, out, input)
+  local ok, help = pcall(run, cmd, argv, out, input)
   if ok then
     if help then out:write(help, "\n") end
     return 0
@@ -494,7 +766,7 @@ function cli.main(argv, out, err, input)
     if help.status == 2 then err:write(HELP[cmd], "\n") end
     return help.status
   end
-  err:write("nn ", cmd, ": ", tostring(help), "\n")
+  err:write("nn ", cmd, ": ", plain(help), "\n")
   return 1
 end
 

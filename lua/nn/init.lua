@@ -5,7 +5,25 @@
 -- gathers the public names in one table, as `socket.lua` does over
 -- `socket.core`.  Nothing here runs in a forward pass.
 
-local core = require "nn.core"
+-- nn.core, or an error that says which Lua it is built for when that is
+-- not this one.  A module built for another Lua names C functions this one
+-- lacks, so the dynamic loader refuses it before it can say so itself; its
+-- file holds the words (src/lua/nn_lua.c), read here only then.
+local function load_core()
+  local ok, core = pcall(require, "nn.core")
+  if ok then return core end
+  local path = tostring(core):match("from file '([^']+)'")
+  local f = path and io.open(path, "rb")
+  local built = f and f:read("*a"):match("nn%.core is built for (Lua [%d.]+)")
+  if f then f:close() end
+  if not built or built == _VERSION then error(core, 0) end
+  local v = _VERSION:match("[%d.]+$")
+  error(("nn.core in %s is built for %s, and this is %s: build nn for %s (make LUA=%s, "
+    .. "or luarocks --lua-version %s make)"):format(path, built, _VERSION, _VERSION,
+    jit and "luajit" or "lua" .. v, v), 0)
+end
+
+local core = load_core()
 local svg = require "nn.svg"
 
 local nn = {

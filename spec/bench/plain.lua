@@ -4,7 +4,10 @@
 
 local plain = {}
 
---- Median time of one call of f, in nanoseconds, over n calls a run.
+--- Median time of one call of f, in nanoseconds, over n calls a run; and
+-- the spread of the runs: the range of all but the fastest and the slowest
+-- over the median (0 with fewer than 3 runs), which make bench's memory
+-- keeps with the figure.
 function plain.median_ns(f, n, runs)
   local t = {}
   for r = 1, runs do
@@ -13,7 +16,9 @@ function plain.median_ns(f, n, runs)
     t[r] = (os.clock() - t0) / n * 1e9
   end
   table.sort(t)
-  return t[math.floor((runs + 1) / 2)]
+  local median = t[math.floor((runs + 1) / 2)]
+  local spread = runs >= 3 and median > 0 and (t[runs - 1] - t[2]) / median or 0
+  return median, spread
 end
 
 --- The seed's 4-3-2 forward pass in plain Lua, into a reused table.

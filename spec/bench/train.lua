@@ -15,9 +15,13 @@
 -- fann_train_epoch (spec/bench/ref_train_fann.c); and the memory a trainer
 -- takes beside 4 bytes a parameter.
 --
+-- Every figure also goes to make bench's memory (spec/bench/figures.lua):
+-- nn's epochs normalised by the sgemm floor, FANN's sets by libfann's.
+--
 --   lua5.4 spec/bench/train.lua [DIR [FANN_DIR]]   (NN_TRAIN_RUNS=3 by default)
 
 local nn = require "nn"
+local figures = require "spec.bench.figures"
 
 local DIR = arg[1] or "/usr/share/datasets/fashion-mnist"
 local FANN_DIR = arg[2] or "/usr/share/doc/libfann-dev/examples/datasets"
@@ -77,6 +81,15 @@ for e = 1, EPOCHS do
   print(("%5d %6.3f %11.3f %9.3f %8.4f %13.4f"):format(e, nn_s[e], pt_s[e], floor_s, nn_a[e], pt_a[e]))
 end
 local nn_epoch, pt_epoch = median({ table.unpack(nn_s) }), median({ table.unpack(pt_s) })
+figures.reference("train.floor.epoch", floor_s, "s")
+for e = 1, EPOCHS do
+  figures.add("train.nn.epoch" .. e, nn_s[e], "s", "train.floor.epoch")
+  figures.reference("train.torch.epoch" .. e, pt_s[e], "s")
+  figures.add("train.nn.acc" .. e, 100 * nn_a[e], "acc%")
+  figures.reference("train.torch.acc" .. e, 100 * pt_a[e], "acc%")
+end
+figures.add("train.nn.epoch", nn_epoch, "s", "train.floor.epoch")
+figures.reference("train.torch.epoch", pt_epoch, "s")
 print(("median epoch: nn %.3f s, PyTorch %.3f s (nn %.2fx faster), floor %.3f s (nn %.2fx the floor)")
   :format(nn_epoch, pt_epoch, pt_epoch / nn_epoch, floor_s, nn_epoch / floor_s))
 print(("test accuracy after %d epochs: nn %.2f%%, PyTorch %.2f%%"):format(EPOCHS,
@@ -132,6 +145,10 @@ for _, set in ipairs(FANN_SETS) do
   local f_us = tonumber(fout:match("fann%.train%." .. set .. "%.epoch (%S+) us"))
   local f_err = tonumber(fout:match("fann%.train%." .. set .. "%.error (%S+) %%"))
   local n_us, n_err = nn_fann_set(set)
+  figures.add("train." .. set .. ".nn_epoch", n_us, "us", "train." .. set .. ".fann_epoch")
+  figures.reference("train." .. set .. ".fann_epoch", f_us, "us")
+  figures.add("train." .. set .. ".nn_error", n_err, "err%")
+  figures.reference("train." .. set .. ".fann_error", f_err, "err%")
   print(("%-9s %8.1f %12.1f %6.2fx %9.2f%% %14.2f%%"):format(set, n_us, f_us, f_us / n_us,
     n_err, f_err))
 end
@@ -147,4 +164,5 @@ local bytes = (collectgarbage("count") - before) * 1024
 print()
 print(("training memory, 784-256-128-10, Adam, batch 64: %d bytes, %.2f x 4 x params (%d params)")
   :format(bytes, bytes / (4 * net:n_params()), net:n_params()))
+figures.add("train.memory", bytes, "bytes")
 assert(tr)

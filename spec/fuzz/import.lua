@@ -57,6 +57,35 @@ function M.fuzz(t, n, from, seeds, import, name)
   end
 end
 
+--- Hostile inputs (spec/support/mutate.lua's hostile): graphs ONNX
+-- forbids (names defined twice, cycles, fields given twice, huge declared
+-- sizes) and data files claiming far more than they hold or never ending.
+-- Each must be refused with a message naming the file; one taken is BAD.
+local HOSTILE = [[local nn = require "nn"
+  local mutate = require "spec.support.mutate"
+  return function(bytes)
+    local kind, body = bytes:match("^(%a+)\n(.*)$")
+    local path = os.tmpname()
+    local ok, err = pcall(mutate.refuse_hostile, nn, kind, body, path)
+    os.remove(path)
+    if ok then error(err, 0) end
+    return "hostile input taken: " .. tostring(err)
+  end]]
+
+function M.hostile(t, n, from)
+  local s = F.settings
+  local code = ("%s/hostile-import.lua"):format(s.dir)
+  local path = ("%s/hostile-case.bin"):format(s.dir)
+  F.write(code, HOSTILE)
+  for i = from, from + n - 1 do
+    local kind, bytes, how = require("spec.support.mutate").hostile(F.case_seed("hostile", i))()
+    F.write(path, kind .. "\n" .. bytes)
+    local verdict, c, text = F.run(("%s spec/fuzz/import_child.lua %s %s"):format(s.lua,
+      F.shell_quote(path), F.shell_quote(code)))
+    t.judge(i, verdict, c, text, { bin = kind .. "\n" .. bytes, txt = how })
+  end
+end
+
 return setmetatable(M, { __call = function(_, t, n, from)
   if #M.FORMATS == 0 then
     t.notes[#t.notes + 1] = "no import formats yet (spec/fuzz/import.lua, FORMATS)"
@@ -64,4 +93,5 @@ return setmetatable(M, { __call = function(_, t, n, from)
   for _, format in ipairs(M.FORMATS) do
     M.fuzz(t, n, from, format.seeds, format.import, format.name)
   end
+  M.hostile(t, n, from)
 end })

@@ -28,6 +28,10 @@
 **   batch <set> <fn> <ulps>        nn_forward_batch against nn_forward, for
 **                                  nets Linear(13, 13) (the identity, which
 **                                  is exact) then Tanh, Sigmoid or SoftMax
+**   narrow <set> <fn> <width> <ulps>
+**                                  the same for widths 2 and 3: one sample
+**                                  takes the narrow path, a batch the vector
+**                                  one
 **   softmax <set> <sum> <range> <ulps>
 **                                  rows of 13 logits in [-4, 4] and of 13
 **                                  spread over [-100, 100]: the largest
@@ -233,27 +237,29 @@ static float any_finite(void) {
   return from_bits(u);
 }
 
-static nn_net *identity_then(nn_kind kind) {
-  nn_layer arch[] = { NN_DENSE(WIDTH, WIDTH), NN_ACT(NN_IDENTITY) };
+/* Linear(width, width), the identity, then kind. */
+static nn_net *identity_then(nn_kind kind, size_t width) {
+  nn_layer arch[] = { NN_DENSE(1, 1), NN_ACT(NN_IDENTITY) };
   char err[NN_ERRMAX];
   nn_net *net;
   size_t i;
+  arch[0].n_in = arch[0].n_out = width;
   arch[1].kind = kind;
   net = nn_net_new(arch, 2, err);
   if (net == NULL) { printf("fail %s\n", err); exit(1); }
-  for (i = 0; i < WIDTH; i++) net->params[i * WIDTH + i] = 1.0f;
+  for (i = 0; i < width; i++) net->params[i * width + i] = 1.0f;
   return net;
 }
 
 /* Largest difference in ulps of the single-sample result. */
 static double batch_vs_single(nn_net *net, const float *X, float *Y, float *y1, float *work) {
-  size_t r, i;
+  size_t r, i, width = net->n_inputs;
   double most = 0.0;
-  nn_forward_batch(net, Y, X, ROWS, WIDTH, work);
+  nn_forward_batch(net, Y, X, ROWS, width, work);
   for (r = 0; r < ROWS; r++) {
-    nn_forward(net, y1, X + r * WIDTH, WIDTH, work);
-    for (i = 0; i < WIDTH; i++) {
-      float a = Y[r * WIDTH + i], b = y1[i];
+    nn_forward(net, y1, X + r * width, width, work);
+    for (i = 0; i < width; i++) {
+      float a = Y[r * width + i], b = y1[i];
       double d = (isnan(a) && isnan(b)) || a == b ? 0.0 : ulps(a, b);
       if (d > most) most = d;
     }
@@ -285,14 +291,42 @@ static void softmax_rows(size_t s, nn_net *net, float *X, float *Y, float *y1, f
   printf("softmax %s %g %lu %g\n", sets[s]->name, sum_most, range, err_most);
 }
 
+/* Layers narrower than NN_ACT_FEW take the kernels' narrow path one sample
+** at a time (SoftMax leaves its maximum's exp out) and the vector path in a
+** batch, whose panels are wide: the same bits, asserted as 0 ulps apart.
+** The logits put the maximum in every position, and ties. */
+static void narrow_checks(void) {
+  static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID, NN_SOFTMAX };
+  static const char *const names[] = { "tanh", "sigmoid", "softmax" };
+  static float X[ROWS * 3], Y[ROWS * 3];
+  float y1[3], *work;
+  size_t s, j, width, i;
+  for (s = 0; s < n_sets; s++) {
+    nn_kernel_select(sets[s]->name);
+    for (width = 2; width <= 3; width++)
+      for (j = 0; j < 3; j++) {
+        nn_net *net = identity_then(kinds[j], width);
+        work = malloc(nn_batch_work_size(net, ROWS, width) * sizeof(float));
+        if (work == NULL) { printf("fail no memory\n"); exit(1); }
+        for (i = 0; i < ROWS * width; i++)
+          X[i] = i % 7 == 0 ? X[i - (i > 0)] : i % 2 ? any_finite() : uniform(-20.0f, 20.0f);
+        printf("narrow %s %s %zu %g\n", sets[s]->name, names[j], width,
+               batch_vs_single(net, X, Y, y1, work));
+        nn_net_free(net);
+        free(work);
+      }
+  }
+  nn_kernel_select(NULL);
+}
+
 static void engine_checks(void) {
   static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID };
   static const char *const names[] = { "tanh", "sigmoid" };
   nn_net *nets[3];
   float *X, *Y, y1[WIDTH], *work;
   size_t s, j, i, most = 0;
-  for (j = 0; j < 2; j++) nets[j] = identity_then(kinds[j]);
-  nets[2] = identity_then(NN_SOFTMAX);
+  for (j = 0; j < 2; j++) nets[j] = identity_then(kinds[j], WIDTH);
+  nets[2] = identity_then(NN_SOFTMAX, WIDTH);
   for (j = 0; j < 3; j++) {
     size_t need = nn_batch_work_size(nets[j], ROWS, WIDTH);
     if (need > most) most = need;
@@ -336,5 +370,6 @@ int main(int argc, char **argv) {
     }
   for (fn = 0; fn < N_FN; fn++) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
   engine_checks();
+  narrow_checks();
   return 0;
 }

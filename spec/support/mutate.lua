@@ -135,4 +135,128 @@ function mutate.check_import(nn, bytes, format)
   return "imported"
 end
 
+--- Hostile inputs every reader must refuse (issue 24), made from a seed:
+-- gen() --> kind, bytes, how.  kind "onnx": a small valid chain broken in
+-- one way ONNX forbids (a name defined twice, a cycle, a field or attribute
+-- given twice, a huge declared size); kinds "idx", "fann" and "csv": a file
+-- whose header announces far more than it holds, or a field without end;
+-- kind "endless": bytes naming a reader to run on /dev/zero.
+function mutate.hostile(seed)
+  local b = builder
+  local state = seed % 2147483646 + 1
+  local function rand(n)
+    state = state * 48271 % 2147483647
+    return state % n + 1
+  end
+  local W = b.tensor("W", { 4, 4 }, { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1 })
+  local function chain(nodes, inits, inputs)
+    return b.model{ opset = 13, inputs = inputs or { b.value_info("x", { "N", 4 }) },
+      outputs = { b.value_info("y", { "N", 4 }) }, initializers = inits or { W }, nodes = nodes }
+  end
+  -- x -> h1 -> ... -> h(k-1) -> y, through Gemm by W and activations
+  local function names(k)
+    local t = { [0] = "x" }
+    for i = 1, k - 1 do t[i] = "h" .. i end
+    t[k] = "y"
+    return t
+  end
+  local OPS = { "Relu", "Sigmoid", "Tanh", "Gemm" }
+  local function node(op, input, output)
+    if op == "Gemm" then return b.node(op, { input, "W" }, { output }, { b.attr_int("transB", 1) }) end
+    return b.node(op, { input }, { output })
+  end
+  local onnx = {
+    function(k, n)   -- an output named like an earlier name
+      local i = rand(k)
+      local taken = { "x", "W" }
+      for j = 1, i - 1 do taken[#taken + 1] = n[j] end
+      n[i] = taken[rand(#taken)]
+      return "output of node " .. i .. " named " .. n[i]
+    end,
+    function(k, n)   -- a node taking its own output or a later one's
+      local i = rand(k)
+      local j = i + rand(k - i + 1) - 1
+      return "node " .. i .. " takes the output of node " .. j, i, n[j]
+    end,
+  }
+  local function hostile_onnx()
+    local k = rand(5)
+    local n = names(k)
+    local what = rand(5)
+    if what <= 2 then
+      local how, rewire, input = onnx[what](k, n)
+      local nodes = {}
+      for i = 1, k do
+        nodes[i] = node(OPS[rand(#OPS)], i == rewire and input or n[i - 1], n[i])
+      end
+      return chain(nodes), how
+    end
+    local nodes = {}
+    for i = 1, k do nodes[i] = node(OPS[rand(#OPS)], n[i - 1], n[i]) end
+    if what == 3 then
+      return chain(nodes, { W, W }), "an initializer twice"
+    elseif what == 4 then
+      local i = rand(k)
+      nodes[i] = nodes[i] .. (rand(2) == 1 and b.bytes(4, "Relu") or
+        b.bytes(5, b.attr_float("alpha", 2)) .. b.bytes(5, b.attr_float("alpha", 3)))
+      return chain(nodes), "a field or attribute of node " .. i .. " twice"
+    end
+    local dims = { HUGE_INTS[rand(#HUGE_INTS)], 4 }
+    return chain(nodes, { b.int(1, dims[1]) .. b.int(1, 4) .. b.int(2, b.FLOAT) ..
+      b.bytes(9, ("\0"):rep(16)) .. b.bytes(8, "W") }), "a huge declared size"
+  end
+  local function be32(v)
+    return string.char(math.floor(v / 2 ^ 24) % 256, math.floor(v / 2 ^ 16) % 256,
+      math.floor(v / 2 ^ 8) % 256, v % 256)
+  end
+  local kinds = {
+    function() return "onnx", hostile_onnx() end,
+    function()
+      local d = 2 ^ (20 + rand(8)) - rand(3) + 1
+      return "idx", "\0\0\8\1" .. be32(d) .. ("\1"):rep(rand(64)), "IDX of " .. d .. " items"
+    end,
+    function()
+      local p = 2 ^ (20 + rand(7))
+      return "fann", ("%d %d 1\n"):format(p, rand(4)) .. ("1 "):rep(rand(64)),
+        "FANN data of " .. p .. " pairs"
+    end,
+    function()
+      return "csv", "a,b\n1," .. ("9"):rep(4096 + rand(4096)) .. "\n", "a field without end"
+    end,
+    function()
+      local readers = { "read_idx", "read_fann_data", "read_csv" }
+      local r = readers[rand(3)]
+      return "endless", r, r .. " of /dev/zero"
+    end,
+  }
+  return function() return kinds[rand(#kinds)]() end
+end
+
+--- Run one hostile case (mutate.hostile) through nn: its error message, or
+-- raises when nn takes the input.  Data files go through path.
+function mutate.refuse_hostile(nn, kind, bytes, path)
+  local ok, err
+  if kind == "onnx" then
+    ok, err = pcall(nn.import, bytes, { format = "onnx" })
+  elseif kind == "endless" then
+    local opts = { max_bytes = 1000000, max_field = 4096 }
+    if bytes == "read_csv" then opts.target = false end
+    ok, err = pcall(nn[bytes], "/dev/zero", bytes ~= "read_idx" and opts or { max_bytes = 1000000 })
+  else
+    local f = assert(io.open(path, "wb"))
+    f:write(bytes)
+    f:close()
+    local reader = kind == "idx" and nn.read_idx or kind == "fann" and nn.read_fann_data or nn.read_csv
+    ok, err = pcall(reader, path, kind == "csv" and { target = "b", max_field = 4096 } or nil)
+    os.remove(path)
+  end
+  assert(not ok, "taken, where it must be refused")
+  assert(type(err) == "string" and #err > 0, "an error without a message")
+  if kind ~= "onnx" then
+    assert(err:find(kind == "endless" and "/dev/zero" or path, 1, true), "the file is not named: " .. err)
+  end
+  return err
+end
+
+
 return mutate

@@ -10,7 +10,8 @@
 
 #include <sqlite3.h>
 
-/* Copy version `from` of model `src` as version `to` of leaf_flower. */
+/* Copy version `from` of model `src` as version `to` of leaf_flower, and
+** bring leaf_flower's facts up to date, as a tool that writes rows does. */
 #define COPY_VERSION(src, from, to) \
   "INSERT INTO nn_version (model_id, version, arch, n_inputs, n_outputs," \
   " n_params, weights, checksum, created_at, digest)" \
@@ -19,7 +20,8 @@
   " nn_version_digest(m.model_id, " #to ", arch, n_inputs, n_outputs, n_params, weights)" \
   " FROM nn_version, (SELECT model_id FROM nn_model WHERE name = 'leaf_flower') AS m" \
   " WHERE version = " #from " AND nn_version.model_id =" \
-  " (SELECT model_id FROM nn_model WHERE name = '" src "')"
+  " (SELECT model_id FROM nn_model WHERE name = '" src "');" \
+  " UPDATE nn_model SET facts = nn_model_facts(model_id) WHERE name = 'leaf_flower'"
 
 static int fail(sqlite3 *db, const char *what) {
   fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));

@@ -87,6 +87,21 @@ static void tanh_forward(float *y, const float *x, const float *params,
   nn_kernel_in_use->act_tanh(y, n_in);
 }
 
+/* A row narrower than NN_ACT_FEW, whose maximum v[best] is max: each exp
+** alone through the set's act_exp1, with the arithmetic and order of the
+** wide path below (v - max, the sum in index order, one division), and
+** the maximum's exp, which is exactly 1 in every set, left out: for the
+** seed's two outputs that is half the work.  The batch, which takes whole
+** panels, gets the same bits. */
+static void softmax_narrow(float *v /* [n] */, size_t n, size_t best, float max) {
+  nn_act1_fn *exp1 = nn_kernel_in_use->act_exp1;
+  float sum = 0.0f;
+  size_t i;
+  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : exp1(v[i] - max));
+  sum = 1.0f / sum;
+  for (i = 0; i < n; i++) v[i] *= sum;
+}
+
 /* Shifted by the maximum so that exp never overflows; the result does not
 ** change, since softmax(v) = softmax(v - c).  The maximum's own difference
 ** is set to 0, whose exp is exactly 1, so that an infinite maximum gives 1
@@ -101,6 +116,7 @@ static void softmax_forward(float *y, const float *x, const float *params,
   if (n == 0) return;
   max = v[0];
   for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
+  if (n < NN_ACT_FEW) { softmax_narrow(v, n, best, max); return; }
   for (i = 0; i < n; i++) v[i] -= max;
   v[best] = 0.0f;
   nn_kernel_in_use->act_exp(v, n);
@@ -294,12 +310,13 @@ nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_para
   net->params = (float *)((char *)block + params_offset(n));
   if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
   if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
-  net->n_inputs = net->n_outputs = net->max_width = 0;
+  net->n_inputs = net->n_outputs = net->max_width = net->sized_end = 0;
   for (i = 0; i < n; i++) {
     const nn_layer *l = &layers[i];
     if (is_sized(l)) {
       if (net->n_inputs == 0) net->n_inputs = l->n_in;
       net->n_outputs = l->n_out;
+      net->sized_end = i + 1;
     }
     if (l->n_in > net->max_width) net->max_width = l->n_in;
     if (l->n_out > net->max_width) net->max_width = l->n_out;
@@ -369,20 +386,20 @@ size_t nn_work_size(const nn_net *net, size_t n_x) {
 
 /* The layers read x where it is and the last sized layer writes straight into y,
 ** so the layers after it work in place there: for a small net the two
-** copies this saves cost as much as the arithmetic. */
+** copies this saves cost as much as the arithmetic.  work is two halves: a
+** sized layer writes into the one its input is not in (the lower one when
+** it reads x), so no pointer to the spare half is carried from layer to
+** layer: on the seed's 4-3-2 net every value kept live in the loop shows. */
 void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *work) {
   size_t half = net->max_width > n_x ? net->max_width : n_x;
-  size_t i, last = net->n_layers, n = n_x;
+  size_t i, last = net->sized_end, n = n_x;
+  float *lo = work, *cur = NULL;        /* cur: the result, once it is writable */
   const float *in = x;
-  float *cur = NULL, *spare = work;     /* cur: the result, once it is writable */
-  while (last > 0 && !is_sized(&net->layers[last - 1])) last--;
   if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
       (uintptr_t)y < (uintptr_t)(x + n_x)) {
     /* y overlaps x, which the layers read until the last of them */
-    memcpy(spare, x, n_x * sizeof(float));
-    in = spare;
-    spare = work + half;
-    cur = (float *)in;
+    memcpy(lo, x, n_x * sizeof(float));
+    in = cur = lo;
   }
   if (last == 0) {                      /* no sized layer: everything happens in y */
     memmove(y, x, n_x * sizeof(float));
@@ -393,22 +410,20 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = NULL;
-    const float *p = net->params + l->w;
     if (l->kind == NN_LINEAR || !(d = kinds[l->kind])->elementwise) {
-      float *out = i + 1 == last ? y : spare;
+      const float *p = net->params + l->w;
+      float *out = i + 1 == last ? y : (cur == lo ? lo + half : lo);
       if (d == NULL) linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
       else d->forward(out, in, p, l->hyper, l->n_in, l->n_out);
-      spare = cur != NULL && cur != y ? cur : (out == work ? work + half : work);
       in = cur = out;
       n = l->n_out;
     } else if (l->kind == NN_RELU || d->forward != NULL) {
       if (cur == NULL) {                /* x is read-only: work on a copy */
-        memcpy(spare, x, n * sizeof(float));
-        in = cur = spare;
-        spare = work + half;
+        memcpy(lo, x, n * sizeof(float));
+        in = cur = lo;
       }
       if (l->kind == NN_RELU) relu_forward(cur, n);
-      else d->forward(cur, cur, p, l->hyper, n, n);
+      else d->forward(cur, cur, net->params + l->w, l->hyper, n, n);
     }
   }
   if (in != y) memmove(y, in, n * sizeof(float));

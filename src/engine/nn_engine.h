@@ -186,6 +186,9 @@ typedef struct nn_net {
   size_t max_width;            /* widest layer input or output */
   nn_layer *layers;            /* [n_layers] */
   float *params;               /* [n_params] */
+  size_t sized_end;            /* one past the last sized layer (0: none),
+                                  the one nn_forward writes straight into y:
+                                  laid out once, not looked for every call */
 } nn_net;
 
 /* Name of a kind as the Lua API spells it ("Linear", "ReLU", ...; "?" when

@@ -35,10 +35,11 @@
 **               (1 - e) / (1 + e) with e = exp(-2|x|); the sign of x put
 **               back last (tanh(-0) = -0).
 ** Each element's result depends on its value alone, never on its place in
-** the array (a tail goes through the same arithmetic: padded to a block in
-** the generic set; in the x86 ones, 8 and then 4 values at a time in
-** narrower vectors, the rest a value at a time in a vector's first lane),
-** so a batch gives bit for bit what one sample gives.  The generic set is
+** the array (a tail goes through the same arithmetic: in blocks of 4 and
+** then a value at a time in the generic set; in the x86 ones, 8 and then 4
+** values at a time in narrower vectors, the rest a value at a time in a
+** vector's first lane), so a batch gives bit for bit what one sample gives,
+** and a layer narrower than a vector pays for no vector width.  The generic set is
 ** plain C in fixed blocks that gcc -O2 turns into SSE code; the x86 sets
 ** use FMA, which moves some results by a unit in the last place.
 **
@@ -81,6 +82,7 @@ typedef void nn_linear_fn(float *y /* [n_out] */, const float *x /* [n_in] */,
 typedef void nn_relu_fn(float *v /* [n] */, size_t n);
 typedef void nn_leaky_fn(float *v /* [n] */, float alpha, size_t n);
 typedef void nn_act_fn(float *v /* [n] */, size_t n);
+typedef float nn_act1_fn(float x);
 typedef void nn_tile_fn(float *c /* [mr][nr] */, const float *a /* [mr][lda] */,
                         size_t lda, const float *b /* [kc][nr] */, size_t kc);
 
@@ -129,6 +131,8 @@ typedef struct nn_kernel {
   nn_act_fn *act_tanh;        /* v = tanh(v) */
   nn_act_fn *act_sigmoid;     /* v = 1 / (1 + exp(-v)) */
   nn_act_fn *act_exp;         /* v = exp(v), SoftMax's: exp(0) is exactly 1 */
+  nn_act1_fn *act_exp1;       /* exp of one value, the bits act_exp gives it:
+                                 SoftMax's rows narrower than NN_ACT_FEW */
 } nn_kernel;
 
 /* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
@@ -171,6 +175,14 @@ void nn_leaky_relu_scalar(float *v /* [n] */, float alpha, size_t n);
 void nn_act_tanh_generic(float *v /* [n] */, size_t n);
 void nn_act_sigmoid_generic(float *v /* [n] */, size_t n);
 void nn_act_exp_generic(float *v /* [n] */, size_t n);
+float nn_act_exp1_generic(float x);
+
+/* Fewer values than this take no vector width in any set: each is
+** computed alone (the x86 sets in a vector's first lane, without their
+** loops; the generic set, and NEON through it, in plain scalar code).
+** SoftMax (nn_engine.c) takes such a row a value at a time through
+** act_exp1, leaving its maximum's exp out. */
+#define NN_ACT_FEW     4
 
 /* The constants of the transcendental kernels, shared by every set. */
 #define NN_EXP_LO      (-110.0f)   /* exp clamps x to [LO, HI]: beyond, the */

@@ -108,7 +108,7 @@ const nn_kernel nn_kernel_neon = {
   nn_adam_scalar, nn_sumsq_scalar, tile_neon_ldc,
   /* activations: the portable ones, which gcc vectorizes too */
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
-  nn_act_exp_generic
+  nn_act_exp_generic, nn_act_exp1_generic
 };
 
 #else

@@ -281,16 +281,33 @@ AVX2_FUNCTIONS(__m128, __m128i, _mm, 128, one)
 ** whole vector leaves goes 8 values (in the AVX-512 set) and then 4 at a
 ** time through the narrower functions, whose lanes round as its do, and
 ** only the last 3 at most one by one: SoftMax's 8 exponentials on 16-wide
-** vectors were 8 calls in a row. */
+** vectors were 8 calls in a row.  Fewer than NN_ACT_FEW values (SoftMax's
+** two in the seed's net) take none of that: the loop is a function of its
+** own, never inlined, so that its vector registers, which it keeps on a
+** stack it aligns for them, cost a narrow layer nothing. */
 #define VECTOR_ACT(target, name, f, L, P, sfx) \
-  target static void name(float *v, size_t n) { \
+  target __attribute__((noinline)) static void name##_long(float *v, size_t n) { \
     size_t i; \
     for (i = 0; i + L <= n; i += L) P##_storeu_ps(v + i, f##_##sfx(P##_loadu_ps(v + i))); \
     if (L > 8 && i + 8 <= n) { _mm256_storeu_ps(v + i, f##_avx2(_mm256_loadu_ps(v + i))); i += 8; } \
     if (i + 4 <= n) { _mm_storeu_ps(v + i, f##_one(_mm_loadu_ps(v + i))); i += 4; } \
     ONE_BY_ONE(v + i, n - i, f##_one); \
     _mm256_zeroupper(); \
+  } \
+  target static void name(float *v, size_t n) { \
+    if (n >= NN_ACT_FEW) { name##_long(v, n); return; } \
+    ONE_BY_ONE(v, n, f##_one); \
+    _mm256_zeroupper(); \
   }
+
+/* One value through the first lane, as the loops above compute their last
+** ones: SoftMax's narrow rows, in both sets (the AVX-512 set's tails are
+** these functions too). */
+TARGET_AVX2 static float exp1_avx2(float x) {
+  float y = _mm_cvtss_f32(exp_one(_mm_set_ss(x)));
+  _mm256_zeroupper();
+  return y;
+}
 
 VECTOR_ACT(TARGET_AVX2, act_exp_avx2, exp, 8, _mm256, avx2)
 VECTOR_ACT(TARGET_AVX2, act_sigmoid_avx2, sigmoid, 8, _mm256, avx2)
@@ -300,7 +317,7 @@ const nn_kernel nn_kernel_avx2 = {
   "avx2", avx2_supported, linear_avx2, tile_avx2, relu_avx2, AVX2_MR, AVX2_NR, 256,
   16, 4,
   adam_avx2, sumsq_avx2, tile_ldc_avx2,
-  leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2
+  leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, exp1_avx2
 };
 
 
@@ -509,7 +526,7 @@ const nn_kernel nn_kernel_avx512 = {
   "avx512", avx512_supported, linear_avx512, tile_avx512, relu_avx512,
   AVX512_MR, AVX512_NR, 256, 16, 6,
   adam_avx512, sumsq_avx512, tile_ldc_avx512,
-  leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512
+  leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512, exp1_avx2
 };
 
 #else

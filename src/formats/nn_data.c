@@ -40,8 +40,16 @@ int nn_data_field_number(const char *s, size_t n, double *out) {
 ** Bytes in, gzip or not
 */
 
-int nn_src_open(nn_src *s, const char *path, char err[NN_ERRMAX]) {
+nn_data_limits nn_data_limits_of(const nn_data_limits *lim) {
+  nn_data_limits d;
+  d.max_bytes = lim && lim->max_bytes ? lim->max_bytes : NN_DATA_MAX_BYTES;
+  d.max_field = lim && lim->max_field ? lim->max_field : NN_DATA_MAX_FIELD;
+  return d;
+}
+
+int nn_src_open(nn_src *s, const char *path, const nn_data_limits *lim, char err[NN_ERRMAX]) {
   memset(s, 0, sizeof *s);
+  s->max_bytes = nn_data_limits_of(lim).max_bytes;
   if (!(s->buf = malloc(NN_SRC_BUF)))
     return nn_data_nomem(err);
   errno = 0;
@@ -62,6 +70,22 @@ void nn_src_close(nn_src *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* Read up to what max_bytes leaves; when it leaves nothing, one byte more
+** is an endless input (a device, a gzip bomb), which ends here. */
+static int src_read_room(nn_src *s, char err[NN_ERRMAX]) {
+  uint64_t room = s->max_bytes - s->offset;
+  unsigned char extra;
+  int n;
+  if (room > 0)
+    return gzread(s->gz, s->buf, room < NN_SRC_BUF ? (unsigned)room : NN_SRC_BUF);
+  if ((n = gzread(s->gz, &extra, 1)) <= 0)
+    return n;
+  s->failed = 1;
+  nn_data_fail(err, NN_EFORMAT, "more than %llu bytes to read (option max_bytes)",
+               (unsigned long long)s->max_bytes);
+  return -1;
+}
+
 /* Refill; 0 at the end of the stream or on an error (s->failed, err). */
 int nn_src_fill(nn_src *s, char err[NN_ERRMAX]) {
   int n, errnum = 0;
@@ -69,7 +93,9 @@ int nn_src_fill(nn_src *s, char err[NN_ERRMAX]) {
     return 0;
   s->offset += s->len;
   s->pos = s->len = 0;
-  n = gzread(s->gz, s->buf, NN_SRC_BUF);
+  n = src_read_room(s, err);
+  if (s->failed)
+    return 0;
   if (n > 0) {
     s->len = (size_t)n;
     return 1;
@@ -108,6 +134,23 @@ static size_t nn_src_read(nn_src *s, unsigned char *p, size_t n, char err[NN_ERR
       break;
     k = s->len - s->pos < n - got ? s->len - s->pos : n - got;
     memcpy(p + got, s->buf + s->pos, k);
+    s->pos += k;
+    got += k;
+  }
+  return got;
+}
+
+/* How many of the next need bytes can be read (need, or fewer at the
+** end), read and not kept: a size a header announces is checked so before
+** anything is allocated for it. */
+static uint64_t nn_src_skip(nn_src *s, uint64_t need, char err[NN_ERRMAX]) {
+  uint64_t got = 0;
+  while (got < need) {
+    size_t k;
+    if (s->pos == s->len && !nn_src_fill(s, err))
+      break;
+    k = s->len - s->pos;
+    if ((uint64_t)k > need - got) k = (size_t)(need - got);
     s->pos += k;
     got += k;
   }
@@ -176,12 +219,37 @@ static int idx_read_header(nn_src *s, nn_idx_info *info, char err[NN_ERRMAX]) {
   return NN_OK;
 }
 
-int nn_idx_header(const char *path, nn_idx_info *info, char err[NN_ERRMAX]) {
+/* The cost of the result and the bytes of the file, within max_bytes, and
+** every element's bytes there after the header. */
+static int idx_check_size(nn_src *s, const nn_idx_info *info, size_t cost, char err[NN_ERRMAX]) {
+  uint64_t n = (uint64_t)info->rows * info->cols, size = idx_size(info->type), got;
+  uint64_t start = nn_src_tell(s);
+  if (n * cost > s->max_bytes)
+    return nn_data_fail(err, NN_EFORMAT, "%llu elements take %llu bytes once read, more "
+                "than %llu (option max_bytes)", (unsigned long long)n,
+                (unsigned long long)(n * cost), (unsigned long long)s->max_bytes);
+  if (start + n * size > s->max_bytes)
+    return nn_data_fail(err, NN_EFORMAT, "the header announces %llu bytes with its "
+                "elements, more than %llu (option max_bytes)",
+                (unsigned long long)(start + n * size), (unsigned long long)s->max_bytes);
+  got = nn_src_skip(s, n * size, err);
+  if (s->failed)
+    return NN_EFORMAT;
+  if (got < n * size)
+    return nn_data_fail(err, NN_EFORMAT, "the file ends at byte %llu, inside element %llu "
+                "of the %llu its header announces", (unsigned long long)(start + got),
+                (unsigned long long)(got / size + 1), (unsigned long long)n);
+  return NN_OK;
+}
+
+int nn_idx_header(const char *path, const nn_data_limits *lim, size_t cost,
+                  nn_idx_info *info, char err[NN_ERRMAX]) {
   nn_src s;
   int rc;
-  if ((rc = nn_src_open(&s, path, err)) != NN_OK)
+  if ((rc = nn_src_open(&s, path, lim, err)) != NN_OK)
     return rc;
-  rc = idx_read_header(&s, info, err);
+  if ((rc = idx_read_header(&s, info, err)) == NN_OK)
+    rc = idx_check_size(&s, info, cost, err);
   nn_src_close(&s);
   return rc;
 }
@@ -208,14 +276,14 @@ static double idx_value(int type, const unsigned char *p) {
   }
 }
 
-int nn_idx_read(const char *path, const nn_idx_info *info, double scale, float *out,
-                char err[NN_ERRMAX]) {
+int nn_idx_read(const char *path, const nn_data_limits *lim, const nn_idx_info *info,
+                double scale, float *out, char err[NN_ERRMAX]) {
   size_t size = idx_size(info->type), n = info->rows * info->cols, i;
   nn_idx_info now;
   uint64_t start;
   nn_src s;
   int rc;
-  if ((rc = nn_src_open(&s, path, err)) != NN_OK)
+  if ((rc = nn_src_open(&s, path, lim, err)) != NN_OK)
     return rc;
   if ((rc = idx_read_header(&s, &now, err)) != NN_OK)
     goto done;
@@ -293,7 +361,11 @@ static int next_token(nn_lexer *lx, tok *t, char err[NN_ERRMAX]) {
                      c == '\n')) {
     if (t->len <= NN_NUMBER_FIELD_MAX)
       t->text[t->len++] = (char)c;
-    lx->col++;
+    if (++lx->col - t->col > lx->max_field) {
+      nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a token of more than %zu bytes "
+                   "(option max_field)", t->line, t->col, lx->max_field);
+      return -1;
+    }
     c = nn_src_getc(&lx->s, err);
   }
   if (lx->s.failed)
@@ -344,36 +416,58 @@ static int fann_header(nn_lexer *lx, size_t counts[3], char err[NN_ERRMAX]) {
   return NN_OK;
 }
 
-static int fann_open(nn_lexer *lx, const char *path, size_t counts[3], char err[NN_ERRMAX]) {
+static int fann_open(nn_lexer *lx, const char *path, const nn_data_limits *lim,
+                     size_t counts[3], char err[NN_ERRMAX]) {
   int rc;
-  if ((rc = nn_src_open(&lx->s, path, err)) != NN_OK)
+  if ((rc = nn_src_open(&lx->s, path, lim, err)) != NN_OK)
     return rc;
   lx->line = lx->col = lx->last_line = 1;
+  lx->max_field = nn_data_limits_of(lim).max_field;
   if ((rc = fann_header(lx, counts, err)) != NN_OK)
     nn_src_close(&lx->s);
   return rc;
 }
 
-int nn_fann_data_header(const char *path, size_t *n_pairs, size_t *n_in, size_t *n_out,
-                        char err[NN_ERRMAX]) {
+/* The numbers the header announces, 4 bytes each once read, within
+** max_bytes, and at least a byte for each in what follows the header. */
+static int fann_check_size(nn_lexer *lx, const size_t counts[3], char err[NN_ERRMAX]) {
+  uint64_t n = (uint64_t)counts[0] * (counts[1] + counts[2]), got;
+  if (4 * n > lx->s.max_bytes)
+    return nn_data_fail(err, NN_EFORMAT, "line 1: %llu numbers take %llu bytes once read, "
+                "more than %llu (option max_bytes)", (unsigned long long)n,
+                (unsigned long long)(4 * n), (unsigned long long)lx->s.max_bytes);
+  got = nn_src_skip(&lx->s, n, err);
+  if (lx->s.failed)
+    return NN_EFORMAT;
+  if (got < n)
+    return nn_data_fail(err, NN_EFORMAT, "line 1: the header announces %zu pairs of %zu "
+                "inputs and %zu outputs, but %llu bytes follow it, fewer than %llu numbers "
+                "take", counts[0], counts[1], counts[2], (unsigned long long)got,
+                (unsigned long long)n);
+  return NN_OK;
+}
+
+int nn_fann_data_header(const char *path, const nn_data_limits *lim, size_t *n_pairs,
+                        size_t *n_in, size_t *n_out, char err[NN_ERRMAX]) {
   size_t counts[3];
   nn_lexer lx;
-  int rc = fann_open(&lx, path, counts, err);
+  int rc = fann_open(&lx, path, lim, counts, err);
   if (rc != NN_OK)
     return rc;
+  rc = fann_check_size(&lx, counts, err);
   nn_src_close(&lx.s);
   *n_pairs = counts[0];
   *n_in = counts[1];
   *n_out = counts[2];
-  return NN_OK;
+  return rc;
 }
 
-int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_out,
-                      float *x, float *t, char err[NN_ERRMAX]) {
+int nn_fann_data_read(const char *path, const nn_data_limits *lim, size_t n_pairs,
+                      size_t n_in, size_t n_out, float *x, float *t, char err[NN_ERRMAX]) {
   size_t counts[3], p, j;
   nn_lexer lx;
   tok k;
-  int rc = fann_open(&lx, path, counts, err), r;
+  int rc = fann_open(&lx, path, lim, counts, err), r;
   if (rc != NN_OK)
     return rc;
   if (counts[0] != n_pairs || counts[1] != n_in || counts[2] != n_out) {

@@ -14,6 +14,13 @@
 ** the caller's arrays (the header is read again and must not have changed).
 ** A CSV file is read whole into an nn_csv that nn_csv_free releases.
 **
+** Every reader is bounded by what it reads, never by what a file claims:
+** a size announced in a header is checked against the bytes that follow
+** it (and against max_bytes) before the caller allocates anything for it,
+** and nn_data_limits caps the bytes read from a file once decompressed and
+** the length of one token or field, so that an endless input (a device, a
+** gzip bomb) ends with an error that names the limit.
+**
 **   nn_idx_info h;
 **   char err[NN_ERRMAX];
 **   if (nn_idx_header("train-images-idx3-ubyte.gz", &h, err) == NN_OK) {
@@ -28,6 +35,20 @@
 #include <stdint.h>
 #include "engine/nn_engine.h"
 
+/* --- limits ------------------------------------------------------------ */
+
+#define NN_DATA_MAX_BYTES  ((uint64_t)1 << 30)   /* 1 GiB */
+#define NN_DATA_MAX_FIELD  ((size_t)1 << 20)     /* 1 MiB */
+
+/* What a reader takes from one file at most; NULL for a limits argument
+** means these defaults. */
+typedef struct nn_data_limits {
+  uint64_t max_bytes;   /* bytes read, once decompressed, and bytes of the
+                           result (NN_DATA_MAX_BYTES) */
+  size_t max_field;     /* bytes of one token (FANN) or field (CSV)
+                           (NN_DATA_MAX_FIELD) */
+} nn_data_limits;
+
 /* --- IDX ---------------------------------------------------------------- */
 
 #define NN_IDX_MAXDIMS  8
@@ -40,24 +61,30 @@ typedef struct nn_idx_info {
 } nn_idx_info;
 
 /* The header of the IDX file at path, checked: magic, type, dimensions
-** (their product at most NN_MAX_PARAMS). */
-int nn_idx_header(const char *path, nn_idx_info *info, char err[NN_ERRMAX]);
+** (their product at most NN_MAX_PARAMS), a result of cost bytes an element
+** and the file within lim->max_bytes, and every element's bytes there. */
+int nn_idx_header(const char *path, const nn_data_limits *lim, size_t cost,
+                  nn_idx_info *info, char err[NN_ERRMAX]);
 
 /* Every element, times scale, as float32 into out: the file must still
 ** have the header in info and exactly the bytes it announces.  Refuses NaN,
 ** infinities and values beyond float32. */
-int nn_idx_read(const char *path, const nn_idx_info *info, double scale,
-                float *out /* [info->rows * info->cols] */, char err[NN_ERRMAX]);
+int nn_idx_read(const char *path, const nn_data_limits *lim, const nn_idx_info *info,
+                double scale, float *out /* [info->rows * info->cols] */,
+                char err[NN_ERRMAX]);
 
 /* --- FANN .data --------------------------------------------------------- */
 
-/* The header "n_pairs n_in n_out" of a FANN training file. */
-int nn_fann_data_header(const char *path, size_t *n_pairs, size_t *n_in,
-                        size_t *n_out, char err[NN_ERRMAX]);
+/* The header "n_pairs n_in n_out" of a FANN training file, checked: the
+** numbers (4 bytes each) within lim->max_bytes, and a byte at least for
+** each of them after the header. */
+int nn_fann_data_header(const char *path, const nn_data_limits *lim, size_t *n_pairs,
+                        size_t *n_in, size_t *n_out, char err[NN_ERRMAX]);
 
 /* The pairs: x gets the inputs, t the outputs; the header must still be
 ** n_pairs n_in n_out, and nothing may follow the last pair. */
-int nn_fann_data_read(const char *path, size_t n_pairs, size_t n_in, size_t n_out,
+int nn_fann_data_read(const char *path, const nn_data_limits *lim, size_t n_pairs,
+                      size_t n_in, size_t n_out,
                       float *x /* [n_pairs][n_in] */, float *t /* [n_pairs][n_out] */,
                       char err[NN_ERRMAX]);
 
@@ -89,8 +116,8 @@ typedef struct nn_csv {
 ** commas, quoted with '"' where they hold commas, quotes or line breaks)
 ** into csv, which the caller zeroes first and frees with nn_csv_free
 ** whatever this returns. */
-int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
-                char err[NN_ERRMAX]);
+int nn_csv_read(const char *path, const nn_data_limits *lim, const nn_csv_opts *opts,
+                nn_csv *csv, char err[NN_ERRMAX]);
 void nn_csv_free(nn_csv *csv);
 
 #endif

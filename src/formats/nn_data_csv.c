@@ -75,6 +75,15 @@ static int end_of_line(nn_lexer *lx, int c, char err[NN_ERRMAX]) {
   return c == '\n';
 }
 
+/* One more character of the record's last field, which may be at most
+** lx->max_field bytes long: a field that never ends is refused, not grown. */
+static int field_char(nn_lexer *lx, record *r, int c, char err[NN_ERRMAX]) {
+  if (r->n - r->start[r->nf - 1] >= lx->max_field)
+    return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a field of more than %zu "
+                        "bytes (option max_field)", r->line, r->nf, lx->max_field);
+  return record_char(r, c) ? NN_OK : nn_data_nomem(err);
+}
+
 static int zero_byte(const nn_lexer *lx, const record *r, char err[NN_ERRMAX]) {
   return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a zero byte", lx->line, r->nf);
 }
@@ -84,6 +93,7 @@ static int zero_byte(const nn_lexer *lx, const record *r, char err[NN_ERRMAX]) {
 ** leaves err as the reader wrote it). */
 static int read_quoted(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
   size_t opened = lx->line;
+  int st;
   for (;;) {
     *c = nn_src_getc(&lx->s, err);
     if (*c == '"') {
@@ -100,8 +110,8 @@ static int read_quoted(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
     }
     if (*c == 0)
       return zero_byte(lx, r, err);
-    if (!record_char(r, *c))
-      return nn_data_nomem(err);
+    if ((st = field_char(lx, r, *c, err)) != NN_OK)
+      return st;
   }
   if (*c >= 0 && *c != ',' && !end_of_line(lx, *c, err))
     return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: text after the "
@@ -112,14 +122,15 @@ static int read_quoted(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
 /* A field without quotes, its first character in *c: its text into r, *c
 ** the character that ended it. */
 static int read_plain(nn_lexer *lx, record *r, int *c, char err[NN_ERRMAX]) {
+  int st;
   while (*c >= 0 && *c != ',' && !end_of_line(lx, *c, err)) {
     if (*c == '"')
       return nn_data_fail(err, NN_EFORMAT, "line %zu, column %zu: a quote inside "
                           "a field that does not start with one", lx->line, r->nf);
     if (*c == 0)
       return zero_byte(lx, r, err);
-    if (!record_char(r, *c))
-      return nn_data_nomem(err);
+    if ((st = field_char(lx, r, *c, err)) != NN_OK)
+      return st;
     *c = nn_src_getc(&lx->s, err);
   }
   return NN_OK;
@@ -142,6 +153,11 @@ static int read_record(nn_lexer *lx, record *r, int *status, char err[NN_ERRMAX]
   }
   r->line = lx->line;
   for (;;) {
+    if (r->nf > NN_MAX_WIDTH) {   /* a column more than nn.Matrix takes */
+      *status = nn_data_fail(err, NN_EFORMAT, "line %zu: more than %zu fields", r->line,
+                             (size_t)NN_MAX_WIDTH + 1);
+      return 0;
+    }
     if (!grow(&r->start, &r->fcap, r->nf + 1, sizeof *r->start)) {
       *status = nn_data_nomem(err);
       return 0;
@@ -424,8 +440,8 @@ static int csv_header(nn_lexer *lx, record *h, const nn_csv_opts *opts, nn_csv *
   return NN_OK;
 }
 
-int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
-                char err[NN_ERRMAX]) {
+int nn_csv_read(const char *path, const nn_data_limits *lim, const nn_csv_opts *opts,
+                nn_csv *csv, char err[NN_ERRMAX]) {
   record h, r;
   targets tg;
   size_t target = (size_t)-1, x_cap = 0, j;
@@ -434,9 +450,10 @@ int nn_csv_read(const char *path, const nn_csv_opts *opts, nn_csv *csv,
   memset(&h, 0, sizeof h);
   memset(&r, 0, sizeof r);
   memset(&tg, 0, sizeof tg);
-  if ((rc = nn_src_open(&lx.s, path, err)) != NN_OK)
+  if ((rc = nn_src_open(&lx.s, path, lim, err)) != NN_OK)
     return rc;
   lx.line = lx.col = lx.last_line = 1;
+  lx.max_field = nn_data_limits_of(lim).max_field;
   /* a UTF-8 byte order mark, as spreadsheets write, is not part of a name */
   if (nn_src_fill(&lx.s, err) && lx.s.len >= 3 && memcmp(lx.s.buf, "\xEF\xBB\xBF", 3) == 0)
     lx.s.pos = 3;

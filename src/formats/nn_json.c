@@ -99,13 +99,15 @@ int nn_buf_json_int(nn_buf *b, int64_t v) {
 }
 
 /* The shortest "%.{lo..hi}g" that reads back as the same value: 11.2f prints
-** "11.2", not "11.1999998"; a float needs at most 9 digits, a double 17. */
+** "11.2", not "11.1999998"; a float needs at most 9 digits, a double 17.  A
+** double tries every precision from 1: 15 digits would read back too, but
+** are not the shortest for 5e-324 (4.94065645841247e-324). */
 int nn_buf_json_double(nn_buf *b, double v) {
   char s[40];
   int p, n = 0;
   if (!isfinite(v))
     return nn_buf_add(b, "null", 4);
-  for (p = 15; p <= 17; p++) {
+  for (p = 1; p <= 17; p++) {
     n = snprintf(s, sizeof s, "%.*g", p, v);
     if (strtod(s, NULL) == v)
       break;

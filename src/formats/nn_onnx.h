@@ -51,6 +51,9 @@ typedef struct nn_onnx_info {
                           net has no Linear the width fixed by the graph's
                           input shape (0 when that is symbolic) */
   long opset;          /* the default domain's opset */
+  size_t name_probes;  /* what finding names cost the reader: the slots of
+                          its table of names it looked at (a spec reads
+                          it to prove the reader linear in its file) */
 } nn_onnx_info;
 
 /* Read the ModelProto in data[n] into a new net (nn_net_free it).  feeds

@@ -91,6 +91,16 @@ static int check_present(nn_onnx_reader *r, const nn_onnx_tensor *t) {
   return bad_count(r, t);
 }
 
+/* A TensorProto's fields that come once. */
+static int tensor_once(nn_onnx_reader *r, const nn_onnx_tensor *t) {
+  static const nn_onnx_field once[] = {
+    { 2, "data_type" }, { 8, "name" }, { 9, "raw_data" }, { 14, "data_location" }, { 0, NULL }
+  };
+  char b[48], whose[64];
+  snprintf(whose, sizeof whose, "tensor '%s'", nn_onnx_show(t->name, b));
+  return nn_onnx_once(r, t->msg, once, whose);
+}
+
 /* Read a TensorProto's header: name, type, dims, count; refuses data kept
 ** elsewhere. */
 int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) {
@@ -127,6 +137,7 @@ int nn_onnx_tensor_header(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_tensor *t) 
     }
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "a tensor");
+  if ((st = tensor_once(r, t)) != NN_OK) return st;
   t->count = 1;
   for (i = 0; i < t->rank; i++) {
     if (t->dims[i] < 0 || (unsigned long long)t->dims[i] > NN_MAX_PARAMS) {
@@ -225,6 +236,7 @@ count:
 }
 
 int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t) {
+  nn_onnx_name *e = NULL;
   if (r->n_consts == r->cap_consts) {
     size_t cap = r->cap_consts ? 2 * r->cap_consts : 16;
     nn_onnx_tensor *p = (nn_onnx_tensor *)realloc(r->consts, cap * sizeof *p);
@@ -232,17 +244,38 @@ int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t) {
     r->consts = p;
     r->cap_consts = cap;
   }
+  /* a constant without a name is kept (its memory freed with the others)
+  ** but no node can take it */
+  if (t->name.n && nn_onnx_names_add(&r->names, t->name, &e) < 0)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   r->consts[r->n_consts++] = *t;
+  if (e) e->konst = r->n_consts;
   return NN_OK;
 }
 
-/* The latest constant of that name (a later one hides an earlier one). */
+/* The constant of that name, found in the table (never by a scan: a graph
+** may have a hundred thousand initializers). */
 nn_onnx_tensor *nn_onnx_find_const(nn_onnx_reader *r, nn_pb_span name) {
-  size_t i;
-  if (name.n == 0) return NULL;
-  for (i = r->n_consts; i-- > 0;)
-    if (nn_onnx_same(r->consts[i].name, name)) return &r->consts[i];
-  return NULL;
+  nn_onnx_name *e;
+  if (name.n == 0 || (e = nn_onnx_names_find(&r->names, name)) == NULL || !e->konst)
+    return NULL;
+  return &r->consts[e->konst - 1];
+}
+
+int nn_onnx_once(nn_onnx_reader *r, nn_pb_span msg, const nn_onnx_field *once,
+                 const char *whose) {
+  unsigned long long seen = 0;
+  nn_pb_field f;
+  size_t k;
+  while (nn_pb_next(&msg, &f) > 0)
+    for (k = 0; once[k].number; k++) {
+      unsigned long long bit = 1ULL << once[k].number;
+      if (f.number != once[k].number) continue;
+      if (seen & bit)
+        return nn_onnx_fail(r, NN_EFORMAT, "%s gives field '%s' twice", whose, once[k].name);
+      seen |= bit;
+    }
+  return NN_OK;
 }
 
 
@@ -265,10 +298,11 @@ size_t nn_onnx_node_strings(nn_pb_span node, uint32_t number, size_t k, nn_pb_sp
 
 
 static int read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
+  nn_pb_span m = msg;
   nn_pb_field f;
   int st;
   memset(a, 0, sizeof *a);
-  while ((st = nn_pb_next(&msg, &f)) > 0) {
+  while ((st = nn_pb_next(&m, &f)) > 0) {
     switch (f.number) {
       case 1:  if (f.wire == 2) a->name = f.s; break;
       case 20: if (f.wire == 0) a->type = (long)f.u; break;
@@ -278,7 +312,16 @@ static int read_attr(nn_onnx_reader *r, nn_pb_span msg, nn_onnx_attr *a) {
       default: break;
     }
   }
-  return st < 0 ? NN_ONNX_CORRUPT(r, "an attribute") : NN_OK;
+  if (st < 0) return NN_ONNX_CORRUPT(r, "an attribute");
+  {
+    static const nn_onnx_field once[] = {
+      { 1, "name" }, { 2, "f" }, { 3, "i" }, { 4, "s" }, { 5, "t" }, { 6, "g" },
+      { 20, "type" }, { 0, NULL }
+    };
+    char b[48], whose[64];
+    snprintf(whose, sizeof whose, "attribute '%s'", nn_onnx_show(a->name, b));
+    return nn_onnx_once(r, msg, once, whose);
+  }
 }
 
 /* The values of an INTS attribute (at most max). */
@@ -321,6 +364,8 @@ int nn_onnx_node_attrs(nn_onnx_reader *r, nn_pb_span node, const char *const *al
       if (nn_onnx_is(a.name, allowed[k])) break;
     if (!allowed[k])
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "attribute '%s' is not supported", nn_onnx_show(a.name, b));
+    if (want[k].name.n)
+      return nn_onnx_fail(r, NN_EFORMAT, "attribute '%s' is given twice", nn_onnx_show(a.name, b));
     want[k] = a;
     raw[k] = f.s;
   }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "formats/nn_onnx.h"
+#include "formats/nn_onnx_names.h"
 #include "formats/nn_protobuf.h"
 
 /* TensorProto.data_type values the reader uses. */
@@ -37,6 +38,7 @@ typedef struct nn_onnx_reader {
   char *err;                                      /* [NN_ERRMAX] */
   long opset;
   nn_onnx_tensor *consts;  size_t n_consts, cap_consts;
+  nn_onnx_names names;     /* every name the graph defines, once each */
   nn_layer *layers;        size_t n_layers;       /* at most one per node */
   nn_onnx_linear *lins;    size_t n_lins;
   /* the data as they leave the node before */
@@ -84,9 +86,21 @@ int nn_onnx_tensor_floats(nn_onnx_reader *r, const nn_onnx_tensor *t,
                           float *out /* [t->count] */);
 int nn_onnx_tensor_ints(nn_onnx_reader *r, const nn_onnx_tensor *t,
                         long long *out /* [max] */, size_t max);
-/* The constants by name: a later one hides an earlier one. */
+/* The constants by name, through the table of names (the name's entry is
+** made when the name is not there yet). */
 int nn_onnx_add_const(nn_onnx_reader *r, const nn_onnx_tensor *t);
 nn_onnx_tensor *nn_onnx_find_const(nn_onnx_reader *r, nn_pb_span name);
+
+/* A message's fields that may come once, by number (below 64) and name; a
+** list ends with a 0 number.  Refuses, as "whose gives field 'name'
+** twice", a message that gives one of them twice (protobuf would keep the
+** last, or merge them: either way a reader would see another model). */
+typedef struct nn_onnx_field {
+  unsigned number;
+  const char *name;
+} nn_onnx_field;
+int nn_onnx_once(nn_onnx_reader *r, nn_pb_span msg, const nn_onnx_field *once,
+                 const char *whose);
 
 /* The k-th string of field number of a node (1 input, 2 output), empty when
 ** there is no such; returns how many there are. */

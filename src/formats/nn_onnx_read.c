@@ -372,25 +372,50 @@ static int op_constant(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   return nn_onnx_add_const(r, &t);
 }
 
-/* One node: checks that it takes the data, then what its operator does. */
-static int read_node(nn_onnx_reader *r, nn_pb_span node) {
-  nn_pb_span name = { NULL, 0 }, op = { NULL, 0 }, domain = { NULL, 0 }, in0, out0;
+/* An operator that has no attribute nn reads (Add before opset 7 had axis
+** and broadcast, which a bias needs neither of): any other is refused, as
+** an unknown one is elsewhere, rather than ignored. */
+static int no_attrs(nn_onnx_reader *r, nn_pb_span node, int legacy_add) {
+  static const char *const none[] = { NULL };
+  static const char *const add[] = { "axis", "broadcast", NULL };
+  nn_onnx_attr a[2];
+  nn_pb_span raw[2];
+  return nn_onnx_node_attrs(r, node, legacy_add ? add : none, a, raw);
+}
+
+/* The node's description for messages ("node 3 'fc1' (Gemm)"), in
+** r->node_desc; its op and domain in *op and *domain. */
+static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_pb_span *domain) {
+  static const nn_onnx_field once[] = {
+    { 3, "name" }, { 4, "op_type" }, { 7, "domain" }, { 0, NULL }
+  };
+  nn_pb_span name = { NULL, 0 }, m = node;
   nn_pb_field f;
-  nn_pb_span m = node;
   char b1[48], b2[48];
   int st;
+  op->p = domain->p = NULL;
+  op->n = domain->n = 0;
   while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.wire != 2) continue;
     if (f.number == 3) name = f.s;
-    else if (f.number == 4) op = f.s;
-    else if (f.number == 7) domain = f.s;
+    else if (f.number == 4) *op = f.s;
+    else if (f.number == 7) *domain = f.s;
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "a node");
   if (name.n)
     snprintf(r->node_desc, sizeof r->node_desc, "node %zu '%s' (%s)", r->node_no,
-             nn_onnx_show(name, b1), nn_onnx_show(op, b2));
+             nn_onnx_show(name, b1), nn_onnx_show(*op, b2));
   else
-    snprintf(r->node_desc, sizeof r->node_desc, "node %zu (%s)", r->node_no, nn_onnx_show(op, b2));
+    snprintf(r->node_desc, sizeof r->node_desc, "node %zu (%s)", r->node_no, nn_onnx_show(*op, b2));
+  return nn_onnx_once(r, node, once, "it");
+}
+
+/* One node: checks that it takes the data, then what its operator does. */
+static int read_node(nn_onnx_reader *r, nn_pb_span node) {
+  nn_pb_span op, domain, in0, out0;
+  char b1[48];
+  int st;
+  if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return st;
   if (domain.n && !nn_onnx_is(domain, "ai.onnx"))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "domain '%s' is not supported", nn_onnx_show(domain, b1));
   if (nn_onnx_node_strings(node, 2, 0, &out0) == 0 || out0.n == 0)
@@ -410,6 +435,10 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
                   "before it: nn takes a chain", nn_onnx_show(in0, b1));
   }
+  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add") || nn_onnx_is(op, "Relu") ||
+       nn_onnx_is(op, "Sigmoid") || nn_onnx_is(op, "Tanh") || nn_onnx_is(op, "Identity")) &&
+      (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
+    return st;
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
   else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
@@ -489,113 +518,266 @@ static int check_message(nn_pb_span m) {
   return st;
 }
 
-static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *feeds,
-                      size_t n_feeds) {
-  nn_pb_span m = graph, name, data_in = { NULL, 0 }, out_name = { NULL, 0 };
+/* --- names: each defined once, each given before it is taken ---------- */
+
+/* Pass 1: the initializers, each name once, and a count of the nodes. */
+static int graph_constants(nn_onnx_reader *r, nn_pb_span graph, size_t *n_nodes) {
+  nn_pb_span m = graph;
   nn_pb_field f;
-  size_t n_nodes = 0, n_inputs = 0, n_outputs = 0, fed = 0, i;
-  long type = 0, out_type = 0;
-  int st, rank = -1;
+  int st;
   char b[48];
-  /* first the constants, and a count of the nodes */
+  *n_nodes = 0;
   while ((st = nn_pb_next(&m, &f)) > 0) {
+    nn_onnx_tensor t;
+    nn_onnx_name *e;
     if (f.wire != 2) continue;
     if (f.number == 1) {
       if (check_message(f.s) < 0) return NN_ONNX_CORRUPT(r, "a node");
-      n_nodes++;
-    } else if (f.number == 5) {
-      nn_onnx_tensor t;
-      if ((st = nn_onnx_tensor_header(r, f.s, &t)) != NN_OK || (st = nn_onnx_add_const(r, &t)) != NN_OK)
-        return st;
+      (*n_nodes)++;
     }
+    if (f.number != 5) continue;
+    if ((st = nn_onnx_tensor_header(r, f.s, &t)) != NN_OK) return st;
+    if (t.name.n && (st = nn_onnx_names_add(&r->names, t.name, &e)) <= 0)
+      return st < 0 ? nn_onnx_fail(r, NN_ENOMEM, "not enough memory") :
+             nn_onnx_fail(r, NN_EFORMAT, "two initializers are named '%s'", nn_onnx_show(t.name, b));
+    if (t.name.n) e->by = NN_ONNX_BY_INITIALIZER;
+    if ((st = nn_onnx_add_const(r, &t)) != NN_OK) return st;
   }
-  if (st < 0) return NN_ONNX_CORRUPT(r, "the graph");
-  /* the inputs that are not initializers: the data, then the feeds */
-  m = graph;
+  return st < 0 ? NN_ONNX_CORRUPT(r, "the graph") : NN_OK;
+}
+
+/* What the graph's inputs and outputs are. */
+typedef struct graph_io {
+  nn_pb_span data_in, out_name;
+  long type, out_type;
+  int rank;
+  size_t n_inputs, n_outputs, fed;
+} graph_io;
+
+/* A graph input's name, defined once: an initializer may be listed among
+** the inputs too (as IR version 3 wants), which names it again but defines
+** nothing.  Sets *init when it is one. */
+static int define_input(nn_onnx_reader *r, nn_pb_span name, int *init) {
+  nn_onnx_name *e;
+  char b[48];
+  int st = nn_onnx_names_add(&r->names, name, &e);
+  *init = 0;
+  if (st < 0) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  if (st == 0 && e->by == NN_ONNX_BY_INITIALIZER) { *init = 1; return NN_OK; }
+  if (st == 0)
+    return nn_onnx_fail(r, NN_EFORMAT, "two graph inputs are named '%s'", nn_onnx_show(name, b));
+  e->by = NN_ONNX_BY_INPUT;
+  return NN_OK;
+}
+
+/* One ValueInfoProto of the graph's inputs (11) or outputs (12), with the
+** fields it may give once. */
+static int value_info(nn_onnx_reader *r, nn_pb_span msg, int output, nn_pb_span *name,
+                      long *type, long long *dims, int *rank) {
+  static const nn_onnx_field once[] = { { 1, "name" }, { 2, "type" }, { 0, NULL } };
+  char b[48], whose[64];
+  int st = read_value_info(r, msg, name, type, dims, rank);
+  if (st != NN_OK) return st;
+  snprintf(whose, sizeof whose, "%s '%s'", output ? "output" : "input", nn_onnx_show(*name, b));
+  return nn_onnx_once(r, msg, once, whose);
+}
+
+/* Pass 2: the inputs that are not initializers (the data, then the
+** feeds) and the outputs. */
+static int graph_inputs(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *feeds,
+                        size_t n_feeds, graph_io *io) {
+  nn_pb_span m = graph, name;
+  nn_pb_field f;
+  int st;
   while (nn_pb_next(&m, &f) > 0) {
     long long dims[NN_ONNX_MAX_RANK];
     long t;
-    int k;
+    int k, init;
     if (f.number == 12 && f.wire == 2) {
-      if ((st = read_value_info(r, f.s, &out_name, &out_type, dims, &k)) != NN_OK)
+      if ((st = value_info(r, f.s, 1, &io->out_name, &io->out_type, dims, &k)) != NN_OK)
         return st;
-      n_outputs++;
+      io->n_outputs++;
     }
     if (f.number != 11 || f.wire != 2) continue;
-    if ((st = read_value_info(r, f.s, &name, &t, dims, &k)) != NN_OK) return st;
-    if (nn_onnx_find_const(r, name)) continue;
-    if (n_inputs++ == 0) {
-      data_in = name;
-      type = t;
-      rank = k;
+    if ((st = value_info(r, f.s, 0, &name, &t, dims, &k)) != NN_OK ||
+        (st = define_input(r, name, &init)) != NN_OK)
+      return st;
+    if (init) continue;
+    if (io->n_inputs++ == 0) {
+      io->data_in = name;
+      io->type = t;
+      io->rank = k;
       if (k > 0) memcpy(r->dims, dims, (size_t)k * sizeof *dims);
-    } else if (fed < n_feeds) {
+    } else if (io->fed < n_feeds) {
       nn_onnx_tensor c;
       nn_pb_span s;
-      s.p = feeds[fed].data;
-      s.n = feeds[fed].n;
-      fed++;
+      s.p = feeds[io->fed].data;
+      s.n = feeds[io->fed].n;
+      io->fed++;
       if ((st = nn_onnx_tensor_header(r, s, &c)) != NN_OK) return st;
       c.name = name;
       if ((st = nn_onnx_add_const(r, &c)) != NN_OK) return st;
     }
   }
-  if (n_inputs == 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has no input");
-  if (n_inputs > 1 + fed)
+  return NN_OK;
+}
+
+/* The node's outputs, each a name defined here and nowhere else. */
+static int define_outputs(nn_onnx_reader *r, nn_pb_span node) {
+  nn_pb_field f;
+  char b[48];
+  while (nn_pb_next(&node, &f) > 0) {
+    nn_onnx_name *e;
+    int st;
+    if (f.number != 2 || f.wire != 2 || f.s.n == 0) continue;
+    if ((st = nn_onnx_names_add(&r->names, f.s, &e)) < 0)
+      return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+    if (st == 1) {
+      e->by = NN_ONNX_BY_NODE;
+      e->node = r->node_no;
+    } else if (e->by == NN_ONNX_BY_NODE && e->node == r->node_no) {
+      return nn_onnx_fail(r, NN_EFORMAT, "output '%s' is given twice", nn_onnx_show(f.s, b));
+    } else if (e->by == NN_ONNX_BY_NODE) {
+      return nn_onnx_fail(r, NN_EFORMAT, "output '%s' is already the output of node %zu",
+                          nn_onnx_show(f.s, b), e->node);
+    } else {
+      return nn_onnx_fail(r, NN_EFORMAT, "output '%s' is already %s", nn_onnx_show(f.s, b),
+                          e->by == NN_ONNX_BY_INPUT ? "a graph input" : "an initializer");
+    }
+  }
+  return NN_OK;
+}
+
+/* The node's inputs: none may be its own output or a later node's (ONNX
+** keeps the nodes in an order where every name is given before it is
+** taken, so that is a cycle, or nodes out of order). */
+static int check_inputs(nn_onnx_reader *r, nn_pb_span node) {
+  nn_pb_field f;
+  char b[48];
+  while (nn_pb_next(&node, &f) > 0) {
+    nn_onnx_name *e;
+    if (f.number != 1 || f.wire != 2 || f.s.n == 0) continue;
+    if ((e = nn_onnx_names_find(&r->names, f.s)) == NULL || e->by != NN_ONNX_BY_NODE ||
+        e->node < r->node_no)
+      continue;
+    if (e->node == r->node_no)
+      return nn_onnx_fail(r, NN_EFORMAT, "takes its own output '%s': the graph has a cycle",
+                          nn_onnx_show(f.s, b));
+    return nn_onnx_fail(r, NN_EFORMAT, "takes '%s', which node %zu after it gives: the graph "
+                        "has a cycle, or its nodes are out of order", nn_onnx_show(f.s, b), e->node);
+  }
+  return NN_OK;
+}
+
+/* Pass 3: every node's outputs defined once, then every node's inputs
+** given before it. */
+static int graph_names(nn_onnx_reader *r, nn_pb_span graph) {
+  int pass, st;
+  for (pass = 0; pass < 2; pass++) {
+    nn_pb_span m = graph, op, domain;
+    nn_pb_field f;
+    r->node_no = 0;
+    while (nn_pb_next(&m, &f) > 0) {
+      if (f.number != 1 || f.wire != 2) continue;
+      r->node_no++;
+      if ((st = describe_node(r, f.s, &op, &domain)) != NN_OK ||
+          (st = pass == 0 ? define_outputs(r, f.s) : check_inputs(r, f.s)) != NN_OK)
+        return st;
+    }
+  }
+  r->node_desc[0] = '\0';
+  return NN_OK;
+}
+
+/* --- the graph ---------------------------------------------------------- */
+
+/* What the inputs and outputs must be for nn to run the graph. */
+static int check_io(nn_onnx_reader *r, const graph_io *io) {
+  char b[48];
+  if (io->n_inputs == 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has no input");
+  if (io->n_inputs > 1 + io->fed)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has %zu inputs that are not "
-                "initializers, and nn takes one", n_inputs - fed);
-  if (n_outputs != 1)
+                "initializers, and nn takes one", io->n_inputs - io->fed);
+  if (io->n_outputs != 1)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has %zu outputs, and nn gives one",
-                n_outputs);
-  if (type != NN_ONNX_FLOAT)
+                io->n_outputs);
+  if (io->type != NN_ONNX_FLOAT)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type %s, not float",
-                nn_onnx_show(data_in, b), nn_onnx_type_name(type));
-  if (rank < 1)
-    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(data_in, b),
-                rank < 0 ? "no shape" : "no dimensions");
-  if (out_type != 0 && out_type != NN_ONNX_FLOAT)
+                nn_onnx_show(io->data_in, b), nn_onnx_type_name(io->type));
+  if (io->rank < 1)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(io->data_in, b),
+                io->rank < 0 ? "no shape" : "no dimensions");
+  if (io->out_type != 0 && io->out_type != NN_ONNX_FLOAT)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is of type %s, not float",
-                nn_onnx_show(out_name, b), nn_onnx_type_name(out_type));
-  r->rank = rank;
-  r->cur = data_in;
+                nn_onnx_show(io->out_name, b), nn_onnx_type_name(io->out_type));
+  return NN_OK;
+}
+
+static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *feeds,
+                      size_t n_feeds) {
+  nn_pb_span m = graph;
+  nn_pb_field f;
+  size_t n_nodes, i = 0;
+  graph_io io;
+  int st;
+  char b[48];
+  memset(&io, 0, sizeof io);
+  io.rank = -1;
+  if ((st = graph_constants(r, graph, &n_nodes)) != NN_OK ||
+      (st = graph_inputs(r, graph, feeds, n_feeds, &io)) != NN_OK ||
+      (st = check_io(r, &io)) != NN_OK || (st = graph_names(r, graph)) != NN_OK)
+    return st;
+  r->rank = io.rank;
+  r->cur = io.data_in;
   /* then the nodes, in order */
   r->layers = (nn_layer *)malloc((n_nodes + 1) * sizeof(nn_layer));
   r->lins = (nn_onnx_linear *)malloc((n_nodes + 1) * sizeof(nn_onnx_linear));
   if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
-  m = graph;
-  i = 0;
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number != 1 || f.wire != 2) continue;
     r->node_no = ++i;
     if ((st = read_node(r, f.s)) != NN_OK) return st;
   }
   r->node_desc[0] = '\0';
-  if (!nn_onnx_same(r->cur, out_name))
+  if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
-                nn_onnx_show(out_name, b));
+                nn_onnx_show(io.out_name, b));
+  return NN_OK;
+}
+
+/* One opset_import: the default domain's version, which may be named
+** once. */
+static int read_opset(nn_onnx_reader *r, nn_pb_span msg) {
+  static const nn_onnx_field once[] = { { 1, "domain" }, { 2, "version" }, { 0, NULL } };
+  nn_pb_span m = msg, domain = { NULL, 0 };
+  nn_pb_field g;
+  long long version = -1;
+  int st;
+  while ((st = nn_pb_next(&m, &g)) > 0) {
+    if (g.number == 1 && g.wire == 2) domain = g.s;
+    if (g.number == 2 && g.wire == 0) version = (long long)g.u;
+  }
+  if (st < 0) return NN_ONNX_CORRUPT(r, "an opset_import");
+  if ((st = nn_onnx_once(r, msg, once, "an opset_import")) != NN_OK) return st;
+  if (domain.n != 0 && !nn_onnx_is(domain, "ai.onnx")) return NN_OK;
+  if (r->opset != -1)
+    return nn_onnx_fail(r, NN_EFORMAT, "the model names the default domain's opset twice");
+  r->opset = (long)version;
   return NN_OK;
 }
 
 static int read_model(nn_onnx_reader *r, nn_pb_span model, nn_pb_span *graph) {
+  static const nn_onnx_field once[] = { { 1, "ir_version" }, { 7, "graph" }, { 0, NULL } };
+  nn_pb_span m = model;
   nn_pb_field f;
   int st, has_graph = 0;
   r->opset = -1;
-  while ((st = nn_pb_next(&model, &f)) > 0) {
+  while ((st = nn_pb_next(&m, &f)) > 0) {
     if (f.number == 7 && f.wire == 2) { *graph = f.s; has_graph = 1; }
-    if (f.number == 8 && f.wire == 2) {
-      nn_pb_span m = f.s, domain = { NULL, 0 };
-      nn_pb_field g;
-      long long version = -1;
-      int st2;
-      while ((st2 = nn_pb_next(&m, &g)) > 0) {
-        if (g.number == 1 && g.wire == 2) domain = g.s;
-        if (g.number == 2 && g.wire == 0) version = (long long)g.u;
-      }
-      if (st2 < 0) return NN_ONNX_CORRUPT(r, "an opset_import");
-      if (domain.n == 0 || nn_onnx_is(domain, "ai.onnx")) r->opset = (long)version;
-    }
+    if (f.number == 8 && f.wire == 2 && (st = read_opset(r, f.s)) != NN_OK) return st;
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "the model");
+  if ((st = nn_onnx_once(r, model, once, "the model")) != NN_OK) return st;
   if (!has_graph) return nn_onnx_fail(r, NN_EFORMAT, "not an ONNX model: it has no graph");
   if (r->opset < 0)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "the model names no opset of the default domain");
@@ -612,6 +794,7 @@ static void reader_free(nn_onnx_reader *r) {
   free(r->consts);
   free(r->lins);
   free(r->layers);
+  nn_onnx_names_free(&r->names);
 }
 
 int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
@@ -641,6 +824,7 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
   }
   if (info) {
     info->opset = r.opset;
+    info->name_probes = r.names.probes;
     info->row = net->n_inputs;
     if (info->row == 0 && r.dims[r.rank - 1] > 0) info->row = (size_t)r.dims[r.rank - 1];
   }

@@ -62,10 +62,21 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
+/* The Lua whose C API this module is built against, as that Lua's _VERSION
+** says it (LuaJIT's is "Lua 5.1": the two load each other's modules), and
+** nn.core._LUA.  The text is in the file too, where lua/nn/init.lua reads
+** it when another Lua's dynamic loader refuses the file before
+** luaopen_nn_core can run: a module built for one Lua names C functions
+** another does not have (5.1's luaL_prepbuffer, 5.4's lua_newuserdatauv). */
+static const char built_for[] = "nn.core is built for " LUA_VERSION;
+
 int luaopen_nn_core(lua_State *L) {
   luaL_newlib(L, functions);
   lua_pushliteral(L, NN_VERSION);
   lua_setfield(L, -2, "_VERSION");
+  /* "Lua 5.4": the tail of built_for, which keeps that text in the file */
+  lua_pushstring(L, built_for + sizeof "nn.core is built for " - 1);
+  lua_setfield(L, -2, "_LUA");
   nn_lua_open_net(L);
   nn_lua_open_layers(L);
   nn_lua_open_matrix(L);

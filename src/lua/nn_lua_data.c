@@ -51,6 +51,28 @@ static int option_error(lua_State *L, int arg, const char *key, const char *what
   return luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s", key, what));
 }
 
+/* The options max_bytes and (when field is set) max_field of the table at
+** arg into lim: positive integers, the defaults when absent.  Raises. */
+static void limit_options(lua_State *L, int arg, int field, nn_data_limits *lim) {
+  lim->max_bytes = NN_DATA_MAX_BYTES;
+  lim->max_field = NN_DATA_MAX_FIELD;
+  if (get_option(L, arg, "max_bytes") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+      option_error(L, arg, "max_bytes", "a positive integer");
+    lim->max_bytes = (uint64_t)lua_tointeger(L, -1);
+  }
+  if (field && get_option(L, arg, "max_field") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+      option_error(L, arg, "max_field", "a positive integer");
+    lim->max_field = (size_t)lua_tointeger(L, -1);
+  }
+  lua_pop(L, 1 + field);
+}
+
+/* What one class costs as read: its float in the matrix read first, and
+** its slot in the Lua table (a TValue, 16 bytes on Lua 5.1 to 5.4). */
+#define NN_CLASS_COST  (sizeof(float) + 16)
+
 /* --- IDX ------------------------------------------------------------------- */
 
 /* Push a sequence of the integers in v[n], plus one each. */
@@ -69,15 +91,16 @@ static void push_classes(lua_State *L, const char *path, const float *v, size_t 
   }
 }
 
-/* nn.read_idx(path [, { scale = , classes = }]) --> X, dims
+/* nn.read_idx(path [, { scale = , classes = , max_bytes = }]) --> X, dims
 ** X: an nn.Matrix of dims[1] rows (the other dimensions make its columns),
 ** every element times scale (1 when absent); with classes = true, a
 ** sequence of 1-based class indices (element + 1) instead.  Raises on bad
 ** arguments and on a file it cannot read or refuses. */
 static int data_read_idx(lua_State *L) {
-  static const char *const known[] = { "scale", "classes", NULL };
+  static const char *const known[] = { "scale", "classes", "max_bytes", NULL };
   const char *path = luaL_checkstring(L, 1);
   char err[NN_ERRMAX];
+  nn_data_limits lim;
   nn_idx_info info;
   nn_matrix *m;
   double scale = 1;
@@ -96,7 +119,8 @@ static int data_read_idx(lua_State *L) {
     if (classes && scale != 1)
       luaL_argerror(L, 2, "options 'classes' and 'scale' exclude each other");
   }
-  if (nn_idx_header(path, &info, err) != NN_OK)
+  limit_options(L, 2, 0, &lim);
+  if (nn_idx_header(path, &lim, classes ? NN_CLASS_COST : sizeof(float), &info, err) != NN_OK)
     return raise_file(L, path, err);
   if (classes && info.type != 0x08 && info.type != 0x09 && info.type != 0x0B &&
       info.type != 0x0C)
@@ -106,7 +130,7 @@ static int data_read_idx(lua_State *L) {
     return luaL_error(L, "%s: classes take one number per row; the file has %I",
                       path, (lua_Integer)info.cols);
   m = nn_lua_newmatrix(L, info.rows, info.cols);
-  if (nn_idx_read(path, &info, scale, m->data, err) != NN_OK)
+  if (nn_idx_read(path, &lim, &info, scale, m->data, err) != NN_OK)
     return raise_file(L, path, err);
   if (classes)
     push_classes(L, path, m->data, m->rows);
@@ -120,18 +144,23 @@ static int data_read_idx(lua_State *L) {
 
 /* --- FANN .data --------------------------------------------------------------- */
 
-/* nn.read_fann_data(path) --> X, T: the inputs and the outputs of every
-** pair, one row each.  Raises on a file it cannot read or refuses. */
+/* nn.read_fann_data(path [, { max_bytes =, max_field = }]) --> X, T: the
+** inputs and the outputs of every pair, one row each.  Raises on a file it
+** cannot read or refuses. */
 static int data_read_fann(lua_State *L) {
+  static const char *const known[] = { "max_bytes", "max_field", NULL };
   const char *path = luaL_checkstring(L, 1);
   char err[NN_ERRMAX];
+  nn_data_limits lim;
   size_t n, n_in, n_out;
   nn_matrix *x, *t;
-  if (nn_fann_data_header(path, &n, &n_in, &n_out, err) != NN_OK)
+  check_options(L, 2, known);
+  limit_options(L, 2, 1, &lim);
+  if (nn_fann_data_header(path, &lim, &n, &n_in, &n_out, err) != NN_OK)
     return raise_file(L, path, err);
   x = nn_lua_newmatrix(L, n, n_in);
   t = nn_lua_newmatrix(L, n, n_out);
-  if (nn_fann_data_read(path, n, n_in, n_out, x->data, t->data, err) != NN_OK)
+  if (nn_fann_data_read(path, &lim, n, n_in, n_out, x->data, t->data, err) != NN_OK)
     return raise_file(L, path, err);
   return 2;
 }
@@ -156,7 +185,8 @@ static void push_strings(lua_State *L, char *const *s, size_t n) {
 /* The options of read_csv at 2 into o; the labels' C array (a userdata) is
 ** left on the stack.  Raises. */
 static void csv_options(lua_State *L, nn_csv_opts *o) {
-  static const char *const known[] = { "target", "classes", "labels", NULL };
+  static const char *const known[] = { "target", "classes", "labels", "max_bytes",
+                                       "max_field", NULL };
   memset(o, 0, sizeof *o);
   o->classes = -1;
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -200,7 +230,8 @@ static void csv_options(lua_State *L, nn_csv_opts *o) {
     luaL_argerror(L, 2, "options 'classes' and 'labels' need a target column");
 }
 
-/* nn.read_csv(path, { target = [, classes = ] [, labels = ] })
+/* nn.read_csv(path, { target = [, classes = ] [, labels = ] [, max_bytes = ]
+**                     [, max_field = ] })
 ** --> X, T, labels, columns
 ** X: every column but the target, one row per record; T: a sequence of
 ** 1-based class indices into labels (the labels found, sorted, or the ones
@@ -210,17 +241,17 @@ static void csv_options(lua_State *L, nn_csv_opts *o) {
 static int data_read_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char err[NN_ERRMAX];
+  nn_data_limits lim;
   nn_csv_opts o;
   nn_csv *csv;
   nn_matrix *m;
-  int rc;
   csv_options(L, &o);
+  limit_options(L, 2, 1, &lim);
   csv = (nn_csv *)lua_newuserdatauv(L, sizeof *csv, 0);
   memset(csv, 0, sizeof *csv);
   luaL_setmetatable(L, NN_CSV_BOX);
-  if ((rc = nn_csv_read(path, &o, csv, err)) != NN_OK)
-    return rc == NN_ENOMEM ? luaL_error(L, "not enough memory")
-                                : raise_file(L, path, err);
+  if (nn_csv_read(path, &lim, &o, csv, err) != NN_OK)
+    return raise_file(L, path, err);   /* out of memory too: the file is named */
   m = nn_lua_newmatrix(L, csv->rows, csv->cols);
   if (csv->rows)
     memcpy(m->data, csv->x, csv->rows * csv->cols * sizeof *csv->x);

@@ -39,9 +39,12 @@ static double number_field(lua_State *L, int idx, const char *key, int optional,
                            int arg, const char *path) {
   double v = NAN;
   int t = lua_getfield(L, idx, key);
-  if (t == LUA_TNUMBER)
+  if (t == LUA_TNUMBER) {
     v = (double)lua_tonumber(L, -1);
-  else if (t != LUA_TNIL || !optional)
+    if (isnan(v) && optional)   /* NAN means "none" in a run: never silently */
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s.%s is NaN (leave it out for none)",
+                                            path, key));
+  } else if (t != LUA_TNIL || !optional)
     luaL_argerror(L, arg, lua_pushfstring(L, "%s.%s must be a number", path, key));
   lua_pop(L, 1);
   return v;
@@ -65,14 +68,37 @@ static int by_string(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg);
+static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg,
+                       const char *path);
+
+/* Where a value of the options is, for messages: path.key or path[i]
+** into out (cut short when long). */
+#define PATH_MAX_LEN  120
+static void sub_path(char out[PATH_MAX_LEN], const char *path, const char *key,
+                     size_t i) {
+  if (key)
+    snprintf(out, PATH_MAX_LEN, "%s.%.60s", path, key);
+  else
+    snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
+}
+
+/* A string the options cannot keep as it is (a zero byte: SQLite's JSON
+** functions end a string there) raises naming where it is. */
+static void check_text(lua_State *L, const char *text, size_t len, int arg,
+                       const char *what, const char *path) {
+  if (strlen(text) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: %s contains a zero byte", path, what));
+}
 
 /* The table at idx as JSON into b: an array when its keys are 1..n, else
 ** an object with its string keys sorted (so that the same options give the
-** same text).  Raises on other keys and on tables nested too deep. */
-static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
-  size_t n = 0, len = (size_t)lua_rawlen(L, idx), i;
+** same text).  Raises on other keys, on keys with a zero byte and on tables
+** nested too deep. */
+static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg,
+                       const char *path) {
+  size_t n = 0, len = (size_t)lua_rawlen(L, idx), i, klen;
   const char **keys;
+  char sub[PATH_MAX_LEN];
   int bad = 0;
   idx = lua_absindex(L, idx);
   if (depth > NN_LUA_JSON_DEPTH)
@@ -88,7 +114,8 @@ static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
       if (i > 1)
         bad |= nn_buf_add(b, ",", 1);
       lua_rawgeti(L, idx, (lua_Integer)i);
-      json_value(L, -1, b, depth + 1, arg);
+      sub_path(sub, path, NULL, i);
+      json_value(L, -1, b, depth + 1, arg, sub);
       lua_pop(L, 1);
     }
     if (bad || nn_buf_add(b, "]", 1))
@@ -102,7 +129,8 @@ static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_argerror(L, arg, "training.options: keys must be strings (or 1..n)");
-    keys[i++] = lua_tostring(L, -1);   /* anchored by the table */
+    keys[i] = lua_tolstring(L, -1, &klen);   /* anchored by the table */
+    check_text(L, keys[i++], klen, arg, "a key", path);
   }
   qsort(keys, n, sizeof *keys, by_string);
   bad |= nn_buf_add(b, "{", 1);
@@ -112,7 +140,8 @@ static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
     bad |= nn_buf_json_string(b, keys[i], strlen(keys[i]));
     bad |= nn_buf_add(b, ":", 1);
     lua_getfield(L, idx, keys[i]);
-    json_value(L, -1, b, depth + 1, arg);
+    sub_path(sub, path, keys[i], 0);
+    json_value(L, -1, b, depth + 1, arg, sub);
     lua_pop(L, 1);
   }
   lua_pop(L, 1);   /* keys */
@@ -120,27 +149,47 @@ static void json_table(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
     luaL_error(L, "not enough memory");
 }
 
-/* The value at idx as JSON into b: strings, numbers (null when not
-** finite), booleans and tables as themselves; anything else (a criterion,
-** a callback) as the name of its type. */
-static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg) {
+/* A float as the shortest decimal that reads back as it, with ".0" when
+** that looks like an integer (so that 1.0 reads back as a float).  Raises
+** on NaN and infinities, which JSON cannot hold. */
+static int json_float(lua_State *L, nn_buf *b, double v, int arg, const char *path) {
+  size_t at = b->n, i;
+  if (!isfinite(v))
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s is %s, which the options cannot keep",
+                                          path, isnan(v) ? "NaN" : "infinite"));
+  if (nn_buf_json_double(b, v))
+    return 1;
+  for (i = at; i < b->n; i++)
+    if (b->p[i] == '.' || b->p[i] == 'e')
+      return 0;
+  return nn_buf_add(b, ".0", 2);
+}
+
+/* The value at idx as JSON into b: strings, numbers (integers as
+** integers, floats by their shortest text), booleans and tables as
+** themselves; anything else (a criterion, a callback) as the name of its
+** type.  Raises naming path on what JSON would not give back: NaN, an
+** infinity, a zero byte. */
+static void json_value(lua_State *L, int idx, nn_buf *b, int depth, int arg,
+                       const char *path) {
   size_t len;
   const char *text;
   int bad;
   switch (lua_type(L, idx)) {
   case LUA_TSTRING:
     text = lua_tolstring(L, idx, &len);
+    check_text(L, text, len, arg, "its text", path);
     bad = nn_buf_json_string(b, text, len);
     break;
   case LUA_TNUMBER:
     bad = lua_isinteger(L, idx) ? nn_buf_json_int(b, (int64_t)lua_tointeger(L, idx))
-                                : nn_buf_json_double(b, (double)lua_tonumber(L, idx));
+                                : json_float(L, b, (double)lua_tonumber(L, idx), arg, path);
     break;
   case LUA_TBOOLEAN:
     bad = lua_toboolean(L, idx) ? nn_buf_add(b, "true", 4) : nn_buf_add(b, "false", 5);
     break;
   case LUA_TTABLE:
-    json_table(L, idx, b, depth, arg);
+    json_table(L, idx, b, depth, arg, path);
     return;
   default:
     text = nn_lua_typename(L, idx);
@@ -175,10 +224,35 @@ static nn_train_epoch *check_epochs(lua_State *L, int idx, int arg, size_t *n) {
   return e;
 }
 
+/* Where the rows came from: option `source`, or the history's own (what
+** store:history gives back), left on the stack.  Raises when neither is a
+** string or nil, and when both are given and differ. */
+static void check_source(lua_State *L, int arg, int h, nn_train_run *run) {
+  size_t len;
+  const char *own;
+  int t = lua_getfield(L, arg, "source");
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    luaL_argerror(L, arg, "option 'source' must be a string");
+  if (t == LUA_TSTRING)
+    run->source = lua_tolstring(L, -1, &run->source_len);
+  t = lua_getfield(L, h, "source");
+  if (t != LUA_TNIL && t != LUA_TSTRING)
+    run_error(L, arg, "%s.source must be a string", "training");
+  if (t == LUA_TNIL)
+    return;
+  own = lua_tolstring(L, -1, &len);
+  if (!run->source) {
+    run->source = own;   /* anchored on the stack */
+    run->source_len = len;
+  } else if (len != run->source_len || memcmp(own, run->source, len) != 0)
+    luaL_argerror(L, arg, "option 'source' and training.source differ");
+}
+
 const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
   nn_train_run *run;
   nn_lua_bufs *sc;
   int h;
+  /* the caller's stack holds every string the run points at until it returns */
   if (lua_isnil(L, arg) || lua_getfield(L, arg, "training") == LUA_TNIL) {
     if (!lua_isnil(L, arg) && lua_getfield(L, arg, "source") != LUA_TNIL)
       luaL_argerror(L, arg, "option 'source' needs option 'training'");
@@ -204,7 +278,7 @@ const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
       luaL_error(L, "not enough memory");
     break;
   case LUA_TTABLE:
-    json_table(L, -1, &sc->buf[0], 1, arg);
+    json_table(L, -1, &sc->buf[0], 1, arg, "training.options");
     if (sc->buf[0].p[0] != '{')
       run_error(L, arg, "%s.options must be a table of named options", "training");
     break;
@@ -214,15 +288,7 @@ const nn_train_run *nn_lua_checkrun(lua_State *L, struct nn_store *s, int arg) {
   lua_pop(L, 1);
   run->options = sc->buf[0].p;
   run->options_len = sc->buf[0].n;
-  switch (lua_getfield(L, arg, "source")) {
-  case LUA_TNIL:
-    break;
-  case LUA_TSTRING:
-    run->source = lua_tolstring(L, -1, &run->source_len);
-    break;
-  default:
-    luaL_argerror(L, arg, "option 'source' must be a string");
-  }
+  check_source(L, arg, h, run);
   if (nn_store_check_run(s, run) != NN_OK)
     luaL_argerror(L, arg, s->err);
   return run;

@@ -203,22 +203,26 @@ static void push_json_string(lua_State *L, const nn_json_token *t) {
 }
 
 /* The number t pushed: an integer when it is digits alone (a sign before
-** them) and fits, else a float. */
+** them) and fits in 64 bits, math.mininteger and math.maxinteger too; else
+** a float. */
 static void push_json_number(lua_State *L, const nn_json_token *t) {
-  size_t i = t->n > 0 && (t->s[0] == '-' || t->s[0] == '+');
-  int64_t v = 0;
-  if (t->n > 18 || i == t->n) {
+  int neg = t->n > 0 && t->s[0] == '-';
+  size_t i = t->n > 0 && (neg || t->s[0] == '+');
+  uint64_t v = 0, limit = neg ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+  if (i == t->n || t->n - i > 19) {
     lua_pushnumber(L, (lua_Number)t->number);
     return;
   }
   for (; i < t->n; i++) {
-    if (t->s[i] < '0' || t->s[i] > '9') {
+    unsigned d = (unsigned)(t->s[i] - '0');
+    if (t->s[i] < '0' || t->s[i] > '9' || v > (limit - d) / 10) {
       lua_pushnumber(L, (lua_Number)t->number);
       return;
     }
-    v = v * 10 + (t->s[i] - '0');
+    v = v * 10 + d;
   }
-  lua_pushinteger(L, (lua_Integer)(t->s[0] == '-' ? -v : v));
+  /* -2^63 is computed in unsigned arithmetic: its negation overflows int64 */
+  lua_pushinteger(L, neg ? (lua_Integer)(int64_t)(0 - v) : (lua_Integer)v);
 }
 
 static int push_json(lua_State *L, nn_json_reader *r, const nn_json_token *t);

@@ -853,7 +853,8 @@ static void push_history(lua_State *L, fit_state *f) {
   lua_pushinteger(L, f->epochs);
   lua_setfield(L, -2, "epochs");
   if (f->patience) { lua_pushinteger(L, f->patience); lua_setfield(L, -2, "patience"); }
-  if (f->split > 0.0) { lua_pushnumber(L, f->split); lua_setfield(L, -2, "validation_split"); }
+  /* as the caller wrote it: f->split is a float, and 0.2f is not 0.2 */
+  if (f->split > 0.0) { lua_getfield(L, 4, "validation_split"); lua_setfield(L, -2, "validation_split"); }
   lua_setfield(L, f->hist, "options");
   lua_pushinteger(L, (lua_Integer)f->n_train);
   lua_setfield(L, f->hist, "rows");

@@ -105,7 +105,9 @@ static int owner_of(nn_store *s, int64_t *version) {
 
 int nn_store_digest_functions(sqlite3 *db, int on) {
   int rc = nn_st_version_digest_functions(db, on);
-  return rc == SQLITE_OK ? nn_st_training_digest_function(db, on) : rc;
+  if (rc == SQLITE_OK)
+    rc = nn_st_training_digest_function(db, on);
+  return rc == SQLITE_OK ? nn_st_facts_function(db, on) : rc;
 }
 
 /* Apply the missing migrations, all of them or none, with the SQL functions
@@ -168,31 +170,25 @@ static char *uri_of(const char *path, const char *query) {
   return uri;
 }
 
-/* Is an existing file at path someone else's?  Asked through a connection
-** that can change nothing: read-only, with the WAL index read-only too, so
-** that neither a checkpoint nor a WAL recovery touches the file, its -wal
-** or its -shm.  FOREIGN or SCHEMA when it is not ours to open; OK when it
-** is, when it is new, or when this cannot tell (the read-write connection
-** then asks again). */
+/* Is an existing file at path someone else's?  Asked of its bytes, before
+** any SQLite connection touches it (nn_store_owner.c): even a read-only one
+** rolls back a hot journal and rebuilds a WAL's -shm, and a read-write one
+** checkpoints on close.  FOREIGN or SCHEMA when it is not ours to open,
+** NOTADB when it is no database; OK when it is ours, when it is new, or
+** when this cannot tell (the connection then asks again, in SQL). */
 static int probe(nn_store *s, const char *path) {
-  sqlite3 *db = NULL;
   int64_t owner[3], version;
-  char *uri;
-  int rc = NN_OK;
-  if (strcmp(path, ":memory:") == 0 || path[0] == '\0' ||
-      strncmp(path, "file:", 5) == 0 || !(uri = uri_of(path, "?mode=ro&readonly_shm=1")))
+  int rc, known;
+  if (strcmp(path, ":memory:") == 0 || path[0] == '\0' || strncmp(path, "file:", 5) == 0)
     return NN_OK;
-  if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, s->opts.busy_timeout_ms);
-    if (read_owner(s, db, owner) == NN_OK) {
-      rc = check_owner(s, owner, &version);
-      if (rc != NN_EFOREIGN && rc != NN_ESCHEMA)
-        rc = NN_OK;
-    }
-  }
-  sqlite3_close_v2(db);
-  sqlite3_free(uri);
-  return rc;
+  if ((rc = nn_st_file_owner(path, owner, &known)) == NN_ENOTADB)
+    return nn_st_fail(s, rc, "file is not a database");
+  if (rc != NN_OK)
+    return nn_st_nomem(s);
+  if (!known)
+    return NN_OK;
+  rc = check_owner(s, owner, &version);
+  return rc == NN_EFOREIGN || rc == NN_ESCHEMA ? rc : NN_OK;
 }
 
 /* The read-only open of nn_store_open, up to the owner check.  A WAL
@@ -230,12 +226,14 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     s->opts = *opts;
   if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
     return nn_st_fail(s, NN_ERROR, "invalid options");
-  if (s->opts.readonly)
+  /* A foreign file must be left as it was found: any connection may roll
+  ** back its journal or rebuild its -shm, a read-write one checkpoints its
+  ** WAL and deletes its -wal and -shm on close. */
+  if ((rc = probe(s, path)) != NN_OK)
+    ;
+  else if (s->opts.readonly)
     rc = open_readonly(s, path, &version);
-  /* A foreign file must be left as it was found: the read-write connection
-  ** below would checkpoint its WAL, and delete its -wal and -shm, on close. */
-  else if ((rc = probe(s, path)) == NN_OK &&
-           sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  else if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                            NULL) != SQLITE_OK)
     rc = nn_st_db_fail(s);
   if (rc != NN_OK)

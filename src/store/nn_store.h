@@ -110,9 +110,10 @@ void nn_labelcache_forget(nn_labelcache *c);
 /* Register (on) or remove (!on) nn_version_digest(model_id, version, arch,
 ** n_inputs, n_outputs, n_params, weights), nn_labelmap_digest(model_id,
 ** name, labels) and nn_training_digest(version_id, options, rows, epochs,
-** best_epoch, stopped, source, started_at, ended_at) on db: the digests save
-** stores, for a migration that fills them in and for tools that write rows
-** in SQL.  SQLITE_OK or an error. */
+** best_epoch, stopped, source, started_at, ended_at) and
+** nn_model_facts(model_id) on db: the digests save stores, for a migration
+** that fills them in and for tools that write rows in SQL.  SQLITE_OK or an
+** error. */
 int nn_store_digest_functions(sqlite3 *db, int on);
 
 /* Label i (0-based, < m->n, m not bad) of m, its length in *len. */
@@ -132,8 +133,9 @@ typedef struct nn_store {
   /* prediction ids reserved in sqlite_sequence, not handed out yet */
   int64_t id_next, id_end;             /* [id_next, id_end) */
   int64_t spare_next, spare_end;       /* the block after it, reserved ahead */
-  /* the catalog (versions, label maps) as the last check saw it */
+  /* the catalog (versions, label maps, runs) as the last check saw it */
   int64_t data_version, total_changes, max_version_id, max_labelmap_id;
+  int64_t catalog_rows;                /* how many rows of them */
   uint64_t catalog_gen;
   int borrowed;                        /* db is someone else's: read only */
   int wal_state;                       /* 1: the wal-index header can tell

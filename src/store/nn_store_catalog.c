@@ -1,12 +1,14 @@
 /*
-** nn_store_catalog.c: has a version or a label map been added since the
-** last look?  (nn_store_catalog in nn_store.h.)
+** nn_store_catalog.c: has a version, a label map or a training run been
+** added or removed since the last look?  (nn_store_catalog in nn_store.h.)
 **
 ** What it implements: the cheapest answer SQLite allows.  The pager's data
 ** version and the connection's change count say whether anything was
 ** written; in WAL mode the wal-index header says so without even a read
 ** transaction; only then are the largest ids of nn_version and nn_labelmap
-** read.  What it is not: a cache of anything (the binding and the SQL
+** read, and how many rows they and nn_training hold (a row deleted outside
+** nn changes the count, and the next load finds the model's facts broken:
+** nn_store_facts.c).  What it is not: a cache of anything (the binding and the SQL
 ** functions keep theirs, keyed by the generation this returns).
 **
 **   SELECT (SELECT max(version_id) FROM nn_version),
@@ -20,10 +22,14 @@
 ** look at the file (see nn_store_catalog). */
 #define SQL_DATA_VERSION  "PRAGMA data_version"
 /* Versions and label maps are append-only, so their largest ids tell
-** whether anything was added. */
+** whether anything was added; their counts (and the runs'), whether
+** anything was deleted.  count(*) reads the smallest index, never the
+** weights. */
 #define SQL_CATALOG \
   "SELECT (SELECT max(version_id) FROM nn_version)," \
-  " (SELECT max(labelmap_id) FROM nn_labelmap)"
+  " (SELECT max(labelmap_id) FROM nn_labelmap)," \
+  " (SELECT count(*) FROM nn_version) + (SELECT count(*) FROM nn_labelmap)" \
+  " + (SELECT count(*) FROM nn_training)"
 
 /* The wal-index (the -shm file SQLite maps) starts with two copies of a
 ** 48-byte header that every commit rewrites, its third word counting the
@@ -139,9 +145,11 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
     if (sqlite3_column_int64(st, 1) < s->max_labelmap_id)
       nn_st_labels_forget(s);
     if (sqlite3_column_int64(st, 0) != s->max_version_id ||
-        sqlite3_column_int64(st, 1) != s->max_labelmap_id) {
+        sqlite3_column_int64(st, 1) != s->max_labelmap_id ||
+        sqlite3_column_int64(st, 2) != s->catalog_rows) {
       s->max_version_id = sqlite3_column_int64(st, 0);
       s->max_labelmap_id = sqlite3_column_int64(st, 1);
+      s->catalog_rows = sqlite3_column_int64(st, 2);
       s->catalog_gen++;
     }
     s->data_version = state == SQLITE_TXN_WRITE ? -1 : (int64_t)data_version;

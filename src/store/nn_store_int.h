@@ -6,8 +6,11 @@
 ** directly or through others):
 **
 **   nn_sha256.c          SHA-256 and the digests' integers
+**   nn_store_owner.c     whose database a file is, from its bytes
 **   nn_store_conn.c      statuses and messages, statements, binds,
 **                        transactions, the clock
+**   nn_store_facts.c     a model's facts: which versions, label maps and
+**                        runs nn saved for it
 **   nn_store_labels.c    models' ids, label maps and their cache
 **   nn_store_version.c   versions saved and loaded, their digest functions
 **   nn_store_train.c     training runs, saved through a version's hook
@@ -31,6 +34,8 @@
 enum {
   /* nn_store_conn.c */
   S_BEGIN, S_COMMIT, S_ROLLBACK,
+  /* nn_store_facts.c */
+  S_FACTS_ROWS, S_FACTS_UPDATE,
   /* nn_store_labels.c */
   S_MODEL_ID, S_LATEST_OUTPUTS, S_LABELMAP_CURRENT, S_LABELMAP_INSERT,
   S_LABELMAP_NAMED, S_LABELMAP_WHY, S_LABELMAP_ROW, S_LABELS,
@@ -44,6 +49,17 @@ enum {
   S_DATA_VERSION, S_CATALOG,
   S_COUNT
 };
+
+/* ------------------------------------------------------------------------
+** nn_store_owner.c
+*/
+
+/* The application_id, user_version and whether page 1 holds schema objects
+** (0 or 1) of the database file at path, as of its last commit (its -wal
+** read too), read without SQLite: *known 1 when read; 0 when there is no
+** file, or an empty one.  ENOTADB for a file that is not an SQLite
+** database, ENOMEM; no message (the caller writes it). */
+int nn_st_file_owner(const char *path, int64_t owner[3], int *known);
 
 /* ------------------------------------------------------------------------
 ** nn_store_conn.c
@@ -84,6 +100,28 @@ void nn_st_rollback(nn_store *s);
 
 /* Unix time in milliseconds from the VFS's clock. */
 int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
+
+/* ------------------------------------------------------------------------
+** nn_store_facts.c
+*/
+
+/* The kinds of row a model's facts count, in the order of their counts. */
+enum { NN_FACT_VERSION, NN_FACT_LABELMAP, NN_FACT_RUN, NN_FACT_KINDS };
+/* Room for nn_model.facts as nn writes it. */
+#define NN_FACTS_MAX  192
+
+/* The facts of a model without rows, the text a new model row starts with. */
+void nn_st_no_facts(char out[NN_FACTS_MAX]);
+/* Inside the transaction that inserted it: the row of that kind (id: its
+** version_id or labelmap_id; version: a version's number; name: a map's)
+** added to the model's facts. */
+int nn_st_fact_added(nn_store *s, int64_t model_id, int kind, int64_t id,
+                     int64_t version, const char *name);
+/* INVALID naming the model when the versions, label maps and runs the
+** database holds for it are not those its facts count. */
+int nn_st_check_facts(nn_store *s, int64_t model_id, const char *name);
+/* nn_model_facts(model_id) registered (on) or removed (!on) on db. */
+int nn_st_facts_function(sqlite3 *db, int on);
 
 /* ------------------------------------------------------------------------
 ** nn_store_labels.c

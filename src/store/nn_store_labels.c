@@ -157,6 +157,8 @@ int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map,
       (rc = nn_st_step(s, st, &row)) == NN_OK)
     *labelmap_id = sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
+  if (rc == NN_OK)
+    rc = nn_st_fact_added(s, model_id, NN_FACT_LABELMAP, *labelmap_id, 0, map);
   return rc;
 }
 

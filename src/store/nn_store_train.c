@@ -295,6 +295,8 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
     sqlite3_reset(st);
   }
   sqlite3_finalize(st);
+  if (rc == NN_OK)
+    rc = nn_st_fact_added(s, saved->model_id, NN_FACT_RUN, saved->version_id, 0, NULL);
   return rc;
 }
 
@@ -390,8 +392,8 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
     sqlite3_finalize(st);
     if (rc != NN_OK)
       return rc;
-    /* no run: then no epochs either (a run deleted with its epochs is not
-    ** caught, see schema/004_training_digests.sql) */
+    /* no run: then no epochs either (a run deleted with its epochs is the
+    ** model's facts' to catch: nn_store_facts.c, checked by find_version) */
     if ((rc = read_epochs(s, v->version_id, NULL, &n, &typed)) != NN_OK)
       return rc;
     return n ? nn_st_invalid(s, v, "its training epochs have no run (changed outside nn?)")

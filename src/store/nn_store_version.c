@@ -33,7 +33,8 @@
   "typeof(n_inputs), typeof(n_outputs), typeof(n_params) FROM nn_version "
 
 static const char *const sql[S_COUNT] = {
-  [S_MODEL_INSERT] = "INSERT INTO nn_model (name, created_at) VALUES (?1, ?2)",
+  [S_MODEL_INSERT] =
+  "INSERT INTO nn_model (name, created_at, facts) VALUES (?1, ?2, ?3)",
   [S_NEXT_VERSION] =
   "SELECT coalesce(max(version), 0) + 1 FROM nn_version WHERE model_id = ?1",
   [S_VERSION_INSERT] =
@@ -181,13 +182,16 @@ static int json_arch(nn_store *s, const nn_net *net) {
 
 /* Inside a transaction: the id of model name, created when new. */
 static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
+  char facts[NN_FACTS_MAX];
   sqlite3_stmt *st;
   int rc, row;
   if ((rc = nn_st_find_model(s, name, model_id)) != NN_OK || *model_id)
     return rc;
   if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_OK)
     return rc;
+  nn_st_no_facts(facts);
   sqlite3_bind_int64(st, 2, now);
+  sqlite3_bind_text(st, 3, facts, -1, SQLITE_TRANSIENT);
   if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
                         "the model name")) == NN_OK &&
       (rc = nn_st_step(s, st, &row)) == NN_OK)
@@ -234,6 +238,8 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
   else if ((rc = nn_st_step(s, st, &row)) == NN_OK)
     *version_id = sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
+  if (rc == NN_OK)
+    rc = nn_st_fact_added(s, model_id, NN_FACT_VERSION, *version_id, *version, NULL);
   return rc;
 }
 
@@ -323,7 +329,10 @@ int nn_store_find_version(nn_store *s, const char *name, int64_t version,
   v->name = name;
   if (!s->db)
     return nn_st_closed(s);
+  /* the model's rows checked as a whole first: a version or a map deleted
+  ** outside nn is an error, never the one before answering for it */
   if ((rc = nn_st_need_model(s, name, &model_id)) != NN_OK ||
+      (rc = nn_st_check_facts(s, model_id, name)) != NN_OK ||
       (rc = USE(s, version ? S_VERSION_PINNED : S_VERSION_LATEST, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);

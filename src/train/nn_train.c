@@ -6,7 +6,8 @@
 ** the caller, see nn_train.h).  Rows go through the net a chunk at a time in
 ** the panel layout of nn_engine.c (nn_panels), every layer through its
 ** kind's descriptor: forward_batch on the way in, keeping each layer's
-** output, then backward (nn_train_kinds.c) from the loss's gradient.
+** output, then backward (engine/nn_backward.c, through the kind table)
+** from the loss's gradient.
 ** Samples past the chunk's last row are zeros on the way in and get a zero
 ** gradient, so they add nothing.  Every sum is taken in one fixed order:
 ** the same kernel set gives the same bits.
