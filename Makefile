@@ -377,7 +377,9 @@ memcheck: deps-memcheck all
 # into every process the specs start.  Reports go to files, so that one in a
 # process a spec expects to fail is seen too: any report fails the target.
 # Leaks are memcheck's business (detect_leaks=0: the preloaded runtime would
-# also blame the interpreter and the compiler the specs run).
+# also blame the interpreter and the compiler the specs run).  The README and
+# .ci are linked too: spec/readme_spec.lua runs the README's blocks, make demo
+# among them, from the tree.
 ASAN_CC      ?= gcc
 ASAN_CFLAGS  ?= -std=c99 -Wall -Wextra -pedantic -O1 -g -fno-omit-frame-pointer
 ASAN_SAN     ?= -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
@@ -390,7 +392,7 @@ ASAN_ENV      = PATH="$(CURDIR)/$(ASAN_TREE)/bin:$$PATH" \
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$(ASAN_REPORTS)/asan \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/ubsan \
   NN_LDFLAGS='$(ASAN_SAN)' 
-ASAN_LINKS   := .busted Makefile examples lua schema spec src $(wildcard *.rockspec)
+ASAN_LINKS   := .busted .ci Makefile README.md examples lua schema spec src $(wildcard *.rockspec)
 # Programs the specs start that must run without the preloaded runtime (a
 # browser's own processes do not take it): build/asan/bin has a wrapper for
 # each, first in PATH, that starts the real one without it.

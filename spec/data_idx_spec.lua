@@ -224,7 +224,7 @@ describe("nn.read_idx", function()
 
     it("bad options, naming them", function()
       local p = file("ubyte", { 1 }, { 1 })
-      assert.equal("bad argument #2 to 'read_idx' (unknown option 'scal')",
+      assert.equal("bad argument #2 to 'read_idx' (unknown option 'scal' (did you mean 'scale'?))",
                    read_error(p, { scal = 1 }))
       assert.equal("bad argument #2 to 'read_idx' (option 'scale' must be a finite number)",
                    read_error(p, { scale = 1 / 0 }))

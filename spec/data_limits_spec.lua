@@ -148,8 +148,8 @@ describe("nn.read_fann_data bounded by what it reads", function()
     write(path, "1 1 1\n12345 1\n")
     assert.equal(path .. ": line 2, column 1: a token of more than 4 bytes (option max_field)",
       error_of("read_fann_data", path, { max_field = 4 }))
-    assert.equal("bad argument #2 to 'read_fann_data' (unknown option 'max_fields')",
-      error_of("read_fann_data", path, { max_fields = 4 }))
+    assert.equal("bad argument #2 to 'read_fann_data' (unknown option 'max_fields' "
+      .. "(did you mean 'max_field'?))", error_of("read_fann_data", path, { max_fields = 4 }))
     assert.equal("bad argument #2 to 'read_fann_data' (option 'max_field' must be a positive "
       .. "integer)", error_of("read_fann_data", path, { max_field = 1.5 }))
   end)

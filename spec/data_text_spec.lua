@@ -281,7 +281,7 @@ describe("nn.read_csv", function()
                    .. "a 1-based column index or false)", error_of(read_csv, path, {}))
       assert.equal("bad argument #2 to 'read_csv' (option 'target' must be a column name, "
                    .. "a 1-based column index or false)", error_of(read_csv, path, { target = 0 }))
-      assert.equal("bad argument #2 to 'read_csv' (unknown option 'label')",
+      assert.equal("bad argument #2 to 'read_csv' (unknown option 'label' (did you mean 'labels'?))",
                    error_of(read_csv, path, { target = 1, label = {} }))
       assert.equal("bad argument #2 to 'read_csv' (option 'classes' must be a boolean)",
                    error_of(read_csv, path, { target = 1, classes = "yes" }))

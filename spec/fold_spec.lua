@@ -107,7 +107,7 @@ describe("fold", function()
       .. "more than max_ops allows (1000): net:fold{ max_ops = 266240 } takes them")
     assert.equal(2 * 64 * 65, net:fold{ max_ops = 266240 }:n_params())
     assert.has_error(function() net:fold{ max_op = 1 } end,
-      "bad argument #1 to 'fold' (unknown option 'max_op')")
+      "bad argument #1 to 'fold' (unknown option 'max_op' (did you mean 'max_ops'?))")
     assert.has_error(function() net:fold{ max_ops = -1 } end,
       "bad argument #1 to 'fold' (max_ops: a number >= 0 expected, got -1)")
     -- a layer with nothing to merge is copied: it costs nothing

@@ -5,6 +5,7 @@
 -- what install put.
 
 local compat = require "spec.support.compat"
+local user = require "spec.support.user"
 
 local LUA = compat.LUA
 -- the version the Lua module paths are named after: 5.4, ..., 5.1 (LuaJIT)
@@ -122,20 +123,24 @@ describe("make install", function()
 
   -- As root, the install runs as the unprivileged user nobody (root's own
   -- writes would succeed anywhere, proving nothing); as anyone else, as
-  -- that user.  Its home is a fresh directory that only it may write.
+  -- that user.  Its home is a fresh directory that only it may write.  It
+  -- runs make in a copy of the clone and its build that it may read (the
+  -- clone may sit in a folder only its owner enters), a build it may not
+  -- write: install finds it up to date and writes nothing into it.
   it("lets a user without root install under $HOME/.local", function()
-    local as_user = ""
-    if run("id -u") == "0\n" then
-      if not compat.execute("id nobody >/dev/null 2>&1") then
-        pending("no unprivileged user 'nobody' to install as")
-        return
-      end
-      as_user = "runuser -u nobody -- "
+    local as_user = user.prefix()
+    if not as_user then
+      pending("no unprivileged user 'nobody' to install as")
+      return
     end
     run("mkdir -p '" .. dest .. "' && chmod 700 '" .. dest .. "'")
     if as_user ~= "" then run("chown nobody '" .. dest .. "'") end
-    local out = run(("%senv HOME='%s' make -s -C '%s' install LUA=%s PREFIX='%s/.local'")
-      :format(as_user, dest, run("pwd"):gsub("\n$", ""), LUA, dest))
+    local clone = user.readable_copy({ "Makefile", "src", "lua", "schema", compat.BUILD },
+      user.build_extras(compat.BUILD))
+    local ok, out = compat.run(("%senv HOME='%s' make -s -C '%s' install LUA=%s PREFIX='%s/.local'")
+      :format(as_user, dest, clone, LUA, dest))
+    os.execute("rm -rf '" .. clone .. "'")
+    assert.is_true(ok, out)
     assert.equal("", out)
     assert.same(installed("./.local"), files(dest))
     assert.equal("nn 0.1.0\t2\n", run_installed(dest .. "/.local"))

@@ -11,6 +11,7 @@ local nn = require "nn"
 local seed = require "spec.support.seed"
 local db = require "spec.support.db"
 local c = require "spec.support.c"
+local compat = require "spec.support.compat"
 
 local exec, all, value, remove_db = db.exec, db.all, db.value, db.remove
 
@@ -139,7 +140,8 @@ describe("text the store keeps", function()
   it("is refused, named, when it is longer than SQLite takes or not finite, and nothing is written", function()
     local path = os.tmpname()
     local exe = c.compile("spec/support/store_check.c " .. c.STORE
-      .. " src/formats/nn_json.c src/formats/nn_ftoa.c build/nn_schema.c -Wno-overlength-strings " .. c.ENGINE,
+      .. " src/formats/nn_json.c src/formats/nn_ftoa.c " .. compat.BUILD .. "/nn_schema.c"
+      .. " -Wno-overlength-strings " .. c.ENGINE,
       "-lsqlite3 -lm")
     local out = c.run(exe, path)
     os.remove(exe)

@@ -14,6 +14,7 @@ local nn = require "nn"
 local seed = require "spec.support.seed"
 local compat = require "spec.support.compat"
 local db = require "spec.support.db"
+local user = require "spec.support.user"
 
 -- the seed prints softmax to four digits
 local TOL_PRINTED = 5e-5
@@ -47,11 +48,11 @@ local function shipped_model()
   return dir, path
 end
 
---- The command prefix that runs a command as a user without root, "" when
--- this process is not root; nil when root has no such user.
-local function unprivileged()
-  if sh("id -u") ~= "0\n" then return "" end
-  if compat.execute("id nobody >/dev/null 2>&1") then return "runuser -u nobody -- " end
+--- A folder that user can read holding the module (lua/ and build/nn/core.so)
+-- and the extension (build/nn0.so): the clone may sit in a folder only its
+-- owner enters.
+local function module_copy()
+  return user.readable_copy({ "lua", compat.BUILD .. "/nn/core.so", compat.BUILD .. "/nn0.so" })
 end
 
 describe("nn.open with readonly = true", function()
@@ -126,16 +127,17 @@ describe("nn.open with readonly = true", function()
 end)
 
 describe("a model file in a read-only folder", function()
-  local dir, path, as_user
+  local dir, path, as_user, copy
   before_each(function()
     dir, path = shipped_model()
-    as_user = unprivileged()
+    as_user = user.prefix()
+    copy = module_copy()
     -- readable by all, writable by none: the file, and the folder that
     -- could otherwise hold the -shm file SQLite makes to read a WAL database
     sh(("chmod 444 '%s' && chmod 555 '%s'"):format(path, dir))
   end)
   after_each(function()
-    os.execute("chmod 755 '" .. dir .. "'; rm -rf '" .. dir .. "'")
+    os.execute("chmod 755 '" .. dir .. "'; rm -rf '" .. dir .. "' '" .. copy .. "'")
   end)
 
   it("opens read-only and classifies, where a plain open fails", function()
@@ -157,7 +159,8 @@ for row in store:rows("SELECT nn_classify('leaf_flower:weather', 250, 40, 120, 3
   print(row.w)
 end
 print(store:close())
-]]):format(package.path, package.cpath, path, path))
+]]):format(copy .. "/lua/?.lua;" .. copy .. "/lua/?/init.lua",
+      copy .. "/" .. compat.BUILD .. "/?.so", path, path))
     f:close()
     sh("chmod 644 " .. script)
     local out = sh(as_user .. compat.LUA .. " " .. script)
@@ -172,7 +175,7 @@ print(store:close())
       pending("running as root, and no user 'nobody' to lose root's rights as")
       return
     end
-    local ext = sh("pwd"):gsub("\n$", "") .. "/" .. compat.BUILD .. "/nn0"
+    local ext = copy .. "/" .. compat.BUILD .. "/nn0"
     local query = [["SELECT nn_classify('leaf_flower', 32, 107, 56, 11.2)"]]
     -- the shell's read-only open of a WAL file needs a -shm file this folder
     -- cannot hold; the immutable URI reads it without one

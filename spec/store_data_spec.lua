@@ -203,7 +203,7 @@ describe("store:feedback_set", function()
     end)
 
     it("bad options, naming them", function()
-      assert.equal("bad argument #2 to 'feedback_set' (unknown option 'version_id')",
+      assert.equal("bad argument #2 to 'feedback_set' (unknown option 'version_id' (did you mean 'version'?))",
                    refused("leaf_flower", { version_id = 1 }))
       assert.equal("bad argument #2 to 'feedback_set' (option 'version' must be a positive "
                    .. "integer)", refused("leaf_flower", { version = 0 }))
@@ -211,7 +211,9 @@ describe("store:feedback_set", function()
                    .. "name or a table of labels)", refused("leaf_flower", { labels = 2 }))
       assert.equal("bad argument #2 to 'feedback_set' (labels[1] is not a non-empty string)",
                    refused("leaf_flower", { labels = { 1 } }))
-      assert.equal("bad argument #1 to 'feedback_set' (string expected, got no value)", refused())
+      assert.equal("bad argument #1 to 'feedback_set' (name: string expected, got no value)", refused())
+      assert.equal("bad argument #1 to 'feedback_set' (name: string expected, got number)", refused(1))
+      assert.equal("bad argument #1 to 'feedback_set' (name must not be empty)", refused(""))
     end)
   end)
 end)

@@ -431,7 +431,10 @@ describe("save and load", function()
   it("refuse bad arguments to save, naming them", function()
     local net = seed_net()
     assert.has_error(function() store:save(nil, net) end,
-                     "bad argument #1 to 'save' (string expected, got nil)")
+                     "bad argument #1 to 'save' (name: string expected, got nil)")
+    -- regression: a number was taken as its text, saving a model named "42"
+    assert.has_error(function() store:save(42, net) end,
+                     "bad argument #1 to 'save' (name: string expected, got number)")
     assert.has_error(function() store:save("", net) end,
                      "bad argument #1 to 'save' (name must not be empty)")
     assert.has_error(function() store:save("leaf_flower", {}) end,
@@ -441,7 +444,7 @@ describe("save and load", function()
     assert.has_error(function() store:save("leaf_flower", net, 5) end,
                      "bad argument #3 to 'save' (table expected, got number)")
     assert.has_error(function() store:save("leaf_flower", net, { labelz = {} }) end,
-                     "bad argument #3 to 'save' (unknown option 'labelz')")
+                     "bad argument #3 to 'save' (unknown option 'labelz' (did you mean 'labels'?))")
     assert.has_error(function() store:save("leaf_flower", net, { note = 5 }) end,
                      "bad argument #3 to 'save' (option 'note' must be a string)")
     assert.has_error(function() store:save("leaf_flower", net, { labels = "leaf" }) end,
@@ -460,7 +463,9 @@ describe("save and load", function()
   it("refuse bad arguments to load, naming them", function()
     store:save("leaf_flower", seed_net())
     assert.has_error(function() store:load() end,
-                     "bad argument #1 to 'load' (string expected, got no value)")
+                     "bad argument #1 to 'load' (name: string expected, got no value)")
+    assert.has_error(function() store:load(1) end,
+                     "bad argument #1 to 'load' (name: string expected, got number)")
     assert.has_error(function() store:load("") end,
                      "bad argument #1 to 'load' (name must not be empty)")
     assert.has_error(function() store:load("leaf_flower", 0) end,
@@ -666,7 +671,11 @@ describe("label maps", function()
 
   it("refuse bad arguments, naming them", function()
     assert.has_error(function() store:add_labels(nil, "weather", seed.weather) end,
-                     "bad argument #1 to 'add_labels' (string expected, got nil)")
+                     "bad argument #1 to 'add_labels' (name: string expected, got nil)")
+    assert.has_error(function() store:add_labels(7, "weather", seed.weather) end,
+                     "bad argument #1 to 'add_labels' (name: string expected, got number)")
+    assert.has_error(function() store:add_labels("leaf_flower", 2, seed.weather) end,
+                     "bad argument #2 to 'add_labels' (map name: string expected, got number)")
     assert.has_error(function() store:add_labels("leaf_flower", "", seed.weather) end,
                      "bad argument #2 to 'add_labels' (map name must not be empty)")
     assert.has_error(function() store:add_labels("leaf_flower", "weather", "sunny") end,
@@ -800,7 +809,7 @@ describe("classify, log and feedback", function()
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, "x") end,
                      "bad argument #4 to 'log' (table expected, got string)")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { tag = {} }) end,
-                     "bad argument #4 to 'log' (unknown option 'tag')")
+                     "bad argument #4 to 'log' (unknown option 'tag' (did you mean 'tags'?))")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { request_id = 7 }) end,
                      "bad argument #4 to 'log' (option 'request_id' must be a string)")
     assert.has_error(function() store:log(net, seed.input, { 0.5, 0.5 }, { labels = {} }) end,
@@ -818,7 +827,9 @@ describe("classify, log and feedback", function()
 
   it("refuses bad arguments to classify, naming them", function()
     assert.has_error(function() store:classify(nil, seed.input) end,
-                     "bad argument #1 to 'classify' (string expected, got nil)")
+                     "bad argument #1 to 'classify' (name: string expected, got nil)")
+    assert.has_error(function() store:classify(1, seed.input) end,
+                     "bad argument #1 to 'classify' (name: string expected, got number)")
     assert.has_error(function() store:classify("leaf_flower", { 1, 2 }) end,
                      "bad argument #2 to 'classify' (x: expected 4 numbers, got 2)")
     assert.has_error(function() store:classify("leaf_flower", seed.input, { labels = 1 }) end,
@@ -984,6 +995,18 @@ store:close()
                 truth)
   end)
 
+  -- regression: feedback returned nothing, where the README promises the
+  -- id of its row, as log and classify give theirs
+  it("feedback returns the id of the row it recorded", function()
+    local _, _, leaf = store:classify("leaf_flower", seed.input)
+    local first = store:feedback(leaf, "leaf")
+    local second = store:feedback(leaf, 2)
+    assert.is_true(compat.is_integer(first))
+    assert.equal(first + 1, second)
+    assert.same({ { feedback_id = first, true_label = "leaf" }, { feedback_id = second, true_label = "flower" } },
+                all(store, "SELECT feedback_id, true_label FROM nn_feedback ORDER BY feedback_id"))
+  end)
+
   it("feedback resolves a label through the map the prediction was read with", function()
     store:add_labels("leaf_flower", "weather", seed.weather)
     local _, _, id = store:classify("leaf_flower", seed.input, { labels = "weather" })
@@ -1111,6 +1134,39 @@ describe("the log buffer", function()
     assert.equal(#ids.a + #ids.b + 1, count(setup, "nn_prediction"))
     assert.equal(#ids.a + #ids.b + 1,
                  value(setup, "SELECT count(DISTINCT prediction_id) FROM nn_prediction"))
+  end)
+
+  -- the README explains the gaps this leaves: here are the numbers it gives
+  it("reserves ids in blocks, so that the next store on the file starts 2,000 on", function()
+    local ids = {}
+    for run = 1, 3 do
+      local store = assert(nn.open(path))   -- flush_rows 1000: blocks of 1000
+      local _, _, first = store:classify("leaf_flower", seed.input)
+      local _, _, second = store:classify("leaf_flower", seed.input)
+      assert.equal(first + 1, second)
+      store:close()
+      ids[run] = first
+    end
+    assert.same({ 1, 2001, 4001 }, ids)
+    -- blocks of flush_rows ids, 256 at least; a second one only when the
+    -- flush leaves fewer than flush_rows
+    local store = assert(nn.open(path, { flush_rows = 10 }))
+    local _, _, id = store:classify("leaf_flower", seed.input)
+    store:close()
+    assert.equal(6001, id)
+    store = assert(nn.open(path))
+    _, _, id = store:classify("leaf_flower", seed.input)
+    store:close()
+    assert.equal(6001 + 256, id)
+  end)
+
+  it("waits 5 s for another writer unless busy_timeout says otherwise", function()
+    local store = assert(nn.open(path))
+    assert.equal(5000, value(store, "PRAGMA busy_timeout"))
+    store:close()
+    store = assert(nn.open(path, { busy_timeout = 250 }))
+    assert.equal(250, value(store, "PRAGMA busy_timeout"))
+    store:close()
   end)
 
   it("writes every row of a flush as logged, in statements of many rows or one", function()

@@ -149,6 +149,10 @@ describe("nn.svg", function()
     assert.has_error(function() nn.svg({}) end, "nn.svg: a network expected, got table")
     assert.has_error(function() nn.svg(net, { colour = "red" }) end,
       "nn.svg: unknown option 'colour'")
+    assert.has_error(function() nn.svg(net, { input = { "R", "G", "B", "volume" } }) end,
+      "nn.svg: unknown option 'input' (did you mean 'inputs'?)")
+    assert.has_error(function() nn.svg_history({ epochs = {} }, { titel = "run" }) end,
+      "nn.svg_history: unknown option 'titel' (did you mean 'title'?)")
     assert.has_error(function() nn.svg(net, { inputs = { "R", "G" } }) end,
       "nn.svg: inputs: 2 given for 4 inputs")
     assert.has_error(function() nn.svg(net, { labels = { "leaf" } }) end,
@@ -265,6 +269,9 @@ describe("store:svg_confusion", function()
       "svg_confusion: model 'leaf_flower' has no label map 'colour'")
     assert.has_error(function() store:svg_confusion("leaf_flower", 0) end,
       "svg_confusion: version must be a positive integer")
+    -- a name that is not a string is refused, as by every store method
+    assert.has_error(function() store:svg_confusion(1) end,
+      "svg_confusion: name must be a non-empty string")
   end)
 end)
 
@@ -323,5 +330,7 @@ describe("store:svg_history", function()
       "svg_history: model 'leaf_flower' has no version 9")
     assert.has_error(function() store:svg_history("leaf_flower", {}) end,
       "svg_history: version: an empty table")
+    assert.has_error(function() store:svg_history(1) end,
+      "svg_history: name must be a non-empty string")
   end)
 end)

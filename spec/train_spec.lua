@@ -349,7 +349,18 @@ describe("nn.Trainer refuses", function()
   end)
 
   local bad_options = {
-    { { lrr = 1 }, "unknown option 'lrr'" },
+    { { lrr = 1 }, "unknown option 'lrr' (did you mean 'lr'?)" },
+    -- regression: an unknown option named no known one; the nearest is named
+    -- when it is a slip of a letter or two, a start, or initials
+    { { learning_rate = 1e-3 }, "unknown option 'learning_rate' (did you mean 'lr'?)" },
+    { { LR = 1e-3 }, "unknown option 'LR' (did you mean 'lr'?)" },
+    { { mometnum = 0.9 }, "unknown option 'mometnum' (did you mean 'momentum'?)" },
+    { { batch_size = 64 }, "unknown option 'batch_size' (did you mean 'batch'?)" },
+    { { wd = 0.1 }, "unknown option 'wd' (did you mean 'weight_decay'?)" },
+    { { beta = 0.9 }, "unknown option 'beta' (did you mean 'beta1'?)" },
+    { { velocity = 1 }, "unknown option 'velocity'" },
+    { { x = 1 }, "unknown option 'x'" },
+    { { [1] = 1 }, "unknown option '1'" },
     { { lr = "fast" }, "lr: number expected, got string" },
     { { lr = 0 }, "lr: must be a finite number > 0.0, got 0.0" },
     { { lr = 1 / 0 }, "lr: must be a finite number > 0.0, got inf" },
@@ -386,7 +397,7 @@ describe("nn.Trainer refuses", function()
     local tr = nn.Trainer(net)
     local X, T = { { 1, 2 }, { 3, 4 } }, { 1, 2 }
     assert.has_error(function() tr:fit(X, T, { epoch = 2 }) end,
-      "bad argument #3 to 'fit' (unknown option 'epoch')")
+      "bad argument #3 to 'fit' (unknown option 'epoch' (did you mean 'epochs'?))")
     assert.has_error(function() tr:fit(X, T, { epochs = 0 }) end,
       "bad argument #3 to 'fit' (epochs: must be an integer in 1..1000000)")
     assert.has_error(function() tr:fit(X, T, { validation_split = 1 }) end,

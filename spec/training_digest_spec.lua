@@ -123,6 +123,8 @@ describe("training digests", function()
                        "bad argument #1 to 'history' (name must not be empty)")
       assert.has_error(function() store:history("leaf\0flower") end,
                        "bad argument #1 to 'history' (name contains a zero byte)")
+      assert.has_error(function() store:history(2) end,
+                       "bad argument #1 to 'history' (name: string expected, got number)")
     end)
   end)
 

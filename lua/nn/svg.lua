@@ -11,6 +11,10 @@
 
 local svg = {}
 
+-- the binding's guess at a misspelt option, so that nn.svg names it as every
+-- function of nn does
+local closest = require("nn.core")._closest
+
 local format, concat, floor, abs, huge = string.format, table.concat, math.floor, math.abs,
   math.huge
 
@@ -66,12 +70,20 @@ local function err(fn, msg, level)
   error(fn .. ": " .. msg, (level or 1) + 1)
 end
 
--- Checks an option table against the known names; raises naming the first unknown one.
+-- Checks an option table against the known names; raises naming the first
+-- unknown one, and the known one it most likely meant.
 local function check_options(fn, opts, known)
   if opts == nil then return {} end
   if type(opts) ~= "table" then err(fn, "options must be a table, got " .. type(opts), 3) end
   for k in pairs(opts) do
-    if not known[k] then err(fn, "unknown option '" .. tostring(k) .. "'", 3) end
+    if not known[k] then
+      local names = {}
+      for name in pairs(known) do names[#names + 1] = name end
+      table.sort(names)
+      local meant = type(k) == "string" and closest(k, names)
+      err(fn, "unknown option '" .. tostring(k) .. "'"
+        .. (meant and (" (did you mean '" .. meant .. "'?)") or ""), 3)
+    end
   end
   return opts
 end

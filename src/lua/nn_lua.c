@@ -1,6 +1,8 @@
 /*
 ** nn_lua.c: the Lua module nn.core: luaopen_nn_core gathers the parts of
-** the binding into one module table, and nn.kernel chooses the kernels.
+** the binding into one module table, nn.kernel chooses the kernels, and
+** nn.core._closest lends the Lua files the binding's guess at a misspelt
+** option.
 **
 ** The parts, each a file of src/lua/ (nn_lua.h lists them from the bottom
 ** up): the shared helpers, nn.Matrix and its batches, nn.Network and its
@@ -29,8 +31,34 @@ static int nn_kernel_lua(lua_State *L) {
   return 1;
 }
 
+/* nn.core._closest(key, names) --> the one of names (an array of at most 64
+** strings) that key most likely meant, or nil: nn_lua_closest for the
+** options the Lua files check (nn.svg's).  Not a public name of nn.
+** Raises on bad arguments. */
+static int closest_lua(lua_State *L) {
+  const char *known[64 + 1];
+  const char *key = luaL_checkstring(L, 1), *meant;
+  size_t n = nn_lua_checklen(L, 2, "names"), i;
+  luaL_argcheck(L, n < sizeof known / sizeof known[0], 2, "more than 64 names");
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);   /* kept alive by the table */
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, 2, "names: strings expected");
+    known[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  known[n] = NULL;
+  meant = nn_lua_closest(key, known);
+  if (meant)
+    lua_pushstring(L, meant);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
   {"kernel", nn_kernel_lua},
+  {"_closest", closest_lua},
   {NULL, NULL}
 };
 

@@ -93,9 +93,23 @@ nn_lua_bufs *nn_lua_newbufs(lua_State *L);
 ** a fresh copy and returns the count. */
 size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want);
 
+/* The name at arg (a model's, a label map's): a string, never a number,
+** non-empty and without zero bytes (SQL text ends at one; every text nn
+** stores follows the same rule).  Errors name it what: "bad argument #1 to
+** 'save' (name: string expected, got number)".  Raises. */
+const char *nn_lua_checkname(lua_State *L, int arg, const char *what);
+
 /* Raises on a key of the options table at arg that is not in known (a
-** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')". */
+** NULL-terminated list): "bad argument #2 to 'f' (unknown option 'x')",
+** with " (did you mean 'y'?)" when nn_lua_closest finds one. */
 void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]);
+
+/* The name of known (a NULL-terminated list) that key most likely meant:
+** the nearest by edit distance (letters inserted, deleted, replaced or
+** swapped, case ignored) among those a letter or two away, that start the
+** other, or that are its initials ("lr" for "learning_rate"); NULL when
+** none is. */
+const char *nn_lua_closest(const char *key, const char *const known[]);
 
 /* Write y[n] into the table at idx (1..n), or push a new one when idx is 0. */
 void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n);

@@ -74,18 +74,6 @@ static int raise_store(lua_State *L, const nn_lstore *ls) {
   return luaL_error(L, "%s", ls->store.err);
 }
 
-/* A non-empty string without zero bytes (SQL text ends at one).  Raises.
-** Every text nn stores follows the same rule: a zero byte is refused. */
-static const char *check_name(lua_State *L, int arg, const char *what) {
-  size_t len;
-  const char *s = luaL_checklstring(L, arg, &len);
-  if (len == 0)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s must not be empty", what));
-  if (strlen(s) != len)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a zero byte", what));
-  return s;
-}
-
 /* Push opts[key] (nil when opts at arg is nil).  Raises when it is neither
 ** nil nor of type t. */
 static int push_option(lua_State *L, int arg, const char *key, int t,
@@ -381,7 +369,7 @@ static int store_flush(lua_State *L) {
 static int store_save(lua_State *L) {
   static const char *const known[] = { "note", "labels", "training", "source", NULL };
   nn_lstore *ls = checkstore(L);
-  const char *name = check_name(L, 2, "name");
+  const char *name = nn_lua_checkname(L, 2, "name");
   nn_lnet *ln = nn_lua_checknet(L, 3);
   const nn_net *net;
   const char *note = NULL;
@@ -424,7 +412,7 @@ static int store_save(lua_State *L) {
 ** unknown model or version, and a stored version that fails its checks. */
 static int store_load(lua_State *L) {
   nn_lstore *ls = checkstore(L);
-  const char *name = check_name(L, 2, "name");
+  const char *name = nn_lua_checkname(L, 2, "name");
   lua_Integer version = 0;
   if (!lua_isnoneornil(L, 3)) {
     version = luaL_checkinteger(L, 3);
@@ -439,8 +427,8 @@ static int store_load(lua_State *L) {
 ** model, and a count other than the outputs of its latest version. */
 static int store_add_labels(lua_State *L) {
   nn_lstore *ls = checkstore(L);
-  const char *name = check_name(L, 2, "name");
-  const char *map = check_name(L, 3, "map name");
+  const char *name = nn_lua_checkname(L, 2, "name");
+  const char *map = nn_lua_checkname(L, 3, "map name");
   const char **labels;
   size_t n;
   int st;
@@ -590,7 +578,7 @@ static int store_log(lua_State *L) {
 static int store_classify(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   nn_store *s = &ls->store;
-  const char *name = check_name(L, 2, "name");
+  const char *name = nn_lua_checkname(L, 2, "name");
   float stack_buf[NN_STACK_FLOATS];
   nn_lua_pass pass;
   nn_lnet *ln;
@@ -640,11 +628,13 @@ static int store_classify(lua_State *L) {
   return 3;
 }
 
-/* store:feedback(id, truth): truth a label or a 1-based index.  Raises on
-** bad arguments, an unknown prediction or label, an index out of range. */
+/* store:feedback(id, truth) --> the feedback's id: truth a label or a
+** 1-based index.  Raises on bad arguments, an unknown prediction or label,
+** an index out of range. */
 static int store_feedback(lua_State *L) {
   nn_lstore *ls = checkstore(L);
   lua_Integer id = luaL_checkinteger(L, 2), idx = 0;
+  int64_t feedback_id = 0;
   const char *label = NULL;
   size_t len = 0;
   switch (lua_type(L, 3)) {
@@ -657,9 +647,11 @@ static int store_feedback(lua_State *L) {
   default:
     luaL_typeerror(L, 3, "string or integer");
   }
-  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len) != NN_OK)
+  if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len,
+                        &feedback_id) != NN_OK)
     raise_store(L, ls);
-  return 0;
+  lua_pushinteger(L, (lua_Integer)feedback_id);
+  return 1;
 }
 
 /* --- rows ------------------------------------------------------------------- */

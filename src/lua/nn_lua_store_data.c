@@ -127,7 +127,7 @@ static int store_matrix(lua_State *L) {
 static int store_feedback_set(lua_State *L) {
   static const char *const known[] = { "version", "labels", NULL };
   nn_store *s = nn_lua_checkstore(L, 1);
-  const char *name = luaL_checkstring(L, 2), *map = NULL;
+  const char *name = nn_lua_checkname(L, 2, "name"), *map = NULL;
   lua_Integer version = 0;
   size_t rows, cols, n;
   nn_lua_bufs *sc;
@@ -283,8 +283,7 @@ static int push_json(lua_State *L, nn_json_reader *r, const nn_json_token *t) {
 ** a run that disagrees with its digest. */
 static int store_history(lua_State *L) {
   nn_store *s = nn_lua_checkstore(L, 1);
-  size_t len;
-  const char *name = luaL_checklstring(L, 2, &len), *text;
+  const char *name = nn_lua_checkname(L, 2, "name"), *text;
   lua_Integer version = 0;
   nn_store_version v;
   nn_train_run run;
@@ -292,10 +291,6 @@ static int store_history(lua_State *L) {
   nn_json_token t;
   nn_lua_bufs *sc;
   int found;
-  if (len == 0)
-    luaL_argerror(L, 2, "name must not be empty");
-  if (strlen(name) != len)
-    luaL_argerror(L, 2, "name contains a zero byte");
   if (!lua_isnoneornil(L, 3)) {
     version = luaL_checkinteger(L, 3);
     if (version < 1)

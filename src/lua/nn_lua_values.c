@@ -1,11 +1,11 @@
 /*
 ** nn_lua_values.c: what every part of the Lua binding shares: Lua arrays to
 ** float arrays and back with every value checked, label tables, the name of
-** a value's type for messages, the check of an options table's keys, the
+** a value's type for messages, the check of a name and of an options
+** table's keys (naming the known option a wrong key most likely meant), the
 ** refusal of outputs that are not finite where a label is asked for, and
 ** the per-state scratch buffer, and byte buffers the collector frees.  It
-** is the bottom of the binding: it calls
-** no other file of src/lua/.
+** is the bottom of the binding: it calls no other file of src/lua/.
 **
 ** Not a Lua type and no module function: nothing here is registered.
 */
@@ -173,19 +173,126 @@ size_t nn_lua_checklabels(lua_State *L, int idx, int arg, size_t want) {
 }
 
 
+/* --- names ---------------------------------------------------------------- */
+
+/* Raises.  A number is refused rather than turned into its text: a model
+** saved as 42 would be a model named "42", found by no later load(42). */
+const char *nn_lua_checkname(lua_State *L, int arg, const char *what) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, arg) != LUA_TSTRING)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: string expected, got %s", what,
+                                          nn_lua_typename(L, arg)));
+  s = lua_tolstring(L, arg, &len);
+  if (len == 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must not be empty", what));
+  if (strlen(s) != len)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a zero byte", what));
+  return s;
+}
+
+
 /* --- options ------------------------------------------------------------- */
 
-/* Raises on a key of the options table at arg that is not in known. */
+/* Names compared letter by letter are at most this long: option names are
+** short, and the distance below keeps three rows of this size on the stack. */
+#define NAME_MAX_LEN  40
+#define FAR           ((size_t)-1)
+
+static int lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* The optimal string alignment distance between a[na] and b[nb], ignoring
+** case: insertions, deletions, substitutions and swaps of two neighbours,
+** each costing 1 (Damerau-Levenshtein, no substring edited twice); FAR when
+** either is longer than NAME_MAX_LEN. */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+  size_t rows[3][NAME_MAX_LEN + 1], i, j;
+  size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
+  if (na > NAME_MAX_LEN || nb > NAME_MAX_LEN)
+    return FAR;
+  for (j = 0; j <= nb; j++)
+    prev[j] = j;
+  for (i = 1; i <= na; i++) {
+    cur[0] = i;
+    for (j = 1; j <= nb; j++) {
+      size_t sub = prev[j - 1] + (lower(a[i - 1]) != lower(b[j - 1]));
+      size_t del = prev[j] + 1, ins = cur[j - 1] + 1, best = sub;
+      if (del < best) best = del;
+      if (ins < best) best = ins;
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]) && prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      cur[j] = best;
+    }
+    t = prev2; prev2 = prev; prev = cur; cur = t;
+  }
+  return prev[nb];
+}
+
+/* Whether short is the initials of the words of long ("lr" of
+** "learning_rate"; words split at '_' or '-'), long having two words or more. */
+static int initials_of(const char *short_name, const char *long_name) {
+  const char *p = long_name;
+  size_t n = 0;
+  int words = 0;
+  for (; *p; p++) {
+    if (p == long_name || p[-1] == '_' || p[-1] == '-') {
+      if (*p == '_' || *p == '-' || lower(*p) != lower(short_name[n]))
+        return 0;
+      n++;
+      words++;
+    }
+  }
+  return words >= 2 && short_name[n] == '\0';
+}
+
+/* How far key is from name, or FAR when name is not a likely meaning of
+** key: a slip of a letter or two (one for keys of up to 3 letters), one
+** being the start of the other (3 letters or more), or initials. */
+static size_t likeness(const char *key, const char *name) {
+  size_t nk = strlen(key), nn = strlen(name);
+  size_t d = edit_distance(key, nk, name, nn), shorter = nk < nn ? nk : nn;
+  if (d <= (nk <= 3 ? 1u : 2u))
+    return d;
+  if (shorter >= 3 && strncmp(key, name, shorter) == 0)
+    return d;
+  if (initials_of(key, name) || initials_of(name, key))
+    return d;
+  return FAR;
+}
+
+const char *nn_lua_closest(const char *key, const char *const known[]) {
+  const char *best = NULL;
+  size_t best_d = FAR, i, d;
+  for (i = 0; known[i]; i++) {
+    d = likeness(key, known[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = known[i];
+    }
+  }
+  return best;
+}
+
+/* Raises on a key of the options table at arg that is not in known, naming
+** the known one it most likely meant. */
 void nn_lua_checkoptions(lua_State *L, int arg, const char *const known[]) {
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    const char *meant;
     size_t i = 0;
     while (key && known[i] && strcmp(key, known[i]) != 0)
       i++;
-    if (!key || !known[i])
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'",
-                                            luaL_tolstring(L, -2, NULL)));
+    if (!key || !known[i]) {
+      meant = key ? nn_lua_closest(key, known) : NULL;
+      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'%s%s%s",
+                                            luaL_tolstring(L, -2, NULL),
+                                            meant ? " (did you mean '" : "",
+                                            meant ? meant : "", meant ? "'?)" : ""));
+    }
     lua_pop(L, 1);
   }
 }

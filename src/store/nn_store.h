@@ -331,8 +331,9 @@ typedef struct nn_store_row {
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id);
 
 /* Record the true answer to prediction id: true_idx (1-based) when label is
-** NULL, else label, looked up in the prediction's label map. */
+** NULL, else label, looked up in the prediction's label map; the new row's
+** feedback_id into *feedback_id (when not NULL). */
 int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
-                      const char *label, size_t label_len);
+                      const char *label, size_t label_len, int64_t *feedback_id);
 
 #endif

@@ -410,7 +410,7 @@ static int map_lookup(nn_store *s, int64_t map, const char *text, size_t len,
 }
 
 int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
-                      const char *label, size_t label_len) {
+                      const char *label, size_t label_len, int64_t *feedback_id) {
   sqlite3_stmt *info, *st;
   int64_t n_outputs, map;
   const char *text = NULL;
@@ -466,6 +466,8 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   else if (text)
     sqlite3_bind_text(st, 4, text, (int)found_len, SQLITE_TRANSIENT);
   rc = nn_st_step(s, st, &row);
+  if (rc == NN_OK && feedback_id)
+    *feedback_id = (int64_t)sqlite3_last_insert_rowid(s->db);
   nn_st_done(st);
 done:
   nn_st_done(info);
