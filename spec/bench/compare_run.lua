@@ -18,23 +18,9 @@ local RUNS = tonumber(os.getenv("BENCH_COMPARE_RUNS")) or 3
 
 local function median_ns(f, n) return plain.median_ns(f, n, RUNS) end
 
---- A network of the given widths as make bench builds it (spec/bench/run.lua).
-local function mlp(sizes, activation)
-  nn.seed(42)
-  local modules = {}
-  for k = 1, #sizes - 1 do
-    modules[#modules + 1] = nn.Linear(sizes[k], sizes[k + 1])
-    modules[#modules + 1] = k < #sizes - 1 and nn[activation]() or nn.SoftMax()
-  end
-  return nn.Sequential(modules)
-end
-
-local function inputs(rows, cols)
-  local X, t = nn.Matrix(rows, cols), {}
-  for c = 1, cols do t[c] = (c % 17) / 17 end
-  for r = 1, rows do X:set_row(r, t) end
-  return X, t
-end
+local nets = require "spec.bench.nets"
+local function mlp(sizes, activation) return nets.mlp(nn, sizes, activation) end
+local function inputs(rows, cols) return nets.inputs(nn, rows, cols) end
 
 local function emit(name, ns) io.write(("%s %.6g\n"):format(name, ns)) end
 

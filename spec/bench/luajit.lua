@@ -17,13 +17,8 @@ local function median_ns(f, n) return plain.median_ns(f, n, RUNS) end
 --- A net of the given widths (activation between, SoftMax last), nn's own
 -- initialisation with a fixed seed, and the same layers for plain.layers.
 local function mlp(sizes, activation)
-  nn.seed(42)
-  local modules, layers = {}, {}
-  for k = 1, #sizes - 1 do
-    modules[#modules + 1] = nn.Linear(sizes[k], sizes[k + 1])
-    modules[#modules + 1] = k < #sizes - 1 and nn[activation]() or nn.SoftMax()
-  end
-  local net = nn.Sequential(modules)
+  local layers = {}
+  local net = require("spec.bench.nets").mlp(nn, sizes, activation)
   for k = 1, #sizes - 1 do
     local W, b = net:get_weights(2 * k - 1)
     layers[#layers + 1] = { W = W, b = b }

@@ -20,24 +20,9 @@ local function median_ns(f, n) return plain.median_ns(f, n, RUNS) end
 
 local plain_forward, plain_layers = plain.forward_4_3_2, plain.layers
 
---- A network of the given widths: activation between Linear layers, SoftMax
--- at the end; weights from nn's own initialisation with a fixed seed.
-local function mlp(sizes, activation)
-  nn.seed(42)
-  local modules = {}
-  for k = 1, #sizes - 1 do
-    modules[#modules + 1] = nn.Linear(sizes[k], sizes[k + 1])
-    modules[#modules + 1] = k < #sizes - 1 and nn[activation]() or nn.SoftMax()
-  end
-  return nn.Sequential(modules)
-end
-
-local function inputs(rows, cols)
-  local X, t = nn.Matrix(rows, cols), {}
-  for c = 1, cols do t[c] = (c % 17) / 17 end
-  for r = 1, rows do X:set_row(r, t) end
-  return X, t
-end
+local nets = require "spec.bench.nets"
+local function mlp(sizes, activation) return nets.mlp(nn, sizes, activation) end
+local function inputs(rows, cols) return nets.inputs(nn, rows, cols) end
 
 --- Bytes a network holds: what a copy of it allocates.
 local function memory(net)
