@@ -549,9 +549,8 @@ static int log_now(nn_store *s, const nn_store_row *row, int64_t now, int64_t *i
 }
 
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
-  int64_t now = nn_st_clock_ms(s->vfs);
-  int64_t first = s->log_first_id, last = s->log_last_id, oldest = s->log_oldest_ms;
-  size_t start = s->log.n, bad;
+  int64_t now = nn_st_clock_ms(s->vfs), first, last, oldest;
+  size_t start, bad;
   int rc, drop;
   *id = 0;
   if ((rc = nn_st_writable(s)) != NN_OK)
@@ -567,8 +566,14 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
                       "not logged", bad + 1, nn_nonfinite_name(row->x[bad]));
   if (s->opts.sync)
     return log_now(s, row, now, id);
-  if ((rc = room_for(s, K_PREDICTION, id, &drop)) != NN_OK || drop ||
-      (rc = buffer_row(s, row, *id, now)) != NN_OK)
+  if ((rc = room_for(s, K_PREDICTION, id, &drop)) != NN_OK || drop)
+    goto refuse;
+  /* the buffer as it is once room_for may have written it */
+  start = s->log.n;
+  first = s->log_first_id;
+  last = s->log_last_id;
+  oldest = s->log_oldest_ms;
+  if ((rc = buffer_row(s, row, *id, now)) != NN_OK)
     goto refuse;
   if ((rc = check_row(s, row, start)) != NN_OK)
     goto unbuffer;
@@ -708,12 +713,13 @@ static int buffer_feedback(nn_store *s, int64_t id, int64_t prediction_id,
 ** waiting busy_timeout_ms, or not at all. */
 static int record_feedback(nn_store *s, int64_t pred, int64_t true_idx, int has_label,
                            int64_t *feedback_id) {
-  size_t start = s->fb.n;
+  size_t start;
   int64_t id = 0;
   int rc, drop = 0;
   if (!s->opts.sync &&
       ((rc = room_for(s, K_FEEDBACK, &id, &drop)) != NN_OK || drop))
     return rc;
+  start = s->fb.n;   /* once room_for may have written the buffer */
   if ((rc = buffer_feedback(s, id, pred, true_idx, has_label)) != NN_OK)
     return rc;
   if (s->opts.sync)
