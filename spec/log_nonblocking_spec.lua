@@ -345,3 +345,60 @@ describe("the options of the log", function()
     store:close()
   end)
 end)
+
+describe("feedback ids (schema/006_feedback_ids.sql)", function()
+  local path
+  before_each(function() path = os.tmpname() end)
+  after_each(function() remove_db(path) end)
+
+  it("a file of schema 1 keeps its feedback rows and ids, and new ones come after them", function()
+    -- written without nn: 001_init.sql, the seed's version, a prediction and
+    -- two answers to it with ids of their own
+    local compat = require "spec.support.compat"
+    local blob = compat.pack_f32le(seed.params())
+    local hex = blob:gsub(".", function(ch) return ("%02X"):format(ch:byte()) end)
+    local arch = '[{"type":"Linear","in":4,"out":3},{"type":"ReLU"},'
+      .. '{"type":"Linear","in":3,"out":2},{"type":"SoftMax"}]'
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(assert(io.open("schema/001_init.sql")):read("*a"), "\n",
+      "INSERT INTO nn_model VALUES (1, 'leaf_flower', 0);\n",
+      ("INSERT INTO nn_version VALUES (1, 1, 1, '%s', 4, 2, 23, X'%s', '%s', NULL, 0);\n")
+        :format(arch, hex, compat.fnv1a64(blob)),
+      [[INSERT INTO nn_labelmap VALUES (1, 1, 'default', '["leaf","flower"]', 0);]], "\n",
+      [[INSERT INTO nn_prediction VALUES (7, 0, 1, 1, '[32,107,56,11.2]', '[0.6,0.4]',]],
+      [[ 1, 'leaf', 0.6, NULL, NULL);]], "\n",
+      "INSERT INTO nn_feedback VALUES (5, 7, 0, 2, 'flower');\n",
+      "INSERT INTO nn_feedback VALUES (9, 7, 1, 1, 'leaf');\n",
+      ("PRAGMA user_version = 1; PRAGMA application_id = %d;\n"):format(0x6E6E4442))
+    f:close()
+    proc.run("sqlite3 " .. path .. " < " .. script)
+    os.remove(script)
+    local store = assert(nn.open(path))
+    store:close()
+    assert.same({ "5|7|2|flower", "9|7|1|leaf" },
+      sql_lines(path, "SELECT feedback_id, prediction_id, true_idx, true_label FROM nn_feedback"))
+    assert.same({ "leaf_flower|1|1|1|1.0" }, sql_lines(path, "SELECT * FROM nn_accuracy"))
+    assert.same({ "nn_feedback" }, sql_lines(path,
+      "SELECT name FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%' AND name = 'nn_feedback'"))
+    store = assert(nn.open(path))
+    local id = store:feedback(7, "flower")
+    assert.equal(10, id)   -- after 9, the largest there was
+    store:close()
+    assert.same({ "10|7|2|flower" }, sql_lines(path,
+      "SELECT feedback_id, prediction_id, true_idx, true_label FROM nn_feedback WHERE feedback_id > 9"))
+  end)
+
+  it("a read-only open reads a file of schema 5, which it did not change", function()
+    seed.store(nn, path):close()
+    proc.run("sqlite3 " .. path .. " 'PRAGMA user_version = 5'")
+    local store = assert(nn.open(path, { readonly = true }))
+    assert.equal("leaf", (store:classify("leaf_flower", seed.input)))
+    store:close()
+    proc.run("sqlite3 " .. path .. " 'PRAGMA user_version = 4'")
+    local ok, message, code = nn.open(path, { readonly = true })
+    assert.is_nil(ok)
+    assert.equal("schema", code)
+    assert.truthy(message:find("schema version 4 is older than this nn's", 1, true))
+  end)
+end)
