@@ -157,8 +157,7 @@ typedef struct nn_store {
   /* feedback waiting with them, written after them: records and labels */
   nn_buf fb;
   size_t fb_rows;
-  int64_t retry_ms;                    /* no write tried before this time
-                                          after one found the lock taken */
+  int64_t drain_ms;                    /* a backlog's next chunk not before */
   nn_store_stats stats;                /* its pending field is not kept */
   /* ids reserved in sqlite_sequence: [0] predictions, [1] feedback */
   nn_idblock ids[2];

@@ -93,6 +93,12 @@ static const char *const sql[S_COUNT] = {
 */
 
 #define NO_TEXT  ((size_t)-1)
+#define ALL      ((size_t)-1)   /* write_pending's limit: every row */
+/* After a write that left rows behind (a backlog from a long lock), the
+** next write a call sets off waits this long: the backlog drains a chunk
+** at a time, at most one in a frame of a game, yet far faster than any
+** game logs. */
+#define DRAIN_MS  5
 
 /* A buffered feedback row: a fbrec followed by its label (NO_TEXT: NULL). */
 typedef struct fbrec {
@@ -301,18 +307,19 @@ static size_t next_record(const char *log, size_t off) {
   return off + n;
 }
 
-/* Inside the write transaction: the buffered predictions, many a
-** statement. */
-static int write_predictions(nn_store *s) {
+/* Inside the write transaction: the first n buffered predictions, many a
+** statement; *end: the offset of the record after them. */
+static int write_predictions(nn_store *s, size_t n, size_t *end) {
   sqlite3_stmt *one, *batch = NULL;
   size_t off = 0, left, i;
   int rc = NN_OK, row;
-  if (s->log_rows == 0)
+  *end = 0;
+  if (n == 0)
     return NN_OK;
   if ((rc = USE(s, S_PREDICTION_INSERT, &one)) != NN_OK ||
-      (s->log_rows >= LOG_BATCH && (rc = USE(s, S_PREDICTION_BATCH, &batch)) != NN_OK))
+      (n >= LOG_BATCH && (rc = USE(s, S_PREDICTION_BATCH, &batch)) != NN_OK))
     return rc;
-  for (left = s->log_rows; left > 0 && rc == NN_OK; left -= i) {
+  for (left = n; left > 0 && rc == NN_OK; left -= i) {
     sqlite3_stmt *st = left >= LOG_BATCH ? batch : one;
     for (i = 0; i < (st == batch ? LOG_BATCH : 1); i++)
       off = bind_row(st, (int)i * LOG_COLUMNS, s->log.p, off);
@@ -323,7 +330,24 @@ static int write_predictions(nn_store *s) {
   sqlite3_clear_bindings(one);
   if (batch)
     sqlite3_clear_bindings(batch);
+  *end = off;
   return rc;
+}
+
+/* The first n predictions written: the rest moved to the front. */
+static void drop_written(nn_store *s, size_t n, size_t end) {
+  logrec r;
+  if (n == s->log_rows) {
+    s->log.n = 0;
+    s->log_rows = 0;
+    return;
+  }
+  memmove(s->log.p, s->log.p + end, s->log.n - end);
+  s->log.n -= end;
+  s->log_rows -= n;
+  memcpy(&r, s->log.p, sizeof r);
+  s->log_first_id = r.id;
+  s->log_oldest_ms = r.ts;
 }
 
 /* Inside the write transaction: the buffered feedback, after the
@@ -355,27 +379,36 @@ static int write_feedback(nn_store *s) {
   return rc;
 }
 
-/* Every buffered row, in one transaction that waits up to timeout_ms for
-** the lock.  On failure the rows stay buffered for the next write. */
-static int write_pending(nn_store *s, int timeout_ms) {
+/* The buffered rows, in one transaction that waits up to timeout_ms for
+** the lock: the first limit predictions (the rest wait for the next
+** write), and the feedback once every prediction is in.  A write after a
+** long lock so costs a call no more than one of flush_rows rows.  On
+** failure the rows stay buffered for the next write. */
+static int write_pending(nn_store *s, int timeout_ms, size_t limit) {
+  size_t n = s->log_rows < limit ? s->log_rows : limit, end;
+  size_t fb = n == s->log_rows ? s->fb_rows : 0;
   int64_t got[2][2];
-  size_t rows = s->log_rows + s->fb_rows;
   int rc;
-  if (rows == 0)
+  if (n + fb == 0)
     return NN_OK;
   if ((rc = begin_within(s, timeout_ms)) != NN_OK)
     return rc;
-  if ((rc = write_predictions(s)) != NN_OK || (rc = write_feedback(s)) != NN_OK ||
+  if ((rc = write_predictions(s, n, &end)) != NN_OK ||
+      (fb && (rc = write_feedback(s)) != NN_OK) ||
       (rc = reserve_ahead(s, got)) != NN_OK || (rc = nn_st_commit(s)) != NN_OK) {
     s->stats.failed++;
     nn_st_rollback(s);    /* the rows stay buffered for the next write */
     return rc;
   }
   add_reserved(s, got);
-  s->stats.written += (int64_t)rows;
+  s->stats.written += (int64_t)(n + fb);
   s->stats.writes++;
-  s->log.n = s->fb.n = 0;
-  s->log_rows = s->fb_rows = 0;
+  s->drain_ms = n < s->log_rows ? nn_st_clock_ms(s->vfs) + DRAIN_MS : 0;
+  drop_written(s, n, end);
+  if (fb) {
+    s->fb.n = 0;
+    s->fb_rows = 0;
+  }
   return NN_OK;
 }
 
@@ -391,7 +424,7 @@ int nn_store_flush_within(nn_store *s, int timeout_ms) {
     return NN_OK;   /* nothing can have been logged */
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
-  if ((rc = write_pending(s, timeout_ms < 0 ? 0 : timeout_ms)) == NN_EBUSY) {
+  if ((rc = write_pending(s, timeout_ms < 0 ? 0 : timeout_ms, ALL)) == NN_EBUSY) {
     memcpy(err, s->err, sizeof err);
     nn_st_fail(s, rc, "%zu row%s still pending: %s", n, n == 1 ? "" : "s", err);
   }
@@ -407,15 +440,22 @@ void nn_store_stats_get(const nn_store *s, nn_store_stats *out) {
   out->pending = (int64_t)pending(s);
 }
 
-/* The write a call sets off when the rows are due: one try, no wait.  The
-** lock being another's is no failure: the rows wait for a later call. */
+/* The most rows a write a call sets off writes: flush_rows, 256 at least,
+** so that a backlog drains faster than rows come in. */
+static size_t chunk(const nn_store *s) {
+  return s->opts.flush_rows > 256 ? (size_t)s->opts.flush_rows : 256;
+}
+
+/* The write a call sets off when the rows are due: one try, no wait, one
+** chunk.  The lock being another's is no failure: the rows wait for a
+** later call. */
 static int write_due(nn_store *s, int64_t now) {
   int rc;
-  if (nn_st_in_caller_txn(s) || pending(s) == 0 ||
+  if (nn_st_in_caller_txn(s) || pending(s) == 0 || now < s->drain_ms ||
       ((int64_t)s->log_rows < s->opts.flush_rows && s->fb_rows == 0 &&
        now - s->log_oldest_ms < s->opts.flush_ms))
     return NN_OK;   /* inside the caller's transaction the rows wait for its end */
-  rc = write_pending(s, 0);
+  rc = write_pending(s, 0, chunk(s));
   return rc == NN_EBUSY ? NN_OK : rc;
 }
 
@@ -434,7 +474,7 @@ static int room_for(nn_store *s, int kind, int64_t *id, int *drop) {
     if (nn_st_in_caller_txn(s))
       rc = nn_st_fail(s, NN_EBUSY, "a transaction is open on the store's connection");
     else
-      rc = write_pending(s, wait);
+      rc = write_pending(s, wait, chunk(s));
     if (rc != NN_OK && rc != NN_EBUSY)
       return rc;
   }
@@ -539,7 +579,7 @@ static int log_now(nn_store *s, const nn_store_row *row, int64_t now, int64_t *i
     return rc;
   s->log_rows = 1;
   if ((rc = check_row(s, row, 0)) != NN_OK ||
-      (rc = write_pending(s, s->opts.busy_timeout_ms)) != NN_OK) {
+      (rc = write_pending(s, s->opts.busy_timeout_ms, ALL)) != NN_OK) {
     s->log.n = 0;
     s->log_rows = 0;
     return rc;
@@ -723,10 +763,10 @@ static int record_feedback(nn_store *s, int64_t pred, int64_t true_idx, int has_
   if ((rc = buffer_feedback(s, id, pred, true_idx, has_label)) != NN_OK)
     return rc;
   if (s->opts.sync)
-    rc = write_pending(s, s->opts.busy_timeout_ms);
+    rc = write_pending(s, s->opts.busy_timeout_ms, ALL);
   else {
     s->ids[K_FEEDBACK].next++;
-    if ((rc = write_due(s, 0)) != NN_OK)
+    if ((rc = write_due(s, nn_st_clock_ms(s->vfs))) != NN_OK)
       s->ids[K_FEEDBACK].next--;
   }
   if (rc != NN_OK) {   /* not kept: the caller hears of it */
