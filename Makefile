@@ -469,6 +469,10 @@ $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS
 $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
 	$(CC) -shared -fPIC $(LUA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# A monotonic clock and a sleep for the frame figures (spec/bench/frame.lua).
+$(BUILD)/bench/wall_clock.so: spec/bench/wall_clock.c Makefile | $(BUILD)/bench
+	$(CC) -shared -fPIC $(LUA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # OpenBLAS (the sgemm references, and PyTorch's matrix products) picks its
 # kernels from the processor's model, and takes one it does not know, such
 # as a virtual machine's "Intel Xeon Processor", for a Prescott: SSE3
@@ -494,7 +498,8 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
+bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
+       $(BUILD)/bench/wall_clock.so
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua

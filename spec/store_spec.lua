@@ -1137,10 +1137,10 @@ describe("the log buffer", function()
   end)
 
   -- the README explains the gaps this leaves: here are the numbers it gives
-  it("reserves ids in blocks, so that the next store on the file starts 2,000 on", function()
+  it("reserves ids in blocks, so that the next store on the file starts 2 blocks on", function()
     local ids = {}
     for run = 1, 3 do
-      local store = assert(nn.open(path))   -- flush_rows 1000: blocks of 1000
+      local store = assert(nn.open(path, { max_pending = 1000 }))   -- blocks of 1000
       local _, _, first = store:classify("leaf_flower", seed.input)
       local _, _, second = store:classify("leaf_flower", seed.input)
       assert.equal(first + 1, second)
@@ -1148,9 +1148,9 @@ describe("the log buffer", function()
       ids[run] = first
     end
     assert.same({ 1, 2001, 4001 }, ids)
-    -- blocks of flush_rows ids, 256 at least; a second one only when the
-    -- flush leaves fewer than flush_rows
-    local store = assert(nn.open(path, { flush_rows = 10 }))
+    -- blocks of max_pending ids, 256 at least; a second one only when the
+    -- flush leaves fewer than max_pending
+    local store = assert(nn.open(path, { flush_rows = 10, max_pending = 10 }))
     local _, _, id = store:classify("leaf_flower", seed.input)
     store:close()
     assert.equal(6001, id)
@@ -1158,6 +1158,11 @@ describe("the log buffer", function()
     _, _, id = store:classify("leaf_flower", seed.input)
     store:close()
     assert.equal(6001 + 256, id)
+    -- by default blocks of 10,000 (max_pending), and the close took a second
+    store = assert(nn.open(path))
+    _, _, id = store:classify("leaf_flower", seed.input)
+    store:close()
+    assert.equal(6257 + 2 * 10000, id)
   end)
 
   it("waits 5 s for another writer unless busy_timeout says otherwise", function()
@@ -1248,8 +1253,8 @@ describe("the log buffer", function()
     local _, _, id1 = store:classify("leaf_flower", seed.input)
     local _, _, id2 = store:classify("leaf_flower", seed.flower_input)
     exec(setup, "BEGIN IMMEDIATE")   -- the other connection holds the write lock
-    assert.has_error(function() store:flush() end, "database is locked")
-    assert.has_error(function() store:close() end, "database is locked")
+    assert.has_error(function() store:flush() end, "2 rows still pending: database is locked")
+    assert.has_error(function() store:close() end, "2 rows still pending: database is locked")
     exec(setup, "ROLLBACK")
     assert.equal("nn.Store (" .. path .. ")", tostring(store))   -- still open
     assert.is_true(store:flush())

@@ -176,3 +176,4 @@ for _, case in ipairs{ { "seed 4-3-2", seed_net.build(nn), "seed" },
   print(("%-34s %12d %14d"):format(case[1], bytes, 4 * case[2]:n_params()))
 end
 require("spec.bench.sql")()
+require("spec.bench.frame")()

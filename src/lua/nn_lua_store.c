@@ -105,8 +105,10 @@ static lua_Integer int_option(lua_State *L, int arg, const char *key,
 /* The options of nn.open at arg into o.  Raises. */
 static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   static const char *const known[] = {
-    "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", NULL
+    "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", "max_pending",
+    "on_full", NULL
   };
+  static const char *const policies[] = { "error", "block", "drop", NULL };
   lua_Integer busy;
   if (lua_isnoneornil(L, arg))
     return;
@@ -122,6 +124,21 @@ static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
   lua_pop(L, 1);
   if (push_option(L, arg, "readonly", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
     o->readonly = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  /* rows wait flush_rows by choice: the bound is above that */
+  if (o->flush_rows > o->max_pending)
+    o->max_pending = o->flush_rows;
+  o->max_pending = int_option(L, arg, "max_pending", o->flush_rows, o->max_pending,
+                              "an integer no smaller than flush_rows");
+  if (push_option(L, arg, "on_full", LUA_TSTRING,
+                  "'error', 'block' or 'drop'") != LUA_TNIL) {
+    const char *p = lua_tostring(L, -1);
+    for (o->on_full = 0; policies[o->on_full] && strcmp(p, policies[o->on_full]); o->on_full++)
+      ;
+    if (!policies[o->on_full])
+      luaL_argerror(L, arg, lua_pushfstring(L, "option 'on_full' must be 'error', "
+                                            "'block' or 'drop', not '%s'", p));
+  }
   lua_pop(L, 1);
 }
 
@@ -351,12 +368,43 @@ static int store_tostring(lua_State *L) {
   return 1;
 }
 
-/* store:flush() --> true.  Raises when the write fails (rows kept). */
+/* store:flush([timeout]) --> true: every waiting row written, waiting up
+** to timeout ms (busy_timeout when absent; 0: one try) for another
+** writer's lock.  Raises when the write fails, the rows kept: "12 rows
+** still pending: database is locked". */
 static int store_flush(lua_State *L) {
   nn_lstore *ls = checkstore(L);
-  if (nn_store_flush(&ls->store) != NN_OK)
+  int timeout = ls->store.opts.busy_timeout_ms;
+  if (!lua_isnoneornil(L, 2)) {
+    int isint = 0;
+    lua_Integer t = lua_tointegerx(L, 2, &isint);
+    if (lua_type(L, 2) != LUA_TNUMBER || !isint || t < 0)
+      luaL_argerror(L, 2, "timeout must be a non-negative integer (milliseconds)");
+    timeout = t > INT_MAX ? INT_MAX : (int)t;
+  }
+  if (nn_store_flush_within(&ls->store, timeout) != NN_OK)
     raise_store(L, ls);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* store:stats() --> { pending = , written = , dropped = , full = , busy = ,
+** failed = , writes = , max_pending = , on_full = }: what the log holds and
+** did since the store opened. */
+static int store_stats(lua_State *L) {
+  static const char *const policies[] = { "error", "block", "drop" };
+  nn_lstore *ls = checkstore(L);
+  nn_store_stats st;
+  nn_store_stats_get(&ls->store, &st);
+  lua_createtable(L, 0, 9);
+#define STAT(f)  (lua_pushinteger(L, (lua_Integer)st.f), lua_setfield(L, -2, #f))
+  STAT(pending); STAT(written); STAT(dropped); STAT(full); STAT(busy); STAT(failed);
+  STAT(writes);
+#undef STAT
+  lua_pushinteger(L, (lua_Integer)ls->store.opts.max_pending);
+  lua_setfield(L, -2, "max_pending");
+  lua_pushstring(L, policies[ls->store.opts.on_full]);
+  lua_setfield(L, -2, "on_full");
   return 1;
 }
 
@@ -535,6 +583,14 @@ static void row_options(lua_State *L, nn_store *s, nn_store_row *row,
   }
 }
 
+/* A row's id, or nil for a row dropped at the bound (on_full = "drop"). */
+static void push_id(lua_State *L, int64_t id) {
+  if (id)
+    lua_pushinteger(L, (lua_Integer)id);
+  else
+    lua_pushnil(L);
+}
+
 /* store:log(net, x, y [, { labels = , request_id = , tags = }]) --> id.
 ** Raises on bad arguments, a net not saved to or loaded from this store, an
 ** unknown label map, and a failed write (the row then stays buffered). */
@@ -567,7 +623,7 @@ static int store_log(lua_State *L) {
   row_options(L, s, &row, 8, 9, 5);
   if (nn_store_log(s, &row, &id) != NN_OK)
     raise_store(L, ls);
-  lua_pushinteger(L, (lua_Integer)id);
+  push_id(L, id);
   return 1;
 }
 
@@ -624,7 +680,7 @@ static int store_classify(lua_State *L) {
   lua_pushnumber(L, score);
   if (s->opts.readonly)
     return 2;
-  lua_pushinteger(L, (lua_Integer)id);
+  push_id(L, id);
   return 3;
 }
 
@@ -650,7 +706,7 @@ static int store_feedback(lua_State *L) {
   if (nn_store_feedback(&ls->store, (int64_t)id, (int64_t)idx, label, len,
                         &feedback_id) != NN_OK)
     raise_store(L, ls);
-  lua_pushinteger(L, (lua_Integer)feedback_id);
+  push_id(L, feedback_id);
   return 1;
 }
 
@@ -852,6 +908,7 @@ static const luaL_Reg store_methods[] = {
   {"classify", store_classify}, {"log", store_log},
   {"feedback", store_feedback}, {"rows", store_rows},
   {"flush", store_flush},       {"close", store_close},
+  {"stats", store_stats},
   {NULL, NULL}
 };
 

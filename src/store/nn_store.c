@@ -28,6 +28,10 @@
 
 #include "store/nn_store_int.h"
 
+/* The oldest schema a read-only open reads as it is: 006 changed only how
+** feedback ids are given. */
+#define NN_SCHEMA_READABLE  5
+
 /* A statement run once (opening, migrating): sqlite3_exec, errors kept. */
 static int exec(nn_store *s, const char *sql) {
   if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -224,7 +228,9 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   nn_store_init(s);
   if (opts)
     s->opts = *opts;
-  if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0)
+  if (s->opts.flush_rows < 1 || s->opts.flush_ms < 0 || s->opts.busy_timeout_ms < 0 ||
+      s->opts.max_pending < s->opts.flush_rows || s->opts.on_full < NN_FULL_ERROR ||
+      s->opts.on_full > NN_FULL_DROP)
     return nn_st_fail(s, NN_ERROR, "invalid options");
   /* A foreign file must be left as it was found: any connection may roll
   ** back its journal or rebuild its -shm, a read-write one checkpoints its
@@ -246,7 +252,7 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
   /* the log reads the clock for every row: without the lock of a lookup */
   s->vfs = sqlite3_vfs_find(NULL);
   if (s->opts.readonly) {   /* no WAL switch, no migration */
-    if ((size_t)version >= nn_schema_count)
+    if ((size_t)version >= NN_SCHEMA_READABLE)
       return NN_OK;
     rc = nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is older than this"
                     " nn's (%zu), and a read-only open cannot migrate it", version,
@@ -278,6 +284,7 @@ static void finalize_all(nn_store *s) {
 
 static void free_scratch(nn_store *s) {
   nn_buf_free(&s->log);
+  nn_buf_free(&s->fb);
   nn_buf_free(&s->json);
   nn_buf_free(&s->text);
   nn_buf_free(&s->blob);

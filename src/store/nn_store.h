@@ -72,11 +72,35 @@ typedef struct nn_store_opts {
                            schema is refused); save, add_labels, log and
                            feedback fail with NN_EREADONLY, flush has
                            nothing to write */
+  int64_t max_pending;  /* >= 1: rows (predictions and feedback) the log
+                           holds while another process keeps the write lock */
+  int on_full;          /* NN_FULL_*: what a call does at max_pending */
 } nn_store_opts;
 
-#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000, 0 }
+/* What log and feedback do when max_pending rows wait: fail naming the bound,
+** wait up to busy_timeout_ms for the lock, or drop the row (counted). */
+enum { NN_FULL_ERROR, NN_FULL_BLOCK, NN_FULL_DROP };
 
-#define NN_STORE_NSTMT  32   /* room for the prepared statements of the store */
+#define NN_STORE_OPTS_DEFAULT  { 1000, 1000, 0, 5000, 0, 10000, NN_FULL_ERROR }
+
+#define NN_STORE_NSTMT  40   /* room for the prepared statements of the store */
+
+/* What the log did since the store opened (nn_store_stats). */
+typedef struct nn_store_stats {
+  int64_t pending;     /* rows waiting in memory, predictions and feedback */
+  int64_t written;     /* rows written */
+  int64_t dropped;     /* rows dropped at the bound (NN_FULL_DROP) */
+  int64_t full;        /* calls that met the bound, whatever on_full says */
+  int64_t busy;        /* writes that found the lock another's and waited */
+  int64_t failed;      /* writes that failed otherwise (rolled back) */
+  int64_t writes;      /* transactions that wrote rows */
+} nn_store_stats;
+
+/* Ids reserved in sqlite_sequence for one table, not handed out yet. */
+typedef struct nn_idblock {
+  int64_t next, end;             /* [next, end) */
+  int64_t spare_next, spare_end; /* the block after it, reserved ahead */
+} nn_idblock;
 
 /* A label map read from the database and checked: n labels, label i the
 ** bytes text[i ? end[i - 1] : 0 .. end[i]).  Immutable once read. */
@@ -130,9 +154,13 @@ typedef struct nn_store {
   size_t log_rows;
   int64_t log_first_id, log_last_id;   /* ids in the buffer, when log_rows > 0 */
   int64_t log_oldest_ms;               /* when its first row was logged */
-  /* prediction ids reserved in sqlite_sequence, not handed out yet */
-  int64_t id_next, id_end;             /* [id_next, id_end) */
-  int64_t spare_next, spare_end;       /* the block after it, reserved ahead */
+  /* feedback waiting with them, written after them: records and labels */
+  nn_buf fb;
+  size_t fb_rows;
+  int64_t drain_ms;                    /* a backlog's next chunk not before */
+  nn_store_stats stats;                /* its pending field is not kept */
+  /* ids reserved in sqlite_sequence: [0] predictions, [1] feedback */
+  nn_idblock ids[2];
   /* the catalog (versions, label maps, runs) as the last check saw it */
   int64_t data_version, total_changes, max_version_id, max_labelmap_id;
   int64_t catalog_rows;                /* how many rows of them */
@@ -174,9 +202,15 @@ void nn_store_close(nn_store *s);
 void nn_store_attach(nn_store *s, sqlite3 *db, nn_labelcache *maps);
 void nn_store_detach(nn_store *s);
 
-/* Write the buffered log in one transaction.  On failure the rows stay
-** buffered and the next flush retries them. */
+/* Write the buffered log (predictions, then feedback) in one transaction,
+** waiting up to busy_timeout_ms for another writer.  On failure the rows
+** stay buffered and the next flush retries them; when the lock stayed
+** another's, BUSY with "N rows still pending: database is locked". */
 int nn_store_flush(nn_store *s);
+/* The same, waiting up to timeout_ms (0: one try) instead. */
+int nn_store_flush_within(nn_store *s, int timeout_ms);
+/* How many rows wait, and what the log did since the store opened. */
+void nn_store_stats_get(const nn_store *s, nn_store_stats *out);
 
 typedef struct nn_store_saved {
   int64_t model_id, version, version_id;
@@ -324,15 +358,20 @@ typedef struct nn_store_row {
   const char *tags; size_t tags_len;           /* a JSON object, or NULL */
 } nn_store_row;
 
-/* Buffer a row and give its prediction id.  When the row fills the buffer
-** or the oldest one is flush_ms old the buffer is flushed; if that fails the
-** status says so, but the row stays buffered under *id and the next flush
-** writes it.  With opts.sync the row is written at once, or not at all. */
+/* Buffer a row and give its prediction id.  When flush_rows rows wait or
+** the oldest one is flush_ms old, one write is tried without waiting: when
+** another process holds the lock the rows wait for a later call; when the
+** write fails otherwise the status says so and this row is not kept (the
+** rows before it are).  With max_pending rows waiting, opts.on_full
+** decides; NN_FULL_DROP gives OK with *id 0.  With opts.sync the row is
+** written at once, or not at all. */
 int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id);
 
 /* Record the true answer to prediction id: true_idx (1-based) when label is
 ** NULL, else label, looked up in the prediction's label map; the new row's
-** feedback_id into *feedback_id (when not NULL). */
+** feedback_id into *feedback_id (when not NULL; 0 when dropped).  Checked
+** at once (reads only), then buffered like a logged row and written at once
+** when the lock is free, after the predictions that wait. */
 int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
                       const char *label, size_t label_len, int64_t *feedback_id);
 
