@@ -4,9 +4,12 @@
 -- love.filesystem.read and opened with nn.open_bytes, nn/core.so copied to
 -- the save directory to load).  Then the decisions it logged to the save
 -- directory are read back in SQL and checked against a double-precision
--- forward pass of the logged network, and every frame's nn time (written
--- by the example) is checked against the 2 ms a frame the issue allows.
--- The game runs in a child process, which valgrind does not trace.
+-- forward pass of the logged network, and every frame's nn work (timed by
+-- the example) is checked against the 2 ms a frame the issue allows: the
+-- main thread's CPU time, for on this 2-core machine the clock also counts
+-- the milliseconds the system gives other processes (a suite running
+-- beside it: 4.7 ms on the clock for 0.14 ms of CPU, seen).  The game runs
+-- in a child process, which valgrind does not trace.
 
 local nn = require "nn"
 local compat = require "spec.support.compat"
@@ -41,7 +44,7 @@ end
 
 --- Run love on game (a folder or a .love) headless for SECONDS, its save
 -- directory under dir/share.  Returns the save directory and the frames'
--- nn times in microseconds.
+-- nn times in microseconds: { clock, cpu } each.
 local function run_love(dir, game)
   local timings = dir .. "/timings.txt"
   local cmd = ("cd %s && HOME=%s XDG_DATA_HOME=%s/share NN_LOVE_SECONDS=%d NN_LOVE_TIMINGS=%s"
@@ -51,7 +54,10 @@ local function run_love(dir, game)
   local ok, out = compat.run(cmd)
   assert(ok, out)
   local us = {}
-  for line in read_file(timings):gmatch("[^\n]+") do us[#us + 1] = tonumber(line) end
+  for line in read_file(timings):gmatch("[^\n]+") do
+    local clock, cpu = line:match("^(%S+) (%S+)$")
+    us[#us + 1] = { tonumber(clock), tonumber(cpu) }
+  end
   return dir .. "/share/love/nn_agents", us
 end
 
@@ -117,12 +123,18 @@ local function check_log(path, frames)
   return note
 end
 
---- Every frame's nn work within the budget; the run long enough to say so.
+--- Every frame's nn work within the budget, in CPU time; the run long
+-- enough to say so.
 local function check_frames(us)
   assert.is_true(#us >= 10 * SECONDS, ("only %d frames in %d s"):format(#us, SECONDS))
-  local slowest = 0
-  for _, t in ipairs(us) do slowest = math.max(slowest, t) end
-  assert.is_true(slowest <= FRAME_BUDGET_US, ("a frame's nn work took %.0f us"):format(slowest))
+  local slowest, clock = 0, 0
+  for _, t in ipairs(us) do
+    assert.is_number(t[1])
+    assert.is_number(t[2])   -- Linux: the thread's CPU time is known
+    slowest, clock = math.max(slowest, t[2]), math.max(clock, t[1])
+  end
+  assert.is_true(slowest <= FRAME_BUDGET_US, ("a frame's nn work took %.0f us of CPU"
+    .. " (%.0f us on the clock at most)"):format(slowest, clock))
 end
 
 --- The width and height in a PNG's IHDR, or nil when it is no PNG.

@@ -12,7 +12,10 @@
 --
 -- For measuring (spec/love_spec.lua runs it so), from the environment:
 --   NN_LOVE_SECONDS=n         quit after n seconds
---   NN_LOVE_TIMINGS=file      write each frame's nn time in microseconds there
+--   NN_LOVE_TIMINGS=file      write each frame's nn time there, a line a frame:
+--                             microseconds of the clock, and of the main
+--                             thread's CPU time (Linux; "-" elsewhere), which
+--                             leaves out the time the system gave to others
 --   NN_LOVE_SCREENSHOT=name   save the last frame as name (a PNG) in the save
 --                             directory
 
@@ -52,7 +55,24 @@ local x, out = {}, {}           -- reused by every forward pass
 local log_options = { tags = { agent = 0 } }
 local frame, elapsed, logged, eaten, caught = 0, 0, 0, 0, 0
 local frame_us = {}             -- each frame's nn time, microseconds
+local frame_cpu_us = {}         -- ... of the main thread's CPU time
 local recent, quit_at = "", nil
+
+-- The main thread's CPU time in seconds (Linux, through LuaJIT's FFI), or
+-- nil: on a busy machine the clock also counts what other processes ran.
+local thread_clock = (function()
+  local ok, ffi = pcall(require, "ffi")
+  if not ok or ffi.os ~= "Linux" then return nil end
+  ffi.cdef [[
+    struct nn_agents_timespec { long tv_sec; long tv_nsec; };
+    int clock_gettime(int clock, struct nn_agents_timespec *ts);
+  ]]
+  local ts = ffi.new("struct nn_agents_timespec")
+  return function()
+    ffi.C.clock_gettime(3, ts)   -- CLOCK_THREAD_CPUTIME_ID
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+  end
+end)()
 
 local function place(thing)
   thing.x, thing.y = rng:random(20, W - 20), rng:random(20, H - 20)
@@ -79,7 +99,9 @@ function love.load()
   -- in the save directory, which exists once something is made in it
   fs.createDirectory("logs")
   store_path = fs.getSaveDirectory() .. "/logs/agents.db"
-  store = assert(nn.open(store_path))
+  -- a frame that logs may write the buffered rows (every flush_rows rows,
+  -- or flush_ms after the oldest): fewer rows a write, a cheaper frame
+  store = assert(nn.open(store_path, { flush_rows = 64 }))
   store:save("steer", net, { note = brain_from })
   for i = 1, N_FOODS do foods[i] = place{} end
   for i = 1, N_AGENTS do
@@ -89,8 +111,10 @@ function love.load()
 end
 
 --- The nn part of a frame: every agent's features, forward pass and
--- choice, and one decision logged.  Returns its time in seconds.
+-- choice, and one decision logged.  Returns its time in seconds, of the
+-- clock and of the thread's CPU (or nil).
 local function think()
+  local cpu = thread_clock and thread_clock()
   local started = love.timer.getTime()
   local p, sampled = predator, frame % N_AGENTS + 1
   for i = 1, N_AGENTS do
@@ -107,7 +131,8 @@ local function think()
       logged = logged + 1
     end
   end
-  return love.timer.getTime() - started
+  local wall = love.timer.getTime() - started
+  return wall, cpu and thread_clock() - cpu
 end
 
 local function move(a, dt)
@@ -137,7 +162,9 @@ function love.update(dt)
   dt = math.min(dt, 1 / 30)
   frame, elapsed = frame + 1, elapsed + dt
   move_predator(dt)
-  frame_us[#frame_us + 1] = think() * 1e6
+  local wall, cpu = think()
+  frame_us[#frame_us + 1] = wall * 1e6
+  frame_cpu_us[#frame_cpu_us + 1] = cpu and cpu * 1e6 or false
   for i = 1, N_AGENTS do
     local a = agents[i]
     move(a, dt)
@@ -189,7 +216,10 @@ function love.quit()
   store:close()   -- writes the decisions still buffered
   if settings.timings then
     local f = assert(io.open(settings.timings, "w"))
-    for _, us in ipairs(frame_us) do f:write(("%.1f\n"):format(us)) end
+    for i, us in ipairs(frame_us) do
+      local cpu = frame_cpu_us[i]
+      f:write(("%.1f %s\n"):format(us, cpu and ("%.1f"):format(cpu) or "-"))
+    end
     f:close()
   end
   return false
