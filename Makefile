@@ -13,6 +13,8 @@
 #   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
 #   make asan-fuzz    the fuzzers against the sanitized build
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
+#   make love-example examples/love/ as a game folder for LÖVE 11.4, with nn
+#                     built for LuaJIT: love build-luajit/love/nn_agents
 #   make env          print the LUA_PATH and LUA_CPATH that find nn in this clone
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
@@ -127,9 +129,13 @@ BINDIR       ?= $(PREFIX)/bin
 # them, check FANN files and data sets (libfann-doc has the sets) against
 # libfann (libfann-dev), the tools that define
 # the formats, and compile a comma-decimal locale from the sources in locales.
+# LÖVE 11.4 runs on LuaJIT: spec/love_spec.lua builds the module for it and
+# runs examples/love/ in love under xvfb-run (which needs xauth), as a game
+# folder and as a .love archive (zip).
+LOVE_DEPS     ?= love xvfb xauth zip luajit libluajit-5.1-dev
 DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
                  libxml2-utils librsvg2-bin zlib1g-dev \
-                 libonnx-testdata libfann-dev libfann-doc locales
+                 libonnx-testdata libfann-dev libfann-doc locales $(LOVE_DEPS)
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
@@ -188,7 +194,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
+.PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
@@ -396,7 +402,7 @@ ASAN_LINKS   := .busted .ci Makefile README.md examples lua schema spec src $(wi
 # Programs the specs start that must run without the preloaded runtime (a
 # browser's own processes do not take it): build/asan/bin has a wrapper for
 # each, first in PATH, that starts the real one without it.
-ASAN_PLAIN   ?= chromium
+ASAN_PLAIN   ?= chromium xvfb-run
 
 asan-build: | deps-asan
 	@mkdir -p $(ASAN_TREE)
@@ -448,6 +454,17 @@ asan-fuzz: deps-asan asan-build
 	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
 	    echo "make asan-fuzz: the sanitizers reported errors (above)"; exit 1; fi; \
 	  exit $$status
+
+# examples/love/ as a game folder LÖVE runs (README.md, "In LÖVE"): its
+# Lua files, and nn beside them (the front module, and the core built for
+# LuaJIT, which LÖVE 11.4 runs).
+LOVE_GAME ?= build-luajit/love/nn_agents
+love-example:
+	@bash .ci/deps $(LOVE_DEPS)
+	$(MAKE) --no-print-directory LUA=luajit module
+	rm -rf $(LOVE_GAME) && mkdir -p $(LOVE_GAME)/nn
+	cp examples/love/main.lua examples/love/conf.lua examples/love/brain.lua $(LOVE_GAME)/
+	cp lua/nn/init.lua lua/nn/svg.lua build-luajit/nn/core.so $(LOVE_GAME)/nn/
 
 demo: deps all
 	rm -f demo.db*

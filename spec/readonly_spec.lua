@@ -20,6 +20,8 @@ local user = require "spec.support.user"
 local TOL_PRINTED = 5e-5
 
 local READONLY = "the store was opened read-only (readonly = true)"
+local UNWRITABLE = "the file is read-only to this process: open it with readonly = true to"
+  .. " read it"
 
 local sh = compat.sh
 
@@ -79,9 +81,9 @@ describe("nn.open with readonly = true", function()
     assert.equal(0, db.value(store, "SELECT count(*) AS n FROM nn_prediction"))
     assert.is_true(store:flush())
     assert.is_true(store:close())
-    -- the file is as it was (in a folder it may write, SQLite keeps its
-    -- empty -wal and its -shm beside it, as for any reader of a WAL file)
+    -- the file is as it was, and alone: no -wal, no -shm (issue 22)
     assert.equal(before, read_file(path))
+    assert.equal("models.db\n", sh("ls -A '" .. dir .. "'"))
   end)
 
   it("refuses every write, naming the read-only open, and keeps the file as it was", function()
@@ -126,6 +128,145 @@ describe("nn.open with readonly = true", function()
   end)
 end)
 
+--- The side files beside path, as ls names them.
+local function listing(dir) return sh("ls -A '" .. dir .. "'") end
+
+describe("a read-only open leaves no file behind (issue 22)", function()
+  local dir, path, before
+  before_each(function()
+    dir, path = shipped_model()
+    before = read_file(path)
+  end)
+  after_each(function() os.execute("chmod -R u+w '" .. dir .. "'; rm -rf '" .. dir .. "'") end)
+
+  --- Open path read-only, classify, run SQL, close: the label.
+  local function use()
+    local store = assert(nn.open(path, { readonly = true }))
+    local label = store:classify("leaf_flower", seed.input)
+    assert.equal(1, db.value(store, "SELECT count(*) FROM nn_version"))
+    assert.is_true(store:close())
+    return label
+  end
+
+  it("a WAL file alone, as root or not, in a writable folder", function()
+    assert.equal("\2\2", before:sub(19, 20))
+    sh(("chmod 444 '%s'"):format(path))
+    assert.equal("leaf", use())
+    assert.equal("models.db\n", listing(dir))
+    assert.equal(before, read_file(path))
+  end)
+
+  it("a WAL file whose -wal and -shm another connection has open", function()
+    local writer = assert(nn.open(path))
+    writer:log(writer:load("leaf_flower"), seed.input, { 0.75, 0.25 })
+    writer:flush()
+    assert.equal("models.db\nmodels.db-shm\nmodels.db-wal\n", listing(dir))
+    local store = assert(nn.open(path, { readonly = true }))
+    -- it reads through them: the row still in the -wal is seen
+    assert.equal(1, db.value(store, "SELECT count(*) FROM nn_prediction"))
+    store:close()
+    assert.equal("models.db\nmodels.db-shm\nmodels.db-wal\n", listing(dir))
+    writer:close()
+    assert.equal("models.db\n", listing(dir))
+  end)
+
+  it("a WAL file with a stale -shm and no -wal: read as it is, nothing added", function()
+    local f = assert(io.open(path .. "-shm", "wb"))
+    f:close()
+    assert.equal("leaf", use())
+    assert.equal("models.db\nmodels.db-shm\n", listing(dir))
+    assert.equal("", read_file(path .. "-shm"))
+  end)
+
+  it("refuses a -wal holding commits with no -shm beside it, creating nothing", function()
+    -- a copy taken while a writer had commits in its -wal, without its -shm
+    local writer = assert(nn.open(path))
+    writer:log(writer:load("leaf_flower"), seed.input, { 0.75, 0.25 })
+    writer:flush()
+    local copy = sh("mktemp -d"):gsub("\n$", "")
+    sh(("cp '%s' '%s-wal' '%s'"):format(path, path, copy))
+    writer:close()
+    local store, message, code = nn.open(copy .. "/models.db", { readonly = true })
+    assert.is_nil(store)
+    assert.equal(copy .. "/models.db: its -wal holds commits not in the file yet, which only"
+      .. " a -shm beside it could read: open it once writable first", message)
+    assert.equal("readonly", code)
+    assert.equal("models.db\nmodels.db-wal\n", listing(copy))
+    -- a writable open reads them, and leaves the file alone again
+    store = assert(nn.open(copy .. "/models.db"))
+    assert.equal(1, db.value(store, "SELECT count(*) FROM nn_prediction"))
+    store:close()
+    assert.equal("models.db\n", listing(copy))
+    assert.equal("leaf", (assert(nn.open(copy .. "/models.db", { readonly = true }))
+      :classify("leaf_flower", seed.input)))
+    assert.equal("models.db\n", listing(copy))
+    os.execute("rm -rf '" .. copy .. "'")
+  end)
+
+  it("an empty -wal and no -shm (a writer's leftover): read as it is", function()
+    local f = assert(io.open(path .. "-wal", "wb"))
+    f:close()
+    assert.equal("leaf", use())
+    assert.equal("models.db\nmodels.db-wal\n", listing(dir))
+  end)
+
+  it("a file in rollback-journal mode, as store:ship writes it", function()
+    local store = assert(nn.open(path, { readonly = true }))
+    store:ship(dir .. "/game.db")
+    store:close()
+    path = dir .. "/game.db"
+    assert.equal("\1\1", read_file(path):sub(19, 20))
+    assert.equal("leaf", use())
+    assert.equal("game.db\nmodels.db\n", listing(dir))
+  end)
+end)
+
+describe("a writable open of a file this user may not write (issue 22)", function()
+  local dir, path, as_user, copy
+  before_each(function()
+    dir, path = shipped_model()
+    as_user = user.prefix()
+    copy = module_copy()
+    -- the file read-only, the folder writable by all: SQLite can make (or
+    -- find, left there by a reader) the -wal and -shm it reads through
+    sh(("chmod 444 '%s' && chmod 777 '%s'"):format(path, dir))
+  end)
+  after_each(function()
+    os.execute("rm -rf '" .. dir .. "' '" .. copy .. "'")
+  end)
+
+  it("is refused at open, side files left or not, instead of failing every write", function()
+    if not as_user then
+      pending("running as root, and no user 'nobody' to lose root's rights as")
+      return
+    end
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+package.path, package.cpath = %q, %q
+local nn = require "nn"
+print(nn.open(%q))
+local store = assert(nn.open(%q, { readonly = true }))
+print(store:classify("leaf_flower", { 32, 107, 56, 11.2 }), store:close())
+]]):format(copy .. "/lua/?.lua;" .. copy .. "/lua/?/init.lua",
+      copy .. "/" .. compat.BUILD .. "/?.so", path, path))
+    f:close()
+    sh("chmod 644 " .. script)
+    local function run() return sh(as_user .. compat.LUA .. " " .. script):gsub("\t0%.%d+", "") end
+    local want = "nil\t" .. path .. ": " .. UNWRITABLE .. "\treadonly\nleaf\ttrue\n"
+    -- and the read-only open, in a folder it may write, leaves nothing
+    assert.equal(want, run())
+    assert.equal("models.db\n", listing(dir))
+    -- the sqlite3 shell's read-only open leaves a -wal and a -shm behind;
+    -- nn's reads through them, and leaves them as they were
+    sh(("%ssqlite3 -readonly '%s' 'SELECT count(*) FROM nn_version'"):format(as_user, path))
+    assert.equal("models.db\nmodels.db-shm\nmodels.db-wal\n", listing(dir))
+    assert.equal(want, run())
+    assert.equal("models.db\nmodels.db-shm\nmodels.db-wal\n", listing(dir))
+    os.remove(script)
+  end)
+end)
+
 describe("a model file in a read-only folder", function()
   local dir, path, as_user, copy
   before_each(function()
@@ -165,7 +306,7 @@ print(store:close())
     sh("chmod 644 " .. script)
     local out = sh(as_user .. compat.LUA .. " " .. script)
     os.remove(script)
-    assert.equal("nil\t" .. path .. ": attempt to write a readonly database\n"
+    assert.equal("nil\t" .. path .. ": " .. UNWRITABLE .. "\n"
       .. "leaf\t0.6457\nrainy\ntrue\n", out)
     assert.equal("models.db\n", sh("ls '" .. dir .. "'"))
   end)

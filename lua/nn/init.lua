@@ -39,6 +39,7 @@ local nn = {
   kernel = core.kernel,
   -- persistence
   open = core.open,
+  open_bytes = core.open_bytes,
   -- pictures, as SVG text: nn.svg(net [, opts]), nn.svg_history(history)
   svg = svg.network,
   svg_history = svg.history,

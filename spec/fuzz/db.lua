@@ -13,6 +13,10 @@
 -- an error after a change of a cell's content, or after versions, label maps
 -- or training runs were deleted, renumbered or moved to another model.  A file nn.open refuses must
 -- be left byte for byte as it was.
+--
+-- The bytes fuzzer (spec/fuzz/bytes.lua) makes the same cases and hands
+-- each file's bytes to nn.open_bytes instead, its header in WAL or
+-- rollback-journal mode at random (the same pages either way).
 
 local F = require "spec.fuzz.common"
 local facts = require "spec.fuzz.db_facts"
@@ -267,7 +271,8 @@ local function sql_case(cells, path)
   return (table.concat(lines, "\n") .. "\n"):gsub("FILE", path), moved
 end
 
-local function fuzz(t, n, from)
+-- mode: "file" (nn.open) or "bytes" (nn.open_bytes).
+local function fuzz(t, n, from, mode)
   local s = F.settings
   local valid_path = s.dir .. "/db-valid.db"
   local answers, cells = make_valid(valid_path)
@@ -286,10 +291,10 @@ local function fuzz(t, n, from)
   F.write(answers_file, table.concat(out))
   local valid = F.read(valid_path)
   local path = s.dir .. "/db-case.db"
-  local child = ("%s spec/fuzz/db_child.lua %s %s"):format(s.lua, F.shell_quote(path),
-    F.shell_quote(answers_file))
+  local child = ("%s spec/fuzz/db_child.lua %s %s %s"):format(s.lua, F.shell_quote(path),
+    F.shell_quote(answers_file), mode)
   for i = from, from + n - 1 do
-    math.randomseed(F.case_seed("db", i))
+    math.randomseed(F.case_seed(mode == "bytes" and "bytes" or "db", i))
     F.remove_db(path)
     -- moved: the case may have renamed a model (SQL that does so, or raw
     -- bytes: a flipped bit may rename a model too), which nothing stored
@@ -313,6 +318,11 @@ local function fuzz(t, n, from)
         F.shell_quote(path), F.shell_quote(script)))
     end
     local before = F.read(path)
+    if mode == "bytes" and #before > 20 and int(1, 2) == 1 then
+      local v = string.char(int(1, 2))   -- the journal: 1 rollback, 2 WAL
+      before = before:sub(1, 18) .. v .. v .. before:sub(21)
+      F.write(path, before)
+    end
     local how, code, text = F.run(child)
     local files = { db = before, txt = what }
     t.judge(i, how, code, text, files, moved)
@@ -323,5 +333,5 @@ local function fuzz(t, n, from)
   F.remove_db(path)
 end
 
-return setmetatable({ make_valid = make_valid, MODELS = MODELS },
-  { __call = function(_, ...) return fuzz(...) end })
+return setmetatable({ make_valid = make_valid, MODELS = MODELS, fuzz = fuzz },
+  { __call = function(_, t, n, from) return fuzz(t, n, from, "file") end })

@@ -1,6 +1,7 @@
 --- One case of the db fuzzer (spec/fuzz/db.lua), in a child process:
---   lua5.4 spec/fuzz/db_child.lua FILE ANSWERS
--- opens FILE with nn, asks it every question of spec/fuzz/db_facts.lua
+--   lua5.4 spec/fuzz/db_child.lua FILE ANSWERS [file|bytes]
+-- opens FILE with nn (bytes: reads it and opens its bytes with
+-- nn.open_bytes, which never logs), asks it every question of spec/fuzz/db_facts.lua
 -- and prints a line for each: ERR (a clean error), OK (the valid file's
 -- answer), FACT (another answer, given without an error), BAD (a classify
 -- that raised but logged its row all the same); then DONE.
@@ -9,7 +10,7 @@
 local nn = require "nn"
 local facts = require "spec.fuzz.db_facts"
 
-local path, answers_file = arg[1], arg[2]
+local path, answers_file, mode = arg[1], arg[2], arg[3] or "file"
 local valid = dofile(answers_file)
 
 local function one_line(s)
@@ -26,7 +27,15 @@ local function difference(got, want)
     one_line(got:sub(from, i + 50)), one_line(want:sub(from, i + 50)))
 end
 
-local store, msg = nn.open(path, { flush_rows = 1 })
+local store, msg
+if mode == "bytes" then
+  local f = assert(io.open(path, "rb"))
+  local bytes = f:read("*a")
+  f:close()
+  store, msg = nn.open_bytes(bytes)
+else
+  store, msg = nn.open(path, { flush_rows = 1 })
+end
 if not store then
   print("ERR open: " .. one_line(msg))
   print("DONE")

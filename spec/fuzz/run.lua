@@ -7,6 +7,7 @@
 --
 -- The fuzzers (each a file here returning function(tally, n, from)):
 --   db      mutated store files through nn.open, load, history, classify, SQL
+--   bytes   the same through nn.open_bytes (the images of those files)
 --   sql     random nn_classify, nn_score and nn_forward calls in the sqlite3
 --           shell with the extension loaded
 --   api     random programs of Lua API calls with random arguments
@@ -15,7 +16,7 @@
 
 local F = require "spec.fuzz.common"
 
-local FUZZERS = { "db", "sql", "api", "import" }
+local FUZZERS = { "db", "bytes", "sql", "api", "import" }
 
 local s = F.settings
 local wanted = {}

@@ -37,6 +37,7 @@
 #include "store/nn_store_train.h"
 
 #define NN_ROWS     "nn.Rows"
+#define NN_BYTES    "nn.StoreBytes"   /* serialize's bytes until copied */
 #define SERIAL_KEY  "nn.Store.serial"   /* in the registry */
 
 typedef struct nn_lrows nn_lrows;
@@ -275,6 +276,36 @@ static uint64_t next_serial(lua_State *L) {
   return (uint64_t)n;
 }
 
+/* A new closed nn.Store named name (its path, or the name of its bytes),
+** with its empty cache of networks.  Closed and complete before any
+** resource is taken: whatever fails after this, the collector can close
+** it.  Raises on memory only. */
+static nn_lstore *new_store(lua_State *L, const char *name, size_t len) {
+  nn_lstore *ls = (nn_lstore *)lua_newuserdatauv(L, offsetof(nn_lstore, path) + len + 1, 1);
+  nn_store_init(&ls->store);
+  ls->serial = 0;
+  ls->rows = NULL;
+  memcpy(ls->path, name, len + 1);
+  luaL_setmetatable(L, NN_STORE);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 1);
+  return ls;
+}
+
+/* The store just opened (st its status) with the SQL functions on its
+** connection: the store, or nil, "name: message", code. */
+static int opened(lua_State *L, nn_lstore *ls, int st) {
+  if (st != NN_OK || (st = nn_sql_register_store(&ls->store)) != NN_OK) {
+    nn_store_close(&ls->store);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", ls->path, ls->store.err);
+    lua_pushstring(L, nn_status_name(st));
+    return 3;
+  }
+  ls->serial = next_serial(L);
+  return 1;
+}
+
 /* nn.open(path [, opts]) --> store | nil, message, code.  Raises on bad
 ** arguments only: the environment failing is returned. */
 static int store_open(lua_State *L) {
@@ -282,28 +313,41 @@ static int store_open(lua_State *L) {
   const char *path = luaL_checklstring(L, 1, &len);
   nn_store_opts opts = NN_STORE_OPTS_DEFAULT;
   nn_lstore *ls;
-  int st;
   check_open_options(L, 2, &opts);
-  /* Closed and complete before any resource is taken: whatever fails after
-  ** this, the collector can close it. */
-  ls = (nn_lstore *)lua_newuserdatauv(L, offsetof(nn_lstore, path) + len + 1, 1);
-  nn_store_init(&ls->store);
-  ls->serial = 0;
-  ls->rows = NULL;
-  memcpy(ls->path, path, len + 1);
-  luaL_setmetatable(L, NN_STORE);
-  lua_newtable(L);
-  lua_setiuservalue(L, -2, 1);
-  if ((st = nn_store_open(&ls->store, path, &opts)) != NN_OK ||
-      (st = nn_sql_register_store(&ls->store)) != NN_OK) {
-    nn_store_close(&ls->store);
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, ls->store.err);
-    lua_pushstring(L, nn_status_name(st));
-    return 3;
-  }
-  ls->serial = next_serial(L);
-  return 1;
+  ls = new_store(L, path, len);
+  return opened(L, ls, nn_store_open(&ls->store, path, &opts));
+}
+
+/* The name option of nn.open_bytes at arg ("image" when absent), after the
+** other options are checked.  Raises. */
+static const char *check_bytes_options(lua_State *L, int arg, size_t *len) {
+  static const char *const known[] = { "name", "readonly", NULL };
+  const char *name = "image";
+  *len = 5;
+  if (lua_isnoneornil(L, arg))
+    return name;
+  luaL_checktype(L, arg, LUA_TTABLE);
+  nn_lua_checkoptions(L, arg, known);
+  if (push_option(L, arg, "readonly", LUA_TBOOLEAN, "a boolean") != LUA_TNIL &&
+      !lua_toboolean(L, -1))
+    luaL_argerror(L, arg, "a store opened from bytes is read-only (readonly = false"
+                  " cannot be)");
+  lua_pop(L, 1);
+  if (push_option(L, arg, "name", LUA_TSTRING, "a string") != LUA_TNIL)
+    name = lua_tolstring(L, -1, len);   /* anchored in the options table */
+  lua_pop(L, 1);
+  return name;
+}
+
+/* nn.open_bytes(bytes [, { name = }]) --> store | nil, message, code: the
+** image of an nn database in a string, opened read-only from SQLite's own
+** copy of it.  Raises on bad arguments only. */
+static int store_open_bytes(lua_State *L) {
+  size_t n, len;
+  const char *bytes = luaL_checklstring(L, 1, &n);
+  const char *name = check_bytes_options(L, 2, &len);
+  nn_lstore *ls = new_store(L, name, len);
+  return opened(L, ls, nn_store_open_bytes(&ls->store, bytes, n, NULL));
 }
 
 /* Finish an iterator: cursor closed, unlinked from its store. */
@@ -361,7 +405,9 @@ static int store_close(lua_State *L) {
 
 static int store_tostring(lua_State *L) {
   nn_lstore *ls = tostore(L);
-  if (nn_store_is_open(&ls->store))
+  if (nn_store_is_open(&ls->store) && ls->store.image)
+    lua_pushfstring(L, "nn.Store (%s, from bytes)", ls->path);
+  else if (nn_store_is_open(&ls->store))
     lua_pushfstring(L, "nn.Store (%s)", ls->path);
   else
     lua_pushliteral(L, "nn.Store (closed)");
@@ -405,6 +451,59 @@ static int store_stats(lua_State *L) {
   lua_setfield(L, -2, "max_pending");
   lua_pushstring(L, policies[ls->store.opts.on_full]);
   lua_setfield(L, -2, "on_full");
+  return 1;
+}
+
+/* The bytes nn_store_serialize returned, owned by a userdata until they
+** are copied into a string, so that a raise in between frees them. */
+typedef struct { unsigned char *p; } nn_lbytes;
+
+static int bytes_gc(lua_State *L) {
+  nn_lbytes *b = (nn_lbytes *)lua_touserdata(L, 1);
+  nn_store_free(b->p);
+  b->p = NULL;
+  return 0;
+}
+
+/* store:serialize() --> the bytes of the store's database, after a flush:
+** what nn.open_bytes opens, or a file's content.  Raises when the flush or
+** the read fails. */
+static int store_serialize(lua_State *L) {
+  nn_lstore *ls = checkstore(L);
+  nn_lbytes *b;
+  size_t n;
+  b = (nn_lbytes *)lua_newuserdatauv(L, sizeof *b, 0);
+  b->p = NULL;
+  luaL_setmetatable(L, NN_BYTES);
+  if (nn_store_flush(&ls->store) != NN_OK ||
+      nn_store_serialize(&ls->store, &b->p, &n) != NN_OK)
+    raise_store(L, ls);
+  lua_pushlstring(L, (const char *)b->p, n);
+  nn_store_free(b->p);
+  b->p = NULL;
+  return 1;
+}
+
+/* store:ship(path [, { overwrite = true }]) --> true: a compact copy of the
+** store, after a flush, in a new file read without a -wal or -shm.  Raises
+** on bad arguments, on a file there (unless overwrite), on a failed write
+** (which leaves path as it was). */
+static int store_ship(lua_State *L) {
+  static const char *const known[] = { "overwrite", NULL };
+  nn_lstore *ls = checkstore(L);
+  const char *path = luaL_checkstring(L, 2);
+  int overwrite = 0;
+  lua_settop(L, 3);
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    nn_lua_checkoptions(L, 3, known);
+  }
+  if (push_option(L, 3, "overwrite", LUA_TBOOLEAN, "a boolean") != LUA_TNIL)
+    overwrite = lua_toboolean(L, -1);
+  if (nn_store_flush(&ls->store) != NN_OK ||
+      nn_store_ship(&ls->store, path, overwrite) != NN_OK)
+    raise_store(L, ls);
+  lua_pushboolean(L, 1);
   return 1;
 }
 
@@ -909,6 +1008,7 @@ static const luaL_Reg store_methods[] = {
   {"feedback", store_feedback}, {"rows", store_rows},
   {"flush", store_flush},       {"close", store_close},
   {"stats", store_stats},
+  {"serialize", store_serialize}, {"ship", store_ship},
   {NULL, NULL}
 };
 
@@ -931,6 +1031,12 @@ void nn_lua_open_store(lua_State *L) {
   luaL_newmetatable(L, NN_ROWS);
   luaL_setfuncs(L, rows_meta, 0);
   lua_pop(L, 1);
+  luaL_newmetatable(L, NN_BYTES);
+  lua_pushcfunction(L, bytes_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   lua_pushcfunction(L, store_open);
   lua_setfield(L, -2, "open");
+  lua_pushcfunction(L, store_open_bytes);
+  lua_setfield(L, -2, "open_bytes");
 }

@@ -5,7 +5,10 @@
 ** What it implements: nn_store_open checks that a file is an nn database
 ** (or an empty one) without changing a foreign one, switches it to WAL and
 ** applies schema/NNN_name.sql in one transaction, with the digest functions
-** the migrations need on the connection meanwhile; closing, and borrowing
+** the migrations need on the connection meanwhile; a read-only open that
+** leaves no file behind, a writable one refused when the file is read-only
+** to the process, and an image in memory opened read-only
+** (nn_store_open_bytes, through sqlite3_deserialize); closing, and borrowing
 ** someone else's connection (attach, detach).  It is the one file that
 ** needs every other: the label-map cache a connection owns
 ** (nn_store_labels.c), the digest functions of versions and training runs
@@ -21,6 +24,7 @@
 **   nn_store_init(&s);
 **   if (nn_store_open(&s, "models.db", NULL) != NN_OK) ... s.err ...
 */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,15 +199,69 @@ static int probe(nn_store *s, const char *path) {
   return rc == NN_EFOREIGN || rc == NN_ESCHEMA ? rc : NN_OK;
 }
 
-/* The read-only open of nn_store_open, up to the owner check.  A WAL
-** database needs its -shm file, which a read-only folder or medium cannot
-** hold when the file was shipped without one: SQLite then refuses to read
-** (SQLITE_READONLY_CANTINIT), and the file is opened again as immutable,
-** without locks or shared memory.  So a change another process makes to
-** such a file while it is open is not seen. */
-static int open_readonly(nn_store *s, const char *path, int64_t *version) {
-  char *uri;
+/* Is there a file named path + suffix (one this process cannot read
+** counts)?  -1 when memory runs out. */
+static int side_file(const char *path, const char *suffix) {
+  char *name = sqlite3_mprintf("%s%s", path, suffix);
+  FILE *f;
+  int there;
+  if (!name)
+    return -1;
+  errno = 0;
+  f = fopen(name, "rb");
+  there = f != NULL || errno != ENOENT;
+  if (f)
+    fclose(f);
+  sqlite3_free(name);
+  return there;
+}
+
+/* Open path read-only as SQLite's immutable URI: no lock, no -shm. */
+static int open_immutable(nn_store *s, const char *path) {
+  char *uri = uri_of(path, "?immutable=1");
   int rc;
+  if (!uri)
+    return nn_st_nomem(s);
+  rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+  sqlite3_free(uri);
+  return rc == SQLITE_OK ? NN_OK : nn_st_db_fail(s);
+}
+
+/* How to read path without leaving a file beside it.  A WAL database is
+** read through its -shm, which SQLite creates, with a -wal, wherever it
+** may (as root, in a writable folder) and a read-only connection never
+** deletes.  When both are there (a writer has the file open, or left
+** them), reading through them creates nothing.  Else the file is read as
+** immutable: no -shm, no lock, so a change another process makes while it
+** is open is not seen; and a -wal holding commits, which only a -shm could
+** read, is refused.  A file in rollback-journal mode needs neither.
+** 1: immutable; 0: a plain read-only open; else a status. */
+static int readonly_way(nn_store *s, const char *path) {
+  int wal_mode, commits, shm, wal;
+  if (strcmp(path, ":memory:") == 0 || path[0] == '\0' || strncmp(path, "file:", 5) == 0)
+    return 0;   /* the caller's own URI decides */
+  if (nn_st_file_wal(path, &wal_mode, &commits) != NN_OK ||
+      (shm = side_file(path, "-shm")) < 0 || (wal = side_file(path, "-wal")) < 0)
+    return nn_st_nomem(s);
+  if (!wal_mode || (shm && wal))
+    return 0;
+  if (commits > 0)
+    return nn_st_fail(s, NN_EREADONLY, "its -wal holds commits not in the file yet,"
+                      " which only a -shm beside it could read: open it once writable"
+                      " first");
+  return 1;
+}
+
+/* The read-only open of nn_store_open, up to the owner check (readonly_way
+** says how).  A plain open may still fail for want of a -shm (in a
+** read-only folder SQLite cannot make one, SQLITE_READONLY_CANTINIT): the
+** file is then opened again as immutable. */
+static int open_readonly(nn_store *s, const char *path, int64_t *version) {
+  int rc, way = readonly_way(s, path);
+  if (way != 0 && way != 1)
+    return way;
+  if (way == 1)
+    return (rc = open_immutable(s, path)) != NN_OK ? rc : owner_of(s, version);
   if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
     return nn_st_db_fail(s);
   rc = owner_of(s, version);
@@ -211,20 +269,43 @@ static int open_readonly(nn_store *s, const char *path, int64_t *version) {
     return rc;
   sqlite3_close_v2(s->db);
   s->db = NULL;
-  if (!(uri = uri_of(path, "?immutable=1")))
-    return nn_st_nomem(s);
-  rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-  sqlite3_free(uri);
-  if (rc != SQLITE_OK)
-    return nn_st_db_fail(s);
-  return owner_of(s, version);
+  return (rc = open_immutable(s, path)) != NN_OK ? rc : owner_of(s, version);
 }
 
-int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
-  int64_t version;
-  int rc;
-  if (s->db)
-    return nn_st_fail(s, NN_ERROR, "the store is already open");
+/* The writable open of nn_store_open.  SQLite opens a file it may not
+** write read-only without a word, and every write then fails: a file
+** read-only to this process is refused here instead. */
+static int open_writable(nn_store *s, const char *path) {
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      NULL) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  if (sqlite3_db_readonly(s->db, "main") == 1)
+    return nn_st_fail(s, NN_EREADONLY, "the file is read-only to this process: open"
+                      " it with readonly = true to read it");
+  return NN_OK;
+}
+
+/* What every open store has: its cache of label maps, its busy timeout and
+** the clock the log reads for every row (found once: a lookup locks). */
+static int open_common(nn_store *s) {
+  if (!(s->maps = nn_labelcache_new()))
+    return nn_st_nomem(s);
+  sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
+  s->vfs = sqlite3_vfs_find(NULL);
+  return NN_OK;
+}
+
+/* A read-only store is never migrated: its schema must be one this nn reads
+** as it is (NN_SCHEMA_READABLE or later). */
+static int readonly_schema(nn_store *s, int64_t version) {
+  if ((size_t)version >= NN_SCHEMA_READABLE)
+    return NN_OK;
+  return nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is older than this"
+                    " nn's (%zu), and a read-only open cannot migrate it", version,
+                    nn_schema_count);
+}
+
+static int check_opts(nn_store *s, const nn_store_opts *opts) {
   nn_store_init(s);
   if (opts)
     s->opts = *opts;
@@ -232,6 +313,16 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
       s->opts.max_pending < s->opts.flush_rows || s->opts.on_full < NN_FULL_ERROR ||
       s->opts.on_full > NN_FULL_DROP)
     return nn_st_fail(s, NN_ERROR, "invalid options");
+  return NN_OK;
+}
+
+int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
+  int64_t version = 0;
+  int rc;
+  if (s->db)
+    return nn_st_fail(s, NN_ERROR, "the store is already open");
+  if ((rc = check_opts(s, opts)) != NN_OK)
+    return rc;
   /* A foreign file must be left as it was found: any connection may roll
   ** back its journal or rebuild its -shm, a read-write one checkpoints its
   ** WAL and deletes its -wal and -shm on close. */
@@ -239,25 +330,14 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     ;
   else if (s->opts.readonly)
     rc = open_readonly(s, path, &version);
-  else if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                           NULL) != SQLITE_OK)
-    rc = nn_st_db_fail(s);
-  if (rc != NN_OK)
+  else
+    rc = open_writable(s, path);
+  if (rc != NN_OK || (rc = open_common(s)) != NN_OK)
     goto fail;
-  if (!(s->maps = nn_labelcache_new())) {
-    rc = nn_st_nomem(s);
-    goto fail;
-  }
-  sqlite3_busy_timeout(s->db, s->opts.busy_timeout_ms);
-  /* the log reads the clock for every row: without the lock of a lookup */
-  s->vfs = sqlite3_vfs_find(NULL);
   if (s->opts.readonly) {   /* no WAL switch, no migration */
-    if ((size_t)version >= NN_SCHEMA_READABLE)
-      return NN_OK;
-    rc = nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is older than this"
-                    " nn's (%zu), and a read-only open cannot migrate it", version,
-                    nn_schema_count);
-    goto fail;
+    if ((rc = readonly_schema(s, version)) != NN_OK)
+      goto fail;
+    return NN_OK;
   }
   /* Ownership before WAL: a foreign file must be left as it was found. */
   if ((rc = exec(s, "PRAGMA foreign_keys = ON")) != NN_OK ||
@@ -267,6 +347,55 @@ int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts) {
     goto fail;
   if ((size_t)version < nn_schema_count && (rc = migrate(s)) != NN_OK)
     goto fail;
+  return NN_OK;
+fail:
+  nn_store_close(s);
+  return rc;
+}
+
+/* The connection of nn_store_open_bytes: ":memory:", its main database
+** replaced by a copy of the image that SQLite owns (and frees on close,
+** or at once when the call fails). */
+static int deserialize(nn_store *s, const unsigned char *bytes, size_t n) {
+  unsigned char *copy;
+  if (sqlite3_open_v2(":memory:", &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+    return nn_st_db_fail(s);
+  if (!(copy = (unsigned char *)sqlite3_malloc64(n)))
+    return nn_st_nomem(s);
+  memcpy(copy, bytes, n);
+  /* The file format's read and write versions (offsets 18 and 19) are 2
+  ** in a WAL database, which a memory database cannot read (no -wal, no
+  ** -shm to read it through); 1, the rollback journal, reads the same
+  ** pages.  Any other number is SQLite's to refuse. */
+  if (copy[18] == 2 && copy[19] == 2)
+    copy[18] = copy[19] = 1;
+  if (sqlite3_deserialize(s->db, "main", copy, (sqlite3_int64)n, (sqlite3_int64)n,
+                          SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY)
+      != SQLITE_OK)
+    return nn_st_db_fail(s);
+  return NN_OK;
+}
+
+int nn_store_open_bytes(nn_store *s, const void *bytes, size_t n,
+                        const nn_store_opts *opts) {
+  int64_t owner[3], version = 0;
+  const char *bad;
+  int rc;
+  if (s->db)
+    return nn_st_fail(s, NN_ERROR, "the store is already open");
+  if ((rc = check_opts(s, opts)) != NN_OK)
+    return rc;
+  s->opts.readonly = 1;
+  if ((bad = nn_st_bytes_owner((const unsigned char *)bytes, n, owner)) != NULL)
+    return nn_st_fail(s, NN_ENOTADB, "%s", bad);
+  if ((rc = check_owner(s, owner, &version)) != NN_OK)
+    return rc;
+  /* then SQLite reads it: the schema's pages, the owner again */
+  if ((rc = deserialize(s, (const unsigned char *)bytes, n)) != NN_OK ||
+      (rc = owner_of(s, &version)) != NN_OK || (rc = open_common(s)) != NN_OK ||
+      (rc = readonly_schema(s, version)) != NN_OK)
+    goto fail;
+  s->image = 1;
   return NN_OK;
 fail:
   nn_store_close(s);

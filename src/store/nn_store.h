@@ -166,6 +166,7 @@ typedef struct nn_store {
   int64_t catalog_rows;                /* how many rows of them */
   uint64_t catalog_gen;
   int borrowed;                        /* db is someone else's: read only */
+  int image;                           /* opened from bytes: read only */
   int wal_state;                       /* 1: the wal-index header can tell
                                           whether anything was committed;
                                           -1: it cannot; 0: not known yet */
@@ -185,6 +186,31 @@ void nn_store_init(nn_store *s);
 ** nn database or an empty file, switch to WAL, and migrate it forward in one
 ** transaction.  On failure the store is left closed. */
 int nn_store_open(nn_store *s, const char *path, const nn_store_opts *opts);
+
+/* Open the image of an nn database held in memory (n bytes at bytes, a
+** file's bytes or nn_store_serialize's), read-only, whatever opts says:
+** SQLite reads its own copy of them, freed on close.  An image whose
+** header or length is no whole database fails with ENOTADB, another
+** application's with EFOREIGN, a schema other than this nn's with ESCHEMA;
+** a WAL database's image opens too. */
+int nn_store_open_bytes(nn_store *s, const void *bytes, size_t n,
+                        const nn_store_opts *opts);
+
+/* The bytes of the store's database as of its last commit, in journal
+** mode "delete" (a WAL database's header says rollback journal, so that
+** the bytes written to a file are read without a -wal or -shm):
+** sqlite3_malloc'd into *out (sqlite3_free them), their count in *n.
+** Buffered log rows are not in it (flush first). */
+int nn_store_serialize(nn_store *s, unsigned char **out, size_t *n);
+void nn_store_free(void *p);   /* NULL: nothing */
+
+/* Write a compact copy of the store's database (VACUUM INTO) to a new
+** file at path, in rollback-journal mode: read with no -wal or -shm.  An
+** existing file at path is refused unless overwrite; then it is replaced
+** whole (written beside it and renamed over it), but never when it is the
+** store's own file, or a database with a -wal or -journal beside it (it
+** may be open).  Buffered log rows are not in it (flush first). */
+int nn_store_ship(nn_store *s, const char *path, int overwrite);
 
 /* Discard the log buffer (flush first to keep it), finalize, close, free.
 ** Safe on a closed store; keeps s->err.  A borrowing store is detached. */

@@ -85,6 +85,8 @@ int nn_st_writable(nn_store *s) {
     return nn_st_closed(s);
   if (s->borrowed)
     return nn_st_fail(s, NN_EREADONLY, "the store only reads a borrowed connection");
+  if (s->image)
+    return nn_st_fail(s, NN_EREADONLY, "the store was opened from bytes, read-only");
   if (s->opts.readonly)
     return nn_st_fail(s, NN_EREADONLY, "the store was opened read-only (readonly = true)");
   return NN_OK;

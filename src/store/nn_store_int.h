@@ -62,6 +62,16 @@ enum {
 ** database, ENOMEM; no message (the caller writes it). */
 int nn_st_file_owner(const char *path, int64_t owner[3], int *known);
 
+/* Is the database file at path in WAL mode (*wal_mode, from its header),
+** and how many commits does its -wal hold (*commits, 0 without one)?
+** Both 0 for anything that is not a database.  OK or ENOMEM. */
+int nn_st_file_wal(const char *path, int *wal_mode, int *commits);
+
+/* The owner (as nn_st_file_owner's) of a database image of n bytes at p:
+** NULL, or why p is no whole database (its header checked, its length
+** against the page count the header gives). */
+const char *nn_st_bytes_owner(const unsigned char *p, size_t n, int64_t owner[3]);
+
 /* ------------------------------------------------------------------------
 ** nn_store_conn.c
 */
