@@ -40,6 +40,7 @@ typedef struct nn_onnx_reader {
   nn_onnx_tensor *consts;  size_t n_consts, cap_consts;
   nn_onnx_names names;     /* every name the graph defines, once each */
   nn_layer *layers;        size_t n_layers;       /* at most one per node */
+  size_t layers_cap;          /* room for layers, their hyper-parameters after them */
   nn_onnx_linear *lins;    size_t n_lins;
   /* the data as they leave the node before */
   nn_pb_span cur;

@@ -22,9 +22,20 @@
 
 /* --- layers ------------------------------------------------------------- */
 
-static int push_layer(nn_onnx_reader *r, nn_kind kind, float alpha) {
+/* The hyper-parameters of layer i, after the reader's layers. */
+static float *hypers_of(nn_onnx_reader *r, size_t i) {
+  return (float *)(r->layers + r->layers_cap) + i * nn_hyper_most();
+}
+
+/* A layer of that kind, its hyper-parameters hyper [its n_hyper] (NULL:
+** its kind's defaults). */
+static int push_layer(nn_onnx_reader *r, nn_kind kind, const float *hyper) {
   nn_layer l = NN_ACT(kind);
-  NN_IO_ALPHA(&l) = alpha;
+  size_t n = nn_kind_info_of(kind)->n_hyper;
+  if (hyper && n) {
+    memcpy(hypers_of(r, r->n_layers), hyper, n * sizeof(float));
+    l.hyper = hypers_of(r, r->n_layers);
+  }
   r->layers[r->n_layers++] = l;
   r->open_linear = 0;
   return NN_OK;
@@ -214,7 +225,7 @@ static int op_softmax(nn_onnx_reader *r, nn_pb_span node) {
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "axis %lld of a rank-%d input is not its last "
                 "(in opset %ld), and nn applies SoftMax to each row", axis, r->rank, r->opset);
   r->row_fixed = 1;
-  return push_layer(r, NN_SOFTMAX, 0.0f);
+  return push_layer(r, NN_SOFTMAX, NULL);
 }
 
 /* The data take a new shape dims[rank]: fine when the row stays the row,
@@ -410,9 +421,55 @@ static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_
   return nn_onnx_once(r, node, once, "it");
 }
 
+/* The kind whose ONNX operator op is, when it is one operator of the data
+** alone: no tensors, no fixed attribute (SoftMax's axis and Linear's Gemm
+** have readers of their own); NN_KIND_COUNT when none is. */
+static nn_kind simple_kind(nn_pb_span op) {
+  nn_kind k;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors == 0 && nn_onnx_is(op, d->onnx.op))
+      return k;
+  }
+  return NN_KIND_COUNT;
+}
+
+#define MAX_KIND_ATTRS  8
+
+/* A node of such a kind: its attributes are its hyper-parameters, by the
+** names the kind table gives them, each optional (its default); any other
+** attribute is refused. */
+static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  const char *names[MAX_KIND_ATTRS + 1];
+  size_t map[MAX_KIND_ATTRS], n = 0, j;
+  float hyper[MAX_KIND_ATTRS];
+  nn_onnx_attr a[MAX_KIND_ATTRS];
+  nn_pb_span raw[MAX_KIND_ATTRS];
+  int st;
+  for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
+    hyper[j] = (float)d->hyper[j].def;
+    if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
+  }
+  names[n] = NULL;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  for (j = 0; j < n; j++) {
+    const nn_hyper *h = &d->hyper[map[j]];
+    long long v;
+    if (h->integer) {
+      if ((st = nn_onnx_attr_int(r, &a[j], (long long)h->def, &v)) != NN_OK) return st;
+      hyper[map[j]] = (float)v;
+    } else if ((st = nn_onnx_attr_float(r, &a[j], (float)h->def, &hyper[map[j]])) != NN_OK) {
+      return st;
+    }
+  }
+  return push_layer(r, kind, hyper);
+}
+
 /* One node: checks that it takes the data, then what its operator does. */
 static int read_node(nn_onnx_reader *r, nn_pb_span node) {
   nn_pb_span op, domain, in0, out0;
+  nn_kind kind;
   char b1[48];
   int st;
   if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return st;
@@ -435,27 +492,14 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
                   "before it: nn takes a chain", nn_onnx_show(in0, b1));
   }
-  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add") || nn_onnx_is(op, "Relu") ||
-       nn_onnx_is(op, "Sigmoid") || nn_onnx_is(op, "Tanh") || nn_onnx_is(op, "Identity")) &&
+  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add")) &&
       (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
     return st;
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
   else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
-  else if (nn_onnx_is(op, "Relu")) st = push_layer(r, NN_RELU, 0.0f);
-  else if (nn_onnx_is(op, "Sigmoid")) st = push_layer(r, NN_SIGMOID, 0.0f);
-  else if (nn_onnx_is(op, "Tanh")) st = push_layer(r, NN_TANH, 0.0f);
-  else if (nn_onnx_is(op, "Identity")) st = push_layer(r, NN_IDENTITY, 0.0f);
-  else if (nn_onnx_is(op, "LeakyRelu")) {
-    static const char *const names[] = { "alpha", NULL };
-    nn_onnx_attr a[1];
-    nn_pb_span raw[1];
-    float alpha;
-    if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) == NN_OK &&
-        (st = nn_onnx_attr_float(r, &a[0], 0.01f, &alpha)) == NN_OK)
-      st = push_layer(r, NN_LEAKYRELU, alpha);
-  }
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
+  else if ((kind = simple_kind(op)) != NN_KIND_COUNT) st = op_kind(r, node, kind);
   else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
   else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
   else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
@@ -730,7 +774,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   r->rank = io.rank;
   r->cur = io.data_in;
   /* then the nodes, in order */
-  r->layers = (nn_layer *)malloc((n_nodes + 1) * sizeof(nn_layer));
+  r->layers_cap = n_nodes + 1;
+  r->layers = (nn_layer *)malloc(r->layers_cap * (sizeof(nn_layer) + nn_hyper_most() * sizeof(float)));
   r->lins = (nn_onnx_linear *)malloc((n_nodes + 1) * sizeof(nn_onnx_linear));
   if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   while (nn_pb_next(&m, &f) > 0) {
@@ -813,7 +858,7 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
       (st = read_graph(&r, graph, feeds, n_feeds)) != NN_OK)
     goto done;
   /* a graph of no layer (only a Flatten, say) is the identity */
-  if (r.n_layers == 0) push_layer(&r, NN_IDENTITY, 0.0f);
+  if (r.n_layers == 0) push_layer(&r, NN_IDENTITY, NULL);
   if ((net = nn_net_new(r.layers, r.n_layers, err)) == NULL) {
     st = NN_EUNSUPPORTED;
     goto done;
