@@ -117,9 +117,10 @@ local function describe(v)
   return tostring(v)
 end
 
-local CONSTRUCTORS = { "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity",
-  "Sequential", "Matrix", "seed", "kernel", "open", "Trainer", "Trainer", "Trainer",
-  "CrossEntropyCriterion" }
+-- every kind of the engine's table, then the other functions
+local CONSTRUCTORS = { "Sequential", "Matrix", "seed", "kernel", "open", "Trainer", "Trainer",
+  "Trainer", "CrossEntropyCriterion" }
+for _, kind in ipairs(nn.kinds) do CONSTRUCTORS[#CONSTRUCTORS + 1] = kind end
 
 -- Which options each optimizer uses (the others must be refused).
 local USES = {

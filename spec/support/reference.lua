@@ -45,6 +45,10 @@ local apply = {
   Identity = function(x) return map(x, function(v) return v end) end,
 }
 
+-- Each kind's function by its name: the specs check that every element-wise
+-- kind of the engine's table has one.
+reference.apply = apply
+
 --- y = layers(x), in double precision.
 function reference.forward(layers, x)
   for _, layer in ipairs(layers) do
