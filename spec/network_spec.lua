@@ -158,10 +158,15 @@ describe("modules", function()
       local shown = { }
       if k.sizes == 2 then shown[1] = "3 -> 3" elseif k.sizes == 1 then shown[1] = "3" end
       for _, h in ipairs(k.hyper) do
-        -- kept as float32: within its rounding of the default
-        assert.is_true(math.abs(m.hyper[h.name] - h.default) <= 6e-8 * math.abs(h.default),
-          name .. "'s " .. h.name)
-        shown[#shown + 1] = ("%.7g"):format(h.default)
+        if h.choices then    -- by the name of its choice: nn.GELU("none")
+          assert.equal(h.choices[h.default + 1], m.hyper[h.name], name .. "'s " .. h.name)
+          shown[#shown + 1] = '"' .. h.choices[h.default + 1] .. '"'
+        else
+          -- kept as float32: within its rounding of the default
+          assert.is_true(math.abs(m.hyper[h.name] - h.default) <= 6e-8 * math.abs(h.default),
+            name .. "'s " .. h.name)
+          shown[#shown + 1] = ("%.7g"):format(h.default)
+        end
       end
       local expect = "nn." .. name .. (#shown > 0 and "(" .. table.concat(shown, ", ") .. ")" or "")
       assert.equal(expect, m.name)

@@ -41,6 +41,8 @@ static const nn_kind_info *const kinds[] = {
   [NN_TANH] = &nn_kind_tanh, [NN_SOFTMAX] = &nn_kind_softmax,
   [NN_IDENTITY] = &nn_kind_identity,
   [NN_KIND_COUNT] = NULL,
+  [NN_GELU] = &nn_kind_gelu, [NN_SILU] = &nn_kind_silu,
+  [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };

@@ -97,7 +97,9 @@ const char *nn_status_name(int status);
 ** after the built-ins gets the next number after it (see nn_kind_info). */
 typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
-  NN_IDENTITY, NN_KIND_COUNT
+  NN_IDENTITY, NN_KIND_COUNT,
+  /* after the one that marks the end of the first ones, in the table's order */
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU
 } nn_kind;
 
 typedef struct nn_layer {
@@ -132,6 +134,9 @@ typedef struct nn_hyper {
   double lo, hi;        /* valid values, bounds included */
   int integer;          /* 1: a whole number (kept exactly: below 2^24) */
   const char *onnx;     /* the ONNX attribute that carries it; NULL: none */
+  const char *const *choices;   /* an integer one given by name too:
+                                   choices[v] names v ("none", "tanh");
+                                   NULL-terminated; NULL: numbers only */
 } nn_hyper;
 
 /* A dimension of a parameter tensor: the layer's input width, its output
@@ -159,14 +164,34 @@ typedef struct nn_tensor_info {
   int trained;
 } nn_tensor_info;
 
-/* The ONNX operator of a kind, for the writer and the reader: its op_type,
-** and one integer attribute it is written with (Gemm's transB = 1,
-** Softmax's axis = -1; attr NULL: none).  The operator's inputs after the
-** data are the kind's tensors, in order, as initializers. */
+/* A node of a kind's ONNX pattern: its op_type and its inputs, each the
+** layer's input (NN_ONNX_X), a float constant (NN_ONNX_K: k), or the
+** output of node j of the pattern before it (j >= 0); NN_ONNX_NONE: no
+** second input.  The last node's output is the layer's.  An Add or a Mul
+** matches its inputs in either order. */
+#define NN_ONNX_X     (-1)
+#define NN_ONNX_K     (-2)
+#define NN_ONNX_NONE  (-3)
+typedef struct nn_onnx_node {
+  const char *op;
+  signed char in[2];
+  float k;
+} nn_onnx_node;
+
+/* The ONNX form of a kind, for the writer and the reader: one operator and
+** one integer attribute it is written with (Gemm's transB = 1, Softmax's
+** axis = -1; attr NULL: none), whose inputs after the data are the kind's
+** tensors, in order, as initializers; or, where ONNX's opsets have no
+** operator, the pattern of nodes PyTorch writes (n_nodes of nodes, op
+** NULL; GELU: Div, Erf, Add, Mul, Mul).  op NULL and n_nodes 0: none.
+** A hyper-parameter without an ONNX attribute is written only when it
+** holds its default (the form is the default's). */
 typedef struct nn_onnx_op {
-  const char *op;       /* NULL: the kind has no ONNX operator */
+  const char *op;
   const char *attr;
   long long value;
+  size_t n_nodes;
+  const nn_onnx_node *nodes;
 } nn_onnx_op;
 
 /* FANN's activation functions a kind is (FANN_SIGMOID is 3): the function

@@ -467,23 +467,11 @@ static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
 }
 
 /* One node: checks that it takes the data, then what its operator does. */
-static int read_node(nn_onnx_reader *r, nn_pb_span node) {
-  nn_pb_span op, domain, in0, out0;
+static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  nn_pb_span in0;
   nn_kind kind;
   char b1[48];
   int st;
-  if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return st;
-  if (domain.n && !nn_onnx_is(domain, "ai.onnx"))
-    return nn_onnx_fail(r, NN_EUNSUPPORTED, "domain '%s' is not supported", nn_onnx_show(domain, b1));
-  if (nn_onnx_node_strings(node, 2, 0, &out0) == 0 || out0.n == 0)
-    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no output");
-  if (nn_onnx_is(op, "Constant")) return op_constant(r, node, out0);
-  if (nn_onnx_is(op, "Transpose")) {
-    nn_onnx_node_strings(node, 1, 0, &in0);
-    if (nn_onnx_same(in0, r->cur))
-      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
-    return op_transpose(r, node, out0);
-  }
   nn_onnx_node_strings(node, 1, 0, &in0);
   if (!nn_onnx_same(in0, r->cur)) {
     nn_pb_span in1;
@@ -506,6 +494,132 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
   else return nn_onnx_fail(r, NN_EUNSUPPORTED, "operator %s is not supported", nn_onnx_show(op, b1));
   if (st == NN_OK) r->cur = out0;
   return st;
+}
+
+
+/* --- patterns ----------------------------------------------------------------
+** A kind that ONNX has no operator for (GELU, SiLU in the opsets PyTorch
+** 1.13 writes) is its pattern of nodes, as the kind table gives it: the
+** nodes are matched one by one as they come (Constant nodes between them
+** are read as ever); when the last one matches, the layer is the kind's.
+** When a node does not match, the nodes matched so far are read again
+** one by one, as nodes of their own (a Sigmoid not followed by its Mul is
+** a Sigmoid). */
+
+/* Whether the name in is what pattern input src means: the data the
+** pattern started from, an earlier node's output, or a constant of one
+** float within 1e-6 of k. */
+static int pattern_input(nn_onnx_reader *r, nn_pb_span in, int src, float k) {
+  const nn_onnx_tensor *t;
+  float v;
+  if (src == NN_ONNX_X) return nn_onnx_same(in, r->pat_x);
+  if (src >= 0) return (size_t)src < r->pat_at && nn_onnx_same(in, r->pat_out[src]);
+  if ((t = nn_onnx_find_const(r, in)) == NULL || t->type != NN_ONNX_FLOAT || t->count != 1 ||
+      nn_onnx_tensor_floats(r, t, &v) != NN_OK)
+    return 0;
+  return fabs((double)v - (double)k) <= 1e-6 * (fabs((double)k) > 1 ? fabs((double)k) : 1);
+}
+
+/* Whether node, of op, is node j of kind d's pattern: its op, and its
+** inputs in order (either order for Add and Mul). */
+static int pattern_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op,
+                        const nn_kind_info *d, size_t j) {
+  const nn_onnx_node *nd = &d->onnx.nodes[j];
+  nn_pb_span in[2];
+  size_t want = nd->in[1] == NN_ONNX_NONE ? 1 : 2;
+  int swap = nn_onnx_is(op, "Add") || nn_onnx_is(op, "Mul");
+  if (!nn_onnx_is(op, nd->op)) return 0;
+  if ((size_t)nn_onnx_node_strings(node, 1, 0, &in[0]) != want) return 0;
+  if (want == 1) return pattern_input(r, in[0], nd->in[0], nd->k);
+  nn_onnx_node_strings(node, 1, 1, &in[1]);
+  if (pattern_input(r, in[0], nd->in[0], nd->k) && pattern_input(r, in[1], nd->in[1], nd->k))
+    return 1;
+  return swap && pattern_input(r, in[1], nd->in[0], nd->k) &&
+         pattern_input(r, in[0], nd->in[1], nd->k);
+}
+
+/* The pattern's first node: starts matching the first kind whose pattern
+** begins so; NN_KIND_COUNT when none does. */
+static int pattern_start(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  nn_kind k;
+  r->pat_x = r->cur;
+  r->pat_at = 0;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d == NULL || d->onnx.n_nodes < 2 || d->onnx.n_nodes > NN_ONNX_MAX_PATTERN ||
+        !pattern_node(r, node, op, d, 0))
+      continue;
+    r->pat_kind = (int)k;
+    r->pat_node[0] = node;
+    r->pat_out[0] = out0;
+    r->pat_no[0] = r->node_no;
+    r->pat_at = 1;
+    return (int)k;
+  }
+  return NN_KIND_COUNT;
+}
+
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns);
+
+/* The nodes matched so far, read again as nodes of their own. */
+static int pattern_undo(nn_onnx_reader *r) {
+  size_t j, n = r->pat_at, no = r->node_no;
+  int st = NN_OK;
+  r->pat_kind = NN_KIND_COUNT;
+  for (j = 0; j < n && st == NN_OK; j++) {
+    r->node_no = r->pat_no[j];
+    st = read_node_as(r, r->pat_node[j], j > 0);
+  }
+  r->node_no = no;
+  return st;
+}
+
+/* The next node while a pattern is being matched. */
+static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  const nn_kind_info *d = nn_kind_info_of((nn_kind)r->pat_kind);
+  nn_kind kind;
+  int st;
+  if (!pattern_node(r, node, op, d, r->pat_at)) {
+    if ((st = pattern_undo(r)) != NN_OK) return st;
+    return read_node_as(r, node, 1);
+  }
+  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  r->pat_node[r->pat_at] = node;
+  r->pat_no[r->pat_at] = r->node_no;
+  r->pat_out[r->pat_at++] = out0;
+  if (r->pat_at < d->onnx.n_nodes) return NN_OK;
+  kind = (nn_kind)r->pat_kind;
+  r->pat_kind = NN_KIND_COUNT;
+  r->cur = out0;
+  return push_layer(r, kind, NULL);
+}
+
+/* One node: a constant, a node of a pattern, or an operator of the chain.
+** patterns 0: not the start of a pattern (a node read again). */
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+  nn_pb_span op, domain, out0, in0;
+  char b1[48];
+  int st;
+  if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return st;
+  if (domain.n && !nn_onnx_is(domain, "ai.onnx"))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "domain '%s' is not supported", nn_onnx_show(domain, b1));
+  if (nn_onnx_node_strings(node, 2, 0, &out0) == 0 || out0.n == 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no output");
+  if (nn_onnx_is(op, "Constant")) return op_constant(r, node, out0);
+  if (nn_onnx_is(op, "Transpose")) {
+    nn_onnx_node_strings(node, 1, 0, &in0);
+    if (nn_onnx_same(in0, r->cur))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
+    return op_transpose(r, node, out0);
+  }
+  if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
+  if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
+    return no_attrs(r, node, 0);
+  return read_op(r, node, op, out0);
+}
+
+static int read_node(nn_onnx_reader *r, nn_pb_span node) {
+  return read_node_as(r, node, 1);
 }
 
 
@@ -783,6 +897,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     r->node_no = ++i;
     if ((st = read_node(r, f.s)) != NN_OK) return st;
   }
+  /* a pattern the graph ends in the middle of: its nodes on their own */
+  if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
   r->node_desc[0] = '\0';
   if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
@@ -850,6 +966,7 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
   size_t i;
   int st;
   memset(&r, 0, sizeof r);
+  r.pat_kind = NN_KIND_COUNT;
   r.err = err;
   model.p = data;
   model.n = n;

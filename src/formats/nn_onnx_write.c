@@ -96,6 +96,67 @@ static void put_attrs(nn_pb_out *node, const nn_layer *l) {
   }
 }
 
+/* Whether layer i has an ONNX form: an operator or a pattern, and every
+** hyper-parameter that no attribute carries at its default (the form's). */
+static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t j;
+  if (d->onnx.op == NULL && d->onnx.n_nodes == 0) {
+    snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1, d->name);
+    return NN_EUNSUPPORTED;
+  }
+  for (j = 0; j < d->n_hyper; j++)
+    if (d->hyper[j].onnx == NULL && l->hyper[j] != (float)d->hyper[j].def) {
+      const char *const *c = d->hyper[j].choices;
+      if (c)
+        snprintf(err, NN_ERRMAX, "module %zu: nn.%s's %s is '%s', and its ONNX form "
+                 "is '%s' only", i + 1, d->name, d->hyper[j].what,
+                 c[(size_t)l->hyper[j]], c[(size_t)d->hyper[j].def]);
+      else
+        snprintf(err, NN_ERRMAX, "module %zu: nn.%s's %s is %g, and its ONNX form has "
+                 "only %g", i + 1, d->name, d->hyper[j].what, (double)l->hyper[j],
+                 d->hyper[j].def);
+      return NN_EUNSUPPORTED;
+    }
+  return NN_OK;
+}
+
+/* The name of input k of node j of layer i's pattern into buf: the layer's
+** input, a constant's initializer (written here), or an earlier node's
+** output. */
+static const char *pattern_input(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+                                 size_t j, int k, const char *in, char *buf, size_t n) {
+  const nn_onnx_node *nd = &d->onnx.nodes[j];
+  int src = nd->in[k];
+  if (src == NN_ONNX_X) return in;
+  if (src == NN_ONNX_K) {
+    snprintf(buf, n, "%.40s_%zu.k%zu", d->c_name, i + 1, j + 1);
+    put_tensor(graph, buf, NULL, 0, &nd->k, 1);
+  } else {
+    snprintf(buf, n, "%.40s_%zu.%d", d->c_name, i + 1, src + 1);
+  }
+  return buf;
+}
+
+/* Layer i of a kind written as its pattern of nodes, from in to out. */
+static void put_pattern(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+                        const char *in, const char *out) {
+  size_t j;
+  int k;
+  for (j = 0; j < d->onnx.n_nodes; j++) {
+    nn_pb_out node = { NULL, 0, 0, 0 };
+    char buf[2][96], name[96];
+    for (k = 0; k < 2 && d->onnx.nodes[j].in[k] != NN_ONNX_NONE; k++)
+      nn_pb_put_string(&node, 1, pattern_input(graph, d, i, j, k, in, buf[k], sizeof buf[k]));
+    snprintf(name, sizeof name, "%.40s_%zu.%zu", d->c_name, i + 1, j + 1);
+    nn_pb_put_string(&node, 2, j + 1 == d->onnx.n_nodes ? out : name);
+    snprintf(name, sizeof name, "%.40s_%zu/%s_%zu", d->c_name, i + 1, d->onnx.nodes[j].op, j + 1);
+    nn_pb_put_string(&node, 3, name);
+    nn_pb_put_string(&node, 4, d->onnx.nodes[j].op);
+    nn_pb_put_message(graph, 1, &node);
+  }
+}
+
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
   nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
   char in[32], outname[32], nname[32];
@@ -109,18 +170,22 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    const char *op = nn_kind_info_of(l->kind)->onnx.op;
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const char *op = d->onnx.op;
     nn_pb_out node = { NULL, 0, 0, 0 };
-    if (op == NULL) {
-      snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1,
-               nn_kind_name(l->kind));
+    int st = writable(l, i, err);
+    if (st != NN_OK) {
       nn_pb_free(&graph);
-      return NN_EUNSUPPORTED;
+      return st;
     }
     if (i == 0) snprintf(in, sizeof in, "input");
     else snprintf(in, sizeof in, "x%zu", i);
     if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
     else snprintf(outname, sizeof outname, "x%zu", i + 1);
+    if (op == NULL) {
+      put_pattern(&graph, d, i, in, outname);
+      continue;
+    }
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
     put_params(&graph, &node, net, l, i);

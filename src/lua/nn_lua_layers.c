@@ -43,11 +43,31 @@ static size_t check_size(lua_State *L, int arg) {
   return (size_t)n;
 }
 
+/* A hyper-parameter given by the name of one of its choices ("tanh"). */
+static float check_choice(lua_State *L, const nn_hyper *hp, int arg) {
+  const char *name = lua_tostring(L, arg);
+  luaL_Buffer b;
+  size_t v;
+  for (v = 0; hp->choices[v]; v++)
+    if (strcmp(name, hp->choices[v]) == 0) return (float)v;
+  luaL_buffinit(L, &b);
+  for (v = 0; hp->choices[v]; v++) {
+    luaL_addstring(&b, v ? ", '" : "'");
+    luaL_addstring(&b, hp->choices[v]);
+    luaL_addchar(&b, '\'');
+  }
+  luaL_pushresult(&b);
+  return (float)luaL_argerror(L, arg, lua_pushfstring(L, "%s must be one of %s, not '%s'",
+                              hp->what, lua_tostring(L, -1), name));
+}
+
 /* Hyper-parameter j of kind d at argument arg, or its default: a number in
 ** its range (whole where the kind says so).  Raises naming the argument. */
 static float check_hyper(lua_State *L, const nn_kind_info *d, size_t j, int arg) {
   const nn_hyper *hp = &d->hyper[j];
-  lua_Number a = luaL_optnumber(L, arg, hp->def);
+  lua_Number a;
+  if (hp->choices && lua_type(L, arg) == LUA_TSTRING) return check_choice(L, hp, arg);
+  a = luaL_optnumber(L, arg, hp->def);
   if (!(a >= hp->lo && a <= hp->hi)) {
     if (hp->lo == -FLT_MAX && hp->hi == FLT_MAX)
       luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number", hp->what));
@@ -163,6 +183,15 @@ static int nn_kind_describe(lua_State *L) {
     lua_pushboolean(L, h->integer);
     lua_setfield(L, -2, "integer");
     set_str(L, "onnx", h->onnx);
+    if (h->choices) {
+      int v;
+      lua_newtable(L);
+      for (v = 0; h->choices[v]; v++) {
+        lua_pushstring(L, h->choices[v]);
+        lua_rawseti(L, -2, v + 1);
+      }
+      lua_setfield(L, -2, "choices");
+    }
     lua_rawseti(L, -2, (lua_Integer)j + 1);
   }
   lua_setfield(L, -2, "hyper");

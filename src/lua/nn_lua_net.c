@@ -106,7 +106,10 @@ static void add_module_name(luaL_Buffer *b, const nn_layer *l) {
     sep = ", ";
   }
   for (j = 0; j < d->n_hyper; j++, sep = ", ") {
-    snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
+    if (d->hyper[j].choices)   /* by its name: nn.GELU("tanh") */
+      snprintf(num, sizeof num, "%s\"%s\"", sep, d->hyper[j].choices[(size_t)l->hyper[j]]);
+    else
+      snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
     luaL_addstring(b, num);
   }
   if (sep[0] == ',') luaL_addchar(b, ')');
@@ -559,7 +562,8 @@ static void push_module(lua_State *L, const nn_layer *l) {
   lua_setfield(L, -2, "n_params");
   lua_createtable(L, 0, (int)d->n_hyper);
   for (j = 0; j < d->n_hyper; j++) {
-    if (d->hyper[j].integer) lua_pushinteger(L, (lua_Integer)l->hyper[j]);
+    if (d->hyper[j].choices) lua_pushstring(L, d->hyper[j].choices[(size_t)l->hyper[j]]);
+    else if (d->hyper[j].integer) lua_pushinteger(L, (lua_Integer)l->hyper[j]);
     else lua_pushnumber(L, (lua_Number)l->hyper[j]);
     lua_setfield(L, -2, d->hyper[j].name);
   }
