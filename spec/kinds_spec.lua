@@ -88,7 +88,10 @@ p:export(onnx, "onnx")
 local f = assert(io.open(onnx, "rb"))
 local bytes = f:read("*a")
 f:close()
+local imported = nn.import(onnx)
 os.remove(onnx)
+print("p_imported " .. tostring(imported):gsub("\n", "|") .. " " .. num(imported:forward{ 1, -3 }[1])
+  .. " " .. num((unpack or table.unpack)(imported:get_weights(2, "weight"))))
 print("p_onnx " .. tostring(bytes:find("PRelu", 1, true) ~= nil) .. " "
   .. tostring(bytes:find("prelu_2.weight", 1, true) ~= nil))
 -- one SGD step on (1, -3) -> 0, MSE: dL/dy = 2 * 0.875; where both
@@ -170,8 +173,11 @@ describe("a layer kind added as one descriptor", function()
         .. '{"type":"Linear","in":2,"out":1}]', out.p_arch)
       assert.equal("0.875 0.25 0.5", out.p_loaded)
     end)
-    it("exports to ONNX as its operator with its tensor", function()
+    it("exports to ONNX as its operator with its tensor, and imports back", function()
       assert.equal("true true", out.p_onnx)
+      assert.equal("nn.Sequential {|  [input -> (1) -> (2) -> (3) -> output]|"
+        .. "  (1): nn.Linear(2 -> 2)|  (2): nn.PReLU(2)|  (3): nn.Linear(2 -> 1)|} 0.875 0.25 0.5",
+        out.p_imported)
     end)
     it("trains: its gradient is the hand-worked one", function()
       -- loss (0.875 - 0)^2

@@ -238,6 +238,38 @@ describe("the smooth activations", function()
       assert.is_true(ref.max_diff(net:forward(x), back:forward(x)) <= 1e-6)
     end)
 
+    -- GELU's pattern by hand: x / sqrt 2, erf, + one, x *, * 0.5, with
+    -- the number added given
+    local function gelu_model(one)
+      local b = require "spec.support.onnx_builder"
+      return b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 3 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("r2", {}, { 1.41421353816986084 }), b.tensor("one", {}, { one }),
+          b.tensor("half", {}, { 0.5 }) },
+        nodes = { b.node("Div", { "x", "r2" }, { "a" }, nil, "/1/Div"),
+          b.node("Erf", { "a" }, { "e" }, nil, "/1/Erf"),
+          b.node("Add", { "one", "e" }, { "s" }, nil, "/1/Add"),
+          b.node("Mul", { "x", "s" }, { "m" }, nil, "/1/Mul"),
+          b.node("Mul", { "m", "half" }, { "y" }, nil, "/1/Mul_1") },
+      }
+    end
+
+    it("read GELU's pattern with its Add either way round", function()
+      local net = nn.import(gelu_model(1))
+      assert.equal('nn.GELU("none")', net:modules()[1].name)
+      assert.equal(1, #net:modules())
+      local x = { -1.5, 0.25, 3 }
+      assert.is_true(ref.max_diff(ref.forward({ { "GELU", 0 } }, x), net:forward(x)) <= 1e-6)
+    end)
+
+    it("read a pattern that breaks off as nodes of their own, and refuse those", function()
+      local ok, e = pcall(nn.import, gelu_model(2))
+      assert.is_false(ok)
+      assert.truthy(e:find("node 1 '/1/Div' (Div): operator Div is not supported", 1, true), e)
+    end)
+
     it("refuse what their ONNX form cannot say, naming the module", function()
       local ok, e = pcall(nn.Sequential{ nn.Linear(2, 2), nn.GELU("tanh") }.export,
         nn.Sequential{ nn.Linear(2, 2), nn.GELU("tanh") }, path, "onnx")

@@ -439,11 +439,10 @@ static nn_kind simple_kind(nn_pb_span op) {
 /* A node of such a kind: its attributes are its hyper-parameters, by the
 ** names the kind table gives them, each optional (its default); any other
 ** attribute is refused. */
-static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
-  const nn_kind_info *d = nn_kind_info_of(kind);
+static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
+                       float *hyper /* [MAX_KIND_ATTRS] */) {
   const char *names[MAX_KIND_ATTRS + 1];
   size_t map[MAX_KIND_ATTRS], n = 0, j;
-  float hyper[MAX_KIND_ATTRS];
   nn_onnx_attr a[MAX_KIND_ATTRS];
   nn_pb_span raw[MAX_KIND_ATTRS];
   int st;
@@ -463,7 +462,74 @@ static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
       return st;
     }
   }
-  return push_layer(r, kind, hyper);
+  return NN_OK;
+}
+
+static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
+  float hyper[MAX_KIND_ATTRS];
+  int st = read_hypers(r, node, nn_kind_info_of(kind), hyper);
+  return st != NN_OK ? st : push_layer(r, kind, hyper);
+}
+
+/* The kind whose ONNX operator op is, with tensors as its inputs after the
+** data (Linear's Gemm has a reader of its own); NN_KIND_COUNT when none. */
+static nn_kind tensor_kind(nn_pb_span op) {
+  nn_kind k;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors > 0 && d->n_sizes > 0 &&
+        nn_onnx_is(op, d->onnx.op))
+      return k;
+  }
+  return NN_KIND_COUNT;
+}
+
+/* Constant input 1 + t of node as tensor t of layer l, whose shape it must
+** have, into p (the layer's parameters). */
+static int read_tensor(nn_onnx_reader *r, nn_pb_span node, const nn_layer *l, size_t t,
+                       float *p) {
+  const nn_tensor_info *ti = &nn_kind_info_of(l->kind)->tensors[t];
+  nn_onnx_tensor *c;
+  size_t dims[2], at;
+  char what[48];
+  int st, i;
+  nn_tensor_shape(l, t, dims, &at);
+  snprintf(what, sizeof what, "input %zu (%s)", t + 2, ti->name);
+  if ((st = node_const(r, node, t + 1, what, &c)) != NN_OK) return st;
+  for (i = 0; i < ti->rank; i++)
+    if (c->rank != ti->rank || c->dims[i] != (long long)dims[i])
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s is not of the shape nn.%s(%zu) needs",
+                          what, nn_kind_name(l->kind), l->n_in);
+  return nn_onnx_tensor_floats(r, c, p + at);
+}
+
+/* A node of a kind with tensors: as wide out as the data's row (a kind of
+** one size), its hyper-parameters from its attributes, its tensors from
+** its constant inputs; kept with the Linear layers' blocks, whose
+** parameters are copied into the net at the end. */
+static int op_tensor_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  long long w = r->dims[r->rank - 1];
+  float hyper[MAX_KIND_ATTRS], *p;
+  nn_layer l = NN_ACT(kind);
+  size_t t;
+  int st;
+  if (d->n_sizes != 1 || w <= 0 || w > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s needs rows of a width known before "
+                        "run time", d->name);
+  if ((st = read_hypers(r, node, d, hyper)) != NN_OK) return st;
+  l.n_in = l.n_out = (size_t)w;
+  l.hyper = hyper;
+  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  for (t = 0; t < d->n_tensors; t++)
+    if ((st = read_tensor(r, node, &l, t, p)) != NN_OK) return st;
+  if ((st = push_layer(r, kind, hyper)) != NN_OK) return st;
+  r->layers[r->n_layers - 1].n_in = r->layers[r->n_layers - 1].n_out = l.n_in;
+  r->row_fixed = 1;
+  return NN_OK;
 }
 
 /* One node: checks that it takes the data, then what its operator does. */
@@ -488,6 +554,7 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
   else if ((kind = simple_kind(op)) != NN_KIND_COUNT) st = op_kind(r, node, kind);
+  else if ((kind = tensor_kind(op)) != NN_KIND_COUNT) st = op_tensor_kind(r, node, kind);
   else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
   else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
   else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
@@ -982,7 +1049,7 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
   }
   for (i = 0; i < r.n_lins; i++) {
     const nn_layer *l = &net->layers[r.lins[i].layer];
-    memcpy(net->params + l->w, r.lins[i].wb, l->n_out * (l->n_in + 1) * sizeof(float));
+    memcpy(net->params + l->w, r.lins[i].wb, nn_layer_n_params(l) * sizeof(float));
   }
   if (info) {
     info->opset = r.opset;
