@@ -339,6 +339,7 @@ local function step(i)
       for j = 1, int(0, 6) do
         modules[j] = pick{ nn.Linear(pick{ 3, 4, 2100 }, pick{ 2, 3, 4, 2100 }), nn.ReLU(),
           nn.SoftMax(), nn.Identity(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(),
+          nn.GELU(pick{ "none", "tanh" }), nn.SiLU(), nn.Softplus(pick{ 1, 2 }), nn.ELU(0.5),
           V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1

@@ -2,9 +2,11 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity) over ONE contiguous float buffer of parameters; each
-** Linear layer is a view into it at an offset: W [n_out][n_in] row-major,
-** then b [n_out].  That is also the order in which the store writes them.
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU: the kinds of one table,
+** nn_kind_info) over ONE contiguous float buffer of parameters; each layer
+** with parameters is a view into it at an offset, its tensors one after
+** another (Linear: weight [n_out][n_in] row-major, then bias [n_out]).
+** That is also the order in which the store writes them.
 **
 ** This is not the Lua binding and not the store: it includes neither lua.h
 ** nor sqlite3.h, allocates nothing in a forward pass, and keeps no scratch
