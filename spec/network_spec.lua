@@ -126,6 +126,54 @@ describe("modules", function()
     end
   end)
 
+  -- The list is the engine's table, not one written here: a kind added
+  -- there without a reference in spec/support/reference.lua fails this.
+  it("compute every element-wise kind of the table as the reference does", function()
+    local x = { -2.5, -0.3, 0, 0.7, 3 }
+    local seen = 0
+    for _, name in ipairs(nn.kinds) do
+      local k = nn.kind(name)
+      if k.elementwise then
+        local layer = { name }
+        for j, h in ipairs(k.hyper) do layer[j + 1] = h.default end
+        assert.is_function(ref.apply[name], "no reference for nn." .. name)
+        local got = nn[name]():forward(x)
+        assert.is_true(ref.max_diff(ref.forward({ layer }, x), got) < TOL_UNIT, name)
+        seen = seen + 1
+      end
+    end
+    assert.is_true(seen >= 6)
+  end)
+
+  it("say the same of each kind in nn.kind, net:modules() and tostring", function()
+    for _, name in ipairs(nn.kinds) do
+      local k = nn.kind(name)
+      assert.equal(name, k.name)
+      local args = {}
+      for j = 1, k.sizes do args[j] = 3 end
+      local m = nn[name]((table.unpack or unpack)(args)):modules()[1]
+      assert.equal(name, m.kind)
+      assert.equal(k.c_name, m.c_name)
+      assert.equal(#k.params, #m.params)
+      local shown = { }
+      if k.sizes == 2 then shown[1] = "3 -> 3" elseif k.sizes == 1 then shown[1] = "3" end
+      for _, h in ipairs(k.hyper) do
+        if h.choices then    -- by the name of its choice: nn.GELU("none")
+          assert.equal(h.choices[h.default + 1], m.hyper[h.name], name .. "'s " .. h.name)
+          shown[#shown + 1] = '"' .. h.choices[h.default + 1] .. '"'
+        else
+          -- kept as float32: within its rounding of the default
+          assert.is_true(math.abs(m.hyper[h.name] - h.default) <= 6e-8 * math.abs(h.default),
+            name .. "'s " .. h.name)
+          shown[#shown + 1] = ("%.7g"):format(h.default)
+        end
+      end
+      local expect = "nn." .. name .. (#shown > 0 and "(" .. table.concat(shown, ", ") .. ")" or "")
+      assert.equal(expect, m.name)
+    end
+    assert.is_nil(nn.kind("Conv2d"))
+  end)
+
   it("take any width when no Linear fixes it", function()
     local y = nn.SoftMax():forward{ 0.8, 0.2 }
     assert.near(seed.softmax[1], y[1], TOL_PRINTED)
@@ -473,7 +521,7 @@ describe("bad input", function()
 
   it("refuses set_weights and get_weights on a non-Linear or out of range", function()
     assert.has_error(function() net:set_weights(2, {}, {}) end,
-      "bad argument #1 to 'set_weights' (module 2 is nn.ReLU, not nn.Linear)")
+      "bad argument #1 to 'set_weights' (module 2 is nn.ReLU, which has no parameters)")
     assert.has_error(function() net:get_weights(5) end,
       "bad argument #1 to 'get_weights' (module 5 out of range 1..4)")
     assert.has_error(function() net:get_weights(0) end,

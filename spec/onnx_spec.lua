@@ -531,8 +531,8 @@ describe("ONNX's backend test data", function()
   -- are the ones imported and matched (ONNX 1.12's test data):
   local MATCHED = {
     "node/test_dropout_default", "node/test_dropout_default_old",
-    "node/test_dropout_default_ratio", "node/test_dropout_random_old",
-    "node/test_flatten_axis0", "node/test_flatten_axis1", "node/test_flatten_axis2",
+    "node/test_dropout_default_ratio", "node/test_dropout_random_old", "node/test_elu",
+    "node/test_elu_default", "node/test_elu_example", "node/test_flatten_axis0", "node/test_flatten_axis1", "node/test_flatten_axis2",
     "node/test_flatten_axis3", "node/test_flatten_default_axis",
     "node/test_flatten_negative_axis1", "node/test_flatten_negative_axis2",
     "node/test_flatten_negative_axis3", "node/test_flatten_negative_axis4",
@@ -549,10 +549,12 @@ describe("ONNX's backend test data", function()
     "node/test_softmax_axis_2", "node/test_softmax_default_axis", "node/test_softmax_example",
     "node/test_softmax_large_number", "node/test_softmax_negative_axis", "node/test_tanh",
     "node/test_tanh_example",
-    "pytorch-converted/test_LeakyReLU", "pytorch-converted/test_LeakyReLU_with_negval",
+    "pytorch-converted/test_ELU", "pytorch-converted/test_LeakyReLU",
+    "pytorch-converted/test_LeakyReLU_with_negval",
     "pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias",
     "pytorch-converted/test_ReLU", "pytorch-converted/test_Sigmoid",
-    "pytorch-converted/test_Softmax", "pytorch-converted/test_Tanh",
+    "pytorch-converted/test_Softmax", "pytorch-converted/test_Softplus",
+    "pytorch-converted/test_Tanh",
     "pytorch-converted/test_softmax_functional_dim3", "pytorch-converted/test_softmax_lastdim",
     "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_mm",
     "pytorch-operator/test_operator_view", "simple/test_single_relu_model",
@@ -634,7 +636,8 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
   end
 
   it("cover every opset the script names", function()
-    assert.same({ "identity_nobias_op17", "leaky_softmax_op13", "relu_softmax_op7",
-      "sigmoid_dropout_op11", "tanh_op9", "wide_relu_op12" }, names)
+    assert.same({ "gelu_op17", "gelu_silu_op13", "identity_nobias_op17", "leaky_softmax_op13",
+      "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14", "tanh_op9",
+      "wide_relu_op12" }, names)
   end)
 end)

@@ -552,8 +552,12 @@ function commands.show(argv, out)
   -- one JSON object: label maps and training options as objects, not text
   local m = {}
   for _, r in ipairs(maps) do m[r.name] = r.list end
+  -- each module as the kind table describes it; its tensors a list even when none
+  local modules = net:modules()
+  for _, mod in ipairs(modules) do setmetatable(mod.params, { __metatable = "array" }) end
   out:write(json{ name = name, version = v.version, inputs = net:n_inputs(),
     outputs = net:n_outputs(), params = net:n_params(), layers = tostring(net),
+    modules = modules,
     note = v.note, created = v.created, checksum = v.checksum, labelmaps = m,
     training = training }, "\n")
 end

@@ -31,6 +31,9 @@ local nn = {
   -- modules: each returns a one-module network, as in Torch
   -- (every kind of layer, from the engine's table: see the loop below)
   Sequential = core.Sequential,
+  -- the kinds: nn.kinds (their names), nn.kind(name) (what the table says of one)
+  kinds = core.kinds,
+  kind = core.kind,
   -- a batch of samples, one per row, float32
   Matrix = core.Matrix,
   -- the random stream that initialises new nn.Linear weights

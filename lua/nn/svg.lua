@@ -120,25 +120,22 @@ local function shown(n, limit)
 end
 
 --- The columns of neurons a network draws as: its inputs, then one column
--- per Linear with the element-wise modules that follow it.
+-- per module with a weight matrix (a rank-2 "weight" tensor, as net:modules()
+-- gives: Linear's) with the modules without one that follow it.
 -- Returns { { n = , linear = module index or nil, acts = { {index=, name=}, ... } }, ... }.
 function svg.columns(net)
   local cols = { { n = net:n_inputs(), acts = {} } }
-  local listing = tostring(net)
-  local names = {}
-  if listing:find("^nn%.Sequential") then
-    for i, name in listing:gmatch("\n  %((%d+)%): ([^\n]+)") do names[tonumber(i)] = name end
-  else
-    names[1] = listing
-  end
-  for i = 1, #names do
-    local name = names[i]
-    local n_in, n_out = name:match("^nn%.Linear%((%d+) %-> (%d+)%)")
-    if n_in then
-      cols[#cols + 1] = { n = tonumber(n_out), linear = i, name = name, acts = {} }
+  for i, m in ipairs(net:modules()) do
+    local matrix, bias = false, false
+    for _, t in ipairs(m.params) do
+      if t.name == "weight" and #t.shape == 2 then matrix = true end
+      if t.name == "bias" then bias = true end
+    end
+    if matrix then
+      cols[#cols + 1] = { n = m.n_out, linear = i, bias = bias, name = m.name, acts = {} }
     else
       local acts = cols[#cols].acts
-      acts[#acts + 1] = { index = i, name = (name:gsub("^nn%.", "")) }
+      acts[#acts + 1] = { index = i, name = (m.name:gsub("^nn%.", "")) }
     end
   end
   return cols
@@ -295,7 +292,9 @@ local function draw_weights(put, net, cols, L, max_lines, show_weights)
   local biases = {}
   put('<g id="weights" fill="none">\n')
   for c = 2, #cols do
-    local W, b = net:get_weights(cols[c].linear)
+    local W, b = net:get_weights(cols[c].linear, "weight"), {}
+    if cols[c].bias then b = net:get_weights(cols[c].linear, "bias")
+    else for j = 1, cols[c].n do b[j] = 0 end end
     -- between cut columns only the strongest lines, so that the picture stays
     -- readable and small
     local most = max_lines or ((L.gaps[c] or L.gaps[c - 1]) and 60 or 300)

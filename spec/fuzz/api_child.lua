@@ -117,9 +117,10 @@ local function describe(v)
   return tostring(v)
 end
 
-local CONSTRUCTORS = { "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity",
-  "Sequential", "Matrix", "seed", "kernel", "open", "Trainer", "Trainer", "Trainer",
-  "CrossEntropyCriterion" }
+-- every kind of the engine's table, then the other functions
+local CONSTRUCTORS = { "Sequential", "Matrix", "seed", "kernel", "open", "Trainer", "Trainer",
+  "Trainer", "CrossEntropyCriterion" }
+for _, kind in ipairs(nn.kinds) do CONSTRUCTORS[#CONSTRUCTORS + 1] = kind end
 
 -- Which options each optimizer uses (the others must be refused).
 local USES = {
@@ -338,6 +339,7 @@ local function step(i)
       for j = 1, int(0, 6) do
         modules[j] = pick{ nn.Linear(pick{ 3, 4, 2100 }, pick{ 2, 3, 4, 2100 }), nn.ReLU(),
           nn.SoftMax(), nn.Identity(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(),
+          nn.GELU(pick{ "none", "tanh" }), nn.SiLU(), nn.Softplus(pick{ 1, 2 }), nn.ELU(0.5),
           V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1

@@ -79,8 +79,9 @@ local function sql_text(s) return "'" .. s:gsub("'", "''") .. "'" end
 
 -- --- changed cells ---------------------------------------------------------------
 
-local KINDS = { "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "SoftMax", "Identity",
-  "", "linear", "Conv2d", "ReLU\\u0000" }
+-- every kind of the engine's table, then names that are none
+local KINDS = { "", "linear", "Conv2d", "ReLU\\u0000" }
+for _, kind in ipairs(require("nn").kinds) do KINDS[#KINDS + 1] = kind end
 local NUMBERS = { "0", "-1", "1", "2", "3", "4", "5", "4.5", "1e308", "-0", "16777217",
   "9007199254740993", "18446744073709551616", "null", "true", "\"4\"", "[4]", "1e-400" }
 

@@ -19,32 +19,20 @@ f:close()
 
 local function one_line(s) return (tostring(s):sub(1, 200):gsub("%c", " ")) end
 
--- The modules of a listing, each made with the public constructors.
+-- The modules of net:modules(), each made with the public constructors
+-- from its sizes and hyper-parameters (in the order nn.kind gives them),
+-- its tensors copied by name.
 local function rebuild(net)
-  local listing = tostring(net)
-  local names = {}
-  if listing:find("^nn%.Sequential") then
-    for m in listing:gmatch("%(%d+%): (nn%.[^\n]+)") do names[#names + 1] = m end
-  else
-    names[1] = listing
-  end
-  local modules = {}
-  for i, m in ipairs(names) do
-    local kind, args = m:match("^nn%.(%a+)%(?([^)]*)%)?$")
-    if kind == "Linear" then
-      local a, b = args:match("^(%d+) %-> (%d+)$")
-      modules[i] = nn.Linear(tonumber(a), tonumber(b))
-    elseif kind == "LeakyReLU" then
-      modules[i] = nn.LeakyReLU(tonumber(args))
-    elseif kind and nn[kind] then
-      modules[i] = nn[kind]()
-    else
-      error("module listed as '" .. m .. "' cannot be built by hand")
-    end
+  local list, modules = net:modules(), {}
+  for i, m in ipairs(list) do
+    local k, args = nn.kind(m.kind), {}
+    if k.sizes == 2 then args = { m.n_in, m.n_out } elseif k.sizes == 1 then args = { m.n_in } end
+    for _, h in ipairs(k.hyper) do args[#args + 1] = m.hyper[h.name] end
+    modules[i] = nn[m.kind]((table.unpack or unpack)(args))
   end
   local copy = nn.Sequential(modules)
-  for i, m in ipairs(names) do
-    if m:find("^nn%.Linear") then copy:set_weights(i, net:get_weights(i)) end
+  for i, m in ipairs(list) do
+    for _, t in ipairs(m.params) do copy:set_weights(i, t.name, net:get_weights(i, t.name)) end
   end
   return copy
 end

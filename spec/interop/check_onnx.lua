@@ -24,6 +24,11 @@ local cases = {
   linear_only = function() return nn.Linear(7, 3) end,
   wide = function() return nn.Sequential{ nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10), nn.SoftMax() } end,
   two_linear = function() return nn.Sequential{ nn.Linear(5, 5), nn.Linear(5, 2), nn.Sigmoid() } end,
+  -- GELU and SiLU as the patterns PyTorch writes, Softplus and Elu as operators
+  smooth = function()
+    return nn.Sequential{ nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 6), nn.SiLU(),
+      nn.Linear(6, 5), nn.Softplus(), nn.Linear(5, 5), nn.ELU(0.7), nn.Linear(5, 3) }
+  end,
 }
 
 local function json_rows(rows)

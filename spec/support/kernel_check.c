@@ -172,10 +172,11 @@ int main(void) {
                      NN_DENSE(33, 255), NN_ACT(NN_TANH), NN_DENSE(255, 17),
                      NN_ACT(NN_IDENTITY), NN_DENSE(17, 3), NN_ACT(NN_SOFTMAX) };
   nn_layer wide[] = { NN_DENSE(255, 33), NN_ACT(NN_RELU), NN_DENSE(33, 1) };
+  static const float alpha[] = { 0.1f };   /* LeakyReLU's slope */
   test_net nets[5];
   size_t i, s;
   const char *best;
-  odd[3].hyper[0] = 0.1f;
+  odd[3].hyper = alpha;
   nets[0] = make("seed", seed, 4, seed_params, 0.0f, 255.0f, 1);
   nets[1] = make("784-256-128-10", mnist, 6, NULL, 0.0f, 1.0f, 2);
   nets[2] = make("64-64-64-8", deep, 6, NULL, -1.0f, 1.0f, 3);

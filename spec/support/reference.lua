@@ -2,11 +2,45 @@
 -- every numeric spec compares the C engine against.
 --
 -- A network here is a list of layers: { "Linear", W, b }, { "ReLU" },
--- { "LeakyReLU", a }, { "Sigmoid" }, { "Tanh" }, { "SoftMax" }, { "Identity" }.
+-- { "LeakyReLU", a }, { "Sigmoid" }, { "Tanh" }, { "SoftMax" }, { "Identity" },
+-- { "GELU", approximate } (0 or "none": erf; 1 or "tanh"), { "SiLU" },
+-- { "Softplus", beta, threshold }, { "ELU", alpha }.
 
 local reference = {}
 
-local exp = math.exp
+local exp, abs, sqrt = math.exp, math.abs, math.sqrt
+
+--- erfc(z) in double: its Taylor series below 3 (each term smaller than
+-- 1e-17 of the sum when it stops), its continued fraction from 3 on.
+function reference.erfc(z)
+  if z < 0 then return 2 - reference.erfc(-z) end
+  if z < 3 then
+    local s, term, n = 0, z, 0
+    repeat
+      local add = term / (2 * n + 1)
+      s = s + add
+      n = n + 1
+      term = -term * z * z / n
+    until abs(add) <= 1e-17 * abs(s)
+    return 1 - 2 / sqrt(math.pi) * s
+  end
+  local f = 0
+  for k = 60, 1, -1 do f = (k / 2) / (z + f) end
+  return exp(-z * z) / sqrt(math.pi) / (z + f)
+end
+
+-- tanh(u) in double, from exp (1 or -1 beyond 20, to within 1e-17)
+local function tanh(u)
+  if u > 20 then return 1 elseif u < -20 then return -1 end
+  local e = exp(2 * u)
+  return (e - 1) / (e + 1)
+end
+
+-- exp(x) - 1 without losing a small x's digits
+local function expm1(x)
+  if abs(x) < 1e-5 then return x + x * x / 2 + x * x * x / 6 end
+  return exp(x) - 1
+end
 
 local function map(v, f)
   local out = {}
@@ -43,7 +77,33 @@ local apply = {
     return map(e, function(v) return v / sum end)
   end,
   Identity = function(x) return map(x, function(v) return v end) end,
+  GELU = function(x, approximate)
+    if approximate == 1 or approximate == "tanh" then
+      local k = sqrt(2 / math.pi)
+      return map(x, function(v) return 0.5 * v * (1 + tanh(k * (v + 0.044715 * v ^ 3))) end)
+    end
+    return map(x, function(v) return 0.5 * v * reference.erfc(-v / sqrt(2)) end)
+  end,
+  SiLU = function(x) return map(x, function(v) return v / (1 + exp(-v)) end) end,
+  Softplus = function(x, beta, threshold)
+    beta, threshold = beta or 1, threshold or 20
+    return map(x, function(v)
+      if beta * v > threshold then return v end
+      local e = exp(beta * v)
+      -- log(1 + e) keeping a small e's digits: log1p from log
+      local u = 1 + e
+      return (u == 1 and e or math.log(u) * e / (u - 1)) / beta
+    end)
+  end,
+  ELU = function(x, alpha)
+    alpha = alpha or 1
+    return map(x, function(v) return v > 0 and v or alpha * expm1(v) end)
+  end,
 }
+
+-- Each kind's function by its name: the specs check that every element-wise
+-- kind of the engine's table has one.
+reference.apply = apply
 
 --- y = layers(x), in double precision.
 function reference.forward(layers, x)

@@ -15,170 +15,14 @@
 
 #include "engine/nn_engine.h"
 #include "engine/nn_kernel.h"
-#include "engine/nn_backward.h"
+#include "engine/nn_kinds.h"
 
 /* --- the layer kinds ------------------------------------------------------
-** Each kind's arithmetic, then its descriptor in the one table.  Every
-** forward follows the engine's order of arguments: outputs, inputs,
-** weights, sizes; element-wise ones run in place (y == x). */
+** Each family of kinds is one file (nn_kind_linear.c, nn_kind_act.c): its
+** arithmetic, forward and backward side by side, and its descriptors.  Here
+** is only their one table, and what the rest of nn asks of it. */
 
 #define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
-
-/* y = W x + b with the kernel set in use (nn_kernel.c). */
-static void linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
-                           const float *w /* [n_out][n_in] */,
-                           const float *b /* [n_out] */,
-                           size_t n_in, size_t n_out) {
-  const nn_kernel *k = nn_kernel_in_use;
-  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
-  else k->linear(y, x, w, b, n_in, n_out);
-}
-
-static void linear_kind_forward(float *y, const float *x, const float *params,
-                                const float *hyper, size_t n_in, size_t n_out) {
-  (void)hyper;
-  linear_forward(y, x, params, params + n_out * n_in, n_in, n_out);
-}
-
-static void linear_kind_batch(float *y, const float *x, const float *params,
-                              const float *hyper, size_t n_in, size_t n_out,
-                              const nn_panels *pn) {
-  (void)hyper;
-  nn_linear_panels(y, x, params, n_in, n_out, pn);
-}
-
-static size_t linear_n_params(size_t n_in, size_t n_out) {
-  return n_out * (n_in + 1);
-}
-
-static void relu_forward(float *v /* [n] */, size_t n) {
-  const nn_kernel *k = nn_kernel_in_use;
-  if (n < k->narrow) nn_relu_scalar(v, n);
-  else k->relu(v, n);
-}
-
-static void relu_kind_forward(float *y, const float *x, const float *params,
-                              const float *hyper, size_t n_in, size_t n_out) {
-  (void)x; (void)params; (void)hyper; (void)n_out;
-  relu_forward(y, n_in);
-}
-
-/* LeakyReLU, ReLU and the transcendental kinds run in place (y == x, as
-** every element-wise kind is called). */
-static void leaky_relu_forward(float *y, const float *x, const float *params,
-                               const float *hyper, size_t n_in, size_t n_out) {
-  const nn_kernel *k = nn_kernel_in_use;
-  (void)x; (void)params; (void)n_out;
-  if (n_in < k->narrow) nn_leaky_relu_scalar(y, hyper[0], n_in);
-  else k->leaky_relu(y, hyper[0], n_in);
-}
-
-/* The transcendental kernels take any n, narrow layers too: a value gives
-** the same bits alone or in a batch's panel (nn_kernel.h). */
-static void sigmoid_forward(float *y, const float *x, const float *params,
-                            const float *hyper, size_t n_in, size_t n_out) {
-  (void)x; (void)params; (void)hyper; (void)n_out;
-  nn_kernel_in_use->act_sigmoid(y, n_in);
-}
-
-static void tanh_forward(float *y, const float *x, const float *params,
-                         const float *hyper, size_t n_in, size_t n_out) {
-  (void)x; (void)params; (void)hyper; (void)n_out;
-  nn_kernel_in_use->act_tanh(y, n_in);
-}
-
-/* A row narrower than NN_ACT_FEW, whose maximum v[best] is max: each exp
-** alone through the set's act_exp1, with the arithmetic and order of the
-** wide path below (v - max, the sum in index order, one division), and
-** the maximum's exp, which is exactly 1 in every set, left out: for the
-** seed's two outputs that is half the work.  The batch, which takes whole
-** panels, gets the same bits. */
-static void softmax_narrow(float *v /* [n] */, size_t n, size_t best, float max) {
-  nn_act1_fn *exp1 = nn_kernel_in_use->act_exp1;
-  float sum = 0.0f;
-  size_t i;
-  for (i = 0; i < n; i++) sum += (v[i] = i == best ? 1.0f : exp1(v[i] - max));
-  sum = 1.0f / sum;
-  for (i = 0; i < n; i++) v[i] *= sum;
-}
-
-/* Shifted by the maximum so that exp never overflows; the result does not
-** change, since softmax(v) = softmax(v - c).  The maximum's own difference
-** is set to 0, whose exp is exactly 1, so that an infinite maximum gives 1
-** rather than exp(inf - inf).  The sum is taken in index order, as
-** softmax_batch takes it.  In place: v is y and x. */
-static void softmax_forward(float *y, const float *x, const float *params,
-                            const float *hyper, size_t n_in, size_t n_out) {
-  float *v = y;
-  size_t i, best = 0, n = n_in;
-  float max, sum = 0.0f;
-  (void)x; (void)params; (void)hyper; (void)n_out;
-  if (n == 0) return;
-  max = v[0];
-  for (i = 1; i < n; i++) if (v[i] > max) max = v[best = i];
-  if (n < NN_ACT_FEW) { softmax_narrow(v, n, best, max); return; }
-  for (i = 0; i < n; i++) v[i] -= max;
-  v[best] = 0.0f;
-  nn_kernel_in_use->act_exp(v, n);
-  for (i = 0; i < n; i++) sum += v[i];
-  sum = 1.0f / sum;    /* one division, not n: within an ulp of dividing */
-  for (i = 0; i < n; i++) v[i] *= sum;
-}
-
-/* SoftMax down each sample's column, as softmax_forward does along a row,
-** with the same arithmetic in the same order, so that a batch row and the
-** sample alone agree exactly (an infinite logit too); the exponentials of
-** a whole panel in one call of the pass's kernel set. */
-static void softmax_batch(float *y, const float *x, const float *params,
-                          const float *hyper, size_t n_in, size_t n_out,
-                          const nn_panels *pn) {
-  size_t p, c, j, n = n_in, nr = pn->nr;
-  (void)x; (void)params; (void)hyper; (void)n_out;
-  if (n == 0) return;
-  for (p = 0; p < pn->count; p++) {
-    float *v = y + p * pn->stride * nr;
-    for (c = 0; c < nr; c++) {
-      float max = v[c];
-      size_t best = 0;
-      for (j = 1; j < n; j++) if (v[j * nr + c] > max) max = v[(best = j) * nr + c];
-      for (j = 0; j < n; j++) v[j * nr + c] -= max;
-      v[best * nr + c] = 0.0f;
-    }
-    pn->kernel->act_exp(v, n * nr);
-    for (c = 0; c < nr; c++) {
-      float sum = 0.0f;
-      for (j = 0; j < n; j++) sum += v[j * nr + c];
-      sum = 1.0f / sum;
-      for (j = 0; j < n; j++) v[j * nr + c] *= sum;
-    }
-  }
-}
-
-/* The descriptors: name, element-wise, parameter count, hyper-parameters,
-** forward for one sample, for a batch, backward. */
-static const nn_kind_info linear_kind = {
-  "Linear", 0, linear_n_params, 0, {{0}},
-  linear_kind_forward, linear_kind_batch, nn_linear_backward
-};
-static const nn_kind_info relu_kind = {
-  "ReLU", 1, NULL, 0, {{0}}, relu_kind_forward, NULL, nn_relu_backward
-};
-static const nn_kind_info leaky_relu_kind = {
-  "LeakyReLU", 1, NULL, 1, {{"alpha", "slope", 0.01, -FLT_MAX, FLT_MAX}},
-  leaky_relu_forward, NULL, nn_leaky_relu_backward
-};
-static const nn_kind_info sigmoid_kind = {
-  "Sigmoid", 1, NULL, 0, {{0}}, sigmoid_forward, NULL, nn_sigmoid_backward
-};
-static const nn_kind_info tanh_kind = {
-  "Tanh", 1, NULL, 0, {{0}}, tanh_forward, NULL, nn_tanh_backward
-};
-static const nn_kind_info softmax_kind = {
-  "SoftMax", 1, NULL, 0, {{0}}, softmax_forward, softmax_batch, nn_softmax_backward
-};
-static const nn_kind_info identity_kind = {
-  "Identity", 1, NULL, 0, {{0}}, NULL, NULL, nn_identity_backward
-};
 
 /* A build may add kinds after the built-ins without touching this file:
 ** -DNN_EXTRA_KINDS='"file.h"' names a file that defines their descriptors
@@ -192,11 +36,13 @@ static const nn_kind_info identity_kind = {
 
 /* Indexed by kind; NN_KIND_COUNT is no kind (nn_kind_from_name's unknown). */
 static const nn_kind_info *const kinds[] = {
-  [NN_LINEAR] = &linear_kind, [NN_RELU] = &relu_kind,
-  [NN_LEAKYRELU] = &leaky_relu_kind, [NN_SIGMOID] = &sigmoid_kind,
-  [NN_TANH] = &tanh_kind, [NN_SOFTMAX] = &softmax_kind,
-  [NN_IDENTITY] = &identity_kind,
+  [NN_LINEAR] = &nn_kind_linear, [NN_RELU] = &nn_kind_relu,
+  [NN_LEAKYRELU] = &nn_kind_leaky_relu, [NN_SIGMOID] = &nn_kind_sigmoid,
+  [NN_TANH] = &nn_kind_tanh, [NN_SOFTMAX] = &nn_kind_softmax,
+  [NN_IDENTITY] = &nn_kind_identity,
   [NN_KIND_COUNT] = NULL,
+  [NN_GELU] = &nn_kind_gelu, [NN_SILU] = &nn_kind_silu,
+  [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
@@ -221,18 +67,118 @@ nn_kind nn_kind_from_name(const char *name) {
   return NN_KIND_COUNT;
 }
 
+nn_kind nn_kind_from_onnx(const char *op) {
+  size_t k;
+  for (k = 0; k < KIND_END; k++)
+    if (kinds[k] && kinds[k]->onnx.op && strcmp(op, kinds[k]->onnx.op) == 0)
+      return (nn_kind)k;
+  return NN_KIND_COUNT;
+}
+
+nn_kind nn_kind_from_fann(int fn) {
+  size_t k;
+  for (k = 0; k < KIND_END; k++)
+    if (kinds[k] && kinds[k]->fann == fn) return (nn_kind)k;
+  return NN_KIND_COUNT;
+}
+
+size_t nn_hyper_most(void) {
+  size_t k, most = 0;
+  for (k = 0; k < KIND_END; k++)
+    if (kinds[k] && kinds[k]->n_hyper > most) most = kinds[k]->n_hyper;
+  return most;
+}
+
 /* Whether layer l is sized (writes a new vector), not element-wise. */
 static int is_sized(const nn_layer *l) {
   return l->kind == NN_LINEAR || !kinds[l->kind]->elementwise;
 }
 
+/* Hyper-parameter j of layer l: its own, or its kind's default. */
+static double hyper_of(const nn_layer *l, size_t j) {
+  return l->hyper ? (double)l->hyper[j] : kinds[l->kind]->hyper[j].def;
+}
+
+/* A dimension of a tensor of layer l (NN_DIM_*). */
+static size_t tensor_dim(const nn_layer *l, int dim) {
+  if (dim == NN_DIM_IN) return l->n_in;
+  if (dim == NN_DIM_OUT) return l->n_out;
+  return (size_t)hyper_of(l, (size_t)dim);
+}
+
+size_t nn_tensor_shape(const nn_layer *l, size_t t, size_t dims[2], size_t *at) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t i, count = 0, off = 0;
+  dims[0] = dims[1] = 0;
+  for (i = 0; d && i <= t && i < d->n_tensors; i++) {
+    const nn_tensor_info *ti = &d->tensors[i];
+    off += count;
+    dims[0] = tensor_dim(l, ti->dim[0]);
+    dims[1] = ti->rank > 1 ? tensor_dim(l, ti->dim[1]) : 1;
+    count = dims[0] * dims[1];
+  }
+  *at = off;
+  return count;
+}
+
+size_t nn_tensor_find(const nn_kind_info *d, const char *name) {
+  size_t t;
+  for (t = 0; t < d->n_tensors; t++)
+    if (strcmp(name, d->tensors[t].name) == 0) break;
+  return t;
+}
+
 size_t nn_layer_n_params(const nn_layer *l) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
-  return d && d->n_params ? d->n_params(l->n_in, l->n_out) : 0;
+  size_t dims[2], at, count;
+  if (d == NULL || d->n_tensors == 0) return 0;
+  count = nn_tensor_shape(l, d->n_tensors - 1, dims, &at);
+  return at + count;
 }
 
 
 /* --- layout ------------------------------------------------------------ */
+
+/* Every hyper-parameter of layer i (its l->hyper, when it has one) within
+** its kind's range, and whole where the kind says so. */
+static int check_hypers(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = kinds[l->kind];
+  size_t j;
+  for (j = 0; j < d->n_hyper; j++) {
+    const nn_hyper *h = &d->hyper[j];
+    double v = hyper_of(l, j);
+    if (!(v >= h->lo && v <= h->hi) || (h->integer && v != floor(v))) {
+      snprintf(err, NN_ERRMAX, "layer %zu: nn.%s's %s must be %s between %g and %g, "
+               "not %g", i + 1, d->name, h->what, h->integer ? "a whole number" :
+               "a number", h->lo, h->hi, v);
+      return NN_ESIZE;
+    }
+  }
+  return NN_OK;
+}
+
+/* The sizes of the sized layer i, which takes width inputs. */
+static int check_sizes(const nn_layer *l, size_t i, size_t width, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = kinds[l->kind];
+  if (l->n_in == 0 || l->n_out == 0 ||
+      l->n_in > NN_MAX_WIDTH || l->n_out > NN_MAX_WIDTH) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu): sizes must be "
+             "between 1 and %zu", i + 1, d->name, l->n_in, l->n_out, NN_MAX_WIDTH);
+    return NN_ESIZE;
+  }
+  if (d->n_sizes == 1 && l->n_in != l->n_out) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu) gives as many "
+             "numbers as it takes", i + 1, d->name, l->n_in, l->n_out);
+    return NN_EMISMATCH;
+  }
+  if (l->n_in != width) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu) takes %zu "
+             "inputs, but the layer before it gives %zu", i + 1, d->name,
+             l->n_in, l->n_out, l->n_in, width);
+    return NN_EMISMATCH;
+  }
+  return NN_OK;
+}
 
 int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
   size_t i, width = 0, total = 0;
@@ -249,28 +195,17 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
     nn_layer *l = &layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
     size_t count;
+    int st;
     if (d == NULL) {
       snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)l->kind);
       return NN_EKIND;
     }
-    if (d->elementwise) {
-      l->n_in = l->n_out = width;
-    } else {
-      if (l->n_in == 0 || l->n_out == 0 ||
-          l->n_in > NN_MAX_WIDTH || l->n_out > NN_MAX_WIDTH) {
-        snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu): sizes must be "
-                 "between 1 and %zu", i + 1, d->name, l->n_in, l->n_out, NN_MAX_WIDTH);
-        return NN_ESIZE;
-      }
-      if (l->n_in != width) {
-        snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu) takes %zu "
-                 "inputs, but the layer before it gives %zu", i + 1, d->name,
-                 l->n_in, l->n_out, l->n_in, width);
-        return NN_EMISMATCH;
-      }
-    }
-    /* Widths are below 2^24, so a count fits; the sum is checked. */
-    count = d->n_params ? d->n_params(l->n_in, l->n_out) : 0;
+    if ((st = check_hypers(l, i, err)) != NN_OK) return st;
+    if (d->elementwise) l->n_in = l->n_out = width;
+    else if ((st = check_sizes(l, i, width, err)) != NN_OK) return st;
+    /* Widths and whole hyper-parameters are below 2^24, so a count fits in
+    ** 64 bits; the sum is checked. */
+    count = nn_layer_n_params(l);
     if (count > NN_MAX_PARAMS - total) {
       snprintf(err, NN_ERRMAX, "layer %zu: more than %zu parameters in all",
                i + 1, NN_MAX_PARAMS);
@@ -285,7 +220,9 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
 }
 
 
-/* The block: nn_net, then layers, then params, each part aligned for its type. */
+/* The block: nn_net, then layers, then params, then each layer's
+** hyper-parameters (nn_hyper_most() floats a layer), each part aligned
+** for its type. */
 #define ALIGN_UP(x, a)  (((x) + (a) - 1) / (a) * (a))
 
 static size_t layers_offset(void) {
@@ -296,9 +233,26 @@ static size_t params_offset(size_t n_layers) {
   return ALIGN_UP(layers_offset() + n_layers * sizeof(nn_layer), 16);
 }
 
+static size_t hypers_offset(size_t n_layers, size_t n_params) {
+  return params_offset(n_layers) + n_params * sizeof(float);
+}
+
 size_t nn_net_size(size_t n_layers, size_t n_params) {
   if (n_layers > NN_MAX_LAYERS || n_params > NN_MAX_PARAMS) return 0;
-  return params_offset(n_layers) + n_params * sizeof(float);
+  return hypers_offset(n_layers, n_params) + n_layers * nn_hyper_most() * sizeof(float);
+}
+
+/* Each layer's hyper-parameters copied into the block's own, its pointer
+** pointed there (the list's may be NULL: the kind's defaults). */
+static void keep_hypers(nn_net *net, float *h, size_t most) {
+  size_t i, j;
+  for (i = 0; i < net->n_layers; i++, h += most) {
+    nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    size_t n = d ? d->n_hyper : 0;
+    for (j = 0; j < n; j++) h[j] = (float)hyper_of(l, j);
+    l->hyper = n ? h : NULL;
+  }
 }
 
 nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_params) {
@@ -310,6 +264,7 @@ nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_para
   net->params = (float *)((char *)block + params_offset(n));
   if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
   if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
+  keep_hypers(net, (float *)((char *)block + hypers_offset(n, n_params)), nn_hyper_most());
   net->n_inputs = net->n_outputs = net->max_width = net->sized_end = 0;
   for (i = 0; i < n; i++) {
     const nn_layer *l = &layers[i];
@@ -356,7 +311,7 @@ static void sized_forward(const nn_net *net, const nn_layer *l, float *out,
                           const float *in) {
   const float *p = net->params + l->w;
   if (l->kind == NN_LINEAR)
-    linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
+    nn_linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
   else
     kinds[l->kind]->forward(out, in, p, l->hyper, l->n_in, l->n_out);
 }
@@ -366,7 +321,7 @@ static void sized_forward(const nn_net *net, const nn_layer *l, float *out,
 static void elementwise_forward(const nn_net *net, const nn_layer *l,
                                 float *v, size_t n) {
   const nn_kind_info *d;
-  if (l->kind == NN_RELU) { relu_forward(v, n); return; }
+  if (l->kind == NN_RELU) { nn_relu_forward(v, n); return; }
   d = kinds[l->kind];
   if (d->forward) d->forward(v, v, net->params + l->w, l->hyper, n, n);
 }
@@ -413,7 +368,7 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
     if (l->kind == NN_LINEAR || !(d = kinds[l->kind])->elementwise) {
       const float *p = net->params + l->w;
       float *out = i + 1 == last ? y : (cur == lo ? lo + half : lo);
-      if (d == NULL) linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
+      if (d == NULL) nn_linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
       else d->forward(out, in, p, l->hyper, l->n_in, l->n_out);
       in = cur = out;
       n = l->n_out;
@@ -422,7 +377,7 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
         memcpy(lo, x, n * sizeof(float));
         in = cur = lo;
       }
-      if (l->kind == NN_RELU) relu_forward(cur, n);
+      if (l->kind == NN_RELU) nn_relu_forward(cur, n);
       else d->forward(cur, cur, net->params + l->w, l->hyper, n, n);
     }
   }
@@ -606,13 +561,17 @@ static float uniform_pm1(uint64_t *state) {
 
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
   const nn_layer *l = &net->layers[layer];
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   float *p = net->params + l->w;
-  float bound;
-  size_t i, count;
-  count = nn_layer_n_params(l);
-  if (count == 0) return;
-  bound = 1.0f / sqrtf((float)l->n_in);
-  for (i = 0; i < count; i++) p[i] = bound * uniform_pm1(rng_state);
+  float bound = l->n_in ? 1.0f / sqrtf((float)l->n_in) : 1.0f;
+  size_t t, i, dims[2], at;
+  for (t = 0; d && t < d->n_tensors; t++) {
+    size_t count = nn_tensor_shape(l, t, dims, &at);
+    nn_init how = d->tensors[t].init;
+    for (i = 0; i < count; i++)
+      p[at + i] = how == NN_INIT_FAN_IN ? bound * uniform_pm1(rng_state)
+                : how == NN_INIT_ONES ? 1.0f : 0.0f;
+  }
 }
 
 void nn_init_uniform(nn_net *net, uint64_t *rng_state) {

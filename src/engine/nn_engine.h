@@ -2,9 +2,11 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity) over ONE contiguous float buffer of parameters; each
-** Linear layer is a view into it at an offset: W [n_out][n_in] row-major,
-** then b [n_out].  That is also the order in which the store writes them.
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU: the kinds of one table,
+** nn_kind_info) over ONE contiguous float buffer of parameters; each layer
+** with parameters is a view into it at an offset, its tensors one after
+** another (Linear: weight [n_out][n_in] row-major, then bias [n_out]).
+** That is also the order in which the store writes them.
 **
 ** This is not the Lua binding and not the store: it includes neither lua.h
 ** nor sqlite3.h, allocates nothing in a forward pass, and keeps no scratch
@@ -97,29 +99,34 @@ const char *nn_status_name(int status);
 ** after the built-ins gets the next number after it (see nn_kind_info). */
 typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
-  NN_IDENTITY, NN_KIND_COUNT
+  NN_IDENTITY, NN_KIND_COUNT,
+  /* after the one that marks the end of the first ones, in the table's order */
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU
 } nn_kind;
-
-#define NN_HYPER_MAX  2          /* hyper-parameters of one layer, at most */
 
 typedef struct nn_layer {
   nn_kind kind;
   size_t n_in, n_out;   /* widths; an element-wise layer has n_in == n_out,
                            0 while no sized layer (Linear) fixes them */
-  size_t w;             /* offset of the layer's parameters in params
-                           (Linear: W, then b at w + n_out*n_in) */
-  float hyper[NN_HYPER_MAX];  /* hyper-parameters, in the order of the kind's
-                                 descriptor (LeakyReLU: hyper[0] = alpha) */
+  size_t w;             /* offset of the layer's parameters in params: its
+                           tensors one after another, in the order of the
+                           kind's descriptor (Linear: weight, then bias) */
+  const float *hyper;   /* [the kind's n_hyper] its hyper-parameters, in the
+                           order of the descriptor (LeakyReLU: hyper[0] =
+                           alpha); NULL in a list given to nn_layout or
+                           nn_net_new: the descriptor's defaults.  A net
+                           keeps its own copy in its block. */
 } nn_layer;
 
-#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, { 0.0f } }
-#define NN_ACT(kind)           { (kind), 0, 0, 0, { 0.0f } }
+#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, NULL }
+#define NN_ACT(kind)           { (kind), 0, 0, 0, NULL }
 
 /* --- layer kinds ----------------------------------------------------------
 ** Every kind is ONE descriptor in one table (nn_engine.c); the engine, the
-** binding, the store and the SQL functions ask it instead of naming kinds.
-** Adding a parameter-free activation is adding one descriptor to the table:
-** see ARCHITECTURE.md, "Adding a layer kind". */
+** trainer, the formats, the binding, the store and the SQL functions ask it
+** instead of naming kinds.  Adding a kind is adding one descriptor (and its
+** arithmetic) in one file of src/engine/kinds/: see ARCHITECTURE.md,
+** "Adding a layer kind". */
 
 /* A hyper-parameter: a number fixed when the layer is made. */
 typedef struct nn_hyper {
@@ -127,7 +134,77 @@ typedef struct nn_hyper {
   const char *what;     /* what messages call it ("slope") */
   double def;           /* its value when the constructor is not given one */
   double lo, hi;        /* valid values, bounds included */
+  int integer;          /* 1: a whole number (kept exactly: below 2^24) */
+  const char *onnx;     /* the ONNX attribute that carries it; NULL: none */
+  const char *const *choices;   /* an integer one given by name too:
+                                   choices[v] names v ("none", "tanh");
+                                   NULL-terminated; NULL: numbers only */
 } nn_hyper;
+
+/* A dimension of a parameter tensor: the layer's input width, its output
+** width, or its hyper-parameter j (an integer one). */
+#define NN_DIM_IN        (-1)
+#define NN_DIM_OUT       (-2)
+#define NN_DIM_HYPER(j)  (j)
+
+/* How a new layer's tensor is filled. */
+typedef enum nn_init {
+  NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(n_in), from the random stream */
+  NN_INIT_ZEROS,
+  NN_INIT_ONES
+} nn_init;
+
+/* A parameter tensor of a kind, named as PyTorch names it ("weight",
+** "bias", "running_mean"): its rank, its dimensions (NN_DIM_*), row-major,
+** and its initialiser.  trained 0: a tensor the optimizer leaves alone
+** (running statistics, which a kind's forward pass in training keeps). */
+typedef struct nn_tensor_info {
+  const char *name;
+  int rank;             /* 1 or 2 */
+  int dim[2];
+  nn_init init;
+  int trained;
+} nn_tensor_info;
+
+/* A node of a kind's ONNX pattern: its op_type and its inputs, each the
+** layer's input (NN_ONNX_X), a float constant (NN_ONNX_K: k), or the
+** output of node j of the pattern before it (j >= 0); NN_ONNX_NONE: no
+** second input.  The last node's output is the layer's.  An Add or a Mul
+** matches its inputs in either order. */
+#define NN_ONNX_X     (-1)
+#define NN_ONNX_K     (-2)
+#define NN_ONNX_NONE  (-3)
+typedef struct nn_onnx_node {
+  const char *op;
+  signed char in[2];
+  float k;
+} nn_onnx_node;
+
+/* The ONNX form of a kind, for the writer and the reader: one operator and
+** one integer attribute it is written with (Gemm's transB = 1, Softmax's
+** axis = -1; attr NULL: none), whose inputs after the data are the kind's
+** tensors, in order, as initializers; or, where ONNX's opsets have no
+** operator, the pattern of nodes PyTorch writes (n_nodes of nodes, op
+** NULL; GELU: Div, Erf, Add, Mul, Mul).  op NULL and n_nodes 0: none.
+** A hyper-parameter without an ONNX attribute is written only when it
+** holds its default (the form is the default's). */
+typedef struct nn_onnx_op {
+  const char *op;
+  const char *attr;
+  long long value;
+  size_t n_nodes;
+  const nn_onnx_node *nodes;
+} nn_onnx_op;
+
+/* FANN's activation functions a kind is (FANN_SIGMOID is 3): the function
+** number, NN_FANN_NONE when FANN has no such function, NN_FANN_LAYER for
+** the kind that is FANN's layer itself (Linear). */
+#define NN_FANN_NONE   (-1)
+#define NN_FANN_LAYER  (-2)
+
+/* flags */
+#define NN_KIND_PROBS  1u   /* gives probabilities from logits (SoftMax): the
+                               trainer fuses cross-entropy with it */
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
@@ -140,12 +217,19 @@ typedef struct nn_panels {
 
 typedef struct nn_kind_info {
   const char *name;     /* as the API and the arch JSON spell it: "LeakyReLU" */
-  int elementwise;      /* 1: n_out == n_in, the width of the layer before;
-                           0: sized by its own n_in and n_out ("in"/"out") */
-  /* Parameters of a layer of these sizes; NULL: none. */
-  size_t (*n_params)(size_t n_in, size_t n_out);
+  const char *c_name;   /* as C and other files spell it: "leaky_relu" (the
+                           ONNX writer's initializers, "linear_1.weight") */
+  /* The shape rule and the constructor's arity: n_sizes size arguments
+  ** (2: n_in and n_out, "in"/"out" in JSON; 1: n, n_in = n_out = n, "n";
+  ** 0: the width of the layer before), then the hyper-parameters.
+  ** elementwise 1 (n_sizes 0): n_out == n_in, computed in place. */
+  int elementwise;
+  int n_sizes;
   size_t n_hyper;
-  nn_hyper hyper[NN_HYPER_MAX];
+  const nn_hyper *hyper;            /* [n_hyper] */
+  /* The parameters: tensors one after another at params + layer.w. */
+  size_t n_tensors;
+  const nn_tensor_info *tensors;    /* [n_tensors] */
   /* One sample: y = layer(x), params the layer's own (net->params + l->w).
   ** An element-wise kind is called with y == x (in place); NULL: y = x
   ** (Identity), a layer that the passes and fold skip. */
@@ -158,18 +242,23 @@ typedef struct nn_kind_info {
   void (*forward_batch)(float *y, const float *x, const float *params,
                         const float *hyper, size_t n_in, size_t n_out,
                         const nn_panels *panels);
-  /* Training (engine/nn_backward.c), on the chunk of panels of a forward pass:
-  ** from dy, the layer's input x and output y (each [n][nr] a panel), writes
-  ** dx (unless NULL) and ADDS the gradient of the parameters to dparams
-  ** (laid out like params; unused by a kind without).  dx may be dy for an
-  ** element-wise kind.  work: nn_backward_work_size(n_in, n_out, rows)
-  ** floats of scratch (engine/nn_backward.h).  NULL: the kind cannot be trained
-  ** through. */
+  /* Training, on the chunk of panels of a forward pass: from dy, the
+  ** layer's input x and output y (each [n][nr] a panel), writes dx (unless
+  ** NULL) and ADDS the gradient of the parameters to dparams (laid out like
+  ** params; unused by a kind without).  dx may be dy for an element-wise
+  ** kind.  work: work_size(n_in, n_out, rows) floats of scratch.  NULL:
+  ** the kind cannot be trained through. */
   void (*backward)(float *dx, float *dparams, const float *dy,
                    const float *x, const float *y,
                    const float *params, const float *hyper,
                    size_t n_in, size_t n_out, const nn_panels *panels,
                    float *work);
+  /* Floats of scratch backward needs on a chunk of at most rows samples,
+  ** with any kernel set; NULL: none. */
+  size_t (*work_size)(size_t n_in, size_t n_out, size_t rows);
+  nn_onnx_op onnx;
+  int fann;             /* FANN's function number, NN_FANN_NONE or NN_FANN_LAYER */
+  unsigned flags;       /* NN_KIND_* */
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */
@@ -179,6 +268,20 @@ const nn_kind_info *nn_kind_info_of(nn_kind kind);
 nn_kind nn_kind_end(void);
 /* Parameters of one laid-out layer (0 for a kind without). */
 size_t nn_layer_n_params(const nn_layer *l);
+/* Tensor t of the laid-out layer l: its dimensions into dims[2] (a rank-1
+** tensor's second is 1), its offset from the layer's parameters into *at;
+** the number of its floats. */
+size_t nn_tensor_shape(const nn_layer *l, size_t t, size_t dims[2], size_t *at);
+/* The number of the tensor of that name in the kind's descriptor, or
+** n_tensors when it has none of that name. */
+size_t nn_tensor_find(const nn_kind_info *d, const char *name);
+/* The kind whose descriptor's ONNX operator, or FANN function, is that;
+** NN_KIND_COUNT when none is. */
+nn_kind nn_kind_from_onnx(const char *op);
+nn_kind nn_kind_from_fann(int fn);
+/* The most hyper-parameters any kind has (a net's block keeps that many
+** for each layer). */
+size_t nn_hyper_most(void);
 
 typedef struct nn_net {
   size_t n_layers;
@@ -280,8 +383,9 @@ size_t nn_nonfinite(const float *y /* [n] */, size_t n);
 /* "NaN", "inf" or "-inf": a value that is not finite, as messages name it. */
 const char *nn_nonfinite_name(float v);
 
-/* Fill every Linear with uniform numbers in +-1/sqrt(n_in), drawn from a
-** splitmix64 stream whose state the caller keeps. */
+/* Fill every layer's tensors as its kind's descriptor says (Linear's:
+** uniform numbers in +-1/sqrt(n_in)), the random ones drawn from a
+** splitmix64 stream whose state the caller keeps, tensor by tensor. */
 void nn_init_uniform(nn_net *net, uint64_t *rng_state);
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state);
 

@@ -251,4 +251,23 @@ void nn_linear_panels(float *out /* panels of n_out */, const float *in /* panel
                       const float *w /* [n_out][n_in], then b [n_out] */,
                       size_t n_in, size_t n_out, const struct nn_panels *pn);
 
+/* The two kinds the forward pass of one sample calls without its
+** descriptor (nn_engine.c), and their own descriptors call too
+** (nn_kind_linear.c, nn_kind_act.c): inline, so that the hot path makes no
+** call more than the kernel's own. */
+static inline void nn_linear_forward(float *y /* [n_out] */, const float *x /* [n_in] */,
+                                     const float *w /* [n_out][n_in] */,
+                                     const float *b /* [n_out] */,
+                                     size_t n_in, size_t n_out) {
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n_in < k->narrow) nn_linear_scalar(y, x, w, b, n_in, n_out);
+  else k->linear(y, x, w, b, n_in, n_out);
+}
+
+static inline void nn_relu_forward(float *v /* [n] */, size_t n) {
+  const nn_kernel *k = nn_kernel_in_use;
+  if (n < k->narrow) nn_relu_scalar(v, n);
+  else k->relu(v, n);
+}
+
 #endif

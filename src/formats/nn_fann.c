@@ -196,7 +196,7 @@ static int check_neuron(const fann_file *f, size_t first, size_t j, size_t l, si
   if (ne->fn >= F_COUNT)
     return fail(err, NN_EFORMAT, "neuron %zu (layer %zu): activation function "
                 "%zu does not exist in FANN", first + j, l + 1, ne->fn);
-  if (ne->fn != F_LINEAR && ne->fn != F_SIGMOID && ne->fn != F_SIGMOID_SYMMETRIC)
+  if (ne->fn != F_LINEAR && nn_kind_from_fann((int)ne->fn) == NN_KIND_COUNT)
     return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): %s has no exact "
                 "equal in nn", first + j, l + 1, fn_names[ne->fn]);
   if (ne->fn != fn)
@@ -228,8 +228,8 @@ static int plan_layers(const fann_file *f, nn_layer *layers, size_t *n_layers, c
       return fail(err, NN_EUNSUPPORTED, "neuron %zu (layer %zu): a bias neuron with "
                   "inputs", first + f->sizes[l] - 1, l + 1);
     layers[(*n_layers)++] = (nn_layer)NN_DENSE(f->sizes[l - 1] - 1, f->sizes[l] - 1);
-    if (fn == F_SIGMOID) layers[(*n_layers)++] = (nn_layer)NN_ACT(NN_SIGMOID);
-    if (fn == F_SIGMOID_SYMMETRIC) layers[(*n_layers)++] = (nn_layer)NN_ACT(NN_TANH);
+    /* the kind the kind table gives that function (none for FANN_LINEAR) */
+    if (fn != F_LINEAR) layers[(*n_layers)++] = (nn_layer)NN_ACT(nn_kind_from_fann((int)fn));
   }
   return NN_OK;
 }
@@ -272,7 +272,7 @@ static int fill_weights(const fann_file *f, nn_net *net, char *err) {
     size_t n_in = f->sizes[l - 1] - 1;
     const nn_layer *lay;
     float *w;
-    while (net->layers[li].kind != NN_LINEAR) li++;
+    while (nn_kind_info_of(net->layers[li].kind)->fann != NN_FANN_LAYER) li++;
     lay = &net->layers[li];
     w = net->params + lay->w;
     free(seen);
@@ -455,12 +455,13 @@ static int plan_write(const nn_net *net, const nn_layer **lin, size_t *fn, size_
   *n_lin = 0;
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    if (l->kind == NN_LINEAR) {
+    int f = nn_kind_info_of(l->kind)->fann;   /* the kind table's */
+    if (f == NN_FANN_LAYER) {
       lin[*n_lin] = l;
       fn[(*n_lin)++] = F_LINEAR;
-    } else if (l->kind == NN_IDENTITY) {
-      continue;
-    } else if (l->kind != NN_SIGMOID && l->kind != NN_TANH) {
+    } else if (f == F_LINEAR) {
+      continue;          /* y = x: FANN's linear function, every layer's own */
+    } else if (f < 0 || f >= F_COUNT) {
       return fail(err, NN_EUNSUPPORTED, "module %zu: nn.%s has no FANN activation "
                   "function", i + 1, nn_kind_name(l->kind));
     } else if (*n_lin == 0 || fn[*n_lin - 1] != F_LINEAR) {
@@ -468,7 +469,7 @@ static int plan_write(const nn_net *net, const nn_layer **lin, size_t *fn, size_
                   "layer one function", i + 1, nn_kind_name(l->kind),
                   *n_lin == 0 ? "before any nn.Linear" : "after another function");
     } else {
-      fn[*n_lin - 1] = l->kind == NN_SIGMOID ? F_SIGMOID : F_SIGMOID_SYMMETRIC;
+      fn[*n_lin - 1] = (size_t)f;
     }
   }
   if (*n_lin == 0)

@@ -13,14 +13,6 @@
 
 #include "engine/nn_engine.h"
 
-/* LeakyReLU's slope in a layer: a field of its own, or the first of the
-** kind's hyper-parameters where layer kinds are described by one table. */
-#ifdef NN_HYPER_MAX
-#define NN_IO_ALPHA(layer)  ((layer)->hyper[0])
-#else
-#define NN_IO_ALPHA(layer)  ((layer)->alpha)
-#endif
-
 typedef enum nn_format {
   NN_FORMAT_UNKNOWN = 0, NN_FORMAT_ONNX, NN_FORMAT_FANN
 } nn_format;

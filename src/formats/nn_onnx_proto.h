@@ -34,12 +34,15 @@ typedef struct nn_onnx_linear {
   float *wb;
 } nn_onnx_linear;
 
+#define NN_ONNX_MAX_PATTERN  16   /* nodes of a kind's pattern, at most */
+
 typedef struct nn_onnx_reader {
   char *err;                                      /* [NN_ERRMAX] */
   long opset;
   nn_onnx_tensor *consts;  size_t n_consts, cap_consts;
   nn_onnx_names names;     /* every name the graph defines, once each */
   nn_layer *layers;        size_t n_layers;       /* at most one per node */
+  size_t layers_cap;          /* room for layers, their hyper-parameters after them */
   nn_onnx_linear *lins;    size_t n_lins;
   /* the data as they leave the node before */
   nn_pb_span cur;
@@ -51,6 +54,14 @@ typedef struct nn_onnx_reader {
   /* the node being read, for messages ("" outside the nodes) */
   size_t node_no;
   char node_desc[128];
+  /* a kind's pattern of nodes being matched (nn_kind_info.onnx.nodes):
+  ** its kind (NN_KIND_COUNT: none), the data it started from, and the
+  ** nodes matched so far, with their outputs and numbers */
+  int pat_kind;
+  size_t pat_at;
+  nn_pb_span pat_x;
+  nn_pb_span pat_node[NN_ONNX_MAX_PATTERN], pat_out[NN_ONNX_MAX_PATTERN];
+  size_t pat_no[NN_ONNX_MAX_PATTERN];
 } nn_onnx_reader;
 
 /* One AttributeProto: the fields the reader uses. */

@@ -22,9 +22,20 @@
 
 /* --- layers ------------------------------------------------------------- */
 
-static int push_layer(nn_onnx_reader *r, nn_kind kind, float alpha) {
+/* The hyper-parameters of layer i, after the reader's layers. */
+static float *hypers_of(nn_onnx_reader *r, size_t i) {
+  return (float *)(r->layers + r->layers_cap) + i * nn_hyper_most();
+}
+
+/* A layer of that kind, its hyper-parameters hyper [its n_hyper] (NULL:
+** its kind's defaults). */
+static int push_layer(nn_onnx_reader *r, nn_kind kind, const float *hyper) {
   nn_layer l = NN_ACT(kind);
-  NN_IO_ALPHA(&l) = alpha;
+  size_t n = nn_kind_info_of(kind)->n_hyper;
+  if (hyper && n) {
+    memcpy(hypers_of(r, r->n_layers), hyper, n * sizeof(float));
+    l.hyper = hypers_of(r, r->n_layers);
+  }
   r->layers[r->n_layers++] = l;
   r->open_linear = 0;
   return NN_OK;
@@ -214,7 +225,7 @@ static int op_softmax(nn_onnx_reader *r, nn_pb_span node) {
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "axis %lld of a rank-%d input is not its last "
                 "(in opset %ld), and nn applies SoftMax to each row", axis, r->rank, r->opset);
   r->row_fixed = 1;
-  return push_layer(r, NN_SOFTMAX, 0.0f);
+  return push_layer(r, NN_SOFTMAX, NULL);
 }
 
 /* The data take a new shape dims[rank]: fine when the row stays the row,
@@ -410,9 +421,250 @@ static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_
   return nn_onnx_once(r, node, once, "it");
 }
 
+/* The kind whose ONNX operator op is, when it is one operator of the data
+** alone: no tensors, no fixed attribute (SoftMax's axis and Linear's Gemm
+** have readers of their own); NN_KIND_COUNT when none is. */
+static nn_kind simple_kind(nn_pb_span op) {
+  nn_kind k;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors == 0 && nn_onnx_is(op, d->onnx.op))
+      return k;
+  }
+  return NN_KIND_COUNT;
+}
+
+#define MAX_KIND_ATTRS  8
+
+/* A node of such a kind: its attributes are its hyper-parameters, by the
+** names the kind table gives them, each optional (its default); any other
+** attribute is refused. */
+static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
+                       float *hyper /* [MAX_KIND_ATTRS] */) {
+  const char *names[MAX_KIND_ATTRS + 1];
+  size_t map[MAX_KIND_ATTRS], n = 0, j;
+  nn_onnx_attr a[MAX_KIND_ATTRS];
+  nn_pb_span raw[MAX_KIND_ATTRS];
+  int st;
+  for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
+    hyper[j] = (float)d->hyper[j].def;
+    if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
+  }
+  names[n] = NULL;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  for (j = 0; j < n; j++) {
+    const nn_hyper *h = &d->hyper[map[j]];
+    long long v;
+    if (h->integer) {
+      if ((st = nn_onnx_attr_int(r, &a[j], (long long)h->def, &v)) != NN_OK) return st;
+      hyper[map[j]] = (float)v;
+    } else if ((st = nn_onnx_attr_float(r, &a[j], (float)h->def, &hyper[map[j]])) != NN_OK) {
+      return st;
+    }
+  }
+  return NN_OK;
+}
+
+static int op_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
+  float hyper[MAX_KIND_ATTRS];
+  int st = read_hypers(r, node, nn_kind_info_of(kind), hyper);
+  return st != NN_OK ? st : push_layer(r, kind, hyper);
+}
+
+/* The kind whose ONNX operator op is, with tensors as its inputs after the
+** data (Linear's Gemm has a reader of its own); NN_KIND_COUNT when none. */
+static nn_kind tensor_kind(nn_pb_span op) {
+  nn_kind k;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors > 0 && d->n_sizes > 0 &&
+        nn_onnx_is(op, d->onnx.op))
+      return k;
+  }
+  return NN_KIND_COUNT;
+}
+
+/* Constant input 1 + t of node as tensor t of layer l, whose shape it must
+** have, into p (the layer's parameters). */
+static int read_tensor(nn_onnx_reader *r, nn_pb_span node, const nn_layer *l, size_t t,
+                       float *p) {
+  const nn_tensor_info *ti = &nn_kind_info_of(l->kind)->tensors[t];
+  nn_onnx_tensor *c;
+  size_t dims[2], at;
+  char what[48];
+  int st, i;
+  nn_tensor_shape(l, t, dims, &at);
+  snprintf(what, sizeof what, "input %zu (%s)", t + 2, ti->name);
+  if ((st = node_const(r, node, t + 1, what, &c)) != NN_OK) return st;
+  for (i = 0; i < ti->rank; i++)
+    if (c->rank != ti->rank || c->dims[i] != (long long)dims[i])
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s is not of the shape nn.%s(%zu) needs",
+                          what, nn_kind_name(l->kind), l->n_in);
+  return nn_onnx_tensor_floats(r, c, p + at);
+}
+
+/* A node of a kind with tensors: as wide out as the data's row (a kind of
+** one size), its hyper-parameters from its attributes, its tensors from
+** its constant inputs; kept with the Linear layers' blocks, whose
+** parameters are copied into the net at the end. */
+static int op_tensor_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  long long w = r->dims[r->rank - 1];
+  float hyper[MAX_KIND_ATTRS], *p;
+  nn_layer l = NN_ACT(kind);
+  size_t t;
+  int st;
+  if (d->n_sizes != 1 || w <= 0 || w > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s needs rows of a width known before "
+                        "run time", d->name);
+  if ((st = read_hypers(r, node, d, hyper)) != NN_OK) return st;
+  l.n_in = l.n_out = (size_t)w;
+  l.hyper = hyper;
+  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  for (t = 0; t < d->n_tensors; t++)
+    if ((st = read_tensor(r, node, &l, t, p)) != NN_OK) return st;
+  if ((st = push_layer(r, kind, hyper)) != NN_OK) return st;
+  r->layers[r->n_layers - 1].n_in = r->layers[r->n_layers - 1].n_out = l.n_in;
+  r->row_fixed = 1;
+  return NN_OK;
+}
+
 /* One node: checks that it takes the data, then what its operator does. */
-static int read_node(nn_onnx_reader *r, nn_pb_span node) {
-  nn_pb_span op, domain, in0, out0;
+static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  nn_pb_span in0;
+  nn_kind kind;
+  char b1[48];
+  int st;
+  nn_onnx_node_strings(node, 1, 0, &in0);
+  if (!nn_onnx_same(in0, r->cur)) {
+    nn_pb_span in1;
+    if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul")) || nn_onnx_node_strings(node, 1, 1, &in1) < 2 ||
+        !nn_onnx_same(in1, r->cur))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
+                  "before it: nn takes a chain", nn_onnx_show(in0, b1));
+  }
+  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add")) &&
+      (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
+    return st;
+  if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
+  else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
+  else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
+  else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
+  else if ((kind = simple_kind(op)) != NN_KIND_COUNT) st = op_kind(r, node, kind);
+  else if ((kind = tensor_kind(op)) != NN_KIND_COUNT) st = op_tensor_kind(r, node, kind);
+  else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
+  else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
+  else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
+  else return nn_onnx_fail(r, NN_EUNSUPPORTED, "operator %s is not supported", nn_onnx_show(op, b1));
+  if (st == NN_OK) r->cur = out0;
+  return st;
+}
+
+
+/* --- patterns ----------------------------------------------------------------
+** A kind that ONNX has no operator for (GELU, SiLU in the opsets PyTorch
+** 1.13 writes) is its pattern of nodes, as the kind table gives it: the
+** nodes are matched one by one as they come (Constant nodes between them
+** are read as ever); when the last one matches, the layer is the kind's.
+** When a node does not match, the nodes matched so far are read again
+** one by one, as nodes of their own (a Sigmoid not followed by its Mul is
+** a Sigmoid). */
+
+/* Whether the name in is what pattern input src means: the data the
+** pattern started from, an earlier node's output, or a constant of one
+** float within 1e-6 of k. */
+static int pattern_input(nn_onnx_reader *r, nn_pb_span in, int src, float k) {
+  const nn_onnx_tensor *t;
+  float v;
+  if (src == NN_ONNX_X) return nn_onnx_same(in, r->pat_x);
+  if (src >= 0) return (size_t)src < r->pat_at && nn_onnx_same(in, r->pat_out[src]);
+  if ((t = nn_onnx_find_const(r, in)) == NULL || t->type != NN_ONNX_FLOAT || t->count != 1 ||
+      nn_onnx_tensor_floats(r, t, &v) != NN_OK)
+    return 0;
+  return fabs((double)v - (double)k) <= 1e-6 * (fabs((double)k) > 1 ? fabs((double)k) : 1);
+}
+
+/* Whether node, of op, is node j of kind d's pattern: its op, and its
+** inputs in order (either order for Add and Mul). */
+static int pattern_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op,
+                        const nn_kind_info *d, size_t j) {
+  const nn_onnx_node *nd = &d->onnx.nodes[j];
+  nn_pb_span in[2];
+  size_t want = nd->in[1] == NN_ONNX_NONE ? 1 : 2;
+  int swap = nn_onnx_is(op, "Add") || nn_onnx_is(op, "Mul");
+  if (!nn_onnx_is(op, nd->op)) return 0;
+  if ((size_t)nn_onnx_node_strings(node, 1, 0, &in[0]) != want) return 0;
+  if (want == 1) return pattern_input(r, in[0], nd->in[0], nd->k);
+  nn_onnx_node_strings(node, 1, 1, &in[1]);
+  if (pattern_input(r, in[0], nd->in[0], nd->k) && pattern_input(r, in[1], nd->in[1], nd->k))
+    return 1;
+  return swap && pattern_input(r, in[1], nd->in[0], nd->k) &&
+         pattern_input(r, in[0], nd->in[1], nd->k);
+}
+
+/* The pattern's first node: starts matching the first kind whose pattern
+** begins so; NN_KIND_COUNT when none does. */
+static int pattern_start(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  nn_kind k;
+  r->pat_x = r->cur;
+  r->pat_at = 0;
+  for (k = 0; k < nn_kind_end(); k++) {
+    const nn_kind_info *d = nn_kind_info_of(k);
+    if (d == NULL || d->onnx.n_nodes < 2 || d->onnx.n_nodes > NN_ONNX_MAX_PATTERN ||
+        !pattern_node(r, node, op, d, 0))
+      continue;
+    r->pat_kind = (int)k;
+    r->pat_node[0] = node;
+    r->pat_out[0] = out0;
+    r->pat_no[0] = r->node_no;
+    r->pat_at = 1;
+    return (int)k;
+  }
+  return NN_KIND_COUNT;
+}
+
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns);
+
+/* The nodes matched so far, read again as nodes of their own. */
+static int pattern_undo(nn_onnx_reader *r) {
+  size_t j, n = r->pat_at, no = r->node_no;
+  int st = NN_OK;
+  r->pat_kind = NN_KIND_COUNT;
+  for (j = 0; j < n && st == NN_OK; j++) {
+    r->node_no = r->pat_no[j];
+    st = read_node_as(r, r->pat_node[j], j > 0);
+  }
+  r->node_no = no;
+  return st;
+}
+
+/* The next node while a pattern is being matched. */
+static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  const nn_kind_info *d = nn_kind_info_of((nn_kind)r->pat_kind);
+  nn_kind kind;
+  int st;
+  if (!pattern_node(r, node, op, d, r->pat_at)) {
+    if ((st = pattern_undo(r)) != NN_OK) return st;
+    return read_node_as(r, node, 1);
+  }
+  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  r->pat_node[r->pat_at] = node;
+  r->pat_no[r->pat_at] = r->node_no;
+  r->pat_out[r->pat_at++] = out0;
+  if (r->pat_at < d->onnx.n_nodes) return NN_OK;
+  kind = (nn_kind)r->pat_kind;
+  r->pat_kind = NN_KIND_COUNT;
+  r->cur = out0;
+  return push_layer(r, kind, NULL);
+}
+
+/* One node: a constant, a node of a pattern, or an operator of the chain.
+** patterns 0: not the start of a pattern (a node read again). */
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+  nn_pb_span op, domain, out0, in0;
   char b1[48];
   int st;
   if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return st;
@@ -427,41 +679,14 @@ static int read_node(nn_onnx_reader *r, nn_pb_span node) {
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
     return op_transpose(r, node, out0);
   }
-  nn_onnx_node_strings(node, 1, 0, &in0);
-  if (!nn_onnx_same(in0, r->cur)) {
-    nn_pb_span in1;
-    if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul")) || nn_onnx_node_strings(node, 1, 1, &in1) < 2 ||
-        !nn_onnx_same(in1, r->cur))
-      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
-                  "before it: nn takes a chain", nn_onnx_show(in0, b1));
-  }
-  if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add") || nn_onnx_is(op, "Relu") ||
-       nn_onnx_is(op, "Sigmoid") || nn_onnx_is(op, "Tanh") || nn_onnx_is(op, "Identity")) &&
-      (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
-    return st;
-  if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
-  else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
-  else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
-  else if (nn_onnx_is(op, "Relu")) st = push_layer(r, NN_RELU, 0.0f);
-  else if (nn_onnx_is(op, "Sigmoid")) st = push_layer(r, NN_SIGMOID, 0.0f);
-  else if (nn_onnx_is(op, "Tanh")) st = push_layer(r, NN_TANH, 0.0f);
-  else if (nn_onnx_is(op, "Identity")) st = push_layer(r, NN_IDENTITY, 0.0f);
-  else if (nn_onnx_is(op, "LeakyRelu")) {
-    static const char *const names[] = { "alpha", NULL };
-    nn_onnx_attr a[1];
-    nn_pb_span raw[1];
-    float alpha;
-    if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) == NN_OK &&
-        (st = nn_onnx_attr_float(r, &a[0], 0.01f, &alpha)) == NN_OK)
-      st = push_layer(r, NN_LEAKYRELU, alpha);
-  }
-  else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
-  else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
-  else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
-  else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
-  else return nn_onnx_fail(r, NN_EUNSUPPORTED, "operator %s is not supported", nn_onnx_show(op, b1));
-  if (st == NN_OK) r->cur = out0;
-  return st;
+  if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
+  if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
+    return no_attrs(r, node, 0);
+  return read_op(r, node, op, out0);
+}
+
+static int read_node(nn_onnx_reader *r, nn_pb_span node) {
+  return read_node_as(r, node, 1);
 }
 
 
@@ -730,7 +955,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   r->rank = io.rank;
   r->cur = io.data_in;
   /* then the nodes, in order */
-  r->layers = (nn_layer *)malloc((n_nodes + 1) * sizeof(nn_layer));
+  r->layers_cap = n_nodes + 1;
+  r->layers = (nn_layer *)malloc(r->layers_cap * (sizeof(nn_layer) + nn_hyper_most() * sizeof(float)));
   r->lins = (nn_onnx_linear *)malloc((n_nodes + 1) * sizeof(nn_onnx_linear));
   if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   while (nn_pb_next(&m, &f) > 0) {
@@ -738,6 +964,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     r->node_no = ++i;
     if ((st = read_node(r, f.s)) != NN_OK) return st;
   }
+  /* a pattern the graph ends in the middle of: its nodes on their own */
+  if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
   r->node_desc[0] = '\0';
   if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
@@ -805,6 +1033,7 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
   size_t i;
   int st;
   memset(&r, 0, sizeof r);
+  r.pat_kind = NN_KIND_COUNT;
   r.err = err;
   model.p = data;
   model.n = n;
@@ -813,14 +1042,14 @@ int nn_onnx_read(const unsigned char *data, size_t n, const nn_onnx_feed *feeds,
       (st = read_graph(&r, graph, feeds, n_feeds)) != NN_OK)
     goto done;
   /* a graph of no layer (only a Flatten, say) is the identity */
-  if (r.n_layers == 0) push_layer(&r, NN_IDENTITY, 0.0f);
+  if (r.n_layers == 0) push_layer(&r, NN_IDENTITY, NULL);
   if ((net = nn_net_new(r.layers, r.n_layers, err)) == NULL) {
     st = NN_EUNSUPPORTED;
     goto done;
   }
   for (i = 0; i < r.n_lins; i++) {
     const nn_layer *l = &net->layers[r.lins[i].layer];
-    memcpy(net->params + l->w, r.lins[i].wb, l->n_out * (l->n_in + 1) * sizeof(float));
+    memcpy(net->params + l->w, r.lins[i].wb, nn_layer_n_params(l) * sizeof(float));
   }
   if (info) {
     info->opset = r.opset;

@@ -1,9 +1,10 @@
 /*
 ** nn_onnx_write.c: an nn_net as an ONNX ModelProto (see nn_onnx.h).
 **
-** One node per layer, in order: Linear is Gemm with transB = 1 (W is kept
-** as nn keeps it, n_out x n_in, in raw_data, little-endian), the others
-** their ONNX operator.  The input is "input" of shape [batch, n_inputs],
+** One node per layer, in order, each its kind's ONNX operator as the kind
+** table says (Linear is Gemm with transB = 1), its tensors as initializers
+** in raw_data, little-endian (W as nn keeps it, n_out x n_in), its
+** hyper-parameters as attributes.  The input is "input" of shape [batch, n_inputs],
 ** the output "output" of shape [batch, n_outputs], "batch" symbolic, so
 ** that a runtime takes any number of rows at once.
 **
@@ -68,22 +69,97 @@ static void put_value_info(nn_pb_out *graph, uint32_t field, const char *name, s
   nn_pb_put_message(graph, field, &vi);
 }
 
-static const char *op_name(nn_kind k) {
-  switch (k) {
-    case NN_LINEAR:    return "Gemm";
-    case NN_RELU:      return "Relu";
-    case NN_LEAKYRELU: return "LeakyRelu";
-    case NN_SIGMOID:   return "Sigmoid";
-    case NN_TANH:      return "Tanh";
-    case NN_SOFTMAX:   return "Softmax";
-    case NN_IDENTITY:  return "Identity";
-    default:           return NULL;
+/* Layer l's tensors as initializers named "<c_name>_<i>.<tensor>" (PyTorch's
+** names: "linear_1.weight"), each an input of node after the data. */
+static void put_params(nn_pb_out *graph, nn_pb_out *node, const nn_net *net,
+                       const nn_layer *l, size_t i) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t t, dims[2], at, count;
+  char name[128];
+  for (t = 0; t < d->n_tensors; t++) {
+    count = nn_tensor_shape(l, t, dims, &at);
+    snprintf(name, sizeof name, "%.40s_%zu.%.40s", d->c_name, i + 1, d->tensors[t].name);
+    put_tensor(graph, name, dims, d->tensors[t].rank, net->params + l->w + at, count);
+    nn_pb_put_string(node, 1, name);
+  }
+}
+
+/* Layer l's attributes: the kind's fixed one, then its hyper-parameters. */
+static void put_attrs(nn_pb_out *node, const nn_layer *l) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t j;
+  if (d->onnx.attr) put_attr_int(node, d->onnx.attr, d->onnx.value);
+  for (j = 0; j < d->n_hyper; j++) {
+    if (d->hyper[j].onnx == NULL) continue;
+    if (d->hyper[j].integer) put_attr_int(node, d->hyper[j].onnx, (long long)l->hyper[j]);
+    else put_attr_float(node, d->hyper[j].onnx, l->hyper[j]);
+  }
+}
+
+/* Whether layer i has an ONNX form: an operator or a pattern, and every
+** hyper-parameter that no attribute carries at its default (the form's). */
+static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t j;
+  if (d->onnx.op == NULL && d->onnx.n_nodes == 0) {
+    snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1, d->name);
+    return NN_EUNSUPPORTED;
+  }
+  for (j = 0; j < d->n_hyper; j++)
+    if (d->hyper[j].onnx == NULL && l->hyper[j] != (float)d->hyper[j].def) {
+      const char *const *c = d->hyper[j].choices;
+      if (c)
+        snprintf(err, NN_ERRMAX, "module %zu: nn.%s's %s is '%s', and its ONNX form "
+                 "is '%s' only", i + 1, d->name, d->hyper[j].what,
+                 c[(size_t)l->hyper[j]], c[(size_t)d->hyper[j].def]);
+      else
+        snprintf(err, NN_ERRMAX, "module %zu: nn.%s's %s is %g, and its ONNX form has "
+                 "only %g", i + 1, d->name, d->hyper[j].what, (double)l->hyper[j],
+                 d->hyper[j].def);
+      return NN_EUNSUPPORTED;
+    }
+  return NN_OK;
+}
+
+/* The name of input k of node j of layer i's pattern into buf: the layer's
+** input, a constant's initializer (written here), or an earlier node's
+** output. */
+static const char *pattern_input(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+                                 size_t j, int k, const char *in, char *buf, size_t n) {
+  const nn_onnx_node *nd = &d->onnx.nodes[j];
+  int src = nd->in[k];
+  if (src == NN_ONNX_X) return in;
+  if (src == NN_ONNX_K) {
+    snprintf(buf, n, "%.40s_%zu.k%zu", d->c_name, i + 1, j + 1);
+    put_tensor(graph, buf, NULL, 0, &nd->k, 1);
+  } else {
+    snprintf(buf, n, "%.40s_%zu.%d", d->c_name, i + 1, src + 1);
+  }
+  return buf;
+}
+
+/* Layer i of a kind written as its pattern of nodes, from in to out. */
+static void put_pattern(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+                        const char *in, const char *out) {
+  size_t j;
+  int k;
+  for (j = 0; j < d->onnx.n_nodes; j++) {
+    nn_pb_out node = { NULL, 0, 0, 0 };
+    char buf[2][96], name[96];
+    for (k = 0; k < 2 && d->onnx.nodes[j].in[k] != NN_ONNX_NONE; k++)
+      nn_pb_put_string(&node, 1, pattern_input(graph, d, i, j, k, in, buf[k], sizeof buf[k]));
+    snprintf(name, sizeof name, "%.40s_%zu.%zu", d->c_name, i + 1, j + 1);
+    nn_pb_put_string(&node, 2, j + 1 == d->onnx.n_nodes ? out : name);
+    snprintf(name, sizeof name, "%.40s_%zu/%s_%zu", d->c_name, i + 1, d->onnx.nodes[j].op, j + 1);
+    nn_pb_put_string(&node, 3, name);
+    nn_pb_put_string(&node, 4, d->onnx.nodes[j].op);
+    nn_pb_put_message(graph, 1, &node);
   }
 }
 
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
   nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
-  char in[32], outname[32], wname[48], bname[48], nname[32];
+  char in[32], outname[32], nname[32];
   size_t i;
   *out = NULL;
   *n = 0;
@@ -94,39 +170,29 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    const char *op = op_name(l->kind);
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const char *op = d->onnx.op;
     nn_pb_out node = { NULL, 0, 0, 0 };
-    if (op == NULL) {
-      snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1,
-               nn_kind_name(l->kind));
+    int st = writable(l, i, err);
+    if (st != NN_OK) {
       nn_pb_free(&graph);
-      return NN_EUNSUPPORTED;
+      return st;
     }
     if (i == 0) snprintf(in, sizeof in, "input");
     else snprintf(in, sizeof in, "x%zu", i);
     if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
     else snprintf(outname, sizeof outname, "x%zu", i + 1);
+    if (op == NULL) {
+      put_pattern(&graph, d, i, in, outname);
+      continue;
+    }
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
-    if (l->kind == NN_LINEAR) {
-      size_t wd[2], bd[1];
-      const float *w = net->params + l->w;
-      snprintf(wname, sizeof wname, "linear_%zu.weight", i + 1);
-      snprintf(bname, sizeof bname, "linear_%zu.bias", i + 1);
-      wd[0] = l->n_out;
-      wd[1] = l->n_in;
-      bd[0] = l->n_out;
-      put_tensor(&graph, wname, wd, 2, w, l->n_out * l->n_in);
-      put_tensor(&graph, bname, bd, 1, w + l->n_out * l->n_in, l->n_out);
-      nn_pb_put_string(&node, 1, wname);
-      nn_pb_put_string(&node, 1, bname);
-    }
+    put_params(&graph, &node, net, l, i);
     nn_pb_put_string(&node, 2, outname);
     nn_pb_put_string(&node, 3, nname);
     nn_pb_put_string(&node, 4, op);
-    if (l->kind == NN_LINEAR) put_attr_int(&node, "transB", 1);
-    if (l->kind == NN_LEAKYRELU) put_attr_float(&node, "alpha", NN_IO_ALPHA(l));
-    if (l->kind == NN_SOFTMAX) put_attr_int(&node, "axis", -1);
+    put_attrs(&node, l);
     nn_pb_put_message(&graph, 1, &node);
   }
   nn_pb_put_string(&graph, 2, "nn");

@@ -43,36 +43,70 @@ static size_t check_size(lua_State *L, int arg) {
   return (size_t)n;
 }
 
+/* A hyper-parameter given by the name of one of its choices ("tanh"). */
+static float check_choice(lua_State *L, const nn_hyper *hp, int arg) {
+  const char *name = lua_tostring(L, arg);
+  luaL_Buffer b;
+  size_t v;
+  for (v = 0; hp->choices[v]; v++)
+    if (strcmp(name, hp->choices[v]) == 0) return (float)v;
+  luaL_buffinit(L, &b);
+  for (v = 0; hp->choices[v]; v++) {
+    luaL_addstring(&b, v ? ", '" : "'");
+    luaL_addstring(&b, hp->choices[v]);
+    luaL_addchar(&b, '\'');
+  }
+  luaL_pushresult(&b);
+  return (float)luaL_argerror(L, arg, lua_pushfstring(L, "%s must be one of %s, not '%s'",
+                              hp->what, lua_tostring(L, -1), name));
+}
+
+/* Hyper-parameter j of kind d at argument arg, or its default: a number in
+** its range (whole where the kind says so).  Raises naming the argument. */
+static float check_hyper(lua_State *L, const nn_kind_info *d, size_t j, int arg) {
+  const nn_hyper *hp = &d->hyper[j];
+  lua_Number a;
+  if (hp->choices && lua_type(L, arg) == LUA_TSTRING) return check_choice(L, hp, arg);
+  a = luaL_optnumber(L, arg, hp->def);
+  if (!(a >= hp->lo && a <= hp->hi)) {
+    if (hp->lo == -FLT_MAX && hp->hi == FLT_MAX)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number", hp->what));
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be between %f and %f",
+                  hp->what, (lua_Number)hp->lo, (lua_Number)hp->hi));
+  }
+  if (hp->integer && a != floor(a))
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a whole number", hp->what));
+  return (float)a;
+}
+
 /* The constructor of every kind, made from its descriptor (upvalue 2 is the
-** kind): nn.Linear(n_in, n_out) for a sized kind, then its hyper-parameters
-** in the descriptor's order, each optional (nn.LeakyReLU([alpha])).  The
-** parameters are uniform in +-1/sqrt(n_in); their count is checked before
-** anything is allocated.  Raises on a bad size or hyper-parameter. */
+** kind): its n_sizes sizes (nn.Linear(n_in, n_out); one, n, for a kind as
+** wide out as in), then its hyper-parameters in the descriptor's order,
+** each optional (nn.LeakyReLU([alpha])).  The parameters are filled as the
+** descriptor's tensors say; their count is checked before anything is
+** allocated.  Raises on a bad size or hyper-parameter. */
 static int nn_layer_new(lua_State *L) {
   nn_kind kind = (nn_kind)lua_tointeger(L, lua_upvalueindex(2));
   const nn_kind_info *d = nn_kind_info_of(kind);
   nn_layer l = NN_ACT(kind);
-  int arg = 1;
+  float *hyper;
+  int arg = d->n_sizes + 1;
   size_t j;
-  if (!d->elementwise) {
-    l.n_in = check_size(L, 1);
-    l.n_out = check_size(L, 2);
-    if (d->n_params && d->n_params(l.n_in, l.n_out) > NN_MAX_PARAMS)
+  if (d->n_sizes >= 1) l.n_in = l.n_out = check_size(L, 1);
+  if (d->n_sizes == 2) l.n_out = check_size(L, 2);
+  /* the collector's, so that an error below leaks nothing; above the
+  ** arguments, which absent ones must not see */
+  lua_settop(L, d->n_sizes + (int)d->n_hyper);
+  hyper = (float *)lua_newuserdatauv(L, d->n_hyper * sizeof(float) + 1, 0);
+  for (j = 0; j < d->n_hyper; j++, arg++) hyper[j] = check_hyper(L, d, j, arg);
+  l.hyper = d->n_hyper ? hyper : NULL;
+  if (d->n_sizes > 0 && nn_layer_n_params(&l) > NN_MAX_PARAMS) {
+    if (d->n_sizes == 2)
       luaL_argerror(L, 2, lua_pushfstring(L, "nn.%s(%I -> %I) would have more "
                     "than %I parameters", d->name, (lua_Integer)l.n_in,
                     (lua_Integer)l.n_out, (lua_Integer)NN_MAX_PARAMS));
-    arg = 3;
-  }
-  for (j = 0; j < d->n_hyper; j++, arg++) {
-    const nn_hyper *hp = &d->hyper[j];
-    lua_Number a = luaL_optnumber(L, arg, hp->def);
-    if (!(a >= hp->lo && a <= hp->hi)) {
-      if (hp->lo == -FLT_MAX && hp->hi == FLT_MAX)
-        luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number", hp->what));
-      luaL_argerror(L, arg, lua_pushfstring(L, "%s must be between %f and %f",
-                    hp->what, (lua_Number)hp->lo, (lua_Number)hp->hi));
-    }
-    l.hyper[j] = (float)a;
+    luaL_argerror(L, 1, lua_pushfstring(L, "nn.%s(%I) would have more than %I "
+                  "parameters", d->name, (lua_Integer)l.n_in, (lua_Integer)NN_MAX_PARAMS));
   }
   push_layer(L, l);
   return 1;
@@ -96,6 +130,91 @@ static void open_kinds(lua_State *L, int lib, int rng) {
     lua_setfield(L, lib, d->name);
   }
   lua_setfield(L, lib, "kinds");
+}
+
+/* A tensor dimension as nn.kind shows it: "in", "out" or a hyper-parameter's name. */
+static const char *dim_name(const nn_kind_info *d, int dim) {
+  return dim == NN_DIM_IN ? "in" : dim == NN_DIM_OUT ? "out" : d->hyper[dim].name;
+}
+
+static void set_str(lua_State *L, const char *k, const char *v) {
+  if (v == NULL) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_num(lua_State *L, const char *k, lua_Number v) {
+  lua_pushnumber(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* nn.kind(name) --> what the kind table says of that kind: { name, c_name,
+** sizes, elementwise, trainable, hyper = { {name, what, default, min, max,
+** integer, onnx}, ... }, params = { {name, dims = {"out", "in"}, init,
+** trained}, ... }, onnx, fann }; nil for an unknown name. */
+static int nn_kind_describe(lua_State *L) {
+  static const char *const inits[] = { "fan_in", "zeros", "ones" };
+  const nn_kind_info *d = nn_kind_info_of(nn_kind_from_name(luaL_checkstring(L, 1)));
+  size_t j;
+  int r;
+  if (d == NULL) return 0;
+  lua_createtable(L, 0, 10);
+  set_str(L, "name", d->name);
+  set_str(L, "c_name", d->c_name);
+  set_int(L, "sizes", d->n_sizes);
+  lua_pushboolean(L, d->elementwise);
+  lua_setfield(L, -2, "elementwise");
+  lua_pushboolean(L, d->backward != NULL);
+  lua_setfield(L, -2, "trainable");
+  lua_createtable(L, (int)d->n_hyper, 0);
+  for (j = 0; j < d->n_hyper; j++) {
+    const nn_hyper *h = &d->hyper[j];
+    lua_createtable(L, 0, 7);
+    set_str(L, "name", h->name);
+    set_str(L, "what", h->what);
+    set_num(L, "default", h->def);
+    set_num(L, "min", h->lo);
+    set_num(L, "max", h->hi);
+    lua_pushboolean(L, h->integer);
+    lua_setfield(L, -2, "integer");
+    set_str(L, "onnx", h->onnx);
+    if (h->choices) {
+      int v;
+      lua_newtable(L);
+      for (v = 0; h->choices[v]; v++) {
+        lua_pushstring(L, h->choices[v]);
+        lua_rawseti(L, -2, v + 1);
+      }
+      lua_setfield(L, -2, "choices");
+    }
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  lua_setfield(L, -2, "hyper");
+  lua_createtable(L, (int)d->n_tensors, 0);
+  for (j = 0; j < d->n_tensors; j++) {
+    const nn_tensor_info *t = &d->tensors[j];
+    lua_createtable(L, 0, 4);
+    set_str(L, "name", t->name);
+    lua_createtable(L, t->rank, 0);
+    for (r = 0; r < t->rank; r++) {
+      lua_pushstring(L, dim_name(d, t->dim[r]));
+      lua_rawseti(L, -2, r + 1);
+    }
+    lua_setfield(L, -2, "dims");
+    set_str(L, "init", inits[t->init]);
+    lua_pushboolean(L, t->trained);
+    lua_setfield(L, -2, "trained");
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  lua_setfield(L, -2, "params");
+  set_str(L, "onnx", d->onnx.op);
+  if (d->fann >= 0) set_int(L, "fann", d->fann);
+  return 1;
 }
 
 /* nn.Sequential([modules]) --> a new network of the modules' layers, in
@@ -129,7 +248,7 @@ static int nn_seed(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"Sequential", nn_Sequential}, {"seed", nn_seed},
+  {"Sequential", nn_Sequential}, {"seed", nn_seed}, {"kind", nn_kind_describe},
   {NULL, NULL}
 };
 

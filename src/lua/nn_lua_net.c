@@ -96,13 +96,20 @@ static void add_module_name(luaL_Buffer *b, const nn_layer *l) {
   luaL_addstring(b, "nn.");
   luaL_addstring(b, nn_kind_name(l->kind));
   if (d == NULL) return;
-  if (!d->elementwise) {
+  if (d->n_sizes == 1) {
+    snprintf(num, sizeof num, "(%zu", l->n_in);
+    luaL_addstring(b, num);
+    sep = ", ";
+  } else if (d->n_sizes == 2) {
     snprintf(num, sizeof num, "(%zu -> %zu", l->n_in, l->n_out);
     luaL_addstring(b, num);
     sep = ", ";
   }
   for (j = 0; j < d->n_hyper; j++, sep = ", ") {
-    snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
+    if (d->hyper[j].choices)   /* by its name: nn.GELU("tanh") */
+      snprintf(num, sizeof num, "%s\"%s\"", sep, d->hyper[j].choices[(size_t)l->hyper[j]]);
+    else
+      snprintf(num, sizeof num, "%s%.7g", sep, (double)l->hyper[j]);
     luaL_addstring(b, num);
   }
   if (sep[0] == ',') luaL_addchar(b, ')');
@@ -239,73 +246,134 @@ static int net_trace(lua_State *L) {
 
 /* --- weights and labels -------------------------------------------------- */
 
-/* The Linear layer at module position i, argument arg; raises when out of
-** range or not a Linear. */
-static const nn_layer *check_linear(lua_State *L, const nn_net *net, int arg,
+/* The layer at module position i, argument arg, with parameters; raises
+** when out of range or a kind without. */
+static const nn_layer *check_params(lua_State *L, const nn_net *net, int arg,
                                     lua_Integer i) {
   const nn_layer *l;
   if (i < 1 || (lua_Unsigned)i > net->n_layers)
     luaL_argerror(L, arg, lua_pushfstring(L, "module %I out of range 1..%I",
                   i, (lua_Integer)net->n_layers));
   l = &net->layers[i - 1];
-  if (l->kind != NN_LINEAR)
-    luaL_argerror(L, arg, lua_pushfstring(L, "module %I is nn.%s, not nn.Linear",
-                  i, nn_kind_name(l->kind)));
+  if (nn_layer_n_params(l) == 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "module %I is nn.%s, which has no "
+                  "parameters", i, nn_kind_name(l->kind)));
   return l;
 }
 
-/* net:set_weights(i, W, b): all of W and b are checked before any weight
-** changes, so a bad call leaves the network as it was. */
+/* The tensor of layer l named by the string at arg.  Raises naming the
+** tensors it has. */
+static size_t check_tensor(lua_State *L, const nn_layer *l, int arg) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  const char *name = luaL_checkstring(L, arg);
+  size_t t = nn_tensor_find(d, name), j;
+  luaL_Buffer b;
+  if (t < d->n_tensors) return t;
+  luaL_buffinit(L, &b);
+  for (j = 0; j < d->n_tensors; j++) {
+    if (j) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, d->tensors[j].name);
+  }
+  luaL_pushresult(&b);
+  return (size_t)luaL_argerror(L, arg, lua_pushfstring(L, "nn.%s has no tensor "
+                               "'%s' (it has %s)", d->name, name, lua_tostring(L, -1)));
+}
+
+/* What messages call tensor t of l given in order: W and b for PyTorch's
+** weight and bias, as the README names them, else its own name. */
+static const char *tensor_label(const nn_layer *l, size_t t) {
+  const char *name = nn_kind_info_of(l->kind)->tensors[t].name;
+  return strcmp(name, "weight") == 0 ? "W" : strcmp(name, "bias") == 0 ? "b" : name;
+}
+
+/* Tensor t of l from argument arg into dst: a table of
+** rows for a rank-2 tensor, of numbers for a rank-1 one.  Raises naming it. */
+static void read_tensor(lua_State *L, const nn_layer *l, size_t t, int arg,
+                        const char *label, float *dst) {
+  int idx = arg;
+  size_t dims[2], at, j, rows;
+  nn_tensor_shape(l, t, dims, &at);
+  if (nn_kind_info_of(l->kind)->tensors[t].rank == 1) {
+    nn_lua_readfloats(L, idx, arg, label, dst + at, dims[0]);
+    return;
+  }
+  rows = nn_lua_checklen(L, idx, label);   /* idx is arg */
+  if (rows != dims[0])
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s: expected %I rows, got %I",
+                  label, (lua_Integer)dims[0], (lua_Integer)rows));
+  for (j = 0; j < dims[0]; j++) {
+    char what[48];
+    lua_rawgeti(L, idx, (lua_Integer)j + 1);
+    snprintf(what, sizeof what, "%.20s[%zu]", label, j + 1);
+    nn_lua_readfloats(L, -1, arg, what, dst + at + j * dims[1], dims[1]);
+    lua_pop(L, 1);
+  }
+}
+
+static void push_tensor(lua_State *L, const nn_layer *l, size_t t, const float *p) {
+  size_t dims[2], at, j;
+  nn_tensor_shape(l, t, dims, &at);
+  if (nn_kind_info_of(l->kind)->tensors[t].rank == 1) {
+    nn_lua_pushfloats(L, 0, p + at, dims[0]);
+    return;
+  }
+  lua_createtable(L, (int)dims[0], 0);
+  for (j = 0; j < dims[0]; j++) {
+    nn_lua_pushfloats(L, 0, p + at + j * dims[1], dims[1]);
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+}
+
+/* net:set_weights(i, W, b), every tensor of module i in its kind's order,
+** or net:set_weights(i, name, T), one by its name: all is checked before
+** any weight changes, so a bad call leaves the network as it was. */
 static int net_set_weights(lua_State *L) {
   nn_lnet *h;
   nn_net *net;
   const nn_layer *l;
-  lua_Integer i;
-  size_t j, count, rows;
+  const nn_kind_info *d;
+  size_t t, count;
   float *tmp;
+  int top;
   nn_lua_checknet(L, 1);
-  i = luaL_checkinteger(L, 2);
-  net = nn_lua_pinnet(L, 1, 4, &h);   /* at 5 */
-  l = check_linear(L, net, 2, i);
-  count = l->n_out * (l->n_in + 1);
-  rows = nn_lua_checklen(L, 3, "W");
-  if (rows != l->n_out)
-    luaL_argerror(L, 3, lua_pushfstring(L, "W: expected %I rows, got %I",
-                  (lua_Integer)l->n_out, (lua_Integer)rows));
+  top = lua_gettop(L);
+  net = nn_lua_pinnet(L, 1, top, &h);   /* at top + 1 */
+  l = check_params(L, net, 2, luaL_checkinteger(L, 2));
+  d = nn_kind_info_of(l->kind);
+  count = nn_layer_n_params(l);
   tmp = (float *)lua_newuserdatauv(L, count * sizeof(float), 0);
-  for (j = 0; j < l->n_out; j++) {
-    char what[32];
-    lua_rawgeti(L, 3, (lua_Integer)j + 1);
-    snprintf(what, sizeof what, "W[%zu]", j + 1);
-    nn_lua_readfloats(L, -1, 3, what, tmp + j * l->n_in, l->n_in);
-    lua_pop(L, 1);
+  memcpy(tmp, net->params + l->w, count * sizeof(float));
+  if (lua_type(L, 3) == LUA_TSTRING) {
+    t = check_tensor(L, l, 3);
+    read_tensor(L, l, t, 4, d->tensors[t].name, tmp);
+  } else {
+    for (t = 0; t < d->n_tensors; t++)
+      read_tensor(L, l, t, 3 + (int)t, tensor_label(l, t), tmp);
   }
-  nn_lua_checkfloats(L, 4, "b", tmp + l->n_out * l->n_in, l->n_out);
   memcpy(net->params + l->w, tmp, count * sizeof(float));
   h->version_id = 0;   /* no longer the stored version */
   lua_settop(L, 1);
   return 1;
 }
 
-/* net:get_weights(i) --> W, b */
+/* net:get_weights(i [, name]) --> every tensor of module i in its kind's
+** order (Linear: W, b), or the one of that name */
 static int net_get_weights(lua_State *L) {
   const nn_net *net;
   const nn_layer *l;
-  const float *w;
-  lua_Integer i;
-  size_t j;
+  size_t t, n;
   nn_lua_checknet(L, 1);
-  i = luaL_checkinteger(L, 2);
-  net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
-  l = check_linear(L, net, 2, i);
-  w = net->params + l->w;
-  lua_createtable(L, (int)l->n_out, 0);
-  for (j = 0; j < l->n_out; j++) {
-    nn_lua_pushfloats(L, 0, w + j * l->n_in, l->n_in);
-    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  lua_settop(L, 3);
+  net = nn_lua_pinnet(L, 1, 3, NULL);   /* at 4 */
+  l = check_params(L, net, 2, luaL_checkinteger(L, 2));
+  n = nn_kind_info_of(l->kind)->n_tensors;
+  if (!lua_isnil(L, 3)) {
+    push_tensor(L, l, check_tensor(L, l, 3), net->params + l->w);
+    return 1;
   }
-  nn_lua_pushfloats(L, 0, w + l->n_out * l->n_in, l->n_out);
-  return 2;
+  luaL_checkstack(L, (int)n, "too many tensors");
+  for (t = 0; t < n; t++) push_tensor(L, l, t, net->params + l->w);
+  return (int)n;
 }
 
 /* net:set_labels(labels | nil) */
@@ -474,6 +542,64 @@ static int net_fold(lua_State *L) {
   return 1;
 }
 
+/* One module of net:modules(): { kind, c_name, name, n_in, n_out,
+** n_params, hyper = { by name }, params = { { name, shape }, ... } }. */
+static void push_module(lua_State *L, const nn_layer *l) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  size_t j, dims[2], at;
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, d->name);
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, d->c_name);
+  lua_setfield(L, -2, "c_name");
+  push_module_name(L, l);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, (lua_Integer)l->n_in);
+  lua_setfield(L, -2, "n_in");
+  lua_pushinteger(L, (lua_Integer)l->n_out);
+  lua_setfield(L, -2, "n_out");
+  lua_pushinteger(L, (lua_Integer)nn_layer_n_params(l));
+  lua_setfield(L, -2, "n_params");
+  lua_createtable(L, 0, (int)d->n_hyper);
+  for (j = 0; j < d->n_hyper; j++) {
+    if (d->hyper[j].choices) lua_pushstring(L, d->hyper[j].choices[(size_t)l->hyper[j]]);
+    else if (d->hyper[j].integer) lua_pushinteger(L, (lua_Integer)l->hyper[j]);
+    else lua_pushnumber(L, (lua_Number)l->hyper[j]);
+    lua_setfield(L, -2, d->hyper[j].name);
+  }
+  lua_setfield(L, -2, "hyper");
+  lua_createtable(L, (int)d->n_tensors, 0);
+  for (j = 0; j < d->n_tensors; j++) {
+    nn_tensor_shape(l, j, dims, &at);
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, d->tensors[j].name);
+    lua_setfield(L, -2, "name");
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, (lua_Integer)dims[0]);
+    lua_rawseti(L, -2, 1);
+    if (d->tensors[j].rank > 1) {
+      lua_pushinteger(L, (lua_Integer)dims[1]);
+      lua_rawseti(L, -2, 2);
+    }
+    lua_setfield(L, -2, "shape");
+    lua_rawseti(L, -2, (lua_Integer)j + 1);
+  }
+  lua_setfield(L, -2, "params");
+}
+
+/* net:modules() --> a list of tables, one per module in order: what each
+** is, as the kind table says; the SVG and the command read it. */
+static int net_modules(lua_State *L) {
+  const nn_net *net = nn_lua_pinnet(L, 1, 1, NULL);   /* at 2 */
+  size_t i;
+  lua_createtable(L, (int)net->n_layers, 0);
+  for (i = 0; i < net->n_layers; i++) {
+    push_module(L, &net->layers[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 static int net_n_inputs(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)nn_lua_pinnet(L, 1, 1, NULL)->n_inputs);
   return 1;
@@ -524,7 +650,7 @@ static const luaL_Reg net_methods[] = {
   {"labels", net_labels},     {"add", net_add},
   {"clone", net_clone},       {"fold", net_fold},
   {"n_inputs", net_n_inputs}, {"n_outputs", net_n_outputs},
-  {"n_params", net_n_params},
+  {"n_params", net_n_params}, {"modules", net_modules},
   {NULL, NULL}
 };
 

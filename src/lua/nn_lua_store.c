@@ -187,7 +187,7 @@ static nn_lnet *push_version(lua_State *L, nn_lstore *ls, const char *name,
   nn_net *net;
   if (nn_store_find_version(s, name, (int64_t)version, &v) != NN_OK)
     raise_store(L, ls);
-  layers = (nn_layer *)lua_newuserdatauv(L, v.n_layers * sizeof *layers, 0);
+  layers = (nn_layer *)lua_newuserdatauv(L, nn_store_layers_size(v.n_layers), 0);
   if (nn_store_read_layers(s, &v, layers) != NN_OK)
     raise_store(L, ls);
   net = nn_lua_newnet(L, layers, v.n_layers, v.n_params, 1, &ln);

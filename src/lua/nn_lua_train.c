@@ -511,8 +511,8 @@ static nn_optim read_optimizer(lua_State *L, int arg) {
 /* The loss option: a name or a criterion; when absent, cross entropy after
 ** a SoftMax, else mse.  Raises on anything else. */
 static nn_loss read_loss(lua_State *L, int arg, const nn_net *net) {
-  nn_loss loss = net->layers[net->n_layers - 1].kind == NN_SOFTMAX ? NN_LOSS_CE
-                                                                   : NN_LOSS_MSE;
+  const nn_kind_info *last = nn_kind_info_of(net->layers[net->n_layers - 1].kind);
+  nn_loss loss = (last->flags & NN_KIND_PROBS) ? NN_LOSS_CE : NN_LOSS_MSE;
   lua_getfield(L, arg, "loss");
   if (lua_type(L, -1) == LUA_TSTRING) {
     int i;

@@ -233,7 +233,7 @@ static sql_version *get_version(nn_sql *q, sqlite3_context *ctx, const char *fn,
       return sv;
   /* find_version checked every size against the engine's limits */
   bytes = nn_net_size(v->n_layers, v->n_params);
-  layers = (nn_layer *)malloc(v->n_layers * sizeof *layers);
+  layers = (nn_layer *)malloc(nn_store_layers_size(v->n_layers));
   sv = bytes ? (sql_version *)malloc(sizeof *sv + bytes) : NULL;
   if (!layers || !sv) {
     free(layers);

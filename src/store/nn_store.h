@@ -285,9 +285,12 @@ typedef struct nn_store_version {
 ** against the limits of nn_engine.h so that they are safe to allocate. */
 int nn_store_find_version(nn_store *s, const char *name, int64_t version,
                           nn_store_version *v);
-/* Step 2: its layers, checked and laid out, into layers. */
+/* Step 2: its layers, checked and laid out, into layers, a block of
+** nn_store_layers_size(v->n_layers) bytes that holds their hyper-parameters
+** after them (nn_net_init copies them into the net's own block). */
+size_t nn_store_layers_size(size_t n_layers);
 int nn_store_read_layers(nn_store *s, const nn_store_version *v,
-                         nn_layer *layers /* [v->n_layers] */);
+                         nn_layer *layers /* [v->n_layers], then hypers */);
 /* Step 3: its weights, length and checksum checked, into params. */
 int nn_store_read_params(nn_store *s, const nn_store_version *v,
                          float *params /* [v->n_params] */);

@@ -49,7 +49,7 @@ static const char *const sql[S_COUNT] = {
   ** hyper-parameters from */
   [S_LAYERS] =
   "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
-  " json_type(o, '$.out'), o ->> '$.out', o"
+  " json_type(o, '$.out'), o ->> '$.out', o, json_type(o, '$.n'), o ->> '$.n'"
   " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
   "       FROM nn_version AS v, json_each(v.arch) AS e"
   "       WHERE v.version_id = ?1)"
@@ -157,11 +157,14 @@ static int json_arch(nn_store *s, const nn_net *net) {
       bad |= nn_buf_add(b, ",", 1);
     bad |= nn_buf_add(b, "{\"type\":", 8);
     bad |= nn_buf_json_string(b, type, strlen(type));
-    if (d && !d->elementwise) {
+    if (d && d->n_sizes == 2) {
       bad |= nn_buf_add(b, ",\"in\":", 6);
       bad |= nn_buf_json_int(b, (int64_t)l->n_in);
       bad |= nn_buf_add(b, ",\"out\":", 7);
       bad |= nn_buf_json_int(b, (int64_t)l->n_out);
+    } else if (d && d->n_sizes == 1) {
+      bad |= nn_buf_add(b, ",\"n\":", 5);
+      bad |= nn_buf_json_int(b, (int64_t)l->n_in);
     }
     for (j = 0; d && j < d->n_hyper; j++) {
       const char *name = d->hyper[j].name;
@@ -398,7 +401,7 @@ static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
     type = (const char *)sqlite3_column_text(st, 0);
     f = (float)sqlite3_column_double(st, 1);
     if (type && (strcmp(type, "real") == 0 || strcmp(type, "integer") == 0) &&
-        f >= h->lo && f <= h->hi) {
+        f >= h->lo && f <= h->hi && (!h->integer || f == (float)(int64_t)f)) {
       *out = f;
       *ok = 1;
     }
@@ -407,9 +410,14 @@ static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
   return rc;
 }
 
-/* One layer of S_LAYERS into *l, or INVALID naming it (1-based i). */
+size_t nn_store_layers_size(size_t n_layers) {
+  return n_layers * (sizeof(nn_layer) + nn_hyper_most() * sizeof(float)) + 1;
+}
+
+/* One layer of S_LAYERS into *l, its hyper-parameters into hyper, or
+** INVALID naming it (1-based i). */
 static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
-                      size_t i, nn_layer *l) {
+                      size_t i, nn_layer *l, float *hyper) {
   /* column_type first: after a conversion by column_text it means nothing */
   int kind_is_text = sqlite3_column_type(st, 1) == SQLITE_TEXT;
   const char *type = (const char *)sqlite3_column_text(st, 0);
@@ -424,14 +432,19 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
   l->kind = nn_kind_from_name(kind);
   if ((d = nn_kind_info_of(l->kind)) == NULL)
     return nn_st_invalid(s, v, "layer %zu has unknown type '%.40s'", i, kind);
-  if (!d->elementwise) {
+  if (d->n_sizes == 2) {
     if (!width(st, 3, &l->n_in))
       return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'in'", i, d->name);
     if (!width(st, 5, &l->n_out))
       return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'out'", i, d->name);
+  } else if (d->n_sizes == 1) {
+    if (!width(st, 8, &l->n_in))
+      return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'n'", i, d->name);
+    l->n_out = l->n_in;
   }
+  l->hyper = d->n_hyper ? hyper : NULL;
   for (j = 0; j < d->n_hyper; j++) {
-    int ok, rc = hyper_field(s, st, &d->hyper[j], &l->hyper[j], &ok);
+    int ok, rc = hyper_field(s, st, &d->hyper[j], &hyper[j], &ok);
     if (rc != NN_OK)
       return rc;
     if (!ok)
@@ -456,7 +469,8 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
       rc = nn_st_invalid(s, v, "architecture has more than %zu layers", v->n_layers);
       break;
     }
-    if ((rc = read_layer(s, v, st, n + 1, &layers[n])) != NN_OK)
+    if ((rc = read_layer(s, v, st, n + 1, &layers[n],
+                         (float *)(layers + v->n_layers) + n * nn_hyper_most())) != NN_OK)
       break;
     n++;
   }

@@ -6,7 +6,7 @@
 ** the caller, see nn_train.h).  Rows go through the net a chunk at a time in
 ** the panel layout of nn_engine.c (nn_panels), every layer through its
 ** kind's descriptor: forward_batch on the way in, keeping each layer's
-** output, then backward (engine/nn_backward.c, through the kind table)
+** output, then backward (each kind's slot in the kind table)
 ** from the loss's gradient.
 ** Samples past the chunk's last row are zeros on the way in and get a zero
 ** gradient, so they add nothing.  Every sum is taken in one fixed order:
@@ -19,7 +19,6 @@
 
 #include "engine/nn_engine.h"
 #include "engine/nn_kernel.h"
-#include "engine/nn_backward.h"
 #include "train/nn_train.h"
 
 #define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
@@ -96,14 +95,17 @@ static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
   kernel_bounds(&mr_all, &nr_all, &part);
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
-    size_t need = nn_backward_work_size(l->n_in, l->n_out, cap);
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    size_t need = d->work_size ? d->work_size(l->n_in, l->n_out, cap) : 0;
     if (l->n_out > width) width = l->n_out;
     if (l->n_in > width) width = l->n_in;
-    if (!nn_kind_info_of(l->kind)->elementwise && need > work) work = need;
+    if (need > work) work = need;
   }
   p->stride = ROUND_UP(width, mr_all);
   p->head = floats_of(sizeof(nn_trainer)) + ALIGN_FLOATS;   /* slack to align */
-  p->layers = floats_of(net->n_layers * sizeof(nn_layer) + 1);
+  /* the layers, and each one's hyper-parameters after them */
+  p->layers = floats_of(net->n_layers * sizeof(nn_layer) + 1) +
+              net->n_layers * nn_hyper_most();
   p->params = floats_of(net->n_params * sizeof(float));
   p->act = ROUND_UP(ROUND_UP(cap, nr_all) * p->stride, ALIGN_FLOATS);
   p->part = ROUND_UP(part, ALIGN_FLOATS);
@@ -129,6 +131,19 @@ size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o) {
   total = plan(&p, net, chunk_rows(o));
   if (total > ((size_t)-1) / sizeof(float) / 2) return 0;
   return total * sizeof(float);
+}
+
+/* The trainer's own copy of its layers' hyper-parameters, after its layers:
+** the net's block, where theirs are, may be replaced (net:add) while the
+** trainer lives, and nn_trainer_fits compares the values. */
+static void keep_hypers(nn_trainer *tr, float *h) {
+  size_t i, most = nn_hyper_most();
+  for (i = 0; i < tr->n_layers; i++, h += most) {
+    nn_layer *l = &tr->layers[i];
+    size_t n = nn_kind_info_of(l->kind)->n_hyper;
+    if (n) memcpy(h, l->hyper, n * sizeof(float));
+    l->hyper = n ? h : NULL;
+  }
 }
 
 nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts *o) {
@@ -163,8 +178,14 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   tr->rm_t = at;                at += p.rm;
   tr->rm_c = (uint32_t *)at;
   if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
+  keep_hypers(tr, (float *)tr->layers + floats_of(net->n_layers * sizeof(nn_layer) + 1));
   nn_trainer_reset(tr);
   return tr;
+}
+
+static int same_hypers(const nn_layer *a, const nn_layer *b) {
+  size_t n = nn_kind_info_of(a->kind)->n_hyper;
+  return n == 0 || memcmp(a->hyper, b->hyper, n * sizeof(float)) == 0;
 }
 
 int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
@@ -173,7 +194,7 @@ int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *a = &net->layers[i], *b = &tr->layers[i];
     if (a->kind != b->kind || a->n_in != b->n_in || a->n_out != b->n_out ||
-        a->w != b->w || memcmp(a->hyper, b->hyper, sizeof a->hyper) != 0)
+        a->w != b->w || !same_hypers(a, b))
       return 0;
   }
   return 1;
@@ -306,7 +327,7 @@ static size_t first_trained(const nn_net *net) {
 /* Cross-entropy on a net that ends with SoftMax takes the logits before it. */
 static int fused(const nn_trainer *tr, const nn_net *net) {
   return tr->o.loss == NN_LOSS_CE && net->n_layers > 1 &&
-         net->layers[net->n_layers - 1].kind == NN_SOFTMAX;
+         (nn_kind_info_of(net->layers[net->n_layers - 1].kind)->flags & NN_KIND_PROBS);
 }
 
 /* Gather the chunk's targets into rm_t or rm_c. */

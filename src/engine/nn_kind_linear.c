@@ -1,25 +1,40 @@
 /*
-** nn_backward.c: the backward pass of every built-in layer kind, on a
-** chunk of samples in panels; the `backward` slots of the kind table
-** (nn_engine.c) point here.
+** nn_kind_linear.c: the kind Linear, whole: y = W x + b, its forward for a
+** sample and for a batch, its backward, and its descriptor (the table of
+** kinds in nn_engine.c points here).  PyTorch's nn.Linear, its tensors
+** named as PyTorch names them: "weight" [out][in], "bias" [out].
 **
 ** Pure C99, no allocation: scratch comes from the caller (the trainer,
-** nn_train.c).  Arguments in the engine's order: outputs (dx, dparams),
-** inputs (dy, x, y), weights, sizes.  Panels as in nn_engine.h: panel p
-** starts at p * stride * nr and holds sample c's feature i at [i * nr + c].
-** Element-wise kinds use only the stored input or output: no transcendental
-** function is evaluated again (tanh' = 1 - y^2, sigmoid' = y (1 - y)).
-** The products of Linear run on the tile kernel of the pass's kernel set:
-**   dX = W^T dY   the forward product itself (nn_engine.c), with W^T and a
-**                 zero bias as its weights
+** nn_train.c).  The arithmetic is the kernel set in use (nn_kernel*.c):
+**   y  = W x + b  nn_linear_forward (one sample), nn_linear_panels (a batch)
+**   dX = W^T dY   the forward product itself, with W^T and a zero bias as
+**                 its weights
 **   dW = dY X^T   A: dY feature-major, B: X repacked [samples][nr features]
-** Samples past a chunk's rows have dy = 0, so they add nothing.
+** Panels as in nn_engine.h: panel p starts at p * stride * nr and holds
+** sample c's feature i at [i * nr + c].  Samples past a chunk's rows have
+** dy = 0, so they add nothing.
 */
 #include <string.h>
 
 #include "engine/nn_engine.h"
 #include "engine/nn_kernel.h"
-#include "engine/nn_backward.h"
+#include "engine/nn_kinds.h"
+
+/* --- forward ------------------------------------------------------------- */
+
+static void linear_kind_forward(float *y, const float *x, const float *params,
+                                const float *hyper, size_t n_in, size_t n_out) {
+  (void)hyper;
+  nn_linear_forward(y, x, params, params + n_out * n_in, n_in, n_out);
+}
+
+static void linear_kind_batch(float *y, const float *x, const float *params,
+                              const float *hyper, size_t n_in, size_t n_out,
+                              const nn_panels *pn) {
+  (void)hyper;
+  nn_linear_panels(y, x, params, n_in, n_out, pn);
+}
+
 
 #define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
 
@@ -33,7 +48,7 @@ static void kernel_max(size_t *mr, size_t *nr) {
   }
 }
 
-size_t nn_backward_work_size(size_t n_in, size_t n_out, size_t rows) {
+static size_t linear_work_size(size_t n_in, size_t n_out, size_t rows) {
   size_t mr, nr, bp;
   kernel_max(&mr, &nr);
   bp = ROUND_UP(rows > 0 ? rows : 1, nr);
@@ -44,7 +59,7 @@ size_t nn_backward_work_size(size_t n_in, size_t n_out, size_t rows) {
 }
 
 
-/* --- Linear --------------------------------------------------------------- */
+/* --- backward ------------------------------------------------------------ */
 
 /* dyt [n_pad][bp] = dy feature-major, rows past n_out zero; db += each
 ** row's sum. */
@@ -121,7 +136,7 @@ static void transpose(float *wt, const float *w, size_t n_out, size_t n_in) {
           wt[i * n_out + j] = w[j * n_in + i];
 }
 
-void nn_linear_backward(float *dx, float *dparams, const float *dy, const float *x,
+static void linear_backward(float *dx, float *dparams, const float *dy, const float *x,
                         const float *y, const float *params, const float *hyper,
                         size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
   const nn_kernel *k = pn->kernel;
@@ -142,75 +157,16 @@ void nn_linear_backward(float *dx, float *dparams, const float *dy, const float 
 }
 
 
-/* --- element-wise kinds ----------------------------------------------------
-** Each runs on the n_in values of every panel's samples, skipping the
-** padding rows up to the stride. */
 
-#define EACH_PANEL(body)                                                      \
-  do {                                                                        \
-    size_t p_, n_ = n_in * pn->nr;                                            \
-    for (p_ = 0; p_ < pn->count; p_++) {                                      \
-      size_t o_ = p_ * pn->stride * pn->nr, i;                                \
-      float *dxp = dx + o_;                                                   \
-      const float *dyp = dy + o_, *xp = x + o_, *yp = y + o_;                 \
-      (void)xp; (void)yp;                                                     \
-      for (i = 0; i < n_; i++) { body; }                                      \
-    }                                                                         \
-  } while (0)
+/* --- the descriptor -------------------------------------------------------- */
 
-#define UNUSED_ARGS  (void)dparams; (void)params; (void)hyper; (void)n_out; (void)work
+static const nn_tensor_info linear_tensors[] = {
+  { "weight", 2, { NN_DIM_OUT, NN_DIM_IN }, NN_INIT_FAN_IN, 1 },
+  { "bias",   1, { NN_DIM_OUT, 0 },         NN_INIT_FAN_IN, 1 }
+};
 
-void nn_relu_backward(float *dx, float *dparams, const float *dy, const float *x,
-                      const float *y, const float *params, const float *hyper,
-                      size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  UNUSED_ARGS;
-  EACH_PANEL(dxp[i] = yp[i] > 0.0f ? dyp[i] : 0.0f);
-}
-
-/* From the input: with a negative slope the output's sign says nothing. */
-void nn_leaky_relu_backward(float *dx, float *dparams, const float *dy, const float *x,
-                            const float *y, const float *params, const float *hyper,
-                            size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  float alpha = hyper[0];
-  UNUSED_ARGS;
-  EACH_PANEL(dxp[i] = xp[i] > 0.0f ? dyp[i] : alpha * dyp[i]);
-}
-
-void nn_sigmoid_backward(float *dx, float *dparams, const float *dy, const float *x,
-                         const float *y, const float *params, const float *hyper,
-                         size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  UNUSED_ARGS;
-  EACH_PANEL(dxp[i] = dyp[i] * (yp[i] * (1.0f - yp[i])));
-}
-
-void nn_tanh_backward(float *dx, float *dparams, const float *dy, const float *x,
-                      const float *y, const float *params, const float *hyper,
-                      size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  UNUSED_ARGS;
-  EACH_PANEL(dxp[i] = dyp[i] * (1.0f - yp[i] * yp[i]));
-}
-
-void nn_identity_backward(float *dx, float *dparams, const float *dy, const float *x,
-                          const float *y, const float *params, const float *hyper,
-                          size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  UNUSED_ARGS;
-  if (dx != dy) EACH_PANEL(dxp[i] = dyp[i]);
-}
-
-/* dx = y * (dy - sum(dy * y)) down each sample's column. */
-void nn_softmax_backward(float *dx, float *dparams, const float *dy, const float *x,
-                         const float *y, const float *params, const float *hyper,
-                         size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
-  size_t p, c, j, nr = pn->nr;
-  (void)x;
-  UNUSED_ARGS;
-  for (p = 0; p < pn->count; p++) {
-    size_t o = p * pn->stride * nr;
-    for (c = 0; c < nr; c++) {
-      float s = 0.0f;
-      for (j = 0; j < n_in; j++) s += dy[o + j * nr + c] * y[o + j * nr + c];
-      for (j = 0; j < n_in; j++)
-        dx[o + j * nr + c] = y[o + j * nr + c] * (dy[o + j * nr + c] - s);
-    }
-  }
-}
+const nn_kind_info nn_kind_linear = {
+  "Linear", "linear", 0, 2, 0, NULL, 2, linear_tensors,
+  linear_kind_forward, linear_kind_batch, linear_backward, linear_work_size,
+  { "Gemm", "transB", 1, 0, NULL }, NN_FANN_LAYER, 0
+};
