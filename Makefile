@@ -69,7 +69,7 @@ LDFLAGS    ?=
 # SQLite, zlib (the data readers take .gz files) and libm: the Lua API comes
 # from the interpreter that loads the module, so liblua must never be linked
 # in (two Lua runtimes in one process).
-LIBS       ?= -lsqlite3 -lz -lm
+LIBS       ?= -lsqlite3 -lz -lm -pthread
 # The shared objects call their own functions directly, not through the
 # procedure linkage table as if another library could replace them: on the
 # seed's 4-3-2 net a call from Lua makes ten such calls, and binding them at
@@ -77,7 +77,7 @@ LIBS       ?= -lsqlite3 -lz -lm
 SO_LDFLAGS ?= -Wl,-Bsymbolic
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
-EXT_LIBS   ?= -lm
+EXT_LIBS   ?= -lm -pthread
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
 LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
@@ -209,7 +209,7 @@ $(LIBRARY): $(OBJS)
 # nn.pc, written by make install where it goes (it holds the install paths).
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
   'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
-  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm'
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm -pthread'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	@mkdir -p $(@D)
