@@ -37,6 +37,8 @@ local nn = {
   seed = core.seed,
   -- which kernel set runs the arithmetic: nn.kernel() or nn.kernel("generic")
   kernel = core.kernel,
+  -- threads for batches and training: nn.threads(2), nn.threads("auto"), nn.threads()
+  threads = core.threads,
   -- persistence
   open = core.open,
   -- pictures, as SVG text: nn.svg(net [, opts]), nn.svg_history(history)
