@@ -10,6 +10,7 @@
 #   make memcheck     the same, the specs running under valgrind
 #   make check-arm    the engine's C checks built for aarch64, run under qemu
 #   make asan         the specs against a build with AddressSanitizer and UBSan
+#   make tsan         the specs that use threads against a ThreadSanitizer build
 #   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
 #   make asan-fuzz    the fuzzers against the sanitized build
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
@@ -189,7 +190,8 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
 .PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
-        clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
+        clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
+        tsan tsan-build
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -330,7 +332,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
@@ -413,6 +415,34 @@ asan: deps-asan asan-build
 	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
 	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
 	    echo "make asan: the sanitizers reported errors (above)"; exit 1; fi; \
+	  exit $$status
+
+# make tsan builds the module with ThreadSanitizer into build/tsan/build (a
+# tree of links, as make asan's) and runs the specs that use threads
+# against it: the pool's threads, the batch passes and the trainers on 1,
+# 2, 3 and 8 threads.  The runtime is preloaded into lua5.4, which is not
+# instrumented; any report, written to build/tsan/reports, fails the target.
+TSAN_CFLAGS  ?= -std=c99 -Wall -Wextra -pedantic -O1 -g -fno-omit-frame-pointer
+TSAN_SAN     ?= -fsanitize=thread
+# (not train_spec.lua: it compiles and runs C checks, which the preloaded
+# runtime would enter too)
+TSAN_SPECS   ?= spec/threads_spec.lua spec/classify_batch_spec.lua spec/train_grad_spec.lua
+TSAN_TREE    := $(BUILD)/tsan
+TSAN_REPORTS  = $(CURDIR)/$(TSAN_TREE)/reports
+TSAN_ENV      = LD_PRELOAD=$$($(ASAN_CC) -print-file-name=libtsan.so) \
+  TSAN_OPTIONS=halt_on_error=1:log_path=$(TSAN_REPORTS)/tsan
+
+tsan-build: | deps-asan
+	@mkdir -p $(TSAN_TREE)
+	@for f in $(ASAN_LINKS); do ln -sfn ../../$$f $(TSAN_TREE)/$$f; done
+	$(MAKE) -C $(TSAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(TSAN_CFLAGS) $(TSAN_SAN)' \
+	  LDFLAGS='$(TSAN_SAN)' module
+
+tsan: deps-asan tsan-build
+	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	@cd $(TSAN_TREE) && $(TSAN_ENV) $(LUA) $(BUSTED) $(TSAN_SPECS); status=$$?; \
+	  if ls $(TSAN_REPORTS)/* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/*; \
+	    echo "make tsan: ThreadSanitizer reported errors (above)"; exit 1; fi; \
 	  exit $$status
 
 # --- fuzzing ------------------------------------------------------------------
