@@ -95,7 +95,7 @@ end)
 describe("a batch on several threads", function()
   after_each(function() nn.threads(1) end)
 
-  -- 1000 rows: 7 chunks of 128 and one of 104, which no count divides
+  -- 1000 rows: 31 tasks of 32 and one of 8, which no count divides
   it("forwards and classifies with the same bits on 1, 2, 3 and 8 threads", function()
     local net, layers, rand = network(77)
     local X = nn.Matrix(random_rows(rand, 1000, 12))
@@ -154,8 +154,9 @@ end)
 describe("training on several threads", function()
   after_each(function() nn.threads(1) end)
 
-  --- A fit of 3 epochs on 250 rows, batch 48 (chunks of 32 and 16), with
-  -- validation; the weights and the history.
+  --- A fit of 3 epochs on 250 rows (200 to train), batch 150 (chunks of 64,
+  -- 64 and 22, then 50), with validation; then a step and an evaluation on
+  -- all 250 rows: the weights, the history, the losses.
   local function run(opts, threads)
     local net, _, rand = network(81)
     local X = nn.Matrix(random_rows(rand, 250, 12))
@@ -175,7 +176,7 @@ describe("training on several threads", function()
 
   for _, optimizer in ipairs{ "adam", "sgd" } do
     it("gives the same weights and history on 1, 2, 3 and 8 threads (" .. optimizer .. ")", function()
-      local opts = { optimizer = optimizer, batch = 48, seed = 3 }
+      local opts = { optimizer = optimizer, batch = 150, seed = 3 }
       if optimizer == "sgd" then opts.momentum = 0.9; opts.lr = 0.05 end
       local w1, h1, l1 = run(opts, 1)
       for _, n in ipairs{ 2, 3, 8 } do

@@ -193,6 +193,14 @@ size_t nn_processors(void) {
 
 /* --- the batch forward pass over the pool -------------------------------- */
 
+/* Rows of a task: smaller than a pass's chunk (NN_BATCH_ROWS), so that a
+** batch is more tasks than threads and a thread slowed by another process
+** on its core takes fewer of them.  Any size gives the same bits: rows
+** never meet in a forward pass. */
+#ifndef NN_POOL_ROWS
+#define NN_POOL_ROWS  32
+#endif
+
 typedef struct batch_job {
   const nn_net *net;
   float *Y;
@@ -202,6 +210,8 @@ typedef struct batch_job {
   float *work;
 } batch_job;
 
+/* Enough for a task, and for nn_forward_batch on the whole batch (one
+** worker): the work of NN_BATCH_ROWS rows. */
 static size_t chunk_work(const nn_net *net, size_t n_rows, size_t n_x) {
   return nn_batch_work_size(net, n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS, n_x);
 }
@@ -214,8 +224,8 @@ size_t nn_batch_pool_work_size(const nn_net *net, size_t n_rows, size_t n_x,
 /* Chunk `task`: what nn_forward_batch does with those rows of the whole. */
 static void batch_task(void *ctx, nn_job *job, size_t task, size_t worker) {
   batch_job *b = (batch_job *)ctx;
-  size_t r0 = task * NN_BATCH_ROWS;
-  size_t rows = b->n_rows - r0 < NN_BATCH_ROWS ? b->n_rows - r0 : NN_BATCH_ROWS;
+  size_t r0 = task * NN_POOL_ROWS;
+  size_t rows = b->n_rows - r0 < NN_POOL_ROWS ? b->n_rows - r0 : NN_POOL_ROWS;
   (void)job;
   nn_forward_batch(b->net, b->Y + r0 * b->n_y, b->X + r0 * b->n_x, rows, b->n_x,
                    b->work + worker * b->per);
@@ -225,7 +235,7 @@ void nn_forward_batch_pool(nn_pool *pool, size_t workers, const nn_net *net,
                            float *Y, const float *X, size_t n_rows, size_t n_x,
                            float *work) {
   batch_job b;
-  size_t n_tasks = (n_rows + NN_BATCH_ROWS - 1) / NN_BATCH_ROWS;
+  size_t n_tasks = (n_rows + NN_POOL_ROWS - 1) / NN_POOL_ROWS;
   if (workers > n_tasks) workers = n_tasks;
   if (workers <= 1 || pool == NULL) {
     nn_forward_batch(net, Y, X, n_rows, n_x, work);

@@ -65,8 +65,8 @@ void nn_pool_turn_end(nn_job *job);
 /* The processors online (1 when unknown). */
 size_t nn_processors(void);
 
-/* nn_forward_batch over the pool: rows in chunks of NN_BATCH_ROWS, each
-** chunk a task with its own work; the same bits as nn_forward_batch.
+/* nn_forward_batch over the pool: rows in tasks of 32 (NN_POOL_ROWS in
+** nn_pool.c), each with its own work; the same bits as nn_forward_batch.
 ** work has nn_batch_pool_work_size(net, n_rows, n_x, workers) floats. */
 size_t nn_batch_pool_work_size(const nn_net *net, size_t n_rows, size_t n_x,
                                size_t workers);

@@ -6,8 +6,8 @@
 **   local Y = net:forward(X)                     -- one output row per row
 **   local labels, scores, Y = net:classify(X)   -- { "leaf", "flower" }, ...
 **
-** One batch forward pass in C (nn_forward_batch, 128 rows at a time), and
-** for classify an argmax per row, with no Lua call per row: labels[r] is
+** One batch forward pass in C (nn_forward_batch_pool: tasks of 32 rows on
+** nn.threads() threads), and for classify an argmax per row, with no Lua call per row: labels[r] is
 ** the label of row r's largest output (its 1-based index when there are no
 ** labels), scores[r] that output, Y every output.  net_forward and
 ** net_classify in nn_lua_net.c call this file for a matrix and keep the

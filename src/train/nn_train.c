@@ -49,6 +49,8 @@ struct nn_trainer {
   nn_layer *layers;          /* [n_layers]: what nn_trainer_fits compares */
   float *grad, *m, *v;       /* [n_params] each */
   nn_pool *pool;             /* NULL: every chunk on the caller's thread */
+  void *lanes_block;         /* the block of lanes 1.. last given */
+  size_t lanes_zeroed;       /* lanes 1 .. lanes_zeroed - 1 of it: gscr zero */
   size_t n_lanes;            /* workers: 1 + the lanes of nn_trainer_use_pool */
   lane lanes[NN_POOL_MAX];
 };
@@ -218,8 +220,16 @@ void nn_trainer_use_pool(nn_trainer *tr, nn_pool *pool, void *block, size_t lane
   tr->pool = lanes > 0 ? pool : NULL;
   tr->n_lanes = 1 + lanes;
   at = lanes > 0 ? align_floats(block) : NULL;
-  for (i = 1; i <= lanes; i++, at += tr->lane_floats)
+  for (i = 1; i <= lanes; i++, at += tr->lane_floats) {
     copy_layout(&tr->lanes[i], &tr->lanes[0], at);
+    /* a lane's gradient scratch is kept zero between chunks (add_grad) */
+    if (block != tr->lanes_block || i >= tr->lanes_zeroed)
+      memset(tr->lanes[i].gscr, 0, tr->n_params * sizeof(float));
+  }
+  if (lanes > 0) {
+    if (block != tr->lanes_block || lanes + 1 > tr->lanes_zeroed) tr->lanes_zeroed = lanes + 1;
+    tr->lanes_block = block;
+  }
 }
 
 int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
@@ -413,18 +423,24 @@ typedef struct rows_job {
 } rows_job;
 
 /* Where chunk `task` puts its gradient: the first straight into the sum,
-** every other into its lane's scratch, zeroed, added in its turn. */
+** every other into its lane's scratch (zero: see add_grad), added in its
+** turn. */
 static float *chunk_grad(const rows_job *j, const lane *ln, size_t task) {
   if (j->grad == NULL || task == 0) return j->grad;
-  memset(ln->gscr, 0, j->tr->n_params * sizeof(float));
   return ln->gscr;
 }
 
-/* In chunk order: its gradient into the sum. */
-static void add_grad(const rows_job *j, const float *g, size_t task) {
+/* In chunk order: its gradient into the sum, and the scratch zeroed again
+** in the same pass, for the next chunk (a pass of its own before each
+** chunk took a tenth of a step). */
+static void add_grad(const rows_job *j, float *g, size_t task) {
   size_t i, n = j->tr->n_params;
-  if (j->grad == NULL || task == 0) return;
-  for (i = 0; i < n; i++) j->grad[i] += g[i];
+  float *sum = j->grad;
+  if (sum == NULL || task == 0) return;
+  for (i = 0; i < n; i++) {
+    sum[i] += g[i];
+    g[i] = 0.0f;
+  }
 }
 
 /* A chunk forward, then the loss of its rows (sum); with a gradient, that
@@ -623,10 +639,10 @@ static void update(const nn_trainer *tr, const nn_kernel *k, const nn_adam_const
 ** The sums of squares are taken in float lanes, which may fall short of
 ** the true sum by a third on a huge array: the norms are doubled.  Also
 ** sets *mom, the moments' bound after this step. */
-static double update_bound(const nn_trainer *tr, const nn_kernel *k, const float *w,
-                           double G, const nn_adam_consts *c, double *mom) {
+static double update_bound(const nn_trainer *tr, double W2, double G,
+                           const nn_adam_consts *c, double *mom) {
   const nn_train_opts *o = &tr->o;
-  double W = 2.0 * sqrt(k->sumsq(w, tr->n_params)), gi;
+  double W = 2.0 * sqrt(W2), gi;
   G *= 2.0;
   *mom = tr->mom_bound;
   switch (o->optimizer) {
@@ -682,6 +698,58 @@ static double gradient(nn_trainer *tr, const nn_kernel *k, nn_net *net, float *g
   return j.sum / count;
 }
 
+/* The parameters in at most NORM_BLOCKS blocks of a length fixed by their
+** count: the squared norms of the gradient and the weights are summed
+** block by block in block order, and the update runs a block a task; any
+** number of threads gives the same bits. */
+#define NORM_BLOCKS 64
+
+typedef struct params_job {
+  const nn_trainer *tr;
+  const nn_kernel *k;
+  const nn_adam_consts *c;
+  float *w;
+  const float *g;
+  size_t len;                     /* parameters a block */
+  double gs[NORM_BLOCKS], ws[NORM_BLOCKS];
+} params_job;
+
+static size_t block_len(size_t n) {
+  size_t len = (n + NORM_BLOCKS - 1) / NORM_BLOCKS;
+  return ROUND_UP(len > 0 ? len : 1, ALIGN_FLOATS);
+}
+
+static size_t block_of(const params_job *p, size_t task, size_t *b) {
+  size_t i0 = task * p->len, n = p->tr->n_params;
+  *b = i0 < n ? (n - i0 < p->len ? n - i0 : p->len) : 0;
+  return i0;
+}
+
+static void norms_task(void *ctx, nn_job *job, size_t task, size_t worker) {
+  params_job *p = (params_job *)ctx;
+  size_t b, i0 = block_of(p, task, &b);
+  (void)job; (void)worker;
+  p->gs[task] = b ? p->k->sumsq(p->g + i0, b) : 0.0;
+  p->ws[task] = b ? p->k->sumsq(p->w + i0, b) : 0.0;
+}
+
+static void update_task(void *ctx, nn_job *job, size_t task, size_t worker) {
+  params_job *p = (params_job *)ctx;
+  size_t b, i0 = block_of(p, task, &b);
+  unsigned long mode = nn_fp_flush();     /* on a pool's thread too */
+  (void)job; (void)worker;
+  if (b) update(p->tr, p->k, p->c, p->w + i0, p->tr->m + i0, p->tr->v + i0, p->g + i0, b);
+  nn_fp_restore(mode);
+}
+
+/* The squared norms of the gradient (*G2) and of the weights (*W2). */
+static void norms(const nn_trainer *tr, params_job *p, double *G2, double *W2) {
+  size_t i, blocks = (tr->n_params + p->len - 1) / p->len;
+  nn_pool_run(tr->pool, tr->n_lanes, blocks, norms_task, p);
+  *G2 = *W2 = 0.0;
+  for (i = 0; i < blocks; i++) { *G2 += p->gs[i]; *W2 += p->ws[i]; }
+}
+
 /* One step; nothing changes unless the loss, the gradient and every weight
 ** after the update are finite.  An update that a cheap bound cannot clear
 ** (update_bound) is run first on copies (dry_run). */
@@ -689,10 +757,11 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
                 size_t n_x, const size_t *rows, size_t n, const float *T,
                 const uint32_t *classes, char err[NN_ERRMAX]) {
   const nn_kernel *k = nn_kernel_in_use;
-  double norm, mom;
+  double norm, mom, W2;
   size_t i, bad;
   float *g = tr->grad, bad_value = 0.0f;
   nn_adam_consts c;
+  params_job p;
   memset(&c, 0, sizeof c);
   *loss = gradient(tr, k, net, g, X, n_x, rows, n, T, classes,
                    nn_loss_count(tr->o.loss, n, tr->n_out));
@@ -700,7 +769,9 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
     snprintf(err, NN_ERRMAX, "the loss is %s", *loss != *loss ? "NaN" : "infinite");
     return NN_EDIVERGED;
   }
-  norm = k->sumsq(g, tr->n_params);
+  p.tr = tr; p.k = k; p.c = &c; p.w = net->params; p.g = g;
+  p.len = block_len(tr->n_params);
+  norms(tr, &p, &norm, &W2);
   if (!isfinite(norm)) {
     snprintf(err, NN_ERRMAX, "the gradient is not finite");
     return NN_EDIVERGED;
@@ -712,13 +783,13 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
     norm = tr->o.clip;
   }
   if (tr->o.optimizer == NN_OPT_ADAM) adam_consts(tr, &c);
-  if (!(update_bound(tr, k, net->params, norm, &c, &mom) < FLT_MAX / 8) &&
+  if (!(update_bound(tr, W2, norm, &c, &mom) < FLT_MAX / 8) &&
       (bad = dry_run(tr, k, &c, net->params, g, &bad_value)) < tr->n_params) {
     snprintf(err, NN_ERRMAX, "the update is not finite (parameter %zu would be %s)",
              bad + 1, nn_nonfinite_name(bad_value));
     return NN_EDIVERGED;
   }
-  update(tr, k, &c, net->params, tr->m, tr->v, g, tr->n_params);
+  nn_pool_run(tr->pool, tr->n_lanes, (tr->n_params + p.len - 1) / p.len, update_task, &p);
   tr->mom_bound = mom;
   tr->steps++;
   return NN_OK;

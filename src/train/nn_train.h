@@ -77,8 +77,11 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
 /* Rows of a chunk at most: a step's rows are cut into chunks of
 ** min(o.batch, NN_TRAIN_CHUNK) rows whatever the number of workers, each
 ** chunk's gradient computed apart (the pool's workers take chunks in
-** parallel) and the chunks' gradients and losses summed in chunk order. */
-#define NN_TRAIN_CHUNK  32
+** parallel) and the chunks' gradients and losses summed in chunk order.
+** Not smaller: each chunk's backward pass transposes every weight matrix
+** (engine/nn_backward.c), and chunks of 32 made a batch of 64 take 28%
+** longer on one thread. */
+#define NN_TRAIN_CHUNK  64
 
 /* Workers for the steps, evaluations and backward passes: lanes more than
 ** the caller's thread, each with its own activations and gradient, in a
