@@ -493,9 +493,14 @@ demo: deps all
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm -pthread
 
 # A Lua C module that only moves a sample in and outputs out: the floor of a call.
+# The engine's batch on 1 and 2 threads, with a core free and with one kept
+# busy (spec/bench/threads.c, run by spec/bench/threads.lua).
+$(BUILD)/bench/threads: spec/bench/threads.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/threads.c $(ENGINE_SRCS) -lm -pthread
+
 $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
 	$(CC) -shared -fPIC $(LUA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
@@ -524,7 +529,8 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so
+bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
+       $(BUILD)/bench/threads
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
@@ -537,6 +543,9 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) $(LUA) spec/bench/train.lua \
 	  $(FASHION_MNIST) $(FANN_SETS)
+	@echo
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
+	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
 
 # The README's speed tables, written again from the latest run in the

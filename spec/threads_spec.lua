@@ -200,6 +200,16 @@ describe("training on several threads", function()
     assert.equal(w1, (run(opts)))
   end)
 
+  it("leaves threads out of the history's options: it changes no bit", function()
+    local net, _, rand = network(84)
+    local X = nn.Matrix(random_rows(rand, 100, 12))
+    local T = {}
+    for r = 1, 100 do T[r] = 1 + r % 5 end
+    local h = nn.Trainer(net, { threads = 2 }):fit(X, T, { epochs = 1 })
+    assert.is_nil(h.options.threads)
+    assert.equal("adam", h.options.optimizer)
+  end)
+
   it("learns: the loss falls on 2 threads as on 1", function()
     local net, _, rand = network(82)
     local X = nn.Matrix(random_rows(rand, 200, 12))
@@ -220,5 +230,16 @@ describe("training on several threads", function()
       assert.has_error(function() nn.Trainer(net, { threads = case[1] }) end,
         "bad argument #2 to 'Trainer' " .. case[2])
     end
+  end)
+end)
+
+describe("the engine's pool from C", function()
+  local c = require "spec.support.c"
+
+  it("serves host threads that share it: every batch has the bits of one thread, turns keep their order", function()
+    local exe = c.compile("spec/support/pool_check.c " .. c.ENGINE, "-lm -pthread")
+    local out = c.run(exe)
+    os.remove(exe)
+    assert.equal("ok 800\n", out)
   end)
 end)
