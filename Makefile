@@ -18,6 +18,7 @@
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
 #                     each beside the previous commit's run on this machine
+#   make bench-threads  make bench's threads part alone
 #   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
@@ -191,7 +192,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
 
 .PHONY: all layers module install-module env deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
-        tsan tsan-build
+        tsan tsan-build bench-threads
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -332,10 +333,10 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
-ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps-bench bench bench-threads,$(MAKECMDGOALS)),)
 $(BENCH_REFS): | deps-bench
 endif
 
@@ -547,6 +548,14 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# make bench's threads part alone (spec/bench/threads.lua): the batch and
+# the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core
+# kept busy.  NN_THREADS_ROUNDS and NN_THREADS_EPOCHS (3 each) make it shorter.
+bench-threads: deps-bench all $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_train_blas \
+               $(BUILD)/bench/threads
+	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
+	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
