@@ -11,13 +11,17 @@ local ref = require "spec.support.reference"
 local TOL_REF = 1e-5
 local COUNTS = { 1, 2, 3, 8 }
 
---- Every number of a matrix as its float32 bytes: equal strings, same bits.
+--- A number as text that tells every double apart (a float32 is one
+-- exactly), -0 from 0 too: equal texts, same bits.  (string.pack is 5.3's.)
+local function exact(v) return ("%.17g"):format(v) end
+
+--- Every number of a matrix, exactly: equal strings, same bits.
 local function bits(M)
   local parts = {}
   for r = 1, M:rows() do
-    for c = 1, M:cols() do parts[#parts + 1] = string.pack("<f", M:get(r, c)) end
+    for c = 1, M:cols() do parts[#parts + 1] = exact(M:get(r, c)) end
   end
-  return table.concat(parts)
+  return table.concat(parts, " ")
 end
 
 local function random_rows(rand, n, k)
@@ -60,12 +64,12 @@ describe("nn.threads", function()
     local f = io.open("/sys/devices/system/cpu/online")
     if not f then
       f = assert(io.popen("nproc"))
-      local n = tonumber(f:read("l"))
+      local n = tonumber(f:read("*l"))
       f:close()
       return n
     end
     local n = 0
-    for a, b in f:read("l"):gmatch("(%d+)%-?(%d*)") do
+    for a, b in f:read("*l"):gmatch("(%d+)%-?(%d*)") do
       n = n + (b ~= "" and tonumber(b) - tonumber(a) + 1 or 1)
     end
     f:close()
@@ -169,9 +173,10 @@ describe("training on several threads", function()
     local eval_loss, acc = tr:evaluate(X, T)
     local epochs = {}
     for i, e in ipairs(h.epochs) do
-      epochs[i] = string.pack("<ddd", e.loss, e.val_loss, e.val_accuracy)
+      epochs[i] = exact(e.loss) .. " " .. exact(e.val_loss) .. " " .. exact(e.val_accuracy)
     end
-    return bits(net:get_params()), table.concat(epochs), string.pack("<ddd", loss, eval_loss, acc)
+    return bits(net:get_params()), table.concat(epochs, " "),
+      exact(loss) .. " " .. exact(eval_loss) .. " " .. exact(acc)
   end
 
   for _, optimizer in ipairs{ "adam", "sgd" } do
