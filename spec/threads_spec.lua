@@ -237,14 +237,3 @@ describe("training on several threads", function()
     end
   end)
 end)
-
-describe("the engine's pool from C", function()
-  local c = require "spec.support.c"
-
-  it("serves host threads that share it: every batch has the bits of one thread, turns keep their order", function()
-    local exe = c.compile("spec/support/pool_check.c " .. c.ENGINE, "-lm -pthread")
-    local out = c.run(exe)
-    os.remove(exe)
-    assert.equal("ok 800\n", out)
-  end)
-end)
