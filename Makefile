@@ -10,6 +10,7 @@
 #   make memcheck     the same, the specs running under valgrind
 #   make check-arm    the engine's C checks built for aarch64, run under qemu
 #   make asan         the specs against a build with AddressSanitizer and UBSan
+#   make tsan         the specs that use threads against a ThreadSanitizer build
 #   make fuzz         the seeded fuzzers of spec/fuzz/ (FUZZ_SEED, FUZZ_N, ...)
 #   make asan-fuzz    the fuzzers against the sanitized build
 #   make demo         build, run examples/leaf_flower.lua into demo.db, query it
@@ -19,6 +20,7 @@
 #   make bench        run the benchmarks beside FANN, OpenBLAS and raw SQLite, and
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
 #                     each beside the previous commit's run on this machine
+#   make bench-threads  make bench's threads part alone
 #   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
@@ -71,7 +73,7 @@ LDFLAGS    ?=
 # SQLite, zlib (the data readers take .gz files) and libm: the Lua API comes
 # from the interpreter that loads the module, so liblua must never be linked
 # in (two Lua runtimes in one process).
-LIBS       ?= -lsqlite3 -lz -lm
+LIBS       ?= -lsqlite3 -lz -lm -pthread
 # The shared objects call their own functions directly, not through the
 # procedure linkage table as if another library could replace them: on the
 # seed's 4-3-2 net a call from Lua makes ten such calls, and binding them at
@@ -79,7 +81,7 @@ LIBS       ?= -lsqlite3 -lz -lm
 SO_LDFLAGS ?= -Wl,-Bsymbolic
 # The SQLite extension takes SQLite from the program that loads it, through
 # the routines it hands over: libsqlite3 is never linked into it.
-EXT_LIBS   ?= -lm
+EXT_LIBS   ?= -lm -pthread
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
 LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
@@ -195,7 +197,8 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
 .PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
-        clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz
+        clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
+        tsan tsan-build bench-threads
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -215,7 +218,7 @@ $(LIBRARY): $(OBJS)
 # nn.pc, written by make install where it goes (it holds the install paths).
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
   'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
-  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm'
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm -pthread'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	@mkdir -p $(@D)
@@ -336,10 +339,10 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
-ifneq ($(filter deps-bench bench,$(MAKECMDGOALS)),)
+ifneq ($(filter deps-bench bench bench-threads,$(MAKECMDGOALS)),)
 $(BENCH_REFS): | deps-bench
 endif
 
@@ -421,6 +424,34 @@ asan: deps-asan asan-build
 	    echo "make asan: the sanitizers reported errors (above)"; exit 1; fi; \
 	  exit $$status
 
+# make tsan builds the module with ThreadSanitizer into build/tsan/build (a
+# tree of links, as make asan's) and runs the specs that use threads
+# against it: the pool's threads, the batch passes and the trainers on 1,
+# 2, 3 and 8 threads.  The runtime is preloaded into lua5.4, which is not
+# instrumented; any report, written to build/tsan/reports, fails the target.
+TSAN_CFLAGS  ?= -std=c99 -Wall -Wextra -pedantic -O1 -g -fno-omit-frame-pointer
+TSAN_SAN     ?= -fsanitize=thread
+# (not train_spec.lua: it compiles and runs C checks, which the preloaded
+# runtime would enter too)
+TSAN_SPECS   ?= spec/threads_spec.lua spec/classify_batch_spec.lua spec/train_grad_spec.lua
+TSAN_TREE    := $(BUILD)/tsan
+TSAN_REPORTS  = $(CURDIR)/$(TSAN_TREE)/reports
+TSAN_ENV      = LD_PRELOAD=$$($(ASAN_CC) -print-file-name=libtsan.so) \
+  TSAN_OPTIONS=halt_on_error=1:log_path=$(TSAN_REPORTS)/tsan
+
+tsan-build: | deps-asan
+	@mkdir -p $(TSAN_TREE)
+	@for f in $(ASAN_LINKS); do ln -sfn ../../$$f $(TSAN_TREE)/$$f; done
+	$(MAKE) -C $(TSAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(TSAN_CFLAGS) $(TSAN_SAN)' \
+	  LDFLAGS='$(TSAN_SAN)' module
+
+tsan: deps-asan tsan-build
+	@rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	@cd $(TSAN_TREE) && $(TSAN_ENV) $(LUA) $(BUSTED) $(TSAN_SPECS); status=$$?; \
+	  if ls $(TSAN_REPORTS)/* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/*; \
+	    echo "make tsan: ThreadSanitizer reported errors (above)"; exit 1; fi; \
+	  exit $$status
+
 # --- fuzzing ------------------------------------------------------------------
 
 # make fuzz runs the seeded fuzzers of spec/fuzz/ (run.lua says what each
@@ -480,9 +511,14 @@ demo: deps all
 
 # The engine alone, every kernel set this processor runs (spec/bench/engine.c).
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm -pthread
 
 # A Lua C module that only moves a sample in and outputs out: the floor of a call.
+# The engine's batch on 1 and 2 threads, with a core free and with one kept
+# busy (spec/bench/threads.c, run by spec/bench/threads.lua).
+$(BUILD)/bench/threads: spec/bench/threads.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/threads.c $(ENGINE_SRCS) -lm -pthread
+
 $(BUILD)/bench/lua_floor.so: spec/bench/lua_floor.c Makefile | $(BUILD)/bench
 	$(CC) -shared -fPIC $(LUA_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
@@ -516,7 +552,8 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
-       $(BUILD)/bench/wall_clock.so
+       $(BUILD)/bench/wall_clock.so \
+       $(BUILD)/bench/threads
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
@@ -529,7 +566,18 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) $(LUA) spec/bench/train.lua \
 	  $(FASHION_MNIST) $(FANN_SETS)
+	@echo
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
+	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# make bench's threads part alone (spec/bench/threads.lua): the batch and
+# the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core
+# kept busy.  NN_THREADS_ROUNDS and NN_THREADS_EPOCHS (3 each) make it shorter.
+bench-threads: deps-bench all $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_train_blas \
+               $(BUILD)/bench/threads
+	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
+	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua

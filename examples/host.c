@@ -3,7 +3,7 @@
 ** SQLite: what a game engine or any C program does with src/engine/nn_engine.h.
 **
 **   cc -std=c99 -O2 -Isrc -Isrc/engine examples/host.c src/engine/nn_*.c src/train/nn_*.c \
-**      -lm -o host
+**      -lm -pthread -o host
 **   ./host 32 107 56 11.2
 **
 ** prints the two outputs (leaf, flower) and the winning label.  With no

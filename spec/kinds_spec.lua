@@ -19,7 +19,7 @@ local function build_module(dir)
   local sources = compat.sh("ls src/*/*.c"):gsub("\n", " ") .. " " .. compat.BUILD .. "/nn_schema.c"
   compat.sh(("%s -std=c99 -Wall -Wextra -pedantic -Werror -Wno-overlength-strings -O1"
     .. " -fPIC -shared -Isrc -Isrc/engine -I%s -Ispec/support %s"
-    .. [[ -DNN_EXTRA_KINDS='"extra_kinds.h"' %s -o %s/nn/core.so -lsqlite3 -lz -lm]])
+    .. [[ -DNN_EXTRA_KINDS='"extra_kinds.h"' %s -o %s/nn/core.so -lsqlite3 -lz -lm -pthread]])
     :format(c.CC, compat.BUILD, lua_cflags, sources, dir))
 end
 

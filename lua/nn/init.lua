@@ -40,6 +40,8 @@ local nn = {
   seed = core.seed,
   -- which kernel set runs the arithmetic: nn.kernel() or nn.kernel("generic")
   kernel = core.kernel,
+  -- threads for batches and training: nn.threads(2), nn.threads("auto"), nn.threads()
+  threads = core.threads,
   -- persistence
   open = core.open,
   open_bytes = core.open_bytes,

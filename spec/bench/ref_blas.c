@@ -23,6 +23,9 @@
 
 #define BATCH 256
 
+/* CPU time for one thread; the wall clock for several. */
+static clockid_t bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+
 typedef struct blas_ctx {
   const ref_mlp *m;
   float *a[NN_REF_MAX_LINEAR + 1];   /* a[0]: the inputs [BATCH][width[0]];
@@ -99,20 +102,31 @@ static void bench(const char *name, const size_t *width, size_t n_linear, ref_ac
     ref_mlp_forward_double(&m, want, c.a[0] + rows[i] * width[0]);
     ref_check(name, c.a[n_linear] + rows[i] * n_out, want, n_out);
   }
-  ref_print(name, ref_median_ns(blas_work, &c, 1, CLOCK_PROCESS_CPUTIME_ID) / BATCH, "ns");
+  ref_print(name, ref_median_ns(blas_work, &c, 1, bench_clock) / BATCH, "ns");
 
   for (l = 0; l <= n_linear; l++) free(c.a[l]);
   ref_mlp_free(&m);
   free(want);
 }
 
-int main(void) {
+/* With an argument N: the MLP's batch alone on N OpenBLAS threads, timed
+** on the wall clock (CPU time would add the threads' times up), as
+** "blas.mlp.batch256.tN": what spec/bench/threads.lua puts beside nn's
+** threads. */
+int main(int argc, char **argv) {
   size_t mlp[] = { 784, 256, 128, 10 }, game[] = { 64, 64, 64, 8 };
-
-  openblas_set_num_threads(1);
-  if (openblas_get_num_threads() != 1) {
-    fprintf(stderr, "OpenBLAS runs %d threads, not 1\n", openblas_get_num_threads());
+  int threads = argc > 1 ? atoi(argv[1]) : 1;
+  char name[64];
+  openblas_set_num_threads(threads);
+  if (threads < 1 || openblas_get_num_threads() != threads) {
+    fprintf(stderr, "OpenBLAS runs %d threads, not %d\n", openblas_get_num_threads(), threads);
     return 1;
+  }
+  if (argc > 1) {
+    snprintf(name, sizeof name, "blas.mlp.batch256.t%d", threads);
+    bench_clock = CLOCK_MONOTONIC;
+    bench(name, mlp, 3, REF_RELU, 784);
+    return 0;
   }
   bench("blas.mlp.batch256", mlp, 3, REF_RELU, 784);
   bench("blas.game.batch256", game, 3, REF_TANH, 64);

@@ -9,9 +9,15 @@ reference programs time theirs), one "name value unit" line each:
 Weights and inputs are uniform, from a fixed seed; gradients off
 (torch.inference_mode).  One thread: torch.set_num_threads(1), checked.
 
+With an argument N: the MLP 784-256-128-10 (ReLU) on a batch of 256 rows
+on N threads (torch.set_num_threads(N), checked), "torch.mlp.batch256.tN"
+in ns per row, timed on the wall clock (CPU time would add the threads'
+times up): what spec/bench/threads.lua puts beside nn's threads.
+
 Not a spec and not part of nn: make bench runs it with the system's python3
 and python3-torch (BENCH_DEPS), through spec/bench/refs.lua.
 """
+import sys
 import time
 
 import torch
@@ -20,14 +26,17 @@ RUNS = 7
 RUN_SECONDS = 0.1
 
 
+CLOCK = time.perf_counter if len(sys.argv) > 1 else time.process_time
+
+
 def median_ns(f, n):
-    """Median CPU time of one call of f, in ns, over runs of n calls."""
+    """Median time (CLOCK) of one call of f, in ns, over runs of n calls."""
     times = []
     for _ in range(RUNS):
-        t0 = time.process_time()
+        t0 = CLOCK()
         for _ in range(n):
             f()
-        times.append((time.process_time() - t0) / n * 1e9)
+        times.append((CLOCK() - t0) / n * 1e9)
     times.sort()
     return times[RUNS // 2]
 
@@ -44,7 +53,25 @@ def calls_per_run(f):
         n *= 2
 
 
+def mlp(threads):
+    torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
+    torch.manual_seed(42)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+    X = torch.rand(256, 784)
+    with torch.inference_mode():
+        batch = lambda: net(X)
+        print("torch.mlp.batch256.t%d %.1f ns"
+              % (threads, median_ns(batch, calls_per_run(batch)) / 256))
+
+
 def main():
+    if len(sys.argv) > 1:
+        mlp(int(sys.argv[1]))
+        return
     torch.set_num_threads(1)
     assert torch.get_num_threads() == 1
     torch.manual_seed(42)

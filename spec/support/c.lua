@@ -14,7 +14,7 @@ c.RUN = os.getenv("NN_RUN")
 --- The engine's sources: what a C host compiles (see src/engine/nn_engine.h).
 c.ENGINE = "src/engine/nn_engine.c src/engine/nn_status.c src/engine/nn_kind_linear.c src/engine/nn_kind_act.c src/engine/nn_kind_smooth.c "
   .. "src/engine/nn_kernel.c src/engine/nn_kernel_generic.c src/engine/nn_kernel_x86.c "
-  .. "src/engine/nn_kernel_neon.c src/train/nn_train.c"
+  .. "src/engine/nn_kernel_neon.c src/engine/nn_pool.c src/train/nn_train.c"
 
 --- The readers and writers of other tools' formats (src/formats/), beside the engine.
 c.IO = "src/formats/nn_io.c src/formats/nn_protobuf.c src/formats/nn_onnx_names.c " ..

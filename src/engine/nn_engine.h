@@ -28,10 +28,11 @@
 ** backward passes, the kernels, fold, the statuses) and src/train/ (the
 ** trainer), C99 with any flags (no -march needed: the AVX2 and AVX-512
 ** kernels carry their own target attributes and run only where the
-** processor has them), and libm:
+** processor has them), libm and POSIX threads (engine/nn_pool.h, the pool
+** the batch passes and the trainer may run on):
 **
 **   cc -std=c99 -O2 -Isrc -Isrc/engine -c src/engine/nn_*.c src/train/nn_*.c
-**   cc host.o nn_*.o -lm
+**   cc host.o nn_*.o -lm -pthread
 **
 ** On other processors or compilers nn_kernel_x86.c compiles to nothing, and
 ** so does nn_kernel_neon.c but on AArch64 (where its set is always used);

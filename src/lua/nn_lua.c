@@ -59,6 +59,7 @@ static int closest_lua(lua_State *L) {
 static const luaL_Reg functions[] = {
   {"kernel", nn_kernel_lua},
   {"_closest", closest_lua},
+  {"threads", nn_lua_threads_fn},
   {NULL, NULL}
 };
 

@@ -148,6 +148,20 @@ nn_matrix *nn_lua_newmatrix(lua_State *L, size_t rows, size_t cols);
 /* Register nn.Matrix into the module table on top. */
 void nn_lua_open_matrix(lua_State *L);
 
+/* --- threads (nn_lua_threads.c) ------------------------------------------ */
+
+struct nn_pool;
+/* nn.threads(): the state's count of threads for batches and training. */
+size_t nn_lua_threads(lua_State *L);
+/* The state's pool with threads for `workers` workers (fewer when the
+** system refuses more); NULL when workers <= 1.  Raises on memory errors. */
+struct nn_pool *nn_lua_pool(lua_State *L, size_t workers);
+/* A count of threads at idx into *n: an integer in 1..64 or "auto" (the
+** processors).  NULL, or the message saying what is wrong (pushed). */
+const char *nn_lua_tothreads(lua_State *L, int idx, size_t *n);
+/* nn.threads([n]), the Lua function.  Raises on a bad n. */
+int nn_lua_threads_fn(lua_State *L);
+
 /* --- a network over a batch (nn_lua_batch.c) ---------------------------- */
 
 /* net:forward(X [, Y]) for an nn.Matrix X at 2: net the pinned block of

@@ -6,8 +6,8 @@
 **   local Y = net:forward(X)                     -- one output row per row
 **   local labels, scores, Y = net:classify(X)   -- { "leaf", "flower" }, ...
 **
-** One batch forward pass in C (nn_forward_batch, 128 rows at a time), and
-** for classify an argmax per row, with no Lua call per row: labels[r] is
+** One batch forward pass in C (nn_forward_batch_pool: tasks of 32 rows on
+** nn.threads() threads), and for classify an argmax per row, with no Lua call per row: labels[r] is
 ** the label of row r's largest output (its 1-based index when there are no
 ** labels), scores[r] that output, Y every output.  net_forward and
 ** net_classify in nn_lua_net.c call this file for a matrix and keep the
@@ -18,6 +18,7 @@
 #include "lauxlib.h"
 
 #include "engine/nn_engine.h"
+#include "engine/nn_pool.h"
 #include "lua/nn_lua.h"
 
 /* Outputs per row: the net's, or X's width for element-wise layers only. */
@@ -35,6 +36,17 @@ static const nn_matrix *check_batch(lua_State *L, const nn_net *net) {
     luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
                   (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
   return X;
+}
+
+/* Y = net(X) on the state's threads (nn.threads), chunks of NN_BATCH_ROWS
+** rows a task: the same bits on any number.  Raises on memory errors
+** (before the work buffer is taken, after which nothing allocates). */
+static void forward_rows(lua_State *L, const nn_net *net, float *Y,
+                         const nn_matrix *X) {
+  size_t workers = nn_lua_threads(L);
+  nn_pool *pool = nn_lua_pool(L, workers);
+  float *work = nn_lua_work(L, nn_batch_pool_work_size(net, X->rows, X->cols, workers));
+  nn_forward_batch_pool(pool, workers, net, Y, X->data, X->rows, X->cols, work);
 }
 
 /* Y at 3 (nil for a new one).  Raises on shapes that do not fit. */
@@ -56,9 +68,7 @@ int nn_lua_forward_batch(lua_State *L, const nn_net *net) {
     if (Y == X)
       luaL_argerror(L, 3, "Y: must not be X");
   }
-  if (X->rows > 0)
-    nn_forward_batch(net, Y->data, X->data, X->rows, n_x,
-                     nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x)));
+  if (X->rows > 0) forward_rows(L, net, Y->data, X);
   lua_settop(L, 3);
   return 1;
 }
@@ -70,7 +80,6 @@ int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
   nn_matrix *Y;
   size_t n_x = X->cols, n_y, r;
   int out_labels, out_scores;
-  float *work;
   n_y = output_width(net, n_x);
   if (labels == 0 && nn_lua_getlabels(L, 1) == LUA_TTABLE)
     labels = lua_gettop(L);
@@ -80,10 +89,7 @@ int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels) {
   lua_createtable(L, (int)X->rows, 0);
   out_scores = lua_gettop(L);
   Y = nn_lua_newmatrix(L, X->rows, n_y);
-  if (X->rows > 0) {
-    work = nn_lua_work(L, nn_batch_work_size(net, X->rows, n_x));
-    nn_forward_batch(net, Y->data, X->data, X->rows, n_x, work);
-  }
+  if (X->rows > 0) forward_rows(L, net, Y->data, X);
   /* Y is the matrix's own block: an error message may allocate */
   for (r = 0; r < X->rows; r++)
     nn_lua_checkoutputs(L, NULL, r + 1, Y->data + r * n_y, n_y);

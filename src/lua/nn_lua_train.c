@@ -52,6 +52,7 @@ typedef struct nn_ltrainer {
   uint64_t rng;            /* shuffles and validation splits */
   int shuffle;
   size_t batch;
+  size_t threads;          /* the option; 0: nn.threads() at each call */
 } nn_ltrainer;
 
 /* What a call's targets came to: class indices or rows (one is NULL). */
@@ -363,6 +364,25 @@ static int net_set_params(lua_State *L) {
   return 1;
 }
 
+/* nn.threads() workers for a stateless backward pass: their lanes in a
+** userdata it pushes (popped with the trainer's block).  Raises on memory
+** errors. */
+static void backward_threads(lua_State *L, nn_trainer *tr) {
+  size_t workers = nn_lua_threads(L), bytes;
+  nn_pool *pool = nn_lua_pool(L, workers);
+  void *block = NULL;
+  if (pool != NULL && nn_pool_workers(pool) < workers) workers = nn_pool_workers(pool);
+  if (workers > 1) {
+    if ((bytes = nn_trainer_lanes_size(tr, workers - 1)) == 0)
+      luaL_error(L, "backward: the network is too large for %I threads",
+                 (lua_Integer)workers);
+    block = lua_newuserdatauv(L, bytes, 0);
+  } else {
+    lua_pushnil(L);
+  }
+  nn_trainer_use_pool(tr, pool, block, workers - 1);
+}
+
 /* net:backward(x, dy [, grads]) --> dx, grads.  Stateless: the forward pass
 ** is run again.  x and dy are tables (one sample) or nn.Matrix (a batch);
 ** grads, an nn.Matrix(1, n_params), is added to (a new one when absent).
@@ -375,6 +395,7 @@ static int net_backward(lua_State *L) {
   size_t n_x, n_y, n, bytes;
   float *x, *dy, *dx;
   void *block;
+  nn_trainer *tr;
   net = nn_lua_pinnet(L, 1, 4, NULL);       /* at 5 */
   check_trainable(L, net, 0);
   n_x = net->n_inputs;
@@ -417,8 +438,10 @@ static int net_backward(lua_State *L) {
   bytes = nn_trainer_size(net, &o);
   if (bytes == 0) return luaL_error(L, "backward: the network is too large");
   block = lua_newuserdatauv(L, bytes, 0);
-  nn_train_backward(nn_trainer_init(block, net, &o), net, dx, G->data, x, n_x, n, dy);
-  lua_pop(L, 1);
+  tr = nn_trainer_init(block, net, &o);
+  backward_threads(L, tr);
+  nn_train_backward(tr, net, dx, G->data, x, n_x, n, dy);
+  lua_pop(L, 2);
   if (X != NULL) lua_pushvalue(L, 6);
   else nn_lua_pushfloats(L, 0, dx, n_x);
   lua_pushvalue(L, 4);
@@ -430,7 +453,7 @@ static int net_backward(lua_State *L) {
 
 static const char *const option_names[] = {
   "loss", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "eps",
-  "weight_decay", "batch", "shuffle", "seed", "clip", NULL };
+  "weight_decay", "batch", "shuffle", "seed", "clip", "threads", NULL };
 
 /* Raises "bad argument #arg to 'Trainer' (name: msg)". */
 static int opt_error(lua_State *L, int arg, const char *name, const char *msg) {
@@ -630,6 +653,12 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   o->loss = read_loss(L, arg, net);
   read_rates(L, arg, o);
   seed = read_batching(L, arg, o, lt);
+  lt->threads = 0;
+  if (lua_getfield(L, arg, "threads") != LUA_TNIL) {
+    const char *msg = nn_lua_tothreads(L, -1, &lt->threads);
+    if (msg != NULL) opt_error(L, arg, "threads", msg);
+  }
+  lua_pop(L, 1);
   push_shown_options(L, o, lt, seed);
 }
 
@@ -645,7 +674,7 @@ static int nn_Trainer(lua_State *L) {
   bytes = nn_trainer_size(net, &o);
   if (bytes == 0 || bytes > ((size_t)-1) / 2 - off)
     return luaL_error(L, "nn.Trainer: the network is too large");
-  lt = (nn_ltrainer *)lua_newuserdatauv(L, off + bytes, 4);
+  lt = (nn_ltrainer *)lua_newuserdatauv(L, off + bytes, 5);
   *lt = head;
   lt->tr = nn_trainer_init((char *)lt + off, net, &o);
   luaL_setmetatable(L, NN_TRAINER);
@@ -675,6 +704,23 @@ static nn_net *trainer_net(lua_State *L, nn_ltrainer *lt, int *net_idx) {
   return net;
 }
 
+/* The trainer's threads (its option, else nn.threads()) for its next
+** calls: the state's pool, and the lanes of the workers beyond the caller's
+** in user value 5 of the trainer at 1, grown as needed.  Raises on memory
+** errors. */
+static void use_threads(lua_State *L, nn_ltrainer *lt) {
+  size_t workers = lt->threads ? lt->threads : nn_lua_threads(L), bytes;
+  nn_pool *pool = nn_lua_pool(L, workers);
+  void *block = NULL;
+  if (pool != NULL && nn_pool_workers(pool) < workers) workers = nn_pool_workers(pool);
+  if (workers > 1) {
+    if ((bytes = nn_trainer_lanes_size(lt->tr, workers - 1)) == 0)
+      luaL_error(L, "the trainer is too large for %I threads", (lua_Integer)workers);
+    block = scratch(L, 1, 5, bytes);
+  }
+  nn_trainer_use_pool(lt->tr, pool, block, workers - 1);
+}
+
 static void forget_version(lua_State *L, int net_idx) {
   nn_lnet *h = nn_lua_tonet(L, net_idx);
   h->version_id = 0;      /* the weights are no longer the stored ones */
@@ -695,6 +741,7 @@ static int tr_step(lua_State *L) {
   net = trainer_net(L, lt, &net_idx);
   X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
+  use_threads(L, lt);
   if (nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
                     err) != NN_OK)
     return luaL_error(L, "training diverged at batch %I: %s (the weights are those "
@@ -717,6 +764,7 @@ static int tr_evaluate(lua_State *L) {
   net = trainer_net(L, lt, &net_idx);
   X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
+  use_threads(L, lt);
   nn_train_evaluate(lt->tr, net, &loss, &correct, X, net->n_inputs, NULL, n, t.T,
                     t.classes);
   lua_pushnumber(L, loss);
@@ -1002,6 +1050,7 @@ static int tr_fit(lua_State *L) {
   if (f.patience)
     f.best_params = (float *)lua_newuserdatauv(L, f.net->n_params * sizeof(float), 0);
   push_history(L, &f);
+  use_threads(L, lt);
   f.live = f.progress && isatty(fileno(stderr));
   f.t_start = now_ms();
   for (f.epoch = 1; f.epoch <= f.epochs && stopped == NULL; f.epoch++) {

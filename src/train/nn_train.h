@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "engine/nn_engine.h"
+#include "engine/nn_pool.h"
 
 typedef enum nn_loss {
   NN_LOSS_MSE,     /* sum (y - t)^2 / (rows * outputs) */
@@ -53,7 +54,8 @@ typedef struct nn_train_opts {
   float beta1, beta2, eps;   /* adam */
   float weight_decay;   /* sgd: L2 added to the gradient; adam: decoupled (AdamW) */
   float clip;           /* > 0: gradient scaled to this norm when longer */
-  size_t batch;         /* rows per chunk: the activations the trainer holds */
+  size_t batch;         /* rows per chunk (at most NN_TRAIN_CHUNK): the
+                           activations the trainer holds */
   /* iRPROP-: FANN's defaults */
   float rprop_increase, rprop_decrease, rprop_delta_min, rprop_delta_max,
         rprop_delta_zero;
@@ -71,6 +73,24 @@ typedef struct nn_trainer nn_trainer;
 ** lays the trainer out in it: zero gradients and moments, step count 0. */
 size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o);
 nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts *o);
+
+/* Rows of a chunk at most: a step's rows are cut into chunks of
+** min(o.batch, NN_TRAIN_CHUNK) rows whatever the number of workers, each
+** chunk's gradient computed apart (the pool's workers take chunks in
+** parallel) and the chunks' gradients and losses summed in chunk order.
+** Not smaller: each chunk's backward pass transposes every weight matrix
+** (engine/nn_kind_linear.c), and chunks of 32 made a batch of 64 take 28%
+** longer on one thread. */
+#define NN_TRAIN_CHUNK  64
+
+/* Workers for the steps, evaluations and backward passes: lanes more than
+** the caller's thread, each with its own activations and gradient, in a
+** block of nn_trainer_lanes_size(tr, lanes) bytes (any alignment) that the
+** caller keeps while the trainer uses it; pool runs them.  lanes 0 (or a
+** NULL pool or block): every chunk on the caller's thread.  Any number of
+** lanes gives the same bits. */
+size_t nn_trainer_lanes_size(const nn_trainer *tr, size_t lanes);
+void nn_trainer_use_pool(nn_trainer *tr, nn_pool *pool, void *block, size_t lanes);
 
 /* 1 when net still has the layers the trainer was made for. */
 int nn_trainer_fits(const nn_trainer *tr, const nn_net *net);

@@ -1,0 +1,239 @@
+-- nn.threads and the trainer's threads option (src/engine/nn_pool.c,
+-- src/lua/nn_lua_threads.c): batch forward, classify, backward and training
+-- split over a pool of threads give the same bits on 1, 2, 3 and 8 threads,
+-- every row checked against the double-precision reference too; and the
+-- errors of a bad count.
+
+local nn = require "nn"
+local ref = require "spec.support.reference"
+
+-- float32 against double, for outputs of magnitude up to about 1
+local TOL_REF = 1e-5
+local COUNTS = { 1, 2, 3, 8 }
+
+--- A number as text that tells every double apart (a float32 is one
+-- exactly), -0 from 0 too: equal texts, same bits.  (string.pack is 5.3's.)
+local function exact(v) return ("%.17g"):format(v) end
+
+--- Every number of a matrix, exactly: equal strings, same bits.
+local function bits(M)
+  local parts = {}
+  for r = 1, M:rows() do
+    for c = 1, M:cols() do parts[#parts + 1] = exact(M:get(r, c)) end
+  end
+  return table.concat(parts, " ")
+end
+
+local function random_rows(rand, n, k)
+  local rows = {}
+  for r = 1, n do
+    rows[r] = {}
+    for c = 1, k do rows[r][c] = rand(-2, 2) end
+  end
+  return rows
+end
+
+--- A 12-40-24-5 network with Tanh and ReLU, weights from the reference stream.
+local function network(seed)
+  local rand = ref.stream(seed)
+  local W1, b1 = ref.random_linear(rand, 12, 40)
+  local W2, b2 = ref.random_linear(rand, 40, 24)
+  local W3, b3 = ref.random_linear(rand, 24, 5)
+  local net = nn.Sequential{ nn.Linear(12, 40), nn.Tanh(), nn.Linear(40, 24), nn.ReLU(),
+                             nn.Linear(24, 5), nn.SoftMax() }
+  net:set_weights(1, W1, b1)
+  net:set_weights(3, W2, b2)
+  net:set_weights(5, W3, b3)
+  local layers = { { "Linear", W1, b1 }, { "Tanh" }, { "Linear", W2, b2 }, { "ReLU" },
+                   { "Linear", W3, b3 }, { "SoftMax" } }
+  return net, layers, rand
+end
+
+describe("nn.threads", function()
+  after_each(function() nn.threads(1) end)
+
+  it("is 1 until set, and reports what it is set to", function()
+    assert.equal(1, nn.threads())
+    assert.equal(3, nn.threads(3))
+    assert.equal(3, nn.threads())
+    assert.equal(1, nn.threads(1))
+  end)
+
+  --- The processors online, as Linux lists them ("0-1,4"), else nproc's count.
+  local function processors()
+    local f = io.open("/sys/devices/system/cpu/online")
+    if not f then
+      f = assert(io.popen("nproc"))
+      local n = tonumber(f:read("*l"))
+      f:close()
+      return n
+    end
+    local n = 0
+    for a, b in f:read("*l"):gmatch("(%d+)%-?(%d*)") do
+      n = n + (b ~= "" and tonumber(b) - tonumber(a) + 1 or 1)
+    end
+    f:close()
+    return n
+  end
+
+  it("takes \"auto\" as the processor count", function()
+    assert.equal(math.min(processors(), 64), nn.threads("auto"))
+  end)
+
+  it("refuses a count that is not an integer in 1..64 or \"auto\", and keeps its own", function()
+    nn.threads(2)
+    for _, case in ipairs{
+      { 0, 'must be in 1..64 or "auto", got 0' },
+      { 65, 'must be in 1..64 or "auto", got 65' },
+      { 1.5, 'an integer or "auto" expected, got number' },
+      { "all", 'an integer or "auto" expected, got \'all\'' },
+      { {}, 'an integer or "auto" expected, got table' },
+    } do
+      assert.has_error(function() nn.threads(case[1]) end,
+        "bad argument #1 to 'threads' (" .. case[2] .. ")")
+      assert.equal(2, nn.threads())
+    end
+  end)
+end)
+
+describe("a batch on several threads", function()
+  after_each(function() nn.threads(1) end)
+
+  -- 1000 rows: 31 tasks of 32 and one of 8, which no count divides
+  it("forwards and classifies with the same bits on 1, 2, 3 and 8 threads", function()
+    local net, layers, rand = network(77)
+    local X = nn.Matrix(random_rows(rand, 1000, 12))
+    local want_Y, want_labels, want_scores
+    for _, n in ipairs(COUNTS) do
+      nn.threads(n)
+      local Y = net:forward(X)
+      local labels, scores, Y2 = net:classify(X)
+      if not want_Y then
+        want_Y, want_labels, want_scores = bits(Y), labels, scores
+        for r = 1, 1000, 37 do
+          assert.is_true(ref.max_diff(ref.forward(layers, X:row(r)), Y:row(r)) <= TOL_REF)
+        end
+      end
+      assert.equal(want_Y, bits(Y))
+      assert.equal(want_Y, bits(Y2))
+      assert.same(want_labels, labels)
+      assert.same(want_scores, scores)
+    end
+  end)
+
+  it("computes net:backward's gradients with the same bits on 1, 2, 3 and 8 threads", function()
+    local net, _, rand = network(79)
+    local X = nn.Matrix(random_rows(rand, 203, 12))
+    local dY = nn.Matrix(random_rows(rand, 203, 5))
+    local want_dx, want_g
+    for _, n in ipairs(COUNTS) do
+      nn.threads(n)
+      local G = nn.Matrix(1, net:n_params())
+      G:set(1, 1, 0.5)     -- added to, not overwritten
+      local dX, grads = net:backward(X, dY, G)
+      assert.equal(G, grads)
+      want_dx = want_dx or bits(dX)
+      want_g = want_g or bits(grads)
+      assert.equal(want_dx, bits(dX))
+      assert.equal(want_g, bits(grads))
+    end
+  end)
+
+  it("sums the gradient of every row: a batch is the sum of its rows' passes", function()
+    local net, _, rand = network(80)
+    local rows, dys = random_rows(rand, 70, 12), random_rows(rand, 70, 5)
+    nn.threads(2)
+    local _, G = net:backward(nn.Matrix(rows), nn.Matrix(dys))
+    local sum = {}
+    for r = 1, 70 do
+      local _, g = net:backward(rows[r], dys[r])
+      for i = 1, net:n_params() do sum[i] = (sum[i] or 0) + g:get(1, i) end
+    end
+    for i = 1, net:n_params() do
+      assert.is_true(math.abs(sum[i] - G:get(1, i)) <= 1e-4 * (1 + math.abs(sum[i])))
+    end
+  end)
+end)
+
+describe("training on several threads", function()
+  after_each(function() nn.threads(1) end)
+
+  --- A fit of 3 epochs on 250 rows (200 to train), batch 150 (chunks of 64,
+  -- 64 and 22, then 50), with validation; then a step and an evaluation on
+  -- all 250 rows: the weights, the history, the losses.
+  local function run(opts, threads)
+    local net, _, rand = network(81)
+    local X = nn.Matrix(random_rows(rand, 250, 12))
+    local T = {}
+    for r = 1, 250 do T[r] = 1 + (r * 7) % 5 end
+    if threads then nn.threads(threads) end
+    local tr = nn.Trainer(net, opts)
+    local h = tr:fit(X, T, { epochs = 3, validation_split = 0.2 })
+    local loss = tr:step(X, T)
+    local eval_loss, acc = tr:evaluate(X, T)
+    local epochs = {}
+    for i, e in ipairs(h.epochs) do
+      epochs[i] = exact(e.loss) .. " " .. exact(e.val_loss) .. " " .. exact(e.val_accuracy)
+    end
+    return bits(net:get_params()), table.concat(epochs, " "),
+      exact(loss) .. " " .. exact(eval_loss) .. " " .. exact(acc)
+  end
+
+  for _, optimizer in ipairs{ "adam", "sgd" } do
+    it("gives the same weights and history on 1, 2, 3 and 8 threads (" .. optimizer .. ")", function()
+      local opts = { optimizer = optimizer, batch = 150, seed = 3 }
+      if optimizer == "sgd" then opts.momentum = 0.9; opts.lr = 0.05 end
+      local w1, h1, l1 = run(opts, 1)
+      for _, n in ipairs{ 2, 3, 8 } do
+        local w, h, l = run(opts, n)
+        assert.equal(w1, w)
+        assert.equal(h1, h)
+        assert.equal(l1, l)
+      end
+    end)
+  end
+
+  it("gives the same weights with the trainer's threads option as with nn.threads", function()
+    local opts = { optimizer = "rprop", seed = 2 }
+    local w1, h1 = run(opts, 1)
+    opts.threads = 3
+    local w3, h3 = run(opts)
+    assert.equal(1, nn.threads())
+    assert.equal(w1, w3)
+    assert.equal(h1, h3)
+    opts.threads = "auto"
+    assert.equal(w1, (run(opts)))
+  end)
+
+  it("leaves threads out of the history's options: it changes no bit", function()
+    local net, _, rand = network(84)
+    local X = nn.Matrix(random_rows(rand, 100, 12))
+    local T = {}
+    for r = 1, 100 do T[r] = 1 + r % 5 end
+    local h = nn.Trainer(net, { threads = 2 }):fit(X, T, { epochs = 1 })
+    assert.is_nil(h.options.threads)
+    assert.equal("adam", h.options.optimizer)
+  end)
+
+  it("learns: the loss falls on 2 threads as on 1", function()
+    local net, _, rand = network(82)
+    local X = nn.Matrix(random_rows(rand, 200, 12))
+    local T = {}
+    for r = 1, 200 do T[r] = X:get(r, 1) > 0 and 1 or 2 end
+    local tr = nn.Trainer(net, { lr = 1e-2, batch = 64, threads = 2 })
+    local before = tr:evaluate(X, T)
+    tr:fit(X, T, { epochs = 20 })
+    assert.is_true(tr:evaluate(X, T) < before / 2)
+  end)
+
+  it("refuses a threads option that is not a count, naming it", function()
+    local net = network(83)
+    for _, case in ipairs{
+      { 0, '(threads: must be in 1..64 or "auto", got 0)' },
+      { "two", '(threads: an integer or "auto" expected, got \'two\')' },
+    } do
+      assert.has_error(function() nn.Trainer(net, { threads = case[1] }) end,
+        "bad argument #2 to 'Trainer' " .. case[2])
+    end
+  end)
+end)
