@@ -127,9 +127,13 @@ BINDIR       ?= $(PREFIX)/bin
 # them, check FANN files and data sets (libfann-doc has the sets) against
 # libfann (libfann-dev), the tools that define
 # the formats, and compile a comma-decimal locale from the sources in locales.
+# The store's second engine is PostgreSQL through libpq (libpq-dev); the specs
+# start a PostgreSQL 15 server of their own (postgresql-15), and the server's
+# headers (postgresql-server-dev-15) are what an extension inside it builds on.
 DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
                  libxml2-utils librsvg2-bin zlib1g-dev \
-                 libonnx-testdata libfann-dev libfann-doc locales
+                 libonnx-testdata libfann-dev libfann-doc locales \
+                 postgresql-15 postgresql-server-dev-15 libpq-dev
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
