@@ -383,6 +383,8 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
   int rc, row, typed, source_null = 1, epochs_typed;
   memset(run, 0, sizeof *run);
   *found = 0;
+  if (s->engine)
+    return nn_store_unsupported(s, "a training run");
   if (!s->db)
     return nn_st_closed(s);
   if (sqlite3_prepare_v2(s->db, RUN_OF, -1, &st, NULL) != SQLITE_OK)
