@@ -191,6 +191,41 @@ for _, engine in ipairs(engines) do
       assert.are.equal(3, st.written)
     end)
 
+    it("takes feedback on a prediction still waiting in memory, and writes both at once", function()
+      store:close()
+      store = assert(target.open({ flush_rows = 1000, flush_ms = 60000 }))
+      store:save("leaf_flower", seed.network(nn, seed.labels))
+      local _, _, id = store:classify("leaf_flower", seed.flower_input)
+      local fid = store:feedback(id, "flower")
+      assert.is_truthy(fid)
+      -- feedback is due at once: the prediction goes first, in the same write
+      assert.are.equal(0, store:stats().pending)
+      assert.are.equal(2, store:stats().written)
+      assert.has_error(function() store:feedback(id, "tree") end,
+        "feedback: 'tree' is not a label of map 'default'")
+      store:flush()
+      local rows = all(store, "SELECT feedback_id, prediction_id, true_idx, true_label"
+        .. " FROM nn_feedback")
+      assert.are.same({ { feedback_id = fid, prediction_id = id, true_idx = 2,
+                          true_label = "flower" } }, rows)
+      assert.are.equal(1.0, value(store, "SELECT accuracy FROM nn_accuracy"))
+    end)
+
+    it("answers the caller's SQL with values of their own types", function()
+      local row = all(store, "SELECT $1 + 1 AS i, 2.5 AS f, 'x' AS t, NULL AS n", 41)[1]
+      assert.are.equal(42, row.i)
+      assert.is_true(compat.is_integer(row.i))
+      assert.are.equal(2.5, row.f)
+      assert.is_true(compat.is_float(row.f))
+      assert.are.equal("x", row.t)
+      assert.is_nil(row.n)
+      assert.has_error(function() store:rows("SELECT 1; SELECT 2") end,
+        "bad argument #1 to 'rows' (more than one SQL statement)")
+      local ok, err = pcall(store.rows, store, "SELECT * FROM no_such_table")
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("no_such_table", 1, true), err)
+    end)
+
     it("gives ids unique across two writers on the same database", function()
       store:save("leaf_flower", seed.network(nn, seed.labels))
       local other = assert(target.open({ flush_rows = 3 }))

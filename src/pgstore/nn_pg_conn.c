@@ -84,13 +84,14 @@ int nn_pg_result_fail(nn_store *s, PGresult *res, const char *what) {
 int nn_pg_exec(nn_store *s, const char *sql, int n, const char *const *values,
                PGresult **res) {
   ExecStatusType st;
+  int rc;
   *res = PQexecParams(PG(s)->conn, sql, n, NULL, values, NULL, NULL, 0);
   st = *res ? PQresultStatus(*res) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
     return NN_OK;
-  st = nn_pg_result_fail(s, *res, NULL);
+  rc = nn_pg_result_fail(s, *res, NULL);
   *res = NULL;
-  return (int)st;
+  return rc;
 }
 
 int nn_pg_run(nn_store *s, const char *sql, int n, const char *const *values) {

@@ -77,8 +77,9 @@ int nn_pg_conn_fail(nn_store *s, int status, const char *what);
 /* The message of a failed result, as status; clears res. */
 int nn_pg_result_fail(nn_store *s, PGresult *res, const char *what);
 /* Run sql with n text parameters (NULL: SQL NULL); *res the result, which
-** the caller clears, when it is what want says (PGRES_TUPLES_OK or
-** PGRES_COMMAND_OK); else ERROR with the server's message. */
+** the caller clears, when it has rows or ran (PGRES_TUPLES_OK or
+** PGRES_COMMAND_OK); else *res NULL and the server's message, BUSY when
+** the connection is gone. */
 int nn_pg_exec(nn_store *s, const char *sql, int n, const char *const *values,
                PGresult **res);
 /* The same, for a statement whose rows nobody reads. */
