@@ -17,7 +17,10 @@ local digest = require "spec.support.digest"
 local compat = require "spec.support.compat"
 local pg = require "spec.support.pg"
 
-local exec, all, value = db.exec, db.all, db.value
+local all, value = db.all, db.value
+
+-- the migrations of schema/pg/: the version nn_meta holds once migrated
+local PG_SCHEMA = tonumber((compat.sh("ls schema/pg | grep -c '^[0-9][0-9]*_.*[.]sql$'")))
 
 --- The seed's outputs for x in double precision: softmax(W2 relu(W1 x + b1) + b2).
 local function reference(x)
@@ -129,6 +132,37 @@ for _, engine in ipairs(engines) do
       local m = all(store, "SELECT model_id, name, labels, digest FROM nn_labelmap")[1]
       assert.are.equal('["leaf","flower"]', m.labels)
       assert.are.equal(digest.labelmap(m), m.digest)
+    end)
+
+    it("keeps a training run with its version, digested as documented, and reads it back",
+       function()
+      local h = {
+        epochs = {
+          { epoch = 1, loss = 0.6931471805599453, ms = 12.25 },
+          { epoch = 2, loss = 0.4, val_loss = 0.45, val_accuracy = 0.75, ms = 10 },
+          { epoch = 3, loss = 1 / 3, val_loss = 0.1 + 0.2, val_accuracy = 0.5, ms = 11.5 },
+        },
+        best_epoch = 2, stopped = "patience", rows = 200,
+        options = { optimizer = "adam", lr = 0.001 },
+        started_at = 1700000000000, ended_at = 1700000000034,
+      }
+      store:save("leaf_flower", seed.network(nn, seed.labels), { training = h, source = "SELECT 1" })
+      local back = store:history("leaf_flower")
+      assert.are.equal(3, #back.epochs)
+      for i, e in ipairs(h.epochs) do
+        for _, k in ipairs{ "epoch", "loss", "val_loss", "val_accuracy", "ms" } do
+          assert.are.equal(e[k], back.epochs[i][k])   -- exact: the same doubles
+        end
+      end
+      assert.are.same({ 2, "patience", 200, "adam", 0.001 },
+        { back.best_epoch, back.stopped, back.rows, back.options.optimizer, back.options.lr })
+      local t = all(store, "SELECT v.model_id, v.version, t.rows, t.epochs, t.best_epoch,"
+        .. " t.started_at, t.ended_at, t.stopped, t.options, t.source, t.digest"
+        .. " FROM nn_training AS t JOIN nn_version AS v USING (version_id)")[1]
+      local epochs = all(store, "SELECT epoch, loss, val_loss, val_accuracy, ms"
+        .. " FROM nn_training_epoch ORDER BY epoch")
+      assert.are.equal("SELECT 1", t.source)
+      assert.are.equal(digest.training(t, epochs), t.digest)
     end)
 
     it("reads the same weights as another map of labels, and refuses a map that does not fit",
@@ -344,8 +378,32 @@ describe("a store on PostgreSQL", function()
     local store, message, code = nn.open(server:url(), { schema = s })
     assert.is_nil(store)
     assert.are.equal("schema", code)
-    assert.truthy(message:find("schema version 99 is newer than this nn knows (1)", 1, true),
-      message)
+    assert.truthy(message:find(("schema version 99 is newer than this nn knows (%d)")
+      :format(PG_SCHEMA), 1, true), message)
+  end)
+
+  it("migrates an older schema forward on open, keeping what it held", function()
+    local s = schema()
+    local store = assert(nn.open(server:url(), { schema = s }))
+    store:save("leaf_flower", seed.network(nn, seed.labels))
+    store:close()
+    -- back to schema 1, as an older nn left it: no training tables
+    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s))
+    store = assert(nn.open(server:url(), { schema = s }))
+    assert.are.equal(PG_SCHEMA .. "\n", server:sql(("SELECT value FROM %s.nn_meta"
+      .. " WHERE key = 'version'"):format(s)))
+    assert.are.equal(0, value(store, "SELECT count(*) FROM nn_training"))
+    assert.are.equal("leaf", (store:classify("leaf_flower", seed.input)))
+    store:close()
+    -- a read-only open does not migrate: it says so
+    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s))
+    local ro, message, code = nn.open(server:url(), { schema = s, readonly = true })
+    assert.is_nil(ro)
+    assert.are.equal("schema", code)
+    assert.truthy(message:find(("schema version 1 is older than this nn's (%d), and a read-only"
+      .. " open cannot migrate it"):format(PG_SCHEMA), 1, true), message)
   end)
 
   it("refuses a version whose row disagrees with its digest", function()
@@ -369,8 +427,8 @@ describe("a store on PostgreSQL", function()
       :format(compat.BUILD, server:url(), s)
     local run = ("%s -e \"%s\""):format(compat.LUA, script)
     assert.are.equal("ok\nok\n", compat.sh(("(%s & %s & wait) 2>&1"):format(run, run)))
-    assert.are.equal("1\n", server:sql(("SELECT value FROM %s.nn_meta WHERE key = 'version'")
-      :format(s)))
+    assert.are.equal(PG_SCHEMA .. "\n", server:sql(("SELECT value FROM %s.nn_meta"
+      .. " WHERE key = 'version'"):format(s)))
     assert.are.equal("1,2\n", server:sql(("SELECT string_agg(version::text, ',' ORDER BY version)"
       .. " FROM %s.nn_version"):format(s)))
   end)
@@ -378,6 +436,19 @@ describe("a store on PostgreSQL", function()
   it("refuses a schema option on a file", function()
     assert.has_error(function() nn.open(":memory:", { schema = "nn" }) end,
       "bad argument #2 to 'open' (option 'schema' is for a PostgreSQL store (postgresql://...))")
+  end)
+
+  it("refuses a training run whose epochs changed outside nn", function()
+    local s = schema()
+    local store = assert(nn.open(server:url(), { schema = s }))
+    store:save("leaf_flower", seed.network(nn, seed.labels), { training = {
+      epochs = { { epoch = 1, loss = 0.5, ms = 1 } }, stopped = "epochs", rows = 4, options = {} } })
+    server:sql(("ALTER TABLE %s.nn_training_epoch DISABLE TRIGGER USER;"
+      .. " UPDATE %s.nn_training_epoch SET loss = 0.25"):format(s, s))
+    assert.has_error(function() store:history("leaf_flower") end,
+      "model 'leaf_flower' version 1: its training run disagrees with its digest"
+      .. " (changed outside nn?)")
+    store:close()
   end)
 
   it("says what it cannot do yet", function()

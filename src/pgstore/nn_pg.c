@@ -65,7 +65,7 @@ static void close_pg(nn_store *s) {
 
 static const nn_store_engine engine = {
   "PostgreSQL", close_pg, nn_pg_flush_within, nn_pg_stats, nn_pg_save_with,
-  nn_pg_add_labels, nn_pg_find_version, nn_pg_read_layers, nn_pg_read_params,
+  nn_pg_save_run, nn_pg_read_run, nn_pg_add_labels, nn_pg_find_version, nn_pg_read_layers, nn_pg_read_params,
   nn_pg_find_labelmap, nn_pg_read_label, catalog, nn_pg_before_user_sql, nn_pg_log,
   nn_pg_feedback, nn_pg_cursor_open, nn_pg_cursor_params, nn_pg_cursor_bind,
   nn_pg_cursor_step, nn_pg_cursor_columns, nn_pg_cursor_name, nn_pg_cursor_value,

@@ -6,6 +6,7 @@
 **                     COPY text
 **   nn_pg_labels.c    label maps: read, checked and cached; found, added
 **   nn_pg_version.c   versions saved and loaded
+**   nn_pg_train.c     training runs, saved with their versions
 **   nn_pg_log.c       the prediction log and feedback, ids in blocks
 **   nn_pg_cursor.c    the caller's own SQL (store:rows)
 **   nn_pg.c           open, migrate, close, the catalog, the engine table
@@ -137,6 +138,15 @@ int nn_pg_find_version(nn_store *s, const char *name, int64_t version,
                        nn_store_version *v);
 int nn_pg_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers);
 int nn_pg_read_params(nn_store *s, const nn_store_version *v, float *params);
+
+/* ------------------------------------------------------------------------
+** nn_pg_train.c
+*/
+
+int nn_pg_save_run(nn_store *s, const char *name, const nn_net *net, const char *note,
+                   const char *const *labels, const nn_train_run *run,
+                   nn_store_saved *out);
+int nn_pg_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run, int *found);
 
 /* ------------------------------------------------------------------------
 ** nn_pg_log.c

@@ -8,6 +8,8 @@
 ** version has the same digest on either engine; loading in the store's
 ** steps, every fact checked as on SQLite: sizes, layers (read by the
 ** server's JSON functions), the weights' length, checksum and digest.
+** save's extra hook runs inside its transaction (nn_pg_train.c's runs), and
+** calls this engine: a hook written for SQLite's connection has none here.
 ** What it is not: label maps (nn_pg_labels.c); no Lua.
 **
 **   SELECT m.name, v.version, v.digest FROM nn_version AS v
@@ -112,12 +114,9 @@ int nn_pg_save_with(nn_store *s, const char *name, const nn_net *net, const char
                     nn_store_saved *out) {
   int64_t now = nn_store_clock_ms();
   int rc;
-  (void)ctx;
   memset(out, 0, sizeof *out);
   if ((rc = nn_pg_writable(s)) != NN_OK)
     return rc;
-  if (extra)
-    return nn_store_unsupported(s, "a training run");
   if ((rc = prepare_save(s, name, net)) != NN_OK || (rc = nn_pg_begin(s)) != NN_OK)
     return rc;
   out->created_at = now;
@@ -126,6 +125,7 @@ int nn_pg_save_with(nn_store *s, const char *name, const nn_net *net, const char
       (labels && ((rc = nn_pg_labels_text(s, labels, net->n_outputs)) != NN_OK ||
                   (rc = nn_pg_put_labelmap(s, out->model_id, "default", now,
                                            &out->labelmap_id)) != NN_OK)) ||
+      (extra && (rc = extra(s, out, ctx)) != NN_OK) ||
       (rc = nn_pg_commit(s)) != NN_OK) {
     nn_pg_rollback(s);
     memset(out, 0, sizeof *out);

@@ -21,6 +21,7 @@
 
 #include "store/nn_sha256.h"
 #include "store/nn_store.h"
+#include "store/nn_store_train.h"
 
 struct nn_store_engine {
   const char *name;                 /* "PostgreSQL", for messages */
@@ -31,6 +32,11 @@ struct nn_store_engine {
   int (*save_with)(nn_store *s, const char *name, const nn_net *net, const char *note,
                    const char *const *labels, nn_store_extra extra, void *ctx,
                    nn_store_saved *out);
+  /* nn_store_save_run with a run (checked already) */
+  int (*save_run)(nn_store *s, const char *name, const nn_net *net, const char *note,
+                  const char *const *labels, const nn_train_run *run, nn_store_saved *out);
+  /* nn_store_read_run: the texts in s->text, the epochs in s->blob */
+  int (*read_run)(nn_store *s, const nn_store_version *v, nn_train_run *run, int *found);
   int (*add_labels)(nn_store *s, const char *name, const char *map,
                     const char *const *labels, size_t n);
   int (*find_version)(nn_store *s, const char *name, int64_t version,
