@@ -16,7 +16,9 @@
 -- itself dies (a crash, a kill), each server has a watchdog: a shell that
 -- stops it and removes its folder once the Lua process that started it is
 -- gone.  The binaries come from `pg_config --bindir` (Debian's
--- /usr/lib/postgresql/15/bin), never from anywhere on PATH.
+-- /usr/lib/postgresql/15/bin), never from anywhere on PATH.  They, and
+-- psql, run without LD_PRELOAD: under make asan the sanitizers' runtime is
+-- preloaded for the specs' own process, not for a server it starts.
 
 local compat = require "spec.support.compat"
 local user = require "spec.support.user"
@@ -50,7 +52,7 @@ end
 --- Run sql through psql on database db (default "postgres"); everything
 -- it printed.  Raises when psql fails.
 function Server:sql(sql, db)
-  return compat.sh(("psql -X -q -A -t -v ON_ERROR_STOP=1 %s -c %s")
+  return compat.sh(("env -u LD_PRELOAD psql -X -q -A -t -v ON_ERROR_STOP=1 %s -c %s")
     :format(quote(self:url(db)), quote(sql)))
 end
 
@@ -100,6 +102,7 @@ function pg.start()
   local bin = assert(pg.bindir())
   local as = user.prefix()
   assert(as, "running as root without a user 'nobody' to run PostgreSQL as")
+  as = as .. "env -u LD_PRELOAD "
   local dir = compat.sh("mktemp -d"):gsub("\n$", "")
   local server = setmetatable({ dir = dir, bin = bin, as = as }, Server)
   if as ~= "" then compat.sh("chown nobody " .. quote(dir)) end
