@@ -70,10 +70,11 @@ NPM        ?= npm
 CFLAGS     ?= -std=c99 -Wall -Wextra -pedantic -O2 -g
 CPPFLAGS   ?=
 LDFLAGS    ?=
-# SQLite, zlib (the data readers take .gz files) and libm: the Lua API comes
+# SQLite, libpq (the store's PostgreSQL engine), zlib (the data readers take
+# .gz files) and libm: the Lua API comes
 # from the interpreter that loads the module, so liblua must never be linked
 # in (two Lua runtimes in one process).
-LIBS       ?= -lsqlite3 -lz -lm -pthread
+LIBS       ?= -lsqlite3 -lpq -lz -lm -pthread
 # The shared objects call their own functions directly, not through the
 # procedure linkage table as if another library could replace them: on the
 # seed's 4-3-2 net a call from Lua makes ten such calls, and binding them at
@@ -85,6 +86,8 @@ EXT_LIBS   ?= -lm -pthread
 # These ?= variables are expanded when used, so pkg-config is asked only once
 # deps has installed lua5.4's .pc file.
 LUA_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+# libpq's header, libpq-fe.h (Debian: /usr/include/postgresql).
+PQ_CFLAGS  ?= $(or $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null),-I/usr/include/postgresql)
 
 VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
                   --errors-for-leak-kinds=definite --show-leak-kinds=definite
@@ -101,7 +104,7 @@ NN_INCLUDES = -Isrc -Isrc/engine
 # Flags the build cannot do without, kept out of CFLAGS so that overriding
 # CFLAGS cannot drop them: position-independent code for a shared object,
 # header dependencies (.d files), the include paths.
-NN_CFLAGS   = -fPIC -MMD -MP $(NN_INCLUDES) -I$(BUILD) $(LUA_CFLAGS)
+NN_CFLAGS   = -fPIC -MMD -MP $(NN_INCLUDES) -I$(BUILD) $(LUA_CFLAGS) $(PQ_CFLAGS)
 # The extension's objects: every sqlite3_* call through sqlite3_api, and no
 # symbol exported but its entry point, sqlite3_nn_init.
 EXT_CFLAGS  = -fPIC -MMD -MP $(NN_INCLUDES) -I$(BUILD) -DNN_SQLITE_EXTENSION -fvisibility=hidden
@@ -131,13 +134,17 @@ BINDIR       ?= $(PREFIX)/bin
 # them, check FANN files and data sets (libfann-doc has the sets) against
 # libfann (libfann-dev), the tools that define
 # the formats, and compile a comma-decimal locale from the sources in locales.
+# The store's second engine is PostgreSQL through libpq (libpq-dev); the specs
+# start a PostgreSQL 15 server of their own (postgresql-15), and the server's
+# headers (postgresql-server-dev-15) are what an extension inside it builds on.
+PG_DEPS       ?= postgresql-15 postgresql-server-dev-15 libpq-dev
 # LÖVE 11.4 runs on LuaJIT: spec/love_spec.lua builds the module for it and
 # runs examples/love/ in love under xvfb-run (which needs xauth), as a game
 # folder and as a .love archive (zip).
 LOVE_DEPS     ?= love xvfb xauth zip luajit libluajit-5.1-dev
 DEPS          ?= $(LUA_DEPS) libsqlite3-dev sqlite3 lua-busted pkgconf g++ luarocks \
                  libxml2-utils librsvg2-bin zlib1g-dev \
-                 libonnx-testdata libfann-dev libfann-doc locales $(LOVE_DEPS)
+                 libonnx-testdata libfann-dev libfann-doc locales $(LOVE_DEPS) $(PG_DEPS)
 MEMCHECK_DEPS ?= $(DEPS) valgrind
 # make train-demo's data, and where the Debian package puts it.
 DEMO_DEPS     ?= dataset-fashion-mnist
@@ -165,7 +172,9 @@ BUILD_ROOT ?= build
 BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
 SRCS   := $(sort $(wildcard src/*/*.c))
 SCHEMA := $(sort $(wildcard schema/*.sql))
-OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o
+# The PostgreSQL engine's schema (src/pgstore/), compiled in the same way.
+PG_SCHEMA := $(sort $(wildcard schema/pg/*.sql))
+OBJS   := $(SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/nn_schema.o $(BUILD)/nn_pg_schema.o
 MODULE := $(BUILD)/nn/core.so
 VERSION := $(shell sed -n 's/^\#define NN_VERSION *"\(.*\)"/\1/p' src/engine/nn_engine.h)
 # The engine: all a C host needs to run a network (see src/engine/nn_engine.h).
@@ -218,7 +227,7 @@ $(LIBRARY): $(OBJS)
 # nn.pc, written by make install where it goes (it holds the install paths).
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: nn' \
   'Description: small neural networks in C, with SQLite as their memory ($(LUA_NAME))' \
-  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lz -lm -pthread'
+  'Version: $(VERSION)' 'Cflags: -I$${includedir}/nn' 'Libs: -L$${libdir} -lnn -lsqlite3 -lpq -lz -lm -pthread'
 
 $(BUILD)/%.o: src/%.c Makefile | $(BUILD)
 	@mkdir -p $(@D)
@@ -231,6 +240,9 @@ $(BUILD)/ext/%.o: src/%.c Makefile | $(BUILD)/ext
 # A whole schema file is one string literal, which may pass the 4095 bytes
 # that -pedantic warns about; every compiler in use takes longer ones.
 $(BUILD)/nn_schema.o: $(BUILD)/nn_schema.c Makefile
+	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/nn_pg_schema.o: $(BUILD)/nn_pg_schema.c Makefile
 	$(CC) $(NN_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/ext/nn_schema.o: $(BUILD)/nn_schema.c Makefile | $(BUILD)/ext
@@ -282,6 +294,26 @@ $(BUILD)/nn_schema.c: $(SCHEMA) $(BUILD)/schema.list Makefile | $(BUILD)
 	  echo '  NULL'; \
 	  echo '};'; \
 	  echo 'const size_t nn_schema_count = $(words $(SCHEMA));'; \
+	} > $@.tmp
+	@mv $@.tmp $@
+
+# The same for schema/pg/: nn_pg_schema_sql[i] is the i-th file's text.
+$(BUILD)/pg_schema.list: FORCE | $(BUILD)
+	@echo '$(PG_SCHEMA)' | cmp -s - $@ || echo '$(PG_SCHEMA)' > $@
+
+$(BUILD)/nn_pg_schema.c: $(PG_SCHEMA) $(BUILD)/pg_schema.list Makefile | $(BUILD)
+	@echo 'generating $@'
+	@{ \
+	  echo '/* generated by make from schema/pg/NNN_name.sql: do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const char *const nn_pg_schema_sql[] = {'; \
+	  for f in $(PG_SCHEMA); do \
+	    printf '  /* %s */\n' "$${f##*/}"; \
+	    sed 's/[\\"]/\\&/g' "$$f" | awk '$(SCHEMA_AWK)'; \
+	  done; \
+	  echo '  NULL'; \
+	  echo '};'; \
+	  echo 'const size_t nn_pg_schema_count = $(words $(PG_SCHEMA));'; \
 	} > $@.tmp
 	@mv $@.tmp $@
 

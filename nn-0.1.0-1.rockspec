@@ -5,8 +5,8 @@
 --   luarocks --lua-version 5.1 make --tree ./rocks
 --
 -- The Makefile builds it (make backend: schema/*.sql is compiled in, so the
--- build has a generation step); SQLite is found by luarocks as an external
--- dependency and handed to make.  Only the Lua module is installed: the SQLite
+-- build has a generation step); SQLite and libpq (the store's PostgreSQL
+-- engine) are found by luarocks as external dependencies and handed to make.  Only the Lua module is installed: the SQLite
 -- extension nn0.so and the C library come with make install.
 rockspec_format = "3.0"
 package = "nn"
@@ -30,6 +30,10 @@ external_dependencies = {
     header = "sqlite3.h",
     library = "sqlite3",
   },
+  PQ = {
+    header = "postgresql/libpq-fe.h",
+    library = "pq",
+  },
 }
 build = {
   type = "make",
@@ -41,7 +45,8 @@ build = {
     CC = "$(CC)",
     CFLAGS = "$(CFLAGS)",
     CPPFLAGS = "-I$(SQLITE_INCDIR)",
-    LDFLAGS = "$(LIBFLAG) -L$(SQLITE_LIBDIR)",
+    PQ_CFLAGS = "-I$(PQ_INCDIR)/postgresql",
+    LDFLAGS = "$(LIBFLAG) -L$(SQLITE_LIBDIR) -L$(PQ_LIBDIR)",
   },
   install_target = "install-module",
   install_variables = {

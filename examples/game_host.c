@@ -10,7 +10,7 @@
 **
 **   make                                   # build/libnn.a
 **   cc -std=c99 -O2 -Isrc/engine -Isrc examples/game_host.c build/libnn.a \
-**      $(pkg-config --cflags --libs lua5.4) -lsqlite3 -lz -lm -pthread -o game_host
+**      $(pkg-config --cflags --libs lua5.4) -lsqlite3 -lpq -lz -lm -pthread -o game_host
 **   LUA_PATH='lua/?.lua;;' ./game_host lua/nn/init.lua game.db 200 60
 **
 ** Arguments: the front module's file, the database, the number of agents

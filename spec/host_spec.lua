@@ -21,7 +21,7 @@ local LIBNN = compat.BUILD .. "/libnn.a"
 -- NN_LDFLAGS: what linking the library needs besides (make asan: the
 -- sanitizers its objects were built with)
 local LDFLAGS = os.getenv("NN_LDFLAGS") or ""
-local HOST_LIBS = LIBNN .. " " .. LUA_LIBS .. " -lsqlite3 -lz -lm -pthread " .. LDFLAGS
+local HOST_LIBS = LIBNN .. " " .. LUA_LIBS .. " -lsqlite3 -lpq -lz -lm -pthread " .. LDFLAGS
 
 --- Run exe with args; whether it exited with 0, and what it printed.
 local function try(exe, args)

@@ -107,7 +107,7 @@ describe("make install", function()
     make("install DESTDIR='" .. dest .. "' PREFIX=/opt/nn")
     local pc = dest .. "/opt/nn/lib/pkgconfig"
     assert.equal("-I/opt/nn/include/nn \n", run("PKG_CONFIG_PATH='" .. pc .. "' pkg-config --cflags nn"))
-    assert.equal("-L/opt/nn/lib -lnn -lsqlite3 -lz -lm -pthread \n",
+    assert.equal("-L/opt/nn/lib -lnn -lsqlite3 -lpq -lz -lm -pthread \n",
       run("PKG_CONFIG_PATH='" .. pc .. "' pkg-config --libs nn"))
     assert.equal("0.1.0\n", run("PKG_CONFIG_PATH='" .. pc .. "' pkg-config --modversion nn"))
   end)

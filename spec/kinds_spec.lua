@@ -15,11 +15,12 @@ local remove_db = require("spec.support.db").remove
 --- Build the module with the extra kinds into dir/nn/core.so.
 local function build_module(dir)
   os.execute("mkdir -p " .. dir .. "/nn")
-  local lua_cflags = compat.sh("pkg-config --cflags " .. compat.LUA_PC):gsub("\n", "")
-  local sources = compat.sh("ls src/*/*.c"):gsub("\n", " ") .. " " .. compat.BUILD .. "/nn_schema.c"
+  local lua_cflags = compat.sh("pkg-config --cflags " .. compat.LUA_PC .. " libpq"):gsub("\n", "")
+  local sources = compat.sh("ls src/*/*.c"):gsub("\n", " ") .. " " .. compat.BUILD .. "/nn_schema.c "
+    .. compat.BUILD .. "/nn_pg_schema.c"
   compat.sh(("%s -std=c99 -Wall -Wextra -pedantic -Werror -Wno-overlength-strings -O1"
     .. " -fPIC -shared -Isrc -Isrc/engine -I%s -Ispec/support %s"
-    .. [[ -DNN_EXTRA_KINDS='"extra_kinds.h"' %s -o %s/nn/core.so -lsqlite3 -lz -lm -pthread]])
+    .. [[ -DNN_EXTRA_KINDS='"extra_kinds.h"' %s -o %s/nn/core.so -lsqlite3 -lpq -lz -lm -pthread]])
     :format(c.CC, compat.BUILD, lua_cflags, sources, dir))
 end
 

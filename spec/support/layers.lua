@@ -3,7 +3,8 @@
 -- symbol) between the objects of a build, from `nm`.  ARCHITECTURE.md
 -- states the rule this checks:
 --
---   lua -> sql -> store -> formats -> engine;  lua -> train -> engine
+--   lua -> sql -> store -> formats -> engine;  lua -> train -> engine;
+--   lua -> pgstore -> store
 --
 -- a folder may use its own files and the folders below it, never one above
 -- or beside it; and no two files use each other, directly or through
@@ -21,8 +22,10 @@ layers.BELOW = {
   train = { engine = true },
   formats = { engine = true },
   store = { formats = true, engine = true },
+  pgstore = { store = true, formats = true, engine = true },
   sql = { store = true, formats = true, engine = true },
-  lua = { sql = true, store = true, train = true, formats = true, engine = true },
+  lua = { sql = true, pgstore = true, store = true, train = true, formats = true,
+          engine = true },
 }
 
 local function sh(cmd)

@@ -32,6 +32,7 @@
 
 #include "engine/nn_engine.h"
 #include "lua/nn_lua.h"
+#include "pgstore/nn_pg.h"
 #include "sql/nn_sql.h"
 #include "store/nn_store.h"
 #include "store/nn_store_train.h"
@@ -103,18 +104,31 @@ static lua_Integer int_option(lua_State *L, int arg, const char *key,
   return v;
 }
 
-/* The options of nn.open at arg into o.  Raises. */
-static void check_open_options(lua_State *L, int arg, nn_store_opts *o) {
+/* The options of nn.open at arg into o, and the schema of a PostgreSQL
+** store (pg: whether it is one) into *schema.  Raises. */
+static void check_open_options(lua_State *L, int arg, nn_store_opts *o, int pg,
+                               const char **schema) {
   static const char *const known[] = {
     "flush_rows", "flush_ms", "sync", "busy_timeout", "readonly", "max_pending",
-    "on_full", NULL
+    "on_full", "schema", NULL
   };
   static const char *const policies[] = { "error", "block", "drop", NULL };
   lua_Integer busy;
+  *schema = "nn";
   if (lua_isnoneornil(L, arg))
     return;
   luaL_checktype(L, arg, LUA_TTABLE);
   nn_lua_checkoptions(L, arg, known);
+  if (push_option(L, arg, "schema", LUA_TSTRING, "a string") != LUA_TNIL) {
+    size_t len;
+    *schema = lua_tolstring(L, -1, &len);   /* anchored by the options table */
+    if (!pg)
+      luaL_argerror(L, arg, "option 'schema' is for a PostgreSQL store "
+                    "(postgresql://...)");
+    if (len == 0 || len > 63 || strlen(*schema) != len)
+      luaL_argerror(L, arg, "option 'schema' must be a name of 1 to 63 bytes");
+  }
+  lua_pop(L, 1);
   o->flush_rows = int_option(L, arg, "flush_rows", 1, o->flush_rows, "a positive integer");
   o->flush_ms = int_option(L, arg, "flush_ms", 0, o->flush_ms, "a non-negative integer");
   busy = int_option(L, arg, "busy_timeout", 0, o->busy_timeout_ms,
@@ -292,10 +306,11 @@ static nn_lstore *new_store(lua_State *L, const char *name, size_t len) {
   return ls;
 }
 
-/* The store just opened (st its status) with the SQL functions on its
-** connection: the store, or nil, "name: message", code. */
-static int opened(lua_State *L, nn_lstore *ls, int st) {
-  if (st != NN_OK || (st = nn_sql_register_store(&ls->store)) != NN_OK) {
+/* The store just opened (st its status), with the SQL functions on its
+** connection when sql is set (a SQLite store): the store, or nil,
+** "name: message", code. */
+static int opened(lua_State *L, nn_lstore *ls, int st, int sql) {
+  if (st != NN_OK || (sql && (st = nn_sql_register_store(&ls->store)) != NN_OK)) {
     nn_store_close(&ls->store);
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", ls->path, ls->store.err);
@@ -306,16 +321,36 @@ static int opened(lua_State *L, nn_lstore *ls, int st) {
   return 1;
 }
 
+/* A PostgreSQL URL as tostring and messages show it, in place: the
+** password, after "user:" in the authority or as "password=" in the query,
+** replaced by stars of the same count (no length changes). */
+static void hide_password(char *url) {
+  char *at = strchr(url, '@'), *p = strstr(url, "://"), *q;
+  if (p && at) {
+    char *colon = memchr(p + 3, ':', (size_t)(at - p - 3));
+    if (colon && !memchr(p + 3, '/', (size_t)(at - p - 3)))
+      memset(colon + 1, '*', (size_t)(at - colon - 1));
+  }
+  for (q = strstr(url, "password="); q; q = strstr(q + 9, "password="))
+    memset(q + 9, '*', strcspn(q + 9, "&"));
+}
+
 /* nn.open(path [, opts]) --> store | nil, message, code.  Raises on bad
 ** arguments only: the environment failing is returned. */
 static int store_open(lua_State *L) {
   size_t len;
   const char *path = luaL_checklstring(L, 1, &len);
   nn_store_opts opts = NN_STORE_OPTS_DEFAULT;
+  const char *schema;
   nn_lstore *ls;
-  check_open_options(L, 2, &opts);
+  int pg = nn_pg_is_url(path);
+  check_open_options(L, 2, &opts, pg, &schema);
   ls = new_store(L, path, len);
-  return opened(L, ls, nn_store_open(&ls->store, path, &opts));
+  if (pg) {
+    hide_password(ls->path);
+    return opened(L, ls, nn_pg_open(&ls->store, path, schema, &opts), 0);
+  }
+  return opened(L, ls, nn_store_open(&ls->store, path, &opts), 1);
 }
 
 /* The name option of nn.open_bytes at arg ("image" when absent), after the
@@ -347,7 +382,7 @@ static int store_open_bytes(lua_State *L) {
   const char *bytes = luaL_checklstring(L, 1, &n);
   const char *name = check_bytes_options(L, 2, &len);
   nn_lstore *ls = new_store(L, name, len);
-  return opened(L, ls, nn_store_open_bytes(&ls->store, bytes, n, NULL));
+  return opened(L, ls, nn_store_open_bytes(&ls->store, bytes, n, NULL), 1);
 }
 
 /* Finish an iterator: cursor closed, unlinked from its store. */
@@ -994,7 +1029,7 @@ static int store_rows(lua_State *L) {
 /* Raises on anything but an open store at arg. */
 nn_store *nn_lua_checkstore(lua_State *L, int arg) {
   nn_lstore *ls = (nn_lstore *)luaL_checkudata(L, arg, NN_STORE);
-  if (!ls->store.db)
+  if (!nn_store_is_open(&ls->store))
     luaL_error(L, "attempt to use a closed nn.Store");
   return &ls->store;
 }

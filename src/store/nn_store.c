@@ -54,7 +54,7 @@ void nn_store_init(nn_store *s) {
 }
 
 int nn_store_is_open(const nn_store *s) {
-  return s->db != NULL;
+  return s->db != NULL || s->engine != NULL;
 }
 
 /* The application_id, user_version and number of schema objects of db, in
@@ -422,6 +422,14 @@ static void free_scratch(nn_store *s) {
 
 void nn_store_close(nn_store *s) {
   char err[NN_ERRMAX];
+  if (s->engine) {
+    s->engine->close(s);
+    free_scratch(s);   /* the binding's tags are kept here on any engine */
+    memcpy(err, s->err, sizeof err);
+    nn_store_init(s);
+    memcpy(s->err, err, sizeof err);
+    return;
+  }
   if (s->borrowed) {
     nn_store_detach(s);
     return;

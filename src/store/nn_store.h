@@ -24,6 +24,10 @@
 **   nn_store_flush(&s);         (close does not flush: it could not report)
 **   nn_store_close(&s);
 **
+** The same functions serve a store on PostgreSQL (src/pgstore/nn_pg.h
+** opens one): each of them hands its call to the engine that opened the
+** store, when that is not SQLite (s->engine, nn_store_engine.h).
+**
 ** The SQL functions (nn_classify and the rest) are not the store's: a host
 ** that wants them on the store's connection calls nn_sql_register_store
 ** (nn_sql.h) after nn_store_open, as nn.open does.  The store's files,
@@ -143,10 +147,16 @@ int nn_store_digest_functions(sqlite3 *db, int on);
 /* Label i (0-based, < m->n, m not bad) of m, its length in *len. */
 const char *nn_labelmap_label(const nn_labelmap *m, size_t i, size_t *len);
 
+/* An engine other than SQLite behind the same functions (nn_store_engine.h). */
+typedef struct nn_store_engine nn_store_engine;
+
 /* The binding reads err; only the store's files write these fields, except
 ** tags. */
 typedef struct nn_store {
-  sqlite3 *db;                         /* NULL while closed */
+  sqlite3 *db;                         /* NULL while closed, and with an engine */
+  const nn_store_engine *engine;       /* NULL: SQLite; else the engine that
+                                          opened it, which every call goes to */
+  void *engine_state;                  /* that engine's own */
   nn_store_opts opts;
   sqlite3_stmt *stmt[NN_STORE_NSTMT];  /* prepared on first use */
   /* the prediction log: records of a fixed header and their texts */
@@ -374,7 +384,7 @@ const char *nn_store_cursor_sql(const nn_store_cursor *c);
 /* Finalize c; NULL: nothing. */
 void nn_store_cursor_close(nn_store_cursor *c);
 
-/* 1 while s is open. */
+/* 1 while s is open (by SQLite or by another engine). */
 int nn_store_is_open(const nn_store *s);
 
 /* One prediction to log.  pred_idx and score follow from y (its argmax). */

@@ -106,6 +106,8 @@ int nn_store_catalog(nn_store *s, uint64_t *gen) {
   unsigned int data_version = 0;
   int64_t changes;
   int rc, row, state, fresh = 0;
+  if (s->engine)
+    return s->engine->catalog(s, gen);
   *gen = s->catalog_gen;
   if (!s->db)
     return nn_st_closed(s);

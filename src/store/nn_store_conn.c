@@ -72,6 +72,11 @@ int nn_store_db_fail(nn_store *s) {
   return nn_st_db_error(s, s->db);
 }
 
+int nn_store_unsupported(nn_store *s, const char *what) {
+  return nn_st_fail(s, NN_EUNSUPPORTED, "%s is not available on a %s store", what,
+                    s->engine ? s->engine->name : "SQLite");
+}
+
 int nn_st_closed(nn_store *s) {
   return nn_st_fail(s, NN_ERROR, "the store is closed");
 }
@@ -92,7 +97,7 @@ int nn_st_writable(nn_store *s) {
   return NN_OK;
 }
 
-int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) {
+int nn_store_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...) {
   char what[NN_ERRMAX];
   va_list ap;
   va_start(ap, fmt);
@@ -191,6 +196,10 @@ void nn_st_rollback(nn_store *s) {
 /* ------------------------------------------------------------------------
 ** Time
 */
+
+int64_t nn_store_clock_ms(void) {
+  return nn_st_clock_ms(sqlite3_vfs_find(NULL));
+}
 
 /* Unix time in ms from SQLite's own clock: C99 has no clock finer than a
 ** second, and the VFS already carries one for every platform it runs on. */

@@ -23,6 +23,7 @@
 **   }
 */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "store/nn_store_int.h"
 
@@ -33,12 +34,17 @@ typedef char nn_store_value_tags_are_sqlites[
   NN_STORE_TEXT == SQLITE_TEXT && NN_STORE_BLOB == SQLITE_BLOB &&
   NN_STORE_NULL == SQLITE_NULL ? 1 : -1];
 
-/* A cursor is the statement itself under a name of the store's own: the
-** caller holds no SQLite type, and nothing is allocated besides it.  The
-** caller's const is dropped here because SQLite takes a statement as
-** non-const even to read its column count or names. */
+/* A cursor is the statement behind the head every engine's cursor starts
+** with (nn_store_engine.h): the caller holds no SQLite type.  The caller's
+** const is dropped here because SQLite takes a statement as non-const even
+** to read its column count or names. */
+struct nn_store_cursor {
+  nn_store_cursor_head head;   /* engine NULL: SQLite's */
+  sqlite3_stmt *st;
+};
+
 static sqlite3_stmt *stmt_of(const nn_store_cursor *c) {
-  return (sqlite3_stmt *)(uintptr_t)c;
+  return c->st;
 }
 
 /* SQLite's message for what st last did, as s->err. */
@@ -48,6 +54,8 @@ static int cursor_fail(nn_store *s, sqlite3_stmt *st) {
 
 int nn_store_before_user_sql(nn_store *s) {
   int rc;
+  if (s->engine)
+    return s->engine->before_user_sql(s);
   if (!s->db)
     return nn_st_closed(s);
   /* the log first, so that the SQL sees it; but not into a transaction
@@ -63,6 +71,8 @@ int nn_store_cursor_open(nn_store *s, const char *sql, size_t len, nn_store_curs
   const char *tail = NULL;
   int rc;
   *c = NULL;
+  if (s->engine)
+    return s->engine->cursor_open(s, sql, len, c);
   if (!s->db)
     return nn_st_closed(s);
   if (len > INT32_MAX)
@@ -80,17 +90,27 @@ int nn_store_cursor_open(nn_store *s, const char *sql, size_t len, nn_store_curs
     sqlite3_finalize(st);
     return nn_st_fail(s, NN_EINVALID, "more than one SQL statement");
   }
-  *c = (nn_store_cursor *)(void *)st;
+  if ((*c = (nn_store_cursor *)malloc(sizeof **c)) == NULL) {
+    sqlite3_finalize(st);
+    return nn_st_nomem(s);
+  }
+  (*c)->head.engine = NULL;
+  (*c)->st = st;
   return NN_OK;
 }
 
 int nn_store_cursor_params(const nn_store_cursor *c) {
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_params(c);
   return sqlite3_bind_parameter_count(stmt_of(c));
 }
 
 int nn_store_cursor_bind(nn_store *s, nn_store_cursor *c, int i, const nn_store_value *v) {
-  sqlite3_stmt *st = stmt_of(c);
+  sqlite3_stmt *st;
   int rc;
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_bind(s, c, i, v);
+  st = stmt_of(c);
   switch (v->type) {
   case NN_STORE_INTEGER: rc = sqlite3_bind_int64(st, i, v->i); break;
   case NN_STORE_FLOAT:   rc = sqlite3_bind_double(st, i, v->d); break;
@@ -104,8 +124,11 @@ int nn_store_cursor_bind(nn_store *s, nn_store_cursor *c, int i, const nn_store_
 }
 
 int nn_store_cursor_step(nn_store *s, nn_store_cursor *c, int *row) {
-  sqlite3_stmt *st = stmt_of(c);
+  sqlite3_stmt *st;
   int rc;
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_step(s, c, row);
+  st = stmt_of(c);
   nn_store_user_sql(s);   /* what it runs may change modes */
   rc = sqlite3_step(st);
   *row = rc == SQLITE_ROW;
@@ -113,10 +136,14 @@ int nn_store_cursor_step(nn_store *s, nn_store_cursor *c, int *row) {
 }
 
 int nn_store_cursor_columns(const nn_store_cursor *c) {
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_columns(c);
   return sqlite3_column_count(stmt_of(c));
 }
 
 const char *nn_store_cursor_name(const nn_store_cursor *c, int i) {
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_name(c, i);
   return sqlite3_column_name(stmt_of(c), i);
 }
 
@@ -124,7 +151,12 @@ const char *nn_store_cursor_name(const nn_store_cursor *c, int i) {
 ** changes what sqlite3_column_type says of it. */
 void nn_store_cursor_value(nn_store_cursor *c, int i, nn_store_value *v) {
   static const nn_store_value none = { NN_STORE_NULL, 0, 0, NULL, 0 };
-  sqlite3_stmt *st = stmt_of(c);
+  sqlite3_stmt *st;
+  if (NN_CURSOR_ENGINE(c)) {
+    NN_CURSOR_ENGINE(c)->cursor_value(c, i, v);
+    return;
+  }
+  st = stmt_of(c);
   *v = none;
   switch (sqlite3_column_type(st, i)) {
   case SQLITE_INTEGER:
@@ -149,9 +181,18 @@ void nn_store_cursor_value(nn_store_cursor *c, int i, nn_store_value *v) {
 }
 
 const char *nn_store_cursor_sql(const nn_store_cursor *c) {
+  if (NN_CURSOR_ENGINE(c))
+    return NN_CURSOR_ENGINE(c)->cursor_sql(c);
   return sqlite3_sql(stmt_of(c));
 }
 
 void nn_store_cursor_close(nn_store_cursor *c) {
-  sqlite3_finalize(stmt_of(c));   /* a no-op on NULL */
+  if (!c)
+    return;
+  if (NN_CURSOR_ENGINE(c)) {
+    NN_CURSOR_ENGINE(c)->cursor_close(c);
+    return;
+  }
+  sqlite3_finalize(c->st);
+  free(c);
 }

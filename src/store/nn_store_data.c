@@ -18,6 +18,7 @@
 #include "formats/nn_json_read.h"
 #include "formats/nn_number.h"
 #include "store/nn_store_data.h"
+#include "store/nn_store_engine.h"
 
 /* The feedback set: the latest feedback of each prediction of model ?1
 ** (version ?2, or all when 0) with the position of its label in the JSON
@@ -160,6 +161,8 @@ int nn_store_matrix(nn_store *s, const char *sql, size_t len,
   size_t *width = NULL, row = 0;
   int rc = NN_OK, n_cols, c, step;
   *rows = *cols = 0;
+  if (s->engine)
+    return nn_store_unsupported(s, "store:matrix");
   if (!s->db)
     return nn_store_fail(s, NN_ERROR, "the store is closed");
   if (len > 0x7fffffff)
@@ -291,6 +294,8 @@ int nn_store_feedback_set(nn_store *s, const char *name, int64_t version,
   size_t n_inputs = 0, row = 0;
   int rc, step;
   *rows = *cols = 0;
+  if (s->engine)
+    return nn_store_unsupported(s, "store:feedback_set");
   if (!s->db)
     return nn_store_fail(s, NN_ERROR, "the store is closed");
   if ((rc = feedback_model(s, name, version, map, &model_id, &n_inputs,

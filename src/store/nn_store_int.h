@@ -29,6 +29,7 @@
 
 #include "store/nn_sha256.h"
 #include "store/nn_store.h"
+#include "store/nn_store_engine.h"
 
 /* Slots of s->stmt, grouped by the file that holds their SQL text. */
 enum {
@@ -85,8 +86,8 @@ int nn_st_db_error(nn_store *s, sqlite3 *db);
 int nn_st_closed(nn_store *s);
 int nn_st_nomem(nn_store *s);
 int nn_st_writable(nn_store *s);      /* OK, or why s cannot write */
-/* A stored version refused: "model 'x' version 2: ..." */
-int nn_st_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ...);
+/* A stored version refused: "model 'x' version 2: ..." (nn_store_engine.h) */
+#define nn_st_invalid  nn_store_invalid
 /* A value that SQLite would refuse (SQLITE_TOOBIG): "<what> is N bytes, ..." */
 int nn_st_check_length(nn_store *s, const char *what, size_t len);
 
@@ -142,16 +143,15 @@ int nn_st_facts_function(sqlite3 *db, int on);
 ** there is none, need fails with NOTFOUND. */
 int nn_st_find_model(nn_store *s, const char *name, int64_t *model_id);
 int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
-/* Labels as a JSON array into b; ERROR for a missing or empty label. */
-int nn_st_json_labels(nn_store *s, nn_buf *b, const char *const *labels /* [n] */,
-                      size_t n);
+/* Labels as a JSON array into b (nn_store_engine.h). */
+#define nn_st_json_labels  nn_store_labels_json
 /* Inside a transaction: the labels in s->text (JSON) as map's latest row
 ** (a new one only when they differ). */
 int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
                        int64_t *labelmap_id);
-/* A label map's digest, as save stores it and a load checks it. */
-void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
-                           size_t name_len, const char *labels, size_t labels_len);
+/* A label map's digest, as save stores it and a load checks it
+** (nn_store_engine.h). */
+#define nn_st_labelmap_digest  nn_store_labelmap_digest
 /* Forget every label map the cache holds that nobody pinned. */
 void nn_st_labels_forget(nn_store *s);
 

@@ -94,9 +94,9 @@ int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
 ** Adding a label map
 */
 
-void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
-                           const char *name, size_t name_len,
-                           const char *labels, size_t labels_len) {
+void nn_store_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
+                              const char *name, size_t name_len,
+                              const char *labels, size_t labels_len) {
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_labelmap\n", 12);
@@ -109,8 +109,8 @@ void nn_st_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
 }
 
 /* labels as a JSON array into b; ERROR for a missing or empty label. */
-int nn_st_json_labels(nn_store *s, nn_buf *b,
-                      const char *const *labels /* [n] */, size_t n) {
+int nn_store_labels_json(nn_store *s, nn_buf *b,
+                         const char *const *labels /* [n] */, size_t n) {
   size_t i;
   b->n = 0;
   if (nn_buf_add(b, "[", 1))
@@ -167,6 +167,8 @@ int nn_store_add_labels(nn_store *s, const char *name, const char *map,
   int64_t now = nn_st_clock_ms(s->vfs), model_id, labelmap_id, n_outputs = 0;
   sqlite3_stmt *st;
   int rc, row;
+  if (s->engine)
+    return s->engine->add_labels(s, name, map, labels, n);
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (!map || !map[0])
@@ -450,7 +452,11 @@ static int lookup(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
 }
 
 int nn_store_labelmap(nn_store *s, int64_t labelmap_id, const nn_labelmap **map) {
-  int rc = lookup(s, labelmap_id, map);
+  int rc;
+  *map = NULL;
+  if (s->engine)
+    return nn_store_unsupported(s, "a label map's cache");
+  rc = lookup(s, labelmap_id, map);
   if (rc == NN_OK && (*map)->bad) {
     nn_st_fail(s, NN_EINVALID, "%s", (*map)->bad);
     *map = NULL;
@@ -465,6 +471,8 @@ int nn_store_read_label(nn_store *s, int64_t labelmap_id, size_t i,
   int rc;
   *label = NULL;
   *len = 0;
+  if (s->engine)
+    return s->engine->read_label(s, labelmap_id, i, label, len);
   if ((rc = nn_store_labelmap(s, labelmap_id, &m)) != NN_OK)
     return rc;
   if (i >= m->n)
@@ -483,6 +491,8 @@ int nn_store_find_labelmap(nn_store *s, int64_t version_id, const char *map,
   int rc, row, seen = 0;
   *labelmap_id = 0;
   *n_labels = 0;
+  if (s->engine)
+    return s->engine->find_labelmap(s, version_id, map, labelmap_id, n_labels);
   if (!s->db)
     return nn_st_closed(s);
   if ((rc = USE(s, S_LABELMAP_NAMED, &st)) != NN_OK)

@@ -420,6 +420,8 @@ int nn_store_flush_within(nn_store *s, int timeout_ms) {
   char err[NN_ERRMAX];
   size_t n = pending(s);
   int rc;
+  if (s->engine)
+    return s->engine->flush_within(s, timeout_ms);
   if (s->db && s->opts.readonly)
     return NN_OK;   /* nothing can have been logged */
   if ((rc = nn_st_writable(s)) != NN_OK)
@@ -436,6 +438,10 @@ int nn_store_flush(nn_store *s) {
 }
 
 void nn_store_stats_get(const nn_store *s, nn_store_stats *out) {
+  if (s->engine) {
+    s->engine->stats(s, out);
+    return;
+  }
   *out = s->stats;
   out->pending = (int64_t)pending(s);
 }
@@ -593,6 +599,8 @@ int nn_store_log(nn_store *s, const nn_store_row *row, int64_t *id) {
   size_t start, bad;
   int rc, drop;
   *id = 0;
+  if (s->engine)
+    return s->engine->log(s, row, id);
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (row->n_y == 0)
@@ -783,6 +791,8 @@ int nn_store_feedback(nn_store *s, int64_t id, int64_t true_idx,
   sqlite3_stmt *info;
   int64_t got = 0;
   int rc, has_label = 0;
+  if (s->engine)
+    return s->engine->feedback(s, id, true_idx, label, label_len, feedback_id);
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
   if (label && memchr(label, '\0', label_len))

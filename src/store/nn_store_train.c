@@ -237,29 +237,41 @@ static void bind_real(sqlite3_stmt *st, int col, double v) {
     sqlite3_bind_double(st, col, v);
 }
 
-/* The hook of nn_store_save_with: the run's rows for saved->version_id. */
-static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
-  nn_train_run dated = *(const nn_train_run *)ctx;
-  const nn_train_run *run = &dated;
-  sqlite3_stmt *st = NULL;
-  int64_t started = run->started_at, ended = run->ended_at;
+void nn_store_run_dated(const nn_train_run *run, int64_t created_at, nn_train_run *dated) {
   double total_ms = 0;
   size_t i;
-  int rc = NN_OK;
+  *dated = *run;
+  if (run->ended_at)
+    return;
+  for (i = 0; i < run->n_epochs; i++)
+    total_ms += run->epochs[i].ms;
+  dated->ended_at = created_at;
+  dated->started_at = created_at - (int64_t)llround(total_ms);
+}
+
+void nn_store_run_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+                         const nn_train_run *run, int64_t epochs) {
   nn_sha256 h;
-  char digest[NN_SHA256_HEX];
-  if (!ended) {
-    for (i = 0; i < run->n_epochs; i++)
-      total_ms += run->epochs[i].ms;
-    ended = saved->created_at;
-    started = ended - (int64_t)llround(total_ms);
-  }
-  dated.started_at = started;
-  dated.ended_at = ended;
-  digest_head(&h, saved->model_id, saved->version, run, (int64_t)run->n_epochs);
+  size_t i;
+  digest_head(&h, model_id, version, run, epochs);
   for (i = 0; i < run->n_epochs; i++)
     digest_epoch(&h, &run->epochs[i]);
-  nn_sha256_hex(&h, digest);
+  nn_sha256_hex(&h, hex);
+}
+
+/* The hook of nn_store_save_with: the run's rows for saved->version_id. */
+static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
+  nn_train_run dated;
+  const nn_train_run *run = &dated;
+  sqlite3_stmt *st = NULL;
+  int64_t started, ended;
+  size_t i;
+  int rc = NN_OK;
+  char digest[NN_SHA256_HEX];
+  nn_store_run_dated((const nn_train_run *)ctx, saved->created_at, &dated);
+  started = dated.started_at;
+  ended = dated.ended_at;
+  nn_store_run_digest(digest, saved->model_id, saved->version, run, (int64_t)run->n_epochs);
   if (sqlite3_prepare_v2(s->db, INSERT_RUN, -1, &st, NULL) != SQLITE_OK)
     return nn_store_db_fail(s);
   if (sqlite3_bind_int64(st, 1, saved->version_id) ||
@@ -309,6 +321,8 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
     return nn_store_save(s, name, net, note, labels, out);
   if ((rc = nn_store_check_run(s, run)) != NN_OK)
     return rc;
+  if (s->engine)
+    return s->engine->save_run(s, name, net, note, labels, run, out);
   return nn_store_save_with(s, name, net, note, labels, put_run, (void *)run, out);
 }
 
@@ -383,6 +397,8 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
   int rc, row, typed, source_null = 1, epochs_typed;
   memset(run, 0, sizeof *run);
   *found = 0;
+  if (s->engine)
+    return s->engine->read_run(s, v, run, found);
   if (!s->db)
     return nn_st_closed(s);
   if (sqlite3_prepare_v2(s->db, RUN_OF, -1, &st, NULL) != SQLITE_OK)

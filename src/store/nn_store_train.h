@@ -56,6 +56,14 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
                       const char *const *labels /* [net->n_outputs] or NULL */,
                       const nn_train_run *run, nn_store_saved *out);
 
+/* For another engine, what keeps a run the same bytes on every engine: run
+** with its times filled in as save stores them (ended when the version was
+** created, started the epochs' total ms before, unless the run says), and
+** the digest over it and its n_epochs epochs (epochs: the count stored). */
+void nn_store_run_dated(const nn_train_run *run, int64_t created_at, nn_train_run *dated);
+void nn_store_run_digest(char hex[65], int64_t model_id, int64_t version,
+                         const nn_train_run *run, int64_t epochs);
+
 /* The run recorded for version v (from nn_store_find_version) into *run,
 ** checked against its digest; *found 0 (and OK) when v has none.  The
 ** run's texts and epochs live in s's scratch: valid until the next call on

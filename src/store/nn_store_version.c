@@ -75,10 +75,10 @@ static const char *const sql[S_COUNT] = {
 ** connection.
 */
 
-static void version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
-                           const char *arch, size_t arch_len, int64_t n_inputs,
-                           int64_t n_outputs, int64_t n_params,
-                           const void *weights, size_t bytes) {
+void nn_store_version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+                             const char *arch, size_t arch_len, int64_t n_inputs,
+                             int64_t n_outputs, int64_t n_params,
+                             const void *weights, size_t bytes) {
   nn_sha256 h;
   nn_sha256_init(&h);
   nn_sha256_add(&h, "nn_version\n", 11);
@@ -110,7 +110,7 @@ static void sql_version_digest(sqlite3_context *ctx, int argc, sqlite3_value **a
   const char *arch = value_text(argv[2], &arch_len);
   const char *weights = value_text(argv[6], &bytes);
   (void)argc;
-  version_digest(hex, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
+  nn_store_version_digest(hex, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
                  arch, arch_len, sqlite3_value_int64(argv[3]),
                  sqlite3_value_int64(argv[4]), sqlite3_value_int64(argv[5]),
                  weights, bytes);
@@ -141,9 +141,7 @@ int nn_st_version_digest_functions(sqlite3 *db, int on) {
 ** JSON of what save writes
 */
 
-/* [{"type":"Linear","in":4,"out":3},{"type":"ReLU"},...] into s->json. */
-static int json_arch(nn_store *s, const nn_net *net) {
-  nn_buf *b = &s->json;
+int nn_store_arch_json(nn_buf *b, const nn_net *net) {
   size_t i;
   int bad = 0;
   b->n = 0;
@@ -176,7 +174,12 @@ static int json_arch(nn_store *s, const nn_net *net) {
     bad |= nn_buf_add(b, "}", 1);
   }
   bad |= nn_buf_add(b, "]", 1);
-  return bad ? nn_st_nomem(s) : NN_OK;
+  return bad;
+}
+
+/* The architecture of net into s->json. */
+static int json_arch(nn_store *s, const nn_net *net) {
+  return nn_store_arch_json(&s->json, net) ? nn_st_nomem(s) : NN_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -220,7 +223,7 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
   if (rc != NN_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_OK)
     return rc;
   snprintf(checksum, sizeof checksum, "%016" PRIx64, nn_fnv1a64(s->blob.p, s->blob.n));
-  version_digest(digest, model_id, *version, s->json.p, s->json.n,
+  nn_store_version_digest(digest, model_id, *version, s->json.p, s->json.n,
                  (int64_t)net->n_inputs, (int64_t)net->n_outputs,
                  (int64_t)net->n_params, s->blob.p, s->blob.n);
   sqlite3_bind_int64(st, 1, model_id);
@@ -258,6 +261,8 @@ int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
   int64_t now = nn_st_clock_ms(s->vfs);
   size_t bytes;
   int rc;
+  if (s->engine)
+    return s->engine->save_with(s, name, net, note, labels, extra, ctx, out);
   memset(out, 0, sizeof *out);
   if ((rc = nn_st_writable(s)) != NN_OK)
     return rc;
@@ -328,6 +333,8 @@ int nn_store_find_version(nn_store *s, const char *name, int64_t version,
   int64_t model_id, n_layers, n_params = 0, n_inputs = 0, n_outputs = 0;
   const char *arch_type;
   int rc, row;
+  if (s->engine)
+    return s->engine->find_version(s, name, version, v);
   memset(v, 0, sizeof *v);
   v->name = name;
   if (!s->db)
@@ -455,10 +462,11 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
 }
 
 int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
-  char err[NN_ERRMAX];
   sqlite3_stmt *st;
-  size_t n = 0, i, n_params, n_in = 0, n_out = 0;
+  size_t n = 0;
   int rc, row;
+  if (s->engine)
+    return s->engine->read_layers(s, v, layers);
   if (!s->db)
     return nn_st_closed(s);
   if ((rc = USE(s, S_LAYERS, &st)) != NN_OK)
@@ -475,8 +483,13 @@ int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layer
     n++;
   }
   nn_st_done(st);
-  if (rc != NN_OK)
-    return rc;
+  return rc != NN_OK ? rc : nn_store_check_layers(s, v, layers, n);
+}
+
+int nn_store_check_layers(nn_store *s, const nn_store_version *v, nn_layer *layers,
+                          size_t n) {
+  char err[NN_ERRMAX];
+  size_t i, n_params, n_in = 0, n_out = 0;
   if (n != v->n_layers)
     return nn_st_invalid(s, v, "architecture has %zu layers, not %zu", n, v->n_layers);
   if (nn_layout(layers, n, &n_params, err) != NN_OK)
@@ -508,6 +521,8 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   const char *checksum, *stored;
   size_t bytes;
   int rc, row, is_blob;
+  if (s->engine)
+    return s->engine->read_params(s, v, params);
   if (!s->db)
     return nn_st_closed(s);
   if ((rc = USE(s, S_WEIGHTS, &st)) != NN_OK)
@@ -535,7 +550,7 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   }
   if (rc == NN_OK) {
     const char *arch = (const char *)sqlite3_column_text(st, 5);
-    version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+    nn_store_version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
                    arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),
                    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
                    sqlite3_column_int64(st, 8), blob, bytes);
