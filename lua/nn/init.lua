@@ -3,7 +3,8 @@
 -- This front module is what `require "nn"` loads.  The C core (`nn.core`)
 -- does every piece of arithmetic and every database call; this file only
 -- gathers the public names in one table, as `socket.lua` does over
--- `socket.core`.  Nothing here runs in a forward pass.
+-- `socket.core`.  Nothing here runs in a forward pass; on LuaJIT, nn.ffi
+-- (lua/nn/ffi.lua) does, in place of the C methods it replaces.
 
 -- nn.core, or an error that says which Lua it is built for when that is
 -- not this one.  A module built for another Lua names C functions this one
@@ -57,6 +58,14 @@ local nn = {
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
 for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
+
+-- On LuaJIT, net:forward and net:classify go through its FFI to the same
+-- C (lua/nn/ffi.lua); every other Lua keeps the C methods.  nn._FFI says
+-- which.
+nn._FFI = false
+if type(jit) == "table" and pcall(require, "ffi") then
+  nn._FFI = require("nn.ffi").install(core)
+end
 
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
