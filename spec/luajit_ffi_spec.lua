@@ -83,7 +83,8 @@ describe("net:forward and net:classify on LuaJIT", function()
               .. " for 2000 random inputs, " .. name, function()
       local rand = reference.stream(#sizes * 7 + sizes[2])
       local net, layers = random_net(sizes, rand)
-      local out, worst = {}, 0
+      local out, worst, names = {}, 0, {}
+      for i = 1, sizes[#sizes] do names[i] = "action " .. i end
       for _ = 1, 2000 do
         local x = random_x(rand, sizes[1])
         local y, want = net:forward(x, out), c.forward(net, x)
@@ -96,6 +97,8 @@ describe("net:forward and net:classify on LuaJIT", function()
         assert.equal(label_c, label)
         assert.equal(score_c, score)
         assert.same(yc_c, yc)
+        assert.equal(names[label], (net:classify(x, names)))
+        assert.equal((c.classify(net, x, names)), (net:classify(x, names)))
       end
       assert.is_true(worst <= TOLERANCE, ("%.3g from the reference"):format(worst))
     end)
@@ -213,6 +216,14 @@ describe("net:forward and net:classify on LuaJIT", function()
       { "classify: x too short", function() return net:classify{ 1 } end },
       { "classify: labels of another count", function() local r = net:classify({ 1, 2, 3, 4 }, { "a" }) return r end,
         "bad argument #2 to 'classify' (labels: 1 given for 2 outputs)" },
+      { "classify: an empty label", function() local r = net:classify({ 1, 2, 3, 4 }, { "a", "" }) return r end,
+        "bad argument #2 to 'classify' (labels[2] is not a non-empty string)" },
+      { "classify: a label with a zero byte", function() local r = net:classify({ 1, 2, 3, 4 }, { "a\0b", "c" }) return r end,
+        "bad argument #2 to 'classify' (labels[1] contains a zero byte)" },
+      { "classify: a label that is a number", function() local r = net:classify({ 1, 2, 3, 4 }, { "a", 2 }) return r end },
+      { "classify: labels a string", function() local r = net:classify({ 1, 2, 3, 4 }, "ab") return r end,
+        "bad argument #2 to 'classify' (labels: table expected, got string)" },
+      { "classify: good labels, NaN in x", function() local r = net:classify({ 0 / 0, 2, 3, 4 }, { "a", "b" }) return r end },
       { "classify: self not a network", function() return net.classify(7, { 1, 2, 3, 4 }) end },
       { "classify: an output that is not finite", function() local r = nan_net:classify{ 1e30 } return r end,
         "classify: x gives inf at output 1, and an output that is not finite has no label" },

@@ -17,8 +17,9 @@
 -- numbers and the same position: anything that is not a plain table (or an
 -- nn.Matrix with a reused Y), a wrong length, a value that is not a finite
 -- float32, a network of element-wise layers only (whose width is the
--- input's), classify with a labels argument, classify of an nn.Matrix, and
--- an output that is not finite where classify wants a label.  The C method
+-- input's), labels given to classify that are not its outputs' count of
+-- non-empty strings, classify of an nn.Matrix, and an output that is not
+-- finite where classify wants a label.  The C method
 -- then does the whole call again, and raises or answers as it always has.
 --
 -- How it reaches the C: nn.core._ffi() gives a table of function pointers
@@ -127,6 +128,33 @@ end
 -- The method tables already given the FFI methods.
 local installed = setmetatable({}, { __mode = "k" })
 
+-- checks(labels): whether labels[1..n] are what nn_lua_checklabels takes:
+-- non-empty strings without zero bytes (the count is checked before).
+local CHECK_ONE = "s = labels[%d]; if type(s) ~= 'string' or s == '' or find(s, '\\0', 1, true) "
+  .. "then return false end\n"
+local checkers = {}
+
+local function checker(n)
+  if checkers[n] then return checkers[n] end
+  local f
+  if n <= UNROLLED then
+    local src = { "local type, find = type, string.find\nreturn function(labels)\nlocal s\n" }
+    for i = 1, n do src[#src + 1] = CHECK_ONE:format(i) end
+    src[#src + 1] = "return true\nend\n"
+    f = assert(load(table.concat(src), "=nn.ffi.labels" .. n))()
+  else
+    f = function(labels)
+      for i = 1, n do
+        local s = labels[i]
+        if type(s) ~= "string" or s == "" or s:find("\0", 1, true) then return false end
+      end
+      return true
+    end
+  end
+  checkers[n] = f
+  return f
+end
+
 --- Install the FFI methods on core's nn.Network.  Returns true when it did,
 -- false (and the reason) when this core's table is not the one this file
 -- knows, leaving the C methods in place.
@@ -172,23 +200,10 @@ function M.install(core)
       e.x = cast(FLOAT_PTR, e.buf)
       e.y = e.x + n_x
       e.work = e.y + n_y
-      e.read, e.write = reader(n_x), writer(n_y)
+      e.read, e.write, e.check_labels = reader(n_x), writer(n_y), checker(n_y)
     end
     entries[net] = e
     return e
-  end
-
-  -- The entry of net, fresh; nil for anything the C method must take.
-  local function entry(net)
-    local e = entries[net]
-    if e == nil or e.changes[0] ~= e.seen then e = refresh(net) end
-    if e == nil or not e.n_x then return nil end
-    return e
-  end
-
-  -- A table the C method would read as it is: no metatable to get around.
-  local function plain(t)
-    return type(t) == "table" and getmetatable(t) == nil
   end
 
   -- The batch work of e, for rows rows (the largest so far, kept).
@@ -234,13 +249,17 @@ function M.install(core)
 
   -- net:forward(x [, out]) --> out; net:forward(X, Y) --> Y
   function methods.forward(net, x, out)
-    local e = entry(net)
-    if e == nil then return c_forward(net, x, out) end
-    if type(x) == "userdata" then return forward_batch(net, e, x, out) end
-    if not plain(x) or #x ~= e.n_x then return c_forward(net, x, out) end
+    local e = entries[net]
+    if e == nil or e.changes[0] ~= e.seen then e = refresh(net) end
+    if e == nil or not e.n_x then return c_forward(net, x, out) end
+    if type(x) ~= "table" then
+      if type(x) == "userdata" then return forward_batch(net, e, x, out) end
+      return c_forward(net, x, out)
+    end
+    if getmetatable(x) ~= nil or #x ~= e.n_x then return c_forward(net, x, out) end
     if out == nil then
       out = tnew(e.n_y, 0)
-    elseif not plain(out) then
+    elseif type(out) ~= "table" or getmetatable(out) ~= nil then
       return c_forward(net, x, out)
     end
     if not e.read(e.x, x) then return c_forward(net, x, out) end
@@ -249,23 +268,29 @@ function M.install(core)
     return out
   end
 
-  -- net:classify(x) --> label, score, y
+  -- net:classify(x [, labels]) --> label, score, y
   function methods.classify(net, x, labels)
-    local e = entry(net)
-    if e == nil or labels ~= nil or not plain(x) or #x ~= e.n_x then
+    local e = entries[net]
+    if e == nil or e.changes[0] ~= e.seen then e = refresh(net) end
+    if e == nil or not e.n_x or type(x) ~= "table" or getmetatable(x) ~= nil or #x ~= e.n_x then
       return c_classify(net, x, labels)
     end
-    local out, n = tnew(e.n_y, 0), e.n_y
+    local n, names = e.n_y, labels
+    if names == nil then
+      names = e.labels
+    elseif type(names) ~= "table" or getmetatable(names) ~= nil or #names ~= n
+        or not e.check_labels(names) then
+      return c_classify(net, x, labels)
+    end
+    local out = tnew(n, 0)
     if not e.read(e.x, x) then return c_classify(net, x, labels) end
     local y = e.y
     nn_forward(e.net, y, e.x, e.n_x, e.work)
     if nonfinite(y, n) ~= n then return c_classify(net, x, labels) end
     e.write(out, y)
-    local best = argmax(y, n)
-    local own, label = e.labels, nil
-    if own ~= nil then label = own[best + 1] end
-    if label == nil then label = best + 1 end
-    return label, out[best + 1], out
+    local best = argmax(y, n) + 1
+    local label = names ~= nil and names[best] or best
+    return label, out[best], out
   end
 
   installed[methods] = true
