@@ -95,10 +95,13 @@ end
 -- FFI call on float arrays already filled, through the same table of
 -- function pointers lua/nn/ffi.lua uses; beside it what nn's methods cost on
 -- the same network (forward(x, out) from a Lua table into a reused one; a
--- batch of 200 rows into a reused nn.Matrix, per row; classify; the C
+-- batch of 200 rows into a reused nn.Matrix, per row; classify, with the
+-- network's labels and with labels given; the C
 -- methods, the way every other Lua calls), each as a ratio to the floor,
 -- and the garbage of one call, counted with the collector stopped after
--- the same loop once.
+-- the same loop once.  Each call is timed in a loop of its own, which
+-- LuaJIT compiles whole with the call inlined, as it does a game's loop
+-- over its agents; code it cannot compile pays an exit a call on either path.
 do
   local ffi = require "ffi"
   local core = require "nn.core"
@@ -107,6 +110,23 @@ do
     void (*forward)(const void *, float *, const float *, size_t, float *);
     void *rest[5]; } *]], core._ffi())
   local ROWS = 200
+
+  -- The median time of f, in a loop of its own made for it (a new function
+  -- from the same text, so a new trace) after LuaJIT's traces are flushed:
+  -- a loop that LuaJIT compiles whole, as a game's loop over its agents.  A
+  -- loop shared by every f of the table, as median_ns's is, is compiled for
+  -- the first and patched with side traces for the others, and the rows of
+  -- the table then depend on their order.
+  local LOOP = "local clock = os.clock\nreturn function(f, n) local t0 = clock() "
+    .. "for _ = 1, n do f() end return clock() - t0 end"
+  local function own_median_ns(f, n)
+    jit.flush()
+    local loop, t = assert(load(LOOP, "=timed loop"))(), {}
+    for r = 1, RUNS do t[r] = loop(f, n) / n * 1e9 end
+    table.sort(t)
+    local median = t[math.floor((RUNS + 1) / 2)]
+    return median, (t[RUNS - 1] - t[2]) / median
+  end
 
   local function garbage_kb(f, n)
     local function loop() for _ = 1, n do f() end end
@@ -131,7 +151,8 @@ do
     local n_x, n_y = net:n_inputs(), net:n_outputs()
     local X, x = require("spec.bench.nets").inputs(nn, ROWS, n_x)
     if key == "seed" then x = seed_net.leaf end
-    local Y, out = nn.Matrix(ROWS, n_y), {}
+    local Y, out, names = nn.Matrix(ROWS, n_y), {}, {}
+    for i = 1, n_y do names[i] = "action " .. i end
     local _, p = core._ffi_pin(net)
     p = ffi.cast("const void *", p)
     local xf, yf = ffi.new("float[?]", n_x), ffi.new("float[?]", n_y)
@@ -143,13 +164,14 @@ do
       { ("net:forward(X, Y), per row of %d"):format(ROWS),
         function() net:forward(X, Y) end, ROWS },
       { "net:classify(x)", function() net:classify(x) end, 1 },
+      { "net:classify(x, labels)", function() net:classify(x, names) end, 1 },
       { "C method forward(x, out)", function() c.forward(net, x, out) end, 1 },
       { "C method classify(x)", function() c.classify(net, x) end, 1 },
     }
     local floor
     for k, call in ipairs(calls) do
       local what, f, per = call[1], call[2], call[3]
-      local ns, spread = median_ns(f, math.ceil(n / per))
+      local ns, spread = own_median_ns(f, math.ceil(n / per))
       ns = ns / per
       floor = floor or ns
       local kb = garbage_kb(f, math.ceil(1e5 / per)) / per
