@@ -76,6 +76,20 @@ describe("net:forward and net:classify on LuaJIT", function()
     assert.equal("C", debug.getinfo(c.classify, "S").what)
   end)
 
+  on_luajit("keep the C methods in a copy of nn without nn/ffi.lua (a game folder made by hand)",
+            function()
+    local dir = compat.sh("mktemp -d"):gsub("\n$", "")
+    compat.sh(("mkdir %s/nn && cp lua/nn/init.lua lua/nn/svg.lua %s/nn/core.so %s/nn/")
+      :format(dir, compat.BUILD, dir))
+    local script = "local nn = require 'nn' "
+      .. "print(nn._FFI, debug.getinfo(getmetatable(nn.Identity()).__index.forward, 'S').what)"
+    local ok, out = compat.run(("cd %s && LUA_PATH='./?.lua;./?/init.lua' LUA_CPATH='./?.so' %s -e %q")
+      :format(dir, compat.LUA, script))
+    compat.sh("rm -rf " .. dir)
+    assert.is_true(ok, out)
+    assert.equal("false\tC\n", out)
+  end)
+
   for _, case in ipairs(NETS) do
     local name, sizes = case[1], case[2]
 

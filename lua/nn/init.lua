@@ -61,10 +61,17 @@ for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
 
 -- On LuaJIT, net:forward and net:classify go through its FFI to the same
 -- C (lua/nn/ffi.lua); every other Lua keeps the C methods.  nn._FFI says
--- which.
+-- which.  A copy of nn without nn/ffi.lua beside this file (a game folder
+-- put together by hand) keeps the C methods too; any other error in it is
+-- raised.
 nn._FFI = false
 if type(jit) == "table" and pcall(require, "ffi") then
-  nn._FFI = require("nn.ffi").install(core)
+  local found, nnffi = pcall(require, "nn.ffi")
+  if found then
+    nn._FFI = nnffi.install(core)
+  elseif not tostring(nnffi):find("module 'nn.ffi' not found", 1, true) then
+    error(nnffi, 0)
+  end
 end
 
 -- Pictures of what a store holds, as methods of every store.
