@@ -3,7 +3,8 @@
 -- This front module is what `require "nn"` loads.  The C core (`nn.core`)
 -- does every piece of arithmetic and every database call; this file only
 -- gathers the public names in one table, as `socket.lua` does over
--- `socket.core`.  Nothing here runs in a forward pass.
+-- `socket.core`.  Nothing here runs in a forward pass; on LuaJIT, nn.ffi
+-- (lua/nn/ffi.lua) does, in place of the C methods it replaces.
 
 -- nn.core, or an error that says which Lua it is built for when that is
 -- not this one.  A module built for another Lua names C functions this one
@@ -63,6 +64,21 @@ local nn = {
 
 -- nn.Linear, nn.ReLU, nn.LeakyReLU, ...: one constructor per layer kind
 for _, kind in ipairs(core.kinds) do nn[kind] = core[kind] end
+
+-- On LuaJIT, net:forward and net:classify go through its FFI to the same
+-- C (lua/nn/ffi.lua); every other Lua keeps the C methods.  nn._FFI says
+-- which.  A copy of nn without nn/ffi.lua beside this file (a game folder
+-- put together by hand) keeps the C methods too; any other error in it is
+-- raised.
+nn._FFI = false
+if type(jit) == "table" and pcall(require, "ffi") then
+  local found, nnffi = pcall(require, "nn.ffi")
+  if found then
+    nn._FFI = nnffi.install(core)
+  elseif not tostring(nnffi):find("module 'nn.ffi' not found", 1, true) then
+    error(nnffi, 0)
+  end
+end
 
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion

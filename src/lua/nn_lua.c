@@ -79,6 +79,7 @@ int luaopen_nn_core(lua_State *L) {
   lua_pushstring(L, built_for + sizeof "nn.core is built for " - 1);
   lua_setfield(L, -2, "_LUA");
   nn_lua_open_net(L);
+  nn_lua_open_ffi(L);
   nn_lua_open_layers(L);
   nn_lua_open_matrix(L);
   nn_lua_open_store(L);

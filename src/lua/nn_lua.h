@@ -8,6 +8,7 @@
 **   nn_lua_matrix.c      nn.Matrix
 **   nn_lua_batch.c       a network over an nn.Matrix
 **   nn_lua_net.c         nn.Network: the handle, the pin, forward, methods
+**   nn_lua_ffi.c         what LuaJIT's FFI reaches a network through
 **   nn_lua_layers.c      the constructors, nn.Sequential
 **   nn_lua_train.c       criteria, nn.Trainer, net:backward and the params
 **   nn_lua_io.c          nn.import, net:export
@@ -190,8 +191,14 @@ int nn_lua_classify_batch(lua_State *L, const nn_net *net, int labels);
 ** done in one place.  nn_lua_pinnet checks the type, pushes the block onto
 ** the stack and returns the net inside it: while that slot holds it, the
 ** block stays alive and unchanged, whatever happens to the network.  A
-** method cannot forget to pin, since there is no other way in. */
+** method cannot forget to pin, since there is no other way in.
+**
+** The FFI path on LuaJIT (lua/nn/ffi.lua, nn_lua_ffi.c) pins the same way,
+** from Lua: it keeps a reference to the block, and the number `changes`
+** tells it when the network has adopted another block or label table. */
 typedef struct nn_lnet {
+  uint32_t changes;     /* bumped whenever user value 1 or 2 is replaced
+                           (net:add, net:set_labels, ...): see nn_lua_ffi.c */
   int sequential;       /* listed as nn.Sequential by tostring */
   int64_t version_id;   /* nn_version.version_id it was saved as or loaded from, or 0 */
   int64_t labelmap_id;  /* nn_labelmap.labelmap_id of its labels, or 0 */
@@ -242,6 +249,12 @@ size_t nn_lua_pushbest(lua_State *L, int labels, const nn_lua_pass *pass);
 /* Register the Network type into the module table on top: its metatable,
 ** also as module.Network. */
 void nn_lua_open_net(lua_State *L);
+
+/* --- the FFI's way in (nn_lua_ffi.c) ------------------------------------ */
+
+/* Register nn.core._ffi and nn.core._ffi_pin (lua/nn/ffi.lua uses them on
+** LuaJIT) into the module table on top. */
+void nn_lua_open_ffi(lua_State *L);
 
 /* --- the constructors (nn_lua_layers.c) --------------------------------- */
 

@@ -461,6 +461,7 @@ static int net_add(lua_State *L) {
   old_outputs = nn_lua_pinnet(L, 1, 2, &h)->n_outputs;   /* at 3 */
   new_outputs = nn_lua_join(L, 1, 2, 1, 2)->n_outputs;   /* block on top */
   lua_setiuservalue(L, 1, 1);      /* adopt the joined block */
+  h->changes++;                    /* for the FFI path: see nn_lnet */
   h->sequential = 1;
   h->version_id = 0;
   if (new_outputs != old_outputs) {

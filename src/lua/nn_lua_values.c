@@ -137,8 +137,12 @@ int nn_lua_getlabels(lua_State *L, int arg) {
   return lua_getiuservalue(L, arg, 2);
 }
 
+/* Every replacement of a network's user value counts in its handle's
+** changes, which the FFI path compares (nn_lnet). */
 void nn_lua_setlabels(lua_State *L, int arg) {
+  nn_lnet *h = (nn_lnet *)lua_touserdata(L, arg);
   lua_setiuservalue(L, arg, 2);
+  h->changes++;
 }
 
 /* Raises on a count other than want (when want > 0), or a label that is not
