@@ -527,7 +527,7 @@ love-example:
 	$(MAKE) --no-print-directory LUA=luajit module
 	rm -rf $(LOVE_GAME) && mkdir -p $(LOVE_GAME)/nn
 	cp examples/love/main.lua examples/love/conf.lua examples/love/brain.lua $(LOVE_GAME)/
-	cp lua/nn/init.lua lua/nn/svg.lua build-luajit/nn/core.so $(LOVE_GAME)/nn/
+	cp lua/nn/init.lua lua/nn/ffi.lua lua/nn/svg.lua build-luajit/nn/core.so $(LOVE_GAME)/nn/
 
 demo: deps all
 	rm -f demo.db*

@@ -8,7 +8,7 @@
 -- with nn.open_bytes), else it is trained at load (a tenth of a second).
 -- One decision a frame is logged to logs/agents.db in the save directory, for
 -- SQL afterwards.  The game folder holds this file, conf.lua, brain.lua,
--- and nn (nn/init.lua, nn/svg.lua, nn/core.so built with make LUA=luajit).
+-- and nn (nn/init.lua, nn/ffi.lua, nn/svg.lua, nn/core.so built with make LUA=luajit).
 --
 -- For measuring (spec/love_spec.lua runs it so), from the environment:
 --   NN_LOVE_SECONDS=n         quit after n seconds
@@ -54,6 +54,7 @@ local net, brain_from, store, store_path
 local x, out = {}, {}           -- reused by every forward pass
 local log_options = { tags = { agent = 0 } }
 local frame, elapsed, logged, eaten, caught = 0, 0, 0, 0, 0
+local think                     -- the nn part of a frame (below)
 local frame_us = {}             -- each frame's nn time, microseconds
 local frame_cpu_us = {}         -- ... of the main thread's CPU time
 local recent, quit_at = "", nil
@@ -108,12 +109,15 @@ function love.load()
     agents[i] = place{ vx = 0, vy = 0, food = (i - 1) % N_FOODS + 1, action = 1 }
   end
   predator = place{ vx = 90, vy = 70 }
+  -- one pass before the first frame, not timed and logging nothing: LuaJIT
+  -- compiles its loop there, so that the first frame costs what any other does
+  think(true)
 end
 
 --- The nn part of a frame: every agent's features, forward pass and
 -- choice, and one decision logged.  Returns its time in seconds, of the
 -- clock and of the thread's CPU (or nil).
-local function think()
+function think(rehearsal)
   local cpu = thread_clock and thread_clock()
   local started = love.timer.getTime()
   local p, sampled = predator, frame % N_AGENTS + 1
@@ -125,7 +129,7 @@ local function think()
     local best = 1
     for k = 2, 4 do if out[k] > out[best] then best = k end end
     a.action = best
-    if i == sampled then
+    if i == sampled and not rehearsal then
       log_options.tags.agent = i
       store:log(net, x, out, log_options)
       logged = logged + 1
