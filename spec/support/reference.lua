@@ -4,7 +4,8 @@
 -- A network here is a list of layers: { "Linear", W, b }, { "ReLU" },
 -- { "LeakyReLU", a }, { "Sigmoid" }, { "Tanh" }, { "SoftMax" }, { "Identity" },
 -- { "GELU", approximate } (0 or "none": erf; 1 or "tanh"), { "SiLU" },
--- { "Softplus", beta, threshold }, { "ELU", alpha }.
+-- { "Softplus", beta, threshold }, { "ELU", alpha },
+-- { "Standardize", mean, std } (tables of one number per feature).
 
 local reference = {}
 
@@ -98,6 +99,11 @@ local apply = {
   ELU = function(x, alpha)
     alpha = alpha or 1
     return map(x, function(v) return v > 0 and v or alpha * expm1(v) end)
+  end,
+  Standardize = function(x, mean, std)
+    local y = {}
+    for i = 1, #x do y[i] = (x[i] - mean[i]) / std[i] end
+    return y
   end,
 }
 

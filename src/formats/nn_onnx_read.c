@@ -573,6 +573,20 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
 ** one by one, as nodes of their own (a Sigmoid not followed by its Mul is
 ** a Sigmoid). */
 
+/* The constant named in when it can be a tensor of a layer as wide as
+** the data's row (a kind of one size, whose tensors are [n]): float, n
+** values, every dimension but the last 1; NULL when not. */
+static nn_onnx_tensor *pattern_tensor(nn_onnx_reader *r, nn_pb_span in) {
+  nn_onnx_tensor *t = nn_onnx_find_const(r, in);
+  long long w = r->rank > 0 ? r->dims[r->rank - 1] : -1;
+  int i;
+  if (t == NULL || t->type != NN_ONNX_FLOAT || t->rank < 1 || w <= 0 ||
+      w > (long long)NN_MAX_WIDTH || t->dims[t->rank - 1] != w)
+    return NULL;
+  for (i = 0; i + 1 < t->rank; i++) if (t->dims[i] != 1) return NULL;
+  return t;
+}
+
 /* Whether the name in is what pattern input src means: the data the
 ** pattern started from, an earlier node's output, or a constant of one
 ** float within 1e-6 of k. */
@@ -581,6 +595,7 @@ static int pattern_input(nn_onnx_reader *r, nn_pb_span in, int src, float k) {
   float v;
   if (src == NN_ONNX_X) return nn_onnx_same(in, r->pat_x);
   if (src >= 0) return (size_t)src < r->pat_at && nn_onnx_same(in, r->pat_out[src]);
+  if (src <= NN_ONNX_T(0)) return pattern_tensor(r, in) != NULL;
   if ((t = nn_onnx_find_const(r, in)) == NULL || t->type != NN_ONNX_FLOAT || t->count != 1 ||
       nn_onnx_tensor_floats(r, t, &v) != NN_OK)
     return 0;
@@ -641,6 +656,39 @@ static int pattern_undo(nn_onnx_reader *r) {
   return st;
 }
 
+/* The matched pattern of a kind with tensors (Standardize: Sub, Div): a
+** layer as wide as the data's row, each tensor from the constant input
+** the pattern names it at; kept with the Linear layers' blocks. */
+static int pattern_layer(nn_onnx_reader *r, nn_kind kind) {
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  nn_layer l = NN_ACT(kind);
+  size_t j, dims[2], at;
+  float *p;
+  int k, st;
+  l.n_in = l.n_out = (size_t)r->dims[r->rank - 1];
+  if (d->n_sizes != 1 || d->n_hyper > 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s has no ONNX form to read", d->name);
+  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  for (j = 0; j < d->onnx.n_nodes; j++)
+    for (k = 0; k < 2; k++) {
+      int src = d->onnx.nodes[j].in[k];
+      nn_pb_span in;
+      if (src > NN_ONNX_T(0)) continue;
+      nn_onnx_node_strings(r->pat_node[j], 1, (size_t)k, &in);
+      if (pattern_tensor(r, in) == NULL)   /* an Add or a Mul the other way round */
+        nn_onnx_node_strings(r->pat_node[j], 1, (size_t)(1 - k), &in);
+      nn_tensor_shape(&l, (size_t)(NN_ONNX_T(0) - src), dims, &at);
+      if ((st = nn_onnx_tensor_floats(r, pattern_tensor(r, in), p + at)) != NN_OK) return st;
+    }
+  if ((st = push_layer(r, kind, NULL)) != NN_OK) return st;
+  r->layers[r->n_layers - 1].n_in = r->layers[r->n_layers - 1].n_out = l.n_in;
+  r->row_fixed = 1;
+  return NN_OK;
+}
+
 /* The next node while a pattern is being matched. */
 static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
   const nn_kind_info *d = nn_kind_info_of((nn_kind)r->pat_kind);
@@ -658,6 +706,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
   kind = (nn_kind)r->pat_kind;
   r->pat_kind = NN_KIND_COUNT;
   r->cur = out0;
+  if (d->n_tensors > 0) return pattern_layer(r, kind);
   return push_layer(r, kind, NULL);
 }
 

@@ -121,33 +121,43 @@ static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   return NN_OK;
 }
 
-/* The name of input k of node j of layer i's pattern into buf: the layer's
-** input, a constant's initializer (written here), or an earlier node's
-** output. */
-static const char *pattern_input(nn_pb_out *graph, const nn_kind_info *d, size_t i,
-                                 size_t j, int k, const char *in, char *buf, size_t n) {
+/* The name of input k of node j of layer l's pattern (layer i) into buf:
+** the layer's input, a constant's initializer or one of the layer's
+** tensors (written here), or an earlier node's output. */
+static const char *pattern_input(nn_pb_out *graph, const nn_net *net, const nn_layer *l,
+                                 size_t i, size_t j, int k, const char *in, char *buf,
+                                 size_t n) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   const nn_onnx_node *nd = &d->onnx.nodes[j];
   int src = nd->in[k];
   if (src == NN_ONNX_X) return in;
   if (src == NN_ONNX_K) {
     snprintf(buf, n, "%.40s_%zu.k%zu", d->c_name, i + 1, j + 1);
     put_tensor(graph, buf, NULL, 0, &nd->k, 1);
+  } else if (src <= NN_ONNX_T(0)) {
+    size_t t = (size_t)(NN_ONNX_T(0) - src), dims[2], at, count;
+    count = nn_tensor_shape(l, t, dims, &at);
+    snprintf(buf, n, "%.40s_%zu.%.40s", d->c_name, i + 1, d->tensors[t].name);
+    put_tensor(graph, buf, dims, d->tensors[t].rank, net->params + l->w + at, count);
   } else {
     snprintf(buf, n, "%.40s_%zu.%d", d->c_name, i + 1, src + 1);
   }
   return buf;
 }
 
-/* Layer i of a kind written as its pattern of nodes, from in to out. */
-static void put_pattern(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+/* Layer i, of a kind written as its pattern of nodes, from in to out. */
+static void put_pattern(nn_pb_out *graph, const nn_net *net, size_t i,
                         const char *in, const char *out) {
+  const nn_layer *l = &net->layers[i];
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j;
   int k;
   for (j = 0; j < d->onnx.n_nodes; j++) {
     nn_pb_out node = { NULL, 0, 0, 0 };
-    char buf[2][96], name[96];
+    char buf[2][128], name[96];
     for (k = 0; k < 2 && d->onnx.nodes[j].in[k] != NN_ONNX_NONE; k++)
-      nn_pb_put_string(&node, 1, pattern_input(graph, d, i, j, k, in, buf[k], sizeof buf[k]));
+      nn_pb_put_string(&node, 1, pattern_input(graph, net, l, i, j, k, in, buf[k],
+                                               sizeof buf[k]));
     snprintf(name, sizeof name, "%.40s_%zu.%zu", d->c_name, i + 1, j + 1);
     nn_pb_put_string(&node, 2, j + 1 == d->onnx.n_nodes ? out : name);
     snprintf(name, sizeof name, "%.40s_%zu/%s_%zu", d->c_name, i + 1, d->onnx.nodes[j].op, j + 1);
@@ -183,7 +193,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
     else snprintf(outname, sizeof outname, "x%zu", i + 1);
     if (op == NULL) {
-      put_pattern(&graph, d, i, in, outname);
+      put_pattern(&graph, net, i, in, outname);
       continue;
     }
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);

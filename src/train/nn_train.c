@@ -512,6 +512,33 @@ static void update(const nn_trainer *tr, const nn_kernel *k, const nn_adam_const
   }
 }
 
+/* The update on the trained parameters only: runs of them, one after
+** another, between the tensors a kind does not train (Standardize's mean
+** and std), which keep their values.  A net whose tensors are all trained
+** is one run, the whole array. */
+static void update_trained(const nn_trainer *tr, const nn_kernel *k,
+                           const nn_adam_consts *c, const nn_net *net,
+                           const float *g) {
+  size_t i, t, at, dims[2], start = 0, pos = 0;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    for (t = 0; t < d->n_tensors; t++) {
+      size_t count = nn_tensor_shape(l, t, dims, &at);
+      pos = l->w + at;
+      if (!d->tensors[t].trained) {
+        if (pos > start)
+          update(tr, k, c, net->params + start, tr->m + start, tr->v + start,
+                 g + start, pos - start);
+        start = pos + count;
+      }
+    }
+  }
+  if (tr->n_params > start)
+    update(tr, k, c, net->params + start, tr->m + start, tr->v + start, g + start,
+           tr->n_params - start);
+}
+
 /* A bound on every |w| after the update, in double, from norms: W of the
 ** weights (one pass), G of the gradient, and the running bound on the
 ** moments the trainer keeps (tr->mom_bound: Adam's m is a mean of past
@@ -614,7 +641,7 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
              bad + 1, nn_nonfinite_name(bad_value));
     return NN_EDIVERGED;
   }
-  update(tr, k, &c, net->params, tr->m, tr->v, g, tr->n_params);
+  update_trained(tr, k, &c, net, g);
   tr->mom_bound = mom;
   tr->steps++;
   return NN_OK;
