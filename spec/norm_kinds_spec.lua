@@ -1,9 +1,10 @@
 -- The kinds that scale their input by numbers they keep
 -- (src/engine/nn_kind_norm.c): Standardize(mean, std), y = (x - mean) / std
--- per feature, against a plain-Lua computation in double precision
--- (spec/support/reference.lua) of the float numbers; its gradient against
--- central differences of that reference; its tensors left alone by every
--- optimizer; its store and ONNX round trips and the errors it raises.
+-- per feature, and LayerNorm(n), PyTorch's, against a plain-Lua computation
+-- in double precision (spec/support/reference.lua) of the float numbers;
+-- their gradients against central differences of that reference;
+-- Standardize's tensors left alone by every optimizer; their store and ONNX
+-- round trips and the errors they raise.
 
 local nn = require "nn"
 local ref = require "spec.support.reference"
@@ -228,6 +229,156 @@ describe("nn.Standardize", function()
     it("a network whose widths do not meet", function()
       local e = message(nn.Sequential, { nn.Linear(2, 3), nn.Standardize({ 1, 2 }, { 1, 1 }) })
       assert.truthy(e:find("Standardize", 1, true), e)
+    end)
+  end)
+end)
+
+describe("nn.LayerNorm", function()
+  local W = { 1, -0.5, 2, 0.25, 1.5 }
+  local B = { 0, 0.1, -1, 3, 0.5 }
+
+  local function layer(w, b, eps)
+    local net = nn.Sequential{ nn.LayerNorm(#w, eps) }
+    net:set_weights(1, "weight", w)
+    net:set_weights(1, "bias", b)
+    return net
+  end
+
+  -- xh = (x - mu) / sqrt(var + eps) in double, rounded once; then * weight
+  -- and + bias in float: within 1 ulp of y plus 1 ulp of weight * xh
+  it("is PyTorch's, within 1 ulp of y plus 1 ulp of weight * xh of double precision", function()
+    local w, b = f32s(W), f32s(B)
+    local rand = ref.stream(17)
+    for _, eps in ipairs{ 1e-5, 0.1 } do
+      local net = layer(W, B, eps)
+      local e = f32(eps)
+      for _ = 1, 300 do
+        local x, scale = {}, 10 ^ rand(-3, 3)
+        for i = 1, #W do x[i] = f32(rand(-1, 1) * scale + rand(-2, 2)) end
+        local want = ref.forward({ { "LayerNorm", w, b, e } }, x)
+        local xh = ref.forward({ { "LayerNorm", { 1, 1, 1, 1, 1 }, { 0, 0, 0, 0, 0 }, e } }, x)
+        local got = net:forward(x)
+        for i = 1, #x do
+          local bound = ulp(want[i]) + ulp(w[i] * xh[i])
+          assert(abs(got[i] - want[i]) <= bound, ("eps %g, feature %d: %.9g, not %.12g")
+            :format(eps, i, got[i], want[i]))
+        end
+      end
+    end
+  end)
+
+  it("by hand: (1, 2, 6) is (-2, -1, 3) / sqrt(14 / 3 + 1e-5)", function()
+    local got = nn.LayerNorm(3):forward{ 1, 2, 6 }
+    local s = math.sqrt(14 / 3 + 1e-5)
+    for i, v in ipairs{ -2 / s, -1 / s, 3 / s } do
+      assert(abs(got[i] - v) <= 2 ^ -22, ("%d: %.9g, not %.9g"):format(i, got[i], v))
+    end
+    -- PyTorch's start: weight 1, bias 0
+    assert.same({ 1, 1, 1 }, nn.LayerNorm(3):get_weights(1, "weight"))
+    assert.same({ 0, 0, 0 }, nn.LayerNorm(3):get_weights(1, "bias"))
+  end)
+
+  it("gives a batch the bits of one sample at a time", function()
+    local net = layer(W, B)
+    local rows = {}
+    local rand = ref.stream(23)
+    for r = 1, 41 do
+      rows[r] = {}
+      for i = 1, 5 do rows[r][i] = rand(-5, 5) * r end
+    end
+    local Y = net:forward(nn.Matrix(rows))
+    for r = 1, #rows do
+      local y = net:forward(rows[r])
+      for j = 1, 5 do assert.equal(y[j], Y:get(r, j)) end
+    end
+  end)
+
+  -- L = sum dy_i y_i: dL/dx, dL/dweight and dL/dbias by central
+  -- differences of the double reference
+  it("has the gradient central differences of the reference give, for x, weight and bias", function()
+    local w, b = f32s(W), f32s(B)
+    local x = { 0.5, -1.25, 2, 0.75, -3 }
+    local dy = { 1, -0.5, 2, 0.3, -1.5 }
+    local function loss(xx, ww, bb)
+      local y = ref.forward({ { "LayerNorm", ww, bb } }, xx)
+      local s = 0
+      for i = 1, #y do s = s + dy[i] * y[i] end
+      return s
+    end
+    local function diff(which, i)
+      local h = 1e-5
+      local args = { { (table.unpack or unpack)(x) }, { (table.unpack or unpack)(w) },
+        { (table.unpack or unpack)(b) } }
+      local t = args[which]
+      local v = t[i]
+      t[i] = v + h
+      local lp = loss(args[1], args[2], args[3])
+      t[i] = v - h
+      local lm = loss(args[1], args[2], args[3])
+      return (lp - lm) / (2 * h)
+    end
+    local dx, grads = layer(W, B):backward(x, dy)
+    for i = 1, #x do
+      local checks = { { dx[i], diff(1, i), "x" }, { grads:get(1, i), diff(2, i), "weight" },
+        { grads:get(1, #x + i), diff(3, i), "bias" } }
+      for _, c in ipairs(checks) do
+        assert(abs(c[1] - c[2]) <= 1e-5 * math.max(1, abs(c[2])),
+          ("d%s[%d]: %.9g, differences %.12g"):format(c[3], i, c[1], c[2]))
+      end
+    end
+  end)
+
+  it("trains: weight and bias move and the loss falls", function()
+    nn.seed(5)
+    local net = nn.Sequential{ nn.Linear(2, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 1) }
+    local X = nn.Matrix{ { 0, 1 }, { 1, 0 }, { 1, 1 }, { -1, 0.5 } }
+    local T = nn.Matrix{ { 1 }, { 0.5 }, { -1 }, { 0.25 } }
+    local tr = nn.Trainer(net, { optimizer = "adam", lr = 0.02, batch = 4, loss = "mse" })
+    local first = tr:step(X, T)
+    local last
+    for _ = 1, 40 do last = tr:step(X, T) end
+    assert(last < first / 2, ("%g then %g"):format(first, last))
+    assert.are_not.same({ 1, 1, 1, 1, 1, 1 }, net:get_weights(2, "weight"))
+    assert.are_not.same({ 0, 0, 0, 0, 0, 0 }, net:get_weights(2, "bias"))
+  end)
+
+  describe("in the store", function()
+    local db
+    before_each(function() db = os.tmpname() end)
+    after_each(function() remove_db(db) end)
+
+    it("saves its width, eps and tensors and loads to the same bits", function()
+      nn.seed(2)
+      local net = nn.Sequential{ nn.Linear(3, 5), nn.LayerNorm(5, 1e-3), nn.Linear(5, 2) }
+      net:set_weights(2, "weight", W)
+      net:set_weights(2, "bias", B)
+      local store = assert(nn.open(db))
+      store:save("ln", net)
+      local arch
+      for row in store:rows("SELECT arch FROM nn_version") do arch = row.arch end
+      assert.equal('[{"type":"Linear","in":3,"out":5},{"type":"LayerNorm","n":5,"eps":0.001},'
+        .. '{"type":"Linear","in":5,"out":2}]', arch)
+      local back = store:load("ln")
+      assert.equal(tostring(net), tostring(back))
+      assert.same(net:get_weights(2, "weight"), back:get_weights(2, "weight"))
+      assert.same(net:forward{ 0.5, -1, 2 }, back:forward{ 0.5, -1, 2 })
+      store:close()
+    end)
+  end)
+
+  describe("refuses bad arguments, naming them", function()
+    local function message(f, ...)
+      local ok, e = pcall(f, ...)
+      assert.is_false(ok)
+      return (tostring(e):gsub("^[^:]*:%d+: ", ""))
+    end
+    it("a width of 0, an eps out of range, widths that do not meet", function()
+      assert.truthy(message(nn.LayerNorm, 0):find(
+        "bad argument #1 to 'nn.LayerNorm' (size must be positive, got 0)", 1, true))
+      assert.truthy(message(nn.LayerNorm, 3, 0):find("(eps must be between", 1, true))
+      assert.truthy(message(nn.LayerNorm, 3, 0 / 0):find("(eps must be between", 1, true))
+      local e = message(nn.Sequential, { nn.Linear(2, 3), nn.LayerNorm(4) })
+      assert.truthy(e:find("LayerNorm", 1, true), e)
     end)
   end)
 end)

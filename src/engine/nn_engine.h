@@ -2,11 +2,11 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize: the kinds of
-** one table, nn_kind_info) over ONE contiguous float buffer of parameters; each layer
-** with parameters is a view into it at an offset, its tensors one after
-** another (Linear: weight [n_out][n_in] row-major, then bias [n_out]).
-** That is also the order in which the store writes them.
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm: the
+** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
+** parameters; each layer with parameters is a view into it at an offset,
+** its tensors one after another (Linear: weight [n_out][n_in] row-major,
+** then bias [n_out]).  That is also the order in which the store writes them.
 **
 ** This is not the Lua binding and not the store: it includes neither lua.h
 ** nor sqlite3.h, allocates nothing in a forward pass, and keeps no scratch
@@ -101,7 +101,7 @@ typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
-  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM
 } nn_kind;
 
 typedef struct nn_layer {

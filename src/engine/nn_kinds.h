@@ -14,6 +14,6 @@ extern const nn_kind_info nn_kind_linear;
 extern const nn_kind_info nn_kind_relu, nn_kind_leaky_relu, nn_kind_sigmoid,
                           nn_kind_tanh, nn_kind_softmax, nn_kind_identity;
 extern const nn_kind_info nn_kind_gelu, nn_kind_silu, nn_kind_softplus, nn_kind_elu;
-extern const nn_kind_info nn_kind_standardize;
+extern const nn_kind_info nn_kind_standardize, nn_kind_layernorm;
 
 #endif
