@@ -366,6 +366,118 @@ describe("nn.LayerNorm", function()
     end)
   end)
 
+  describe("in ONNX", function()
+    local path
+    before_each(function() path = os.tmpname() end)
+    after_each(function() os.remove(path) end)
+
+    it("is written as PyTorch 1.13 writes it below opset 17 and read back to the same bits", function()
+      nn.seed(9)
+      local net = nn.Sequential{ nn.Linear(3, 5), nn.LayerNorm(5), nn.Linear(5, 2) }
+      net:set_weights(2, "weight", W)
+      net:set_weights(2, "bias", B)
+      net:export(path, "onnx")
+      local f = assert(io.open(path, "rb"))
+      local bytes = f:read("*a")
+      f:close()
+      for _, op in ipairs{ "ReduceMean", "Sub", "Pow", "Sqrt", "Div", "Mul", "Add",
+                           "layer_norm_2.weight", "layer_norm_2.bias" } do
+        assert.truthy(bytes:find(op, 1, true), op)
+      end
+      assert.falsy(bytes:find("LayerNormalization", 1, true))
+      local back = nn.import(path)
+      assert.equal(tostring(net), tostring(back))
+      assert.same(net:get_weights(2, "weight"), back:get_weights(2, "weight"))
+      assert.same(net:get_weights(2, "bias"), back:get_weights(2, "bias"))
+      local x = { 0.3, -1.2, 2 }
+      assert.same(net:forward(x), back:forward(x))
+    end)
+
+    local b = require "spec.support.onnx_builder"
+    local w3, b3 = { 1, -0.5, 2 }, { 0, 0.1, -1 }
+
+    -- LayerNormalization (opset 17) as PyTorch 1.13 writes it: axis -1, epsilon
+    local function op17(eps, axis)
+      return b.model{
+        opset = 17,
+        inputs = { b.value_info("x", { "N", 3 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("ln.weight", { 3 }, w3), b.tensor("ln.bias", { 3 }, b3) },
+        nodes = { b.node("LayerNormalization", { "x", "ln.weight", "ln.bias" }, { "y" },
+          { b.attr_int("axis", axis or -1), b.attr_float("epsilon", eps) },
+          "/ln/LayerNormalization") },
+      }
+    end
+
+    it("reads LayerNormalization, its epsilon, against the double reference", function()
+      local x = { 0.5, -1.25, 2 }
+      for _, eps in ipairs{ 1e-5, 0.5 } do
+        local net = nn.import(op17(eps))
+        assert.equal(("nn.LayerNorm(3, %g)"):format(f32(eps)), net:modules()[1].name)
+        local want = ref.forward({ { "LayerNorm", w3, b3, f32(eps) } }, x)
+        assert.is_true(ref.max_diff(want, net:forward(x)) <= 1e-6)
+      end
+      assert.same(nn.import(op17(1e-5)):forward(x), nn.import(op17(1e-5, 1)):forward(x))
+    end)
+
+    it("refuses a LayerNormalization over another axis, naming the node", function()
+      local ok, e = pcall(nn.import, op17(1e-5, 0))
+      assert.is_false(ok)
+      assert.truthy(e:find("'/ln/LayerNormalization' (LayerNormalization): axis 0 is not "
+        .. "supported (only -1)", 1, true), e)
+    end)
+
+    -- below opset 17, PyTorch 1.13's pattern: its numbers as Constant nodes
+    local function pattern(axes)
+      local function const(name, v)
+        return b.node("Constant", {}, { name }, { b.attr_tensor("value", b.tensor("", {}, { v })) })
+      end
+      return b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 3 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("ln.weight", { 3 }, w3), b.tensor("ln.bias", { 3 }, b3) },
+        nodes = {
+          b.node("ReduceMean", { "x" }, { "m" }, { b.attr_ints("axes", { axes }) }, "/ln/ReduceMean"),
+          b.node("Sub", { "x", "m" }, { "d" }, nil, "/ln/Sub"),
+          const("two", 2),
+          b.node("Pow", { "d", "two" }, { "p" }, nil, "/ln/Pow"),
+          b.node("ReduceMean", { "p" }, { "v" }, { b.attr_ints("axes", { axes }) }, "/ln/ReduceMean_1"),
+          const("eps", 1e-5),
+          b.node("Add", { "v", "eps" }, { "ve" }, nil, "/ln/Add"),
+          b.node("Sqrt", { "ve" }, { "s" }, nil, "/ln/Sqrt"),
+          b.node("Div", { "d", "s" }, { "n" }, nil, "/ln/Div"),
+          b.node("Mul", { "n", "ln.weight" }, { "nw" }, nil, "/ln/Mul"),
+          b.node("Add", { "nw", "ln.bias" }, { "y" }, nil, "/ln/Add_1") },
+      }
+    end
+
+    it("reads the pattern PyTorch 1.13 writes below opset 17", function()
+      local net = nn.import(pattern(-1))
+      assert.equal(1, #net:modules())
+      assert.equal("LayerNorm", net:modules()[1].kind)
+      local x = { 0.5, -1.25, 2 }
+      local want = ref.forward({ { "LayerNorm", w3, b3 } }, x)
+      assert.is_true(ref.max_diff(want, net:forward(x)) <= 1e-6)
+      assert.same(net:forward(x), nn.import(pattern(1)):forward(x))
+    end)
+
+    it("refuses a ReduceMean over another axis, naming the node", function()
+      local ok, e = pcall(nn.import, pattern(0))
+      assert.is_false(ok)
+      assert.truthy(e:find("'/ln/ReduceMean' (ReduceMean): a ReduceMean is supported over "
+        .. "the last axis only", 1, true), e)
+    end)
+
+    it("refuses to write an eps its pattern cannot say, naming the module", function()
+      local net = nn.Sequential{ nn.Linear(2, 2), nn.LayerNorm(2, 1e-3) }
+      local ok, e = pcall(net.export, net, path, "onnx")
+      assert.is_false(ok)
+      assert.truthy(e:find("module 2: nn.LayerNorm's eps is 0.001, and its ONNX form has only "
+        .. "1e-05", 1, true), e)
+    end)
+  end)
+
   describe("refuses bad arguments, naming them", function()
     local function message(f, ...)
       local ok, e = pcall(f, ...)
@@ -373,12 +485,14 @@ describe("nn.LayerNorm", function()
       return (tostring(e):gsub("^[^:]*:%d+: ", ""))
     end
     it("a width of 0, an eps out of range, widths that do not meet", function()
-      assert.truthy(message(nn.LayerNorm, 0):find(
-        "bad argument #1 to 'nn.LayerNorm' (size must be positive, got 0)", 1, true))
+      local e = message(nn.LayerNorm, 0)
+      assert.truthy(e:find("bad argument #1 to", 1, true) and
+        e:find("LayerNorm' (size must be positive, got 0)", 1, true), e)
       assert.truthy(message(nn.LayerNorm, 3, 0):find("(eps must be between", 1, true))
       assert.truthy(message(nn.LayerNorm, 3, 0 / 0):find("(eps must be between", 1, true))
-      local e = message(nn.Sequential, { nn.Linear(2, 3), nn.LayerNorm(4) })
-      assert.truthy(e:find("LayerNorm", 1, true), e)
+      e = message(nn.Sequential, { nn.Linear(2, 3), nn.LayerNorm(4) })
+      assert.truthy(e:find("layer 2: nn.LayerNorm(4 -> 4) takes 4 inputs, but the layer "
+        .. "before it gives 3", 1, true), e)
     end)
   end)
 end)

@@ -439,19 +439,35 @@ static nn_kind simple_kind(nn_pb_span op) {
 /* A node of such a kind: its attributes are its hyper-parameters, by the
 ** names the kind table gives them, each optional (its default); any other
 ** attribute is refused. */
+/* The kind's fixed attribute, where a reader of the kind's table reads it
+** (LayerNormalization's axis -1): absent, or that value (for an axis, also
+** the last one by its number). */
+static int fixed_attr(nn_onnx_reader *r, const nn_kind_info *d, const nn_onnx_attr *a) {
+  long long v;
+  int st = nn_onnx_attr_int(r, a, d->onnx.value, &v);
+  if (st != NN_OK) return st;
+  if (v == d->onnx.value || (strcmp(d->onnx.attr, "axis") == 0 && d->onnx.value == -1 &&
+                             v == (long long)r->rank - 1))
+    return NN_OK;
+  return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s %lld is not supported (only %lld)",
+                      d->onnx.attr, v, d->onnx.value);
+}
+
 static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
                        float *hyper /* [MAX_KIND_ATTRS] */) {
-  const char *names[MAX_KIND_ATTRS + 1];
+  const char *names[MAX_KIND_ATTRS + 2];   /* and the fixed one */
   size_t map[MAX_KIND_ATTRS], n = 0, j;
-  nn_onnx_attr a[MAX_KIND_ATTRS];
-  nn_pb_span raw[MAX_KIND_ATTRS];
+  nn_onnx_attr a[MAX_KIND_ATTRS + 1];
+  nn_pb_span raw[MAX_KIND_ATTRS + 1];
   int st;
   for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
     hyper[j] = (float)d->hyper[j].def;
     if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
   }
-  names[n] = NULL;
+  if (d->onnx.attr) names[n] = d->onnx.attr;
+  names[n + (d->onnx.attr != NULL)] = NULL;
   if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  if (d->onnx.attr && (st = fixed_attr(r, d, &a[n])) != NN_OK) return st;
   for (j = 0; j < n; j++) {
     const nn_hyper *h = &d->hyper[map[j]];
     long long v;
@@ -477,7 +493,7 @@ static nn_kind tensor_kind(nn_pb_span op) {
   nn_kind k;
   for (k = 0; k < nn_kind_end(); k++) {
     const nn_kind_info *d = nn_kind_info_of(k);
-    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors > 0 && d->n_sizes > 0 &&
+    if (d && d->onnx.op && d->n_tensors > 0 && d->n_sizes == 1 &&
         nn_onnx_is(op, d->onnx.op))
       return k;
   }
@@ -643,6 +659,28 @@ static int pattern_start(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_p
 
 static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns);
 
+/* The attributes of a node of a pattern: none, but a ReduceMean's, which
+** must reduce each sample's features alone (axes [-1], or the last axis by
+** its number, and keepdims 1), as PyTorch writes it. */
+static int pattern_attrs(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op) {
+  static const char *const names[] = { "axes", "keepdims", NULL };
+  nn_onnx_attr a[2];
+  nn_pb_span raw[2];
+  long long axes[NN_ONNX_MAX_RANK], keep;
+  size_t n = 0;
+  int st;
+  if (!nn_onnx_is(op, "ReduceMean")) return no_attrs(r, node, 0);
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[1], 1, &keep)) != NN_OK)
+    return st;
+  if (a[0].name.n && (st = nn_onnx_attr_ints(r, raw[0], axes, NN_ONNX_MAX_RANK, &n)) != NN_OK)
+    return st;
+  if (keep != 1 || n != 1 || !(axes[0] == -1 || axes[0] == (long long)r->rank - 1))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a ReduceMean is supported over the last "
+                        "axis only, keeping it");
+  return NN_OK;
+}
+
 /* The nodes matched so far, read again as nodes of their own. */
 static int pattern_undo(nn_onnx_reader *r) {
   size_t j, n = r->pat_at, no = r->node_no;
@@ -658,7 +696,8 @@ static int pattern_undo(nn_onnx_reader *r) {
 
 /* The matched pattern of a kind with tensors (Standardize: Sub, Div): a
 ** layer as wide as the data's row, each tensor from the constant input
-** the pattern names it at; kept with the Linear layers' blocks. */
+** the pattern names it at, its hyper-parameters the defaults (the
+** pattern's numbers); kept with the Linear layers' blocks. */
 static int pattern_layer(nn_onnx_reader *r, nn_kind kind) {
   const nn_kind_info *d = nn_kind_info_of(kind);
   nn_layer l = NN_ACT(kind);
@@ -666,7 +705,7 @@ static int pattern_layer(nn_onnx_reader *r, nn_kind kind) {
   float *p;
   int k, st;
   l.n_in = l.n_out = (size_t)r->dims[r->rank - 1];
-  if (d->n_sizes != 1 || d->n_hyper > 0)
+  if (d->n_sizes != 1)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s has no ONNX form to read", d->name);
   if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
     return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
@@ -698,7 +737,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
     if ((st = pattern_undo(r)) != NN_OK) return st;
     return read_node_as(r, node, 1);
   }
-  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  if ((st = pattern_attrs(r, node, op)) != NN_OK) return st;
   r->pat_node[r->pat_at] = node;
   r->pat_no[r->pat_at] = r->node_no;
   r->pat_out[r->pat_at++] = out0;
@@ -730,7 +769,7 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   }
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
-    return no_attrs(r, node, 0);
+    return pattern_attrs(r, node, op);
   return read_op(r, node, op, out0);
 }
 
