@@ -13,8 +13,9 @@
 ** sample, and (x - mean) / std is within 1.5 ulp of the double result of
 ** the float numbers (spec/norm_kinds_spec.lua).  LayerNorm takes a sample's
 ** mean and variance in double (two passes, so no cancellation) and rounds
-** its normalised value xh once to float, so its output is within 1 ulp of
-** y plus 1 ulp of weight * xh of the double result (the spec asserts it);
+** its normalised value xh once to float, then weight * xh and + bias in
+** float: its output is within half an ulp of y, half an ulp of weight * xh
+** and half of |weight| ulp(xh) of the double result (the spec asserts it);
 ** its backward pass is in double, rounded once.
 */
 #include <math.h>
