@@ -636,8 +636,20 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
   end
 
   it("cover every opset the script names", function()
-    assert.same({ "gelu_op17", "gelu_silu_op13", "identity_nobias_op17", "leaky_softmax_op13",
-      "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14", "tanh_op9",
-      "wide_relu_op12" }, names)
+    assert.same({ "gelu_op17", "gelu_silu_op13", "identity_nobias_op17", "layernorm_op17",
+      "leaky_softmax_op13", "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14",
+      "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)
+  end)
+
+  it("read PyTorch's (x - mean) / std and LayerNorm, in both its forms, as nn's kinds", function()
+    local function kinds(name)
+      local t = {}
+      for i, m in ipairs(nn.import("spec/fixtures/onnx/" .. name .. ".onnx"):modules()) do
+        t[i] = m.kind
+      end
+      return table.concat(t, " ")
+    end
+    assert.equal("Standardize Linear LayerNorm Tanh Linear", kinds("standardize_layernorm_op13"))
+    assert.equal("Linear LayerNorm ReLU Linear", kinds("layernorm_op17"))
   end)
 end)

@@ -80,6 +80,38 @@ if type(jit) == "table" and pcall(require, "ffi") then
   end
 end
 
+-- nn.Standardize(mean, std): y = (x - mean) / std per feature, mean and std
+-- tables of n numbers (std's positive); nn.Standardize(n): mean 0, std 1.
+local function standardize_arg(t, arg, what, n)
+  if type(t) ~= "table" then
+    error(("bad argument #%d to 'nn.Standardize' (%s must be a table of numbers, got %s)")
+      :format(arg, what, type(t)), 3)
+  end
+  if #t == 0 or (n and #t ~= n) then
+    error(("bad argument #%d to 'nn.Standardize' (%s has %d numbers, %s)"):format(arg, what, #t,
+      n and ("as mean has " .. n) or "needs at least 1"), 3)
+  end
+  for i = 1, #t do
+    local v = t[i]
+    local ok = type(v) == "number" and v == v and v > -math.huge and v < math.huge
+    if ok and what == "std" then ok = v > 0 end
+    if not ok then
+      error(("bad argument #%d to 'nn.Standardize' (%s[%d] must be a %s number, got %s)")
+        :format(arg, what, i, what == "std" and "positive finite" or "finite", tostring(v)), 3)
+    end
+  end
+end
+
+function nn.Standardize(mean, std)
+  if type(mean) == "number" and std == nil then return core.Standardize(mean) end
+  standardize_arg(mean, 1, "mean")
+  standardize_arg(std, 2, "std", #mean)
+  local m = core.Standardize(#mean)
+  m:set_weights(1, "mean", mean)
+  m:set_weights(1, "std", std)
+  return m
+end
+
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
 core.Store.__index.svg_history = svg.store_history

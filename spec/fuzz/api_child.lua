@@ -340,6 +340,7 @@ local function step(i)
         modules[j] = pick{ nn.Linear(pick{ 3, 4, 2100 }, pick{ 2, 3, 4, 2100 }), nn.ReLU(),
           nn.SoftMax(), nn.Identity(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(),
           nn.GELU(pick{ "none", "tanh" }), nn.SiLU(), nn.Softplus(pick{ 1, 2 }), nn.ELU(0.5),
+          nn.LayerNorm(pick{ 3, 4 }), nn.Standardize({ 1, -1, 0.5 }, { 2, 0.25, 1 }),
           V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1

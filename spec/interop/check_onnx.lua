@@ -29,6 +29,15 @@ local cases = {
     return nn.Sequential{ nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 6), nn.SiLU(),
       nn.Linear(6, 5), nn.Softplus(), nn.Linear(5, 5), nn.ELU(0.7), nn.Linear(5, 3) }
   end,
+  -- Standardize as Sub and Div by its tensors, LayerNorm as the nodes
+  -- PyTorch 1.13 writes below opset 17
+  norm = function()
+    local net = nn.Sequential{ nn.Standardize({ 0.5, -1, 2, 0 }, { 2, 0.5, 3, 1 }),
+      nn.Linear(4, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 3) }
+    net:set_weights(3, "weight", { 1, -0.5, 2, 0.25, 1.5, 0.75 })
+    net:set_weights(3, "bias", { 0, 0.1, -1, 0.3, 0.5, -0.2 })
+    return net
+  end,
 }
 
 local function json_rows(rows)

@@ -4,7 +4,9 @@
 -- A network here is a list of layers: { "Linear", W, b }, { "ReLU" },
 -- { "LeakyReLU", a }, { "Sigmoid" }, { "Tanh" }, { "SoftMax" }, { "Identity" },
 -- { "GELU", approximate } (0 or "none": erf; 1 or "tanh"), { "SiLU" },
--- { "Softplus", beta, threshold }, { "ELU", alpha }.
+-- { "Softplus", beta, threshold }, { "ELU", alpha },
+-- { "Standardize", mean, std } (tables of one number per feature),
+-- { "LayerNorm", weight, bias, eps } (PyTorch's; eps 1e-5 when nil).
 
 local reference = {}
 
@@ -99,6 +101,21 @@ local apply = {
     alpha = alpha or 1
     return map(x, function(v) return v > 0 and v or alpha * expm1(v) end)
   end,
+  LayerNorm = function(x, weight, bias, eps)
+    local n, mu, var = #x, 0, 0
+    for i = 1, n do mu = mu + x[i] end
+    mu = mu / n
+    for i = 1, n do var = var + (x[i] - mu) ^ 2 end
+    local rstd = 1 / sqrt(var / n + (eps or 1e-5))
+    local y = {}
+    for i = 1, n do y[i] = (x[i] - mu) * rstd * weight[i] + bias[i] end
+    return y
+  end,
+  Standardize = function(x, mean, std)
+    local y = {}
+    for i = 1, #x do y[i] = (x[i] - mean[i]) / std[i] end
+    return y
+  end,
 }
 
 -- Each kind's function by its name: the specs check that every element-wise
@@ -108,7 +125,7 @@ reference.apply = apply
 --- y = layers(x), in double precision.
 function reference.forward(layers, x)
   for _, layer in ipairs(layers) do
-    x = apply[layer[1]](x, layer[2], layer[3])
+    x = apply[layer[1]](x, layer[2], layer[3], layer[4])
   end
   return x
 end

@@ -43,6 +43,7 @@ static const nn_kind_info *const kinds[] = {
   [NN_KIND_COUNT] = NULL,
   [NN_GELU] = &nn_kind_gelu, [NN_SILU] = &nn_kind_silu,
   [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
+  [NN_STANDARDIZE] = &nn_kind_standardize, [NN_LAYERNORM] = &nn_kind_layernorm,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };

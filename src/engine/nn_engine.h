@@ -2,11 +2,11 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity, GELU, SiLU, Softplus, ELU: the kinds of one table,
-** nn_kind_info) over ONE contiguous float buffer of parameters; each layer
-** with parameters is a view into it at an offset, its tensors one after
-** another (Linear: weight [n_out][n_in] row-major, then bias [n_out]).
-** That is also the order in which the store writes them.
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm: the
+** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
+** parameters; each layer with parameters is a view into it at an offset,
+** its tensors one after another (Linear: weight [n_out][n_in] row-major,
+** then bias [n_out]).  That is also the order in which the store writes them.
 **
 ** This is not the Lua binding and not the store: it includes neither lua.h
 ** nor sqlite3.h, allocates nothing in a forward pass, and keeps no scratch
@@ -102,7 +102,7 @@ typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
-  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM
 } nn_kind;
 
 typedef struct nn_layer {
@@ -168,13 +168,15 @@ typedef struct nn_tensor_info {
 } nn_tensor_info;
 
 /* A node of a kind's ONNX pattern: its op_type and its inputs, each the
-** layer's input (NN_ONNX_X), a float constant (NN_ONNX_K: k), or the
+** layer's input (NN_ONNX_X), a float constant (NN_ONNX_K: k), the layer's
+** tensor t as an initializer (NN_ONNX_T(t): Standardize's mean), or the
 ** output of node j of the pattern before it (j >= 0); NN_ONNX_NONE: no
 ** second input.  The last node's output is the layer's.  An Add or a Mul
 ** matches its inputs in either order. */
 #define NN_ONNX_X     (-1)
 #define NN_ONNX_K     (-2)
 #define NN_ONNX_NONE  (-3)
+#define NN_ONNX_T(t)  (-4 - (t))   /* the layer's tensor t, an initializer */
 typedef struct nn_onnx_node {
   const char *op;
   signed char in[2];

@@ -439,19 +439,35 @@ static nn_kind simple_kind(nn_pb_span op) {
 /* A node of such a kind: its attributes are its hyper-parameters, by the
 ** names the kind table gives them, each optional (its default); any other
 ** attribute is refused. */
+/* The kind's fixed attribute, where a reader of the kind's table reads it
+** (LayerNormalization's axis -1): absent, or that value (for an axis, also
+** the last one by its number). */
+static int fixed_attr(nn_onnx_reader *r, const nn_kind_info *d, const nn_onnx_attr *a) {
+  long long v;
+  int st = nn_onnx_attr_int(r, a, d->onnx.value, &v);
+  if (st != NN_OK) return st;
+  if (v == d->onnx.value || (strcmp(d->onnx.attr, "axis") == 0 && d->onnx.value == -1 &&
+                             v == (long long)r->rank - 1))
+    return NN_OK;
+  return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s %lld is not supported (only %lld)",
+                      d->onnx.attr, v, d->onnx.value);
+}
+
 static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
                        float *hyper /* [MAX_KIND_ATTRS] */) {
-  const char *names[MAX_KIND_ATTRS + 1];
+  const char *names[MAX_KIND_ATTRS + 2];   /* and the fixed one */
   size_t map[MAX_KIND_ATTRS], n = 0, j;
-  nn_onnx_attr a[MAX_KIND_ATTRS];
-  nn_pb_span raw[MAX_KIND_ATTRS];
+  nn_onnx_attr a[MAX_KIND_ATTRS + 1];
+  nn_pb_span raw[MAX_KIND_ATTRS + 1];
   int st;
   for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
     hyper[j] = (float)d->hyper[j].def;
     if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
   }
-  names[n] = NULL;
+  if (d->onnx.attr) names[n] = d->onnx.attr;
+  names[n + (d->onnx.attr != NULL)] = NULL;
   if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  if (d->onnx.attr && (st = fixed_attr(r, d, &a[n])) != NN_OK) return st;
   for (j = 0; j < n; j++) {
     const nn_hyper *h = &d->hyper[map[j]];
     long long v;
@@ -477,7 +493,7 @@ static nn_kind tensor_kind(nn_pb_span op) {
   nn_kind k;
   for (k = 0; k < nn_kind_end(); k++) {
     const nn_kind_info *d = nn_kind_info_of(k);
-    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors > 0 && d->n_sizes > 0 &&
+    if (d && d->onnx.op && d->n_tensors > 0 && d->n_sizes == 1 &&
         nn_onnx_is(op, d->onnx.op))
       return k;
   }
@@ -573,6 +589,20 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
 ** one by one, as nodes of their own (a Sigmoid not followed by its Mul is
 ** a Sigmoid). */
 
+/* The constant named in when it can be a tensor of a layer as wide as
+** the data's row (a kind of one size, whose tensors are [n]): float, n
+** values, every dimension but the last 1; NULL when not. */
+static nn_onnx_tensor *pattern_tensor(nn_onnx_reader *r, nn_pb_span in) {
+  nn_onnx_tensor *t = nn_onnx_find_const(r, in);
+  long long w = r->rank > 0 ? r->dims[r->rank - 1] : -1;
+  int i;
+  if (t == NULL || t->type != NN_ONNX_FLOAT || t->rank < 1 || w <= 0 ||
+      w > (long long)NN_MAX_WIDTH || t->dims[t->rank - 1] != w)
+    return NULL;
+  for (i = 0; i + 1 < t->rank; i++) if (t->dims[i] != 1) return NULL;
+  return t;
+}
+
 /* Whether the name in is what pattern input src means: the data the
 ** pattern started from, an earlier node's output, or a constant of one
 ** float within 1e-6 of k. */
@@ -581,6 +611,7 @@ static int pattern_input(nn_onnx_reader *r, nn_pb_span in, int src, float k) {
   float v;
   if (src == NN_ONNX_X) return nn_onnx_same(in, r->pat_x);
   if (src >= 0) return (size_t)src < r->pat_at && nn_onnx_same(in, r->pat_out[src]);
+  if (src <= NN_ONNX_T(0)) return pattern_tensor(r, in) != NULL;
   if ((t = nn_onnx_find_const(r, in)) == NULL || t->type != NN_ONNX_FLOAT || t->count != 1 ||
       nn_onnx_tensor_floats(r, t, &v) != NN_OK)
     return 0;
@@ -628,6 +659,28 @@ static int pattern_start(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_p
 
 static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns);
 
+/* The attributes of a node of a pattern: none, but a ReduceMean's, which
+** must reduce each sample's features alone (axes [-1], or the last axis by
+** its number, and keepdims 1), as PyTorch writes it. */
+static int pattern_attrs(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op) {
+  static const char *const names[] = { "axes", "keepdims", NULL };
+  nn_onnx_attr a[2];
+  nn_pb_span raw[2];
+  long long axes[NN_ONNX_MAX_RANK], keep;
+  size_t n = 0;
+  int st;
+  if (!nn_onnx_is(op, "ReduceMean")) return no_attrs(r, node, 0);
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[1], 1, &keep)) != NN_OK)
+    return st;
+  if (a[0].name.n && (st = nn_onnx_attr_ints(r, raw[0], axes, NN_ONNX_MAX_RANK, &n)) != NN_OK)
+    return st;
+  if (keep != 1 || n != 1 || !(axes[0] == -1 || axes[0] == (long long)r->rank - 1))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a ReduceMean is supported over the last "
+                        "axis only, keeping it");
+  return NN_OK;
+}
+
 /* The nodes matched so far, read again as nodes of their own. */
 static int pattern_undo(nn_onnx_reader *r) {
   size_t j, n = r->pat_at, no = r->node_no;
@@ -641,6 +694,40 @@ static int pattern_undo(nn_onnx_reader *r) {
   return st;
 }
 
+/* The matched pattern of a kind with tensors (Standardize: Sub, Div): a
+** layer as wide as the data's row, each tensor from the constant input
+** the pattern names it at, its hyper-parameters the defaults (the
+** pattern's numbers); kept with the Linear layers' blocks. */
+static int pattern_layer(nn_onnx_reader *r, nn_kind kind) {
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  nn_layer l = NN_ACT(kind);
+  size_t j, dims[2], at;
+  float *p;
+  int k, st;
+  l.n_in = l.n_out = (size_t)r->dims[r->rank - 1];
+  if (d->n_sizes != 1)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s has no ONNX form to read", d->name);
+  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  for (j = 0; j < d->onnx.n_nodes; j++)
+    for (k = 0; k < 2; k++) {
+      int src = d->onnx.nodes[j].in[k];
+      nn_pb_span in;
+      if (src > NN_ONNX_T(0)) continue;
+      nn_onnx_node_strings(r->pat_node[j], 1, (size_t)k, &in);
+      if (pattern_tensor(r, in) == NULL)   /* an Add or a Mul the other way round */
+        nn_onnx_node_strings(r->pat_node[j], 1, (size_t)(1 - k), &in);
+      nn_tensor_shape(&l, (size_t)(NN_ONNX_T(0) - src), dims, &at);
+      if ((st = nn_onnx_tensor_floats(r, pattern_tensor(r, in), p + at)) != NN_OK) return st;
+    }
+  if ((st = push_layer(r, kind, NULL)) != NN_OK) return st;
+  r->layers[r->n_layers - 1].n_in = r->layers[r->n_layers - 1].n_out = l.n_in;
+  r->row_fixed = 1;
+  return NN_OK;
+}
+
 /* The next node while a pattern is being matched. */
 static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
   const nn_kind_info *d = nn_kind_info_of((nn_kind)r->pat_kind);
@@ -650,7 +737,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
     if ((st = pattern_undo(r)) != NN_OK) return st;
     return read_node_as(r, node, 1);
   }
-  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  if ((st = pattern_attrs(r, node, op)) != NN_OK) return st;
   r->pat_node[r->pat_at] = node;
   r->pat_no[r->pat_at] = r->node_no;
   r->pat_out[r->pat_at++] = out0;
@@ -658,6 +745,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
   kind = (nn_kind)r->pat_kind;
   r->pat_kind = NN_KIND_COUNT;
   r->cur = out0;
+  if (d->n_tensors > 0) return pattern_layer(r, kind);
   return push_layer(r, kind, NULL);
 }
 
@@ -681,7 +769,7 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   }
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
-    return no_attrs(r, node, 0);
+    return pattern_attrs(r, node, op);
   return read_op(r, node, op, out0);
 }
 

@@ -13,19 +13,29 @@
 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "formats/nn_onnx.h"
 #include "formats/nn_protobuf.h"
 
 #define IR_VERSION  7
 
-enum { ATTR_FLOAT = 1, ATTR_INT = 2, T_FLOAT = 1 };
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7, T_FLOAT = 1 };
 
 static void put_attr_int(nn_pb_out *node, const char *name, long long v) {
   nn_pb_out a = { NULL, 0, 0, 0 };
   nn_pb_put_string(&a, 1, name);
   nn_pb_put_varint(&a, 20, ATTR_INT);
   nn_pb_put_varint(&a, 3, (uint64_t)v);
+  nn_pb_put_message(node, 5, &a);
+}
+
+/* An INTS attribute of one value: a ReduceMean's axes = [-1]. */
+static void put_attr_ints1(nn_pb_out *node, const char *name, long long v) {
+  nn_pb_out a = { NULL, 0, 0, 0 };
+  nn_pb_put_string(&a, 1, name);
+  nn_pb_put_varint(&a, 8, (uint64_t)v);
+  nn_pb_put_varint(&a, 20, ATTR_INTS);
   nn_pb_put_message(node, 5, &a);
 }
 
@@ -97,7 +107,9 @@ static void put_attrs(nn_pb_out *node, const nn_layer *l) {
 }
 
 /* Whether layer i has an ONNX form: an operator or a pattern, and every
-** hyper-parameter that no attribute carries at its default (the form's). */
+** hyper-parameter that no attribute carries at its default (the form's);
+** a kind written as its pattern (which nn writes where it has one, the
+** pattern's numbers being the defaults') has no attributes. */
 static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j;
@@ -106,7 +118,8 @@ static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
     return NN_EUNSUPPORTED;
   }
   for (j = 0; j < d->n_hyper; j++)
-    if (d->hyper[j].onnx == NULL && l->hyper[j] != (float)d->hyper[j].def) {
+    if ((d->hyper[j].onnx == NULL || d->onnx.n_nodes > 0) &&
+        l->hyper[j] != (float)d->hyper[j].def) {
       const char *const *c = d->hyper[j].choices;
       if (c)
         snprintf(err, NN_ERRMAX, "module %zu: nn.%s's %s is '%s', and its ONNX form "
@@ -121,38 +134,50 @@ static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   return NN_OK;
 }
 
-/* The name of input k of node j of layer i's pattern into buf: the layer's
-** input, a constant's initializer (written here), or an earlier node's
-** output. */
-static const char *pattern_input(nn_pb_out *graph, const nn_kind_info *d, size_t i,
-                                 size_t j, int k, const char *in, char *buf, size_t n) {
+/* The name of input k of node j of layer l's pattern (layer i) into buf:
+** the layer's input, a constant's initializer or one of the layer's
+** tensors (written here), or an earlier node's output. */
+static const char *pattern_input(nn_pb_out *graph, const nn_net *net, const nn_layer *l,
+                                 size_t i, size_t j, int k, const char *in, char *buf,
+                                 size_t n) {
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   const nn_onnx_node *nd = &d->onnx.nodes[j];
   int src = nd->in[k];
   if (src == NN_ONNX_X) return in;
   if (src == NN_ONNX_K) {
     snprintf(buf, n, "%.40s_%zu.k%zu", d->c_name, i + 1, j + 1);
     put_tensor(graph, buf, NULL, 0, &nd->k, 1);
+  } else if (src <= NN_ONNX_T(0)) {
+    size_t t = (size_t)(NN_ONNX_T(0) - src), dims[2], at, count;
+    count = nn_tensor_shape(l, t, dims, &at);
+    snprintf(buf, n, "%.40s_%zu.%.40s", d->c_name, i + 1, d->tensors[t].name);
+    put_tensor(graph, buf, dims, d->tensors[t].rank, net->params + l->w + at, count);
   } else {
     snprintf(buf, n, "%.40s_%zu.%d", d->c_name, i + 1, src + 1);
   }
   return buf;
 }
 
-/* Layer i of a kind written as its pattern of nodes, from in to out. */
-static void put_pattern(nn_pb_out *graph, const nn_kind_info *d, size_t i,
+/* Layer i, of a kind written as its pattern of nodes, from in to out. */
+static void put_pattern(nn_pb_out *graph, const nn_net *net, size_t i,
                         const char *in, const char *out) {
+  const nn_layer *l = &net->layers[i];
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j;
   int k;
   for (j = 0; j < d->onnx.n_nodes; j++) {
     nn_pb_out node = { NULL, 0, 0, 0 };
-    char buf[2][96], name[96];
+    char buf[2][128], name[96];
     for (k = 0; k < 2 && d->onnx.nodes[j].in[k] != NN_ONNX_NONE; k++)
-      nn_pb_put_string(&node, 1, pattern_input(graph, d, i, j, k, in, buf[k], sizeof buf[k]));
+      nn_pb_put_string(&node, 1, pattern_input(graph, net, l, i, j, k, in, buf[k],
+                                               sizeof buf[k]));
     snprintf(name, sizeof name, "%.40s_%zu.%zu", d->c_name, i + 1, j + 1);
     nn_pb_put_string(&node, 2, j + 1 == d->onnx.n_nodes ? out : name);
     snprintf(name, sizeof name, "%.40s_%zu/%s_%zu", d->c_name, i + 1, d->onnx.nodes[j].op, j + 1);
     nn_pb_put_string(&node, 3, name);
     nn_pb_put_string(&node, 4, d->onnx.nodes[j].op);
+    /* a pattern's reduction is over each sample's features, as PyTorch writes it */
+    if (strcmp(d->onnx.nodes[j].op, "ReduceMean") == 0) put_attr_ints1(&node, "axes", -1);
     nn_pb_put_message(graph, 1, &node);
   }
 }
@@ -182,8 +207,8 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     else snprintf(in, sizeof in, "x%zu", i);
     if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
     else snprintf(outname, sizeof outname, "x%zu", i + 1);
-    if (op == NULL) {
-      put_pattern(&graph, d, i, in, outname);
+    if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
+      put_pattern(&graph, net, i, in, outname);
       continue;
     }
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);

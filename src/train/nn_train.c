@@ -653,6 +653,34 @@ static void update(const nn_trainer *tr, const nn_kernel *k, const nn_adam_const
   }
 }
 
+/* The update on the trained parameters of [lo, hi) only: runs of them, one
+** after another, between the tensors a kind does not train (Standardize's
+** mean and std), which keep their values.  A net whose tensors are all
+** trained is one run, the whole range. */
+static void update_trained(const nn_trainer *tr, const nn_kernel *k,
+                           const nn_adam_consts *c, const nn_net *net,
+                           const float *g, size_t lo, size_t hi) {
+  size_t i, t, at, dims[2], start = lo;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    for (t = 0; t < d->n_tensors; t++) {
+      size_t count = nn_tensor_shape(l, t, dims, &at), pos = l->w + at;
+      size_t end = pos < hi ? pos : hi;
+      if (d->tensors[t].trained)
+        continue;
+      if (end > start)
+        update(tr, k, c, net->params + start, tr->m + start, tr->v + start,
+               g + start, end - start);
+      if (pos + count > start)
+        start = pos + count;
+    }
+  }
+  if (hi > start)
+    update(tr, k, c, net->params + start, tr->m + start, tr->v + start, g + start,
+           hi - start);
+}
+
 /* A bound on every |w| after the update, in double, from norms: W of the
 ** weights (one pass), G of the gradient, and the running bound on the
 ** moments the trainer keeps (tr->mom_bound: Adam's m is a mean of past
@@ -733,7 +761,8 @@ typedef struct params_job {
   const nn_trainer *tr;
   const nn_kernel *k;
   const nn_adam_consts *c;
-  float *w;
+  const nn_net *net;
+  float *w;                       /* net->params */
   const float *g;
   size_t len;                     /* parameters a block */
   double gs[NORM_BLOCKS], ws[NORM_BLOCKS];
@@ -763,7 +792,7 @@ static void update_task(void *ctx, nn_job *job, size_t task, size_t worker) {
   size_t b, i0 = block_of(p, task, &b);
   unsigned long mode = nn_fp_flush();     /* on a pool's thread too */
   (void)job; (void)worker;
-  if (b) update(p->tr, p->k, p->c, p->w + i0, p->tr->m + i0, p->tr->v + i0, p->g + i0, b);
+  if (b) update_trained(p->tr, p->k, p->c, p->net, p->g, i0, i0 + b);
   nn_fp_restore(mode);
 }
 
@@ -794,7 +823,7 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
     snprintf(err, NN_ERRMAX, "the loss is %s", *loss != *loss ? "NaN" : "infinite");
     return NN_EDIVERGED;
   }
-  p.tr = tr; p.k = k; p.c = &c; p.w = net->params; p.g = g;
+  p.tr = tr; p.k = k; p.c = &c; p.net = net; p.w = net->params; p.g = g;
   p.len = block_len(tr->n_params);
   norms(tr, &p, &norm, &W2);
   if (!isfinite(norm)) {
