@@ -152,6 +152,14 @@ static int settle(nn_store *s, int *written) {
   return NN_OK;
 }
 
+/* The first k bytes of b dropped (b->p is NULL while nothing was ever
+** buffered, and memmove may not be given NULL even for no bytes). */
+static void drop_front(nn_buf *b, size_t k) {
+  if (k > 0)
+    memmove(b->p, b->p + k, b->n - k);
+  b->n -= k;
+}
+
 /* The first log_rows predictions (log_bytes of text) and fb_rows feedback
 ** rows (fb_bytes) are in the database: out of the buffers. */
 static void written(nn_store *s, size_t log_rows, size_t log_bytes, size_t fb_rows,
@@ -160,12 +168,9 @@ static void written(nn_store *s, size_t log_rows, size_t log_bytes, size_t fb_ro
   size_t index_bytes = log_rows * sizeof(nn_pg_pending);
   s->stats.written += (int64_t)(log_rows + fb_rows);
   s->stats.writes++;
-  memmove(pg->log.p, pg->log.p + log_bytes, pg->log.n - log_bytes);
-  pg->log.n -= log_bytes;
-  memmove(pg->log_index.p, pg->log_index.p + index_bytes, pg->log_index.n - index_bytes);
-  pg->log_index.n -= index_bytes;
-  memmove(pg->fb.p, pg->fb.p + fb_bytes, pg->fb.n - fb_bytes);
-  pg->fb.n -= fb_bytes;
+  drop_front(&pg->log, log_bytes);
+  drop_front(&pg->log_index, index_bytes);
+  drop_front(&pg->fb, fb_bytes);
   pg->log_rows -= log_rows;
   pg->fb_rows -= fb_rows;
 }
