@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/nn_engine.h"
@@ -36,6 +37,8 @@ struct nn_job {
 typedef struct worker {
   nn_pool *pool;
   size_t id;              /* 1 .. : the caller is worker 0 */
+  unsigned long seen;     /* the pool's gen when made: a call started
+                             before the thread first runs is still its */
   pthread_t thread;
 } worker;
 
@@ -46,19 +49,25 @@ struct nn_pool {
   unsigned long gen;      /* calls started: a thread joins each once */
   size_t active;          /* threads inside the call */
   size_t n_threads;
+  size_t alone;           /* calls still to run on the caller alone ... */
+  size_t backoff;         /* ... and how many the next late call sets */
   int quit;
   worker w[NN_POOL_MAX - 1];
 };
 
-/* With the mutex held: tasks one at a time until none is left. */
-static void take_tasks(nn_job *j, size_t id) {
+/* With the mutex held: tasks one at a time until none is left; how many
+** this worker ran. */
+static size_t take_tasks(nn_job *j, size_t id) {
+  size_t ran = 0;
   while (j->next < j->n_tasks) {
     size_t t = j->next++;
     pthread_mutex_unlock(&j->pool->mu);
     j->fn(j->ctx, j, t, id);
     pthread_mutex_lock(&j->pool->mu);
     j->done++;
+    ran++;
   }
+  return ran;
 }
 
 static int wanted(const nn_pool *p, size_t id, unsigned long seen) {
@@ -70,14 +79,14 @@ static void *thread_main(void *arg) {
   nn_pool *p = w->pool;
   unsigned long seen;
   pthread_mutex_lock(&p->mu);
-  seen = p->gen;
+  seen = w->seen;
   for (;;) {
     while (!p->quit && !wanted(p, w->id, seen))
       pthread_cond_wait(&p->wake, &p->mu);
     if (p->quit) break;
     seen = p->gen;
     p->active++;
-    take_tasks(p->job, w->id);
+    (void)take_tasks(p->job, w->id);
     if (--p->active == 0) pthread_cond_signal(&p->idle);
   }
   pthread_mutex_unlock(&p->mu);
@@ -122,6 +131,7 @@ int nn_pool_reserve(nn_pool *p, size_t workers) {
     worker *w = &p->w[p->n_threads];
     w->pool = p;
     w->id = p->n_threads + 1;
+    w->seen = p->gen;
     if (pthread_create(&w->thread, NULL, thread_main, w) != 0) {
       status = NN_ENOMEM;
       break;
@@ -145,14 +155,49 @@ static void run_alone(nn_job *j) {
   }
 }
 
+/* A call is late when the caller, out of tasks, waited for the pool's
+** threads longer than it took for two of its own tasks: a thread was
+** descheduled in the middle of one (another process has its core).  Then
+** the next calls run on the caller alone, as many as `backoff`, which
+** doubles with each late call up to NN_POOL_BACKOFF and starts again at 1
+** after a call on time: on a busy machine the threads are tried now and
+** then, not every call, and a stall costs a call in NN_POOL_BACKOFF; on a
+** free one every call has them.  Which thread runs a task never changes
+** what it computes. */
+#ifndef NN_POOL_BACKOFF
+#define NN_POOL_BACKOFF  64
+#endif
+#define NN_POOL_SLACK_NS  1e5
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* With the mutex held: what the call's timing says about the next calls. */
+static void after_call(nn_pool *p, double t0, double t_own, double t_end,
+                       size_t own_tasks) {
+  int late = own_tasks > 0 &&
+             t_end - t_own > 2.0 * (t_own - t0) / (double)own_tasks + NN_POOL_SLACK_NS;
+  if (p->backoff == 0) p->backoff = 1;
+  if (!late) { p->backoff = 1; return; }
+  p->alone = p->backoff;
+  if (p->backoff < NN_POOL_BACKOFF) p->backoff *= 2;
+}
+
 void nn_pool_run(nn_pool *p, size_t workers, size_t n_tasks, nn_task_fn *fn,
                  void *ctx) {
   nn_job j;
+  double t0, t_own;
+  size_t own;
   j.pool = p; j.fn = fn; j.ctx = ctx; j.n_tasks = n_tasks;
   j.workers = workers; j.next = j.done = j.turn = 0;
   if (p == NULL || workers <= 1 || n_tasks <= 1) { run_alone(&j); return; }
   pthread_mutex_lock(&p->mu);
-  if (p->job != NULL || p->n_threads == 0) {   /* busy: this caller alone */
+  if (p->job != NULL || p->n_threads == 0 || p->alone > 0) {
+    /* busy with another caller's call, or backing off: this caller alone */
+    if (p->job == NULL && p->alone > 0) p->alone--;
     pthread_mutex_unlock(&p->mu);
     run_alone(&j);
     return;
@@ -160,9 +205,12 @@ void nn_pool_run(nn_pool *p, size_t workers, size_t n_tasks, nn_task_fn *fn,
   p->job = &j;
   p->gen++;
   pthread_cond_broadcast(&p->wake);
-  take_tasks(&j, 0);
+  t0 = now_ns();
+  own = take_tasks(&j, 0);
+  t_own = now_ns();
   while (j.done < j.n_tasks || p->active > 0)
     pthread_cond_wait(&p->idle, &p->mu);
+  after_call(p, t0, t_own, now_ns(), own);
   p->job = NULL;
   pthread_mutex_unlock(&p->mu);
 }

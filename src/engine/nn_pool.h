@@ -12,6 +12,11 @@
 ** a shared sum it adds in task order (nn_pool_turn_wait/_end): results are
 ** the same bits whatever the number of workers.
 **
+** A call that waited for a descheduled thread (another process on its
+** core) makes the next calls run on the caller alone, more of them for
+** each late call in a row (see nn_pool.c): a busy machine costs a stall
+** now and then, not every call.
+**
 ** Two callers at once (two host threads on one pool): the second does not
 ** wait for the first, it runs its own tasks alone on its own thread, in
 ** order (same bits).  A pool is never needed: NULL, or 1 worker, runs every
