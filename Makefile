@@ -21,6 +21,8 @@
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
 #                     each beside the previous commit's run on this machine
 #   make bench-threads  make bench's threads part alone
+#   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
+#                     embedding-bag networks beside PyTorch
 #   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
@@ -207,7 +209,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
 
 .PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
-        tsan tsan-build bench-threads
+        tsan tsan-build bench-threads bench-kinds
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -371,10 +373,10 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
-ifneq ($(filter deps-bench bench bench-threads,$(MAKECMDGOALS)),)
+ifneq ($(filter deps-bench bench bench-threads bench-kinds,$(MAKECMDGOALS)),)
 $(BENCH_REFS): | deps-bench
 endif
 
@@ -601,6 +603,8 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
+	@echo
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
 
 # make bench's threads part alone (spec/bench/threads.lua): the batch and
@@ -610,6 +614,12 @@ bench-threads: deps-bench all $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_train_b
                $(BUILD)/bench/threads
 	$(BENCH_ENV) $(LUA_ENV) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
+
+# make bench's kinds part alone (spec/bench/kinds.lua): networks with
+# LayerNorm and GELU, a residual block, an embedding bag, beside PyTorch on
+# one thread.  NN_KINDS_EPOCHS (3) sets the epochs a network.
+bench-kinds: deps-bench all
+	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
