@@ -170,6 +170,14 @@ describe("the kernel sets", function()
     end
   end)
 
+  it("write training's tile from zeros as on zeros, and add with one rounding, in every set", function()
+    local training = each("training")
+    assert.equal(#supported(), #training)
+    for _, t in ipairs(training) do
+      assert.same({ t[1], 1, 1, 1 }, t)
+    end
+  end)
+
   it("need no more work for a long batch than for one chunk", function()
     assert.same({ 1 }, each("bounded")[1])
   end)

@@ -6,9 +6,16 @@
 
 local nn = require "nn"
 local ref = require "spec.support.reference"
+local tref = require "spec.support.train_ref"
 
 -- float32 against double, for outputs of magnitude up to about 1
 local TOL_REF = 1e-5
+-- a gradient summed over 64 rows in float32 against double:
+-- |got - want| <= TOL_SUM * (1 + |want|)
+local TOL_SUM = 1e-4
+-- weights after a few SGD steps against the reference's, whose gradients
+-- are central differences in double (as spec/train_spec.lua)
+local TOL_STEP = 1e-5
 local COUNTS = { 1, 2, 3, 8 }
 
 --- A number as text that tells every double apart (a float32 is one
@@ -47,6 +54,43 @@ local function network(seed)
   local layers = { { "Linear", W1, b1 }, { "Tanh" }, { "Linear", W2, b2 }, { "ReLU" },
                    { "Linear", W3, b3 }, { "SoftMax" } }
   return net, layers, rand
+end
+
+--- The backward pass of one row through layers (Linear, Tanh, ReLU,
+-- SoftMax) in double precision, from dy: dx, and the parameters' gradient
+-- added to g (laid out as the net's params: each Linear's W row by row,
+-- then b).
+local function ref_backward(layers, x, dy, g)
+  local acts = { x }
+  for i, layer in ipairs(layers) do acts[i + 1] = ref.forward({ layer }, acts[i]) end
+  local at, offsets = 0, {}
+  for i, layer in ipairs(layers) do
+    if layer[1] == "Linear" then offsets[i] = at; at = at + #layer[2] * (#layer[2][1] + 1) end
+  end
+  for i = #layers, 1, -1 do
+    local kind, xin, y, dx = layers[i][1], acts[i], acts[i + 1], {}
+    if kind == "Linear" then
+      local W, o = layers[i][2], offsets[i]
+      for c = 1, #xin do dx[c] = 0 end
+      for r = 1, #W do
+        for c = 1, #xin do
+          g[o + (r - 1) * #xin + c] = g[o + (r - 1) * #xin + c] + dy[r] * xin[c]
+          dx[c] = dx[c] + W[r][c] * dy[r]
+        end
+        g[o + #W * #xin + r] = g[o + #W * #xin + r] + dy[r]
+      end
+    elseif kind == "SoftMax" then
+      local s = 0
+      for c = 1, #y do s = s + dy[c] * y[c] end
+      for c = 1, #y do dx[c] = y[c] * (dy[c] - s) end
+    elseif kind == "Tanh" then
+      for c = 1, #y do dx[c] = dy[c] * (1 - y[c] * y[c]) end
+    else
+      for c = 1, #y do dx[c] = y[c] > 0 and dy[c] or 0 end
+    end
+    dy = dx
+  end
+  return dy
 end
 
 describe("nn.threads", function()
@@ -139,6 +183,32 @@ describe("a batch on several threads", function()
     end
   end)
 
+  -- 64 rows: two chunks of 32, whose backward passes read one W^T of each
+  -- Linear made for the call (the kind's prepare); made again after the
+  -- weights change
+  it("gives net:backward's dX and gradient on 64 rows as a double-precision pass does", function()
+    local net, layers, rand = network(82)
+    local rows, dys = random_rows(rand, 64, 12), random_rows(rand, 64, 5)
+    for round = 1, 2 do
+      if round == 2 then
+        local W, b = ref.random_linear(rand, 40, 24)
+        net:set_weights(3, W, b)
+        layers[3] = { "Linear", W, b }
+      end
+      local g, dxs = {}, {}
+      for i = 1, net:n_params() do g[i] = 0 end
+      for r = 1, 64 do dxs[r] = ref_backward(layers, rows[r], dys[r], g) end
+      for _, n in ipairs({ 1, 2 }) do
+        nn.threads(n)
+        local dX, G = net:backward(nn.Matrix(rows), nn.Matrix(dys))
+        for r = 1, 64 do assert.is_true(ref.max_diff(dxs[r], dX:row(r)) <= TOL_REF) end
+        for i = 1, net:n_params() do
+          assert.is_true(math.abs(g[i] - G:get(1, i)) <= TOL_SUM * (1 + math.abs(g[i])))
+        end
+      end
+    end
+  end)
+
   it("sums the gradient of every row: a batch is the sum of its rows' passes", function()
     local net, _, rand = network(80)
     local rows, dys = random_rows(rand, 70, 12), random_rows(rand, 70, 5)
@@ -203,6 +273,54 @@ describe("training on several threads", function()
     assert.equal(h1, h3)
     opts.threads = "auto"
     assert.equal(w1, (run(opts)))
+  end)
+
+  -- Batches of 64 rows: two chunks of 32, each writing its gradient whole
+  -- (no pass zeroes the step's gradient or a lane's between steps), but for
+  -- LayerNorm, whose backward adds, and whose part is zeroed for it first
+  it("takes the reference's SGD steps on batches of 64, a LayerNorm among the layers, on 1 and 2 threads", function()
+    local rand = ref.stream(85)
+    local W1, b1 = ref.random_linear(rand, 6, 8)
+    local W2, b2 = ref.random_linear(rand, 8, 3)
+    local lw, lb = {}, {}
+    for i = 1, 8 do lw[i], lb[i] = rand(0.5, 1.5), rand(-0.5, 0.5) end
+    local function build()
+      local net = nn.Sequential{ nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 3) }
+      net:set_weights(1, W1, b1)
+      net:set_weights(2, "weight", lw)
+      net:set_weights(2, "bias", lb)
+      net:set_weights(4, W2, b2)
+      return net
+    end
+    local batches = {}
+    for s = 1, 3 do
+      local T = {}
+      for r = 1, 64 do T[r] = 1 + (r * s + math.floor(r / 7)) % 3 end
+      batches[s] = { nn.Matrix(random_rows(rand, 64, 6)), T }
+    end
+    -- the reference, from the float32 weights the net holds
+    local layers = { { "Linear", W1, b1 }, { "LayerNorm", lw, lb }, { "Tanh" },
+                     { "Linear", W2, b2 } }
+    local p, state = build():get_params():to_table()[1], {}
+    for _, b in ipairs(batches) do
+      local g = tref.grad("cross_entropy", tref.unflatten(layers, p), b[1]:to_table(), b[2])
+      tref.step.sgd(p, g, state, { lr = 0.5 })
+    end
+    local first
+    for _, n in ipairs{ 1, 2 } do
+      local net = build()
+      local tr = nn.Trainer(net, { loss = "cross_entropy", optimizer = "sgd", lr = 0.5,
+                                   batch = 64, threads = n })
+      for _, b in ipairs(batches) do tr:step(b[1], b[2]) end
+      local got = net:get_params():to_table()[1]
+      assert.equal(#p, #got)
+      for i = 1, #p do
+        assert(math.abs(got[i] - p[i]) <= TOL_STEP,
+          ("parameter %d: %.9g, the reference %.9g"):format(i, got[i], p[i]))
+      end
+      first = first or bits(net:get_params())
+      assert.equal(first, bits(net:get_params()))
+    end
   end)
 
   it("leaves threads out of the history's options: it changes no bit", function()

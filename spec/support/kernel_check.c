@@ -9,6 +9,11 @@
 ** |got - want| / max(1, |want|).  The spec holds the tolerance; this program
 ** holds no expected values.  The reference below shares no code with the
 ** engine: it reads the parameter block as nn_engine.h documents it.
+**
+** For training's kernels of each set it prints "training <set> <same>
+** <kept> <exact>": 1 when tile_ldc_set gives the bits tile_ldc gives on a C
+** of zeros, when it leaves the columns of C past nr as they were, and when
+** add gives every sum + v as one rounding of the exact sum does.
 */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "nn_engine.h"
+#include "nn_kernel.h"
 
 /* Rows of a batch: one, two, a part of one panel, several panels and a
 ** part, a full 256, and more than one chunk with a few rows over. */
@@ -152,6 +158,40 @@ static void check(const char *set, const test_net *t) {
   free(wblock); free(yblock); free(xblock); free(single);
 }
 
+#define T_MR 16      /* at least any set's mr and nr */
+#define T_NR 32
+#define T_KC 300     /* more than a set's kc: C's sums run long */
+#define T_ADD 1001   /* adds of 0 .. T_ADD values: every tail */
+
+/* Training's tile_ldc_set and add of the set in use, against tile_ldc on
+** zeros and against the sum rounded once from double. */
+static void check_training(const char *set) {
+  static float a[T_MR * T_KC], b[T_KC * T_NR], c0[T_MR * (T_NR + 8)],
+               c1[T_MR * (T_NR + 8)], s[T_ADD], v[T_ADD];
+  const nn_kernel *k = nn_kernel_in_use;
+  size_t i, n, ldc = k->nr + 8;
+  int same = k->mr <= T_MR && k->nr <= T_NR, kept = same, exact = 1;
+  uint64_t r = 11;
+  for (i = 0; i < T_MR * T_KC; i++) a[i] = uniform01(&r) - 0.5f;
+  for (i = 0; i < T_KC * T_NR; i++) b[i] = uniform01(&r) - 0.5f;
+  for (i = 0; i < T_MR * (T_NR + 8); i++) { c0[i] = 0.0f; c1[i] = 7.0f; }
+  if (same) {
+    k->tile_ldc(c0, ldc, a, T_KC, b, T_KC);
+    k->tile_ldc_set(c1, ldc, a, T_KC, b, T_KC);
+    for (i = 0; i < k->mr * ldc; i++) {
+      if (i % ldc < k->nr) same &= memcmp(&c0[i], &c1[i], sizeof(float)) == 0;
+      else kept &= c1[i] == 7.0f;
+    }
+  }
+  for (n = 0; n <= T_ADD; n += 7) {
+    for (i = 0; i < T_ADD; i++) { s[i] = a[i]; v[i] = b[i] * 1e-3f; }
+    k->add(s, v, n);
+    for (i = 0; i < T_ADD; i++)
+      exact &= s[i] == (i < n ? (float)((double)a[i] + (double)v[i]) : a[i]);
+  }
+  printf("training %s %d %d %d\n", set, same, kept, exact);
+}
+
 int main(void) {
   static const char *const sets[] = { "generic", "avx2", "avx512", "neon" };
   /* The seed's weights (examples/host.c), on colours and volumes. */
@@ -193,6 +233,7 @@ int main(void) {
            : status == NN_ECPU ? "unsupported" : "error");
     if (status != NN_OK) continue;
     for (i = 0; i < 5; i++) check(sets[s], &nets[i]);
+    check_training(sets[s]);
   }
   printf("reselect %d %s\n", nn_kernel_select(NULL) == NN_OK, nn_kernel_name());
   printf("bounded %d\n", nn_batch_work_size(nets[1].net, 100000, 784) ==

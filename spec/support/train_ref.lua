@@ -5,7 +5,8 @@
 -- pass, and one step of each optimizer from its published update rule.
 --
 -- A network is a list of layers as in reference.lua; its parameters are
--- also one flat array in nn's order (each Linear's W row by row, then b).
+-- also one flat array in nn's order (each Linear's W row by row, then b;
+-- each LayerNorm's weight, then bias).
 
 local ref = require "spec.support.reference"
 
@@ -20,6 +21,8 @@ function M.flatten(layers)
     if l[1] == "Linear" then
       for _, row in ipairs(l[2]) do for _, v in ipairs(row) do p[#p + 1] = v end end
       for _, v in ipairs(l[3]) do p[#p + 1] = v end
+    elseif l[1] == "LayerNorm" then
+      for _, t in ipairs{ l[2], l[3] } do for _, v in ipairs(t) do p[#p + 1] = v end end
     end
   end
   return p
@@ -37,6 +40,11 @@ function M.unflatten(layers, p)
       end
       for j = 1, #l[3] do at = at + 1; b[j] = p[at] end
       out[i] = { "Linear", W, b }
+    elseif l[1] == "LayerNorm" then
+      local w, b = {}, {}
+      for j = 1, #l[2] do at = at + 1; w[j] = p[at] end
+      for j = 1, #l[3] do at = at + 1; b[j] = p[at] end
+      out[i] = { "LayerNorm", w, b, l[4] }
     else
       out[i] = l
     end

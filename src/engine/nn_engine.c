@@ -433,6 +433,7 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
   nn_panels pn;
   pn.count = panels; pn.nr = nr; pn.stride = stride; pn.kernel = k;
   pn.part = spare + panels * stride * nr;
+  pn.shared = NULL; pn.grad_set = 0;
   /* Into panels in the order they are written, reading nr rows at once;
   ** samples past rows are zeros, so that they stay finite. */
   for (p = 0; p < panels; p++) {

@@ -208,6 +208,10 @@ typedef struct nn_onnx_op {
 /* flags */
 #define NN_KIND_PROBS  1u   /* gives probabilities from logits (SoftMax): the
                                trainer fuses cross-entropy with it */
+#define NN_KIND_GRAD_SET 2u /* backward WRITES its parameters' gradient
+                               when panels->grad_set is 1 (see backward);
+                               without it the trainer zeroes that part of
+                               dparams first, and backward adds */
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
@@ -216,6 +220,14 @@ typedef struct nn_panels {
   size_t count, nr, stride;
   const struct nn_kernel *kernel;   /* the kernel set of this pass */
   float *part;                      /* scratch: kernel->mr * kernel->kc floats */
+  /* A backward pass's, set by the trainer for each layer (NULL and 0 in a
+  ** forward pass): */
+  const float *shared;  /* what the kind's prepare made of the layer's
+                           parameters for this call, read only; NULL for a
+                           kind without prepare, and where dx is NULL */
+  int grad_set;         /* 1: dparams holds nothing of this call yet, and a
+                           kind with NN_KIND_GRAD_SET writes its gradient
+                           there (=) instead of adding it */
 } nn_panels;
 
 typedef struct nn_kind_info {
@@ -248,8 +260,10 @@ typedef struct nn_kind_info {
   /* Training, on the chunk of panels of a forward pass: from dy, the
   ** layer's input x and output y (each [n][nr] a panel), writes dx (unless
   ** NULL) and ADDS the gradient of the parameters to dparams (laid out like
-  ** params; unused by a kind without).  dx may be dy for an element-wise
-  ** kind.  work: work_size(n_in, n_out, rows) floats of scratch.  NULL:
+  ** params; unused by a kind without), or writes it when the kind has
+  ** NN_KIND_GRAD_SET and panels->grad_set is 1.  dx may be dy for an
+  ** element-wise kind.  work: work_size(n_in, n_out, rows) floats of the
+  ** chunk's own scratch; panels->shared: prepare's part (below).  NULL:
   ** the kind cannot be trained through. */
   void (*backward)(float *dx, float *dparams, const float *dy,
                    const float *x, const float *y,
@@ -262,6 +276,15 @@ typedef struct nn_kind_info {
   nn_onnx_op onnx;
   int fann;             /* FANN's function number, NN_FANN_NONE or NN_FANN_LAYER */
   unsigned flags;       /* NN_KIND_* */
+  /* Training, once a call (a step, net:backward) before its chunks: what
+  ** backward needs of the parameters alone, not of the rows (Linear: W^T),
+  ** which prepare writes from the layer's params into shared_size(n_in,
+  ** n_out) floats, on the caller's thread, for only the layers whose dx the
+  ** call asks; every chunk's backward reads it as panels->shared.  NULL,
+  ** NULL: nothing per call. */
+  size_t (*shared_size)(size_t n_in, size_t n_out);
+  void (*prepare)(float *shared, const float *params, const float *hyper,
+                  size_t n_in, size_t n_out);
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */

@@ -14,6 +14,9 @@
 **   adam    one Adam update of a run of parameters.
 **   sumsq   a sum of squares: the gradient's norm, and whether it is finite.
 **   tile_ldc   tile with C's rows at any distance.
+**   tile_ldc_set  tile_ldc on a C of zeros, which it never reads: training's
+**           dW written in place of a memset and an add.
+**   add     sum += v: a chunk's gradient into the step's, in chunk order.
 **   relu, leaky_relu, act_tanh, act_sigmoid, act_exp
 **           element-wise, in place, on n values one after another: one
 **           sample's layer, or a whole panel of a batch.  act_exp is
@@ -106,6 +109,9 @@ typedef void nn_tile_ldc_fn(float *c /* [mr][ldc] */, size_t ldc,
 ** value is, so that one pass also checks a gradient. */
 typedef double nn_sumsq_fn(const float *v /* [n] */, size_t n);
 
+/* sum[i] += v[i], one rounding each: every set gives the same bits. */
+typedef void nn_add_fn(float *sum /* [n] */, const float *v /* [n] */, size_t n);
+
 /* fold's product (nn_fold.c), in double: C [4][8] += A B, with A kc
 ** columns of 4 rows packed [kc][4] and B kc rows of 8 packed [kc][8], C's
 ** rows ldc doubles apart.  Each entry is summed in the order of k, a
@@ -149,6 +155,9 @@ typedef struct nn_kernel {
                                  SoftMax's rows narrower than NN_ACT_FEW */
   /* fold (nn_fold.c) */
   nn_tile_f64_fn *tile_f64;
+  /* training again (nn_kind_linear.c, nn_train.c) */
+  nn_tile_ldc_fn *tile_ldc_set;   /* C = A B: the bits of tile_ldc on zeros */
+  nn_add_fn *add;
 } nn_kernel;
 
 /* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
@@ -180,6 +189,9 @@ void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
 
 /* The scalar sum of squares, for the tails of the vector ones. */
 double nn_sumsq_scalar(const float *v, size_t n);
+
+/* The scalar sum += v, for the tails of the vector ones. */
+void nn_add_scalar(float *sum, const float *v, size_t n);
 
 /* The scalar ReLU and LeakyReLU, branch-free, for narrow layers and the
 ** tails of the vector ones. */

@@ -229,6 +229,20 @@ static void tile_generic(float *c, const float *a, size_t lda, const float *b,
   tile_generic_ldc(c, GENERIC_NR, a, lda, b, kc);
 }
 
+/* tile_generic_ldc from sums of zero, C never read. */
+static void tile_generic_set(float *c, size_t ldc, const float *a, size_t lda,
+                             const float *b, size_t kc) {
+  size_t m;
+  for (m = 0; m < GENERIC_MR; m++) memset(c + m * ldc, 0, GENERIC_NR * sizeof(float));
+  tile_generic_ldc(c, ldc, a, lda, b, kc);
+}
+
+/* Plain enough (restrict, one operation) for gcc -O2 to make vector code. */
+void nn_add_scalar(float *restrict sum, const float *restrict v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) sum[i] += v[i];
+}
+
 /* Each value's update in the order the vector sets use, so that the tails
 ** they leave here agree with them. */
 void nn_adam_scalar(float *w, float *m, float *v, const float *g, size_t n,
@@ -279,7 +293,8 @@ const nn_kernel nn_kernel_generic = {
   GENERIC_MR, GENERIC_NR, 256, 0, 2,
   nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc,
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
-  nn_act_exp_generic, nn_act_exp1_generic, nn_tile_f64_scalar
+  nn_act_exp_generic, nn_act_exp1_generic, nn_tile_f64_scalar,
+  tile_generic_set, nn_add_scalar
 };
 
 

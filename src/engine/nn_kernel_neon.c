@@ -94,6 +94,30 @@ static void tile_neon(float *c, const float *a, size_t lda, const float *b, size
   tile_neon_ldc(c, NEON_NR, a, lda, b, kc);
 }
 
+/* tile_neon_ldc from sums of +0, C never read. */
+#define NEON_ZERO(m)  float32x4_t l##m = vdupq_n_f32(0.0f), h##m = vdupq_n_f32(0.0f);
+
+static void tile_neon_ldc_set(float *c, size_t ldc, const float *a, size_t lda,
+                              const float *b, size_t kc) {
+  size_t k;
+  NEON_ROWS(NEON_ROW)
+  NEON_ROWS(NEON_ZERO)
+  for (k = 0; k < kc; k++, b += NEON_NR) {
+    float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+    NEON_ROWS(NEON_FMA)
+  }
+  NEON_ROWS(NEON_STORE)
+}
+
+/* 16 floats a turn, the tail through nn_add_scalar. */
+static void add_neon(float *sum, const float *v, size_t n) {
+  size_t i, k;
+  for (i = 0; i + 16 <= n; i += 16)
+    for (k = i; k < i + 16; k += 4) vst1q_f32(sum + k, vaddq_f32(vld1q_f32(sum + k),
+                                                                 vld1q_f32(v + k)));
+  nn_add_scalar(sum + i, v + i, n - i);
+}
+
 /* v selected where !(v <= 0) (NaN too: the compare is false for it), +0
 ** elsewhere: the bits of nn_relu_scalar.  Not maxNum, which gives the
 ** number when one operand is NaN, and so turns NaN into 0. */
@@ -115,7 +139,8 @@ const nn_kernel nn_kernel_neon = {
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
   nn_act_exp_generic, nn_act_exp1_generic,
   /* fold: the portable double tile, which gcc vectorizes */
-  nn_tile_f64_scalar
+  nn_tile_f64_scalar,
+  tile_neon_ldc_set, add_neon
 };
 
 #else

@@ -132,6 +132,32 @@ TARGET_AVX2 static void tile_avx2(float *c, const float *a, size_t lda,
   tile_ldc_avx2(c, AVX2_NR, a, lda, b, kc);
 }
 
+/* tile_ldc_avx2 from sums of +0, C never read: the same bits as on zeros. */
+#define AVX2_ZERO(m)  __m256 l##m = _mm256_setzero_ps(), h##m = _mm256_setzero_ps();
+
+TARGET_AVX2 static void tile_ldc_set_avx2(float *c, size_t ldc, const float *a,
+                                          size_t lda, const float *b, size_t kc) {
+  size_t k;
+  AVX2_ROWS(AVX2_ROW)
+  AVX2_ROWS(AVX2_ZERO)
+  for (k = 0; k < kc; k++, b += AVX2_NR) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    AVX2_ROWS(AVX2_FMA)
+  }
+  AVX2_ROWS(AVX2_STORE)
+}
+
+/* 32 floats a turn, the tail through nn_add_scalar: an add is one
+** rounding, the same in any width. */
+TARGET_AVX2 static void add_avx2(float *sum, const float *v, size_t n) {
+  size_t i, k;
+  for (i = 0; i + 32 <= n; i += 32)
+    for (k = i; k < i + 32; k += 8)
+      _mm256_storeu_ps(sum + k, _mm256_add_ps(_mm256_loadu_ps(sum + k),
+                                              _mm256_loadu_ps(v + k)));
+  nn_add_scalar(sum + i, v + i, n - i);
+}
+
 /* v kept under the mask of !(v <= 0), an unordered compare that is true
 ** for NaN: the bits of nn_relu_scalar (-0 to +0, NaN kept as it is).  Not
 ** max_ps, which returns its second operand when either is NaN and so
@@ -355,7 +381,7 @@ const nn_kernel nn_kernel_avx2 = {
   16, 4,
   adam_avx2, sumsq_avx2, tile_ldc_avx2,
   leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, exp1_avx2,
-  tile_f64_avx2
+  tile_f64_avx2, tile_ldc_set_avx2, add_avx2
 };
 
 
@@ -466,6 +492,35 @@ TARGET_AVX512 static void tile_ldc_avx512(float *c, size_t ldc, const float *a,
 TARGET_AVX512 static void tile_avx512(float *c, const float *a, size_t lda,
                                       const float *b, size_t kc) {
   tile_ldc_avx512(c, AVX512_NR, a, lda, b, kc);
+}
+
+/* tile_ldc_avx512 from sums of +0, C never read. */
+#define AVX512_ZERO(m)  __m512 l##m = _mm512_setzero_ps(), h##m = _mm512_setzero_ps();
+
+TARGET_AVX512 static void tile_ldc_set_avx512(float *c, size_t ldc, const float *a,
+                                              size_t lda, const float *b, size_t kc) {
+  size_t k;
+  AVX512_ROWS(AVX512_ROW)
+  AVX512_ROWS(AVX512_ZERO)
+  for (k = 0; k < kc; k++, b += AVX512_NR) {
+    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    AVX512_ROWS(AVX512_FMA)
+  }
+  AVX512_ROWS(AVX512_STORE)
+}
+
+/* 64 floats a turn, the last partial vector under a mask. */
+TARGET_AVX512 static void add_avx512(float *sum, const float *v, size_t n) {
+  size_t i, k;
+  for (i = 0; i + 64 <= n; i += 64)
+    for (k = i; k < i + 64; k += 16)
+      _mm512_storeu_ps(sum + k, _mm512_add_ps(_mm512_loadu_ps(sum + k),
+                                              _mm512_loadu_ps(v + k)));
+  for (; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(sum + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, sum + i),
+                                                    _mm512_maskz_loadu_ps(m, v + i)));
+  }
 }
 
 /* As relu_avx2: v where !(v <= 0) (NaN too), +0 elsewhere. */
@@ -588,7 +643,7 @@ const nn_kernel nn_kernel_avx512 = {
   AVX512_MR, AVX512_NR, 256, 16, 6,
   adam_avx512, sumsq_avx512, tile_ldc_avx512,
   leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512, exp1_avx2,
-  tile_f64_avx512
+  tile_f64_avx512, tile_ldc_set_avx512, add_avx512
 };
 
 #else

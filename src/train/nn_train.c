@@ -33,7 +33,8 @@ typedef struct lane {
   float *part, *work;        /* the tile's scratch; the backward passes' */
   float *rm_y, *rm_d, *rm_t; /* row-major [cap][n_out]: outputs, their gradient, targets */
   uint32_t *rm_c;            /* [cap] classes of the chunk */
-  float *gscr;               /* [n_params]: a chunk's gradient before it is added */
+  float *gscr;               /* [n_params]: a chunk's gradient before it is added
+                                (written whole by the chunk, never zeroed) */
 } lane;
 
 struct nn_trainer {
@@ -47,9 +48,9 @@ struct nn_trainer {
   double mom_bound;          /* every |m| (sgd's buffer, adam's m) is below it */
   nn_layer *layers;          /* [n_layers]: what nn_trainer_fits compares */
   float *grad, *m, *v;       /* [n_params] each */
+  float *shared;             /* what the kinds' prepare make, once a call */
+  size_t *shared_at;         /* [n_layers]: layer i's at shared + shared_at[i] */
   nn_pool *pool;             /* NULL: every chunk on the caller's thread */
-  void *lanes_block;         /* the block of lanes 1.. last given */
-  size_t lanes_zeroed;       /* lanes 1 .. lanes_zeroed - 1 of it: gscr zero */
   size_t n_lanes;            /* workers: 1 + the lanes of nn_trainer_use_pool */
   lane lanes[NN_POOL_MAX];
 };
@@ -94,7 +95,7 @@ static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *part) {
 /* The parts of the block in floats, each a whole number of cache lines;
 ** lane: the floats of one lane (act, d, part, work, rm, rm_c and params). */
 typedef struct plan_t {
-  size_t head, layers, params, act, part, work, rm, rm_c, stride, lane, total;
+  size_t head, layers, params, shared, act, part, work, rm, rm_c, stride, lane, total;
 } plan_t;
 
 static size_t floats_of(size_t bytes) {
@@ -104,22 +105,25 @@ static size_t floats_of(size_t bytes) {
 /* Widths are below 2^24, cap below 2^20 and layers below 2^16: no product
 ** here overflows 64 bits. */
 static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
-  size_t mr_all, nr_all, part, i, width = net->n_inputs, work = 1;
+  size_t mr_all, nr_all, part, i, width = net->n_inputs, work = 1, shared = 0;
   kernel_bounds(&mr_all, &nr_all, &part);
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
     size_t need = d->work_size ? d->work_size(l->n_in, l->n_out, cap) : 0;
+    if (d->prepare) shared += ROUND_UP(d->shared_size(l->n_in, l->n_out), ALIGN_FLOATS);
     if (l->n_out > width) width = l->n_out;
     if (l->n_in > width) width = l->n_in;
     if (need > work) work = need;
   }
   p->stride = ROUND_UP(width, mr_all);
   p->head = floats_of(sizeof(nn_trainer)) + ALIGN_FLOATS;   /* slack to align */
-  /* the layers, and each one's hyper-parameters after them */
+  /* the layers, each one's hyper-parameters after them, then shared_at */
   p->layers = floats_of(net->n_layers * sizeof(nn_layer) + 1) +
-              net->n_layers * nn_hyper_most();
+              ROUND_UP(net->n_layers * nn_hyper_most(), ALIGN_FLOATS) +
+              floats_of(net->n_layers * sizeof(size_t) + 1);
   p->params = floats_of(net->n_params * sizeof(float));
+  p->shared = shared;
   p->act = ROUND_UP(ROUND_UP(cap, nr_all) * p->stride, ALIGN_FLOATS);
   p->part = ROUND_UP(part, ALIGN_FLOATS);
   p->work = ROUND_UP(work, ALIGN_FLOATS);
@@ -127,7 +131,7 @@ static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
   p->rm_c = floats_of(cap * sizeof(uint32_t));
   p->lane = (net->n_layers + 3) * p->act + p->part + p->work + 3 * p->rm + p->rm_c +
             p->params;
-  p->total = p->head + p->layers + 3 * p->params + p->lane;
+  p->total = p->head + p->layers + 3 * p->params + p->shared + p->lane;
   return p->total;
 }
 
@@ -182,6 +186,18 @@ static void lay_lane(lane *ln, float *at, const plan_t *p, size_t n_layers) {
   ln->gscr = at;
 }
 
+/* Where each layer's shared part lies in tr->shared (0 for a kind
+** without), one after another, each on a cache line. */
+static void place_shared(nn_trainer *tr) {
+  size_t i, at = 0;
+  for (i = 0; i < tr->n_layers; i++) {
+    const nn_layer *l = &tr->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    tr->shared_at[i] = at;
+    if (d->prepare) at += ROUND_UP(d->shared_size(l->n_in, l->n_out), ALIGN_FLOATS);
+  }
+}
+
 nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts *o) {
   plan_t p;
   float *at;
@@ -203,10 +219,14 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   tr->grad = at;                at += p.params;
   tr->m = at;                   at += p.params;
   tr->v = at;                   at += p.params;
+  tr->shared = at;              at += p.shared;
   lay_lane(&tr->lanes[0], at, &p, net->n_layers);
   tr->n_lanes = 1;
   if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
   keep_hypers(tr, (float *)tr->layers + floats_of(net->n_layers * sizeof(nn_layer) + 1));
+  tr->shared_at = (size_t *)((float *)tr->layers + p.layers -
+                             floats_of(net->n_layers * sizeof(size_t) + 1));
+  place_shared(tr);
   nn_trainer_reset(tr);
   return tr;
 }
@@ -241,16 +261,8 @@ void nn_trainer_use_pool(nn_trainer *tr, nn_pool *pool, void *block, size_t lane
   tr->pool = lanes > 0 ? pool : NULL;
   tr->n_lanes = 1 + lanes;
   at = lanes > 0 ? align_floats(block) : NULL;
-  for (i = 1; i <= lanes; i++, at += tr->lane_floats) {
+  for (i = 1; i <= lanes; i++, at += tr->lane_floats)
     copy_layout(&tr->lanes[i], &tr->lanes[0], at);
-    /* a lane's gradient scratch is kept zero between chunks (add_grad) */
-    if (block != tr->lanes_block || i >= tr->lanes_zeroed)
-      memset(tr->lanes[i].gscr, 0, tr->n_params * sizeof(float));
-  }
-  if (lanes > 0) {
-    if (block != tr->lanes_block || lanes + 1 > tr->lanes_zeroed) tr->lanes_zeroed = lanes + 1;
-    tr->lanes_block = block;
-  }
 }
 
 int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
@@ -296,6 +308,8 @@ static nn_panels panels_of(const nn_trainer *tr, const lane *ln, const nn_kernel
   pn.stride = tr->stride;
   pn.kernel = k;
   pn.part = ln->part;
+  pn.shared = NULL;
+  pn.grad_set = 0;
   return pn;
 }
 
@@ -366,23 +380,41 @@ static void pack_rows(float *b, const float *rm, const nn_panels *pn, size_t n,
 }
 
 /* Backward from the gradient in d0 (for the output of layer top) down to
-** layer bottom, whose dx is computed only when want_dx.  Returns the
-** buffer that holds the last gradient computed. */
+** layer bottom, whose dx is computed only when want_dx.  Each layer's
+** backward is told where its shared part is (made by prepare_shared for
+** every layer with a dx) and, through grad_set, whether grad holds nothing
+** yet.  Returns the buffer that holds the last gradient computed. */
 static float *backward_chunk(const nn_trainer *tr, const lane *ln, const nn_net *net,
                              float *grad, size_t top, size_t bottom, int want_dx,
                              const nn_panels *pn) {
   size_t i = top + 1;
   float *d = ln->d0, *spare = ln->d1;
+  nn_panels lp = *pn;
   while (i-- > bottom) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d_info = nn_kind_info_of(l->kind);
     float *dx = d_info->elementwise ? d : (i == bottom && !want_dx ? NULL : spare);
+    lp.shared = dx && d_info->prepare ? tr->shared + tr->shared_at[i] : NULL;
     d_info->backward(dx, grad + l->w, d, act(tr, ln, i), act(tr, ln, i + 1),
-                     net->params + l->w, l->hyper, l->n_in, l->n_out, pn, ln->work);
+                     net->params + l->w, l->hyper, l->n_in, l->n_out, &lp, ln->work);
     if (dx == NULL) break;
     if (dx == spare) { spare = d; d = dx; }
   }
   return d;
+}
+
+/* Before a chunk's backward writes grad (grad_set): zeroes the gradient of
+** every layer that will not write its own, so that grad is whole after
+** it: a kind without NN_KIND_GRAD_SET (its backward adds), and a layer
+** outside bottom .. top, which the chunk does not walk. */
+static void zero_unset(const nn_net *net, float *grad, size_t top, size_t bottom) {
+  size_t i, n;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    if ((n = nn_layer_n_params(l)) > 0 &&
+        (i < bottom || i > top || !(nn_kind_info_of(l->kind)->flags & NN_KIND_GRAD_SET)))
+      memset(grad + l->w, 0, n * sizeof(float));
+  }
 }
 
 /* The first layer with parameters: below it no gradient is needed. */
@@ -390,6 +422,26 @@ static size_t first_trained(const nn_net *net) {
   size_t i;
   for (i = 0; i < net->n_layers; i++) if (nn_layer_n_params(&net->layers[i])) return i;
   return 0;
+}
+
+/* The shared parts of the layers from .. the last, from the net's
+** parameters as they are: made once a call, on the caller's thread,
+** before its chunks, which only read them (the pool's start orders these
+** writes before the workers' reads).  from: the lowest layer whose
+** backward makes a dx, as backward_chunk decides it. */
+static void prepare_shared(const nn_trainer *tr, const nn_net *net, size_t bottom,
+                           int want_dx) {
+  size_t i, from = bottom;
+  if (from < net->n_layers && !want_dx &&
+      !nn_kind_info_of(net->layers[from].kind)->elementwise)
+    from++;
+  for (i = from; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    if (d->prepare)
+      d->prepare(tr->shared + tr->shared_at[i], net->params + l->w, l->hyper,
+                 l->n_in, l->n_out);
+  }
 }
 
 /* Cross-entropy on a net that ends with SoftMax takes the logits before it. */
@@ -435,6 +487,8 @@ typedef struct rows_job {
   const float *T;
   const uint32_t *classes;
   float *grad;              /* the sum of the chunks' gradients, or NULL */
+  int grad_adds;            /* 1: chunk 0 adds to grad (net:backward's
+                               sum), else writes it (a step's) */
   float scale;
   int count;                /* count the rows classified right */
   float *dX;                /* backward: the inputs' gradient, or NULL */
@@ -444,24 +498,27 @@ typedef struct rows_job {
 } rows_job;
 
 /* Where chunk `task` puts its gradient: the first straight into the sum,
-** every other into its lane's scratch (zero: see add_grad), added in its
-** turn. */
+** every other into its lane's scratch, added in its turn (add_grad). */
 static float *chunk_grad(const rows_job *j, const lane *ln, size_t task) {
   if (j->grad == NULL || task == 0) return j->grad;
   return ln->gscr;
 }
 
-/* In chunk order: its gradient into the sum, and the scratch zeroed again
-** in the same pass, for the next chunk (a pass of its own before each
-** chunk took a tenth of a step). */
+/* The panels of a chunk's backward pass: whether it writes its gradient
+** (the scratch always; the sum, for chunk 0 of a step) or adds to it
+** (chunk 0 of net:backward).  Writing, nothing zeroes a buffer first: a
+** memset of the step's gradient, or of the scratch after each add, was a
+** pass over every parameter a chunk. */
+static void backward_panels(nn_panels *pn, const rows_job *j, float *g, size_t task,
+                            size_t top, size_t bottom) {
+  pn->grad_set = task > 0 || !j->grad_adds;
+  if (pn->grad_set) zero_unset(j->net, g, top, bottom);
+}
+
+/* In chunk order: its gradient into the sum (the kernel set's add). */
 static void add_grad(const rows_job *j, float *g, size_t task) {
-  size_t i, n = j->tr->n_params;
-  float *sum = j->grad;
-  if (sum == NULL || task == 0) return;
-  for (i = 0; i < n; i++) {
-    sum[i] += g[i];
-    g[i] = 0.0f;
-  }
+  if (j->grad == NULL || task == 0) return;
+  j->k->add(j->grad, g, j->tr->n_params);
 }
 
 /* A chunk forward, then the loss of its rows (sum); with a gradient, that
@@ -485,6 +542,7 @@ static void chunk_loss(void *ctx, nn_job *job, size_t task, size_t worker) {
                      j->T ? ln->rm_t : NULL, j->T ? NULL : ln->rm_c, n, kk, j->scale);
   if (j->count) correct = count_correct(tr, ln, j->T != NULL, n);
   if (g && top > 0) {
+    backward_panels(&pn, j, g, task, top - 1, first_trained(j->net));
     pack_rows(ln->d0, ln->rm_d, &pn, n, kk);
     backward_chunk(tr, ln, j->net, g, top - 1, first_trained(j->net), 0, &pn);
   }
@@ -742,7 +800,7 @@ static double gradient(nn_trainer *tr, const nn_kernel *k, nn_net *net, float *g
   j.k = k;
   j.grad = g;
   j.scale = (float)(1.0 / count);
-  memset(g, 0, tr->n_params * sizeof(float));
+  prepare_shared(tr, net, first_trained(net), 0);
   run_chunks(&j, chunk_loss);
   return j.sum / count;
 }
@@ -888,7 +946,10 @@ static void chunk_backward(void *ctx, nn_job *job, size_t task, size_t worker) {
   pack_input(act(tr, ln, 0), &pn, j->X, j->n_x, NULL, r0, m);
   forward_chunk(tr, ln, j->net, &pn);
   pack_rows(ln->d0, j->dY + r0 * tr->n_out, &pn, m, tr->n_out);
-  if (top > 0) d = backward_chunk(tr, ln, j->net, g, top - 1, 0, 1, &pn);
+  if (top > 0) {
+    backward_panels(&pn, j, g, task, top - 1, 0);
+    d = backward_chunk(tr, ln, j->net, g, top - 1, 0, 1, &pn);
+  }
   if (j->dX) unpack_rows(j->dX + r0 * j->n_x, d, &pn, m, j->n_x);
   nn_pool_turn_wait(job, task);
   add_grad(j, g, task);
@@ -902,8 +963,10 @@ void nn_train_backward(nn_trainer *tr, const nn_net *net, float *dX, float *grad
   unsigned long mode = nn_fp_flush();
   rows_job_init(&j, tr, net, X, n_x, NULL, n, NULL, NULL);
   j.grad = grad;
+  j.grad_adds = 1;
   j.dX = dX;
   j.dY = dY;
+  prepare_shared(tr, net, 0, 1);
   run_chunks(&j, chunk_backward);
   nn_fp_restore(mode);
 }

@@ -78,10 +78,14 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
 ** min(o.batch, NN_TRAIN_CHUNK) rows whatever the number of workers, each
 ** chunk's gradient computed apart (the pool's workers take chunks in
 ** parallel) and the chunks' gradients and losses summed in chunk order.
-** Not smaller: each chunk's backward pass transposes every weight matrix
-** (engine/nn_kind_linear.c), and chunks of 32 made a batch of 64 take 28%
-** longer on one thread. */
-#define NN_TRAIN_CHUNK  64
+** 32, so that a batch of 64 is two chunks, one a thread.  A second chunk
+** costs one thread little: what a backward pass needs of the weights alone
+** (Linear's W^T: a kind's prepare, see nn_kind_info) is made once a call
+** and shared by its chunks, and each chunk writes its gradient (no pass
+** zeroes one), a lane's then added into the first's by the kernel set's
+** add.  (Made in each chunk, the transpose made a batch of 64 in chunks
+** of 32 take 28% longer on one thread.) */
+#define NN_TRAIN_CHUNK  32
 
 /* Workers for the steps, evaluations and backward passes: lanes more than
 ** the caller's thread, each with its own activations and gradient, in a
