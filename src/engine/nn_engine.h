@@ -2,7 +2,8 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm: the
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm,
+** BatchNorm, Dropout: the
 ** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
 ** parameters; each layer with parameters is a view into it at an offset,
 ** its tensors one after another (Linear: weight [n_out][n_in] row-major,
@@ -102,7 +103,8 @@ typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
-  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
+  NN_BATCHNORM, NN_DROPOUT
 } nn_kind;
 
 typedef struct nn_layer {
@@ -208,6 +210,27 @@ typedef struct nn_onnx_op {
 /* flags */
 #define NN_KIND_PROBS  1u   /* gives probabilities from logits (SoftMax): the
                                trainer fuses cross-entropy with it */
+#define NN_KIND_BATCH  2u   /* its training pass takes statistics of the step's
+                               whole batch (BatchNorm): the trainer runs a step
+                               as one chunk of 2 to batch rows, and keeps the
+                               untrained tensors it writes (nn_train_ctx's keep)
+                               when the step succeeds */
+
+/* What a pass in training tells a kind (NULL in nn_panels outside training:
+** net:forward, evaluation, net:backward).  The trainer's one per layer. */
+typedef struct nn_train_ctx {
+  uint64_t key;         /* the trainer's seed and step, mixed: the key of a
+                           counter-based generator (Dropout's mask) */
+  size_t row0;          /* the place in the step's batch of the chunk's first row */
+  size_t rows;          /* the chunk's samples (panels hold zeros past them) */
+  float *keep;          /* laid out as the layer's params: where an
+                           NN_KIND_BATCH kind writes its untrained tensors'
+                           new values (running statistics); NULL: nowhere */
+} nn_train_ctx;
+
+/* Dropout's 24 random bits for (key, row, unit): below p * 2^24 the unit
+** is dropped.  Exported so that a check may recompute a mask. */
+uint64_t nn_dropout_bits(uint64_t key, uint64_t row, uint64_t unit);
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
@@ -216,6 +239,7 @@ typedef struct nn_panels {
   size_t count, nr, stride;
   const struct nn_kernel *kernel;   /* the kernel set of this pass */
   float *part;                      /* scratch: kernel->mr * kernel->kc floats */
+  const nn_train_ctx *train;        /* NULL: not training */
 } nn_panels;
 
 typedef struct nn_kind_info {
