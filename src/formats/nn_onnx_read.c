@@ -453,21 +453,44 @@ static int fixed_attr(nn_onnx_reader *r, const nn_kind_info *d, const nn_onnx_at
                       d->onnx.attr, v, d->onnx.value);
 }
 
+/* The attributes of BatchNormalization that only training reads (its
+** momentum, opset 6's is_test) or that must say inference and per feature
+** (training_mode 0 from opset 14, spatial 1 before 9): accepted beside the
+** kind's, checked, not kept. */
+static const char *const bn_training_attrs[] = {
+  "momentum", "is_test", "spatial", "training_mode", NULL
+};
+
+static int training_attrs(nn_onnx_reader *r, const nn_onnx_attr *a) {
+  long long v;
+  int st;
+  if ((st = nn_onnx_attr_int(r, &a[2], 1, &v)) != NN_OK) return st;
+  if (v != 1) return nn_onnx_fail(r, NN_EUNSUPPORTED, "spatial %lld is not supported", v);
+  if ((st = nn_onnx_attr_int(r, &a[3], 0, &v)) != NN_OK) return st;
+  if (v != 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "training_mode %lld is not supported "
+                        "(only 0, inference)", v);
+  return NN_OK;
+}
+
 static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
                        float *hyper /* [MAX_KIND_ATTRS] */) {
-  const char *names[MAX_KIND_ATTRS + 2];   /* and the fixed one */
-  size_t map[MAX_KIND_ATTRS], n = 0, j;
-  nn_onnx_attr a[MAX_KIND_ATTRS + 1];
-  nn_pb_span raw[MAX_KIND_ATTRS + 1];
-  int st;
+  const char *names[MAX_KIND_ATTRS + 6];   /* and the fixed one, and training's */
+  size_t map[MAX_KIND_ATTRS], n = 0, j, k;
+  nn_onnx_attr a[MAX_KIND_ATTRS + 5];
+  nn_pb_span raw[MAX_KIND_ATTRS + 5];
+  int st, bn = d->onnx.op && strcmp(d->onnx.op, "BatchNormalization") == 0;
   for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
     hyper[j] = (float)d->hyper[j].def;
     if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
   }
-  if (d->onnx.attr) names[n] = d->onnx.attr;
-  names[n + (d->onnx.attr != NULL)] = NULL;
+  k = n;
+  if (d->onnx.attr) names[k++] = d->onnx.attr;
+  for (j = 0; bn && bn_training_attrs[j]; j++) names[k + j] = bn_training_attrs[j];
+  names[k + j] = NULL;
   if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
   if (d->onnx.attr && (st = fixed_attr(r, d, &a[n])) != NN_OK) return st;
+  if (bn && (st = training_attrs(r, a + k)) != NN_OK) return st;
   for (j = 0; j < n; j++) {
     const nn_hyper *h = &d->hyper[map[j]];
     long long v;
