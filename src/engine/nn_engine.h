@@ -138,11 +138,16 @@ typedef struct nn_hyper {
   double def;           /* its value when the constructor is not given one */
   double lo, hi;        /* valid values, bounds included */
   int integer;          /* 1: a whole number (kept exactly: below 2^24) */
-  const char *onnx;     /* the ONNX attribute that carries it; NULL: none */
+  const char *onnx;     /* the ONNX attribute that carries it; NULL: none;
+                           "" (NN_HYPER_TRAINING): only training reads it
+                           (BatchNorm's momentum), so an ONNX graph, which
+                           is inference, carries none at any value */
   const char *const *choices;   /* an integer one given by name too:
                                    choices[v] names v ("none", "tanh");
                                    NULL-terminated; NULL: numbers only */
 } nn_hyper;
+
+#define NN_HYPER_TRAINING  ""
 
 /* A dimension of a parameter tensor: the layer's input width, its output
 ** width, or its hyper-parameter j (an integer one). */

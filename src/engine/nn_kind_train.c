@@ -227,7 +227,7 @@ static void dropout_backward(float *dx, float *dparams, const float *dy,
 
 static const nn_hyper batchnorm_hyper[] = {
   { "eps", "eps", 1e-5, 1e-30, 1, 0, "epsilon", NULL },
-  { "momentum", "momentum", 0.1, 0, 1, 0, NULL, NULL }
+  { "momentum", "momentum", 0.1, 0, 1, 0, NN_HYPER_TRAINING, NULL }
 };
 
 static const nn_tensor_info batchnorm_tensors[] = {

@@ -482,7 +482,7 @@ static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d
   int st, bn = d->onnx.op && strcmp(d->onnx.op, "BatchNormalization") == 0;
   for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
     hyper[j] = (float)d->hyper[j].def;
-    if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
+    if (d->hyper[j].onnx && d->hyper[j].onnx[0]) { map[n] = j; names[n++] = d->hyper[j].onnx; }
   }
   k = n;
   if (d->onnx.attr) names[k++] = d->onnx.attr;

@@ -100,7 +100,7 @@ static void put_attrs(nn_pb_out *node, const nn_layer *l) {
   size_t j;
   if (d->onnx.attr) put_attr_int(node, d->onnx.attr, d->onnx.value);
   for (j = 0; j < d->n_hyper; j++) {
-    if (d->hyper[j].onnx == NULL) continue;
+    if (d->hyper[j].onnx == NULL || d->hyper[j].onnx[0] == '\0') continue;
     if (d->hyper[j].integer) put_attr_int(node, d->hyper[j].onnx, (long long)l->hyper[j]);
     else put_attr_float(node, d->hyper[j].onnx, l->hyper[j]);
   }
@@ -128,6 +128,7 @@ static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   }
   for (j = 0; j < d->n_hyper; j++)
     if ((d->hyper[j].onnx == NULL || d->onnx.n_nodes > 0) &&
+        !(d->hyper[j].onnx && d->hyper[j].onnx[0] == '\0') &&
         l->hyper[j] != (float)d->hyper[j].def) {
       const char *const *c = d->hyper[j].choices;
       if (c)
