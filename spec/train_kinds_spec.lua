@@ -442,6 +442,48 @@ describe("nn.Dropout while training", function()
   end)
 end)
 
+describe("fold", function()
+  -- the folded Linear's W and b are the Linear's scaled by weight / sqrt(
+  -- running_var + eps) in double and rounded once more, and the sums of the
+  -- folded net are taken in another order: a few float ulps of outputs of
+  -- order 1 (the largest seen here is 1.2e-7), 1e-6 with room
+  it("takes a BatchNorm right after a Linear (or a run of them) into it, within 1e-6", function()
+    local rand = ref.stream(67)
+    nn.seed(67)
+    local net = nn.Sequential{ nn.Linear(5, 6), nn.Dropout(0.3), nn.BatchNorm(6, { eps = 1e-3 }),
+      nn.ReLU(), nn.Linear(6, 4), nn.Linear(4, 3), nn.BatchNorm(3), nn.Tanh(), nn.BatchNorm(3) }
+    set_bn(net, 3, 6, rand)
+    set_bn(net, 7, 3, rand)
+    set_bn(net, 9, 3, rand)
+    local folded = net:fold()
+    local kinds = {}
+    for i, m in ipairs(folded:modules()) do kinds[i] = m.kind end
+    assert.equal("Linear ReLU Linear Tanh BatchNorm", table.concat(kinds, " "))
+    for _ = 1, 200 do
+      local x = {}
+      for i = 1, 5 do x[i] = f32(rand(-3, 3)) end
+      local want, got = net:forward(x), folded:forward(x)
+      for j = 1, 3 do
+        assert(abs(want[j] - got[j]) <= 1e-6, ("output %d: %.9g, not %.9g"):format(j,
+          got[j], want[j]))
+      end
+    end
+  end)
+
+  it("is (x - 1) / 2 * 3 + 4 on nn.Linear(1, 1) with weight 2, bias 1: weight 3, bias 4", function()
+    local net = nn.Sequential{ nn.Linear(1, 1), nn.BatchNorm(1, { eps = 0.25 }) }
+    net:set_weights(1, { { 2 } }, { 1 })
+    net:set_weights(2, "running_mean", { 1 })
+    net:set_weights(2, "running_var", { 3.75 })     -- sqrt(3.75 + 0.25) = 2
+    net:set_weights(2, "weight", { 3 })
+    net:set_weights(2, "bias", { 4 })
+    local W, b = net:fold():get_weights(1)
+    -- y = ((2x + 1) - 1) / 2 * 3 + 4 = 3x + 4
+    assert.same({ { 3 } }, W)
+    assert.same({ 4 }, b)
+  end)
+end)
+
 describe("a network with nn.BatchNorm on threads", function()
   it("takes a step as one chunk: the same bits on 1, 2, 3 and 8 threads, batch 150", function()
     local rand = ref.stream(41)
