@@ -442,6 +442,33 @@ describe("nn.Dropout while training", function()
   end)
 end)
 
+describe("training against PyTorch (spec/fixtures/train, made by its make.py)", function()
+  local fx = dofile("spec/fixtures/train/expected.lua")
+  -- both in float32, their sums in other orders: a few ulps a step, which
+  -- the batch's statistics may magnify a little (the largest difference
+  -- seen is 1.0e-7 relative); 1e-6 relative holds them with room
+  local TOL = 1e-6
+
+  for _, name in ipairs{ "batchnorm", "batchnorm_eps_momentum", "dropout0" } do
+    local case = fx.cases[name]
+    it(("gives PyTorch's losses, weights and running statistics within %g: %s"):format(TOL, name),
+      function()
+        local middle = name == "dropout0" and nn.Dropout(case.options)
+                       or nn.BatchNorm(4, case.options)
+        local net = nn.Sequential{ nn.Linear(3, 4), middle, nn.ReLU(), nn.Linear(4, 2) }
+        for _, t in ipairs(case.before) do net:set_weights(t[1], t[2], t[3]) end
+        local tr = nn.Trainer(net, { optimizer = "sgd", lr = fx.lr, batch = #fx.X,
+                                     shuffle = false, loss = "mse" })
+        for s = 1, fx.steps do
+          near(case.losses[s], tr:step(nn.Matrix(fx.X), nn.Matrix(fx.T)), TOL, "loss " .. s)
+        end
+        for _, t in ipairs(case.after) do
+          near(t[3], net:get_weights(t[1], t[2]), TOL, ("module %d's %s"):format(t[1], t[2]))
+        end
+      end)
+  end
+end)
+
 describe("fold", function()
   -- the folded Linear's W and b are the Linear's scaled by weight / sqrt(
   -- running_var + eps) in double and rounded once more, and the sums of the
