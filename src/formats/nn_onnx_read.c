@@ -383,6 +383,26 @@ static int op_constant(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   return nn_onnx_add_const(r, &t);
 }
 
+static int no_attrs(nn_onnx_reader *r, nn_pb_span node, int legacy_add);
+
+/* An Identity of a constant names it again: PyTorch 1.13, exporting a
+** BatchNorm1d not yet trained, gives running_var as an Identity of weight
+** (both ones) and running_mean of bias (both zeros). */
+static int op_identity_const(nn_onnx_reader *r, nn_pb_span node, const nn_onnx_tensor *src,
+                             nn_pb_span out) {
+  nn_onnx_tensor t = *src;
+  int st;
+  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  if (src->owned) {
+    if ((t.owned = (float *)malloc((src->count ? src->count : 1) * sizeof(float))) == NULL)
+      return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+    memcpy(t.owned, src->owned, src->count * sizeof(float));
+  }
+  t.name = out;
+  if ((st = nn_onnx_add_const(r, &t)) != NN_OK) free(t.owned);
+  return st;
+}
+
 /* An operator that has no attribute nn reads (Add before opset 7 had axis
 ** and broadcast, which a bias needs neither of): any other is refused, as
 ** an unknown one is elsewhere, rather than ignored. */
@@ -789,6 +809,12 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
     if (nn_onnx_same(in0, r->cur))
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
     return op_transpose(r, node, out0);
+  }
+  if (nn_onnx_is(op, "Identity")) {
+    nn_onnx_tensor *c;
+    nn_onnx_node_strings(node, 1, 0, &in0);
+    if (!nn_onnx_same(in0, r->cur) && (c = nn_onnx_find_const(r, in0)) != NULL)
+      return op_identity_const(r, node, c, out0);
   }
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
