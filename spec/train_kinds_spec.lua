@@ -50,9 +50,7 @@ end
 
 -- BatchNorm outside training, in double: (x - rm) / sqrt(rv + eps) * w + b
 local function bn_infer(x, w, b, rm, rv, eps)
-  local y = {}
-  for i = 1, #x do y[i] = (x[i] - rm[i]) / sqrt(rv[i] + eps) * w[i] + b[i] end
-  return y
+  return ref.forward({ { "BatchNorm", { w, b, rm, rv }, eps } }, x)
 end
 
 -- A BatchNorm with weight, bias and running statistics not its start.
@@ -99,15 +97,17 @@ describe("nn.BatchNorm outside training", function()
   end)
 
   it("starts as PyTorch's: weight 1, bias 0, running_mean 0, running_var 1, named so", function()
-    local m = nn.BatchNorm(3):modules()[1]
+    local m = nn.Sequential{ nn.BatchNorm(3) }:modules()[1]
     local names = {}
-    for i, t in ipairs(m.params) do names[i] = t.name or t[1] end
+    for i, t in ipairs(m.params) do names[i] = t.name end
+    assert.same({ "weight", "bias", "running_mean", "running_var" }, names)
     local w, b, rm, rv = nn.Sequential{ nn.BatchNorm(3) }:get_weights(1)
     assert.same({ 1, 1, 1 }, w)
     assert.same({ 0, 0, 0 }, b)
     assert.same({ 0, 0, 0 }, rm)
     assert.same({ 1, 1, 1 }, rv)
-    assert.equal(1e-5, f32(1e-5) == m.hyper.eps and 1e-5 or m.hyper.eps)
+    assert.equal(f32(1e-5), m.hyper.eps)
+    assert.equal(f32(0.1), m.hyper.momentum)
   end)
 
   it("gives a batch the bits of one sample at a time, and net:backward the gradient of " ..
