@@ -697,10 +697,12 @@ check-onnx: deps all $(ORT_PKG)
 	$(LUA_ENV) $(LUA) spec/interop/check_onnx.lua $(BUILD)/check-onnx $(PYTHON) \
 	  $(ORT_DIR)/node_modules
 
-# The PyTorch fixtures of spec/onnx_spec.lua, exported again (commit them).
+# The PyTorch fixtures of spec/onnx_spec.lua, exported again, and the
+# training steps of spec/train_kinds_spec.lua, taken again (commit them).
 onnx-fixtures:
 	@bash .ci/deps $(ONNX_FIXTURE_DEPS)
 	$(PYTHON) spec/fixtures/onnx/make.py
+	$(PYTHON) spec/fixtures/train/make.py
 
 # --- installing ---------------------------------------------------------------
 

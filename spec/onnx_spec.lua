@@ -636,7 +636,9 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
   end
 
   it("cover every opset the script names", function()
-    assert.same({ "gelu_op17", "gelu_silu_op13", "identity_nobias_op17", "layernorm_op17",
+    assert.same({ "batchnorm_dropout_op15", "batchnorm_dropout_op9", "batchnorm_fresh_op13",
+      "gelu_op17",
+      "gelu_silu_op13", "identity_nobias_op17", "layernorm_op17",
       "leaky_softmax_op13", "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14",
       "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)
   end)
@@ -651,5 +653,27 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
     end
     assert.equal("Standardize Linear LayerNorm Tanh Linear", kinds("standardize_layernorm_op13"))
     assert.equal("Linear LayerNorm ReLU Linear", kinds("layernorm_op17"))
+  end)
+
+  it("read a BatchNorm1d as made, its running statistics Identity nodes of its weight and bias",
+    function()
+      -- the message this export was refused with: "node 1 'Identity_0' (Identity): takes
+      -- '1.weight', not the output of the node before it: nn takes a chain"
+      local net = nn.import("spec/fixtures/onnx/batchnorm_fresh_op13.onnx")
+      assert.equal("BatchNorm", net:modules()[2].kind)
+      local _, _, rm, rv = net:get_weights(2)
+      assert.same({ 0, 0, 0, 0, 0, 0 }, rm)
+      assert.same({ 1, 1, 1, 1, 1, 1 }, rv)
+    end)
+
+  it("read PyTorch's BatchNorm1d as nn.BatchNorm, its eps and running statistics kept", function()
+    local net = nn.import("spec/fixtures/onnx/batchnorm_dropout_op15.onnx")
+    local m = net:modules()[2]
+    assert.equal("BatchNorm", m.kind)
+    assert.near(1e-3, m.hyper.eps, 1e-10)
+    -- make.py draws running_var in [0.5, 2], not BatchNorm1d's start (ones)
+    for _, v in ipairs(net:get_weights(2, "running_var")) do
+      assert(v >= 0.5 and v <= 2 and v ~= 1, v)
+    end
   end)
 end)

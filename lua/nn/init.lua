@@ -112,6 +112,39 @@ function nn.Standardize(mean, std)
   return m
 end
 
+-- nn.BatchNorm(n [, { eps = 1e-5, momentum = 0.1 }]): the options by name,
+-- as PyTorch's keywords (numbers in their order reach the core too).
+function nn.BatchNorm(n, opts, ...)
+  local named, eps, momentum = type(opts) == "table", opts, ...
+  if named then
+    for k in pairs(opts) do
+      if k ~= "eps" and k ~= "momentum" then
+        error(("bad argument #2 to 'nn.BatchNorm' (unknown option '%s': eps or momentum)")
+          :format(tostring(k)), 2)
+      end
+    end
+    eps, momentum = opts.eps, opts.momentum
+  end
+  local ok, m = pcall(core.BatchNorm, n, eps, momentum)
+  if not ok then
+    local arg, why = tostring(m):match("bad argument #(%d+) to '[^']*' %((.*)%)$")
+    if not why then error(m, 2) end
+    error(("bad argument #%s to 'nn.BatchNorm' (%s)"):format(named and arg ~= "1" and "2" or arg,
+      why), 2)
+  end
+  return m
+end
+
+-- nn.Dropout([p]): p at least 0 and below 1 (the float below 1 is the
+-- core's bound, which a message would show as 0.99999994...).
+function nn.Dropout(p, ...)
+  if p ~= nil and (type(p) ~= "number" or not (p >= 0 and p < 1)) then
+    error(("bad argument #1 to 'nn.Dropout' (p must be at least 0 and below 1, got %s)")
+      :format(tostring(p)), 2)
+  end
+  return core.Dropout(p, ...)
+end
+
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
 core.Store.__index.svg_history = svg.store_history

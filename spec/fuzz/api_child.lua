@@ -341,7 +341,8 @@ local function step(i)
           nn.SoftMax(), nn.Identity(), nn.LeakyReLU(0.1), nn.Tanh(), nn.Sigmoid(),
           nn.GELU(pick{ "none", "tanh" }), nn.SiLU(), nn.Softplus(pick{ 1, 2 }), nn.ELU(0.5),
           nn.LayerNorm(pick{ 3, 4 }), nn.Standardize({ 1, -1, 0.5 }, { 2, 0.25, 1 }),
-          V[int(1, SLOTS)] }
+          nn.BatchNorm(pick{ 3, 4 }, pick{ { eps = 1e-3 }, { momentum = 0.5 } }),
+          nn.Dropout(pick{ 0, 0.5 }), V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1
     elseif name == "Trainer" then

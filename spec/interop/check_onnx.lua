@@ -38,6 +38,17 @@ local cases = {
     net:set_weights(3, "bias", { 0, 0.1, -1, 0.3, 0.5, -0.2 })
     return net
   end,
+  -- BatchNorm as BatchNormalization with its running statistics, Dropout as
+  -- an Identity node
+  batchnorm = function()
+    local net = nn.Sequential{ nn.Linear(4, 5), nn.BatchNorm(5, { eps = 1e-3 }), nn.ReLU(),
+      nn.Dropout(0.3), nn.Linear(5, 3) }
+    net:set_weights(2, "weight", { 1, -0.5, 2, 0.25, 1.5 })
+    net:set_weights(2, "bias", { 0, 0.1, -1, 0.3, 0.5 })
+    net:set_weights(2, "running_mean", { 0.2, -0.3, 0.1, 0, 1 })
+    net:set_weights(2, "running_var", { 0.5, 2, 1.5, 1, 0.8 })
+    return net
+  end,
 }
 
 local function json_rows(rows)

@@ -116,6 +116,15 @@ local apply = {
     for i = 1, #x do y[i] = (x[i] - mean[i]) / std[i] end
     return y
   end,
+  -- outside training: the identity (training's mask is checked apart)
+  Dropout = function(x) return map(x, function(v) return v end) end,
+  -- outside training: params { weight, bias, running_mean, running_var }
+  BatchNorm = function(x, params, eps)
+    local w, b, rm, rv = params[1], params[2], params[3], params[4]
+    local y = {}
+    for i = 1, #x do y[i] = (x[i] - rm[i]) / sqrt(rv[i] + (eps or 1e-5)) * w[i] + b[i] end
+    return y
+  end,
 }
 
 -- Each kind's function by its name: the specs check that every element-wise

@@ -44,6 +44,7 @@ static const nn_kind_info *const kinds[] = {
   [NN_GELU] = &nn_kind_gelu, [NN_SILU] = &nn_kind_silu,
   [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
   [NN_STANDARDIZE] = &nn_kind_standardize, [NN_LAYERNORM] = &nn_kind_layernorm,
+  [NN_BATCHNORM] = &nn_kind_batchnorm, [NN_DROPOUT] = &nn_kind_dropout,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
@@ -434,6 +435,7 @@ static void forward_chunk(const nn_net *net, const nn_kernel *k, float *Y,
   pn.count = panels; pn.nr = nr; pn.stride = stride; pn.kernel = k;
   pn.part = spare + panels * stride * nr;
   pn.shared = NULL; pn.grad_set = 0;
+  pn.train = NULL;
   /* Into panels in the order they are written, reading nr rows at once;
   ** samples past rows are zeros, so that they stay finite. */
   for (p = 0; p < panels; p++) {

@@ -2,7 +2,8 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm: the
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm,
+** BatchNorm, Dropout: the
 ** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
 ** parameters; each layer with parameters is a view into it at an offset,
 ** its tensors one after another (Linear: weight [n_out][n_in] row-major,
@@ -102,7 +103,8 @@ typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
-  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
+  NN_BATCHNORM, NN_DROPOUT
 } nn_kind;
 
 typedef struct nn_layer {
@@ -136,11 +138,16 @@ typedef struct nn_hyper {
   double def;           /* its value when the constructor is not given one */
   double lo, hi;        /* valid values, bounds included */
   int integer;          /* 1: a whole number (kept exactly: below 2^24) */
-  const char *onnx;     /* the ONNX attribute that carries it; NULL: none */
+  const char *onnx;     /* the ONNX attribute that carries it; NULL: none;
+                           "" (NN_HYPER_TRAINING): only training reads it
+                           (BatchNorm's momentum), so an ONNX graph, which
+                           is inference, carries none at any value */
   const char *const *choices;   /* an integer one given by name too:
                                    choices[v] names v ("none", "tanh");
                                    NULL-terminated; NULL: numbers only */
 } nn_hyper;
+
+#define NN_HYPER_TRAINING  ""
 
 /* A dimension of a parameter tensor: the layer's input width, its output
 ** width, or its hyper-parameter j (an integer one). */
@@ -212,6 +219,27 @@ typedef struct nn_onnx_op {
                                when panels->grad_set is 1 (see backward);
                                without it the trainer zeroes that part of
                                dparams first, and backward adds */
+#define NN_KIND_BATCH  4u   /* its training pass takes statistics of the step's
+                               whole batch (BatchNorm): the trainer runs a step
+                               as one chunk of 2 to batch rows, and keeps the
+                               untrained tensors it writes (nn_train_ctx's keep)
+                               when the step succeeds */
+
+/* What a pass in training tells a kind (NULL in nn_panels outside training:
+** net:forward, evaluation, net:backward).  The trainer's one per layer. */
+typedef struct nn_train_ctx {
+  uint64_t key;         /* the trainer's seed and step, mixed: the key of a
+                           counter-based generator (Dropout's mask) */
+  size_t row0;          /* the place in the step's batch of the chunk's first row */
+  size_t rows;          /* the chunk's samples (panels hold zeros past them) */
+  float *keep;          /* laid out as the layer's params: where an
+                           NN_KIND_BATCH kind writes its untrained tensors'
+                           new values (running statistics); NULL: nowhere */
+} nn_train_ctx;
+
+/* Dropout's 24 random bits for (key, row, unit): below p * 2^24 the unit
+** is dropped.  Exported so that a check may recompute a mask. */
+uint64_t nn_dropout_bits(uint64_t key, uint64_t row, uint64_t unit);
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
@@ -228,6 +256,7 @@ typedef struct nn_panels {
   int grad_set;         /* 1: dparams holds nothing of this call yet, and a
                            kind with NN_KIND_GRAD_SET writes its gradient
                            there (=) instead of adding it */
+  const nn_train_ctx *train;        /* NULL: not training */
 } nn_panels;
 
 typedef struct nn_kind_info {

@@ -18,6 +18,7 @@
 ** time.  Each entry still gets its terms in the order of the inner index,
 ** a product and a sum at a time: the bits of the plain triple loop.
 */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,29 @@ static size_t run_end(const nn_net *net, size_t s, size_t *last) {
     else if (!passes_through(l)) break;
   }
   return i;
+}
+
+/* One past the BatchNorm that layer end is (a run of Linear layers stops
+** at it), or 0 when it is none: outside training a BatchNorm scales each
+** feature and shifts it, y = (x - running_mean) / sqrt(running_var + eps)
+** * weight + bias, so the run's folded Linear takes it in, each row of W
+** and of b scaled, b shifted. */
+static size_t batchnorm_at(const nn_net *net, size_t end) {
+  return end < net->n_layers && net->layers[end].kind == NN_BATCHNORM ? end + 1 : 0;
+}
+
+/* The BatchNorm at layer i into the folded Linear W [n][n_in], b [n] just
+** written: per row, in double, rounded to float again. */
+static void take_batchnorm(const nn_net *src, size_t i, float *w, size_t n_in) {
+  const nn_layer *l = &src->layers[i];
+  const float *p = src->params + l->w;
+  size_t n = l->n_in, j, k;
+  float *b = w + n * n_in;
+  for (j = 0; j < n; j++) {
+    double sc = (double)p[j] / sqrt((double)p[3 * n + j] + (double)l->hyper[0]);
+    for (k = 0; k < n_in; k++) w[j * n_in + k] = (float)((double)w[j * n_in + k] * sc);
+    b[j] = (float)(((double)b[j] - p[2 * n + j]) * sc + p[n + j]);
+  }
 }
 
 /* The Linear layer before layer i (there is one: s starts the run). */
@@ -170,6 +194,7 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
         work = 2 * inter + FOLD_SCRATCH + 2 * net->max_width;
       out[n].w = total;
       total += out[n].n_out * (out[n].n_in + 1);
+      if (batchnorm_at(net, end)) end = batchnorm_at(net, end);
     }
     n++;
     s = end;
@@ -336,6 +361,10 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
       run_matrix(src, s, end, last, dw, work);
       run_bias(src, s, end, dw + dst->layers[d].n_out * dst->layers[d].n_in,
                tail, tail + src->max_width);
+    }
+    if (batchnorm_at(src, end)) {
+      take_batchnorm(src, end, dw, dst->layers[d].n_in);
+      end = batchnorm_at(src, end);
     }
     d++;
     s = end;

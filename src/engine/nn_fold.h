@@ -1,8 +1,11 @@
 /*
 ** nn_fold.h: fold, the engine's algebra on whole networks: Identity layers
-** dropped and each run of adjacent Linear layers merged into one,
+** (and Dropout, the identity outside training) dropped and each run of
+** adjacent Linear layers merged into one,
 **   W = W_k ... W_2 W_1,  b = W_k (... (W_2 b_1 + b_2) ...) + b_k,
-** computed in double and rounded to float once.
+** computed in double and rounded to float once; a BatchNorm right after a
+** run taken into it (W's rows and b scaled by weight / sqrt(running_var +
+** eps), b shifted: rounded to float once more).
 **
 ** This is not the forward pass (nn_engine.h) and allocates nothing: the
 ** caller provides the folded net's block and the scratch.  Costs are those

@@ -383,6 +383,26 @@ static int op_constant(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out) {
   return nn_onnx_add_const(r, &t);
 }
 
+static int no_attrs(nn_onnx_reader *r, nn_pb_span node, int legacy_add);
+
+/* An Identity of a constant names it again: PyTorch 1.13, exporting a
+** BatchNorm1d not yet trained, gives running_var as an Identity of weight
+** (both ones) and running_mean of bias (both zeros). */
+static int op_identity_const(nn_onnx_reader *r, nn_pb_span node, const nn_onnx_tensor *src,
+                             nn_pb_span out) {
+  nn_onnx_tensor t = *src;
+  int st;
+  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  if (src->owned) {
+    if ((t.owned = (float *)malloc((src->count ? src->count : 1) * sizeof(float))) == NULL)
+      return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+    memcpy(t.owned, src->owned, src->count * sizeof(float));
+  }
+  t.name = out;
+  if ((st = nn_onnx_add_const(r, &t)) != NN_OK) free(t.owned);
+  return st;
+}
+
 /* An operator that has no attribute nn reads (Add before opset 7 had axis
 ** and broadcast, which a bias needs neither of): any other is refused, as
 ** an unknown one is elsewhere, rather than ignored. */
@@ -453,21 +473,44 @@ static int fixed_attr(nn_onnx_reader *r, const nn_kind_info *d, const nn_onnx_at
                       d->onnx.attr, v, d->onnx.value);
 }
 
+/* The attributes of BatchNormalization that only training reads (its
+** momentum, opset 6's is_test) or that must say inference and per feature
+** (training_mode 0 from opset 14, spatial 1 before 9): accepted beside the
+** kind's, checked, not kept. */
+static const char *const bn_training_attrs[] = {
+  "momentum", "is_test", "spatial", "training_mode", NULL
+};
+
+static int training_attrs(nn_onnx_reader *r, const nn_onnx_attr *a) {
+  long long v;
+  int st;
+  if ((st = nn_onnx_attr_int(r, &a[2], 1, &v)) != NN_OK) return st;
+  if (v != 1) return nn_onnx_fail(r, NN_EUNSUPPORTED, "spatial %lld is not supported", v);
+  if ((st = nn_onnx_attr_int(r, &a[3], 0, &v)) != NN_OK) return st;
+  if (v != 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "training_mode %lld is not supported "
+                        "(only 0, inference)", v);
+  return NN_OK;
+}
+
 static int read_hypers(nn_onnx_reader *r, nn_pb_span node, const nn_kind_info *d,
                        float *hyper /* [MAX_KIND_ATTRS] */) {
-  const char *names[MAX_KIND_ATTRS + 2];   /* and the fixed one */
-  size_t map[MAX_KIND_ATTRS], n = 0, j;
-  nn_onnx_attr a[MAX_KIND_ATTRS + 1];
-  nn_pb_span raw[MAX_KIND_ATTRS + 1];
-  int st;
+  const char *names[MAX_KIND_ATTRS + 6];   /* and the fixed one, and training's */
+  size_t map[MAX_KIND_ATTRS], n = 0, j, k;
+  nn_onnx_attr a[MAX_KIND_ATTRS + 5];
+  nn_pb_span raw[MAX_KIND_ATTRS + 5];
+  int st, bn = d->onnx.op && strcmp(d->onnx.op, "BatchNormalization") == 0;
   for (j = 0; j < d->n_hyper && j < MAX_KIND_ATTRS; j++) {
     hyper[j] = (float)d->hyper[j].def;
-    if (d->hyper[j].onnx) { map[n] = j; names[n++] = d->hyper[j].onnx; }
+    if (d->hyper[j].onnx && d->hyper[j].onnx[0]) { map[n] = j; names[n++] = d->hyper[j].onnx; }
   }
-  if (d->onnx.attr) names[n] = d->onnx.attr;
-  names[n + (d->onnx.attr != NULL)] = NULL;
+  k = n;
+  if (d->onnx.attr) names[k++] = d->onnx.attr;
+  for (j = 0; bn && bn_training_attrs[j]; j++) names[k + j] = bn_training_attrs[j];
+  names[k + j] = NULL;
   if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
   if (d->onnx.attr && (st = fixed_attr(r, d, &a[n])) != NN_OK) return st;
+  if (bn && (st = training_attrs(r, a + k)) != NN_OK) return st;
   for (j = 0; j < n; j++) {
     const nn_hyper *h = &d->hyper[map[j]];
     long long v;
@@ -766,6 +809,12 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
     if (nn_onnx_same(in0, r->cur))
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Transpose of the data is not supported");
     return op_transpose(r, node, out0);
+  }
+  if (nn_onnx_is(op, "Identity")) {
+    nn_onnx_tensor *c;
+    nn_onnx_node_strings(node, 1, 0, &in0);
+    if (!nn_onnx_same(in0, r->cur) && (c = nn_onnx_find_const(r, in0)) != NULL)
+      return op_identity_const(r, node, c, out0);
   }
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)

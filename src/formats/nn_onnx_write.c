@@ -100,10 +100,18 @@ static void put_attrs(nn_pb_out *node, const nn_layer *l) {
   size_t j;
   if (d->onnx.attr) put_attr_int(node, d->onnx.attr, d->onnx.value);
   for (j = 0; j < d->n_hyper; j++) {
-    if (d->hyper[j].onnx == NULL) continue;
+    if (d->hyper[j].onnx == NULL || d->hyper[j].onnx[0] == '\0') continue;
     if (d->hyper[j].integer) put_attr_int(node, d->hyper[j].onnx, (long long)l->hyper[j]);
     else put_attr_float(node, d->hyper[j].onnx, l->hyper[j]);
   }
+}
+
+/* A kind that is the identity outside training (Dropout: element-wise, no
+** forward) and has no ONNX form of its own is written as an Identity node:
+** an ONNX graph is for inference, where it does nothing (PyTorch's export
+** leaves Dropout out). */
+static int inference_identity(const nn_kind_info *d) {
+  return d->elementwise && d->forward == NULL && d->onnx.op == NULL && d->onnx.n_nodes == 0;
 }
 
 /* Whether layer i has an ONNX form: an operator or a pattern, and every
@@ -113,12 +121,14 @@ static void put_attrs(nn_pb_out *node, const nn_layer *l) {
 static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j;
+  if (inference_identity(d)) return NN_OK;
   if (d->onnx.op == NULL && d->onnx.n_nodes == 0) {
     snprintf(err, NN_ERRMAX, "module %zu: nn.%s has no ONNX operator", i + 1, d->name);
     return NN_EUNSUPPORTED;
   }
   for (j = 0; j < d->n_hyper; j++)
     if ((d->hyper[j].onnx == NULL || d->onnx.n_nodes > 0) &&
+        !(d->hyper[j].onnx && d->hyper[j].onnx[0] == '\0') &&
         l->hyper[j] != (float)d->hyper[j].def) {
       const char *const *c = d->hyper[j].choices;
       if (c)
@@ -211,13 +221,14 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       put_pattern(&graph, net, i, in, outname);
       continue;
     }
+    if (inference_identity(d)) op = "Identity";
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
-    put_params(&graph, &node, net, l, i);
+    if (op == d->onnx.op) put_params(&graph, &node, net, l, i);
     nn_pb_put_string(&node, 2, outname);
     nn_pb_put_string(&node, 3, nname);
     nn_pb_put_string(&node, 4, op);
-    put_attrs(&node, l);
+    if (op == d->onnx.op) put_attrs(&node, l);
     nn_pb_put_message(&graph, 1, &node);
   }
   nn_pb_put_string(&graph, 2, "nn");

@@ -182,7 +182,7 @@ static int nn_kind_describe(lua_State *L) {
     set_num(L, "max", h->hi);
     lua_pushboolean(L, h->integer);
     lua_setfield(L, -2, "integer");
-    set_str(L, "onnx", h->onnx);
+    set_str(L, "onnx", h->onnx && h->onnx[0] ? h->onnx : NULL);   /* "": none */
     if (h->choices) {
       int v;
       lua_newtable(L);

@@ -641,6 +641,18 @@ static void push_shown_options(lua_State *L, const nn_train_opts *o,
   lua_pushinteger(L, seed);              lua_setfield(L, -2, "seed");
 }
 
+/* A layer that takes its batch's statistics (nn.BatchNorm) trains on
+** batches, which rprop, a step of every row, has not.  Raises naming it. */
+static void check_whole_batch(lua_State *L, int arg, const nn_net *net,
+                              const nn_train_opts *o) {
+  size_t i;
+  for (i = 0; i < net->n_layers && o->optimizer == NN_OPT_RPROP; i++)
+    if (nn_kind_info_of(net->layers[i].kind)->flags & NN_KIND_BATCH)
+      opt_error(L, arg, "optimizer", lua_pushfstring(L, "rprop takes every row in one "
+                "step, which module %I (nn.%s) cannot: use sgd or adam",
+                (lua_Integer)i + 1, nn_kind_name(net->layers[i].kind)));
+}
+
 /* Reads the options at arg into o and the header, in steps; pushes the
 ** table that histories show.  Raises on unknown or bad options. */
 static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts *o,
@@ -653,6 +665,8 @@ static void read_options(lua_State *L, int arg, const nn_net *net, nn_train_opts
   o->loss = read_loss(L, arg, net);
   read_rates(L, arg, o);
   seed = read_batching(L, arg, o, lt);
+  o->seed = (uint64_t)seed;
+  check_whole_batch(L, arg, net, o);
   lt->threads = 0;
   if (lua_getfield(L, arg, "threads") != LUA_TNIL) {
     const char *msg = nn_lua_tothreads(L, -1, &lt->threads);
@@ -736,14 +750,17 @@ static int tr_step(lua_State *L) {
   size_t n;
   targets t;
   double loss;
+  int st;
   char err[NN_ERRMAX];
   lua_settop(L, 3);
   net = trainer_net(L, lt, &net_idx);
   X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   use_threads(L, lt);
-  if (nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
-                    err) != NN_OK)
+  if ((st = nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
+                         err)) == NN_ESIZE)
+    return luaL_argerror(L, 2, err);
+  if (st != NN_OK)
     return luaL_error(L, "training diverged at batch %I: %s (the weights are those "
                       "before this step)", (lua_Integer)nn_trainer_steps(lt->tr) + 1, err);
   forget_version(L, net_idx);
@@ -953,10 +970,14 @@ static void train_epoch(lua_State *L, nn_ltrainer *lt, fit_state *f, fit_epoch *
   if (lt->shuffle) nn_train_shuffle(f->train, f->n_train, &lt->rng);
   for (b = 0; b < f->batches; b++) {
     size_t m = f->n_train - done < batch ? f->n_train - done : batch;
-    if (nn_train_step(lt->tr, f->net, &loss, f->X, f->n_x, f->train + done, m,
-                      f->t.T, f->t.classes, err) != NN_OK) {
+    int st = nn_train_step(lt->tr, f->net, &loss, f->X, f->n_x, f->train + done, m,
+                           f->t.T, f->t.classes, err);
+    if (st != NN_OK) {
       forget_version(L, f->net_idx);
       if (f->live) fputs("\n", stderr);
+      if (st == NN_ESIZE)
+        luaL_error(L, "epoch %d, batch %I: %s (the weights are those before this "
+                   "batch)", f->epoch, (lua_Integer)b + 1, err);
       luaL_error(L, "training diverged at epoch %d, batch %I: %s (the weights "
                  "are those before this step)", f->epoch, (lua_Integer)b + 1, err);
     }

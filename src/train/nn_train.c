@@ -50,6 +50,10 @@ struct nn_trainer {
   float *grad, *m, *v;       /* [n_params] each */
   float *shared;             /* what the kinds' prepare make, once a call */
   size_t *shared_at;         /* [n_layers]: layer i's at shared + shared_at[i] */
+  float *keep;               /* [n_params]: running statistics a step's
+                                NN_KIND_BATCH layers wrote, kept if it succeeds */
+  int whole;                 /* the net has an NN_KIND_BATCH layer: a step is
+                                one chunk of 2 .. cap rows */
   nn_pool *pool;             /* NULL: every chunk on the caller's thread */
   size_t n_lanes;            /* workers: 1 + the lanes of nn_trainer_use_pool */
   lane lanes[NN_POOL_MAX];
@@ -131,15 +135,26 @@ static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
   p->rm_c = floats_of(cap * sizeof(uint32_t));
   p->lane = (net->n_layers + 3) * p->act + p->part + p->work + 3 * p->rm + p->rm_c +
             p->params;
-  p->total = p->head + p->layers + 3 * p->params + p->shared + p->lane;
+  p->total = p->head + p->layers + 4 * p->params + p->shared + p->lane;
   return p->total;
 }
 
+/* Whether a layer of the net takes its batch's statistics (BatchNorm). */
+static int has_batch_kind(const nn_net *net) {
+  size_t i;
+  for (i = 0; i < net->n_layers; i++)
+    if (nn_kind_info_of(net->layers[i].kind)->flags & NN_KIND_BATCH) return 1;
+  return 0;
+}
+
 /* Rows per chunk: the batch, at most NN_TRAIN_CHUNK, so that a batch of
-** more rows is split into chunks the pool's workers take in parallel. */
-static size_t chunk_rows(const nn_train_opts *o) {
+** more rows is split into chunks the pool's workers take in parallel; the
+** whole batch for a net with BatchNorm, whose statistics are the batch's:
+** one chunk gives the same bits on any number of threads, with no pass
+** that waits for every chunk at every such layer. */
+static size_t chunk_rows(const nn_train_opts *o, const nn_net *net) {
   size_t cap = o->batch ? o->batch : 32;
-  return cap < NN_TRAIN_CHUNK ? cap : NN_TRAIN_CHUNK;
+  return cap < NN_TRAIN_CHUNK || has_batch_kind(net) ? cap : NN_TRAIN_CHUNK;
 }
 
 size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o) {
@@ -148,7 +163,7 @@ size_t nn_trainer_size(const nn_net *net, const nn_train_opts *o) {
   if (net->n_outputs == 0) return 0;     /* nothing to train */
   for (i = 0; i < net->n_layers; i++)
     if (nn_kind_info_of(net->layers[i].kind)->backward == NULL) return 0;
-  total = plan(&p, net, chunk_rows(o));
+  total = plan(&p, net, chunk_rows(o, net));
   if (total > ((size_t)-1) / sizeof(float) / 2) return 0;
   return total * sizeof(float);
 }
@@ -202,12 +217,12 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   plan_t p;
   float *at;
   nn_trainer *tr;
-  size_t total = plan(&p, net, chunk_rows(o));
+  size_t total = plan(&p, net, chunk_rows(o, net));
   memset(block, 0, total * sizeof(float));
   tr = (nn_trainer *)align_floats(block);
   at = (float *)tr + floats_of(sizeof(nn_trainer));
   tr->o = *o;
-  tr->cap = chunk_rows(o);
+  tr->cap = chunk_rows(o, net);
   tr->n_layers = net->n_layers;
   tr->n_params = net->n_params;
   tr->n_x = net->n_inputs;
@@ -220,6 +235,8 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   tr->m = at;                   at += p.params;
   tr->v = at;                   at += p.params;
   tr->shared = at;              at += p.shared;
+  tr->keep = at;                at += p.params;
+  tr->whole = has_batch_kind(net);
   lay_lane(&tr->lanes[0], at, &p, net->n_layers);
   tr->n_lanes = 1;
   if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
@@ -310,6 +327,7 @@ static nn_panels panels_of(const nn_trainer *tr, const lane *ln, const nn_kernel
   pn.part = ln->part;
   pn.shared = NULL;
   pn.grad_set = 0;
+  pn.train = NULL;
   return pn;
 }
 
@@ -336,15 +354,24 @@ static void pack_input(float *in, const nn_panels *pn, const float *X,
   }
 }
 
-/* Every layer's output into its own buffer, through the kind table. */
+/* Every layer's output into its own buffer, through the kind table; in
+** training, each layer told so (pn_all->train, its keep pointed at the
+** layer's place). */
 static void forward_chunk(const nn_trainer *tr, const lane *ln, const nn_net *net,
-                          const nn_panels *pn) {
-  size_t i, p, nr = pn->nr;
+                          const nn_panels *pn_all) {
+  size_t i, p, nr = pn_all->nr;
+  nn_panels layer_pn = *pn_all, *pn = &layer_pn;
+  nn_train_ctx ctx;
+  if (pn_all->train) {
+    ctx = *pn_all->train;
+    layer_pn.train = &ctx;
+  }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
     const float *w = net->params + l->w;
     float *x = act(tr, ln, i), *y = act(tr, ln, i + 1);
+    if (pn_all->train) ctx.keep = pn_all->train->keep ? pn_all->train->keep + l->w : NULL;
     if (!d->elementwise) {
       d->forward_batch(y, x, w, l->hyper, l->n_in, l->n_out, pn);
       continue;
@@ -475,6 +502,12 @@ static size_t count_correct(const nn_trainer *tr, const lane *ln, int targets, s
   return correct;
 }
 
+/* The key of a step's random numbers: the seed and the step, mixed. */
+static uint64_t step_key(const nn_trainer *tr) {
+  uint64_t state = tr->o.seed ^ (tr->steps * 0xD1B54A32D192ED03u);
+  return nn_splitmix64(&state);
+}
+
 /* The rows of a call, and where its chunks' results go: what every chunk
 ** of a step, an evaluation or a backward pass shares. */
 typedef struct rows_job {
@@ -491,6 +524,7 @@ typedef struct rows_job {
                                sum), else writes it (a step's) */
   float scale;
   int count;                /* count the rows classified right */
+  int training;             /* a step: the kinds told so (nn_train_ctx) */
   float *dX;                /* backward: the inputs' gradient, or NULL */
   const float *dY;          /* backward: the outputs' gradient */
   double sum;               /* the loss, chunk after chunk */
@@ -533,7 +567,15 @@ static void chunk_loss(void *ctx, nn_job *job, size_t task, size_t worker) {
   size_t top = j->net->n_layers - (size_t)fused(tr, j->net), kk = tr->n_out, correct = 0;
   float *g = chunk_grad(j, ln, task);
   double sum;
+  nn_train_ctx tc;
   unsigned long mode = nn_fp_flush();     /* on a pool's thread too */
+  if (j->training) {
+    tc.key = step_key(tr);
+    tc.row0 = r0;
+    tc.rows = n;
+    tc.keep = tr->keep;
+    pn.train = &tc;
+  }
   pack_input(act(tr, ln, 0), &pn, j->X, j->n_x, j->rows, r0, n);
   forward_chunk(tr, ln, j->net, &pn);
   gather_targets(tr, ln, j->T, j->classes, j->rows, r0, n);
@@ -799,6 +841,7 @@ static double gradient(nn_trainer *tr, const nn_kernel *k, nn_net *net, float *g
   rows_job_init(&j, tr, net, X, n_x, rows, n, T, classes);
   j.k = k;
   j.grad = g;
+  j.training = 1;
   j.scale = (float)(1.0 / count);
   prepare_shared(tr, net, first_trained(net), 0);
   run_chunks(&j, chunk_loss);
@@ -862,6 +905,22 @@ static void norms(const nn_trainer *tr, params_job *p, double *G2, double *W2) {
   for (i = 0; i < blocks; i++) { *G2 += p->gs[i]; *W2 += p->ws[i]; }
 }
 
+/* The untrained tensors of the NN_KIND_BATCH layers (running statistics)
+** as the step's training pass wrote them into keep. */
+static void keep_stats(const nn_trainer *tr, nn_net *net) {
+  size_t i, t, at, dims[2];
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    if (!(d->flags & NN_KIND_BATCH)) continue;
+    for (t = 0; t < d->n_tensors; t++) {
+      size_t count = nn_tensor_shape(l, t, dims, &at);
+      if (!d->tensors[t].trained)
+        memcpy(net->params + l->w + at, tr->keep + l->w + at, count * sizeof(float));
+    }
+  }
+}
+
 /* One step; nothing changes unless the loss, the gradient and every weight
 ** after the update are finite.  An update that a cheap bound cannot clear
 ** (update_bound) is run first on copies (dry_run). */
@@ -875,6 +934,11 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
   nn_adam_consts c;
   params_job p;
   memset(&c, 0, sizeof c);
+  if (tr->whole && (n < 2 || n > tr->cap)) {
+    snprintf(err, NN_ERRMAX, "a network with nn.BatchNorm takes a step of 2 to %zu "
+             "rows (its batch), not %zu", tr->cap, n);
+    return NN_ESIZE;
+  }
   *loss = gradient(tr, k, net, g, X, n_x, rows, n, T, classes,
                    nn_loss_count(tr->o.loss, n, tr->n_out));
   if (!isfinite(*loss)) {
@@ -902,6 +966,7 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
     return NN_EDIVERGED;
   }
   nn_pool_run(NULL, 1, (tr->n_params + p.len - 1) / p.len, update_task, &p);
+  if (tr->whole) keep_stats(tr, net);
   tr->mom_bound = mom;
   tr->steps++;
   return NN_OK;

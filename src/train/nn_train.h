@@ -54,8 +54,10 @@ typedef struct nn_train_opts {
   float beta1, beta2, eps;   /* adam */
   float weight_decay;   /* sgd: L2 added to the gradient; adam: decoupled (AdamW) */
   float clip;           /* > 0: gradient scaled to this norm when longer */
-  size_t batch;         /* rows per chunk (at most NN_TRAIN_CHUNK): the
+  size_t batch;         /* rows per chunk (at most NN_TRAIN_CHUNK, but the
+                           whole batch for a net with nn.BatchNorm): the
                            activations the trainer holds */
+  uint64_t seed;        /* the key, with the step, of Dropout's masks */
   /* iRPROP-: FANN's defaults */
   float rprop_increase, rprop_decrease, rprop_delta_min, rprop_delta_max,
         rprop_delta_zero;
