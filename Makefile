@@ -691,6 +691,7 @@ check-onnx: deps all $(ORT_PKG)
 onnx-fixtures:
 	@bash .ci/deps $(ONNX_FIXTURE_DEPS)
 	$(PYTHON) spec/fixtures/onnx/make.py
+	$(PYTHON) spec/fixtures/onnx/make_embed.py
 
 # --- installing ---------------------------------------------------------------
 

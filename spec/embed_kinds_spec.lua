@@ -4,7 +4,8 @@
 -- row (-1: none), the mean or sum of their embeddings.  Against a plain-Lua
 -- computation in double precision of the float numbers: forward, batch, the
 -- weight's gradient; training (the same bits on any number of threads), the
--- store's round trip and digest, and every path that takes input refusing
+-- store's round trip and digest, ONNX both ways (and PyTorch's export,
+-- spec/fixtures/onnx/make_embed.py), and every path that takes input refusing
 -- an id outside the table, naming it, its row and place and the layer, with
 -- nothing changed.
 
@@ -322,11 +323,58 @@ describe("a net that starts with an embedding", function()
   end)
 
   describe("in other formats", function()
+    local path
+    before_each(function() path = os.tmpname() end)
+    after_each(function() os.remove(path) end)
+
+    it("writes Embedding as Gather of its table by int64 ids and Flatten, read back to "
+       .. "the same bits", function()
+      nn.seed(12)
+      local net = nn.Sequential{ nn.Embedding(9, 3, { ids = 4 }), nn.Linear(12, 5), nn.ReLU(),
+                                 nn.Linear(5, 2) }
+      net:export(path, "onnx")
+      local f = assert(io.open(path, "rb"))
+      local bytes = f:read("a")
+      f:close()
+      assert.truthy(bytes:find("Gather", 1, true))
+      assert.truthy(bytes:find("Flatten", 1, true))
+      assert.truthy(bytes:find("embedding_1.weight", 1, true))
+      local back = nn.import(path)
+      assert.equal(tostring(net), tostring(back))
+      assert.same(net:get_weights(1, "weight"), back:get_weights(1, "weight"))
+      for _, x in ipairs{ { 0, 1, 2, 3 }, { 8, 8, 0, 5 } } do
+        assert.same(net:forward(x), back:forward(x))
+      end
+      assert.truthy(message(back.forward, back, { 0, 9, 1, 1 }):find("9 is not an id", 1, true))
+    end)
+
+    -- PyTorch's outputs, from the script: float32 sums in another order, so 1e-5
+    it("reads PyTorch 1.13's Embedding and Flatten and gives its outputs within 1e-5", function()
+      local case = dofile("spec/fixtures/onnx/embed_expected.lua").embedding_op13
+      local net = nn.import("spec/fixtures/onnx/embedding_op13.onnx")
+      assert.equal("Embedding", net:modules()[1].kind)
+      assert.equal(12 * 4, net:modules()[1].n_params)
+      for k, x in ipairs(case.inputs) do
+        local y = net:forward(x)
+        for o = 1, #y do
+          assert.is_true(abs(y[o] - case.outputs[k][o]) <= 1e-5, ("row %d, %d"):format(k, o))
+        end
+      end
+    end)
+
+    it("refuses EmbeddingBag by name: PyTorch writes a bag as a Loop", function()
+      assert.equal("export to onnx: module 1: nn.EmbeddingBag has no ONNX operator",
+                   message(bag_net(1).export, bag_net(1), path, "onnx"))
+      assert.truthy(message(nn.import, "spec/fixtures/onnx/embedding_bag_op13.onnx"):find(
+        "node 1 '/bag/Shape' (Shape): Shape takes the input, whose int64 ids only a Gather of "
+        .. "a table (an Embedding) reads", 1, true))
+    end)
+
     it("refuses FANN by name", function()
-      local path = os.tmpname()
       assert.equal("export to fann: module 1: nn.EmbeddingBag has no FANN activation function",
                    message(bag_net(1).export, bag_net(1), path, "fann"))
-      os.remove(path)
+      assert.equal("export to fann: module 1: nn.Embedding has no FANN activation function",
+                   message(nn.Embedding(3, 2).export, nn.Embedding(3, 2), path, "fann"))
     end)
   end)
 end)

@@ -194,6 +194,10 @@ static void bag_backward(float *dx, float *dparams, const float *dy,
 
 /* --- the descriptors ------------------------------------------------------- */
 
+/* ONNX: Embedding is Gather (axis 0) of its table by the ids, then the
+** Flatten PyTorch writes for nn.Flatten (nn_onnx_write.c, nn_onnx_read.c).
+** EmbeddingBag has none: PyTorch 1.13 writes a bag as a Loop over offsets,
+** which nn neither reads nor writes, so its export is refused by name. */
 #define BIG  16777216.0   /* 2^24: ids and widths exact in a float */
 
 static const nn_hyper embedding_hyper[] = {
@@ -221,7 +225,7 @@ static const nn_kind_input bag_input = { bag_shape, bag_check };
 const nn_kind_info nn_kind_embedding = {
   "Embedding", "embedding", 0, 0, 3, embedding_hyper, 1, embed_tensors,
   embedding_forward, embedding_batch, embedding_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_FIRST, &embedding_input
+  { "Gather", "axis", 0, 0, NULL }, NN_FANN_NONE, NN_KIND_FIRST, &embedding_input
 };
 
 const nn_kind_info nn_kind_embedding_bag = {
