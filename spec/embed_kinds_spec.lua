@@ -370,6 +370,43 @@ describe("a net that starts with an embedding", function()
         .. "a table (an Embedding) reads", 1, true))
     end)
 
+    it("reads a Gather only of a constant table by the graph's int64 ids, first", function()
+      local b = require "spec.support.onnx_builder"
+      local W = b.tensor("W", { 5, 2 }, { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 })
+      local function import(m)
+        m.outputs = m.outputs or { b.value_info("y", { "N", 4 }) }
+        return pcall(nn.import, b.model(m), { format = "onnx" })
+      end
+      local ok, net = import{ inputs = { b.value_info("x", { "N", 2 }, b.INT64) },
+        initializers = { W }, nodes = { b.node("Gather", { "W", "x" }, { "g" }),
+                                        b.node("Flatten", { "g" }, { "y" }) } }
+      assert.is_true(ok, net)
+      assert.same({ 9, 10, 3, 4 }, net:forward{ 4, 1 })      -- rows 4 and 1 of W, by hand
+      local GATHER = "node 1 (Gather): a Gather is read only of a table by the graph's int64 "
+        .. "input of [batch, ids] (an Embedding)"
+      local cases = {
+        { GATHER, { inputs = { b.value_info("x", { "N", 2 }) }, initializers = { W },
+                    nodes = { b.node("Gather", { "W", "x" }, { "y" }) } } },
+        { GATHER, { inputs = { b.value_info("x", { "N", 2, 2 }, b.INT64) }, initializers = { W },
+                    nodes = { b.node("Gather", { "W", "x" }, { "y" }) } } },
+        { "node 1 (Gather): axis 1 is not supported (only 0)",
+          { inputs = { b.value_info("x", { "N", 2 }, b.INT64) }, initializers = { W },
+            nodes = { b.node("Gather", { "W", "x" }, { "y" }, { b.attr_int("axis", 1) }) } } },
+        { "node 1 (Sigmoid): Sigmoid takes the input, whose int64 ids only a Gather of a table "
+          .. "(an Embedding) reads",
+          { inputs = { b.value_info("x", { "N", 4 }, b.INT64) },
+            nodes = { b.node("Sigmoid", { "x" }, { "y" }) } } },
+        { "input 'x' is of type int64, ids, which only a Gather of a table (an Embedding) reads "
+          .. "first", { inputs = { b.value_info("x", { "N", 4 }, b.INT64) },
+            nodes = { b.node("Sigmoid", { "x" }, { "s" }), b.node("Mul", { "x", "s" }, { "y" }) } } },
+      }
+      for _, case in ipairs(cases) do
+        local ok2, err = import(case[2])
+        assert.is_false(ok2, case[1])
+        assert.equal(case[1], (tostring(err):gsub("^[^:]*:%d+: ", "")))
+      end
+    end)
+
     it("refuses FANN by name", function()
       assert.equal("export to fann: module 1: nn.EmbeddingBag has no FANN activation function",
                    message(bag_net(1).export, bag_net(1), path, "fann"))

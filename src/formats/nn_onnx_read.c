@@ -1098,6 +1098,11 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   /* a pattern the graph ends in the middle of: its nodes on their own */
   if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
   r->node_desc[0] = '\0';
+  if (r->ids_in && (r->n_layers == 0 ||
+                    !(nn_kind_info_of(r->layers[0].kind)->flags & NN_KIND_FIRST)))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type int64, ids, which only "
+                        "a Gather of a table (an Embedding) reads first",
+                        nn_onnx_show(io.data_in, b));
   if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
                 nn_onnx_show(io.out_name, b));
