@@ -334,7 +334,7 @@ describe("a net that starts with an embedding", function()
                                  nn.Linear(5, 2) }
       net:export(path, "onnx")
       local f = assert(io.open(path, "rb"))
-      local bytes = f:read("a")
+      local bytes = f:read("*a")
       f:close()
       assert.truthy(bytes:find("Gather", 1, true))
       assert.truthy(bytes:find("Flatten", 1, true))

@@ -24,7 +24,7 @@ end
 local function torch_figures(python)
   local pipe = assert(io.popen("OMP_NUM_THREADS=1 " .. python
     .. " spec/bench/embed_torch.py 2>&1", "r"))
-  local out = pipe:read("a")
+  local out = pipe:read("*a")
   if not pipe:close() then error("spec/bench/embed_torch.py failed:\n" .. out, 0) end
   local t = {}
   for name, value in out:gmatch("(torch%.bag%.%S+) (%S+)") do t[name] = tonumber(value) end
