@@ -177,4 +177,3 @@ for _, case in ipairs{ { "seed 4-3-2", seed_net.build(nn), "seed" },
 end
 require("spec.bench.sql")()
 require("spec.bench.frame")()
-require("spec.bench.embed")()
