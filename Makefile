@@ -703,6 +703,7 @@ onnx-fixtures:
 	@bash .ci/deps $(ONNX_FIXTURE_DEPS)
 	$(PYTHON) spec/fixtures/onnx/make.py
 	$(PYTHON) spec/fixtures/train/make.py
+	$(PYTHON) spec/fixtures/onnx/make_embed.py
 
 # --- installing ---------------------------------------------------------------
 

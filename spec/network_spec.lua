@@ -151,6 +151,11 @@ describe("modules", function()
       assert.equal(name, k.name)
       local args = {}
       for j = 1, k.sizes do args[j] = 3 end
+      -- a hyper-parameter whose default is out of its range must be given
+      -- (an Embedding's n_ids and dim): 3
+      for j, h in ipairs(k.hyper) do
+        if h.default < h.min then args[k.sizes + j] = 3 end
+      end
       local m = nn[name]((table.unpack or unpack)(args)):modules()[1]
       assert.equal(name, m.kind)
       assert.equal(k.c_name, m.c_name)
@@ -158,7 +163,10 @@ describe("modules", function()
       local shown = { }
       if k.sizes == 2 then shown[1] = "3 -> 3" elseif k.sizes == 1 then shown[1] = "3" end
       for _, h in ipairs(k.hyper) do
-        if h.choices then    -- by the name of its choice: nn.GELU("none")
+        if h.default < h.min then
+          assert.equal(3, m.hyper[h.name], name .. "'s " .. h.name)
+          shown[#shown + 1] = "3"
+        elseif h.choices then    -- by the name of its choice: nn.GELU("none")
           assert.equal(h.choices[h.default + 1], m.hyper[h.name], name .. "'s " .. h.name)
           shown[#shown + 1] = '"' .. h.choices[h.default + 1] .. '"'
         else

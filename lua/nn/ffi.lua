@@ -189,11 +189,13 @@ function M.install(core)
   -- Called only off the steady path.
   local function refresh(net)
     if type(net) ~= "userdata" or getmetatable(net) ~= NETWORK then return nil end
-    local block, p, n_x, n_y, labels, changes = pin_network(net)
+    local block, p, n_x, n_y, labels, changes, checked = pin_network(net)
     local e = { block = block, net = cast(NET, p), n_x = n_x, n_y = n_y, labels = labels,
                 changes = cast(COUNT, changes), seen = 0, batch = nil, batch_rows = 0 }
     e.seen = e.changes[0]
-    if n_x == 0 then e.n_x = false end          -- the C method takes every call
+    -- the C method takes every call of a net of element-wise layers only,
+    -- and of one whose first layer checks its input (an Embedding's ids)
+    if n_x == 0 or checked then e.n_x = false end
     if e.n_x then
       local n = n_x + n_y + work_size(e.net, n_x)
       e.buf = FLOATS(n)                          -- kept alive by the entry

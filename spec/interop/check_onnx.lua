@@ -49,6 +49,12 @@ local cases = {
     net:set_weights(2, "running_var", { 0.5, 2, 1.5, 1, 0.8 })
     return net
   end,
+  -- Embedding as Gather of its table by int64 ids, then Flatten; its
+  -- inputs ids below 9 (the second result)
+  embedding = function()
+    return nn.Sequential{ nn.Embedding(9, 3, { ids = 4 }), nn.Linear(12, 5), nn.ReLU(),
+      nn.Linear(5, 2) }, 9
+  end,
 }
 
 local function json_rows(rows)
@@ -68,22 +74,25 @@ nn.seed(42)
 local rand = ref.stream(7)
 local failed = false
 for _, name in ipairs(names) do
-  local net = cases[name]()
+  local net, n_ids = cases[name]()
   local path = dir .. "/" .. name .. ".onnx"
   net:export(path, "onnx")
   local back = nn.import(path)
   local inputs, outputs, worst = {}, {}, 0
   for r = 1, 7 do
     local x = {}
-    for i = 1, net:n_inputs() do x[i] = rand(-3, 3) end
+    for i = 1, net:n_inputs() do
+      x[i] = rand(-3, 3)
+      if n_ids then x[i] = math.floor((x[i] + 3) / 6 * n_ids) % n_ids end
+    end
     inputs[r], outputs[r] = x, net:forward(x)
     worst = math.max(worst, ref.max_diff(outputs[r], back:forward(x)))
   end
   print(("%s nn re-import %.3g"):format(name, worst))
   failed = failed or worst > TOLERANCE
   local f = assert(io.open(dir .. "/" .. name .. ".json", "w"))
-  f:write(('{"n_in": %d, "inputs": %s, "outputs": %s}\n'):format(net:n_inputs(),
-    json_rows(inputs), json_rows(outputs)))
+  f:write(('{"n_in": %d, "ids": %s, "inputs": %s, "outputs": %s}\n'):format(net:n_inputs(),
+    n_ids and "true" or "false", json_rows(inputs), json_rows(outputs)))
   f:close()
 end
 

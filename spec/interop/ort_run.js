@@ -18,7 +18,10 @@ async function check(dir, name) {
   const data = JSON.parse(fs.readFileSync(path.join(dir, name + '.json'), 'utf8'));
   const session = await ort.InferenceSession.create(path.join(dir, name + '.onnx'));
   const rows = data.inputs.length;
-  const x = new ort.Tensor('float32', Float32Array.from(data.inputs.flat()), [rows, data.n_in]);
+  // ids (an Embedding's input) as int64, as PyTorch's graphs take them
+  const x = data.ids
+    ? new ort.Tensor('int64', BigInt64Array.from(data.inputs.flat().map(BigInt)), [rows, data.n_in])
+    : new ort.Tensor('float32', Float32Array.from(data.inputs.flat()), [rows, data.n_in]);
   const result = await session.run({ [session.inputNames[0]]: x });
   const y = result[session.outputNames[0]];
   const want = data.outputs.flat();

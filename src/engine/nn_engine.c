@@ -45,11 +45,15 @@ static const nn_kind_info *const kinds[] = {
   [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
   [NN_STANDARDIZE] = &nn_kind_standardize, [NN_LAYERNORM] = &nn_kind_layernorm,
   [NN_BATCHNORM] = &nn_kind_batchnorm, [NN_DROPOUT] = &nn_kind_dropout,
+  [NN_EMBEDDING] = &nn_kind_embedding, [NN_EMBEDDINGBAG] = &nn_kind_embedding_bag,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
 
 #define KIND_END  (sizeof kinds / sizeof kinds[0])
+
+/* The most hyper-parameters a kind with a shape rule of its own may have. */
+#define NN_HYPER_MAX  16
 
 const nn_kind_info *nn_kind_info_of(nn_kind kind) {
   return (size_t)kind < KIND_END ? kinds[kind] : NULL;
@@ -182,6 +186,14 @@ static int check_sizes(const nn_layer *l, size_t i, size_t width, char err[NN_ER
   return NN_OK;
 }
 
+/* The widths of layer l of a kind whose hyper-parameters give them. */
+static void shape_from_hypers(nn_layer *l, const nn_kind_info *d) {
+  float h[NN_HYPER_MAX];
+  size_t j;
+  for (j = 0; j < d->n_hyper && j < NN_HYPER_MAX; j++) h[j] = (float)hyper_of(l, j);
+  d->input->shape(h, &l->n_in, &l->n_out);
+}
+
 int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
   size_t i, width = 0, total = 0;
   if (n > NN_MAX_LAYERS) {
@@ -191,6 +203,8 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
   /* The first sized layer fixes the width of everything before it. */
   for (i = 0; i < n; i++) {
     const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
+    if (d && d->input && d->input->shape && check_hypers(&layers[i], i, err) == NN_OK)
+      shape_from_hypers(&layers[i], d);
     if (d && !d->elementwise) { width = layers[i].n_in; break; }
   }
   for (i = 0; i < n; i++) {
@@ -203,6 +217,12 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
       return NN_EKIND;
     }
     if ((st = check_hypers(l, i, err)) != NN_OK) return st;
+    if ((d->flags & NN_KIND_FIRST) && i > 0) {
+      snprintf(err, NN_ERRMAX, "layer %zu: nn.%s takes the network's input (ids), "
+               "not a layer's output: it must be the first layer", i + 1, d->name);
+      return NN_EMISMATCH;
+    }
+    if (d->input && d->input->shape) shape_from_hypers(l, d);
     if (d->elementwise) l->n_in = l->n_out = width;
     else if ((st = check_sizes(l, i, width, err)) != NN_OK) return st;
     /* Widths and whole hyper-parameters are below 2^24, so a count fits in
@@ -531,6 +551,26 @@ void nn_trace(const nn_net *net, float *out, size_t *offsets,
   offsets[net->n_layers] = at;
 }
 
+int nn_check_input(const nn_net *net, const float *X, size_t rows, size_t n_x,
+                   char err[NN_ERRMAX]) {
+  const nn_layer *l = net->n_layers ? &net->layers[0] : NULL;
+  const nn_kind_info *d = l ? kinds[l->kind] : NULL;
+  char what[64];
+  size_t r, at;
+  if (d == NULL || d->input == NULL || d->input->check == NULL || n_x != l->n_in)
+    return NN_OK;
+  for (r = 0; r < rows; r++) {
+    at = d->input->check(X + r * n_x, n_x, l->hyper, what);
+    if (at < n_x) {
+      snprintf(err, NN_ERRMAX, "layer 1 (nn.%.16s): row %zu, place %zu: %.9g "
+               "is not %.44s", d->name, r + 1, at + 1,
+               (double)X[r * n_x + at], what);
+      return NN_EMISMATCH;
+    }
+  }
+  return NN_OK;
+}
+
 size_t nn_argmax(const float *y, size_t n) {
   size_t i, best = 0;
   for (i = 1; i < n; i++) if (y[i] > y[best]) best = i;
@@ -563,6 +603,26 @@ static float uniform_pm1(uint64_t *state) {
   return (float)(nn_splitmix64(state) >> 40) * (2.0f / 16777216.0f) - 1.0f;
 }
 
+/* Normal(0, 1) by Box-Muller on two numbers of the stream (u1 in (0, 1],
+** u2 in [0, 1), 53 bits each), in double, rounded to float: the same
+** numbers for a seed wherever libm's log, sqrt and cos are correctly
+** rounded (glibc's are). */
+static float normal01(uint64_t *state) {
+  double u1 = (double)((nn_splitmix64(state) >> 11) + 1) * (1.0 / 9007199254740992.0);
+  double u2 = (double)(nn_splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+  return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* One number of a tensor filled as how says. */
+static float init_value(nn_init how, float bound, uint64_t *rng_state) {
+  switch (how) {
+  case NN_INIT_FAN_IN: return bound * uniform_pm1(rng_state);
+  case NN_INIT_NORMAL: return normal01(rng_state);
+  case NN_INIT_ONES: return 1.0f;
+  default: return 0.0f;
+  }
+}
+
 void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
   const nn_layer *l = &net->layers[layer];
   const nn_kind_info *d = nn_kind_info_of(l->kind);
@@ -572,9 +632,7 @@ void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
   for (t = 0; d && t < d->n_tensors; t++) {
     size_t count = nn_tensor_shape(l, t, dims, &at);
     nn_init how = d->tensors[t].init;
-    for (i = 0; i < count; i++)
-      p[at + i] = how == NN_INIT_FAN_IN ? bound * uniform_pm1(rng_state)
-                : how == NN_INIT_ONES ? 1.0f : 0.0f;
+    for (i = 0; i < count; i++) p[at + i] = init_value(how, bound, rng_state);
   }
 }
 

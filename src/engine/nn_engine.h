@@ -3,9 +3,9 @@
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
 ** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm,
-** BatchNorm, Dropout: the
-** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
-** parameters; each layer with parameters is a view into it at an offset,
+** BatchNorm, Dropout, Embedding, EmbeddingBag: the kinds of one table,
+** nn_kind_info) over ONE contiguous float buffer of parameters; each layer
+** with parameters is a view into it at an offset,
 ** its tensors one after another (Linear: weight [n_out][n_in] row-major,
 ** then bias [n_out]).  That is also the order in which the store writes them.
 **
@@ -104,7 +104,7 @@ typedef enum nn_kind {
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
   NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
-  NN_BATCHNORM, NN_DROPOUT
+  NN_BATCHNORM, NN_DROPOUT, NN_EMBEDDING, NN_EMBEDDINGBAG
 } nn_kind;
 
 typedef struct nn_layer {
@@ -159,7 +159,9 @@ typedef struct nn_hyper {
 typedef enum nn_init {
   NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(n_in), from the random stream */
   NN_INIT_ZEROS,
-  NN_INIT_ONES
+  NN_INIT_ONES,
+  NN_INIT_NORMAL        /* normal(0, 1), PyTorch's Embedding: Box-Muller on two
+                           numbers of the stream, in double, rounded to float */
 } nn_init;
 
 /* A parameter tensor of a kind, named as PyTorch names it ("weight",
@@ -241,6 +243,22 @@ typedef struct nn_train_ctx {
 ** is dropped.  Exported so that a check may recompute a mask. */
 uint64_t nn_dropout_bits(uint64_t key, uint64_t row, uint64_t unit);
 
+#define NN_KIND_FIRST  8u   /* takes the network's input itself (ids, not
+                               numbers a layer computed): only a first layer,
+                               and no gradient flows to its input */
+
+/* What a kind whose widths its hyper-parameters give (n_sizes 0, not
+** element-wise) and whose input must hold certain values (ids) adds to
+** its descriptor.  shape: its n_in and n_out from its hyper-parameters.
+** check: the place (0..n_in-1) of the first value of x the kind cannot
+** take, or n_in when every one is fine, and then what it must be in
+** `what` ("a whole number from 0 to 999"); NULL: any number.  nn_check_input
+** asks it of every row before any pass that takes input. */
+typedef struct nn_kind_input {
+  void (*shape)(const float *hyper, size_t *n_in, size_t *n_out);
+  size_t (*check)(const float *x, size_t n_in, const float *hyper, char what[64]);
+} nn_kind_input;
+
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
 ** p * stride * nr, and feature i of its sample c is at [i * nr + c]. */
@@ -314,6 +332,8 @@ typedef struct nn_kind_info {
   size_t (*shared_size)(size_t n_in, size_t n_out);
   void (*prepare)(float *shared, const float *params, const float *hyper,
                   size_t n_in, size_t n_out);
+  const nn_kind_input *input;   /* NULL: widths from the sizes or the layer
+                                   before, and any number for input */
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */
@@ -374,6 +394,14 @@ nn_net *nn_net_init(void *block, const nn_layer *layers /* [n] laid out */,
 nn_net *nn_net_new(const nn_layer *layers /* [n] */, size_t n,
                    char err[NN_ERRMAX]);
 void nn_net_free(nn_net *net);
+
+/* Whether every one of rows rows of X (n_x floats apart) is input the
+** net's first layer takes (an Embedding's ids): NN_OK, or NN_EMISMATCH and
+** err naming the layer, the row (1-based), the place in it (1-based) and
+** the value.  NN_OK at once for a net whose first layer takes any number.
+** Every caller that takes input asks this before the pass. */
+int nn_check_input(const nn_net *net, const float *X, size_t rows, size_t n_x,
+                   char err[NN_ERRMAX]);
 
 /* Floats of scratch nn_forward needs for an input of n_x numbers. */
 size_t nn_work_size(const nn_net *net, size_t n_x);

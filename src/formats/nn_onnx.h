@@ -65,8 +65,9 @@ int nn_onnx_read(const unsigned char *data /* [n] */, size_t n,
                  const nn_onnx_feed *feeds /* [n_feeds] */, size_t n_feeds,
                  nn_net **out, nn_onnx_info *info, char err[NN_ERRMAX]);
 
-/* Read a serialized float TensorProto (a test's input_0.pb): its values in a
-** new array (free it) and their count. */
+/* Read a serialized float TensorProto (a test's input_0.pb), or an int64
+** one (ids, exact below 2^24): its values as floats in a new array (free
+** it) and their count. */
 int nn_onnx_read_tensor(const unsigned char *data /* [n] */, size_t n,
                         float **values, size_t *count, char err[NN_ERRMAX]);
 

@@ -392,6 +392,18 @@ int nn_onnx_attr_float(nn_onnx_reader *r, const nn_onnx_attr *a, float dflt, flo
   return NN_OK;
 }
 
+/* An int64 tensor (ids) as floats, exact below 2^24. */
+static int int64_floats(nn_onnx_reader *r, const nn_onnx_tensor *t, float *out) {
+  long long *v = (long long *)malloc((t->count ? t->count : 1) * sizeof *v);
+  size_t i;
+  int st;
+  if (v == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  if ((st = nn_onnx_tensor_ints(r, t, v, t->count)) == NN_OK)
+    for (i = 0; i < t->count; i++) out[i] = (float)v[i];
+  free(v);
+  return st;
+}
+
 int nn_onnx_read_tensor(const unsigned char *data, size_t n, float **values,
                         size_t *count, char err[NN_ERRMAX]) {
   nn_onnx_reader r;
@@ -406,7 +418,9 @@ int nn_onnx_read_tensor(const unsigned char *data, size_t n, float **values,
   if ((st = nn_onnx_tensor_header(&r, s, &t)) != NN_OK) return st;
   if ((*values = (float *)malloc((t.count ? t.count : 1) * sizeof(float))) == NULL)
     return nn_onnx_fail(&r, NN_ENOMEM, "not enough memory");
-  if ((st = nn_onnx_tensor_floats(&r, &t, *values)) != NN_OK) {
+  if (t.type == NN_ONNX_INT64) st = int64_floats(&r, &t, *values);
+  else st = nn_onnx_tensor_floats(&r, &t, *values);
+  if (st != NN_OK) {
     free(*values);
     *values = NULL;
     return st;

@@ -49,6 +49,8 @@ typedef struct nn_onnx_reader {
   int rank;
   long long dims[NN_ONNX_MAX_RANK];   /* -1: not known before run time */
   int row_fixed;        /* a Linear or a SoftMax has fixed what a row is */
+  int ids_in;           /* the graph's input is int64: ids, which only a
+                           kind that takes ids (Gather: Embedding) reads */
   int open_linear;      /* the data are a Linear's output, untouched: an Add
                            of a constant is its bias */
   /* the node being read, for messages ("" outside the nodes) */

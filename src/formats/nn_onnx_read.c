@@ -591,6 +591,44 @@ static int op_tensor_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
   return NN_OK;
 }
 
+/* Gather of a table by the graph's int64 input, on axis 0: the kind whose
+** operator it is and that takes ids (Embedding), its first layer, n_ids
+** and dim the table's shape, ids the input's row; the data after it are
+** [batch, ids, dim], which the Flatten PyTorch writes after it makes a
+** row. */
+static int op_gather(nn_onnx_reader *r, nn_pb_span node) {
+  nn_kind kind = nn_kind_from_onnx("Gather");
+  const nn_kind_info *d = nn_kind_info_of(kind);
+  long long k = r->dims[r->rank - 1];
+  float hyper[MAX_KIND_ATTRS], *p;
+  nn_onnx_tensor *t;
+  int st;
+  if (d == NULL || !r->ids_in || r->n_layers > 0 || r->rank != 2)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Gather is read only of a table by the "
+                        "graph's int64 input of [batch, ids] (an Embedding)");
+  if ((st = read_hypers(r, node, d, hyper)) != NN_OK ||
+      (st = node_const(r, node, 0, "table", &t)) != NN_OK)
+    return st;
+  if (t->rank != 2 || t->dims[0] < 1 || t->dims[1] < 1 || k < 1 ||
+      t->dims[0] > (long long)NN_MAX_WIDTH || t->dims[1] > (long long)NN_MAX_WIDTH ||
+      k > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the table is not [n_ids, dim] or the ids' "
+                        "row is not of a width known before run time");
+  hyper[0] = (float)t->dims[0];
+  hyper[1] = (float)t->dims[1];
+  hyper[2] = (float)k;
+  if (t->count > NN_MAX_PARAMS)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "more than %zu weights", NN_MAX_PARAMS);
+  if ((p = (float *)calloc(t->count + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  if ((st = nn_onnx_tensor_floats(r, t, p)) != NN_OK) return st;
+  r->dims[2] = t->dims[1];
+  r->rank = 3;
+  return push_layer(r, kind, hyper);
+}
+
 /* One node: checks that it takes the data, then what its operator does. */
 static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
   nn_pb_span in0;
@@ -600,15 +638,19 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   nn_onnx_node_strings(node, 1, 0, &in0);
   if (!nn_onnx_same(in0, r->cur)) {
     nn_pb_span in1;
-    if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul")) || nn_onnx_node_strings(node, 1, 1, &in1) < 2 ||
-        !nn_onnx_same(in1, r->cur))
+    if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Gather")) ||
+        nn_onnx_node_strings(node, 1, 1, &in1) < 2 || !nn_onnx_same(in1, r->cur))
       return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
                   "before it: nn takes a chain", nn_onnx_show(in0, b1));
   }
   if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add")) &&
       (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
     return st;
+  if (r->ids_in && r->n_layers == 0 && !nn_onnx_is(op, "Gather"))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s takes the input, whose int64 ids only "
+                        "a Gather of a table (an Embedding) reads", nn_onnx_show(op, b1));
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
+  else if (nn_onnx_is(op, "Gather")) st = op_gather(r, node);
   else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
@@ -1063,9 +1105,10 @@ static int check_io(nn_onnx_reader *r, const graph_io *io) {
   if (io->n_outputs != 1)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph has %zu outputs, and nn gives one",
                 io->n_outputs);
-  if (io->type != NN_ONNX_FLOAT)
-    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type %s, not float",
-                nn_onnx_show(io->data_in, b), nn_onnx_type_name(io->type));
+  if (io->type != NN_ONNX_FLOAT && io->type != NN_ONNX_INT64)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type %s, not float "
+                "(nor int64 ids)", nn_onnx_show(io->data_in, b), nn_onnx_type_name(io->type));
+  r->ids_in = io->type == NN_ONNX_INT64;
   if (io->rank < 1)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' has %s", nn_onnx_show(io->data_in, b),
                 io->rank < 0 ? "no shape" : "no dimensions");
@@ -1104,6 +1147,11 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   /* a pattern the graph ends in the middle of: its nodes on their own */
   if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
   r->node_desc[0] = '\0';
+  if (r->ids_in && (r->n_layers == 0 ||
+                    !(nn_kind_info_of(r->layers[0].kind)->flags & NN_KIND_FIRST)))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type int64, ids, which only "
+                        "a Gather of a table (an Embedding) reads first",
+                        nn_onnx_show(io.data_in, b));
   if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
                 nn_onnx_show(io.out_name, b));

@@ -4,7 +4,9 @@
 ** One node per layer, in order, each its kind's ONNX operator as the kind
 ** table says (Linear is Gemm with transB = 1), its tensors as initializers
 ** in raw_data, little-endian (W as nn keeps it, n_out x n_in), its
-** hyper-parameters as attributes.  The input is "input" of shape [batch, n_inputs],
+** hyper-parameters as attributes; a kind that takes ids (Embedding), its
+** operator (Gather) of its table and the input, then a Flatten, the input
+** then of int64.  The input is "input" of shape [batch, n_inputs],
 ** the output "output" of shape [batch, n_outputs], "batch" symbolic, so
 ** that a runtime takes any number of rows at once.
 **
@@ -20,7 +22,7 @@
 
 #define IR_VERSION  7
 
-enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7, T_FLOAT = 1 };
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7, T_FLOAT = 1, T_INT64 = 7 };
 
 static void put_attr_int(nn_pb_out *node, const char *name, long long v) {
   nn_pb_out a = { NULL, 0, 0, 0 };
@@ -63,15 +65,16 @@ static void put_tensor(nn_pb_out *graph, const char *name, const size_t *dims, i
   nn_pb_put_message(graph, 5, &t);
 }
 
-/* A ValueInfoProto: float, [batch, width]. */
-static void put_value_info(nn_pb_out *graph, uint32_t field, const char *name, size_t width) {
+/* A ValueInfoProto: of type elem (float, or int64 for ids), [batch, width]. */
+static void put_value_info(nn_pb_out *graph, uint32_t field, const char *name, size_t width,
+                           int elem) {
   nn_pb_out vi = { NULL, 0, 0, 0 }, type = { NULL, 0, 0, 0 }, tensor = { NULL, 0, 0, 0 },
             shape = { NULL, 0, 0, 0 }, dim = { NULL, 0, 0, 0 };
   nn_pb_put_string(&dim, 2, "batch");
   nn_pb_put_message(&shape, 1, &dim);
   nn_pb_put_varint(&dim, 1, width);
   nn_pb_put_message(&shape, 1, &dim);
-  nn_pb_put_varint(&tensor, 1, T_FLOAT);
+  nn_pb_put_varint(&tensor, 1, (uint64_t)elem);
   nn_pb_put_message(&tensor, 2, &shape);
   nn_pb_put_message(&type, 1, &tensor);
   nn_pb_put_string(&vi, 1, name);
@@ -114,6 +117,13 @@ static int inference_identity(const nn_kind_info *d) {
   return d->elementwise && d->forward == NULL && d->onnx.op == NULL && d->onnx.n_nodes == 0;
 }
 
+/* Whether hyper-parameter j of kind d is one the shapes of an ids kind's
+** form carry (an Embedding's n_ids and dim, its table's; its ids, the
+** input's width). */
+static int shaped(const nn_kind_info *d, size_t j) {
+  return (d->flags & NN_KIND_FIRST) && d->input && d->input->shape && j < 3;
+}
+
 /* Whether layer i has an ONNX form: an operator or a pattern, and every
 ** hyper-parameter that no attribute carries at its default (the form's);
 ** a kind written as its pattern (which nn writes where it has one, the
@@ -127,7 +137,7 @@ static int writable(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
     return NN_EUNSUPPORTED;
   }
   for (j = 0; j < d->n_hyper; j++)
-    if ((d->hyper[j].onnx == NULL || d->onnx.n_nodes > 0) &&
+    if ((d->hyper[j].onnx == NULL || d->onnx.n_nodes > 0) && !shaped(d, j) &&
         !(d->hyper[j].onnx && d->hyper[j].onnx[0] == '\0') &&
         l->hyper[j] != (float)d->hyper[j].def) {
       const char *const *c = d->hyper[j].choices;
@@ -166,6 +176,38 @@ static const char *pattern_input(nn_pb_out *graph, const nn_net *net, const nn_l
     snprintf(buf, n, "%.40s_%zu.%d", d->c_name, i + 1, src + 1);
   }
   return buf;
+}
+
+/* Layer i, of a kind that takes ids (Embedding), from in to out: its
+** operator (Gather) of its table, then the ids, on axis 0, and a Flatten
+** that puts a row's embeddings side by side, as PyTorch writes
+** Embedding and Flatten. */
+static void put_ids_kind(nn_pb_out *graph, const nn_net *net, size_t i, const char *in,
+                         const char *out) {
+  const nn_layer *l = &net->layers[i];
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  nn_pb_out gather = { NULL, 0, 0, 0 }, flatten = { NULL, 0, 0, 0 };
+  size_t dims[2], at, count;
+  char name[128], mid[96];
+  count = nn_tensor_shape(l, 0, dims, &at);
+  snprintf(name, sizeof name, "%.40s_%zu.%.40s", d->c_name, i + 1, d->tensors[0].name);
+  put_tensor(graph, name, dims, 2, net->params + l->w + at, count);
+  snprintf(mid, sizeof mid, "%.40s_%zu.1", d->c_name, i + 1);
+  nn_pb_put_string(&gather, 1, name);
+  nn_pb_put_string(&gather, 1, in);
+  nn_pb_put_string(&gather, 2, mid);
+  snprintf(name, sizeof name, "%.40s_%zu/%s", d->c_name, i + 1, d->onnx.op);
+  nn_pb_put_string(&gather, 3, name);
+  nn_pb_put_string(&gather, 4, d->onnx.op);
+  put_attrs(&gather, l);
+  nn_pb_put_message(graph, 1, &gather);
+  nn_pb_put_string(&flatten, 1, mid);
+  nn_pb_put_string(&flatten, 2, out);
+  snprintf(name, sizeof name, "%.40s_%zu/Flatten", d->c_name, i + 1);
+  nn_pb_put_string(&flatten, 3, name);
+  nn_pb_put_string(&flatten, 4, "Flatten");
+  put_attr_int(&flatten, "axis", 1);
+  nn_pb_put_message(graph, 1, &flatten);
 }
 
 /* Layer i, of a kind written as its pattern of nodes, from in to out. */
@@ -221,6 +263,10 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       put_pattern(&graph, net, i, in, outname);
       continue;
     }
+    if (d->flags & NN_KIND_FIRST) {   /* ids: Gather of the table, Flatten */
+      put_ids_kind(&graph, net, i, in, outname);
+      continue;
+    }
     if (inference_identity(d)) op = "Identity";
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
@@ -232,8 +278,9 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     nn_pb_put_message(&graph, 1, &node);
   }
   nn_pb_put_string(&graph, 2, "nn");
-  put_value_info(&graph, 11, "input", net->n_inputs);
-  put_value_info(&graph, 12, "output", net->n_outputs);
+  put_value_info(&graph, 11, "input", net->n_inputs,
+                 nn_kind_info_of(net->layers[0].kind)->flags & NN_KIND_FIRST ? T_INT64 : T_FLOAT);
+  put_value_info(&graph, 12, "output", net->n_outputs, T_FLOAT);
 
   nn_pb_put_varint(&model, 1, IR_VERSION);
   nn_pb_put_string(&model, 2, "nn");

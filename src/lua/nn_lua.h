@@ -119,6 +119,11 @@ void nn_lua_pushfloats(lua_State *L, int idx, const float *y /* [n] */, size_t n
 ** the sample (row 0: x; else row r of X) and the model when not NULL: an
 ** output that is not finite is no score, so it has no label.  Reads y
 ** before anything allocates. */
+/* Raises, blaming argument arg, when a row of X (rows of n_x floats) is
+** input the net's first layer cannot take (an Embedding's ids: see
+** nn_check_input). */
+void nn_lua_checkinput(lua_State *L, const nn_net *net, const float *X, size_t rows,
+                       size_t n_x, int arg);
 void nn_lua_checkoutputs(lua_State *L, const char *model, size_t row,
                          const float *y /* [n] */, size_t n);
 

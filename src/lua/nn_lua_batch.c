@@ -35,6 +35,7 @@ static const nn_matrix *check_batch(lua_State *L, const nn_net *net) {
   else if (net->n_inputs > 0 && X->cols != net->n_inputs)
     luaL_argerror(L, 2, lua_pushfstring(L, "X: expected %I columns, got %I",
                   (lua_Integer)net->n_inputs, (lua_Integer)X->cols));
+  nn_lua_checkinput(L, net, X->data, X->rows, X->cols, 2);
   return X;
 }
 

@@ -5,7 +5,7 @@
 ** of nn.core, used by that file only.
 **
 **   local api = ffi.cast(API_TYPE, core._ffi())     -- the table below
-**   local block, net, n_x, n_y, labels, changes = core._ffi_pin(network)
+**   local block, net, n_x, n_y, labels, changes, checked = core._ffi_pin(network)
 **   api.forward(net, y, x, n_x, work)               -- nn_forward itself
 **
 ** How the FFI finds the C: through this table of function pointers, handed
@@ -85,20 +85,24 @@ static int ffi_api(lua_State *L) {
   return 1;
 }
 
-/* nn.core._ffi_pin(net) --> block, net, n_inputs, n_outputs, labels, changes:
-** the network's block (a userdata: keep it while using net), the nn_net in
-** it (a light userdata), its widths, its own labels (or nil) and the
-** address of its handle's count of changes (a light userdata).  Raises
-** "nn.Network expected" on anything else. */
+/* nn.core._ffi_pin(net) --> block, net, n_inputs, n_outputs, labels, changes,
+** checked: the network's block (a userdata: keep it while using net), the
+** nn_net in it (a light userdata), its widths, its own labels (or nil), the
+** address of its handle's count of changes (a light userdata), and whether
+** its first layer checks its input (an Embedding's ids: the C methods then
+** take every call, for they check it).  Raises "nn.Network expected" on
+** anything else. */
 static int ffi_pin(lua_State *L) {
   nn_lnet *h;
   const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
+  const nn_kind_info *d = net->n_layers ? nn_kind_info_of(net->layers[0].kind) : NULL;
   lua_pushlightuserdata(L, (void *)net);
   lua_pushinteger(L, (lua_Integer)net->n_inputs);
   lua_pushinteger(L, (lua_Integer)net->n_outputs);
   nn_lua_getlabels(L, 1);
   lua_pushlightuserdata(L, (void *)&h->changes);
-  return 6;
+  lua_pushboolean(L, d != NULL && d->input != NULL && d->input->check != NULL);
+  return 7;
 }
 
 static const luaL_Reg functions[] = {

@@ -79,12 +79,40 @@ static float check_hyper(lua_State *L, const nn_kind_info *d, size_t j, int arg)
   return (float)a;
 }
 
+/* A table in place of the hyper-parameters from the first it stands for
+** on (nn.Embedding(1000, 32, {ids = 8})): each of those read from it by
+** name into its own argument.  Raises on a name that is none of them. */
+static void read_options(lua_State *L, const nn_kind_info *d) {
+  int first = d->n_sizes + 1, top = lua_gettop(L), opts = 0, arg;
+  size_t j;
+  for (arg = first; arg <= top && !opts; arg++)
+    if (lua_type(L, arg) == LUA_TTABLE) opts = arg;
+  if (!opts) return;
+  lua_pushvalue(L, opts);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    for (j = (size_t)(opts - first); j < d->n_hyper; j++)
+      if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), d->hyper[j].name) == 0)
+        break;
+    if (j == d->n_hyper)
+      luaL_argerror(L, opts, lua_pushfstring(L, "nn.%s has no option %s", d->name,
+                    lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "of that key"));
+  }
+  for (j = (size_t)(opts - first); j < d->n_hyper; j++) {
+    lua_getfield(L, -1, d->hyper[j].name);
+    lua_replace(L, first + (int)j);
+  }
+  lua_pop(L, 1);
+}
+
 /* The constructor of every kind, made from its descriptor (upvalue 2 is the
 ** kind): its n_sizes sizes (nn.Linear(n_in, n_out); one, n, for a kind as
 ** wide out as in), then its hyper-parameters in the descriptor's order,
 ** each optional (nn.LeakyReLU([alpha])).  The parameters are filled as the
 ** descriptor's tensors say; their count is checked before anything is
-** allocated.  Raises on a bad size or hyper-parameter. */
+** allocated.  A table may stand for the hyper-parameters from its place on
+** (read_options).  Raises on a bad size or hyper-parameter. */
 static int nn_layer_new(lua_State *L) {
   nn_kind kind = (nn_kind)lua_tointeger(L, lua_upvalueindex(2));
   const nn_kind_info *d = nn_kind_info_of(kind);
@@ -97,6 +125,7 @@ static int nn_layer_new(lua_State *L) {
   /* the collector's, so that an error below leaks nothing; above the
   ** arguments, which absent ones must not see */
   lua_settop(L, d->n_sizes + (int)d->n_hyper);
+  read_options(L, d);
   hyper = (float *)lua_newuserdatauv(L, d->n_hyper * sizeof(float) + 1, 0);
   for (j = 0; j < d->n_hyper; j++, arg++) hyper[j] = check_hyper(L, d, j, arg);
   l.hyper = d->n_hyper ? hyper : NULL;
@@ -158,7 +187,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 ** integer, onnx}, ... }, params = { {name, dims = {"out", "in"}, init,
 ** trained}, ... }, onnx, fann }; nil for an unknown name. */
 static int nn_kind_describe(lua_State *L) {
-  static const char *const inits[] = { "fan_in", "zeros", "ones" };
+  static const char *const inits[] = { "fan_in", "zeros", "ones", "normal" };
   const nn_kind_info *d = nn_kind_info_of(nn_kind_from_name(luaL_checkstring(L, 1)));
   size_t j;
   int r;

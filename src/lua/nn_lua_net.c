@@ -143,6 +143,7 @@ void nn_lua_forward(lua_State *L, const nn_net *net, int arg, float *stack_buf,
   float *x = nn_lua_scratch(L, stack_buf, n_x + n_y + nn_work_size(net, n_x));
   float *y = x + n_x;
   nn_lua_readfloats(L, arg, arg, "x", x, n_x);
+  nn_lua_checkinput(L, net, x, 1, n_x, arg);
   nn_forward(net, y, x, n_x, y + n_y);
   pass->x = x;
   pass->y = y;
@@ -230,6 +231,7 @@ static int net_trace(lua_State *L) {
   x = (float *)(offsets + net->n_layers + 1);
   out = x + n_x;
   nn_lua_checkfloats(L, 2, "x", x, n_x);
+  nn_lua_checkinput(L, net, x, 1, n_x, 2);
   nn_trace(net, out, offsets, x, n_x);
   lua_createtable(L, (int)net->n_layers, 0);
   for (i = 0; i < net->n_layers; i++) {

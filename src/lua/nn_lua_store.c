@@ -743,6 +743,7 @@ static int store_log(lua_State *L) {
   push_log_options(L, 5);   /* labels 7, request_id 8, tags 9 */
   x = nn_lua_scratch(L, stack_buf, net->n_inputs + net->n_outputs);
   nn_lua_checkfloats(L, 3, "x", x, net->n_inputs);
+  nn_lua_checkinput(L, net, x, 1, net->n_inputs, 3);
   nn_lua_checkfloats(L, 4, "y", x + net->n_inputs, net->n_outputs);
   row.version_id = ln->version_id;
   row.labelmap_id = ln->labelmap_id;

@@ -92,7 +92,7 @@ static void *scratch(lua_State *L, int obj, int uv, size_t bytes) {
 ** the object at obj, user value uv, or a new userdata left on the stack when
 ** obj is 0).  Returns the data; *n rows of n_x.  Raises on bad shapes. */
 static const float *check_X(lua_State *L, int idx, int arg, int obj, int uv,
-                            size_t n_x, size_t *n) {
+                            const nn_net *net, size_t n_x, size_t *n) {
   const nn_matrix *M = nn_lua_tomatrix(L, idx);
   size_t i;
   float *data;
@@ -102,6 +102,7 @@ static const float *check_X(lua_State *L, int idx, int arg, int obj, int uv,
                     (lua_Integer)n_x, (lua_Integer)M->cols));
     if (M->rows == 0) luaL_argerror(L, arg, "X: no rows");
     *n = M->rows;
+    nn_lua_checkinput(L, net, M->data, *n, n_x, arg);
     return M->data;
   }
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -120,6 +121,7 @@ static const float *check_X(lua_State *L, int idx, int arg, int obj, int uv,
     nn_lua_readfloats(L, -1, arg, what, data + i * n_x, n_x);
     lua_pop(L, 1);
   }
+  nn_lua_checkinput(L, net, data, *n, n_x, arg);
   return data;
 }
 
@@ -412,6 +414,7 @@ static int net_backward(lua_State *L) {
       luaL_argerror(L, 3, lua_pushfstring(L, "dY: expected %I x %I, got %I x %I",
                     (lua_Integer)n, (lua_Integer)n_y, (lua_Integer)DY->rows,
                     (lua_Integer)DY->cols));
+    nn_lua_checkinput(L, net, X->data, n, n_x, 2);
     x = (float *)X->data;
     dy = (float *)DY->data;
     dx = nn_lua_newmatrix(L, n, n_x)->data;          /* at 6 */
@@ -420,6 +423,7 @@ static int net_backward(lua_State *L) {
     x = (float *)lua_newuserdatauv(L, (n_x + n_y) * sizeof(float), 0);
     dy = x + n_x;
     nn_lua_checkfloats(L, 2, "x", x, n_x);
+    nn_lua_checkinput(L, net, x, 1, n_x, 2);
     nn_lua_checkfloats(L, 3, "dy", dy, n_y);
     dx = (float *)lua_newuserdatauv(L, n_x * sizeof(float), 0);   /* at 7 */
   }
@@ -754,7 +758,7 @@ static int tr_step(lua_State *L) {
   char err[NN_ERRMAX];
   lua_settop(L, 3);
   net = trainer_net(L, lt, &net_idx);
-  X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
+  X = check_X(L, 2, 2, 1, 4, net, net->n_inputs, &n);
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   use_threads(L, lt);
   if ((st = nn_train_step(lt->tr, net, &loss, X, net->n_inputs, NULL, n, t.T, t.classes,
@@ -779,7 +783,7 @@ static int tr_evaluate(lua_State *L) {
   double loss;
   lua_settop(L, 3);
   net = trainer_net(L, lt, &net_idx);
-  X = check_X(L, 2, 2, 1, 4, net->n_inputs, &n);
+  X = check_X(L, 2, 2, 1, 4, net, net->n_inputs, &n);
   t = check_T(L, 3, 3, 1, 3, net_idx, n, net->n_outputs, nn_trainer_opts(lt->tr)->loss);
   use_threads(L, lt);
   nn_train_evaluate(lt->tr, net, &loss, &correct, X, net->n_inputs, NULL, n, t.T,
@@ -897,7 +901,7 @@ static void fit_data(lua_State *L, nn_ltrainer *lt, fit_state *f, size_t *n) {
   nn_loss loss = nn_trainer_opts(lt->tr)->loss;
   f->net = trainer_net(L, lt, &f->net_idx);
   f->n_x = f->net->n_inputs;
-  f->X = check_X(L, 2, 2, 0, 0, f->n_x, n);
+  f->X = check_X(L, 2, 2, 0, 0, f->net, f->n_x, n);
   f->t = check_T(L, 3, 3, 0, 0, f->net_idx, *n, f->net->n_outputs, loss);
   if (f->has_val) {
     int vi;
@@ -905,7 +909,7 @@ static void fit_data(lua_State *L, nn_ltrainer *lt, fit_state *f, size_t *n) {
     vi = lua_gettop(L);
     lua_rawgeti(L, vi, 1);
     lua_rawgeti(L, vi, 2);
-    f->Xv = check_X(L, vi + 1, 4, 0, 0, f->n_x, &f->n_val);
+    f->Xv = check_X(L, vi + 1, 4, 0, 0, f->net, f->n_x, &f->n_val);
     f->tv = check_T(L, vi + 2, 4, 0, 0, f->net_idx, f->n_val, f->net->n_outputs, loss);
   }
 }

@@ -98,6 +98,13 @@ void nn_lua_checkfloats(lua_State *L, int arg, const char *what,
   nn_lua_readfloats(L, arg, arg, what, out, n);
 }
 
+void nn_lua_checkinput(lua_State *L, const nn_net *net, const float *X, size_t rows,
+                       size_t n_x, int arg) {
+  char err[NN_ERRMAX];
+  if (nn_check_input(net, X, rows, n_x, err) != NN_OK)
+    luaL_argerror(L, arg, lua_pushstring(L, err));
+}
+
 void nn_lua_checkoutputs(lua_State *L, const char *model, size_t row,
                          const float *y, size_t n) {
   size_t i = nn_nonfinite(y, n);

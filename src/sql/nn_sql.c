@@ -509,6 +509,7 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
   float *x, *y;
   size_t best;
   int st;
+  char err[NN_ERRMAX];
   if (argc < 1) {
     sql_error(ctx, fn, "expects a model and its inputs");
     return;
@@ -546,6 +547,10 @@ static void answer(sqlite3_context *ctx, int argc, sqlite3_value **argv, int whi
   if ((st = read_inputs(ctx, fn, r, argc - 1, argv + 1, x)) != IN_OK) {
     if (st == IN_NULL)
       sqlite3_result_null(ctx);
+    return;
+  }
+  if (nn_check_input(net, x, 1, net->n_inputs, err) != NN_OK) {
+    sql_error(ctx, fn, "'%s': %s", r->text, err);
     return;
   }
   nn_forward(net, y, x, net->n_inputs, y + net->n_outputs);
