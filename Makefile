@@ -26,6 +26,12 @@
 #                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
 #   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
+#   make pgext        build the extension inside PostgreSQL (CREATE EXTENSION nn)
+#                     with PGXS into build/pgext/nn.so
+#   make install-pgext  install it into PostgreSQL's directories (as root;
+#                     silent when the installed files are these already)
+#   make bench-pg     nn_score over 1,000,000 rows in PostgreSQL on 0, 1 and 2
+#                     parallel workers beside SQLite with nn0.so (in make bench)
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
 #                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
 #   make uninstall    remove exactly what install put
@@ -170,7 +176,9 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 # The rock builds under BUILD_ROOT=build-rock, apart from these.
 BUILD_ROOT ?= build
 BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
-SRCS   := $(sort $(wildcard src/*/*.c))
+# src/pgext/ is the extension inside PostgreSQL, built by PGXS apart from these
+# (make pgext).
+SRCS   := $(sort $(filter-out src/pgext/%,$(wildcard src/*/*.c)))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 # The PostgreSQL engine's schema (src/pgstore/), compiled in the same way.
 PG_SCHEMA := $(sort $(wildcard schema/pg/*.sql))
@@ -205,7 +213,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
+.PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
         tsan tsan-build bench-threads
 
@@ -317,6 +325,42 @@ $(BUILD)/nn_pg_schema.c: $(PG_SCHEMA) $(BUILD)/pg_schema.list Makefile | $(BUILD
 	} > $@.tmp
 	@mv $@.tmp $@
 
+# --- the extension inside PostgreSQL -------------------------------------------
+
+# src/pgext/ built by PGXS (src/pgext/Makefile) in $(BUILD)/pgext, linked with
+# the objects of the engine and of the formats it reads with, built here:
+# the same code as the module's.  PG_CONFIG names the PostgreSQL to build for.
+PG_CONFIG   ?= pg_config
+PGEXT_DIR   := $(BUILD)/pgext
+PGEXT_SO    := $(PGEXT_DIR)/nn.so
+PGEXT_SRCS  := $(sort $(wildcard src/pgext/*.c src/pgext/*.h)) src/pgext/Makefile \
+               src/pgext/nn.control src/pgext/nn--0.1.0.sql
+PGEXT_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(sort $(wildcard src/engine/*.c)) \
+               src/formats/nn_arch.c src/formats/nn_json_read.c src/formats/nn_number.c)
+PGEXT_MAKE   = $(MAKE) --no-print-directory -C $(PGEXT_DIR) -f $(CURDIR)/src/pgext/Makefile \
+               with_llvm=no srcdir='$(CURDIR)/src/pgext' NN_SRC='$(CURDIR)/src' PG_CONFIG='$(PG_CONFIG)' \
+               NN_OBJS='$(addprefix $(CURDIR)/,$(PGEXT_OBJS))'
+
+pgext: $(PGEXT_SO)
+
+$(PGEXT_SO): $(PGEXT_OBJS) $(PGEXT_SRCS) $(wildcard src/engine/*.h src/formats/*.h)
+	@mkdir -p $(PGEXT_DIR)
+	$(PGEXT_MAKE)
+	@touch $@
+
+# Installs only what differs from the installed files, so that make test,
+# which needs the extension for spec/pg_extension_spec.lua, is silent when
+# it is in place; not as root, it says what would install it, and fails.
+PG_PKGLIBDIR  = $(shell $(PG_CONFIG) --pkglibdir)
+PG_EXTDIR     = $(shell $(PG_CONFIG) --sharedir)/extension
+install-pgext: $(PGEXT_SO)
+	@if cmp -s $(PGEXT_SO) $(DESTDIR)$(PG_PKGLIBDIR)/nn.so && \
+	    cmp -s src/pgext/nn.control $(DESTDIR)$(PG_EXTDIR)/nn.control && \
+	    cmp -s src/pgext/nn--0.1.0.sql $(DESTDIR)$(PG_EXTDIR)/nn--0.1.0.sql; then :; \
+	  elif [ -n '$(DESTDIR)' ] || [ "$$(id -u)" -eq 0 ]; then $(PGEXT_MAKE) install; \
+	  else echo "the nn extension is not installed in PostgreSQL: sudo make install-pgext" >&2; \
+	    exit 1; fi
+
 # --- bench references ---------------------------------------------------------
 
 # C programs that time the same work without nn (spec/bench/ref_*.c), one
@@ -371,7 +415,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench bench-threads,$(MAKECMDGOALS)),)
@@ -386,7 +430,7 @@ endif
 # The specs learn which Lua runs them (for the child processes they start)
 # and where its build is from LUA and NN_BUILD.
 SPEC_ENV = LUA='$(LUA)' NN_BUILD='$(BUILD)'
-test: deps all
+test: deps all install-pgext
 	$(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 # The direction of every include and call in src/ (ARCHITECTURE.md), read
