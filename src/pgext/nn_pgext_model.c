@@ -307,7 +307,9 @@ static void labels_of(const char *fn, nn_pgx_model *m, const char *json, size_t 
                            fn, m->labelmap_id, m->net->n_outputs)));
 }
 
-/* A new entry for ref, read now. */
+/* A new entry for ref, read now.  Every SPI call returns in SPI's own
+** context, which SPI_finish frees: the entry's context is made current
+** again after each. */
 static nn_pgx_model *build(const char *fn, const char *ref, const parsed *p,
                            int64 version_id, int64 labelmap_id) {
   MemoryContext cx = AllocSetContextCreate(models_cx, "nn model", ALLOCSET_SMALL_SIZES);
@@ -325,16 +327,21 @@ static nn_pgx_model *build(const char *fn, const char *ref, const parsed *p,
         SPI_processed != 1)
       elog(ERROR, "%s: version %" PRId64 " of model '%s' vanished", fn, version_id,
            p->name);
+    MemoryContextSwitchTo(cx);   /* SPI returns in its own context */
     m->net = net_of(fn, p);
     if (labelmap_id) {
       size_t len = 0;
       char *json;
       arg[0] = Int64GetDatum(labelmap_id);
       if (SPI_execute_plan(plan_labels, arg, NULL, true, 1) != SPI_OK_SELECT ||
-          SPI_processed != 1 || !(json = text_at(1, &len)))
+          SPI_processed != 1)
         elog(ERROR, "%s: label map %" PRId64 " vanished", fn, labelmap_id);
+      MemoryContextSwitchTo(cx);
+      if (!(json = text_at(1, &len)))
+        elog(ERROR, "%s: label map %" PRId64 " has no labels", fn, labelmap_id);
       labels_of(fn, m, json, len);
     }
+    MemoryContextSwitchTo(cx);
     m->x = palloc((m->net->n_inputs + m->net->n_outputs +
                    nn_work_size(m->net, m->net->n_inputs)) * sizeof *m->x);
     m->y = m->x + m->net->n_inputs;
