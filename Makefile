@@ -627,7 +627,7 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
+bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
        $(BUILD)/bench/wall_clock.so \
        $(BUILD)/bench/threads
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
@@ -645,7 +645,15 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# make bench's PostgreSQL part alone (spec/bench/pg.lua): nn_score over
+# 1,000,000 rows inside PostgreSQL on 0, 1 and 2 parallel workers, beside
+# the same query in SQLite with nn0.so.  NN_BENCH_PG_ROWS and
+# NN_BENCH_PG_RUNS (1000000 and 5) change its size.
+bench-pg: deps all install-pgext $(BUILD)/bench/wall_clock.so
+	$(LUA_ENV) $(LUA) spec/bench/pg.lua $(BUILD)
 
 # make bench's threads part alone (spec/bench/threads.lua): the batch and
 # the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core
