@@ -343,8 +343,10 @@ PGEXT_MAKE   = $(MAKE) --no-print-directory -C $(PGEXT_DIR) -f $(CURDIR)/src/pge
 
 pgext: $(PGEXT_SO)
 
+# PGXS knows no header of ours: whatever changed, its two objects are made again.
 $(PGEXT_SO): $(PGEXT_OBJS) $(PGEXT_SRCS) $(wildcard src/engine/*.h src/formats/*.h)
 	@mkdir -p $(PGEXT_DIR)
+	rm -f $(PGEXT_DIR)/nn_pgext.o $(PGEXT_DIR)/nn_pgext_model.o
 	$(PGEXT_MAKE)
 	@touch $@
 
@@ -449,7 +451,7 @@ test-all:
 
 # valgrind's -q keeps the summary line last when nothing is wrong; any error
 # or definite leak makes it exit 1. Child processes are not traced.
-memcheck: deps-memcheck all
+memcheck: deps-memcheck all install-pgext
 	NN_FUZZ_CASES=$(MEMCHECK_FUZZ_CASES) $(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 # --- sanitizers ---------------------------------------------------------------
@@ -493,7 +495,7 @@ asan-build: | deps-asan
 	$(MAKE) -C $(ASAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(ASAN_CFLAGS) $(ASAN_SAN)' \
 	  LDFLAGS='$(ASAN_SAN)' all
 
-asan: deps-asan asan-build
+asan: deps-asan asan-build install-pgext
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
 	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \

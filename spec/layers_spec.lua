@@ -34,10 +34,15 @@ describe("the layers of src/", function()
     local calls = layers.symbol_edges(compat.BUILD)
     local from = {}
     for _, e in ipairs(calls) do from[e.from] = true end
-    -- the files that must call into others: one per folder at least
-    for _, path in ipairs({ "src/engine/nn_engine.c", "src/train/nn_train.c",
-        "src/formats/nn_fann.c", "src/store/nn_store.c", "src/sql/nn_sql.c",
-        "src/lua/nn_lua.c", "src/pgext/nn_pgext_model.c" }) do
+    -- the files that must call into others: one per folder at least (the
+    -- extension inside PostgreSQL when this build made it: make pgext, which
+    -- make test runs, and not the sanitizers' builds)
+    local must = { "src/engine/nn_engine.c", "src/train/nn_train.c",
+      "src/formats/nn_fann.c", "src/store/nn_store.c", "src/sql/nn_sql.c", "src/lua/nn_lua.c" }
+    if compat.execute("test -f " .. compat.BUILD .. "/pgext/nn_pgext_model.o") then
+      must[#must + 1] = "src/pgext/nn_pgext_model.c"
+    end
+    for _, path in ipairs(must) do
       assert.is_true(from[path] == true, path .. " seen calling nothing")
     end
   end)
