@@ -211,8 +211,16 @@ describe("nn inside PostgreSQL (CREATE EXTENSION nn)", function()
       -- the version before stays reachable by its number, beside the new one
       assert.equal("leaf", on_backend("SELECT nn_classify('leaf_flower@1', " .. LEAF .. ")"))
       assert.equal("flower", on_backend("SELECT nn_classify('leaf_flower@2', " .. LEAF .. ")"))
-      -- a map added later counts from the next statement too
       assert.equal("sunny", on_backend("SELECT nn_classify('leaf_flower@1:weather', " .. LEAF .. ")"))
+      -- one memory context a reference: the network of version 1 that
+      -- 'leaf_flower' meant before was freed when it was built again
+      local CONTEXTS = "SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'nn model'"
+      assert.equal(4, on_backend(CONTEXTS))
+      other = assert(nn.open(server:url()))
+      other:save("leaf_flower", seed.network(nn, seed.labels))
+      other:close()
+      assert.equal("leaf", on_backend("SELECT nn_classify('leaf_flower', " .. LEAF .. ")"))
+      assert.equal(4, on_backend(CONTEXTS))
     end)
   end)
 
