@@ -323,6 +323,27 @@ describe("nn inside PostgreSQL (CREATE EXTENSION nn)", function()
       assert.equal('nn_score: not an nn database (no table elsewhere.nn_model)', msg)
     end)
 
+    it("refuses to be called from inside its own reading of the store", function()
+      value("CREATE SCHEMA shadow;" ..
+            " CREATE VIEW shadow.nn_model AS SELECT * FROM nn.nn_model;" ..
+            " CREATE VIEW shadow.nn_labelmap AS SELECT * FROM nn.nn_labelmap;" ..
+            " CREATE VIEW shadow.nn_version AS SELECT * FROM nn.nn_version" ..
+            "   WHERE nn_score('leaf_flower', " .. LEAF .. ") > 0")
+      local state, msg = failure("SET nn.schema = 'shadow'; SELECT nn_score('leaf_flower', " ..
+        LEAF .. ")")
+      assert.equal("55000", state)
+      assert.equal("nn_score: called again while it reads the model (from a view or trigger "
+        .. "over the nn tables?)", msg)
+      -- and a backend is not left refusing every call after it
+      db_util.all(store, "SET nn.schema = 'shadow'")
+      local ok, err = pcall(db_util.all, store, "SELECT nn_score('leaf_flower', " .. LEAF .. ")")
+      assert.is_false(ok)
+      assert.is_truthy(tostring(err):find("called again while it reads the model", 1, true))
+      db_util.all(store, "SET nn.schema = 'nn'")
+      assert.equal("leaf", db_util.value(store, "SELECT nn_classify('leaf_flower@1', " ..
+        LEAF .. ")"))
+    end)
+
     it("refuses a stored version whose architecture or weights are wrong", function()
       -- rows another tool wrote: nn's triggers keep versions from changing,
       -- not from being inserted

@@ -48,6 +48,7 @@ void _PG_init(void) {
 static int read_inputs(const char *fn, const nn_pgx_model *m, ArrayType *a) {
   size_t want = m->net->n_inputs, got, i;
   Oid type = ARR_ELEMTYPE(a);
+  const char *data;
   if (ARR_NDIM(a) > 1)
     ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                     errmsg("%s: the inputs must be a one-dimensional array, not %d "
@@ -59,9 +60,10 @@ static int read_inputs(const char *fn, const nn_pgx_model *m, ArrayType *a) {
                            want == 1 ? "" : "s", got)));
   if (ARR_HASNULL(a))
     return 0;
+  data = ARR_DATA_PTR(a);
   for (i = 0; i < want; i++) {
-    double d = type == FLOAT4OID ? (double)((const float4 *)ARR_DATA_PTR(a))[i]
-                                 : ((const float8 *)ARR_DATA_PTR(a))[i];
+    double d = type == FLOAT4OID ? (double)((const float4 *)data)[i]
+                                 : ((const float8 *)data)[i];
     if (!(d >= -FLT_MAX && d <= FLT_MAX))   /* also NaN */
       ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                       errmsg("%s: input %zu is not a finite number", fn, i + 1)));

@@ -39,6 +39,7 @@ static nn_pgx_model *models;
 static uint64 epoch;              /* +1 at every entry deleted */
 static char *plans_schema;        /* the schema the plans were made for */
 static SPIPlanPtr plan_find, plan_version, plan_labels;
+static bool reading;              /* inside current(): not to be entered again */
 
 /* What a call site keeps for its statement. */
 typedef struct site {
@@ -175,14 +176,13 @@ static void find(const char *fn, const char *ref, const parsed *p, int64 *versio
                  int64 *labelmap_id) {
   Datum args[3] = { CStringGetTextDatum(p->name), Int64GetDatum(p->version),
                     CStringGetTextDatum(p->map) };
-  bool null_model, null_version, null_map, null_latest;
+  bool null_version, null_map, null_latest;
   int64 n_outputs, latest, version;
   if (SPI_execute_plan(plan_find, args, NULL, true, 1) != SPI_OK_SELECT)
     elog(ERROR, "%s: the query of model '%s' failed", fn, p->name);
   if (SPI_processed == 0)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                     errmsg("%s: no model named '%s'", fn, p->name)));
-  (void)int_at(1, &null_model);
   *version_id = int_at(2, &null_version);
   if (null_version && p->version)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -393,6 +393,28 @@ static nn_pgx_model *current(const char *fn, const char *ref) {
   return m;
 }
 
+/* current(), refused when called from inside itself: a view or trigger
+** that shadows the nn tables can call a function from inside our own
+** queries, which must not run again under themselves. */
+static nn_pgx_model *current_once(const char *fn, const char *ref) {
+  nn_pgx_model *volatile m = NULL;
+  if (reading)
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("%s: called again while it reads the model (from a view or "
+                           "trigger over the nn tables?)", fn)));
+  reading = true;
+  PG_TRY();
+  {
+    m = current(fn, ref);
+  }
+  PG_FINALLY();
+  {
+    reading = false;
+  }
+  PG_END_TRY();
+  return m;
+}
+
 nn_pgx_model *nn_pgx_model_get(FmgrInfo *flinfo, const char *fn, text *ref) {
   site *st = (site *)flinfo->fn_extra;
   int len = (int)VARSIZE_ANY_EXHDR(ref);
@@ -415,7 +437,7 @@ nn_pgx_model *nn_pgx_model_get(FmgrInfo *flinfo, const char *fn, text *ref) {
     st->cap = len;
   }
   st->len = -1;   /* nothing kept while current() may raise */
-  st->m = current(fn, text);
+  st->m = current_once(fn, text);
   st->epoch = epoch;
   st->len = len;
   memcpy(st->ref, text, (size_t)len + 1);
