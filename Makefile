@@ -28,6 +28,12 @@
 #                     interleaved in one run
 #   make check-onnx   nn's ONNX exports through onnx.checker and ONNX Runtime
 #   make onnx-fixtures  export spec/fixtures/onnx/ again from PyTorch
+#   make pgext        build the extension inside PostgreSQL (CREATE EXTENSION nn)
+#                     with PGXS into build/pgext/nn.so
+#   make install-pgext  install it into PostgreSQL's directories (as root;
+#                     silent when the installed files are these already)
+#   make bench-pg     nn_score over 1,000,000 rows in PostgreSQL on 0, 1 and 2
+#                     parallel workers beside SQLite with nn0.so (in make bench)
 #   make install      install the module, its Lua part, nn0.so, and for C and C++
 #                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
 #   make uninstall    remove exactly what install put
@@ -172,7 +178,9 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 # The rock builds under BUILD_ROOT=build-rock, apart from these.
 BUILD_ROOT ?= build
 BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
-SRCS   := $(sort $(wildcard src/*/*.c))
+# src/pgext/ is the extension inside PostgreSQL, built by PGXS apart from these
+# (make pgext).
+SRCS   := $(sort $(filter-out src/pgext/%,$(wildcard src/*/*.c)))
 SCHEMA := $(sort $(wildcard schema/*.sql))
 # The PostgreSQL engine's schema (src/pgstore/), compiled in the same way.
 PG_SCHEMA := $(sort $(wildcard schema/pg/*.sql))
@@ -207,7 +215,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
+.PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
         tsan tsan-build bench-threads bench-kinds
 
@@ -319,6 +327,44 @@ $(BUILD)/nn_pg_schema.c: $(PG_SCHEMA) $(BUILD)/pg_schema.list Makefile | $(BUILD
 	} > $@.tmp
 	@mv $@.tmp $@
 
+# --- the extension inside PostgreSQL -------------------------------------------
+
+# src/pgext/ built by PGXS (src/pgext/Makefile) in $(BUILD)/pgext, linked with
+# the objects of the engine and of the formats it reads with, built here:
+# the same code as the module's.  PG_CONFIG names the PostgreSQL to build for.
+PG_CONFIG   ?= pg_config
+PGEXT_DIR   := $(BUILD)/pgext
+PGEXT_SO    := $(PGEXT_DIR)/nn.so
+PGEXT_SRCS  := $(sort $(wildcard src/pgext/*.c src/pgext/*.h)) src/pgext/Makefile \
+               src/pgext/nn.control src/pgext/nn--0.1.0.sql
+PGEXT_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(sort $(wildcard src/engine/*.c)) \
+               src/formats/nn_arch.c src/formats/nn_json_read.c src/formats/nn_number.c)
+PGEXT_MAKE   = $(MAKE) --no-print-directory -C $(PGEXT_DIR) -f $(CURDIR)/src/pgext/Makefile \
+               with_llvm=no srcdir='$(CURDIR)/src/pgext' NN_SRC='$(CURDIR)/src' PG_CONFIG='$(PG_CONFIG)' \
+               NN_OBJS='$(addprefix $(CURDIR)/,$(PGEXT_OBJS))'
+
+pgext: $(PGEXT_SO)
+
+# PGXS knows no header of ours: whatever changed, its two objects are made again.
+$(PGEXT_SO): $(PGEXT_OBJS) $(PGEXT_SRCS) $(wildcard src/engine/*.h src/formats/*.h)
+	@mkdir -p $(PGEXT_DIR)
+	rm -f $(PGEXT_DIR)/nn_pgext.o $(PGEXT_DIR)/nn_pgext_model.o
+	$(PGEXT_MAKE)
+	@touch $@
+
+# Installs only what differs from the installed files, so that make test,
+# which needs the extension for spec/pg_extension_spec.lua, is silent when
+# it is in place; not as root, it says what would install it, and fails.
+PG_PKGLIBDIR  = $(shell $(PG_CONFIG) --pkglibdir)
+PG_EXTDIR     = $(shell $(PG_CONFIG) --sharedir)/extension
+install-pgext: $(PGEXT_SO)
+	@if cmp -s $(PGEXT_SO) $(DESTDIR)$(PG_PKGLIBDIR)/nn.so && \
+	    cmp -s src/pgext/nn.control $(DESTDIR)$(PG_EXTDIR)/nn.control && \
+	    cmp -s src/pgext/nn--0.1.0.sql $(DESTDIR)$(PG_EXTDIR)/nn--0.1.0.sql; then :; \
+	  elif [ -n '$(DESTDIR)' ] || [ "$$(id -u)" -eq 0 ]; then $(PGEXT_MAKE) install; \
+	  else echo "the nn extension is not installed in PostgreSQL: sudo make install-pgext" >&2; \
+	    exit 1; fi
+
 # --- bench references ---------------------------------------------------------
 
 # C programs that time the same work without nn (spec/bench/ref_*.c), one
@@ -373,7 +419,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench bench-threads bench-kinds,$(MAKECMDGOALS)),)
@@ -388,7 +434,7 @@ endif
 # The specs learn which Lua runs them (for the child processes they start)
 # and where its build is from LUA and NN_BUILD.
 SPEC_ENV = LUA='$(LUA)' NN_BUILD='$(BUILD)'
-test: deps all
+test: deps all install-pgext
 	$(SPEC_ENV) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 # The direction of every include and call in src/ (ARCHITECTURE.md), read
@@ -407,7 +453,7 @@ test-all:
 
 # valgrind's -q keeps the summary line last when nothing is wrong; any error
 # or definite leak makes it exit 1. Child processes are not traced.
-memcheck: deps-memcheck all
+memcheck: deps-memcheck all install-pgext
 	NN_FUZZ_CASES=$(MEMCHECK_FUZZ_CASES) $(SPEC_ENV) $(VALGRIND) $(VALGRIND_FLAGS) $(LUA) $(BUSTED) --cpath='$(BUILD)/?.so'
 
 # --- sanitizers ---------------------------------------------------------------
@@ -451,7 +497,7 @@ asan-build: | deps-asan
 	$(MAKE) -C $(ASAN_TREE) CC='$(ASAN_CC)' CFLAGS='$(ASAN_CFLAGS) $(ASAN_SAN)' \
 	  LDFLAGS='$(ASAN_SAN)' all
 
-asan: deps-asan asan-build
+asan: deps-asan asan-build install-pgext
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	@cd $(ASAN_TREE) && $(ASAN_ENV) $(LUA) $(BUSTED); status=$$?; \
 	  if ls $(ASAN_REPORTS)/* >/dev/null 2>&1; then cat $(ASAN_REPORTS)/*; \
@@ -585,7 +631,7 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 
 # The reference programs are built here only, never by all or test: the test
 # machine installs neither FANN nor OpenBLAS.
-bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
+bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
        $(BUILD)/bench/wall_clock.so \
        $(BUILD)/bench/threads
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
@@ -605,7 +651,16 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
+	@echo
+	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# make bench's PostgreSQL part alone (spec/bench/pg.lua): nn_score over
+# 1,000,000 rows inside PostgreSQL on 0, 1 and 2 parallel workers, beside
+# the same query in SQLite with nn0.so.  NN_BENCH_PG_ROWS and
+# NN_BENCH_PG_RUNS (1000000 and 5) change its size.
+bench-pg: deps all install-pgext $(BUILD)/bench/wall_clock.so
+	$(LUA_ENV) $(LUA) spec/bench/pg.lua $(BUILD)
 
 # make bench's threads part alone (spec/bench/threads.lua): the batch and
 # the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core

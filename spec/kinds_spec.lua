@@ -16,7 +16,10 @@ local remove_db = require("spec.support.db").remove
 local function build_module(dir)
   os.execute("mkdir -p " .. dir .. "/nn")
   local lua_cflags = compat.sh("pkg-config --cflags " .. compat.LUA_PC .. " libpq"):gsub("\n", "")
-  local sources = compat.sh("ls src/*/*.c"):gsub("\n", " ") .. " " .. compat.BUILD .. "/nn_schema.c "
+  -- the module's sources: every folder but src/pgext/, the extension inside
+  -- PostgreSQL, built apart (make pgext)
+  local sources = compat.sh("ls src/*/*.c | grep -v '^src/pgext/'"):gsub("\n", " ") .. " "
+    .. compat.BUILD .. "/nn_schema.c "
     .. compat.BUILD .. "/nn_pg_schema.c"
   compat.sh(("%s -std=c99 -Wall -Wextra -pedantic -Werror -Wno-overlength-strings -O1"
     .. " -fPIC -shared -Isrc -Isrc/engine -I%s -Ispec/support %s"

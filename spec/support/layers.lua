@@ -4,7 +4,7 @@
 -- states the rule this checks:
 --
 --   lua -> sql -> store -> formats -> engine;  lua -> train -> engine;
---   lua -> pgstore -> store
+--   lua -> pgstore -> store;  pgext -> formats -> engine (inside PostgreSQL)
 --
 -- a folder may use its own files and the folders below it, never one above
 -- or beside it; and no two files use each other, directly or through
@@ -24,6 +24,7 @@ layers.BELOW = {
   store = { formats = true, engine = true },
   pgstore = { store = true, formats = true, engine = true },
   sql = { store = true, formats = true, engine = true },
+  pgext = { formats = true, engine = true },
   lua = { sql = true, pgstore = true, store = true, train = true, formats = true,
           engine = true },
 }
