@@ -115,5 +115,7 @@ end
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
 core.Store.__index.svg_history = svg.store_history
+-- Versions and logs that travel: store:push(dst), store:pull(src).
+require("nn.push").install(core.Store)
 
 return nn
