@@ -275,7 +275,6 @@ local function copy_labelmaps(p)
         fail("model '%s' label map '%s': %s", row.model, row.name,
           tostring(err):gsub("^[^:\n]*:%d+: ", ""))
       end
-      if ok then p.n.labelmaps = p.n.labelmaps + 1 end
     end
     ids[row.labelmap_id] = have[key]
   end
@@ -478,10 +477,13 @@ local function run(p)
   p.src_engine, p.dst_engine = engine(p.src), engine(p.dst)
   p.src_id, p.dst_id = store_id(p.src, "source"), store_id(p.dst, "destination")
   if p.src_id == p.dst_id then fail("the source and the destination are one store") end
+  local maps = "SELECT count(*) AS n FROM nn_labelmap"
   guard(p)
   local ok, err = pcall(function()
+    local before = one(p.dst, maps).n
     copy_versions(p)
     p.maps = copy_labelmaps(p)
+    p.n.labelmaps = one(p.dst, maps).n - before
   end)
   unguard(p)
   if not ok then error(err, 0) end
