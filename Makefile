@@ -21,6 +21,8 @@
 #                     on LuaJIT beside plain LuaJIT code; record them, and print
 #                     each beside the previous commit's run on this machine
 #   make bench-threads  make bench's threads part alone
+#   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
+#                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
@@ -207,7 +209,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
 
 .PHONY: all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
-        tsan tsan-build bench-threads
+        tsan tsan-build bench-threads bench-scale
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -601,7 +603,17 @@ bench: deps-bench all $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_flo
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) BENCH_PYTHON='$(PYTHON)' \
 	  $(LUA) spec/bench/threads.lua $(FASHION_MNIST)
+	@echo
+	$(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) NN_BUILD=$(BUILD) $(LUA) spec/bench/scale.lua
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
+
+# make bench's scale part alone (spec/bench/scale.lua): rows logged a second
+# by 1, 4 and 16 writer processes into one PostgreSQL schema and into one
+# SQLite file, and a push of 1,000,000 logged rows from a file into
+# PostgreSQL, against a server of its own.  NN_SCALE_ROWS (96000 a run),
+# NN_SCALE_REPS (3) and NN_SCALE_PUSH (1000000) make it shorter.
+bench-scale: deps all $(BUILD)/bench/wall_clock.so
+	$(LUA_ENV) LUA=$(LUA) NN_BUILD=$(BUILD) $(LUA) spec/bench/scale.lua
 
 # make bench's threads part alone (spec/bench/threads.lua): the batch and
 # the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core
