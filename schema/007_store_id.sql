@@ -22,11 +22,13 @@ INSERT INTO nn_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))
 
 ALTER TABLE nn_prediction ADD COLUMN origin TEXT;
 ALTER TABLE nn_prediction ADD COLUMN origin_id INTEGER;
-CREATE UNIQUE INDEX nn_prediction_by_origin ON nn_prediction (origin, origin_id);
+CREATE UNIQUE INDEX nn_prediction_by_origin ON nn_prediction (origin, origin_id)
+  WHERE origin IS NOT NULL;
 
 ALTER TABLE nn_feedback ADD COLUMN origin TEXT;
 ALTER TABLE nn_feedback ADD COLUMN origin_id INTEGER;
-CREATE UNIQUE INDEX nn_feedback_by_origin ON nn_feedback (origin, origin_id);
+CREATE UNIQUE INDEX nn_feedback_by_origin ON nn_feedback (origin, origin_id)
+  WHERE origin IS NOT NULL;
 
 CREATE TABLE nn_push_mark (
   origin   TEXT NOT NULL,

@@ -305,6 +305,14 @@ describe("store:push", function()
       server:start_again()
       assert.is_false(ok)
       assert.truthy(err:find("(cantopen)", 1, true), err)
+      -- a source path that is not there: an error, and no file made
+      local missing = dir .. "/missing.db"
+      local mem = assert(nn.open(":memory:"))
+      ok, err = pcall(mem.pull, mem, missing)
+      mem:close()
+      assert.is_false(ok)
+      assert.truthy(err:find("push: source " .. missing, 1, true), err)
+      assert.is_nil(io.open(missing))
       -- a file of another program's
       local other = path()
       compat.sh(("sqlite3 '%s' 'CREATE TABLE t (x)'"):format(other))

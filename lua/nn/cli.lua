@@ -750,16 +750,15 @@ function commands.export(argv, out)
 end
 
 -- An nn store named on the command line: a PostgreSQL URL, or a file that
--- is there (made when create).
-local function open_any(where, create)
+-- is there, opened as open does (mode "read", "write" or "create").
+local function open_any(where, mode, hint)
   if where:match("^postgres[a-z]*://") then
-    local store, msg = nn.open(where)
+    local store, msg = nn.open(where, mode == "read" and { readonly = true } or nil)
     if not store then fail(msg) end
     opened[#opened + 1] = store
     return store
   end
-  return open(where, create and "create" or "write", create == false and
-    " (--create makes a new database)" or nil)
+  return open(where, mode, hint)
 end
 
 local function chunk_option(opts)
@@ -781,8 +780,9 @@ function commands.push(argv, out)
   if opts.help then return HELP.push end
   if #pos ~= 2 then fail("push takes a source and a destination", 2) end
   local chunk = chunk_option(opts)
-  local src = open_any(pos[1])
-  local dst = open_any(pos[2], opts.create or false)
+  local src = open_any(pos[1], "read")
+  local dst = open_any(pos[2], opts.create and "create" or "write",
+    " (--create makes a new database)")
   push_out(out, call(src.push, src, dst, { chunk = chunk }))
 end
 
@@ -791,8 +791,8 @@ function commands.pull(argv, out)
   if opts.help then return HELP.pull end
   if #pos ~= 2 then fail("pull takes a database and a source", 2) end
   local chunk = chunk_option(opts)
-  local db = open_any(pos[1], false)
-  local src = open_any(pos[2])
+  local db = open_any(pos[1], "write")
+  local src = open_any(pos[2], "read")
   push_out(out, call(db.pull, db, src, { chunk = chunk }))
 end
 

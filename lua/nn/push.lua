@@ -60,22 +60,21 @@ local function fail(fmt, ...)
   error("push: " .. format(fmt, ...), 0)
 end
 
--- f(...), its error a failure naming what, prefixed.
-local function checked(what, f, ...)
-  local res = { pcall(f, ...) }
-  if not res[1] then
-    fail("%s%s", what, tostring(res[2]):gsub("^[^:\n]*:%d+: ", ""))
-  end
-  return unpack(res, 2, table.maxn and table.maxn(res) or #res)
+-- f(...), its one value; its error a failure of the push.
+local function checked(f, ...)
+  local ok, v = pcall(f, ...)
+  if not ok then fail("%s", (tostring(v):gsub("^[^:\n]*:%d+: ", ""))) end
+  return v
 end
 
 -- --- the stores ------------------------------------------------------------
 
 -- The store a push uses for arg (an open store, or a path or URL opened
--- here), and whether it opened it.
+-- here: a source read-only, so that a path that is not there is an error
+-- rather than a new file), and whether it opened it.
 local function store_of(arg, role)
   if type(arg) == "string" then
-    local store, msg, code = core.open(arg)
+    local store, msg, code = core.open(arg, role == "source" and { readonly = true } or nil)
     if not store then fail("%s %s: %s (%s)", role, arg, msg, tostring(code)) end
     return store, true
   end
@@ -154,8 +153,8 @@ end
 
 -- Version v of name into the destination, its run with it.
 local function copy_version(p, name, v, src_row)
-  local net = checked("", p.src.load, p.src, name, v)
-  local run = checked("", p.src.history, p.src, name, v)
+  local net = checked(p.src.load, p.src, name, v)
+  local run = checked(p.src.history, p.src, name, v)
   local last = one(p.dst, "SELECT max(v.version) AS n FROM nn_version AS v JOIN nn_model"
     .. " AS m ON m.model_id = v.model_id WHERE m.name = $1", name)
   last = last and last.n or 0
@@ -319,7 +318,8 @@ local function insert_sql(p, tbl, cols, n)
     end
     values[r] = "(" .. concat(row, ", ") .. ")"
   end
-  return format("INSERT INTO %s (%s) VALUES %s ON CONFLICT (origin, origin_id) DO NOTHING",
+  return format("INSERT INTO %s (%s) VALUES %s ON CONFLICT (origin, origin_id)"
+    .. " WHERE origin IS NOT NULL DO NOTHING",
     tbl, concat(cols, ", "), concat(values, ", "))
 end
 

@@ -7,10 +7,12 @@ INSERT INTO nn_meta (key, value)
 VALUES ('store_id', replace(gen_random_uuid()::text, '-', ''));
 
 ALTER TABLE nn_prediction ADD COLUMN origin text, ADD COLUMN origin_id bigint;
-CREATE UNIQUE INDEX nn_prediction_by_origin ON nn_prediction (origin, origin_id);
+CREATE UNIQUE INDEX nn_prediction_by_origin ON nn_prediction (origin, origin_id)
+  WHERE origin IS NOT NULL;
 
 ALTER TABLE nn_feedback ADD COLUMN origin text, ADD COLUMN origin_id bigint;
-CREATE UNIQUE INDEX nn_feedback_by_origin ON nn_feedback (origin, origin_id);
+CREATE UNIQUE INDEX nn_feedback_by_origin ON nn_feedback (origin, origin_id)
+  WHERE origin IS NOT NULL;
 
 CREATE TABLE nn_push_mark (
   origin   text NOT NULL,

@@ -76,7 +76,7 @@ end
 -- Rows a second of w writers at once into where.
 local function writers(where, schema, w)
   new_store(where, schema):close()
-  local per = ROWS // w
+  local per = math.floor(ROWS / w)
   local script = os.tmpname()
   local f = assert(io.open(script, "w"))
   f:write(WRITER:format(BUILD, BUILD, where,
