@@ -129,7 +129,9 @@ local function unguard(p)
   if p.dst_engine == "postgresql" then
     pcall(exec, p.dst, "SELECT pg_advisory_unlock(hashtext('nn push ' || current_schema()))")
   else
-    pcall(exec, p.dst, "DELETE FROM temp.nn_push_expect")
+    pcall(exec, p.dst, "DROP TRIGGER IF EXISTS temp.nn_push_version")
+    pcall(exec, p.dst, "DROP TRIGGER IF EXISTS temp.nn_push_labelmap")
+    pcall(exec, p.dst, "DROP TABLE IF EXISTS temp.nn_push_expect")
   end
 end
 
@@ -378,12 +380,13 @@ local function chunk(p, what, take)
     if new and new > last then write_mark(p, what, new) end
     return new, n
   end)
-  if ok then ok, n = pcall(exec, p.dst, "COMMIT"), n end
-  if not ok then
-    local err = n
-    if type(new) == "string" then err = new end
+  if ok then
+    local committed, err = pcall(exec, p.dst, "COMMIT")
+    if not committed then ok, new = false, err end
+  end
+  if not ok then   -- new: the error
     pcall(exec, p.dst, "ROLLBACK")
-    error(err, 0)
+    error(new, 0)
   end
   if new and p.on_chunk then p.on_chunk(what, n) end
   return new ~= nil
