@@ -54,11 +54,13 @@ local RUN = { epochs = { { epoch = 1, loss = 0.5, ms = 2, val_loss = 0.625 },
   stopped = "epochs", rows = 4, options = { lr = 0.125 }, best_epoch = 2 }
 
 -- A store holding two versions of leaf_flower (the second trained), the
--- weather map, and n logged predictions (input {i, 2, 3, 4}), every third
+-- weather and quoted maps, and n logged predictions (input {i, 2, 3, 4}), every third
 -- with feedback.
 local function fill(store, n)
   store:save("leaf_flower", seed.network(nn, seed.labels), { note = "the seed" })
   store:add_labels("leaf_flower", "weather", seed.weather)
+  -- labels that JSON escapes: they must arrive as the same strings
+  store:add_labels("leaf_flower", "quoted", { 'say "hi"', "tab\there \195\188 \\/" })
   local net = seed.network(nn, seed.labels)
   local W, b = net:get_weights(3)
   b[2] = 5
@@ -183,7 +185,7 @@ describe("store:push", function()
     local src, dst = assert(nn.open(path())), pg_store()
     fill(src, 50)
     local n = src:push(dst)
-    assert.are.same({ versions = 2, labelmaps = 2, runs = 1, predictions = 50, feedback = 16 }, n)
+    assert.are.same({ versions = 2, labelmaps = 3, runs = 1, predictions = 50, feedback = 16 }, n)
     same_contents(src, dst)
     assert.are.same(NONE, src:push(dst))
     assert.are.equal(50, value(dst, "SELECT count(*) FROM nn_prediction"))
@@ -204,7 +206,7 @@ describe("store:push", function()
       fill(a, 30)
       a:push(central)
       local n = b:pull(central)
-      assert.are.same({ versions = 2, labelmaps = 2, runs = 1, predictions = 30, feedback = 10 }, n)
+      assert.are.same({ versions = 2, labelmaps = 3, runs = 1, predictions = 30, feedback = 10 }, n)
       same_contents(central, b)
       same_contents(a, b)
       -- b's rows say they were made in a, with a's ids
@@ -427,12 +429,12 @@ describe("nn push and nn pull", function()
     src:close()
     server:sql("CREATE DATABASE cli")
     local url = "'" .. server:url("cli") .. "'"
-    assert.are.equal("2 versions, 2 label maps, 1 training runs, 12 predictions, 4 feedback\n"
+    assert.are.equal("2 versions, 3 label maps, 1 training runs, 12 predictions, 4 feedback\n"
       .. "status 0\n", nn_cmd(("push %s %s --chunk 5"):format(a, url)))
     assert.are.equal("0 versions, 0 label maps, 0 training runs, 0 predictions, 0 feedback\n"
       .. "status 0\n", nn_cmd(("push %s %s"):format(a, url)))
     assert.truthy(nn_cmd(("pull %s %s"):format(b, url)):find("no such file", 1, true))
-    assert.are.equal("2 versions, 2 label maps, 1 training runs, 12 predictions, 4 feedback\n"
+    assert.are.equal("2 versions, 3 label maps, 1 training runs, 12 predictions, 4 feedback\n"
       .. "status 0\n", nn_cmd(("push %s %s --create"):format(url, b)))
     assert.are.equal("0 versions, 0 label maps, 0 training runs, 0 predictions, 0 feedback\n"
       .. "status 0\n", nn_cmd(("pull %s %s"):format(b, url)))

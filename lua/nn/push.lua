@@ -160,6 +160,7 @@ local function copy_version(p, name, v, src_row)
   local last = one(p.dst, "SELECT max(v.version) AS n FROM nn_version AS v JOIN nn_model"
     .. " AS m ON m.model_id = v.model_id WHERE m.name = $1", name)
   last = last and last.n or 0
+  if last ~= v - 1 and have_version(p, name, v, src_row) then return end  -- written meanwhile
   if last ~= v - 1 then
     fail("model '%s' version %d: the destination's latest version is %d, so it would "
       .. "not be %d there", name, v, last, v)
