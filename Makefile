@@ -23,6 +23,8 @@
 #   make bench-threads  make bench's threads part alone
 #   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
 #                     embedding-bag networks beside PyTorch
+#   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
+#                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs
 #   make bench-compare A [B]  two commits' single-sample and batch figures,
 #                     interleaved in one run
@@ -217,7 +219,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
 
 .PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
-        tsan tsan-build bench-threads bench-kinds
+        tsan tsan-build bench-threads bench-kinds bench-scale
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -419,7 +421,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds bench-scale,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench bench-threads bench-kinds,$(MAKECMDGOALS)),)
@@ -653,6 +655,8 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
+	@echo
+	$(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) NN_BUILD=$(BUILD) $(LUA) spec/bench/scale.lua
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua finish
 
 # make bench's PostgreSQL part alone (spec/bench/pg.lua): nn_score over
@@ -661,6 +665,14 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 # NN_BENCH_PG_RUNS (1000000 and 5) change its size.
 bench-pg: deps all install-pgext $(BUILD)/bench/wall_clock.so
 	$(LUA_ENV) $(LUA) spec/bench/pg.lua $(BUILD)
+
+# make bench's scale part alone (spec/bench/scale.lua): rows logged a second
+# by 1, 4 and 16 writer processes into one PostgreSQL schema and into one
+# SQLite file, and a push of 1,000,000 logged rows from a file into
+# PostgreSQL, against a server of its own.  NN_SCALE_ROWS (96000 a run),
+# NN_SCALE_REPS (3) and NN_SCALE_PUSH (1000000) make it shorter.
+bench-scale: deps all $(BUILD)/bench/wall_clock.so
+	$(LUA_ENV) LUA=$(LUA) NN_BUILD=$(BUILD) $(LUA) spec/bench/scale.lua
 
 # make bench's threads part alone (spec/bench/threads.lua): the batch and
 # the epoch on 1 and 2 threads beside PyTorch and sgemm, and with a core

@@ -382,6 +382,15 @@ describe("a store on PostgreSQL", function()
       :format(PG_SCHEMA), 1, true), message)
   end)
 
+  -- What schema/pg/003_store_id.sql adds, taken away again (SQL for psql).
+  local function undo_store_id(s)
+    return ("; DELETE FROM %s.nn_meta WHERE key = 'store_id'; DROP TABLE %s.nn_push_mark;"
+      .. " DROP INDEX %s.nn_prediction_by_origin, %s.nn_feedback_by_origin;"
+      .. " ALTER TABLE %s.nn_prediction DROP COLUMN origin, DROP COLUMN origin_id;"
+      .. " ALTER TABLE %s.nn_feedback DROP COLUMN origin, DROP COLUMN origin_id")
+      :format(s, s, s, s, s, s)
+  end
+
   it("migrates an older schema forward on open, keeping what it held", function()
     local s = schema()
     local store = assert(nn.open(server:url(), { schema = s }))
@@ -389,16 +398,20 @@ describe("a store on PostgreSQL", function()
     store:close()
     -- back to schema 1, as an older nn left it: no training tables
     server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
-      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s))
+      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
+      .. undo_store_id(s))
     store = assert(nn.open(server:url(), { schema = s }))
     assert.are.equal(PG_SCHEMA .. "\n", server:sql(("SELECT value FROM %s.nn_meta"
       .. " WHERE key = 'version'"):format(s)))
     assert.are.equal(0, value(store, "SELECT count(*) FROM nn_training"))
+    assert.truthy(value(store, "SELECT value FROM nn_meta WHERE key = 'store_id'")
+      :match("^%x+$"))
     assert.are.equal("leaf", (store:classify("leaf_flower", seed.input)))
     store:close()
     -- a read-only open does not migrate: it says so
     server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
-      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s))
+      .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
+      .. undo_store_id(s))
     local ro, message, code = nn.open(server:url(), { schema = s, readonly = true })
     assert.is_nil(ro)
     assert.are.equal("schema", code)

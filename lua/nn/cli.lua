@@ -42,6 +42,9 @@ commands:
   confusion DB NAME[@V][:MAP]     predictions against feedback as SVG
   import FILE DB NAME [--create]  a network from an ONNX or FANN file, saved
   export DB NAME[@V] FILE         a version written as ONNX (.onnx) or FANN (.net)
+  push SRC DST                    versions, label maps, runs and the log of SRC
+                                  that DST lacks, into DST (a file or a URL)
+  pull DB SRC                     the same from SRC into DB
 
 options: --json (models, show, predict: JSON lines), --help on any command
 
@@ -50,6 +53,19 @@ DB is an nn database that is there: no command creates one but import
 ]]
 
 local HELP = {
+  push = [[
+usage: nn push SRC DST [--chunk N] [--create]
+Copies into DST what SRC holds and DST lacks: versions (their digests
+checked; one that does not verify is refused), label maps, training runs,
+and the prediction log with its feedback, each row once (a second push
+sends nothing; a push cut off and run again goes on where it stopped).
+SRC and DST are nn database files or PostgreSQL URLs (postgresql://...).
+The log goes in transactions of N rows (default 1000).  A file DST is
+made only with --create; a PostgreSQL schema is made when missing.
+Prints what was copied.]],
+  pull = [[
+usage: nn pull DB SRC [--chunk N]
+What nn push SRC DB does: DB takes what SRC holds and DB lacks.]],
   models = [[
 usage: nn models DB [--json]
 Lists every version of every model in DB: its sizes, note, label maps and
@@ -731,6 +747,53 @@ function commands.export(argv, out)
   refuse_sqlite(pos[3])
   call(net.export, net, pos[3], fmt)
   out:write(format("wrote %s\n", pos[3]))
+end
+
+-- An nn store named on the command line: a PostgreSQL URL, or a file that
+-- is there, opened as open does (mode "read", "write" or "create").
+local function open_any(where, mode, hint)
+  if where:match("^postgres[a-z]*://") then
+    local store, msg = nn.open(where, mode == "read" and { readonly = true } or nil)
+    if not store then fail(msg) end
+    opened[#opened + 1] = store
+    return store
+  end
+  return open(where, mode, hint)
+end
+
+local function chunk_option(opts)
+  if opts.chunk == nil then return nil end
+  local n = tonumber(opts.chunk)
+  if not n or n < 1 or n ~= math.floor(n) or not opts.chunk:match("^%d+$") then
+    fail(format("--chunk: '%s' is not a positive integer", opts.chunk), 2)
+  end
+  return n
+end
+
+local function push_out(out, n)
+  out:write(format("%d versions, %d label maps, %d training runs, %d predictions, "
+    .. "%d feedback\n", n.versions, n.labelmaps, n.runs, n.predictions, n.feedback))
+end
+
+function commands.push(argv, out)
+  local pos, opts = parse(argv, 2, { chunk = true, create = true }, { chunk = true })
+  if opts.help then return HELP.push end
+  if #pos ~= 2 then fail("push takes a source and a destination", 2) end
+  local chunk = chunk_option(opts)
+  local src = open_any(pos[1], "read")
+  local dst = open_any(pos[2], opts.create and "create" or "write",
+    " (--create makes a new database)")
+  push_out(out, call(src.push, src, dst, { chunk = chunk }))
+end
+
+function commands.pull(argv, out)
+  local pos, opts = parse(argv, 2, { chunk = true }, { chunk = true })
+  if opts.help then return HELP.pull end
+  if #pos ~= 2 then fail("pull takes a database and a source", 2) end
+  local chunk = chunk_option(opts)
+  local db = open_any(pos[1], "write")
+  local src = open_any(pos[2], "read")
+  push_out(out, call(db.pull, db, src, { chunk = chunk }))
 end
 
 -- Runs command cmd; its help text, or nil; raises as the command did.

@@ -148,5 +148,16 @@ end
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
 core.Store.__index.svg_history = svg.store_history
+-- Versions and logs that travel: store:push(dst), store:pull(src)
+-- (lua/nn/push.lua).  A copy of nn without nn/push.lua (a game folder that
+-- holds only what a game needs) has no push and pull, and runs.
+do
+  local found, push = pcall(require, "nn.push")
+  if found then
+    push.install(core.Store)
+  elseif not tostring(push):find("module 'nn.push' not found", 1, true) then
+    error(push, 0)
+  end
+end
 
 return nn

@@ -36,6 +36,16 @@ function db.value(store, sql, ...)
 end
 
 --- The number of schema/NNN_name.sql files: the user_version nn.open sets.
+--- What schema/007_store_id.sql adds to a file, taken away again, one
+-- statement a string: a spec that makes a file of an older schema runs them.
+db.UNDO_STORE_ID = {
+  "DROP TABLE nn_meta", "DROP TABLE nn_push_mark",
+  "DROP INDEX nn_prediction_by_origin", "DROP INDEX nn_feedback_by_origin",
+  "ALTER TABLE nn_prediction DROP COLUMN origin",
+  "ALTER TABLE nn_prediction DROP COLUMN origin_id",
+  "ALTER TABLE nn_feedback DROP COLUMN origin", "ALTER TABLE nn_feedback DROP COLUMN origin_id",
+}
+
 function db.schema_count()
   local n, p = 0, io.popen("ls schema")
   for name in p:lines() do
