@@ -102,7 +102,9 @@ typedef enum nn_kind {
   NN_LINEAR, NN_RELU, NN_LEAKYRELU, NN_SIGMOID, NN_TANH, NN_SOFTMAX,
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
-  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM
+  NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
+  NN_INPUT, NN_CONV1D, NN_CONV2D, NN_MAXPOOL1D, NN_MAXPOOL2D, NN_AVGPOOL2D,
+  NN_GLOBALAVGPOOL, NN_FLATTEN
 } nn_kind;
 
 typedef struct nn_layer {
@@ -147,10 +149,17 @@ typedef struct nn_hyper {
 #define NN_DIM_IN        (-1)
 #define NN_DIM_OUT       (-2)
 #define NN_DIM_HYPER(j)  (j)
+/* The product of the m hyper-parameters j, j+1, ..., j+m-1 (m below 8):
+** a convolution's in_channels * kernel_h * kernel_w. */
+#define NN_DIM_PRODUCT(j, m)  (-16 - (j) * 8 - (m))
 
 /* How a new layer's tensor is filled. */
 typedef enum nn_init {
-  NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(n_in), from the random stream */
+  NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(fan_in), from the random
+                           stream: fan_in is the second dimension of the
+                           kind's first tensor when that has two (Linear's
+                           n_in, a convolution's in_channels * kernel), n_in
+                           otherwise, as PyTorch initialises them */
   NN_INIT_ZEROS,
   NN_INIT_ONES
 } nn_init;
@@ -218,6 +227,15 @@ typedef struct nn_panels {
   float *part;                      /* scratch: kernel->mr * kernel->kc floats */
 } nn_panels;
 
+/* The shape of the values a layer takes or gives, one sample's, in the
+** order PyTorch lays them out (NCHW without the N): rank 1, a flat row of
+** d[0]; rank 2, d[0] channels of d[1] values (Conv1d's); rank 3, d[0]
+** channels of d[1] x d[2] (height x width).  The dimensions past the rank
+** are 1.  Rank 0: not known (nothing before the layer says). */
+typedef struct nn_shape {
+  size_t rank, d[3];
+} nn_shape;
+
 typedef struct nn_kind_info {
   const char *name;     /* as the API and the arch JSON spell it: "LeakyReLU" */
   const char *c_name;   /* as C and other files spell it: "leaky_relu" (the
@@ -262,6 +280,17 @@ typedef struct nn_kind_info {
   nn_onnx_op onnx;
   int fann;             /* FANN's function number, NN_FANN_NONE or NN_FANN_LAYER */
   unsigned flags;       /* NN_KIND_* */
+  /* The shape rule of a kind over images (nn_kind_conv.c, nn_kind_pool.c);
+  ** NULL for a kind of flat rows, whose sizes are its widths.  From the
+  ** input's shape *in and the hyper-parameters, the output's into *out;
+  ** NN_OK, or a status and the reason in why (the layout adds the layer).
+  ** in->rank 0: nothing before the layer says; the kind puts the shape it
+  ** takes alone into *in (Input's own; a convolution's kept one).  keep,
+  ** when not NULL, is the layer's own copy of its hyper-parameters, where
+  ** the rule keeps what of the input's shape its forward pass reads (the
+  ** layout of a net calls it so, once its hyper-parameters are copied). */
+  int (*shape)(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+               char why[NN_ERRMAX]);
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */

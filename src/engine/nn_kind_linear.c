@@ -168,5 +168,5 @@ static const nn_tensor_info linear_tensors[] = {
 const nn_kind_info nn_kind_linear = {
   "Linear", "linear", 0, 2, 0, NULL, 2, linear_tensors,
   linear_kind_forward, linear_kind_batch, linear_backward, linear_work_size,
-  { "Gemm", "transB", 1, 0, NULL }, NN_FANN_LAYER, 0
+  { "Gemm", "transB", 1, 0, NULL }, NN_FANN_LAYER, 0, NULL
 };

@@ -132,8 +132,10 @@ static void open_kinds(lua_State *L, int lib, int rng) {
   lua_setfield(L, lib, "kinds");
 }
 
-/* A tensor dimension as nn.kind shows it: "in", "out" or a hyper-parameter's name. */
+/* A tensor dimension as nn.kind shows it: "in", "out", a hyper-parameter's
+** name, or "fan_in" for a product of them (in_channels * kernel). */
 static const char *dim_name(const nn_kind_info *d, int dim) {
+  if (dim <= NN_DIM_PRODUCT(0, 0)) return "fan_in";   /* a convolution's */
   return dim == NN_DIM_IN ? "in" : dim == NN_DIM_OUT ? "out" : d->hyper[dim].name;
 }
 
