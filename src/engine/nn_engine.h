@@ -2,8 +2,9 @@
 ** nn_engine.h: the arithmetic of nn, for Lua and for C hosts alike.
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
-** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm: the
-** kinds of one table, nn_kind_info) over ONE contiguous float buffer of
+** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm,
+** Input, Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool2d, GlobalAvgPool,
+** Flatten: the kinds of one table, nn_kind_info) over ONE contiguous float buffer of
 ** parameters; each layer with parameters is a view into it at an offset,
 ** its tensors one after another (Linear: weight [n_out][n_in] row-major,
 ** then bias [n_out]).  That is also the order in which the store writes them.
