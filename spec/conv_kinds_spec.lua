@@ -351,6 +351,28 @@ describe("a small conv net", function()
   end)
 end)
 
+describe("the table of kinds", function()
+  it("says which kinds have a shape rule, and each is made by its constructor", function()
+    local made = { Input = nn.Input{ 1, 4, 4 }, Conv1d = nn.Conv1d(1, 2, 3), Conv2d = nn.Conv2d(1, 2, 3, 3),
+      MaxPool1d = nn.MaxPool1d(2), MaxPool2d = nn.MaxPool2d(2), AvgPool2d = nn.AvgPool2d(2),
+      GlobalAvgPool = nn.GlobalAvgPool(), Flatten = nn.Flatten() }
+    local n = 0
+    for _, name in ipairs(nn.kinds) do
+      local k = nn.kind(name)
+      if k.shaped then
+        n = n + 1
+        assert.is_not_nil(made[name], name)
+        local m = made[name]:modules()[1]
+        assert.equal(name, m.kind)
+        assert.equal(k.c_name, m.c_name)
+        assert.equal(#k.params, #m.params)
+      end
+    end
+    assert.equal(8, n)
+    assert.is_false(nn.kind("Linear").shaped)
+  end)
+end)
+
 describe("errors, before any work, naming the layer", function()
   local function refused(list, words)
     local ok, err = pcall(nn.Sequential, list)

@@ -156,7 +156,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 /* nn.kind(name) --> what the kind table says of that kind: { name, c_name,
-** sizes, elementwise, trainable, hyper = { {name, what, default, min, max,
+** sizes, elementwise, trainable, shaped, hyper = { {name, what, default, min, max,
 ** integer, onnx}, ... }, params = { {name, dims = {"out", "in"}, init,
 ** trained}, ... }, onnx, fann }; nil for an unknown name. */
 static int nn_kind_describe(lua_State *L) {
@@ -173,6 +173,8 @@ static int nn_kind_describe(lua_State *L) {
   lua_setfield(L, -2, "elementwise");
   lua_pushboolean(L, d->backward != NULL);
   lua_setfield(L, -2, "trainable");
+  lua_pushboolean(L, d->shape != NULL);     /* over images: a shape rule */
+  lua_setfield(L, -2, "shaped");
   lua_createtable(L, (int)d->n_hyper, 0);
   for (j = 0; j < d->n_hyper; j++) {
     const nn_hyper *h = &d->hyper[j];
