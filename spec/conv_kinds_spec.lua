@@ -117,13 +117,16 @@ describe("nn.Conv2d", function()
       assert.equal(#want, #y)
       local n = c_in * kh * kw + 1
       for i = 1, #y do within(y[i], want[i], (n + 1) * 2 ^ -24 * mag[i], "y[" .. i .. "]") end
-      -- 40 rows: the batch's panels, then a few rows alone; each row's bits
+      -- 40 rows: the batch's panels (the tile kernel's product over patches),
+      -- then a few rows alone; each row within the same bound of the reference
       local rows = {}
       for r = 1, 40 do rows[r] = r == 7 and x or values(#x, r + 10) end
       local Y = net:forward(nn.Matrix(rows))
       for r = 1, 40 do
-        local yr = net:forward(rows[r])
-        for i = 1, #yr do assert.equal(yr[i], Y:get(r, i)) end
+        local wr, mr = conv_ref(rows[r], w, b, c_in, h, wd, c_out, kh, kw, o)
+        for i = 1, #wr do
+          within(Y:get(r, i), wr[i], (n + 1) * 2 ^ -24 * mr[i], "Y[" .. r .. "][" .. i .. "]")
+        end
       end
     end)
 
@@ -157,6 +160,30 @@ describe("nn.Conv2d", function()
       for i = 1, #b do within(grads:get(1, #w + i), diff(args, 3, i), tol, "dbias[" .. i .. "]") end
     end)
   end
+
+  it("gives the reference's batch on every kernel set this processor runs", function()
+    local before = nn.kernel()
+    local c_in, h, wd, c_out, kh, kw, o = 3, 9, 8, 14, 3, 3, { ph = 1, pw = 1, sh = 2 }
+    local w, b = values(c_out * c_in * kh * kw, 20), values(c_out, 21)
+    local net = conv2d(c_in, h, wd, c_out, kh, kw, o, w, b)
+    local rows = {}
+    for r = 1, 70 do rows[r] = values(c_in * h * wd, r + 30) end
+    local sets = 0
+    for _, set in ipairs { "generic", "avx2", "avx512", "neon" } do
+      if pcall(nn.kernel, set) then
+        sets = sets + 1
+        local Y = net:forward(nn.Matrix(rows))
+        for r = 1, #rows do
+          local want, mag = conv_ref(rows[r], w, b, c_in, h, wd, c_out, kh, kw, o)
+          for i = 1, #want do
+            within(Y:get(r, i), want[i], (c_in * kh * kw + 2) * 2 ^ -24 * mag[i], set .. " Y")
+          end
+        end
+      end
+    end
+    nn.kernel(before)
+    assert.is_true(sets >= 1)
+  end)
 
   it("keeps PyTorch's layout and initialisation: weight [out][in * kh * kw] in +-1/sqrt(fan_in)", function()
     nn.seed(3)
@@ -348,6 +375,25 @@ describe("a small conv net", function()
     assert.equal(tostring(net), tostring(back))
     local x = values(64, 14)
     assert.same(net:forward(x), back:forward(x))
+  end)
+end)
+
+describe("nn.svg of a convolutional network", function()
+  it("draws each convolution and pool as its feature maps, not one circle per value", function()
+    nn.seed(15)
+    local net = nn.Sequential{ nn.Input{ 1, 28, 28 }, nn.Conv2d(1, 6, 5, 5, { padding = 2 }),
+      nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+      nn.Linear(400, 10) }
+    local doc = nn.svg(net, { title = "LeNet" })
+    assert.is_nil(doc:find("<circle", 1, true))
+    for _, caption in ipairs { "1 @ 28x28", "6 @ 28x28", "6 @ 14x14", "16 @ 10x10", "16 @ 5x5",
+        "Conv2d, ReLU", "MaxPool2d", "… 16 maps", ">400<", ">10<" } do
+      assert.is_truthy(doc:find(caption, 1, true), caption)
+    end
+    -- 1 + 6 + 6 + 8 + 8 maps drawn (at most 8 of a stage), and one bar per flat stage
+    local _, rects = doc:gsub("<rect ", "")
+    assert.equal(1 + 1 + 6 + 6 + 8 + 8 + 2, rects)   -- the page's own rect first
+    assert(#doc < 20000, #doc .. " bytes")
   end)
 end)
 

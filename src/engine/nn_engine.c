@@ -311,6 +311,28 @@ static int lay_out(nn_layer *layers, size_t n, size_t *n_params, int keep,
   return NN_OK;
 }
 
+void nn_net_shapes(const nn_net *net, nn_shape *in, nn_shape *out) {
+  nn_shape cur;
+  size_t i;
+  first_shape(net->layers, net->n_layers, &cur);
+  if (cur.rank == 0 && net->n_inputs > 0) flat_shape(&cur, net->n_inputs);
+  *in = cur;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = kinds[l->kind];
+    if (d->shape) {
+      float hv[NN_HYPER_MAX];
+      char why[NN_ERRMAX];
+      nn_shape before = cur;
+      if (d->shape(hypers_into(hv, l), &before, &cur, NULL, why) != NN_OK || cur.rank == 0)
+        flat_shape(&cur, l->n_out);
+    } else if (!d->elementwise) {
+      flat_shape(&cur, l->n_out);
+    }
+    out[i] = cur;
+  }
+}
+
 int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
   return lay_out(layers, n, n_params, 0, err);
 }
@@ -509,7 +531,7 @@ static size_t kernel_work(const nn_net *net, size_t n_rows, size_t n_x,
   size_t rows = n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS;
   size_t stride = batch_stride(net, n_x, k);
   rows = ROUND_UP(rows > 0 ? rows : 1, k->nr);
-  return 2 * rows * stride + k->mr * k->kc + WORK_ALIGN;
+  return 2 * rows * stride + NN_PART_FLOATS(k) + WORK_ALIGN;
 }
 
 /* Sized for every kernel set, not just the one in use, so that a work

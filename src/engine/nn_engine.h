@@ -225,7 +225,8 @@ typedef struct nn_onnx_op {
 typedef struct nn_panels {
   size_t count, nr, stride;
   const struct nn_kernel *kernel;   /* the kernel set of this pass */
-  float *part;                      /* scratch: kernel->mr * kernel->kc floats */
+  float *part;                      /* scratch: NN_PART_FLOATS(kernel) floats
+                                       (nn_kernel.h) */
 } nn_panels;
 
 /* The shape of the values a layer takes or gives, one sample's, in the
@@ -339,6 +340,14 @@ nn_kind nn_kind_from_name(const char *name);
 ** input is not the width before it), naming the layer (1-based) in err. */
 int nn_layout(nn_layer *layers /* [n] */, size_t n, size_t *n_params,
               char err[NN_ERRMAX]);
+
+/* The shape of the net's input (*in) and of each layer's output
+** (out[i]): images where a kind over images says so (nn_kind_conv.c), flat
+** rows of their width otherwise; rank 0 for the input of a net that takes
+** any width. */
+struct nn_net;
+void nn_net_shapes(const struct nn_net *net, nn_shape *in,
+                   nn_shape *out /* [net->n_layers] */);
 
 /* Bytes of the single block that holds a net, its layers and its params;
 ** 0 when that would overflow.  nn_net_init lays a net out in such a block

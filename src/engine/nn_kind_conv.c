@@ -14,16 +14,23 @@
 ** the input's height and width in the layer's own hyper-parameters (the
 ** shape rule's keep), which is how the passes know them.
 **
-** Pure C99, no allocation.  Every pass is direct: for each weight, an
-** axpy along a row of outputs, over the nr samples of a panel at once
-** (nr = 1 for one sample), each output summed in one fixed order (bias,
-** then the weights in storage order): a batch gives the bits of one
-** sample, and any thread count the same bits.
+** Pure C99, no allocation.  A batch is a matrix product over patches on
+** the tile kernel of the pass's kernel set (nn_kernel.h): for each output
+** position of a panel, its patch [c_in kh kw][nr] gathered (im2col, one
+** position and kc rows of it at a time, in the panels' scratch pn->part, so
+** that no patch matrix is ever whole), then W [c_out][c_in kh kw] times it.
+** One sample (nr = 1), and the backward pass over panels, are direct: for
+** each weight an axpy along a row of outputs (over the nr samples of a
+** panel at once), each sum in one fixed order.  A sample's result depends
+** on its own values only, never on the others of its chunk: any thread
+** count gives the same bits; a batch and one sample agree within the
+** float rounding of sums taken in other orders.
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/nn_engine.h"
+#include "engine/nn_kernel.h"
 #include "engine/nn_kinds.h"
 
 /* --- geometry -------------------------------------------------------------- */
@@ -98,6 +105,12 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
           nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx * g->dw, g->pw);
           for (oy = ylo; oy < yhi; oy++) {
             size_t iy = oy * g->sh + ky * g->dh - g->ph;
+            if (nr == 1 && g->sw == 1) {   /* one sample: an axpy along the row */
+              const float *xs = x + (ci * g->h + iy) * g->w + xlo + kx * g->dw - g->pw;
+              float *ys = yo + oy * g->ow;
+              for (ox = xlo; ox < xhi; ox++) ys[ox] += wv * xs[ox - xlo];
+              continue;
+            }
             for (ox = xlo; ox < xhi; ox++) {
               size_t ix = ox * g->sw + kx * g->dw - g->pw;
               const float *xs = x + ((ci * g->h + iy) * g->w + ix) * nr;
@@ -109,13 +122,61 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
   }
 }
 
-/* Each panel of a chunk through conv_run. */
+/* Patch rows k0 .. k0 + kc of output position (oy, ox) of one panel:
+** patch [kc][nr], row t the nr samples' input value k0 + t of the patch
+** (channel, then kernel row, then column), zeros where it is padding. */
+static void gather_patch(float *patch, const float *x, const geom *g, size_t oy, size_t ox,
+                         size_t k0, size_t kc, size_t nr) {
+  size_t khw = g->kh * g->kw, t;
+  for (t = 0; t < kc; t++) {
+    size_t k = k0 + t, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
+    size_t iy = oy * g->sh + ky * g->dh, ix = ox * g->sw + kx * g->dw;
+    float *dst = patch + t * nr;
+    if (iy < g->ph || iy - g->ph >= g->h || ix < g->pw || ix - g->pw >= g->w)
+      memset(dst, 0, nr * sizeof(float));
+    else
+      memcpy(dst, x + ((ci * g->h + iy - g->ph) * g->w + ix - g->pw) * nr, nr * sizeof(float));
+  }
+}
+
+/* Output position pos of one panel, y [c_out][ohw][nr] += W patches: the
+** product over the patch on the tile kernel, kc of its rows at a time,
+** whole blocks of mr output channels straight into y (rows ohw nr apart),
+** the last c_out % mr through ctmp.  part: pn->part, (2 mr + nr) kc
+** floats: the edge's weights [mr][kc], the patch [kc][nr], ctmp [mr][nr]. */
+static void conv_tile_pos(float *y, const float *x, const float *w, const geom *g,
+                          size_t pos, const nn_panels *pn) {
+  const nn_kernel *k = pn->kernel;
+  size_t mr = k->mr, nr = pn->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
+  size_t n_full = g->c_out / mr * mr, k0, j, i, c;
+  float *edge = pn->part, *patch = edge + mr * k->kc, *ctmp = patch + k->kc * nr;
+  if (n_full < g->c_out) memset(ctmp, 0, mr * nr * sizeof(float));
+  for (k0 = 0; k0 < kk; k0 += k->kc) {
+    size_t kc = kk - k0 < k->kc ? kk - k0 : k->kc;
+    gather_patch(patch, x, g, pos / g->ow, pos % g->ow, k0, kc, nr);
+    for (j = 0; j < n_full; j += mr)
+      k->tile_ldc(y + (j * ohw + pos) * nr, ohw * nr, w + j * kk + k0, kk, patch, kc);
+    if (n_full == g->c_out) continue;
+    for (j = 0; j < mr; j++)
+      for (i = 0; i < kc; i++)
+        edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+    k->tile(ctmp, edge, kc, patch, kc);
+  }
+  for (j = n_full; j < g->c_out; j++)
+    for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
+}
+
+/* Each panel of a chunk: the bias, then each output position's product. */
 static void conv_panels(float *y, const float *x, const float *params, const geom *g,
                         const nn_panels *pn) {
-  size_t p, at;
+  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, pos;
+  const float *b = params + g->c_out * kk;
   for (p = 0; p < pn->count; p++) {
-    at = p * pn->stride * pn->nr;
-    conv_run(y + at, x + at, params, g, pn->nr);
+    float *yp = y + p * pn->stride * nr;
+    const float *xp = x + p * pn->stride * nr;
+    for (co = 0; co < g->c_out; co++)
+      for (i = 0; i < ohw * nr; i++) yp[co * ohw * nr + i] = b[co];
+    for (pos = 0; pos < ohw; pos++) conv_tile_pos(yp, xp, params, g, pos, pn);
   }
 }
 
