@@ -49,6 +49,9 @@ typedef struct nn_onnx_reader {
   int rank;
   long long dims[NN_ONNX_MAX_RANK];   /* -1: not known before run time */
   int row_fixed;        /* a Linear or a SoftMax has fixed what a row is */
+  int image;            /* the data are images, whose nn.Input is made */
+  int padded;           /* a Pad of pad[] waits for the AveragePool after it */
+  long long pad[2];
   int open_linear;      /* the data are a Linear's output, untouched: an Add
                            of a constant is its bias */
   /* the node being read, for messages ("" outside the nodes) */
