@@ -378,6 +378,47 @@ describe("a small conv net", function()
   end)
 end)
 
+describe("ONNX", function()
+  local function round_trip(net, n_x)
+    local path = os.tmpname()
+    net:export(path, "onnx")
+    local back = nn.import(path)
+    os.remove(path)
+    for r = 1, 3 do
+      local x = values(n_x, r + 40)
+      assert.same(net:forward(x), back:forward(x))
+    end
+    return back
+  end
+
+  it("writes every kind over images and reads it back to the same outputs", function()
+    nn.seed(16)
+    local back = round_trip(nn.Sequential{ nn.Input{ 3, 12, 10 },
+      nn.Conv2d(3, 5, 3, 3, { stride = { 2, 1 }, padding = { 1, 2 }, dilation = 2 }), nn.ReLU(),
+      nn.AvgPool2d(3, { stride = 2, padding = 1 }), nn.Conv2d(5, 4, 2, 3), nn.Tanh(),
+      nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4, 3), nn.SoftMax() }, 360)
+    local kinds = {}
+    for i, m in ipairs(back:modules()) do kinds[i] = m.kind end
+    assert.equal("Input Conv2d ReLU AvgPool2d Conv2d Tanh MaxPool2d Linear SoftMax",
+      table.concat(kinds, " "))
+    round_trip(nn.Sequential{ nn.Input{ 2, 22 }, nn.Conv1d(2, 4, 3, { stride = 2, padding = 1 }),
+      nn.MaxPool1d(3, { stride = 2, padding = 1 }), nn.Linear(24, 2) }, 44)
+    round_trip(nn.Sequential{ nn.Input{ 2, 6, 6 }, nn.Conv2d(2, 3, 3, 3), nn.GlobalAvgPool(),
+      nn.Linear(3, 2) }, 72)
+    round_trip(nn.Sequential{ nn.Input{ 2, 6, 6 }, nn.Conv2d(2, 3, 3, 3) }, 72)
+  end)
+
+  it("refuses nn.Input after other modules, and SoftMax's axis is a row's", function()
+    local net = nn.Sequential{ nn.Linear(4, 16), nn.Input{ 1, 4, 4 }, nn.Conv2d(1, 2, 3, 3) }
+    local ok, err = pcall(net.export, net, os.tmpname(), "onnx")
+    assert.is_false(ok)
+    assert.matches("module 2: nn.Input has an ONNX form only as the first module", err, 1, true)
+    ok, err = pcall(net.export, net, os.tmpname(), "fann")
+    assert.is_false(ok)
+    assert.matches("nn.Input has no FANN activation function", err, 1, true)
+  end)
+end)
+
 describe("nn.svg of a convolutional network", function()
   it("draws each convolution and pool as its feature maps, not one circle per value", function()
     nn.seed(15)
