@@ -398,16 +398,16 @@ local function conv_stages(net, mods)
   local stages = { { shape = first and first.kind == "Input" and first.shape
     or { net:n_inputs() }, name = "input", acts = {} } }
   for i, m in ipairs(mods) do
-    local before = stages[#stages].shape
-    local same = m.shape and #m.shape == #before
-    for r = 1, same and #before or 0 do same = same and m.shape[r] == before[r] end
+    local before, shape = stages[#stages].shape, m.shape or { m.n_out }
+    local same = #shape == #before
+    for r = 1, same and #before or 0 do same = same and shape[r] == before[r] end
     if m.kind == "Input" or (same and m.n_params == 0 and m.n_in == m.n_out) then
       if m.kind ~= "Input" then
         local acts = stages[#stages].acts
         acts[#acts + 1] = (m.name:gsub("^nn%.", ""))
       end
     else
-      stages[#stages + 1] = { shape = m.shape or { m.n_out }, name = m.kind, index = i, acts = {} }
+      stages[#stages + 1] = { shape = shape, name = m.kind, index = i, acts = {} }
     end
   end
   return stages

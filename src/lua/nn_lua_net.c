@@ -236,9 +236,9 @@ static const nn_shape *net_shapes(lua_State *L, const nn_net *net) {
   return sh;
 }
 
-/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...},
-** shape = {3} }, ... }: shape the dimensions of the values ({6, 28, 28}
-** after a Conv2d: channels, height, width). */
+/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} },
+** ... }, and shape, the dimensions of values that are an image ({6, 28,
+** 28} after a Conv2d: channels, height, width). */
 static int net_trace(lua_State *L) {
   const nn_net *net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
   size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
@@ -256,7 +256,7 @@ static int net_trace(lua_State *L) {
   lua_createtable(L, (int)net->n_layers, 0);
   for (i = 0; i < net->n_layers; i++) {
     lua_createtable(L, 0, 3);
-    if (shapes[i].rank > 1 || net->n_inputs > 0) {
+    if (shapes[i].rank > 1) {   /* an image's: a flat row's is #values */
       push_shape(L, &shapes[i]);
       lua_setfield(L, -2, "shape");
     }
@@ -571,7 +571,7 @@ static int net_fold(lua_State *L) {
 
 /* One module of net:modules(): { kind, c_name, name, n_in, n_out,
 ** n_params, hyper = { by name }, params = { { name, shape }, ... },
-** shape = its output's {c, h, w}, {c, l} or {n} }. */
+** shape = its output's {c, h, w} or {c, l} when that is an image }. */
 static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j, dims[2], at;
@@ -613,7 +613,7 @@ static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape) 
     lua_rawseti(L, -2, (lua_Integer)j + 1);
   }
   lua_setfield(L, -2, "params");
-  if (shape->rank > 0 && shape->d[0] > 0) {
+  if (shape->rank > 1) {     /* an image's: a flat row's is n_out */
     push_shape(L, shape);
     lua_setfield(L, -2, "shape");
   }
