@@ -60,26 +60,34 @@ static void pgeom1d(pgeom *g, const float *hyper, size_t n_in) {
 
 /* --- forward and backward -------------------------------------------------- */
 
+/* The window of output (oy, ox): its rows [*y0, *y1) and columns [*x0,
+** *x1) of the input, clipped to it (padding is not in it). */
+static void window_of(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *y1,
+                      size_t *x0, size_t *x1) {
+  size_t ty = oy * g->sh, tx = ox * g->sw;    /* the window's start, padded */
+  *y0 = ty > g->ph ? ty - g->ph : 0;
+  *x0 = tx > g->pw ? tx - g->pw : 0;
+  *y1 = ty + g->kh > g->ph ? ty + g->kh - g->ph : 0;
+  *x1 = tx + g->kw > g->pw ? tx + g->kw - g->pw : 0;
+  if (*y1 > g->h) *y1 = g->h;
+  if (*x1 > g->w) *x1 = g->w;
+}
+
 /* Output (ch, oy, ox), lane c: the window's maximum (NaN if one is) or
 ** average. */
 static float pool_one(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
                       size_t nr, size_t c) {
-  size_t ylo, yhi, xlo, xhi, ky, kx;
+  size_t y0, y1, x0, x1, iy, ix;
   float acc = 0.0f;
   int any = 0;
-  for (ky = 0; ky < g->kh; ky++) {
-    nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky, g->ph);
-    if (oy < ylo || oy >= yhi) continue;
-    for (kx = 0; kx < g->kw; kx++) {
-      float v;
-      nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx, g->pw);
-      if (ox < xlo || ox >= xhi) continue;
-      v = x[((ch * g->h + oy * g->sh + ky - g->ph) * g->w + ox * g->sw + kx - g->pw) * nr + c];
+  window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+  for (iy = y0; iy < y1; iy++)
+    for (ix = x0; ix < x1; ix++) {
+      float v = x[((ch * g->h + iy) * g->w + ix) * nr + c];
       if (g->avg) acc += v;
       else if (!any || v > acc || (v != v && acc == acc)) acc = v;
       any = 1;
     }
-  }
   return g->avg ? acc / (float)(g->kh * g->kw) : acc;
 }
 
@@ -96,19 +104,14 @@ static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
 ** lane c. */
 static size_t argmax_at(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
                         size_t nr, size_t c) {
-  size_t ylo, yhi, xlo, xhi, ky, kx, best = (size_t)-1;
-  for (ky = 0; ky < g->kh; ky++) {
-    nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky, g->ph);
-    if (oy < ylo || oy >= yhi) continue;
-    for (kx = 0; kx < g->kw; kx++) {
-      size_t at;
-      nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx, g->pw);
-      if (ox < xlo || ox >= xhi) continue;
-      at = ((ch * g->h + oy * g->sh + ky - g->ph) * g->w + ox * g->sw + kx - g->pw) * nr + c;
+  size_t y0, y1, x0, x1, iy, ix, best = (size_t)-1;
+  window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+  for (iy = y0; iy < y1; iy++)
+    for (ix = x0; ix < x1; ix++) {
+      size_t at = ((ch * g->h + iy) * g->w + ix) * nr + c;
       if (best == (size_t)-1 || x[at] > x[best] || (x[at] != x[at] && x[best] == x[best]))
         best = at;
     }
-  }
   return best;
 }
 
@@ -116,7 +119,7 @@ static size_t argmax_at(const float *x, const pgeom *g, size_t ch, size_t oy, si
 ** spread evenly over its window. */
 static void pool_back(float *dx, const float *dy, const float *x, const pgeom *g,
                       size_t nr) {
-  size_t ch, oy, ox, c, ky, kx, ylo, yhi, xlo, xhi;
+  size_t ch, oy, ox, c, y0, y1, x0, x1, iy, ix;
   memset(dx, 0, g->c * g->h * g->w * nr * sizeof(float));
   for (ch = 0; ch < g->c; ch++)
     for (oy = 0; oy < g->oh; oy++)
@@ -129,16 +132,9 @@ static void pool_back(float *dx, const float *dy, const float *x, const pgeom *g
             continue;
           }
           d /= (float)(g->kh * g->kw);
-          for (ky = 0; ky < g->kh; ky++) {
-            nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky, g->ph);
-            if (oy < ylo || oy >= yhi) continue;
-            for (kx = 0; kx < g->kw; kx++) {
-              nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx, g->pw);
-              if (ox < xlo || ox >= xhi) continue;
-              dx[((ch * g->h + oy * g->sh + ky - g->ph) * g->w + ox * g->sw + kx - g->pw)
-                 * nr + c] += d;
-            }
-          }
+          window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+          for (iy = y0; iy < y1; iy++)
+            for (ix = x0; ix < x1; ix++) dx[((ch * g->h + iy) * g->w + ix) * nr + c] += d;
         }
 }
 
