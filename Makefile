@@ -40,6 +40,7 @@
 #                     hosts libnn.a, nn.h, nn_engine.h and nn.pc
 #   make uninstall    remove exactly what install put
 #   make train-demo   train on Fashion-MNIST to 87% test accuracy in five epochs
+#   make train-demo-conv  a LeNet-5 on Fashion-MNIST, 87% or more in five epochs
 #   make clean        remove build/ and demo.db*
 #
 # Every tool and path can be overridden: make PREFIX=/usr DESTDIR=/tmp/pkg install
@@ -217,7 +218,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
             $(LIBDIR)/nn0.so $(LIBDIR)/libnn.a $(PKGCONFIGDIR)/nn.pc $(BINDIR)/nn \
             $(addprefix $(INCLUDEDIR)/nn/,$(notdir $(PUBLIC_HEADERS)))
 
-.PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo bench bench-readme bench-compare install uninstall \
+.PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo train-demo-conv bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
         tsan tsan-build bench-threads bench-kinds bench-scale
 
@@ -421,7 +422,7 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds bench-scale,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo train-demo-conv bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds bench-scale,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
 ifneq ($(filter deps-bench bench bench-threads bench-kinds,$(MAKECMDGOALS)),)
@@ -721,6 +722,12 @@ bench-compare: deps all
 train-demo: deps all
 	@bash .ci/deps $(DEMO_DEPS)
 	$(LUA_ENV) $(LUA) examples/train_fashion.lua $(FASHION_MNIST)
+
+# A LeNet-5 on the same images, each row one 1x28x28 image: 87% test accuracy
+# or more in five epochs.
+train-demo-conv: deps all
+	@bash .ci/deps $(DEMO_DEPS)
+	$(LUA_ENV) $(LUA) examples/train_fashion_conv.lua $(FASHION_MNIST)
 
 # --- ARM ----------------------------------------------------------------------
 

@@ -166,8 +166,10 @@ describe("nn.import of ONNX", function()
     end
 
     it("an operator nn does not have", function()
-      assert.equal("node 1 'conv0' (Conv): operator Conv is not supported",
-        refusal(one_node(b.node("Conv", { "x", "W1" }, { "y" }, nil, "conv0"))))
+      assert.equal("node 1 'up0' (ConvTranspose): operator ConvTranspose is not supported",
+        refusal(one_node(b.node("ConvTranspose", { "x", "W1" }, { "y" }, nil, "up0"))))
+      assert.equal("node 1 'conv0' (Conv): takes data of rank 2, and nn's images are [N, C, L] "
+        .. "or [N, C, H, W]", refusal(one_node(b.node("Conv", { "x", "W1" }, { "y" }, nil, "conv0"))))
     end)
 
     it("a Gemm with transA, or weights that are not constants", function()
@@ -532,35 +534,53 @@ describe("ONNX's backend test data", function()
   -- inputs within 1e-5, every data set; the others must be refused.  These
   -- are the ones imported and matched (ONNX 1.12's test data):
   local MATCHED = {
+    "node/test_averagepool_2d_default",
+    "node/test_averagepool_2d_precomputed_pads_count_include_pad",
+    "node/test_averagepool_2d_precomputed_strides", "node/test_averagepool_2d_strides",
+    "node/test_basic_conv_with_padding", "node/test_basic_conv_without_padding",
+    "node/test_conv_with_strides_and_asymmetric_padding",
+    "node/test_conv_with_strides_no_padding", "node/test_conv_with_strides_padding",
     "node/test_dropout_default", "node/test_dropout_default_old",
     "node/test_dropout_default_ratio", "node/test_dropout_random_old", "node/test_elu",
-    "node/test_elu_default", "node/test_elu_example", "node/test_flatten_axis0", "node/test_flatten_axis1", "node/test_flatten_axis2",
-    "node/test_flatten_axis3", "node/test_flatten_default_axis",
-    "node/test_flatten_negative_axis1", "node/test_flatten_negative_axis2",
-    "node/test_flatten_negative_axis3", "node/test_flatten_negative_axis4",
-    "node/test_gemm_alpha", "node/test_gemm_beta", "node/test_gemm_default_no_bias",
-    "node/test_gemm_default_scalar_bias", "node/test_gemm_default_single_elem_vector_bias",
-    "node/test_gemm_default_vector_bias", "node/test_gemm_default_zero_bias",
-    "node/test_gemm_transposeB", "node/test_identity", "node/test_leakyrelu",
-    "node/test_leakyrelu_default", "node/test_leakyrelu_example", "node/test_matmul_2d",
-    "node/test_relu", "node/test_reshape_extended_dims", "node/test_reshape_negative_dim",
-    "node/test_reshape_negative_extended_dims", "node/test_reshape_one_dim",
-    "node/test_reshape_reduced_dims", "node/test_reshape_reordered_all_dims",
-    "node/test_reshape_reordered_last_dims", "node/test_reshape_zero_and_negative_dim",
-    "node/test_reshape_zero_dim", "node/test_sigmoid", "node/test_sigmoid_example",
-    "node/test_softmax_axis_2", "node/test_softmax_default_axis", "node/test_softmax_example",
+    "node/test_elu_default", "node/test_elu_example", "node/test_flatten_axis0",
+    "node/test_flatten_axis1", "node/test_flatten_axis2", "node/test_flatten_axis3",
+    "node/test_flatten_default_axis", "node/test_flatten_negative_axis1",
+    "node/test_flatten_negative_axis2", "node/test_flatten_negative_axis3",
+    "node/test_flatten_negative_axis4", "node/test_gemm_alpha", "node/test_gemm_beta",
+    "node/test_gemm_default_no_bias", "node/test_gemm_default_scalar_bias",
+    "node/test_gemm_default_single_elem_vector_bias", "node/test_gemm_default_vector_bias",
+    "node/test_gemm_default_zero_bias", "node/test_gemm_transposeB", "node/test_identity",
+    "node/test_leakyrelu", "node/test_leakyrelu_default", "node/test_leakyrelu_example",
+    "node/test_matmul_2d", "node/test_maxpool_1d_default", "node/test_maxpool_2d_default",
+    "node/test_maxpool_2d_precomputed_pads", "node/test_maxpool_2d_precomputed_strides",
+    "node/test_maxpool_2d_strides", "node/test_relu", "node/test_reshape_extended_dims",
+    "node/test_reshape_negative_dim", "node/test_reshape_negative_extended_dims",
+    "node/test_reshape_one_dim", "node/test_reshape_reduced_dims",
+    "node/test_reshape_reordered_all_dims", "node/test_reshape_reordered_last_dims",
+    "node/test_reshape_zero_and_negative_dim", "node/test_reshape_zero_dim",
+    "node/test_sigmoid", "node/test_sigmoid_example", "node/test_softmax_axis_2",
+    "node/test_softmax_default_axis", "node/test_softmax_example",
     "node/test_softmax_large_number", "node/test_softmax_negative_axis", "node/test_tanh",
-    "node/test_tanh_example",
-    "pytorch-converted/test_ELU", "pytorch-converted/test_Embedding",
-    "pytorch-converted/test_Embedding_sparse", "pytorch-converted/test_LeakyReLU",
-    "pytorch-converted/test_LeakyReLU_with_negval",
+    "node/test_tanh_example", "pytorch-converted/test_AvgPool2d",
+    "pytorch-converted/test_AvgPool2d_stride", "pytorch-converted/test_Conv1d",
+    "pytorch-converted/test_Conv1d_dilated", "pytorch-converted/test_Conv1d_pad1",
+    "pytorch-converted/test_Conv1d_pad1size1", "pytorch-converted/test_Conv1d_pad2",
+    "pytorch-converted/test_Conv1d_pad2size1", "pytorch-converted/test_Conv1d_stride",
+    "pytorch-converted/test_Conv2d", "pytorch-converted/test_Conv2d_dilated",
+    "pytorch-converted/test_Conv2d_no_bias", "pytorch-converted/test_Conv2d_padding",
+    "pytorch-converted/test_Conv2d_strided", "pytorch-converted/test_ELU",
+    "pytorch-converted/test_Embedding", "pytorch-converted/test_Embedding_sparse",
+    "pytorch-converted/test_LeakyReLU", "pytorch-converted/test_LeakyReLU_with_negval",
     "pytorch-converted/test_Linear", "pytorch-converted/test_Linear_no_bias",
+    "pytorch-converted/test_MaxPool1d", "pytorch-converted/test_MaxPool1d_stride",
+    "pytorch-converted/test_MaxPool2d",
     "pytorch-converted/test_ReLU", "pytorch-converted/test_Sigmoid",
     "pytorch-converted/test_Softmax", "pytorch-converted/test_Softplus",
-    "pytorch-converted/test_Tanh",
-    "pytorch-converted/test_softmax_functional_dim3", "pytorch-converted/test_softmax_lastdim",
-    "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_mm",
-    "pytorch-operator/test_operator_view", "simple/test_single_relu_model",
+    "pytorch-converted/test_Tanh", "pytorch-converted/test_softmax_functional_dim3",
+    "pytorch-converted/test_softmax_lastdim", "pytorch-operator/test_operator_conv",
+    "pytorch-operator/test_operator_flatten", "pytorch-operator/test_operator_maxpool",
+    "pytorch-operator/test_operator_mm", "pytorch-operator/test_operator_view",
+    "simple/test_single_relu_model",
   }
   -- and a few of the refused, with the reason given
   local REFUSED = {
@@ -568,7 +588,13 @@ describe("ONNX's backend test data", function()
     ["node/test_softmax_axis_0"] = "node 1 (Softmax): axis 0 of a rank-3 input is not its " ..
       "last (in opset 13), and nn applies SoftMax to each row",
     ["node/test_matmul_3d"] = "node 1 (MatMul): B has rank 3, not 2",
-    ["pytorch-converted/test_Conv1d"] = "node 1 (Conv): operator Conv is not supported",
+    ["pytorch-converted/test_Conv2d_groups"] = "node 1 (Conv): group 2 is not supported (only 1)",
+    ["pytorch-converted/test_Conv3d"] = "node 1 (Conv): takes data of rank 5, and nn's images " ..
+      "are [N, C, L] or [N, C, H, W]",
+    ["pytorch-converted/test_MaxPool2d_stride_padding_dilation"] =
+      "node 1 (MaxPool): a dilated pool is not supported",
+    ["pytorch-converted/test_ReflectionPad2d"] =
+      "node 1 (Pad): a Pad that is not of mode 'constant' is not supported",
     ["node/test_training_dropout"] = "node 1 (Dropout): training_mode is not a constant false",
     ["node/test_reshape_allowzero_reordered"] = "node 1 (Reshape): gives rows of no numbers",
     ["node/test_add"] = "node 1 (Add): an Add is supported only as the bias of the MatMul " ..
@@ -639,10 +665,10 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
   end
 
   it("cover every opset the script names", function()
-    assert.same({ "batchnorm_dropout_op15", "batchnorm_dropout_op9", "batchnorm_fresh_op13",
-      "gelu_op17",
-      "gelu_silu_op13", "identity_nobias_op17", "layernorm_op17",
-      "leaky_softmax_op13", "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14",
+    assert.same({ "avgpool_pad_op13", "batchnorm_dropout_op15", "batchnorm_dropout_op9",
+      "batchnorm_fresh_op13", "conv1d_op13", "conv_pools_op11", "gelu_op17", "gelu_silu_op13",
+      "identity_nobias_op17", "layernorm_op17", "leaky_softmax_op13", "lenet_op13",
+      "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14",
       "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)
   end)
 
@@ -678,5 +704,28 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
     for _, v in ipairs(net:get_weights(2, "running_var")) do
       assert(v >= 0.5 and v <= 2 and v ~= 1, v)
     end
+  end)
+
+  it("read PyTorch's convolutional networks as nn's kinds over images", function()
+    local function kinds(name)
+      local t = {}
+      for i, m in ipairs(nn.import("spec/fixtures/onnx/" .. name .. ".onnx"):modules()) do
+        t[i] = m.kind
+      end
+      return table.concat(t, " ")
+    end
+    assert.equal("Input Conv2d ReLU MaxPool2d Conv2d ReLU MaxPool2d Linear ReLU Linear ReLU Linear",
+      kinds("lenet_op13"))
+    assert.equal("Input Conv1d Tanh MaxPool1d Linear", kinds("conv1d_op13"))
+    assert.equal("Input Conv2d ReLU AvgPool2d Conv2d GlobalAvgPool Linear", kinds("conv_pools_op11"))
+    assert.equal("Input AvgPool2d Linear", kinds("avgpool_pad_op13"))
+    local m = nn.import("spec/fixtures/onnx/conv_pools_op11.onnx"):modules()
+    assert.same({ out_channels = 5, in_channels = 3, kernel_h = 3, kernel_w = 3, stride_h = 2,
+      stride_w = 1, padding_h = 1, padding_w = 2, dilation_h = 2, dilation_w = 2, height = 12,
+      width = 10 }, m[2].hyper)
+    assert.same({ channels = 3, height = 12, width = 10 }, m[1].hyper)
+    assert.same({ 3, 12, 10 }, m[1].shape)
+    local pad = nn.import("spec/fixtures/onnx/avgpool_pad_op13.onnx"):modules()[2].hyper
+    assert.same({ kernel = 3, stride = 2, padding = 1, height = 7, width = 6 }, pad)
   end)
 end)

@@ -160,4 +160,79 @@ do
   end
 end
 
+-- Convolutional networks (src/engine/nn_kind_conv.c, nn_kind_pool.c): the
+-- constructors take PyTorch's arguments, options in a table; each number
+-- is checked here, so that a message names the argument as the caller
+-- wrote it.
+local function whole(v, arg, fname, what, min)
+  if math.type then
+    if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) or v end
+  end
+  if type(v) ~= "number" or v ~= math.floor(v) or v < min or v > 16777215 then
+    error(("bad argument #%d to 'nn.%s' (%s must be a whole number of at least %d, got %s)")
+      :format(arg, fname, what, min, tostring(v)), 0)
+  end
+  return v
+end
+
+-- An option of a table of options: a number, or {h, w} for a 2-d kind.
+local function option(opts, arg, fname, name, min, def, pair)
+  if opts == nil then return def, def end
+  if type(opts) ~= "table" then
+    error(("bad argument #%d to 'nn.%s' (options must be a table, got %s)")
+      :format(arg, fname, type(opts)), 0)
+  end
+  local v = opts[name]
+  if v == nil then return def, def end
+  if pair and type(v) == "table" then
+    return whole(v[1], arg, fname, name .. "[1]", min), whole(v[2], arg, fname, name .. "[2]", min)
+  end
+  v = whole(v, arg, fname, name, min)
+  return v, v
+end
+
+function nn.Conv2d(c_in, c_out, kh, kw, opts)
+  if type(kw) == "table" and opts == nil then kw, opts = nil, kw end
+  whole(c_in, 1, "Conv2d", "in_channels", 1)
+  whole(c_out, 2, "Conv2d", "out_channels", 1)
+  whole(kh, 3, "Conv2d", "kernel height", 1)
+  kw = kw == nil and kh or whole(kw, 4, "Conv2d", "kernel width", 1)
+  local sh, sw = option(opts, 5, "Conv2d", "stride", 1, 1, true)
+  local ph, pw = option(opts, 5, "Conv2d", "padding", 0, 0, true)
+  local dh, dw = option(opts, 5, "Conv2d", "dilation", 1, 1, true)
+  return core.Conv2d(c_out, c_in, kh, kw, sh, sw, ph, pw, dh, dw)
+end
+
+function nn.Conv1d(c_in, c_out, k, opts)
+  whole(c_in, 1, "Conv1d", "in_channels", 1)
+  whole(c_out, 2, "Conv1d", "out_channels", 1)
+  whole(k, 3, "Conv1d", "kernel size", 1)
+  local s = option(opts, 4, "Conv1d", "stride", 1, 1)
+  local p = option(opts, 4, "Conv1d", "padding", 0, 0)
+  local d = option(opts, 4, "Conv1d", "dilation", 1, 1)
+  return core.Conv1d(c_out, c_in, k, s, p, d)
+end
+
+-- nn.MaxPool2d(k [, {stride = k, padding = 0}]), and the same of the others.
+for _, name in ipairs { "MaxPool2d", "AvgPool2d", "MaxPool1d" } do
+  nn[name] = function(k, opts)
+    whole(k, 1, name, "kernel size", 1)
+    local s = option(opts, 2, name, "stride", 1, k)
+    local p = option(opts, 2, name, "padding", 0, 0)
+    return core[name](k, s, p)
+  end
+end
+
+-- nn.Input{c, h, w} (images), nn.Input{c, l} (sequences), nn.Input{n}: the
+-- shape of a row, which the layers after it follow.
+function nn.Input(shape)
+  if type(shape) ~= "table" or #shape < 1 or #shape > 3 then
+    error(("bad argument #1 to 'nn.Input' (shape must be a table {c, h, w}, {c, l} or {n}, "
+      .. "got %s)"):format(type(shape) == "table" and #shape .. " numbers" or type(shape)), 2)
+  end
+  local names = { "channels", "height", "width" }
+  for i = 1, #shape do whole(shape[i], 1, "Input", names[i], 1) end
+  return core.Input(shape[1], shape[2] or 0, shape[3] or 0)
+end
+
 return nn

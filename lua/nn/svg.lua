@@ -379,6 +379,112 @@ local function draw_key(put, L, has_values)
       (has_values and "; in a neuron: its value, → after its activation" or "")), "</text>\n")
 end
 
+-- --- convolutional networks --------------------------------------------
+
+-- Whether the net holds images: a module whose output has channels (a shape
+-- of rank 2 or 3, as net:modules() gives it).
+local function has_images(mods)
+  for _, m in ipairs(mods) do
+    if m.shape and #m.shape >= 2 then return true end
+  end
+  return false
+end
+
+-- The stages a convolutional network draws as: the input, then one per
+-- module that changes the shape (a convolution, a pool, a Linear, ...),
+-- with the element-wise modules after it in its caption.
+local function conv_stages(net, mods)
+  local first = mods[1]
+  local stages = { { shape = first and first.kind == "Input" and first.shape
+    or { net:n_inputs() }, name = "input", acts = {} } }
+  for i, m in ipairs(mods) do
+    local before, shape = stages[#stages].shape, m.shape or { m.n_out }
+    local same = #shape == #before
+    for r = 1, same and #before or 0 do same = same and shape[r] == before[r] end
+    if m.kind == "Input" or (same and m.n_params == 0 and m.n_in == m.n_out) then
+      if m.kind ~= "Input" then
+        local acts = stages[#stages].acts
+        acts[#acts + 1] = (m.name:gsub("^nn%.", ""))
+      end
+    else
+      stages[#stages + 1] = { shape = shape, name = m.kind, index = i, acts = {} }
+    end
+  end
+  return stages
+end
+
+-- "6 @ 28x28", "16 @ 10", "120"
+local function shape_text(shape)
+  if #shape == 3 then return format("%d @ %dx%d", shape[1], shape[2], shape[3]) end
+  if #shape == 2 then return format("%d @ %d", shape[1], shape[2]) end
+  return format("%d", shape[1])
+end
+
+-- A stage of images: up to 8 maps drawn as a stack of squares (their size
+-- grows with the map's side), with the count of channels; a flat stage: one
+-- bar as tall as its width allows.
+local function draw_stage(put, st, x, mid, largest)
+  local shape = st.shape
+  if #shape >= 2 then
+    local h = #shape == 3 and shape[2] or 1
+    local w = #shape == 3 and shape[3] or shape[2]
+    local scale = 90 / largest
+    local side_w, side_h = math.max(w * scale, 6), math.max(h * scale, 6)
+    local n = math.min(shape[1], 8)
+    for k = n, 1, -1 do
+      local off = (k - 1) * 6
+      put('<rect x="', px(x + off - side_w / 2), '" y="', px(mid - side_h / 2 - off),
+        '" width="', px(side_w), '" height="', px(side_h), '" fill="',
+        k == 1 and "#d1e5f0" or "#f7f7f7", '" stroke="#404040" stroke-width="1"/>\n')
+    end
+    if shape[1] > 8 then
+      put('<text x="', px(x + 7 * 6 + side_w / 2 + 4), '" y="', px(mid - side_h / 2 - 42),
+        '" font-size="10" fill="#555555">', escape(format("… %d maps", shape[1])), "</text>\n")
+    end
+  else
+    local hgt = math.min(40 + shape[1] / 4, 180)
+    put('<rect x="', px(x - 9), '" y="', px(mid - hgt / 2), '" width="18" height="', px(hgt),
+      '" rx="9" fill="#f7f7f7" stroke="#404040" stroke-width="1.2"/>\n')
+  end
+end
+
+local function draw_stage_caption(put, st, x, y)
+  put('<text x="', px(x), '" y="', px(y), '" text-anchor="middle" fill="#333333">',
+    escape(shape_text(st.shape)), "</text>\n")
+  local what = st.name .. (#st.acts > 0 and ", " .. concat(st.acts, ", ") or "")
+  put('<text x="', px(x), '" y="', px(y + 16), '" text-anchor="middle" font-size="10"',
+    ' fill="#555555">', escape(what), "</text>\n")
+end
+
+-- The picture of a network of images: its stages left to right, each
+-- convolutional or pooled one as its feature maps (how many, how large),
+-- never one circle per value.
+local function conv_picture(net, mods, opts)
+  local stages = conv_stages(net, mods)
+  local dx, top, largest = 190, opts.title and 70 or 40, 1
+  for _, st in ipairs(stages) do
+    for r = 2, #st.shape do largest = math.max(largest, st.shape[r]) end
+  end
+  local W, H = 80 + #stages * dx, top + 300
+  local mid = top + 120
+  local out, put = document(W, H, opts.title, 28)
+  put('<g id="stages">\n')
+  for k, st in ipairs(stages) do
+    local x = 80 + (k - 1) * dx
+    if k > 1 then
+      put('<line x1="', px(x - dx + 105), '" y1="', px(mid), '" x2="', px(x - 58), '" y2="',
+        px(mid), '" stroke="#888888" stroke-width="1.5" marker-end="url(#arrow)"/>\n')
+    end
+    draw_stage(put, st, x, mid, largest)
+    draw_stage_caption(put, st, x, top + 250)
+  end
+  put("</g>\n")
+  put('<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4"',
+    ' orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#888888"/></marker></defs>\n')
+  put("</svg>\n")
+  return concat(out)
+end
+
 --- nn.svg(net [, opts]) --> an SVG document (a string).
 -- opts: inputs (names of the inputs), labels (names of the outputs; the
 -- network's own labels by default), x (an input: every neuron then shows its
@@ -387,12 +493,16 @@ end
 -- default 12), max_lines (lines drawn between two columns, the strongest
 -- first; default 300), weights (true/false: every weight as text; default:
 -- when the network has at most 40 weights).
+-- A network of images (nn.Input, Conv2d, ...) is drawn as its stages,
+-- each convolution or pool as its feature maps: their count and size.
 -- Raises on bad options and on a network with no Linear layer.
 function svg.network(net, opts)
   local fn = "nn.svg"
   opts = check_options(fn, opts, { inputs = true, labels = true, x = true, title = true,
     max_neurons = true, max_lines = true, weights = true })
   check_network(fn, net)
+  local mods = net:modules()
+  if has_images(mods) then return conv_picture(net, mods, opts) end
   local cols = svg.columns(net)
   local limit, max_lines = check_limits(fn, opts)
   local inputs = check_names(fn, "inputs", opts.inputs, cols[1].n)

@@ -18,7 +18,7 @@ static void square_forward(float *y, const float *x, const float *params,
 
 static const nn_kind_info square_kind = {
   "Square", "square", 1, 0, 0, NULL, 0, NULL, square_forward, NULL, NULL, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 
 static void scale_forward(float *y, const float *x, const float *params,
@@ -34,7 +34,7 @@ static const nn_hyper scale_hyper[] = {
 
 static const nn_kind_info scale_kind = {
   "Scale", "scale", 1, 0, 1, scale_hyper, 0, NULL, scale_forward, NULL, NULL, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 
 /* PReLU(n): y = x where x > 0, weight[i] * x where not, a slope per
@@ -84,7 +84,7 @@ static const nn_tensor_info prelu_tensors[] = {
 static const nn_kind_info prelu_kind = {
   "PReLU", "prelu", 0, 1, 0, NULL, 1, prelu_tensors,
   prelu_forward, prelu_batch, prelu_backward, NULL,
-  { "PRelu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { "PRelu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 
 #define NN_EXTRA_KIND_LIST  &square_kind, &scale_kind, &prelu_kind,

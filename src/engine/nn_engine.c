@@ -23,6 +23,7 @@
 ** is only their one table, and what the rest of nn asks of it. */
 
 #define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
+#define NN_HYPER_MAX    16   /* the most hyper-parameters of any kind */
 
 /* A build may add kinds after the built-ins without touching this file:
 ** -DNN_EXTRA_KINDS='"file.h"' names a file that defines their descriptors
@@ -46,6 +47,10 @@ static const nn_kind_info *const kinds[] = {
   [NN_STANDARDIZE] = &nn_kind_standardize, [NN_LAYERNORM] = &nn_kind_layernorm,
   [NN_BATCHNORM] = &nn_kind_batchnorm, [NN_DROPOUT] = &nn_kind_dropout,
   [NN_EMBEDDING] = &nn_kind_embedding, [NN_EMBEDDINGBAG] = &nn_kind_embedding_bag,
+  [NN_INPUT] = &nn_kind_image_input, [NN_CONV1D] = &nn_kind_conv1d,
+  [NN_CONV2D] = &nn_kind_conv2d, [NN_MAXPOOL1D] = &nn_kind_maxpool1d,
+  [NN_MAXPOOL2D] = &nn_kind_maxpool2d, [NN_AVGPOOL2D] = &nn_kind_avgpool2d,
+  [NN_GLOBALAVGPOOL] = &nn_kind_global_avgpool, [NN_FLATTEN] = &nn_kind_flatten,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
@@ -109,6 +114,11 @@ static double hyper_of(const nn_layer *l, size_t j) {
 static size_t tensor_dim(const nn_layer *l, int dim) {
   if (dim == NN_DIM_IN) return l->n_in;
   if (dim == NN_DIM_OUT) return l->n_out;
+  if (dim <= -16) {
+    size_t j = (size_t)(-16 - dim) / 8, m = (size_t)(-16 - dim) % 8, v = 1;
+    while (m-- > 0) v *= (size_t)hyper_of(l, j++);
+    return v;
+  }
   return (size_t)hyper_of(l, (size_t)dim);
 }
 
@@ -194,19 +204,99 @@ static void shape_from_hypers(nn_layer *l, const nn_kind_info *d) {
   d->input->shape(h, &l->n_in, &l->n_out);
 }
 
-int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
-  size_t i, width = 0, total = 0;
+/* The number of values of a shape (1 for rank 0). */
+static size_t shape_size(const nn_shape *s) {
+  return s->d[0] * s->d[1] * s->d[2];
+}
+
+static void flat_shape(nn_shape *s, size_t n) {
+  s->rank = 1;
+  s->d[0] = n;
+  s->d[1] = s->d[2] = 1;
+}
+
+/* Layer l's hyper-parameters, its own or its kind's defaults, into hv. */
+static const float *hypers_into(float hv[NN_HYPER_MAX], const nn_layer *l) {
+  size_t j, n = kinds[l->kind]->n_hyper;
+  for (j = 0; j < n && j < NN_HYPER_MAX; j++) hv[j] = (float)hyper_of(l, j);
+  return hv;
+}
+
+/* Layer i of a kind with a shape rule, on the shape *cur before it (which
+** becomes the shape after it) and width values: its widths from the two
+** shapes; keep: write into the layer's own hyper-parameters (a net's). */
+static int shape_layer(nn_layer *l, size_t i, nn_shape *cur, size_t width, int keep,
+                       char err[NN_ERRMAX]) {
+  const nn_kind_info *d = kinds[l->kind];
+  nn_shape in = *cur, out;
+  float hv[NN_HYPER_MAX];
+  char why[NN_ERRMAX];
+  int st = d->shape(hypers_into(hv, l), &in, &out, keep ? (float *)l->hyper : NULL, why);
+  if (st == NN_OK && in.rank > 0 && width > 0 && shape_size(&in) != width) {
+    snprintf(why, sizeof why, "takes %zu values, but the layer before it gives %zu",
+             shape_size(&in), width);
+    st = NN_EMISMATCH;
+  }
+  if (st == NN_OK && out.rank > 0 && (shape_size(&out) == 0 || shape_size(&out) > NN_MAX_WIDTH ||
+                      shape_size(&in) > NN_MAX_WIDTH)) {
+    snprintf(why, sizeof why, "sizes must be between 1 and %zu", NN_MAX_WIDTH);
+    st = NN_ESIZE;
+  }
+  if (st != NN_OK) {
+    int at = snprintf(err, NN_ERRMAX, "layer %zu: nn.%s: ", i + 1, d->name);
+    size_t j;
+    for (j = 0; at > 0 && (size_t)at + j + 1 < NN_ERRMAX && why[j]; j++) err[at + j] = why[j];
+    if (at > 0 && at < NN_ERRMAX) err[at + j] = '\0';
+    return st;
+  }
+  if (out.rank == 0) out = in;                /* Flatten alone: any width */
+  l->n_in = in.rank ? shape_size(&in) : width;
+  l->n_out = d->elementwise ? l->n_in : shape_size(&out);
+  if (out.rank == 0 || in.rank == 0) flat_shape(&out, l->n_out);
+  *cur = out;
+  return NN_OK;
+}
+
+/* The shape before the first layer: what the first layer that says says
+** (a sized one its n_in; a kind with a shape rule the shape it takes
+** alone), rank 0 when none does. */
+static void first_shape(const nn_layer *layers, size_t n, nn_shape *cur) {
+  size_t i;
+  cur->rank = 0;
+  cur->d[0] = cur->d[1] = cur->d[2] = 0;
+  for (i = 0; i < n; i++) {
+    const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
+    float hv[NN_HYPER_MAX];
+    nn_shape out;
+    char why[NN_ERRMAX];
+    if (d && d->shape) {
+      d->shape(hypers_into(hv, &layers[i]), cur, &out, NULL, why);
+      if (cur->rank > 0) return;
+    } else if (d && !d->elementwise) {
+      flat_shape(cur, layers[i].n_in);
+      return;
+    }
+  }
+}
+
+/* nn_layout, and with keep each shape rule's keeping (see nn_kind_info). */
+static int lay_out(nn_layer *layers, size_t n, size_t *n_params, int keep,
+                   char err[NN_ERRMAX]) {
+  size_t i, width, total = 0;
+  nn_shape cur;
   if (n > NN_MAX_LAYERS) {
     snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
     return NN_ESIZE;
   }
-  /* The first sized layer fixes the width of everything before it. */
+  /* Kinds whose hyper-parameters give their widths (Embedding) first,
+  ** so that the first sized layer's width is known. */
   for (i = 0; i < n; i++) {
     const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
     if (d && d->input && d->input->shape && check_hypers(&layers[i], i, err) == NN_OK)
       shape_from_hypers(&layers[i], d);
-    if (d && !d->elementwise) { width = layers[i].n_in; break; }
   }
+  first_shape(layers, n, &cur);
+  width = cur.rank ? shape_size(&cur) : 0;
   for (i = 0; i < n; i++) {
     nn_layer *l = &layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
@@ -223,8 +313,14 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
       return NN_EMISMATCH;
     }
     if (d->input && d->input->shape) shape_from_hypers(l, d);
-    if (d->elementwise) l->n_in = l->n_out = width;
-    else if ((st = check_sizes(l, i, width, err)) != NN_OK) return st;
+    if (d->shape) {
+      if ((st = shape_layer(l, i, &cur, width, keep, err)) != NN_OK) return st;
+    } else if (d->elementwise) {
+      l->n_in = l->n_out = width;
+    } else {
+      if ((st = check_sizes(l, i, width, err)) != NN_OK) return st;
+      flat_shape(&cur, l->n_out);
+    }
     /* Widths and whole hyper-parameters are below 2^24, so a count fits in
     ** 64 bits; the sum is checked. */
     count = nn_layer_n_params(l);
@@ -239,6 +335,32 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
   }
   *n_params = total;
   return NN_OK;
+}
+
+void nn_net_shapes(const nn_net *net, nn_shape *in, nn_shape *out) {
+  nn_shape cur;
+  size_t i;
+  first_shape(net->layers, net->n_layers, &cur);
+  if (cur.rank == 0 && net->n_inputs > 0) flat_shape(&cur, net->n_inputs);
+  *in = cur;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = kinds[l->kind];
+    if (d->shape) {
+      float hv[NN_HYPER_MAX];
+      char why[NN_ERRMAX];
+      nn_shape before = cur;
+      if (d->shape(hypers_into(hv, l), &before, &cur, NULL, why) != NN_OK || cur.rank == 0)
+        flat_shape(&cur, l->n_out);
+    } else if (!d->elementwise) {
+      flat_shape(&cur, l->n_out);
+    }
+    out[i] = cur;
+  }
+}
+
+int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
+  return lay_out(layers, n, n_params, 0, err);
 }
 
 
@@ -287,6 +409,11 @@ nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_para
   if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
   if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
   keep_hypers(net, (float *)((char *)block + hypers_offset(n, n_params)), nn_hyper_most());
+  {  /* the shape rules keep what of their input's shape they read */
+    size_t np;
+    char err[NN_ERRMAX];
+    lay_out(net->layers, n, &np, 1, err);
+  }
   net->n_inputs = net->n_outputs = net->max_width = net->sized_end = 0;
   for (i = 0; i < n; i++) {
     const nn_layer *l = &layers[i];
@@ -430,7 +557,7 @@ static size_t kernel_work(const nn_net *net, size_t n_rows, size_t n_x,
   size_t rows = n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS;
   size_t stride = batch_stride(net, n_x, k);
   rows = ROUND_UP(rows > 0 ? rows : 1, k->nr);
-  return 2 * rows * stride + k->mr * k->kc + WORK_ALIGN;
+  return 2 * rows * stride + NN_PART_FLOATS(k) + WORK_ALIGN;
 }
 
 /* Sized for every kernel set, not just the one in use, so that a work
@@ -627,8 +754,13 @@ void nn_init_layer(nn_net *net, size_t layer, uint64_t *rng_state) {
   const nn_layer *l = &net->layers[layer];
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   float *p = net->params + l->w;
-  float bound = l->n_in ? 1.0f / sqrtf((float)l->n_in) : 1.0f;
-  size_t t, i, dims[2], at;
+  size_t t, i, dims[2], at, fan_in = l->n_in;
+  float bound;
+  if (d && d->n_tensors > 0 && d->tensors[0].rank == 2) {
+    nn_tensor_shape(l, 0, dims, &at);
+    fan_in = dims[1];
+  }
+  bound = fan_in ? 1.0f / sqrtf((float)fan_in) : 1.0f;
   for (t = 0; d && t < d->n_tensors; t++) {
     size_t count = nn_tensor_shape(l, t, dims, &at);
     nn_init how = d->tensors[t].init;

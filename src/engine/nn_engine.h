@@ -3,9 +3,10 @@
 **
 ** A network is a list of layers (Linear, ReLU, LeakyReLU, Sigmoid, Tanh,
 ** SoftMax, Identity, GELU, SiLU, Softplus, ELU, Standardize, LayerNorm,
-** BatchNorm, Dropout, Embedding, EmbeddingBag: the kinds of one table,
-** nn_kind_info) over ONE contiguous float buffer of parameters; each layer
-** with parameters is a view into it at an offset,
+** BatchNorm, Dropout, Embedding, EmbeddingBag, Input, Conv1d, Conv2d,
+** MaxPool1d, MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten: the kinds of one
+** table, nn_kind_info) over ONE contiguous float buffer of parameters; each
+** layer with parameters is a view into it at an offset,
 ** its tensors one after another (Linear: weight [n_out][n_in] row-major,
 ** then bias [n_out]).  That is also the order in which the store writes them.
 **
@@ -104,7 +105,9 @@ typedef enum nn_kind {
   NN_IDENTITY, NN_KIND_COUNT,
   /* after the one that marks the end of the first ones, in the table's order */
   NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
-  NN_BATCHNORM, NN_DROPOUT, NN_EMBEDDING, NN_EMBEDDINGBAG
+  NN_BATCHNORM, NN_DROPOUT, NN_EMBEDDING, NN_EMBEDDINGBAG,
+  NN_INPUT, NN_CONV1D, NN_CONV2D, NN_MAXPOOL1D, NN_MAXPOOL2D, NN_AVGPOOL2D,
+  NN_GLOBALAVGPOOL, NN_FLATTEN
 } nn_kind;
 
 typedef struct nn_layer {
@@ -154,10 +157,17 @@ typedef struct nn_hyper {
 #define NN_DIM_IN        (-1)
 #define NN_DIM_OUT       (-2)
 #define NN_DIM_HYPER(j)  (j)
+/* The product of the m hyper-parameters j, j+1, ..., j+m-1 (m below 8):
+** a convolution's in_channels * kernel_h * kernel_w. */
+#define NN_DIM_PRODUCT(j, m)  (-16 - (j) * 8 - (m))
 
 /* How a new layer's tensor is filled. */
 typedef enum nn_init {
-  NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(n_in), from the random stream */
+  NN_INIT_FAN_IN = 0,   /* uniform in +-1/sqrt(fan_in), from the random
+                           stream: fan_in is the second dimension of the
+                           kind's first tensor when that has two (Linear's
+                           n_in, a convolution's in_channels * kernel), n_in
+                           otherwise, as PyTorch initialises them */
   NN_INIT_ZEROS,
   NN_INIT_ONES,
   NN_INIT_NORMAL        /* normal(0, 1), PyTorch's Embedding: Box-Muller on two
@@ -265,7 +275,8 @@ typedef struct nn_kind_input {
 typedef struct nn_panels {
   size_t count, nr, stride;
   const struct nn_kernel *kernel;   /* the kernel set of this pass */
-  float *part;                      /* scratch: kernel->mr * kernel->kc floats */
+  float *part;                      /* scratch: NN_PART_FLOATS(kernel) floats
+                                       (nn_kernel.h) */
   /* A backward pass's, set by the trainer for each layer (NULL and 0 in a
   ** forward pass): */
   const float *shared;  /* what the kind's prepare made of the layer's
@@ -276,6 +287,15 @@ typedef struct nn_panels {
                            there (=) instead of adding it */
   const nn_train_ctx *train;        /* NULL: not training */
 } nn_panels;
+
+/* The shape of the values a layer takes or gives, one sample's, in the
+** order PyTorch lays them out (NCHW without the N): rank 1, a flat row of
+** d[0]; rank 2, d[0] channels of d[1] values (Conv1d's); rank 3, d[0]
+** channels of d[1] x d[2] (height x width).  The dimensions past the rank
+** are 1.  Rank 0: not known (nothing before the layer says). */
+typedef struct nn_shape {
+  size_t rank, d[3];
+} nn_shape;
 
 typedef struct nn_kind_info {
   const char *name;     /* as the API and the arch JSON spell it: "LeakyReLU" */
@@ -334,6 +354,17 @@ typedef struct nn_kind_info {
                   size_t n_in, size_t n_out);
   const nn_kind_input *input;   /* NULL: widths from the sizes or the layer
                                    before, and any number for input */
+  /* The shape rule of a kind over images (nn_kind_conv.c, nn_kind_pool.c);
+  ** NULL for a kind of flat rows, whose sizes are its widths.  From the
+  ** input's shape *in and the hyper-parameters, the output's into *out;
+  ** NN_OK, or a status and the reason in why (the layout adds the layer).
+  ** in->rank 0: nothing before the layer says; the kind puts the shape it
+  ** takes alone into *in (Input's own; a convolution's kept one).  keep,
+  ** when not NULL, is the layer's own copy of its hyper-parameters, where
+  ** the rule keeps what of the input's shape its forward pass reads (the
+  ** layout of a net calls it so, once its hyper-parameters are copied). */
+  int (*shape)(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+               char why[NN_ERRMAX]);
 } nn_kind_info;
 
 /* The descriptor of a kind; NULL when there is no such kind. */
@@ -381,6 +412,14 @@ nn_kind nn_kind_from_name(const char *name);
 ** input is not the width before it), naming the layer (1-based) in err. */
 int nn_layout(nn_layer *layers /* [n] */, size_t n, size_t *n_params,
               char err[NN_ERRMAX]);
+
+/* The shape of the net's input (*in) and of each layer's output
+** (out[i]): images where a kind over images says so (nn_kind_conv.c), flat
+** rows of their width otherwise; rank 0 for the input of a net that takes
+** any width. */
+struct nn_net;
+void nn_net_shapes(const struct nn_net *net, nn_shape *in,
+                   nn_shape *out /* [net->n_layers] */);
 
 /* Bytes of the single block that holds a net, its layers and its params;
 ** 0 when that would overflow.  nn_net_init lays a net out in such a block

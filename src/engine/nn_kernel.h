@@ -175,6 +175,11 @@ extern const nn_kernel nn_kernel_avx2, nn_kernel_avx512;
 extern const nn_kernel nn_kernel_neon;
 #endif
 
+/* Floats of a pass's tile scratch (nn_panels.part) for kernel set k: a
+** Linear's edge rows [mr][kc]; a convolution's (nn_kind_conv.c) edge rows,
+** a patch [kc][nr] and a tile [mr][nr]. */
+#define NN_PART_FLOATS(k)  ((2 * (k)->mr + (k)->nr) * (k)->kc)
+
 /* Every kernel compiled in, best first, NULL-terminated. */
 extern const nn_kernel *const nn_kernels[];
 

@@ -202,28 +202,28 @@ static const nn_hyper leaky_relu_hyper[] = {
 
 const nn_kind_info nn_kind_relu = {
   "ReLU", "relu", 1, 0, NO_PARAMS, relu_kind_forward, NULL, relu_backward, NULL,
-  { "Relu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { "Relu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_leaky_relu = {
   "LeakyReLU", "leaky_relu", 1, 0, 1, leaky_relu_hyper, 0, NULL,
   leaky_relu_forward, NULL, leaky_relu_backward, NULL,
-  { "LeakyRelu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { "LeakyRelu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_sigmoid = {
   "Sigmoid", "sigmoid", 1, 0, NO_PARAMS, sigmoid_forward, NULL, sigmoid_backward, NULL,
-  { "Sigmoid", NULL, 0, 0, NULL }, 3 /* FANN_SIGMOID */, 0, NULL, NULL, NULL
+  { "Sigmoid", NULL, 0, 0, NULL }, 3 /* FANN_SIGMOID */, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_tanh = {
   "Tanh", "tanh", 1, 0, NO_PARAMS, tanh_forward, NULL, tanh_backward, NULL,
-  { "Tanh", NULL, 0, 0, NULL }, 5 /* FANN_SIGMOID_SYMMETRIC */, 0, NULL, NULL, NULL
+  { "Tanh", NULL, 0, 0, NULL }, 5 /* FANN_SIGMOID_SYMMETRIC */, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_softmax = {
   "SoftMax", "softmax", 1, 0, NO_PARAMS, softmax_forward, softmax_batch,
   softmax_backward, NULL, { "Softmax", "axis", -1, 0, NULL }, NN_FANN_NONE, NN_KIND_PROBS,
-  NULL, NULL, NULL
+  NULL, NULL, NULL, NULL
 };
 /* forward NULL: y = x, a layer the passes and fold skip */
 const nn_kind_info nn_kind_identity = {
   "Identity", "identity", 1, 0, NO_PARAMS, NULL, NULL, identity_backward, NULL,
-  { "Identity", NULL, 0, 0, NULL }, 0 /* FANN_LINEAR */, 0, NULL, NULL, NULL
+  { "Identity", NULL, 0, 0, NULL }, 0 /* FANN_LINEAR */, 0, NULL, NULL, NULL, NULL
 };

@@ -226,11 +226,11 @@ const nn_kind_info nn_kind_embedding = {
   "Embedding", "embedding", 0, 0, 3, embedding_hyper, 1, embed_tensors,
   embedding_forward, embedding_batch, embedding_backward, NULL,
   { "Gather", "axis", 0, 0, NULL }, NN_FANN_NONE, NN_KIND_FIRST, NULL, NULL,
-  &embedding_input
+  &embedding_input, NULL
 };
 
 const nn_kind_info nn_kind_embedding_bag = {
   "EmbeddingBag", "embedding_bag", 0, 0, 4, bag_hyper, 1, embed_tensors,
   bag_forward, bag_batch, bag_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_FIRST, NULL, NULL, &bag_input
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_FIRST, NULL, NULL, &bag_input, NULL
 };

@@ -197,5 +197,5 @@ const nn_kind_info nn_kind_linear = {
   "Linear", "linear", 0, 2, 0, NULL, 2, linear_tensors,
   linear_kind_forward, linear_kind_batch, linear_backward, linear_work_size,
   { "Gemm", "transB", 1, 0, NULL }, NN_FANN_LAYER, NN_KIND_GRAD_SET,
-  linear_shared_size, linear_prepare, NULL
+  linear_shared_size, linear_prepare, NULL, NULL
 };

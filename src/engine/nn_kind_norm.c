@@ -168,7 +168,7 @@ static const nn_onnx_node standardize_nodes[] = {
 const nn_kind_info nn_kind_standardize = {
   "Standardize", "standardize", 0, 1, 0, NULL, 2, standardize_tensors,
   standardize_forward, standardize_batch, standardize_backward, NULL,
-  { NULL, NULL, 0, 2, standardize_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 2, standardize_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 
 static const nn_hyper layernorm_hyper[] = {
@@ -198,5 +198,5 @@ static const nn_onnx_node layernorm_nodes[] = {
 const nn_kind_info nn_kind_layernorm = {
   "LayerNorm", "layer_norm", 0, 1, 1, layernorm_hyper, 2, layernorm_tensors,
   layernorm_forward, layernorm_batch, layernorm_backward, NULL,
-  { "LayerNormalization", "axis", -1, 9, layernorm_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { "LayerNormalization", "axis", -1, 9, layernorm_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };

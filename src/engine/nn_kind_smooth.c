@@ -236,17 +236,17 @@ static const nn_hyper elu_hyper[] = {
 
 const nn_kind_info nn_kind_gelu = {
   "GELU", "gelu", 1, 0, 1, gelu_hyper, 0, NULL, gelu_forward, NULL, gelu_backward, NULL,
-  { NULL, NULL, 0, 5, gelu_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 5, gelu_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_silu = {
   "SiLU", "silu", 1, 0, 0, NULL, 0, NULL, silu_forward, NULL, silu_backward, NULL,
-  { NULL, NULL, 0, 2, silu_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 2, silu_nodes }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_softplus = {
   "Softplus", "softplus", 1, 0, 2, softplus_hyper, 0, NULL, softplus_forward, NULL,
-  softplus_backward, NULL, { "Softplus", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  softplus_backward, NULL, { "Softplus", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };
 const nn_kind_info nn_kind_elu = {
   "ELU", "elu", 1, 0, 1, elu_hyper, 0, NULL, elu_forward, NULL, elu_backward, NULL,
-  { "Elu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { "Elu", NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };

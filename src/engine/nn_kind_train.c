@@ -243,7 +243,7 @@ static const nn_tensor_info batchnorm_tensors[] = {
 const nn_kind_info nn_kind_batchnorm = {
   "BatchNorm", "batch_norm", 0, 1, 2, batchnorm_hyper, 4, batchnorm_tensors,
   batchnorm_forward, batchnorm_batch, batchnorm_backward, NULL,
-  { "BatchNormalization", NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_BATCH, NULL, NULL, NULL
+  { "BatchNormalization", NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_BATCH, NULL, NULL, NULL, NULL
 };
 
 /* p below 1: the largest float under it is the bound. */
@@ -254,5 +254,5 @@ static const nn_hyper dropout_hyper[] = {
 const nn_kind_info nn_kind_dropout = {
   "Dropout", "dropout", 1, 0, 1, dropout_hyper, 0, NULL,
   NULL, dropout_batch, dropout_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, NULL
 };

@@ -51,6 +51,9 @@ typedef struct nn_onnx_reader {
   int row_fixed;        /* a Linear or a SoftMax has fixed what a row is */
   int ids_in;           /* the graph's input is int64: ids, which only a
                            kind that takes ids (Gather: Embedding) reads */
+  int image;            /* the data are images, whose nn.Input is made */
+  int padded;           /* a Pad of pad[] waits for the AveragePool after it */
+  long long pad[2];
   int open_linear;      /* the data are a Linear's output, untouched: an Add
                            of a constant is its bias */
   /* the node being read, for messages ("" outside the nodes) */

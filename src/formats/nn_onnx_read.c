@@ -629,6 +629,286 @@ static int op_gather(nn_onnx_reader *r, nn_pb_span node) {
   return push_layer(r, kind, hyper);
 }
 
+/* --- images ----------------------------------------------------------------
+** Data of rank 3 ([N, C, L]) or 4 ([N, C, H, W]) are images, which nn's
+** rows hold in the same order: the first node over them makes the net's
+** nn.Input of their shape.  Conv is Conv1d or Conv2d (group 1, pads the
+** same at both ends, kernel_shape from the weight when not written),
+** MaxPool MaxPool1d or MaxPool2d and AveragePool AvgPool2d (square windows,
+** ceil_mode 0, AveragePool counting its padding when it has some),
+** GlobalAveragePool GlobalAvgPool; a Flatten or Reshape after them to rows
+** of C H W moves nothing, as the row is already that. */
+
+/* The sizes of the images the data are, known before run time; the
+** nn.Input of their shape pushed when it is the first image node. */
+static int image_dims(nn_onnx_reader *r, size_t sz[3]) {
+  int i;
+  if (r->rank != 3 && r->rank != 4)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes data of rank %d, and nn's images are "
+                        "[N, C, L] or [N, C, H, W]", r->rank);
+  for (i = 1; i < r->rank; i++)
+    if (r->dims[i] <= 0 || r->dims[i] > (long long)NN_MAX_WIDTH)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes images of a size not known before "
+                          "run time");
+  sz[0] = (size_t)r->dims[1];
+  sz[1] = (size_t)r->dims[2];
+  sz[2] = r->rank == 4 ? (size_t)r->dims[3] : 0;
+  if (!r->image) {
+    float hy[3];
+    hy[0] = (float)sz[0]; hy[1] = (float)sz[1]; hy[2] = (float)sz[2];
+    push_layer(r, NN_INPUT, hy);
+    r->image = 1;
+  }
+  return NN_OK;
+}
+
+/* An INTS attribute of nd values (2 nd for pads), or dflt for each when
+** absent. */
+static int window_attr(nn_onnx_reader *r, const nn_onnx_attr *a, nn_pb_span raw,
+                       const char *name, size_t want, long long dflt, long long *v) {
+  size_t n, i;
+  int st;
+  if (a->name.n == 0) {
+    for (i = 0; i < want; i++) v[i] = dflt;
+    return NN_OK;
+  }
+  if ((st = nn_onnx_attr_ints(r, raw, v, 4, &n)) != NN_OK) return st;
+  if (n != want)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s has %zu values, not %zu", name, n, want);
+  for (i = 0; i < n; i++)
+    if (v[i] < (dflt == 0 ? 0 : 1) || v[i] > 65535)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s value %lld is not supported", name, v[i]);
+  return NN_OK;
+}
+
+/* A window over nd axes: kernel, stride, padding (the same at both ends),
+** dilation, from attributes a[0..3] (kernel_shape, strides, pads,
+** dilations); kernel from kdims when kernel_shape is absent. */
+typedef struct window {
+  long long k[2], s[2], p[4], d[2];
+} window;
+
+static int read_window(nn_onnx_reader *r, const nn_onnx_attr *a, const nn_pb_span *raw,
+                       size_t nd, const long long *kdims, window *w) {
+  size_t i;
+  int st;
+  if (a[0].name.n == 0 && kdims) for (i = 0; i < nd; i++) w->k[i] = kdims[i];
+  else if (a[0].name.n == 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "has no kernel_shape");
+  else if ((st = window_attr(r, &a[0], raw[0], "kernel_shape", nd, 1, w->k)) != NN_OK)
+    return st;
+  if ((st = window_attr(r, &a[1], raw[1], "strides", nd, 1, w->s)) != NN_OK ||
+      (st = window_attr(r, &a[2], raw[2], "pads", 2 * nd, 0, w->p)) != NN_OK ||
+      (st = window_attr(r, &a[3], raw[3], "dilations", nd, 1, w->d)) != NN_OK)
+    return st;
+  for (i = 0; i < nd; i++)
+    if (w->p[i] != w->p[nd + i])
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "pads %lld and %lld at the two ends of axis "
+                          "%zu differ, and nn pads both ends alike", w->p[i], w->p[nd + i], i + 2);
+  return NN_OK;
+}
+
+/* The data's spatial sizes after the window, or a refusal when it does not
+** fit. */
+static int window_out(nn_onnx_reader *r, const window *w, size_t nd) {
+  size_t i;
+  for (i = 0; i < nd; i++) {
+    long long n = r->dims[2 + i], span = w->d[i] * (w->k[i] - 1) + 1;
+    if (n + 2 * w->p[i] < span)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "its window (%lld) is larger than its padded "
+                          "input (%lld, padding %lld)", span, n, w->p[i]);
+    r->dims[2 + i] = (n + 2 * w->p[i] - span) / w->s[i] + 1;
+  }
+  return NN_OK;
+}
+
+/* A layer with parameters p (kept with the Linear layers' blocks, copied
+** into the net at the end). */
+static int push_with_params(nn_onnx_reader *r, nn_kind kind, const float *hy, float **p) {
+  nn_layer l = NN_ACT(kind);
+  l.hyper = hy;
+  if ((*p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = *p;
+  return push_layer(r, kind, hy);
+}
+
+/* Conv's weight [c_out, c_in, k...] and bias [c_out] into p. */
+static int conv_tensors(nn_onnx_reader *r, nn_pb_span node, const nn_onnx_tensor *W,
+                        float *p) {
+  nn_onnx_tensor *B;
+  nn_pb_span name;
+  int st;
+  if ((st = nn_onnx_tensor_floats(r, W, p)) != NN_OK) return st;
+  if (nn_onnx_node_strings(node, 1, 2, &name) < 3 || name.n == 0) return NN_OK;
+  if ((st = node_const(r, node, 2, "bias", &B)) != NN_OK) return st;
+  if (B->rank != 1 || B->dims[0] != W->dims[0])
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "bias is not of %lld values", W->dims[0]);
+  return nn_onnx_tensor_floats(r, B, p + W->count);
+}
+
+static int op_conv(nn_onnx_reader *r, nn_pb_span node) {
+  static const char *const names[] = { "kernel_shape", "strides", "pads", "dilations",
+                                       "group", NULL };
+  nn_onnx_attr a[5];
+  nn_pb_span raw[5];
+  nn_onnx_tensor *W;
+  size_t sz[3], nd;
+  long long group;
+  window w;
+  float hy[12], *p;
+  int st;
+  if ((st = image_dims(r, sz)) != NN_OK ||
+      (st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[4], 1, &group)) != NN_OK ||
+      (st = node_const(r, node, 1, "weight", &W)) != NN_OK)
+    return st;
+  nd = (size_t)r->rank - 2;
+  if (group != 1) return nn_onnx_fail(r, NN_EUNSUPPORTED, "group %lld is not supported (only 1)", group);
+  if (W->rank != (int)nd + 2 || W->dims[1] != (long long)sz[0] || W->dims[0] < 1 ||
+      W->dims[0] > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "weight is not of the shape [out, %zu, kernel] "
+                        "its input of %zu channels needs", sz[0], sz[0]);
+  if ((st = read_window(r, a, raw, nd, W->dims + 2, &w)) != NN_OK) return st;
+  if (w.k[0] != W->dims[2] || (nd == 2 && w.k[1] != W->dims[3]))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "kernel_shape is not the weight's");
+  if (nd == 2) {
+    float v[12];
+    v[0] = (float)W->dims[0]; v[1] = (float)sz[0]; v[2] = (float)w.k[0]; v[3] = (float)w.k[1];
+    v[4] = (float)w.s[0]; v[5] = (float)w.s[1]; v[6] = (float)w.p[0]; v[7] = (float)w.p[1];
+    v[8] = (float)w.d[0]; v[9] = (float)w.d[1]; v[10] = (float)sz[1]; v[11] = (float)sz[2];
+    memcpy(hy, v, sizeof v);
+  } else {
+    hy[0] = (float)W->dims[0]; hy[1] = (float)sz[0]; hy[2] = (float)w.k[0];
+    hy[3] = (float)w.s[0]; hy[4] = (float)w.p[0]; hy[5] = (float)w.d[0]; hy[6] = (float)sz[1];
+  }
+  if ((st = window_out(r, &w, nd)) != NN_OK ||
+      (st = push_with_params(r, nd == 2 ? NN_CONV2D : NN_CONV1D, hy, &p)) != NN_OK)
+    return st;
+  r->dims[1] = W->dims[0];
+  return conv_tensors(r, node, W, p);
+}
+
+/* MaxPool (avg 0) or AveragePool (avg 1). */
+static int op_pool(nn_onnx_reader *r, nn_pb_span node, int avg) {
+  static const char *const names[] = { "kernel_shape", "strides", "pads", "dilations",
+                                       "ceil_mode", "storage_order", "count_include_pad", NULL };
+  nn_onnx_attr a[7];
+  nn_pb_span raw[7];
+  size_t sz[3], nd;
+  long long ceil_mode, order, include;
+  window w;
+  float hy[5];
+  int st;
+  if ((st = image_dims(r, sz)) != NN_OK ||
+      (st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[4], 0, &ceil_mode)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[5], 0, &order)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &a[6], 0, &include)) != NN_OK)
+    return st;
+  nd = (size_t)r->rank - 2;
+  if ((st = read_window(r, a, raw, nd, NULL, &w)) != NN_OK) return st;
+  if (r->padded) {               /* the Pad before it: its padding, counted */
+    if (w.p[0] || (nd == 2 && w.p[1]))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "pads after a Pad are not supported");
+    w.p[0] = r->pad[0];
+    w.p[1] = r->pad[1];
+    include = 1;
+    r->padded = 0;
+  }
+  if (ceil_mode != 0) return nn_onnx_fail(r, NN_EUNSUPPORTED, "ceil_mode %lld is not supported (only 0)", ceil_mode);
+  if (w.d[0] != 1 || (nd == 2 && w.d[1] != 1))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a dilated pool is not supported");
+  if (nd == 2 && (w.k[0] != w.k[1] || w.s[0] != w.s[1] || w.p[0] != w.p[1]))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a window of %lldx%lld, strides %lldx%lld, pads "
+                        "%lldx%lld: nn's pools are square", w.k[0], w.k[1], w.s[0], w.s[1],
+                        w.p[0], w.p[1]);
+  if (avg && nd == 1) return nn_onnx_fail(r, NN_EUNSUPPORTED, "an AveragePool over [N, C, L] is not supported");
+  if (avg && w.p[0] > 0 && include != 1)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "count_include_pad 0 is not supported (nn counts "
+                        "the padding, as PyTorch does by default)");
+  if (2 * w.p[0] > w.k[0])
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "pads %lld are more than half its window %lld",
+                        w.p[0], w.k[0]);
+  hy[0] = (float)w.k[0]; hy[1] = (float)w.s[0]; hy[2] = (float)w.p[0];
+  hy[3] = (float)sz[1]; hy[4] = (float)sz[2];
+  if ((st = window_out(r, &w, nd)) != NN_OK) return st;
+  return push_layer(r, avg ? NN_AVGPOOL2D : nd == 2 ? NN_MAXPOOL2D : NN_MAXPOOL1D, hy);
+}
+
+/* Whether the raw STRING attribute holds text (absent: dflt). */
+static int attr_string_is(nn_pb_span raw, const char *text, int dflt) {
+  nn_pb_field f;
+  int found = 0;
+  while (nn_pb_next(&raw, &f) > 0)
+    if (f.number == 4 && f.wire == 2) {
+      found = 1;
+      if (!nn_onnx_is(f.s, text)) return 0;
+    }
+  return found ? 1 : dflt;
+}
+
+/* Pad, as PyTorch writes it before an AveragePool that counts its padding:
+** zeros, the same on both ends of each spatial axis, none on N and C;
+** kept for the AveragePool after it (all zero: nothing). */
+static int op_pad(nn_onnx_reader *r, nn_pb_span node) {
+  static const char *const names[] = { "mode", "pads", "value", NULL };
+  nn_onnx_attr a[3];
+  nn_pb_span raw[3], name;
+  long long pads[8];
+  size_t n = 0, i, nd;
+  float value = 0.0f;
+  int st;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK ||
+      (st = nn_onnx_attr_float(r, &a[2], 0.0f, &value)) != NN_OK)
+    return st;
+  if (!attr_string_is(raw[0], "constant", 1))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Pad that is not of mode 'constant' is not supported");
+  if (a[1].name.n > 0) {
+    if ((st = nn_onnx_attr_ints(r, raw[1], pads, 8, &n)) != NN_OK) return st;
+  } else {
+    nn_onnx_tensor *t;
+    if ((st = node_const(r, node, 1, "input pads", &t)) != NN_OK ||
+        (st = nn_onnx_tensor_ints(r, t, pads, 8)) != NN_OK)
+      return st;
+    n = t->count;
+    if (nn_onnx_node_strings(node, 1, 2, &name) >= 3 && name.n > 0) {
+      if ((st = node_const(r, node, 2, "input constant_value", &t)) != NN_OK) return st;
+      if (t->count != 1 || (st = nn_onnx_tensor_floats(r, t, &value)) != NN_OK)
+        return st != NN_OK ? st : nn_onnx_fail(r, NN_EUNSUPPORTED, "constant_value is not one number");
+    }
+  }
+  if ((r->rank != 3 && r->rank != 4) || n != 2 * (size_t)r->rank)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Pad of data of rank %d is not supported", r->rank);
+  nd = (size_t)r->rank - 2;
+  if (value != 0.0f)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Pad by %g is not supported (only zeros)", (double)value);
+  if (pads[0] || pads[1] || pads[r->rank] || pads[r->rank + 1])
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Pad of N or C is not supported");
+  for (i = 0; i < nd; i++) {
+    if (pads[2 + i] != pads[r->rank + 2 + i] || pads[2 + i] < 0)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Pad of %lld and %lld at the two ends of "
+                          "axis %zu is not supported", pads[2 + i], pads[r->rank + 2 + i], i + 2);
+    r->pad[i] = pads[2 + i];
+    if (pads[2 + i] > 0) r->padded = 1;
+  }
+  return NN_OK;
+}
+
+/* GlobalAveragePool: [N, C, 1, 1] (or [N, C, 1]) of each channel's mean. */
+static int op_global_avg(nn_onnx_reader *r, nn_pb_span node) {
+  size_t sz[3];
+  float hy[2];
+  int st;
+  if ((st = image_dims(r, sz)) != NN_OK || (st = no_attrs(r, node, 0)) != NN_OK) return st;
+  hy[0] = (float)sz[1];
+  hy[1] = (float)(sz[2] ? sz[2] : 1);
+  r->dims[2] = 1;
+  if (r->rank == 4) r->dims[3] = 1;
+  return push_layer(r, NN_GLOBALAVGPOOL, hy);
+}
+
 /* One node: checks that it takes the data, then what its operator does. */
 static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
   nn_pb_span in0;
@@ -649,6 +929,9 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   if (r->ids_in && r->n_layers == 0 && !nn_onnx_is(op, "Gather"))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s takes the input, whose int64 ids only "
                         "a Gather of a table (an Embedding) reads", nn_onnx_show(op, b1));
+  if (r->padded && !nn_onnx_is(op, "AveragePool"))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "follows a Pad, and nn reads a Pad only before "
+                        "an AveragePool");
   if (nn_onnx_is(op, "Gemm")) st = op_gemm(r, node);
   else if (nn_onnx_is(op, "Gather")) st = op_gather(r, node);
   else if (nn_onnx_is(op, "MatMul")) st = op_matmul(r, node);
@@ -656,6 +939,11 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
   else if ((kind = simple_kind(op)) != NN_KIND_COUNT) st = op_kind(r, node, kind);
   else if ((kind = tensor_kind(op)) != NN_KIND_COUNT) st = op_tensor_kind(r, node, kind);
+  else if (nn_onnx_is(op, "Conv")) st = op_conv(r, node);
+  else if (nn_onnx_is(op, "MaxPool")) st = op_pool(r, node, 0);
+  else if (nn_onnx_is(op, "AveragePool")) st = op_pool(r, node, 1);
+  else if (nn_onnx_is(op, "GlobalAveragePool")) st = op_global_avg(r, node);
+  else if (nn_onnx_is(op, "Pad")) st = op_pad(r, node);
   else if (nn_onnx_is(op, "Dropout")) st = op_dropout(r, node);
   else if (nn_onnx_is(op, "Flatten")) st = op_flatten(r, node);
   else if (nn_onnx_is(op, "Reshape")) st = op_reshape(r, node);
@@ -1152,6 +1440,9 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type int64, ids, which only "
                         "a Gather of a table (an Embedding) reads first",
                         nn_onnx_show(io.data_in, b));
+  if (r->padded)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph ends with a Pad, which nn reads only "
+                        "before an AveragePool");
   if (!nn_onnx_same(r->cur, io.out_name))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "output '%s' is not the end of the chain of nodes",
                 nn_onnx_show(io.out_name, b));

@@ -234,10 +234,152 @@ static void put_pattern(nn_pb_out *graph, const nn_net *net, size_t i,
   }
 }
 
+/* --- images ---------------------------------------------------------------
+** A net that begins with nn.Input{c, h, w} takes [batch, c, h, w] (or
+** [batch, c, l]), as PyTorch's convolutional nets do; its convolutions and
+** pools are Conv, MaxPool, AveragePool (count_include_pad 1, PyTorch's
+** default) and GlobalAveragePool then Flatten, with their attributes from
+** the layers' hyper-parameters, the weight [c_out, c_in, kh, kw] as PyTorch
+** keeps it; the data are flattened (Flatten, axis 1) where nn reads an
+** image as a flat row (before a Linear, at a Flatten, at the end). */
+
+static void put_attr_ints(nn_pb_out *node, const char *name, const long long *v, size_t n) {
+  nn_pb_out a = { NULL, 0, 0, 0 };
+  size_t i;
+  nn_pb_put_string(&a, 1, name);
+  for (i = 0; i < n; i++) nn_pb_put_varint(&a, 8, (uint64_t)v[i]);
+  nn_pb_put_varint(&a, 20, ATTR_INTS);
+  nn_pb_put_message(node, 5, &a);
+}
+
+/* A node of op from in to out named name, its attributes to come. */
+static void node_start(nn_pb_out *node, const char *op, const char *in, const char *out,
+                       const char *name) {
+  nn_pb_put_string(node, 1, in);
+  nn_pb_put_string(node, 2, out);
+  nn_pb_put_string(node, 3, name);
+  nn_pb_put_string(node, 4, op);
+}
+
+static void put_flatten(nn_pb_out *graph, const char *in, const char *out, const char *name) {
+  nn_pb_out node = { NULL, 0, 0, 0 };
+  node_start(&node, "Flatten", in, out, name);
+  put_attr_int(&node, "axis", 1);
+  nn_pb_put_message(graph, 1, &node);
+}
+
+/* The window's attributes: nd axes of kernel, stride, padding (both ends)
+** and, for a convolution, dilation; h[] the layer's hyper-parameters from
+** its kernel on (each height then width, or one of each for 1-d). */
+static void put_window(nn_pb_out *node, const float *h, size_t nd, int conv, int square) {
+  long long k[2], s[2], p[4], d[2];
+  size_t i, step = square ? 0 : nd;
+  for (i = 0; i < nd; i++) {
+    size_t j = square ? 0 : i;
+    k[i] = (long long)h[j];
+    s[i] = (long long)h[step + j + (square ? 1 : 0)];
+    p[i] = p[nd + i] = (long long)h[2 * step + j + (square ? 2 : 0)];
+    d[i] = conv ? (long long)h[3 * step + j] : 1;
+  }
+  put_attr_ints(node, "kernel_shape", k, nd);
+  put_attr_ints(node, "strides", s, nd);
+  put_attr_ints(node, "pads", p, 2 * nd);
+  if (conv) put_attr_ints(node, "dilations", d, nd);
+}
+
+/* Layer i, a convolution or pool, from in to out. */
+static void put_image_layer(nn_pb_out *graph, const nn_net *net, size_t i, const char *in,
+                            const char *out) {
+  const nn_layer *l = &net->layers[i];
+  const float *h = l->hyper;
+  nn_pb_out node = { NULL, 0, 0, 0 };
+  char name[64], mid[48];
+  if (l->kind == NN_GLOBALAVGPOOL) {
+    snprintf(mid, sizeof mid, "x%zu_pooled", i + 1);
+    snprintf(name, sizeof name, "GlobalAveragePool_%zu", i + 1);
+    node_start(&node, "GlobalAveragePool", in, mid, name);
+    nn_pb_put_message(graph, 1, &node);
+    snprintf(name, sizeof name, "Flatten_%zu", i + 1);
+    put_flatten(graph, mid, out, name);
+    return;
+  }
+  if (l->kind == NN_CONV2D || l->kind == NN_CONV1D) {
+    size_t nd = l->kind == NN_CONV2D ? 2 : 1, c_out = (size_t)h[0], kk, dims[4];
+    const float *p = net->params + l->w;
+    dims[0] = c_out; dims[1] = (size_t)h[1]; dims[2] = (size_t)h[2];
+    dims[3] = nd == 2 ? (size_t)h[3] : 1;
+    kk = dims[1] * dims[2] * dims[3];
+    snprintf(name, sizeof name, "Conv_%zu", i + 1);
+    nn_pb_put_string(&node, 1, in);
+    snprintf(mid, sizeof mid, "conv%zud_%zu.weight", nd, i + 1);
+    put_tensor(graph, mid, dims, (int)nd + 2, p, c_out * kk);
+    nn_pb_put_string(&node, 1, mid);
+    snprintf(mid, sizeof mid, "conv%zud_%zu.bias", nd, i + 1);
+    put_tensor(graph, mid, dims, 1, p + c_out * kk, c_out);
+    nn_pb_put_string(&node, 1, mid);
+    nn_pb_put_string(&node, 2, out);
+    nn_pb_put_string(&node, 3, name);
+    nn_pb_put_string(&node, 4, "Conv");
+    put_window(&node, h + 2, nd, 1, 0);
+    put_attr_int(&node, "group", 1);
+  } else {
+    int avg = l->kind == NN_AVGPOOL2D;
+    snprintf(name, sizeof name, "%s_%zu", avg ? "AveragePool" : "MaxPool", i + 1);
+    node_start(&node, avg ? "AveragePool" : "MaxPool", in, out, name);
+    put_window(&node, h, l->kind == NN_MAXPOOL1D ? 1 : 2, 0, 1);
+    if (avg) put_attr_int(&node, "count_include_pad", 1);
+  }
+  nn_pb_put_message(graph, 1, &node);
+}
+
+static int image_kind(nn_kind k) {
+  return k == NN_CONV1D || k == NN_CONV2D || k == NN_MAXPOOL1D || k == NN_MAXPOOL2D ||
+         k == NN_AVGPOOL2D || k == NN_GLOBALAVGPOOL;
+}
+
+/* A kind that may run on images as ONNX runs it: element-wise, without
+** tensors or an axis (SoftMax, LayerNorm, Standardize work on a row). */
+static int on_images(const nn_kind_info *d) {
+  size_t j;
+  if (!d->elementwise || d->n_tensors > 0 || d->onnx.attr || (d->flags & NN_KIND_PROBS))
+    return 0;
+  for (j = 0; j < d->onnx.n_nodes; j++)
+    if (strcmp(d->onnx.nodes[j].op, "ReduceMean") == 0) return 0;
+  return 1;
+}
+
+/* The graph's input: [batch, n_inputs], or the shape nn.Input gives. */
+static void put_input(nn_pb_out *graph, const nn_net *net) {
+  nn_pb_out vi = { NULL, 0, 0, 0 }, type = { NULL, 0, 0, 0 }, tensor = { NULL, 0, 0, 0 },
+            shape = { NULL, 0, 0, 0 }, dim = { NULL, 0, 0, 0 };
+  const nn_layer *l = &net->layers[0];
+  size_t dims[3], rank = 1, i;
+  if (net->n_layers == 0 || l->kind != NN_INPUT) {
+    put_value_info(graph, 11, "input", net->n_inputs,
+                   nn_kind_info_of(l->kind)->flags & NN_KIND_FIRST ? T_INT64 : T_FLOAT);
+    return;
+  }
+  dims[0] = (size_t)l->hyper[0]; dims[1] = (size_t)l->hyper[1]; dims[2] = (size_t)l->hyper[2];
+  rank = dims[1] == 0 ? 1 : dims[2] == 0 ? 2 : 3;
+  nn_pb_put_string(&dim, 2, "batch");
+  nn_pb_put_message(&shape, 1, &dim);
+  for (i = 0; i < rank; i++) {
+    nn_pb_put_varint(&dim, 1, dims[i]);
+    nn_pb_put_message(&shape, 1, &dim);
+  }
+  nn_pb_put_varint(&tensor, 1, T_FLOAT);
+  nn_pb_put_message(&tensor, 2, &shape);
+  nn_pb_put_message(&type, 1, &tensor);
+  nn_pb_put_string(&vi, 1, "input");
+  nn_pb_put_message(&vi, 2, &type);
+  nn_pb_put_message(graph, 11, &vi);
+}
+
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
   nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
-  char in[32], outname[32], nname[32];
+  char in[32], outname[32], nname[32], cur[32];
   size_t i;
+  int image = 0;      /* the data are images (after nn.Input{c, h, w}) */
   *out = NULL;
   *n = 0;
   if (net->n_inputs == 0) {
@@ -245,20 +387,57 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
              "which an ONNX file needs");
     return NN_EUNSUPPORTED;
   }
+  snprintf(cur, sizeof cur, "input");
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
     const char *op = d->onnx.op;
     nn_pb_out node = { NULL, 0, 0, 0 };
-    int st = writable(l, i, err);
+    int last = i + 1 == net->n_layers, st = NN_OK;
+    memcpy(in, cur, sizeof in);
+    if (last) snprintf(outname, sizeof outname, "output");
+    else snprintf(outname, sizeof outname, "x%zu", i + 1);
+    if (l->kind == NN_INPUT) {
+      if (i > 0) {
+        snprintf(err, NN_ERRMAX, "module %zu: nn.Input has an ONNX form only as the "
+                 "first module", i + 1);
+        nn_pb_free(&graph);
+        return NN_EUNSUPPORTED;
+      }
+      image = l->hyper[1] > 0;
+      continue;
+    }
+    if (image_kind(l->kind) && !image) {
+      snprintf(err, NN_ERRMAX, "module %zu: nn.%s has an ONNX form only after nn.Input",
+               i + 1, d->name);
+      st = NN_EUNSUPPORTED;
+    }
+    if (st == NN_OK && !image_kind(l->kind) && l->kind != NN_FLATTEN) st = writable(l, i, err);
     if (st != NN_OK) {
       nn_pb_free(&graph);
       return st;
     }
-    if (i == 0) snprintf(in, sizeof in, "input");
-    else snprintf(in, sizeof in, "x%zu", i);
-    if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
-    else snprintf(outname, sizeof outname, "x%zu", i + 1);
+    snprintf(nname, sizeof nname, "Flatten_%zu", i + 1);
+    if (l->kind == NN_FLATTEN) {
+      put_flatten(&graph, in, outname, nname);
+      image = 0;
+      memcpy(cur, outname, sizeof cur);
+      continue;
+    }
+    if (image && !image_kind(l->kind) && !on_images(d)) {
+      /* the image as a flat row, as nn reads it */
+      snprintf(in, sizeof in, "flat%zu", i + 1);
+      put_flatten(&graph, cur, in, nname);
+      image = 0;
+    }
+    memcpy(cur, outname, sizeof cur);
+    if (image_kind(l->kind)) {
+      int flat_end = last && l->kind != NN_GLOBALAVGPOOL;
+      put_image_layer(&graph, net, i, in, flat_end ? "images" : outname);
+      if (flat_end) put_flatten(&graph, "images", outname, "Flatten_end");
+      if (l->kind == NN_GLOBALAVGPOOL) image = 0;
+      continue;
+    }
     if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
       put_pattern(&graph, net, i, in, outname);
       continue;
@@ -278,8 +457,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     nn_pb_put_message(&graph, 1, &node);
   }
   nn_pb_put_string(&graph, 2, "nn");
-  put_value_info(&graph, 11, "input", net->n_inputs,
-                 nn_kind_info_of(net->layers[0].kind)->flags & NN_KIND_FIRST ? T_INT64 : T_FLOAT);
+  put_input(&graph, net);
   put_value_info(&graph, 12, "output", net->n_outputs, T_FLOAT);
 
   nn_pb_put_varint(&model, 1, IR_VERSION);

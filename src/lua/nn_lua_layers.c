@@ -161,8 +161,10 @@ static void open_kinds(lua_State *L, int lib, int rng) {
   lua_setfield(L, lib, "kinds");
 }
 
-/* A tensor dimension as nn.kind shows it: "in", "out" or a hyper-parameter's name. */
+/* A tensor dimension as nn.kind shows it: "in", "out", a hyper-parameter's
+** name, or "fan_in" for a product of them (in_channels * kernel). */
 static const char *dim_name(const nn_kind_info *d, int dim) {
+  if (dim <= NN_DIM_PRODUCT(0, 0)) return "fan_in";   /* a convolution's */
   return dim == NN_DIM_IN ? "in" : dim == NN_DIM_OUT ? "out" : d->hyper[dim].name;
 }
 
@@ -183,7 +185,7 @@ static void set_int(lua_State *L, const char *k, lua_Integer v) {
 }
 
 /* nn.kind(name) --> what the kind table says of that kind: { name, c_name,
-** sizes, elementwise, trainable, hyper = { {name, what, default, min, max,
+** sizes, elementwise, trainable, shaped, hyper = { {name, what, default, min, max,
 ** integer, onnx}, ... }, params = { {name, dims = {"out", "in"}, init,
 ** trained}, ... }, onnx, fann }; nil for an unknown name. */
 static int nn_kind_describe(lua_State *L) {
@@ -200,6 +202,8 @@ static int nn_kind_describe(lua_State *L) {
   lua_setfield(L, -2, "elementwise");
   lua_pushboolean(L, d->backward != NULL);
   lua_setfield(L, -2, "trainable");
+  lua_pushboolean(L, d->shape != NULL);     /* over images: a shape rule */
+  lua_setfield(L, -2, "shaped");
   lua_createtable(L, (int)d->n_hyper, 0);
   for (j = 0; j < d->n_hyper; j++) {
     const nn_hyper *h = &d->hyper[j];

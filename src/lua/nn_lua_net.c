@@ -219,12 +219,33 @@ static int net_classify(lua_State *L) {
   return 3;
 }
 
-/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} }, ... } */
+/* A shape as a list of its dimensions: {6, 28, 28}, {4, 10}, {84}. */
+static void push_shape(lua_State *L, const nn_shape *sh) {
+  size_t r;
+  lua_createtable(L, (int)sh->rank, 0);
+  for (r = 0; r < sh->rank; r++) {
+    lua_pushinteger(L, (lua_Integer)sh->d[r]);
+    lua_rawseti(L, -2, (lua_Integer)r + 1);
+  }
+}
+
+/* Each layer's output shape, in a userdata pushed on the stack (the input's
+** at [n_layers]).  Raises on memory errors. */
+static const nn_shape *net_shapes(lua_State *L, const nn_net *net) {
+  nn_shape *sh = (nn_shape *)lua_newuserdatauv(L, (net->n_layers + 1) * sizeof(nn_shape), 0);
+  nn_net_shapes(net, &sh[net->n_layers], sh);
+  return sh;
+}
+
+/* net:trace(x) --> { { module = "nn.Linear(4 -> 3)", values = {...} },
+** ... }, and shape, the dimensions of values that are an image ({6, 28,
+** 28} after a Conv2d: channels, height, width). */
 static int net_trace(lua_State *L) {
   const nn_net *net = nn_lua_pinnet(L, 1, 2, NULL);   /* at 3 */
   size_t n_x = input_width(L, net, 2), i, n_out = nn_trace_size(net, n_x);
   float *x, *out;
   size_t *offsets;
+  const nn_shape *shapes;
   /* One scratch userdata: the offsets, then x, then every layer's output. */
   size_t bytes = (net->n_layers + 1) * sizeof(size_t) + (n_x + n_out) * sizeof(float);
   offsets = (size_t *)lua_newuserdatauv(L, bytes, 0);
@@ -233,9 +254,14 @@ static int net_trace(lua_State *L) {
   nn_lua_checkfloats(L, 2, "x", x, n_x);
   nn_lua_checkinput(L, net, x, 1, n_x, 2);
   nn_trace(net, out, offsets, x, n_x);
+  shapes = net_shapes(L, net);
   lua_createtable(L, (int)net->n_layers, 0);
   for (i = 0; i < net->n_layers; i++) {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
+    if (shapes[i].rank > 1) {   /* an image's: a flat row's is #values */
+      push_shape(L, &shapes[i]);
+      lua_setfield(L, -2, "shape");
+    }
     push_module_name(L, &net->layers[i]);
     lua_setfield(L, -2, "module");
     nn_lua_pushfloats(L, 0, out + offsets[i], offsets[i + 1] - offsets[i]);
@@ -546,8 +572,9 @@ static int net_fold(lua_State *L) {
 }
 
 /* One module of net:modules(): { kind, c_name, name, n_in, n_out,
-** n_params, hyper = { by name }, params = { { name, shape }, ... } }. */
-static void push_module(lua_State *L, const nn_layer *l) {
+** n_params, hyper = { by name }, params = { { name, shape }, ... },
+** shape = its output's {c, h, w} or {c, l} when that is an image }. */
+static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j, dims[2], at;
   lua_createtable(L, 0, 8);
@@ -588,16 +615,21 @@ static void push_module(lua_State *L, const nn_layer *l) {
     lua_rawseti(L, -2, (lua_Integer)j + 1);
   }
   lua_setfield(L, -2, "params");
+  if (shape->rank > 1) {     /* an image's: a flat row's is n_out */
+    push_shape(L, shape);
+    lua_setfield(L, -2, "shape");
+  }
 }
 
 /* net:modules() --> a list of tables, one per module in order: what each
 ** is, as the kind table says; the SVG and the command read it. */
 static int net_modules(lua_State *L) {
   const nn_net *net = nn_lua_pinnet(L, 1, 1, NULL);   /* at 2 */
+  const nn_shape *shapes = net_shapes(L, net);        /* at 3 */
   size_t i;
   lua_createtable(L, (int)net->n_layers, 0);
   for (i = 0; i < net->n_layers; i++) {
-    push_module(L, &net->layers[i]);
+    push_module(L, &net->layers[i], &shapes[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;

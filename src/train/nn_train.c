@@ -92,7 +92,7 @@ static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *part) {
     const nn_kernel *k = nn_kernels[i];
     *mr_all = *mr_all / gcd(*mr_all, k->mr) * k->mr;
     *nr_all = *nr_all / gcd(*nr_all, k->nr) * k->nr;
-    if (k->mr * k->kc > *part) *part = k->mr * k->kc;
+    if (NN_PART_FLOATS(k) > *part) *part = NN_PART_FLOATS(k);
   }
 }
 

@@ -1,0 +1,466 @@
+/*
+** nn_kind_conv.c: the kinds of convolutional networks that are not pools:
+** Input{c, h, w} (the shape of a row: one image, NCHW without the N, as
+** PyTorch lays it out), Conv1d, Conv2d and Flatten.  Each kind whole: its
+** shape rule, its forward for a sample and for the panels of a batch, its
+** backward, and its descriptor (the table of kinds in nn_engine.c points
+** here).  PyTorch's nn.Conv1d and nn.Conv2d, zero padding, groups 1, the
+** tensors named as PyTorch names them: "weight" [c_out][c_in k] (Conv2d's
+** k = kh kw, row-major [c_out][c_in][kh][kw] as PyTorch stores it), "bias"
+** [c_out].
+**
+** A Conv1d is a Conv2d of height 1, so both run one arithmetic, on a
+** geometry (struct geom) read from the hyper-parameters.  The layout keeps
+** the input's height and width in the layer's own hyper-parameters (the
+** shape rule's keep), which is how the passes know them.
+**
+** Pure C99, no allocation.  A batch is a matrix product over patches on
+** the tile kernel of the pass's kernel set (nn_kernel.h): for each output
+** position of a panel, its patch [c_in kh kw][nr] gathered (im2col, one
+** position and kc rows of it at a time, in the panels' scratch pn->part, so
+** that no patch matrix is ever whole), then W [c_out][c_in kh kw] times it.
+** One sample (nr = 1), and the backward pass over panels, are direct: for
+** each weight an axpy along a row of outputs (over the nr samples of a
+** panel at once), each sum in one fixed order.  A sample's result depends
+** on its own values only, never on the others of its chunk: any thread
+** count gives the same bits; a batch and one sample agree within the
+** float rounding of sums taken in other orders.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/nn_engine.h"
+#include "engine/nn_kernel.h"
+#include "engine/nn_kinds.h"
+
+/* --- geometry -------------------------------------------------------------- */
+
+size_t nn_window_out(size_t n, size_t k, size_t s, size_t p, size_t d) {
+  size_t span = d * (k - 1) + 1;
+  if (n + 2 * p < span) return 0;
+  return (n + 2 * p - span) / s + 1;
+}
+
+void nn_window_span(size_t *lo, size_t *hi, size_t n_out, size_t n, size_t s,
+                    size_t off, size_t p) {
+  *lo = off >= p ? 0 : (p - off + s - 1) / s;
+  *hi = n + p > off ? (n + p - 1 - off) / s + 1 : 0;
+  if (*hi > n_out) *hi = n_out;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* A convolution's sizes: channels, input h x w, kernel, stride, padding,
+** dilation (each height, then width) and output oh x ow. */
+typedef struct geom {
+  size_t c_in, c_out, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+} geom;
+
+/* Conv2d's hyper-parameters, in order; Conv1d's. */
+enum { C2_COUT, C2_CIN, C2_KH, C2_KW, C2_SH, C2_SW, C2_PH, C2_PW, C2_DH, C2_DW,
+       C2_H, C2_W, C2_N };
+enum { C1_COUT, C1_CIN, C1_K, C1_S, C1_P, C1_D, C1_L, C1_N };
+
+#define HY(j)  ((size_t)hyper[j])
+
+static void geom_out(geom *g) {
+  g->oh = nn_window_out(g->h, g->kh, g->sh, g->ph, g->dh);
+  g->ow = nn_window_out(g->w, g->kw, g->sw, g->pw, g->dw);
+}
+
+static void geom2d(geom *g, const float *hyper) {
+  g->c_in = HY(C2_CIN); g->c_out = HY(C2_COUT);
+  g->kh = HY(C2_KH); g->kw = HY(C2_KW); g->sh = HY(C2_SH); g->sw = HY(C2_SW);
+  g->ph = HY(C2_PH); g->pw = HY(C2_PW); g->dh = HY(C2_DH); g->dw = HY(C2_DW);
+  g->h = HY(C2_H); g->w = HY(C2_W);
+  geom_out(g);
+}
+
+static void geom1d(geom *g, const float *hyper) {
+  g->c_in = HY(C1_CIN); g->c_out = HY(C1_COUT);
+  g->h = g->kh = g->sh = g->dh = 1;
+  g->ph = 0;
+  g->kw = HY(C1_K); g->sw = HY(C1_S); g->pw = HY(C1_P); g->dw = HY(C1_D);
+  g->w = HY(C1_L);
+  geom_out(g);
+}
+
+
+/* --- forward --------------------------------------------------------------- */
+
+/* y [c_out][oh][ow] = b + W * x over x [c_in][h][w], each value a lane of
+** nr floats (the samples of a panel; 1: one sample). */
+static void conv_run(float *y, const float *x, const float *params, const geom *g,
+                     size_t nr) {
+  const float *wt = params, *b = params + g->c_out * g->c_in * g->kh * g->kw;
+  size_t ohw = g->oh * g->ow, co, ci, ky, kx, oy, ox, c, i;
+  for (co = 0; co < g->c_out; co++) {
+    float *yo = y + co * ohw * nr;
+    for (i = 0; i < ohw * nr; i++) yo[i] = b[co];
+    for (ci = 0; ci < g->c_in; ci++)
+      for (ky = 0; ky < g->kh; ky++)
+        for (kx = 0; kx < g->kw; kx++) {
+          float wv = *wt++;
+          size_t ylo, yhi, xlo, xhi;
+          nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky * g->dh, g->ph);
+          nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx * g->dw, g->pw);
+          for (oy = ylo; oy < yhi; oy++) {
+            size_t iy = oy * g->sh + ky * g->dh - g->ph;
+            if (nr == 1 && g->sw == 1) {   /* one sample: an axpy along the row */
+              const float *xs = x + (ci * g->h + iy) * g->w + xlo + kx * g->dw - g->pw;
+              float *ys = yo + oy * g->ow;
+              for (ox = xlo; ox < xhi; ox++) ys[ox] += wv * xs[ox - xlo];
+              continue;
+            }
+            for (ox = xlo; ox < xhi; ox++) {
+              size_t ix = ox * g->sw + kx * g->dw - g->pw;
+              const float *xs = x + ((ci * g->h + iy) * g->w + ix) * nr;
+              float *ys = yo + (oy * g->ow + ox) * nr;
+              for (c = 0; c < nr; c++) ys[c] += wv * xs[c];
+            }
+          }
+        }
+  }
+}
+
+/* Patch rows k0 .. k0 + kc of output position (oy, ox) of one panel:
+** patch [kc][nr], row t the nr samples' input value k0 + t of the patch
+** (channel, then kernel row, then column), zeros where it is padding. */
+static void gather_patch(float *patch, const float *x, const geom *g, size_t oy, size_t ox,
+                         size_t k0, size_t kc, size_t nr) {
+  size_t khw = g->kh * g->kw, t;
+  for (t = 0; t < kc; t++) {
+    size_t k = k0 + t, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
+    size_t iy = oy * g->sh + ky * g->dh, ix = ox * g->sw + kx * g->dw;
+    float *dst = patch + t * nr;
+    if (iy < g->ph || iy - g->ph >= g->h || ix < g->pw || ix - g->pw >= g->w)
+      memset(dst, 0, nr * sizeof(float));
+    else
+      memcpy(dst, x + ((ci * g->h + iy - g->ph) * g->w + ix - g->pw) * nr, nr * sizeof(float));
+  }
+}
+
+/* Output position pos of one panel, y [c_out][ohw][nr] += W patches: the
+** product over the patch on the tile kernel, kc of its rows at a time,
+** whole blocks of mr output channels straight into y (rows ohw nr apart),
+** the last c_out % mr through ctmp.  part: pn->part, (2 mr + nr) kc
+** floats: the edge's weights [mr][kc], the patch [kc][nr], ctmp [mr][nr]. */
+static void conv_tile_pos(float *y, const float *x, const float *w, const geom *g,
+                          size_t pos, const nn_panels *pn) {
+  const nn_kernel *k = pn->kernel;
+  size_t mr = k->mr, nr = pn->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
+  size_t n_full = g->c_out / mr * mr, k0, j, i, c;
+  float *edge = pn->part, *patch = edge + mr * k->kc, *ctmp = patch + k->kc * nr;
+  if (n_full < g->c_out) memset(ctmp, 0, mr * nr * sizeof(float));
+  for (k0 = 0; k0 < kk; k0 += k->kc) {
+    size_t kc = kk - k0 < k->kc ? kk - k0 : k->kc;
+    gather_patch(patch, x, g, pos / g->ow, pos % g->ow, k0, kc, nr);
+    for (j = 0; j < n_full; j += mr)
+      k->tile_ldc(y + (j * ohw + pos) * nr, ohw * nr, w + j * kk + k0, kk, patch, kc);
+    if (n_full == g->c_out) continue;
+    for (j = 0; j < mr; j++)
+      for (i = 0; i < kc; i++)
+        edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+    k->tile(ctmp, edge, kc, patch, kc);
+  }
+  for (j = n_full; j < g->c_out; j++)
+    for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
+}
+
+/* Each panel of a chunk: the bias, then each output position's product. */
+static void conv_panels(float *y, const float *x, const float *params, const geom *g,
+                        const nn_panels *pn) {
+  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, pos;
+  const float *b = params + g->c_out * kk;
+  for (p = 0; p < pn->count; p++) {
+    float *yp = y + p * pn->stride * nr;
+    const float *xp = x + p * pn->stride * nr;
+    for (co = 0; co < g->c_out; co++)
+      for (i = 0; i < ohw * nr; i++) yp[co * ohw * nr + i] = b[co];
+    for (pos = 0; pos < ohw; pos++) conv_tile_pos(yp, xp, params, g, pos, pn);
+  }
+}
+
+static void conv2d_forward(float *y, const float *x, const float *params,
+                           const float *hyper, size_t n_in, size_t n_out) {
+  geom g;
+  (void)n_in; (void)n_out;
+  geom2d(&g, hyper);
+  conv_run(y, x, params, &g, 1);
+}
+
+static void conv1d_forward(float *y, const float *x, const float *params,
+                           const float *hyper, size_t n_in, size_t n_out) {
+  geom g;
+  (void)n_in; (void)n_out;
+  geom1d(&g, hyper);
+  conv_run(y, x, params, &g, 1);
+}
+
+static void conv2d_batch(float *y, const float *x, const float *params,
+                         const float *hyper, size_t n_in, size_t n_out,
+                         const nn_panels *pn) {
+  geom g;
+  (void)n_in; (void)n_out;
+  geom2d(&g, hyper);
+  conv_panels(y, x, params, &g, pn);
+}
+
+static void conv1d_batch(float *y, const float *x, const float *params,
+                         const float *hyper, size_t n_in, size_t n_out,
+                         const nn_panels *pn) {
+  geom g;
+  (void)n_in; (void)n_out;
+  geom1d(&g, hyper);
+  conv_panels(y, x, params, &g, pn);
+}
+
+
+/* --- backward -------------------------------------------------------------- */
+
+/* One panel: dbias += sum dy, dW += sum dy x over each patch, and (dx not
+** NULL) dx = W^T dy spread back over the patches.  Every sum in one fixed
+** order. */
+static void conv_back_panel(float *dx, float *dparams, const float *dy, const float *x,
+                            const float *params, const geom *g, size_t nr) {
+  size_t k = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
+  float *dw = dparams, *db = dparams + g->c_out * k;
+  size_t co, ci, ky, kx, oy, ox, c, i;
+  if (dx) memset(dx, 0, g->c_in * g->h * g->w * nr * sizeof(float));
+  for (co = 0; co < g->c_out; co++) {
+    const float *dyo = dy + co * ohw * nr;
+    const float *wt = params + co * k;
+    float s = 0.0f;
+    for (i = 0; i < ohw * nr; i++) s += dyo[i];
+    db[co] += s;
+    for (ci = 0; ci < g->c_in; ci++)
+      for (ky = 0; ky < g->kh; ky++)
+        for (kx = 0; kx < g->kw; kx++) {
+          size_t at = (ci * g->kh + ky) * g->kw + kx, ylo, yhi, xlo, xhi;
+          float wv = wt[at], gs = 0.0f;
+          nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky * g->dh, g->ph);
+          nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx * g->dw, g->pw);
+          for (oy = ylo; oy < yhi; oy++) {
+            size_t iy = oy * g->sh + ky * g->dh - g->ph;
+            for (ox = xlo; ox < xhi; ox++) {
+              size_t ix = ox * g->sw + kx * g->dw - g->pw;
+              size_t xi = ((ci * g->h + iy) * g->w + ix) * nr;
+              const float *ds = dyo + (oy * g->ow + ox) * nr;
+              for (c = 0; c < nr; c++) gs += ds[c] * x[xi + c];
+              if (dx) for (c = 0; c < nr; c++) dx[xi + c] += wv * ds[c];
+            }
+          }
+          dw[co * k + at] += gs;
+        }
+  }
+}
+
+static void conv_backward(float *dx, float *dparams, const float *dy, const float *x,
+                          const geom *g, const float *params, const nn_panels *pn) {
+  size_t p, at;
+  for (p = 0; p < pn->count; p++) {
+    at = p * pn->stride * pn->nr;
+    conv_back_panel(dx ? dx + at : NULL, dparams, dy + at, x + at, params, g, pn->nr);
+  }
+}
+
+static void conv2d_backward(float *dx, float *dparams, const float *dy, const float *x,
+                            const float *y, const float *params, const float *hyper,
+                            size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
+  geom g;
+  (void)y; (void)n_in; (void)n_out; (void)work;
+  geom2d(&g, hyper);
+  conv_backward(dx, dparams, dy, x, &g, params, pn);
+}
+
+static void conv1d_backward(float *dx, float *dparams, const float *dy, const float *x,
+                            const float *y, const float *params, const float *hyper,
+                            size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
+  geom g;
+  (void)y; (void)n_in; (void)n_out; (void)work;
+  geom1d(&g, hyper);
+  conv_backward(dx, dparams, dy, x, &g, params, pn);
+}
+
+
+/* --- shape rules ----------------------------------------------------------- */
+
+static void set_shape(nn_shape *s, size_t rank, size_t c, size_t h, size_t w) {
+  s->rank = rank;
+  s->d[0] = c; s->d[1] = h; s->d[2] = w;
+}
+
+/* Raises nothing; words for a shape in messages: "1x28x28". */
+static void shape_words(char *buf, size_t size, const nn_shape *s) {
+  if (s->rank == 1) snprintf(buf, size, "a flat row of %zu", s->d[0]);
+  else if (s->rank == 2) snprintf(buf, size, "%zux%zu", s->d[0], s->d[1]);
+  else snprintf(buf, size, "%zux%zux%zu", s->d[0], s->d[1], s->d[2]);
+}
+
+/* in of the rank a kind takes (2: channels x length, 3: channels x height x
+** width); the reason in why when it is not. */
+int nn_shape_takes(const nn_shape *in, size_t rank, char why[NN_ERRMAX]) {
+  char got[48];
+  if (in->rank == rank) return NN_OK;
+  shape_words(got, sizeof got, in);
+  if (snprintf(why, NN_ERRMAX, "takes %s, but the layer before gives %s: begin the "
+               "net with nn.Input{%s}", rank == 3 ? "images (c x h x w)" :
+               "sequences (c x l)", got, rank == 3 ? "c, h, w" : "c, l") < 0)
+    why[0] = '\0';
+  return NN_EMISMATCH;
+}
+
+/* The rule of both convolutions on geometry g (its h, w from the input). */
+static int conv_rule(geom *g, nn_shape *in, nn_shape *out, size_t rank,
+                     char why[NN_ERRMAX]) {
+  int st = nn_shape_takes(in, rank, why);
+  if (st != NN_OK) return st;
+  if (in->d[0] != g->c_in) {
+    snprintf(why, NN_ERRMAX, "takes %zu channels, but the layer before it gives %zu",
+             g->c_in, in->d[0]);
+    return NN_EMISMATCH;
+  }
+  g->h = rank == 3 ? in->d[1] : 1;
+  g->w = rank == 3 ? in->d[2] : in->d[1];
+  geom_out(g);
+  if (g->oh == 0 || g->ow == 0) {
+    if (rank == 3)
+      snprintf(why, NN_ERRMAX, "its kernel (%zux%zu, dilation %zux%zu) is larger than "
+               "its padded input (%zux%zu, padding %zux%zu)", g->kh, g->kw, g->dh, g->dw,
+               g->h, g->w, g->ph, g->pw);
+    else
+      snprintf(why, NN_ERRMAX, "its kernel (%zu, dilation %zu) is larger than its "
+               "padded input (%zu, padding %zu)", g->kw, g->dw, g->w, g->pw);
+    return NN_ESIZE;
+  }
+  set_shape(out, rank, g->c_out, rank == 3 ? g->oh : g->ow, rank == 3 ? g->ow : 1);
+  return NN_OK;
+}
+
+/* Alone (nothing before it says), a convolution takes the image it kept, or
+** else the smallest image its kernel fits. */
+static size_t smallest(size_t k, size_t d, size_t p) {
+  size_t span = d * (k - 1) + 1;
+  return span > 2 * p ? span - 2 * p : 1;
+}
+
+static int conv2d_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                        char why[NN_ERRMAX]) {
+  geom g;
+  int st;
+  geom2d(&g, hyper);
+  if (in->rank == 0)
+    set_shape(in, 3, g.c_in, g.h ? g.h : smallest(g.kh, g.dh, g.ph),
+              g.w ? g.w : smallest(g.kw, g.dw, g.pw));
+  if ((st = conv_rule(&g, in, out, 3, why)) != NN_OK) return st;
+  if (keep) { keep[C2_H] = (float)g.h; keep[C2_W] = (float)g.w; }
+  return NN_OK;
+}
+
+static int conv1d_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                        char why[NN_ERRMAX]) {
+  geom g;
+  int st;
+  geom1d(&g, hyper);
+  if (in->rank == 0) set_shape(in, 2, g.c_in, g.w ? g.w : smallest(g.kw, g.dw, g.pw), 1);
+  if ((st = conv_rule(&g, in, out, 2, why)) != NN_OK) return st;
+  if (keep) keep[C1_L] = (float)g.w;
+  return NN_OK;
+}
+
+/* Input{c, h, w}: rank 3; {c, l}: rank 2 (width 0); {n}: rank 1. */
+static int input_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                       char why[NN_ERRMAX]) {
+  size_t c = HY(0), h = HY(1), w = HY(2);
+  (void)keep;
+  set_shape(out, h == 0 ? 1 : w == 0 ? 2 : 3, c, h ? h : 1, w ? w : 1);
+  if (h == 0 && w != 0) {
+    snprintf(why, NN_ERRMAX, "a width needs a height");
+    return NN_ESIZE;
+  }
+  if (in->rank == 0) *in = *out;
+  return NN_OK;
+}
+
+/* Flatten: any shape to a flat row of its values. */
+static int flatten_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                         char why[NN_ERRMAX]) {
+  (void)hyper; (void)keep; (void)why;
+  if (in->rank == 0) { out->rank = 0; return NN_OK; }
+  set_shape(out, 1, in->d[0] * in->d[1] * in->d[2], 1, 1);
+  return NN_OK;
+}
+
+/* Input and Flatten move no value: dx = dy, in place. */
+static void same_backward(float *dx, float *dparams, const float *dy, const float *x,
+                          const float *y, const float *params, const float *hyper,
+                          size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
+  size_t p, i, n = n_in * pn->nr;
+  (void)dparams; (void)x; (void)y; (void)params; (void)hyper; (void)n_out; (void)work;
+  if (dx == NULL || dx == dy) return;
+  for (p = 0; p < pn->count; p++)
+    for (i = 0; i < n; i++) dx[p * pn->stride * pn->nr + i] = dy[p * pn->stride * pn->nr + i];
+}
+
+
+/* --- the descriptors ------------------------------------------------------- */
+
+#define WHOLE(name, what, def, lo)  { name, what, def, lo, 16777215, 1, NULL, NULL }
+
+/* out_channels first: the weight's second dimension is the product of the
+** three after it (the constructors take in_channels first, as PyTorch). */
+static const nn_hyper conv2d_hyper[C2_N] = {
+  WHOLE("out_channels", "output channels", 1, 1),
+  WHOLE("in_channels", "input channels", 1, 1),
+  WHOLE("kernel_h", "kernel height", 1, 1), WHOLE("kernel_w", "kernel width", 1, 1),
+  WHOLE("stride_h", "stride", 1, 1), WHOLE("stride_w", "stride", 1, 1),
+  WHOLE("padding_h", "padding", 0, 0), WHOLE("padding_w", "padding", 0, 0),
+  WHOLE("dilation_h", "dilation", 1, 1), WHOLE("dilation_w", "dilation", 1, 1),
+  WHOLE("height", "input height", 0, 0), WHOLE("width", "input width", 0, 0)
+};
+
+static const nn_hyper conv1d_hyper[C1_N] = {
+  WHOLE("out_channels", "output channels", 1, 1),
+  WHOLE("in_channels", "input channels", 1, 1),
+  WHOLE("kernel", "kernel size", 1, 1), WHOLE("stride", "stride", 1, 1),
+  WHOLE("padding", "padding", 0, 0), WHOLE("dilation", "dilation", 1, 1),
+  WHOLE("length", "input length", 0, 0)
+};
+
+/* weight [out_channels][in_channels * kernel], bias [out_channels]. */
+static const nn_tensor_info conv2d_tensors[] = {
+  { "weight", 2, { NN_DIM_HYPER(C2_COUT), NN_DIM_PRODUCT(C2_CIN, 3) }, NN_INIT_FAN_IN, 1 },
+  { "bias",   1, { NN_DIM_HYPER(C2_COUT), 0 }, NN_INIT_FAN_IN, 1 }
+};
+
+static const nn_tensor_info conv1d_tensors[] = {
+  { "weight", 2, { NN_DIM_HYPER(C1_COUT), NN_DIM_PRODUCT(C1_CIN, 2) }, NN_INIT_FAN_IN, 1 },
+  { "bias",   1, { NN_DIM_HYPER(C1_COUT), 0 }, NN_INIT_FAN_IN, 1 }
+};
+
+const nn_kind_info nn_kind_conv2d = {
+  "Conv2d", "conv2d", 0, 0, C2_N, conv2d_hyper, 2, conv2d_tensors,
+  conv2d_forward, conv2d_batch, conv2d_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, conv2d_shape
+};
+
+const nn_kind_info nn_kind_conv1d = {
+  "Conv1d", "conv1d", 0, 0, C1_N, conv1d_hyper, 2, conv1d_tensors,
+  conv1d_forward, conv1d_batch, conv1d_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, conv1d_shape
+};
+
+static const nn_hyper input_hyper[] = {
+  WHOLE("channels", "channels", 1, 1), WHOLE("height", "height", 0, 0),
+  WHOLE("width", "width", 0, 0)
+};
+
+/* forward NULL: y = x, a layer the passes skip */
+const nn_kind_info nn_kind_image_input = {
+  "Input", "input", 1, 0, 3, input_hyper, 0, NULL, NULL, NULL, same_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, input_shape
+};
+
+const nn_kind_info nn_kind_flatten = {
+  "Flatten", "flatten", 1, 0, 0, NULL, 0, NULL, NULL, NULL, same_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, flatten_shape
+};

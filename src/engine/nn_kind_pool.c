@@ -1,0 +1,347 @@
+/*
+** nn_kind_pool.c: the pooling kinds, PyTorch's: MaxPool1d, MaxPool2d,
+** AvgPool2d (count_include_pad: a window's sum over k x k, padding counted
+** as zeros) and GlobalAvgPool (each channel's mean, AdaptiveAvgPool2d(1)
+** then a flat row of the channels).  Each kind whole: its shape rule, its
+** forward for a sample and for the panels of a batch, its backward, and its
+** descriptor.  No parameters; square windows (kernel, stride, padding
+** each one number, as nn.MaxPool2d(2) is), stride 1 and up.
+**
+** Pure C99, no allocation.  The layout keeps the input's height and width
+** in the layer's own hyper-parameters; channels are n_in / (h w).  Every
+** value is computed alone over the nr samples of a panel (nr = 1: one
+** sample): a batch gives the bits of one sample.  MaxPool's gradient goes
+** to the first largest value of a window, as PyTorch's does; a NaN in a
+** window is its maximum, as in PyTorch.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/nn_engine.h"
+#include "engine/nn_kinds.h"
+
+/* A pool's sizes: channels, input h x w, window, stride, padding (each
+** height, then width), output oh x ow; avg: an average, not a maximum. */
+typedef struct pgeom {
+  size_t c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+  int avg;
+} pgeom;
+
+enum { P_K, P_S, P_P, P_H, P_W, P2_N };           /* MaxPool2d, AvgPool2d */
+enum { P1_L = 3, P1_N };                           /* MaxPool1d */
+
+#define HY(j)  ((size_t)hyper[j])
+
+static void pgeom_out(pgeom *g) {
+  g->oh = nn_window_out(g->h, g->kh, g->sh, g->ph, 1);
+  g->ow = nn_window_out(g->w, g->kw, g->sw, g->pw, 1);
+}
+
+static void pgeom2d(pgeom *g, const float *hyper, size_t n_in, int avg) {
+  g->kh = g->kw = HY(P_K);
+  g->sh = g->sw = HY(P_S);
+  g->ph = g->pw = HY(P_P);
+  g->h = HY(P_H); g->w = HY(P_W);
+  g->c = g->h > 0 && g->w > 0 ? n_in / (g->h * g->w) : 0;
+  g->avg = avg;
+  pgeom_out(g);
+}
+
+static void pgeom1d(pgeom *g, const float *hyper, size_t n_in) {
+  g->h = g->kh = g->sh = 1;
+  g->ph = 0;
+  g->kw = HY(P_K); g->sw = HY(P_S); g->pw = HY(P_P);
+  g->w = HY(P1_L);
+  g->c = g->w ? n_in / g->w : 0;
+  g->avg = 0;
+  pgeom_out(g);
+}
+
+
+/* --- forward and backward -------------------------------------------------- */
+
+/* The window of output (oy, ox): its rows [*y0, *y1) and columns [*x0,
+** *x1) of the input, clipped to it (padding is not in it). */
+static void window_of(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *y1,
+                      size_t *x0, size_t *x1) {
+  size_t ty = oy * g->sh, tx = ox * g->sw;    /* the window's start, padded */
+  *y0 = ty > g->ph ? ty - g->ph : 0;
+  *x0 = tx > g->pw ? tx - g->pw : 0;
+  *y1 = ty + g->kh > g->ph ? ty + g->kh - g->ph : 0;
+  *x1 = tx + g->kw > g->pw ? tx + g->kw - g->pw : 0;
+  if (*y1 > g->h) *y1 = g->h;
+  if (*x1 > g->w) *x1 = g->w;
+}
+
+/* Output (ch, oy, ox), lane c: the window's maximum (NaN if one is) or
+** average. */
+static float pool_one(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
+                      size_t nr, size_t c) {
+  size_t y0, y1, x0, x1, iy, ix;
+  float acc = 0.0f;
+  int any = 0;
+  window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+  for (iy = y0; iy < y1; iy++)
+    for (ix = x0; ix < x1; ix++) {
+      float v = x[((ch * g->h + iy) * g->w + ix) * nr + c];
+      if (g->avg) acc += v;
+      else if (!any || v > acc || (v != v && acc == acc)) acc = v;
+      any = 1;
+    }
+  return g->avg ? acc / (float)(g->kh * g->kw) : acc;
+}
+
+static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
+  size_t ch, oy, ox, c;
+  for (ch = 0; ch < g->c; ch++)
+    for (oy = 0; oy < g->oh; oy++)
+      for (ox = 0; ox < g->ow; ox++)
+        for (c = 0; c < nr; c++)
+          y[((ch * g->oh + oy) * g->ow + ox) * nr + c] = pool_one(x, g, ch, oy, ox, nr, c);
+}
+
+/* The input index (in lanes) of window (ch, oy, ox)'s first largest value,
+** lane c. */
+static size_t argmax_at(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
+                        size_t nr, size_t c) {
+  size_t y0, y1, x0, x1, iy, ix, best = (size_t)-1;
+  window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+  for (iy = y0; iy < y1; iy++)
+    for (ix = x0; ix < x1; ix++) {
+      size_t at = ((ch * g->h + iy) * g->w + ix) * nr + c;
+      if (best == (size_t)-1 || x[at] > x[best] || (x[at] != x[at] && x[best] == x[best]))
+        best = at;
+    }
+  return best;
+}
+
+/* dx of one panel: each output's gradient to its window's maximum, or
+** spread evenly over its window. */
+static void pool_back(float *dx, const float *dy, const float *x, const pgeom *g,
+                      size_t nr) {
+  size_t ch, oy, ox, c, y0, y1, x0, x1, iy, ix;
+  memset(dx, 0, g->c * g->h * g->w * nr * sizeof(float));
+  for (ch = 0; ch < g->c; ch++)
+    for (oy = 0; oy < g->oh; oy++)
+      for (ox = 0; ox < g->ow; ox++)
+        for (c = 0; c < nr; c++) {
+          float d = dy[((ch * g->oh + oy) * g->ow + ox) * nr + c];
+          if (!g->avg) {
+            size_t at = argmax_at(x, g, ch, oy, ox, nr, c);
+            if (at != (size_t)-1) dx[at] += d;
+            continue;
+          }
+          d /= (float)(g->kh * g->kw);
+          window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+          for (iy = y0; iy < y1; iy++)
+            for (ix = x0; ix < x1; ix++) dx[((ch * g->h + iy) * g->w + ix) * nr + c] += d;
+        }
+}
+
+static void pool_panels(float *y, const float *x, const pgeom *g, const nn_panels *pn) {
+  size_t p, at;
+  for (p = 0; p < pn->count; p++) {
+    at = p * pn->stride * pn->nr;
+    pool_run(y + at, x + at, g, pn->nr);
+  }
+}
+
+static void pool_back_panels(float *dx, const float *dy, const float *x, const pgeom *g,
+                             const nn_panels *pn) {
+  size_t p, at;
+  if (dx == NULL) return;
+  for (p = 0; p < pn->count; p++) {
+    at = p * pn->stride * pn->nr;
+    pool_back(dx + at, dy + at, x + at, g, pn->nr);
+  }
+}
+
+/* The geometry of layer kind `kind` (0: MaxPool2d, 1: AvgPool2d, 2: MaxPool1d). */
+static void pgeom_of(pgeom *g, int kind, const float *hyper, size_t n_in) {
+  if (kind == 2) pgeom1d(g, hyper, n_in);
+  else pgeom2d(g, hyper, n_in, kind == 1);
+}
+
+#define POOL_PASSES(name, kind)                                                   \
+  static void name##_forward(float *y, const float *x, const float *params,      \
+                             const float *hyper, size_t n_in, size_t n_out) {    \
+    pgeom g;                                                                      \
+    (void)params; (void)n_out;                                                    \
+    pgeom_of(&g, kind, hyper, n_in);                                              \
+    pool_run(y, x, &g, 1);                                                        \
+  }                                                                               \
+  static void name##_batch(float *y, const float *x, const float *params,        \
+                           const float *hyper, size_t n_in, size_t n_out,        \
+                           const nn_panels *pn) {                                \
+    pgeom g;                                                                      \
+    (void)params; (void)n_out;                                                    \
+    pgeom_of(&g, kind, hyper, n_in);                                              \
+    pool_panels(y, x, &g, pn);                                                    \
+  }                                                                               \
+  static void name##_backward(float *dx, float *dparams, const float *dy,        \
+                              const float *x, const float *y, const float *params,\
+                              const float *hyper, size_t n_in, size_t n_out,     \
+                              const nn_panels *pn, float *work) {                \
+    pgeom g;                                                                      \
+    (void)dparams; (void)y; (void)params; (void)n_out; (void)work;               \
+    pgeom_of(&g, kind, hyper, n_in);                                              \
+    pool_back_panels(dx, dy, x, &g, pn);                                          \
+  }
+
+POOL_PASSES(maxpool2d, 0)
+POOL_PASSES(avgpool2d, 1)
+POOL_PASSES(maxpool1d, 2)
+
+
+/* --- GlobalAvgPool --------------------------------------------------------- */
+
+/* y [c] = the mean of each channel's hw values, lanes nr; hyper: h, w. */
+static void gap_run(float *y, const float *x, size_t c, size_t hw, size_t nr) {
+  size_t ch, i, l;
+  for (ch = 0; ch < c; ch++)
+    for (l = 0; l < nr; l++) {
+      float s = 0.0f;
+      for (i = 0; i < hw; i++) s += x[(ch * hw + i) * nr + l];
+      y[ch * nr + l] = s / (float)hw;
+    }
+}
+
+static void gap_forward(float *y, const float *x, const float *params,
+                        const float *hyper, size_t n_in, size_t n_out) {
+  (void)params; (void)hyper;
+  gap_run(y, x, n_out, n_in / n_out, 1);
+}
+
+static void gap_batch(float *y, const float *x, const float *params, const float *hyper,
+                      size_t n_in, size_t n_out, const nn_panels *pn) {
+  size_t p, at;
+  (void)params; (void)hyper;
+  for (p = 0; p < pn->count; p++) {
+    at = p * pn->stride * pn->nr;
+    gap_run(y + at, x + at, n_out, n_in / n_out, pn->nr);
+  }
+}
+
+static void gap_backward(float *dx, float *dparams, const float *dy, const float *x,
+                         const float *y, const float *params, const float *hyper,
+                         size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
+  size_t p, ch, i, l, nr = pn->nr, hw = n_in / n_out;
+  (void)dparams; (void)x; (void)y; (void)params; (void)hyper; (void)work;
+  if (dx == NULL) return;
+  for (p = 0; p < pn->count; p++) {
+    float *dxp = dx + p * pn->stride * nr;
+    const float *dyp = dy + p * pn->stride * nr;
+    for (ch = 0; ch < n_out; ch++)
+      for (i = 0; i < hw; i++)
+        for (l = 0; l < nr; l++) dxp[(ch * hw + i) * nr + l] = dyp[ch * nr + l] / (float)hw;
+  }
+}
+
+
+/* --- shape rules ----------------------------------------------------------- */
+
+static void set_shape(nn_shape *s, size_t rank, size_t c, size_t h, size_t w) {
+  s->rank = rank;
+  s->d[0] = c; s->d[1] = h; s->d[2] = w;
+}
+
+/* The rule of every windowed pool: in of rank `rank`, padding at most half
+** the window (PyTorch's rule), the window within the padded input. */
+static int pool_rule(pgeom *g, nn_shape *in, nn_shape *out, size_t rank,
+                     char why[NN_ERRMAX]) {
+  int st = nn_shape_takes(in, rank, why);
+  if (st != NN_OK) return st;
+  g->c = in->d[0];
+  g->h = rank == 3 ? in->d[1] : 1;
+  g->w = rank == 3 ? in->d[2] : in->d[1];
+  pgeom_out(g);
+  if (2 * g->pw > g->kw) {
+    snprintf(why, NN_ERRMAX, "its padding (%zu) must be at most half its window (%zu)",
+             g->pw, g->kw);
+    return NN_ESIZE;
+  }
+  if (g->oh == 0 || g->ow == 0) {
+    snprintf(why, NN_ERRMAX, "its window (%zu) is larger than its padded input "
+             "(%zux%zu, padding %zu)", g->kw, g->h, g->w, g->pw);
+    return NN_ESIZE;
+  }
+  set_shape(out, rank, g->c, rank == 3 ? g->oh : g->ow, rank == 3 ? g->ow : 1);
+  return NN_OK;
+}
+
+static int pool2d_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                        char why[NN_ERRMAX]) {
+  pgeom g;
+  int st;
+  pgeom2d(&g, hyper, 0, 0);
+  if (in->rank == 0) set_shape(in, 3, 1, g.h ? g.h : g.kh, g.w ? g.w : g.kw);
+  if ((st = pool_rule(&g, in, out, 3, why)) != NN_OK) return st;
+  if (keep) { keep[P_H] = (float)g.h; keep[P_W] = (float)g.w; }
+  return NN_OK;
+}
+
+static int pool1d_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                        char why[NN_ERRMAX]) {
+  pgeom g;
+  int st;
+  pgeom1d(&g, hyper, 0);
+  if (in->rank == 0) set_shape(in, 2, 1, g.w ? g.w : g.kw, 1);
+  if ((st = pool_rule(&g, in, out, 2, why)) != NN_OK) return st;
+  if (keep) keep[P1_L] = (float)g.w;
+  return NN_OK;
+}
+
+/* GlobalAvgPool: channels x anything to a flat row of the channels. */
+static int gap_shape(const float *hyper, nn_shape *in, nn_shape *out, float *keep,
+                     char why[NN_ERRMAX]) {
+  (void)keep;
+  if (in->rank == 0) set_shape(in, 3, 1, HY(0) ? HY(0) : 1, HY(1) ? HY(1) : 1);
+  if (in->rank < 2) return nn_shape_takes(in, 3, why);
+  set_shape(out, 1, in->d[0], 1, 1);
+  if (keep) { keep[0] = (float)in->d[1]; keep[1] = (float)in->d[2]; }
+  return NN_OK;
+}
+
+
+/* --- the descriptors ------------------------------------------------------- */
+
+#define WHOLE(name, what, def, lo)  { name, what, def, lo, 16777215, 1, NULL, NULL }
+
+static const nn_hyper pool2d_hyper[P2_N] = {
+  WHOLE("kernel", "window", 1, 1), WHOLE("stride", "stride", 1, 1),
+  WHOLE("padding", "padding", 0, 0),
+  WHOLE("height", "input height", 0, 0), WHOLE("width", "input width", 0, 0)
+};
+
+static const nn_hyper pool1d_hyper[P1_N] = {
+  WHOLE("kernel", "window", 1, 1), WHOLE("stride", "stride", 1, 1),
+  WHOLE("padding", "padding", 0, 0), WHOLE("length", "input length", 0, 0)
+};
+
+static const nn_hyper gap_hyper[] = {
+  WHOLE("height", "input height", 0, 0), WHOLE("width", "input width", 0, 0)
+};
+
+const nn_kind_info nn_kind_maxpool2d = {
+  "MaxPool2d", "max_pool2d", 0, 0, P2_N, pool2d_hyper, 0, NULL,
+  maxpool2d_forward, maxpool2d_batch, maxpool2d_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, pool2d_shape
+};
+
+const nn_kind_info nn_kind_avgpool2d = {
+  "AvgPool2d", "avg_pool2d", 0, 0, P2_N, pool2d_hyper, 0, NULL,
+  avgpool2d_forward, avgpool2d_batch, avgpool2d_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, pool2d_shape
+};
+
+const nn_kind_info nn_kind_maxpool1d = {
+  "MaxPool1d", "max_pool1d", 0, 0, P1_N, pool1d_hyper, 0, NULL,
+  maxpool1d_forward, maxpool1d_batch, maxpool1d_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, pool1d_shape
+};
+
+const nn_kind_info nn_kind_global_avgpool = {
+  "GlobalAvgPool", "global_avg_pool", 0, 0, 2, gap_hyper, 0, NULL,
+  gap_forward, gap_batch, gap_backward, NULL,
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, gap_shape
+};
