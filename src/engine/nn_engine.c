@@ -44,6 +44,7 @@ static const nn_kind_info *const kinds[] = {
   [NN_GELU] = &nn_kind_gelu, [NN_SILU] = &nn_kind_silu,
   [NN_SOFTPLUS] = &nn_kind_softplus, [NN_ELU] = &nn_kind_elu,
   [NN_STANDARDIZE] = &nn_kind_standardize, [NN_LAYERNORM] = &nn_kind_layernorm,
+  [NN_ADD] = &nn_kind_add, [NN_CONCAT] = &nn_kind_concat,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
@@ -158,6 +159,28 @@ static int check_hypers(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   return NN_OK;
 }
 
+size_t nn_layer_input(const nn_layer *l, size_t i, size_t k) {
+  if (k == 0) return l->from[0] ? l->from[0] : i + 1;
+  return k == 1 ? l->from[1] : 0;
+}
+
+int nn_layers_graph(const nn_layer *layers, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (layers[i].from[0] || layers[i].from[1]) return 1;
+  return 0;
+}
+
+/* Whether the kind of l joins two values (Add, Concat). */
+static int is_join(const nn_layer *l) {
+  return (kinds[l->kind]->flags & NN_KIND_JOIN) != 0;
+}
+
+/* The width of value v (0: the input, of width in) of laid-out layers. */
+static size_t value_width(const nn_layer *layers, size_t v, size_t in) {
+  return v == 0 ? in : layers[v - 1].n_out;
+}
+
 /* The sizes of the sized layer i, which takes width inputs. */
 static int check_sizes(const nn_layer *l, size_t i, size_t width, char err[NN_ERRMAX]) {
   const nn_kind_info *d = kinds[l->kind];
@@ -174,36 +197,101 @@ static int check_sizes(const nn_layer *l, size_t i, size_t width, char err[NN_ER
   }
   if (l->n_in != width) {
     snprintf(err, NN_ERRMAX, "layer %zu: nn.%s(%zu -> %zu) takes %zu "
-             "inputs, but the layer before it gives %zu", i + 1, d->name,
-             l->n_in, l->n_out, l->n_in, width);
+             "inputs, but %s gives %zu", i + 1, d->name, l->n_in, l->n_out,
+             l->n_in, l->from[0] ? "its input" : "the layer before it", width);
     return NN_EMISMATCH;
   }
   return NN_OK;
 }
 
+/* What layer i reads: values before it, two for a join, one otherwise. */
+static int check_inputs(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = kinds[l->kind];
+  size_t k;
+  for (k = 0; k < 2; k++)
+    if (l->from[k] > i + 1) {
+      snprintf(err, NN_ERRMAX, "layer %zu: nn.%s reads the output of layer %zu, "
+               "which is not before it", i + 1, d->name, l->from[k] - 1);
+      return NN_EMISMATCH;
+    }
+  if ((l->from[1] != 0) != is_join(l)) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s takes %s", i + 1, d->name,
+             is_join(l) ? "two inputs" : "one input");
+    return NN_EMISMATCH;
+  }
+  return NN_OK;
+}
+
+/* The widths of the join i from its inputs' widths a and b. */
+static int join_sizes(nn_layer *l, size_t i, size_t a, size_t b, char err[NN_ERRMAX]) {
+  const nn_kind_info *d = kinds[l->kind];
+  if (a == 0 || b == 0) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s's inputs have no width yet: put "
+             "a sized layer (nn.Linear) before them", i + 1, d->name);
+    return NN_EMISMATCH;
+  }
+  if ((d->flags & NN_KIND_EQUAL) && a != b) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s of widths %zu and %zu: they must "
+             "be equal", i + 1, d->name, a, b);
+    return NN_EMISMATCH;
+  }
+  if (a + b > NN_MAX_WIDTH) {
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s wider than %zu", i + 1, d->name,
+             NN_MAX_WIDTH);
+    return NN_ESIZE;
+  }
+  l->n_in = a + b;
+  l->n_out = (d->flags & NN_KIND_EQUAL) ? a : a + b;
+  return NN_OK;
+}
+
+/* The widths of layer i of layers, in is the network's input width. */
+static int layer_sizes(nn_layer *layers, size_t i, size_t in, char err[NN_ERRMAX]) {
+  nn_layer *l = &layers[i];
+  size_t width;
+  int st;
+  if (l->from[0] == i + 1) l->from[0] = 0;   /* the layer before: a chain's */
+  if ((st = check_inputs(l, i, err)) != NN_OK) return st;
+  width = value_width(layers, nn_layer_input(l, i, 0) - 1, in);
+  if (is_join(l))
+    return join_sizes(l, i, width, value_width(layers, l->from[1] - 1, in), err);
+  if (kinds[l->kind]->elementwise) {
+    l->n_in = l->n_out = width;
+    return NN_OK;
+  }
+  return check_sizes(l, i, width, err);
+}
+
+/* The width of the network's input: the first sized layer's that is not a
+** join (0: none, any width goes through). */
+static size_t input_width(const nn_layer *layers, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
+    if (d && !d->elementwise && !(d->flags & NN_KIND_JOIN)) return layers[i].n_in;
+  }
+  return 0;
+}
+
 int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX]) {
-  size_t i, width = 0, total = 0;
+  size_t i, in, total = 0;
   if (n > NN_MAX_LAYERS) {
     snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
     return NN_ESIZE;
   }
-  /* The first sized layer fixes the width of everything before it. */
-  for (i = 0; i < n; i++) {
-    const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
-    if (d && !d->elementwise) { width = layers[i].n_in; break; }
-  }
-  for (i = 0; i < n; i++) {
-    nn_layer *l = &layers[i];
-    const nn_kind_info *d = nn_kind_info_of(l->kind);
-    size_t count;
-    int st;
-    if (d == NULL) {
-      snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)l->kind);
+  for (i = 0; i < n; i++)
+    if (nn_kind_info_of(layers[i].kind) == NULL) {
+      snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)layers[i].kind);
       return NN_EKIND;
     }
+  /* The first sized layer fixes the width of everything before it. */
+  in = input_width(layers, n);
+  for (i = 0; i < n; i++) {
+    nn_layer *l = &layers[i];
+    size_t count;
+    int st;
     if ((st = check_hypers(l, i, err)) != NN_OK) return st;
-    if (d->elementwise) l->n_in = l->n_out = width;
-    else if ((st = check_sizes(l, i, width, err)) != NN_OK) return st;
+    if ((st = layer_sizes(layers, i, in, err)) != NN_OK) return st;
     /* Widths and whole hyper-parameters are below 2^24, so a count fits in
     ** 64 bits; the sum is checked. */
     count = nn_layer_n_params(l);
@@ -214,7 +302,6 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
     }
     l->w = count ? total : 0;
     total += count;
-    width = l->n_out;
   }
   *n_params = total;
   return NN_OK;
@@ -222,8 +309,8 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
 
 
 /* The block: nn_net, then layers, then params, then each layer's
-** hyper-parameters (nn_hyper_most() floats a layer), each part aligned
-** for its type. */
+** hyper-parameters (nn_hyper_most() floats a layer), then a graph's plan
+** (three arrays of n_layers + 1 sizes: slot, last, and the planner's scratch), each part aligned for its type. */
 #define ALIGN_UP(x, a)  (((x) + (a) - 1) / (a) * (a))
 
 static size_t layers_offset(void) {
@@ -238,9 +325,14 @@ static size_t hypers_offset(size_t n_layers, size_t n_params) {
   return params_offset(n_layers) + n_params * sizeof(float);
 }
 
+static size_t plan_offset(size_t n_layers, size_t n_params) {
+  return ALIGN_UP(hypers_offset(n_layers, n_params) +
+                  n_layers * nn_hyper_most() * sizeof(float), 16);
+}
+
 size_t nn_net_size(size_t n_layers, size_t n_params) {
   if (n_layers > NN_MAX_LAYERS || n_params > NN_MAX_PARAMS) return 0;
-  return hypers_offset(n_layers, n_params) + n_layers * nn_hyper_most() * sizeof(float);
+  return plan_offset(n_layers, n_params) + 3 * (n_layers + 1) * sizeof(size_t);
 }
 
 /* Each layer's hyper-parameters copied into the block's own, its pointer
@@ -256,27 +348,62 @@ static void keep_hypers(nn_net *net, float *h, size_t most) {
   }
 }
 
-nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_params) {
-  nn_net *net = (nn_net *)block;
-  size_t i;
-  net->n_layers = n;
-  net->n_params = n_params;
-  net->layers = (nn_layer *)((char *)block + layers_offset());
-  net->params = (float *)((char *)block + params_offset(n));
-  if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
-  if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
-  keep_hypers(net, (float *)((char *)block + hypers_offset(n, n_params)), nn_hyper_most());
-  net->n_inputs = net->n_outputs = net->max_width = net->sized_end = 0;
+/* The plan of a graph: each value's last reader, then a buffer for each
+** value, the first whose value's last reader ran before the layer that
+** makes it (so no layer writes a buffer it reads).  busy [n + 1]: for each
+** buffer, the last reader of the value it holds. */
+static void plan_graph(nn_net *net, size_t *busy) {
+  size_t i, k, s, n = net->n_layers;
+  for (i = 0; i <= n; i++) net->last[i] = i == 0 ? 0 : i - 1;
+  net->last[n] = n;
+  for (i = 0; i < n; i++)
+    for (k = 0; k < 2; k++) {
+      size_t v = nn_layer_input(&net->layers[i], i, k);
+      if (v && v - 1 < n && net->last[v - 1] < i) net->last[v - 1] = i;
+    }
+  net->n_slots = 0;
+  for (i = 0; i <= n; i++) {     /* value i, made by layer i - 1 */
+    size_t at = i == 0 ? 0 : i - 1;
+    for (s = 0; s < net->n_slots && !(busy[s] < at); s++) {}
+    if (s == net->n_slots) net->n_slots++;
+    busy[s] = net->last[i];
+    net->slot[i] = s;
+  }
+}
+
+/* The net's widths, and its plan when it is a graph. */
+static void plan_net(nn_net *net, size_t *busy) {
+  size_t i, n = net->n_layers;
+  net->n_inputs = input_width(net->layers, n);
+  net->n_outputs = net->max_width = net->sized_end = net->n_slots = 0;
+  if (net->n_inputs > net->max_width) net->max_width = net->n_inputs;
   for (i = 0; i < n; i++) {
-    const nn_layer *l = &layers[i];
+    const nn_layer *l = &net->layers[i];
     if (is_sized(l)) {
-      if (net->n_inputs == 0) net->n_inputs = l->n_in;
       net->n_outputs = l->n_out;
       net->sized_end = i + 1;
     }
     if (l->n_in > net->max_width) net->max_width = l->n_in;
     if (l->n_out > net->max_width) net->max_width = l->n_out;
   }
+  if (nn_layers_graph(net->layers, n)) {
+    plan_graph(net, busy);
+    if (net->n_inputs) net->n_outputs = net->layers[n - 1].n_out;
+  }
+}
+
+nn_net *nn_net_init(void *block, const nn_layer *layers, size_t n, size_t n_params) {
+  nn_net *net = (nn_net *)block;
+  net->n_layers = n;
+  net->n_params = n_params;
+  net->layers = (nn_layer *)((char *)block + layers_offset());
+  net->params = (float *)((char *)block + params_offset(n));
+  net->slot = (size_t *)((char *)block + plan_offset(n, n_params));
+  net->last = net->slot + n + 1;
+  if (n > 0) memcpy(net->layers, layers, n * sizeof(nn_layer));
+  if (n_params > 0) memset(net->params, 0, n_params * sizeof(float));
+  keep_hypers(net, (float *)((char *)block + hypers_offset(n, n_params)), nn_hyper_most());
+  plan_net(net, net->last + n + 1);
   return net;
 }
 
@@ -336,9 +463,18 @@ static size_t width_after(const nn_layer *l, size_t n) {
   return is_sized(l) ? l->n_out : n;
 }
 
+/* A graph's pass: a buffer for each of the plan's slots, and one where a
+** join's two inputs are gathered side by side. */
 size_t nn_work_size(const nn_net *net, size_t n_x) {
+  if (net->n_slots)
+    return (net->n_slots + 1) * (net->max_width > n_x ? net->max_width : n_x);
   return NN_WORK_MAX(net->max_width, n_x);
 }
+
+static void graph_forward(const nn_net *net, float *y, const float *x, size_t n_x,
+                          float *work);
+static void graph_chunk(const nn_net *net, const nn_kernel *k, float *Y,
+                        const float *X, size_t rows, size_t n_x, float *work);
 
 /* The layers read x where it is and the last sized layer writes straight into y,
 ** so the layers after it work in place there: for a small net the two
@@ -351,6 +487,10 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   size_t i, last = net->sized_end, n = n_x;
   float *lo = work, *cur = NULL;        /* cur: the result, once it is writable */
   const float *in = x;
+  if (net->n_slots) {
+    graph_forward(net, y, x, n_x, work);
+    return;
+  }
   if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
       (uintptr_t)y < (uintptr_t)(x + n_x)) {
     /* y overlaps x, which the layers read until the last of them */
@@ -409,7 +549,7 @@ static size_t kernel_work(const nn_net *net, size_t n_rows, size_t n_x,
   size_t rows = n_rows < NN_BATCH_ROWS ? n_rows : NN_BATCH_ROWS;
   size_t stride = batch_stride(net, n_x, k);
   rows = ROUND_UP(rows > 0 ? rows : 1, k->nr);
-  return 2 * rows * stride + k->mr * k->kc + WORK_ALIGN;
+  return (net->n_slots ? net->n_slots + 1 : 2) * rows * stride + k->mr * k->kc + WORK_ALIGN;
 }
 
 /* Sized for every kernel set, not just the one in use, so that a work
@@ -487,7 +627,10 @@ void nn_forward_batch(const nn_net *net, float *Y, const float *X,
     /* A last panel of a few samples costs a whole panel; below k->few of
     ** them, one sample at a time is cheaper. */
     if (part > 0 && part < k->few) rows -= part;
-    if (rows > 0) {
+    if (rows > 0 && net->n_slots) {
+      graph_chunk(net, k, Y + r * n_y, X + r * n_x, rows, n_x, aligned);
+      r += rows;
+    } else if (rows > 0) {
       forward_chunk(net, k, Y + r * n_y, X + r * n_x, rows, n_x, aligned);
       r += rows;
     } else {
@@ -497,8 +640,12 @@ void nn_forward_batch(const nn_net *net, float *Y, const float *X,
   }
 }
 
+static void graph_trace(const nn_net *net, float *out, size_t *offsets,
+                        const float *x, size_t n_x);
+
+/* A graph's trace ends with room to gather a join's inputs. */
 size_t nn_trace_size(const nn_net *net, size_t n_x) {
-  size_t i, n = n_x, total = 0;
+  size_t i, n = n_x, total = net->n_slots ? net->max_width : 0;
   for (i = 0; i < net->n_layers; i++) {
     n = width_after(&net->layers[i], n);
     total += n;
@@ -510,6 +657,10 @@ void nn_trace(const nn_net *net, float *out, size_t *offsets,
               const float *x, size_t n_x) {
   size_t i, n = n_x, at = 0;
   const float *prev = x;
+  if (net->n_slots) {
+    graph_trace(net, out, offsets, x, n_x);
+    return;
+  }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     size_t m = width_after(l, n);
@@ -524,6 +675,162 @@ void nn_trace(const nn_net *net, float *out, size_t *offsets,
     prev = out + at;
     at += m;
     n = m;
+  }
+  offsets[net->n_layers] = at;
+}
+
+/* --- graphs ------------------------------------------------------------ */
+
+/* A pass over a graph keeps each value in the buffer of its slot (the
+** plan of nn_net_init), buffers of `size` floats from base.  The layers
+** run in order; a join's two inputs are first gathered side by side into
+** the buffer after the slots'.  Every buffer holds `count` panels of
+** `span` floats, a value's features [n][nr] at the start of each (one
+** sample: one panel of nr 1). */
+typedef struct graph_pass {
+  float *base, *gather;
+  size_t size, count, span, nr;
+} graph_pass;
+
+/* The width of value v of a graph. */
+static size_t graph_width(const nn_net *net, size_t v) {
+  return v == 0 ? net->n_inputs : net->layers[v - 1].n_out;
+}
+
+static float *value_buf(const nn_net *net, const graph_pass *g, size_t v) {
+  return g->base + net->slot[v] * g->size;
+}
+
+/* The x of layer i: its input's buffer, or a join's two side by side. */
+static const float *layer_x(const nn_net *net, const graph_pass *g, size_t i) {
+  const nn_layer *l = &net->layers[i];
+  size_t a = nn_layer_input(l, i, 0) - 1, b, wa, p;
+  if (l->from[1] == 0) return value_buf(net, g, a);
+  b = l->from[1] - 1;
+  wa = graph_width(net, a);
+  for (p = 0; p < g->count; p++) {
+    float *dst = g->gather + p * g->span;
+    memcpy(dst, value_buf(net, g, a) + p * g->span, wa * g->nr * sizeof(float));
+    memcpy(dst + wa * g->nr, value_buf(net, g, b) + p * g->span,
+           (l->n_in - wa) * g->nr * sizeof(float));
+  }
+  return g->gather;
+}
+
+static void graph_forward(const nn_net *net, float *y, const float *x, size_t n_x,
+                          float *work) {
+  size_t i, n = net->n_layers;
+  graph_pass g;
+  g.size = g.span = net->max_width > n_x ? net->max_width : n_x;
+  g.base = work;
+  g.gather = work + net->n_slots * g.size;
+  g.count = g.nr = 1;
+  memcpy(value_buf(net, &g, 0), x, n_x * sizeof(float));
+  for (i = 0; i < n; i++) {
+    const nn_layer *l = &net->layers[i];
+    const float *in = layer_x(net, &g, i);
+    float *out = value_buf(net, &g, i + 1);
+    if (is_sized(l)) {
+      sized_forward(net, l, out, in);
+    } else {
+      memcpy(out, in, l->n_in * sizeof(float));
+      elementwise_forward(net, l, out, l->n_in);
+    }
+  }
+  memmove(y, value_buf(net, &g, n), net->layers[n - 1].n_out * sizeof(float));
+}
+
+/* The chunk's rows into the panels at dst (forward_chunk's packing). */
+static void graph_pack(float *dst, const float *X, size_t rows, size_t n_x,
+                       const graph_pass *g) {
+  size_t p, i, c, nr = g->nr;
+  for (p = 0; p < g->count; p++) {
+    const float *src = X + p * nr * n_x;
+    size_t cols = rows - p * nr < nr ? rows - p * nr : nr;
+    float *d = dst + p * g->span;
+    for (i = 0; i < n_x; i++, d += nr) {
+      for (c = 0; c < cols; c++) d[c] = src[c * n_x + i];
+      for (; c < nr; c++) d[c] = 0.0f;
+    }
+  }
+}
+
+/* Layer i on a chunk of panels. */
+static void graph_layer_batch(const nn_net *net, const graph_pass *g, size_t i,
+                              const nn_panels *pn) {
+  const nn_layer *l = &net->layers[i];
+  const nn_kind_info *d = kinds[l->kind];
+  const float *in = layer_x(net, g, i), *w = net->params + l->w;
+  float *out = value_buf(net, g, i + 1);
+  size_t p;
+  if (l->kind == NN_LINEAR) {
+    nn_linear_panels(out, in, w, l->n_in, l->n_out, pn);
+  } else if (is_sized(l)) {
+    d->forward_batch(out, in, w, l->hyper, l->n_in, l->n_out, pn);
+  } else {
+    for (p = 0; p < g->count; p++)
+      memcpy(out + p * g->span, in + p * g->span, l->n_in * g->nr * sizeof(float));
+    if (d->forward_batch)
+      d->forward_batch(out, out, w, l->hyper, l->n_in, l->n_out, pn);
+    else
+      for (p = 0; p < g->count; p++)
+        elementwise_forward(net, l, out + p * g->span, l->n_in * g->nr);
+  }
+}
+
+/* Y [rows][n_y] = net(X [rows][n_x]), a chunk of a graph, as forward_chunk. */
+static void graph_chunk(const nn_net *net, const nn_kernel *k, float *Y,
+                        const float *X, size_t rows, size_t n_x, float *work) {
+  size_t i, p, c, nr = k->nr, n = net->n_layers, n_y = net->layers[n - 1].n_out;
+  graph_pass g;
+  nn_panels pn;
+  g.nr = nr;
+  g.count = (rows + nr - 1) / nr;
+  g.span = batch_stride(net, n_x, k) * nr;
+  g.size = g.count * g.span;
+  g.base = work;
+  g.gather = work + net->n_slots * g.size;
+  pn.count = g.count; pn.nr = nr; pn.stride = g.span / nr; pn.kernel = k;
+  pn.part = g.gather + g.size;
+  graph_pack(value_buf(net, &g, 0), X, rows, n_x, &g);
+  for (i = 0; i < n; i++) graph_layer_batch(net, &g, i, &pn);
+  for (p = 0; p < g.count; p++)
+    for (c = 0; c < nr && p * nr + c < rows; c++) {
+      const float *src = value_buf(net, &g, n) + p * g.span + c;
+      float *dst = Y + (p * nr + c) * n_y;
+      for (i = 0; i < n_y; i++) dst[i] = src[i * nr];
+    }
+}
+
+/* Each layer's output at out + offsets[i]; a value is read where the
+** trace keeps it, a join's two gathered after the last. */
+static void graph_trace(const nn_net *net, float *out, size_t *offsets,
+                        const float *x, size_t n_x) {
+  size_t i, k, at = 0;
+  for (i = 0; i < net->n_layers; i++) {
+    const nn_layer *l = &net->layers[i];
+    const float *src[2] = { NULL, NULL };
+    const float *in;
+    offsets[i] = at;
+    for (k = 0; k < 2; k++) {
+      size_t v = nn_layer_input(l, i, k);
+      if (v) src[k] = v == 1 ? x : out + offsets[v - 2];
+    }
+    in = src[0];
+    if (src[1]) {
+      size_t wb = graph_width(net, l->from[1] - 1);
+      float *gather = out + nn_trace_size(net, n_x) - net->max_width;
+      memcpy(gather, src[0], (l->n_in - wb) * sizeof(float));
+      memcpy(gather + l->n_in - wb, src[1], wb * sizeof(float));
+      in = gather;
+    }
+    if (is_sized(l)) {
+      sized_forward(net, l, out + at, in);
+    } else {
+      memmove(out + at, in, l->n_in * sizeof(float));
+      elementwise_forward(net, l, out + at, l->n_in);
+    }
+    at += l->n_out;
   }
   offsets[net->n_layers] = at;
 }
