@@ -193,6 +193,11 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
              "which an ONNX file needs");
     return NN_EUNSUPPORTED;
   }
+  if (net->n_slots) {
+    snprintf(err, NN_ERRMAX, "a graph network (nn.Residual, nn.Concat, nn.Graph) "
+             "cannot be written as ONNX yet");
+    return NN_EUNSUPPORTED;
+  }
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
