@@ -211,7 +211,7 @@ static int check_inputs(const nn_layer *l, size_t i, char err[NN_ERRMAX]) {
   for (k = 0; k < 2; k++)
     if (l->from[k] > i + 1) {
       snprintf(err, NN_ERRMAX, "layer %zu: nn.%s reads the output of layer %zu, "
-               "which is not before it", i + 1, d->name, l->from[k] - 1);
+               "which is not before it", i + 1, d->name, (size_t)l->from[k] - 1);
       return NN_EMISMATCH;
     }
   if ((l->from[1] != 0) != is_join(l)) {
@@ -388,6 +388,7 @@ static void plan_net(nn_net *net, size_t *busy) {
   }
   if (nn_layers_graph(net->layers, n)) {
     plan_graph(net, busy);
+    net->sized_end = 0;     /* nn_forward tests it, and then n_slots: see there */
     if (net->n_inputs) net->n_outputs = net->layers[n - 1].n_out;
   }
 }
@@ -487,10 +488,6 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
   size_t i, last = net->sized_end, n = n_x;
   float *lo = work, *cur = NULL;        /* cur: the result, once it is writable */
   const float *in = x;
-  if (net->n_slots) {
-    graph_forward(net, y, x, n_x, work);
-    return;
-  }
   if (last > 0 && (uintptr_t)x < (uintptr_t)(y + net->n_outputs) &&
       (uintptr_t)y < (uintptr_t)(x + n_x)) {
     /* y overlaps x, which the layers read until the last of them */
@@ -498,6 +495,10 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
     in = cur = lo;
   }
   if (last == 0) {                      /* no sized layer: everything happens in y */
+    if (net->n_slots) {                 /* or a graph, whose sized_end is 0 */
+      graph_forward(net, y, x, n_x, work);
+      return;
+    }
     memmove(y, x, n_x * sizeof(float));
     in = cur = y;
   }

@@ -118,7 +118,7 @@ typedef struct nn_layer {
                            alpha); NULL in a list given to nn_layout or
                            nn_net_new: the descriptor's defaults.  A net
                            keeps its own copy in its block. */
-  size_t from[2];       /* what the layer reads (see "Graphs" below):
+  uint32_t from[2];     /* what the layer reads (see "Graphs" below):
                            from[0] 0, the output of the layer before it (the
                            network's input for the first); from[1] 0, no
                            second input; else NN_FROM_INPUT or
@@ -325,9 +325,10 @@ typedef struct nn_net {
   size_t max_width;            /* widest layer input or output */
   nn_layer *layers;            /* [n_layers] */
   float *params;               /* [n_params] */
-  size_t sized_end;            /* one past the last sized layer (0: none),
-                                  the one nn_forward writes straight into y:
-                                  laid out once, not looked for every call */
+  size_t sized_end;            /* one past the last sized layer (0: none, or
+                                  a graph), the one nn_forward writes
+                                  straight into y: laid out once, not looked
+                                  for every call */
   /* The plan of a graph (0 and NULL for a chain): buffers of the passes,
   ** the buffer of each value ([n_layers + 1]), and each value's last
   ** reader (the layer index; n_layers for the output). */

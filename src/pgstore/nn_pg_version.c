@@ -233,7 +233,7 @@ static int hyper_field(nn_store *s, const char *obj, const nn_hyper *h, float *o
 
 /* A module number below i from the JSON type and text at columns c and
 ** c + 1 of res's row 0 into *out (value + 1, as nn_layer.from keeps it). */
-static int from_number(PGresult *res, int c, size_t i, size_t *out) {
+static int from_number(PGresult *res, int c, size_t i, uint32_t *out) {
   const char *text = PQgetvalue(res, 0, c + 1);
   char *end;
   long long n;
@@ -242,7 +242,7 @@ static int from_number(PGresult *res, int c, size_t i, size_t *out) {
   n = strtoll(text, &end, 10);
   if (*end || end == text || n < 0 || (unsigned long long)n >= i)
     return 0;
-  *out = (size_t)n + 1;
+  *out = (uint32_t)n + 1;
   return 1;
 }
 

@@ -479,7 +479,7 @@ static int read_from(nn_store *s, const nn_store_version *v, sqlite3_stmt *layer
       break;                         /* past its end */
     if (k == 2 || strcmp(type, "integer") != 0 || n < 0 || (uint64_t)n >= i)
       goto bad;
-    l->from[k] = (size_t)n + 1;
+    l->from[k] = (uint32_t)n + 1;
   }
   if (k > 0)
     return NN_OK;
