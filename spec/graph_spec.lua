@@ -346,3 +346,51 @@ describe("a graph network", function()
     end)
   end)
 end)
+
+describe("a graph network's picture (nn.svg, net:svg)", function()
+  -- the boxes of an SVG: { text, x, y } in document order
+  local function boxes(doc)
+    local t = {}
+    for class, x, y, text in doc:gmatch('<rect class="(%a+)" x="([%d.]+)" y="([%d.]+)"'
+        .. '[^>]*/>\n<text[^>]*>([^<]*)</text>') do
+      text = text:gsub("&gt;", ">")
+      t[#t + 1] = { class = class, text = text, x = tonumber(x), y = tonumber(y) }
+    end
+    return t
+  end
+
+  it("draws a box per module, the input first, and a skip arc for a Residual", function()
+    local net = nn.Sequential{ nn.Linear(3, 4), nn.Residual{ nn.Linear(4, 4), nn.ReLU() },
+      nn.Linear(4, 2) }
+    local doc = net:svg{ title = "residual" }
+    assert.equal(doc, nn.svg(net, { title = "residual" }))
+    local b = boxes(doc)
+    local texts = {}
+    for i, x in ipairs(b) do texts[i] = x.text end
+    assert.same({ "input (3)", "Linear(3 -> 4)", "Linear(4 -> 4)", "ReLU", "+ (4)",
+      "Linear(4 -> 2)" }, texts)
+    assert.equal("join", b[5].class)
+    -- one line: straight down the main line, every box below the one before
+    for i = 2, #b do
+      assert.equal(b[1].x, b[i].x)
+      assert.is_true(b[i].y > b[i - 1].y)
+    end
+    local _, skips = doc:gsub('class="skip"', "")
+    local _, edges = doc:gsub('class="edge"', "")
+    assert.equal(1, skips)       -- Linear(3 -> 4) to the Add, past the block
+    assert.equal(5, edges)
+    assert.matches("output %(2%)", doc)
+  end)
+
+  it("draws a Concat's branches side by side, at one depth", function()
+    local net = nn.Sequential{ nn.Linear(3, 4),
+      nn.Concat{ { nn.Linear(4, 2), nn.Tanh() }, { nn.Linear(4, 3), nn.ReLU() } } }
+    local b = boxes(nn.svg(net))
+    local by = {}
+    for _, x in ipairs(b) do by[x.text] = x end
+    assert.equal(by["Linear(4 -> 2)"].y, by["Linear(4 -> 3)"].y)
+    assert.is_true(by["Linear(4 -> 3)"].x > by["Linear(4 -> 2)"].x)
+    assert.equal(by["Tanh"].y, by["ReLU"].y)
+    assert.is_true(by["concat (5)"].y > by["ReLU"].y)
+  end)
+end)

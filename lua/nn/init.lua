@@ -285,6 +285,9 @@ function nn.Graph(def)
   return core.graph(nodes)
 end
 
+-- net:svg([opts]), the same as nn.svg(net [, opts]).
+core.Network.__index.svg = svg.network
+
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion
 core.Store.__index.svg_history = svg.store_history

@@ -73,9 +73,9 @@ static void concat_backward(float *dx, float *dparams, const float *dy,
 
 const nn_kind_info nn_kind_add = {
   "Add", "add", 0, 0, 0, NULL, 0, NULL, add_forward, add_batch, add_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_JOIN | NN_KIND_EQUAL
+  { "Add", NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_JOIN | NN_KIND_EQUAL
 };
 const nn_kind_info nn_kind_concat = {
   "Concat", "concat", 0, 0, 0, NULL, 0, NULL, concat_forward, concat_batch,
-  concat_backward, NULL, { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_JOIN
+  concat_backward, NULL, { "Concat", "axis", 1, 0, NULL }, NN_FANN_NONE, NN_KIND_JOIN
 };

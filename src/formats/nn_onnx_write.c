@@ -2,7 +2,8 @@
 ** nn_onnx_write.c: an nn_net as an ONNX ModelProto (see nn_onnx.h).
 **
 ** One node per layer, in order, each its kind's ONNX operator as the kind
-** table says (Linear is Gemm with transB = 1), its tensors as initializers
+** table says (a graph's joins too, Add, and Concat on axis 1, reading the
+** two values they join; every node reads the value its layer reads) (Linear is Gemm with transB = 1), its tensors as initializers
 ** in raw_data, little-endian (W as nn keeps it, n_out x n_in), its
 ** hyper-parameters as attributes.  The input is "input" of shape [batch, n_inputs],
 ** the output "output" of shape [batch, n_outputs], "batch" symbolic, so
@@ -182,6 +183,13 @@ static void put_pattern(nn_pb_out *graph, const nn_net *net, size_t i,
   }
 }
 
+/* The ONNX name of value v of the net (0 its input, j + 1 layer j's
+** output): "input", "x1", "x2", ...; the last layer's is "output". */
+static void value_name(char *buf, size_t n, size_t v) {
+  if (v == 0) snprintf(buf, n, "input");
+  else snprintf(buf, n, "x%zu", v);
+}
+
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
   nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
   char in[32], outname[32], nname[32];
@@ -191,11 +199,6 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   if (net->n_inputs == 0) {
     snprintf(err, NN_ERRMAX, "a network without nn.Linear has no fixed width, "
              "which an ONNX file needs");
-    return NN_EUNSUPPORTED;
-  }
-  if (net->n_slots) {
-    snprintf(err, NN_ERRMAX, "a graph network (nn.Residual, nn.Concat, nn.Graph) "
-             "cannot be written as ONNX yet");
     return NN_EUNSUPPORTED;
   }
   for (i = 0; i < net->n_layers; i++) {
@@ -208,8 +211,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       nn_pb_free(&graph);
       return st;
     }
-    if (i == 0) snprintf(in, sizeof in, "input");
-    else snprintf(in, sizeof in, "x%zu", i);
+    value_name(in, sizeof in, nn_layer_input(l, i, 0) - 1);
     if (i + 1 == net->n_layers) snprintf(outname, sizeof outname, "output");
     else snprintf(outname, sizeof outname, "x%zu", i + 1);
     if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
@@ -218,6 +220,10 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     }
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
+    if (l->from[1]) {          /* a join's second input (Add, Concat) */
+      value_name(in, sizeof in, l->from[1] - 1);
+      nn_pb_put_string(&node, 1, in);
+    }
     put_params(&graph, &node, net, l, i);
     nn_pb_put_string(&node, 2, outname);
     nn_pb_put_string(&node, 3, nname);
