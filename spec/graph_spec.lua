@@ -186,6 +186,20 @@ describe("a graph network", function()
     for i = 1, results[1]:cols() do assert.equal(results[1]:get(1, i), results[2]:get(1, i)) end
   end)
 
+  it("runs a batch on 2 threads to the bits of 1", function()
+    local net = cases()[1][2]
+    local rand = ref.stream(15)
+    local X = nn.Matrix(500, 3)
+    for r = 1, 500 do X:set_row(r, sample(rand, 3)) end
+    local before = nn.threads()
+    nn.threads(1)
+    local Y1 = net:forward(X)
+    nn.threads(2)
+    local Y2 = net:forward(X)
+    nn.threads(before)
+    for r = 1, 500 do assert.same(Y1:row(r), Y2:row(r)) end
+  end)
+
   it("classifies a sample and a batch", function()
     local net = cases()[2][2]
     local x = { 0.3, -0.2, 1 }
