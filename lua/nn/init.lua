@@ -146,6 +146,17 @@ local function width_after(m, w)
   return w
 end
 
+-- core.graph(nodes), its errors raised as fn's (what the checks here let
+-- through: widths no sized module fixes).
+local function build(fn, nodes)
+  local ok, net = pcall(core.graph, nodes)
+  if not ok then
+    error(("bad argument #1 to '%s' (%s)"):format(fn,
+      tostring(net):gsub("^.-bad argument #1 to '[^']*' %((.*)%)$", "%1")), 3)
+  end
+  return net
+end
+
 -- nn.Residual(block) --> x + block(x); block a module or a list of them,
 -- giving as many numbers as it takes.
 function nn.Residual(block)
@@ -155,7 +166,7 @@ function nn.Residual(block)
     error(("bad argument #1 to 'nn.Residual' (the block takes %d numbers and gives %d: "
       .. "a residual block must keep the width)"):format(n_in, n_out), 2)
   end
-  return core.graph { { block, 0 }, { "Add", 0, 1 } }
+  return build("nn.Residual", { { block, 0 }, { "Add", 0, 1 } })
 end
 
 -- Nodes that join the nodes list[1..n] with kind, two at a time in order,
@@ -188,7 +199,7 @@ function nn.Concat(branches)
     outs[i] = #nodes
   end
   join_all(nodes, "Concat", outs)
-  return core.graph(nodes)
+  return build("nn.Concat", nodes)
 end
 
 local JOINS = { Add = true, Concat = true }
@@ -282,7 +293,7 @@ function nn.Graph(def)
   if #nodes == 0 then
     error("bad argument #1 to 'nn.Graph' (the output is the input: no node to run)", 2)
   end
-  return core.graph(nodes)
+  return build("nn.Graph", nodes)
 end
 
 -- net:svg([opts]), the same as nn.svg(net [, opts]).

@@ -250,7 +250,6 @@ static int layer_sizes(nn_layer *layers, size_t i, size_t in, char err[NN_ERRMAX
   nn_layer *l = &layers[i];
   size_t width;
   int st;
-  if (l->from[0] == i + 1) l->from[0] = 0;   /* the layer before: a chain's */
   if ((st = check_inputs(l, i, err)) != NN_OK) return st;
   width = value_width(layers, nn_layer_input(l, i, 0) - 1, in);
   if (is_join(l))
@@ -279,13 +278,23 @@ int nn_layout(nn_layer *layers, size_t n, size_t *n_params, char err[NN_ERRMAX])
     snprintf(err, NN_ERRMAX, "too many layers (%zu, at most %zu)", n, NN_MAX_LAYERS);
     return NN_ESIZE;
   }
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
     if (nn_kind_info_of(layers[i].kind) == NULL) {
       snprintf(err, NN_ERRMAX, "layer %zu: unknown kind %d", i + 1, (int)layers[i].kind);
       return NN_EKIND;
     }
-  /* The first sized layer fixes the width of everything before it. */
+    if (layers[i].from[0] == i + 1) layers[i].from[0] = 0;   /* the layer before: a chain's */
+  }
+  /* The first sized layer fixes the width of everything before it; a
+  ** graph must have one, for its passes plan buffers of known widths. */
   in = input_width(layers, n);
+  if (in == 0 && nn_layers_graph(layers, n)) {
+    for (i = 0; !layers[i].from[0] && !layers[i].from[1]; i++) {}
+    snprintf(err, NN_ERRMAX, "layer %zu: nn.%s makes a graph, whose widths a sized "
+             "layer (nn.Linear) must fix, and there is none", i + 1,
+             nn_kind_name(layers[i].kind));
+    return NN_EMISMATCH;
+  }
   for (i = 0; i < n; i++) {
     nn_layer *l = &layers[i];
     size_t count;

@@ -689,8 +689,8 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
     nn_pb_span in1;
     if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul")) || nn_onnx_node_strings(node, 1, 1, &in1) < 2 ||
         !nn_onnx_same(in1, r->cur))
-      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
-                  "before it: nn takes a chain", nn_onnx_show(in0, b1));
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', which is not a value a node "
+                  "before it computed", nn_onnx_show(in0, b1));
   }
   if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add")) &&
       (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
@@ -881,7 +881,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
 
 /* One node: a constant, a node of a pattern, or an operator of the chain.
 ** patterns 0: not the start of a pattern (a node read again). */
-static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   nn_pb_span op, domain, out0, in0;
   char b1[48];
   int st;
@@ -901,6 +901,15 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
     return pattern_attrs(r, node, op);
   return read_op(r, node, op, out0);
+}
+
+/* The same, and the data it leaves recorded as a value a later node may
+** read, unless a pattern is still being matched (its nodes' outputs are
+** recorded when they are read again, should it break off). */
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+  int st = read_node_op(r, node, patterns);
+  if (st == NN_OK && r->pat_kind == NN_KIND_COUNT) record_value(r);
+  return st;
 }
 
 static int read_node(nn_onnx_reader *r, nn_pb_span node) {
@@ -1185,7 +1194,6 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     if (f.number != 1 || f.wire != 2) continue;
     r->node_no = ++i;
     if ((st = read_node(r, f.s)) != NN_OK) return st;
-    if (r->pat_kind == NN_KIND_COUNT) record_value(r);
   }
   /* a pattern the graph ends in the middle of: its nodes on their own */
   if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
