@@ -38,6 +38,12 @@ local cases = {
     net:set_weights(3, "bias", { 0, 0.1, -1, 0.3, 0.5, -0.2 })
     return net
   end,
+  -- a graph: a residual block (Add of two branches) and a Concat (axis 1)
+  graph = function()
+    return nn.Sequential{ nn.Linear(4, 6), nn.ReLU(), nn.Residual{ nn.Linear(6, 6), nn.Tanh() },
+      nn.Concat{ nn.Linear(6, 2), { nn.Linear(6, 3), nn.Sigmoid() }, nn.Identity() },
+      nn.Linear(11, 3), nn.SoftMax() }
+  end,
 }
 
 local function json_rows(rows)
