@@ -246,8 +246,8 @@ static int from_number(PGresult *res, int c, size_t i, uint32_t *out) {
   return 1;
 }
 
-/* What layer i (1-based) reads, from its "from" (absent: the layer
-** before), into l->from; or INVALID naming it, as the SQLite engine. */
+/* What layer i (1-based) reads, from its "from" (there: the caller asks
+** only then), into l->from; or INVALID naming it, as the SQLite engine. */
 static int read_from(nn_store *s, const nn_store_version *v, const char *obj, size_t i,
                      nn_layer *l) {
   const char *p[1] = { obj };
@@ -305,6 +305,8 @@ static int read_layer(nn_store *s, const nn_store_version *v, PGresult *res, siz
       return nn_store_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
                               d->hyper[j].name);
   }
+  if (PQgetisnull(res, row, 10))
+    return NN_OK;                    /* no "from": the layer before */
   return read_from(s, v, PQgetvalue(res, row, 6), i, l);
 }
 
@@ -315,7 +317,8 @@ int nn_pg_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) 
   size_t n, i;
   int rc = nn_pg_exec(s, "SELECT jsonb_typeof(e), e ->> 'type', jsonb_typeof(e -> 'in'),"
                       " e ->> 'in', jsonb_typeof(e -> 'out'), e ->> 'out', e::text,"
-                      " jsonb_typeof(e -> 'type'), jsonb_typeof(e -> 'n'), e ->> 'n'"
+                      " jsonb_typeof(e -> 'type'), jsonb_typeof(e -> 'n'), e ->> 'n',"
+                      " jsonb_typeof(e -> 'from')"
                       " FROM nn_version, jsonb_array_elements(arch::jsonb)"
                       " WITH ORDINALITY AS t(e, i) WHERE version_id = $1 ORDER BY i",
                       1, p, &res);

@@ -49,7 +49,8 @@ static const char *const sql[S_COUNT] = {
   ** hyper-parameters from */
   [S_LAYERS] =
   "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
-  " json_type(o, '$.out'), o ->> '$.out', o, json_type(o, '$.n'), o ->> '$.n'"
+  " json_type(o, '$.out'), o ->> '$.out', o, json_type(o, '$.n'), o ->> '$.n',"
+  " json_type(o, '$.from')"
   " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
   "       FROM nn_version AS v, json_each(v.arch) AS e"
   "       WHERE v.version_id = ?1)"
@@ -459,17 +460,19 @@ static int layer_field(nn_store *s, sqlite3_stmt *layers, const char *path,
 }
 
 /* What layer i (1-based) reads, from its "from" (absent: the layer
-** before): a list of one or two module numbers below i, into l->from; or
-** INVALID naming it.  nn_layout checks the rest (a join reads two). */
+** before; its json_type is column 9 of S_LAYERS): a list of one or two
+** module numbers below i, into l->from; or INVALID naming it.  nn_layout
+** checks the rest (a join reads two). */
 static int read_from(nn_store *s, const nn_store_version *v, sqlite3_stmt *layers,
                      size_t i, nn_layer *l) {
   char type[16], path[24];
   int64_t n;
   size_t k;
-  int rc = layer_field(s, layers, "$.from", type, &n);
-  if (rc != NN_OK || type[0] == 0)
-    return rc;                       /* absent: the layer before */
-  if (strcmp(type, "array") != 0)
+  int rc = NN_OK;
+  const char *t = (const char *)sqlite3_column_text(layers, 9);
+  if (t == NULL)
+    return NN_OK;                    /* absent: the layer before */
+  if (strcmp(t, "array") != 0)
     goto bad;
   for (k = 0; k < 3; k++) {
     snprintf(path, sizeof path, "$.from[%zu]", k);
