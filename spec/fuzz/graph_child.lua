@@ -143,16 +143,21 @@ for r, x in ipairs(rows) do
 end
 local t = net:trace(rows[1])
 check("the trace's last value", reference(nodes, spec.output, rows[1]), t[#t].values)
--- the store's round trip gives the same bits
+-- the store's round trip gives the same bits (a net of element-wise
+-- modules only, when the output reads no Linear, is refused: a clean error)
 local store = nn.open(":memory:")
-store:save("g", net)
-local back = store:load("g")
-for r, x in ipairs(rows) do
-  local a, b = net:forward(x), back:forward(x)
-  for i = 1, #a do
-    if a[i] ~= b[i] then print(("BAD row %d: %g after the store, %g before"):format(r, b[i], a[i])) end
+local saved, e = pcall(store.save, store, "g", net)
+if saved then
+  local back = store:load("g")
+  for r, x in ipairs(rows) do
+    local a, b = net:forward(x), back:forward(x)
+    for i = 1, #a do
+      if a[i] ~= b[i] then print(("BAD row %d: %g after the store, %g before"):format(r, b[i], a[i])) end
+    end
   end
+  print("OK")
+else
+  print("ERR " .. tostring(e):sub(1, 200):gsub("[%c]", " "))
 end
 store:close()
-print("OK")
 print("DONE")
