@@ -105,12 +105,13 @@ describe("nn, the command", function()
     assert.equal(0, status, err)
     assert.truthy(out:find('"labelmaps":{"default":["leaf","flower"],'
       .. '"weather":["sunny","rainy"]}', 1, true), out)
-    -- its modules as net:modules() gives them: the first Linear's tensors, then ReLU's none
-    assert.truthy(out:find('"modules":[{"c_name":"linear","hyper":{},"kind":"Linear",'
-      .. '"n_in":4,"n_out":3,"n_params":15,"name":"nn.Linear(4 -> 3)",'
+    -- its modules as net:modules() gives them: the first Linear's tensors, then ReLU's
+    -- none, each with what it reads (the input, then module 1)
+    assert.truthy(out:find('"modules":[{"c_name":"linear","hyper":{},"inputs":[0],'
+      .. '"kind":"Linear","n_in":4,"n_out":3,"n_params":15,"name":"nn.Linear(4 -> 3)",'
       .. '"params":[{"name":"weight","shape":[3,4]},{"name":"bias","shape":[3]}]},'
-      .. '{"c_name":"relu","hyper":{},"kind":"ReLU","n_in":3,"n_out":3,"n_params":0,'
-      .. '"name":"nn.ReLU","params":[]}', 1, true), out)
+      .. '{"c_name":"relu","hyper":{},"inputs":[1],"kind":"ReLU","n_in":3,"n_out":3,'
+      .. '"n_params":0,"name":"nn.ReLU","params":[]}', 1, true), out)
     local trained = os.tmpname()
     compat.sh(compat.LUA .. " examples/train_leaf_flower.lua " .. trained)
     out = nn_cmd("show --json " .. trained .. " leaf_flower_trained")

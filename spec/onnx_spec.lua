@@ -183,15 +183,50 @@ describe("nn.import of ONNX", function()
         refusal(one_node(b.node("Gemm", { "x", "W1" }, { "y" }, { b.attr_int("broadcastx", 1) }))))
     end)
 
-    it("a graph that is not a chain", function()
+    it("a node whose data are no value a node before it computed", function()
+      local bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 3 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+        nodes = { b.node("Relu", { "x" }, { "a" }), b.node("Sigmoid", { "W1" }, { "y" }) },
+      }
+      assert.equal("node 2 (Sigmoid): takes 'W1', which is not a value a node before it " ..
+        "computed", refusal(bytes))
+    end)
+
+    it("a branch of a graph whose widths no Linear fixes", function()
       local bytes = b.model{
         opset = 13,
         inputs = { b.value_info("x", { "N", 4 }) },
         outputs = { b.value_info("y", { "N", 4 }) },
         nodes = { b.node("Relu", { "x" }, { "a" }), b.node("Sigmoid", { "x" }, { "y" }) },
       }
-      assert.equal("node 2 (Sigmoid): takes 'x', not the output of the node before it: " ..
-        "nn takes a chain", refusal(bytes))
+      assert.matches("layer 2: nn.Sigmoid makes a graph, whose widths a sized layer " ..
+        "%(nn.Linear%) must fix, and there is none", refusal(bytes))
+    end)
+
+    it("an Add of computed values of two widths, a Concat across rows", function()
+      local bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 4 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+        nodes = { b.node("Gemm", { "x", "W1" }, { "h" }, { b.attr_int("transB", 1) }),
+                  b.node("Add", { "h", "x" }, { "y" }) },
+      }
+      assert.equal("node 2 (Add): an Add of 'h' (3 wide) and 'x' (4 wide): nn adds values of " ..
+        "one width", refusal(bytes))
+      bytes = b.model{
+        opset = 13,
+        inputs = { b.value_info("x", { "N", 4 }) },
+        outputs = { b.value_info("y", { "N", 3 }) },
+        initializers = { b.tensor("W1", { 3, 4 }, b.flat(W1)) },
+        nodes = { b.node("Gemm", { "x", "W1" }, { "h" }, { b.attr_int("transB", 1) }),
+                  b.node("Concat", { "h", "h" }, { "y" }, { b.attr_int("axis", 0) }) },
+      }
+      assert.equal("node 2 (Concat): a Concat on axis 0 of rank-2 values: nn joins the " ..
+        "features of rows (the last axis)", refusal(bytes))
     end)
 
     it("an Add that is not a bias, a Flatten or Reshape that breaks the rows", function()
@@ -668,8 +703,8 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
     assert.same({ "avgpool_pad_op13", "batchnorm_dropout_op15", "batchnorm_dropout_op9",
       "batchnorm_fresh_op13", "conv1d_op13", "conv_pools_op11", "gelu_op17", "gelu_silu_op13",
       "identity_nobias_op17", "layernorm_op17", "leaky_softmax_op13", "lenet_op13",
-      "relu_softmax_op7", "sigmoid_dropout_op11", "softplus_elu_op14",
-      "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)
+      "relu_softmax_op7", "residual_concat_op13", "residual_op11", "sigmoid_dropout_op11",
+      "softplus_elu_op14", "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)
   end)
 
   it("read PyTorch's (x - mean) / std and LayerNorm, in both its forms, as nn's kinds", function()
@@ -727,5 +762,21 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
     assert.same({ 3, 12, 10 }, m[1].shape)
     local pad = nn.import("spec/fixtures/onnx/avgpool_pad_op13.onnx"):modules()[2].hyper
     assert.same({ kernel = 3, stride = 2, padding = 1, height = 7, width = 6 }, pad)
+  end)
+
+  it("read a residual MLP and a Concat as a graph: the Add and Concat of two branches", function()
+    local function listing(name)
+      local t = {}
+      for i, m in ipairs(nn.import("spec/fixtures/onnx/" .. name .. ".onnx"):modules()) do
+        t[i] = m.kind .. "(" .. table.concat(m.inputs, ",") .. ")"
+      end
+      return table.concat(t, " ")
+    end
+    assert.equal("Linear(0) ReLU(1) Linear(2) Tanh(3) Add(2,4) Linear(5) Linear(5) ReLU(7) "
+      .. "Concat(6,8) Linear(9)", listing("residual_concat_op13"))
+    -- block(x) + x: the Add reads the block first; PyTorch writes no node for
+    -- the Identity branch, so the Concat reads the Add itself; axis -1
+    assert.equal("Linear(0) ReLU(1) Linear(2) ReLU(3) Linear(4) Add(5,2) Sigmoid(6) "
+      .. "Concat(6,7) Linear(8) SoftMax(9)", listing("residual_op11"))
   end)
 end)

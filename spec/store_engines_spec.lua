@@ -123,6 +123,23 @@ for _, engine in ipairs(engines) do
       assert.are.equal(1, store:load("leaf_flower", 1):n_params() - 22)
     end)
 
+    it("saves a graph and loads it back: what each layer reads, and its outputs", function()
+      -- x -> Linear -> h; y = h + ReLU(Linear(h)), then a Concat of Linear(y) and Tanh(y)
+      local net = nn.Sequential{ nn.Linear(4, 3), nn.Residual{ nn.Linear(3, 3), nn.ReLU() },
+        nn.Concat{ nn.Linear(3, 2), nn.Tanh() } }
+      store:save("graph", net)
+      local back = store:load("graph")
+      assert.are.equal(tostring(net), tostring(back))
+      for i, m in ipairs(net:modules()) do assert.are.same(m.inputs, back:modules()[i].inputs) end
+      assert.are.same(net:forward(seed.input), back:forward(seed.input))
+      -- its arch JSON names the inputs of the joins and the branch only
+      local arch = value(store, "SELECT arch AS a FROM nn_version v JOIN nn_model m"
+        .. " ON m.model_id = v.model_id WHERE m.name = 'graph'")
+      assert.are.equal('[{"type":"Linear","in":4,"out":3},{"type":"Linear","in":3,"out":3},'
+        .. '{"type":"ReLU"},{"type":"Add","from":[1,3]},{"type":"Linear","in":3,"out":2},'
+        .. '{"type":"Tanh","from":[4]},{"type":"Concat","from":[5,6]}]', arch)
+    end)
+
     it("stores the digest the documented layout gives (sha256sum)", function()
       store:save("leaf_flower", seed.network(nn, seed.labels))
       local v = all(store, "SELECT model_id, version, n_inputs, n_outputs, n_params, arch,"

@@ -135,6 +135,29 @@ function nn.BatchNorm(n, opts, ...)
   return m
 end
 
+-- Graphs: nn.Residual, nn.Concat and nn.Graph wire modules into one network
+-- through core.graph, a list of nodes { module, a [, b] }: module a network
+-- or a join's kind ("Add", "Concat"), a and b the nodes it reads (0 the
+-- input).  Names and widths are checked here, so that an error names the
+-- node; the engine checks them again.
+
+-- A module, or a list of modules made one Sequential; what errors call it.
+local function as_module(m, fn, what)
+  if type(m) == "table" and getmetatable(m) == nil then
+    local ok, net = pcall(core.Sequential, m)
+    if not ok then
+      error(("bad argument #1 to '%s' (%s: %s)"):format(fn, what,
+        tostring(net):gsub("^bad argument #1 to 'Sequential' %((.*)%)$", "%1")), 3)
+    end
+    return net
+  end
+  if type(m) ~= "userdata" or not pcall(m.n_inputs, m) then
+    error(("bad argument #1 to '%s' (%s must be an nn module or a list of them, got %s)")
+      :format(fn, what, type(m)), 3)
+  end
+  return m
+end
+
 -- nn.Dropout([p]): p at least 0 and below 1 (the float below 1 is the
 -- core's bound, which a message would show as 0.99999994...).
 function nn.Dropout(p, ...)
@@ -144,6 +167,170 @@ function nn.Dropout(p, ...)
   end
   return core.Dropout(p, ...)
 end
+
+-- The width a module gives from width in inputs (0: not known yet), or
+-- nil and what is wrong.
+local function width_after(m, w)
+  local n_in, n_out = m:n_inputs(), m:n_outputs()
+  if n_in > 0 and w > 0 and n_in ~= w then
+    return nil, ("takes %d inputs, but is given %d"):format(n_in, w)
+  end
+  if n_out > 0 then return n_out end
+  return w
+end
+
+-- core.graph(nodes), its errors raised as fn's (what the checks here let
+-- through: widths no sized module fixes).
+local function build(fn, nodes)
+  local ok, net = pcall(core.graph, nodes)
+  if not ok then
+    error(("bad argument #1 to '%s' (%s)"):format(fn,
+      tostring(net):gsub("^.-bad argument #1 to '[^']*' %((.*)%)$", "%1")), 3)
+  end
+  return net
+end
+
+-- nn.Residual(block) --> x + block(x); block a module or a list of them,
+-- giving as many numbers as it takes.
+function nn.Residual(block)
+  block = as_module(block, "nn.Residual", "block")
+  local n_in, n_out = block:n_inputs(), block:n_outputs()
+  if n_in ~= n_out then
+    error(("bad argument #1 to 'nn.Residual' (the block takes %d numbers and gives %d: "
+      .. "a residual block must keep the width)"):format(n_in, n_out), 2)
+  end
+  return build("nn.Residual", { { block, 0 }, { "Add", 0, 1 } })
+end
+
+-- Nodes that join the nodes list[1..n] with kind, two at a time in order,
+-- appended to nodes; the number of the last.
+local function join_all(nodes, kind, list)
+  local at = list[1]
+  for i = 2, #list do
+    nodes[#nodes + 1] = { kind, at, list[i] }
+    at = #nodes
+  end
+  return at
+end
+
+-- nn.Concat{ a, b, ... } --> each branch on the same input, their outputs
+-- side by side in order; a branch is a module or a list of them.
+function nn.Concat(branches)
+  if type(branches) ~= "table" or getmetatable(branches) ~= nil or #branches < 2 then
+    error("bad argument #1 to 'nn.Concat' (a list of at least 2 branches expected)", 2)
+  end
+  local nodes, outs, width = {}, {}, 0
+  for i, b in ipairs(branches) do
+    local m = as_module(b, "nn.Concat", "branch " .. i)
+    local n_in = m:n_inputs()
+    if n_in > 0 and width > 0 and n_in ~= width then
+      error(("bad argument #1 to 'nn.Concat' (branch %d takes %d inputs, branch 1 %d: "
+        .. "every branch takes the same input)"):format(i, n_in, width), 2)
+    end
+    if n_in > 0 then width = n_in end
+    nodes[#nodes + 1] = { m, 0 }
+    outs[i] = #nodes
+  end
+  join_all(nodes, "Concat", outs)
+  return build("nn.Concat", nodes)
+end
+
+local JOINS = { Add = true, Concat = true }
+
+-- The node of spec at position i checked: { name, module, from = { names } }.
+local function graph_spec(spec, i, prev)
+  local function bad(msg, ...)
+    error(("bad argument #1 to 'nn.Graph' (node %d: " .. msg .. ")"):format(i, ...), 4)
+  end
+  if type(spec) ~= "table" then bad("a table { name, module, from = ... } expected") end
+  local name, m, from = spec[1], spec[2], spec.from
+  if type(name) ~= "string" or name == "" then bad("its name must be a non-empty string") end
+  if type(m) == "string" then
+    if not JOINS[m] then bad("'%s': unknown join '%s' (\"Add\" or \"Concat\")", name, m) end
+  else
+    m = as_module(m, "nn.Graph", "node '" .. name .. "'")
+  end
+  if from == nil then from = { prev } end
+  if type(from) == "string" then from = { from } end
+  if type(from) ~= "table" or #from == 0 then
+    bad("'%s': from must be a name or a list of names", name)
+  end
+  if type(m) ~= "string" and #from ~= 1 then
+    bad("'%s' reads %d nodes: only \"Add\" and \"Concat\" read several", name, #from)
+  end
+  if type(m) == "string" and #from < 2 then bad("'%s' (%s) reads at least 2 nodes", name, m) end
+  return { name = name, module = m, from = from }
+end
+
+-- nn.Graph{ input = { name, width }, output = name, { name, module, from = name
+-- or { names } }, ... } --> the network of the nodes the output reads.
+function nn.Graph(def)
+  if type(def) ~= "table" then error("bad argument #1 to 'nn.Graph' (table expected)", 2) end
+  local input = def.input
+  if type(input) ~= "table" or type(input[1]) ~= "string" or math.type and
+      math.type(input[2]) ~= "integer" or type(input[2]) ~= "number" or input[2] < 1 then
+    error("bad argument #1 to 'nn.Graph' (input must be { name, width }, a width of at least 1)", 2)
+  end
+  if type(def.output) ~= "string" then
+    error("bad argument #1 to 'nn.Graph' (no output: output must be the name of a node)", 2)
+  end
+  local by_name, prev = {}, input[1]
+  for i = 1, #def do
+    local node = graph_spec(def[i], i, prev)
+    if by_name[node.name] or node.name == input[1] then
+      error(("bad argument #1 to 'nn.Graph' (node %d: the name '%s' is taken)"):format(i, node.name), 2)
+    end
+    by_name[node.name] = node
+    prev = node.name
+  end
+  if not by_name[def.output] then
+    error(("bad argument #1 to 'nn.Graph' (output '%s' is no node)"):format(def.output), 2)
+  end
+  -- the nodes the output reads, each after what it reads (depth first)
+  local nodes, number, width, state = {}, { [input[1]] = 0 }, { [input[1]] = input[2] }, {}
+  local function visit(name, reader)
+    if number[name] then return end
+    local node = by_name[name]
+    if not node then
+      error(("bad argument #1 to 'nn.Graph' (node '%s' reads '%s', which no node defines)")
+        :format(reader, name), 4)
+    end
+    if state[name] then
+      error(("bad argument #1 to 'nn.Graph' (node '%s' is in a cycle: it reads itself "
+        .. "through '%s')"):format(name, reader), 4)
+    end
+    state[name] = true
+    for _, f in ipairs(node.from) do visit(f, name) end
+    local ins = {}
+    for j, f in ipairs(node.from) do ins[j] = number[f] end
+    if type(node.module) == "string" then
+      local w = 0
+      for _, f in ipairs(node.from) do
+        if node.module == "Add" and w > 0 and width[f] ~= w then
+          error(("bad argument #1 to 'nn.Graph' (node '%s' (Add): '%s' gives %d numbers, "
+            .. "'%s' %d: an Add takes equal widths)"):format(name, node.from[1], w, f, width[f]), 4)
+        end
+        w = node.module == "Add" and width[f] or w + width[f]
+      end
+      width[name] = w
+      number[name] = join_all(nodes, node.module, ins)
+    else
+      local w, err = width_after(node.module, width[node.from[1]])
+      if not w then error(("bad argument #1 to 'nn.Graph' (node '%s' %s)"):format(name, err), 4) end
+      width[name] = w
+      nodes[#nodes + 1] = { node.module, ins[1] }
+      number[name] = #nodes
+    end
+  end
+  visit(def.output, "output")
+  if #nodes == 0 then
+    error("bad argument #1 to 'nn.Graph' (the output is the input: no node to run)", 2)
+  end
+  return build("nn.Graph", nodes)
+end
+
+-- net:svg([opts]), the same as nn.svg(net [, opts]).
+core.Network.__index.svg = svg.network
 
 -- Pictures of what a store holds, as methods of every store.
 core.Store.__index.svg_confusion = svg.store_confusion

@@ -390,6 +390,22 @@ local function has_images(mods)
   return false
 end
 
+-- --- graphs ---------------------------------------------------------------
+-- A network whose modules read more than the module before them (nn.Residual,
+-- nn.Concat, nn.Graph) is drawn as its modules, not its neurons: a box per
+-- module, top to bottom, each at the depth of its longest path from the
+-- input; a branch beside the main line (a Concat's side by side); a line from
+-- each value to each module that reads it, a skip arc past the modules
+-- between for a value read further down (a Residual's x).
+
+--- Whether any module of net reads another value than the one before it.
+function svg.is_graph(modules)
+  for i, m in ipairs(modules) do
+    if #m.inputs ~= 1 or m.inputs[1] ~= i - 1 then return true end
+  end
+  return false
+end
+
 -- The stages a convolutional network draws as: the input, then one per
 -- module that changes the shape (a convolution, a pool, a Linear, ...),
 -- with the element-wise modules after it in its caption.
@@ -485,6 +501,92 @@ local function conv_picture(net, mods, opts)
   return concat(out)
 end
 
+-- Each module's depth and lane: depth 1 + the deepest it reads (the input is
+-- 0); lane its first input's when that lane is free at its depth, else the
+-- first free one.
+local function graph_places(modules)
+  local depth, lane, taken = { [0] = 0 }, { [0] = 1 }, {}
+  for i, m in ipairs(modules) do
+    local d = 0
+    for _, v in ipairs(m.inputs) do if depth[v] >= d then d = depth[v] + 1 end end
+    taken[d] = taken[d] or {}
+    local l = lane[m.inputs[1]]
+    while taken[d][l] do l = l + 1 end
+    taken[d][l] = true
+    depth[i], lane[i] = d, l
+  end
+  return depth, lane
+end
+
+-- Module m's text in its box: "+" for an Add, "concat" for a Concat.
+local function box_text(m)
+  if m.kind == "Add" then return "+ (" .. m.n_out .. ")" end
+  if m.kind == "Concat" then return "concat (" .. m.n_out .. ")" end
+  return (m.name:gsub("^nn%.", ""))
+end
+
+-- The line from box a to box b (centres and half-heights at P): straight
+-- down between neighbours, a curve into another lane, an arc to the right of
+-- the boxes past the ones between (class "skip").
+local function graph_edge(put, P, a, b)
+  local x1, y1, x2, y2 = P.x(a), P.y(a) + P.h / 2, P.x(b), P.y(b) - P.h / 2
+  if P.lane[a] == P.lane[b] and P.depth[b] - P.depth[a] > 1 then
+    local xr = x1 + P.w / 2 + 16 + 10 * (P.depth[b] - P.depth[a])   -- longer, wider
+    put('<path class="skip" d="M', px(x1 + P.w / 2), " ", px(P.y(a)), " C", px(xr), " ",
+      px(P.y(a)), " ", px(xr), " ", px(P.y(b)), " ", px(x2 + P.w / 2), " ", px(P.y(b)),
+      '" stroke="#2166ac" stroke-width="1.6" fill="none" marker-end="url(#arrow)"/>\n')
+    return
+  end
+  local my = (y1 + y2) / 2
+  put('<path class="edge" d="M', px(x1), " ", px(y1), " C", px(x1), " ", px(my), " ", px(x2),
+    " ", px(my), " ", px(x2), " ", px(y2), '" stroke="#404040" stroke-width="1.2"',
+    ' fill="none" marker-end="url(#arrow)"/>\n')
+end
+
+-- The box of module i (0: the input) at P.
+local function graph_box(put, P, i, text, join)
+  local x, y = P.x(i), P.y(i)
+  put('<rect class="', join and "join" or "module", '" x="', px(x - P.w / 2), '" y="',
+    px(y - P.h / 2), '" width="', P.w, '" height="', P.h, '" rx="6" fill="',
+    join and "#fdb863" or "#f7f7f7", '" stroke="#404040"/>\n')
+  put('<text x="', px(x), '" y="', px(y + 4), '" text-anchor="middle">', escape(text),
+    "</text>\n")
+end
+
+-- The picture of a graph network (see above).  opts: title.
+local function graph_network(net, modules, opts)
+  local depth, lane = graph_places(modules)
+  local deepest, lanes = 0, 1
+  for i = 1, #modules do
+    if depth[i] > deepest then deepest = depth[i] end
+    if lane[i] > lanes then lanes = lane[i] end
+  end
+  local P = { w = 190, h = 32, dy = 64, dx = 250, top = opts.title and 60 or 30,
+    depth = depth, lane = lane }
+  function P.x(i) return 40 + P.w / 2 + (lane[i] - 1) * P.dx end
+  function P.y(i) return P.top + P.h / 2 + depth[i] * P.dy end
+  local W = 80 + P.w + (lanes - 1) * P.dx + 60
+  local H = P.top + (deepest + 1) * P.dy + 50
+  local out, put = document(W, H, opts.title, 28)
+  put('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7"',
+    ' markerHeight="7" orient="auto"><path d="M0 0 L10 5 L0 10 z" fill="#404040"/></marker>',
+    "</defs>\n")
+  put('<g id="edges">\n')
+  for i, m in ipairs(modules) do
+    for _, v in ipairs(m.inputs) do graph_edge(put, P, v, i) end
+  end
+  put("</g>\n<g id=\"modules\">\n")
+  graph_box(put, P, 0, format("input (%d)", net:n_inputs()))
+  for i, m in ipairs(modules) do
+    graph_box(put, P, i, box_text(m), m.kind == "Add" or m.kind == "Concat")
+  end
+  local last = #modules
+  put('<text x="', px(P.x(last)), '" y="', px(P.y(last) + P.h / 2 + 18), '" text-anchor="middle"',
+    ' fill="#333333">', escape(format("output (%d)", net:n_outputs())), "</text>\n")
+  put("</g>\n</svg>\n")
+  return concat(out)
+end
+
 --- nn.svg(net [, opts]) --> an SVG document (a string).
 -- opts: inputs (names of the inputs), labels (names of the outputs; the
 -- network's own labels by default), x (an input: every neuron then shows its
@@ -495,6 +597,8 @@ end
 -- when the network has at most 40 weights).
 -- A network of images (nn.Input, Conv2d, ...) is drawn as its stages,
 -- each convolution or pool as its feature maps: their count and size.
+-- A graph (nn.Residual, nn.Concat, nn.Graph) is drawn as its modules and
+-- what each reads, which takes title only.
 -- Raises on bad options and on a network with no Linear layer.
 function svg.network(net, opts)
   local fn = "nn.svg"
@@ -503,6 +607,7 @@ function svg.network(net, opts)
   check_network(fn, net)
   local mods = net:modules()
   if has_images(mods) then return conv_picture(net, mods, opts) end
+  if svg.is_graph(mods) then return graph_network(net, mods, opts) end
   local cols = svg.columns(net)
   local limit, max_lines = check_limits(fn, opts)
   local inputs = check_names(fn, "inputs", opts.inputs, cols[1].n)

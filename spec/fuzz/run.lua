@@ -12,11 +12,13 @@
 --           shell with the extension loaded
 --   api     random programs of Lua API calls with random arguments
 --   import  mutated import files, for each format listed in imports.lua
+--   graph   random graphs of every kind and the joins, against a double
+--           reference
 -- Settings: spec/fuzz/common.lua.  Not a spec: `make test` never runs it.
 
 local F = require "spec.fuzz.common"
 
-local FUZZERS = { "db", "bytes", "sql", "api", "import" }
+local FUZZERS = { "db", "bytes", "sql", "api", "import", "graph" }
 
 local s = F.settings
 local wanted = {}

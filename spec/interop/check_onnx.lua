@@ -55,6 +55,12 @@ local cases = {
     return nn.Sequential{ nn.Embedding(9, 3, { ids = 4 }), nn.Linear(12, 5), nn.ReLU(),
       nn.Linear(5, 2) }, 9
   end,
+  -- a graph: a residual block (Add of two branches) and a Concat (axis 1)
+  graph = function()
+    return nn.Sequential{ nn.Linear(4, 6), nn.ReLU(), nn.Residual{ nn.Linear(6, 6), nn.Tanh() },
+      nn.Concat{ nn.Linear(6, 2), { nn.Linear(6, 3), nn.Sigmoid() }, nn.Identity() },
+      nn.Linear(11, 3), nn.SoftMax() }
+  end,
 }
 
 local function json_rows(rows)

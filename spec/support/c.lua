@@ -12,7 +12,7 @@ c.CC = os.getenv("CC") or "cc"
 c.RUN = os.getenv("NN_RUN")
 
 --- The engine's sources: what a C host compiles (see src/engine/nn_engine.h).
-c.ENGINE = "src/engine/nn_engine.c src/engine/nn_status.c src/engine/nn_kind_linear.c src/engine/nn_kind_act.c src/engine/nn_kind_smooth.c src/engine/nn_kind_norm.c src/engine/nn_kind_train.c src/engine/nn_kind_embed.c src/engine/nn_kind_conv.c src/engine/nn_kind_pool.c "
+c.ENGINE = "src/engine/nn_engine.c src/engine/nn_status.c src/engine/nn_kind_linear.c src/engine/nn_kind_act.c src/engine/nn_kind_smooth.c src/engine/nn_kind_norm.c src/engine/nn_kind_train.c src/engine/nn_kind_embed.c src/engine/nn_kind_conv.c src/engine/nn_kind_pool.c src/engine/nn_kind_join.c "
   .. "src/engine/nn_kernel.c src/engine/nn_kernel_generic.c src/engine/nn_kernel_x86.c "
   .. "src/engine/nn_kernel_neon.c src/engine/nn_pool.c src/train/nn_train.c"
 

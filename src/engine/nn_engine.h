@@ -107,7 +107,8 @@ typedef enum nn_kind {
   NN_GELU, NN_SILU, NN_SOFTPLUS, NN_ELU, NN_STANDARDIZE, NN_LAYERNORM,
   NN_BATCHNORM, NN_DROPOUT, NN_EMBEDDING, NN_EMBEDDINGBAG,
   NN_INPUT, NN_CONV1D, NN_CONV2D, NN_MAXPOOL1D, NN_MAXPOOL2D, NN_AVGPOOL2D,
-  NN_GLOBALAVGPOOL, NN_FLATTEN
+  NN_GLOBALAVGPOOL, NN_FLATTEN,
+  NN_ADD, NN_CONCAT
 } nn_kind;
 
 typedef struct nn_layer {
@@ -122,10 +123,36 @@ typedef struct nn_layer {
                            alpha); NULL in a list given to nn_layout or
                            nn_net_new: the descriptor's defaults.  A net
                            keeps its own copy in its block. */
+  uint32_t from[2];     /* what the layer reads (see "Graphs" below):
+                           from[0] 0, the output of the layer before it (the
+                           network's input for the first); from[1] 0, no
+                           second input; else NN_FROM_INPUT or
+                           NN_FROM_LAYER(j), j < this layer's index */
 } nn_layer;
 
-#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, NULL }
-#define NN_ACT(kind)           { (kind), 0, 0, 0, NULL }
+#define NN_DENSE(n_in, n_out)  { NN_LINEAR, (n_in), (n_out), 0, NULL, { 0, 0 } }
+#define NN_ACT(kind)           { (kind), 0, 0, 0, NULL, { 0, 0 } }
+
+/* --- graphs ---------------------------------------------------------------
+** A network is a chain unless a layer says otherwise: a layer may read the
+** network's input or the output of any layer before it (from[0]), and a
+** join kind (Add, Concat: NN_KIND_JOIN) reads two (from[0], then from[1]),
+** side by side as one input of both widths.  The values of a network are
+** numbered: 0 the network's input, j + 1 the output of layer j (0-based);
+** a from field holds a value + 1, so that 0 keeps meaning "the layer
+** before", and every chain, literal or stored, stays what it was.
+**
+**   nn_layer arch[] = { NN_DENSE(4, 4), NN_ACT(NN_RELU),        // x -> h
+**                       { NN_ADD, 0, 0, 0, NULL,                 // h + x
+**                         { NN_FROM_LAYER(1), NN_FROM_INPUT } },
+**                       NN_DENSE(4, 2) };
+**
+** Such a network's buffers are planned once, in nn_net_init: a value's
+** buffer is reused once its last reader has run, so the passes allocate
+** nothing (nn_work_size and nn_batch_work_size count the plan's buffers).
+** A chain has no plan and keeps the chain's code path. */
+#define NN_FROM_INPUT     ((size_t)1)
+#define NN_FROM_LAYER(j)  ((size_t)(j) + 2)
 
 /* --- layer kinds ----------------------------------------------------------
 ** Every kind is ONE descriptor in one table (nn_engine.c); the engine, the
@@ -269,6 +296,12 @@ typedef struct nn_kind_input {
   size_t (*check)(const float *x, size_t n_in, const float *hyper, char what[64]);
 } nn_kind_input;
 
+#define NN_KIND_JOIN  16u   /* reads two values (from[0], from[1]), given to
+                               its passes side by side as one x of n_in =
+                               the sum of their widths (nn_kind_join.c) */
+#define NN_KIND_EQUAL 32u   /* a join whose two inputs have one width, which
+                               is its output's (Add); else n_out = n_in */
+
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
 ** p * stride * nr, and feature i of its sample c is at [i * nr + c]. */
@@ -396,10 +429,24 @@ typedef struct nn_net {
   size_t max_width;            /* widest layer input or output */
   nn_layer *layers;            /* [n_layers] */
   float *params;               /* [n_params] */
-  size_t sized_end;            /* one past the last sized layer (0: none),
-                                  the one nn_forward writes straight into y:
-                                  laid out once, not looked for every call */
+  size_t sized_end;            /* one past the last sized layer (0: none, or
+                                  a graph), the one nn_forward writes
+                                  straight into y: laid out once, not looked
+                                  for every call */
+  /* The plan of a graph (0 and NULL for a chain): buffers of the passes,
+  ** the buffer of each value ([n_layers + 1]), and each value's last
+  ** reader (the layer index; n_layers for the output). */
+  size_t n_slots;
+  size_t *slot;
+  size_t *last;
 } nn_net;
+
+/* Value v + 1 that input k (0 or 1) of layer i reads (0: the network's
+** input, j + 1: layer j's output); 0 when the layer has no input k. */
+size_t nn_layer_input(const nn_layer *l, size_t i, size_t k);
+/* 1 when some layer of layers [n] reads another value than the output of
+** the layer before it: a graph, not a chain. */
+int nn_layers_graph(const nn_layer *layers, size_t n);
 
 /* Name of a kind as the Lua API spells it ("Linear", "ReLU", ...; "?" when
 ** there is no such kind), and back (NN_KIND_COUNT when the name is unknown). */

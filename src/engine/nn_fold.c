@@ -159,6 +159,11 @@ double nn_fold_cost(const nn_net *net) {
 int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
                    size_t *n_params, size_t *n_work, char err[NN_ERRMAX]) {
   size_t s = 0, n = 0, total = 0, work = 0;
+  if (net->n_slots) {   /* a run may not cross a branch point: none is taken */
+    snprintf(err, NN_ERRMAX, "fold: a graph network (nn.Residual, nn.Concat, nn.Graph) "
+             "is not folded");
+    return NN_EUNSUPPORTED;
+  }
   while (s < net->n_layers) {
     const nn_layer *l = &net->layers[s];
     size_t end = s + 1, last = s, inter = 0;

@@ -2,7 +2,7 @@
 ** nn_kinds.h: the descriptors of the built-in layer kinds, one file of
 ** src/engine/ per family (nn_kind_linear.c, nn_kind_act.c,
 ** nn_kind_smooth.c, nn_kind_norm.c, nn_kind_train.c, nn_kind_embed.c,
-** nn_kind_conv.c, nn_kind_pool.c), gathered into
+** nn_kind_conv.c, nn_kind_pool.c, nn_kind_join.c), gathered into
 ** the one table by nn_engine.c.  Internal to the engine: hosts reach a kind
 ** through nn_kind_info_of.
 */
@@ -34,5 +34,6 @@ void nn_window_span(size_t *lo, size_t *hi, size_t n_out, size_t n, size_t s,
 ** channels x height x width); else the reason in why, which says to begin
 ** the net with nn.Input (nn_kind_conv.c). */
 int nn_shape_takes(const nn_shape *in, size_t rank, char why[NN_ERRMAX]);
+extern const nn_kind_info nn_kind_add, nn_kind_concat;
 
 #endif

@@ -109,7 +109,21 @@ static int read_type(const char *text, size_t len, size_t at, char type[NAME_MAX
   return 1;
 }
 
-enum { F_IN, F_OUT, F_N, F_HYPER };   /* members read; then one bit per hyper */
+enum { F_IN, F_OUT, F_N, F_FROM, F_BADFROM, F_HYPER };   /* members read; then one bit per hyper */
+
+/* "from": what a layer of a graph reads, one or two module numbers (0 the
+** input), each + 1 into l->from; 0 when it is not such a list.  Below the
+** layer's own number is read_layer's to check. */
+static int read_from(nn_json_reader *r, nn_layer *l) {
+  nn_json_token t;
+  size_t k = 0, v;
+  if (nn_json_next(r, &t) != NN_JSON_ARRAY) return 0;
+  while (nn_json_next(r, &t) == NN_JSON_NUMBER) {
+    if (k == 2 || !(t.number == 0 || width(&t, &v))) return 0;
+    l->from[k++] = t.number == 0 ? 1u : (uint32_t)v + 1;
+  }
+  return t.kind == NN_JSON_ARRAY_END && k > 0;
+}
 
 /* The members of kind d of the object at text + at into l and hyper; a bit
 ** of *seen set for each that is there and valid. */
@@ -124,6 +138,11 @@ static int read_members(const char *text, size_t len, size_t at, const nn_kind_i
   nn_json_next(&r, &t);   /* the '{' read_type saw */
   while (nn_json_next(&r, &t) == NN_JSON_KEY) {
     name_of(&t, key);
+    if (strcmp(key, "from") == 0 && nn_json_peek(&r) == NN_JSON_ARRAY) {
+      *seen |= 1ul << (read_from(&r, l) ? F_FROM : F_BADFROM);
+      if (*seen & (1ul << F_BADFROM)) return 1;
+      continue;
+    }
     if (nn_json_peek(&r) != NN_JSON_NUMBER) {
       if (!skip(&r))
         return 0;
@@ -176,6 +195,10 @@ static int read_layer(const char *text, size_t len, size_t at, size_t i, nn_laye
   for (j = 0; j < d->n_hyper; j++)
     if (!(seen & (1ul << (F_HYPER + j))))
       return fail(err, "layer %zu (%s) has no valid '%s'", i, d->name, d->hyper[j].name);
+  if ((seen & (1ul << F_BADFROM)) ||
+      ((seen & (1ul << F_FROM)) && (l->from[0] > i || l->from[1] > i)))
+    return fail(err, "layer %zu (%s) has no valid 'from': a list of one or two module "
+                "numbers below %zu", i, d->name, i);
   l->hyper = d->n_hyper ? hyper : NULL;
   return NN_OK;
 }

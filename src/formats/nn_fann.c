@@ -537,6 +537,9 @@ int nn_fann_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   *out = NULL;
   *n = 0;
   if (fn == NULL || lin == NULL) st = fail(err, NN_ENOMEM, "not enough memory");
+  if (st == NN_OK && net->n_slots)
+    st = fail(err, NN_EUNSUPPORTED, "a FANN file holds a chain of layers, not a graph "
+              "(nn.Residual, nn.Concat, nn.Graph)");
   if (st == NN_OK) st = plan_write(net, lin, fn, &n_lin, err);
   if (st == NN_OK) {
     put_neurons(&t, lin, fn, n_lin);

@@ -36,6 +36,15 @@ typedef struct nn_onnx_linear {
 
 #define NN_ONNX_MAX_PATTERN  16   /* nodes of a kind's pattern, at most */
 
+/* A value of the data a node has computed: its name, the net's value it
+** is, and its shape. */
+typedef struct nn_onnx_value {
+  nn_pb_span name;
+  size_t value;
+  int rank;
+  long long dims[NN_ONNX_MAX_RANK];
+} nn_onnx_value;
+
 typedef struct nn_onnx_reader {
   char *err;                                      /* [NN_ERRMAX] */
   long opset;
@@ -44,8 +53,12 @@ typedef struct nn_onnx_reader {
   nn_layer *layers;        size_t n_layers;       /* at most one per node */
   size_t layers_cap;          /* room for layers, their hyper-parameters after them */
   nn_onnx_linear *lins;    size_t n_lins;
-  /* the data as they leave the node before */
+  /* the data as they leave the node before, and which value of the
+  ** net they are (0 the input, j + 1 layer j's output: nn_layer.from) */
   nn_pb_span cur;
+  size_t cur_value;
+  /* every value the nodes have computed, a graph's branches read */
+  struct nn_onnx_value *vals;  size_t n_vals;
   int rank;
   long long dims[NN_ONNX_MAX_RANK];   /* -1: not known before run time */
   int row_fixed;        /* a Linear or a SoftMax has fixed what a row is */

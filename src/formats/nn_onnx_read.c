@@ -29,6 +29,12 @@ static float *hypers_of(nn_onnx_reader *r, size_t i) {
 
 /* A layer of that kind, its hyper-parameters hyper [its n_hyper] (NULL:
 ** its kind's defaults). */
+/* What a new layer reads: the data, when they are not the layer before's
+** (a graph's branch). */
+static uint32_t data_from(const nn_onnx_reader *r) {
+  return r->cur_value == r->n_layers ? 0 : (uint32_t)r->cur_value + 1;
+}
+
 static int push_layer(nn_onnx_reader *r, nn_kind kind, const float *hyper) {
   nn_layer l = NN_ACT(kind);
   size_t n = nn_kind_info_of(kind)->n_hyper;
@@ -36,7 +42,9 @@ static int push_layer(nn_onnx_reader *r, nn_kind kind, const float *hyper) {
     memcpy(hypers_of(r, r->n_layers), hyper, n * sizeof(float));
     l.hyper = hypers_of(r, r->n_layers);
   }
+  l.from[0] = data_from(r);
   r->layers[r->n_layers++] = l;
+  r->cur_value = r->n_layers;
   r->open_linear = 0;
   return NN_OK;
 }
@@ -53,7 +61,9 @@ static int push_linear(nn_onnx_reader *r, size_t n_in, size_t n_out, float **wb)
     return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
   r->lins[r->n_lins].layer = r->n_layers;
   r->lins[r->n_lins++].wb = p;
+  l.from[0] = data_from(r);
   r->layers[r->n_layers++] = l;
+  r->cur_value = r->n_layers;
   r->open_linear = 1;
   r->row_fixed = 1;
   *wb = p;
@@ -448,7 +458,8 @@ static nn_kind simple_kind(nn_pb_span op) {
   nn_kind k;
   for (k = 0; k < nn_kind_end(); k++) {
     const nn_kind_info *d = nn_kind_info_of(k);
-    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors == 0 && nn_onnx_is(op, d->onnx.op))
+    if (d && d->onnx.op && !d->onnx.attr && d->n_tensors == 0 &&
+        !(d->flags & NN_KIND_JOIN) && nn_onnx_is(op, d->onnx.op))
       return k;
   }
   return NN_KIND_COUNT;
@@ -909,6 +920,120 @@ static int op_global_avg(nn_onnx_reader *r, nn_pb_span node) {
   return push_layer(r, NN_GLOBALAVGPOOL, hy);
 }
 
+/* --- graphs -----------------------------------------------------------------
+** The data a node reads may be any value a node before computed, not only
+** the last: a branch.  Every value is kept (read_graph records each), so a
+** node that reads an earlier one switches the data to it, and its layer
+** reads that value (data_from); an Add of two computed values (neither a
+** constant: not a bias) and a Concat of computed values on the features'
+** axis are the joins of nn's graphs. */
+
+static nn_onnx_value *find_value(nn_onnx_reader *r, nn_pb_span name) {
+  size_t i = r->n_vals;
+  while (i-- > 0)
+    if (nn_onnx_same(r->vals[i].name, name)) return &r->vals[i];
+  return NULL;
+}
+
+/* The data become the value v: its shape, and no Linear's open output. */
+static void switch_to(nn_onnx_reader *r, const nn_onnx_value *v) {
+  r->cur = v->name;
+  r->cur_value = v->value;
+  r->rank = v->rank;
+  memcpy(r->dims, v->dims, sizeof r->dims);
+  r->open_linear = 0;
+}
+
+/* The data as a value, once each name (read_graph calls it after each node). */
+static void record_value(nn_onnx_reader *r) {
+  nn_onnx_value *v;
+  if (r->n_vals > 0 && nn_onnx_same(r->vals[r->n_vals - 1].name, r->cur)) return;
+  v = &r->vals[r->n_vals++];
+  v->name = r->cur;
+  v->value = r->cur_value;
+  v->rank = r->rank;
+  memcpy(v->dims, r->dims, sizeof v->dims);
+}
+
+/* Whether every input of the node is a computed value: a join. */
+static int joins_values(nn_onnx_reader *r, nn_pb_span node) {
+  nn_pb_span in;
+  size_t k, n = nn_onnx_node_strings(node, 1, 0, &in);
+  if (n < 2) return 0;
+  for (k = 0; k < n; k++) {
+    nn_onnx_node_strings(node, 1, k, &in);
+    if (find_value(r, in) == NULL) return 0;
+  }
+  return 1;
+}
+
+/* A join layer of kind reading a then b; the data become its output. */
+static int push_join(nn_onnx_reader *r, nn_kind kind, size_t a, size_t b) {
+  nn_layer l = NN_ACT(kind);
+  l.from[0] = (uint32_t)a + 1;
+  l.from[1] = (uint32_t)b + 1;
+  r->layers[r->n_layers++] = l;
+  r->cur_value = r->n_layers;
+  r->open_linear = 0;
+  return NN_OK;
+}
+
+/* The width of a value's rows (-1: not known). */
+static long long value_width(const nn_onnx_value *v) {
+  return v->rank > 0 ? v->dims[v->rank - 1] : -1;
+}
+
+/* Add(a, b) of two computed values of one shape: x + y. */
+static int op_join_add(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out0) {
+  nn_pb_span in0, in1;
+  nn_onnx_value *a, *b;
+  int st;
+  char b1[48], b2[48];
+  if ((st = no_attrs(r, node, 0)) != NN_OK) return st;
+  if (nn_onnx_node_strings(node, 1, 0, &in0) != 2)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "an Add takes two inputs");
+  nn_onnx_node_strings(node, 1, 1, &in1);
+  a = find_value(r, in0);
+  b = find_value(r, in1);
+  if (a->rank != b->rank || value_width(a) < 0 || value_width(a) != value_width(b))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "an Add of '%s' (%lld wide) and '%s' (%lld "
+                        "wide): nn adds values of one width", nn_onnx_show(in0, b1),
+                        value_width(a), nn_onnx_show(in1, b2), value_width(b));
+  switch_to(r, a);
+  if ((st = push_join(r, NN_ADD, a->value, b->value)) != NN_OK) return st;
+  r->cur = out0;
+  return NN_OK;
+}
+
+/* Concat of computed values on the last axis: a row of Concat joins. */
+static int op_join_concat(nn_onnx_reader *r, nn_pb_span node, nn_pb_span out0) {
+  static const char *const names[] = { "axis", NULL };
+  nn_onnx_attr at[1];
+  nn_pb_span raw[1], in;
+  nn_onnx_value *v;
+  long long axis, width = 0;
+  size_t k, n = nn_onnx_node_strings(node, 1, 0, &in), at_value = 0;
+  int st, rank = -1;
+  if ((st = nn_onnx_node_attrs(r, node, names, at, raw)) != NN_OK ||
+      (st = nn_onnx_attr_int(r, &at[0], 0, &axis)) != NN_OK)
+    return st;
+  for (k = 0; k < n; k++) {
+    nn_onnx_node_strings(node, 1, k, &in);
+    v = find_value(r, in);
+    if (rank < 0) rank = v->rank;
+    if (v->rank != rank || value_width(v) < 0 || (axis != -1 && axis != rank - 1))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Concat on axis %lld of rank-%d values: "
+                          "nn joins the features of rows (the last axis)", axis, v->rank);
+    width += value_width(v);
+    if (k == 0) { switch_to(r, v); at_value = v->value; continue; }
+    if ((st = push_join(r, NN_CONCAT, at_value, v->value)) != NN_OK) return st;
+    at_value = r->cur_value;
+  }
+  r->dims[r->rank - 1] = width;
+  r->cur = out0;
+  return NN_OK;
+}
+
 /* One node: checks that it takes the data, then what its operator does. */
 static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
   nn_pb_span in0;
@@ -916,12 +1041,17 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   char b1[48];
   int st;
   nn_onnx_node_strings(node, 1, 0, &in0);
+  if ((nn_onnx_is(op, "Add") || nn_onnx_is(op, "Concat")) && joins_values(r, node))
+    return nn_onnx_is(op, "Add") ? op_join_add(r, node, out0) : op_join_concat(r, node, out0);
+  if (!nn_onnx_same(in0, r->cur) && find_value(r, in0) != NULL &&
+      !nn_onnx_is(op, "Add") && !nn_onnx_is(op, "MatMul"))
+    switch_to(r, find_value(r, in0));   /* a branch from an earlier value */
   if (!nn_onnx_same(in0, r->cur)) {
     nn_pb_span in1;
     if (!(nn_onnx_is(op, "Add") || nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Gather")) ||
         nn_onnx_node_strings(node, 1, 1, &in1) < 2 || !nn_onnx_same(in1, r->cur))
-      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', not the output of the node "
-                  "before it: nn takes a chain", nn_onnx_show(in0, b1));
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "takes '%s', which is not a value a node "
+                  "before it computed", nn_onnx_show(in0, b1));
   }
   if ((nn_onnx_is(op, "MatMul") || nn_onnx_is(op, "Add")) &&
       (st = no_attrs(r, node, nn_onnx_is(op, "Add"))) != NN_OK)
@@ -1124,7 +1254,7 @@ static int pattern_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb
 
 /* One node: a constant, a node of a pattern, or an operator of the chain.
 ** patterns 0: not the start of a pattern (a node read again). */
-static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   nn_pb_span op, domain, out0, in0;
   char b1[48];
   int st;
@@ -1150,6 +1280,15 @@ static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
     return pattern_attrs(r, node, op);
   return read_op(r, node, op, out0);
+}
+
+/* The same, and the data it leaves recorded as a value a later node may
+** read, unless a pattern is still being matched (its nodes' outputs are
+** recorded when they are read again, should it break off). */
+static int read_node_as(nn_onnx_reader *r, nn_pb_span node, int patterns) {
+  int st = read_node_op(r, node, patterns);
+  if (st == NN_OK && r->pat_kind == NN_KIND_COUNT) record_value(r);
+  return st;
 }
 
 static int read_node(nn_onnx_reader *r, nn_pb_span node) {
@@ -1422,11 +1561,15 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
     return st;
   r->rank = io.rank;
   r->cur = io.data_in;
+  r->cur_value = 0;
   /* then the nodes, in order */
   r->layers_cap = n_nodes + 1;
   r->layers = (nn_layer *)malloc(r->layers_cap * (sizeof(nn_layer) + nn_hyper_most() * sizeof(float)));
   r->lins = (nn_onnx_linear *)malloc((n_nodes + 1) * sizeof(nn_onnx_linear));
-  if (r->layers == NULL || r->lins == NULL) return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->vals = (nn_onnx_value *)malloc((n_nodes + 1) * sizeof(nn_onnx_value));
+  if (r->layers == NULL || r->lins == NULL || r->vals == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  record_value(r);
   while (nn_pb_next(&m, &f) > 0) {
     if (f.number != 1 || f.wire != 2) continue;
     r->node_no = ++i;
@@ -1497,6 +1640,7 @@ static void reader_free(nn_onnx_reader *r) {
   for (i = 0; i < r->n_lins; i++) free(r->lins[i].wb);
   free(r->consts);
   free(r->lins);
+  free(r->vals);
   free(r->layers);
   nn_onnx_names_free(&r->names);
 }

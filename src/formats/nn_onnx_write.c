@@ -2,7 +2,8 @@
 ** nn_onnx_write.c: an nn_net as an ONNX ModelProto (see nn_onnx.h).
 **
 ** One node per layer, in order, each its kind's ONNX operator as the kind
-** table says (Linear is Gemm with transB = 1), its tensors as initializers
+** table says (a graph's joins too, Add, and Concat on axis 1, reading the
+** two values they join; every node reads the value its layer reads) (Linear is Gemm with transB = 1), its tensors as initializers
 ** in raw_data, little-endian (W as nn keeps it, n_out x n_in), its
 ** hyper-parameters as attributes; a kind that takes ids (Embedding), its
 ** operator (Gather) of its table and the input, then a Flatten, the input
@@ -375,6 +376,13 @@ static void put_input(nn_pb_out *graph, const nn_net *net) {
   nn_pb_put_message(graph, 11, &vi);
 }
 
+/* The ONNX name of value v of the net (0 its input, j + 1 layer j's
+** output): "input", "x1", "x2", ...; the last layer's is "output". */
+static void value_name(char *buf, size_t n, size_t v) {
+  if (v == 0) snprintf(buf, n, "input");
+  else snprintf(buf, n, "x%zu", v);
+}
+
 int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN_ERRMAX]) {
   nn_pb_out model = { NULL, 0, 0, 0 }, graph = { NULL, 0, 0, 0 }, opset = { NULL, 0, 0, 0 };
   char in[32], outname[32], nname[32], cur[32];
@@ -417,26 +425,30 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       nn_pb_free(&graph);
       return st;
     }
-    snprintf(nname, sizeof nname, "Flatten_%zu", i + 1);
-    if (l->kind == NN_FLATTEN) {
-      put_flatten(&graph, in, outname, nname);
-      image = 0;
+    if (nn_layers_graph(net->layers, net->n_layers)) {   /* never over images */
+      value_name(in, sizeof in, nn_layer_input(l, i, 0) - 1);
+    } else {
+      snprintf(nname, sizeof nname, "Flatten_%zu", i + 1);
+      if (l->kind == NN_FLATTEN) {
+        put_flatten(&graph, in, outname, nname);
+        image = 0;
+        memcpy(cur, outname, sizeof cur);
+        continue;
+      }
+      if (image && !image_kind(l->kind) && !on_images(d)) {
+        /* the image as a flat row, as nn reads it */
+        snprintf(in, sizeof in, "flat%zu", i + 1);
+        put_flatten(&graph, cur, in, nname);
+        image = 0;
+      }
       memcpy(cur, outname, sizeof cur);
-      continue;
-    }
-    if (image && !image_kind(l->kind) && !on_images(d)) {
-      /* the image as a flat row, as nn reads it */
-      snprintf(in, sizeof in, "flat%zu", i + 1);
-      put_flatten(&graph, cur, in, nname);
-      image = 0;
-    }
-    memcpy(cur, outname, sizeof cur);
-    if (image_kind(l->kind)) {
-      int flat_end = last && l->kind != NN_GLOBALAVGPOOL;
-      put_image_layer(&graph, net, i, in, flat_end ? "images" : outname);
-      if (flat_end) put_flatten(&graph, "images", outname, "Flatten_end");
-      if (l->kind == NN_GLOBALAVGPOOL) image = 0;
-      continue;
+      if (image_kind(l->kind)) {
+        int flat_end = last && l->kind != NN_GLOBALAVGPOOL;
+        put_image_layer(&graph, net, i, in, flat_end ? "images" : outname);
+        if (flat_end) put_flatten(&graph, "images", outname, "Flatten_end");
+        if (l->kind == NN_GLOBALAVGPOOL) image = 0;
+        continue;
+      }
     }
     if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
       put_pattern(&graph, net, i, in, outname);
@@ -449,6 +461,10 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     if (inference_identity(d)) op = "Identity";
     snprintf(nname, sizeof nname, "%s_%zu", op, i + 1);
     nn_pb_put_string(&node, 1, in);
+    if (l->from[1]) {          /* a join's second input (Add, Concat) */
+      value_name(in, sizeof in, l->from[1] - 1);
+      nn_pb_put_string(&node, 1, in);
+    }
     if (op == d->onnx.op) put_params(&graph, &node, net, l, i);
     nn_pb_put_string(&node, 2, outname);
     nn_pb_put_string(&node, 3, nname);

@@ -150,7 +150,8 @@ static void open_kinds(lua_State *L, int lib, int rng) {
   lua_newtable(L);
   for (k = 0; k < nn_kind_end(); k++) {
     const nn_kind_info *d = nn_kind_info_of(k);
-    if (d == NULL) continue;
+    /* a join is made by nn.Residual, nn.Concat and nn.Graph, not alone */
+    if (d == NULL || (d->flags & NN_KIND_JOIN)) continue;
     lua_pushstring(L, d->name);
     lua_rawseti(L, -2, ++n);
     lua_pushvalue(L, rng);
@@ -204,6 +205,8 @@ static int nn_kind_describe(lua_State *L) {
   lua_setfield(L, -2, "trainable");
   lua_pushboolean(L, d->shape != NULL);     /* over images: a shape rule */
   lua_setfield(L, -2, "shaped");
+  lua_pushboolean(L, (d->flags & NN_KIND_JOIN) != 0);
+  lua_setfield(L, -2, "join");
   lua_createtable(L, (int)d->n_hyper, 0);
   for (j = 0; j < d->n_hyper; j++) {
     const nn_hyper *h = &d->hyper[j];
@@ -274,6 +277,113 @@ static int nn_Sequential(lua_State *L) {
   return 1;
 }
 
+/* Node k of the list at 1: its module's block pinned (pushed), or a join
+** (nothing pushed); its inputs (node numbers, 0 the graph's input) into
+** in[2] (in[1] 0 when one).  Returns the layers it adds. */
+static size_t graph_node(lua_State *L, lua_Integer k, nn_kind *join, size_t in[2]) {
+  size_t n = 0;
+  lua_rawgeti(L, 1, k);
+  luaL_checktype(L, -1, LUA_TTABLE);
+  lua_rawgeti(L, -1, 2);
+  in[0] = (size_t)lua_tointeger(L, -1);
+  lua_rawgeti(L, -2, 3);
+  in[1] = lua_isnil(L, -1) ? 0 : (size_t)lua_tointeger(L, -1) + 1;
+  lua_pop(L, 2);
+  lua_rawgeti(L, -1, 1);
+  *join = NN_KIND_COUNT;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    *join = nn_kind_from_name(lua_tostring(L, -1));
+    lua_pop(L, 2);
+    return 1;
+  }
+  n = nn_lua_pinnet(L, -1, lua_gettop(L), NULL)->n_layers;
+  lua_replace(L, -3);       /* the block where the node was */
+  lua_pop(L, 1);
+  return n;
+}
+
+/* The layers of node k, whose first value is at (its input: value u),
+** copied with their inputs renumbered; or its join. */
+static void graph_layers(const nn_net *p, nn_kind join, size_t u, size_t b,
+                         size_t at, nn_layer *out) {
+  size_t i, k;
+  if (p == NULL) {
+    nn_layer l = NN_ACT(join);
+    l.from[0] = u + 1;
+    l.from[1] = b + 1;
+    *out = l;
+    return;
+  }
+  memcpy(out, p->layers, p->n_layers * sizeof(nn_layer));
+  for (i = 0; i < p->n_layers; i++)
+    for (k = 0; k < 2; k++) {
+      size_t f = out[i].from[k];
+      if (k == 0 && f == 0 && i == 0) f = 1;
+      if (f == 1) out[i].from[k] = u + 1;        /* the module's input */
+      else if (f > 1) out[i].from[k] = f + at;   /* one of its layers */
+    }
+}
+
+/* core.graph(nodes) --> a network of the nodes in order, each
+** { module, a [, b] }: module a network or a join's kind name ("Add"),
+** a and b the nodes it reads (0 the input, k node k, before it); the last
+** node is the output.  nn.Residual, nn.Concat and nn.Graph (lua/nn/init.lua)
+** check names and widths first; this raises on what they let through. */
+static int nn_graph(lua_State *L) {
+  lua_Integer k, len;
+  size_t n_layers = 0, n_params = 0, at = 0, *value;
+  nn_layer *layers;
+  nn_net *net;
+  char err[NN_ERRMAX];
+  int pins;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  len = (lua_Integer)lua_rawlen(L, 1);
+  if (len < 1 || len > (lua_Integer)NN_MAX_LAYERS) return luaL_argerror(L, 1, "no nodes");
+  luaL_checkstack(L, (int)len + 8, "too many nodes");
+  value = (size_t *)lua_newuserdatauv(L, ((size_t)len + 1) * sizeof(size_t), 0);
+  pins = lua_gettop(L) + 1;
+  for (k = 1; k <= len; k++) {
+    size_t in[2];
+    nn_kind join;
+    n_layers += graph_node(L, k, &join, in);
+    if (join != NN_KIND_COUNT) lua_pushnil(L);
+    if (n_layers > NN_MAX_LAYERS) return luaL_argerror(L, 1, "too many modules");
+  }
+  layers = (nn_layer *)lua_newuserdatauv(L, (n_layers ? n_layers : 1) * sizeof(nn_layer), 0);
+  value[0] = 0;
+  for (k = 1; k <= len; k++) {
+    size_t in[2];
+    nn_kind join;
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + (int)k - 1);
+    graph_node(L, k, &join, in);
+    if (p == NULL) lua_pushnil(L);
+    lua_pop(L, 1);
+    if ((lua_Integer)in[0] >= k || (lua_Integer)in[1] > k)
+      return luaL_argerror(L, 1, lua_pushfstring(L, "node %I reads a node after it", k));
+    graph_layers(p, join, value[in[0]], in[1] ? value[in[1] - 1] : 0, at, layers + at);
+    at += p ? p->n_layers : 1;
+    value[k] = at;
+  }
+  if (nn_layout(layers, n_layers, &n_params, err) != NN_OK)
+    return luaL_argerror(L, 1, lua_pushstring(L, err));
+  net = nn_lua_newnet(L, layers, n_layers, n_params, 1, NULL);
+  at = 0;
+  for (k = 1; k <= len; k++) {
+    const nn_net *p = (const nn_net *)lua_touserdata(L, pins + (int)k - 1);
+    size_t i;
+    for (i = 0; p && i < p->n_layers; i++, at++) {
+      size_t count = nn_layer_n_params(&p->layers[i]);
+      if (count)
+        memcpy(net->params + net->layers[at].w, p->params + p->layers[i].w,
+               count * sizeof(float));
+    }
+    if (p == NULL) at++;
+  }
+  lua_pop(L, 1);   /* its block */
+  return 1;
+}
+
 /* nn.seed(n): restart the stream that initialises new Linear layers. */
 static int nn_seed(lua_State *L) {
   *rng_state(L) = (uint64_t)luaL_checkinteger(L, 1);
@@ -282,6 +392,7 @@ static int nn_seed(lua_State *L) {
 
 static const luaL_Reg functions[] = {
   {"Sequential", nn_Sequential}, {"seed", nn_seed}, {"kind", nn_kind_describe},
+  {"graph", nn_graph},
   {NULL, NULL}
 };
 

@@ -451,7 +451,13 @@ nn_net *nn_lua_join(lua_State *L, int first, int n, int sequential, int arg) {
   layers = (nn_layer *)lua_newuserdatauv(L, (n_layers ? n_layers : 1) * sizeof(nn_layer), 0);
   for (k = 0; k < n; k++) {
     const nn_net *p = (const nn_net *)lua_touserdata(L, pins + k);
+    size_t i;
     if (p->n_layers) memcpy(layers + at, p->layers, p->n_layers * sizeof(nn_layer));
+    /* a part's values are numbered from its input, the output before it */
+    for (i = 0; i < p->n_layers; i++) {
+      if (layers[at + i].from[0]) layers[at + i].from[0] += at;
+      if (layers[at + i].from[1]) layers[at + i].from[1] += at;
+    }
     at += p->n_layers;
   }
   if (nn_layout(layers, n_layers, &n_params, err) != NN_OK)
@@ -571,10 +577,24 @@ static int net_fold(lua_State *L) {
   return 1;
 }
 
+/* What layer i reads: a list of module numbers, 0 for the network's input
+** ({ i - 1 } for a chain's, { 0 } for the first). */
+static void push_inputs(lua_State *L, const nn_layer *l, size_t i) {
+  size_t k;
+  lua_createtable(L, 2, 0);
+  for (k = 0; k < 2; k++) {
+    size_t v = nn_layer_input(l, i, k);
+    if (v == 0) break;
+    lua_pushinteger(L, (lua_Integer)v - 1);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+}
+
 /* One module of net:modules(): { kind, c_name, name, n_in, n_out,
-** n_params, hyper = { by name }, params = { { name, shape }, ... },
+** n_params, inputs, hyper = { by name }, params = { { name, shape }, ... },
 ** shape = its output's {c, h, w} or {c, l} when that is an image }. */
-static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape) {
+static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape,
+                        size_t i) {
   const nn_kind_info *d = nn_kind_info_of(l->kind);
   size_t j, dims[2], at;
   lua_createtable(L, 0, 8);
@@ -590,6 +610,8 @@ static void push_module(lua_State *L, const nn_layer *l, const nn_shape *shape) 
   lua_setfield(L, -2, "n_out");
   lua_pushinteger(L, (lua_Integer)nn_layer_n_params(l));
   lua_setfield(L, -2, "n_params");
+  push_inputs(L, l, i);
+  lua_setfield(L, -2, "inputs");
   lua_createtable(L, 0, (int)d->n_hyper);
   for (j = 0; j < d->n_hyper; j++) {
     if (d->hyper[j].choices) lua_pushstring(L, d->hyper[j].choices[(size_t)l->hyper[j]]);
@@ -629,7 +651,7 @@ static int net_modules(lua_State *L) {
   size_t i;
   lua_createtable(L, (int)net->n_layers, 0);
   for (i = 0; i < net->n_layers; i++) {
-    push_module(L, &net->layers[i], &shapes[i]);
+    push_module(L, &net->layers[i], &shapes[i], i);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;
@@ -650,7 +672,28 @@ static int net_n_params(lua_State *L) {
   return 1;
 }
 
-/* Torch's listing for a Sequential, the module's name otherwise. */
+/* " <- (2), input": what layer i of a graph reads, when it is not only
+** the layer before it. */
+static void add_inputs(luaL_Buffer *b, const nn_layer *l, size_t i) {
+  size_t k;
+  if (l->from[0] == 0 && l->from[1] == 0) return;
+  luaL_addstring(b, " <- ");
+  for (k = 0; k < 2; k++) {
+    size_t v = nn_layer_input(l, i, k);
+    if (v == 0) break;
+    if (k) luaL_addstring(b, ", ");
+    if (v == 1) luaL_addstring(b, "input");
+    else {
+      char num[32];
+      snprintf(num, sizeof num, "(%zu)", v - 1);
+      luaL_addstring(b, num);
+    }
+  }
+}
+
+/* Torch's listing for a Sequential (nn.Graph's for a graph, each layer
+** with what it reads when not the layer before), the module's name
+** otherwise. */
 static int net_tostring(lua_State *L) {
   nn_lnet *h;
   const nn_net *net = nn_lua_pinnet(L, 1, 1, &h);   /* at 2 */
@@ -661,7 +704,7 @@ static int net_tostring(lua_State *L) {
     return 1;
   }
   luaL_buffinit(L, &b);
-  luaL_addstring(&b, "nn.Sequential {\n  [input");
+  luaL_addstring(&b, net->n_slots ? "nn.Graph {\n  [input" : "nn.Sequential {\n  [input");
   for (i = 0; i < net->n_layers; i++) {
     lua_pushfstring(L, " -> (%I)", (lua_Integer)i + 1);
     luaL_addvalue(&b);
@@ -671,6 +714,7 @@ static int net_tostring(lua_State *L) {
     lua_pushfstring(L, "  (%I): ", (lua_Integer)i + 1);
     luaL_addvalue(&b);
     add_module_name(&b, &net->layers[i]);
+    add_inputs(&b, &net->layers[i], i);
     luaL_addchar(&b, '\n');
   }
   luaL_addchar(&b, '}');

@@ -231,6 +231,45 @@ static int hyper_field(nn_store *s, const char *obj, const nn_hyper *h, float *o
   return NN_OK;
 }
 
+/* A module number below i from the JSON type and text at columns c and
+** c + 1 of res's row 0 into *out (value + 1, as nn_layer.from keeps it). */
+static int from_number(PGresult *res, int c, size_t i, uint32_t *out) {
+  const char *text = PQgetvalue(res, 0, c + 1);
+  char *end;
+  long long n;
+  if (strcmp(PQgetvalue(res, 0, c), "number") != 0)
+    return 0;
+  n = strtoll(text, &end, 10);
+  if (*end || end == text || n < 0 || (unsigned long long)n >= i)
+    return 0;
+  *out = (uint32_t)n + 1;
+  return 1;
+}
+
+/* What layer i (1-based) reads, from its "from" (there: the caller asks
+** only then), into l->from; or INVALID naming it, as the SQLite engine. */
+static int read_from(nn_store *s, const nn_store_version *v, const char *obj, size_t i,
+                     nn_layer *l) {
+  const char *p[1] = { obj };
+  PGresult *res;
+  int ok = 1, rc = nn_pg_exec(s, "SELECT jsonb_typeof($1::jsonb -> 'from'),"
+                              " jsonb_typeof($1::jsonb -> 'from' -> 0), $1::jsonb -> 'from' ->> 0,"
+                              " jsonb_typeof($1::jsonb -> 'from' -> 1), $1::jsonb -> 'from' ->> 1,"
+                              " jsonb_typeof($1::jsonb -> 'from' -> 2)", 1, p, &res);
+  if (rc != NN_OK)
+    return rc;
+  if (!PQgetisnull(res, 0, 0)) {
+    ok = strcmp(PQgetvalue(res, 0, 0), "array") == 0 && from_number(res, 1, i, &l->from[0]) &&
+         (PQgetisnull(res, 0, 3) || from_number(res, 3, i, &l->from[1])) &&
+         PQgetisnull(res, 0, 5);
+  }
+  PQclear(res);
+  if (!ok)
+    return nn_store_invalid(s, v, "layer %zu (%s) has no valid 'from': a list of one or "
+                            "two module numbers below %zu", i, nn_kind_name(l->kind), i);
+  return NN_OK;
+}
+
 /* Layer i (1-based) from row i - 1 of res into *l, its hyper-parameters
 ** into hyper, or INVALID naming it. */
 static int read_layer(nn_store *s, const nn_store_version *v, PGresult *res, size_t i,
@@ -266,7 +305,9 @@ static int read_layer(nn_store *s, const nn_store_version *v, PGresult *res, siz
       return nn_store_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
                               d->hyper[j].name);
   }
-  return NN_OK;
+  if (PQgetisnull(res, row, 10))
+    return NN_OK;                    /* no "from": the layer before */
+  return read_from(s, v, PQgetvalue(res, row, 6), i, l);
 }
 
 int nn_pg_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
@@ -276,7 +317,8 @@ int nn_pg_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) 
   size_t n, i;
   int rc = nn_pg_exec(s, "SELECT jsonb_typeof(e), e ->> 'type', jsonb_typeof(e -> 'in'),"
                       " e ->> 'in', jsonb_typeof(e -> 'out'), e ->> 'out', e::text,"
-                      " jsonb_typeof(e -> 'type'), jsonb_typeof(e -> 'n'), e ->> 'n'"
+                      " jsonb_typeof(e -> 'type'), jsonb_typeof(e -> 'n'), e ->> 'n',"
+                      " jsonb_typeof(e -> 'from')"
                       " FROM nn_version, jsonb_array_elements(arch::jsonb)"
                       " WITH ORDINALITY AS t(e, i) WHERE version_id = $1 ORDER BY i",
                       1, p, &res);

@@ -49,7 +49,8 @@ static const char *const sql[S_COUNT] = {
   ** hyper-parameters from */
   [S_LAYERS] =
   "SELECT type, o ->> '$.type', json_type(o, '$.in'), o ->> '$.in',"
-  " json_type(o, '$.out'), o ->> '$.out', o, json_type(o, '$.n'), o ->> '$.n'"
+  " json_type(o, '$.out'), o ->> '$.out', o, json_type(o, '$.n'), o ->> '$.n',"
+  " json_type(o, '$.from')"
   " FROM (SELECT e.key, e.type, CASE e.type WHEN 'object' THEN e.value END AS o"
   "       FROM nn_version AS v, json_each(v.arch) AS e"
   "       WHERE v.version_id = ?1)"
@@ -141,6 +142,23 @@ int nn_st_version_digest_functions(sqlite3 *db, int on) {
 ** JSON of what save writes
 */
 
+/* ,"from":[2,0]: what layer i reads, as net:modules() numbers them (0 the
+** input, j module j), when it is not only the layer before it: a chain is
+** written as it always was. */
+static int arch_json_from(nn_buf *b, const nn_layer *l, size_t i) {
+  size_t k;
+  int bad = 0;
+  if (l->from[0] == 0 && l->from[1] == 0)
+    return 0;
+  bad |= nn_buf_add(b, ",\"from\":[", 9);
+  for (k = 0; k < 2 && nn_layer_input(l, i, k); k++) {
+    if (k)
+      bad |= nn_buf_add(b, ",", 1);
+    bad |= nn_buf_json_int(b, (int64_t)nn_layer_input(l, i, k) - 1);
+  }
+  return bad | nn_buf_add(b, "]", 1);
+}
+
 int nn_store_arch_json(nn_buf *b, const nn_net *net) {
   size_t i;
   int bad = 0;
@@ -171,6 +189,7 @@ int nn_store_arch_json(nn_buf *b, const nn_net *net) {
       bad |= nn_buf_add(b, ":", 1);
       bad |= nn_buf_json_float(b, l->hyper[j]);
     }
+    bad |= arch_json_from(b, l, i);
     bad |= nn_buf_add(b, "}", 1);
   }
   bad |= nn_buf_add(b, "]", 1);
@@ -417,6 +436,61 @@ static int hyper_field(nn_store *s, sqlite3_stmt *layers, const nn_hyper *h,
   return rc;
 }
 
+/* Field path (a JSON path) of the layer object at column 6 of S_LAYERS:
+** its json_type into type (NULL when absent), its integer into *out. */
+static int layer_field(nn_store *s, sqlite3_stmt *layers, const char *path,
+                       char type[16], int64_t *out) {
+  sqlite3_stmt *st;
+  int rc, row;
+  const char *t;
+  type[0] = 0;
+  *out = 0;
+  if ((rc = USE(s, S_LAYER_FIELD, &st)) != NN_OK)
+    return rc;
+  sqlite3_bind_value(st, 1, sqlite3_column_value(layers, 6));
+  sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+  if ((rc = nn_st_step(s, st, &row)) == NN_OK && row) {
+    t = (const char *)sqlite3_column_text(st, 0);
+    if (t)
+      snprintf(type, 16, "%s", t);
+    *out = sqlite3_column_int64(st, 1);
+  }
+  nn_st_done(st);
+  return rc;
+}
+
+/* What layer i (1-based) reads, from its "from" (absent: the layer
+** before; its json_type is column 9 of S_LAYERS): a list of one or two
+** module numbers below i, into l->from; or INVALID naming it.  nn_layout
+** checks the rest (a join reads two). */
+static int read_from(nn_store *s, const nn_store_version *v, sqlite3_stmt *layers,
+                     size_t i, nn_layer *l) {
+  char type[16], path[24];
+  int64_t n;
+  size_t k;
+  int rc = NN_OK;
+  const char *t = (const char *)sqlite3_column_text(layers, 9);
+  if (t == NULL)
+    return NN_OK;                    /* absent: the layer before */
+  if (strcmp(t, "array") != 0)
+    goto bad;
+  for (k = 0; k < 3; k++) {
+    snprintf(path, sizeof path, "$.from[%zu]", k);
+    if ((rc = layer_field(s, layers, path, type, &n)) != NN_OK)
+      return rc;
+    if (type[0] == 0)
+      break;                         /* past its end */
+    if (k == 2 || strcmp(type, "integer") != 0 || n < 0 || (uint64_t)n >= i)
+      goto bad;
+    l->from[k] = (uint32_t)n + 1;
+  }
+  if (k > 0)
+    return NN_OK;
+bad:
+  return nn_st_invalid(s, v, "layer %zu (%s) has no valid 'from': a list of one or "
+                       "two module numbers below %zu", i, nn_kind_name(l->kind), i);
+}
+
 size_t nn_store_layers_size(size_t n_layers) {
   return n_layers * (sizeof(nn_layer) + nn_hyper_most() * sizeof(float)) + 1;
 }
@@ -458,7 +532,7 @@ static int read_layer(nn_store *s, const nn_store_version *v, sqlite3_stmt *st,
       return nn_st_invalid(s, v, "layer %zu (%s) has no valid '%s'", i, d->name,
                            d->hyper[j].name);
   }
-  return NN_OK;
+  return read_from(s, v, st, i, l);
 }
 
 int nn_store_read_layers(nn_store *s, const nn_store_version *v, nn_layer *layers) {
@@ -494,12 +568,16 @@ int nn_store_check_layers(nn_store *s, const nn_store_version *v, nn_layer *laye
     return nn_st_invalid(s, v, "architecture has %zu layers, not %zu", n, v->n_layers);
   if (nn_layout(layers, n, &n_params, err) != NN_OK)
     return nn_st_invalid(s, v, "%s", err);
-  for (i = 0; i < n; i++)
-    if (!nn_kind_info_of(layers[i].kind)->elementwise) {
-      if (!n_in)
+  for (i = 0; i < n; i++) {
+    const nn_kind_info *d = nn_kind_info_of(layers[i].kind);
+    if (!d->elementwise) {
+      if (!n_in && !(d->flags & NN_KIND_JOIN))
         n_in = layers[i].n_in;
       n_out = layers[i].n_out;
     }
+  }
+  if (nn_layers_graph(layers, n))
+    n_out = layers[n - 1].n_out;
   if (!n_in)
     return nn_st_invalid(s, v, "architecture has no Linear layer");
   if (n_in != v->n_inputs)

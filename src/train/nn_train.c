@@ -35,6 +35,9 @@ typedef struct lane {
   uint32_t *rm_c;            /* [cap] classes of the chunk */
   float *gscr;               /* [n_params]: a chunk's gradient before it is added
                                 (written whole by the chunk, never zeroed) */
+  /* a graph's only (NULL for a chain): the gradient of each value
+  ** ([n_layers + 1] buffers), a join's inputs gathered, a layer's dx */
+  float *dacts, *gx, *dx;
 } lane;
 
 struct nn_trainer {
@@ -56,6 +59,7 @@ struct nn_trainer {
                                 one chunk of 2 .. cap rows */
   nn_pool *pool;             /* NULL: every chunk on the caller's thread */
   size_t n_lanes;            /* workers: 1 + the lanes of nn_trainer_use_pool */
+  int graph;                 /* the net is a graph: the lanes have dacts */
   lane lanes[NN_POOL_MAX];
 };
 
@@ -100,6 +104,7 @@ static void kernel_bounds(size_t *mr_all, size_t *nr_all, size_t *part) {
 ** lane: the floats of one lane (act, d, part, work, rm, rm_c and params). */
 typedef struct plan_t {
   size_t head, layers, params, shared, act, part, work, rm, rm_c, stride, lane, total;
+  size_t graph_bufs;         /* a graph's extra buffers a lane: n_layers + 3; 0 */
 } plan_t;
 
 static size_t floats_of(size_t bytes) {
@@ -133,8 +138,9 @@ static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
   p->work = ROUND_UP(work, ALIGN_FLOATS);
   p->rm = ROUND_UP(cap * (net->n_outputs ? net->n_outputs : 1), ALIGN_FLOATS);
   p->rm_c = floats_of(cap * sizeof(uint32_t));
-  p->lane = (net->n_layers + 3) * p->act + p->part + p->work + 3 * p->rm + p->rm_c +
-            p->params;
+  p->graph_bufs = net->n_slots ? net->n_layers + 3 : 0;
+  p->lane = (net->n_layers + 3 + p->graph_bufs) * p->act + p->part + p->work +
+            3 * p->rm + p->rm_c + p->params;
   p->total = p->head + p->layers + 4 * p->params + p->shared + p->lane;
   return p->total;
 }
@@ -198,7 +204,13 @@ static void lay_lane(lane *ln, float *at, const plan_t *p, size_t n_layers) {
   ln->rm_d = at;                at += p->rm;
   ln->rm_t = at;                at += p->rm;
   ln->rm_c = (uint32_t *)at;    at += p->rm_c;
-  ln->gscr = at;
+  ln->gscr = at;                at += p->params;
+  ln->dacts = ln->gx = ln->dx = NULL;
+  if (p->graph_bufs) {
+    ln->dacts = at;             at += (n_layers + 1) * p->act;
+    ln->gx = at;                at += p->act;
+    ln->dx = at;
+  }
 }
 
 /* Where each layer's shared part lies in tr->shared (0 for a kind
@@ -239,6 +251,7 @@ nn_trainer *nn_trainer_init(void *block, const nn_net *net, const nn_train_opts 
   tr->whole = has_batch_kind(net);
   lay_lane(&tr->lanes[0], at, &p, net->n_layers);
   tr->n_lanes = 1;
+  tr->graph = net->n_slots != 0;
   if (net->n_layers) memcpy(tr->layers, net->layers, net->n_layers * sizeof(nn_layer));
   keep_hypers(tr, (float *)tr->layers + floats_of(net->n_layers * sizeof(nn_layer) + 1));
   tr->shared_at = (size_t *)((float *)tr->layers + p.layers -
@@ -267,6 +280,8 @@ static void copy_layout(lane *to, const lane *l0, float *at) {
   to->d0 = AT(d0); to->d1 = AT(d1); to->part = AT(part); to->work = AT(work);
   to->rm_y = AT(rm_y); to->rm_d = AT(rm_d); to->rm_t = AT(rm_t);
   to->rm_c = (uint32_t *)AT(rm_c); to->gscr = AT(gscr);
+  to->dacts = to->gx = to->dx = NULL;
+  if (l0->dacts) { to->dacts = AT(dacts); to->gx = AT(gx); to->dx = AT(dx); }
 #undef AT
 }
 
@@ -288,7 +303,8 @@ int nn_trainer_fits(const nn_trainer *tr, const nn_net *net) {
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *a = &net->layers[i], *b = &tr->layers[i];
     if (a->kind != b->kind || a->n_in != b->n_in || a->n_out != b->n_out ||
-        a->w != b->w || !same_hypers(a, b))
+        a->w != b->w || a->from[0] != b->from[0] || a->from[1] != b->from[1] ||
+        !same_hypers(a, b))
       return 0;
   }
   return 1;
@@ -354,6 +370,73 @@ static void pack_input(float *in, const nn_panels *pn, const float *X,
   }
 }
 
+/* --- graphs: what a layer reads, and the gradients of the values --------
+** In a graph, layer i reads value v (nn_layer_input: the input, 0, or
+** layer j's output, j + 1), every value keeps its own buffer (acts), and
+** a join reads two, gathered side by side into gx.  Backward runs the
+** layers from the last down, each one's dx added to the gradient of what
+** it reads (dacts): a value read by several layers gets the sum of their
+** gradients, in the order of the layers, last first: the same bits for
+** any number of threads. */
+
+/* The width of value v of net. */
+static size_t value_width(const nn_net *net, size_t v) {
+  return v == 0 ? net->n_inputs : net->layers[v - 1].n_out;
+}
+
+/* The x of layer i of a graph: its input's buffer, or a join's two
+** inputs gathered into gx. */
+static float *graph_x(const nn_trainer *tr, const lane *ln, const nn_net *net,
+                      size_t i, const nn_panels *pn) {
+  const nn_layer *l = &net->layers[i];
+  size_t a = nn_layer_input(l, i, 0) - 1, b, wa, p, span = pn->stride * pn->nr;
+  if (l->from[1] == 0) return act(tr, ln, a);
+  b = l->from[1] - 1;
+  wa = value_width(net, a);
+  for (p = 0; p < pn->count; p++) {
+    memcpy(ln->gx + p * span, act(tr, ln, a) + p * span, wa * pn->nr * sizeof(float));
+    memcpy(ln->gx + p * span + wa * pn->nr, act(tr, ln, b) + p * span,
+           (l->n_in - wa) * pn->nr * sizeof(float));
+  }
+  return ln->gx;
+}
+
+/* The gradient of value v += the n features of src from feature f0 on. */
+static void add_to_value(const nn_trainer *tr, const lane *ln, size_t v,
+                         const float *src, size_t f0, size_t n, const nn_panels *pn) {
+  size_t p, j, span = pn->stride * pn->nr;
+  for (p = 0; p < pn->count; p++) {
+    float *d = ln->dacts + v * tr->act_floats + p * span;
+    const float *s = src + p * span + f0 * pn->nr;
+    for (j = 0; j < n * pn->nr; j++) d[j] += s[j];
+  }
+}
+
+/* Backward through a graph from the gradient of value top (in dacts),
+** down to the first layer; the input's gradient into dacts[0]. */
+static void graph_backward(const nn_trainer *tr, const lane *ln, const nn_net *net,
+                           float *grad, size_t top, const nn_panels *pn) {
+  size_t i = top;
+  nn_panels lp = *pn;       /* each kind adds its gradient (grad was zeroed) */
+  lp.grad_set = 0;
+  while (i-- > 0) {
+    const nn_layer *l = &net->layers[i];
+    const nn_kind_info *d = nn_kind_info_of(l->kind);
+    const float *dy = ln->dacts + (i + 1) * tr->act_floats;
+    size_t a = nn_layer_input(l, i, 0) - 1, wa = value_width(net, a);
+    float *x = graph_x(tr, ln, net, i, pn);
+    lp.shared = d->prepare ? tr->shared + tr->shared_at[i] : NULL;
+    if (d->elementwise) {
+      memcpy(ln->dx, dy, tr->act_floats * sizeof(float));
+      dy = ln->dx;
+    }
+    d->backward(ln->dx, grad + l->w, dy, x, act(tr, ln, i + 1), net->params + l->w,
+                l->hyper, l->n_in, l->n_out, &lp, ln->work);
+    add_to_value(tr, ln, a, ln->dx, 0, l->from[1] ? wa : l->n_in, pn);
+    if (l->from[1]) add_to_value(tr, ln, l->from[1] - 1, ln->dx, wa, l->n_in - wa, pn);
+  }
+}
+
 /* Every layer's output into its own buffer, through the kind table; in
 ** training, each layer told so (pn_all->train, its keep pointed at the
 ** layer's place). */
@@ -370,7 +453,8 @@ static void forward_chunk(const nn_trainer *tr, const lane *ln, const nn_net *ne
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
     const float *w = net->params + l->w;
-    float *x = act(tr, ln, i), *y = act(tr, ln, i + 1);
+    float *x = tr->graph ? graph_x(tr, ln, net, i, pn) : act(tr, ln, i);
+    float *y = act(tr, ln, i + 1);
     if (pn_all->train) ctx.keep = pn_all->train->keep ? pn_all->train->keep + l->w : NULL;
     if (!d->elementwise) {
       d->forward_batch(y, x, w, l->hyper, l->n_in, l->n_out, pn);
@@ -458,7 +542,9 @@ static size_t first_trained(const nn_net *net) {
 ** backward makes a dx, as backward_chunk decides it. */
 static void prepare_shared(const nn_trainer *tr, const nn_net *net, size_t bottom,
                            int want_dx) {
-  size_t i, from = bottom;
+  size_t i, from;
+  if (tr->graph) { bottom = 0; want_dx = 1; }   /* a graph's backward walks every layer */
+  from = bottom;
   if (from < net->n_layers && !want_dx &&
       !nn_kind_info_of(net->layers[from].kind)->elementwise)
     from++;
@@ -583,7 +669,12 @@ static void chunk_loss(void *ctx, nn_job *job, size_t task, size_t worker) {
   sum = nn_loss_rows(tr->o.loss, g ? ln->rm_d : NULL, ln->rm_y,
                      j->T ? ln->rm_t : NULL, j->T ? NULL : ln->rm_c, n, kk, j->scale);
   if (j->count) correct = count_correct(tr, ln, j->T != NULL, n);
-  if (g && top > 0) {
+  if (g && top > 0 && tr->graph) {
+    if (task > 0 || !j->grad_adds) memset(g, 0, tr->n_params * sizeof(float));
+    memset(ln->dacts, 0, (top + 1) * tr->act_floats * sizeof(float));
+    pack_rows(ln->dacts + top * tr->act_floats, ln->rm_d, &pn, n, kk);
+    graph_backward(tr, ln, j->net, g, top, &pn);
+  } else if (g && top > 0) {
     backward_panels(&pn, j, g, task, top - 1, first_trained(j->net));
     pack_rows(ln->d0, ln->rm_d, &pn, n, kk);
     backward_chunk(tr, ln, j->net, g, top - 1, first_trained(j->net), 0, &pn);
@@ -1010,10 +1101,18 @@ static void chunk_backward(void *ctx, nn_job *job, size_t task, size_t worker) {
   unsigned long mode = nn_fp_flush();     /* on a pool's thread too */
   pack_input(act(tr, ln, 0), &pn, j->X, j->n_x, NULL, r0, m);
   forward_chunk(tr, ln, j->net, &pn);
-  pack_rows(ln->d0, j->dY + r0 * tr->n_out, &pn, m, tr->n_out);
-  if (top > 0) {
-    backward_panels(&pn, j, g, task, top - 1, 0);
-    d = backward_chunk(tr, ln, j->net, g, top - 1, 0, 1, &pn);
+  if (tr->graph) {
+    if (task > 0 || !j->grad_adds) memset(g, 0, tr->n_params * sizeof(float));
+    memset(ln->dacts, 0, (top + 1) * tr->act_floats * sizeof(float));
+    pack_rows(ln->dacts + top * tr->act_floats, j->dY + r0 * tr->n_out, &pn, m, tr->n_out);
+    graph_backward(tr, ln, j->net, g, top, &pn);
+    d = ln->dacts;
+  } else {
+    pack_rows(ln->d0, j->dY + r0 * tr->n_out, &pn, m, tr->n_out);
+    if (top > 0) {
+      backward_panels(&pn, j, g, task, top - 1, 0);
+      d = backward_chunk(tr, ln, j->net, g, top - 1, 0, 1, &pn);
+    }
   }
   if (j->dX) unpack_rows(j->dX + r0 * j->n_x, d, &pn, m, j->n_x);
   nn_pool_turn_wait(job, task);
