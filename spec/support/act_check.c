@@ -3,9 +3,12 @@
 ** runs (exp, sigmoid, tanh, gelu in src/engine/nn_kernel*.c), checked
 ** against double precision, for spec/activation_spec.lua.
 **
-**   act_check STEP     every STEP-th float bit pattern from 0 (STEP 1: all
+**   act_check STEP [FN]  every STEP-th float bit pattern from 0 (STEP 1: all
 **                      2^32 of them), plus every float within 2^14 of each
-**                      threshold listed in edges[] and the special values
+**                      threshold listed in edges[] and the special values;
+**                      with FN (exp, sigmoid, tanh or gelu), that function
+**                      alone, its err, range, sat, special, tail and cross
+**                      lines only
 **
 ** The references are C's double exp(x), 1 / (1 + exp(-x)), tanh(x) and
 ** x erfc(-x / sqrt 2) / 2 (GELU, x Phi(x)); an
@@ -71,6 +74,7 @@ static const char *const fn_names[N_FN] = { "exp", "sigmoid", "tanh", "gelu" };
 
 static const nn_kernel *sets[MAXSETS];
 static size_t n_sets;
+static int only = -1;             /* the one function checked, or -1: all */
 
 static double worst[MAXSETS][N_FN], cross[N_FN];
 static uint32_t worst_at[MAXSETS][N_FN];
@@ -210,6 +214,7 @@ static void check(const float *xs, size_t n) {
   size_t s, t, i, len;
   int fn;
   for (fn = 0; fn < N_FN; fn++) {
+    if (only >= 0 && fn != only) continue;
     for (s = 0; s < n_sets; s++) {
       memcpy(out[s], xs, n * sizeof(float));
       apply(sets[s], fn, out[s], n);
@@ -243,7 +248,7 @@ static void check(const float *xs, size_t n) {
       }
     }
   }
-  check_pw(xs, n);
+  if (only < 0) check_pw(xs, n);
   checked += n;
 }
 
@@ -425,13 +430,19 @@ int main(int argc, char **argv) {
   uint64_t step = argc > 1 ? strtoull(argv[1], NULL, 10) : 0;
   size_t s;
   int fn;
-  if (step == 0) { printf("usage: act_check STEP\n"); return 2; }
+  if (argc > 2)
+    for (fn = 0; fn < N_FN; fn++) if (strcmp(argv[2], fn_names[fn]) == 0) only = fn;
+  if (step == 0 || (argc > 2 && only < 0)) {
+    printf("usage: act_check STEP [exp|sigmoid|tanh|gelu]\n");
+    return 2;
+  }
   for (s = 0; nn_kernels[s] != NULL && n_sets < MAXSETS; s++)
     if (nn_kernels[s]->supported()) sets[n_sets++] = nn_kernels[s];
   sweep(step);
   printf("checked %llu\n", checked);
   for (s = 0; s < n_sets; s++)
     for (fn = 0; fn < N_FN; fn++) {
+      if (only >= 0 && fn != only) continue;
       printf("err %s %s %.3f %08lx\n", sets[s]->name, fn_names[fn], worst[s][fn],
              (unsigned long)worst_at[s][fn]);
       printf("range %s %s %llu\n", sets[s]->name, fn_names[fn], range_bad[s][fn]);
@@ -439,7 +450,9 @@ int main(int argc, char **argv) {
       printf("special %s %s %llu\n", sets[s]->name, fn_names[fn], special_bad[s][fn]);
       printf("tail %s %s %llu\n", sets[s]->name, fn_names[fn], tail_bad[s][fn]);
     }
-  for (fn = 0; fn < N_FN; fn++) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
+  for (fn = 0; fn < N_FN; fn++)
+    if (only < 0 || fn == only) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
+  if (only >= 0) return 0;
   for (s = 0; s < n_sets; s++)
     for (fn = 0; fn < N_PW; fn++)
       printf("relu %s %s %llu %llu\n", sets[s]->name, pw_names[fn], pw_bad[s][fn],

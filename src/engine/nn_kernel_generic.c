@@ -169,11 +169,14 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
     } \
   } \
   \
-  /* GELU, x Phi(x): q = exp(-a^2 / 2) t P(t), t = 1 / (1 + K a), is \
-  ** Phi(-a), a = |x| (at most AMAX); a^2 = h + l exactly (the product in \
-  ** double, which holds it: the bits of a fused multiply-subtract), l \
-  ** taken off exp's reduced argument.  x (1 - q) for x >= 0, \
-  ** e (x t P(t)) below, which rounds a subnormal result once. */ \
+  /* GELU, x Phi(x): q = exp(-a^2 / 2) t P(u), t = 1 / (1 + K a), \
+  ** u = K a t - C, is Phi(-a), a = |x| (at most AMAX, and AMAX for NaN, \
+  ** which x alone then carries into the result, its payload whichever \
+  ** way the compiler orders the products); a^2 = h + l \
+  ** exactly (the product in double, which holds it: the bits of a fused \
+  ** multiply-subtract), l / 2 taken off exp's reduced argument. \
+  ** x (1 - q) for x >= 0, e (x t P(u)) below, which rounds a subnormal \
+  ** result once. */ \
   static void gelu_block_##sfx(block_##sfx *v) { \
     block_##sfx a, e, h, l, tp; \
     uint32_t k_amax; \
@@ -183,7 +186,7 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
     for (j = 0; j < W; j++) { \
       uint32_t big; \
       a.u[j] = v->u[j] & 0x7fffffffu; \
-      big = 0u - (uint32_t)(a.f[j] > NN_GELU_AMAX); \
+      big = 0u - (uint32_t)!(a.f[j] <= NN_GELU_AMAX);     /* NaN too */ \
       a.u[j] = (a.u[j] & ~big) | (k_amax & big); \
       h.f[j] = a.f[j] * a.f[j]; \
       l.f[j] = 0.5f * (float)((double)a.f[j] * a.f[j] - h.f[j]); \

@@ -240,8 +240,8 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
 ** for exp of x <= 0 (exp_low): the upper clamp is SoftMax's alone. */
 #define EXP_POLY(T, P, x, t, n, p) EXP_POLY_LO(T, P, x, , t, n, p)
 
-/* exp(x - c) (GELU's), lo "r_ = P##_sub_ps(r_, c)": c, tiny beside x, taken
-** off the reduced argument; EXP_POLY passes no lo. */
+/* exp(x - c) (GELU's) when lo is "r_ = P##_sub_ps(r_, c)": c, tiny beside
+** x, taken off the reduced argument; EXP_POLY passes no lo. */
 #define EXP_POLY_LO(T, P, x, lo, t, n, p) do { \
     T rounder_ = P##_set1_ps(NN_ROUNDER), r_, q_; \
     x = P##_max_ps(P##_set1_ps(NN_EXP_LO), x); \
@@ -270,10 +270,11 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
     big = P##_div_ps(P##_sub_ps(one_, e_), P##_add_ps(one_, e_)); \
   } while (0)
 
-/* GELU's parts (see nn_kernel_generic.c's gelu_block) from a = |x|:
-** e = exp(-a^2 / 2) and tp = t P(t), t = 1 / (1 + K a), a clamped to
-** AMAX (NaN too, whose result x carries); a^2 = h + l exactly by a fused
-** multiply-subtract (exp_lo the exp(x - c) of that width). */
+/* GELU's parts (see nn_kernel.h and nn_kernel_generic.c's gelu_block) from
+** a = |x|: e = exp(-a^2 / 2) and tp = t P(u), t = 1 / (1 + K a),
+** u = K a t - C, a clamped to AMAX (NaN too, whose result x carries);
+** a^2 = h + l exactly by a fused multiply-subtract (exp_lo the exp(x - c)
+** of that width). */
 #define GELU_PARTS(T, P, exp_lo, a, e, tp) do { \
     T one_ = P##_set1_ps(1.0f), a_ = P##_min_ps(a, P##_set1_ps(NN_GELU_AMAX)), h_, t_, u_, p_; \
     h_ = P##_mul_ps(a_, a_); \
