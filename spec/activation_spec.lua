@@ -1,8 +1,9 @@
--- The activation kernels (exp for SoftMax, Sigmoid, Tanh) of every kernel set
--- this processor runs, from C alone: spec/support/act_check.c, compiled here,
--- runs each set over a sweep of every float bit pattern (every 101st, and
--- every float near each threshold) against double-precision exp,
--- 1 / (1 + exp(-x)) and tanh; this file holds the bounds that
+-- The activation kernels (exp for SoftMax, Sigmoid, Tanh, GELU's x Phi(x)) of
+-- every kernel set this processor runs, from C alone:
+-- spec/support/act_check.c, compiled here, runs each set over a sweep of
+-- every float bit pattern (every 101st, and every float near each
+-- threshold) against double-precision exp, 1 / (1 + exp(-x)), tanh and
+-- x erfc(-x / sqrt 2) / 2; this file holds the bounds that
 -- src/engine/nn_kernel.h states and asserts them.
 --
 -- NN_SPEC_QUICK=1 checks every 1021st bit pattern instead (the checker runs
@@ -15,7 +16,7 @@ local STEP = os.getenv("NN_SPEC_QUICK") and "1021" or "101"
 
 -- Largest error in units in the last place, against the double reference
 -- and between any two sets: the bounds src/engine/nn_kernel.h and the README state.
-local BOUND = { exp = 1.5, sigmoid = 2.5, tanh = 2 }
+local BOUND = { exp = 1.5, sigmoid = 2.5, tanh = 2, gelu = 5 }
 -- |sum - 1| of a SoftMax row of 13 in units of 2^-24: its 13 roundings
 local SUM_BOUND = 13
 -- SoftMax of logits within 8 of each other against a double SoftMax: the
@@ -24,7 +25,7 @@ local SUM_BOUND = 13
 local SOFTMAX_BOUND = 8
 
 local SETS = { "generic", "avx2", "avx512", "neon" }
-local FNS = { "exp", "sigmoid", "tanh" }
+local FNS = { "exp", "sigmoid", "tanh", "gelu" }
 
 describe("the activation kernels", function()
   local out
@@ -59,7 +60,7 @@ describe("the activation kernels", function()
     end
   end)
 
-  it("keeps within the stated ulps of double-precision exp, sigmoid and tanh", function()
+  it("keeps within the stated ulps of double-precision exp, sigmoid, tanh and GELU", function()
     for _, set in ipairs(sets()) do
       for _, fn in ipairs(FNS) do
         local e = figure("err", set, fn)
@@ -83,15 +84,18 @@ describe("the activation kernels", function()
     end
   end
 
-  it("stays in range: tanh in [-1, 1], sigmoid in [0, 1], exp never negative", function()
+  it("stays in range: tanh in [-1, 1], sigmoid in [0, 1], exp never negative, GELU between "
+     .. "x and 0 and above its minimum", function()
     none("range")
   end)
 
-  it("saturates exactly far out: tanh +-1, sigmoid 0 and 1, exp 0 and inf", function()
+  it("saturates exactly far out: tanh +-1, sigmoid 0 and 1, exp 0 and inf, GELU x and 0",
+     function()
     none("sat")
   end)
 
-  it("gives libm's results at NaN, +-0 and +-inf (NaN for every NaN)", function()
+  it("gives libm's results at NaN, +-0 and +-inf (NaN for every NaN; GELU's of the "
+     .. "double formula: NaN at -inf)", function()
     none("special")
   end)
 
@@ -112,8 +116,8 @@ describe("the activation kernels", function()
     none("tail")
   end)
 
-  it("gives a batch the bits one sample gets, Tanh, Sigmoid and SoftMax alike", function()
-    none("batch", { "tanh", "sigmoid", "softmax" })
+  it("gives a batch the bits one sample gets, Tanh, Sigmoid, SoftMax and GELU alike", function()
+    none("batch", { "tanh", "sigmoid", "softmax", "gelu" })
   end)
 
   -- Guards the narrow path: layers of 2 and 3 values skip the vector width
@@ -122,7 +126,7 @@ describe("the activation kernels", function()
   it("gives layers of 2 and 3 values the bits of the vector path, one sample and in batches",
      function()
     for _, set in ipairs(sets()) do
-      for _, fn in ipairs{ "tanh", "sigmoid", "softmax" } do
+      for _, fn in ipairs{ "tanh", "sigmoid", "softmax", "gelu" } do
         for width = 2, 3 do
           assert.equal(0, figure("narrow", set, fn, width), ("%s %s %d"):format(set, fn, width))
         end

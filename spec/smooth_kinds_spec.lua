@@ -30,7 +30,7 @@ end
 -- name, constructor arguments, reference layer, and the bounds that
 -- src/engine/nn_kind_smooth.c states: ulps, and an absolute term in |x|
 local CASES = {
-  { "GELU", {}, { "GELU", 0 }, 1, 0 },
+  { "GELU", {}, { "GELU", 0 }, 5, 0 },
   { "GELU", { "tanh" }, { "GELU", 1 }, 1, 2 ^ -24 },
   { "SiLU", {}, { "SiLU" }, 3, 0 },
   { "Softplus", {}, { "Softplus", 1, 20 }, 2, 0 },

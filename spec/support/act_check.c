@@ -1,24 +1,32 @@
 /*
 ** act_check.c: the activation kernels of every kernel set this processor
-** runs (exp, sigmoid, tanh in src/engine/nn_kernel*.c), checked against double
-** precision, for spec/activation_spec.lua.
+** runs (exp, sigmoid, tanh, gelu in src/engine/nn_kernel*.c), checked
+** against double precision, for spec/activation_spec.lua.
 **
-**   act_check STEP     every STEP-th float bit pattern from 0 (STEP 1: all
+**   act_check STEP [FN]  every STEP-th float bit pattern from 0 (STEP 1: all
 **                      2^32 of them), plus every float within 2^14 of each
-**                      threshold listed in edges[] and the special values
+**                      threshold listed in edges[] and the special values;
+**                      with FN (exp, sigmoid, tanh or gelu), that function
+**                      alone, its err, range, sat, special, tail and cross
+**                      lines only
 **
-** The references are C's double exp(x), 1 / (1 + exp(-x)) and tanh(x); an
+** The references are C's double exp(x), 1 / (1 + exp(-x)), tanh(x) and
+** x erfc(-x / sqrt 2) / 2 (GELU, x Phi(x)); an
 ** error is |got - ref| in units in the last place of the float nearest ref
 ** (an infinite result counts as 2^128, the next float after FLT_MAX).  For
-** NaN, +-0 and +-inf the kernels must give libm's expf, 1 / (1 + expf(-x))
-** and tanhf bit for bit (NaN: any NaN).  It prints, and the spec judges:
+** NaN, +-0 and +-inf the kernels must give libm's expf, 1 / (1 + expf(-x)),
+** tanhf and GELU's double formula (inf, NaN at -inf) bit for bit (NaN: any
+** NaN).  It prints, and the spec judges:
 **   checked N                      floats checked
 **   err <set> <fn> <ulps> <x>      largest error, and a float where it is
-**   range <set> <fn> <count>       results outside [-1, 1], [0, 1], [0, inf]
+**   range <set> <fn> <count>       results outside [-1, 1], [0, 1], [0, inf],
+**                                  for GELU [x, 0] (x < 0) and [0, x], and
+**                                  below its minimum
 **   sat <set> <fn> <count>         results not exactly saturated far out:
 **                                  tanh +-1 for |x| >= 9.1; sigmoid 1 for
 **                                  x >= 17, 0 for x <= -104; exp inf for
-**                                  x >= 89, 0 for x <= -104
+**                                  x >= 89, 0 for x <= -104; GELU x for
+**                                  x >= 5.5, 0 for x <= -14.5
 **   special <set> <fn> <count>     results unlike libm's at NaN, +-0, +-inf
 **   tail <set> <fn> <count>        results that change when the kernel runs
 **                                  on short pieces (1 to 37 values) rather
@@ -34,7 +42,8 @@
 **                                  the same NaN, payload and sign kept)
 **   batch <set> <fn> <ulps>        nn_forward_batch against nn_forward, for
 **                                  nets Linear(13, 13) (the identity, which
-**                                  is exact) then Tanh, Sigmoid or SoftMax
+**                                  is exact) then Tanh, Sigmoid, GELU or
+**                                  SoftMax
 **   narrow <set> <fn> <width> <ulps>
 **                                  the same for widths 2 and 3: one sample
 **                                  takes the narrow path, a batch the vector
@@ -59,12 +68,13 @@
 
 #define CHUNK   4096
 #define MAXSETS 8
-#define N_FN    3
+#define N_FN    4
 
-static const char *const fn_names[N_FN] = { "exp", "sigmoid", "tanh" };
+static const char *const fn_names[N_FN] = { "exp", "sigmoid", "tanh", "gelu" };
 
 static const nn_kernel *sets[MAXSETS];
 static size_t n_sets;
+static int only = -1;             /* the one function checked, or -1: all */
 
 static double worst[MAXSETS][N_FN], cross[N_FN];
 static uint32_t worst_at[MAXSETS][N_FN];
@@ -82,20 +92,23 @@ static unsigned long long pw_bad[MAXSETS][N_PW], pw_nan[MAXSETS][N_PW];
 static void apply(const nn_kernel *k, int fn, float *v, size_t n) {
   if (fn == 0) k->act_exp(v, n);
   else if (fn == 1) k->act_sigmoid(v, n);
-  else k->act_tanh(v, n);
+  else if (fn == 2) k->act_tanh(v, n);
+  else k->act_gelu(v, n);
 }
 
 static double reference(int fn, float x) {
   double d = x;
   if (fn == 0) return exp(d);
   if (fn == 1) return 1.0 / (1.0 + exp(-d));
-  return tanh(d);
+  if (fn == 2) return tanh(d);
+  return d * erfc(-d * 0.70710678118654752440) / 2.0;
 }
 
 static float libm(int fn, float x) {
   if (fn == 0) return expf(x);
   if (fn == 1) return 1.0f / (1.0f + expf(-x));
-  return tanhf(x);
+  if (fn == 2) return tanhf(x);
+  return (float)reference(fn, x);
 }
 
 #define TWO128 3.4028236692093846e38          /* 2^128 */
@@ -122,9 +135,12 @@ static double ulps(float got, double ref) {
   return fabs(g - ref) / ulp(ref);
 }
 
-static int in_range(int fn, float y) {
+/* GELU: between min(x, 0) and max(x, 0), and no lower than its minimum,
+** -0.16997 at x = -0.7518. */
+static int in_range(int fn, float x, float y) {
   if (fn == 0) return y >= 0.0f;
   if (fn == 1) return y >= 0.0f && y <= 1.0f;
+  if (fn == 3) return x >= 0.0f ? y >= 0.0f && y <= x : y <= 0.0f && y >= x && y >= -0.17f;
   return y >= -1.0f && y <= 1.0f;
 }
 
@@ -136,6 +152,9 @@ static int saturated(int fn, float x, float y) {
   } else if (fn == 1) {
     if (x >= 17.0f) return y == 1.0f;
     if (x <= -104.0f) return y == 0.0f;
+  } else if (fn == 3) {
+    if (x >= 5.5f) return y == x;
+    if (x <= -14.5f) return y == 0.0f;
   } else if (fabsf(x) >= 9.1f) {
     return y == (x > 0 ? 1.0f : -1.0f);
   }
@@ -195,6 +214,7 @@ static void check(const float *xs, size_t n) {
   size_t s, t, i, len;
   int fn;
   for (fn = 0; fn < N_FN; fn++) {
+    if (only >= 0 && fn != only) continue;
     for (s = 0; s < n_sets; s++) {
       memcpy(out[s], xs, n * sizeof(float));
       apply(sets[s], fn, out[s], n);
@@ -217,7 +237,7 @@ static void check(const float *xs, size_t n) {
         float y = out[s][i];
         double e = ulps(y, ref);
         if (e > worst[s][fn]) { worst[s][fn] = e; memcpy(&worst_at[s][fn], &x, 4); }
-        if (!in_range(fn, y)) range_bad[s][fn]++;
+        if (!in_range(fn, x, y)) range_bad[s][fn]++;
         if (!saturated(fn, x, y)) sat_bad[s][fn]++;
         for (t = 0; t < s; t++) {
           double d = fabs((double)y - (double)out[t][i]) / ulp(ref);
@@ -228,7 +248,7 @@ static void check(const float *xs, size_t n) {
       }
     }
   }
-  check_pw(xs, n);
+  if (only < 0) check_pw(xs, n);
   checked += n;
 }
 
@@ -244,7 +264,8 @@ static void add(float x) {
 ** subnormal: every float within 2^14 of these is checked. */
 static const float edges[] = {
   0.625f, 9.0f, 9.1f, 16.6355f, 17.3287f, 88.7228f, 89.0f,
-  -87.3365f, -88.7228f, -103.2789f, -103.9721f, -104.0f, 0.34657359f, 1e-4f
+  -87.3365f, -88.7228f, -103.2789f, -103.9721f, -104.0f, 0.34657359f, 1e-4f,
+  0.7518f, 5.5f, 13.2f, 13.17f, 14.3f, 14.5f
 };
 
 static void sweep(uint64_t step) {
@@ -351,15 +372,15 @@ static void softmax_rows(size_t s, nn_net *net, float *X, float *Y, float *y1, f
 ** batch, whose panels are wide: the same bits, asserted as 0 ulps apart.
 ** The logits put the maximum in every position, and ties. */
 static void narrow_checks(void) {
-  static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID, NN_SOFTMAX };
-  static const char *const names[] = { "tanh", "sigmoid", "softmax" };
+  static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID, NN_SOFTMAX, NN_GELU };
+  static const char *const names[] = { "tanh", "sigmoid", "softmax", "gelu" };
   static float X[ROWS * 3], Y[ROWS * 3];
   float y1[3], *work;
   size_t s, j, width, i;
   for (s = 0; s < n_sets; s++) {
     nn_kernel_select(sets[s]->name);
     for (width = 2; width <= 3; width++)
-      for (j = 0; j < 3; j++) {
+      for (j = 0; j < 4; j++) {
         nn_net *net = identity_then(kinds[j], width);
         work = malloc(nn_batch_work_size(net, ROWS, width) * sizeof(float));
         if (work == NULL) { printf("fail no memory\n"); exit(1); }
@@ -375,14 +396,14 @@ static void narrow_checks(void) {
 }
 
 static void engine_checks(void) {
-  static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID };
-  static const char *const names[] = { "tanh", "sigmoid" };
-  nn_net *nets[3];
+  static const nn_kind kinds[] = { NN_TANH, NN_SIGMOID, NN_GELU };
+  static const char *const names[] = { "tanh", "sigmoid", "gelu" };
+  nn_net *nets[4];
   float *X, *Y, y1[WIDTH], *work;
   size_t s, j, i, most = 0;
-  for (j = 0; j < 2; j++) nets[j] = identity_then(kinds[j], WIDTH);
-  nets[2] = identity_then(NN_SOFTMAX, WIDTH);
-  for (j = 0; j < 3; j++) {
+  for (j = 0; j < 3; j++) nets[j] = identity_then(kinds[j], WIDTH);
+  nets[3] = identity_then(NN_SOFTMAX, WIDTH);
+  for (j = 0; j < 4; j++) {
     size_t need = nn_batch_work_size(nets[j], ROWS, WIDTH);
     if (need > most) most = need;
   }
@@ -392,16 +413,16 @@ static void engine_checks(void) {
   if (X == NULL || Y == NULL || work == NULL) { printf("fail no memory\n"); exit(1); }
   for (s = 0; s < n_sets; s++) {
     nn_kernel_select(sets[s]->name);
-    for (j = 0; j < 2; j++) {
+    for (j = 0; j < 3; j++) {
       /* half the values over every exponent, half where the curve bends */
       for (i = 0; i < ROWS * WIDTH; i++) X[i] = i % 2 ? any_finite() : uniform(-20.0f, 20.0f);
       printf("batch %s %s %g\n", sets[s]->name, names[j],
              batch_vs_single(nets[j], X, Y, y1, work));
     }
-    softmax_rows(s, nets[2], X, Y, y1, work);
+    softmax_rows(s, nets[3], X, Y, y1, work);
   }
   nn_kernel_select(NULL);
-  for (j = 0; j < 3; j++) nn_net_free(nets[j]);
+  for (j = 0; j < 4; j++) nn_net_free(nets[j]);
   free(X); free(Y); free(work);
 }
 
@@ -409,13 +430,19 @@ int main(int argc, char **argv) {
   uint64_t step = argc > 1 ? strtoull(argv[1], NULL, 10) : 0;
   size_t s;
   int fn;
-  if (step == 0) { printf("usage: act_check STEP\n"); return 2; }
+  if (argc > 2)
+    for (fn = 0; fn < N_FN; fn++) if (strcmp(argv[2], fn_names[fn]) == 0) only = fn;
+  if (step == 0 || (argc > 2 && only < 0)) {
+    printf("usage: act_check STEP [exp|sigmoid|tanh|gelu]\n");
+    return 2;
+  }
   for (s = 0; nn_kernels[s] != NULL && n_sets < MAXSETS; s++)
     if (nn_kernels[s]->supported()) sets[n_sets++] = nn_kernels[s];
   sweep(step);
   printf("checked %llu\n", checked);
   for (s = 0; s < n_sets; s++)
     for (fn = 0; fn < N_FN; fn++) {
+      if (only >= 0 && fn != only) continue;
       printf("err %s %s %.3f %08lx\n", sets[s]->name, fn_names[fn], worst[s][fn],
              (unsigned long)worst_at[s][fn]);
       printf("range %s %s %llu\n", sets[s]->name, fn_names[fn], range_bad[s][fn]);
@@ -423,7 +450,9 @@ int main(int argc, char **argv) {
       printf("special %s %s %llu\n", sets[s]->name, fn_names[fn], special_bad[s][fn]);
       printf("tail %s %s %llu\n", sets[s]->name, fn_names[fn], tail_bad[s][fn]);
     }
-  for (fn = 0; fn < N_FN; fn++) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
+  for (fn = 0; fn < N_FN; fn++)
+    if (only < 0 || fn == only) printf("cross %s %.3f\n", fn_names[fn], cross[fn]);
+  if (only >= 0) return 0;
   for (s = 0; s < n_sets; s++)
     for (fn = 0; fn < N_PW; fn++)
       printf("relu %s %s %llu %llu\n", sets[s]->name, pw_names[fn], pw_bad[s][fn],

@@ -17,10 +17,10 @@
 **   tile_ldc_set  tile_ldc on a C of zeros, which it never reads: training's
 **           dW written in place of a memset and an add.
 **   add     sum += v: a chunk's gradient into the step's, in chunk order.
-**   relu, leaky_relu, act_tanh, act_sigmoid, act_exp
+**   relu, leaky_relu, act_tanh, act_sigmoid, act_exp, act_gelu
 **           element-wise, in place, on n values one after another: one
 **           sample's layer, or a whole panel of a batch.  act_exp is
-**           SoftMax's exponential.
+**           SoftMax's exponential, act_gelu GELU's x Phi(x).
 **   tile_f64   fold's blocked product in double (nn_fold.c).
 ** None allocates or needs aligned pointers.  Training runs its forward
 ** activations through the same pointers (nn_kernel_in_use->act_tanh, ...);
@@ -38,6 +38,17 @@
 **   tanh(x)     |x| < 0.625: x + x^3 t(x^2), t of degree 4; beyond:
 **               (1 - e) / (1 + e) with e = exp(-2|x|); the sign of x put
 **               back last (tanh(-0) = -0).
+**   gelu(x)     x Phi(x), from q = Phi(-a) = erfc(a / sqrt 2) / 2 of
+**               a = min(|x|, 14.5), never from 1 + erf, which cancels:
+**               q = exp(-a^2 / 2) t P(u), t = 1 / (1 + K a),
+**               u = K a t - C (= 1 - t - C, but exact where t is near 1),
+**               P of degree 9 (a weighted least-squares fit of the relative
+**               error, 2.5e-9 before its coefficients were rounded to
+**               float); a^2 = h + l exactly (a fused multiply-subtract, or
+**               the product in double in the generic set), exp of -h/2
+**               with l/2 taken off its reduced argument; then
+**               x (1 - q) for x >= 0 and e (x t P(u)) below, where a
+**               subnormal result rounds once.
 ** Each element's result depends on its value alone, never on its place in
 ** the array (a tail goes through the same arithmetic: in blocks of 4 and
 ** then a value at a time in the generic set; in the x86 ones, 8 and then 4
@@ -47,24 +58,36 @@
 ** plain C in fixed blocks that gcc -O2 turns into SSE code; the x86 sets
 ** use FMA, which moves some results by a unit in the last place.
 **
-** Accuracy, against double-precision exp, 1/(1+exp(-x)) and tanh, in
-** units in the last place (ulp) of the float result: the bound that
+** Accuracy, against double-precision exp, 1/(1+exp(-x)), tanh and
+** x erfc(-x/sqrt 2)/2, in units in the last place (ulp) of the float
+** result (2^-149 for a subnormal one): the bound that
 ** spec/activation_spec.lua asserts over a sweep of every float bit pattern
 ** (every 101st, and every float near each threshold, by
 ** spec/support/act_check.c), and the largest error over all 2^32 bit
 ** patterns (act_check 1, on a processor with AVX-512):
-**               exp           sigmoid       tanh
-**   bound       1.5           2.5           2
-**   generic     0.989         2.402         1.519
-**   avx2        1.014         2.402         1.509
-**   avx512      1.014         2.402         1.509
+**               exp           sigmoid       tanh          gelu
+**   bound       1.5           2.5           2             5
+**   generic     0.989         2.402         1.519         4.712 *
+**   avx2        1.014         2.402         1.509         4.024 *
+**   avx512      1.014         2.402         1.509         4.024 *
 **   neon        the generic set's functions
-** Any two sets are within the same bounds of each other (1, 2 and 2 ulps
-** apart at most, over all 2^32 too).  NaN gives NaN; exp(+inf) = inf,
+** * GELU's over the sweep of every 101st bit pattern and the floats near its
+** thresholds, not yet over all 2^32 (act_check 1 gelu does that alone).
+** Its worst cases are where Phi(x) is small, x < 0, the error there being
+** the sum of exp's (up to 1 ulp), of the polynomial's rounded coefficients
+** and evaluation (up to 2, where P(u) falls from 0.5 at x = 0 towards 0.12
+** far out, its terms cancelling) and of t's and the products' roundings:
+** generic at x = -9.105 (c111aec8), avx2 and avx512 at x = -0.3225
+** (bea51b8d).
+** Any two sets are within the same bounds of each other (1, 2, 2 and 5 ulps
+** apart at most, over all 2^32 too; GELU's 4 in the sweep).  NaN gives NaN; exp(+inf) = inf,
 ** exp(-inf) = 0, sigmoid(+-inf) = 1 and 0, tanh(+-inf) = +-1 as libm's;
 ** far out the results are exact: tanh = +-1 for |x| >= 9.1, sigmoid = 1
 ** for x >= 17 and 0 for x <= -104, exp = inf for x >= 89 and 0 for
-** x <= -104.  tanh is always in [-1, 1], sigmoid in [0, 1], exp >= 0.
+** x <= -104, gelu = x for x >= 5.5 and 0 for x <= -14.5 (gelu(+inf) = inf,
+** gelu(-inf) NaN, as x erfc(-x/sqrt 2)/2 gives them in double).  tanh is
+** always in [-1, 1], sigmoid in [0, 1], exp >= 0, gelu between x and 0
+** and never below its minimum, -0.17.
 */
 #ifndef NN_KERNEL_H
 #define NN_KERNEL_H
@@ -158,6 +181,8 @@ typedef struct nn_kernel {
   /* training again (nn_kind_linear.c, nn_train.c) */
   nn_tile_ldc_fn *tile_ldc_set;   /* C = A B: the bits of tile_ldc on zeros */
   nn_add_fn *add;
+  /* smooth activations (nn_kind_smooth.c); new fields go after the last */
+  nn_act_fn *act_gelu;        /* v = v Phi(v) = v erfc(-v / sqrt 2) / 2 */
 } nn_kernel;
 
 /* AArch64 always has Advanced SIMD (nn_kernel_neon.c). */
@@ -213,6 +238,7 @@ void nn_act_tanh_generic(float *v /* [n] */, size_t n);
 void nn_act_sigmoid_generic(float *v /* [n] */, size_t n);
 void nn_act_exp_generic(float *v /* [n] */, size_t n);
 float nn_act_exp1_generic(float x);
+void nn_act_gelu_generic(float *v /* [n] */, size_t n);
 
 /* Fewer values than this take no vector width in any set: each is
 ** computed alone (the x86 sets in a vector's first lane, without their
@@ -239,6 +265,19 @@ float nn_act_exp1_generic(float x);
 #define NN_TANH_T2     (-5.373970047e-02f)
 #define NN_TANH_T3     2.063904889e-02f
 #define NN_TANH_T4     (-5.704947282e-03f)
+#define NN_GELU_AMAX   14.5f               /* |x| beyond: Phi(x) is 0 or 1 */
+#define NN_GELU_K      0.296875f           /* t = 1 / (1 + K |x|) */
+#define NN_GELU_C      0.5f                /* u = K |x| t - C, in [-C, 0.31] */
+#define NN_GELU_P0     2.199536562e-01f /* Phi(-|x|) = */
+#define NN_GELU_P1     (-3.279313445e-01f)/*   exp(-x^2 / 2) t P(u) */
+#define NN_GELU_P2     3.494772017e-01f
+#define NN_GELU_P3     (-2.314654440e-01f)
+#define NN_GELU_P4     3.937774152e-02f
+#define NN_GELU_P5     7.477889955e-02f
+#define NN_GELU_P6     (-4.172275215e-02f)
+#define NN_GELU_P7     (-3.284493834e-02f)
+#define NN_GELU_P8     2.284093760e-02f
+#define NN_GELU_P9     2.047086135e-02f
 
 
 /* Training runs with subnormal floats flushed to zero, as results and as

@@ -90,10 +90,13 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
 #define GENERIC_FUNCTIONS(W, sfx) \
   typedef union { float f[W]; uint32_t u[W]; } block_##sfx; \
   \
-  /* y = exp(x).  NaN stays NaN through the arithmetic, whatever the \
-  ** integer part makes of its bits (unsigned: no overflow to fear). */ \
-  static void exp_block_##sfx(block_##sfx *y, const block_##sfx *x) { \
-    block_##sfx t, p; \
+  /* y = exp(x - low), low NULL or tiny beside x (GELU's low part of \
+  ** -x^2 / 2), taken off the reduced argument.  NaN stays NaN through the \
+  ** arithmetic, whatever the integer part makes of its bits (unsigned: no \
+  ** overflow to fear). */ \
+  static void exp_lo_block_##sfx(block_##sfx *y, const block_##sfx *x, \
+                                 const block_##sfx *low) { \
+    block_##sfx t, p, r; \
     uint32_t k_lo, k_hi, k_rounder;    /* the bits of three constants */ \
     float c; \
     size_t j; \
@@ -107,13 +110,17 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
       p.u[j] = (x->u[j] & ~(lo | hi)) | (k_lo & lo) | (k_hi & hi); \
     } \
     for (j = 0; j < W; j++) { \
-      float v = p.f[j], n, r, q; \
+      float v = p.f[j], n; \
       t.f[j] = v * NN_LOG2E + NN_ROUNDER;      /* n in its low bits */ \
       n = t.f[j] - NN_ROUNDER; \
-      r = v - n * NN_LN2_HI; \
-      r = r - n * NN_LN2_LO; \
-      q = NN_EXP_Q0 + r * (NN_EXP_Q1 + r * (NN_EXP_Q2 + r * (NN_EXP_Q3 + r * NN_EXP_Q4))); \
-      p.f[j] = 1.0f + (r + (r * r) * q); \
+      r.f[j] = v - n * NN_LN2_HI; \
+      r.f[j] = r.f[j] - n * NN_LN2_LO; \
+    } \
+    if (low != NULL) for (j = 0; j < W; j++) r.f[j] = r.f[j] - low->f[j]; \
+    for (j = 0; j < W; j++) { \
+      float q, rj = r.f[j]; \
+      q = NN_EXP_Q0 + rj * (NN_EXP_Q1 + rj * (NN_EXP_Q2 + rj * (NN_EXP_Q3 + rj * NN_EXP_Q4))); \
+      p.f[j] = 1.0f + (rj + (rj * rj) * q); \
     } \
     /* m = n + 2^22 >= 0; 2^n = 2^n1 2^n2, n1 = floor(n / 2), both normal; \
     ** p 2^n1 is exact, so a subnormal result is rounded once */ \
@@ -123,6 +130,10 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
       y->u[j] = (m - m1 - (1u << 21) + 127u) << 23; \
     } \
     for (j = 0; j < W; j++) y->f[j] = (p.f[j] * t.f[j]) * y->f[j]; \
+  } \
+  \
+  static void exp_block_##sfx(block_##sfx *y, const block_##sfx *x) { \
+    exp_lo_block_##sfx(y, x, NULL); \
   } \
   \
   static void sigmoid_block_##sfx(block_##sfx *v) { \
@@ -155,6 +166,47 @@ void nn_leaky_relu_scalar(float *v, float alpha, size_t n) {
       memcpy(&s, &small, sizeof s); \
       memcpy(&b, &big, sizeof b); \
       v->u[j] = ((s & m) | (b & ~m)) | (v->u[j] & 0x80000000u); \
+    } \
+  } \
+  \
+  /* GELU, x Phi(x): q = exp(-a^2 / 2) t P(u), t = 1 / (1 + K a), \
+  ** u = K a t - C, is Phi(-a), a = |x| (at most AMAX, and AMAX for NaN, \
+  ** which x alone then carries into the result, its payload whichever \
+  ** way the compiler orders the products); a^2 = h + l \
+  ** exactly (the product in double, which holds it: the bits of a fused \
+  ** multiply-subtract), l / 2 taken off exp's reduced argument. \
+  ** x (1 - q) for x >= 0, e (x t P(u)) below, which rounds a subnormal \
+  ** result once. */ \
+  static void gelu_block_##sfx(block_##sfx *v) { \
+    block_##sfx a, e, h, l, tp; \
+    uint32_t k_amax; \
+    float c = NN_GELU_AMAX; \
+    size_t j; \
+    memcpy(&k_amax, &c, sizeof c); \
+    for (j = 0; j < W; j++) { \
+      uint32_t big; \
+      a.u[j] = v->u[j] & 0x7fffffffu; \
+      big = 0u - (uint32_t)!(a.f[j] <= NN_GELU_AMAX);     /* NaN too */ \
+      a.u[j] = (a.u[j] & ~big) | (k_amax & big); \
+      h.f[j] = a.f[j] * a.f[j]; \
+      l.f[j] = 0.5f * (float)((double)a.f[j] * a.f[j] - h.f[j]); \
+      h.f[j] = -0.5f * h.f[j]; \
+    } \
+    exp_lo_block_##sfx(&e, &h, &l); \
+    for (j = 0; j < W; j++) { \
+      float t = 1.0f / (1.0f + NN_GELU_K * a.f[j]), p = NN_GELU_P9; \
+      float u = (NN_GELU_K * a.f[j]) * t - NN_GELU_C; \
+      p = p * u + NN_GELU_P8; p = p * u + NN_GELU_P7; p = p * u + NN_GELU_P6; \
+      p = p * u + NN_GELU_P5; p = p * u + NN_GELU_P4; p = p * u + NN_GELU_P3; \
+      p = p * u + NN_GELU_P2; p = p * u + NN_GELU_P1; p = p * u + NN_GELU_P0; \
+      tp.f[j] = t * p; \
+    } \
+    for (j = 0; j < W; j++) { \
+      float x = v->f[j], pos = x * (1.0f - e.f[j] * tp.f[j]), neg = e.f[j] * (x * tp.f[j]); \
+      uint32_t m = 0u - (uint32_t)(x >= 0.0f), pb, nb; \
+      memcpy(&pb, &pos, sizeof pb); \
+      memcpy(&nb, &neg, sizeof nb); \
+      v->u[j] = (pb & m) | (nb & ~m); \
     } \
   } \
   \
@@ -193,6 +245,7 @@ GENERIC_FUNCTIONS(1, one)
 GENERIC_ACT(nn_act_exp_generic, exp_inplace)
 GENERIC_ACT(nn_act_sigmoid_generic, sigmoid_block)
 GENERIC_ACT(nn_act_tanh_generic, tanh_block)
+GENERIC_ACT(nn_act_gelu_generic, gelu_block)
 
 float nn_act_exp1_generic(float x) {
   block_one o;
@@ -294,7 +347,8 @@ const nn_kernel nn_kernel_generic = {
   nn_adam_scalar, nn_sumsq_scalar, tile_generic_ldc,
   nn_leaky_relu_scalar, nn_act_tanh_generic, nn_act_sigmoid_generic,
   nn_act_exp_generic, nn_act_exp1_generic, nn_tile_f64_scalar,
-  tile_generic_set, nn_add_scalar
+  tile_generic_set, nn_add_scalar,
+  nn_act_gelu_generic
 };
 
 

@@ -140,7 +140,9 @@ const nn_kernel nn_kernel_neon = {
   nn_act_exp_generic, nn_act_exp1_generic,
   /* fold: the portable double tile, which gcc vectorizes */
   nn_tile_f64_scalar,
-  tile_neon_ldc_set, add_neon
+  tile_neon_ldc_set, add_neon,
+  /* smooth activations: the portable ones */
+  nn_act_gelu_generic
 };
 
 #else

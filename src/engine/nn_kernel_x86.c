@@ -238,13 +238,18 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
 ** clamp keeps NaN (max and min return their second operand when one is
 ** NaN) and the arithmetic carries it on.  Sigmoid and tanh only ever ask
 ** for exp of x <= 0 (exp_low): the upper clamp is SoftMax's alone. */
-#define EXP_POLY(T, P, x, t, n, p) do { \
+#define EXP_POLY(T, P, x, t, n, p) EXP_POLY_LO(T, P, x, , t, n, p)
+
+/* exp(x - c) (GELU's) when lo is "r_ = P##_sub_ps(r_, c)": c, tiny beside
+** x, taken off the reduced argument; EXP_POLY passes no lo. */
+#define EXP_POLY_LO(T, P, x, lo, t, n, p) do { \
     T rounder_ = P##_set1_ps(NN_ROUNDER), r_, q_; \
     x = P##_max_ps(P##_set1_ps(NN_EXP_LO), x); \
     t = P##_fmadd_ps(x, P##_set1_ps(NN_LOG2E), rounder_); \
     n = P##_sub_ps(t, rounder_); \
     r_ = P##_fnmadd_ps(n, P##_set1_ps(NN_LN2_HI), x); \
     r_ = P##_fnmadd_ps(n, P##_set1_ps(NN_LN2_LO), r_); \
+    lo; \
     q_ = P##_fmadd_ps(r_, P##_set1_ps(NN_EXP_Q4), P##_set1_ps(NN_EXP_Q3)); \
     q_ = P##_fmadd_ps(r_, q_, P##_set1_ps(NN_EXP_Q2)); \
     q_ = P##_fmadd_ps(r_, q_, P##_set1_ps(NN_EXP_Q1)); \
@@ -265,19 +270,53 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
     big = P##_div_ps(P##_sub_ps(one_, e_), P##_add_ps(one_, e_)); \
   } while (0)
 
+/* GELU's parts (see nn_kernel.h and nn_kernel_generic.c's gelu_block) from
+** a = |x|: e = exp(-a^2 / 2) and tp = t P(u), t = 1 / (1 + K a),
+** u = K a t - C, a clamped to AMAX (NaN too, whose result x carries);
+** a^2 = h + l exactly by a fused multiply-subtract (exp_lo the exp(x - c)
+** of that width). */
+#define GELU_PARTS(T, P, exp_lo, a, e, tp) do { \
+    T one_ = P##_set1_ps(1.0f), a_ = P##_min_ps(a, P##_set1_ps(NN_GELU_AMAX)), h_, t_, u_, p_; \
+    h_ = P##_mul_ps(a_, a_); \
+    e = exp_lo(P##_mul_ps(P##_set1_ps(-0.5f), h_), \
+               P##_mul_ps(P##_set1_ps(0.5f), P##_fmsub_ps(a_, a_, h_))); \
+    u_ = P##_mul_ps(P##_set1_ps(NN_GELU_K), a_); \
+    t_ = P##_div_ps(one_, P##_add_ps(u_, one_)); \
+    u_ = P##_fmsub_ps(u_, t_, P##_set1_ps(NN_GELU_C)); \
+    p_ = P##_fmadd_ps(P##_set1_ps(NN_GELU_P9), u_, P##_set1_ps(NN_GELU_P8)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P7)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P6)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P5)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P4)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P3)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P2)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P1)); \
+    p_ = P##_fmadd_ps(p_, u_, P##_set1_ps(NN_GELU_P0)); \
+    tp = P##_mul_ps(t_, p_); \
+  } while (0)
+
 /* The functions of one width: T the vector type, I its integer type, P the
 ** intrinsics' prefix, W the width in bits, and the suffix of their names. */
 #define AVX2_FUNCTIONS(T, I, P, W, sfx) \
-  TARGET_AVX2 static T exp_low_##sfx(T x) { \
-    T t, n, p; \
+  /* p 2^n, n in t's low bits */ \
+  TARGET_AVX2 static T exp_scale_##sfx(T p, T t) { \
     I m, n1, n2; \
-    EXP_POLY(T, P, x, t, n, p); \
     m = P##_sub_epi32(P##_castps_si##W(t), P##_castps_si##W(P##_set1_ps(NN_ROUNDER))); \
     n1 = P##_srai_epi32(m, 1); \
     n2 = P##_sub_epi32(m, n1); \
     n1 = P##_slli_epi32(P##_add_epi32(n1, P##_set1_epi32(127)), 23); \
     n2 = P##_slli_epi32(P##_add_epi32(n2, P##_set1_epi32(127)), 23); \
     return P##_mul_ps(P##_mul_ps(p, P##_castsi##W##_ps(n1)), P##_castsi##W##_ps(n2)); \
+  } \
+  TARGET_AVX2 static T exp_low_##sfx(T x) { \
+    T t, n, p; \
+    EXP_POLY(T, P, x, t, n, p); \
+    return exp_scale_##sfx(p, t); \
+  } \
+  TARGET_AVX2 static T exp_lo_##sfx(T x, T c) { \
+    T t, n, p; \
+    EXP_POLY_LO(T, P, x, r_ = P##_sub_ps(r_, c), t, n, p); \
+    return exp_scale_##sfx(p, t); \
   } \
   TARGET_AVX2 static T exp_##sfx(T x) { \
     return exp_low_##sfx(P##_min_ps(P##_set1_ps(NN_EXP_HI), x)); \
@@ -293,6 +332,14 @@ TARGET_AVX2 static void leaky_relu_avx2(float *v, float alpha, size_t n) {
     TANH_PARTS(T, P, exp_low_##sfx, a, t, big); \
     t = P##_blendv_ps(big, t, P##_cmp_ps(a, P##_set1_ps(NN_TANH_SMALL), _CMP_LT_OQ)); \
     return P##_or_ps(t, P##_and_ps(sign, x)); \
+  } \
+  /* x (1 - e tp) where x >= 0, e (x tp) where x has its sign bit set */ \
+  TARGET_AVX2 static T gelu_##sfx(T x) { \
+    T e, tp, pos, neg; \
+    GELU_PARTS(T, P, exp_lo_##sfx, P##_andnot_ps(P##_set1_ps(-0.0f), x), e, tp); \
+    pos = P##_mul_ps(x, P##_fnmadd_ps(e, tp, P##_set1_ps(1.0f))); \
+    neg = P##_mul_ps(e, P##_mul_ps(x, tp)); \
+    return P##_blendv_ps(pos, neg, x); \
   }
 
 AVX2_FUNCTIONS(__m256, __m256i, _mm256, 256, avx2)
@@ -344,6 +391,7 @@ TARGET_AVX2 static float exp1_avx2(float x) {
 VECTOR_ACT(TARGET_AVX2, act_exp_avx2, exp, 8, _mm256, avx2)
 VECTOR_ACT(TARGET_AVX2, act_sigmoid_avx2, sigmoid, 8, _mm256, avx2)
 VECTOR_ACT(TARGET_AVX2, act_tanh_avx2, tanh, 8, _mm256, avx2)
+VECTOR_ACT(TARGET_AVX2, act_gelu_avx2, gelu, 8, _mm256, avx2)
 
 /* fold's double tile: 4 rows of 2 vectors, a product then a sum (no FMA:
 ** the bits of nn_tile_f64_scalar). */
@@ -381,7 +429,8 @@ const nn_kernel nn_kernel_avx2 = {
   16, 4,
   adam_avx2, sumsq_avx2, tile_ldc_avx2,
   leaky_relu_avx2, act_tanh_avx2, act_sigmoid_avx2, act_exp_avx2, exp1_avx2,
-  tile_f64_avx2, tile_ldc_set_avx2, add_avx2
+  tile_f64_avx2, tile_ldc_set_avx2, add_avx2,
+  act_gelu_avx2
 };
 
 
@@ -591,6 +640,12 @@ TARGET_AVX512 static __m512 exp_low_avx512(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+TARGET_AVX512 static __m512 exp_lo_avx512(__m512 x, __m512 c) {
+  __m512 t, n, p;
+  EXP_POLY_LO(__m512, _mm512, x, r_ = _mm512_sub_ps(r_, c), t, n, p);
+  return _mm512_scalef_ps(p, n);
+}
+
 TARGET_AVX512 static __m512 exp_avx512(__m512 x) {
   return exp_low_avx512(_mm512_min_ps(_mm512_set1_ps(NN_EXP_HI), x));
 }
@@ -614,10 +669,20 @@ TARGET_AVX512 static __m512 tanh_avx512(__m512 x) {
                                                        _mm512_castps_si512(x), sign, 0xf8));
 }
 
+TARGET_AVX512 static __m512 gelu_avx512(__m512 x) {
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x))), e, tp;
+  __mmask16 neg = _mm512_cmplt_epi32_mask(_mm512_castps_si512(x), _mm512_setzero_si512());
+  GELU_PARTS(__m512, _mm512, exp_lo_avx512, a, e, tp);
+  return _mm512_mask_blend_ps(neg, _mm512_mul_ps(x, _mm512_fnmadd_ps(e, tp, _mm512_set1_ps(1.0f))),
+                              _mm512_mul_ps(e, _mm512_mul_ps(x, tp)));
+}
+
 /* The last n % 16 values as in the AVX2 set: the same bits. */
 VECTOR_ACT(TARGET_AVX512, act_exp_avx512, exp, 16, _mm512, avx512)
 VECTOR_ACT(TARGET_AVX512, act_sigmoid_avx512, sigmoid, 16, _mm512, avx512)
 VECTOR_ACT(TARGET_AVX512, act_tanh_avx512, tanh, 16, _mm512, avx512)
+VECTOR_ACT(TARGET_AVX512, act_gelu_avx512, gelu, 16, _mm512, avx512)
 
 /* fold's double tile: a vector a row, a product then a sum (no FMA). */
 TARGET_AVX512 static void tile_f64_avx512(double *c, size_t ldc, const double *a,
@@ -643,7 +708,8 @@ const nn_kernel nn_kernel_avx512 = {
   AVX512_MR, AVX512_NR, 256, 16, 6,
   adam_avx512, sumsq_avx512, tile_ldc_avx512,
   leaky_relu_avx512, act_tanh_avx512, act_sigmoid_avx512, act_exp_avx512, exp1_avx2,
-  tile_f64_avx512, tile_ldc_set_avx512, add_avx512
+  tile_f64_avx512, tile_ldc_set_avx512, add_avx512,
+  act_gelu_avx512
 };
 
 #else
