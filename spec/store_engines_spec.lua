@@ -57,6 +57,7 @@ local serial = 0
 local engines = {
   {
     name = "sqlite",
+    blob = "X'01'",   -- a value of the engine's bytes type
     fresh = function()
       local path = os.tmpname()
       db.remove(path)
@@ -68,6 +69,7 @@ local engines = {
   },
   {
     name = "postgresql",
+    blob = "'\\x01'::bytea",
     fresh = function()
       serial = serial + 1
       local schema = "spec_" .. serial
@@ -331,6 +333,181 @@ for _, engine in ipairs(engines) do
       ro:close()
     end)
 
+    --- store:matrix and store:feedback_set (src/store/nn_store_data.c, one C
+    -- over the cursor of either engine): every number compared with the one
+    -- written, rounded once to float32 in Lua; every error word for word.
+    local function f32_rows(rows)
+      local out = {}
+      for i, row in ipairs(rows) do
+        out[i] = {}
+        for j, v in ipairs(row) do out[i][j] = compat.f32(v) end
+      end
+      return out
+    end
+
+    --- The message of what f raised, without its position.
+    local function refused(f, ...)
+      local ok, err = pcall(f, ...)
+      assert.is_false(ok)
+      return (tostring(err):gsub("^.-:%d+: ", "", 1))
+    end
+
+    local function exec(sql) for _ in store:rows(sql) do end end
+
+    it("makes a matrix of a query: numbers in the order of the columns, JSON arrays expanded",
+      function()
+      exec("CREATE TABLE t (id integer, a double precision, v text, b integer)")
+      exec("INSERT INTO t VALUES (1, 0.1, '[1.5, -2e-3,3]', 7), (2, -11.2, ' [ 4,5 ,6 ] ', 8),"
+        .. " (3, 2.5e-7, '[16777217, 0.3, -1e30]', -9)")
+      local X = store:matrix("SELECT a, v, b FROM t ORDER BY id")
+      assert.equal(3, X:rows())
+      assert.equal(5, X:cols())
+      assert.same(f32_rows{ { 0.1, 1.5, -2e-3, 3, 7 }, { -11.2, 4, 5, 6, 8 },
+                            { 2.5e-7, 16777217, 0.3, -1e30, -9 } }, X:to_table())
+      -- parameters as store:rows takes them ($1.. on both), in order
+      X = store:matrix("SELECT b, a FROM t WHERE id >= $1 AND a > $2 ORDER BY id", 2, -11.5)
+      assert.same(f32_rows{ { 8, -11.2 }, { -9, 2.5e-7 } }, X:to_table())
+      X = store:matrix("SELECT a, b FROM t WHERE id < 0")
+      assert.equal(0, X:rows())
+      assert.equal(2, X:cols())
+    end)
+
+    it("makes a matrix of the logged inputs, those still in memory too", function()
+      store:close()
+      store = assert(target.open({ flush_rows = 1000, flush_ms = 60000 }))
+      store:save("leaf_flower", seed.network(nn, seed.labels))
+      store:classify("leaf_flower", seed.input)
+      store:classify("leaf_flower", seed.flower_input)
+      assert.equal(2, store:stats().pending)
+      local X = store:matrix("SELECT input FROM nn_prediction ORDER BY prediction_id")
+      assert.same(f32_rows{ seed.input, seed.flower_input }, X:to_table())
+    end)
+
+    it("refuses what is not a matrix with the same words, naming the row and the column",
+      function()
+      local function matrix(sql, ...) return refused(store.matrix, store, sql, ...) end
+      exec("CREATE TABLE t (id integer, a double precision, v text)")
+      exec("INSERT INTO t VALUES (1, 1, '[1,2]'), (2, NULL, '[1,2,3]'), (3, 3, 'abc')")
+      assert.equal("row 2, column 2 ('x'): NULL", matrix("SELECT id, a AS x FROM t ORDER BY id"))
+      assert.equal("row 2, column 1 ('v'): 3 numbers, row 1 had 2",
+                   matrix("SELECT v FROM t ORDER BY id"))
+      assert.equal("row 1, column 1 ('v'): text that is not a JSON array of numbers",
+                   matrix("SELECT v FROM t WHERE id = 3"))
+      for _, text in ipairs{ "[1,null]", "[1,[2]]", "{\"a\":1}", "[\"1\"]", "[1e39]" } do
+        assert.equal("row 1, column 1 ('v'): text that is not a JSON array of numbers",
+                     matrix("SELECT v FROM t WHERE id = $1 UNION ALL SELECT $2", 0, text))
+      end
+      assert.equal("row 1, column 1 ('v'): an empty JSON array",
+                   matrix("SELECT '[]' AS v FROM t WHERE id = 1"))
+      assert.equal("row 1, column 1 ('b'): a BLOB, not a number",
+                   matrix("SELECT " .. engine.blob .. " AS b"))
+      assert.equal("row 1, column 2 ('big'): 1e+39 is out of range for float32",
+                   matrix("SELECT 1 AS one, 1e39 AS big"))
+      assert.equal("more than one SQL statement", matrix("SELECT 1 AS a; SELECT 2 AS a"))
+      assert.equal("no SQL statement", matrix("  "))
+      assert.equal("the statement has 1 parameter, 2 given", matrix("SELECT $1 + 0 AS a", 1, 2))
+      assert.equal("the statement has 0 parameters, 1 given", matrix("SELECT 1 AS a", 1))
+      -- a statement without columns is refused before it runs
+      assert.equal("the statement gives no columns", matrix("CREATE TABLE u (a integer)"))
+      assert.truthy(matrix("SELECT a FROM u"):find("u", 1, true))
+      assert.truthy(matrix("SELECT * FROM nope"):find("nope", 1, true))
+      store:close()
+      assert.equal("attempt to use a closed nn.Store", matrix("SELECT 1 AS a"))
+      store = assert(target.open())
+    end)
+
+    describe("with a log that got feedback", function()
+      local x3 = { 11.2, 0, 0.1, 1 }
+      local id1, id2, id3, id4, id5
+
+      --- Predictions 1 (version 1) and 2 (version 2) of leaf_flower get
+      -- feedback, 2 twice (the latest wins), 3 none; 4 of the unlabelled
+      -- model 'other' gets an index alone; 5 is logged when 'lonely' had none.
+      before_each(function()
+        store:save("leaf_flower", seed.network(nn, seed.labels))   -- version 1
+        store:save("leaf_flower", seed.network(nn, seed.labels))   -- version 2
+        store:add_labels("leaf_flower", "reversed", { "flower", "leaf" })
+        store:save("other", seed.network(nn))
+        local v1 = store:load("leaf_flower", 1)
+        id1 = store:log(v1, seed.input, v1:forward(seed.input))
+        _, _, id2 = store:classify("leaf_flower", seed.flower_input)
+        _, _, id3 = store:classify("leaf_flower", x3)
+        local other = store:load("other")
+        id4 = store:log(other, x3, other:forward(x3))
+        store:save("lonely", seed.network(nn))
+        local lonely = store:load("lonely")
+        id5 = store:log(lonely, x3, lonely:forward(x3))
+        store:feedback(id1, "leaf")
+        store:feedback(id2, "leaf")
+        store:feedback(id2, "flower")
+        store:feedback(id4, 2)
+        assert.is_truthy(id3 and id5)
+      end)
+
+      it("gives the inputs, the true classes and the ids, latest answer winning", function()
+        local X, T, ids = store:feedback_set("leaf_flower")
+        assert.same(f32_rows{ seed.input, seed.flower_input }, X:to_table())
+        assert.same({ 1, 2 }, T)
+        assert.same({ id1, id2 }, ids)
+        X, T, ids = store:feedback_set("leaf_flower", { version = 1 })
+        assert.same(f32_rows{ seed.input }, X:to_table())
+        assert.same({ 1 }, T)
+        assert.same({ id1 }, ids)
+        X, T, ids = store:feedback_set("other")
+        assert.same(f32_rows{ x3 }, X:to_table())
+        assert.same({ 2 }, T)
+        assert.same({ id4 }, ids)
+        -- as many as nn_accuracy counts
+        local n = 0
+        for row in store:rows("SELECT n FROM nn_accuracy WHERE name = 'leaf_flower'") do
+          n = n + row.n
+        end
+        assert.equal(2, n)
+      end)
+
+      it("places the true labels in a label map, or in labels given", function()
+        local _, T = store:feedback_set("leaf_flower", { labels = "reversed" })
+        assert.same({ 2, 1 }, T)
+        _, T = store:feedback_set("leaf_flower", { labels = "default" })
+        assert.same({ 1, 2 }, T)
+        _, T = store:feedback_set("leaf_flower", { labels = { "cat", "flower", "leaf", "leaf" } })
+        assert.same({ 3, 2 }, T)
+        _, T = store:feedback_set("leaf_flower", { labels = { "fl\"ow", "flower", "l\\eaf", "leaf" } })
+        assert.same({ 4, 2 }, T)
+      end)
+
+      it("gives no rows, as wide as the model's input, when nothing got feedback", function()
+        local X, T, ids = store:feedback_set("lonely")
+        assert.equal(0, X:rows())
+        assert.equal(4, X:cols())
+        assert.same({}, T)
+        assert.same({}, ids)
+      end)
+
+      it("refuses with the same words what it cannot give", function()
+        local function fs(...) return refused(store.feedback_set, store, ...) end
+        assert.equal("no model named 'nope'", fs("nope"))
+        assert.equal("model 'leaf_flower' has no version 9", fs("leaf_flower", { version = 9 }))
+        assert.equal("model 'leaf_flower' has no label map 'nope'",
+                     fs("leaf_flower", { labels = "nope" }))
+        assert.equal(("prediction %d: its feedback 'leaf' is not one of the labels"):format(id1),
+                     fs("leaf_flower", { labels = { "flower" } }))
+        assert.equal(("prediction %d: its feedback has no label (it is index 2)"):format(id4),
+                     fs("other", { labels = { "leaf", "flower" } }))
+      end)
+
+      it("refuses inputs of different widths", function()
+        store:save("leaf_flower", nn.Sequential{ nn.Linear(3, 2) })   -- version 3 takes 3
+        local v3 = store:load("leaf_flower", 3)
+        local id6 = store:log(v3, { 1, 2, 3 }, v3:forward({ 1, 2, 3 }))
+        store:feedback(id6, 1)
+        assert.equal(("prediction %d has 3 inputs, the first one has 4"):format(id6),
+                     refused(store.feedback_set, store, "leaf_flower"))
+        local X = store:feedback_set("leaf_flower", { version = 3 })
+        assert.same({ { 1, 2, 3 } }, X:to_table())
+      end)
+    end)
+
     it("is closed once, and refuses use after close", function()
       assert.is_true(store:close())
       assert.is_true(store:close())
@@ -478,13 +655,6 @@ describe("a store on PostgreSQL", function()
     assert.has_error(function() store:history("leaf_flower") end,
       "model 'leaf_flower' version 1: its training run disagrees with its digest"
       .. " (changed outside nn?)")
-    store:close()
-  end)
-
-  it("says what it cannot do yet", function()
-    local store = assert(nn.open(server:url(), { schema = schema() }))
-    assert.has_error(function() store:matrix("SELECT 1") end,
-      "store:matrix is not available on a PostgreSQL store")
     store:close()
   end)
 

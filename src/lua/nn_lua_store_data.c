@@ -80,23 +80,23 @@ static int store_matrix(lua_State *L) {
     nn_store_param *p = &params[i];
     switch (lua_type(L, arg)) {
     case LUA_TNIL:
-      p->type = SQLITE_NULL;
+      p->type = NN_STORE_NULL;
       break;
     case LUA_TBOOLEAN:
-      p->type = SQLITE_INTEGER;
+      p->type = NN_STORE_INTEGER;
       p->i = lua_toboolean(L, arg);
       break;
     case LUA_TNUMBER:
       if (lua_isinteger(L, arg)) {
-        p->type = SQLITE_INTEGER;
+        p->type = NN_STORE_INTEGER;
         p->i = (int64_t)lua_tointeger(L, arg);
       } else {
-        p->type = SQLITE_FLOAT;
+        p->type = NN_STORE_FLOAT;
         p->d = (double)lua_tonumber(L, arg);
       }
       break;
     case LUA_TSTRING:
-      p->type = SQLITE_TEXT;
+      p->type = NN_STORE_TEXT;
       p->text = lua_tolstring(L, arg, &p->len);
       break;
     default:

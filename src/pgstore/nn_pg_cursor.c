@@ -33,6 +33,7 @@ typedef struct pg_cursor {
   char name[32];            /* of its prepared statement; "" once freed */
   char *sql;
   int n_params;
+  int n_fields;             /* of its result, as described before it runs */
   char **values;            /* [n_params], each malloc'd or NULL */
   int *lengths, *formats;   /* [n_params] */
   PGresult *res;            /* once run */
@@ -103,6 +104,7 @@ static int prepare(nn_store *s, pg_cursor *c) {
   if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
     return nn_pg_result_fail(s, res, NULL);
   c->n_params = PQnparams(res);
+  c->n_fields = PQnfields(res);
   PQclear(res);
   c->values = (char **)calloc((size_t)c->n_params + 1, sizeof *c->values);
   c->lengths = (int *)calloc((size_t)c->n_params + 1, sizeof *c->lengths);
@@ -223,7 +225,9 @@ int nn_pg_cursor_step(nn_store *s, nn_store_cursor *cur, int *row) {
 }
 
 int nn_pg_cursor_columns(const nn_store_cursor *c) {
-  return CUR(c)->res ? PQnfields(CUR(c)->res) : 0;
+  /* before a step, the columns the server described: a caller may refuse
+  ** a statement without any before it runs (store:matrix does) */
+  return CUR(c)->res ? PQnfields(CUR(c)->res) : CUR(c)->n_fields;
 }
 
 const char *nn_pg_cursor_name(const nn_store_cursor *c, int i) {

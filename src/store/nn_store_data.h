@@ -22,8 +22,9 @@
 #include "store/nn_store.h"
 
 /* A value bound to a query parameter, nn_store_param, is nn_store.h's
-** nn_store_value: store:rows binds the same values.  Its tags are SQLite's
-** type codes (SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT). */
+** nn_store_value: store:rows binds the same values, with the same
+** tags (NN_STORE_NULL, _INTEGER, _FLOAT, _TEXT), bound through the store's
+** cursor on either engine. */
 
 /* Run the single statement sql (len bytes) with params bound to ?1.. and
 ** append every row's numbers to out as float32; *cols is the count per row
