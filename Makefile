@@ -727,7 +727,7 @@ train-demo: deps all
 # or more in five epochs.
 train-demo-conv: deps all
 	@bash .ci/deps $(DEMO_DEPS)
-	$(LUA_ENV) $(LUA) examples/train_fashion_conv.lua $(FASHION_MNIST)
+	$(LUA_ENV) $(LUA) examples/train_fashion.lua $(FASHION_MNIST) conv
 
 # --- ARM ----------------------------------------------------------------------
 
