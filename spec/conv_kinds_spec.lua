@@ -7,15 +7,11 @@
 -- store's round trip; and every error they raise, before any work.
 
 local nn = require "nn"
+local f32 = require("spec.support.compat").f32
 local remove_db = require("spec.support.db").remove
 
 local abs, floor = math.abs, math.floor
 local unpack = table.unpack or unpack
-
-local function f32(x)
-  if string.pack then return (string.unpack("f", string.pack("f", x))) end
-  return nn.Matrix{ { x } }:get(1, 1)
-end
 
 -- n numbers of a fixed sequence, each exact in float
 local function values(n, seed)

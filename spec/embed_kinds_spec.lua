@@ -10,24 +10,13 @@
 -- nothing changed.
 
 local nn = require "nn"
+local ulp = require("spec.support.check").ulp
+local message = require("spec.support.check").message
 local digest = require "spec.support.digest"
 local remove_db = require("spec.support.db").remove
 
 local abs = math.abs
 local unpack = table.unpack or unpack
-
-local function ulp(y)
-  y = abs(y)
-  if y < 2 ^ -126 then return 2 ^ -149 end
-  local _, e = math.frexp(y)
-  return 2 ^ (e - 24)
-end
-
-local function message(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok)
-  return (tostring(e):gsub("^[^:]*:%d+: ", ""))
-end
 
 -- A stream of numbers for data: the same on every Lua.
 local function stream(seed)

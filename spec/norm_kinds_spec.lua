@@ -7,23 +7,12 @@
 -- round trips and the errors they raise.
 
 local nn = require "nn"
+local f32 = require("spec.support.compat").f32
+local ulp = require("spec.support.check").ulp
 local ref = require "spec.support.reference"
 local remove_db = require("spec.support.db").remove
 
 local abs = math.abs
-
--- a number as the float32 the module reads it as
-local function f32(x)
-  if string.pack then return (string.unpack("f", string.pack("f", x))) end
-  return nn.Matrix{ { x } }:get(1, 1)
-end
-
-local function ulp(y)
-  y = abs(y)
-  if y < 2 ^ -126 then return 2 ^ -149 end
-  local _, e = math.frexp(y)
-  return 2 ^ (e - 24)
-end
 
 local function f32s(t)
   local out = {}

@@ -7,25 +7,13 @@
 -- PyTorch's own exports of them are imported in spec/onnx_spec.lua.
 
 local nn = require "nn"
+local f32 = require("spec.support.compat").f32
+local ulp = require("spec.support.check").ulp
 local ref = require "spec.support.reference"
 local remove_db = require("spec.support.db").remove
 
 local abs, exp, sqrt = math.abs, math.exp, math.sqrt
 local unpack = table.unpack or unpack
-
--- a number as the float32 the module reads it as
-local function f32(x)
-  if string.pack then return (string.unpack("f", string.pack("f", x))) end
-  return nn.Matrix{ { x } }:get(1, 1)
-end
-
--- a unit in the last place of the float nearest y (2^-149 for subnormals)
-local function ulp(y)
-  y = abs(y)
-  if y < 2 ^ -126 then return 2 ^ -149 end
-  local m, e = math.frexp(y)
-  return 2 ^ (e - 24)
-end
 
 -- name, constructor arguments, reference layer, and the bounds that
 -- src/engine/nn_kind_smooth.c states: ulps, and an absolute term in |x|
