@@ -18,7 +18,9 @@
 
 ALTER TABLE nn_model ADD COLUMN facts text;
 
-CREATE FUNCTION nn_model_facts(bigint) RETURNS text LANGUAGE sql STABLE AS $$
+-- Its tables are the store's own, whatever search_path the caller has.
+CREATE FUNCTION nn_model_facts(bigint) RETURNS text LANGUAGE sql STABLE
+SET search_path FROM CURRENT AS $$
   WITH row_digest (kind, h) AS (
     SELECT 1, sha256(convert_to(format(E'nn_model version\n%s\n%s\n', version_id,
                                        version), 'UTF8'))
