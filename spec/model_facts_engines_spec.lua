@@ -201,6 +201,26 @@ describe("a model's facts", function()
     end)
   end
 
+  -- A file's catalog sees a row go by the tables' counts; a server's hears of
+  -- saves only (NOTIFY, and its own), so an open PostgreSQL store checks again
+  -- after the next save, a new one at once.
+  it("are checked by a store that was open when the row went", function()
+    for i, t in ipairs(targets) do
+      local store = assert(t.open())
+      assert.equal("flower", (store:classify("leaf_flower", seed.flower_input)))
+      store:flush()
+      t.behind("DELETE FROM nn_prediction; DELETE FROM nn_version WHERE version = 2")
+      if engines[i].name == "postgresql" then
+        store:save("other", seed.network(nn, seed.labels))
+      end
+      local ok, err = pcall(store.classify, store, "leaf_flower", seed.flower_input)
+      store:close()
+      assert.is_false(ok, engines[i].name)
+      assert.equal("model 'leaf_flower': nn saved 2 versions, the database holds 1"
+        .. " (deleted outside nn?)", (tostring(err):gsub("^.-: model", "model")))
+    end
+  end)
+
   it("stay broken when a version is saved after a deletion, on both engines", function()
     for _, t in ipairs(targets) do
       t.behind("DELETE FROM nn_version WHERE version = 2")
