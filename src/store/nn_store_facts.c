@@ -15,7 +15,10 @@
 ** so a row added is one XOR and a check is one pass over the model's
 ** index entries, whatever its weights weigh.  The rows' contents have
 ** digests of their own (nn_store_version.c, nn_store_labels.c,
-** nn_store_train.c); this says only which rows there are.  What it is not:
+** nn_store_train.c); this says only which rows there are.  The counting,
+** the text, its reading and the check's message are shared with the
+** PostgreSQL engine (nn_store_facts_*, nn_store_engine.h;
+** src/pgstore/nn_pg_facts.c), so both keep the same bytes and say the same.  What it is not:
 ** a signature (whoever deletes a row can rewrite the facts too), a cache.
 **
 **   SELECT name, facts ->> 'versions' AS versions FROM nn_model;
