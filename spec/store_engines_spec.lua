@@ -585,19 +585,27 @@ describe("a store on PostgreSQL", function()
       :format(s, s, s, s, s, s)
   end
 
+  -- What schema/pg/004_model_facts.sql adds, taken away again (SQL for psql).
+  local function undo_facts(s)
+    return ("; ALTER TABLE %s.nn_model DROP COLUMN facts; DROP FUNCTION %s.nn_model_facts(bigint)")
+      :format(s, s)
+  end
+
   it("migrates an older schema forward on open, keeping what it held", function()
     local s = schema()
     local store = assert(nn.open(server:url(), { schema = s }))
     store:save("leaf_flower", seed.network(nn, seed.labels))
     store:close()
+    local facts = server:sql(("SELECT facts FROM %s.nn_model"):format(s))
     -- back to schema 1, as an older nn left it: no training tables
     server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
-      .. undo_store_id(s))
+      .. undo_store_id(s) .. undo_facts(s))
     store = assert(nn.open(server:url(), { schema = s }))
     assert.are.equal(PG_SCHEMA .. "\n", server:sql(("SELECT value FROM %s.nn_meta"
       .. " WHERE key = 'version'"):format(s)))
     assert.are.equal(0, value(store, "SELECT count(*) FROM nn_training"))
+    assert.are.equal(facts, value(store, "SELECT facts FROM nn_model") .. "\n")
     assert.truthy(value(store, "SELECT value FROM nn_meta WHERE key = 'store_id'")
       :match("^%x+$"))
     assert.are.equal("leaf", (store:classify("leaf_flower", seed.input)))
@@ -605,7 +613,7 @@ describe("a store on PostgreSQL", function()
     -- a read-only open does not migrate: it says so
     server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
-      .. undo_store_id(s))
+      .. undo_store_id(s) .. undo_facts(s))
     local ro, message, code = nn.open(server:url(), { schema = s, readonly = true })
     assert.is_nil(ro)
     assert.are.equal("schema", code)
@@ -617,8 +625,10 @@ describe("a store on PostgreSQL", function()
     local s = schema()
     local store = assert(nn.open(server:url(), { schema = s }))
     store:save("leaf_flower", seed.network(nn, seed.labels))
+    -- renumbered, and the model's facts refreshed as a tool writing rows would
     server:sql(("ALTER TABLE %s.nn_version DISABLE TRIGGER USER;"
-      .. " UPDATE %s.nn_version SET version = 5"):format(s, s))
+      .. " UPDATE %s.nn_version SET version = 5;"
+      .. " UPDATE %s.nn_model SET facts = %s.nn_model_facts(model_id)"):format(s, s, s, s))
     assert.has_error(function() store:load("leaf_flower") end,
       "model 'leaf_flower' version 5: its architecture, sizes or weights disagree with its"
       .. " digest (changed outside nn?)")

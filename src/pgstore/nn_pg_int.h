@@ -4,6 +4,7 @@
 **
 **   nn_pg_conn.c      the connection: messages, statements, transactions,
 **                     COPY text
+**   nn_pg_facts.c     a model's facts: a row added, the rows checked
 **   nn_pg_labels.c    label maps: read, checked and cached; found, added
 **   nn_pg_version.c   versions saved and loaded
 **   nn_pg_train.c     training runs, saved with their versions
@@ -106,6 +107,19 @@ int nn_pg_session(nn_store *s);
 /* Try to connect again after a loss; OK when the connection is back (its
 ** session set again). */
 int nn_pg_reconnect(nn_store *s);
+
+/* ------------------------------------------------------------------------
+** nn_pg_facts.c
+*/
+
+/* Inside the transaction that inserted it, the model's row locked: the row
+** of that kind (id: its version_id or labelmap_id; version: a version's
+** number; name: a map's) added to the model's facts. */
+int nn_pg_fact_added(nn_store *s, int64_t model_id, int kind, int64_t id,
+                     int64_t version, const char *name);
+/* INVALID naming the model when the versions, label maps and runs the
+** database holds for it are not those its facts count. */
+int nn_pg_check_facts(nn_store *s, int64_t model_id, const char *name);
 
 /* ------------------------------------------------------------------------
 ** nn_pg_labels.c

@@ -232,10 +232,11 @@ int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t n
   p[4] = digest;
   rc = nn_pg_exec(s, "INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)"
                   " VALUES ($1, $2, $3, $4, $5) RETURNING labelmap_id", 5, p, &res);
-  if (rc == NN_OK)
-    *labelmap_id = nn_pg_int(res, 0, 0);
+  if (rc != NN_OK)
+    return rc;
+  *labelmap_id = nn_pg_int(res, 0, 0);
   PQclear(res);
-  return rc;
+  return nn_pg_fact_added(s, model_id, NN_FACT_LABELMAP, *labelmap_id, 0, map);
 }
 
 /* (nn_pg_int.h) */

@@ -89,6 +89,8 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
   if ((rc = nn_pg_run(s, "INSERT INTO nn_training (version_id, options, rows, epochs,"
                       " best_epoch, stopped, source, started_at, ended_at, digest)"
                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, p)) != NN_OK ||
+      (rc = nn_pg_fact_added(s, saved->model_id, NN_FACT_RUN, saved->version_id, 0,
+                             NULL)) != NN_OK ||
       run.n_epochs == 0)
     return rc;
   if ((rc = epochs_sql(s, saved->version_id, &run)) != NN_OK)

@@ -26,11 +26,13 @@
 /* Inside a transaction: model name's id, created when new, its row locked
 ** until the end of the transaction. */
 static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_id) {
-  char times[24];
-  const char *p[2] = { name, nn_pg_itoa(times, now) };
+  char times[24], facts[NN_FACTS_MAX];
+  const char *p[3] = { name, nn_pg_itoa(times, now), facts };
   PGresult *res;
-  int rc = nn_pg_run(s, "INSERT INTO nn_model (name, created_at) VALUES ($1, $2)"
-                     " ON CONFLICT (name) DO NOTHING", 2, p);
+  int rc;
+  nn_store_no_facts(facts);
+  rc = nn_pg_run(s, "INSERT INTO nn_model (name, created_at, facts) VALUES ($1, $2, $3)"
+                 " ON CONFLICT (name) DO NOTHING", 3, p);
   if (rc == NN_OK &&
       (rc = nn_pg_exec(s, "SELECT model_id FROM nn_model WHERE name = $1 FOR UPDATE",
                        1, p, &res)) == NN_OK) {
@@ -87,7 +89,8 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net, const c
     return nn_pg_result_fail(s, res, NULL);
   out->version_id = nn_pg_int(res, 0, 0);
   PQclear(res);
-  return NN_OK;
+  return nn_pg_fact_added(s, model_id, NN_FACT_VERSION, out->version_id, out->version,
+                          NULL);
 }
 
 /* What save can refuse without the server, into pg->text (the arch, zero
@@ -162,6 +165,9 @@ int nn_pg_find_version(nn_store *s, const char *name, int64_t version,
     return rc;
   if (!model_id)
     return nn_store_fail(s, NN_ENOTFOUND, "no model named '%s'", name);
+  /* the model's rows checked as a whole first, as on a file */
+  if ((rc = nn_pg_check_facts(s, model_id, name)) != NN_OK)
+    return rc;
   p[0] = nn_pg_itoa(ids, model_id);
   p[1] = nn_pg_itoa(versions, version);
   if ((rc = nn_pg_exec(s, "SELECT version_id, version, jsonb_array_length(arch::jsonb),"

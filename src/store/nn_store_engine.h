@@ -106,4 +106,31 @@ int nn_store_invalid(nn_store *s, const nn_store_version *v, const char *fmt, ..
 int nn_store_check_layers(nn_store *s, const nn_store_version *v, nn_layer *layers,
                           size_t n);
 
+/* A model's facts (nn_model.facts, nn_store_facts.c): how many versions,
+** label maps and training runs nn saved for it, and the XOR of one SHA-256
+** per row, the same on every engine. */
+enum { NN_FACT_VERSION, NN_FACT_LABELMAP, NN_FACT_RUN, NN_FACT_KINDS };
+/* Room for nn_model.facts as nn writes it. */
+#define NN_FACTS_MAX  192
+typedef struct nn_store_facts {
+  int64_t n[NN_FACT_KINDS];
+  unsigned char x[64];        /* the digest's hex digits as nibbles */
+} nn_store_facts;
+
+/* The facts of a model without rows, the text a new model row starts with. */
+void nn_store_no_facts(char out[NN_FACTS_MAX]);
+/* One row of a kind into f (id: its version_id or labelmap_id; version: a
+** version's number; name: a map's, len bytes). */
+void nn_store_facts_add(nn_store_facts *f, int kind, int64_t id, int64_t version,
+                        const char *name, size_t len);
+/* f as the JSON text nn_model.facts holds. */
+void nn_store_facts_text(const nn_store_facts *f, char out[NN_FACTS_MAX]);
+/* text, as nn writes it, into f: 1 when it is that, 0 otherwise (NULL too). */
+int nn_store_facts_read(const char *text, nn_store_facts *f);
+/* OK when the rows a database holds for model name are those its stored
+** facts count (have: whether they could be read), else INVALID naming the
+** model, in the same words on every engine. */
+int nn_store_facts_check(nn_store *s, const char *name, int have,
+                         const nn_store_facts *stored, const nn_store_facts *rows);
+
 #endif

@@ -15,7 +15,10 @@
 ** so a row added is one XOR and a check is one pass over the model's
 ** index entries, whatever its weights weigh.  The rows' contents have
 ** digests of their own (nn_store_version.c, nn_store_labels.c,
-** nn_store_train.c); this says only which rows there are.  What it is not:
+** nn_store_train.c); this says only which rows there are.  The counting,
+** the text, its reading and the check's message are shared with the
+** PostgreSQL engine (nn_store_facts_*, nn_store_engine.h;
+** src/pgstore/nn_pg_facts.c), so both keep the same bytes and say the same.  What it is not:
 ** a signature (whoever deletes a row can rewrite the facts too), a cache.
 **
 **   SELECT name, facts ->> 'versions' AS versions FROM nn_model;
@@ -49,18 +52,14 @@ static const char *const kinds[2][NN_FACT_KINDS] = {
   { "version", "label map", "training run" }
 };
 
-typedef struct facts {
-  int64_t n[NN_FACT_KINDS];
-  unsigned char x[64];        /* the digest's hex digits as nibbles */
-} facts;
+typedef nn_store_facts facts;
 
 static int nibble(int c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* One row of a kind into f: its count, and its SHA-256 XORed in.  name:
-** a map's name (len bytes); version: a version's number. */
-static void add_fact(facts *f, int kind, int64_t id, int64_t version,
+/* One row of a kind into f: its count, and its SHA-256 XORed in. */
+void nn_store_facts_add(facts *f, int kind, int64_t id, int64_t version,
                      const char *name, size_t len) {
   static const char *const tags[NN_FACT_KINDS] = { "nn_model version\n",
     "nn_model labelmap\n", "nn_model training\n" };
@@ -82,8 +81,7 @@ static void add_fact(facts *f, int kind, int64_t id, int64_t version,
   f->n[kind]++;
 }
 
-/* f as the JSON text nn_model.facts holds. */
-static void facts_text(const facts *f, char out[NN_FACTS_MAX]) {
+void nn_store_facts_text(const facts *f, char out[NN_FACTS_MAX]) {
   static const char digits[] = "0123456789abcdef";
   char hex[65];
   int i;
@@ -94,10 +92,10 @@ static void facts_text(const facts *f, char out[NN_FACTS_MAX]) {
            ",\"runs\":%" PRId64 ",\"digest\":\"%s\"}", f->n[0], f->n[1], f->n[2], hex);
 }
 
-void nn_st_no_facts(char out[NN_FACTS_MAX]) {
+void nn_store_no_facts(char out[NN_FACTS_MAX]) {
   facts f;
   memset(&f, 0, sizeof f);
-  facts_text(&f, out);
+  nn_store_facts_text(&f, out);
 }
 
 /* The stored facts on the kind-0 row of FACTS_ROWS into f: 1 when they
@@ -134,7 +132,7 @@ static int walk(sqlite3_stmt *st, facts *rows, facts *stored, int *have) {
     if (kind < 0)
       *have = stored_facts(st, stored);
     else
-      add_fact(rows, kind, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+      nn_store_facts_add(rows, kind, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
                (const char *)sqlite3_column_text(st, 5),
                (size_t)sqlite3_column_bytes(st, 5));
   }
@@ -161,8 +159,8 @@ int nn_st_fact_added(nn_store *s, int64_t model_id, int kind, int64_t id,
   /* facts nn cannot read stay as they are: every read of the model fails */
   if (!have)
     return NN_OK;
-  add_fact(&stored, kind, id, version, name, name ? strlen(name) : 0);
-  facts_text(&stored, text);
+  nn_store_facts_add(&stored, kind, id, version, name, name ? strlen(name) : 0);
+  nn_store_facts_text(&stored, text);
   if ((rc = nn_st_use(s, S_FACTS_UPDATE, FACTS_UPDATE, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);
@@ -175,7 +173,7 @@ int nn_st_fact_added(nn_store *s, int64_t model_id, int kind, int64_t id,
 int nn_st_check_facts(nn_store *s, int64_t model_id, const char *name) {
   facts rows, stored;
   sqlite3_stmt *st;
-  int rc, have, i;
+  int rc, have;
   if ((rc = nn_st_use(s, S_FACTS_ROWS, FACTS_ROWS, &st)) != NN_OK)
     return rc;
   sqlite3_bind_int64(st, 1, model_id);
@@ -183,20 +181,73 @@ int nn_st_check_facts(nn_store *s, int64_t model_id, const char *name) {
   nn_st_done(st);
   if (rc != SQLITE_OK)
     return nn_st_db_fail(s);
+  return nn_store_facts_check(s, name, have, &stored, &rows);
+}
+
+int nn_store_facts_check(nn_store *s, const char *name, int have, const facts *stored,
+                         const facts *rows) {
+  int i;
   if (!have)
-    return nn_st_fail(s, NN_EINVALID, "model '%s' has no record of its versions,"
-                      " label maps and training runs (nn_model.facts)", name);
+    return nn_store_fail(s, NN_EINVALID, "model '%s' has no record of its versions,"
+                         " label maps and training runs (nn_model.facts)", name);
   for (i = 0; i < NN_FACT_KINDS; i++)
-    if (rows.n[i] != stored.n[i])
-      return nn_st_fail(s, NN_EINVALID, "model '%s': nn saved %" PRId64 " %s, the"
-                        " database holds %" PRId64 " (%s outside nn?)", name,
-                        stored.n[i], kinds[stored.n[i] == 1][i], rows.n[i],
-                        rows.n[i] < stored.n[i] ? "deleted" : "added");
-  if (memcmp(rows.x, stored.x, sizeof rows.x) != 0)
-    return nn_st_fail(s, NN_EINVALID, "model '%s': its versions, label maps and"
-                      " training runs are not those nn saved (changed outside nn?)",
-                      name);
+    if (rows->n[i] != stored->n[i])
+      return nn_store_fail(s, NN_EINVALID, "model '%s': nn saved %" PRId64 " %s, the"
+                           " database holds %" PRId64 " (%s outside nn?)", name,
+                           stored->n[i], kinds[stored->n[i] == 1][i], rows->n[i],
+                           rows->n[i] < stored->n[i] ? "deleted" : "added");
+  if (memcmp(rows->x, stored->x, sizeof rows->x) != 0)
+    return nn_store_fail(s, NN_EINVALID, "model '%s': its versions, label maps and"
+                         " training runs are not those nn saved (changed outside nn?)",
+                         name);
   return NN_OK;
+}
+
+/* A count at *p as nn writes it (decimal digits, no sign, no leading
+** zero), p moved past it; -1 when there is none. */
+static int64_t count_at(const char **p) {
+  const char *q = *p;
+  int64_t v = 0;
+  if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] >= '0' && q[1] <= '9'))
+    return -1;
+  for (; *q >= '0' && *q <= '9'; q++) {
+    if (v > (INT64_MAX - 9) / 10)
+      return -1;
+    v = v * 10 + (*q - '0');
+  }
+  *p = q;
+  return v;
+}
+
+/* Whether text at *p starts with word, *p moved past it. */
+static int skip(const char **p, const char *word) {
+  size_t n = strlen(word);
+  if (strncmp(*p, word, n) != 0)
+    return 0;
+  *p += n;
+  return 1;
+}
+
+int nn_store_facts_read(const char *text, facts *f) {
+  static const char *const keys[NN_FACT_KINDS] = { "{\"versions\":", ",\"labelmaps\":",
+    ",\"runs\":" };
+  const char *p = text;
+  int i;
+  memset(f, 0, sizeof *f);
+  if (!p)
+    return 0;
+  for (i = 0; i < NN_FACT_KINDS; i++)
+    if (!skip(&p, keys[i]) || (f->n[i] = count_at(&p)) < 0)
+      return 0;
+  if (!skip(&p, ",\"digest\":\""))
+    return 0;
+  for (i = 0; i < 64; i++) {
+    int v = nibble(p[i]);
+    if (v < 0)
+      return 0;
+    f->x[i] = (unsigned char)v;
+  }
+  return strcmp(p + 64, "\"}") == 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -219,7 +270,7 @@ static void sql_model_facts(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
     return;
   }
-  facts_text(&rows, text);
+  nn_store_facts_text(&rows, text);
   sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 

@@ -117,13 +117,6 @@ int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
 ** nn_store_facts.c
 */
 
-/* The kinds of row a model's facts count, in the order of their counts. */
-enum { NN_FACT_VERSION, NN_FACT_LABELMAP, NN_FACT_RUN, NN_FACT_KINDS };
-/* Room for nn_model.facts as nn writes it. */
-#define NN_FACTS_MAX  192
-
-/* The facts of a model without rows, the text a new model row starts with. */
-void nn_st_no_facts(char out[NN_FACTS_MAX]);
 /* Inside the transaction that inserted it: the row of that kind (id: its
 ** version_id or labelmap_id; version: a version's number; name: a map's)
 ** added to the model's facts. */

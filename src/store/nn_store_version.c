@@ -214,7 +214,7 @@ static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_
     return rc;
   if ((rc = USE(s, S_MODEL_INSERT, &st)) != NN_OK)
     return rc;
-  nn_st_no_facts(facts);
+  nn_store_no_facts(facts);
   sqlite3_bind_int64(st, 2, now);
   sqlite3_bind_text(st, 3, facts, -1, SQLITE_TRANSIENT);
   if ((rc = nn_st_bound(s, sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC),
