@@ -124,59 +124,86 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
 
 /* Patch rows k0 .. k0 + kc of output position (oy, ox) of one panel:
 ** patch [kc][nr], row t the nr samples' input value k0 + t of the patch
-** (channel, then kernel row, then column), zeros where it is padding. */
+** (channel, then kernel row, then column), zeros where it is padding.  A
+** kernel row's values are a run of the input row (dilation 1): one copy
+** of its lanes when the run lies inside the image. */
 static void gather_patch(float *patch, const float *x, const geom *g, size_t oy, size_t ox,
                          size_t k0, size_t kc, size_t nr) {
-  size_t khw = g->kh * g->kw, t;
-  for (t = 0; t < kc; t++) {
-    size_t k = k0 + t, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
-    size_t iy = oy * g->sh + ky * g->dh, ix = ox * g->sw + kx * g->dw;
-    float *dst = patch + t * nr;
-    if (iy < g->ph || iy - g->ph >= g->h || ix < g->pw || ix - g->pw >= g->w)
-      memset(dst, 0, nr * sizeof(float));
-    else
-      memcpy(dst, x + ((ci * g->h + iy - g->ph) * g->w + ix - g->pw) * nr, nr * sizeof(float));
+  size_t khw = g->kh * g->kw, k = k0, end = k0 + kc, t;
+  size_t ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
+  size_t iy0 = oy * g->sh, ix0 = ox * g->sw;
+  while (k < end) {
+    size_t run = g->kw - kx < end - k ? g->kw - kx : end - k, iy = iy0 + ky * g->dh;
+    size_t at = ix0 + kx * g->dw;             /* the run's first column, padded */
+    if (iy < g->ph || iy - g->ph >= g->h) {
+      memset(patch, 0, run * nr * sizeof(float));
+    } else {
+      const float *row = x + (ci * g->h + iy - g->ph) * g->w * nr;
+      if (g->dw == 1 && at >= g->pw && at + run - g->pw <= g->w)
+        memcpy(patch, row + (at - g->pw) * nr, run * nr * sizeof(float));
+      else
+        for (t = 0; t < run; t++) {
+          size_t ix = at + t * g->dw;
+          if (ix < g->pw || ix - g->pw >= g->w) memset(patch + t * nr, 0, nr * sizeof(float));
+          else memcpy(patch + t * nr, row + (ix - g->pw) * nr, nr * sizeof(float));
+        }
+    }
+    patch += run * nr;
+    k += run;
+    kx = 0;
+    if (++ky == g->kh) { ky = 0; ci++; }
   }
 }
 
-/* Output position pos of one panel, y [c_out][ohw][nr] += W patches: the
-** product over the patch on the tile kernel, kc of its rows at a time,
-** whole blocks of mr output channels straight into y (rows ohw nr apart),
-** the last c_out % mr through ctmp.  part: pn->part, (2 mr + nr) kc
-** floats: the edge's weights [mr][kc], the patch [kc][nr], ctmp [mr][nr]. */
-static void conv_tile_pos(float *y, const float *x, const float *w, const geom *g,
-                          size_t pos, const nn_panels *pn) {
+/* Columns k0 .. k0 + kc of W's rows from n_full on, as mr rows of kc
+** floats (zeros past c_out): the edge block the tile kernel reads. */
+static void pack_edge(float *edge, const float *w, const geom *g, size_t n_full, size_t k0,
+                      size_t kc, size_t mr) {
+  size_t kk = g->c_in * g->kh * g->kw, j, i;
+  for (j = 0; j < mr; j++)
+    for (i = 0; i < kc; i++)
+      edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+}
+
+/* Patch columns k0 .. k0 + kc of every output position of one panel,
+** y [c_out][ohw][nr] += W patches on the tile kernel: whole blocks of mr
+** output channels straight into y (rows ohw nr apart), the last c_out % mr
+** through ctmp, their weights packed once for all positions.  part:
+** pn->part, (2 mr + nr) kc floats: the edge's weights [mr][kc], the patch
+** [kc][nr], ctmp [mr][nr]. */
+static void conv_block(float *y, const float *x, const float *w, const geom *g,
+                       size_t k0, size_t kc, const nn_panels *pn) {
   const nn_kernel *k = pn->kernel;
   size_t mr = k->mr, nr = pn->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
-  size_t n_full = g->c_out / mr * mr, k0, j, i, c;
+  size_t n_full = g->c_out / mr * mr, j, c, pos;
   float *edge = pn->part, *patch = edge + mr * k->kc, *ctmp = patch + k->kc * nr;
-  if (n_full < g->c_out) memset(ctmp, 0, mr * nr * sizeof(float));
-  for (k0 = 0; k0 < kk; k0 += k->kc) {
-    size_t kc = kk - k0 < k->kc ? kk - k0 : k->kc;
+  if (n_full < g->c_out) pack_edge(edge, w, g, n_full, k0, kc, mr);
+  for (pos = 0; pos < ohw; pos++) {
     gather_patch(patch, x, g, pos / g->ow, pos % g->ow, k0, kc, nr);
     for (j = 0; j < n_full; j += mr)
       k->tile_ldc(y + (j * ohw + pos) * nr, ohw * nr, w + j * kk + k0, kk, patch, kc);
     if (n_full == g->c_out) continue;
-    for (j = 0; j < mr; j++)
-      for (i = 0; i < kc; i++)
-        edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+    memset(ctmp, 0, mr * nr * sizeof(float));
     k->tile(ctmp, edge, kc, patch, kc);
+    for (j = n_full; j < g->c_out; j++)
+      for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
   }
-  for (j = n_full; j < g->c_out; j++)
-    for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
 }
 
-/* Each panel of a chunk: the bias, then each output position's product. */
+/* Each panel of a chunk: the bias, then the product kc patch rows at a
+** time. */
 static void conv_panels(float *y, const float *x, const float *params, const geom *g,
                         const nn_panels *pn) {
-  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, pos;
+  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, k0;
+  size_t kc_max = pn->kernel->kc;
   const float *b = params + g->c_out * kk;
   for (p = 0; p < pn->count; p++) {
     float *yp = y + p * pn->stride * nr;
     const float *xp = x + p * pn->stride * nr;
     for (co = 0; co < g->c_out; co++)
       for (i = 0; i < ohw * nr; i++) yp[co * ohw * nr + i] = b[co];
-    for (pos = 0; pos < ohw; pos++) conv_tile_pos(yp, xp, params, g, pos, pn);
+    for (k0 = 0; k0 < kk; k0 += kc_max)
+      conv_block(yp, xp, params, g, k0, kk - k0 < kc_max ? kk - k0 : kc_max, pn);
   }
 }
 
