@@ -87,6 +87,19 @@ static void geom1d(geom *g, const float *hyper) {
 
 /* --- forward --------------------------------------------------------------- */
 
+/* y += a x over n floats, in blocks of 4 that gcc -O2 makes one vector
+** operation; each value one product and one sum, as a plain loop gives. */
+static void axpy(float *restrict y, const float *restrict x, float a, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    y[i] += a * x[i];
+    y[i + 1] += a * x[i + 1];
+    y[i + 2] += a * x[i + 2];
+    y[i + 3] += a * x[i + 3];
+  }
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
 /* y [c_out][oh][ow] = b + W * x over x [c_in][h][w], each value a lane of
 ** nr floats (the samples of a panel; 1: one sample). */
 static void conv_run(float *y, const float *x, const float *params, const geom *g,
@@ -107,8 +120,7 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
             size_t iy = oy * g->sh + ky * g->dh - g->ph;
             if (nr == 1 && g->sw == 1) {   /* one sample: an axpy along the row */
               const float *xs = x + (ci * g->h + iy) * g->w + xlo + kx * g->dw - g->pw;
-              float *ys = yo + oy * g->ow;
-              for (ox = xlo; ox < xhi; ox++) ys[ox] += wv * xs[ox - xlo];
+              axpy(yo + oy * g->ow + xlo, xs, wv, xhi - xlo);
               continue;
             }
             for (ox = xlo; ox < xhi; ox++) {
