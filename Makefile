@@ -24,7 +24,7 @@
 #   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
 #                     embedding-bag networks beside PyTorch
 #   make bench-conv   make bench's LeNet-5 forward (one image, a batch of 256)
-#                     beside PyTorch
+#                     and training epoch beside PyTorch
 #   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
 #                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs
@@ -694,7 +694,8 @@ bench-kinds: deps-bench all
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 
 # make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
-# forward pass, one image and a batch of 256, beside PyTorch on one thread.
+# forward pass, one image and a batch of 256, and a training epoch beside
+# PyTorch on one thread.  NN_LENET_ROWS (4096) sets the rows of an epoch.
 bench-conv: deps-bench all
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
 
