@@ -23,6 +23,8 @@
 #   make bench-threads  make bench's threads part alone
 #   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
 #                     embedding-bag networks beside PyTorch
+#   make bench-conv   make bench's LeNet-5 forward (one image, a batch of 256)
+#                     and training epoch beside PyTorch
 #   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
 #                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs
@@ -220,7 +222,7 @@ INSTALLED = $(INSTALL_CMOD)/nn/core.so $(LUA_SRCS:lua/nn/%=$(INSTALL_LMOD)/nn/%)
 
 .PHONY: pgext install-pgext bench-pg all layers module install-module env love-example deps deps-memcheck deps-bench test test-all check-arm memcheck demo train-demo train-demo-conv bench bench-readme bench-compare install uninstall \
         clean FORCE check-onnx onnx-fixtures deps-asan asan asan-build fuzz asan-fuzz \
-        tsan tsan-build bench-threads bench-kinds bench-scale
+        tsan tsan-build bench-threads bench-kinds bench-scale bench-conv
 
 all: $(MODULE) $(EXTENSION) $(LIBRARY) $(COMMAND)
 
@@ -422,10 +424,10 @@ deps-asan: deps
 
 # With make -j, nothing compiles before deps is done: LUA_CFLAGS comes from
 # pkg-config, which knows lua5.4 only once liblua5.4-dev is installed.
-ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo train-demo-conv bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds bench-scale,$(MAKECMDGOALS)),)
+ifneq ($(filter deps deps-memcheck test pgext install-pgext bench-pg memcheck demo train-demo train-demo-conv bench bench-compare check-onnx deps-asan asan asan-fuzz fuzz tsan bench-threads bench-kinds bench-conv bench-scale,$(MAKECMDGOALS)),)
 $(OBJS) $(EXT_OBJS): | deps
 endif
-ifneq ($(filter deps-bench bench bench-threads bench-kinds,$(MAKECMDGOALS)),)
+ifneq ($(filter deps-bench bench bench-threads bench-kinds bench-conv,$(MAKECMDGOALS)),)
 $(BENCH_REFS): | deps-bench
 endif
 
@@ -655,6 +657,8 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	@echo
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
+	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) LUA=$(LUA) NN_BUILD=$(BUILD) $(LUA) spec/bench/scale.lua
@@ -688,6 +692,12 @@ bench-threads: deps-bench all $(BUILD)/bench/ref_blas $(BUILD)/bench/ref_train_b
 # one thread.  NN_KINDS_EPOCHS (3) sets the epochs a network.
 bench-kinds: deps-bench all
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
+
+# make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
+# forward pass, one image and a batch of 256, and a training epoch beside
+# PyTorch on one thread.  NN_LENET_ROWS (4096) sets the rows of an epoch.
+bench-conv: deps-bench all
+	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua

@@ -157,29 +157,38 @@ describe("nn.Conv2d", function()
     end)
   end
 
-  it("gives the reference's batch on every kernel set this processor runs", function()
-    local before = nn.kernel()
-    local c_in, h, wd, c_out, kh, kw, o = 3, 9, 8, 14, 3, 3, { ph = 1, pw = 1, sh = 2 }
-    local w, b = values(c_out * c_in * kh * kw, 20), values(c_out, 21)
-    local net = conv2d(c_in, h, wd, c_out, kh, kw, o, w, b)
-    local rows = {}
-    for r = 1, 70 do rows[r] = values(c_in * h * wd, r + 30) end
-    local sets = 0
-    for _, set in ipairs { "generic", "avx2", "avx512", "neon" } do
-      if pcall(nn.kernel, set) then
-        sets = sets + 1
-        local Y = net:forward(nn.Matrix(rows))
-        for r = 1, #rows do
-          local want, mag = conv_ref(rows[r], w, b, c_in, h, wd, c_out, kh, kw, o)
-          for i = 1, #want do
-            within(Y:get(r, i), want[i], (c_in * kh * kw + 2) * 2 ^ -24 * mag[i], set .. " Y")
+  -- 14 channels: a whole tile of output channels and an edge on every set;
+  -- 30 x 3 x 3 = 270 patch rows: more than one block of kc = 256 of them
+  local geoms = {
+    { 3, 9, 8, 14, 3, 3, { ph = 1, pw = 1, sh = 2 } },
+    { 30, 5, 4, 7, 3, 3, { ph = 1, pw = 1 } },
+  }
+  for gi, geom in ipairs(geoms) do
+    it("gives the reference's batch on every kernel set this processor runs: " ..
+       ("%dx%dx%d to %d channels"):format(geom[1], geom[2], geom[3], geom[4]), function()
+      local before = nn.kernel()
+      local c_in, h, wd, c_out, kh, kw, o = unpack(geom)
+      local w, b = values(c_out * c_in * kh * kw, 20 + gi), values(c_out, 21 + gi)
+      local net = conv2d(c_in, h, wd, c_out, kh, kw, o, w, b)
+      local rows = {}
+      for r = 1, 70 do rows[r] = values(c_in * h * wd, r + 30) end
+      local sets = 0
+      for _, set in ipairs { "generic", "avx2", "avx512", "neon" } do
+        if pcall(nn.kernel, set) then
+          sets = sets + 1
+          local Y = net:forward(nn.Matrix(rows))
+          for r = 1, #rows do
+            local want, mag = conv_ref(rows[r], w, b, c_in, h, wd, c_out, kh, kw, o)
+            for i = 1, #want do
+              within(Y:get(r, i), want[i], (c_in * kh * kw + 2) * 2 ^ -24 * mag[i], set .. " Y")
+            end
           end
         end
       end
-    end
-    nn.kernel(before)
-    assert.is_true(sets >= 1)
-  end)
+      nn.kernel(before)
+      assert.is_true(sets >= 1)
+    end)
+  end
 
   it("keeps PyTorch's layout and initialisation: weight [out][in * kh * kw] in +-1/sqrt(fan_in)", function()
     nn.seed(3)

@@ -87,6 +87,19 @@ static void geom1d(geom *g, const float *hyper) {
 
 /* --- forward --------------------------------------------------------------- */
 
+/* y += a x over n floats, in blocks of 4 that gcc -O2 makes one vector
+** operation; each value one product and one sum, as a plain loop gives. */
+static void axpy(float *restrict y, const float *restrict x, float a, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    y[i] += a * x[i];
+    y[i + 1] += a * x[i + 1];
+    y[i + 2] += a * x[i + 2];
+    y[i + 3] += a * x[i + 3];
+  }
+  for (; i < n; i++) y[i] += a * x[i];
+}
+
 /* y [c_out][oh][ow] = b + W * x over x [c_in][h][w], each value a lane of
 ** nr floats (the samples of a panel; 1: one sample). */
 static void conv_run(float *y, const float *x, const float *params, const geom *g,
@@ -107,8 +120,7 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
             size_t iy = oy * g->sh + ky * g->dh - g->ph;
             if (nr == 1 && g->sw == 1) {   /* one sample: an axpy along the row */
               const float *xs = x + (ci * g->h + iy) * g->w + xlo + kx * g->dw - g->pw;
-              float *ys = yo + oy * g->ow;
-              for (ox = xlo; ox < xhi; ox++) ys[ox] += wv * xs[ox - xlo];
+              axpy(yo + oy * g->ow + xlo, xs, wv, xhi - xlo);
               continue;
             }
             for (ox = xlo; ox < xhi; ox++) {
@@ -124,59 +136,86 @@ static void conv_run(float *y, const float *x, const float *params, const geom *
 
 /* Patch rows k0 .. k0 + kc of output position (oy, ox) of one panel:
 ** patch [kc][nr], row t the nr samples' input value k0 + t of the patch
-** (channel, then kernel row, then column), zeros where it is padding. */
+** (channel, then kernel row, then column), zeros where it is padding.  A
+** kernel row's values are a run of the input row (dilation 1): one copy
+** of its lanes when the run lies inside the image. */
 static void gather_patch(float *patch, const float *x, const geom *g, size_t oy, size_t ox,
                          size_t k0, size_t kc, size_t nr) {
-  size_t khw = g->kh * g->kw, t;
-  for (t = 0; t < kc; t++) {
-    size_t k = k0 + t, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
-    size_t iy = oy * g->sh + ky * g->dh, ix = ox * g->sw + kx * g->dw;
-    float *dst = patch + t * nr;
-    if (iy < g->ph || iy - g->ph >= g->h || ix < g->pw || ix - g->pw >= g->w)
-      memset(dst, 0, nr * sizeof(float));
-    else
-      memcpy(dst, x + ((ci * g->h + iy - g->ph) * g->w + ix - g->pw) * nr, nr * sizeof(float));
+  size_t khw = g->kh * g->kw, k = k0, end = k0 + kc, t;
+  size_t ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
+  size_t iy0 = oy * g->sh, ix0 = ox * g->sw;
+  while (k < end) {
+    size_t run = g->kw - kx < end - k ? g->kw - kx : end - k, iy = iy0 + ky * g->dh;
+    size_t at = ix0 + kx * g->dw;             /* the run's first column, padded */
+    if (iy < g->ph || iy - g->ph >= g->h) {
+      memset(patch, 0, run * nr * sizeof(float));
+    } else {
+      const float *row = x + (ci * g->h + iy - g->ph) * g->w * nr;
+      if (g->dw == 1 && at >= g->pw && at + run - g->pw <= g->w)
+        memcpy(patch, row + (at - g->pw) * nr, run * nr * sizeof(float));
+      else
+        for (t = 0; t < run; t++) {
+          size_t ix = at + t * g->dw;
+          if (ix < g->pw || ix - g->pw >= g->w) memset(patch + t * nr, 0, nr * sizeof(float));
+          else memcpy(patch + t * nr, row + (ix - g->pw) * nr, nr * sizeof(float));
+        }
+    }
+    patch += run * nr;
+    k += run;
+    kx = 0;
+    if (++ky == g->kh) { ky = 0; ci++; }
   }
 }
 
-/* Output position pos of one panel, y [c_out][ohw][nr] += W patches: the
-** product over the patch on the tile kernel, kc of its rows at a time,
-** whole blocks of mr output channels straight into y (rows ohw nr apart),
-** the last c_out % mr through ctmp.  part: pn->part, (2 mr + nr) kc
-** floats: the edge's weights [mr][kc], the patch [kc][nr], ctmp [mr][nr]. */
-static void conv_tile_pos(float *y, const float *x, const float *w, const geom *g,
-                          size_t pos, const nn_panels *pn) {
+/* Columns k0 .. k0 + kc of W's rows from n_full on, as mr rows of kc
+** floats (zeros past c_out): the edge block the tile kernel reads. */
+static void pack_edge(float *edge, const float *w, const geom *g, size_t n_full, size_t k0,
+                      size_t kc, size_t mr) {
+  size_t kk = g->c_in * g->kh * g->kw, j, i;
+  for (j = 0; j < mr; j++)
+    for (i = 0; i < kc; i++)
+      edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+}
+
+/* Patch columns k0 .. k0 + kc of every output position of one panel,
+** y [c_out][ohw][nr] += W patches on the tile kernel: whole blocks of mr
+** output channels straight into y (rows ohw nr apart), the last c_out % mr
+** through ctmp, their weights packed once for all positions.  part:
+** pn->part, (2 mr + nr) kc floats: the edge's weights [mr][kc], the patch
+** [kc][nr], ctmp [mr][nr]. */
+static void conv_block(float *y, const float *x, const float *w, const geom *g,
+                       size_t k0, size_t kc, const nn_panels *pn) {
   const nn_kernel *k = pn->kernel;
   size_t mr = k->mr, nr = pn->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
-  size_t n_full = g->c_out / mr * mr, k0, j, i, c;
+  size_t n_full = g->c_out / mr * mr, j, c, pos;
   float *edge = pn->part, *patch = edge + mr * k->kc, *ctmp = patch + k->kc * nr;
-  if (n_full < g->c_out) memset(ctmp, 0, mr * nr * sizeof(float));
-  for (k0 = 0; k0 < kk; k0 += k->kc) {
-    size_t kc = kk - k0 < k->kc ? kk - k0 : k->kc;
+  if (n_full < g->c_out) pack_edge(edge, w, g, n_full, k0, kc, mr);
+  for (pos = 0; pos < ohw; pos++) {
     gather_patch(patch, x, g, pos / g->ow, pos % g->ow, k0, kc, nr);
     for (j = 0; j < n_full; j += mr)
       k->tile_ldc(y + (j * ohw + pos) * nr, ohw * nr, w + j * kk + k0, kk, patch, kc);
     if (n_full == g->c_out) continue;
-    for (j = 0; j < mr; j++)
-      for (i = 0; i < kc; i++)
-        edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+    memset(ctmp, 0, mr * nr * sizeof(float));
     k->tile(ctmp, edge, kc, patch, kc);
+    for (j = n_full; j < g->c_out; j++)
+      for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
   }
-  for (j = n_full; j < g->c_out; j++)
-    for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
 }
 
-/* Each panel of a chunk: the bias, then each output position's product. */
+/* Each panel of a chunk: the bias, then the product kc patch rows at a
+** time. */
 static void conv_panels(float *y, const float *x, const float *params, const geom *g,
                         const nn_panels *pn) {
-  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, pos;
+  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, k0;
+  size_t kc_max = pn->kernel->kc;
   const float *b = params + g->c_out * kk;
   for (p = 0; p < pn->count; p++) {
     float *yp = y + p * pn->stride * nr;
     const float *xp = x + p * pn->stride * nr;
     for (co = 0; co < g->c_out; co++)
       for (i = 0; i < ohw * nr; i++) yp[co * ohw * nr + i] = b[co];
-    for (pos = 0; pos < ohw; pos++) conv_tile_pos(yp, xp, params, g, pos, pn);
+    for (k0 = 0; k0 < kk; k0 += kc_max)
+      conv_block(yp, xp, params, g, k0, kk - k0 < kc_max ? kk - k0 : kc_max, pn);
   }
 }
 
@@ -217,14 +256,30 @@ static void conv1d_batch(float *y, const float *x, const float *params,
 
 /* --- backward -------------------------------------------------------------- */
 
-/* One panel: dbias += sum dy, dW += sum dy x over each patch, and (dx not
-** NULL) dx = W^T dy spread back over the patches.  Every sum in one fixed
-** order. */
+/* The sum of a[i] b[i] over n floats, in four partial sums (i mod 4, each
+** in the order of i, the rest into the first) added pairwise at the end:
+** one fixed order, which gcc -O2 makes one vector operation a block. */
+static float dot(const float *restrict a, const float *restrict b, size_t n) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/* One panel: dbias += sum dy, dW += sum dy x over each patch (each output
+** position's nr lanes a dot), and (dx not NULL) dx = W^T dy spread back
+** over the patches.  Every sum in one fixed order. */
 static void conv_back_panel(float *dx, float *dparams, const float *dy, const float *x,
                             const float *params, const geom *g, size_t nr) {
   size_t k = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
   float *dw = dparams, *db = dparams + g->c_out * k;
-  size_t co, ci, ky, kx, oy, ox, c, i;
+  size_t co, ci, ky, kx, oy, ox, i;
   if (dx) memset(dx, 0, g->c_in * g->h * g->w * nr * sizeof(float));
   for (co = 0; co < g->c_out; co++) {
     const float *dyo = dy + co * ohw * nr;
@@ -245,8 +300,8 @@ static void conv_back_panel(float *dx, float *dparams, const float *dy, const fl
               size_t ix = ox * g->sw + kx * g->dw - g->pw;
               size_t xi = ((ci * g->h + iy) * g->w + ix) * nr;
               const float *ds = dyo + (oy * g->ow + ox) * nr;
-              for (c = 0; c < nr; c++) gs += ds[c] * x[xi + c];
-              if (dx) for (c = 0; c < nr; c++) dx[xi + c] += wv * ds[c];
+              gs += dot(ds, x + xi, nr);
+              if (dx) axpy(dx + xi, ds, wv, nr);
             }
           }
           dw[co * k + at] += gs;

@@ -73,31 +73,39 @@ static void window_of(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *
   if (*x1 > g->w) *x1 = g->w;
 }
 
-/* Output (ch, oy, ox), lane c: the window's maximum (NaN if one is) or
-** average. */
-static float pool_one(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
-                      size_t nr, size_t c) {
-  size_t y0, y1, x0, x1, iy, ix;
-  float acc = 0.0f;
+/* Output (oy, ox) of one channel x, all nr lanes at once into y [nr]: the
+** window's maximum (NaN if one is) or average, each lane's values taken in
+** the order of the window's rows, then columns.  The window is found once
+** for all lanes, and the loops over lanes are innermost. */
+static void pool_lanes(float *y, const float *x, const pgeom *g, size_t oy, size_t ox,
+                       size_t nr) {
+  size_t y0, y1, x0, x1, iy, ix, c;
   int any = 0;
   window_of(g, oy, ox, &y0, &y1, &x0, &x1);
+  for (c = 0; c < nr; c++) y[c] = 0.0f;
   for (iy = y0; iy < y1; iy++)
     for (ix = x0; ix < x1; ix++) {
-      float v = x[((ch * g->h + iy) * g->w + ix) * nr + c];
-      if (g->avg) acc += v;
-      else if (!any || v > acc || (v != v && acc == acc)) acc = v;
+      const float *v = x + (iy * g->w + ix) * nr;
+      if (g->avg)
+        for (c = 0; c < nr; c++) y[c] += v[c];
+      else if (!any)
+        for (c = 0; c < nr; c++) y[c] = v[c];
+      else
+        for (c = 0; c < nr; c++)
+          if (v[c] > y[c] || (v[c] != v[c] && y[c] == y[c])) y[c] = v[c];
       any = 1;
     }
-  return g->avg ? acc / (float)(g->kh * g->kw) : acc;
+  if (g->avg)
+    for (c = 0; c < nr; c++) y[c] /= (float)(g->kh * g->kw);
 }
 
 static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
-  size_t ch, oy, ox, c;
+  size_t ch, oy, ox;
   for (ch = 0; ch < g->c; ch++)
     for (oy = 0; oy < g->oh; oy++)
       for (ox = 0; ox < g->ow; ox++)
-        for (c = 0; c < nr; c++)
-          y[((ch * g->oh + oy) * g->ow + ox) * nr + c] = pool_one(x, g, ch, oy, ox, nr, c);
+        pool_lanes(y + ((ch * g->oh + oy) * g->ow + ox) * nr, x + ch * g->h * g->w * nr,
+                   g, oy, ox, nr);
 }
 
 /* The input index (in lanes) of window (ch, oy, ox)'s first largest value,
