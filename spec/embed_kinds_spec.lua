@@ -355,7 +355,7 @@ describe("a net that starts with an embedding", function()
       assert.equal("export to onnx: module 1: nn.EmbeddingBag has no ONNX operator",
                    message(bag_net(1).export, bag_net(1), path, "onnx"))
       assert.truthy(message(nn.import, "spec/fixtures/onnx/embedding_bag_op13.onnx"):find(
-        "node 1 '/bag/Shape' (Shape): Shape takes the input, whose int64 ids only a Gather of "
+        "node 1 '/bag/Shape' (Shape) in layer 'bag': Shape takes the input, whose int64 ids only a Gather of "
         .. "a table (an Embedding) reads", 1, true))
     end)
 

@@ -414,7 +414,7 @@ describe("nn.LayerNorm", function()
     it("refuses a LayerNormalization over another axis, naming the node", function()
       local ok, e = pcall(nn.import, op17(1e-5, 0))
       assert.is_false(ok)
-      assert.truthy(e:find("'/ln/LayerNormalization' (LayerNormalization): axis 0 is not "
+      assert.truthy(e:find("'/ln/LayerNormalization' (LayerNormalization) in layer 'ln': axis 0 is not "
         .. "supported (only -1)", 1, true), e)
     end)
 
@@ -456,7 +456,7 @@ describe("nn.LayerNorm", function()
     it("refuses a ReduceMean over another axis, naming the node", function()
       local ok, e = pcall(nn.import, pattern(0))
       assert.is_false(ok)
-      assert.truthy(e:find("'/ln/ReduceMean' (ReduceMean): a ReduceMean is supported over "
+      assert.truthy(e:find("'/ln/ReduceMean' (ReduceMean) in layer 'ln': a ReduceMean is supported over "
         .. "the last axis only", 1, true), e)
     end)
 

@@ -168,6 +168,20 @@ describe("nn.import of ONNX", function()
     it("an operator nn does not have", function()
       assert.equal("node 1 'up0' (ConvTranspose): operator ConvTranspose is not supported",
         refusal(one_node(b.node("ConvTranspose", { "x", "W1" }, { "y" }, nil, "up0"))))
+      -- a PyTorch-style name: the layer from its scopes, each child's name once
+      -- (a scope that does not repeat the one before is a name of its own)
+      local function named(name)
+        return refusal(one_node(b.node("ConvTranspose", { "x", "W1" }, { "y" }, nil, name)))
+      end
+      assert.equal("node 1 '/enc/enc.0/body/enc.0/ConvTranspose' (ConvTranspose) in layer "
+        .. "'enc.0.body.enc.0': operator ConvTranspose is not supported",
+        named("/enc/enc.0/body/enc.0/ConvTranspose"))
+      -- the root module's node, an empty scope, no leading '/': no layer
+      for _, name in ipairs({ "/ConvTranspose", "/a//ConvTranspose", "a/b/ConvTranspose",
+                              "/a/", "/" }) do
+        assert.equal("node 1 '" .. name .. "' (ConvTranspose): operator ConvTranspose is not "
+          .. "supported", named(name))
+      end
       assert.equal("node 1 'conv0' (Conv): takes data of rank 2, and nn's images are [N, C, L] "
         .. "or [N, C, H, W]", refusal(one_node(b.node("Conv", { "x", "W1" }, { "y" }, nil, "conv0"))))
     end)
@@ -778,5 +792,23 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
     -- the Identity branch, so the Concat reads the Add itself; axis -1
     assert.equal("Linear(0) ReLU(1) Linear(2) ReLU(3) Linear(4) Add(5,2) Sigmoid(6) "
       .. "Concat(6,7) Linear(8) SoftMax(9)", listing("residual_op11"))
+  end)
+
+  -- PyTorch 1.13 names a node by its module's scopes and its op ("/1/HardSwish");
+  -- a scope of a container's child repeats the container's name
+  -- ("/0/layers.0/layers.0.1/Abs"): the layer is the module PyTorch's
+  -- parameters are named after (nn.Softsign at 0.layers.0.1, exported as Abs,
+  -- Add and Div)
+  it("refuse an op nn does not have, naming the node and PyTorch's layer", function()
+    local function refusal(name)
+      local path = "spec/fixtures/onnx/" .. name .. ".onnx"
+      local ok, e = pcall(nn.import, path)
+      assert.is_false(ok)
+      return (e:gsub("^" .. path:gsub("%p", "%%%0") .. ": ", ""))
+    end
+    assert.equal("node 2 '/1/HardSwish' (HardSwish) in layer '1': operator HardSwish is "
+      .. "not supported", refusal("refused_hardswish_op14"))
+    assert.equal("node 2 '/0/layers.0/layers.0.1/Abs' (Abs) in layer '0.layers.0.1': "
+      .. "operator Abs is not supported", refusal("refused_softsign_op13"))
   end)
 end)

@@ -255,7 +255,7 @@ describe("the smooth activations", function()
     it("read a pattern that breaks off as nodes of their own, and refuse those", function()
       local ok, e = pcall(nn.import, gelu_model(2))
       assert.is_false(ok)
-      assert.truthy(e:find("node 1 '/1/Div' (Div): operator Div is not supported", 1, true), e)
+      assert.truthy(e:find("node 1 '/1/Div' (Div) in layer '1': operator Div is not supported", 1, true), e)
     end)
 
     it("refuse what their ONNX form cannot say, naming the module", function()

@@ -6,7 +6,8 @@
 -- a Residual or a Concat around a part); runs a few samples and a batch of
 -- them through it, and checks each output against the same graph computed
 -- here in double precision (spec/support/reference.lua, layer by layer,
--- from the weights the module reports).  A difference past the tolerance
+-- from the weights the module reports), before and after net:fold().  A
+-- difference past the tolerance
 -- prints BAD; a Lua error ERR; the end DONE.
 
 local nn = require "nn"
@@ -143,6 +144,15 @@ for r, x in ipairs(rows) do
 end
 local t = net:trace(rows[1])
 check("the trace's last value", reference(nodes, spec.output, rows[1]), t[#t].values)
+-- the fold merges only straight stretches, so the folded graph computes the
+-- same function, with no more modules
+local folded = net:fold()
+for r, x in ipairs(rows) do
+  check(("row %d after fold"):format(r), reference(nodes, spec.output, x), folded:forward(x))
+end
+if #folded:modules() > #net:modules() then
+  print(("BAD fold: %d modules, %d before"):format(#folded:modules(), #net:modules()))
+end
 -- the store's round trip gives the same bits (a net of element-wise
 -- modules only, when the output reads no Linear, is refused: a clean error)
 local store = nn.open(":memory:")

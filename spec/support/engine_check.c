@@ -32,6 +32,7 @@ int main(void) {
   unsigned char le[12];
   const float p[3] = { 1.0f, -2.5f, 0.1f };
   nn_layer folded[3];
+  size_t map[4];
   size_t n, n_params;
 
   try_new("mismatch", mismatch, 3);
@@ -51,7 +52,7 @@ int main(void) {
   {
     size_t n_work;
     double *dwork;
-    nn_fold_layout(net, folded, &n, &n_params, &n_work, err);
+    nn_fold_layout(net, folded, map, &n, &n_params, &n_work, err);
     char block[512];
     nn_net *f = nn_net_init(block, folded, n, n_params);
     if ((dwork = malloc(n_work * sizeof *dwork)) == NULL) return 1;
@@ -67,7 +68,7 @@ int main(void) {
   net = nn_net_new(wide, 3, err);
   {
     size_t n_work;
-    int status = nn_fold_layout(net, folded, &n, &n_params, &n_work, err);
+    int status = nn_fold_layout(net, folded, map, &n, &n_params, &n_work, err);
     printf("foldhuge %d %s\n", status == NN_ESIZE, err);
   }
   nn_net_free(net);

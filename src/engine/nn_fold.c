@@ -45,6 +45,23 @@ static int passes_through(const nn_layer *l) {
   return k != NULL && k->elementwise && k->forward == NULL;
 }
 
+/* Whether layer i continues the stretch of layer i - 1: it reads that
+** layer's output and nothing else, and no other layer reads that output
+** (net->last, the plan of a graph: a value read by a join or by a later
+** layer is a branch point, never folded across).  Every layer of a chain
+** does. */
+static int follows(const nn_net *net, size_t i) {
+  const nn_layer *l = &net->layers[i];
+  if (!net->n_slots) return 1;
+  return nn_layer_input(l, i, 0) == i + 1 && l->from[1] == 0 && net->last[i] == i;
+}
+
+/* Whether fold drops layer s outside a run: a layer that passes through,
+** but not the last of a graph, whose output is the network's. */
+static int drops(const nn_net *net, size_t s) {
+  return passes_through(&net->layers[s]) && (!net->n_slots || s + 1 < net->n_layers);
+}
+
 /* The first layer at or after i that does not pass through, or end. */
 static size_t skip_identity(const nn_net *net, size_t i, size_t end) {
   while (i < end && passes_through(&net->layers[i])) i++;
@@ -52,12 +69,13 @@ static size_t skip_identity(const nn_net *net, size_t i, size_t end) {
 }
 
 /* The run starting at the Linear layer s: Linear layers and layers that
-** pass through, up to the next layer of another kind.  Its last Linear in
+** pass through, up to the next layer of another kind or the next that does
+** not follow the one before it.  Its last Linear in
 ** *last.  fold knows the algebra of Linear only. */
 static size_t run_end(const nn_net *net, size_t s, size_t *last) {
   size_t i;
   *last = s;
-  for (i = s + 1; i < net->n_layers; i++) {
+  for (i = s + 1; i < net->n_layers && follows(net, i); i++) {
     const nn_layer *l = &net->layers[i];
     if (l->kind == NN_LINEAR) *last = i;
     else if (!passes_through(l)) break;
@@ -71,7 +89,8 @@ static size_t run_end(const nn_net *net, size_t s, size_t *last) {
 ** * weight + bias, so the run's folded Linear takes it in, each row of W
 ** and of b scaled, b shifted. */
 static size_t batchnorm_at(const nn_net *net, size_t end) {
-  return end < net->n_layers && net->layers[end].kind == NN_BATCHNORM ? end + 1 : 0;
+  return end < net->n_layers && net->layers[end].kind == NN_BATCHNORM &&
+         follows(net, end) ? end + 1 : 0;
 }
 
 /* The BatchNorm at layer i into the folded Linear W [n][n_in], b [n] just
@@ -156,21 +175,59 @@ double nn_fold_cost(const nn_net *net) {
   return total;
 }
 
-int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
+/* The run of Linear layers that starts at layer s, laid out as one Linear
+** in *o, its parameters at *total (advanced past them), its scratch in
+** *work; one past its end (a BatchNorm after it included) in *end. */
+static int layout_run(const nn_net *net, size_t s, nn_layer *o, size_t *total,
+                      size_t *work, size_t *end, char err[NN_ERRMAX]) {
+  size_t last, inter = 0;
+  int from_output;
+  double cost;
+  *end = run_end(net, s, &last);
+  o->n_out = net->layers[last].n_out;
+  if ((double)o->n_out * ((double)o->n_in + 1) > (double)(NN_MAX_PARAMS - *total)) {
+    snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu merge into nn.Linear(%zu -> %zu): "
+             "more than %zu parameters in all", s + 1, last + 1, o->n_in,
+             o->n_out, NN_MAX_PARAMS);
+    return NN_ESIZE;
+  }
+  if (last != s && !plan_run(net, s, *end, last, &from_output, &inter, &cost)) {
+    snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu: their product needs more "
+             "than %zu numbers of scratch", s + 1, last + 1, NN_MAX_PARAMS);
+    return NN_ESIZE;
+  }
+  if (last != s && 2 * inter + FOLD_SCRATCH + 2 * net->max_width > *work)
+    *work = 2 * inter + FOLD_SCRATCH + 2 * net->max_width;
+  o->w = *total;
+  *total += o->n_out * (o->n_in + 1);
+  if (batchnorm_at(net, *end)) *end = batchnorm_at(net, *end);
+  return NN_OK;
+}
+
+/* What o, the folded layer d made from the layers from s on, reads: the
+** values layer s reads, through map (a value of net to the folded net's);
+** 0, the layer before, where that is what it reads. */
+static void relink(const nn_net *net, size_t s, nn_layer *o, size_t d,
+                   const size_t *map) {
+  size_t v = map[nn_layer_input(&net->layers[s], s, 0) - 1];
+  o->from[0] = v == d ? 0 : (uint32_t)(v + 1);
+  if (o->from[1]) o->from[1] = (uint32_t)(map[o->from[1] - 1] + 1);
+}
+
+int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *map, size_t *n_layers,
                    size_t *n_params, size_t *n_work, char err[NN_ERRMAX]) {
   size_t s = 0, n = 0, total = 0, work = 0;
-  if (net->n_slots) {   /* a run may not cross a branch point: none is taken */
-    snprintf(err, NN_ERRMAX, "fold: a graph network (nn.Residual, nn.Concat, nn.Graph) "
-             "is not folded");
-    return NN_EUNSUPPORTED;
-  }
+  map[0] = 0;
   while (s < net->n_layers) {
     const nn_layer *l = &net->layers[s];
-    size_t end = s + 1, last = s, inter = 0;
-    int from_output;
-    double cost;
-    if (passes_through(l)) { s++; continue; }
+    size_t end = s + 1;
+    if (drops(net, s)) {                    /* its value is what it reads */
+      map[s + 1] = map[nn_layer_input(l, s, 0) - 1];
+      s++;
+      continue;
+    }
     out[n] = *l;
+    relink(net, s, &out[n], n, map);
     if (l->kind != NN_LINEAR) {             /* kept as it is, parameters too */
       size_t count = nn_layer_n_params(l);
       if ((double)count > (double)(NN_MAX_PARAMS - total)) {
@@ -181,27 +238,10 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *n_layers,
       out[n].w = count ? total : 0;
       total += count;
     } else {
-      end = run_end(net, s, &last);
-      out[n].n_out = net->layers[last].n_out;
-      if ((double)out[n].n_out * ((double)out[n].n_in + 1) >
-          (double)(NN_MAX_PARAMS - total)) {
-        snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu merge into nn.Linear(%zu -> %zu): "
-                 "more than %zu parameters in all", s + 1, last + 1, out[n].n_in,
-                 out[n].n_out, NN_MAX_PARAMS);
-        return NN_ESIZE;
-      }
-      if (last != s && !plan_run(net, s, end, last, &from_output, &inter, &cost)) {
-        snprintf(err, NN_ERRMAX, "fold: layers %zu to %zu: their product needs more "
-                 "than %zu numbers of scratch", s + 1, last + 1, NN_MAX_PARAMS);
-        return NN_ESIZE;
-      }
-      if (last != s && 2 * inter + FOLD_SCRATCH + 2 * net->max_width > work)
-        work = 2 * inter + FOLD_SCRATCH + 2 * net->max_width;
-      out[n].w = total;
-      total += out[n].n_out * (out[n].n_in + 1);
-      if (batchnorm_at(net, end)) end = batchnorm_at(net, end);
+      int status = layout_run(net, s, &out[n], &total, &work, &end, err);
+      if (status != NN_OK) return status;
     }
-    n++;
+    map[end] = ++n;             /* the values inside a run: read by no other */
     s = end;
   }
   if (n == 0 && net->n_layers > 0) out[n++] = net->layers[0];  /* all Identity */
@@ -345,7 +385,7 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     const nn_layer *l = &src->layers[s];
     size_t end, last;
     float *dw;
-    if (passes_through(l)) { s++; continue; }
+    if (drops(src, s)) { s++; continue; }
     if (l->kind != NN_LINEAR) {                   /* kept as it is */
       size_t count = nn_layer_n_params(l);
       if (count) memcpy(dst->params + dst->layers[d].w, src->params + l->w,

@@ -27,8 +27,17 @@
 ** doubles of scratch nn_fold_params needs.  Fails with NN_ESIZE, naming
 ** the layers in err, when the folded net would hold more than NN_MAX_PARAMS
 ** parameters or a product would need more than NN_MAX_PARAMS doubles of
-** scratch (a run whose inner layers are far wider than both its ends). */
+** scratch (a run whose inner layers are far wider than both its ends).
+** map is scratch too: each value of net (0 its input, j + 1 layer j's
+** output) as a value of the folded net, so that the layers of a graph
+** read what they read before (their `from` renumbered).
+**
+** In a graph a run is a straight stretch: each of its layers reads only
+** the layer before it, whose output no other layer reads (a value read by
+** a join or by a later layer is a branch point, never folded across); a
+** graph's last layer is kept even when it passes through. */
 int nn_fold_layout(const nn_net *net, nn_layer *out /* [net->n_layers] */,
+                   size_t *map /* [net->n_layers + 1] */,
                    size_t *n_layers, size_t *n_params, size_t *n_work,
                    char err[NN_ERRMAX]);
 

@@ -71,7 +71,7 @@ typedef struct nn_onnx_reader {
                            of a constant is its bias */
   /* the node being read, for messages ("" outside the nodes) */
   size_t node_no;
-  char node_desc[128];
+  char node_desc[192];
   /* a kind's pattern of nodes being matched (nn_kind_info.onnx.nodes):
   ** its kind (NN_KIND_COUNT: none), the data it started from, and the
   ** nodes matched so far, with their outputs and numbers */

@@ -424,15 +424,50 @@ static int no_attrs(nn_onnx_reader *r, nn_pb_span node, int legacy_add) {
   return nn_onnx_node_attrs(r, node, legacy_add ? add : none, a, raw);
 }
 
-/* The node's description for messages ("node 3 'fc1' (Gemm)"), in
-** r->node_desc; its op and domain in *op and *domain. */
+/* Appends c to buf [48] at *n, printable or '?', "..." once it is full. */
+static void put_char(char *buf, size_t *n, unsigned char c) {
+  if (*n < 40) buf[(*n)++] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
+  else if (*n == 40) { memcpy(buf + 37, "...", 3); }
+}
+
+/* The PyTorch module a node's name places it in, into buf [48]: PyTorch
+** 1.13 names a node by its module's scopes and its op, "/1/Div" or
+** "/0/layers.0/layers.0.1/Abs", a scope of a container's child written as
+** the container's name, a dot and the child's.  The module is the
+** scopes joined by dots, each child's name once: "1", "0.layers.0.1",
+** as its parameters are named ("1.weight").  0 when the name is not of
+** that form (no leading '/', no scope, an empty one, no op after them). */
+static int pytorch_layer(nn_pb_span name, char buf[48]) {
+  size_t i, end = name.n, n = 0, start, prev = 0, prev_n = 0;
+  if (name.n < 3 || name.p[0] != '/') return 0;
+  while (end > 0 && name.p[end - 1] != '/') end--;
+  if (end < 2 || end == name.n) return 0;   /* "/Div": the root module's; "/a/": no op */
+  for (start = 1; start < end; start = i + 1) {
+    size_t skip = 0;
+    for (i = start; name.p[i] != '/'; i++) {}
+    if (i == start) return 0;
+    if (prev_n && i - start > prev_n + 1 && name.p[start + prev_n] == '.' &&
+        memcmp(name.p + start, name.p + prev, prev_n) == 0)
+      skip = prev_n + 1;                  /* "layers.0.1" after "layers.0" */
+    if (n) put_char(buf, &n, '.');
+    for (skip += start; skip < i; skip++) put_char(buf, &n, (unsigned char)name.p[skip]);
+    prev = start;
+    prev_n = i - start;
+  }
+  buf[n] = '\0';
+  return 1;
+}
+
+/* The node's description for messages ("node 3 'fc1' (Gemm)", "node 3
+** '/1/Div' (Div) in layer '1'"), in r->node_desc; its op and domain in
+** *op and *domain. */
 static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_pb_span *domain) {
   static const nn_onnx_field once[] = {
     { 3, "name" }, { 4, "op_type" }, { 7, "domain" }, { 0, NULL }
   };
   nn_pb_span name = { NULL, 0 }, m = node;
   nn_pb_field f;
-  char b1[48], b2[48];
+  char b1[48], b2[48], b3[48];
   int st;
   op->p = domain->p = NULL;
   op->n = domain->n = 0;
@@ -443,7 +478,10 @@ static int describe_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span *op, nn_
     else if (f.number == 7) *domain = f.s;
   }
   if (st < 0) return NN_ONNX_CORRUPT(r, "a node");
-  if (name.n)
+  if (name.n && pytorch_layer(name, b3))
+    snprintf(r->node_desc, sizeof r->node_desc, "node %zu '%s' (%s) in layer '%s'",
+             r->node_no, nn_onnx_show(name, b1), nn_onnx_show(*op, b2), b3);
+  else if (name.n)
     snprintf(r->node_desc, sizeof r->node_desc, "node %zu '%s' (%s)", r->node_no,
              nn_onnx_show(name, b1), nn_onnx_show(*op, b2));
   else

@@ -544,7 +544,7 @@ static double fold_limit(lua_State *L, int arg) {
 }
 
 /* net:fold([{ max_ops = n }]) --> a new network, each run of Linear layers
-** merged into one.  Raises when the folded network would be too large, then
+** merged into one (in a graph, each straight stretch: see nn_fold.h).  Raises when the folded network would be too large, then
 ** when its cost (nn_fold_cost) passes the limit, before any work. */
 static int net_fold(lua_State *L) {
   nn_lnet *h;
@@ -553,12 +553,14 @@ static int net_fold(lua_State *L) {
   nn_net *folded;
   size_t n, n_params, n_work;
   nn_layer *layers;
+  size_t *map;
   double *work;
   int same_outputs;
   char err[NN_ERRMAX];
   layers = (nn_layer *)lua_newuserdatauv(L,
       (net->n_layers ? net->n_layers : 1) * sizeof(nn_layer), 0);
-  if (nn_fold_layout(net, layers, &n, &n_params, &n_work, err) != NN_OK)
+  map = (size_t *)lua_newuserdatauv(L, (net->n_layers + 1) * sizeof(size_t), 0);
+  if (nn_fold_layout(net, layers, map, &n, &n_params, &n_work, err) != NN_OK)
     return luaL_error(L, "%s", err);
   if ((cost = nn_fold_cost(net)) > limit) {
     snprintf(err, sizeof err, "fold: %.0f multiply-adds, more than max_ops allows "
