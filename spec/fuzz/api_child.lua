@@ -23,7 +23,8 @@ math.randomseed(seed)
 io.stdout:setvbuf("line")
 
 local function int(lo, hi) return math.random(lo, hi) end
-local function pick(t) return t[int(1, #t)] end
+-- t.n, where given, counts the places a nil may hold (# of such a table may be 0)
+local function pick(t) return t[int(1, t.n or #t)] end
 
 local V = {}        -- the slots
 local SLOTS = 8
@@ -216,7 +217,7 @@ local function check(name, ok, r, r2, a, trained)
 end
 
 -- Plausible arguments, by kind: most calls get these, some anything at all.
-local function net() return pick{ V[1], V[4], V[int(1, SLOTS)] } end
+local function net() return pick{ n = 3, V[1], V[4], V[int(1, SLOTS)] } end
 local PLAUSIBLE = {
   x = function() return pick{ { 32, 107, 56, 11.2 }, random_numbers(4), random_numbers(3),
     V[3], nn.Matrix(int(0, 3), 4), random_numbers(2100), nn.Matrix(int(1, 200), pick{ 3, 4, 2100 }),
@@ -342,11 +343,17 @@ local function step(i)
           nn.GELU(pick{ "none", "tanh" }), nn.SiLU(), nn.Softplus(pick{ 1, 2 }), nn.ELU(0.5),
           nn.LayerNorm(pick{ 3, 4 }), nn.Standardize({ 1, -1, 0.5 }, { 2, 0.25, 1 }),
           nn.BatchNorm(pick{ 3, 4 }, pick{ { eps = 1e-3 }, { momentum = 0.5 } }),
-          nn.Dropout(pick{ 0, 0.5 }), V[int(1, SLOTS)] }
+          nn.Dropout(pick{ 0, 0.5 }),
+          nn.Embedding(5, pick{ 1, 2 }, { ids = pick{ 1, 4 } }),
+          nn.EmbeddingBag(5, 2, { ids = pick{ 1, 4 }, mode = pick{ "mean", "sum" } }),
+          nn.Input{ pick{ 1, 2 }, 2, 2 }, nn.Conv2d(1, 2, pick{ 1, 2, 3 }, 2, { padding = pick{ 0, 1 } }),
+          nn.Conv1d(pick{ 1, 2 }, 2, 2, { stride = pick{ 1, 2 } }), nn.MaxPool2d(pick{ 1, 2 }),
+          nn.AvgPool2d(2), nn.MaxPool1d(2), nn.GlobalAvgPool(), nn.Flatten(),
+          V[int(1, SLOTS)] }
       end
       a, n = { modules }, 1
     elseif name == "Trainer" then
-      a, n = { pick{ V[1], V[4], V[6], net(), value() }, pick{ trainer_options(), value() } }, 2
+      a, n = { pick{ n = 5, V[1], V[4], V[6], net(), value() }, pick{ trainer_options(), value() } }, 2
     elseif name == "CrossEntropyCriterion" then
       -- the criterion, then its loss of a random y and t
       f = function(y, t)
