@@ -5,7 +5,8 @@
 -- against a double-precision reference whose gradient is taken by central
 -- differences of the loss (PyTorch's definition: statistics over the batch
 -- and the positions, biased for the output, unbiased for running_var);
--- fold into the convolution before it; the store and ONNX both ways (the
+-- training against PyTorch 1.13 (spec/fixtures/train/make_conv.py); fold
+-- into the convolution before it; the store and ONNX both ways (the
 -- PyTorch 1.13 exports are in spec/fixtures/onnx, checked by
 -- spec/onnx_spec.lua); the trace's shapes; and its errors.
 
@@ -240,6 +241,45 @@ describe("training through nn.BatchNorm2d", function()
     local _, _, rm, rv = net:get_weights(3)
     for ch = 1, 4 do assert(rm[ch] ~= 0 and rv[ch] ~= 1, "running statistics moved") end
   end)
+end)
+
+describe("training against PyTorch (spec/fixtures/train, made by its make_conv.py)", function()
+  local fx = dofile("spec/fixtures/train/conv_expected.lua")
+  -- both in float32, their sums in other orders, over 4 steps (within 1e-6
+  -- relative on x86-64's kernels): 1e-5 holds them with room, and misses a
+  -- wrong statistic by far
+  local TOL = 1e-5
+
+  local function near(want, got, what)
+    if type(want) == "table" then
+      assert.equal(#want, #got, what)
+      for i = 1, #want do near(want[i], got[i], what .. "[" .. i .. "]") end
+      return
+    end
+    assert(abs(want - got) <= TOL * math.max(1, abs(want)),
+      ("%s: %.9g, not %.9g"):format(what, got, want))
+  end
+
+  for _, name in ipairs{ "conv1d_batchnorm1d", "conv2d_batchnorm2d" } do
+    local case = fx.cases[name]
+    it(("gives PyTorch's losses, weights and running statistics within %g: %s"):format(TOL, name),
+      function()
+        local sh = case.shape
+        local conv = #sh == 3 and nn.Conv2d(sh[1], 3, 3, 3) or nn.Conv1d(sh[1], 3, 3)
+        local n_flat = #sh == 3 and 3 * (sh[2] - 2) * (sh[3] - 2) or 3 * (sh[2] - 2)
+        local net = nn.Sequential{ nn.Input(sh), conv, nn.BatchNorm2d(3, case.options),
+          #sh == 3 and nn.ReLU() or nn.Tanh(), nn.Flatten(), nn.Linear(n_flat, 2) }
+        for _, t in ipairs(case.before) do net:set_weights(t[1], t[2], t[3]) end
+        local tr = nn.Trainer(net, { optimizer = "sgd", lr = fx.lr, batch = #case.X,
+                                     shuffle = false, loss = "mse" })
+        for s = 1, fx.steps do
+          near(case.losses[s], tr:step(nn.Matrix(case.X), nn.Matrix(case.T)), "loss " .. s)
+        end
+        for _, t in ipairs(case.after) do
+          near(t[3], net:get_weights(t[1], t[2]), ("module %d's %s"):format(t[1], t[2]))
+        end
+      end)
+  end
 end)
 
 describe("fold", function()
