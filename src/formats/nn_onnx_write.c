@@ -418,7 +418,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       image = l->hyper[1] > 0;
       continue;
     }
-    if (image_kind(l->kind) && !image) {
+    if ((image_kind(l->kind) || l->kind == NN_BATCHNORM2D) && !image) {
       snprintf(err, NN_ERRMAX, "module %zu: nn.%s has an ONNX form only after nn.Input",
                i + 1, d->name);
       st = NN_EUNSUPPORTED;
