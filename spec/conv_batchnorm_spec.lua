@@ -398,6 +398,45 @@ describe("nn.BatchNorm2d in files", function()
       assert.equal(f32(1e-3), net:modules()[4].hyper.eps)
     end)
 
+  it("is read from a BatchNormalization on [N, C, H, W] whose tensors are [C], and refused " ..
+     "by name when they are not", function()
+    local b = require "spec.support.onnx_builder"
+    local function model(c_tensors, training_mode)
+      local inits = {}
+      for i, name in ipairs{ "scale", "B", "mean", "var" } do
+        local v = {}
+        for j = 1, c_tensors do v[j] = ({ 1.5, 0.25, -0.5, 2 })[i] + j / 8 end
+        inits[i] = b.tensor(name, { c_tensors }, v)
+      end
+      return b.model{ opset = 15,
+        inputs = { b.value_info("x", { "N", 2, 3, 3 }) },
+        outputs = { b.value_info("y", { "N", 2, 3, 3 }) },
+        initializers = inits,
+        nodes = { b.node("BatchNormalization", { "x", "scale", "B", "mean", "var" }, { "y" },
+          { b.attr_float("epsilon", 0.125), b.attr_int("training_mode", training_mode or 0) },
+          "bn0") } }
+    end
+    local net = nn.import(model(2), { format = "onnx" })
+    local kinds = {}
+    for i, m in ipairs(net:modules()) do kinds[i] = m.kind end
+    assert.equal("Input BatchNorm2d", table.concat(kinds, " "))
+    local x = values(18, 5)
+    local y = net:forward(x)
+    -- channel c: (x - mean) / sqrt(var + 1/8) * scale + B, by hand
+    for i = 1, 18 do
+      local c = i <= 9 and 1 or 2
+      local want = (x[i] - (-0.5 + c / 8)) / sqrt(2 + c / 8 + 0.125) * (1.5 + c / 8) + (0.25 + c / 8)
+      assert(abs(y[i] - want) <= 4 * check.ulp(want), ("value %d: %.9g, not %.9g"):format(i, y[i], want))
+    end
+    local ok, err = pcall(nn.import, model(3), { format = "onnx" })
+    assert.is_false(ok)
+    assert.matches("node 1 'bn0' (BatchNormalization): input 2 (weight) is not of the shape " ..
+      "nn.BatchNorm2d(2) needs", err, 1, true)
+    ok, err = pcall(nn.import, model(2, 1), { format = "onnx" })
+    assert.is_false(ok)
+    assert.matches("training_mode 1 is not supported (only 0, inference)", err, 1, true)
+  end)
+
   it("has an ONNX form only on images, after nn.Input", function()
     local folded = nn.Sequential{ nn.Input{ 2, 3, 3 }, nn.BatchNorm2d(2) }:fold()
     assert.equal("BatchNorm2d", folded:modules()[1].kind)
