@@ -447,7 +447,7 @@ describe("the table of kinds", function()
   it("says which kinds have a shape rule, and each is made by its constructor", function()
     local made = { Input = nn.Input{ 1, 4, 4 }, Conv1d = nn.Conv1d(1, 2, 3), Conv2d = nn.Conv2d(1, 2, 3, 3),
       MaxPool1d = nn.MaxPool1d(2), MaxPool2d = nn.MaxPool2d(2), AvgPool2d = nn.AvgPool2d(2),
-      GlobalAvgPool = nn.GlobalAvgPool(), Flatten = nn.Flatten() }
+      GlobalAvgPool = nn.GlobalAvgPool(), Flatten = nn.Flatten(), BatchNorm2d = nn.BatchNorm2d(2) }
     local n = 0
     for _, name in ipairs(nn.kinds) do
       local k = nn.kind(name)
@@ -460,7 +460,7 @@ describe("the table of kinds", function()
         assert.equal(#k.params, #m.params)
       end
     end
-    assert.equal(8, n)
+    assert.equal(9, n)
     assert.is_false(nn.kind("Linear").shaped)
   end)
 end)

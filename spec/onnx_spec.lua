@@ -587,6 +587,7 @@ describe("ONNX's backend test data", function()
     "node/test_averagepool_2d_precomputed_pads_count_include_pad",
     "node/test_averagepool_2d_precomputed_strides", "node/test_averagepool_2d_strides",
     "node/test_basic_conv_with_padding", "node/test_basic_conv_without_padding",
+    "node/test_batchnorm_epsilon", "node/test_batchnorm_example",
     "node/test_conv_with_strides_and_asymmetric_padding",
     "node/test_conv_with_strides_no_padding", "node/test_conv_with_strides_padding",
     "node/test_dropout_default", "node/test_dropout_default_old",
@@ -611,7 +612,9 @@ describe("ONNX's backend test data", function()
     "node/test_softmax_default_axis", "node/test_softmax_example",
     "node/test_softmax_large_number", "node/test_softmax_negative_axis", "node/test_tanh",
     "node/test_tanh_example", "pytorch-converted/test_AvgPool2d",
-    "pytorch-converted/test_AvgPool2d_stride", "pytorch-converted/test_Conv1d",
+    "pytorch-converted/test_AvgPool2d_stride", "pytorch-converted/test_BatchNorm1d_3d_input_eval",
+    "pytorch-converted/test_BatchNorm2d_eval", "pytorch-converted/test_BatchNorm2d_momentum_eval",
+    "pytorch-converted/test_Conv1d",
     "pytorch-converted/test_Conv1d_dilated", "pytorch-converted/test_Conv1d_pad1",
     "pytorch-converted/test_Conv1d_pad1size1", "pytorch-converted/test_Conv1d_pad2",
     "pytorch-converted/test_Conv1d_pad2size1", "pytorch-converted/test_Conv1d_stride",
@@ -715,7 +718,8 @@ describe("MLPs exported from PyTorch (spec/fixtures/onnx, made by its make.py)",
 
   it("cover every opset the script names", function()
     assert.same({ "avgpool_pad_op13", "batchnorm_dropout_op15", "batchnorm_dropout_op9",
-      "batchnorm_fresh_op13", "conv1d_op13", "conv_pools_op11", "gelu_op17", "gelu_silu_op13",
+      "batchnorm_fresh_op13", "conv1d_op13", "conv_batchnorm1d_op15",
+      "conv_batchnorm2d_op13", "conv_pools_op11", "gelu_op17", "gelu_silu_op13",
       "identity_nobias_op17", "layernorm_op17", "leaky_softmax_op13", "lenet_op13",
       "relu_softmax_op7", "residual_concat_op13", "residual_op11", "sigmoid_dropout_op11",
       "softplus_elu_op14", "standardize_layernorm_op13", "tanh_op9", "wide_relu_op12" }, names)

@@ -207,6 +207,71 @@ describe("nn inside PostgreSQL (CREATE EXTENSION nn)", function()
     end)
   end)
 
+  describe("on a convolutional network's image rows", function()
+    -- a LeNet-like net over 1x28x28 images with a BatchNorm2d whose running
+    -- statistics are not its start; a row is the 784 numbers of an image
+    local net
+    local function image(k)
+      local x = {}
+      for i = 1, 784 do x[i] = compat.f32(math.sin(i * 0.37 + k) * 0.5 + 0.5) end
+      return x
+    end
+    local function lenet()
+      if net then return net end
+      nn.seed(61)
+      net = nn.Sequential{ nn.Input{ 1, 28, 28 }, nn.Conv2d(1, 6, 5, 5, { padding = 2 }),
+        nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5, 5), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 10) }
+      net:set_weights(3, "running_mean", { 0.1, -0.2, 0.3, 0, 0.05, -0.1 })
+      net:set_weights(3, "running_var", { 0.5, 2, 1.5, 1, 0.75, 1.25 })
+      net:set_weights(3, "weight", { 1.2, 0.8, 1, 1.1, 0.9, 1 })
+      net:set_weights(3, "bias", { 0.1, 0, -0.1, 0.2, 0, 0.05 })
+      store:save("lenet", net)
+      lite:save("lenet", net)
+      return net
+    end
+
+    it("forwards, classifies and scores a row of 784 as net:forward does, in both engines",
+      function()
+        local n = lenet()
+        for k = 1, 3 do
+          local x = image(k)
+          local want = n:forward(x)
+          local best = 1
+          for j = 2, 10 do if want[j] > want[best] then best = j end end
+          local arr = "ARRAY[" .. table.concat(x, ", ") .. "]::real[]"
+          local y = array(value("SELECT nn_forward('lenet', " .. arr .. ")"))
+          assert.equal(10, #y)
+          for j = 1, 10 do assert.near(want[j], y[j], 1e-6 * math.max(1, math.abs(want[j]))) end
+          assert.equal(tostring(best), value("SELECT nn_classify('lenet', " .. arr .. ")"))
+          assert.near(want[best], tonumber(value("SELECT nn_score('lenet', " .. arr .. ")")), 1e-6)
+          local js = "'[" .. table.concat(x, ", ") .. "]'"
+          local row = db_util.all(lite, "SELECT nn_forward('lenet', " .. js .. ") AS y, " ..
+            "nn_classify('lenet', " .. js .. ") AS c, nn_score('lenet', " .. js .. ") AS s")[1]
+          local lite_y = {}
+          for v in row.y:gmatch("[^,%[%]]+") do lite_y[#lite_y + 1] = tonumber(v) end
+          assert.equal(10, #lite_y)
+          for j = 1, 10 do
+            assert.near(want[j], lite_y[j], 1e-6 * math.max(1, math.abs(want[j])))
+          end
+          assert.equal(best, row.c)
+          assert.near(want[best], row.s, 1e-6)
+        end
+      end)
+
+    it("refuses a row of the wrong length by the model's name, in both engines", function()
+      lenet()
+      local x = image(4)
+      x[784] = nil
+      local state, msg = failure("SELECT nn_forward('lenet', ARRAY[" .. table.concat(x, ", ") ..
+        "]::real[])")
+      assert.equal("22023", state)
+      assert.equal("nn_forward: 'lenet' takes 784 inputs, got 783", msg)
+      assert.equal("nn_forward: 'lenet' takes 784 inputs, got 783",
+        lite_failure("SELECT nn_forward('lenet', '[" .. table.concat(x, ", ") .. "]')"))
+    end)
+  end)
+
   describe("a new version", function()
     it("is seen by the next statement of a backend that cached the one before", function()
       -- the store's own connection is one backend that lives across statements

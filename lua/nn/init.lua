@@ -112,27 +112,30 @@ function nn.Standardize(mean, std)
   return m
 end
 
--- nn.BatchNorm(n [, { eps = 1e-5, momentum = 0.1 }]): the options by name,
--- as PyTorch's keywords (numbers in their order reach the core too).
-function nn.BatchNorm(n, opts, ...)
-  local named, eps, momentum = type(opts) == "table", opts, ...
-  if named then
-    for k in pairs(opts) do
-      if k ~= "eps" and k ~= "momentum" then
-        error(("bad argument #2 to 'nn.BatchNorm' (unknown option '%s': eps or momentum)")
-          :format(tostring(k)), 2)
+-- nn.BatchNorm(n [, { eps = 1e-5, momentum = 0.1 }]), and nn.BatchNorm2d(c
+-- [, {...}]) per channel of an image: the options by name, as PyTorch's
+-- keywords (numbers in their order reach the core too).
+for _, name in ipairs { "BatchNorm", "BatchNorm2d" } do
+  nn[name] = function(n, opts, ...)
+    local named, eps, momentum = type(opts) == "table", opts, ...
+    if named then
+      for k in pairs(opts) do
+        if k ~= "eps" and k ~= "momentum" then
+          error(("bad argument #2 to 'nn.%s' (unknown option '%s': eps or momentum)")
+            :format(name, tostring(k)), 2)
+        end
       end
+      eps, momentum = opts.eps, opts.momentum
     end
-    eps, momentum = opts.eps, opts.momentum
+    local ok, m = pcall(core[name], n, eps, momentum)
+    if not ok then
+      local arg, why = tostring(m):match("bad argument #(%d+) to '[^']*' %((.*)%)$")
+      if not why then error(m, 2) end
+      error(("bad argument #%s to 'nn.%s' (%s)"):format(named and arg ~= "1" and "2" or arg,
+        name, why), 2)
+    end
+    return m
   end
-  local ok, m = pcall(core.BatchNorm, n, eps, momentum)
-  if not ok then
-    local arg, why = tostring(m):match("bad argument #(%d+) to '[^']*' %((.*)%)$")
-    if not why then error(m, 2) end
-    error(("bad argument #%s to 'nn.BatchNorm' (%s)"):format(named and arg ~= "1" and "2" or arg,
-      why), 2)
-  end
-  return m
 end
 
 -- Graphs: nn.Residual, nn.Concat and nn.Graph wire modules into one network

@@ -52,6 +52,7 @@ static const nn_kind_info *const kinds[] = {
   [NN_MAXPOOL2D] = &nn_kind_maxpool2d, [NN_AVGPOOL2D] = &nn_kind_avgpool2d,
   [NN_GLOBALAVGPOOL] = &nn_kind_global_avgpool, [NN_FLATTEN] = &nn_kind_flatten,
   [NN_ADD] = &nn_kind_add, [NN_CONCAT] = &nn_kind_concat,
+  [NN_BATCHNORM2D] = &nn_kind_batchnorm2d,
   /* kinds without a C name go here, each numbered by its place */
   NN_EXTRA_KIND_LIST
 };
@@ -424,6 +425,13 @@ static int lay_out(nn_layer *layers, size_t n, size_t *n_params, int keep,
       if ((st = shape_layer(l, i, &cur, i ? layers[i - 1].n_out : in, keep, err)) != NN_OK)
         return st;
     } else {
+      if (l->kind == NN_BATCHNORM && cur.rank > 1 && (i > 0 || in > 0) &&
+          cur.d[0] * cur.d[1] * cur.d[2] == (i ? layers[i - 1].n_out : in)) {
+        snprintf(err, NN_ERRMAX, "layer %zu: nn.BatchNorm(%zu) after images of %zu "
+                 "channels: per channel, it is nn.BatchNorm2d(%zu)", i + 1, l->n_in,
+                 cur.d[0], cur.d[0]);
+        return NN_EMISMATCH;
+      }
       if ((st = layer_sizes(layers, i, in, err)) != NN_OK) return st;
       if (!d->elementwise) flat_shape(&cur, l->n_out);
     }

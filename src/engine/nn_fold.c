@@ -93,15 +93,27 @@ static size_t batchnorm_at(const nn_net *net, size_t end) {
          follows(net, end) ? end + 1 : 0;
 }
 
-/* The BatchNorm at layer i into the folded Linear W [n][n_in], b [n] just
-** written: per row, in double, rounded to float again. */
-static void take_batchnorm(const nn_net *src, size_t i, float *w, size_t n_in) {
+/* One past the BatchNorm2d right after the convolution at layer s, or 0
+** when there is none: outside training it scales and shifts each of the
+** convolution's output channels, so the convolution takes it in, the
+** weights of each output channel scaled, its bias scaled and shifted. */
+static size_t conv_batchnorm_at(const nn_net *net, size_t s) {
+  nn_kind k = net->layers[s].kind;
+  return (k == NN_CONV1D || k == NN_CONV2D) && s + 1 < net->n_layers &&
+         net->layers[s + 1].kind == NN_BATCHNORM2D && follows(net, s + 1) ? s + 2 : 0;
+}
+
+/* The BatchNorm (or BatchNorm2d) at layer i into the layer just written,
+** W [n][n_in] and b [n] after it (a Linear's, or a convolution's weight
+** [c_out][c_in k] and bias): per row, in double, rounded to float again. */
+static void take_batchnorm(const nn_net *src, size_t i, float *w, size_t n, size_t n_in) {
   const nn_layer *l = &src->layers[i];
   const float *p = src->params + l->w;
-  size_t n = l->n_in, j, k;
+  double eps = l->kind == NN_BATCHNORM2D ? (double)l->hyper[1] : (double)l->hyper[0];
+  size_t j, k;
   float *b = w + n * n_in;
   for (j = 0; j < n; j++) {
-    double sc = (double)p[j] / sqrt((double)p[3 * n + j] + (double)l->hyper[0]);
+    double sc = (double)p[j] / sqrt((double)p[3 * n + j] + eps);
     for (k = 0; k < n_in; k++) w[j * n_in + k] = (float)((double)w[j * n_in + k] * sc);
     b[j] = (float)(((double)b[j] - p[2 * n + j]) * sc + p[n + j]);
   }
@@ -237,6 +249,7 @@ int nn_fold_layout(const nn_net *net, nn_layer *out, size_t *map, size_t *n_laye
       }
       out[n].w = count ? total : 0;
       total += count;
+      if (conv_batchnorm_at(net, s)) end = conv_batchnorm_at(net, s);
     } else {
       int status = layout_run(net, s, &out[n], &total, &work, &end, err);
       if (status != NN_OK) return status;
@@ -387,10 +400,16 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
     float *dw;
     if (drops(src, s)) { s++; continue; }
     if (l->kind != NN_LINEAR) {                   /* kept as it is */
-      size_t count = nn_layer_n_params(l);
+      size_t count = nn_layer_n_params(l), bn = conv_batchnorm_at(src, s);
       if (count) memcpy(dst->params + dst->layers[d].w, src->params + l->w,
                         count * sizeof(float));
-      s++; d++;
+      if (bn) {                                   /* a convolution's BatchNorm2d */
+        size_t c_out = (size_t)l->hyper[0];
+        take_batchnorm(src, s + 1, dst->params + dst->layers[d].w, c_out,
+                       (count - c_out) / c_out);
+      }
+      s = bn ? bn : s + 1;
+      d++;
       continue;
     }
     end = run_end(src, s, &last);
@@ -408,7 +427,7 @@ void nn_fold_params(const nn_net *src, nn_net *dst, double *work) {
                tail, tail + src->max_width);
     }
     if (batchnorm_at(src, end)) {
-      take_batchnorm(src, end, dw, dst->layers[d].n_in);
+      take_batchnorm(src, end, dw, dst->layers[d].n_out, dst->layers[d].n_in);
       end = batchnorm_at(src, end);
     }
     d++;

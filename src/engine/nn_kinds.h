@@ -35,5 +35,6 @@ void nn_window_span(size_t *lo, size_t *hi, size_t n_out, size_t n, size_t s,
 ** the net with nn.Input (nn_kind_conv.c). */
 int nn_shape_takes(const nn_shape *in, size_t rank, char why[NN_ERRMAX]);
 extern const nn_kind_info nn_kind_add, nn_kind_concat;
+extern const nn_kind_info nn_kind_batchnorm2d;
 
 #endif

@@ -783,6 +783,30 @@ static int push_with_params(nn_onnx_reader *r, nn_kind kind, const float *hy, fl
   return push_layer(r, kind, hy);
 }
 
+/* BatchNormalization on images (PyTorch's BatchNorm2d on [N, C, H, W],
+** BatchNorm1d on [N, C, L]): a BatchNorm2d of the images' channels, its
+** tensors [C] from the node's constant inputs. */
+static int op_batchnorm_images(nn_onnx_reader *r, nn_pb_span node) {
+  const nn_kind_info *d = nn_kind_info_of(NN_BATCHNORM2D);
+  float hyper[MAX_KIND_ATTRS], *p;
+  nn_layer l = NN_ACT(NN_BATCHNORM2D);
+  size_t sz[3], t;
+  int st;
+  if ((st = image_dims(r, sz)) != NN_OK || (st = read_hypers(r, node, d, hyper)) != NN_OK)
+    return st;
+  hyper[0] = (float)sz[0];
+  hyper[3] = (float)(sz[1] * (sz[2] ? sz[2] : 1));
+  l.n_in = l.n_out = sz[0];        /* what a message of read_tensor calls it */
+  l.hyper = hyper;
+  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  for (t = 0; t < d->n_tensors; t++)
+    if ((st = read_tensor(r, node, &l, t, p)) != NN_OK) return st;
+  return push_layer(r, NN_BATCHNORM2D, hyper);
+}
+
 /* Conv's weight [c_out, c_in, k...] and bias [c_out] into p. */
 static int conv_tensors(nn_onnx_reader *r, nn_pb_span node, const nn_onnx_tensor *W,
                         float *p) {
@@ -1106,6 +1130,8 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
   else if (nn_onnx_is(op, "Add")) st = op_add(r, node);
   else if (nn_onnx_is(op, "Softmax")) st = op_softmax(r, node);
   else if ((kind = simple_kind(op)) != NN_KIND_COUNT) st = op_kind(r, node, kind);
+  else if (nn_onnx_is(op, "BatchNormalization") && (r->rank == 3 || r->rank == 4))
+    st = op_batchnorm_images(r, node);
   else if ((kind = tensor_kind(op)) != NN_KIND_COUNT) st = op_tensor_kind(r, node, kind);
   else if (nn_onnx_is(op, "Conv")) st = op_conv(r, node);
   else if (nn_onnx_is(op, "MaxPool")) st = op_pool(r, node, 0);

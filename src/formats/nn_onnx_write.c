@@ -122,6 +122,8 @@ static int inference_identity(const nn_kind_info *d) {
 ** form carry (an Embedding's n_ids and dim, its table's; its ids, the
 ** input's width). */
 static int shaped(const nn_kind_info *d, size_t j) {
+  if (d->shape && d->hyper[j].integer && d->hyper[j].onnx == NULL)
+    return 1;     /* BatchNorm2d's channels and positions: its tensors', the data's */
   return (d->flags & NN_KIND_FIRST) && d->input && d->input->shape && j < 3;
 }
 
@@ -342,6 +344,7 @@ static int image_kind(nn_kind k) {
 ** tensors or an axis (SoftMax, LayerNorm, Standardize work on a row). */
 static int on_images(const nn_kind_info *d) {
   size_t j;
+  if (d == nn_kind_info_of(NN_BATCHNORM2D)) return 1;   /* per channel of NCHW */
   if (!d->elementwise || d->n_tensors > 0 || d->onnx.attr || (d->flags & NN_KIND_PROBS))
     return 0;
   for (j = 0; j < d->onnx.n_nodes; j++)
@@ -415,7 +418,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       image = l->hyper[1] > 0;
       continue;
     }
-    if (image_kind(l->kind) && !image) {
+    if ((image_kind(l->kind) || l->kind == NN_BATCHNORM2D) && !image) {
       snprintf(err, NN_ERRMAX, "module %zu: nn.%s has an ONNX form only after nn.Input",
                i + 1, d->name);
       st = NN_EUNSUPPORTED;
@@ -466,11 +469,14 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       nn_pb_put_string(&node, 1, in);
     }
     if (op == d->onnx.op) put_params(&graph, &node, net, l, i);
-    nn_pb_put_string(&node, 2, outname);
+    /* the last, on images: they become the output's rows */
+    nn_pb_put_string(&node, 2, image && last && l->kind == NN_BATCHNORM2D ? "images" : outname);
     nn_pb_put_string(&node, 3, nname);
     nn_pb_put_string(&node, 4, op);
     if (op == d->onnx.op) put_attrs(&node, l);
     nn_pb_put_message(&graph, 1, &node);
+    if (image && last && l->kind == NN_BATCHNORM2D)
+      put_flatten(&graph, "images", outname, "Flatten_end");
   }
   nn_pb_put_string(&graph, 2, "nn");
   put_input(&graph, net);
