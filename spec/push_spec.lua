@@ -87,11 +87,13 @@ local function compact(json)
   return list
 end
 
-local VERSIONS = "SELECT m.name, v.version, v.arch, v.weights, v.note, v.n_inputs, v.n_outputs,"
+local VERSIONS = "SELECT m.name, m.name AS model, v.version, v.arch, v.weights, v.note, v.n_inputs, v.n_outputs,"
   .. " v.n_params, v.checksum, v.model_id, v.digest FROM nn_version AS v JOIN nn_model AS m"
   .. " ON m.model_id = v.model_id ORDER BY m.name, v.version"
-local MAPS = "SELECT m.name AS model, l.name, l.labels FROM nn_labelmap AS l JOIN nn_model"
-  .. " AS m ON m.model_id = l.model_id ORDER BY l.labelmap_id"
+local MAPS = "SELECT m.name AS model, l.name, l.labels, l.digest FROM nn_labelmap AS l"
+  .. " JOIN nn_model AS m ON m.model_id = l.model_id ORDER BY l.labelmap_id"
+local RUNS = "SELECT m.name, v.version, t.digest FROM nn_training AS t JOIN nn_version AS v"
+  .. " ON v.version_id = t.version_id JOIN nn_model AS m ON m.model_id = v.model_id"
 -- a prediction by where it was made, with what it points at by name
 local PREDICTIONS = "SELECT p.prediction_id, p.origin, p.origin_id, p.ts, m.name, v.version,"
   .. " l.name AS map, p.input, p.output, p.pred_idx, p.pred_label, p.score, p.request_id,"
@@ -134,14 +136,22 @@ local function same_contents(src, dst)
         "n_outputs", "n_params", "checksum" }) do
       assert.are.equal(v[col], w[col], col)
     end
-    -- the destination's digest: the documented layout over the same bytes
+    -- the digest arrives as it left, byte for byte: the documented layout over the
+    -- model's name and the same bytes
+    assert.are.equal(v.digest, w.digest)
     assert.are.equal(digest.version(w), w.digest)
     assert.are.same(src:history(v.name, v.version), dst:history(w.name, w.version))
   end
   local ma, mb = all(src, MAPS), all(dst, MAPS)
   local seen = {}
-  for _, m in ipairs(mb) do seen[m.model .. "/" .. m.name .. "/" .. m.labels] = true end
-  for _, m in ipairs(ma) do assert.is_true(seen[m.model .. "/" .. m.name .. "/" .. m.labels]) end
+  local function key(m) return m.model .. "/" .. m.name .. "/" .. m.labels .. "/" .. m.digest end
+  for _, m in ipairs(mb) do seen[key(m)] = true end
+  for _, m in ipairs(ma) do assert.is_true(seen[key(m)], "label map " .. key(m)) end
+  local runs = {}
+  for _, t in ipairs(all(dst, RUNS)) do runs[t.name .. "/" .. t.version] = t.digest end
+  for _, t in ipairs(all(src, RUNS)) do
+    assert.are.equal(t.digest, runs[t.name .. "/" .. t.version], "the run of " .. t.name)
+  end
   local pa, pb = by_origin(src, PREDICTIONS, "prediction_id"),
     by_origin(dst, PREDICTIONS, "prediction_id")
   assert.are.equal(count(pa), count(pb))
