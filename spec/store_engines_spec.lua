@@ -593,24 +593,7 @@ describe("a store on PostgreSQL", function()
       :format(s, s)
   end
 
-  -- What schema/pg/005_digests_by_name.sql does, undone (SQL for psql): the
-  -- digests of versions and label maps laid out over the model_id again, as
-  -- they were written before it, its functions and trigger dropped.
-  local function undo_digests(s)
-    return (("; ALTER TABLE %s.nn_version DISABLE TRIGGER USER;"
-      .. " ALTER TABLE %s.nn_labelmap DISABLE TRIGGER USER;"
-      .. " UPDATE %s.nn_version SET digest = %s.nn_version_digest_at(%s.nn_digest_head("
-      .. "'nn_version', NULL, model_id), version, arch, n_inputs, n_outputs, n_params, weights);"
-      .. " UPDATE %s.nn_labelmap SET digest = %s.nn_labelmap_digest_at(%s.nn_digest_head("
-      .. "'nn_labelmap', NULL, model_id), name, labels);"
-      .. " ALTER TABLE %s.nn_version ENABLE TRIGGER USER;"
-      .. " ALTER TABLE %s.nn_labelmap ENABLE TRIGGER USER;"
-      .. " DROP TRIGGER nn_model_no_rename ON %s.nn_model;"
-      .. " DROP FUNCTION %s.nn_refuse_rename, %s.nn_version_digest, %s.nn_labelmap_digest,"
-      .. " %s.nn_training_digest, %s.nn_version_digest_at, %s.nn_labelmap_digest_at,"
-      .. " %s.nn_training_digest_at, %s.nn_digest_head, %s.nn_digest_text, %s.nn_digest_real")
-      :gsub("%%s", s))
-  end
+  local undo_digests = pg.undo_digests_by_name
 
   it("migrates an older schema forward on open, keeping what it held", function()
     local s = schema()
@@ -620,9 +603,9 @@ describe("a store on PostgreSQL", function()
     local facts = server:sql(("SELECT facts FROM %s.nn_model"):format(s))
     -- back to schema 1, as an older nn left it: no training tables
     local before = server:sql(("SELECT digest FROM %s.nn_version"):format(s))
-    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+    server:sql(undo_digests(s):sub(3) .. ("; DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
-      .. undo_store_id(s) .. undo_facts(s) .. undo_digests(s))
+      .. undo_store_id(s) .. undo_facts(s))
     assert.are_not.equal(before, server:sql(("SELECT digest FROM %s.nn_version"):format(s)))
     store = assert(nn.open(server:url(), { schema = s }))
     -- the digests over the model_id, checked, then laid out over its name
@@ -640,9 +623,9 @@ describe("a store on PostgreSQL", function()
     assert.are.equal("leaf", (store:classify("leaf_flower", seed.input)))
     store:close()
     -- a read-only open does not migrate: it says so
-    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+    server:sql(undo_digests(s):sub(3) .. ("; DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
-      .. undo_store_id(s) .. undo_facts(s) .. undo_digests(s))
+      .. undo_store_id(s) .. undo_facts(s))
     local ro, message, code = nn.open(server:url(), { schema = s, readonly = true })
     assert.is_nil(ro)
     assert.are.equal("schema", code)
@@ -659,13 +642,6 @@ describe("a store on PostgreSQL", function()
                               rows = 4, options = {} } })
     store:save("leaf_flower", seed.network(nn, seed.labels))
     store:close()
-    -- a schema 4 store's run digests were over the model_id too
-    server:sql(("ALTER TABLE %s.nn_training DISABLE TRIGGER USER; UPDATE %s.nn_training AS t"
-      .. " SET digest = %s.nn_training_digest_at(%s.nn_digest_head('nn_training', NULL,"
-      .. " v.model_id), t.version_id, v.version, t.options, t.rows, t.epochs, t.best_epoch,"
-      .. " t.stopped, t.source, t.started_at, t.ended_at) FROM %s.nn_version AS v"
-      .. " WHERE v.version_id = t.version_id; ALTER TABLE %s.nn_training ENABLE TRIGGER USER")
-      :gsub("%%s", s), nil)
     server:sql(("UPDATE %s.nn_meta SET value = '4' WHERE key = 'version'"):format(s)
       .. undo_digests(s))
     -- version 2's weights changed outside nn
