@@ -198,10 +198,12 @@ ENGINE_SRCS := $(sort $(wildcard src/engine/*.c src/train/*.c))
 # The store's core (nn_store_int.h's files), with its training runs for the
 # digest function nn_training_digest; not its data readers (nn_store_data.c),
 # which the extension never calls.  Of the formats, the JSON the SQL
-# functions write (nn_json.c, nn_ftoa.c) and read (nn_json_read.c, nn_number.c).
+# functions write (nn_json.c, nn_ftoa.c) and read (nn_json_read.c, nn_number.c),
+# and the digests (nn_sha256.c, nn_digest.c).
 STORE_SRCS := $(filter-out src/store/nn_store_data.c,$(sort $(wildcard src/store/*.c)))
 EXT_SRCS := $(ENGINE_SRCS) src/formats/nn_ftoa.c src/formats/nn_json.c \
-            src/formats/nn_json_read.c src/formats/nn_number.c $(STORE_SRCS) \
+            src/formats/nn_json_read.c src/formats/nn_number.c \
+            src/formats/nn_sha256.c src/formats/nn_digest.c $(STORE_SRCS) \
             $(wildcard src/sql/*.c)
 EXT_OBJS := $(EXT_SRCS:src/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/nn_schema.o
 EXTENSION := $(BUILD)/nn0.so
@@ -343,7 +345,8 @@ PGEXT_SO    := $(PGEXT_DIR)/nn.so
 PGEXT_SRCS  := $(sort $(wildcard src/pgext/*.c src/pgext/*.h)) src/pgext/Makefile \
                src/pgext/nn.control src/pgext/nn--0.1.0.sql
 PGEXT_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(sort $(wildcard src/engine/*.c)) \
-               src/formats/nn_arch.c src/formats/nn_json_read.c src/formats/nn_number.c)
+               src/formats/nn_arch.c src/formats/nn_json_read.c src/formats/nn_number.c \
+               src/formats/nn_sha256.c src/formats/nn_digest.c)
 PGEXT_MAKE   = $(MAKE) --no-print-directory -C $(PGEXT_DIR) -f $(CURDIR)/src/pgext/Makefile \
                with_llvm=no srcdir='$(CURDIR)/src/pgext' NN_SRC='$(CURDIR)/src' PG_CONFIG='$(PG_CONFIG)' \
                NN_OBJS='$(addprefix $(CURDIR)/,$(PGEXT_OBJS))'

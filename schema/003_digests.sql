@@ -8,9 +8,10 @@
 -- signature: whoever rewrites a row and its digest together is not caught.
 --
 -- The rows written before this migration get their digests here, once, inside the
--- migration's transaction, through nn_version_digest() and nn_labelmap_digest(): C
--- functions nn.open registers on its connection while it migrates (they are among
--- the SQL functions too, for tools that write rows in SQL).
+-- migration's transaction, through nn_version_digest_1() and nn_labelmap_digest_1():
+-- C functions nn.open registers on its connection while it migrates, which lay the
+-- digests out as they were until 008_digests_by_name.sql (over the model_id); that
+-- migration checks them and rewrites them over the model's name.
 --
 --   SELECT m.name, v.version, v.digest FROM nn_version AS v JOIN nn_model AS m
 --   USING (model_id);
@@ -25,10 +26,10 @@ DROP TRIGGER nn_version_no_update;
 DROP TRIGGER nn_labelmap_no_update;
 
 UPDATE nn_version
-SET digest = nn_version_digest(model_id, version, arch, n_inputs, n_outputs, n_params,
-                               weights);
+SET digest = nn_version_digest_1(model_id, version, arch, n_inputs, n_outputs, n_params,
+                                 weights);
 
-UPDATE nn_labelmap SET digest = nn_labelmap_digest(model_id, name, labels);
+UPDATE nn_labelmap SET digest = nn_labelmap_digest_1(model_id, name, labels);
 
 CREATE TRIGGER nn_version_no_update BEFORE UPDATE ON nn_version
 BEGIN SELECT RAISE(ABORT, 'nn_version is immutable'); END;

@@ -12,10 +12,13 @@
 -- with its epochs, is not caught: the version then reads as one saved without a run.
 --
 -- The runs written before this migration get their digests here, once, inside the
--- migration's transaction, through nn_training_digest(): a C function nn.open
+-- migration's transaction, through nn_training_digest_1(): a C function nn.open
 -- registers on its connection while it migrates, which reads the epochs of the run
--- itself (it is among the SQL functions too, for tools that write runs in SQL: insert
--- the epochs first, with PRAGMA defer_foreign_keys = ON, then the run and its digest).
+-- itself and lays the digest out as it was until 008_digests_by_name.sql (over the
+-- model_id); that migration checks it and rewrites it over the model's name
+-- (nn_training_digest, its successor, is among the SQL functions, for tools that write
+-- runs in SQL: insert the epochs first, with PRAGMA defer_foreign_keys = ON, then the
+-- run and its digest).
 --
 --   SELECT m.name, v.version, t.digest FROM nn_training AS t
 --   JOIN nn_version AS v USING (version_id) JOIN nn_model AS m USING (model_id);
@@ -26,8 +29,8 @@ ALTER TABLE nn_training ADD COLUMN digest TEXT
 DROP TRIGGER nn_training_no_update;
 
 UPDATE nn_training
-SET digest = nn_training_digest(version_id, options, rows, epochs, best_epoch, stopped,
-                                source, started_at, ended_at);
+SET digest = nn_training_digest_1(version_id, options, rows, epochs, best_epoch, stopped,
+                                  source, started_at, ended_at);
 
 CREATE TRIGGER nn_training_no_update BEFORE UPDATE ON nn_training
 BEGIN SELECT RAISE(ABORT, 'nn_training is immutable'); END;

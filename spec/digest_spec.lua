@@ -56,12 +56,12 @@ describe("digests", function()
   after_each(function() store:close() end)
 
   it("are SHA-256 over a version's model, number, sizes, architecture and weights", function()
-    local v = all(store, "SELECT * FROM nn_version")[1]
+    local v = all(store, "SELECT v.*, m.name AS model FROM nn_version AS v JOIN nn_model AS m USING (model_id)")[1]
     assert.equal(digest.version(v), v.digest)
   end)
 
   it("are SHA-256 over a label map's model, name and labels", function()
-    for _, m in ipairs(all(store, "SELECT * FROM nn_labelmap")) do
+    for _, m in ipairs(all(store, "SELECT l.*, m.name AS model FROM nn_labelmap AS l JOIN nn_model AS m USING (model_id)")) do
       assert.equal(digest.labelmap(m), m.digest)
     end
   end)
@@ -257,9 +257,9 @@ describe("nn.open and load say what they mean", function()
     os.remove(script)
     local store = assert(nn.open(path))
     assert.equal(schema_count(), value(store, "PRAGMA user_version"))
-    local v = all(store, "SELECT * FROM nn_version")[1]
+    local v = all(store, "SELECT v.*, m.name AS model FROM nn_version AS v JOIN nn_model AS m USING (model_id)")[1]
     assert.equal(digest.version(v), v.digest)
-    local m = all(store, "SELECT * FROM nn_labelmap")[1]
+    local m = all(store, "SELECT l.*, m.name AS model FROM nn_labelmap AS l JOIN nn_model AS m USING (model_id)")[1]
     assert.equal(digest.labelmap(m), m.digest)
     local label, score = store:classify("leaf_flower", seed.input)
     assert.equal("leaf", label)

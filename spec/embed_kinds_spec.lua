@@ -293,7 +293,8 @@ describe("a net that starts with an embedding", function()
       store:save("emb", net)
       store:save("bag", bag)
       local v = {}
-      for row in store:rows("SELECT * FROM nn_version ORDER BY version_id") do v[#v + 1] = row end
+      for row in store:rows("SELECT v.*, m.name AS model FROM nn_version AS v"
+          .. " JOIN nn_model AS m USING (model_id) ORDER BY version_id") do v[#v + 1] = row end
       assert.equal('[{"type":"Embedding","n_ids":7,"dim":3,"ids":2},'
                    .. '{"type":"Linear","in":6,"out":2}]', v[1].arch)
       assert.truthy(v[2].arch:find('{"type":"EmbeddingBag","n_ids":40,"dim":8,"ids":5,"mode":0}',

@@ -192,8 +192,9 @@ describe("a file of schema 4", function()
     store:add_labels("leaf_flower", "weather", seed.weather)
     local facts = value(store, "SELECT facts FROM nn_model")
     exec(store, "ALTER TABLE nn_model DROP COLUMN facts")
-    -- and what schema/007_store_id.sql adds
+    -- and what schema/007_store_id.sql and 008_digests_by_name.sql do
     for _, sql in ipairs(db.UNDO_STORE_ID) do exec(store, sql) end
+    db.undo_digests_by_name(store)
     exec(store, "PRAGMA user_version = 4")
     store:close()
     store = assert(nn.open(path))

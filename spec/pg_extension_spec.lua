@@ -454,6 +454,40 @@ describe("nn inside PostgreSQL (CREATE EXTENSION nn)", function()
         .. "the weights hash to %x+$"), msg)
     end)
 
+    it("refuses, by name, a version or label map changed with plain SQL: its digest checked",
+       function()
+      store:save("swapped", seed.network(nn, seed.labels))
+      store:save("zeroed", seed.network(nn, seed.labels))
+      store:save("relabelled", seed.network(nn, seed.labels))
+      for _, name in ipairs{ "swapped", "zeroed", "relabelled" } do
+        assert.equal("leaf", value("SELECT nn_classify('" .. name .. "', " .. LEAF .. ")"))
+      end
+      -- ReLU for Tanh: the same sizes and weights (and checksum), another network
+      value("ALTER TABLE nn.nn_version DISABLE TRIGGER USER;" ..
+            " ALTER TABLE nn.nn_labelmap DISABLE TRIGGER USER;" ..
+            " UPDATE nn.nn_version SET arch = replace(arch, 'ReLU', 'Tanh') WHERE model_id =" ..
+            " (SELECT model_id FROM nn.nn_model WHERE name = 'swapped');" ..
+            " UPDATE nn.nn_version SET digest = repeat('0', 64) WHERE model_id =" ..
+            " (SELECT model_id FROM nn.nn_model WHERE name = 'zeroed');" ..
+            " UPDATE nn.nn_labelmap SET labels = '[\"flower\",\"leaf\"]' WHERE model_id =" ..
+            " (SELECT model_id FROM nn.nn_model WHERE name = 'relabelled');" ..
+            " ALTER TABLE nn.nn_version ENABLE TRIGGER USER;" ..
+            " ALTER TABLE nn.nn_labelmap ENABLE TRIGGER USER")
+      for _, name in ipairs{ "swapped", "zeroed" } do
+        local state, msg = failure("SELECT nn_score('" .. name .. "', " .. LEAF .. ")")
+        assert.equal("XX001", state)
+        assert.equal("nn_score: model '" .. name .. "' version 1: its architecture, sizes or"
+          .. " weights disagree with its digest (changed outside nn?)", msg)
+      end
+      local state, msg = failure("SELECT nn_classify('relabelled', " .. LEAF .. ")")
+      assert.equal("XX001", state)
+      assert.equal("nn_classify: model 'relabelled' label map 'default': its labels disagree"
+        .. " with its digest (changed outside nn?)", msg)
+      -- the store's own load says the same
+      assert.has_error(function() store:load("swapped") end, "model 'swapped' version 1: its"
+        .. " architecture, sizes or weights disagree with its digest (changed outside nn?)")
+    end)
+
     it("leaves the server running, and the backend answering after each error", function()
       assert.is_true(server:running())
       for _, case in ipairs(CASES) do

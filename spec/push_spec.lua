@@ -87,11 +87,13 @@ local function compact(json)
   return list
 end
 
-local VERSIONS = "SELECT m.name, v.version, v.arch, v.weights, v.note, v.n_inputs, v.n_outputs,"
+local VERSIONS = "SELECT m.name, m.name AS model, v.version, v.arch, v.weights, v.note, v.n_inputs, v.n_outputs,"
   .. " v.n_params, v.checksum, v.model_id, v.digest FROM nn_version AS v JOIN nn_model AS m"
   .. " ON m.model_id = v.model_id ORDER BY m.name, v.version"
-local MAPS = "SELECT m.name AS model, l.name, l.labels FROM nn_labelmap AS l JOIN nn_model"
-  .. " AS m ON m.model_id = l.model_id ORDER BY l.labelmap_id"
+local MAPS = "SELECT m.name AS model, l.name, l.labels, l.digest FROM nn_labelmap AS l"
+  .. " JOIN nn_model AS m ON m.model_id = l.model_id ORDER BY l.labelmap_id"
+local RUNS = "SELECT m.name, v.version, t.digest FROM nn_training AS t JOIN nn_version AS v"
+  .. " ON v.version_id = t.version_id JOIN nn_model AS m ON m.model_id = v.model_id"
 -- a prediction by where it was made, with what it points at by name
 local PREDICTIONS = "SELECT p.prediction_id, p.origin, p.origin_id, p.ts, m.name, v.version,"
   .. " l.name AS map, p.input, p.output, p.pred_idx, p.pred_label, p.score, p.request_id,"
@@ -134,14 +136,22 @@ local function same_contents(src, dst)
         "n_outputs", "n_params", "checksum" }) do
       assert.are.equal(v[col], w[col], col)
     end
-    -- the destination's digest: the documented layout over the same bytes
+    -- the digest arrives as it left, byte for byte: the documented layout over the
+    -- model's name and the same bytes
+    assert.are.equal(v.digest, w.digest)
     assert.are.equal(digest.version(w), w.digest)
     assert.are.same(src:history(v.name, v.version), dst:history(w.name, w.version))
   end
   local ma, mb = all(src, MAPS), all(dst, MAPS)
   local seen = {}
-  for _, m in ipairs(mb) do seen[m.model .. "/" .. m.name .. "/" .. m.labels] = true end
-  for _, m in ipairs(ma) do assert.is_true(seen[m.model .. "/" .. m.name .. "/" .. m.labels]) end
+  local function key(m) return m.model .. "/" .. m.name .. "/" .. m.labels .. "/" .. m.digest end
+  for _, m in ipairs(mb) do seen[key(m)] = true end
+  for _, m in ipairs(ma) do assert.is_true(seen[key(m)], "label map " .. key(m)) end
+  local runs = {}
+  for _, t in ipairs(all(dst, RUNS)) do runs[t.name .. "/" .. t.version] = t.digest end
+  for _, t in ipairs(all(src, RUNS)) do
+    assert.are.equal(t.digest, runs[t.name .. "/" .. t.version], "the run of " .. t.name)
+  end
   local pa, pb = by_origin(src, PREDICTIONS, "prediction_id"),
     by_origin(dst, PREDICTIONS, "prediction_id")
   assert.are.equal(count(pa), count(pb))
@@ -374,6 +384,71 @@ describe("store:push", function()
     assert.has_error(function() a:push(b) end, "push: model 'leaf_flower' version 1 differs"
       .. " between the source and the destination: a version is never changed")
     a:close() b:close()
+  end)
+
+  it("keeps every digest byte for byte both ways, and names a version whose digest"
+    .. " differs at the other end", function()
+    local s = schema()
+    local a, central, b = assert(nn.open(path())), pg_store(s), assert(nn.open(path()))
+    -- a model_id that differs from store to store: the digests must not care
+    central:save("first", seed.network(nn, seed.labels))
+    b:save("second", seed.network(nn, seed.labels))
+    b:save("third", seed.network(nn, seed.labels))
+    fill(a, 3)
+    a:push(central)
+    b:pull(central)
+    local ids = {}
+    for _, store in ipairs{ a, central, b } do
+      ids[#ids + 1] = value(store, "SELECT model_id FROM nn_model WHERE name = 'leaf_flower'")
+    end
+    assert.are.same({ 1, 2, 4 }, ids)
+    -- every digest of leaf_flower's rows, the same text in the three stores
+    local function digests(store)
+      local list = {}
+      for _, sql in ipairs{ VERSIONS, MAPS, RUNS } do
+        for _, r in ipairs(all(store, sql)) do
+          if (r.model or r.name) == "leaf_flower" then list[#list + 1] = r.digest end
+        end
+      end
+      table.sort(list)
+      return table.concat(list, " ")
+    end
+    assert.are.equal(2 + 3 + 1, select(2, digests(a):gsub("%x+", "")))
+    assert.are.equal(digests(a), digests(central))
+    assert.are.equal(digests(a), digests(b))
+    -- and each the documented layout over the model's name, in the store of id 4
+    for _, w in ipairs(all(b, VERSIONS)) do assert.are.equal(digest.version(w), w.digest) end
+    -- a version's digest changed outside nn in the destination: named, nothing sent
+    server:sql(("ALTER TABLE %s.nn_version DISABLE TRIGGER USER; UPDATE %s.nn_version AS v"
+      .. " SET digest = repeat('0', 64) FROM %s.nn_model AS m WHERE m.model_id = v.model_id"
+      .. " AND m.name = 'leaf_flower' AND v.version = 1"):format(s, s, s))
+    local d = value(a, "SELECT digest FROM nn_version WHERE version = 1")
+    assert.has_error(function() a:push(central) end, ("push: model 'leaf_flower' version 1:"
+      .. " its digest is %s in the source and %s in the destination: a digest travels"
+      .. " unchanged"):format(d, ("0"):rep(64)))
+    -- and in a file
+    exec(b, "DROP TRIGGER nn_version_no_update")
+    exec(b, "UPDATE nn_version SET digest = $1 WHERE version = 2 AND model_id = 4",
+      ("1"):rep(64))
+    d = value(a, "SELECT digest FROM nn_version WHERE version = 2")
+    assert.has_error(function() a:push(b) end, ("push: model 'leaf_flower' version 2:"
+      .. " its digest is %s in the source and %s in the destination: a digest travels"
+      .. " unchanged"):format(d, ("1"):rep(64)))
+    a:close() central:close() b:close()
+  end)
+
+  it("refuses a file whose digests predate schema 8, opened read-only, by name", function()
+    local p = path()
+    local src = assert(nn.open(p))
+    fill(src, 2)
+    src:close()
+    compat.sh(("sqlite3 '%s' 'PRAGMA user_version = 7'"):format(p))
+    local dst = assert(nn.open(path()))
+    assert.has_error(function() dst:pull(p) end, "push: the source's digests cover its"
+      .. " own model ids: a file of an older nn opened read-only (open it once writable to"
+      .. " migrate it)")
+    assert.are.equal(0, value(dst, "SELECT count(*) FROM nn_version"))
+    dst:close()
   end)
 
   -- Two processes push one file into dst at the same time.

@@ -144,11 +144,12 @@ for _, engine in ipairs(engines) do
 
     it("stores the digest the documented layout gives (sha256sum)", function()
       store:save("leaf_flower", seed.network(nn, seed.labels))
-      local v = all(store, "SELECT model_id, version, n_inputs, n_outputs, n_params, arch,"
-        .. " weights, digest FROM nn_version")[1]
+      local v = all(store, "SELECT m.name AS model, version, n_inputs, n_outputs, n_params,"
+        .. " arch, weights, digest FROM nn_version JOIN nn_model AS m USING (model_id)")[1]
       assert.are.equal(23 * 4, #v.weights)
       assert.are.equal(digest.version(v), v.digest)
-      local m = all(store, "SELECT model_id, name, labels, digest FROM nn_labelmap")[1]
+      local m = all(store, "SELECT m.name AS model, l.name, labels, digest"
+        .. " FROM nn_labelmap AS l JOIN nn_model AS m USING (model_id)")[1]
       assert.are.equal('["leaf","flower"]', m.labels)
       assert.are.equal(digest.labelmap(m), m.digest)
     end)
@@ -175,9 +176,10 @@ for _, engine in ipairs(engines) do
       end
       assert.are.same({ 2, "patience", 200, "adam", 0.001 },
         { back.best_epoch, back.stopped, back.rows, back.options.optimizer, back.options.lr })
-      local t = all(store, "SELECT v.model_id, v.version, t.rows, t.epochs, t.best_epoch,"
+      local t = all(store, "SELECT m.name AS model, v.version, t.rows, t.epochs, t.best_epoch,"
         .. " t.started_at, t.ended_at, t.stopped, t.options, t.source, t.digest"
-        .. " FROM nn_training AS t JOIN nn_version AS v USING (version_id)")[1]
+        .. " FROM nn_training AS t JOIN nn_version AS v USING (version_id)"
+        .. " JOIN nn_model AS m USING (model_id)")[1]
       local epochs = all(store, "SELECT epoch, loss, val_loss, val_accuracy, ms"
         .. " FROM nn_training_epoch ORDER BY epoch")
       assert.are.equal("SELECT 1", t.source)
@@ -591,6 +593,8 @@ describe("a store on PostgreSQL", function()
       :format(s, s)
   end
 
+  local undo_digests = pg.undo_digests_by_name
+
   it("migrates an older schema forward on open, keeping what it held", function()
     local s = schema()
     local store = assert(nn.open(server:url(), { schema = s }))
@@ -598,10 +602,18 @@ describe("a store on PostgreSQL", function()
     store:close()
     local facts = server:sql(("SELECT facts FROM %s.nn_model"):format(s))
     -- back to schema 1, as an older nn left it: no training tables
-    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+    local before = server:sql(("SELECT digest FROM %s.nn_version"):format(s))
+    server:sql(undo_digests(s):sub(3) .. ("; DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
       .. undo_store_id(s) .. undo_facts(s))
+    assert.are_not.equal(before, server:sql(("SELECT digest FROM %s.nn_version"):format(s)))
     store = assert(nn.open(server:url(), { schema = s }))
+    -- the digests over the model_id, checked, then laid out over its name
+    assert.are.equal(before, server:sql(("SELECT digest FROM %s.nn_version"):format(s)))
+    local v = all(store, "SELECT m.name AS model, v.* FROM nn_version AS v"
+      .. " JOIN nn_model AS m USING (model_id)")[1]
+    assert.are.equal(digest.version(v), v.digest)
+    assert.has_error(function() db.exec(store, "UPDATE nn_model SET name = 'other'") end)
     assert.are.equal(PG_SCHEMA .. "\n", server:sql(("SELECT value FROM %s.nn_meta"
       .. " WHERE key = 'version'"):format(s)))
     assert.are.equal(0, value(store, "SELECT count(*) FROM nn_training"))
@@ -611,7 +623,7 @@ describe("a store on PostgreSQL", function()
     assert.are.equal("leaf", (store:classify("leaf_flower", seed.input)))
     store:close()
     -- a read-only open does not migrate: it says so
-    server:sql(("DROP TABLE %s.nn_training_epoch, %s.nn_training;"
+    server:sql(undo_digests(s):sub(3) .. ("; DROP TABLE %s.nn_training_epoch, %s.nn_training;"
       .. " UPDATE %s.nn_meta SET value = '1' WHERE key = 'version'"):format(s, s, s)
       .. undo_store_id(s) .. undo_facts(s))
     local ro, message, code = nn.open(server:url(), { schema = s, readonly = true })
@@ -619,6 +631,42 @@ describe("a store on PostgreSQL", function()
     assert.are.equal("schema", code)
     assert.truthy(message:find(("schema version 1 is older than this nn's (%d), and a read-only"
       .. " open cannot migrate it"):format(PG_SCHEMA), 1, true), message)
+  end)
+
+  it("refuses to migrate a store of schema 4 whose row does not verify, and leaves it as it was",
+     function()
+    local s = schema()
+    local store = assert(nn.open(server:url(), { schema = s }))
+    store:save("leaf_flower", seed.network(nn, seed.labels),
+               { training = { epochs = { { epoch = 1, loss = 0.5, ms = 3 } }, stopped = "epochs",
+                              rows = 4, options = {} } })
+    store:save("leaf_flower", seed.network(nn, seed.labels))
+    store:close()
+    server:sql(("UPDATE %s.nn_meta SET value = '4' WHERE key = 'version'"):format(s)
+      .. undo_digests(s))
+    -- version 2's weights changed outside nn
+    server:sql(("ALTER TABLE %s.nn_version DISABLE TRIGGER USER; UPDATE %s.nn_version"
+      .. " SET weights = set_byte(weights, 0, get_byte(weights, 0) # 1) WHERE version = 2;"
+      .. " ALTER TABLE %s.nn_version ENABLE TRIGGER USER"):format(s, s, s))
+    local rows = ("SELECT digest FROM %s.nn_version UNION ALL SELECT digest FROM"
+      .. " %s.nn_labelmap UNION ALL SELECT digest FROM %s.nn_training"):format(s, s, s)
+    local before = server:sql(rows)
+    local again, message, code = nn.open(server:url(), { schema = s })
+    assert.is_nil(again)
+    assert.truthy(message:find("schema migration 5: ", 1, true), message)
+    assert.truthy(message:find("model 'leaf_flower' version 2: its digest does not verify"
+      .. " (changed outside nn?); nothing was migrated", 1, true), message)
+    assert.are.equal("4\n", server:sql(("SELECT value FROM %s.nn_meta WHERE key = 'version'")
+      :format(s)))
+    assert.are.equal(before, server:sql(rows))
+    -- put right, it migrates, and its run verifies under the new layout
+    server:sql(("ALTER TABLE %s.nn_version DISABLE TRIGGER USER; UPDATE %s.nn_version"
+      .. " SET weights = set_byte(weights, 0, get_byte(weights, 0) # 1) WHERE version = 2;"
+      .. " ALTER TABLE %s.nn_version ENABLE TRIGGER USER"):format(s, s, s))
+    store = assert(nn.open(server:url(), { schema = s }))
+    assert.are.equal(0.5, store:history("leaf_flower", 1).epochs[1].loss)
+    assert.truthy(store:load("leaf_flower", 2))
+    store:close()
   end)
 
   it("refuses a version whose row disagrees with its digest", function()

@@ -7,10 +7,14 @@
 --
 -- What travels: every version (its bytes as they are; loaded from the source
 -- with its digest checked, so a version that does not verify is refused by
--- name, and saved in the destination, whose digest then covers the same
--- bytes), its training run, every label map, and the prediction log with its
--- feedback.  A version already there must be the same bytes (versions never
--- change); one that is not there must be the next of its model.
+-- name, and saved in the destination), its training run, every label map,
+-- and the prediction log with its feedback.  Digests travel unchanged: they
+-- cover the model's name, never a store's own ids (src/formats/nn_digest.c),
+-- so the destination's save computes the source's digest byte for byte, and
+-- each version, run and map is checked against it on arrival (a difference
+-- is an error naming the version or map).  A version already there must be
+-- the same bytes and digest (versions never change); one that is not there
+-- must be the next of its model.
 --
 -- Each row once: every store has an id (nn_meta's store_id).  A log row that
 -- arrives records where it came from (origin, origin_id: the store it was
@@ -90,19 +94,31 @@ local function engine(store)
   return ok and "sqlite" or "postgresql"
 end
 
-local function store_id(store, role)
+-- The first schema of a file whose digests cover the model's name
+-- (schema/008_digests_by_name.sql): an older one's differ from any other
+-- store's, and would not arrive unchanged.
+local DIGESTS_BY_NAME = 8
+
+local function store_id(store, role, kind)
   local ok, row = pcall(one, store, "SELECT value FROM nn_meta WHERE key = 'store_id'")
   if not ok or not row then
     fail("the %s has no store id: a file of an older nn opened read-only (open it "
       .. "once writable to migrate it)", role)
+  end
+  if kind == "sqlite" and one(store, "PRAGMA user_version").user_version < DIGESTS_BY_NAME then
+    fail("the %s's digests cover its own model ids: a file of an older nn opened "
+      .. "read-only (open it once writable to migrate it)", role)
   end
   return row.value
 end
 
 -- --- versions, runs and label maps --------------------------------------------
 
-local VERSION_SQL = "SELECT v.version_id, v.arch, v.weights, v.note FROM nn_version AS v"
-  .. " JOIN nn_model AS m ON m.model_id = v.model_id WHERE m.name = $1 AND v.version = $2"
+local VERSION_SQL = "SELECT v.version_id, v.arch, v.weights, v.note, v.digest FROM nn_version"
+  .. " AS v JOIN nn_model AS m ON m.model_id = v.model_id WHERE m.name = $1 AND v.version = $2"
+local RUN_SQL = "SELECT t.digest FROM nn_training AS t JOIN nn_version AS v"
+  .. " ON v.version_id = t.version_id JOIN nn_model AS m ON m.model_id = v.model_id"
+  .. " WHERE m.name = $1 AND v.version = $2"
 
 -- The destination's guard against a second writer of the same version or
 -- map: on SQLite a temporary trigger refuses a write the push does not
@@ -142,7 +158,7 @@ local function expect(p, what, version)
 end
 
 -- Whether the destination holds version v of name; raises when it holds
--- other bytes under that number.
+-- other bytes under that number, or a digest other than the source's.
 local function have_version(p, name, v, src_row)
   local row = one(p.dst, VERSION_SQL, name, v)
   if not row then return false end
@@ -150,7 +166,21 @@ local function have_version(p, name, v, src_row)
     fail("model '%s' version %d differs between the source and the destination: a "
       .. "version is never changed", name, v)
   end
+  if row.digest ~= src_row.digest then
+    fail("model '%s' version %d: its digest is %s in the source and %s in the destination:"
+      .. " a digest travels unchanged", name, v, tostring(src_row.digest), tostring(row.digest))
+  end
   return true
+end
+
+-- The run of version v of name arrived with the source's digest.
+local function check_run(p, name, v)
+  local a, b = one(p.src, RUN_SQL, name, v), one(p.dst, RUN_SQL, name, v)
+  if (a and a.digest) ~= (b and b.digest) then
+    fail("model '%s' version %d: its training run's digest is %s in the source and %s in"
+      .. " the destination: a digest travels unchanged", name, v,
+      tostring(a and a.digest), tostring(b and b.digest))
+  end
 end
 
 -- Version v of name into the destination, its run with it.
@@ -175,6 +205,7 @@ local function copy_version(p, name, v, src_row)
   if not have_version(p, name, v, src_row) then
     fail("model '%s' version %d arrived as version %d", name, v, got)
   end
+  check_run(p, name, v)
   p.n.versions = p.n.versions + 1
   if run then p.n.runs = p.n.runs + 1 end
 end
@@ -189,7 +220,7 @@ local function copy_versions(p)
   end
 end
 
-local LABELMAPS_SQL = "SELECT l.labelmap_id, m.name AS model, l.name, l.labels"
+local LABELMAPS_SQL = "SELECT l.labelmap_id, m.name AS model, l.name, l.labels, l.digest"
   .. " FROM nn_labelmap AS l JOIN nn_model AS m ON m.model_id = l.model_id"
 
 local function map_key(row)
@@ -251,19 +282,22 @@ local function json_strings(text, what)
   end
 end
 
--- The destination's label maps by model, name and labels: the newest id.
+-- The destination's label maps by model, name and labels: the newest id,
+-- and its digest.
 local function dst_maps(p)
-  local maps = {}
+  local maps, digests = {}, {}
   for _, row in ipairs(rows(p.dst, LABELMAPS_SQL .. " ORDER BY l.labelmap_id")) do
     maps[map_key(row)] = row.labelmap_id
+    digests[map_key(row)] = row.digest
   end
-  return maps
+  return maps, digests
 end
 
 -- Every label map of the source that the destination lacks, in the
 -- source's order; the map of source labelmap_id to the destination's.
 local function copy_labelmaps(p)
-  local have, ids = dst_maps(p), {}
+  local have, digests = dst_maps(p)
+  local ids = {}
   for _, row in ipairs(rows(p.src, LABELMAPS_SQL .. " ORDER BY l.labelmap_id")) do
     local key = map_key(row)
     if not have[key] then
@@ -272,11 +306,16 @@ local function copy_labelmaps(p)
       expect(p, "labelmap")
       local ok, err = pcall(p.dst.add_labels, p.dst, row.model, row.name, labels)
       expect(p, nil)
-      have = dst_maps(p)
+      have, digests = dst_maps(p)
       if not ok and not have[key] then
         fail("model '%s' label map '%s': %s", row.model, row.name,
           tostring(err):gsub("^[^:\n]*:%d+: ", ""))
       end
+    end
+    if digests[key] ~= row.digest then
+      fail("model '%s' label map '%s': its digest is %s in the source and %s in the"
+        .. " destination: a digest travels unchanged", row.model, row.name,
+        tostring(row.digest), tostring(digests[key]))
     end
     ids[row.labelmap_id] = have[key]
   end
@@ -479,7 +518,8 @@ end
 
 local function run(p)
   p.src_engine, p.dst_engine = engine(p.src), engine(p.dst)
-  p.src_id, p.dst_id = store_id(p.src, "source"), store_id(p.dst, "destination")
+  p.src_id = store_id(p.src, "source", p.src_engine)
+  p.dst_id = store_id(p.dst, "destination", p.dst_engine)
   if p.src_id == p.dst_id then fail("the source and the destination are one store") end
   local maps = "SELECT count(*) AS n FROM nn_labelmap"
   guard(p)

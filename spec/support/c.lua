@@ -22,7 +22,7 @@ c.IO = "src/formats/nn_io.c src/formats/nn_protobuf.c src/formats/nn_onnx_names.
   "src/formats/nn_onnx_read.c src/formats/nn_onnx_write.c src/formats/nn_fann.c src/formats/nn_ftoa.c"
 
 --- The store's core, without its data readers: what the SQL extension links.
-c.STORE = "src/store/nn_sha256.c src/store/nn_store_owner.c src/store/nn_store_conn.c src/store/nn_store_facts.c "
+c.STORE = "src/formats/nn_sha256.c src/formats/nn_digest.c src/store/nn_store_owner.c src/store/nn_store_conn.c src/store/nn_store_facts.c "
   .. "src/store/nn_store_labels.c "
   .. "src/store/nn_store_version.c src/store/nn_store_train.c src/store/nn_store_log.c "
   .. "src/store/nn_store_catalog.c src/store/nn_store_cursor.c src/store/nn_store.c"

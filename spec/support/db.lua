@@ -46,6 +46,37 @@ db.UNDO_STORE_ID = {
   "ALTER TABLE nn_feedback DROP COLUMN origin", "ALTER TABLE nn_feedback DROP COLUMN origin_id",
 }
 
+--- What schema/008_digests_by_name.sql did to a store, undone: every digest
+-- laid out over the model_id again (layout 1, computed by
+-- spec/support/digest.lua), the rename trigger dropped; for a spec that
+-- makes a file of an older schema.
+function db.undo_digests_by_name(store)
+  local digest = require "spec.support.digest"
+  local triggers = {}
+  for _, t in ipairs{ "nn_version", "nn_labelmap", "nn_training" } do
+    triggers[#triggers + 1] = db.value(store, "SELECT sql FROM sqlite_schema WHERE name = ?",
+                                       t .. "_no_update")
+    db.exec(store, "DROP TRIGGER " .. t .. "_no_update")
+  end
+  db.exec(store, "DROP TRIGGER nn_model_no_rename")
+  for _, v in ipairs(db.all(store, "SELECT * FROM nn_version")) do
+    db.exec(store, "UPDATE nn_version SET digest = ? WHERE version_id = ?",
+            digest.version(v, 1), v.version_id)
+  end
+  for _, m in ipairs(db.all(store, "SELECT * FROM nn_labelmap")) do
+    db.exec(store, "UPDATE nn_labelmap SET digest = ? WHERE labelmap_id = ?",
+            digest.labelmap(m, 1), m.labelmap_id)
+  end
+  for _, t in ipairs(db.all(store, "SELECT t.*, v.model_id, v.version FROM nn_training AS t"
+                            .. " JOIN nn_version AS v USING (version_id)")) do
+    local epochs = db.all(store, "SELECT * FROM nn_training_epoch WHERE version_id = ?"
+                          .. " ORDER BY epoch", t.version_id)
+    db.exec(store, "UPDATE nn_training SET digest = ? WHERE version_id = ?",
+            digest.training(t, epochs, 1), t.version_id)
+  end
+  for _, sql in ipairs(triggers) do db.exec(store, sql) end
+end
+
 function db.schema_count()
   local n, p = 0, io.popen("ls schema")
   for name in p:lines() do

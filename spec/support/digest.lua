@@ -1,5 +1,5 @@
---- The digests schema/003_digests.sql and schema/004_training_digests.sql
--- describe, computed without nn: the byte layouts written out here in Lua,
+--- The digests src/formats/nn_digest.c lays out (schema/003_digests.sql,
+-- 004_training_digests.sql and 008_digests_by_name.sql), computed without nn: the byte layouts written out here in Lua,
 -- hashed by coreutils' sha256sum.
 
 local compat = require "spec.support.compat"
@@ -26,15 +26,24 @@ function digest.sha256(s)
   return (assert(hex, "sha256sum failed"))
 end
 
---- The digest of an nn_version row (a table of its columns).
-function digest.version(v)
-  return digest.sha256(("nn_version\n%d\n%d\n%d\n%d\n%d\n%d\n"):format(v.model_id, v.version,
-    v.n_inputs, v.n_outputs, v.n_params, #v.arch) .. v.arch .. v.weights)
+--- How a digest names its model: layout 2 (schema 8 on) by its name,
+-- m.model; layout 1 (before) by its id in its store, m.model_id.
+local function head(kind, m, layout)
+  if layout == 1 then return ("%s\n%d\n"):format(kind, m.model_id) end
+  assert(type(m.model) == "string", "the row needs its model's name as .model")
+  return ("%s 2\n%d\n"):format(kind, #m.model) .. m.model
 end
 
---- The digest of an nn_labelmap row.
-function digest.labelmap(m)
-  return digest.sha256(("nn_labelmap\n%d\n%d\n"):format(m.model_id, #m.name) .. m.name
+--- The digest of an nn_version row (a table of its columns, and its
+-- model's name as .model); layout 1 when layout is 1.
+function digest.version(v, layout)
+  return digest.sha256(head("nn_version", v, layout) .. ("%d\n%d\n%d\n%d\n%d\n"):format(
+    v.version, v.n_inputs, v.n_outputs, v.n_params, #v.arch) .. v.arch .. v.weights)
+end
+
+--- The digest of an nn_labelmap row (and .model).
+function digest.labelmap(m, layout)
+  return digest.sha256(head("nn_labelmap", m, layout) .. ("%d\n"):format(#m.name) .. m.name
     .. ("%d\n"):format(#m.labels) .. m.labels)
 end
 
@@ -48,11 +57,11 @@ local function real(v)
 end
 
 --- The digest of an nn_training row (a table of its columns, with the
--- model_id and version of its version) and its nn_training_epoch rows, in
--- epoch order.
-function digest.training(t, epochs)
+-- version of its version and its model's name as .model, or its model_id
+-- for layout 1) and its nn_training_epoch rows, in epoch order.
+function digest.training(t, epochs, layout)
   local parts = {
-    ("nn_training\n%d\n%d\n%d\n%d\n"):format(t.model_id, t.version, t.rows, t.epochs),
+    head("nn_training", t, layout) .. ("%d\n%d\n%d\n"):format(t.version, t.rows, t.epochs),
     t.best_epoch and ("%d\n"):format(t.best_epoch) or "-\n",
     ("%d\n%d\n%d\n"):format(t.started_at, t.ended_at, #t.stopped), t.stopped,
     ("%d\n"):format(#t.options), t.options,

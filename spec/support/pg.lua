@@ -121,4 +121,30 @@ function pg.start()
   return server
 end
 
+--- What schema/pg/005_digests_by_name.sql does to a store, undone (SQL for
+-- psql, its tables in schema s, or on the search path when s is nil): every digest laid out over the model_id
+-- again, as an older nn wrote it (with the schema's own functions, before
+-- they are dropped), the rename trigger and the functions dropped.
+function pg.undo_digests_by_name(s)
+  local sql = "; ALTER TABLE %s.nn_version DISABLE TRIGGER USER;"
+    .. " ALTER TABLE %s.nn_labelmap DISABLE TRIGGER USER;"
+    .. " ALTER TABLE %s.nn_training DISABLE TRIGGER USER;"
+    .. " UPDATE %s.nn_version SET digest = %s.nn_version_digest_at(%s.nn_digest_head("
+    .. "'nn_version', NULL, model_id), version, arch, n_inputs, n_outputs, n_params, weights);"
+    .. " UPDATE %s.nn_labelmap SET digest = %s.nn_labelmap_digest_at(%s.nn_digest_head("
+    .. "'nn_labelmap', NULL, model_id), name, labels);"
+    .. " UPDATE %s.nn_training AS t SET digest = %s.nn_training_digest_at(%s.nn_digest_head("
+    .. "'nn_training', NULL, v.model_id), t.version_id, v.version, t.options, t.rows,"
+    .. " t.epochs, t.best_epoch, t.stopped, t.source, t.started_at, t.ended_at)"
+    .. " FROM %s.nn_version AS v WHERE v.version_id = t.version_id;"
+    .. " ALTER TABLE %s.nn_version ENABLE TRIGGER USER;"
+    .. " ALTER TABLE %s.nn_labelmap ENABLE TRIGGER USER;"
+    .. " ALTER TABLE %s.nn_training ENABLE TRIGGER USER;"
+    .. " DROP TRIGGER nn_model_no_rename ON %s.nn_model;"
+    .. " DROP FUNCTION %s.nn_refuse_rename, %s.nn_version_digest, %s.nn_labelmap_digest,"
+    .. " %s.nn_training_digest, %s.nn_version_digest_at, %s.nn_labelmap_digest_at,"
+    .. " %s.nn_training_digest_at, %s.nn_digest_head, %s.nn_digest_text, %s.nn_digest_real"
+  return (sql:gsub("%%s%.", s and s .. "." or ""))
+end
+
 return pg

@@ -12,8 +12,9 @@
 **
 ** The cache: one entry per reference text, holding the network built from
 ** the version's architecture (formats/nn_arch.c, the reader of the text
-** the store writes) and weights (their FNV-1a checksum checked), and the
-** label map's labels, all in a memory context of the entry's own under
+** the store writes) and weights (their FNV-1a checksum and the version's
+** digest checked, formats/nn_digest.c), and the label map's labels (their
+** digest checked), all in a memory context of the entry's own under
 ** one that lives as long as the backend.  When the check finds another
 ** version or map for a reference, its entry's context is deleted and the
 ** entry built again; an epoch counter, bumped at every deletion, tells a
@@ -29,6 +30,7 @@
 #include "utils/memutils.h"
 
 #include "formats/nn_arch.h"
+#include "formats/nn_digest.h"
 #include "formats/nn_json_read.h"
 #include "pgext/nn_pgext_model.h"
 
@@ -160,9 +162,10 @@ static void make_plans(const char *fn) {
     "   ORDER BY version DESC LIMIT 1) AS v ON true"
     " WHERE m.name = $1", 3, find);
   plan_version = prepare("SELECT arch, n_inputs, n_outputs, n_params, weights, checksum,"
-                         " version FROM %1$s.nn_version WHERE version_id = $1", 1, one);
-  plan_labels = prepare("SELECT labels FROM %1$s.nn_labelmap WHERE labelmap_id = $1", 1,
-                        one);
+                         " version, digest FROM %1$s.nn_version WHERE version_id = $1", 1,
+                         one);
+  plan_labels = prepare("SELECT labels, name, digest FROM %1$s.nn_labelmap"
+                        " WHERE labelmap_id = $1", 1, one);
   plans_schema = MemoryContextStrdup(TopMemoryContext, nn_pgx_schema);
 }
 
@@ -259,6 +262,24 @@ static nn_layer *layers_of(const char *fn, const parsed *p, int64 version, const
   return layers;
 }
 
+/* The digest of the version in SPI's one row (column 8) against its
+** bytes, laid out as every store lays it out (formats/nn_digest.h), over
+** the model's name; DATA_CORRUPTED naming the version when they disagree. */
+static void check_digest(const char *fn, const parsed *p, int64 version, const char *arch,
+                         const int64 sizes[3], bytea *w) {
+  size_t len = 0;
+  char *stored = text_at(8, &len), actual[NN_SHA256_HEX];
+  nn_digest_model m;
+  m.name = p->name;
+  m.name_len = strlen(p->name);
+  m.id = 0;
+  nn_digest_version(actual, &m, version, arch, strlen(arch), sizes[0], sizes[1], sizes[2],
+                    VARDATA_ANY(w), VARSIZE_ANY_EXHDR(w));
+  if (!stored || strcmp(stored, actual) != 0)
+    invalid(fn, p->name, version, "its architecture, sizes or weights disagree with its"
+                                  " digest (changed outside nn?)");
+}
+
 /* The network of the version in SPI's one row, built in the current
 ** context. */
 static nn_net *net_of(const char *fn, const parsed *p) {
@@ -278,9 +299,27 @@ static nn_net *net_of(const char *fn, const parsed *p) {
   if (!checksum || strcmp(checksum, actual) != 0)
     invalid(fn, p->name, version, psprintf("checksum is %.16s, the weights hash to %s",
                                            checksum ? checksum : "NULL", actual));
+  check_digest(fn, p, version, arch, sizes, w);
   net = nn_net_init(palloc(nn_net_size(n, (size_t)sizes[2])), layers, n, (size_t)sizes[2]);
   nn_params_from_le(net->params, (const unsigned char *)VARDATA_ANY(w), (size_t)sizes[2]);
   return net;
+}
+
+/* The digest of the label map in SPI's one row (its name in column 2,
+** its digest in 3) against its labels json, over the model's name. */
+static void check_map_digest(const char *fn, const parsed *p, const char *json, size_t len) {
+  size_t name_len = 0, digest_len = 0;
+  char *name = text_at(2, &name_len), *stored = text_at(3, &digest_len);
+  char actual[NN_SHA256_HEX];
+  nn_digest_model m;
+  m.name = p->name;
+  m.name_len = strlen(p->name);
+  m.id = 0;
+  nn_digest_labelmap(actual, &m, name ? name : "", name_len, json, len);
+  if (!stored || strcmp(stored, actual) != 0)
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("%s: model '%s' label map '%s': its labels disagree with its"
+                           " digest (changed outside nn?)", fn, p->name, name ? name : "")));
 }
 
 /* The labels of the JSON array text into m. */
@@ -339,6 +378,7 @@ static nn_pgx_model *build(const char *fn, const char *ref, const parsed *p,
       MemoryContextSwitchTo(cx);
       if (!(json = text_at(1, &len)))
         elog(ERROR, "%s: label map %" PRId64 " has no labels", fn, labelmap_id);
+      check_map_digest(fn, p, json, len);
       labels_of(fn, m, json, len);
     }
     MemoryContextSwitchTo(cx);

@@ -134,8 +134,8 @@ int nn_pg_read_label(nn_store *s, int64_t labelmap_id, size_t i, const char **la
 /* The labels as JSON text, zero-terminated, in pg->text. */
 int nn_pg_labels_text(nn_store *s, const char *const *labels, size_t n);
 /* Inside a transaction: the labels in pg->text as map's latest row. */
-int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
-                       int64_t *labelmap_id);
+int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *model, const char *map,
+                       int64_t now, int64_t *labelmap_id);
 int nn_pg_add_labels(nn_store *s, const char *name, const char *map,
                      const char *const *labels, size_t n);
 /* A model's id by name: 0 when there is none. */

@@ -112,7 +112,7 @@ static int load_map(nn_store *s, int64_t id, nn_pg_map **out) {
   name = PQgetvalue(res, 0, 1);
   labels = PQgetvalue(res, 0, 2);
   model = PQgetvalue(res, 0, 4);
-  nn_store_labelmap_digest(digest, nn_pg_int(res, 0, 0), name, strlen(name), labels,
+  nn_store_labelmap_digest(digest, PQgetvalue(res, 0, 4), name, strlen(name), labels,
                            (size_t)PQgetlength(res, 0, 2));
   if (strcmp(digest, PQgetvalue(res, 0, 3)) != 0)
     rc = nn_store_fail(s, NN_EINVALID, "model '%.60s' label map '%.40s': its labels"
@@ -208,8 +208,8 @@ int nn_pg_find_labelmap(nn_store *s, int64_t version_id, const char *map,
   return why_none(s, version_id, map, i, latest);
 }
 
-int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
-                       int64_t *labelmap_id) {
+int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *model, const char *map,
+                       int64_t now, int64_t *labelmap_id) {
   char digest[NN_SHA256_HEX], ids[24], times[24];
   nn_buf *t = &PG(s)->text;
   const char *p[5];
@@ -227,7 +227,7 @@ int nn_pg_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t n
   PQclear(res);
   if (*labelmap_id)
     return NN_OK;
-  nn_store_labelmap_digest(digest, model_id, map, strlen(map), t->p, t->n - 1);
+  nn_store_labelmap_digest(digest, model, map, strlen(map), t->p, t->n - 1);
   p[3] = nn_pg_itoa(times, now);
   p[4] = digest;
   rc = nn_pg_exec(s, "INSERT INTO nn_labelmap (model_id, name, labels, created_at, digest)"
@@ -287,7 +287,7 @@ int nn_pg_add_labels(nn_store *s, const char *name, const char *map,
                        " outputs", n, name, n_outputs);
     goto fail;
   }
-  if ((rc = nn_pg_put_labelmap(s, model_id, map, nn_store_clock_ms(), &labelmap_id)) != NN_OK ||
+  if ((rc = nn_pg_put_labelmap(s, model_id, name, map, nn_store_clock_ms(), &labelmap_id)) != NN_OK ||
       (rc = nn_pg_commit(s)) != NN_OK)
     goto fail;
   PG(s)->gen++;

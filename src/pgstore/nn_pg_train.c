@@ -71,7 +71,7 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
   size_t options_at, source_at = 0;
   int rc;
   nn_store_run_dated((const nn_train_run *)ctx, saved->created_at, &run);
-  nn_store_run_digest(digest, saved->model_id, saved->version, &run, (int64_t)run.n_epochs);
+  nn_store_run_digest(digest, saved->model, saved->version, &run, (int64_t)run.n_epochs);
   PG(s)->text.n = 0;
   if ((rc = keep(s, run.options, run.options_len, &options_at)) != NN_OK ||
       (run.source && (rc = keep(s, run.source, run.source_len, &source_at)) != NN_OK))
@@ -187,10 +187,11 @@ int nn_pg_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run, in
   char id[24], digest[NN_SHA256_HEX];
   const char *p[1] = { nn_pg_itoa(id, v->version_id) };
   PGresult *res;
-  int rc = nn_pg_exec(s, "SELECT v.model_id, v.version, t.options, t.rows, t.epochs,"
+  int rc = nn_pg_exec(s, "SELECT coalesce(m.name, ''), v.version, t.options, t.rows, t.epochs,"
                       " coalesce(t.best_epoch, 0), t.stopped, t.source, t.started_at,"
                       " t.ended_at, t.digest FROM nn_training AS t JOIN nn_version AS v"
-                      " USING (version_id) WHERE t.version_id = $1", 1, p, &res);
+                      " USING (version_id) LEFT JOIN nn_model AS m USING (model_id)"
+                      " WHERE t.version_id = $1", 1, p, &res);
   memset(run, 0, sizeof *run);
   *found = 0;
   if (rc != NN_OK)
@@ -202,7 +203,7 @@ int nn_pg_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run, in
   if ((rc = run_of_row(s, res, run)) == NN_OK &&
       (rc = read_epochs(s, v->version_id, &run->n_epochs)) == NN_OK) {
     run->epochs = (const nn_train_epoch *)(void *)s->blob.p;
-    nn_store_run_digest(digest, nn_pg_int(res, 0, 0), nn_pg_int(res, 0, 1), run,
+    nn_store_run_digest(digest, PQgetvalue(res, 0, 0), nn_pg_int(res, 0, 1), run,
                         nn_pg_int(res, 0, 4));
     if (strcmp(digest, PQgetvalue(res, 0, 10)) != 0)
       rc = nn_store_invalid(s, v, CHANGED);

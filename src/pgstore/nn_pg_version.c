@@ -67,7 +67,7 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net, const c
   PQclear(res);
   snprintf(r.checksum, sizeof r.checksum, "%016" PRIx64,
            nn_fnv1a64(pg->scratch.p, pg->scratch.n));
-  nn_store_version_digest(r.digest, model_id, out->version, pg->text.p, pg->text.n - 1,
+  nn_store_version_digest(r.digest, out->model, out->version, pg->text.p, pg->text.n - 1,
                           (int64_t)net->n_inputs, (int64_t)net->n_outputs,
                           (int64_t)net->n_params, pg->scratch.p, pg->scratch.n);
   p[1] = nn_pg_itoa(r.version, out->version);
@@ -123,10 +123,11 @@ int nn_pg_save_with(nn_store *s, const char *name, const nn_net *net, const char
   if ((rc = prepare_save(s, name, net)) != NN_OK || (rc = nn_pg_begin(s)) != NN_OK)
     return rc;
   out->created_at = now;
+  out->model = name;
   if ((rc = put_model(s, name, now, &out->model_id)) != NN_OK ||
       (rc = put_version(s, out->model_id, net, note, now, out)) != NN_OK ||
       (labels && ((rc = nn_pg_labels_text(s, labels, net->n_outputs)) != NN_OK ||
-                  (rc = nn_pg_put_labelmap(s, out->model_id, "default", now,
+                  (rc = nn_pg_put_labelmap(s, out->model_id, name, "default", now,
                                            &out->labelmap_id)) != NN_OK)) ||
       (extra && (rc = extra(s, out, ctx)) != NN_OK) ||
       (rc = nn_pg_commit(s)) != NN_OK) {
@@ -366,7 +367,7 @@ static int check_weights(nn_store *s, const nn_store_version *v, PGresult *res) 
   if (strcmp(checksum, actual) != 0)
     return nn_store_invalid(s, v, "checksum is %.16s, the weights hash to %s", checksum,
                             actual);
-  nn_store_version_digest(digest, nn_pg_int(res, 0, 3), nn_pg_int(res, 0, 4),
+  nn_store_version_digest(digest, PQgetvalue(res, 0, 3), nn_pg_int(res, 0, 4),
                           PQgetvalue(res, 0, 5), (size_t)PQgetlength(res, 0, 5),
                           nn_pg_int(res, 0, 6), nn_pg_int(res, 0, 7), nn_pg_int(res, 0, 8),
                           pg->scratch.p, pg->scratch.n);
@@ -383,8 +384,10 @@ int nn_pg_read_params(nn_store *s, const nn_store_version *v, float *params) {
   char ids[24];
   const char *p[1] = { nn_pg_itoa(ids, v->version_id) };
   PGresult *res;
-  int rc = nn_pg_exec(s, "SELECT weights, checksum, digest, model_id, version, arch,"
-                      " n_inputs, n_outputs, n_params FROM nn_version WHERE version_id = $1",
+  int rc = nn_pg_exec(s, "SELECT v.weights, v.checksum, v.digest, coalesce(m.name, ''),"
+                      " v.version, v.arch, v.n_inputs, v.n_outputs, v.n_params"
+                      " FROM nn_version AS v LEFT JOIN nn_model AS m USING (model_id)"
+                      " WHERE v.version_id = $1",
                       1, p, &res);
   if (rc != NN_OK)
     return rc;

@@ -35,6 +35,9 @@
 /* The oldest schema a read-only open reads as it is: 006 changed only how
 ** feedback ids are given. */
 #define NN_SCHEMA_READABLE  5
+/* The first schema whose digests cover the model's name (a read-only open
+** of an older file checks them over its model_id, as they were written). */
+#define NN_SCHEMA_DIGESTS_BY_NAME  8
 
 /* A statement run once (opening, migrating): sqlite3_exec, errors kept. */
 static int exec(nn_store *s, const char *sql) {
@@ -112,10 +115,29 @@ static int owner_of(nn_store *s, int64_t *version) {
 }
 
 int nn_store_digest_functions(sqlite3 *db, int on) {
-  int rc = nn_st_version_digest_functions(db, on);
+  int rc = nn_st_version_digest_functions(db, on, 2);
   if (rc == SQLITE_OK)
-    rc = nn_st_training_digest_function(db, on);
+    rc = nn_st_training_digest_function(db, on, 2);
   return rc == SQLITE_OK ? nn_st_facts_function(db, on) : rc;
+}
+
+/* nn_migration_refuse(message): fails with message, so that a migration
+** stops on a row it cannot take (schema/008_digests_by_name.sql). */
+static void sql_refuse(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *msg = (const char *)sqlite3_value_text(argv[0]);
+  (void)argc;
+  sqlite3_result_error(ctx, msg ? msg : "refused", -1);
+}
+
+/* What only migrations use: the digests of layout 1, nn_migration_refuse. */
+static int migration_functions(sqlite3 *db, int on) {
+  int rc = nn_st_version_digest_functions(db, on, 1);
+  if (rc == SQLITE_OK)
+    rc = nn_st_training_digest_function(db, on, 1);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db, "nn_migration_refuse", 1, SQLITE_UTF8, NULL,
+                                    on ? sql_refuse : NULL, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? nn_store_digest_functions(db, on) : rc;
 }
 
 /* Apply the missing migrations, all of them or none, with the SQL functions
@@ -130,8 +152,7 @@ static int migrate(nn_store *s) {
   /* Another process may have migrated the file since we looked. */
   if ((rc = owner_of(s, &version)) != NN_OK)
     goto fail;
-  if ((size_t)version < nn_schema_count &&
-      nn_store_digest_functions(s->db, 1) != SQLITE_OK) {
+  if ((size_t)version < nn_schema_count && migration_functions(s->db, 1) != SQLITE_OK) {
     rc = nn_st_db_fail(s);
     goto fail;
   }
@@ -146,11 +167,11 @@ static int migrate(nn_store *s) {
            nn_schema_count, (long)NN_APPLICATION_ID);
   if ((rc = exec(s, sql)) != NN_OK || (rc = exec(s, "COMMIT")) != NN_OK)
     goto fail;
-  nn_store_digest_functions(s->db, 0);
+  migration_functions(s->db, 0);
   return NN_OK;
 fail:
   nn_st_rollback(s);
-  nn_store_digest_functions(s->db, 0);
+  migration_functions(s->db, 0);
   return rc;
 }
 
@@ -298,6 +319,7 @@ static int open_common(nn_store *s) {
 /* A read-only store is never migrated: its schema must be one this nn reads
 ** as it is (NN_SCHEMA_READABLE or later). */
 static int readonly_schema(nn_store *s, int64_t version) {
+  s->digests_by_id = version < NN_SCHEMA_DIGESTS_BY_NAME;
   if ((size_t)version >= NN_SCHEMA_READABLE)
     return NN_OK;
   return nn_st_fail(s, NN_ESCHEMA, "schema version %" PRId64 " is older than this"

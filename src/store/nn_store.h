@@ -135,13 +135,13 @@ void nn_labelcache_release(nn_labelcache *c);   /* NULL: nothing */
 /* Forget every map nobody pinned (what a rolled-back write may have read). */
 void nn_labelcache_forget(nn_labelcache *c);
 
-/* Register (on) or remove (!on) nn_version_digest(model_id, version, arch,
-** n_inputs, n_outputs, n_params, weights), nn_labelmap_digest(model_id,
+/* Register (on) or remove (!on) nn_version_digest(model, version, arch,
+** n_inputs, n_outputs, n_params, weights), nn_labelmap_digest(model,
 ** name, labels) and nn_training_digest(version_id, options, rows, epochs,
 ** best_epoch, stopped, source, started_at, ended_at) and
-** nn_model_facts(model_id) on db: the digests save stores, for a migration
-** that fills them in and for tools that write rows in SQL.  SQLITE_OK or an
-** error. */
+** nn_model_facts(model_id) on db: the digests save stores (model: the
+** model's name, or its model_id in db's nn_model), for tools that write
+** rows in SQL.  SQLITE_OK or an error. */
 int nn_store_digest_functions(sqlite3 *db, int on);
 
 /* Label i (0-based, < m->n, m not bad) of m, its length in *len. */
@@ -177,6 +177,9 @@ typedef struct nn_store {
   uint64_t catalog_gen;
   int borrowed;                        /* db is someone else's: read only */
   int image;                           /* opened from bytes: read only */
+  int digests_by_id;                   /* a file older than schema 8 read
+                                          as it is: its digests cover the
+                                          model_id (formats/nn_digest.h) */
   int wal_state;                       /* 1: the wal-index header can tell
                                           whether anything was committed;
                                           -1: it cannot; 0: not known yet */
@@ -252,6 +255,7 @@ typedef struct nn_store_saved {
   int64_t model_id, version, version_id;
   int64_t labelmap_id;       /* its "default" label map, or 0 without labels */
   int64_t created_at;        /* its created_at, Unix ms */
+  const char *model;         /* the name it was saved under (the caller's) */
 } nn_store_saved;
 
 /* Save net as the next version of model name, in one transaction.  labels,

@@ -197,6 +197,14 @@ void nn_st_rollback(nn_store *s) {
 ** Time
 */
 
+nn_digest_model nn_st_digest_model(const nn_store *s, const char *name, int64_t model_id) {
+  nn_digest_model m;
+  m.name = s->digests_by_id ? NULL : name ? name : "";
+  m.name_len = m.name ? strlen(m.name) : 0;
+  m.id = model_id;
+  return m;
+}
+
 int64_t nn_store_clock_ms(void) {
   return nn_st_clock_ms(sqlite3_vfs_find(NULL));
 }

@@ -19,7 +19,7 @@
 #ifndef NN_STORE_ENGINE_H
 #define NN_STORE_ENGINE_H
 
-#include "store/nn_sha256.h"
+#include "formats/nn_sha256.h"
 #include "store/nn_store.h"
 #include "store/nn_store_train.h"
 
@@ -86,12 +86,13 @@ int nn_store_unsupported(nn_store *s, const char *what);
 int nn_store_arch_json(nn_buf *b, const nn_net *net);
 
 /* The digests a version's and a label map's rows carry (64 hex digits and
-** a zero), over the same bytes whatever the engine. */
-void nn_store_version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+** a zero), over the same bytes whatever the engine or store: layout 2 of
+** formats/nn_digest.h, over model, the model's name. */
+void nn_store_version_digest(char hex[NN_SHA256_HEX], const char *model, int64_t version,
                              const char *arch, size_t arch_len, int64_t n_inputs,
                              int64_t n_outputs, int64_t n_params,
                              const void *weights, size_t bytes);
-void nn_store_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id, const char *name,
+void nn_store_labelmap_digest(char hex[NN_SHA256_HEX], const char *model, const char *name,
                               size_t name_len, const char *labels, size_t labels_len);
 
 /* Labels as a JSON array into b; ERROR for a missing or empty label. */

@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/nn_sha256.h"
+#include "formats/nn_sha256.h"
 #include "store/nn_store_int.h"
 
 /* The model's stored facts (kind 0), then one row per fact: a version

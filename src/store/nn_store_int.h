@@ -27,7 +27,7 @@
 #ifndef NN_STORE_INT_H
 #define NN_STORE_INT_H
 
-#include "store/nn_sha256.h"
+#include "formats/nn_digest.h"
 #include "store/nn_store.h"
 #include "store/nn_store_engine.h"
 
@@ -112,6 +112,9 @@ void nn_st_rollback(nn_store *s);
 
 /* Unix time in milliseconds from the VFS's clock. */
 int64_t nn_st_clock_ms(sqlite3_vfs *vfs);
+/* Whose row a digest read on s covers: the model's name, or its model_id
+** in a file read as it was before schema 8 (s->digests_by_id). */
+nn_digest_model nn_st_digest_model(const nn_store *s, const char *name, int64_t model_id);
 
 /* ------------------------------------------------------------------------
 ** nn_store_facts.c
@@ -140,10 +143,10 @@ int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id);
 #define nn_st_json_labels  nn_store_labels_json
 /* Inside a transaction: the labels in s->text (JSON) as map's latest row
 ** (a new one only when they differ). */
-int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map, int64_t now,
-                       int64_t *labelmap_id);
-/* A label map's digest, as save stores it and a load checks it
-** (nn_store_engine.h). */
+int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *model, const char *map,
+                       int64_t now, int64_t *labelmap_id);
+/* A label map's digest under its model's name, as save stores it and a
+** load checks it (nn_store_engine.h). */
 #define nn_st_labelmap_digest  nn_store_labelmap_digest
 /* Forget every label map the cache holds that nobody pinned. */
 void nn_st_labels_forget(nn_store *s);
@@ -154,9 +157,10 @@ void nn_st_labels_forget(nn_store *s);
 
 /* The digest functions registered (on) or removed (!on) on db, SQLITE_OK
 ** or an error: nn_version_digest and nn_labelmap_digest
-** (nn_store_version.c), nn_training_digest (nn_store_train.c).
-** nn_store_digest_functions (nn_store.c) does both. */
-int nn_st_version_digest_functions(sqlite3 *db, int on);
-int nn_st_training_digest_function(sqlite3 *db, int on);
+** (nn_store_version.c), nn_training_digest (nn_store_train.c); layout 1:
+** the same names with "_1", the digests before schema 8, for migrations.
+** nn_store_digest_functions (nn_store.c) does layout 2. */
+int nn_st_version_digest_functions(sqlite3 *db, int on, int layout);
+int nn_st_training_digest_function(sqlite3 *db, int on, int layout);
 
 #endif

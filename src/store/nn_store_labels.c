@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/nn_sha256.h"
+#include "formats/nn_digest.h"
 #include "store/nn_store_int.h"
 
 static const char *const sql[S_COUNT] = {
@@ -94,18 +94,14 @@ int nn_st_need_model(nn_store *s, const char *name, int64_t *model_id) {
 ** Adding a label map
 */
 
-void nn_store_labelmap_digest(char hex[NN_SHA256_HEX], int64_t model_id,
+void nn_store_labelmap_digest(char hex[NN_SHA256_HEX], const char *model,
                               const char *name, size_t name_len,
                               const char *labels, size_t labels_len) {
-  nn_sha256 h;
-  nn_sha256_init(&h);
-  nn_sha256_add(&h, "nn_labelmap\n", 12);
-  nn_sha256_int(&h, model_id);
-  nn_sha256_int(&h, (int64_t)name_len);
-  nn_sha256_add(&h, name, name_len);
-  nn_sha256_int(&h, (int64_t)labels_len);
-  nn_sha256_add(&h, labels, labels_len);
-  nn_sha256_hex(&h, hex);
+  nn_digest_model m;
+  m.name = model;
+  m.name_len = strlen(model);
+  m.id = 0;
+  nn_digest_labelmap(hex, &m, name, name_len, labels, labels_len);
 }
 
 /* labels as a JSON array into b; ERROR for a missing or empty label. */
@@ -127,8 +123,8 @@ int nn_store_labels_json(nn_store *s, nn_buf *b,
 
 /* Inside a transaction: the latest row of map for the model if it already
 ** holds the labels in s->text (JSON), else a new one. */
-int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map,
-                        int64_t now, int64_t *labelmap_id) {
+int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *model, const char *map,
+                       int64_t now, int64_t *labelmap_id) {
   char digest[NN_SHA256_HEX];
   sqlite3_stmt *st;
   int rc, row;
@@ -146,7 +142,7 @@ int nn_st_put_labelmap(nn_store *s, int64_t model_id, const char *map,
     return rc;
   if ((rc = USE(s, S_LABELMAP_INSERT, &st)) != NN_OK)
     return rc;
-  nn_st_labelmap_digest(digest, model_id, map, strlen(map), s->text.p, s->text.n);
+  nn_st_labelmap_digest(digest, model, map, strlen(map), s->text.p, s->text.n);
   sqlite3_bind_int64(st, 1, model_id);
   sqlite3_bind_int64(st, 4, now);
   sqlite3_bind_text(st, 5, digest, 64, SQLITE_STATIC);
@@ -192,7 +188,7 @@ int nn_store_add_labels(nn_store *s, const char *name, const char *map,
                     " outputs", n, name, n_outputs);
     goto fail;
   }
-  if ((rc = nn_st_put_labelmap(s, model_id, map, now, &labelmap_id)) != NN_OK ||
+  if ((rc = nn_st_put_labelmap(s, model_id, name, map, now, &labelmap_id)) != NN_OK ||
       (rc = nn_st_commit(s)) != NN_OK)
     goto fail;
   s->catalog_gen++;
@@ -339,11 +335,13 @@ static int check_map_row(nn_store *s, sqlite3_stmt *row) {
   const char *labels = (const char *)sqlite3_column_text(row, 3);
   const char *digest = (const char *)sqlite3_column_text(row, 4);
   const char *kind = (const char *)sqlite3_column_text(row, 7);
-  if (labels)
-    nn_st_labelmap_digest(actual, sqlite3_column_int64(row, 2),
-                          (const char *)sqlite3_column_text(row, 1),
-                          (size_t)sqlite3_column_bytes(row, 1), labels,
-                          (size_t)sqlite3_column_bytes(row, 3));
+  if (labels) {
+    nn_digest_model m = nn_st_digest_model(s, (const char *)sqlite3_column_text(row, 0),
+                                           sqlite3_column_int64(row, 2));
+    nn_digest_labelmap(actual, &m, (const char *)sqlite3_column_text(row, 1),
+                       (size_t)sqlite3_column_bytes(row, 1), labels,
+                       (size_t)sqlite3_column_bytes(row, 3));
+  }
   if (!digest)
     return bad_map(s, row, "it has no digest");
   if (!labels || strcmp(digest, actual) != 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "formats/nn_digest.h"
 #include "store/nn_store_int.h"
 #include "store/nn_store_train.h"
 
@@ -29,71 +30,44 @@
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 
 /* ------------------------------------------------------------------------
-** The digest of a run: SHA-256 over its facts and its epochs, as text
-** (nn_store_version.c lays out the others the same way):
-**   "nn_training\n" model_id "\n" version "\n" rows "\n" epochs "\n"
-**     best_epoch started_at "\n" ended_at "\n" #stopped "\n" stopped
-**     #options "\n" options source
-**   then for every epoch row of the run, in epoch order:
-**     epoch "\n" loss val_loss val_accuracy ms
-** Integers in decimal; model_id and version are those of the version the
-** run belongs to (so a run moved to another version disagrees); #x the
-** byte length of x.  best_epoch is its decimal and "\n", or "-\n" for
-** NULL; source is #source "\n" source, or "-\n" for NULL.  A REAL is the
-** 16 lowercase hex digits of its IEEE 754 binary64 bits and "\n" (-0 as 0,
-** for SQLite may keep a REAL that holds an integer as that integer), or
-** "-\n" for NULL.  epochs is the column; the rows follow it, so that an
-** epoch row changed, deleted or added disagrees with the digest.
+** The digest of a run: SHA-256 over its facts and its epochs, laid out by
+** formats/nn_digest.c (its head names the model of the version the run
+** belongs to, and that version's number, so a run moved to another version
+** disagrees).  epochs is the column; the rows follow it, so that an epoch
+** row changed, deleted or added disagrees with the digest.
 */
-
-static void sha256_real(nn_sha256 *h, double v) {
-  char text[20];
-  uint64_t bits;
-  if (isnan(v)) {
-    nn_sha256_add(h, "-\n", 2);
-    return;
-  }
-  if (v == 0)
-    v = 0;
-  memcpy(&bits, &v, sizeof bits);
-  snprintf(text, sizeof text, "%016" PRIx64 "\n", bits);
-  nn_sha256_add(h, text, 17);
-}
 
 /* The run's own facts: everything but its epoch rows.  epochs: the count
 ** stored in nn_training.epochs. */
-static void digest_head(nn_sha256 *h, int64_t model_id, int64_t version,
+static void digest_head(nn_sha256 *h, const nn_digest_model *m, int64_t version,
                         const nn_train_run *run, int64_t epochs) {
-  size_t stopped_len = strlen(run->stopped);
-  nn_sha256_init(h);
-  nn_sha256_add(h, "nn_training\n", 12);
-  nn_sha256_int(h, model_id);
-  nn_sha256_int(h, version);
-  nn_sha256_int(h, run->rows);
-  nn_sha256_int(h, epochs);
-  if (run->best_epoch)
-    nn_sha256_int(h, run->best_epoch);
-  else
-    nn_sha256_add(h, "-\n", 2);
-  nn_sha256_int(h, run->started_at);
-  nn_sha256_int(h, run->ended_at);
-  nn_sha256_int(h, (int64_t)stopped_len);
-  nn_sha256_add(h, run->stopped, stopped_len);
-  nn_sha256_int(h, (int64_t)run->options_len);
-  nn_sha256_add(h, run->options, run->options_len);
-  if (run->source) {
-    nn_sha256_int(h, (int64_t)run->source_len);
-    nn_sha256_add(h, run->source, run->source_len);
-  } else
-    nn_sha256_add(h, "-\n", 2);
+  nn_digest_run r;
+  r.version = version;
+  r.rows = run->rows;
+  r.epochs = epochs;
+  r.best_epoch = run->best_epoch;
+  r.started_at = run->started_at;
+  r.ended_at = run->ended_at;
+  r.stopped = run->stopped;
+  r.stopped_len = strlen(run->stopped);
+  r.options = run->options;
+  r.options_len = run->options_len;
+  r.source = run->source;
+  r.source_len = run->source_len;
+  nn_digest_run_head(h, m, &r);
 }
 
 static void digest_epoch(nn_sha256 *h, const nn_train_epoch *e) {
-  nn_sha256_int(h, e->epoch);
-  sha256_real(h, e->loss);
-  sha256_real(h, e->val_loss);
-  sha256_real(h, e->val_accuracy);
-  sha256_real(h, e->ms);
+  nn_digest_run_epoch(h, e->epoch, e->loss, e->val_loss, e->val_accuracy, e->ms);
+}
+
+/* Layout 2's model: its name. */
+static nn_digest_model named(const char *model) {
+  nn_digest_model m;
+  m.name = model ? model : "";
+  m.name_len = strlen(m.name);
+  m.id = 0;
+  return m;
 }
 
 /* An epoch row of EPOCHS_OF (columns 0..4) as stored; a NULL REAL is NAN. */
@@ -122,11 +96,15 @@ static void epoch_of_row(sqlite3_stmt *st, nn_train_epoch *e) {
 /* nn_training_digest(version_id, options, rows, epochs, best_epoch,
 ** stopped, source, started_at, ended_at): the digest save stores for that
 ** run, over the epoch rows nn_training_epoch holds for version_id, for
-** schema/004_training_digests.sql to fill the runs written before. */
+** tools that write runs in SQL.  nn_training_digest_1, the same in layout
+** 1, only while nn.open migrates (schema/004_training_digests.sql fills
+** digests in with it, 008_digests_by_name.sql checks them).  The function's
+** user data is the layout. */
 static void sql_training_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3 *db = sqlite3_context_db_handle(ctx);
-  sqlite3_stmt *st = NULL;
-  int64_t version_id = sqlite3_value_int64(argv[0]), model_id = 0, version = 0;
+  sqlite3_stmt *st = NULL, *ver = NULL;
+  int64_t version_id = sqlite3_value_int64(argv[0]), version = 0;
+  nn_digest_model m = named(NULL);
   nn_train_run run;
   nn_train_epoch e;
   nn_sha256 h;
@@ -134,17 +112,19 @@ static void sql_training_digest(sqlite3_context *ctx, int argc, sqlite3_value **
   int rc;
   (void)argc;
   memset(&run, 0, sizeof run);
-  if (sqlite3_prepare_v2(db, "SELECT model_id, version FROM nn_version WHERE version_id = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT v.model_id, v.version, m.name FROM nn_version AS v"
+                         " LEFT JOIN nn_model AS m ON m.model_id = v.model_id"
+                         " WHERE v.version_id = ?1", -1, &ver, NULL) != SQLITE_OK)
     goto fail;
-  sqlite3_bind_int64(st, 1, version_id);
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    model_id = sqlite3_column_int64(st, 0);
-    version = sqlite3_column_int64(st, 1);
+  sqlite3_bind_int64(ver, 1, version_id);
+  if ((rc = sqlite3_step(ver)) == SQLITE_ROW) {
+    m = named((const char *)sqlite3_column_text(ver, 2));
+    m.id = sqlite3_column_int64(ver, 0);
+    version = sqlite3_column_int64(ver, 1);
   } else if (rc != SQLITE_DONE)
     goto fail;
-  sqlite3_finalize(st);
-  st = NULL;
+  if (sqlite3_user_data(ctx) == NULL)   /* layout 1 */
+    m.name = NULL;
   run.options = (const char *)sqlite3_value_text(argv[1]);
   run.options_len = (size_t)sqlite3_value_bytes(argv[1]);
   run.rows = sqlite3_value_int64(argv[2]);
@@ -160,7 +140,9 @@ static void sql_training_digest(sqlite3_context *ctx, int argc, sqlite3_value **
     run.options = "";
   if (!run.stopped)
     run.stopped = "";
-  digest_head(&h, model_id, version, &run, sqlite3_value_int64(argv[3]));
+  digest_head(&h, &m, version, &run, sqlite3_value_int64(argv[3]));
+  sqlite3_finalize(ver);
+  ver = NULL;
   if (sqlite3_prepare_v2(db, EPOCHS_OF, -1, &st, NULL) != SQLITE_OK)
     goto fail;
   sqlite3_bind_int64(st, 1, version_id);
@@ -176,12 +158,16 @@ static void sql_training_digest(sqlite3_context *ctx, int argc, sqlite3_value **
   return;
 fail:
   sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
+  sqlite3_finalize(ver);
   sqlite3_finalize(st);
 }
 
-int nn_st_training_digest_function(sqlite3 *db, int on) {
-  /* not deterministic: the answer depends on the epoch rows it reads */
-  return sqlite3_create_function_v2(db, "nn_training_digest", 9, SQLITE_UTF8, NULL,
+int nn_st_training_digest_function(sqlite3 *db, int on, int layout) {
+  static char layout2;
+  /* not deterministic: the answer depends on the rows it reads */
+  return sqlite3_create_function_v2(db, layout == 1 ? "nn_training_digest_1"
+                                    : "nn_training_digest", 9, SQLITE_UTF8,
+                                    layout == 1 ? NULL : &layout2,
                                     on ? sql_training_digest : NULL, NULL, NULL, NULL);
 }
 
@@ -249,11 +235,12 @@ void nn_store_run_dated(const nn_train_run *run, int64_t created_at, nn_train_ru
   dated->started_at = created_at - (int64_t)llround(total_ms);
 }
 
-void nn_store_run_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+void nn_store_run_digest(char hex[NN_SHA256_HEX], const char *model, int64_t version,
                          const nn_train_run *run, int64_t epochs) {
+  nn_digest_model m = named(model);
   nn_sha256 h;
   size_t i;
-  digest_head(&h, model_id, version, run, epochs);
+  digest_head(&h, &m, version, run, epochs);
   for (i = 0; i < run->n_epochs; i++)
     digest_epoch(&h, &run->epochs[i]);
   nn_sha256_hex(&h, hex);
@@ -271,7 +258,7 @@ static int put_run(nn_store *s, const nn_store_saved *saved, void *ctx) {
   nn_store_run_dated((const nn_train_run *)ctx, saved->created_at, &dated);
   started = dated.started_at;
   ended = dated.ended_at;
-  nn_store_run_digest(digest, saved->model_id, saved->version, run, (int64_t)run->n_epochs);
+  nn_store_run_digest(digest, saved->model, saved->version, run, (int64_t)run->n_epochs);
   if (sqlite3_prepare_v2(s->db, INSERT_RUN, -1, &st, NULL) != SQLITE_OK)
     return nn_store_db_fail(s);
   if (sqlite3_bind_int64(st, 1, saved->version_id) ||
@@ -334,16 +321,17 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
 ** column holds what nn writes (column 11: the types, and no best_epoch 0,
 ** which the layout could not tell from NULL) and its options an object (12). */
 #define RUN_OF \
-  "SELECT v.model_id, v.version, t.options, t.rows, t.epochs, t.best_epoch, t.stopped," \
+  "SELECT coalesce(m.name, ''), v.version, t.options, t.rows, t.epochs, t.best_epoch, t.stopped," \
   " t.source, t.started_at, t.ended_at, t.digest," \
   " typeof(t.options) = 'text' AND typeof(t.rows) = 'integer'" \
   " AND typeof(t.epochs) = 'integer' AND typeof(t.best_epoch) IN ('integer', 'null')" \
   " AND t.best_epoch IS NOT 0" \
   " AND typeof(t.stopped) = 'text' AND typeof(t.source) IN ('text', 'null')" \
   " AND typeof(t.started_at) = 'integer' AND typeof(t.ended_at) = 'integer'," \
-  " CASE WHEN json_valid(t.options) THEN json_type(t.options) = 'object' ELSE 0 END" \
+  " CASE WHEN json_valid(t.options) THEN json_type(t.options) = 'object' ELSE 0 END," \
+  " v.model_id" \
   " FROM nn_training AS t JOIN nn_version AS v ON v.version_id = t.version_id" \
-  " WHERE t.version_id = ?1"
+  " LEFT JOIN nn_model AS m ON m.model_id = v.model_id WHERE t.version_id = ?1"
 
 #define CHANGED  "its training run disagrees with its digest (changed outside nn?)"
 
@@ -429,8 +417,9 @@ int nn_store_read_run(nn_store *s, const nn_store_version *v, nn_train_run *run,
     run->options = s->text.p + options_at;   /* s->text holds them all now */
     run->stopped = s->text.p + stopped_at;
     run->source = source_null ? NULL : s->text.p + source_at;
-    digest_head(&h, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), run,
-                sqlite3_column_int64(st, 4));
+    nn_digest_model m = nn_st_digest_model(s, (const char *)sqlite3_column_text(st, 0),
+                                           sqlite3_column_int64(st, 13));
+    digest_head(&h, &m, sqlite3_column_int64(st, 1), run, sqlite3_column_int64(st, 4));
     stored = (const char *)sqlite3_column_text(st, 10);
     if (!stored)
       rc = nn_st_invalid(s, v, "its training run has no digest");

@@ -61,7 +61,7 @@ int nn_store_save_run(nn_store *s, const char *name, const nn_net *net,
 ** created, started the epochs' total ms before, unless the run says), and
 ** the digest over it and its n_epochs epochs (epochs: the count stored). */
 void nn_store_run_dated(const nn_train_run *run, int64_t created_at, nn_train_run *dated);
-void nn_store_run_digest(char hex[65], int64_t model_id, int64_t version,
+void nn_store_run_digest(char hex[65], const char *model, int64_t version,
                          const nn_train_run *run, int64_t epochs);
 
 /* The run recorded for version v (from nn_store_find_version) into *run,

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/nn_sha256.h"
+#include "formats/nn_digest.h"
 #include "store/nn_store_int.h"
 
 /* Columns of S_VERSION_LATEST and S_VERSION_PINNED. */
@@ -57,8 +57,9 @@ static const char *const sql[S_COUNT] = {
   " ORDER BY key",
   /* everything the digest covers */
   [S_WEIGHTS] =
-  "SELECT weights, checksum, digest, model_id, version, arch, n_inputs,"
-  " n_outputs, n_params FROM nn_version WHERE version_id = ?1",
+  "SELECT v.weights, v.checksum, v.digest, coalesce(m.name, ''), v.version, v.arch,"
+  " v.n_inputs, v.n_outputs, v.n_params, v.model_id FROM nn_version AS v"
+  " LEFT JOIN nn_model AS m ON m.model_id = v.model_id WHERE v.version_id = ?1",
   /* a field of one layer's object (?1) by its path (?2) */
   [S_LAYER_FIELD] = "SELECT json_type(?1, ?2), ?1 ->> ?2"
 };
@@ -66,32 +67,22 @@ static const char *const sql[S_COUNT] = {
 #define USE(s, slot, st)  nn_st_use(s, slot, sql[slot], st)
 
 /* ------------------------------------------------------------------------
-** Digests: SHA-256 over a row's facts, each length-prefixed, as text:
-**   "nn_version\n" model_id "\n" version "\n" n_inputs "\n" n_outputs "\n"
-**     n_params "\n" #arch "\n" arch weights
-**   "nn_labelmap\n" model_id "\n" #name "\n" name #labels "\n" labels
-** (numbers in decimal, #x the byte length of x).  A training run's layout,
-** over the run and its epochs, is nn_store_train.c's, which registers its
-** own function; nn_store_digest_functions (nn_store.c) puts all three on a
-** connection.
+** Digests: SHA-256 over a row's facts, laid out by formats/nn_digest.c
+** (layout 2: the model by its name, so that a row keeps its digest in
+** every store).  A training run's function is nn_store_train.c's;
+** nn_store_digest_functions (nn_store.c) puts them all on a connection.
 */
 
-void nn_store_version_digest(char hex[NN_SHA256_HEX], int64_t model_id, int64_t version,
+void nn_store_version_digest(char hex[NN_SHA256_HEX], const char *model, int64_t version,
                              const char *arch, size_t arch_len, int64_t n_inputs,
                              int64_t n_outputs, int64_t n_params,
                              const void *weights, size_t bytes) {
-  nn_sha256 h;
-  nn_sha256_init(&h);
-  nn_sha256_add(&h, "nn_version\n", 11);
-  nn_sha256_int(&h, model_id);
-  nn_sha256_int(&h, version);
-  nn_sha256_int(&h, n_inputs);
-  nn_sha256_int(&h, n_outputs);
-  nn_sha256_int(&h, n_params);
-  nn_sha256_int(&h, (int64_t)arch_len);
-  nn_sha256_add(&h, arch, arch_len);
-  nn_sha256_add(&h, weights, bytes);
-  nn_sha256_hex(&h, hex);
+  nn_digest_model m;
+  m.name = model;
+  m.name_len = strlen(model);
+  m.id = 0;
+  nn_digest_version(hex, &m, version, arch, arch_len, n_inputs, n_outputs, n_params,
+                    weights, bytes);
 }
 
 /* The text (or blob) of v and its length: "" for NULL. */
@@ -102,19 +93,65 @@ static const char *value_text(sqlite3_value *v, size_t *len) {
   return p ? p : "";
 }
 
-/* nn_version_digest(model_id, version, arch, n_inputs, n_outputs, n_params,
-** weights) and nn_labelmap_digest(model_id, name, labels): what save
-** stores, for schema/003_digests.sql to fill the rows written before. */
+/* The model an SQL digest function's first argument names.  Layout 1
+** (the function's user data NULL): its model_id.  Layout 2: its name, given
+** as text, or found by its model_id in the connection's nn_model; *st holds
+** the name then (finalize it after use).  0 and an error on ctx when the id
+** names no model. */
+static int digest_model(sqlite3_context *ctx, sqlite3_value *arg, nn_digest_model *m,
+                        sqlite3_stmt **st) {
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  int rc;
+  m->id = sqlite3_value_int64(arg);
+  m->name = NULL;
+  m->name_len = 0;
+  *st = NULL;
+  if (!sqlite3_user_data(ctx))
+    return 1;
+  if (sqlite3_value_type(arg) != SQLITE_INTEGER) {
+    m->name = value_text(arg, &m->name_len);
+    return 1;
+  }
+  if (sqlite3_prepare_v2(db, "SELECT name FROM nn_model WHERE model_id = ?1", -1, st,
+                         NULL) != SQLITE_OK) {
+    sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
+    return 0;
+  }
+  sqlite3_bind_int64(*st, 1, m->id);
+  if ((rc = sqlite3_step(*st)) == SQLITE_ROW && sqlite3_column_text(*st, 0)) {
+    m->name = (const char *)sqlite3_column_text(*st, 0);
+    m->name_len = (size_t)sqlite3_column_bytes(*st, 0);
+    return 1;
+  }
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+    char *msg = sqlite3_mprintf("no model with model_id %lld", (long long)m->id);
+    sqlite3_result_error(ctx, msg ? msg : "no such model", -1);
+    sqlite3_free(msg);
+  } else
+    sqlite3_result_error(ctx, sqlite3_errmsg(db), -1);
+  return 0;
+}
+
+/* nn_version_digest(model, version, arch, n_inputs, n_outputs, n_params,
+** weights) and nn_labelmap_digest(model, name, labels): what save stores,
+** model the model's name or its model_id here, for tools that write rows
+** in SQL.  nn_version_digest_1 and nn_labelmap_digest_1, layout 1 over a
+** model_id, only while nn.open migrates (schema/003_digests.sql fills the
+** rows written before it with them, 008_digests_by_name.sql checks them). */
 static void sql_version_digest(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   char hex[NN_SHA256_HEX];
   size_t arch_len, bytes;
   const char *arch = value_text(argv[2], &arch_len);
   const char *weights = value_text(argv[6], &bytes);
+  nn_digest_model m;
+  sqlite3_stmt *st;
   (void)argc;
-  nn_store_version_digest(hex, sqlite3_value_int64(argv[0]), sqlite3_value_int64(argv[1]),
-                 arch, arch_len, sqlite3_value_int64(argv[3]),
-                 sqlite3_value_int64(argv[4]), sqlite3_value_int64(argv[5]),
-                 weights, bytes);
+  if (!digest_model(ctx, argv[0], &m, &st))
+    return;
+  nn_digest_version(hex, &m, sqlite3_value_int64(argv[1]), arch, arch_len,
+                    sqlite3_value_int64(argv[3]), sqlite3_value_int64(argv[4]),
+                    sqlite3_value_int64(argv[5]), weights, bytes);
+  sqlite3_finalize(st);
   sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
@@ -123,17 +160,26 @@ static void sql_labelmap_digest(sqlite3_context *ctx, int argc, sqlite3_value **
   size_t name_len, labels_len;
   const char *name = value_text(argv[1], &name_len);
   const char *labels = value_text(argv[2], &labels_len);
+  nn_digest_model m;
+  sqlite3_stmt *st;
   (void)argc;
-  nn_st_labelmap_digest(hex, sqlite3_value_int64(argv[0]), name, name_len, labels, labels_len);
+  if (!digest_model(ctx, argv[0], &m, &st))
+    return;
+  nn_digest_labelmap(hex, &m, name, name_len, labels, labels_len);
+  sqlite3_finalize(st);
   sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
-int nn_st_version_digest_functions(sqlite3 *db, int on) {
-  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
-  int rc = sqlite3_create_function_v2(db, "nn_version_digest", 7, flags, NULL,
+int nn_st_version_digest_functions(sqlite3 *db, int on, int layout) {
+  static char layout2;
+  void *data = layout == 1 ? NULL : &layout2;
+  /* not deterministic: a model_id is read in nn_model */
+  int rc = sqlite3_create_function_v2(db, layout == 1 ? "nn_version_digest_1"
+                                      : "nn_version_digest", 7, SQLITE_UTF8, data,
                                       on ? sql_version_digest : NULL, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_create_function_v2(db, "nn_labelmap_digest", 3, flags, NULL,
+    rc = sqlite3_create_function_v2(db, layout == 1 ? "nn_labelmap_digest_1"
+                                    : "nn_labelmap_digest", 3, SQLITE_UTF8, data,
                                     on ? sql_labelmap_digest : NULL, NULL, NULL, NULL);
   return rc;
 }
@@ -227,9 +273,9 @@ static int put_model(nn_store *s, const char *name, int64_t now, int64_t *model_
 
 /* Inside a transaction: insert the version whose arch is in s->json and
 ** weights in s->blob; *version gets its number. */
-static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
-                       const char *note, int64_t now, int64_t *version,
-                       int64_t *version_id) {
+static int put_version(nn_store *s, int64_t model_id, const char *model,
+                       const nn_net *net, const char *note, int64_t now,
+                       int64_t *version, int64_t *version_id) {
   sqlite3_stmt *st;
   char checksum[17], digest[NN_SHA256_HEX];
   int rc, row;
@@ -242,7 +288,7 @@ static int put_version(nn_store *s, int64_t model_id, const nn_net *net,
   if (rc != NN_OK || (rc = USE(s, S_VERSION_INSERT, &st)) != NN_OK)
     return rc;
   snprintf(checksum, sizeof checksum, "%016" PRIx64, nn_fnv1a64(s->blob.p, s->blob.n));
-  nn_store_version_digest(digest, model_id, *version, s->json.p, s->json.n,
+  nn_store_version_digest(digest, model, *version, s->json.p, s->json.n,
                  (int64_t)net->n_inputs, (int64_t)net->n_outputs,
                  (int64_t)net->n_params, s->blob.p, s->blob.n);
   sqlite3_bind_int64(st, 1, model_id);
@@ -310,10 +356,11 @@ int nn_store_save_with(nn_store *s, const char *name, const nn_net *net,
   if ((rc = nn_st_begin(s)) != NN_OK)
     return rc;
   out->created_at = now;
+  out->model = name;
   if ((rc = put_model(s, name, now, &out->model_id)) != NN_OK ||
-      (rc = put_version(s, out->model_id, net, note, now, &out->version,
+      (rc = put_version(s, out->model_id, name, net, note, now, &out->version,
                         &out->version_id)) != NN_OK ||
-      (labels && (rc = nn_st_put_labelmap(s, out->model_id, "default", now,
+      (labels && (rc = nn_st_put_labelmap(s, out->model_id, name, "default", now,
                                     &out->labelmap_id)) != NN_OK) ||
       (extra && (rc = extra(s, out, ctx)) != NN_OK) ||
       (rc = nn_st_commit(s)) != NN_OK) {
@@ -628,10 +675,12 @@ int nn_store_read_params(nn_store *s, const nn_store_version *v, float *params) 
   }
   if (rc == NN_OK) {
     const char *arch = (const char *)sqlite3_column_text(st, 5);
-    nn_store_version_digest(digest, sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
-                   arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),
-                   sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
-                   sqlite3_column_int64(st, 8), blob, bytes);
+    nn_digest_model m = nn_st_digest_model(s, (const char *)sqlite3_column_text(st, 3),
+                                           sqlite3_column_int64(st, 9));
+    nn_digest_version(digest, &m, sqlite3_column_int64(st, 4),
+                      arch ? arch : "", (size_t)sqlite3_column_bytes(st, 5),
+                      sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
+                      sqlite3_column_int64(st, 8), blob, bytes);
     if (!stored)
       rc = nn_st_invalid(s, v, "it has no digest");
     else if (strcmp(stored, digest) != 0 ||
