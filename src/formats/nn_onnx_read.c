@@ -1121,6 +1121,164 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
 }
 
 
+/* --- a bag ------------------------------------------------------------------
+** The nodes nn writes for an EmbeddingBag (nn_onnx_write.c), read back as
+** one layer: of the graph's int64 ids [batch, k], first,
+**
+**   0 m = Greater(x, -1)      1 s = Where(m, x, 0)    2 g = Gather(W, s)
+**   3 f = Cast(m, float)      4 u = Unsqueeze(f, 2)   5 p = Mul(g, u)
+**   6 y = ReduceSum(p, 1, keepdims 0)                                (sum)
+**   7 c = ReduceSum(f, 1, keepdims 1)  8 d = Max(c, 1)  9 y = Div(y, d)  (mean)
+**
+** the axes as inputs from opset 13, as attributes before, each also by
+** its negative number; Constant nodes may come between them.  A node
+** that breaks the form before node 6 is refused (nothing else reads ids
+** so); one after node 6 that is not node 7 ends a sum. */
+
+#define BAG_IDS  (-1)   /* bag_input: the graph's ids */
+
+/* Whether input k of node is the output of node j of the bag, or the ids. */
+static int bag_input(nn_onnx_reader *r, nn_pb_span node, size_t k, int j) {
+  nn_pb_span in;
+  nn_onnx_node_strings(node, 1, k, &in);
+  return j == BAG_IDS ? nn_onnx_same(in, r->bag_x) : nn_onnx_same(in, r->bag_out[j]);
+}
+
+/* Whether input k of node is a constant of one number, v (int64 or float). */
+static int bag_const(nn_onnx_reader *r, nn_pb_span node, size_t k, int integer, double v) {
+  nn_onnx_tensor *t;
+  nn_pb_span in;
+  long long i;
+  float f;
+  nn_onnx_node_strings(node, 1, k, &in);
+  if ((t = nn_onnx_find_const(r, in)) == NULL || t->count != 1) return 0;
+  if (integer)
+    return t->type == NN_ONNX_INT64 && nn_onnx_tensor_ints(r, t, &i, 1) == NN_OK && i == v;
+  return t->type == NN_ONNX_FLOAT && nn_onnx_tensor_floats(r, t, &f) == NN_OK && f == v;
+}
+
+/* Whether the node's attributes (of names allowed) reduce or unsqueeze on
+** axis, of a value of rank (axis - rank too), as input 1 from opset 13 or
+** the attribute "axes" before; keepdims as keep (-1: no such attribute). */
+static int bag_axes(nn_onnx_reader *r, nn_pb_span node, long long axis, int rank, int keep) {
+  static const char *const names[] = { "axes", "keepdims", NULL };
+  nn_onnx_attr a[2];
+  nn_pb_span raw[2];
+  nn_pb_span in;
+  long long axes[2], kd;
+  size_t n = 0, n_in = nn_onnx_node_strings(node, 1, 0, &in);
+  if (nn_onnx_node_attrs(r, node, names, a, raw) != NN_OK) return 0;
+  if (keep < 0 ? a[1].name.n != 0
+               : nn_onnx_attr_int(r, &a[1], 1, &kd) != NN_OK || kd != keep)
+    return 0;
+  if (r->opset >= 13)
+    return a[0].name.n == 0 && n_in == 2 &&
+           (bag_const(r, node, 1, 1, (double)axis) ||
+            bag_const(r, node, 1, 1, (double)(axis - rank)));
+  if (a[0].name.n == 0 || nn_onnx_attr_ints(r, raw[0], axes, 2, &n) != NN_OK || n != 1)
+    return 0;
+  return n_in == 1 && (axes[0] == axis || axes[0] == axis - rank);
+}
+
+/* Whether the node has no attribute, or only those named (of int values
+** wanted[]). */
+static int bag_attr(nn_onnx_reader *r, nn_pb_span node, const char *name, long long want) {
+  const char *names[2];
+  nn_onnx_attr a[1];
+  nn_pb_span raw[1];
+  long long v;
+  names[0] = name;
+  names[1] = NULL;
+  if (nn_onnx_node_attrs(r, node, name ? names : names + 1, a, raw) != NN_OK) return 0;
+  return name == NULL || (nn_onnx_attr_int(r, &a[0], want, &v) == NN_OK && v == want);
+}
+
+/* Whether node, of op, is node j of the bag's form. */
+static int bag_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, size_t j) {
+  static const char *const ops[] = { "Greater", "Where", "Gather", "Cast", "Unsqueeze",
+                                     "Mul", "ReduceSum", "ReduceSum", "Max", "Div" };
+  static const size_t n_in[] = { 2, 3, 2, 1, 0, 2, 0, 0, 2, 2 };
+  nn_pb_span in;
+  size_t n = nn_onnx_node_strings(node, 1, 0, &in);
+  if (!nn_onnx_is(op, ops[j]) || (n_in[j] && n != n_in[j])) return 0;
+  switch (j) {
+  case 0: return bag_input(r, node, 0, BAG_IDS) && bag_const(r, node, 1, 1, -1) &&
+                 bag_attr(r, node, NULL, 0);
+  case 1: return bag_input(r, node, 0, 0) && bag_input(r, node, 1, BAG_IDS) &&
+                 bag_const(r, node, 2, 1, 0) && bag_attr(r, node, NULL, 0);
+  case 2: nn_onnx_node_strings(node, 1, 0, &r->bag_table);
+          return bag_input(r, node, 1, 1) && bag_attr(r, node, "axis", 0);
+  case 3: return bag_input(r, node, 0, 0) && bag_attr(r, node, "to", NN_ONNX_FLOAT);
+  case 4: return bag_input(r, node, 0, 3) && bag_axes(r, node, 2, 3, -1);
+  case 5: return (bag_input(r, node, 0, 2) && bag_input(r, node, 1, 4)) ||
+                 (bag_input(r, node, 0, 4) && bag_input(r, node, 1, 2));
+  case 6: return bag_input(r, node, 0, 5) && bag_axes(r, node, 1, 3, 0);
+  case 7: return bag_input(r, node, 0, 3) && bag_axes(r, node, 1, 2, 1);
+  case 8: return (bag_input(r, node, 0, 7) && bag_const(r, node, 1, 0, 1)) ||
+                 (bag_input(r, node, 1, 7) && bag_const(r, node, 0, 0, 1));
+  default: return bag_input(r, node, 0, 6) && bag_input(r, node, 1, 8) &&
+                  bag_attr(r, node, NULL, 0);
+  }
+}
+
+/* The matched form as the net's first layer, an EmbeddingBag of mode
+** (0 mean, 1 sum): n_ids and dim its table's shape, k the ids' row; the
+** data after it are [batch, dim]. */
+static int bag_layer(nn_onnx_reader *r, int mode) {
+  nn_onnx_tensor *t = nn_onnx_find_const(r, r->bag_table);
+  float hyper[MAX_KIND_ATTRS], *p;
+  int st;
+  r->bag_at = 0;
+  if (t == NULL || t->type != NN_ONNX_FLOAT || t->rank != 2 || t->dims[0] < 1 ||
+      t->dims[1] < 1 || t->dims[0] > (long long)NN_MAX_WIDTH ||
+      t->dims[1] > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "an EmbeddingBag's table is not a float "
+                        "constant of [n_ids, dim]");
+  if (t->count > NN_MAX_PARAMS)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "more than %zu weights", NN_MAX_PARAMS);
+  hyper[0] = (float)t->dims[0];
+  hyper[1] = (float)t->dims[1];
+  hyper[2] = (float)r->dims[1];
+  hyper[3] = (float)mode;
+  if ((p = (float *)calloc(t->count + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  if ((st = nn_onnx_tensor_floats(r, t, p)) != NN_OK) return st;
+  r->dims[1] = t->dims[1];
+  r->cur = r->bag_out[mode == 0 ? 9 : 6];
+  return push_layer(r, NN_EMBEDDINGBAG, hyper);
+}
+
+static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns);
+
+/* The next node of a bag's form (bag_at: the nodes matched so far). */
+static int bag_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  size_t j = r->bag_at;
+  int st;
+  if (j == 0) {
+    r->bag_x = r->cur;
+    if (r->rank != 2 || r->dims[1] < 1 || r->dims[1] > (long long)NN_MAX_WIDTH)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "an EmbeddingBag reads ids of [batch, k], "
+                          "k known before run time");
+  }
+  if (!bag_node(r, node, op, j)) {
+    char b[48];
+    if (j != 7)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not node %zu of an EmbeddingBag's form "
+                          "(%s here; Greater(ids, -1), Where, Gather, Cast, Unsqueeze, Mul, "
+                          "ReduceSum, and for the mean ReduceSum, Max, Div), the only "
+                          "reader of int64 ids beside a Gather of a table (an Embedding)",
+                          j + 1, j == 0 ? nn_onnx_show(op, b) : "its op or inputs differ");
+    if ((st = bag_layer(r, 1)) != NN_OK) return st;    /* the form of a sum ends */
+    record_value(r);
+    return read_node_op(r, node, 1);
+  }
+  r->bag_out[r->bag_at++] = out0;
+  return r->bag_at == 10 ? bag_layer(r, 0) : NN_OK;
+}
+
+
 /* --- patterns ----------------------------------------------------------------
 ** A kind that ONNX has no operator for (GELU, SiLU in the opsets PyTorch
 ** 1.13 writes) is its pattern of nodes, as the kind table gives it: the
@@ -1314,6 +1472,8 @@ static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns) {
     if (!nn_onnx_same(in0, r->cur) && (c = nn_onnx_find_const(r, in0)) != NULL)
       return op_identity_const(r, node, c, out0);
   }
+  if (r->bag_at > 0 || (r->ids_in && r->n_layers == 0 && nn_onnx_is(op, "Greater")))
+    return bag_next(r, node, op, out0);
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
     return pattern_attrs(r, node, op);
@@ -1615,7 +1775,12 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   }
   /* a pattern the graph ends in the middle of: its nodes on their own */
   if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
+  /* a bag's form the graph ends in: a sum, after its node 7 */
+  if (r->bag_at == 7 && (st = bag_layer(r, 1)) != NN_OK) return st;
   r->node_desc[0] = '\0';
+  if (r->bag_at > 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph ends after node %zu of an "
+                        "EmbeddingBag's form", r->bag_at);
   if (r->ids_in && (r->n_layers == 0 ||
                     !(nn_kind_info_of(r->layers[0].kind)->flags & NN_KIND_FIRST)))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type int64, ids, which only "
