@@ -1263,13 +1263,10 @@ static int bag_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_spa
                           "k known before run time");
   }
   if (!bag_node(r, node, op, j)) {
-    char b[48];
     if (j != 7)
-      return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not node %zu of an EmbeddingBag's form "
-                          "(%s here; Greater(ids, -1), Where, Gather, Cast, Unsqueeze, Mul, "
-                          "ReduceSum, and for the mean ReduceSum, Max, Div), the only "
-                          "reader of int64 ids beside a Gather of a table (an Embedding)",
-                          j + 1, j == 0 ? nn_onnx_show(op, b) : "its op or inputs differ");
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not node %zu of an EmbeddingBag (Greater, "
+                          "Where, Gather, Cast, Unsqueeze, Mul, ReduceSum; mean: ReduceSum, "
+                          "Max, Div)", j + 1);
     if ((st = bag_layer(r, 1)) != NN_OK) return st;    /* the form of a sum ends */
     record_value(r);
     return read_node_op(r, node, 1);
@@ -1743,6 +1740,32 @@ static int check_io(nn_onnx_reader *r, const graph_io *io) {
   return NN_OK;
 }
 
+/* Refuses a graph with control flow (Loop, Scan, If: a subgraph run at run
+** time), naming its first such node before any other: the reason the
+** graph cannot be read, where the nodes before it would only show a
+** symptom (PyTorch 1.13's EmbeddingBag, a Loop over its bags, begins with
+** a Shape of the ids). */
+static int no_control_flow(nn_onnx_reader *r, nn_pb_span graph) {
+  nn_pb_span m = graph, op, domain;
+  nn_pb_field f;
+  size_t i = 0;
+  int st;
+  while (nn_pb_next(&m, &f) > 0) {
+    if (f.number != 1 || f.wire != 2) continue;
+    r->node_no = ++i;
+    if ((st = describe_node(r, f.s, &op, &domain)) != NN_OK) return st;
+    if (nn_onnx_is(op, "Loop"))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Loop is control flow, which nn does not "
+                          "run (PyTorch's form of nn.EmbeddingBag)");
+    if (nn_onnx_is(op, "Scan") || nn_onnx_is(op, "If"))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s is control flow, which nn does not run",
+                          nn_onnx_is(op, "If") ? "an If" : "a Scan");
+  }
+  r->node_no = 0;
+  r->node_desc[0] = '\0';
+  return NN_OK;
+}
+
 static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *feeds,
                       size_t n_feeds) {
   nn_pb_span m = graph;
@@ -1755,7 +1778,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   io.rank = -1;
   if ((st = graph_constants(r, graph, &n_nodes)) != NN_OK ||
       (st = graph_inputs(r, graph, feeds, n_feeds, &io)) != NN_OK ||
-      (st = check_io(r, &io)) != NN_OK || (st = graph_names(r, graph)) != NN_OK)
+      (st = check_io(r, &io)) != NN_OK || (st = graph_names(r, graph)) != NN_OK ||
+      (st = no_control_flow(r, graph)) != NN_OK)
     return st;
   r->rank = io.rank;
   r->cur = io.data_in;
