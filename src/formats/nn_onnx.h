@@ -19,7 +19,9 @@
 **
 ** The writer gives a ModelProto, opset 13, of a net of Linear (Gemm with
 ** transB = 1), ReLU, LeakyReLU, Sigmoid, Tanh, SoftMax (axis -1) and Identity
-** layers, its input "input" of shape [batch, n_inputs] with a symbolic batch.
+** layers (and the other kinds with an ONNX form: see the kind table, and
+** EmbeddingBag's plain operators, nn_onnx_write.c), its input "input" of
+** shape [batch, n_inputs] with a symbolic batch.
 **
 ** Pure C99: no Lua, no SQLite.  Labels are not part of either: ONNX has no
 ** place for them that other tools read.
