@@ -4,8 +4,8 @@
 -- row (-1: none), the mean or sum of their embeddings.  Against a plain-Lua
 -- computation in double precision of the float numbers: forward, batch, the
 -- weight's gradient; training (the same bits on any number of threads), the
--- store's round trip and digest, ONNX both ways (and PyTorch's export,
--- spec/fixtures/onnx/make_embed.py), and every path that takes input refusing
+-- store's round trip and digest, ONNX both ways (and PyTorch's exports,
+-- spec/fixtures/onnx/make_embed.py: Embedding's Gather, a bag's Loop), and every path that takes input refusing
 -- an id outside the table, naming it, its row and place and the layer, with
 -- nothing changed.
 
@@ -441,10 +441,56 @@ describe("a net that starts with an embedding", function()
       end)
     end
 
-    it("refuses PyTorch 1.13's bag, a Loop, naming the node, its layer and why", function()
-      assert.equal("spec/fixtures/onnx/embedding_bag_op13.onnx: node 28 '/bag/Loop' (Loop) in "
-        .. "layer 'bag': a Loop is control flow, which nn does not run (PyTorch's form of "
-        .. "nn.EmbeddingBag)", message(nn.import, "spec/fixtures/onnx/embedding_bag_op13.onnx"))
+    -- PyTorch's outputs, from the script: float32 sums in another order, so 1e-5
+    for _, case in ipairs{ { "embedding_bag_op13", "mean" }, { "embedding_bag_sum_op13", "sum" },
+                           { "embedding_bag_op11", "mean" } } do
+      it("reads PyTorch 1.13's bag, a Loop over the bags, of " .. case[1] .. " (" .. case[2]
+         .. ") as one EmbeddingBag and gives its outputs within 1e-5", function()
+        local want = dofile("spec/fixtures/onnx/embed_expected.lua")[case[1]]
+        local net = nn.import("spec/fixtures/onnx/" .. case[1] .. ".onnx")
+        assert.equal(('nn.EmbeddingBag(10, 3, 3, "%s")'):format(case[2]), net:modules()[1].name)
+        assert.equal(2, #net:modules())
+        for k, x in ipairs(want.inputs) do
+          local y = net:forward(x)
+          assert.equal(#want.outputs[k], #y)
+          for o = 1, #y do
+            assert.is_true(abs(y[o] - want.outputs[k][o]) <= 1e-5, ("row %d, %d"):format(k, o))
+          end
+        end
+      end)
+    end
+
+    it("refuses PyTorch's bag of another mode, or changed, naming the node and its layer",
+       function()
+      local fixture = "spec/fixtures/onnx/embedding_bag_max_op13.onnx"
+      assert.equal(fixture .. ": node 28 '/bag/Loop' (Loop) in layer 'bag': its body (at its "
+        .. "node 9) is not PyTorch's EmbeddingBag of mode mean or sum", message(nn.import, fixture))
+      local f = assert(io.open("spec/fixtures/onnx/embedding_bag_sum_op13.onnx", "rb"))
+      local bytes = f:read("*a")
+      f:close()
+      -- the body's reduction, its node 10 after the Constant of its axes
+      local changed = bytes:gsub("ReduceSum", "ReduceMin")
+      assert.equal("node 28 '/bag/Loop' (Loop) in layer 'bag': its body (at its node 10) is not "
+        .. "PyTorch's EmbeddingBag of mode mean or sum",
+        message(nn.import, changed, { format = "onnx" }))
+      changed = bytes:gsub("Range", "Rangf")                      -- the offsets' Range
+      assert.equal("node 9 '/bag/Rangf' (Rangf) in layer 'bag': is not node 7 of the nodes of "
+        .. "PyTorch's EmbeddingBag (Shape, ReduceProd, ..., Loop)",
+        message(nn.import, changed, { format = "onnx" }))
+      local b = require "spec.support.onnx_builder"
+      for _, case in ipairs{
+        { "node 1 (Loop): a Loop is control flow, which nn does not run",
+          { b.value_info("x", { "N", 3 }) }, { b.node("Loop", { "m", "c" }, { "y" }) } },
+        { "node 2 (Relu): is not node 2 of the nodes of PyTorch's EmbeddingBag (Shape, "
+          .. "ReduceProd, ..., Loop)", { b.value_info("x", { "N", 3 }, b.INT64) },
+          { b.node("Shape", { "x" }, { "s" }), b.node("Relu", { "s" }, { "y" }) } },
+      } do
+        local ok, err = pcall(nn.import, b.model{ inputs = case[2], nodes = case[3],
+          initializers = { b.int64_tensor("m", {}, { 2 }), b.int64_tensor("c", {}, { 1 }) },
+          outputs = { b.value_info("y", { "N", 3 }) } }, { format = "onnx" })
+        assert.is_false(ok)
+        assert.equal(case[1], (tostring(err):gsub("^[^:]*:%d+: ", "")))
+      end
     end)
 
     -- A bag's form built by hand: the ids "x" [N, 3], the table W [4, 2].

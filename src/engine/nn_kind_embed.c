@@ -198,8 +198,8 @@ static void bag_backward(float *dx, float *dparams, const float *dy,
 ** Flatten PyTorch writes for nn.Flatten (nn_onnx_write.c, nn_onnx_read.c).
 ** EmbeddingBag has no operator: the writer and the reader know its form of
 ** plain operators (Greater, Where, Gather, Cast, Unsqueeze, Mul, ReduceSum;
-** for the mean ReduceSum, Max, Div) by hand; PyTorch 1.13's, a Loop over
-** the bags, is refused at the Loop. */
+** for the mean ReduceSum, Max, Div) by hand, and the reader PyTorch 1.13's
+** too, a Loop over the bags (nn_onnx_read.c). */
 #define BIG  16777216.0   /* 2^24: ids and widths exact in a float */
 
 static const nn_hyper embedding_hyper[] = {
