@@ -9,7 +9,9 @@
 **   MatMul by a constant matrix (and an Add of a constant bias after it),
 **   Relu, LeakyRelu, Sigmoid, Tanh, Softmax over the last axis, Identity,
 **   Dropout (nothing at inference), Flatten and Reshape that keep a row a
-**   row, Transpose and Constant on constants,
+**   row, Transpose and Constant on constants, and first on int64 ids a
+**   Gather (Embedding), or an EmbeddingBag as nn writes it or as PyTorch
+**   1.13 writes it (a Loop over the bags: nn_onnx_read.c),
 **
 ** with float32 weights in raw_data or float_data, in opsets 6 to 18 of the
 ** default domain.  Anything else is refused with a message naming the node,
