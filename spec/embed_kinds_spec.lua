@@ -4,8 +4,8 @@
 -- row (-1: none), the mean or sum of their embeddings.  Against a plain-Lua
 -- computation in double precision of the float numbers: forward, batch, the
 -- weight's gradient; training (the same bits on any number of threads), the
--- store's round trip and digest, ONNX both ways (and PyTorch's export,
--- spec/fixtures/onnx/make_embed.py), and every path that takes input refusing
+-- store's round trip and digest, ONNX both ways (and PyTorch's exports,
+-- spec/fixtures/onnx/make_embed.py: Embedding's Gather, a bag's Loop), and every path that takes input refusing
 -- an id outside the table, naming it, its row and place and the layer, with
 -- nothing changed.
 
@@ -352,12 +352,225 @@ describe("a net that starts with an embedding", function()
       end
     end)
 
-    it("refuses EmbeddingBag by name: PyTorch writes a bag as a Loop", function()
-      assert.equal("export to onnx: module 1: nn.EmbeddingBag has no ONNX operator",
-                   message(bag_net(1).export, bag_net(1), path, "onnx"))
-      assert.truthy(message(nn.import, "spec/fixtures/onnx/embedding_bag_op13.onnx"):find(
-        "node 1 '/bag/Shape' (Shape) in layer 'bag': Shape takes the input, whose int64 ids only a Gather of "
-        .. "a table (an Embedding) reads", 1, true))
+    -- The form nn writes for a bag (nn_onnx_write.c): node k's op and inputs,
+    -- "x" the ids, "W" the table, "-1", "0", "1" the constants, "2" and
+    -- "1ax" the axes, a number an earlier node's output.
+    local FORM = {
+      { "Greater", { "x", "-1" } }, { "Where", { 1, "x", "0" } }, { "Gather", { "W", 2 } },
+      { "Cast", { 1 } }, { "Unsqueeze", { 4, "2ax" } }, { "Mul", { 3, 5 } },
+      { "ReduceSum", { 6, "1ax" } }, { "ReduceSum", { 4, "1ax" } }, { "Max", { 8, "1" } },
+      { "Div", { 7, 9 } },
+    }
+
+    for _, mode in ipairs{ "mean", "sum" } do
+      it(mode .. ": writes EmbeddingBag as plain operators, no Loop, wired as its form; "
+         .. "read back as the same layers, the same bits, the double reference's numbers",
+         function()
+        nn.seed(13)
+        local k, dim = 6, 4
+        local net = nn.Sequential{ nn.EmbeddingBag(20, dim, { ids = k, mode = mode }),
+                                   nn.Linear(dim, 3) }
+        net:export(path, "onnx")
+        local f = assert(io.open(path, "rb"))
+        local bytes = f:read("*a")
+        f:close()
+        local nodes, inits = require("spec.support.onnx_nodes").read(bytes)
+        local n_form = mode == "mean" and 10 or 7
+        assert.equal(n_form + 1, #nodes)
+        assert.equal("Gemm", nodes[n_form + 1].op)
+        local onnx_nodes = require "spec.support.onnx_nodes"
+        local consts = { ["-1"] = -1, ["0"] = 0, ["2ax"] = 2, ["1ax"] = 1 }
+        local function int_const(name, src)
+          local t = inits[name]
+          assert.equal(7, t.type, name)                      -- int64
+          assert.equal(src:find("ax") and 1 or 0, #t.dims, name)
+          assert.equal(consts[src], onnx_nodes.int64(t.raw), name)
+        end
+        for j = 1, n_form do
+          local node, want = nodes[j], FORM[j]
+          assert.equal(want[1], node.op, "node " .. j)
+          assert.equal(#want[2], #node.inputs, "node " .. j)
+          for i, src in ipairs(want[2]) do
+            local got = node.inputs[i]
+            if type(src) == "number" then assert.equal(nodes[src].outputs[1], got)
+            elseif src == "x" then assert.equal("input", got)
+            elseif src == "W" then assert.same({ 20, dim }, inits[got].dims)
+            elseif src == "1" then
+              assert.equal(require("spec.support.compat").pack_f32le{ 1 }, inits[got].raw)
+            else int_const(got, src) end
+          end
+        end
+        assert.equal(0, nodes[3].attrs.axis)
+        assert.equal(1, nodes[4].attrs.to)                  -- float
+        assert.equal(0, nodes[7].attrs.keepdims)
+        if mode == "mean" then assert.equal(1, nodes[8].attrs.keepdims) end
+        assert.equal(nodes[n_form].outputs[1], nodes[n_form + 1].inputs[1])
+        assert.is_nil(bytes:find("Loop", 1, true))
+
+        local back = nn.import(path)
+        assert.equal(tostring(net), tostring(back))
+        assert.same(net:modules()[1].name, back:modules()[1].name)
+        assert.same(net:get_weights(1, "weight"), back:get_weights(1, "weight"))
+        local W = back:get_weights(1, "weight")
+        local L, b = back:get_weights(2, "weight"), back:get_weights(2, "bias")
+        local X = id_rows(stream(17), 40, k, 20, true)
+        X[#X + 1] = { -1, -1, -1, -1, -1, -1 }              -- an empty bag: zeros
+        local Y = back:forward(nn.Matrix(X))
+        for r = 1, #X do
+          local h, count = ref_bag(W, X[r], mode)
+          assert.same(net:forward(X[r]), back:forward(X[r]))
+          assert.same(net:trace(X[r])[1].values, back:trace(X[r])[1].values)
+          local got = back:trace(X[r])[1].values
+          for t = 1, dim do
+            local bound = count * abs_sum(W, X[r], t) * 2 ^ -24 /
+                          (mode == "mean" and math.max(count, 1) or 1) + ulp(h[t])
+            assert.is_true(abs(got[t] - h[t]) <= bound, ("row %d, %d"):format(r, t))
+          end
+          for o = 1, 3 do
+            local want, bound = b[o], ulp(b[o])
+            for t = 1, dim do
+              want = want + L[o][t] * h[t]
+              bound = bound + abs(L[o][t] * h[t]) * 2 ^ -22
+            end
+            assert.is_true(abs(Y:get(r, o) - want) <= (dim + 1) * bound + 1e-6,
+                           ("row %d output %d"):format(r, o))
+          end
+        end
+        assert.same({ b[1], b[2], b[3] }, back:forward(X[#X]))
+        assert.truthy(message(back.forward, back, { 0, 20, 1, 1, -1, -1 })
+                        :find("20 is not an id", 1, true))
+      end)
+    end
+
+    -- PyTorch's outputs, from the script: float32 sums in another order, so 1e-5
+    for _, case in ipairs{ { "embedding_bag_op13", "mean" }, { "embedding_bag_sum_op13", "sum" },
+                           { "embedding_bag_op11", "mean" } } do
+      it("reads PyTorch 1.13's bag, a Loop over the bags, of " .. case[1] .. " (" .. case[2]
+         .. ") as one EmbeddingBag and gives its outputs within 1e-5", function()
+        local want = dofile("spec/fixtures/onnx/embed_expected.lua")[case[1]]
+        local net = nn.import("spec/fixtures/onnx/" .. case[1] .. ".onnx")
+        assert.equal(('nn.EmbeddingBag(10, 3, 3, "%s")'):format(case[2]), net:modules()[1].name)
+        assert.equal(2, #net:modules())
+        for k, x in ipairs(want.inputs) do
+          local y = net:forward(x)
+          assert.equal(#want.outputs[k], #y)
+          for o = 1, #y do
+            assert.is_true(abs(y[o] - want.outputs[k][o]) <= 1e-5, ("row %d, %d"):format(k, o))
+          end
+        end
+      end)
+    end
+
+    it("refuses PyTorch's bag of another mode, or changed, naming the node and its layer",
+       function()
+      local fixture = "spec/fixtures/onnx/embedding_bag_max_op13.onnx"
+      assert.equal(fixture .. ": node 28 '/bag/Loop' (Loop) in layer 'bag': its body (at its "
+        .. "node 9) is not PyTorch's EmbeddingBag of mode mean or sum", message(nn.import, fixture))
+      local f = assert(io.open("spec/fixtures/onnx/embedding_bag_sum_op13.onnx", "rb"))
+      local bytes = f:read("*a")
+      f:close()
+      -- the body's reduction, its node 10 after the Constant of its axes
+      local changed = bytes:gsub("ReduceSum", "ReduceMin")
+      assert.equal("node 28 '/bag/Loop' (Loop) in layer 'bag': its body (at its node 10) is not "
+        .. "PyTorch's EmbeddingBag of mode mean or sum",
+        message(nn.import, changed, { format = "onnx" }))
+      changed = bytes:gsub("Range", "Rangf")                      -- the offsets' Range
+      assert.equal("node 9 '/bag/Rangf' (Rangf) in layer 'bag': is not node 7 of the nodes of "
+        .. "PyTorch's EmbeddingBag (Shape, ReduceProd, ..., Loop)",
+        message(nn.import, changed, { format = "onnx" }))
+      local b = require "spec.support.onnx_builder"
+      for _, case in ipairs{
+        { "node 1 (Loop): a Loop is control flow, which nn does not run",
+          { b.value_info("x", { "N", 3 }) }, { b.node("Loop", { "m", "c" }, { "y" }) } },
+        { "node 2 (Relu): is not node 2 of the nodes of PyTorch's EmbeddingBag (Shape, "
+          .. "ReduceProd, ..., Loop)", { b.value_info("x", { "N", 3 }, b.INT64) },
+          { b.node("Shape", { "x" }, { "s" }), b.node("Relu", { "s" }, { "y" }) } },
+      } do
+        local ok, err = pcall(nn.import, b.model{ inputs = case[2], nodes = case[3],
+          initializers = { b.int64_tensor("m", {}, { 2 }), b.int64_tensor("c", {}, { 1 }) },
+          outputs = { b.value_info("y", { "N", 3 }) } }, { format = "onnx" })
+        assert.is_false(ok)
+        assert.equal(case[1], (tostring(err):gsub("^[^:]*:%d+: ", "")))
+      end
+    end)
+
+    -- A bag's form built by hand: the ids "x" [N, 3], the table W [4, 2].
+    local function bag_form(o)
+      local b = require "spec.support.onnx_builder"
+      local opset = o.opset or 13
+      local function axes(n, input, ax)
+        if opset >= 13 then return { input, ax }, {} end
+        return { input }, { b.attr_ints("axes", { n }) }
+      end
+      local u_in, u_at = axes(2, "f", "a2")
+      local r1_in, r1_at = axes(1, "p", "a1")
+      local r2_in, r2_at = axes(-1, "f", "a1m")
+      local nodes = {
+        b.node("Greater", { "x", o.none or "none" }, { "m" }),
+        b.node("Where", { "m", "x", "zero" }, { "s" }),
+        b.node("Gather", { "W", "s" }, { "g" }, { b.attr_int("axis", 0) }),
+        b.node("Cast", { "m" }, { "f" }, { b.attr_int("to", 1) }),
+        b.node("Unsqueeze", u_in, { "u" }, u_at),
+        b.node("Mul", { "u", "g" }, { "p" }),
+        b.node("ReduceSum", r1_in, { "y" }, { b.attr_int("keepdims", 0), unpack(r1_at) }),
+        b.node("ReduceSum", r2_in, { "c" }, { b.attr_int("keepdims", 1), unpack(r2_at) }),
+        b.node("Max", { o.one or "one", "c" }, { "d" }),
+        b.node("Div", { "y", "d" }, { "out" }),
+      }
+      local n = o.n or (o.sum and 7 or 10)
+      for j = #nodes, n + 1, -1 do nodes[j] = nil end
+      if o.sum then nodes[7] = b.node("ReduceSum", r1_in, { "out" }, { b.attr_int("keepdims", 0),
+                                                                       unpack(r1_at) }) end
+      for _, extra in ipairs(o.after or {}) do nodes[#nodes + 1] = extra end
+      return pcall(nn.import, b.model{ opset = opset, nodes = nodes,
+        inputs = { b.value_info("x", { "N", o.k or 3 }, b.INT64) },
+        outputs = { b.value_info(o.out or "out", { "N", 2 }) },
+        initializers = { b.tensor("W", { 4, 2 }, { 1, 2, 3, 4, 5, -6, 0.5, 0.25 }),
+          b.int64_tensor("none", {}, { -1 }), b.int64_tensor("minus2", {}, { -2 }),
+          b.int64_tensor("zero", {}, { 0 }), b.int64_tensor("a2", { 1 }, { 2 }),
+          b.int64_tensor("a1", { 1 }, { 1 }), b.int64_tensor("a1m", { 1 }, { -1 }),
+          b.tensor("one", {}, { 1 }), b.tensor("two", {}, { 2 }),
+          b.tensor("L", { 2, 2 }, { 1, 0, 0, -1 }) } }, { format = "onnx" })
+    end
+
+    it("reads a bag's form by hand: either opset's axes, either order of Mul and Max, "
+       .. "the numbers by hand", function()
+      for _, opset in ipairs{ 11, 13 } do
+        local ok, net = bag_form{ opset = opset }
+        assert.is_true(ok, net)
+        assert.equal('nn.EmbeddingBag(4, 2, 3, "mean")', net:modules()[1].name)
+        assert.same({ 3, 0 }, net:forward{ 0, 2, 1 })        -- (1+5+3)/3, (2-6+4)/3
+        assert.same({ 0, 0 }, net:forward{ -1, -1, -1 })
+        assert.same({ 0.5, 0.25 }, net:forward{ -1, 3, -1 })
+        ok, net = bag_form{ opset = opset, sum = true }
+        assert.is_true(ok, net)
+        assert.equal('nn.EmbeddingBag(4, 2, 3, "sum")', net:modules()[1].name)
+        assert.same({ 9, 0 }, net:forward{ 0, 2, 1 })
+      end
+      -- a sum's form followed by a layer: the bag, then the layer
+      local b = require "spec.support.onnx_builder"
+      local ok, net = bag_form{ sum = true, out = "z",
+        after = { b.node("Gemm", { "out", "L" }, { "z" }, { b.attr_int("transB", 1) }) } }
+      assert.is_true(ok, net)
+      assert.equal(2, #net:modules())
+      assert.same({ 9, 0 }, net:forward{ 0, 2, 1 })         -- (9, 0) by [[1, 0], [0, -1]]
+    end)
+
+    it("refuses a form that breaks off, naming the node and what it is not", function()
+      local FORM_IS = "is not node %d of an EmbeddingBag (Greater, Where, Gather, Cast, "
+        .. "Unsqueeze, Mul, ReduceSum; mean: ReduceSum, Max, Div)"
+      local cases = {
+        { { none = "minus2" }, "node 1 (Greater): " .. FORM_IS:format(1) },
+        { { one = "two" }, "node 9 (Max): " .. FORM_IS:format(9) },
+        { { n = 3 }, "the graph ends after node 3 of an EmbeddingBag's form" },
+        { { k = "K" }, "node 1 (Greater): an EmbeddingBag reads ids of [batch, k], k known "
+          .. "before run time" },
+      }
+      for _, case in ipairs(cases) do
+        local ok, err = bag_form(case[1])
+        assert.is_false(ok, case[2])
+        assert.truthy(tostring(err):find(case[2], 1, true), err)
+      end
     end)
 
     it("reads a Gather only of a constant table by the graph's int64 ids, first", function()

@@ -54,7 +54,14 @@ local function check(net)
   if n == 0 then n = 3 end
   if n > 1e6 then return nil end     -- too wide to check here, but made
   local x = {}
-  for i = 1, n do x[i] = (i % 7) / 4 - 0.5 end
+  -- a net that takes ids (an embedding first): ids 0 and 1 (or -1, a bag's none)
+  local first = net:modules()[1]
+  local kind = first and first.kind
+  for i = 1, n do
+    if kind == "Embedding" then x[i] = 0
+    elseif kind == "EmbeddingBag" then x[i] = i % 2 == 0 and -1 or 0
+    else x[i] = (i % 7) / 4 - 0.5 end
+  end
   local y = net:forward(x)
   if net:n_outputs() > 0 and #y ~= net:n_outputs() then
     return ("forward gave %d numbers for %d outputs"):format(#y, net:n_outputs())

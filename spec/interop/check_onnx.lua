@@ -15,6 +15,10 @@ local ref = require "spec.support.reference"
 local dir, python, node_path = arg[1], arg[2], arg[3]
 local TOLERANCE = 1e-5
 
+-- a bag's rows: every place used, some, none
+local BAG_ROWS = { { 0, 1, 2, 3 }, { 8, -1, 8, -1 }, { -1, -1, -1, -1 }, { 5, -1, -1, -1 },
+                   { -1, 2, -1, 7 }, { 4, 4, 4, 4 }, { 3, 0, -1, 1 } }
+
 local cases = {
   seed_like = function() return nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.SoftMax() } end,
   every_kind = function()
@@ -55,6 +59,13 @@ local cases = {
     return nn.Sequential{ nn.Embedding(9, 3, { ids = 4 }), nn.Linear(12, 5), nn.ReLU(),
       nn.Linear(5, 2) }, 9
   end,
+  -- EmbeddingBag as its plain operators (Greater, Where, Gather, Cast,
+  -- Unsqueeze, Mul, ReduceSum; the mean's ReduceSum, Max, Div): ids below
+  -- 9, -1 in places not used, an empty row (zeros) among them
+  bag_mean = function()
+    return nn.Sequential{ nn.EmbeddingBag(9, 3, { ids = 4 }), nn.Linear(3, 2) }, 9, BAG_ROWS
+  end,
+  bag_sum = function() return nn.EmbeddingBag(9, 5, { ids = 4, mode = "sum" }), 9, BAG_ROWS end,
   -- a graph: a residual block (Add of two branches) and a Concat (axis 1)
   graph = function()
     return nn.Sequential{ nn.Linear(4, 6), nn.ReLU(), nn.Residual{ nn.Linear(6, 6), nn.Tanh() },
@@ -80,14 +91,14 @@ nn.seed(42)
 local rand = ref.stream(7)
 local failed = false
 for _, name in ipairs(names) do
-  local net, n_ids = cases[name]()
+  local net, n_ids, rows = cases[name]()
   local path = dir .. "/" .. name .. ".onnx"
   net:export(path, "onnx")
   local back = nn.import(path)
   local inputs, outputs, worst = {}, {}, 0
   for r = 1, 7 do
-    local x = {}
-    for i = 1, net:n_inputs() do
+    local x = rows and rows[r] or {}
+    for i = 1, rows and 0 or net:n_inputs() do
       x[i] = rand(-3, 3)
       if n_ids then x[i] = math.floor((x[i] + 3) / 6 * n_ids) % n_ids end
     end

@@ -196,8 +196,10 @@ static void bag_backward(float *dx, float *dparams, const float *dy,
 
 /* ONNX: Embedding is Gather (axis 0) of its table by the ids, then the
 ** Flatten PyTorch writes for nn.Flatten (nn_onnx_write.c, nn_onnx_read.c).
-** EmbeddingBag has none: PyTorch 1.13 writes a bag as a Loop over offsets,
-** which nn neither reads nor writes, so its export is refused by name. */
+** EmbeddingBag has no operator: the writer and the reader know its form of
+** plain operators (Greater, Where, Gather, Cast, Unsqueeze, Mul, ReduceSum;
+** for the mean ReduceSum, Max, Div) by hand, and the reader PyTorch 1.13's
+** too, a Loop over the bags (nn_onnx_read.c). */
 #define BIG  16777216.0   /* 2^24: ids and widths exact in a float */
 
 static const nn_hyper embedding_hyper[] = {

@@ -9,7 +9,9 @@
 **   MatMul by a constant matrix (and an Add of a constant bias after it),
 **   Relu, LeakyRelu, Sigmoid, Tanh, Softmax over the last axis, Identity,
 **   Dropout (nothing at inference), Flatten and Reshape that keep a row a
-**   row, Transpose and Constant on constants,
+**   row, Transpose and Constant on constants, and first on int64 ids a
+**   Gather (Embedding), or an EmbeddingBag as nn writes it or as PyTorch
+**   1.13 writes it (a Loop over the bags: nn_onnx_read.c),
 **
 ** with float32 weights in raw_data or float_data, in opsets 6 to 18 of the
 ** default domain.  Anything else is refused with a message naming the node,
@@ -19,7 +21,9 @@
 **
 ** The writer gives a ModelProto, opset 13, of a net of Linear (Gemm with
 ** transB = 1), ReLU, LeakyReLU, Sigmoid, Tanh, SoftMax (axis -1) and Identity
-** layers, its input "input" of shape [batch, n_inputs] with a symbolic batch.
+** layers (and the other kinds with an ONNX form: see the kind table, and
+** EmbeddingBag's plain operators, nn_onnx_write.c), its input "input" of
+** shape [batch, n_inputs] with a symbolic batch.
 **
 ** Pure C99: no Lua, no SQLite.  Labels are not part of either: ONNX has no
 ** place for them that other tools read.

@@ -80,6 +80,12 @@ typedef struct nn_onnx_reader {
   nn_pb_span pat_x;
   nn_pb_span pat_node[NN_ONNX_MAX_PATTERN], pat_out[NN_ONNX_MAX_PATTERN];
   size_t pat_no[NN_ONNX_MAX_PATTERN];
+  /* an EmbeddingBag's form being matched (nn_onnx_read.c), nn's or
+  ** PyTorch's Loop (bag_torch): the nodes matched so far (0: none), the
+  ** ids, the table and the nodes' outputs (and the Loop's body's) */
+  size_t bag_at;
+  int bag_torch;
+  nn_pb_span bag_x, bag_table, bag_out[28];
 } nn_onnx_reader;
 
 /* One AttributeProto: the fields the reader uses. */

@@ -1147,6 +1147,368 @@ static int read_op(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span
 }
 
 
+/* --- a bag ------------------------------------------------------------------
+** The nodes nn writes for an EmbeddingBag (nn_onnx_write.c), read back as
+** one layer: of the graph's int64 ids [batch, k], first,
+**
+**   0 m = Greater(x, -1)      1 s = Where(m, x, 0)    2 g = Gather(W, s)
+**   3 f = Cast(m, float)      4 u = Unsqueeze(f, 2)   5 p = Mul(g, u)
+**   6 y = ReduceSum(p, 1, keepdims 0)                                (sum)
+**   7 c = ReduceSum(f, 1, keepdims 1)  8 d = Max(c, 1)  9 y = Div(y, d)  (mean)
+**
+** the axes as inputs from opset 13, as attributes before, each also by
+** its negative number; Constant nodes may come between them.  A node
+** that breaks the form before node 6 is refused (nothing else reads ids
+** so); one after node 6 that is not node 7 ends a sum. */
+
+#define BAG_IDS  (-1)   /* bag_input: the graph's ids */
+
+/* Whether input k of node is the output of node j of the bag, or the ids. */
+static int bag_input(nn_onnx_reader *r, nn_pb_span node, size_t k, int j) {
+  nn_pb_span in;
+  nn_onnx_node_strings(node, 1, k, &in);
+  return j == BAG_IDS ? nn_onnx_same(in, r->bag_x) : nn_onnx_same(in, r->bag_out[j]);
+}
+
+/* Whether input k of node is a constant of one number, v (int64 or float). */
+static int bag_const(nn_onnx_reader *r, nn_pb_span node, size_t k, int integer, double v) {
+  nn_onnx_tensor *t;
+  nn_pb_span in;
+  long long i;
+  float f;
+  nn_onnx_node_strings(node, 1, k, &in);
+  if ((t = nn_onnx_find_const(r, in)) == NULL || t->count != 1) return 0;
+  if (integer)
+    return t->type == NN_ONNX_INT64 && nn_onnx_tensor_ints(r, t, &i, 1) == NN_OK && i == v;
+  return t->type == NN_ONNX_FLOAT && nn_onnx_tensor_floats(r, t, &f) == NN_OK && f == v;
+}
+
+/* Whether the node's attributes (of names allowed) reduce or unsqueeze on
+** axis, of a value of rank (axis - rank too), as input 1 when by_input (an
+** Unsqueeze's or ReduceSum's from opset 13) or the attribute "axes";
+** keepdims as keep (-1: no such attribute); noop_with_empty_axes 0. */
+static int bag_axes(nn_onnx_reader *r, nn_pb_span node, long long axis, int rank, int keep,
+                    int by_input) {
+  static const char *const names[] = { "axes", "keepdims", "noop_with_empty_axes", NULL };
+  nn_onnx_attr a[3];
+  nn_pb_span raw[3];
+  nn_pb_span in;
+  long long axes[2], kd, noop;
+  size_t n = 0, n_in = nn_onnx_node_strings(node, 1, 0, &in);
+  if (nn_onnx_node_attrs(r, node, names, a, raw) != NN_OK) return 0;
+  if (keep < 0 ? a[1].name.n != 0
+               : nn_onnx_attr_int(r, &a[1], 1, &kd) != NN_OK || kd != keep)
+    return 0;
+  if (nn_onnx_attr_int(r, &a[2], 0, &noop) != NN_OK || noop != 0) return 0;
+  if (by_input)
+    return a[0].name.n == 0 && n_in == 2 &&
+           (bag_const(r, node, 1, 1, (double)axis) ||
+            bag_const(r, node, 1, 1, (double)(axis - rank)));
+  if (a[0].name.n == 0 || nn_onnx_attr_ints(r, raw[0], axes, 2, &n) != NN_OK || n != 1)
+    return 0;
+  return n_in == 1 && (axes[0] == axis || axes[0] == axis - rank);
+}
+
+/* Whether the node has no attribute (name NULL), or only the integer one
+** named, of the value want (absent: want, its default). */
+static int bag_attr(nn_onnx_reader *r, nn_pb_span node, const char *name, long long want) {
+  const char *names[2];
+  nn_onnx_attr a[1];
+  nn_pb_span raw[1];
+  long long v;
+  names[0] = name;
+  names[1] = NULL;
+  if (nn_onnx_node_attrs(r, node, name ? names : names + 1, a, raw) != NN_OK) return 0;
+  return name == NULL || (nn_onnx_attr_int(r, &a[0], want, &v) == NN_OK && v == want);
+}
+
+/* Whether node, of op, is node j of the bag's form. */
+static int bag_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, size_t j) {
+  static const char *const ops[] = { "Greater", "Where", "Gather", "Cast", "Unsqueeze",
+                                     "Mul", "ReduceSum", "ReduceSum", "Max", "Div" };
+  static const size_t n_in[] = { 2, 3, 2, 1, 0, 2, 0, 0, 2, 2 };
+  nn_pb_span in;
+  size_t n = nn_onnx_node_strings(node, 1, 0, &in);
+  if (!nn_onnx_is(op, ops[j]) || (n_in[j] && n != n_in[j])) return 0;
+  switch (j) {
+  case 0: return bag_input(r, node, 0, BAG_IDS) && bag_const(r, node, 1, 1, -1) &&
+                 bag_attr(r, node, NULL, 0);
+  case 1: return bag_input(r, node, 0, 0) && bag_input(r, node, 1, BAG_IDS) &&
+                 bag_const(r, node, 2, 1, 0) && bag_attr(r, node, NULL, 0);
+  case 2: nn_onnx_node_strings(node, 1, 0, &r->bag_table);
+          return bag_input(r, node, 1, 1) && bag_attr(r, node, "axis", 0);
+  case 3: return bag_input(r, node, 0, 0) && bag_attr(r, node, "to", NN_ONNX_FLOAT);
+  case 4: return bag_input(r, node, 0, 3) && bag_axes(r, node, 2, 3, -1, r->opset >= 13);
+  case 5: return (bag_input(r, node, 0, 2) && bag_input(r, node, 1, 4)) ||
+                 (bag_input(r, node, 0, 4) && bag_input(r, node, 1, 2));
+  case 6: return bag_input(r, node, 0, 5) && bag_axes(r, node, 1, 3, 0, r->opset >= 13);
+  case 7: return bag_input(r, node, 0, 3) && bag_axes(r, node, 1, 2, 1, r->opset >= 13);
+  case 8: return (bag_input(r, node, 0, 7) && bag_const(r, node, 1, 0, 1)) ||
+                 (bag_input(r, node, 1, 7) && bag_const(r, node, 0, 0, 1));
+  default: return bag_input(r, node, 0, 6) && bag_input(r, node, 1, 8) &&
+                  bag_attr(r, node, NULL, 0);
+  }
+}
+
+/* The matched form as the net's first layer, an EmbeddingBag of mode
+** (0 mean, 1 sum), its output out: n_ids and dim its table's shape, k the
+** ids' row; the data after it are [batch, dim]. */
+static int bag_layer(nn_onnx_reader *r, int mode, nn_pb_span out) {
+  nn_onnx_tensor *t = nn_onnx_find_const(r, r->bag_table);
+  float hyper[MAX_KIND_ATTRS], *p;
+  int st;
+  r->bag_at = 0;
+  if (t == NULL || t->type != NN_ONNX_FLOAT || t->rank != 2 || t->dims[0] < 1 ||
+      t->dims[1] < 1 || t->dims[0] > (long long)NN_MAX_WIDTH ||
+      t->dims[1] > (long long)NN_MAX_WIDTH)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "an EmbeddingBag's table is not a float "
+                        "constant of [n_ids, dim]");
+  if (t->count > NN_MAX_PARAMS)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "more than %zu weights", NN_MAX_PARAMS);
+  hyper[0] = (float)t->dims[0];
+  hyper[1] = (float)t->dims[1];
+  hyper[2] = (float)r->dims[1];
+  hyper[3] = (float)mode;
+  if ((p = (float *)calloc(t->count + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = p;
+  if ((st = nn_onnx_tensor_floats(r, t, p)) != NN_OK) return st;
+  r->dims[1] = t->dims[1];
+  r->cur = out;
+  return push_layer(r, NN_EMBEDDINGBAG, hyper);
+}
+
+/* --- PyTorch's bag -----------------------------------------------------------
+** PyTorch 1.13 writes nn.EmbeddingBag of a 2-D input (no offsets, no
+** per_sample_weights) as a Loop over the bags: the offsets of a row's ids
+** in the ids made flat, R = Reshape(x, [-1]), from a Range; the Loop's
+** body slices the i-th bag of R, Gathers its rows of the table and takes
+** their mean (ReduceMean) or sum (ReduceSum) over axis 0.  The nodes
+** around it compute only the offsets, from the input's shape:
+**
+**    0 Shape(x)        1 ReduceProd(0)      2 Shape(x)      3 Gather(2, 1)
+**    4 Cast(1, int64)  5 Cast(3, int64)     6 Range(0, 4, 5)   (0, k, 2k ...)
+**    7 R = Reshape(x, [-1])   8 Shape(7)    9 Gather(8, 0)     10 Unsqueeze(9, 0)
+**   11 starts = Concat(6, 10)  12 ends = Slice(11, [1], [big], [0], [1])
+**   13 Shape(12)      14 n = Gather(13, 0)  15 Loop(n, true)
+**
+** and the body, of i:
+**
+**   Gather(11, i)  Gather(12, i)  Unsqueeze(., 0) each  Slice(R, those, [0])
+**   Gather(W, .)   ReduceMean(., axes [0], keepdims 0) | ReduceSum(., [0], keepdims 0)
+**   Cast(true, bool)
+**
+** With k known (x [batch, k]) bag i is row i's k ids: one EmbeddingBag of
+** that mode, read node by node as it comes (Constant nodes between, as
+** ever); any other node refuses the file, naming it.  Ids of -1 are none
+** in nn, where PyTorch refuses them. */
+
+#define TB_LOOP  15
+
+/* Whether input k of node is a constant of the one int64 value v (at
+** least v when at_least: Slice's end of "all"). */
+static int tb_int(nn_onnx_reader *r, nn_pb_span node, size_t k, long long v, int at_least) {
+  nn_onnx_tensor *t;
+  nn_pb_span in;
+  long long i;
+  nn_onnx_node_strings(node, 1, k, &in);
+  if ((t = nn_onnx_find_const(r, in)) == NULL || t->count != 1 || t->type != NN_ONNX_INT64 ||
+      nn_onnx_tensor_ints(r, t, &i, 1) != NN_OK)
+    return 0;
+  return at_least ? i >= v : i == v;
+}
+
+/* Whether node has n inputs, and input k is node j's output (BAG_IDS: x). */
+static int tb_in(nn_onnx_reader *r, nn_pb_span node, size_t n, size_t k, int j) {
+  nn_pb_span in;
+  return nn_onnx_node_strings(node, 1, 0, &in) == n && bag_input(r, node, k, j);
+}
+
+/* Whether node, of op, is node j of the nodes around PyTorch's Loop. */
+static int tb_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, size_t j) {
+  static const char *const ops[] = { "Shape", "ReduceProd", "Shape", "Gather", "Cast", "Cast",
+    "Range", "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Slice", "Shape", "Gather",
+    "Loop" };
+  if (!nn_onnx_is(op, ops[j])) return 0;
+  switch (j) {
+  case 0: case 2: return tb_in(r, node, 1, 0, BAG_IDS) && bag_attr(r, node, NULL, 0);
+  case 1: return tb_in(r, node, 1, 0, 0) && bag_attr(r, node, "keepdims", 0);
+  case 3: return tb_in(r, node, 2, 0, 2) && tb_int(r, node, 1, 1, 0) &&
+                 bag_attr(r, node, "axis", 0);
+  case 4: case 5: return tb_in(r, node, 1, 0, j == 4 ? 1 : 3) &&
+                         bag_attr(r, node, "to", NN_ONNX_INT64);
+  case 6: return tb_in(r, node, 3, 1, 4) && tb_int(r, node, 0, 0, 0) &&
+                 bag_input(r, node, 2, 5) && bag_attr(r, node, NULL, 0);
+  case 7: return tb_in(r, node, 2, 0, BAG_IDS) && tb_int(r, node, 1, -1, 0) &&
+                 bag_attr(r, node, NULL, 0);
+  case 8: case 13: return tb_in(r, node, 1, 0, (int)j - 1) && bag_attr(r, node, NULL, 0);
+  case 9: case 14: return tb_in(r, node, 2, 0, (int)j - 1) && tb_int(r, node, 1, 0, 0) &&
+                          bag_attr(r, node, "axis", 0);
+  case 10: return bag_input(r, node, 0, 9) && bag_axes(r, node, 0, 1, -1, r->opset >= 13);
+  case 11: return tb_in(r, node, 2, 0, 6) && bag_input(r, node, 1, 10) &&
+                  bag_attr(r, node, "axis", 0);
+  case 12: return tb_in(r, node, 5, 0, 11) && tb_int(r, node, 1, 1, 0) &&
+                  tb_int(r, node, 2, 1LL << 62, 1) && tb_int(r, node, 3, 0, 0) &&
+                  tb_int(r, node, 4, 1, 0) && bag_attr(r, node, NULL, 0);
+  default: return tb_in(r, node, 2, 0, 14);
+  }
+}
+
+/* Whether the constant named in is one bool, true (the Loop's condition). */
+static int tb_true(nn_onnx_reader *r, nn_pb_span in) {
+  nn_onnx_tensor *t = nn_onnx_find_const(r, in);
+  nn_pb_span m;
+  nn_pb_field f;
+  if (t == NULL || t->type != NN_ONNX_BOOL || t->count != 1) return 0;
+  m = t->msg;
+  while (nn_pb_next(&m, &f) > 0) {
+    if (f.number == 9 && f.wire == 2) return f.s.n == 1 && f.s.p[0] == 1;   /* raw_data */
+    if (f.number == 5 && f.wire == 0) return f.u == 1;                       /* int32_data */
+    if (f.number == 5 && f.wire == 2) return f.s.n == 1 && f.s.p[0] == 1;   /* packed */
+  }
+  return 0;
+}
+
+#define TB_BODY  16   /* the body's nodes' outputs from bag_out[16] on */
+#define TB_I     26   /* the body's inputs: the iteration, the condition */
+#define TB_COND  27
+
+/* Whether body node b (of op) is node b of the body, as above; *mode the
+** reduction's (0 mean, 1 sum). */
+static int tb_body_node(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, size_t b, int *mode) {
+  static const char *const ops[] = { "Gather", "Gather", "Unsqueeze", "Unsqueeze", "Slice",
+                                     "Gather", "Reduce", "Cast" };
+  nn_pb_span in;
+  size_t n = nn_onnx_node_strings(node, 1, 0, &in);
+  if (b == 6) {
+    *mode = nn_onnx_is(op, "ReduceSum") ? 1 : 0;
+    if (!nn_onnx_is(op, "ReduceMean") && !*mode) return 0;
+  } else if (!nn_onnx_is(op, ops[b])) return 0;
+  switch (b) {
+  case 0: case 1: return n == 2 && bag_input(r, node, 0, 11 + (int)b) &&
+                         bag_input(r, node, 1, TB_I) && bag_attr(r, node, "axis", 0);
+  case 2: case 3: return bag_input(r, node, 0, TB_BODY + (int)b - 2) &&
+                         bag_axes(r, node, 0, 1, -1, r->opset >= 13);
+  case 4: return n == 4 && bag_input(r, node, 0, 7) && bag_input(r, node, 1, TB_BODY + 2) &&
+                 bag_input(r, node, 2, TB_BODY + 3) && tb_int(r, node, 3, 0, 0) &&
+                 bag_attr(r, node, NULL, 0);
+  case 5: nn_onnx_node_strings(node, 1, 0, &r->bag_table);
+          return n == 2 && bag_input(r, node, 1, TB_BODY + 4) && bag_attr(r, node, "axis", 0);
+  case 6: return bag_input(r, node, 0, TB_BODY + 5) &&
+                 bag_axes(r, node, 0, 2, 0, r->opset >= (*mode ? 13 : 18));
+  default: return n == 1 && tb_true(r, in) && bag_attr(r, node, "to", NN_ONNX_BOOL);
+  }
+}
+
+/* The name of a ValueInfoProto. */
+static nn_pb_span value_name(nn_pb_span vi) {
+  nn_pb_span name = { NULL, 0 };
+  nn_pb_field f;
+  while (nn_pb_next(&vi, &f) > 0) if (f.number == 1 && f.wire == 2) name = f.s;
+  return name;
+}
+
+/* The next node of the Loop's body, b so far: a Constant taken as a
+** constant (of a new name), else whether it is node b (1: it is). */
+static int tb_body_next(nn_onnx_reader *r, nn_pb_span node, size_t *b, int *mode) {
+  nn_pb_span op, domain, out0;
+  int st;
+  if ((st = describe_node(r, node, &op, &domain)) != NN_OK) return -1;
+  if (domain.n || nn_onnx_node_strings(node, 2, 0, &out0) != 1 || out0.n == 0) return 0;
+  if (nn_onnx_is(op, "Constant"))
+    return nn_onnx_names_find(&r->names, out0) == NULL && op_constant(r, node, out0) == NN_OK;
+  if (*b == 8 || !tb_body_node(r, node, op, *b, mode)) return 0;
+  r->bag_out[TB_BODY + (*b)++] = out0;
+  return 1;
+}
+
+/* The body of the Loop (node, PyTorch's bag) node by node, as above; *mode
+** its reduction's.  Refuses, naming the body's node, any other. */
+static int tb_body(nn_onnx_reader *r, nn_pb_span node, int *mode) {
+  static const char *const names[] = { "body", NULL };
+  nn_onnx_attr a[1];
+  nn_pb_span raw[1], g = { NULL, 0 }, m, outs[2] = { { NULL, 0 }, { NULL, 0 } };
+  nn_pb_field f;
+  size_t b = 0, n_in = 0, n_out = 0, at = 0;
+  char desc[sizeof r->node_desc];
+  int st, ok = 1;
+  if ((st = nn_onnx_node_attrs(r, node, names, a, raw)) != NN_OK) return st;
+  m = raw[0];
+  while (nn_pb_next(&m, &f) > 0) if (f.number == 6 && f.wire == 2) g = f.s;
+  memcpy(desc, r->node_desc, sizeof desc);
+  m = g;                          /* its inputs and outputs (after its nodes) */
+  while (nn_pb_next(&m, &f) > 0) {
+    if (f.wire != 2) continue;
+    if (f.number == 11 && n_in < 2) r->bag_out[TB_I + n_in] = value_name(f.s);
+    if (f.number == 12 && n_out < 2) outs[n_out] = value_name(f.s);
+    n_in += f.number == 11;
+    n_out += f.number == 12;
+    if (f.number == 5) ok = 0;    /* an initializer of its own */
+  }
+  m = g;
+  while (ok == 1 && n_in == 2 && nn_pb_next(&m, &f) > 0)
+    if (f.wire == 2 && f.number == 1) {
+      at++;
+      ok = tb_body_next(r, f.s, &b, mode);
+    }
+  if (ok < 0) return NN_EFORMAT;
+  memcpy(r->node_desc, desc, sizeof desc);
+  if (!ok || b != 8 || n_in != 2 || n_out != 2 || !nn_onnx_same(outs[0], r->bag_out[TB_BODY + 7]) ||
+      !nn_onnx_same(outs[1], r->bag_out[TB_BODY + 6]))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "its body (at its node %zu) is not PyTorch's "
+                        "EmbeddingBag of mode mean or sum", at);
+  return NN_OK;
+}
+
+/* The next node of PyTorch's bag (bag_at: the nodes matched so far). */
+static int tb_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  size_t j = r->bag_at;
+  nn_pb_span in;
+  int mode = 0, st;
+  if (!tb_node(r, node, op, j))
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not node %zu of the nodes of PyTorch's "
+                        "EmbeddingBag (Shape, ReduceProd, ..., Loop)", j + 1);
+  if (j < TB_LOOP) {
+    r->bag_out[r->bag_at++] = out0;
+    return NN_OK;
+  }
+  nn_onnx_node_strings(node, 1, 1, &in);
+  if (!tb_true(r, in) || nn_onnx_node_strings(node, 2, 0, &in) != 1)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not PyTorch's Loop of an EmbeddingBag: "
+                        "its condition is not true, or it has more than one output");
+  if ((st = tb_body(r, node, &mode)) != NN_OK) return st;
+  return bag_layer(r, mode, out0);
+}
+
+static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns);
+
+/* The next node of a bag's form (bag_at: the nodes matched so far). */
+static int bag_next(nn_onnx_reader *r, nn_pb_span node, nn_pb_span op, nn_pb_span out0) {
+  size_t j = r->bag_at;
+  int st;
+  if (j == 0) {
+    r->bag_x = r->cur;
+    r->bag_torch = nn_onnx_is(op, "Shape");
+    if (r->rank != 2 || r->dims[1] < 1 || r->dims[1] > (long long)NN_MAX_WIDTH)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "an EmbeddingBag reads ids of [batch, k], "
+                          "k known before run time");
+  }
+  if (r->bag_torch) return tb_next(r, node, op, out0);
+  if (!bag_node(r, node, op, j)) {
+    if (j != 7)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "is not node %zu of an EmbeddingBag (Greater, "
+                          "Where, Gather, Cast, Unsqueeze, Mul, ReduceSum; mean: ReduceSum, "
+                          "Max, Div)", j + 1);
+    if ((st = bag_layer(r, 1, r->bag_out[6])) != NN_OK) return st;   /* a sum's form ends */
+    record_value(r);
+    return read_node_op(r, node, 1);
+  }
+  r->bag_out[r->bag_at++] = out0;
+  return r->bag_at == 10 ? bag_layer(r, 0, out0) : NN_OK;
+}
+
+
 /* --- patterns ----------------------------------------------------------------
 ** A kind that ONNX has no operator for (GELU, SiLU in the opsets PyTorch
 ** 1.13 writes) is its pattern of nodes, as the kind table gives it: the
@@ -1340,6 +1702,9 @@ static int read_node_op(nn_onnx_reader *r, nn_pb_span node, int patterns) {
     if (!nn_onnx_same(in0, r->cur) && (c = nn_onnx_find_const(r, in0)) != NULL)
       return op_identity_const(r, node, c, out0);
   }
+  if (r->bag_at > 0 || (r->ids_in && r->n_layers == 0 &&
+                        (nn_onnx_is(op, "Greater") || nn_onnx_is(op, "Shape"))))
+    return bag_next(r, node, op, out0);
   if (r->pat_kind != NN_KIND_COUNT) return pattern_next(r, node, op, out0);
   if (patterns && pattern_start(r, node, op, out0) != NN_KIND_COUNT)
     return pattern_attrs(r, node, op);
@@ -1609,6 +1974,33 @@ static int check_io(nn_onnx_reader *r, const graph_io *io) {
   return NN_OK;
 }
 
+/* Refuses a graph with control flow (Loop, Scan, If: a subgraph run at run
+** time), naming its first such node before any other: the reason the
+** graph cannot be read, where the nodes before it would only show a
+** symptom.  A Loop over ids is left to the reader, which reads PyTorch's
+** EmbeddingBag (a Loop over the bags) and refuses any other at the node
+** that differs. */
+static int no_control_flow(nn_onnx_reader *r, nn_pb_span graph) {
+  nn_pb_span m = graph, op, domain;
+  nn_pb_field f;
+  size_t i = 0;
+  int st;
+  while (nn_pb_next(&m, &f) > 0) {
+    if (f.number != 1 || f.wire != 2) continue;
+    r->node_no = ++i;
+    if ((st = describe_node(r, f.s, &op, &domain)) != NN_OK) return st;
+    if (nn_onnx_is(op, "Loop") && !r->ids_in)
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "a Loop is control flow, which nn does not "
+                          "run");
+    if (nn_onnx_is(op, "Scan") || nn_onnx_is(op, "If"))
+      return nn_onnx_fail(r, NN_EUNSUPPORTED, "%s is control flow, which nn does not run",
+                          nn_onnx_is(op, "If") ? "an If" : "a Scan");
+  }
+  r->node_no = 0;
+  r->node_desc[0] = '\0';
+  return NN_OK;
+}
+
 static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *feeds,
                       size_t n_feeds) {
   nn_pb_span m = graph;
@@ -1621,7 +2013,8 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   io.rank = -1;
   if ((st = graph_constants(r, graph, &n_nodes)) != NN_OK ||
       (st = graph_inputs(r, graph, feeds, n_feeds, &io)) != NN_OK ||
-      (st = check_io(r, &io)) != NN_OK || (st = graph_names(r, graph)) != NN_OK)
+      (st = check_io(r, &io)) != NN_OK || (st = graph_names(r, graph)) != NN_OK ||
+      (st = no_control_flow(r, graph)) != NN_OK)
     return st;
   r->rank = io.rank;
   r->cur = io.data_in;
@@ -1641,7 +2034,13 @@ static int read_graph(nn_onnx_reader *r, nn_pb_span graph, const nn_onnx_feed *f
   }
   /* a pattern the graph ends in the middle of: its nodes on their own */
   if (r->pat_kind != NN_KIND_COUNT && (st = pattern_undo(r)) != NN_OK) return st;
+  /* a bag's form the graph ends in: a sum, after its node 7 */
+  if (r->bag_at == 7 && !r->bag_torch && (st = bag_layer(r, 1, r->bag_out[6])) != NN_OK)
+    return st;
   r->node_desc[0] = '\0';
+  if (r->bag_at > 0)
+    return nn_onnx_fail(r, NN_EUNSUPPORTED, "the graph ends after node %zu of an "
+                        "EmbeddingBag's form", r->bag_at);
   if (r->ids_in && (r->n_layers == 0 ||
                     !(nn_kind_info_of(r->layers[0].kind)->flags & NN_KIND_FIRST)))
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "input '%s' is of type int64, ids, which only "

@@ -7,7 +7,8 @@
 ** in raw_data, little-endian (W as nn keeps it, n_out x n_in), its
 ** hyper-parameters as attributes; a kind that takes ids (Embedding), its
 ** operator (Gather) of its table and the input, then a Flatten, the input
-** then of int64.  The input is "input" of shape [batch, n_inputs],
+** then of int64; an EmbeddingBag, its form of plain operators (below).
+** The input is "input" of shape [batch, n_inputs],
 ** the output "output" of shape [batch, n_outputs], "batch" symbolic, so
 ** that a runtime takes any number of rows at once.
 **
@@ -211,6 +212,99 @@ static void put_ids_kind(nn_pb_out *graph, const nn_net *net, size_t i, const ch
   nn_pb_put_string(&flatten, 4, "Flatten");
   put_attr_int(&flatten, "axis", 1);
   nn_pb_put_message(graph, 1, &flatten);
+}
+
+/* --- a bag ------------------------------------------------------------------
+** EmbeddingBag(n_ids, dim, {ids = k, mode}) as plain operators, no Loop
+** (PyTorch's form, which needs a runtime's control flow): of the ids x
+** [batch, k], the mask of the places used, the table's rows of the ids
+** there (0 elsewhere), zeroed where the mask is off and summed over the
+** places; the mean divides by the count of places used, at least 1 (an
+** empty bag is zeros, as nn and PyTorch give it):
+**
+**   m = Greater(x, -1)         s = Where(m, x, 0)      g = Gather(W, s)
+**   f = Cast(m, float)         u = Unsqueeze(f, [2])   p = Mul(g, u)
+**   y = ReduceSum(p, [1], keepdims 0)                              (sum)
+**   c = ReduceSum(f, [1], keepdims 1)   y = Div(y, Max(c, 1))       (mean)
+**
+** The axes are inputs, as opset 13 takes them; the reader
+** (nn_onnx_read.c) takes the same nodes back as one layer. */
+
+/* An int64 initializer of one value: a scalar, or [1] when vec. */
+static void put_int64(nn_pb_out *graph, const char *name, long long v, int vec) {
+  nn_pb_out t = { NULL, 0, 0, 0 };
+  unsigned char le[8];
+  unsigned long long u = (unsigned long long)v;
+  int b;
+  for (b = 0; b < 8; b++) le[b] = (unsigned char)(u >> (8 * b));
+  if (vec) nn_pb_put_varint(&t, 1, 1);
+  nn_pb_put_varint(&t, 2, T_INT64);
+  nn_pb_put_string(&t, 8, name);
+  nn_pb_put_bytes(&t, 9, le, 8);
+  nn_pb_put_message(graph, 5, &t);
+}
+
+/* Node j of layer i's bag, op of in0 (and in1, in2 when not NULL) into
+** "<c_name>_<i>.<j>" or out; its attributes to come. */
+static void bag_node(nn_pb_out *node, const char *c_name, size_t i, int j, const char *op,
+                     const char *in0, const char *in1, const char *in2, const char *out) {
+  char name[96];
+  nn_pb_put_string(node, 1, in0);
+  if (in1) nn_pb_put_string(node, 1, in1);
+  if (in2) nn_pb_put_string(node, 1, in2);
+  if (out) nn_pb_put_string(node, 2, out);
+  else {
+    snprintf(name, sizeof name, "%.40s_%zu.%d", c_name, i + 1, j);
+    nn_pb_put_string(node, 2, name);
+  }
+  snprintf(name, sizeof name, "%.40s_%zu/%s_%d", c_name, i + 1, op, j);
+  nn_pb_put_string(node, 3, name);
+  nn_pb_put_string(node, 4, op);
+}
+
+/* Layer i, an EmbeddingBag, from in to out, as above. */
+static void put_bag(nn_pb_out *graph, const nn_net *net, size_t i, const char *in,
+                    const char *out) {
+  const nn_layer *l = &net->layers[i];
+  const nn_kind_info *d = nn_kind_info_of(l->kind);
+  const char *c = d->c_name;
+  int mean = l->hyper[3] == 0.0f, j;
+  size_t dims[2], at, count;
+  char v[11][96], k[5][128];
+  nn_pb_out node[10];
+  const float one = 1.0f;
+  memset(node, 0, sizeof node);
+  for (j = 1; j <= 10; j++) snprintf(v[j], sizeof v[j], "%.40s_%zu.%d", c, i + 1, j);
+  snprintf(k[0], sizeof k[0], "%.40s_%zu.%.40s", c, i + 1, d->tensors[0].name);
+  count = nn_tensor_shape(l, 0, dims, &at);
+  put_tensor(graph, k[0], dims, 2, net->params + l->w + at, count);
+  snprintf(k[1], sizeof k[1], "%.40s_%zu.none", c, i + 1);
+  put_int64(graph, k[1], -1, 0);
+  snprintf(k[2], sizeof k[2], "%.40s_%zu.zero", c, i + 1);
+  put_int64(graph, k[2], 0, 0);
+  snprintf(k[3], sizeof k[3], "%.40s_%zu.axis2", c, i + 1);
+  put_int64(graph, k[3], 2, 1);
+  snprintf(k[4], sizeof k[4], "%.40s_%zu.axis1", c, i + 1);
+  put_int64(graph, k[4], 1, 1);
+  bag_node(&node[0], c, i, 1, "Greater", in, k[1], NULL, NULL);
+  bag_node(&node[1], c, i, 2, "Where", v[1], in, k[2], NULL);
+  bag_node(&node[2], c, i, 3, "Gather", k[0], v[2], NULL, NULL);
+  put_attr_int(&node[2], "axis", 0);
+  bag_node(&node[3], c, i, 4, "Cast", v[1], NULL, NULL, NULL);
+  put_attr_int(&node[3], "to", T_FLOAT);
+  bag_node(&node[4], c, i, 5, "Unsqueeze", v[4], k[3], NULL, NULL);
+  bag_node(&node[5], c, i, 6, "Mul", v[3], v[5], NULL, NULL);
+  bag_node(&node[6], c, i, 7, "ReduceSum", v[6], k[4], NULL, mean ? NULL : out);
+  put_attr_int(&node[6], "keepdims", 0);
+  if (mean) {
+    snprintf(k[1], sizeof k[1], "%.40s_%zu.one", c, i + 1);
+    put_tensor(graph, k[1], NULL, 0, &one, 1);
+    bag_node(&node[7], c, i, 8, "ReduceSum", v[4], k[4], NULL, NULL);
+    put_attr_int(&node[7], "keepdims", 1);
+    bag_node(&node[8], c, i, 9, "Max", v[8], k[1], NULL, NULL);
+    bag_node(&node[9], c, i, 10, "Div", v[7], v[9], NULL, out);
+  }
+  for (j = 0; j < (mean ? 10 : 7); j++) nn_pb_put_message(graph, 1, &node[j]);
 }
 
 /* Layer i, of a kind written as its pattern of nodes, from in to out. */
@@ -423,7 +517,8 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
                i + 1, d->name);
       st = NN_EUNSUPPORTED;
     }
-    if (st == NN_OK && !image_kind(l->kind) && l->kind != NN_FLATTEN) st = writable(l, i, err);
+    if (st == NN_OK && !image_kind(l->kind) && l->kind != NN_FLATTEN && l->kind != NN_EMBEDDINGBAG)
+      st = writable(l, i, err);
     if (st != NN_OK) {
       nn_pb_free(&graph);
       return st;
@@ -455,6 +550,10 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
     }
     if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
       put_pattern(&graph, net, i, in, outname);
+      continue;
+    }
+    if (l->kind == NN_EMBEDDINGBAG) {   /* its form of plain operators */
+      put_bag(&graph, net, i, in, outname);
       continue;
     }
     if (d->flags & NN_KIND_FIRST) {   /* ids: Gather of the table, Flatten */
