@@ -276,27 +276,30 @@ static void span(size_t *lo, size_t *hi, size_t n_out, size_t n, size_t s, size_
 ** row of outputs the lanes between are input values sw apart. */
 static void gather_cols(float *patch, const float *x, const geom *g, size_t pos0,
                         size_t np, size_t k0, size_t kc, size_t nr) {
+  const size_t h = g->h, w = g->w, ow = g->ow, sh = g->sh, sw = g->sw, ph = g->ph;
+  const size_t pw = g->pw;
   size_t khw = g->kh * g->kw, t, ci = k0 / khw, ky = k0 % khw / g->kw, kx = k0 % g->kw;
-  size_t oy0 = pos0 / g->ow, ox0 = pos0 % g->ow;
+  size_t oy0 = pos0 / ow, ox0 = pos0 % ow;
   for (t = 0; t < kc; t++, patch += nr) {
     size_t oy = oy0, ox = ox0, lane = 0, ylo, yhi, xlo, xhi, c;
     size_t offy = ky * g->dh, offx = kx * g->dw;
-    span(&ylo, &yhi, g->oh, g->h, g->sh, offy, g->ph);
-    span(&xlo, &xhi, g->ow, g->w, g->sw, offx, g->pw);
+    const float *chan = x + ci * h * w;
+    span(&ylo, &yhi, g->oh, h, sh, offy, ph);
+    span(&xlo, &xhi, ow, w, sw, offx, pw);
     while (lane < np) {
-      size_t run = g->ow - ox < np - lane ? g->ow - ox : np - lane, end = ox + run;
+      size_t run = ow - ox < np - lane ? ow - ox : np - lane, end = ox + run;
       float *dst = patch + lane;            /* dst[c - ox]: output column c */
       if (oy < ylo || oy >= yhi || xlo >= xhi) {
         for (c = 0; c < run; c++) dst[c] = 0.0f;
       } else {
-        const float *row = x + (ci * g->h + oy * g->sh + offy - g->ph) * g->w;
+        const float *row = chan + (oy * sh + offy - ph) * w;
         size_t a = xlo > ox ? xlo : ox, b = xhi < end ? xhi : end;
         if (b < a) b = a;
         for (c = ox; c < a; c++) dst[c - ox] = 0.0f;
-        if (g->sw == 1)
-          copy_run(dst + a - ox, row + a + offx - g->pw, b - a);
+        if (sw == 1)
+          copy_run(dst + a - ox, row + a + offx - pw, b - a);
         else
-          for (c = a; c < b; c++) dst[c - ox] = row[c * g->sw + offx - g->pw];
+          for (c = a; c < b; c++) dst[c - ox] = row[c * sw + offx - pw];
         for (c = b; c < end; c++) dst[c - ox] = 0.0f;
       }
       lane += run;
