@@ -1,6 +1,6 @@
 -- One sample through a convolution and a pool (src/engine/nn_kind_conv.c's
 -- conv_single: a matrix product over patches on the tile kernel, nr output
--- positions a tile; nn_kind_pool.c's pool_sample: a row of outputs at a
+-- positions a tile, at stride 1 over the padded image, conv_padded; nn_kind_pool.c's pool_sample: a row of outputs at a
 -- time), against a plain-Lua computation in double precision of the float
 -- numbers, on every kernel set this processor runs: output channels below,
 -- between and above each set's tile rows (mr: 4 generic, 6 AVX2, 8 NEON, 12
@@ -98,6 +98,10 @@ local cases = {
     { ph = 1, pw = 1 } },
   { "Conv1d: 14 channels, kernel 4, stride 2, padding 3, dilation 2", 3, nil, 37, 14, 1, 4,
     { sw = 2, pw = 3, dw = 2 } },
+  { "9 channels, dilation 2 at stride 1, padding 3x1", 2, 11, 10, 9, 3, 2,
+    { dh = 2, dw = 2, ph = 3, pw = 1 } },
+  { "Conv1d: 5 channels, kernel 3, padding 1, stride 1", 4, nil, 70, 5, 1, 3, { pw = 1 } },
+  { "a padding wider than the image (3x3, padding 4)", 1, 2, 3, 6, 3, 3, { ph = 4, pw = 4 } },
 }
 
 local function build(case)

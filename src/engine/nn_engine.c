@@ -539,7 +539,8 @@ static void plan_graph(nn_net *net, size_t *busy) {
 }
 
 /* The scratch of a one-sample panel (NN_KIND_PANEL1): a pass's tile
-** scratch for the largest of the kernel sets, whichever is in use. */
+** scratch for the largest of the kernel sets, whichever is in use (then
+** 2 n_in floats more, plan_net adds). */
 static size_t panel1_floats(void) {
   size_t i, most = 0;
   for (i = 0; nn_kernels[i] != NULL; i++)
@@ -575,8 +576,12 @@ static void plan_net(nn_net *net, size_t *busy) {
     if (l->n_out > net->max_width) net->max_width = l->n_out;
   }
   net->scratch = 0;
-  for (i = 0; i < n; i++)
-    if (kinds[net->layers[i].kind]->flags & NN_KIND_PANEL1) net->scratch = panel1_floats();
+  for (i = 0; i < n; i++) {
+    const nn_layer *l = &net->layers[i];
+    if ((kinds[l->kind]->flags & NN_KIND_PANEL1) &&
+        panel1_floats() + 2 * l->n_in > net->scratch)
+      net->scratch = panel1_floats() + 2 * l->n_in;
+  }
   if (nn_layers_graph(net->layers, n)) {
     plan_graph(net, busy);
     net->sized_end = 0;     /* nn_forward tests it, and then n_slots: see there */

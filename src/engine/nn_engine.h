@@ -303,10 +303,10 @@ typedef struct nn_kind_input {
                                is its output's (Add); else n_out = n_in */
 #define NN_KIND_PANEL1 64u  /* a sized kind whose one-sample passes (nn_forward,
                                nn_trace) call forward_batch on one panel of
-                               one sample (nr 1), its part the net's scratch
-                               (NN_PART_FLOATS of the largest kernel set,
-                               which nn_work_size counts): a convolution,
-                               a matrix product over patches */
+                               one sample (nr 1), its part the net's scratch:
+                               NN_PART_FLOATS of the largest kernel set, then
+                               2 n_in floats (nn_work_size counts them): a
+                               convolution, a matrix product over patches */
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at

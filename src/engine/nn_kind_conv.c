@@ -328,10 +328,82 @@ static void single_tile(float *y, const geom *g, const nn_kernel *k, size_t j0,
   for (j = 0; j < rows; j++) add_run(y + (j0 + j) * ohw + pos0, ctmp + j * nr, np);
 }
 
+/* At stride 1, the image padded: xp [c_in][hp][wp] (hp = h + 2 ph, wp =
+** w + 2 pw), zeros around, and nr + (kw - 1) dw zeros after, which the
+** last tile's lanes past the outputs read.  Its floats, or 0 when the
+** stride is not 1. */
+static size_t padded_floats(const geom *g, size_t nr) {
+  if (g->sh != 1 || g->sw != 1) return 0;
+  return g->c_in * (g->h + 2 * g->ph) * (g->w + 2 * g->pw) + nr + (g->kw - 1) * g->dw;
+}
+
+static void pad_image(float *xp, const float *x, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, ci, iy;
+  memset(xp, 0, padded_floats(g, nr) * sizeof(float));
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      copy_run(xp + (ci * hp + iy + g->ph) * wp + g->pw, x + (ci * g->h + iy) * g->w, g->w);
+}
+
+/* ctmp's rows [rows][nr], lanes q0 .. q0 + nr of the outputs laid out oh x
+** wp, added to y [c_out][oh][ow] from channel j0 on: the lanes of columns
+** ow .. wp, and past the outputs, are dropped. */
+static void scatter_rows(float *y, const float *ctmp, const geom *g, size_t wp,
+                         size_t j0, size_t rows, size_t q0, size_t nr) {
+  size_t ohw = g->oh * g->ow, j, lane = 0, oy = q0 / wp, ox = q0 % wp;
+  while (lane < nr && oy < g->oh) {
+    size_t run = wp - ox < nr - lane ? wp - ox : nr - lane;
+    if (ox < g->ow) {
+      size_t keep = g->ow - ox < run ? g->ow - ox : run;
+      for (j = 0; j < rows; j++)
+        add_run(y + (j0 + j) * ohw + oy * g->ow + ox, ctmp + j * nr + lane, keep);
+    }
+    lane += run;
+    ox = 0;
+    oy++;
+  }
+}
+
+/* One sample at stride 1, as if the outputs were oh x wp (the padded
+** width): then a patch row's nr lanes are nr consecutive floats of the
+** padded image, one copy, and the columns past ow, computed for nothing,
+** are dropped.  work: the edge's weights [mr][kc], a patch [kc][nr], a
+** tile [mr][nr], then the padded image. */
+static void conv_padded(float *y, const float *x, const float *params, const geom *g,
+                        const nn_kernel *k, float *work) {
+  size_t mr = k->mr, nr = k->nr, kk = g->c_in * g->kh * g->kw, khw = g->kh * g->kw;
+  size_t kc_max = kk < k->kc ? kk : k->kc, n_full = g->c_out / mr * mr, co, k0, q0, j, t;
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, nq = g->oh * wp;
+  const float *b = params + g->c_out * kk;
+  float *edge = work, *patch = edge + mr * kc_max, *ctmp = patch + kc_max * nr;
+  float *xp = ctmp + mr * nr;
+  pad_image(xp, x, g, nr);
+  for (co = 0; co < g->c_out; co++) fill_run(y + co * g->oh * g->ow, b[co], g->oh * g->ow);
+  for (k0 = 0; k0 < kk; k0 += kc_max) {
+    size_t kc = kk - k0 < kc_max ? kk - k0 : kc_max;
+    if (n_full < g->c_out) pack_edge(edge, params, g, n_full, k0, kc, mr);
+    for (q0 = 0; q0 < nq; q0 += nr) {
+      for (t = 0; t < kc; t++) {
+        size_t kt = k0 + t, ci = kt / khw, ky = kt % khw / g->kw, kx = kt % g->kw;
+        memcpy(patch + t * nr, xp + (ci * hp + ky * g->dh) * wp + kx * g->dw + q0,
+               nr * sizeof(float));
+      }
+      for (j = 0; j < g->c_out; j += mr) {
+        size_t rows = g->c_out - j < mr ? g->c_out - j : mr;
+        memset(ctmp, 0, mr * nr * sizeof(float));
+        if (j < n_full) k->tile(ctmp, params + j * kk + k0, kk, patch, kc);
+        else k->tile(ctmp, edge, kc, patch, kc);
+        scatter_rows(y, ctmp, g, wp, j, rows, q0, nr);
+      }
+    }
+  }
+}
+
 /* One sample as a matrix product over patches: y [c_out][ohw] = b +
 ** W patches, nr output positions a tile, on the kernel set k.  work:
 ** the pass's part (NN_PART_FLOATS(k)), the edge's weights [mr][kc], a
-** patch [kc][nr] and a tile [mr][nr]. */
+** patch [kc][nr] and a tile [mr][nr], and 2 n_in floats after the largest
+** set's part (NN_KIND_PANEL1): where a padded image fits, conv_padded. */
 static void conv_single(float *y, const float *x, const float *params, const geom *g,
                         const nn_kernel *k, float *work) {
   size_t mr = k->mr, nr = k->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
@@ -339,6 +411,12 @@ static void conv_single(float *y, const float *x, const float *params, const geo
   size_t co, k0, pos, j;
   const float *b = params + g->c_out * kk;
   float *edge = work, *patch = edge + mr * kc_max, *ctmp = patch + kc_max * nr;
+  size_t pad = padded_floats(g, nr);
+  if (pad > 0 && (mr + nr) * kc_max + mr * nr + pad <= NN_PART_FLOATS(k) +
+                                                       2 * g->c_in * g->h * g->w) {
+    conv_padded(y, x, params, g, k, work);
+    return;
+  }
   for (co = 0; co < g->c_out; co++) fill_run(y + co * ohw, b[co], ohw);
   for (k0 = 0; k0 < kk; k0 += kc_max) {
     size_t kc = kk - k0 < kc_max ? kk - k0 : kc_max;

@@ -170,7 +170,7 @@ static void pool_row(float *restrict yr, const float *restrict x, const pgeom *g
       else
         for (ox = xa; ox < xb; ox++) {
           float v = r[ox * sw - pw], m = yr[ox];
-          yr[ox] = (v > m) | ((v != v) & (m == m)) ? v : m;
+          yr[ox] = (m == m) & !(v <= m) ? v : m;    /* MAX_STEP's choice */
         }
       first = 0;
     }
