@@ -167,7 +167,7 @@ FANN_SETS     ?= /usr/share/doc/libfann-dev/examples/datasets
 # Only make bench needs these: the references it measures nn against (C
 # programs, and spec/bench/ref_torch.py run by the system's python3).
 BENCH_DEPS    ?= libfann-dev libfann-doc libopenblas-dev luajit libluajit-5.1-dev \
-                 dataset-fashion-mnist python3-torch
+                 dataset-fashion-mnist python3-torch nodejs
 # make check-onnx: onnx.checker, and node (whose package has npm) to run ONNX
 # Runtime from npm.
 CHECK_ONNX_DEPS ?= python3-onnx nodejs
@@ -183,6 +183,10 @@ LUA_ENV = LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 # The rock builds under BUILD_ROOT=build-rock, apart from these.
 BUILD_ROOT ?= build
 BUILD  := $(BUILD_ROOT)$(if $(filter lua5.4,$(LUA_NAME)),,-$(LUA_NAME))
+# ONNX Runtime from npm, for make check-onnx and make bench's LeNet-5
+# (prerequisites, so defined before the rules that name them).
+ORT_DIR := $(BUILD)/onnxruntime
+ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
 # src/pgext/ is the extension inside PostgreSQL, built by PGXS apart from these
 # (make pgext).
 SRCS   := $(sort $(filter-out src/pgext/%,$(wildcard src/*/*.c)))
@@ -641,7 +645,7 @@ BENCH_MEMORY   = NN_BENCH_FIGURES='$(BENCH_FIGURES)' NN_BENCH_DB='$(BENCH_DB)' \
 # machine installs neither FANN nor OpenBLAS.
 bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)/bench/lua_floor.so \
        $(BUILD)/bench/wall_clock.so \
-       $(BUILD)/bench/threads
+       $(BUILD)/bench/threads $(ORT_PKG)
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/memory.lua start
 	@echo "OpenBLAS kernels: $(or $(BENCH_BLAS_CORE),as OpenBLAS detects them)"
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/run.lua
@@ -660,7 +664,8 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	@echo
-	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' \
+	  BENCH_ORT='$(ORT_DIR)/node_modules' $(LUA) spec/bench/lenet.lua
 	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	@echo
@@ -697,10 +702,12 @@ bench-kinds: deps-bench all
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 
 # make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
-# forward pass, one image and a batch of 256, and a training epoch beside
-# PyTorch on one thread.  NN_LENET_ROWS (4096) sets the rows of an epoch.
-bench-conv: deps-bench all
-	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
+# forward pass, one image and a batch of 256, beside PyTorch and ONNX
+# Runtime, and a training epoch beside PyTorch, on one thread.
+# NN_LENET_ROWS (4096) sets the rows of an epoch.
+bench-conv: deps-bench all $(ORT_PKG)
+	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' BENCH_ORT='$(ORT_DIR)/node_modules' \
+	  $(LUA) spec/bench/lenet.lua
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
@@ -766,9 +773,6 @@ env:
 
 # onnxruntime-node ships its native library in the npm package; its install
 # script only fetches GPU files, which --ignore-scripts skips.
-ORT_DIR := $(BUILD)/onnxruntime
-ORT_PKG := $(ORT_DIR)/node_modules/onnxruntime-node/package.json
-
 $(ORT_PKG):
 	@bash .ci/deps $(CHECK_ONNX_DEPS)
 	mkdir -p $(ORT_DIR)

@@ -5,8 +5,11 @@
 -- median of 7 runs of process CPU time on one thread; and a training epoch
 -- (Adam lr 1e-3, batch 64, cross-entropy, ROWS rows of random images and
 -- classes: the time, not the accuracy), the median of 3 epochs; beside the
--- same network in PyTorch (spec/bench/lenet_torch.py) in the same run.
--- Figures, never assertions: the machine is shared.
+-- same network in PyTorch (spec/bench/lenet_torch.py) in the same run, and
+-- its forward in ONNX Runtime (spec/bench/lenet_ort.js on nn's own ONNX
+-- export of it, one intra-op and one inter-op thread) when BENCH_ORT names
+-- the node_modules folder that holds onnxruntime-node (make bench-conv
+-- installs it).  Figures, never assertions: the machine is shared.
 --
 --   lua5.4 spec/bench/lenet.lua          (NN_LENET_ROWS=4096 rows an epoch)
 
@@ -15,6 +18,7 @@ local plain = require "spec.bench.plain"
 local figures = require "spec.bench.figures"
 
 local PYTHON = os.getenv("BENCH_PYTHON") or "/usr/bin/python3"
+local ORT = os.getenv("BENCH_ORT")
 local BATCH, RUNS, N_IN, EPOCHS = 256, 7, 784, 3
 local ROWS = tonumber(os.getenv("NN_LENET_ROWS")) or 4096
 
@@ -64,29 +68,58 @@ local function measure()
   return single, batch, median(epochs)
 end
 
-local function torch()
-  local cmd = ("%s spec/bench/lenet_torch.py %d %d"):format(PYTHON, ROWS, EPOCHS)
+-- The figures a reference's command prints, "<prefix>.lenet.NAME V ns" (or
+-- s), by NAME.
+local function run(cmd, prefix)
   io.stderr:write("  ", cmd, "\n")
   local pipe = assert(io.popen(cmd .. " 2>&1", "r"))
   local out = pipe:read("a")
   if not pipe:close() then error(cmd .. " failed:\n" .. out, 0) end
   local t = {}
-  for name, v in out:gmatch("torch%.lenet%.(%S+) (%S+) n?s") do t[name] = tonumber(v) end
+  for name, v in out:gmatch(prefix .. "%.lenet%.(%S+) (%S+) n?s") do t[name] = tonumber(v) end
   return t
 end
 
-local pt = torch()
+local function torch()
+  return run(("%s spec/bench/lenet_torch.py %d %d"):format(PYTHON, ROWS, EPOCHS), "torch")
+end
+
+-- ONNX Runtime on nn's export of the network (its weights do not change
+-- the time); nil without BENCH_ORT.
+local function ort()
+  if not ORT or ORT == "" then return nil end
+  local path = os.tmpname()
+  lenet():export(path, "onnx")
+  local ok, t = pcall(run, ("NODE_PATH='%s' node spec/bench/lenet_ort.js '%s' 1 28 28")
+                             :format(ORT, path), "ort")
+  os.remove(path)
+  if not ok then error(t, 0) end
+  return t
+end
+
+local pt, rt = torch(), ort()
 local s, b, e = measure()
-print("lenet: LeNet-5 forward and training epoch, nn beside PyTorch (one thread), medians; "
-      .. "ratios nn/PyTorch, below 1 is faster")
-print(("%-10s %12s %12s %7s"):format("", "nn", "PyTorch", "ratio"))
-print(("%-10s %9.0f ns %9.0f ns %6.2fx"):format("single", s, pt.single, s / pt.single))
-print(("%-10s %9.0f ns %9.0f ns %6.2fx"):format("batch256", b, pt.batch256, b / pt.batch256))
+print("lenet: LeNet-5 forward and training epoch, nn beside PyTorch and ONNX Runtime (one "
+      .. "thread), medians; ratios nn/reference, below 1 is faster")
+print(("%-10s %12s %12s %7s %12s %7s"):format("", "nn", "PyTorch", "ratio", "ORT", "ratio"))
+local function row(name, v, ref)
+  local o = rt and rt[name]
+  print(("%-10s %9.0f ns %9.0f ns %6.2fx %s"):format(name, v, ref, v / ref,
+        o and ("%9.0f ns %6.2fx"):format(o, v / o) or "     (no ORT)"))
+end
+row("single", s, pt.single)
+row("batch256", b, pt.batch256)
 print(("%-10s %10.3f s %10.3f s %6.2fx  (%d rows)"):format("epoch", e, pt.epoch, e / pt.epoch,
                                                           ROWS))
 figures.reference("torch.lenet.single", pt.single, "ns")
 figures.reference("torch.lenet.batch256", pt.batch256, "ns")
 figures.add("nn.lenet.single", s, "ns", "torch.lenet.single")
 figures.add("nn.lenet.batch256", b, "ns", "torch.lenet.batch256")
+if rt then
+  figures.reference("ort.lenet.single", rt.single, "ns")
+  figures.reference("ort.lenet.batch256", rt.batch256, "ns")
+  figures.add("nn.lenet.single_ort", s, "ns", "ort.lenet.single")
+  figures.add("nn.lenet.batch256_ort", b, "ns", "ort.lenet.batch256")
+end
 figures.reference("torch.lenet.epoch", pt.epoch, "s")
 figures.add("nn.lenet.epoch", e, "s", "torch.lenet.epoch")

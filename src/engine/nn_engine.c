@@ -546,6 +546,28 @@ static void plan_graph(nn_net *net, size_t *busy) {
   }
 }
 
+/* The scratch of a one-sample panel (NN_KIND_PANEL1): a pass's tile
+** scratch for the largest of the kernel sets, whichever is in use (then
+** 2 n_in floats more, plan_net adds). */
+static size_t panel1_floats(void) {
+  size_t i, most = 0;
+  for (i = 0; nn_kernels[i] != NULL; i++)
+    if (NN_PART_FLOATS(nn_kernels[i]) > most) most = NN_PART_FLOATS(nn_kernels[i]);
+  return most;
+}
+
+/* One sample through an NN_KIND_PANEL1 layer: its forward_batch on one
+** panel of nr 1, part the scratch. */
+static void panel1_forward(const nn_kind_info *d, const nn_layer *l, const float *p,
+                           float *out, const float *in, float *scratch) {
+  nn_panels pn;
+  pn.count = 1; pn.nr = 1; pn.stride = l->n_in > l->n_out ? l->n_in : l->n_out;
+  pn.kernel = nn_kernel_in_use;
+  pn.part = scratch;
+  pn.shared = NULL; pn.grad_set = 0; pn.train = NULL;
+  d->forward_batch(out, in, p, l->hyper, l->n_in, l->n_out, &pn);
+}
+
 /* The net's widths, and its plan when it is a graph. */
 static void plan_net(nn_net *net, size_t *busy) {
   size_t i, n = net->n_layers;
@@ -560,6 +582,13 @@ static void plan_net(nn_net *net, size_t *busy) {
     }
     if (l->n_in > net->max_width) net->max_width = l->n_in;
     if (l->n_out > net->max_width) net->max_width = l->n_out;
+  }
+  net->scratch = 0;
+  for (i = 0; i < n; i++) {
+    const nn_layer *l = &net->layers[i];
+    if ((kinds[l->kind]->flags & NN_KIND_PANEL1) &&
+        panel1_floats() + 2 * l->n_in > net->scratch)
+      net->scratch = panel1_floats() + 2 * l->n_in;
   }
   if (nn_layers_graph(net->layers, n)) {
     plan_graph(net, busy);
@@ -617,14 +646,18 @@ void nn_net_free(nn_net *net) { free(net); }
 
 /* --- one sample -------------------------------------------------------- */
 
-/* The sized layer l: out = l(in).  Linear called directly: the hot path. */
+/* The sized layer l: out = l(in), scratch net->scratch floats.  Linear
+** called directly: the hot path. */
 static void sized_forward(const nn_net *net, const nn_layer *l, float *out,
-                          const float *in) {
+                          const float *in, float *scratch) {
   const float *p = net->params + l->w;
+  const nn_kind_info *d = kinds[l->kind];
   if (l->kind == NN_LINEAR)
     nn_linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
+  else if (d->flags & NN_KIND_PANEL1)
+    panel1_forward(d, l, p, out, in, scratch);
   else
-    kinds[l->kind]->forward(out, in, p, l->hyper, l->n_in, l->n_out);
+    d->forward(out, in, p, l->hyper, l->n_in, l->n_out);
 }
 
 /* The element-wise layer l on v (n floats, writable) in place.  ReLU called
@@ -647,11 +680,13 @@ static size_t width_after(const nn_layer *l, size_t n) {
 }
 
 /* A graph's pass: a buffer for each of the plan's slots, and one where a
-** join's two inputs are gathered side by side. */
+** join's two inputs are gathered side by side; a chain's, two halves.
+** Then the layers' scratch. */
 size_t nn_work_size(const nn_net *net, size_t n_x) {
   if (net->n_slots)
-    return (net->n_slots + 1) * (net->max_width > n_x ? net->max_width : n_x);
-  return NN_WORK_MAX(net->max_width, n_x);
+    return (net->n_slots + 1) * (net->max_width > n_x ? net->max_width : n_x) +
+           net->scratch;
+  return NN_WORK_MAX(net->max_width, n_x) + net->scratch;
 }
 
 static void graph_forward(const nn_net *net, float *y, const float *x, size_t n_x,
@@ -693,6 +728,7 @@ void nn_forward(const nn_net *net, float *y, const float *x, size_t n_x, float *
       const float *p = net->params + l->w;
       float *out = i + 1 == last ? y : (cur == lo ? lo + half : lo);
       if (d == NULL) nn_linear_forward(out, in, p, p + l->n_out * l->n_in, l->n_in, l->n_out);
+      else if (d->flags & NN_KIND_PANEL1) panel1_forward(d, l, p, out, in, lo + 2 * half);
       else d->forward(out, in, p, l->hyper, l->n_in, l->n_out);
       in = cur = out;
       n = l->n_out;
@@ -828,13 +864,15 @@ void nn_forward_batch(const nn_net *net, float *Y, const float *X,
 static void graph_trace(const nn_net *net, float *out, size_t *offsets,
                         const float *x, size_t n_x);
 
-/* A graph's trace ends with room to gather a join's inputs. */
+/* A graph's trace ends with room to gather a join's inputs; any trace,
+** with the layers' scratch (net->scratch floats, last). */
 size_t nn_trace_size(const nn_net *net, size_t n_x) {
   size_t i, n = n_x, total = net->n_slots ? net->max_width : 0;
   for (i = 0; i < net->n_layers; i++) {
     n = width_after(&net->layers[i], n);
     total += n;
   }
+  total += net->scratch;
   return total > 0 ? total : 1;
 }
 
@@ -852,7 +890,7 @@ void nn_trace(const nn_net *net, float *out, size_t *offsets,
     offsets[i] = at;
     if (is_sized(l)) {
       /* prev is read-only here, so the layer writes straight into out. */
-      sized_forward(net, l, out + at, prev);
+      sized_forward(net, l, out + at, prev, out + nn_trace_size(net, n_x) - net->scratch);
     } else {
       memmove(out + at, prev, n * sizeof(float));
       if (does_something(l)) elementwise_forward(net, l, out + at, n);
@@ -936,7 +974,7 @@ static void graph_forward(const nn_net *net, float *y, const float *x, size_t n_
     const float *in = layer_x(net, &g, i);
     float *out = value_buf(net, &g, i + 1);
     if (is_sized(l)) {
-      sized_forward(net, l, out, in);
+      sized_forward(net, l, out, in, g.gather + g.size);
     } else {
       memcpy(out, in, l->n_in * sizeof(float));
       elementwise_forward(net, l, out, l->n_in);
@@ -1025,13 +1063,13 @@ static void graph_trace(const nn_net *net, float *out, size_t *offsets,
     in = src[0];
     if (src[1]) {
       size_t wb = graph_width(net, l->from[1] - 1);
-      float *gather = out + nn_trace_size(net, n_x) - net->max_width;
+      float *gather = out + nn_trace_size(net, n_x) - net->scratch - net->max_width;
       memcpy(gather, src[0], (l->n_in - wb) * sizeof(float));
       memcpy(gather + l->n_in - wb, src[1], wb * sizeof(float));
       in = gather;
     }
     if (is_sized(l)) {
-      sized_forward(net, l, out + at, in);
+      sized_forward(net, l, out + at, in, out + nn_trace_size(net, n_x) - net->scratch);
     } else {
       memmove(out + at, in, l->n_in * sizeof(float));
       elementwise_forward(net, l, out + at, l->n_in);

@@ -301,6 +301,12 @@ typedef struct nn_kind_input {
                                the sum of their widths (nn_kind_join.c) */
 #define NN_KIND_EQUAL 32u   /* a join whose two inputs have one width, which
                                is its output's (Add); else n_out = n_in */
+#define NN_KIND_PANEL1 64u  /* a sized kind whose one-sample passes (nn_forward,
+                               nn_trace) call forward_batch on one panel of
+                               one sample (nr 1), its part the net's scratch:
+                               NN_PART_FLOATS of the largest kernel set, then
+                               2 n_in floats (nn_work_size counts them): a
+                               convolution, a matrix product over patches */
 
 /* A chunk of samples in the batch path (see forward_chunk in nn_engine.c):
 ** `count` panels of `nr` samples each, feature-major: panel p starts at
@@ -439,6 +445,8 @@ typedef struct nn_net {
   size_t n_slots;
   size_t *slot;
   size_t *last;
+  size_t scratch;              /* floats of the one-sample passes' scratch
+                                  (0 without an NN_KIND_PANEL1 layer) */
 } nn_net;
 
 /* Value v + 1 that input k (0 or 1) of layer i reads (0: the network's
@@ -489,7 +497,9 @@ void nn_net_free(nn_net *net);
 int nn_check_input(const nn_net *net, const float *X, size_t rows, size_t n_x,
                    char err[NN_ERRMAX]);
 
-/* Floats of scratch nn_forward needs for an input of n_x numbers. */
+/* Floats of scratch nn_forward needs for an input of n_x numbers.
+** NN_WORK_MAX gives it at compile time for a net without a convolution
+** (whose one-sample pass needs scratch of its own: nn_work_size). */
 size_t nn_work_size(const nn_net *net, size_t n_x);
 #define NN_WORK_MAX(max_width, n_x) \
   (2 * ((max_width) > (n_x) ? (max_width) : (n_x)))

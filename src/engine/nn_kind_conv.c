@@ -100,6 +100,43 @@ static void axpy(float *restrict y, const float *restrict x, float a, size_t n) 
   for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* d = s over n floats, in blocks of 4 that gcc -O2 makes one vector move:
+** the runs of a patch and a tile are short, too short for a call to
+** memcpy, and restrict spares the reloads a plain loop makes. */
+static void copy_run(float *restrict d, const float *restrict s, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    d[i] = s[i];
+    d[i + 1] = s[i + 1];
+    d[i + 2] = s[i + 2];
+    d[i + 3] = s[i + 3];
+  }
+  for (; i < n; i++) d[i] = s[i];
+}
+
+/* d = v over n floats, and d += s: in blocks of 4, as copy_run. */
+static void fill_run(float *restrict d, float v, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    d[i] = v;
+    d[i + 1] = v;
+    d[i + 2] = v;
+    d[i + 3] = v;
+  }
+  for (; i < n; i++) d[i] = v;
+}
+
+static void add_run(float *restrict d, const float *restrict s, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    d[i] += s[i];
+    d[i + 1] += s[i + 1];
+    d[i + 2] += s[i + 2];
+    d[i + 3] += s[i + 3];
+  }
+  for (; i < n; i++) d[i] += s[i];
+}
+
 /* y [c_out][oh][ow] = b + W * x over x [c_in][h][w], each value a lane of
 ** nr floats (the samples of a panel; 1: one sample). */
 static void conv_run(float *y, const float *x, const float *params, const geom *g,
@@ -187,7 +224,7 @@ static void conv_block(float *y, const float *x, const float *w, const geom *g,
                        size_t k0, size_t kc, const nn_panels *pn) {
   const nn_kernel *k = pn->kernel;
   size_t mr = k->mr, nr = pn->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
-  size_t n_full = g->c_out / mr * mr, j, c, pos;
+  size_t n_full = g->c_out / mr * mr, j, pos;
   float *edge = pn->part, *patch = edge + mr * k->kc, *ctmp = patch + k->kc * nr;
   if (n_full < g->c_out) pack_edge(edge, w, g, n_full, k0, kc, mr);
   for (pos = 0; pos < ohw; pos++) {
@@ -198,7 +235,7 @@ static void conv_block(float *y, const float *x, const float *w, const geom *g,
     memset(ctmp, 0, mr * nr * sizeof(float));
     k->tile(ctmp, edge, kc, patch, kc);
     for (j = n_full; j < g->c_out; j++)
-      for (c = 0; c < nr; c++) y[(j * ohw + pos) * nr + c] += ctmp[(j - n_full) * nr + c];
+      add_run(y + (j * ohw + pos) * nr, ctmp + (j - n_full) * nr, nr);
   }
 }
 
@@ -206,16 +243,192 @@ static void conv_block(float *y, const float *x, const float *w, const geom *g,
 ** time. */
 static void conv_panels(float *y, const float *x, const float *params, const geom *g,
                         const nn_panels *pn) {
-  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, i, k0;
+  size_t kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow, nr = pn->nr, p, co, k0;
   size_t kc_max = pn->kernel->kc;
   const float *b = params + g->c_out * kk;
   for (p = 0; p < pn->count; p++) {
     float *yp = y + p * pn->stride * nr;
     const float *xp = x + p * pn->stride * nr;
-    for (co = 0; co < g->c_out; co++)
-      for (i = 0; i < ohw * nr; i++) yp[co * ohw * nr + i] = b[co];
+    for (co = 0; co < g->c_out; co++) fill_run(yp + co * ohw * nr, b[co], ohw * nr);
     for (k0 = 0; k0 < kk; k0 += kc_max)
       conv_block(yp, xp, params, g, k0, kk - k0 < kc_max ? kk - k0 : kc_max, pn);
+  }
+}
+
+/* nn_window_span without a division at stride 1, the common case: the
+** one-sample gather asks it for every patch row of every tile. */
+static void span(size_t *lo, size_t *hi, size_t n_out, size_t n, size_t s, size_t off,
+                 size_t p) {
+  if (s != 1) {
+    nn_window_span(lo, hi, n_out, n, s, off, p);
+    return;
+  }
+  *lo = off >= p ? 0 : p - off;
+  *hi = n + p > off ? n + p - off : 0;
+  if (*hi > n_out) *hi = n_out;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* One sample's patch rows k0 .. k0 + kc for the output positions pos0 ..
+** pos0 + np: patch [kc][nr], lane t position pos0 + t (lanes from np on
+** zeros), zeros where the window is over padding.  For each patch row,
+** the outputs [ylo, yhi) x [xlo, xhi) read the image, found once; along a
+** row of outputs the lanes between are input values sw apart. */
+static void gather_cols(float *patch, const float *x, const geom *g, size_t pos0,
+                        size_t np, size_t k0, size_t kc, size_t nr) {
+  const size_t h = g->h, w = g->w, ow = g->ow, sh = g->sh, sw = g->sw, ph = g->ph;
+  const size_t pw = g->pw;
+  size_t khw = g->kh * g->kw, t, ci = k0 / khw, ky = k0 % khw / g->kw, kx = k0 % g->kw;
+  size_t oy0 = pos0 / ow, ox0 = pos0 % ow;
+  for (t = 0; t < kc; t++, patch += nr) {
+    size_t oy = oy0, ox = ox0, lane = 0, ylo, yhi, xlo, xhi, c;
+    size_t offy = ky * g->dh, offx = kx * g->dw;
+    const float *chan = x + ci * h * w;
+    span(&ylo, &yhi, g->oh, h, sh, offy, ph);
+    span(&xlo, &xhi, ow, w, sw, offx, pw);
+    while (lane < np) {
+      size_t run = ow - ox < np - lane ? ow - ox : np - lane, end = ox + run;
+      float *dst = patch + lane;            /* dst[c - ox]: output column c */
+      if (oy < ylo || oy >= yhi || xlo >= xhi) {
+        for (c = 0; c < run; c++) dst[c] = 0.0f;
+      } else {
+        const float *row = chan + (oy * sh + offy - ph) * w;
+        size_t a = xlo > ox ? xlo : ox, b = xhi < end ? xhi : end;
+        if (b < a) b = a;
+        for (c = ox; c < a; c++) dst[c - ox] = 0.0f;
+        if (sw == 1)
+          copy_run(dst + a - ox, row + a + offx - pw, b - a);
+        else
+          for (c = a; c < b; c++) dst[c - ox] = row[c * sw + offx - pw];
+        for (c = b; c < end; c++) dst[c - ox] = 0.0f;
+      }
+      lane += run;
+      ox = 0;
+      oy++;
+    }
+    for (lane = np; lane < nr; lane++) patch[lane] = 0.0f;
+    if (++kx == g->kw) { kx = 0; if (++ky == g->kh) { ky = 0; ci++; } }
+  }
+}
+
+/* y [c_out][ohw] += rows j0 .. j0 + rows of the product (rows <= mr) for
+** positions pos0 .. pos0 + np, from a tile on the weights a (lda apart)
+** and the patch: straight into y when the tile is whole, else through
+** ctmp [mr][nr]. */
+static void single_tile(float *y, const geom *g, const nn_kernel *k, size_t j0,
+                        size_t rows, size_t pos0, size_t np, const float *a, size_t lda,
+                        const float *patch, size_t kc, float *ctmp) {
+  size_t ohw = g->oh * g->ow, nr = k->nr, j;
+  if (rows == k->mr && np == nr) {
+    k->tile_ldc(y + j0 * ohw + pos0, ohw, a, lda, patch, kc);
+    return;
+  }
+  memset(ctmp, 0, k->mr * nr * sizeof(float));
+  k->tile(ctmp, a, lda, patch, kc);
+  for (j = 0; j < rows; j++) add_run(y + (j0 + j) * ohw + pos0, ctmp + j * nr, np);
+}
+
+/* At stride 1, the image padded: xp [c_in][hp][wp] (hp = h + 2 ph, wp =
+** w + 2 pw), zeros around, and nr + (kw - 1) dw zeros after, which the
+** last tile's lanes past the outputs read.  Its floats, or 0 when the
+** stride is not 1. */
+static size_t padded_floats(const geom *g, size_t nr) {
+  if (g->sh != 1 || g->sw != 1) return 0;
+  return g->c_in * (g->h + 2 * g->ph) * (g->w + 2 * g->pw) + nr + (g->kw - 1) * g->dw;
+}
+
+static void pad_image(float *xp, const float *x, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, ci, iy;
+  memset(xp, 0, padded_floats(g, nr) * sizeof(float));
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      copy_run(xp + (ci * hp + iy + g->ph) * wp + g->pw, x + (ci * g->h + iy) * g->w, g->w);
+}
+
+/* ctmp's rows [rows][nr], lanes q0 .. q0 + nr of the outputs laid out oh x
+** wp, added to y [c_out][oh][ow] from channel j0 on: the lanes of columns
+** ow .. wp, and past the outputs, are dropped. */
+static void scatter_rows(float *y, const float *ctmp, const geom *g, size_t wp,
+                         size_t j0, size_t rows, size_t q0, size_t nr) {
+  size_t ohw = g->oh * g->ow, j, lane = 0, oy = q0 / wp, ox = q0 % wp;
+  while (lane < nr && oy < g->oh) {
+    size_t run = wp - ox < nr - lane ? wp - ox : nr - lane;
+    if (ox < g->ow) {
+      size_t keep = g->ow - ox < run ? g->ow - ox : run;
+      for (j = 0; j < rows; j++)
+        add_run(y + (j0 + j) * ohw + oy * g->ow + ox, ctmp + j * nr + lane, keep);
+    }
+    lane += run;
+    ox = 0;
+    oy++;
+  }
+}
+
+/* One sample at stride 1, as if the outputs were oh x wp (the padded
+** width): then a patch row's nr lanes are nr consecutive floats of the
+** padded image, one copy, and the columns past ow, computed for nothing,
+** are dropped.  work: the edge's weights [mr][kc], a patch [kc][nr], a
+** tile [mr][nr], then the padded image. */
+static void conv_padded(float *y, const float *x, const float *params, const geom *g,
+                        const nn_kernel *k, float *work) {
+  size_t mr = k->mr, nr = k->nr, kk = g->c_in * g->kh * g->kw, khw = g->kh * g->kw;
+  size_t kc_max = kk < k->kc ? kk : k->kc, n_full = g->c_out / mr * mr, co, k0, q0, j, t;
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, nq = g->oh * wp;
+  const float *b = params + g->c_out * kk;
+  float *edge = work, *patch = edge + mr * kc_max, *ctmp = patch + kc_max * nr;
+  float *xp = ctmp + mr * nr;
+  pad_image(xp, x, g, nr);
+  for (co = 0; co < g->c_out; co++) fill_run(y + co * g->oh * g->ow, b[co], g->oh * g->ow);
+  for (k0 = 0; k0 < kk; k0 += kc_max) {
+    size_t kc = kk - k0 < kc_max ? kk - k0 : kc_max;
+    if (n_full < g->c_out) pack_edge(edge, params, g, n_full, k0, kc, mr);
+    for (q0 = 0; q0 < nq; q0 += nr) {
+      for (t = 0; t < kc; t++) {
+        size_t kt = k0 + t, ci = kt / khw, ky = kt % khw / g->kw, kx = kt % g->kw;
+        memcpy(patch + t * nr, xp + (ci * hp + ky * g->dh) * wp + kx * g->dw + q0,
+               nr * sizeof(float));
+      }
+      for (j = 0; j < g->c_out; j += mr) {
+        size_t rows = g->c_out - j < mr ? g->c_out - j : mr;
+        memset(ctmp, 0, mr * nr * sizeof(float));
+        if (j < n_full) k->tile(ctmp, params + j * kk + k0, kk, patch, kc);
+        else k->tile(ctmp, edge, kc, patch, kc);
+        scatter_rows(y, ctmp, g, wp, j, rows, q0, nr);
+      }
+    }
+  }
+}
+
+/* One sample as a matrix product over patches: y [c_out][ohw] = b +
+** W patches, nr output positions a tile, on the kernel set k.  work:
+** the pass's part (NN_PART_FLOATS(k)), the edge's weights [mr][kc], a
+** patch [kc][nr] and a tile [mr][nr], and 2 n_in floats after the largest
+** set's part (NN_KIND_PANEL1): where a padded image fits, conv_padded. */
+static void conv_single(float *y, const float *x, const float *params, const geom *g,
+                        const nn_kernel *k, float *work) {
+  size_t mr = k->mr, nr = k->nr, kk = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
+  size_t kc_max = kk < k->kc ? kk : k->kc, n_full = g->c_out / mr * mr;
+  size_t co, k0, pos, j;
+  const float *b = params + g->c_out * kk;
+  float *edge = work, *patch = edge + mr * kc_max, *ctmp = patch + kc_max * nr;
+  size_t pad = padded_floats(g, nr);
+  if (pad > 0 && (mr + nr) * kc_max + mr * nr + pad <= NN_PART_FLOATS(k) +
+                                                       2 * g->c_in * g->h * g->w) {
+    conv_padded(y, x, params, g, k, work);
+    return;
+  }
+  for (co = 0; co < g->c_out; co++) fill_run(y + co * ohw, b[co], ohw);
+  for (k0 = 0; k0 < kk; k0 += kc_max) {
+    size_t kc = kk - k0 < kc_max ? kk - k0 : kc_max;
+    if (n_full < g->c_out) pack_edge(edge, params, g, n_full, k0, kc, mr);
+    for (pos = 0; pos < ohw; pos += nr) {
+      size_t np = ohw - pos < nr ? ohw - pos : nr;
+      gather_cols(patch, x, g, pos, np, k0, kc, nr);
+      for (j = 0; j < n_full; j += mr)
+        single_tile(y, g, k, j, mr, pos, np, params + j * kk + k0, kk, patch, kc, ctmp);
+      if (n_full < g->c_out)
+        single_tile(y, g, k, n_full, g->c_out - n_full, pos, np, edge, kc, patch, kc, ctmp);
+    }
   }
 }
 
@@ -241,7 +454,8 @@ static void conv2d_batch(float *y, const float *x, const float *params,
   geom g;
   (void)n_in; (void)n_out;
   geom2d(&g, hyper);
-  conv_panels(y, x, params, &g, pn);
+  if (pn->nr == 1) conv_single(y, x, params, &g, pn->kernel, pn->part);
+  else conv_panels(y, x, params, &g, pn);
 }
 
 static void conv1d_batch(float *y, const float *x, const float *params,
@@ -250,7 +464,8 @@ static void conv1d_batch(float *y, const float *x, const float *params,
   geom g;
   (void)n_in; (void)n_out;
   geom1d(&g, hyper);
-  conv_panels(y, x, params, &g, pn);
+  if (pn->nr == 1) conv_single(y, x, params, &g, pn->kernel, pn->part);
+  else conv_panels(y, x, params, &g, pn);
 }
 
 
@@ -495,13 +710,13 @@ static const nn_tensor_info conv1d_tensors[] = {
 const nn_kind_info nn_kind_conv2d = {
   "Conv2d", "conv2d", 0, 0, C2_N, conv2d_hyper, 2, conv2d_tensors,
   conv2d_forward, conv2d_batch, conv2d_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, conv2d_shape
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_PANEL1, NULL, NULL, NULL, conv2d_shape
 };
 
 const nn_kind_info nn_kind_conv1d = {
   "Conv1d", "conv1d", 0, 0, C1_N, conv1d_hyper, 2, conv1d_tensors,
   conv1d_forward, conv1d_batch, conv1d_backward, NULL,
-  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, 0, NULL, NULL, NULL, conv1d_shape
+  { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_PANEL1, NULL, NULL, NULL, conv1d_shape
 };
 
 static const nn_hyper input_hyper[] = {

@@ -73,6 +73,32 @@ static void window_of(const pgeom *g, size_t oy, size_t ox, size_t *y0, size_t *
   if (*x1 > g->w) *x1 = g->w;
 }
 
+/* y = v where v is larger or NaN (and y not NaN), over n lanes: MaxPool's
+** step, a select rather than a branch, in blocks of 4 that gcc -O2 makes
+** vector compares and a blend; and y += v. */
+#define MAX_STEP(i)  y[i] = (v[i] > y[i]) | ((v[i] != v[i]) & (y[i] == y[i])) ? v[i] : y[i]
+static void max_run(float *restrict y, const float *restrict v, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    MAX_STEP(i);
+    MAX_STEP(i + 1);
+    MAX_STEP(i + 2);
+    MAX_STEP(i + 3);
+  }
+  for (; i < n; i++) MAX_STEP(i);
+}
+
+static void sum_run(float *restrict y, const float *restrict v, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    y[i] += v[i];
+    y[i + 1] += v[i + 1];
+    y[i + 2] += v[i + 2];
+    y[i + 3] += v[i + 3];
+  }
+  for (; i < n; i++) y[i] += v[i];
+}
+
 /* Output (oy, ox) of one channel x, all nr lanes at once into y [nr]: the
 ** window's maximum (NaN if one is) or average, each lane's values taken in
 ** the order of the window's rows, then columns.  The window is found once
@@ -86,21 +112,100 @@ static void pool_lanes(float *y, const float *x, const pgeom *g, size_t oy, size
   for (iy = y0; iy < y1; iy++)
     for (ix = x0; ix < x1; ix++) {
       const float *v = x + (iy * g->w + ix) * nr;
-      if (g->avg)
-        for (c = 0; c < nr; c++) y[c] += v[c];
-      else if (!any)
-        for (c = 0; c < nr; c++) y[c] = v[c];
-      else
-        for (c = 0; c < nr; c++)
-          if (v[c] > y[c] || (v[c] != v[c] && y[c] == y[c])) y[c] = v[c];
+      if (g->avg) sum_run(y, v, nr);
+      else if (!any) memcpy(y, v, nr * sizeof(float));
+      else max_run(y, v, nr);
       any = 1;
     }
   if (g->avg)
     for (c = 0; c < nr; c++) y[c] /= (float)(g->kh * g->kw);
 }
 
+/* The window of output o along one axis: inputs [*lo, *hi), clipped. */
+static void axis_window(size_t o, size_t s, size_t k, size_t p, size_t n, size_t *lo,
+                        size_t *hi) {
+  size_t t = o * s;
+  *lo = t > p ? t - p : 0;
+  *hi = t + k > p ? t + k - p : 0;
+  if (*hi > n) *hi = n;
+}
+
+/* Output (oy, ox) of one channel x of one sample (pool_lanes at nr 1,
+** the same comparisons and sums in the same order, so the same bits),
+** its window rows [y0, y1), without a call or a loop over lanes. */
+static float pool_one(const float *x, const pgeom *g, size_t y0, size_t y1, size_t x0,
+                      size_t x1) {
+  size_t iy, ix;
+  float m = 0.0f;
+  int any = 0;
+  for (iy = y0; iy < y1; iy++)
+    for (ix = x0; ix < x1; ix++) {
+      float v = x[iy * g->w + ix];
+      if (g->avg) m += v;
+      else m = !any || ((v > m) | ((v != v) & (m == m))) ? v : m;
+      any = 1;
+    }
+  return g->avg ? m / (float)(g->kh * g->kw) : m;
+}
+
+/* Outputs [xa, xb) of one output row of one sample, whose windows lie
+** inside the input's columns, window rows [y0, y1): each window value in
+** turn for the whole row, the outputs the inner loop, so that their
+** comparisons overlap; each output sees its values in pool_one's order,
+** with its arithmetic (the same bits). */
+static void pool_row(float *restrict yr, const float *restrict x, const pgeom *g,
+                     size_t y0, size_t y1, size_t xa, size_t xb) {
+  const size_t sw = g->sw, pw = g->pw, w = g->w;
+  size_t iy, kx, ox;
+  int first = 1;
+  if (g->avg || y0 >= y1)
+    for (ox = xa; ox < xb; ox++) yr[ox] = 0.0f;
+  for (iy = y0; iy < y1; iy++)
+    for (kx = 0; kx < g->kw; kx++) {
+      const float *r = x + iy * w + kx;         /* r[ox sw - pw]: column ox's */
+      if (g->avg)
+        for (ox = xa; ox < xb; ox++) yr[ox] += r[ox * sw - pw];
+      else if (first)
+        for (ox = xa; ox < xb; ox++) yr[ox] = r[ox * sw - pw];
+      else
+        for (ox = xa; ox < xb; ox++) {
+          float v = r[ox * sw - pw], m = yr[ox];
+          yr[ox] = (m == m) & !(v <= m) ? v : m;    /* MAX_STEP's choice */
+        }
+      first = 0;
+    }
+  if (g->avg)
+    for (ox = xa; ox < xb; ox++) yr[ox] /= (float)(g->kh * g->kw);
+}
+
+/* One sample: the outputs of a row whose windows are inside it by
+** pool_row, those at its ends (over padding, [0, xa) and [xb, ow)) one at
+** a time. */
+static void pool_sample(float *y, const float *x, const pgeom *g) {
+  size_t ch, oy, ox, y0, y1, x0, x1;
+  size_t xa = (g->pw + g->sw - 1) / g->sw;       /* first ox with ox sw >= pw */
+  size_t xb = g->w + g->pw >= g->kw ? (g->w + g->pw - g->kw) / g->sw + 1 : 0;
+  if (xb > g->ow) xb = g->ow;
+  if (xa > xb) xa = xb;
+  for (ch = 0; ch < g->c; ch++)
+    for (oy = 0; oy < g->oh; oy++) {
+      float *yr = y + (ch * g->oh + oy) * g->ow;
+      const float *xc = x + ch * g->h * g->w;
+      axis_window(oy, g->sh, g->kh, g->ph, g->h, &y0, &y1);
+      pool_row(yr, xc, g, y0, y1, xa, xb);
+      for (ox = xa > 0 ? 0 : xb; ox < g->ow; ox = ox + 1 == xa ? xb : ox + 1) {
+        axis_window(ox, g->sw, g->kw, g->pw, g->w, &x0, &x1);
+        yr[ox] = pool_one(xc, g, y0, y1, x0, x1);
+      }
+    }
+}
+
 static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
   size_t ch, oy, ox;
+  if (nr == 1) {
+    pool_sample(y, x, g);
+    return;
+  }
   for (ch = 0; ch < g->c; ch++)
     for (oy = 0; oy < g->oh; oy++)
       for (ox = 0; ox < g->ow; ox++)
