@@ -91,7 +91,12 @@ function layers.symbol_edges(build)
   local objects = {}
   for folder in pairs(layers.BELOW) do
     for _, o in ipairs(lines(sh("cd '" .. build .. "' && ls " .. folder .. "/*.o 2>/dev/null"))) do
-      objects[#objects + 1] = o
+      -- an object whose source has moved or gone is a left-over of an older build
+      local f = io.open("src/" .. o:gsub("%.o$", ".c"))
+      if f then
+        f:close()
+        objects[#objects + 1] = o
+      end
     end
   end
   assert(#objects > 0, "no objects under " .. build .. "/*/: build first (make)")
