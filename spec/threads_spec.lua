@@ -263,6 +263,55 @@ describe("training on several threads", function()
     end)
   end
 
+  -- The update runs a block of parameters a task (src/train/nn_train.c,
+  -- step_task): clipping and weight decay included.  12-40-24-5 has 1629
+  -- parameters, an odd count: blocks of 32, the last of 29.
+  for _, o in ipairs{
+    { optimizer = "adam", weight_decay = 0.05, clip = 0.05 },
+    { optimizer = "sgd", momentum = 0.9, nesterov = true, lr = 0.05, weight_decay = 0.01,
+      clip = 0.05 } } do
+    it("gives the same weights on 1, 2, 3 and 8 threads with clipping and weight decay ("
+       .. o.optimizer .. ")", function()
+      local opts = { batch = 150, seed = 3 }
+      for k, v in pairs(o) do opts[k] = v end
+      local w1, h1, l1 = run(opts, 1)
+      for _, n in ipairs{ 2, 3, 8 } do
+        local w, h, l = run(opts, n)
+        assert.equal(w1, w)
+        assert.equal(h1, h)
+        assert.equal(l1, l)
+      end
+      -- the clipping took place: without it, other weights
+      opts.clip = nil
+      assert.are_not.equal(w1, (run(opts, 2)))
+    end)
+  end
+
+  -- A weight of 3e37 is past what the cheap bound on the update clears: the
+  -- step clips the whole gradient and runs the update on copies first, on
+  -- the caller's thread, then updates block by block on the pool
+  it("gives the same weights on 1, 2, 3 and 8 threads when the update is tried on copies first", function()
+    local function once(threads)
+      local net, _, rand = network(83)
+      local W1, b1 = net:get_weights(1)
+      W1[1][1] = 3e37
+      net:set_weights(1, W1, b1)
+      local X = nn.Matrix(random_rows(rand, 100, 12))
+      local T = {}
+      for r = 1, 100 do T[r] = 1 + (r * 3) % 5 end
+      local big, before = (net:get_weights(1))[1][1], bits(net:get_params())
+      nn.threads(threads)
+      local tr = nn.Trainer(net, { optimizer = "sgd", lr = 0.1, clip = 0.01, batch = 100 })
+      for _ = 1, 3 do tr:step(X, T) end
+      -- tanh is flat there: that weight's gradient is 0, the others move
+      assert.equal(big, (net:get_weights(1))[1][1])
+      assert.are_not.equal(before, bits(net:get_params()))
+      return bits(net:get_params())
+    end
+    local b1 = once(1)
+    for _, n in ipairs{ 2, 3, 8 } do assert.equal(b1, once(n)) end
+  end)
+
   it("gives the same weights with the trainer's threads option as with nn.threads", function()
     local opts = { optimizer = "rprop", seed = 2 }
     local w1, h1 = run(opts, 1)
