@@ -947,9 +947,13 @@ static size_t dry_run(const nn_trainer *tr, const nn_kernel *k, const nn_adam_co
 ** bits, those of the phases run one after another on one thread.  Before,
 ** what follows the chunks ran on the caller alone: a quarter of a
 ** one-thread step of 784-256-128-10 that the second thread could not
-** share. */
+** share.  A net of fewer than SPLIT_PARAMS parameters runs phases 2 to 4
+** on the caller after the chunks' call (the same tasks, in order): their
+** work is then less than what the threads' waits would cost, and a step of
+** one chunk wakes no thread. */
 #define NORM_BLOCKS 64
 #define TASK_BLOCKS 8
+#define SPLIT_PARAMS 65536
 
 typedef struct step_job {
   rows_job rows;                  /* phase 1; first, for chunk_loss */
@@ -957,6 +961,7 @@ typedef struct step_job {
   const nn_kernel *k;
   nn_net *net;
   size_t n_chunks, len;           /* len: parameters a block */
+  size_t base;                    /* the call's first task among the step's */
   size_t n_blocks, n_groups;      /* blocks, and tasks of TASK_BLOCKS blocks */
   double count, loss, mom;
   double gs[NORM_BLOCKS], ws[NORM_BLOCKS];
@@ -1048,6 +1053,7 @@ static void step_task(void *ctx, nn_job *job, size_t task, size_t worker) {
   step_job *s = (step_job *)ctx;
   size_t c = s->n_chunks, groups = s->n_groups;
   unsigned long mode;
+  task += s->base;
   if (task < c) { chunk_loss(&s->rows, job, task, worker); return; }
   mode = nn_fp_flush();                   /* on a pool's thread too */
   if (task < c + groups) {
@@ -1085,6 +1091,7 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
                 size_t n_x, const size_t *rows, size_t n, const float *T,
                 const uint32_t *classes, char err[NN_ERRMAX]) {
   step_job s;
+  size_t tasks;
   if (tr->whole && (n < 2 || n > tr->cap)) {
     snprintf(err, NN_ERRMAX, "a network with nn.BatchNorm takes a step of 2 to %zu "
              "rows (its batch), not %zu", tr->cap, n);
@@ -1102,8 +1109,15 @@ static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
   s.len = block_len(tr->n_params);
   s.n_blocks = (tr->n_params + s.len - 1) / s.len;
   s.n_groups = (s.n_blocks + TASK_BLOCKS - 1) / TASK_BLOCKS;
+  tasks = s.n_chunks + 2 * s.n_groups + 1;
   prepare_shared(tr, net, first_trained(net), 0);
-  nn_pool_run(tr->pool, tr->n_lanes, s.n_chunks + 2 * s.n_groups + 1, step_task, &s);
+  if (tr->n_params >= SPLIT_PARAMS) {
+    nn_pool_run(tr->pool, tr->n_lanes, tasks, step_task, &s);
+  } else {
+    nn_pool_run(tr->pool, tr->n_lanes, s.n_chunks, step_task, &s);
+    s.base = s.n_chunks;
+    nn_pool_run(NULL, 1, tasks - s.n_chunks, step_task, &s);
+  }
   *loss = s.loss;
   if (s.status != NN_OK) return s.status;
   if (tr->whole) keep_stats(tr, net);
