@@ -605,6 +605,10 @@ demo: deps all
 $(BUILD)/bench/engine: spec/bench/engine.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/engine.c $(ENGINE_SRCS) -lm -pthread
 
+# A trainer's steps on 1 and 2 threads, without Lua (spec/bench/step.c).
+$(BUILD)/bench/step: spec/bench/step.c spec/bench/ref_common.h $(ENGINE_SRCS) $(wildcard src/engine/*.h src/train/*.h) Makefile | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(NN_INCLUDES) $(LDFLAGS) -o $@ spec/bench/step.c $(ENGINE_SRCS) -lm -pthread
+
 # A Lua C module that only moves a sample in and outputs out: the floor of a call.
 # The engine's batch on 1 and 2 threads, with a core free and with one kept
 # busy (spec/bench/threads.c, run by spec/bench/threads.lua).

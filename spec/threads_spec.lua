@@ -263,6 +263,91 @@ describe("training on several threads", function()
     end)
   end
 
+  -- After the chunks, a step adds the last chunk's gradient, takes the
+  -- norms and updates a block of parameters at a time (src/train/nn_train.c,
+  -- step_task): on the threads for a net of 65536 parameters or more, on
+  -- the caller for a smaller one.  Clipping and weight decay included; both
+  -- nets have an odd parameter count (the last block is short).
+  --- 12-256-240-5: 66213 parameters, its weights from the reference stream.
+  local function wide(seed)
+    local rand = ref.stream(seed)
+    local net = nn.Sequential{ nn.Linear(12, 256), nn.Tanh(), nn.Linear(256, 240), nn.ReLU(),
+                               nn.Linear(240, 5), nn.SoftMax() }
+    for i, shape in pairs{ [1] = { 12, 256 }, [3] = { 256, 240 }, [5] = { 240, 5 } } do
+      net:set_weights(i, ref.random_linear(rand, shape[1], shape[2]))
+    end
+    return net, rand
+  end
+
+  --- Weights after a fit of 2 epochs and a step on 250 rows, batch 100
+  -- (chunks of 32, 32, 32 and 4), on `threads` threads.
+  local function fit_wide(opts, threads)
+    local net, rand = wide(87)
+    local X = nn.Matrix(random_rows(rand, 250, 12))
+    local T = {}
+    for r = 1, 250 do T[r] = 1 + (r * 7) % 5 end
+    nn.threads(threads)
+    local tr = nn.Trainer(net, opts)
+    tr:fit(X, T, { epochs = 2 })
+    return bits(net:get_params()), exact(tr:step(X, T))
+  end
+
+  for _, o in ipairs{
+    { optimizer = "adam", weight_decay = 0.05, clip = 0.05 },
+    { optimizer = "sgd", momentum = 0.9, nesterov = true, lr = 0.05, weight_decay = 0.01,
+      clip = 0.05 },
+    { optimizer = "rprop" } } do
+    it("gives the same weights on 1, 2, 3 and 8 threads, updated a block a task ("
+       .. o.optimizer .. (o.clip and ", clipped, weight decay" or "") .. ")", function()
+      for _, f in ipairs{ run, fit_wide } do
+        -- rprop takes no batch: a step is every row, 8 chunks
+        local opts = { batch = o.optimizer ~= "rprop" and (f == run and 150 or 100) or nil,
+                       seed = 3 }
+        for k, v in pairs(o) do opts[k] = v end
+        local w1, h1, l1 = f(opts, 1)
+        for _, n in ipairs{ 2, 3, 8 } do
+          local w, h, l = f(opts, n)
+          assert.equal(w1, w)
+          assert.equal(h1, h)
+          assert.equal(l1, l)
+        end
+        if o.clip then
+          -- the clipping took place: without it, other weights
+          opts.clip = nil
+          assert.are_not.equal(w1, (f(opts, 2)))
+        end
+      end
+    end)
+  end
+
+  -- A weight of 3e37 is past what the cheap bound on the update clears: the
+  -- step clips the whole gradient and runs the update on copies first, on
+  -- the thread that takes the step's checks, then updates block by block
+  it("gives the same weights on 1, 2, 3 and 8 threads when the update is tried on copies first", function()
+    local function once(build, threads)
+      local net, rand = build(83)
+      local W1, b1 = net:get_weights(1)
+      W1[1][1] = 3e37
+      net:set_weights(1, W1, b1)
+      local X = nn.Matrix(random_rows(rand, 100, 12))
+      local T = {}
+      for r = 1, 100 do T[r] = 1 + (r * 3) % 5 end
+      local big, before = (net:get_weights(1))[1][1], bits(net:get_params())
+      nn.threads(threads)
+      local tr = nn.Trainer(net, { optimizer = "sgd", lr = 0.1, clip = 0.01, batch = 100 })
+      for _ = 1, 3 do tr:step(X, T) end
+      -- tanh is flat there: that weight's gradient is 0, the others move
+      assert.equal(big, (net:get_weights(1))[1][1])
+      assert.are_not.equal(before, bits(net:get_params()))
+      return bits(net:get_params())
+    end
+    local small = function(seed) local net, _, rand = network(seed); return net, rand end
+    for _, build in ipairs{ small, wide } do
+      local b1 = once(build, 1)
+      for _, n in ipairs{ 2, 3, 8 } do assert.equal(b1, once(build, n)) end
+    end
+  end)
+
   it("gives the same weights with the trainer's threads option as with nn.threads", function()
     local opts = { optimizer = "rprop", seed = 2 }
     local w1, h1 = run(opts, 1)

@@ -5,7 +5,7 @@
 ** One mutex guards the pool and the call it runs; three condition
 ** variables: `wake` (the threads wait for a call), `idle` (the caller waits
 ** for the threads to leave its call), `turn` (a task waits for the tasks
-** before it to add what they share).  A thread that wakes takes tasks, one
+** before it to add what they share, or to be done: nn_pool_after).  A thread that wakes takes tasks, one
 ** at a time, until none is left; so does the caller, so a call never waits
 ** for a thread that has not started (a descheduled thread leaves its tasks
 ** to the others).  Nothing here spins and nothing allocates after a
@@ -32,6 +32,8 @@ struct nn_job {
   size_t next;            /* the next task to hand out */
   size_t done;            /* tasks finished */
   size_t turn;            /* tasks that have ended their turn */
+  size_t waiting;         /* tasks in nn_pool_after */
+  double waited;          /* ns the caller's tasks spent in nn_pool_after */
 };
 
 typedef struct worker {
@@ -55,16 +57,45 @@ struct nn_pool {
   worker w[NN_POOL_MAX - 1];
 };
 
-/* With the mutex held: tasks one at a time until none is left; how many
-** this worker ran. */
-static size_t take_tasks(nn_job *j, size_t id) {
-  size_t ran = 0;
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* With the mutex held: a task is done (nn_pool_after may wait for it). */
+static void task_done(nn_job *j) {
+  j->done++;
+  if (j->waiting > 0) pthread_cond_broadcast(&j->pool->turn);
+}
+
+/* With the mutex held: a pool thread takes tasks, one at a time, until
+** none is left. */
+static void take_tasks(nn_job *j, size_t id) {
   while (j->next < j->n_tasks) {
     size_t t = j->next++;
     pthread_mutex_unlock(&j->pool->mu);
     j->fn(j->ctx, j, t, id);
     pthread_mutex_lock(&j->pool->mu);
-    j->done++;
+    task_done(j);
+  }
+}
+
+/* With the mutex held: the caller takes tasks likewise; how many it ran,
+** and in *longest the longest of them, in ns, less its waits in
+** nn_pool_after (a task's own work). */
+static size_t take_own(nn_job *j, double *longest) {
+  size_t ran = 0;
+  *longest = 0.0;
+  while (j->next < j->n_tasks) {
+    size_t t = j->next++;
+    double t0 = now_ns(), w0 = j->waited, dt;
+    pthread_mutex_unlock(&j->pool->mu);
+    j->fn(j->ctx, j, t, 0);
+    pthread_mutex_lock(&j->pool->mu);
+    dt = now_ns() - t0 - (j->waited - w0);
+    if (dt > *longest) *longest = dt;
+    task_done(j);
     ran++;
   }
   return ran;
@@ -155,8 +186,9 @@ static void run_alone(nn_job *j) {
   }
 }
 
-/* A call is late when the caller, out of tasks, waited for the pool's
-** threads longer than it took for two of its own tasks: a thread was
+/* A call is late when the caller waited for the pool's threads (out of
+** tasks, or in nn_pool_after) longer than twice its longest task took: a
+** thread was
 ** descheduled in the middle of one (another process has its core).  Then
 ** the next calls run on the caller alone, as many as `backoff`, which
 ** doubles with each late call up to NN_POOL_BACKOFF and starts again at 1
@@ -169,17 +201,10 @@ static void run_alone(nn_job *j) {
 #endif
 #define NN_POOL_SLACK_NS  1e5
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* With the mutex held: what the call's timing says about the next calls. */
-static void after_call(nn_pool *p, double t0, double t_own, double t_end,
-                       size_t own_tasks) {
-  int late = own_tasks > 0 &&
-             t_end - t_own > 2.0 * (t_own - t0) / (double)own_tasks + NN_POOL_SLACK_NS;
+/* With the mutex held: what the call's timing says about the next calls
+** (waited: ns the caller waited; longest: its longest task's own work). */
+static void after_call(nn_pool *p, double waited, double longest, size_t own_tasks) {
+  int late = own_tasks > 0 && waited > 2.0 * longest + NN_POOL_SLACK_NS;
   if (p->backoff == 0) p->backoff = 1;
   if (!late) { p->backoff = 1; return; }
   p->alone = p->backoff;
@@ -189,10 +214,11 @@ static void after_call(nn_pool *p, double t0, double t_own, double t_end,
 void nn_pool_run(nn_pool *p, size_t workers, size_t n_tasks, nn_task_fn *fn,
                  void *ctx) {
   nn_job j;
-  double t0, t_own;
+  double t_own, longest;
   size_t own;
   j.pool = p; j.fn = fn; j.ctx = ctx; j.n_tasks = n_tasks;
-  j.workers = workers; j.next = j.done = j.turn = 0;
+  j.workers = workers; j.next = j.done = j.turn = j.waiting = 0;
+  j.waited = 0.0;
   if (p == NULL || workers <= 1 || n_tasks <= 1) { run_alone(&j); return; }
   pthread_mutex_lock(&p->mu);
   if (p->job != NULL || p->n_threads == 0 || p->alone > 0) {
@@ -205,12 +231,11 @@ void nn_pool_run(nn_pool *p, size_t workers, size_t n_tasks, nn_task_fn *fn,
   p->job = &j;
   p->gen++;
   pthread_cond_broadcast(&p->wake);
-  t0 = now_ns();
-  own = take_tasks(&j, 0);
+  own = take_own(&j, &longest);
   t_own = now_ns();
   while (j.done < j.n_tasks || p->active > 0)
     pthread_cond_wait(&p->idle, &p->mu);
-  after_call(p, t0, t_own, now_ns(), own);
+  after_call(p, j.waited + now_ns() - t_own, longest, own);
   p->job = NULL;
   pthread_mutex_unlock(&p->mu);
 }
@@ -219,6 +244,20 @@ void nn_pool_turn_wait(nn_job *j, size_t task) {
   if (j->pool == NULL) return;
   pthread_mutex_lock(&j->pool->mu);
   while (j->turn != task) pthread_cond_wait(&j->pool->turn, &j->pool->mu);
+  pthread_mutex_unlock(&j->pool->mu);
+}
+
+void nn_pool_after(nn_job *j, size_t n, size_t worker) {
+  double t0;
+  if (j->pool == NULL) return;
+  pthread_mutex_lock(&j->pool->mu);
+  if (j->done < n) {
+    t0 = worker == 0 ? now_ns() : 0.0;
+    j->waiting++;
+    while (j->done < n) pthread_cond_wait(&j->pool->turn, &j->pool->mu);
+    j->waiting--;
+    if (worker == 0) j->waited += now_ns() - t0;
+  }
   pthread_mutex_unlock(&j->pool->mu);
 }
 

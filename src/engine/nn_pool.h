@@ -67,6 +67,13 @@ void nn_pool_run(nn_pool *pool, size_t workers, size_t n_tasks, nn_task_fn *fn,
 void nn_pool_turn_wait(nn_job *job, size_t task);
 void nn_pool_turn_end(nn_job *job);
 
+/* Within a task of worker `worker`: wait until tasks 0 .. n-1 have
+** returned.  For calls in phases: every task from n on waits so (for n or
+** a later phase's start) before it returns, and a task is handed out only
+** after those before it, so the tasks waited for are running: a finished
+** count of n means those n.  A call that runs alone never waits. */
+void nn_pool_after(nn_job *job, size_t n, size_t worker);
+
 /* The processors online (1 when unknown). */
 size_t nn_processors(void);
 

@@ -606,6 +606,9 @@ typedef struct rows_job {
   const float *T;
   const uint32_t *classes;
   float *grad;              /* the sum of the chunks' gradients, or NULL */
+  int defer_last;           /* 1: the last chunk (of two or more) leaves
+                               its gradient in `last`, not added (a step) */
+  const float *last;
   int grad_adds;            /* 1: chunk 0 adds to grad (net:backward's
                                sum), else writes it (a step's) */
   float scale;
@@ -635,10 +638,13 @@ static void backward_panels(nn_panels *pn, const rows_job *j, float *g, size_t t
   if (pn->grad_set) zero_unset(j->net, g, top, bottom);
 }
 
-/* In chunk order: its gradient into the sum (the kernel set's add). */
-static void add_grad(const rows_job *j, float *g, size_t task) {
+/* In chunk order: its gradient into the sum (the kernel set's add); the
+** last chunk's, when the job defers it, only said where it is. */
+static void add_grad(rows_job *j, float *g, size_t task) {
+  size_t n_tasks = (j->n + j->tr->cap - 1) / j->tr->cap;
   if (j->grad == NULL || task == 0) return;
-  j->k->add(j->grad, g, j->tr->n_params);
+  if (j->defer_last && task == n_tasks - 1) j->last = g;
+  else j->k->add(j->grad, g, j->tr->n_params);
 }
 
 /* A chunk forward, then the loss of its rows (sum); with a gradient, that
@@ -923,77 +929,144 @@ static size_t dry_run(const nn_trainer *tr, const nn_kernel *k, const nn_adam_co
   return n;
 }
 
-/* The loss and the gradient of the n rows (the sum of each chunk's, in
-** chunk order). */
-static double gradient(nn_trainer *tr, const nn_kernel *k, nn_net *net, float *g,
-                       const float *X, size_t n_x, const size_t *rows, size_t n,
-                       const float *T, const uint32_t *classes, double count) {
-  rows_job j;
-  rows_job_init(&j, tr, net, X, n_x, rows, n, T, classes);
-  j.k = k;
-  j.grad = g;
-  j.training = 1;
-  j.scale = (float)(1.0 / count);
-  prepare_shared(tr, net, first_trained(net), 0);
-  run_chunks(&j, chunk_loss);
-  return j.sum / count;
-}
-
-/* The parameters in at most NORM_BLOCKS blocks of a length fixed by their
-** count: the squared norms of the gradient and the weights are summed
-** block by block in block order, and the update runs a block a task; any
-** number of threads would give the same bits.  They run on the caller's
-** thread: a block is a few microseconds of work, and on the pool a step
-** waited for a thread that took one and was descheduled (with no core
-** free, 2 threads made a Fashion-MNIST epoch of batch 64 1.5 times as
-** long as 1). */
+/* A step is one call of the pool, in four phases of tasks, each waiting
+** (nn_pool_after) for the phases before it to be done:
+**   1. the chunks (chunk_loss), which add their gradients in chunk order,
+**      all but the last one's (when there are two or more): chunk 0 writes
+**      the step's gradient, and the last chunk's stays in its lane's
+**      scratch;
+**   2. the parameters in NORM_BLOCKS blocks of a length fixed by their
+**      count, TASK_BLOCKS blocks a task: the last chunk's gradient added
+**      (the last add of the chunk order, done a block at a time), then the
+**      squared norms of the block's gradient and weights;
+**   3. one task: the norms summed in block order, the checks, the clipping
+**      factor and the bound on the update (decide);
+**   4. the update, TASK_BLOCKS blocks a task (clipped first when asked).
+** Each value's add, norm term and update depends on its own numbers and
+** the blocks are fixed by the work: any number of threads gives the same
+** bits, those of the phases run one after another on one thread.  Before,
+** what follows the chunks ran on the caller alone: a quarter of a
+** one-thread step of 784-256-128-10 that the second thread could not
+** share.  A net of fewer than SPLIT_PARAMS parameters runs phases 2 to 4
+** on the caller after the chunks' call (the same tasks, in order): their
+** work is then less than what the threads' waits would cost, and a step of
+** one chunk wakes no thread. */
 #define NORM_BLOCKS 64
+#define TASK_BLOCKS 8
+#define SPLIT_PARAMS 65536
 
-typedef struct params_job {
-  const nn_trainer *tr;
+typedef struct step_job {
+  rows_job rows;                  /* phase 1; first, for chunk_loss */
+  nn_trainer *tr;
   const nn_kernel *k;
-  const nn_adam_consts *c;
-  const nn_net *net;
-  float *w;                       /* net->params */
-  const float *g;
-  size_t len;                     /* parameters a block */
+  nn_net *net;
+  size_t n_chunks, len;           /* len: parameters a block */
+  size_t base;                    /* the call's first task among the step's */
+  size_t n_blocks, n_groups;      /* blocks, and tasks of TASK_BLOCKS blocks */
+  double count, loss, mom;
   double gs[NORM_BLOCKS], ws[NORM_BLOCKS];
-} params_job;
+  nn_adam_consts c;
+  float clip;                     /* the update's factor on the gradient: 1, none */
+  int status;
+  char *err;
+} step_job;
 
 static size_t block_len(size_t n) {
   size_t len = (n + NORM_BLOCKS - 1) / NORM_BLOCKS;
   return ROUND_UP(len > 0 ? len : 1, ALIGN_FLOATS);
 }
 
-static size_t block_of(const params_job *p, size_t task, size_t *b) {
-  size_t i0 = task * p->len, n = p->tr->n_params;
-  *b = i0 < n ? (n - i0 < p->len ? n - i0 : p->len) : 0;
+/* Blocks [*b0, *b1) of group `group`. */
+static void group_of(const step_job *s, size_t group, size_t *b0, size_t *b1) {
+  *b0 = group * TASK_BLOCKS;
+  *b1 = *b0 + TASK_BLOCKS < s->n_blocks ? *b0 + TASK_BLOCKS : s->n_blocks;
+}
+
+/* Block b: its first parameter, and its length in *len. */
+static size_t block_of(const step_job *s, size_t b, size_t *len) {
+  size_t i0 = b * s->len, n = s->tr->n_params;
+  *len = n - i0 < s->len ? n - i0 : s->len;
   return i0;
 }
 
-static void norms_task(void *ctx, nn_job *job, size_t task, size_t worker) {
-  params_job *p = (params_job *)ctx;
-  size_t b, i0 = block_of(p, task, &b);
-  (void)job; (void)worker;
-  p->gs[task] = b ? p->k->sumsq(p->g + i0, b) : 0.0;
-  p->ws[task] = b ? p->k->sumsq(p->w + i0, b) : 0.0;
+/* Phase 2: the last chunk's gradient added, then the block's norms. */
+static void norms_task(step_job *s, size_t group) {
+  const float *last = s->rows.last;
+  float *g = s->rows.grad;
+  size_t b, b0, b1, len, i0;
+  group_of(s, group, &b0, &b1);
+  for (b = b0; b < b1; b++) {
+    i0 = block_of(s, b, &len);
+    if (last) s->k->add(g + i0, last + i0, len);
+    s->gs[b] = s->k->sumsq(g + i0, len);
+    s->ws[b] = s->k->sumsq(s->net->params + i0, len);
+  }
 }
 
-static void update_task(void *ctx, nn_job *job, size_t task, size_t worker) {
-  params_job *p = (params_job *)ctx;
-  size_t b, i0 = block_of(p, task, &b);
-  unsigned long mode = nn_fp_flush();     /* on a pool's thread too */
-  (void)job; (void)worker;
-  if (b) update_trained(p->tr, p->k, p->c, p->net, p->g, i0, i0 + b);
+/* Phase 3: NN_OK and the update's constants, or NN_EDIVERGED with err.
+** An update that a cheap bound cannot clear (update_bound) is run first
+** on copies (dry_run), after the clipping, on the whole gradient. */
+static int decide(step_job *s) {
+  nn_trainer *tr = s->tr;
+  float *g = s->rows.grad, bad_value = 0.0f;
+  double norm = 0.0, W2 = 0.0;
+  size_t b, i, bad;
+  s->loss = s->rows.sum / s->count;
+  if (!isfinite(s->loss)) {
+    snprintf(s->err, NN_ERRMAX, "the loss is %s", s->loss != s->loss ? "NaN" : "infinite");
+    return NN_EDIVERGED;
+  }
+  for (b = 0; b < s->n_blocks; b++) { norm += s->gs[b]; W2 += s->ws[b]; }
+  if (!isfinite(norm)) {
+    snprintf(s->err, NN_ERRMAX, "the gradient is not finite");
+    return NN_EDIVERGED;
+  }
+  norm = sqrt(norm);
+  if (tr->o.clip > 0.0f && norm > tr->o.clip) {
+    s->clip = (float)(tr->o.clip / norm);
+    norm = tr->o.clip;
+  }
+  if (tr->o.optimizer == NN_OPT_ADAM) adam_consts(tr, &s->c);
+  if (update_bound(tr, W2, norm, &s->c, &s->mom) < FLT_MAX / 8) return NN_OK;
+  for (i = 0; s->clip != 1.0f && i < tr->n_params; i++) g[i] *= s->clip;
+  s->clip = 1.0f;
+  bad = dry_run(tr, s->k, &s->c, s->net->params, g, &bad_value);
+  if (bad == tr->n_params) return NN_OK;
+  snprintf(s->err, NN_ERRMAX, "the update is not finite (parameter %zu would be %s)",
+           bad + 1, nn_nonfinite_name(bad_value));
+  return NN_EDIVERGED;
+}
+
+/* Phase 4: the update of the group's blocks. */
+static void update_task(step_job *s, size_t group) {
+  float *g = s->rows.grad;
+  size_t b, b0, b1, len, i0, i;
+  group_of(s, group, &b0, &b1);
+  for (b = b0; b < b1; b++) {
+    i0 = block_of(s, b, &len);
+    for (i = i0; s->clip != 1.0f && i < i0 + len; i++) g[i] *= s->clip;
+    update_trained(s->tr, s->k, &s->c, s->net, g, i0, i0 + len);
+  }
+}
+
+static void step_task(void *ctx, nn_job *job, size_t task, size_t worker) {
+  step_job *s = (step_job *)ctx;
+  size_t c = s->n_chunks, groups = s->n_groups;
+  unsigned long mode;
+  task += s->base;
+  if (task < c) { chunk_loss(&s->rows, job, task, worker); return; }
+  mode = nn_fp_flush();                   /* on a pool's thread too */
+  if (task < c + groups) {
+    nn_pool_after(job, c, worker);
+    norms_task(s, task - c);
+  } else if (task == c + groups) {
+    nn_pool_after(job, task, worker);
+    s->status = decide(s);
+  } else {
+    nn_pool_after(job, c + groups + 1, worker);
+    if (s->status == NN_OK) update_task(s, task - c - groups - 1);
+  }
   nn_fp_restore(mode);
-}
-
-/* The squared norms of the gradient (*G2) and of the weights (*W2). */
-static void norms(const nn_trainer *tr, params_job *p, double *G2, double *W2) {
-  size_t i, blocks = (tr->n_params + p->len - 1) / p->len;
-  nn_pool_run(NULL, 1, blocks, norms_task, p);
-  *G2 = *W2 = 0.0;
-  for (i = 0; i < blocks; i++) { *G2 += p->gs[i]; *W2 += p->ws[i]; }
 }
 
 /* The untrained tensors of the NN_KIND_BATCH layers (running statistics)
@@ -1013,52 +1086,42 @@ static void keep_stats(const nn_trainer *tr, nn_net *net) {
 }
 
 /* One step; nothing changes unless the loss, the gradient and every weight
-** after the update are finite.  An update that a cheap bound cannot clear
-** (update_bound) is run first on copies (dry_run). */
+** after the update are finite. */
 static int step(nn_trainer *tr, nn_net *net, double *loss, const float *X,
                 size_t n_x, const size_t *rows, size_t n, const float *T,
                 const uint32_t *classes, char err[NN_ERRMAX]) {
-  const nn_kernel *k = nn_kernel_in_use;
-  double norm, mom, W2;
-  size_t i, bad;
-  float *g = tr->grad, bad_value = 0.0f;
-  nn_adam_consts c;
-  params_job p;
-  memset(&c, 0, sizeof c);
+  step_job s;
+  size_t tasks;
   if (tr->whole && (n < 2 || n > tr->cap)) {
     snprintf(err, NN_ERRMAX, "a network with nn.BatchNorm takes a step of 2 to %zu "
              "rows (its batch), not %zu", tr->cap, n);
     return NN_ESIZE;
   }
-  *loss = gradient(tr, k, net, g, X, n_x, rows, n, T, classes,
-                   nn_loss_count(tr->o.loss, n, tr->n_out));
-  if (!isfinite(*loss)) {
-    snprintf(err, NN_ERRMAX, "the loss is %s", *loss != *loss ? "NaN" : "infinite");
-    return NN_EDIVERGED;
+  memset(&s, 0, sizeof s);
+  rows_job_init(&s.rows, tr, net, X, n_x, rows, n, T, classes);
+  s.tr = tr; s.k = s.rows.k; s.net = net; s.err = err; s.clip = 1.0f;
+  s.count = nn_loss_count(tr->o.loss, n, tr->n_out);
+  s.rows.grad = tr->grad;
+  s.rows.training = 1;
+  s.rows.defer_last = 1;
+  s.rows.scale = (float)(1.0 / s.count);
+  s.n_chunks = (n + tr->cap - 1) / tr->cap;
+  s.len = block_len(tr->n_params);
+  s.n_blocks = (tr->n_params + s.len - 1) / s.len;
+  s.n_groups = (s.n_blocks + TASK_BLOCKS - 1) / TASK_BLOCKS;
+  tasks = s.n_chunks + 2 * s.n_groups + 1;
+  prepare_shared(tr, net, first_trained(net), 0);
+  if (tr->n_params >= SPLIT_PARAMS) {
+    nn_pool_run(tr->pool, tr->n_lanes, tasks, step_task, &s);
+  } else {
+    nn_pool_run(tr->pool, tr->n_lanes, s.n_chunks, step_task, &s);
+    s.base = s.n_chunks;
+    nn_pool_run(NULL, 1, tasks - s.n_chunks, step_task, &s);
   }
-  p.tr = tr; p.k = k; p.c = &c; p.net = net; p.w = net->params; p.g = g;
-  p.len = block_len(tr->n_params);
-  norms(tr, &p, &norm, &W2);
-  if (!isfinite(norm)) {
-    snprintf(err, NN_ERRMAX, "the gradient is not finite");
-    return NN_EDIVERGED;
-  }
-  norm = sqrt(norm);
-  if (tr->o.clip > 0.0f && norm > tr->o.clip) {
-    float f = (float)(tr->o.clip / norm);
-    for (i = 0; i < tr->n_params; i++) g[i] *= f;
-    norm = tr->o.clip;
-  }
-  if (tr->o.optimizer == NN_OPT_ADAM) adam_consts(tr, &c);
-  if (!(update_bound(tr, W2, norm, &c, &mom) < FLT_MAX / 8) &&
-      (bad = dry_run(tr, k, &c, net->params, g, &bad_value)) < tr->n_params) {
-    snprintf(err, NN_ERRMAX, "the update is not finite (parameter %zu would be %s)",
-             bad + 1, nn_nonfinite_name(bad_value));
-    return NN_EDIVERGED;
-  }
-  nn_pool_run(NULL, 1, (tr->n_params + p.len - 1) / p.len, update_task, &p);
+  *loss = s.loss;
+  if (s.status != NN_OK) return s.status;
   if (tr->whole) keep_stats(tr, net);
-  tr->mom_bound = mom;
+  tr->mom_bound = s.mom;
   tr->steps++;
   return NN_OK;
 }
