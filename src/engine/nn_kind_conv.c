@@ -288,15 +288,19 @@ typedef struct back_parts {
   size_t dyt, xs, acc, pack, wt, dxs, cb;
 } back_parts;
 
+/* Floats of one image with its padding: every window lies inside it. */
+static size_t padded(const geom *g) {
+  return g->c_in * (g->h + 2 * g->ph) * (g->w + 2 * g->pw);
+}
+
 static size_t back_floats(back_parts *b, const geom *g, size_t mr, size_t nr, size_t kc) {
-  size_t k = g->c_in * g->kh * g->kw, n_in = g->c_in * g->h * g->w;
-  size_t mp = ROUND_UP(g->c_out, mr), t = nr * g->oh * g->ow;
+  size_t k = g->c_in * g->kh * g->kw, mp = ROUND_UP(g->c_out, mr), t = nr * g->oh * g->ow;
   b->dyt = mp * t;                          /* dY' [mp][T] */
-  b->xs = nr * n_in;                        /* x sample-major [nr][n_in] */
+  b->xs = nr * padded(g);                   /* x sample-major, padded */
   b->acc = ROUND_UP(k, nr) * mp;            /* dW's blocks [k / nr][mp][nr] */
   b->pack = (kc > g->c_out ? kc : g->c_out) * nr;   /* P's or dY's block */
   b->wt = ROUND_UP(k, mr) * g->c_out;       /* W^T [k][c_out], rows past k zeros */
-  b->dxs = nr * n_in;                       /* dX sample-major */
+  b->dxs = nr * padded(g);                  /* dX sample-major, padded */
   b->cb = ROUND_UP(k, mr) * nr;             /* dP's columns [k][nr] */
   return b->dyt + b->xs + b->acc + b->pack + b->wt + b->dxs + b->cb;
 }
@@ -317,64 +321,73 @@ static void pack_dyt(float *dyt, float *db, const float *dy, const geom *g, size
   memset(dyt + g->c_out * t, 0, (mp - g->c_out) * t * sizeof(float));
 }
 
-/* dst [nr][n] = src [n][nr], and back (to 1). */
-static void lanes_swap(float *dst, const float *src, size_t n, size_t nr, int to_lanes) {
-  size_t f, c;
-  for (f = 0; f < n; f++)
-    for (c = 0; c < nr; c++) {
-      if (to_lanes) dst[f * nr + c] = src[c * n + f];
-      else dst[c * n + f] = src[f * nr + c];
-    }
+/* xs [nr][c_in][h + 2 ph][w + 2 pw] = a panel's lanes x [c_in][h][w][nr]
+** as samples one after another, each padded with zeros. */
+static void to_samples(float *xs, const float *x, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, img = padded(g), ci, iy, ix, c;
+  if (img != g->c_in * g->h * g->w) memset(xs, 0, nr * img * sizeof(float));
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      for (ix = 0; ix < g->w; ix++) {
+        const float *v = x + ((ci * g->h + iy) * g->w + ix) * nr;
+        float *s = xs + (ci * hp + iy + g->ph) * wp + ix + g->pw;
+        for (c = 0; c < nr; c++) s[c * img] = v[c];
+      }
 }
 
-/* Output position pos's window in one image: its first row and column
-** (negative in the padding) and whether it lies whole inside the image. */
-static int window_at(const geom *g, size_t pos, ptrdiff_t *y0, ptrdiff_t *x0) {
-  *y0 = (ptrdiff_t)((pos / g->ow) * g->sh) - (ptrdiff_t)g->ph;
-  *x0 = (ptrdiff_t)((pos % g->ow) * g->sw) - (ptrdiff_t)g->pw;
-  return *y0 >= 0 && *x0 >= 0 && (size_t)*y0 + (g->kh - 1) * g->dh < g->h &&
-         (size_t)*x0 + (g->kw - 1) * g->dw < g->w;
+/* x [c_in][h][w][nr] = the insides of the padded samples xs. */
+static void to_lanes(float *x, const float *xs, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, img = padded(g), ci, iy, ix, c;
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      for (ix = 0; ix < g->w; ix++) {
+        float *v = x + ((ci * g->h + iy) * g->w + ix) * nr;
+        const float *s = xs + (ci * hp + iy + g->ph) * wp + ix + g->pw;
+        for (c = 0; c < nr; c++) v[c] = s[c * img];
+      }
 }
 
-/* Patch value k's place relative to its window: koff (in the image), ky
-** dh and kx dw. */
-typedef struct kplace {
-  ptrdiff_t off, dy, dx;
-} kplace;
-
-static kplace place_of(const geom *g, size_t k) {
+/* Patch value k's place in a padded image, from its window's corner. */
+static size_t place_of(const geom *g, size_t k) {
   size_t khw = g->kh * g->kw, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
-  kplace q;
-  q.dy = (ptrdiff_t)(ky * g->dh);
-  q.dx = (ptrdiff_t)(kx * g->dw);
-  q.off = (ptrdiff_t)(ci * g->h * g->w) + q.dy * (ptrdiff_t)g->w + q.dx;
-  return q;
+  return (ci * (g->h + 2 * g->ph) + ky * g->dh) * (g->w + 2 * g->pw) + kx * g->dw;
 }
 
-/* The image value at window (y0, x0), place q: zero in the padding. */
-static float at_place(const float *img, const geom *g, ptrdiff_t y0, ptrdiff_t x0,
-                      const kplace *q) {
-  ptrdiff_t iy = y0 + q->dy, ix = x0 + q->dx;
-  if (iy < 0 || ix < 0 || (size_t)iy >= g->h || (size_t)ix >= g->w) return 0.0f;
-  return img[y0 * (ptrdiff_t)g->w + x0 + q->off];
+/* Walks t = s ohw + oy ow + ox: the corner of its window in xs. */
+typedef struct walk {
+  size_t s, oy, ox;
+} walk;
+
+static walk walk_at(const geom *g, size_t t) {
+  walk w;
+  size_t ohw = g->oh * g->ow;
+  w.s = t / ohw; w.oy = t % ohw / g->ow; w.ox = t % g->ow;
+  return w;
 }
 
-/* pack [kc][nr] = P's rows t0 .. t0 + kc, the nk columns whose places
-** are q (zeros to nr), from xs [nr][n_in]. */
-static void pack_patches(float *pack, const float *xs, const geom *g, size_t t0, size_t kc,
-                         size_t nk, size_t nr, const kplace *q) {
-  size_t ohw = g->oh * g->ow, n_in = g->c_in * g->h * g->w, r, j;
-  for (r = 0; r < kc; r++) {
-    size_t t = t0 + r;
-    const float *img = xs + t / ohw * n_in;
-    float *row = pack + r * nr;
-    ptrdiff_t y0, x0;
-    if (window_at(g, t % ohw, &y0, &x0)) {
-      const float *at = img + y0 * (ptrdiff_t)g->w + x0;
-      for (j = 0; j < nk; j++) row[j] = at[q[j].off];
-    } else {
-      for (j = 0; j < nk; j++) row[j] = at_place(img, g, y0, x0, &q[j]);
-    }
+static size_t corner(const geom *g, const walk *w) {
+  return w->s * padded(g) + (w->oy * g->sh) * (g->w + 2 * g->pw) + w->ox * g->sw;
+}
+
+static void walk_next(const geom *g, walk *w) {
+  if (++w->ox < g->ow) return;
+  w->ox = 0;
+  if (++w->oy < g->oh) return;
+  w->oy = 0;
+  w->s++;
+}
+
+/* pack [kc][nr] = P's rows t0 .. t0 + kc, the nk columns at places q
+** (zeros to nr), from the padded xs. */
+static void pack_patches(float *restrict pack, const float *restrict xs, const geom *g,
+                         size_t t0, size_t kc, size_t nk, size_t nr,
+                         const size_t *restrict q) {
+  walk w = walk_at(g, t0);
+  size_t r, j;
+  for (r = 0; r < kc; r++, walk_next(g, &w)) {
+    const float *restrict at = xs + corner(g, &w);
+    float *restrict row = pack + r * nr;
+    for (j = 0; j < nk; j++) row[j] = at[q[j]];
     for (j = nk; j < nr; j++) row[j] = 0.0f;
   }
 }
@@ -385,8 +398,7 @@ static void conv_back_dw(float *dw, const float *dyt, const float *xs, const geo
                          const nn_panels *pn, float *acc, float *pack, size_t mp) {
   const nn_kernel *kn = pn->kernel;
   size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
-  size_t t = nr * g->oh * g->ow, t0, k0, j, co, i;
-  kplace q[LANES_MAX];
+  size_t t = nr * g->oh * g->ow, t0, k0, j, co, i, q[LANES_MAX];
   for (k0 = 0; k0 < kk; k0 += nr) {
     size_t nk = kk - k0 < nr ? kk - k0 : nr;
     float *a = acc + k0 / nr * mp * nr;
@@ -404,37 +416,27 @@ static void conv_back_dw(float *dw, const float *dyt, const float *xs, const geo
 }
 
 /* Columns t0 .. t0 + nr of dP, in cb [k][nr], added back over their
-** patches into dxs [nr][n_in]: in the order of k, then of the columns. */
+** patches into the padded dxs: in the order of k, then of the columns. */
 static void col2im(float *dxs, const float *cb, const geom *g, size_t t0, size_t nr) {
-  size_t ohw = g->oh * g->ow, n_in = g->c_in * g->h * g->w, kk = g->c_in * g->kh * g->kw;
-  size_t k, c;
-  ptrdiff_t y0[LANES_MAX], x0[LANES_MAX];
-  int whole[LANES_MAX];
+  size_t kk = g->c_in * g->kh * g->kw, k, c;
   float *img[LANES_MAX];
-  for (c = 0; c < nr; c++) {
-    whole[c] = window_at(g, (t0 + c) % ohw, &y0[c], &x0[c]);
-    img[c] = dxs + (t0 + c) / ohw * n_in;
-  }
+  walk w = walk_at(g, t0);
+  for (c = 0; c < nr; c++, walk_next(g, &w)) img[c] = dxs + corner(g, &w);
   for (k = 0; k < kk; k++) {
-    kplace q = place_of(g, k);
+    size_t q = place_of(g, k);
     const float *v = cb + k * nr;
-    for (c = 0; c < nr; c++) {
-      ptrdiff_t iy = y0[c] + q.dy, ix = x0[c] + q.dx;
-      if (!whole[c] && (iy < 0 || ix < 0 || (size_t)iy >= g->h || (size_t)ix >= g->w))
-        continue;
-      img[c][y0[c] * (ptrdiff_t)g->w + x0[c] + q.off] += v[c];
-    }
+    for (c = 0; c < nr; c++) img[c][q] += v[c];
   }
 }
 
-/* dxs [nr][n_in] = the panel's dX, sample-major: W^T (wt) times dY', nr
+/* dxs = the panel's dX, sample-major and padded: W^T (wt) times dY', nr
 ** columns of it at a time into cb, each spread back by col2im. */
 static void conv_back_dx(float *dxs, const float *dyt, const float *wt, const geom *g,
                          const nn_panels *pn, float *pack, float *cb) {
   const nn_kernel *kn = pn->kernel;
   size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
   size_t t = nr * g->oh * g->ow, t0, co, i;
-  memset(dxs, 0, nr * g->c_in * g->h * g->w * sizeof(float));
+  memset(dxs, 0, nr * padded(g) * sizeof(float));
   for (t0 = 0; t0 < t; t0 += nr) {
     for (co = 0; co < g->c_out; co++)
       memcpy(pack + co * nr, dyt + co * t + t0, nr * sizeof(float));
@@ -456,7 +458,7 @@ static void conv_backward(float *dx, float *dparams, const float *dy, const floa
                           const geom *g, const float *params, const nn_panels *pn,
                           float *work) {
   size_t nr = pn->nr, mr = pn->kernel->mr, mp = ROUND_UP(g->c_out, mr), p, at;
-  size_t n_in = g->c_in * g->h * g->w, kk = g->c_in * g->kh * g->kw;
+  size_t kk = g->c_in * g->kh * g->kw;
   back_parts b;
   float *dyt = work, *xs, *acc, *pack, *wt, *dxs, *cb;
   back_floats(&b, g, mr, nr, pn->kernel->kc);
@@ -466,11 +468,11 @@ static void conv_backward(float *dx, float *dparams, const float *dy, const floa
   for (p = 0; p < pn->count; p++) {
     at = p * pn->stride * nr;
     pack_dyt(dyt, dparams + g->c_out * kk, dy + at, g, mp, nr);
-    lanes_swap(xs, x + at, n_in, nr, 0);
+    to_samples(xs, x + at, g, nr);
     conv_back_dw(dparams, dyt, xs, g, pn, acc, pack, mp);
     if (dx == NULL) continue;
     conv_back_dx(dxs, dyt, wt, g, pn, pack, cb);
-    lanes_swap(dx + at, dxs, n_in, nr, 1);
+    to_lanes(dx + at, dxs, g, nr);
   }
 }
 

@@ -108,41 +108,54 @@ static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
                    g, oy, ox, nr);
 }
 
-/* The input index (in lanes) of window (ch, oy, ox)'s first largest value,
-** lane c. */
-static size_t argmax_at(const float *x, const pgeom *g, size_t ch, size_t oy, size_t ox,
-                        size_t nr, size_t c) {
-  size_t y0, y1, x0, x1, iy, ix, best = (size_t)-1;
+/* Window (oy, ox) of one channel's gradient, n lanes (at most LANES_MAX)
+** of a panel of nr at once: MaxPool's to each lane's first largest value (a NaN
+** first), found in the order of the window's rows, then columns, as
+** pool_lanes finds it; AvgPool's spread evenly over the window.  The window
+** is found once for all lanes, and the loops over lanes are innermost. */
+#define LANES_MAX 64
+
+static void back_lanes(float *dx, const float *dy, const float *x, const pgeom *g,
+                       size_t oy, size_t ox, size_t nr, size_t n) {
+  size_t y0, y1, x0, x1, iy, ix, c, best[LANES_MAX];
+  float top[LANES_MAX];
+  int any = 0;
   window_of(g, oy, ox, &y0, &y1, &x0, &x1);
   for (iy = y0; iy < y1; iy++)
     for (ix = x0; ix < x1; ix++) {
-      size_t at = ((ch * g->h + iy) * g->w + ix) * nr + c;
-      if (best == (size_t)-1 || x[at] > x[best] || (x[at] != x[at] && x[best] == x[best]))
-        best = at;
+      size_t at = (iy * g->w + ix) * nr;
+      const float *v = x + at;
+      if (g->avg) {
+        float k = (float)(g->kh * g->kw);
+        for (c = 0; c < n; c++) dx[at + c] += dy[c] / k;
+      } else if (!any) {
+        for (c = 0; c < n; c++) { top[c] = v[c]; best[c] = at; }
+      } else {
+        for (c = 0; c < n; c++)
+          if (v[c] > top[c] || (v[c] != v[c] && top[c] == top[c])) {
+            top[c] = v[c];
+            best[c] = at;
+          }
+      }
+      any = 1;
     }
-  return best;
+  if (g->avg || !any) return;
+  for (c = 0; c < n; c++) dx[best[c] + c] += dy[c];
 }
 
 /* dx of one panel: each output's gradient to its window's maximum, or
 ** spread evenly over its window. */
 static void pool_back(float *dx, const float *dy, const float *x, const pgeom *g,
                       size_t nr) {
-  size_t ch, oy, ox, c, y0, y1, x0, x1, iy, ix;
-  memset(dx, 0, g->c * g->h * g->w * nr * sizeof(float));
+  size_t ch, oy, ox, c0, hw = g->h * g->w;
+  memset(dx, 0, g->c * hw * nr * sizeof(float));
   for (ch = 0; ch < g->c; ch++)
     for (oy = 0; oy < g->oh; oy++)
       for (ox = 0; ox < g->ow; ox++)
-        for (c = 0; c < nr; c++) {
-          float d = dy[((ch * g->oh + oy) * g->ow + ox) * nr + c];
-          if (!g->avg) {
-            size_t at = argmax_at(x, g, ch, oy, ox, nr, c);
-            if (at != (size_t)-1) dx[at] += d;
-            continue;
-          }
-          d /= (float)(g->kh * g->kw);
-          window_of(g, oy, ox, &y0, &y1, &x0, &x1);
-          for (iy = y0; iy < y1; iy++)
-            for (ix = x0; ix < x1; ix++) dx[((ch * g->h + iy) * g->w + ix) * nr + c] += d;
+        for (c0 = 0; c0 < nr; c0 += LANES_MAX) {
+          size_t n = nr - c0 < LANES_MAX ? nr - c0 : LANES_MAX;
+          back_lanes(dx + ch * hw * nr + c0, dy + ((ch * g->oh + oy) * g->ow + ox) * nr + c0,
+                     x + ch * hw * nr + c0, g, oy, ox, nr, n);
         }
 }
 
