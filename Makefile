@@ -657,7 +657,8 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	@echo
-	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
+	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua \
+	  $(FASHION_MNIST)
 	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	@echo
@@ -694,10 +695,12 @@ bench-kinds: deps-bench all
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 
 # make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
-# forward pass, one image and a batch of 256, and a training epoch beside
-# PyTorch on one thread.  NN_LENET_ROWS (4096) sets the rows of an epoch.
+# forward pass, one image and a batch of 256, and training beside PyTorch on
+# one thread: NN_LENET_EPOCHS (1) epochs of Fashion-MNIST, each one's time and
+# test accuracy; without its files, an epoch of NN_LENET_ROWS (4096) random rows.
 bench-conv: deps-bench all
-	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua
+	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/lenet.lua \
+	  $(FASHION_MNIST)
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua
