@@ -27,6 +27,7 @@
 ** float rounding of sums taken in other orders.
 */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -285,7 +286,7 @@ static void kernel_max(size_t *mr, size_t *nr) {
 
 /* The parts of a panel's scratch, in floats, for tile shape mr x nr. */
 typedef struct back_parts {
-  size_t dyt, xs, acc, pack, wt, dxs, cb;
+  size_t dyt, xs, acc, pack, wt, dxs, cb, places;
 } back_parts;
 
 /* Floats of one image with its padding: every window lies inside it. */
@@ -302,7 +303,8 @@ static size_t back_floats(back_parts *b, const geom *g, size_t mr, size_t nr, si
   b->wt = ROUND_UP(k, mr) * g->c_out;       /* W^T [k][c_out], rows past k zeros */
   b->dxs = nr * padded(g);                  /* dX sample-major, padded */
   b->cb = ROUND_UP(k, mr) * nr;             /* dP's columns [k][nr] */
-  return b->dyt + b->xs + b->acc + b->pack + b->wt + b->dxs + b->cb;
+  b->places = k;                            /* place_of each k, a uint32_t */
+  return b->dyt + b->xs + b->acc + b->pack + b->wt + b->dxs + b->cb + b->places;
 }
 
 /* dyt [mp][T] = dy [c_out][ohw][nr] with each channel's samples one after
@@ -381,7 +383,7 @@ static void walk_next(const geom *g, walk *w) {
 ** (zeros to nr), from the padded xs. */
 static void pack_patches(float *restrict pack, const float *restrict xs, const geom *g,
                          size_t t0, size_t kc, size_t nk, size_t nr,
-                         const size_t *restrict q) {
+                         const uint32_t *restrict q) {
   walk w = walk_at(g, t0);
   size_t r, j;
   for (r = 0; r < kc; r++, walk_next(g, &w)) {
@@ -395,17 +397,17 @@ static void pack_patches(float *restrict pack, const float *restrict xs, const g
 /* dW += dY' P on the tile kernel: each block of nr patch columns and mr
 ** channels summed in acc over T, kc rows at a time, then added to dw. */
 static void conv_back_dw(float *dw, const float *dyt, const float *xs, const geom *g,
-                         const nn_panels *pn, float *acc, float *pack, size_t mp) {
+                         const nn_panels *pn, float *acc, float *pack, size_t mp,
+                         const uint32_t *places) {
   const nn_kernel *kn = pn->kernel;
   size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
-  size_t t = nr * g->oh * g->ow, t0, k0, j, co, i, q[LANES_MAX];
+  size_t t = nr * g->oh * g->ow, t0, k0, j, co, i;
   for (k0 = 0; k0 < kk; k0 += nr) {
     size_t nk = kk - k0 < nr ? kk - k0 : nr;
     float *a = acc + k0 / nr * mp * nr;
-    for (i = 0; i < nk; i++) q[i] = place_of(g, k0 + i);
     for (t0 = 0; t0 < t; t0 += kn->kc) {
       size_t kc = t - t0 < kn->kc ? t - t0 : kn->kc;
-      pack_patches(pack, xs, g, t0, kc, nk, nr, q);
+      pack_patches(pack, xs, g, t0, kc, nk, nr, places + k0);
       for (j = 0; j < mp; j += mr)
         (t0 == 0 ? kn->tile_ldc_set : kn->tile_ldc)(a + j * nr, nr, dyt + j * t + t0, t,
                                                      pack, kc);
@@ -417,13 +419,14 @@ static void conv_back_dw(float *dw, const float *dyt, const float *xs, const geo
 
 /* Columns t0 .. t0 + nr of dP, in cb [k][nr], added back over their
 ** patches into the padded dxs: in the order of k, then of the columns. */
-static void col2im(float *dxs, const float *cb, const geom *g, size_t t0, size_t nr) {
+static void col2im(float *dxs, const float *cb, const geom *g, size_t t0, size_t nr,
+                   const uint32_t *places) {
   size_t kk = g->c_in * g->kh * g->kw, k, c;
   float *img[LANES_MAX];
   walk w = walk_at(g, t0);
   for (c = 0; c < nr; c++, walk_next(g, &w)) img[c] = dxs + corner(g, &w);
   for (k = 0; k < kk; k++) {
-    size_t q = place_of(g, k);
+    size_t q = places[k];
     const float *v = cb + k * nr;
     for (c = 0; c < nr; c++) img[c][q] += v[c];
   }
@@ -432,7 +435,8 @@ static void col2im(float *dxs, const float *cb, const geom *g, size_t t0, size_t
 /* dxs = the panel's dX, sample-major and padded: W^T (wt) times dY', nr
 ** columns of it at a time into cb, each spread back by col2im. */
 static void conv_back_dx(float *dxs, const float *dyt, const float *wt, const geom *g,
-                         const nn_panels *pn, float *pack, float *cb) {
+                         const nn_panels *pn, float *pack, float *cb,
+                         const uint32_t *places) {
   const nn_kernel *kn = pn->kernel;
   size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
   size_t t = nr * g->oh * g->ow, t0, co, i;
@@ -442,7 +446,7 @@ static void conv_back_dx(float *dxs, const float *dyt, const float *wt, const ge
       memcpy(pack + co * nr, dyt + co * t + t0, nr * sizeof(float));
     for (i = 0; i < kk; i += mr)
       kn->tile_ldc_set(cb + i * nr, nr, wt + i * g->c_out, g->c_out, pack, g->c_out);
-    col2im(dxs, cb, g, t0, nr);
+    col2im(dxs, cb, g, t0, nr, places);
   }
 }
 
@@ -461,17 +465,20 @@ static void conv_backward(float *dx, float *dparams, const float *dy, const floa
   size_t kk = g->c_in * g->kh * g->kw;
   back_parts b;
   float *dyt = work, *xs, *acc, *pack, *wt, *dxs, *cb;
+  uint32_t *places;
   back_floats(&b, g, mr, nr, pn->kernel->kc);
   xs = dyt + b.dyt; acc = xs + b.xs; pack = acc + b.acc; wt = pack + b.pack;
   dxs = wt + b.wt; cb = dxs + b.dxs;
+  places = (uint32_t *)(cb + b.cb);          /* a float's size and alignment */
+  for (p = 0; p < kk; p++) places[p] = (uint32_t)place_of(g, p);
   if (dx) transpose_w(wt, params, g, mr);
   for (p = 0; p < pn->count; p++) {
     at = p * pn->stride * nr;
     pack_dyt(dyt, dparams + g->c_out * kk, dy + at, g, mp, nr);
     to_samples(xs, x + at, g, nr);
-    conv_back_dw(dparams, dyt, xs, g, pn, acc, pack, mp);
+    conv_back_dw(dparams, dyt, xs, g, pn, acc, pack, mp, places);
     if (dx == NULL) continue;
-    conv_back_dx(dxs, dyt, wt, g, pn, pack, cb);
+    conv_back_dx(dxs, dyt, wt, g, pn, pack, cb, places);
     to_lanes(dx + at, dxs, g, nr);
   }
 }
