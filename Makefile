@@ -24,7 +24,8 @@
 #   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
 #                     embedding-bag networks beside PyTorch
 #   make bench-conv   make bench's LeNet-5 forward (one image, a batch of 256)
-#                     and training epoch beside PyTorch
+#                     and a Fashion-MNIST training epoch (time, test accuracy)
+#                     beside PyTorch
 #   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
 #                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs

@@ -14,17 +14,19 @@
 ** the input's height and width in the layer's own hyper-parameters (the
 ** shape rule's keep), which is how the passes know them.
 **
-** Pure C99, no allocation.  A batch is a matrix product over patches on
+** Pure C99.  A batch is a matrix product over patches on
 ** the tile kernel of the pass's kernel set (nn_kernel.h): for each output
 ** position of a panel, its patch [c_in kh kw][nr] gathered (im2col, one
 ** position and kc rows of it at a time, in the panels' scratch pn->part, so
 ** that no patch matrix is ever whole), then W [c_out][c_in kh kw] times it.
-** One sample (nr = 1), and the backward pass over panels, are direct: for
-** each weight an axpy along a row of outputs (over the nr samples of a
-** panel at once), each sum in one fixed order.  A sample's result depends
-** on its own values only, never on the others of its chunk: any thread
-** count gives the same bits; a batch and one sample agree within the
-** float rounding of sums taken in other orders.
+** One sample (nr = 1) is direct: for each weight an axpy along a row of
+** outputs, each sum in one fixed order.  The backward pass runs on the tile
+** kernel too, over a panel's samples laid out one after another (see
+** "backward" below).  A sample's result depends on its own values only,
+** never on the others of its chunk: any thread count gives the same bits;
+** a batch and one sample agree within the float rounding of sums taken in
+** other orders.  No allocation: the backward pass's scratch is the chunk's
+** work, which work_size plans from the geometry.
 */
 #include <stddef.h>
 #include <stdint.h>
