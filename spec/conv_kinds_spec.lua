@@ -401,6 +401,43 @@ describe("pooling", function()
     assert.same({ 1, 1, 2, 2, 1, 1, 2, 2 }, dx)
   end)
 
+  it("sends a batch's gradient to each row's first largest value of a window, ties among them", function()
+    -- 2 channels of 6x5, windows 3x3 with stride 2 (overlapping), values from
+    -- {-2, -1, 0, 1} so that most windows hold ties; 70 rows: several panels
+    local c, h, wd, k, s = 2, 6, 5, 3, 2
+    local oh, ow = floor((h - k) / s) + 1, floor((wd - k) / s) + 1
+    local net = nn.Sequential{ identity(c * h * wd), nn.Input{ c, h, wd },
+                               nn.MaxPool2d(k, { stride = s }) }
+    local rows, dys = {}, {}
+    for r = 1, 70 do
+      rows[r], dys[r] = {}, {}
+      for i = 1, c * h * wd do rows[r][i] = (r * 7 + i * i * 3) % 4 - 2 end
+      for i = 1, c * oh * ow do dys[r][i] = r + i / 8 end
+    end
+    local dX = net:backward(nn.Matrix(rows), nn.Matrix(dys))
+    for r = 1, 70 do
+      local want = {}
+      for i = 1, c * h * wd do want[i] = 0 end
+      for ch = 0, c - 1 do
+        for oy = 0, oh - 1 do
+          for ox = 0, ow - 1 do
+            local best
+            for ky = 0, k - 1 do
+              for kx = 0, k - 1 do
+                local at = (ch * h + oy * s + ky) * wd + ox * s + kx + 1
+                if not best or rows[r][at] > rows[r][best] then best = at end
+              end
+            end
+            want[best] = want[best] + dys[r][(ch * oh + oy) * ow + ox + 1]
+          end
+        end
+      end
+      for i = 1, c * h * wd do
+        within(dX:get(r, i), want[i], 1e-6 * abs(want[i]), "dx[" .. r .. "][" .. i .. "]")
+      end
+    end
+  end)
+
   it("GlobalAvgPool: each channel's mean, as a flat row", function()
     local net = nn.Sequential{ identity(84), nn.Input{ 2, 7, 6 }, nn.GlobalAvgPool() }
     local y = net:forward(x)
