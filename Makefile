@@ -24,7 +24,8 @@
 #   make bench-kinds  make bench's part on LayerNorm/GELU, residual and
 #                     embedding-bag networks beside PyTorch
 #   make bench-conv   make bench's LeNet-5 forward (one image, a batch of 256)
-#                     and training epoch beside PyTorch
+#                     and a Fashion-MNIST training epoch (time, test accuracy)
+#                     beside PyTorch
 #   make bench-scale  make bench's log past one process and one file: 1, 4 and 16
 #                     writers into PostgreSQL and into SQLite, a push of 1,000,000 rows
 #   make bench-readme write the README's speed tables from the recorded runs
@@ -669,7 +670,7 @@ bench: deps-bench all install-pgext $(BENCH_REFS) $(BUILD)/bench/engine $(BUILD)
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' $(LUA) spec/bench/kinds.lua
 	@echo
 	$(BENCH_ENV) $(LUA_ENV) $(BENCH_MEMORY) BENCH_PYTHON='$(PYTHON)' \
-	  BENCH_ORT='$(ORT_DIR)/node_modules' $(LUA) spec/bench/lenet.lua
+	  BENCH_ORT='$(ORT_DIR)/node_modules' $(LUA) spec/bench/lenet.lua $(FASHION_MNIST)
 	@echo
 	$(LUA_ENV) $(BENCH_MEMORY) $(LUA) spec/bench/pg.lua $(BUILD)
 	@echo
@@ -707,11 +708,12 @@ bench-kinds: deps-bench all
 
 # make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
 # forward pass, one image and a batch of 256, beside PyTorch and ONNX
-# Runtime, and a training epoch beside PyTorch, on one thread.
-# NN_LENET_ROWS (4096) sets the rows of an epoch.
+# Runtime, and training beside PyTorch, on one thread: NN_LENET_EPOCHS (1)
+# epochs of Fashion-MNIST, each one's time and test accuracy; without its
+# files, an epoch of NN_LENET_ROWS (4096) random rows.
 bench-conv: deps-bench all $(ORT_PKG)
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' BENCH_ORT='$(ORT_DIR)/node_modules' \
-	  $(LUA) spec/bench/lenet.lua
+	  $(LUA) spec/bench/lenet.lua $(FASHION_MNIST)
 
 # The README's speed tables, written again from the latest run in the
 # results store (BENCH_RUN=<run id> for another): spec/bench/readme.lua

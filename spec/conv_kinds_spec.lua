@@ -190,6 +190,108 @@ describe("nn.Conv2d", function()
     end)
   end
 
+  -- The gradients of a batch in double: dW, db summed over the rows, each
+  -- row's dx; and beside each value the sum of its terms' absolute values.
+  local function grad_ref(rows, dys, w, c_in, h, wd, c_out, kh, kw, o)
+    local sh, sw, ph, pw, dh, dw = o.sh or 1, o.sw or 1, o.ph or 0, o.pw or 0, o.dh or 1, o.dw or 1
+    local oh = floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1
+    local ow = floor((wd + 2 * pw - dw * (kw - 1) - 1) / sw) + 1
+    local k = c_in * kh * kw
+    local g = { dw = {}, dwm = {}, db = {}, dbm = {}, dx = {}, dxm = {} }
+    for i = 1, c_out * k do g.dw[i], g.dwm[i] = 0, 0 end
+    for co = 1, c_out do g.db[co], g.dbm[co] = 0, 0 end
+    for r, x in ipairs(rows) do
+      local dx, dxm, dy = {}, {}, dys[r]
+      for i = 1, #x do dx[i], dxm[i] = 0, 0 end
+      for co = 0, c_out - 1 do
+        for oy = 0, oh - 1 do
+          for ox = 0, ow - 1 do
+            local d = dy[(co * oh + oy) * ow + ox + 1]
+            g.db[co + 1], g.dbm[co + 1] = g.db[co + 1] + d, g.dbm[co + 1] + abs(d)
+            for ci = 0, c_in - 1 do
+              for ky = 0, kh - 1 do
+                for kx = 0, kw - 1 do
+                  local iy, ix = oy * sh - ph + ky * dh, ox * sw - pw + kx * dw
+                  if iy >= 0 and iy < h and ix >= 0 and ix < wd then
+                    local wi = co * k + (ci * kh + ky) * kw + kx + 1
+                    local xi = (ci * h + iy) * wd + ix + 1
+                    local t, u = d * x[xi], d * w[wi]
+                    g.dw[wi], g.dwm[wi] = g.dw[wi] + t, g.dwm[wi] + abs(t)
+                    dx[xi], dxm[xi] = dx[xi] + u, dxm[xi] + abs(u)
+                  end
+                end
+              end
+            end
+          end
+        end
+      end
+      g.dx[r], g.dxm[r] = dx, dxm
+    end
+    return g, oh * ow
+  end
+
+  -- geometries whose scratch and blocks differ: padding, strides, dilation,
+  -- a whole tile of output channels and an edge, more patch columns than
+  -- one block of nr and more rows than one of kc
+  local back_geoms = {
+    { 1, 8, 8, 6, 5, 5, { ph = 2, pw = 2 } },
+    { 3, 9, 8, 14, 3, 3, { ph = 1, pw = 1, sh = 2 } },
+    { 2, 9, 8, 3, 2, 3, { dh = 2, dw = 2, sw = 2, pw = 1 } },
+    { 30, 5, 4, 7, 3, 3, { ph = 1, pw = 1 } },
+    { 2, 1, 11, 3, 1, 3, { sw = 2, pw = 1, dw = 2 } },   -- a Conv1d's
+  }
+  for gi, geom in ipairs(back_geoms) do
+    local c_in, h, wd, c_out, kh, kw, o = unpack(geom)
+    it(("has the reference's gradients of a batch on every kernel set: %dx%dx%d, %d channels, %dx%d")
+       :format(c_in, h, wd, c_out, kh, kw), function()
+      local before = nn.kernel()
+      local w, b = values(c_out * c_in * kh * kw, 40 + gi), values(c_out, 41 + gi)
+      local net
+      if h == 1 then
+        net = nn.Sequential{ nn.Input{ c_in, wd }, nn.Conv1d(c_in, c_out, kw,
+          { stride = o.sw or 1, padding = o.pw or 0, dilation = o.dw or 1 }) }
+        local W = {}
+        for co = 1, c_out do
+          W[co] = {}
+          for i = 1, c_in * kw do W[co][i] = w[(co - 1) * c_in * kw + i] end
+        end
+        net:set_weights(2, "weight", W)
+        net:set_weights(2, "bias", b)
+      else
+        net = conv2d(c_in, h, wd, c_out, kh, kw, o, w, b)
+      end
+      local rows, dys = {}, {}
+      local _, _, oh, ow = conv_ref(values(c_in * h * wd, 0), w, b, c_in, h, wd, c_out, kh, kw, o)
+      for r = 1, 70 do
+        rows[r] = values(c_in * h * wd, r + 50)
+        dys[r] = values(c_out * oh * ow, r + 150)
+      end
+      local want, n_pos = grad_ref(rows, dys, w, c_in, h, wd, c_out, kh, kw, o)
+      local tol_w, tol_x = (70 * n_pos + 4) * 2 ^ -24, (c_out * kh * kw + 4) * 2 ^ -24
+      local sets = 0
+      for _, set in ipairs { "generic", "avx2", "avx512", "neon" } do
+        if pcall(nn.kernel, set) then
+          sets = sets + 1
+          local dX, grads = net:backward(nn.Matrix(rows), nn.Matrix(dys))
+          for i = 1, #w do
+            within(grads:get(1, i), want.dw[i], tol_w * want.dwm[i], set .. " dweight[" .. i .. "]")
+          end
+          for i = 1, c_out do
+            within(grads:get(1, #w + i), want.db[i], tol_w * want.dbm[i], set .. " dbias[" .. i .. "]")
+          end
+          for r = 1, #rows do
+            for i = 1, #rows[r] do
+              within(dX:get(r, i), want.dx[r][i], tol_x * want.dxm[r][i],
+                     set .. " dx[" .. r .. "][" .. i .. "]")
+            end
+          end
+        end
+      end
+      nn.kernel(before)
+      assert.is_true(sets >= 1)
+    end)
+  end
+
   it("keeps PyTorch's layout and initialisation: weight [out][in * kh * kw] in +-1/sqrt(fan_in)", function()
     nn.seed(3)
     local net = nn.Sequential{ nn.Input{ 3, 10, 10 }, nn.Conv2d(3, 8, 3, 3) }
@@ -299,6 +401,43 @@ describe("pooling", function()
     assert.same({ 1, 1, 2, 2, 1, 1, 2, 2 }, dx)
   end)
 
+  it("sends a batch's gradient to each row's first largest value of a window, ties among them", function()
+    -- 2 channels of 6x5, windows 3x3 with stride 2 (overlapping), values from
+    -- {-2, -1, 0, 1} so that most windows hold ties; 70 rows: several panels
+    local c, h, wd, k, s = 2, 6, 5, 3, 2
+    local oh, ow = floor((h - k) / s) + 1, floor((wd - k) / s) + 1
+    local net = nn.Sequential{ identity(c * h * wd), nn.Input{ c, h, wd },
+                               nn.MaxPool2d(k, { stride = s }) }
+    local rows, dys = {}, {}
+    for r = 1, 70 do
+      rows[r], dys[r] = {}, {}
+      for i = 1, c * h * wd do rows[r][i] = (r * 7 + i * i * 3) % 4 - 2 end
+      for i = 1, c * oh * ow do dys[r][i] = r + i / 8 end
+    end
+    local dX = net:backward(nn.Matrix(rows), nn.Matrix(dys))
+    for r = 1, 70 do
+      local want = {}
+      for i = 1, c * h * wd do want[i] = 0 end
+      for ch = 0, c - 1 do
+        for oy = 0, oh - 1 do
+          for ox = 0, ow - 1 do
+            local best
+            for ky = 0, k - 1 do
+              for kx = 0, k - 1 do
+                local at = (ch * h + oy * s + ky) * wd + ox * s + kx + 1
+                if not best or rows[r][at] > rows[r][best] then best = at end
+              end
+            end
+            want[best] = want[best] + dys[r][(ch * oh + oy) * ow + ox + 1]
+          end
+        end
+      end
+      for i = 1, c * h * wd do
+        within(dX:get(r, i), want[i], 1e-6 * abs(want[i]), "dx[" .. r .. "][" .. i .. "]")
+      end
+    end
+  end)
+
   it("GlobalAvgPool: each channel's mean, as a flat row", function()
     local net = nn.Sequential{ identity(84), nn.Input{ 2, 7, 6 }, nn.GlobalAvgPool() }
     local y = net:forward(x)
@@ -355,7 +494,7 @@ describe("a small conv net", function()
     assert(right >= 57, right .. " of 60 right")
   end)
 
-  it("trains to the same bits on 1 and 2 threads", function()
+  it("trains to the same bits on 1, 2, 3 and 8 threads", function()
     local X, C = data()
     local function run(threads)
       nn.seed(12)
@@ -364,7 +503,8 @@ describe("a small conv net", function()
       for _ = 1, 3 do tr:step(X, C) end
       return { net:get_weights(2, "weight"), net:get_weights(5, "weight"), net:get_weights(9, "weight") }
     end
-    assert.same(run(1), run(2))
+    local one = run(1)
+    for _, threads in ipairs { 2, 3, 8 } do assert.same(one, run(threads)) end
   end)
 
   it("saves and loads through the store with its shapes: the same outputs", function()

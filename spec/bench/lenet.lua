@@ -2,25 +2,31 @@
 -- figures (1x28x28; Conv2d 6@5x5 padding 2, ReLU, MaxPool 2; Conv2d 16@5x5,
 -- ReLU, MaxPool 2; 400-120, ReLU, 120-84, ReLU, 84-10) forward, one image
 -- (into a reused output) and a batch of 256 rows (ns a row), each the
--- median of 7 runs of process CPU time on one thread; and a training epoch
--- (Adam lr 1e-3, batch 64, cross-entropy, ROWS rows of random images and
--- classes: the time, not the accuracy), the median of 3 epochs; beside the
--- same network in PyTorch (spec/bench/lenet_torch.py) in the same run, and
--- its forward in ONNX Runtime (spec/bench/lenet_ort.js on nn's own ONNX
--- export of it, one intra-op and one inter-op thread) when BENCH_ORT names
--- the node_modules folder that holds onnxruntime-node (make bench-conv
--- installs it).  Figures, never assertions: the machine is shared.
+-- median of 7 runs of process CPU time on one thread; and training (Adam
+-- lr 1e-3, batch 64, cross-entropy, each framework's default initialisation,
+-- uniform within 1/sqrt(fan_in) in both): given the folder of Fashion-MNIST's
+-- four IDX files, NN_LENET_EPOCHS (1) epochs of its 60,000 training images,
+-- each epoch's time and the test accuracy (10,000 images) after it; without
+-- it, ROWS rows of random images and classes (the time, not the accuracy),
+-- the median of 3 epochs; beside the same network in PyTorch
+-- (spec/bench/lenet_torch.py) in the same run, and its forward in ONNX
+-- Runtime (spec/bench/lenet_ort.js on nn's own ONNX export of it, one
+-- intra-op and one inter-op thread) when BENCH_ORT names the node_modules
+-- folder that holds onnxruntime-node (make bench-conv installs it).
+-- Figures, never assertions: the machine is shared.
 --
---   lua5.4 spec/bench/lenet.lua          (NN_LENET_ROWS=4096 rows an epoch)
+--   lua5.4 spec/bench/lenet.lua [FASHION_MNIST_DIR]
+--                                 (without: NN_LENET_ROWS=4096 random rows)
 
 local nn = require "nn"
 local plain = require "spec.bench.plain"
 local figures = require "spec.bench.figures"
 
 local PYTHON = os.getenv("BENCH_PYTHON") or "/usr/bin/python3"
-local ORT = os.getenv("BENCH_ORT")
 local BATCH, RUNS, N_IN, EPOCHS = 256, 7, 784, 3
 local ROWS = tonumber(os.getenv("NN_LENET_ROWS")) or 4096
+local ORT = os.getenv("BENCH_ORT")
+local FM_EPOCHS = tonumber(os.getenv("NN_LENET_EPOCHS")) or 1
 
 local function median(t)
   local s = {}
@@ -46,8 +52,68 @@ local function images(rows)
   return X, x
 end
 
---- nn's figures: single (ns), batch (ns an image), epoch (s).
-local function measure()
+-- Fashion-MNIST's path in dir of a file (gzipped or not), or nil.
+local function idx_path(dir, name)
+  for _, p in ipairs { dir .. "/" .. name .. ".gz", dir .. "/" .. name } do
+    local f = io.open(p, "rb")
+    if f then f:close(); return p end
+  end
+end
+
+-- Fashion-MNIST from dir (pixels scaled to [0, 1], classes 1-based), or
+-- nil when dir is nil or lacks one of the files.
+local function fashion(dir)
+  if not dir then return nil end
+  local names = { "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" }
+  local paths = {}
+  for i, name in ipairs(names) do
+    paths[i] = idx_path(dir, name)
+    if not paths[i] then
+      io.stderr:write("  no ", name, " in ", dir, ": random images instead\n")
+      return nil
+    end
+  end
+  return { dir = dir,
+           X = nn.read_idx(paths[1], { scale = 1 / 255 }),
+           T = nn.read_idx(paths[2], { classes = true }),
+           Xtest = nn.read_idx(paths[3], { scale = 1 / 255 }),
+           Ttest = nn.read_idx(paths[4], { classes = true }) }
+end
+
+local function trainer(m)
+  return nn.Trainer(m, { loss = "cross_entropy", optimizer = "adam", lr = 1e-3,
+                         batch = 64, seed = 1, threads = 1 })
+end
+
+-- Training's figures: on Fashion-MNIST, { seconds = {...}, accuracy = {...} }
+-- an epoch each (a new network); else the median epoch on random rows.
+local function train_figures(m, fm)
+  if fm then
+    nn.seed(1)
+    local net, f = lenet(), { seconds = {}, accuracy = {} }
+    local tr = trainer(net)
+    for e = 1, FM_EPOCHS do
+      local t0 = os.clock()
+      tr:fit(fm.X, fm.T, { epochs = 1 })
+      f.seconds[e] = os.clock() - t0
+      f.accuracy[e] = select(2, tr:evaluate(fm.Xtest, fm.Ttest))
+    end
+    return f
+  end
+  local Xt, T = images(ROWS), {}
+  for r = 1, ROWS do T[r] = (r * 31) % 10 + 1 end
+  local tr, epochs = trainer(m), {}
+  for e = 1, EPOCHS do
+    local t0 = os.clock()
+    tr:fit(Xt, T, { epochs = 1 })
+    epochs[e] = os.clock() - t0
+  end
+  return { seconds = { median(epochs) } }
+end
+
+--- nn's figures: single (ns), batch (ns an image), training's (train_figures).
+local function measure(fm)
   nn.seed(42)
   nn.threads(1)
   local m = lenet()
@@ -55,33 +121,33 @@ local function measure()
   local out, Y = {}, nn.Matrix(BATCH, 10)
   local single = plain.median_ns(function() m:forward(x, out) end, 200, RUNS)
   local batch = plain.median_ns(function() m:forward(X, Y) end, 4, RUNS) / BATCH
-  local Xt, T = images(ROWS), {}
-  for r = 1, ROWS do T[r] = (r * 31) % 10 + 1 end
-  local tr = nn.Trainer(m, { loss = "cross_entropy", optimizer = "adam", lr = 1e-3,
-                             batch = 64, seed = 1, threads = 1 })
-  local epochs = {}
-  for e = 1, EPOCHS do
-    local t0 = os.clock()
-    tr:fit(Xt, T, { epochs = 1 })
-    epochs[e] = os.clock() - t0
-  end
-  return single, batch, median(epochs)
+  return single, batch, train_figures(m, fm)
 end
 
--- The figures a reference's command prints, "<prefix>.lenet.NAME V ns" (or
--- s), by NAME.
+-- What a reference's command prints, and its figures "<prefix>.lenet.NAME V
+-- ns" (or s) by NAME.
 local function run(cmd, prefix)
   io.stderr:write("  ", cmd, "\n")
   local pipe = assert(io.popen(cmd .. " 2>&1", "r"))
   local out = pipe:read("a")
   if not pipe:close() then error(cmd .. " failed:\n" .. out, 0) end
-  local t = {}
+  local t = { seconds = {}, accuracy = {} }
   for name, v in out:gmatch(prefix .. "%.lenet%.(%S+) (%S+) n?s") do t[name] = tonumber(v) end
-  return t
+  return t, out
 end
 
-local function torch()
-  return run(("%s spec/bench/lenet_torch.py %d %d"):format(PYTHON, ROWS, EPOCHS), "torch")
+local function torch(fm)
+  local cmd = ("%s spec/bench/lenet_torch.py %d %d"):format(PYTHON, ROWS, EPOCHS)
+  if fm then cmd = ("%s %q %d"):format(cmd, fm.dir, FM_EPOCHS) end
+  local t, out = run(cmd, "torch")
+  for e, v in out:gmatch("torch%.lenet%.fashion_epoch(%d+) (%S+) s") do
+    t.seconds[tonumber(e)] = tonumber(v)
+  end
+  for e, v in out:gmatch("torch%.lenet%.fashion_accuracy(%d+) (%S+)") do
+    t.accuracy[tonumber(e)] = tonumber(v)
+  end
+  if not fm then t.seconds[1] = t.epoch end
+  return t
 end
 
 -- ONNX Runtime on nn's export of the network (its weights do not change
@@ -97,8 +163,9 @@ local function ort()
   return t
 end
 
-local pt, rt = torch(), ort()
-local s, b, e = measure()
+local fm = fashion(arg[1])
+local pt, rt = torch(fm), ort()
+local s, b, tf = measure(fm)
 print("lenet: LeNet-5 forward and training epoch, nn beside PyTorch and ONNX Runtime (one "
       .. "thread), medians; ratios nn/reference, below 1 is faster")
 print(("%-10s %12s %12s %7s %12s %7s"):format("", "nn", "PyTorch", "ratio", "ORT", "ratio"))
@@ -109,8 +176,18 @@ local function row(name, v, ref)
 end
 row("single", s, pt.single)
 row("batch256", b, pt.batch256)
-print(("%-10s %10.3f s %10.3f s %6.2fx  (%d rows)"):format("epoch", e, pt.epoch, e / pt.epoch,
-                                                          ROWS))
+if fm then
+  for e = 1, FM_EPOCHS do
+    print(("%-10s %10.3f s %10.3f s %6.2fx  (Fashion-MNIST, 60,000 images)")
+      :format("epoch " .. e, tf.seconds[e], pt.seconds[e], tf.seconds[e] / pt.seconds[e]))
+    print(("%-10s %11.2f%% %11.2f%% %+6.2f points  (test accuracy after epoch %d)")
+      :format("accuracy", 100 * tf.accuracy[e], 100 * pt.accuracy[e],
+              100 * (tf.accuracy[e] - pt.accuracy[e]), e))
+  end
+else
+  print(("%-10s %10.3f s %10.3f s %6.2fx  (%d random rows, median of %d)")
+    :format("epoch", tf.seconds[1], pt.seconds[1], tf.seconds[1] / pt.seconds[1], ROWS, EPOCHS))
+end
 figures.reference("torch.lenet.single", pt.single, "ns")
 figures.reference("torch.lenet.batch256", pt.batch256, "ns")
 figures.add("nn.lenet.single", s, "ns", "torch.lenet.single")
@@ -121,5 +198,11 @@ if rt then
   figures.add("nn.lenet.single_ort", s, "ns", "ort.lenet.single")
   figures.add("nn.lenet.batch256_ort", b, "ns", "ort.lenet.batch256")
 end
-figures.reference("torch.lenet.epoch", pt.epoch, "s")
-figures.add("nn.lenet.epoch", e, "s", "torch.lenet.epoch")
+local epoch = fm and "fashion_epoch" or "epoch"
+figures.reference("torch.lenet." .. epoch, pt.seconds[1], "s")
+figures.add("nn.lenet." .. epoch, tf.seconds[1], "s", "torch.lenet." .. epoch)
+if fm then
+  figures.reference("torch.lenet.fashion_accuracy", 100 * pt.accuracy[1], "%")
+  figures.add("nn.lenet.fashion_accuracy", 100 * tf.accuracy[1], "%",
+              "torch.lenet.fashion_accuracy")
+end

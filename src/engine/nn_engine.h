@@ -377,8 +377,9 @@ typedef struct nn_kind_info {
                    size_t n_in, size_t n_out, const nn_panels *panels,
                    float *work);
   /* Floats of scratch backward needs on a chunk of at most rows samples,
-  ** with any kernel set; NULL: none. */
-  size_t (*work_size)(size_t n_in, size_t n_out, size_t rows);
+  ** with any kernel set, from the layer's hyper-parameters (a
+  ** convolution's geometry) and widths; NULL: none. */
+  size_t (*work_size)(const float *hyper, size_t n_in, size_t n_out, size_t rows);
   nn_onnx_op onnx;
   int fann;             /* FANN's function number, NN_FANN_NONE or NN_FANN_LAYER */
   unsigned flags;       /* NN_KIND_* */

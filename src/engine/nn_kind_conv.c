@@ -14,18 +14,22 @@
 ** the input's height and width in the layer's own hyper-parameters (the
 ** shape rule's keep), which is how the passes know them.
 **
-** Pure C99, no allocation.  A batch is a matrix product over patches on
+** Pure C99.  A batch is a matrix product over patches on
 ** the tile kernel of the pass's kernel set (nn_kernel.h): for each output
 ** position of a panel, its patch [c_in kh kw][nr] gathered (im2col, one
 ** position and kc rows of it at a time, in the panels' scratch pn->part, so
 ** that no patch matrix is ever whole), then W [c_out][c_in kh kw] times it.
-** One sample (nr = 1), and the backward pass over panels, are direct: for
-** each weight an axpy along a row of outputs (over the nr samples of a
-** panel at once), each sum in one fixed order.  A sample's result depends
-** on its own values only, never on the others of its chunk: any thread
-** count gives the same bits; a batch and one sample agree within the
-** float rounding of sums taken in other orders.
+** One sample (nr = 1) is direct: for each weight an axpy along a row of
+** outputs, each sum in one fixed order.  The backward pass runs on the tile
+** kernel too, over a panel's samples laid out one after another (see
+** "backward" below).  A sample's result depends on its own values only,
+** never on the others of its chunk: any thread count gives the same bits;
+** a batch and one sample agree within the float rounding of sums taken in
+** other orders.  No allocation: the backward pass's scratch is the chunk's
+** work, which work_size plans from the geometry.
 */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -471,84 +475,275 @@ static void conv1d_batch(float *y, const float *x, const float *params,
 
 /* --- backward -------------------------------------------------------------- */
 
-/* The sum of a[i] b[i] over n floats, in four partial sums (i mod 4, each
-** in the order of i, the rest into the first) added pairwise at the end:
-** one fixed order, which gcc -O2 makes one vector operation a block. */
-static float dot(const float *restrict a, const float *restrict b, size_t n) {
-  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
+/* The backward pass runs on the tile kernel, one panel at a time, with its
+** nr samples laid out one after another (sample-major) so that a product's
+** inner length runs over every (sample, output position) of the panel,
+** t = s ohw + pos, T = nr ohw in all:
+**   dW [c_out][k] += dY' [c_out][T] P [T][k], dY' the panel's output
+**     gradient transposed (its rows past c_out zeros, up to a whole block
+**     of mr), P the patches, packed kc rows and nr columns at a time;
+**   dP [k][T] = W^T [k][c_out] dY' [c_out][T], nr columns at a time, then
+**     each column of dP added back over its patch (col2im) into dX.
+** Each sum in one fixed order: the panels' in order, and within one, the
+** order of t for dW (kc at a time, in the tile's own order), of t and then
+** of k for dX.  The scratch (work) is planned once from the geometry. */
+
+#define ROUND_UP(x, m)  (((x) + (m) - 1) / (m) * (m))
+#define LANES_MAX 64     /* the widest nr of any kernel set, and then some */
+
+/* Largest mr and nr of any kernel set compiled in. */
+static void kernel_max(size_t *mr, size_t *nr) {
+  size_t i;
+  *mr = *nr = 1;
+  for (i = 0; nn_kernels[i] != NULL; i++) {
+    if (nn_kernels[i]->mr > *mr) *mr = nn_kernels[i]->mr;
+    if (nn_kernels[i]->nr > *nr) *nr = nn_kernels[i]->nr;
   }
-  for (; i < n; i++) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
 }
 
-/* One panel: dbias += sum dy, dW += sum dy x over each patch (each output
-** position's nr lanes a dot), and (dx not NULL) dx = W^T dy spread back
-** over the patches.  Every sum in one fixed order. */
-static void conv_back_panel(float *dx, float *dparams, const float *dy, const float *x,
-                            const float *params, const geom *g, size_t nr) {
-  size_t k = g->c_in * g->kh * g->kw, ohw = g->oh * g->ow;
-  float *dw = dparams, *db = dparams + g->c_out * k;
-  size_t co, ci, ky, kx, oy, ox, i;
-  if (dx) memset(dx, 0, g->c_in * g->h * g->w * nr * sizeof(float));
+/* The parts of a panel's scratch, in floats, for tile shape mr x nr. */
+typedef struct back_parts {
+  size_t dyt, xs, acc, pack, wt, dxs, cb, places;
+} back_parts;
+
+/* Floats of one image with its padding: every window lies inside it. */
+static size_t padded(const geom *g) {
+  return g->c_in * (g->h + 2 * g->ph) * (g->w + 2 * g->pw);
+}
+
+static size_t back_floats(back_parts *b, const geom *g, size_t mr, size_t nr, size_t kc) {
+  size_t k = g->c_in * g->kh * g->kw, mp = ROUND_UP(g->c_out, mr), t = nr * g->oh * g->ow;
+  b->dyt = mp * t;                          /* dY' [mp][T] */
+  b->xs = nr * padded(g);                   /* x sample-major, padded */
+  b->acc = ROUND_UP(k, nr) * mp;            /* dW's blocks [k / nr][mp][nr] */
+  b->pack = (kc > g->c_out ? kc : g->c_out) * nr;   /* P's or dY's block */
+  b->wt = ROUND_UP(k, mr) * g->c_out;       /* W^T [k][c_out], rows past k zeros */
+  b->dxs = nr * padded(g);                  /* dX sample-major, padded */
+  b->cb = ROUND_UP(k, mr) * nr;             /* dP's columns [k][nr] */
+  b->places = k;                            /* place_of each k, a uint32_t */
+  return b->dyt + b->xs + b->acc + b->pack + b->wt + b->dxs + b->cb + b->places;
+}
+
+/* dyt [mp][T] = dy [c_out][ohw][nr] with each channel's samples one after
+** another, rows past c_out zeros; db += each channel's sum. */
+static void pack_dyt(float *dyt, float *db, const float *dy, const geom *g, size_t mp,
+                     size_t nr) {
+  size_t ohw = g->oh * g->ow, t = nr * ohw, co, pos, c;
   for (co = 0; co < g->c_out; co++) {
-    const float *dyo = dy + co * ohw * nr;
-    const float *wt = params + co * k;
-    float s = 0.0f;
-    for (i = 0; i < ohw * nr; i++) s += dyo[i];
+    const float *src = dy + co * ohw * nr;
+    float *row = dyt + co * t, s = 0.0f;
+    for (pos = 0; pos < ohw; pos++)
+      for (c = 0; c < nr; c++) row[c * ohw + pos] = src[pos * nr + c];
+    for (pos = 0; pos < t; pos++) s += row[pos];
     db[co] += s;
-    for (ci = 0; ci < g->c_in; ci++)
-      for (ky = 0; ky < g->kh; ky++)
-        for (kx = 0; kx < g->kw; kx++) {
-          size_t at = (ci * g->kh + ky) * g->kw + kx, ylo, yhi, xlo, xhi;
-          float wv = wt[at], gs = 0.0f;
-          nn_window_span(&ylo, &yhi, g->oh, g->h, g->sh, ky * g->dh, g->ph);
-          nn_window_span(&xlo, &xhi, g->ow, g->w, g->sw, kx * g->dw, g->pw);
-          for (oy = ylo; oy < yhi; oy++) {
-            size_t iy = oy * g->sh + ky * g->dh - g->ph;
-            for (ox = xlo; ox < xhi; ox++) {
-              size_t ix = ox * g->sw + kx * g->dw - g->pw;
-              size_t xi = ((ci * g->h + iy) * g->w + ix) * nr;
-              const float *ds = dyo + (oy * g->ow + ox) * nr;
-              gs += dot(ds, x + xi, nr);
-              if (dx) axpy(dx + xi, ds, wv, nr);
-            }
-          }
-          dw[co * k + at] += gs;
-        }
   }
+  memset(dyt + g->c_out * t, 0, (mp - g->c_out) * t * sizeof(float));
+}
+
+/* xs [nr][c_in][h + 2 ph][w + 2 pw] = a panel's lanes x [c_in][h][w][nr]
+** as samples one after another, each padded with zeros. */
+static void to_samples(float *xs, const float *x, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, img = padded(g), ci, iy, ix, c;
+  if (img != g->c_in * g->h * g->w) memset(xs, 0, nr * img * sizeof(float));
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      for (ix = 0; ix < g->w; ix++) {
+        const float *v = x + ((ci * g->h + iy) * g->w + ix) * nr;
+        float *s = xs + (ci * hp + iy + g->ph) * wp + ix + g->pw;
+        for (c = 0; c < nr; c++) s[c * img] = v[c];
+      }
+}
+
+/* x [c_in][h][w][nr] = the insides of the padded samples xs. */
+static void to_lanes(float *x, const float *xs, const geom *g, size_t nr) {
+  size_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw, img = padded(g), ci, iy, ix, c;
+  for (ci = 0; ci < g->c_in; ci++)
+    for (iy = 0; iy < g->h; iy++)
+      for (ix = 0; ix < g->w; ix++) {
+        float *v = x + ((ci * g->h + iy) * g->w + ix) * nr;
+        const float *s = xs + (ci * hp + iy + g->ph) * wp + ix + g->pw;
+        for (c = 0; c < nr; c++) v[c] = s[c * img];
+      }
+}
+
+/* Patch value k's place in a padded image, from its window's corner. */
+static size_t place_of(const geom *g, size_t k) {
+  size_t khw = g->kh * g->kw, ci = k / khw, ky = k % khw / g->kw, kx = k % g->kw;
+  return (ci * (g->h + 2 * g->ph) + ky * g->dh) * (g->w + 2 * g->pw) + kx * g->dw;
+}
+
+/* Walks t = s ohw + oy ow + ox: the corner of its window in xs. */
+typedef struct walk {
+  size_t s, oy, ox;
+} walk;
+
+static walk walk_at(const geom *g, size_t t) {
+  walk w;
+  size_t ohw = g->oh * g->ow;
+  w.s = t / ohw; w.oy = t % ohw / g->ow; w.ox = t % g->ow;
+  return w;
+}
+
+static size_t corner(const geom *g, const walk *w) {
+  return w->s * padded(g) + (w->oy * g->sh) * (g->w + 2 * g->pw) + w->ox * g->sw;
+}
+
+static void walk_next(const geom *g, walk *w) {
+  if (++w->ox < g->ow) return;
+  w->ox = 0;
+  if (++w->oy < g->oh) return;
+  w->oy = 0;
+  w->s++;
+}
+
+/* pack [kc][nr] = P's rows t0 .. t0 + kc, the nk columns at places q
+** (zeros to nr), from the padded xs. */
+static void pack_patches(float *restrict pack, const float *restrict xs, const geom *g,
+                         size_t t0, size_t kc, size_t nk, size_t nr,
+                         const uint32_t *restrict q) {
+  walk w = walk_at(g, t0);
+  size_t r, j;
+  for (r = 0; r < kc; r++, walk_next(g, &w)) {
+    const float *restrict at = xs + corner(g, &w);
+    float *restrict row = pack + r * nr;
+    for (j = 0; j < nk; j++) row[j] = at[q[j]];
+    for (j = nk; j < nr; j++) row[j] = 0.0f;
+  }
+}
+
+/* dW += dY' P on the tile kernel: each block of nr patch columns and mr
+** channels summed in acc over T, kc rows at a time, then added to dw. */
+static void conv_back_dw(float *dw, const float *dyt, const float *xs, const geom *g,
+                         const nn_panels *pn, float *acc, float *pack, size_t mp,
+                         const uint32_t *places) {
+  const nn_kernel *kn = pn->kernel;
+  size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
+  size_t t = nr * g->oh * g->ow, t0, k0, j, co, i;
+  for (k0 = 0; k0 < kk; k0 += nr) {
+    size_t nk = kk - k0 < nr ? kk - k0 : nr;
+    float *a = acc + k0 / nr * mp * nr;
+    for (t0 = 0; t0 < t; t0 += kn->kc) {
+      size_t kc = t - t0 < kn->kc ? t - t0 : kn->kc;
+      pack_patches(pack, xs, g, t0, kc, nk, nr, places + k0);
+      for (j = 0; j < mp; j += mr)
+        (t0 == 0 ? kn->tile_ldc_set : kn->tile_ldc)(a + j * nr, nr, dyt + j * t + t0, t,
+                                                     pack, kc);
+    }
+    for (co = 0; co < g->c_out; co++)
+      for (i = 0; i < nk; i++) dw[co * kk + k0 + i] += a[co * nr + i];
+  }
+}
+
+/* Columns t0 .. t0 + nr of dP, in cb [k][nr], added back over their
+** patches into the padded dxs: in the order of k, then of the columns. */
+static void col2im(float *dxs, const float *cb, const geom *g, size_t t0, size_t nr,
+                   const uint32_t *places) {
+  size_t kk = g->c_in * g->kh * g->kw, k, c;
+  float *img[LANES_MAX];
+  walk w = walk_at(g, t0);
+  for (c = 0; c < nr; c++, walk_next(g, &w)) img[c] = dxs + corner(g, &w);
+  for (k = 0; k < kk; k++) {
+    size_t q = places[k];
+    const float *v = cb + k * nr;
+    for (c = 0; c < nr; c++) img[c][q] += v[c];
+  }
+}
+
+/* dxs = the panel's dX, sample-major and padded: W^T (wt) times dY', nr
+** columns of it at a time into cb, each spread back by col2im. */
+static void conv_back_dx(float *dxs, const float *dyt, const float *wt, const geom *g,
+                         const nn_panels *pn, float *pack, float *cb,
+                         const uint32_t *places) {
+  const nn_kernel *kn = pn->kernel;
+  size_t nr = pn->nr, mr = kn->mr, kk = g->c_in * g->kh * g->kw;
+  size_t t = nr * g->oh * g->ow, t0, co, i;
+  memset(dxs, 0, nr * padded(g) * sizeof(float));
+  for (t0 = 0; t0 < t; t0 += nr) {
+    for (co = 0; co < g->c_out; co++)
+      memcpy(pack + co * nr, dyt + co * t + t0, nr * sizeof(float));
+    for (i = 0; i < kk; i += mr)
+      kn->tile_ldc_set(cb + i * nr, nr, wt + i * g->c_out, g->c_out, pack, g->c_out);
+    col2im(dxs, cb, g, t0, nr, places);
+  }
+}
+
+/* wt [ROUND_UP(k, mr)][c_out] = W^T, the rows past k zeros. */
+static void transpose_w(float *wt, const float *w, const geom *g, size_t mr) {
+  size_t kk = g->c_in * g->kh * g->kw, co, i;
+  for (co = 0; co < g->c_out; co++)
+    for (i = 0; i < kk; i++) wt[i * g->c_out + co] = w[co * kk + i];
+  memset(wt + kk * g->c_out, 0, (ROUND_UP(kk, mr) - kk) * g->c_out * sizeof(float));
 }
 
 static void conv_backward(float *dx, float *dparams, const float *dy, const float *x,
-                          const geom *g, const float *params, const nn_panels *pn) {
-  size_t p, at;
+                          const geom *g, const float *params, const nn_panels *pn,
+                          float *work) {
+  size_t nr = pn->nr, mr = pn->kernel->mr, mp = ROUND_UP(g->c_out, mr), p, at;
+  size_t kk = g->c_in * g->kh * g->kw;
+  back_parts b;
+  float *dyt = work, *xs, *acc, *pack, *wt, *dxs, *cb;
+  uint32_t *places;
+  back_floats(&b, g, mr, nr, pn->kernel->kc);
+  xs = dyt + b.dyt; acc = xs + b.xs; pack = acc + b.acc; wt = pack + b.pack;
+  dxs = wt + b.wt; cb = dxs + b.dxs;
+  places = (uint32_t *)(cb + b.cb);          /* a float's size and alignment */
+  for (p = 0; p < kk; p++) places[p] = (uint32_t)place_of(g, p);
+  if (dx) transpose_w(wt, params, g, mr);
   for (p = 0; p < pn->count; p++) {
-    at = p * pn->stride * pn->nr;
-    conv_back_panel(dx ? dx + at : NULL, dparams, dy + at, x + at, params, g, pn->nr);
+    at = p * pn->stride * nr;
+    pack_dyt(dyt, dparams + g->c_out * kk, dy + at, g, mp, nr);
+    to_samples(xs, x + at, g, nr);
+    conv_back_dw(dparams, dyt, xs, g, pn, acc, pack, mp, places);
+    if (dx == NULL) continue;
+    conv_back_dx(dxs, dyt, wt, g, pn, pack, cb, places);
+    to_lanes(dx + at, dxs, g, nr);
   }
+}
+
+/* The largest scratch of any kernel set compiled in. */
+static size_t conv_work(const geom *g) {
+  size_t mr, nr, kc = 1, i, most = 0;
+  back_parts b;
+  kernel_max(&mr, &nr);
+  for (i = 0; nn_kernels[i] != NULL; i++)
+    if (nn_kernels[i]->kc > kc) kc = nn_kernels[i]->kc;
+  for (i = 0; nn_kernels[i] != NULL; i++) {
+    size_t n = back_floats(&b, g, nn_kernels[i]->mr, nn_kernels[i]->nr, kc);
+    if (n > most) most = n;
+  }
+  return most;
+}
+
+static size_t conv2d_work_size(const float *hyper, size_t n_in, size_t n_out, size_t rows) {
+  geom g;
+  (void)n_in; (void)n_out; (void)rows;
+  geom2d(&g, hyper);
+  return conv_work(&g);
+}
+
+static size_t conv1d_work_size(const float *hyper, size_t n_in, size_t n_out, size_t rows) {
+  geom g;
+  (void)n_in; (void)n_out; (void)rows;
+  geom1d(&g, hyper);
+  return conv_work(&g);
 }
 
 static void conv2d_backward(float *dx, float *dparams, const float *dy, const float *x,
                             const float *y, const float *params, const float *hyper,
                             size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
   geom g;
-  (void)y; (void)n_in; (void)n_out; (void)work;
+  (void)y; (void)n_in; (void)n_out;
   geom2d(&g, hyper);
-  conv_backward(dx, dparams, dy, x, &g, params, pn);
+  conv_backward(dx, dparams, dy, x, &g, params, pn, work);
 }
 
 static void conv1d_backward(float *dx, float *dparams, const float *dy, const float *x,
                             const float *y, const float *params, const float *hyper,
                             size_t n_in, size_t n_out, const nn_panels *pn, float *work) {
   geom g;
-  (void)y; (void)n_in; (void)n_out; (void)work;
+  (void)y; (void)n_in; (void)n_out;
   geom1d(&g, hyper);
-  conv_backward(dx, dparams, dy, x, &g, params, pn);
+  conv_backward(dx, dparams, dy, x, &g, params, pn, work);
 }
 
 
@@ -709,13 +904,13 @@ static const nn_tensor_info conv1d_tensors[] = {
 
 const nn_kind_info nn_kind_conv2d = {
   "Conv2d", "conv2d", 0, 0, C2_N, conv2d_hyper, 2, conv2d_tensors,
-  conv2d_forward, conv2d_batch, conv2d_backward, NULL,
+  conv2d_forward, conv2d_batch, conv2d_backward, conv2d_work_size,
   { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_PANEL1, NULL, NULL, NULL, conv2d_shape
 };
 
 const nn_kind_info nn_kind_conv1d = {
   "Conv1d", "conv1d", 0, 0, C1_N, conv1d_hyper, 2, conv1d_tensors,
-  conv1d_forward, conv1d_batch, conv1d_backward, NULL,
+  conv1d_forward, conv1d_batch, conv1d_backward, conv1d_work_size,
   { NULL, NULL, 0, 0, NULL }, NN_FANN_NONE, NN_KIND_PANEL1, NULL, NULL, NULL, conv1d_shape
 };
 

@@ -51,8 +51,10 @@ static void kernel_max(size_t *mr, size_t *nr) {
   }
 }
 
-static size_t linear_work_size(size_t n_in, size_t n_out, size_t rows) {
+static size_t linear_work_size(const float *hyper, size_t n_in, size_t n_out,
+                               size_t rows) {
   size_t mr, nr, bp;
+  (void)hyper;
   kernel_max(&mr, &nr);
   bp = ROUND_UP(rows > 0 ? rows : 1, nr);
   return ROUND_UP(n_out, mr) * bp         /* dY feature-major */

@@ -119,7 +119,7 @@ static size_t plan(plan_t *p, const nn_net *net, size_t cap) {
   for (i = 0; i < net->n_layers; i++) {
     const nn_layer *l = &net->layers[i];
     const nn_kind_info *d = nn_kind_info_of(l->kind);
-    size_t need = d->work_size ? d->work_size(l->n_in, l->n_out, cap) : 0;
+    size_t need = d->work_size ? d->work_size(l->hyper, l->n_in, l->n_out, cap) : 0;
     if (d->prepare) shared += ROUND_UP(d->shared_size(l->n_in, l->n_out), ALIGN_FLOATS);
     if (l->n_out > width) width = l->n_out;
     if (l->n_in > width) width = l->n_in;
