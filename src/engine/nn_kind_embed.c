@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "engine/nn_engine.h"
+#include "engine/nn_kernel.h"
 #include "engine/nn_kinds.h"
 
 /* hyper: n_ids, dim, ids (k), and a bag's mode (0 mean, 1 sum). */
@@ -128,26 +129,42 @@ static size_t bag_check(const float *x, size_t n, const float *hyper, char what[
   return check_ids(x, n, hyper, 1, what);
 }
 
+/* sum += v, one number at a time: a sample's bag (a batch's runs on the
+** kernel set's add, whose element-wise sums round alike). */
+static void add_floats(float *sum, const float *v, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) sum[i] += v[i];
+}
+
 /* One bag: its n ids s floats apart, its output s floats apart.  Sums in
-** the order of the ids, then one division by their count (mean). */
+** the order of the ids, then one division by their count (mean).  The sums
+** run BAG_BLOCK numbers of the embedding at a time in a contiguous block
+** (add: the table's rows added whole), which then goes to the output's
+** places, nr floats apart in a batch. */
+#define BAG_BLOCK 64
+
 static void bag_one(float *y, const float *x, size_t s, const float *w,
-                    const float *hyper, size_t n) {
-  size_t j, t, count = 0, dim = DIM(hyper);
-  for (t = 0; t < dim; t++) y[t * s] = 0.0f;
-  for (j = 0; j < n; j++) {
-    long id = id_of(x[j * s], N_IDS(hyper));
-    if (id < 0) continue;
-    count++;
-    for (t = 0; t < dim; t++) y[t * s] += w[(size_t)id * dim + t];
+                    const float *hyper, size_t n, nn_add_fn *add) {
+  size_t j, t, b, count = 0, dim = DIM(hyper);
+  float acc[BAG_BLOCK];
+  for (j = 0; j < n; j++) count += id_of(x[j * s], N_IDS(hyper)) >= 0;
+  for (b = 0; b < dim; b += BAG_BLOCK) {
+    size_t m = dim - b < BAG_BLOCK ? dim - b : BAG_BLOCK;
+    for (t = 0; t < m; t++) acc[t] = 0.0f;
+    for (j = 0; j < n; j++) {
+      long id = id_of(x[j * s], N_IDS(hyper));
+      if (id >= 0) add(acc, w + (size_t)id * dim + b, m);
+    }
+    if (hyper[3] == 0.0f && count > 1)
+      for (t = 0; t < m; t++) acc[t] /= (float)count;
+    for (t = 0; t < m; t++) y[(b + t) * s] = acc[t];
   }
-  if (hyper[3] == 0.0f && count > 1)
-    for (t = 0; t < dim; t++) y[t * s] /= (float)count;
 }
 
 static void bag_forward(float *y, const float *x, const float *params,
                         const float *hyper, size_t n_in, size_t n_out) {
   (void)n_out;
-  bag_one(y, x, 1, params, hyper, n_in);
+  bag_one(y, x, 1, params, hyper, n_in, add_floats);
 }
 
 static void bag_batch(float *y, const float *x, const float *params,
@@ -158,7 +175,7 @@ static void bag_batch(float *y, const float *x, const float *params,
   for (p = 0; p < pn->count; p++)
     for (c = 0; c < nr; c++) {
       size_t o = p * pn->stride * nr + c;
-      bag_one(y + o, x + o, nr, params, hyper, n_in);
+      bag_one(y + o, x + o, nr, params, hyper, n_in, pn->kernel->add);
     }
 }
 
