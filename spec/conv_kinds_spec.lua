@@ -504,6 +504,32 @@ describe("ONNX", function()
     round_trip(nn.Sequential{ nn.Input{ 2, 6, 6 }, nn.Conv2d(2, 3, 3, 3) }, 72)
   end)
 
+  it("flattens images at the end when an element-wise layer is last, as the output is rows",
+     function()
+    -- ONNX's shape inference refuses a [batch, c, h, w] value named as the
+    -- declared [batch, n] output: the last node must be a Flatten of it
+    local onnx_nodes = require "spec.support.onnx_nodes"
+    for _, last in ipairs{ nn.ReLU(), nn.GELU(), nn.Tanh(), nn.Dropout(0.5) } do
+      nn.seed(17)
+      local net = nn.Sequential{ nn.Input{ 2, 5, 5 }, nn.Conv2d(2, 3, 3, 3), last }
+      local path = os.tmpname()
+      net:export(path, "onnx")
+      local f = assert(io.open(path, "rb"))
+      local nodes = onnx_nodes.read(f:read("*a"))
+      f:close()
+      local flat, before = nodes[#nodes], nodes[#nodes - 1]
+      local what = tostring(last)
+      assert.equal("Flatten", flat.op, what)
+      assert.equal("output", flat.outputs[1], what)
+      assert.equal(before.outputs[1], flat.inputs[1], what)
+      assert.are_not.equal("Conv", before.op, what)
+      local back = nn.import(path)
+      os.remove(path)
+      local x = values(50, 3)
+      assert.same(net:forward(x), back:forward(x), what)
+    end
+  end)
+
   it("refuses nn.Input after other modules, and SoftMax's axis is a row's", function()
     local net = nn.Sequential{ nn.Linear(4, 16), nn.Input{ 1, 4, 4 }, nn.Conv2d(1, 2, 3, 3) }
     local ok, err = pcall(net.export, net, os.tmpname(), "onnx")

@@ -485,6 +485,7 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
   char in[32], outname[32], nname[32], cur[32];
   size_t i;
   int image = 0;      /* the data are images (after nn.Input{c, h, w}) */
+  int to_rows;        /* the last layer's images become the output's rows */
   *out = NULL;
   *n = 0;
   if (net->n_inputs == 0) {
@@ -548,8 +549,11 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
         continue;
       }
     }
+    /* the last, on images: they become the output's rows */
+    to_rows = image && last;
     if (d->onnx.n_nodes > 0) {   /* the pattern, where ONNX's op is newer (LayerNorm) */
-      put_pattern(&graph, net, i, in, outname);
+      put_pattern(&graph, net, i, in, to_rows ? "images" : outname);
+      if (to_rows) put_flatten(&graph, "images", outname, "Flatten_end");
       continue;
     }
     if (l->kind == NN_EMBEDDINGBAG) {   /* its form of plain operators */
@@ -568,14 +572,12 @@ int nn_onnx_write(const nn_net *net, unsigned char **out, size_t *n, char err[NN
       nn_pb_put_string(&node, 1, in);
     }
     if (op == d->onnx.op) put_params(&graph, &node, net, l, i);
-    /* the last, on images: they become the output's rows */
-    nn_pb_put_string(&node, 2, image && last && l->kind == NN_BATCHNORM2D ? "images" : outname);
+    nn_pb_put_string(&node, 2, to_rows ? "images" : outname);
     nn_pb_put_string(&node, 3, nname);
     nn_pb_put_string(&node, 4, op);
     if (op == d->onnx.op) put_attrs(&node, l);
     nn_pb_put_message(&graph, 1, &node);
-    if (image && last && l->kind == NN_BATCHNORM2D)
-      put_flatten(&graph, "images", outname, "Flatten_end");
+    if (to_rows) put_flatten(&graph, "images", outname, "Flatten_end");
   }
   nn_pb_put_string(&graph, 2, "nn");
   put_input(&graph, net);
