@@ -1,7 +1,9 @@
 -- One sample through a convolution and a pool (src/engine/nn_kind_conv.c's
 -- conv_single: a matrix product over patches on the tile kernel, nr output
--- positions a tile, at stride 1 over the padded image, conv_padded; nn_kind_pool.c's pool_sample: a row of outputs at a
--- time), against a plain-Lua computation in double precision of the float
+-- positions a tile, at stride 1 over the padded image, conv_padded;
+-- nn_kind_pool.c's pool_sample, a row of outputs at a time, and
+-- MaxPool2d(2)'s max2x2_row, four outputs at a time, with NaN and -0),
+-- against a plain-Lua computation in double precision of the float
 -- numbers, on every kernel set this processor runs: output channels below,
 -- between and above each set's tile rows (mr: 4 generic, 6 AVX2, 8 NEON, 12
 -- AVX-512), more output positions than a tile's lanes and a last tile of a
@@ -154,4 +156,99 @@ describe("one sample through a pool, a row of outputs at a time", function()
       for i = 1, #y do assert.equal(y[i], Y:get(3, i)) end
     end)
   end
+end)
+
+describe("one sample through MaxPool2d(2), four outputs at a time", function()
+  -- Rows of 19 columns: 9 outputs a row, two blocks of four and one more;
+  -- ties, -0 beside +0, and NaN (made by 1x1 convolutions).
+  local c, h, wd = 3, 6, 19
+  local n, oh, ow = h * wd, floor(h / 2), floor(wd / 2)
+
+  -- The image itself: -0 and +0 apart, many ties (-0, +0, or -2, -5, -8).
+  -- -0 made at run time: Lua 5.1 keeps one constant for 0.0 and -0.0.
+  local signed = nn.Sequential{ nn.Input{ c, h, wd }, nn.MaxPool2d(2) }
+  local neg0 = -1 / math.huge
+  local function signed_image(seed)
+    local x = {}
+    for i = 1, c * n do
+      local r = (i * 7 + seed) % 11
+      x[i] = r % 3 == 0 and neg0 or r % 3 == 1 and 0 or -r
+    end
+    return x
+  end
+
+  -- 1e30 x1 and 1e30 x2, then their sum: inf + -inf (a NaN) where x1 =
+  -- 1e10 and x2 = -1e10, else 1e30 x1 (x2 = 0).
+  local nan = nn.Sequential{ nn.Input{ 2, h, wd }, nn.Conv2d(2, 2, 1, 1), nn.Conv2d(2, c, 1, 1),
+                             nn.MaxPool2d(2) }
+  nan:set_weights(2, "weight", { { 1e30, 0 }, { 0, 1e30 } })
+  nan:set_weights(2, "bias", { 0, 0 })
+  nan:set_weights(3, "weight", { { 1, 1 }, { -1, -1 }, { 1, 1 } })
+  nan:set_weights(3, "bias", { 0, 0, 0 })
+  local function nan_image(seed)
+    local x = {}
+    for i = 1, n do
+      local r = (i * 5 + seed) % 11
+      x[i], x[n + i] = r == 0 and 1e10 or (r % 5 - 2) * 1e-30, r == 0 and -1e10 or 0.0
+    end
+    return x
+  end
+
+  -- The first NaN of each window, else its first largest value, from the
+  -- pool's input z.
+  local function want_of(z)
+    local y = {}
+    for ch = 0, c - 1 do
+      for oy = 0, oh - 1 do
+        for ox = 0, ow - 1 do
+          local m
+          for _, d in ipairs { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } } do
+            local v = z[(ch * h + 2 * oy + d[1]) * wd + 2 * ox + d[2] + 1]
+            if m == nil or (m == m and (v ~= v or v > m)) then m = v end
+          end
+          y[#y + 1] = m
+        end
+      end
+    end
+    return y
+  end
+
+  -- the same float, a NaN as a NaN, -0 apart from +0
+  local function same(a, b)
+    if a ~= a or b ~= b then return a ~= a and b ~= b end
+    return a == b and 1 / a == 1 / b
+  end
+
+  -- net's output of image(3) against want_of its pool's input (the image,
+  -- or as net:trace gives it), and against row 3 of a batch; how many
+  -- windows give a NaN and how many -0.
+  local function check_pool(net, image)
+    local x = image(3)
+    local tr, y = net:trace(x), net:forward(x)
+    local want, nans, negzero = want_of(#tr > 2 and tr[#tr - 1].values or x), 0, 0
+    assert.equal(c * oh * ow, #y)
+    for i = 1, #want do
+      if want[i] ~= want[i] then nans = nans + 1 end
+      if want[i] == 0 and 1 / want[i] < 0 then negzero = negzero + 1 end
+      assert(same(y[i], want[i]), ("y[%d]: %.9g, the reference %.9g"):format(i, y[i], want[i]))
+    end
+    local rows = {}
+    for r = 1, 20 do rows[r] = r == 3 and x or image(r) end
+    local Y = net:forward(nn.Matrix(rows))
+    for i = 1, #y do
+      assert(same(y[i], Y:get(3, i)), ("y[%d]: %.9g, the batch's %.9g"):format(i, y[i], Y:get(3, i)))
+    end
+    return nans, negzero
+  end
+
+  it("gives each window's first largest value, -0 or +0 as it came, and a batch's bits",
+     function()
+    local _, negzero = check_pool(signed, signed_image)
+    assert(negzero > 0, "some windows' maximum is -0")
+  end)
+
+  it("gives a NaN where a window has one, and a batch's bits", function()
+    local nans = check_pool(nan, nan_image)
+    assert(nans > 0, "some windows have a NaN")
+  end)
 end)

@@ -212,10 +212,9 @@ static void gather_patch(float *patch, const float *x, const geom *g, size_t oy,
 ** floats (zeros past c_out): the edge block the tile kernel reads. */
 static void pack_edge(float *edge, const float *w, const geom *g, size_t n_full, size_t k0,
                       size_t kc, size_t mr) {
-  size_t kk = g->c_in * g->kh * g->kw, j, i;
-  for (j = 0; j < mr; j++)
-    for (i = 0; i < kc; i++)
-      edge[j * kc + i] = n_full + j < g->c_out ? w[(n_full + j) * kk + k0 + i] : 0.0f;
+  size_t kk = g->c_in * g->kh * g->kw, rows = g->c_out - n_full, j;
+  for (j = 0; j < rows; j++) copy_run(edge + j * kc, w + (n_full + j) * kk + k0, kc);
+  fill_run(edge + rows * kc, 0.0f, (mr - rows) * kc);
 }
 
 /* Patch columns k0 .. k0 + kc of every output position of one panel,
@@ -387,10 +386,11 @@ static void conv_padded(float *y, const float *x, const float *params, const geo
     size_t kc = kk - k0 < kc_max ? kk - k0 : kc_max;
     if (n_full < g->c_out) pack_edge(edge, params, g, n_full, k0, kc, mr);
     for (q0 = 0; q0 < nq; q0 += nr) {
-      for (t = 0; t < kc; t++) {
-        size_t kt = k0 + t, ci = kt / khw, ky = kt % khw / g->kw, kx = kt % g->kw;
+      size_t ci = k0 / khw, ky = k0 % khw / g->kw, kx = k0 % g->kw;
+      for (t = 0; t < kc; t++) {          /* patch row k0 + t: (ci, ky, kx) */
         memcpy(patch + t * nr, xp + (ci * hp + ky * g->dh) * wp + kx * g->dw + q0,
                nr * sizeof(float));
+        if (++kx == g->kw) { kx = 0; if (++ky == g->kh) { ky = 0; ci++; } }
       }
       for (j = 0; j < g->c_out; j += mr) {
         size_t rows = g->c_out - j < mr ? g->c_out - j : mr;

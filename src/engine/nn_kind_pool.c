@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "engine/nn_engine.h"
 #include "engine/nn_kinds.h"
@@ -179,6 +182,57 @@ static void pool_row(float *restrict yr, const float *restrict x, const pgeom *g
     for (ox = xa; ox < xb; ox++) yr[ox] /= (float)(g->kh * g->kw);
 }
 
+/* MaxPool's choice between the maximum so far m and the next value v: v
+** when it is larger, or a NaN after no NaN (MAX_STEP's, pool_row's). */
+static float max_step(float m, float v) {
+  return (m == m) & !(v <= m) ? v : m;
+}
+
+#if defined(__SSE2__)
+/* max_step on 4 lanes: v where m is not NaN and not (v <= m). */
+static __m128 max_step4(__m128 m, __m128 v) {
+  __m128 take = _mm_and_ps(_mm_cmpord_ps(m, m), _mm_cmpnle_ps(v, m));
+  return _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, m));
+}
+#endif
+
+/* One row of n outputs of a 2x2 window at stride 2 without padding, from
+** the input rows r0 and r1: each output the step over (r0 pair) and (r1
+** pair) of the steps within each pair.  The same value as the steps in
+** the window's order: the first NaN, else the first largest value, bits
+** and all, as the batch's.  Four outputs a time on SSE2: the pairs'
+** first and second values are the even and odd lanes of two loads. */
+static void max2x2_row(float *restrict y, const float *restrict r0,
+                       const float *restrict r1, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) {
+    __m128 a0 = _mm_loadu_ps(r0 + 2 * i), a1 = _mm_loadu_ps(r0 + 2 * i + 4);
+    __m128 b0 = _mm_loadu_ps(r1 + 2 * i), b1 = _mm_loadu_ps(r1 + 2 * i + 4);
+    __m128 p = max_step4(_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)));
+    __m128 q = max_step4(_mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm_storeu_ps(y + i, max_step4(p, q));
+  }
+#endif
+  for (; i < n; i++)
+    y[i] = max_step(max_step(r0[2 * i], r0[2 * i + 1]), max_step(r1[2 * i], r1[2 * i + 1]));
+}
+
+/* One sample of MaxPool2d(2) (stride 2, no padding): max2x2_row a row. */
+static int pool_2x2(float *y, const float *x, const pgeom *g) {
+  size_t ch, oy;
+  if (g->avg || g->kh != 2 || g->kw != 2 || g->sh != 2 || g->sw != 2 || g->ph || g->pw)
+    return 0;
+  for (ch = 0; ch < g->c; ch++)
+    for (oy = 0; oy < g->oh; oy++) {
+      const float *r0 = x + (ch * g->h + 2 * oy) * g->w;
+      max2x2_row(y + (ch * g->oh + oy) * g->ow, r0, r0 + g->w, g->ow);
+    }
+  return 1;
+}
+
 /* One sample: the outputs of a row whose windows are inside it by
 ** pool_row, those at its ends (over padding, [0, xa) and [xb, ow)) one at
 ** a time. */
@@ -204,7 +258,7 @@ static void pool_sample(float *y, const float *x, const pgeom *g) {
 static void pool_run(float *y, const float *x, const pgeom *g, size_t nr) {
   size_t ch, oy, ox;
   if (nr == 1) {
-    pool_sample(y, x, g);
+    if (!pool_2x2(y, x, g)) pool_sample(y, x, g);
     return;
   }
   for (ch = 0; ch < g->c; ch++)
