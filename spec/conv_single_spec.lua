@@ -16,7 +16,7 @@ local f32 = require("spec.support.compat").f32
 local ref = require "spec.support.conv_ref"
 local conv_ref, pool_ref = ref.conv, ref.pool
 
-local abs = math.abs
+local abs, floor = math.abs, math.floor
 local unpack = table.unpack or unpack
 
 local function values(n, seed)
