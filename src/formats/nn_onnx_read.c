@@ -592,6 +592,16 @@ static nn_kind tensor_kind(nn_pb_span op) {
   return NN_KIND_COUNT;
 }
 
+/* Parameters for layer l, the layer the reader pushes next, kept with the
+** Linear layers' blocks (copied into the net at the end). */
+static int new_params(nn_onnx_reader *r, const nn_layer *l, float **p) {
+  if ((*p = (float *)calloc(nn_layer_n_params(l) + 1, sizeof(float))) == NULL)
+    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
+  r->lins[r->n_lins].layer = r->n_layers;
+  r->lins[r->n_lins++].wb = *p;
+  return NN_OK;
+}
+
 /* Constant input 1 + t of node as tensor t of layer l, whose shape it must
 ** have, into p (the layer's parameters). */
 static int read_tensor(nn_onnx_reader *r, nn_pb_span node, const nn_layer *l, size_t t,
@@ -628,10 +638,7 @@ static int op_tensor_kind(nn_onnx_reader *r, nn_pb_span node, nn_kind kind) {
   if ((st = read_hypers(r, node, d, hyper)) != NN_OK) return st;
   l.n_in = l.n_out = (size_t)w;
   l.hyper = hyper;
-  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
-  r->lins[r->n_lins].layer = r->n_layers;
-  r->lins[r->n_lins++].wb = p;
+  if ((st = new_params(r, &l, &p)) != NN_OK) return st;
   for (t = 0; t < d->n_tensors; t++)
     if ((st = read_tensor(r, node, &l, t, p)) != NN_OK) return st;
   if ((st = push_layer(r, kind, hyper)) != NN_OK) return st;
@@ -775,11 +782,9 @@ static int window_out(nn_onnx_reader *r, const window *w, size_t nd) {
 ** into the net at the end). */
 static int push_with_params(nn_onnx_reader *r, nn_kind kind, const float *hy, float **p) {
   nn_layer l = NN_ACT(kind);
+  int st;
   l.hyper = hy;
-  if ((*p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
-  r->lins[r->n_lins].layer = r->n_layers;
-  r->lins[r->n_lins++].wb = *p;
+  if ((st = new_params(r, &l, p)) != NN_OK) return st;
   return push_layer(r, kind, hy);
 }
 
@@ -798,10 +803,7 @@ static int op_batchnorm_images(nn_onnx_reader *r, nn_pb_span node) {
   hyper[3] = (float)(sz[1] * (sz[2] ? sz[2] : 1));
   l.n_in = l.n_out = sz[0];        /* what a message of read_tensor calls it */
   l.hyper = hyper;
-  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
-  r->lins[r->n_lins].layer = r->n_layers;
-  r->lins[r->n_lins++].wb = p;
+  if ((st = new_params(r, &l, &p)) != NN_OK) return st;
   for (t = 0; t < d->n_tensors; t++)
     if ((st = read_tensor(r, node, &l, t, p)) != NN_OK) return st;
   return push_layer(r, NN_BATCHNORM2D, hyper);
@@ -1636,10 +1638,7 @@ static int pattern_layer(nn_onnx_reader *r, nn_kind kind) {
   l.n_in = l.n_out = (size_t)r->dims[r->rank - 1];
   if (d->n_sizes != 1)
     return nn_onnx_fail(r, NN_EUNSUPPORTED, "nn.%s has no ONNX form to read", d->name);
-  if ((p = (float *)calloc(nn_layer_n_params(&l) + 1, sizeof(float))) == NULL)
-    return nn_onnx_fail(r, NN_ENOMEM, "not enough memory");
-  r->lins[r->n_lins].layer = r->n_layers;
-  r->lins[r->n_lins++].wb = p;
+  if ((st = new_params(r, &l, &p)) != NN_OK) return st;
   for (j = 0; j < d->onnx.n_nodes; j++)
     for (k = 0; k < 2; k++) {
       int src = d->onnx.nodes[j].in[k];
