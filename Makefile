@@ -709,8 +709,9 @@ bench-kinds: deps-bench all
 # make bench's convolution part alone (spec/bench/lenet.lua): a LeNet-5's
 # forward pass, one image and a batch of 256, beside PyTorch and ONNX
 # Runtime, and training beside PyTorch, on one thread: NN_LENET_EPOCHS (1)
-# epochs of Fashion-MNIST, each one's time and test accuracy; without its
-# files, an epoch of NN_LENET_ROWS (4096) random rows.
+# epochs of Fashion-MNIST, each one's time and test accuracy (NN_LENET_SEEDS=n
+# adds the mean accuracy over seeds 1..n); without its files, an epoch of
+# NN_LENET_ROWS (4096) random rows.
 bench-conv: deps-bench all $(ORT_PKG)
 	$(BENCH_ENV) $(LUA_ENV) BENCH_PYTHON='$(PYTHON)' BENCH_ORT='$(ORT_DIR)/node_modules' \
 	  $(LUA) spec/bench/lenet.lua $(FASHION_MNIST)

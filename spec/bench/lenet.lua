@@ -13,7 +13,10 @@
 -- Runtime (spec/bench/lenet_ort.js on nn's own ONNX export of it, one
 -- intra-op and one inter-op thread) when BENCH_ORT names the node_modules
 -- folder that holds onnxruntime-node (make bench-conv installs it).
--- Figures, never assertions: the machine is shared.
+-- NN_LENET_SEEDS=n (1) adds the mean test accuracy after one epoch over
+-- seeds 1..n on each side: one seed's accuracy moves by a point or more from
+-- seed to seed in either framework.  Figures, never assertions: the machine
+-- is shared.
 --
 --   lua5.4 spec/bench/lenet.lua [FASHION_MNIST_DIR]
 --                                 (without: NN_LENET_ROWS=4096 random rows)
@@ -27,6 +30,7 @@ local BATCH, RUNS, N_IN, EPOCHS = 256, 7, 784, 3
 local ROWS = tonumber(os.getenv("NN_LENET_ROWS")) or 4096
 local ORT = os.getenv("BENCH_ORT")
 local FM_EPOCHS = tonumber(os.getenv("NN_LENET_EPOCHS")) or 1
+local SEEDS = tonumber(os.getenv("NN_LENET_SEEDS")) or 1
 
 local function median(t)
   local s = {}
@@ -81,19 +85,19 @@ local function fashion(dir)
            Ttest = nn.read_idx(paths[4], { classes = true }) }
 end
 
-local function trainer(m)
+local function trainer(m, seed)
   return nn.Trainer(m, { loss = "cross_entropy", optimizer = "adam", lr = 1e-3,
-                         batch = 64, seed = 1, threads = 1 })
+                         batch = 64, seed = seed or 1, threads = 1 })
 end
 
 -- Training's figures: on Fashion-MNIST, { seconds = {...}, accuracy = {...} }
 -- an epoch each (a new network); else the median epoch on random rows.
-local function train_figures(m, fm)
+local function train_figures(m, fm, seed, epochs)
   if fm then
-    nn.seed(1)
+    nn.seed(seed or 1)
     local net, f = lenet(), { seconds = {}, accuracy = {} }
-    local tr = trainer(net)
-    for e = 1, FM_EPOCHS do
+    local tr = trainer(net, seed)
+    for e = 1, epochs or FM_EPOCHS do
       local t0 = os.clock()
       tr:fit(fm.X, fm.T, { epochs = 1 })
       f.seconds[e] = os.clock() - t0
@@ -163,6 +167,28 @@ local function ort()
   return t
 end
 
+-- The test accuracy after one epoch from seeds 2 .. SEEDS, nn's and
+-- PyTorch's (each drawing its own weights and order from the seed), so that
+-- the comparison of one seed's accuracies can be read against either
+-- framework's spread from seed to seed.
+local function seed_accuracies(fm)
+  local a, b = {}, {}
+  for seed = 2, SEEDS do
+    a[#a + 1] = train_figures(nil, fm, seed, 1).accuracy[1]
+    local t, out = run(("%s spec/bench/lenet_torch.py %d %d %q 1 %d")
+                         :format(PYTHON, ROWS, EPOCHS, fm.dir, seed), "torch")
+    b[#b + 1] = tonumber(out:match("torch%.lenet%.fashion_accuracy1 (%S+)"))
+    assert(t and b[#b], "no accuracy from PyTorch for seed " .. seed)
+  end
+  return a, b
+end
+
+local function mean(t)
+  local s = 0
+  for _, v in ipairs(t) do s = s + v end
+  return s / #t
+end
+
 local fm = fashion(arg[1])
 local pt, rt = torch(fm), ort()
 local s, b, tf = measure(fm)
@@ -183,6 +209,16 @@ if fm then
     print(("%-10s %11.2f%% %11.2f%% %+6.2f points  (test accuracy after epoch %d)")
       :format("accuracy", 100 * tf.accuracy[e], 100 * pt.accuracy[e],
               100 * (tf.accuracy[e] - pt.accuracy[e]), e))
+  end
+  if SEEDS > 1 then
+    local a, b = seed_accuracies(fm)
+    table.insert(a, 1, tf.accuracy[1])
+    table.insert(b, 1, pt.accuracy[1])
+    print(("%-10s %11.2f%% %11.2f%% %+6.2f points  (mean test accuracy after epoch 1, seeds 1-%d)")
+      :format("mean", 100 * mean(a), 100 * mean(b), 100 * (mean(a) - mean(b)), SEEDS))
+    figures.reference("torch.lenet.fashion_accuracy_mean", 100 * mean(b), "%")
+    figures.add("nn.lenet.fashion_accuracy_mean", 100 * mean(a), "%",
+                "torch.lenet.fashion_accuracy_mean")
   end
 else
   print(("%-10s %10.3f s %10.3f s %6.2fx  (%d random rows, median of %d)")
